@@ -1,0 +1,241 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"unicode/utf8"
+
+	"github.com/kagiya/kagiya/shared/password"
+)
+
+// canManage reports whether an actor of role actor may manage an account of role target:
+// an owner manages everyone, an admin manages users.
+func canManage(actor, target Role) bool {
+	return actor == RoleOwner || actor == RoleAdmin && target == RoleUser
+}
+
+func requireAdmin(p Principal) error {
+	if !p.Account.Role.IsAdmin() {
+		return codeErr(CodeForbidden)
+	}
+	return nil
+}
+
+// target loads an account of the principal's tenant by login ID; anything outside the
+// tenant, or unparseable, is not_found exactly like an absent account.
+func (s *Service) target(ctx context.Context, p Principal, loginID string) (Account, error) {
+	tenantID, ok := ParseLoginID(loginID)
+	if !ok || tenantID != p.Account.TenantID {
+		return Account{}, codeErr(CodeNotFound)
+	}
+	a, err := s.store.GetAccount(ctx, tenantID, Key(loginID))
+	if errors.Is(err, ErrNotFound) {
+		return Account{}, codeErr(CodeNotFound)
+	} else if err != nil {
+		return Account{}, fmt.Errorf("load %s: %w", Key(loginID), err)
+	}
+	return a, nil
+}
+
+// ListAccounts returns a page of the principal's tenant's accounts.
+func (s *Service) ListAccounts(ctx context.Context, p Principal, q ListQuery) ([]Account, string, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, "", err
+	}
+	if q.Limit <= 0 || q.Limit > 200 {
+		q.Limit = 50
+	}
+	accts, next, err := s.store.ListAccounts(ctx, p.Account.TenantID, q)
+	if err != nil {
+		return nil, "", fmt.Errorf("list accounts: %w", err)
+	}
+	return accts, next, nil
+}
+
+// NewAccount is what an administrator supplies to create an account.
+type NewAccount struct {
+	LoginID     string
+	Role        Role
+	Password    string // empty: no usable password until one is set or reset by email
+	ForceChange bool
+	QuotaGB     int
+	Comment     string
+}
+
+// CreateAccount adds an account to the principal's tenant.
+func (s *Service) CreateAccount(ctx context.Context, p Principal, in NewAccount, ip string) (Account, error) {
+	if err := requireAdmin(p); err != nil {
+		return Account{}, err
+	}
+	var fields []FieldError
+	tenantID, ok := ParseLoginID(in.LoginID)
+	switch {
+	case !ok:
+		fields = append(fields, FieldError{"login_id", "invalid"})
+	case tenantID != p.Account.TenantID:
+		fields = append(fields, FieldError{"login_id", "other_tenant"})
+	}
+	if in.Role == "" {
+		in.Role = RoleUser
+	}
+	if !in.Role.Valid() {
+		fields = append(fields, FieldError{"role", "invalid"})
+	}
+	if !ValidQuota(in.QuotaGB) {
+		fields = append(fields, FieldError{"quota_gb", "invalid"})
+	}
+	if utf8.RuneCountInString(in.Comment) > MaxCommentLen || !utf8.ValidString(in.Comment) {
+		fields = append(fields, FieldError{"comment", "too_long"})
+	}
+	if len(fields) > 0 {
+		return Account{}, codeErr(CodeValidation, fields...)
+	}
+	if !canManage(p.Account.Role, in.Role) {
+		return Account{}, codeErr(CodeForbidden)
+	}
+	now := s.now().UTC()
+	a := Account{TenantID: tenantID, LoginID: in.LoginID, Role: in.Role, QuotaGB: in.QuotaGB,
+		Comment: in.Comment, CreatedAt: now, UpdatedAt: now}
+	if in.Password != "" {
+		if err := checkNewPassword("password", in.Password); err != nil {
+			return Account{}, err
+		}
+		h, err := password.Hash(s.cfg.Hash, in.Password)
+		if err != nil {
+			return Account{}, err
+		}
+		a.PasswordHash, a.PasswordChangedAt, a.ForceChange = h, now, in.ForceChange
+	}
+	if err := s.store.CreateAccount(ctx, a); errors.Is(err, ErrConflict) {
+		return Account{}, codeErr(CodeConflict, FieldError{"login_id", "exists"})
+	} else if err != nil {
+		return Account{}, fmt.Errorf("create account: %w", err)
+	}
+	s.audit(ctx, AuditEvent{TenantID: tenantID, Actor: p.Account.LoginID, Action: "account.create", Target: a.LoginID, IP: ip, Result: "ok"})
+	a.Version = 1
+	return a, nil
+}
+
+// AccountPatch lists the attributes an administrator changes; nil leaves one as it is.
+type AccountPatch struct {
+	Password    *string
+	ForceChange *bool
+	QuotaGB     *int
+	Comment     *string
+	Role        *Role
+}
+
+// UpdateAccount changes an account of the principal's tenant.
+func (s *Service) UpdateAccount(ctx context.Context, p Principal, loginID string, patch AccountPatch, ip string) (Account, error) {
+	if err := requireAdmin(p); err != nil {
+		return Account{}, err
+	}
+	a, err := s.target(ctx, p, loginID)
+	if err != nil {
+		return Account{}, err
+	}
+	if !canManage(p.Account.Role, a.Role) {
+		return Account{}, codeErr(CodeForbidden)
+	}
+	self := a.Key() == p.Account.Key()
+	if self && patch.Password != nil {
+		return Account{}, codeErr(CodeUseSelfService)
+	}
+	var fields []FieldError
+	if patch.QuotaGB != nil && !ValidQuota(*patch.QuotaGB) {
+		fields = append(fields, FieldError{"quota_gb", "invalid"})
+	}
+	if patch.Comment != nil && (utf8.RuneCountInString(*patch.Comment) > MaxCommentLen || !utf8.ValidString(*patch.Comment)) {
+		fields = append(fields, FieldError{"comment", "too_long"})
+	}
+	if patch.Role != nil {
+		switch {
+		case !patch.Role.Valid():
+			fields = append(fields, FieldError{"role", "invalid"})
+		case self && *patch.Role != a.Role:
+			fields = append(fields, FieldError{"role", "self"})
+		case !canManage(p.Account.Role, *patch.Role):
+			return Account{}, codeErr(CodeForbidden)
+		}
+	}
+	if len(fields) > 0 {
+		return Account{}, codeErr(CodeValidation, fields...)
+	}
+	now := s.now().UTC()
+	action := "account.update"
+	if patch.Password != nil {
+		if err := checkNewPassword("password", *patch.Password); err != nil {
+			return Account{}, err
+		}
+		h, err := password.Hash(s.cfg.Hash, *patch.Password)
+		if err != nil {
+			return Account{}, err
+		}
+		a.PasswordHash, a.PasswordChangedAt, a.SessionsValidFrom = h, now, now
+		a.ForceChange = patch.ForceChange != nil && *patch.ForceChange
+		action = "account.set_password"
+	} else if patch.ForceChange != nil {
+		a.ForceChange = *patch.ForceChange
+	}
+	if patch.QuotaGB != nil {
+		a.QuotaGB = *patch.QuotaGB
+	}
+	if patch.Comment != nil {
+		a.Comment = *patch.Comment
+	}
+	if patch.Role != nil {
+		a.Role = *patch.Role
+	}
+	a.UpdatedAt = now
+	stored, err := s.store.UpdateAccount(ctx, a)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return Account{}, codeErr(CodeNotFound)
+	case errors.Is(err, ErrConflict):
+		return Account{}, codeErr(CodeConflict)
+	case err != nil:
+		return Account{}, fmt.Errorf("update account: %w", err)
+	}
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: p.Account.LoginID, Action: action, Target: a.LoginID, IP: ip, Result: "ok"})
+	return stored, nil
+}
+
+// DeleteAccount removes an account of the principal's tenant; nobody deletes themselves.
+func (s *Service) DeleteAccount(ctx context.Context, p Principal, loginID, ip string) error {
+	if err := requireAdmin(p); err != nil {
+		return err
+	}
+	a, err := s.target(ctx, p, loginID)
+	if err != nil {
+		return err
+	}
+	if a.Key() == p.Account.Key() {
+		return codeErr(CodeForbidden)
+	}
+	if !canManage(p.Account.Role, a.Role) {
+		return codeErr(CodeForbidden)
+	}
+	if err := s.store.DeleteAccount(ctx, a.TenantID, a.Key()); errors.Is(err, ErrNotFound) {
+		return codeErr(CodeNotFound)
+	} else if err != nil {
+		return fmt.Errorf("delete account: %w", err)
+	}
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: p.Account.LoginID, Action: "account.delete", Target: a.LoginID, IP: ip, Result: "ok"})
+	return nil
+}
+
+// ListAudit returns a page of the principal's tenant's audit log, newest first.
+func (s *Service) ListAudit(ctx context.Context, p Principal, after string, limit int) ([]AuditEvent, string, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, "", err
+	}
+	if limit <= 0 || limit > 200 {
+		limit = 100
+	}
+	ev, next, err := s.store.ListAudit(ctx, p.Account.TenantID, after, limit)
+	if err != nil {
+		return nil, "", fmt.Errorf("list audit: %w", err)
+	}
+	return ev, next, nil
+}

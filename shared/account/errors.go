@@ -1,0 +1,63 @@
+package account
+
+import (
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Errors that stores return (possibly wrapped).
+var (
+	ErrNotFound = errors.New("not found")
+	ErrConflict = errors.New("conflict") // exists already, or changed since it was read
+)
+
+// Stable error codes of API.md that the service produces.
+const (
+	CodeInvalidRequest     = "invalid_request"
+	CodeInvalidCredentials = "invalid_credentials"
+	CodeUnauthenticated    = "unauthenticated"
+	CodeForbidden          = "forbidden"
+	CodeNotFound           = "not_found"
+	CodeConflict           = "conflict"
+	CodeUseSelfService     = "use_self_service"
+	CodePasswordPolicy     = "password_policy"
+	CodeRateLimited        = "rate_limited"
+	CodeValidation         = "validation"
+)
+
+// FieldError names one problem with one input field.
+type FieldError struct {
+	Field string `json:"field"`
+	Code  string `json:"code"`
+}
+
+// Error is a failure the caller caused and may be told about: it carries a stable code.
+type Error struct {
+	Code       string
+	Fields     []FieldError
+	RetryAfter time.Duration // for rate_limited
+}
+
+func (e *Error) Error() string {
+	if len(e.Fields) == 0 {
+		return e.Code
+	}
+	return fmt.Sprintf("%s: %v", e.Code, e.Fields)
+}
+
+func codeErr(code string, fields ...FieldError) error { return &Error{Code: code, Fields: fields} }
+
+// CodeOf returns the stable code of err, or "" for an internal error.
+func CodeOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return ""
+}
+
+func constantTimeEqual(a, b string) bool {
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1
+}

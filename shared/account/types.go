@@ -1,0 +1,129 @@
+// Package account holds Kagiya's domain: tenants, accounts, sessions and audit events,
+// the rules that govern them (Service), and the Store interface the rules need.
+package account
+
+import (
+	"strings"
+	"time"
+)
+
+// Role is what an account may do in its tenant.
+type Role string
+
+const (
+	RoleOwner Role = "owner"
+	RoleAdmin Role = "admin"
+	RoleUser  Role = "user"
+)
+
+// Valid reports whether r is one of the three roles.
+func (r Role) Valid() bool { return r == RoleOwner || r == RoleAdmin || r == RoleUser }
+
+// IsAdmin reports whether r may use the administration endpoints.
+func (r Role) IsAdmin() bool { return r == RoleOwner || r == RoleAdmin }
+
+// Settings are a tenant's choices. Zero values mean the documented defaults; use Effective.
+type Settings struct {
+	PolicyPreset     string `json:"policy_preset"`
+	LockoutThreshold int    `json:"lockout_threshold"`
+	LockMinutes      int    `json:"lock_minutes"` // 0: a lock lasts until released
+	UnlockLinkHours  int    `json:"unlock_link_hours"`
+	ResetLinkMinutes int    `json:"reset_link_minutes"`
+	HistoryDepth     int    `json:"history_depth"`
+	MaxAgeDays       int    `json:"max_age_days"`
+	Language         string `json:"language"`
+}
+
+// Defaults from API.md and SECURITY.md.
+const (
+	DefaultPolicyPreset     = "standard12"
+	DefaultLockoutThreshold = 10
+	DefaultUnlockLinkHours  = 14 * 24
+	DefaultResetLinkMinutes = 60
+	DefaultLanguage         = "ja"
+)
+
+// Effective returns s with defaults filled in.
+func (s Settings) Effective() Settings {
+	if s.PolicyPreset == "" {
+		s.PolicyPreset = DefaultPolicyPreset
+	}
+	if s.LockoutThreshold <= 0 {
+		s.LockoutThreshold = DefaultLockoutThreshold
+	}
+	if s.UnlockLinkHours <= 0 {
+		s.UnlockLinkHours = DefaultUnlockLinkHours
+	}
+	if s.ResetLinkMinutes <= 0 {
+		s.ResetLinkMinutes = DefaultResetLinkMinutes
+	}
+	if s.Language != "en" {
+		s.Language = DefaultLanguage
+	}
+	return s
+}
+
+// Tenant is an organization; for now one per email domain, and its ID is that domain.
+type Tenant struct {
+	ID        string
+	Settings  Settings
+	CreatedAt time.Time
+}
+
+// Account is one person's sign-in identity.
+type Account struct {
+	TenantID          string
+	LoginID           string // as the user typed it; compare with Key
+	Role              Role
+	PasswordHash      string // argon2id PHC string; never logged, never sent
+	PasswordChangedAt time.Time
+	ForceChange       bool
+	FailedAttempts    int
+	LockedAt          time.Time // zero: not locked
+	Disabled          bool
+	QuotaGB           int
+	Comment           string
+	Language          string
+	SessionsValidFrom time.Time // sessions created before this are revoked
+	CreatedAt         time.Time
+	UpdatedAt         time.Time
+	LastLoginAt       time.Time
+	Version           int64 // optimistic concurrency; the store bumps it on every write
+}
+
+// Key is the case-insensitive form of the login ID that stores index by.
+func (a Account) Key() string { return Key(a.LoginID) }
+
+// Locked reports whether the account is locked at now.
+func (a Account) Locked() bool { return !a.LockedAt.IsZero() }
+
+// Key folds a login ID for comparison and storage keys.
+func Key(loginID string) string { return strings.ToLower(loginID) }
+
+// Session is a signed-in browser. Only a hash of its token is stored.
+type Session struct {
+	IDHash     string
+	TenantID   string
+	LoginKey   string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	ExpiresAt  time.Time // absolute end
+}
+
+// AuditEvent is one security-relevant happening. It never holds a secret.
+type AuditEvent struct {
+	TenantID string    `json:"-"`
+	At       time.Time `json:"at"`
+	Actor    string    `json:"actor"`
+	Action   string    `json:"action"`
+	Target   string    `json:"target"`
+	IP       string    `json:"ip"`
+	Result   string    `json:"result"`
+}
+
+// ListQuery selects a page of a tenant's accounts.
+type ListQuery struct {
+	Contains string // case-insensitive substring of the login ID; empty: all
+	Limit    int
+	After    string // login key to start after (exclusive); empty: from the start
+}

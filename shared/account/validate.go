@@ -1,0 +1,78 @@
+package account
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Input limits. Anything longer is refused with a clear code, never truncated.
+const (
+	MaxLoginIDLen  = 254 // RFC 5321 path limit
+	MaxPasswordLen = 128
+	MinPasswordLen = 8 // until the tenant's password policy takes over
+	MaxCommentLen  = 500
+)
+
+// QuotaValues are the mail capacities (GB) an account may have, as in the manuals.
+var QuotaValues = []int{0, 1, 2, 5, 10, 20, 50, 100}
+
+// ValidQuota reports whether q is one of QuotaValues.
+func ValidQuota(q int) bool {
+	for _, v := range QuotaValues {
+		if v == q {
+			return true
+		}
+	}
+	return false
+}
+
+// ParseLoginID checks that id is a plausible email address and returns its tenant (the
+// lower-cased domain). It returns ok=false for anything else.
+func ParseLoginID(id string) (tenant string, ok bool) {
+	if id == "" || len(id) > MaxLoginIDLen || !utf8.ValidString(id) {
+		return "", false
+	}
+	at := strings.LastIndexByte(id, '@')
+	if at < 1 || at > 64 || at == len(id)-1 {
+		return "", false
+	}
+	local, domain := id[:at], id[at+1:]
+	for _, r := range local {
+		if r <= ' ' || r == 0x7f || r == '@' || r == '"' || r == '\\' || r == ',' || r == ';' || r == '<' || r == '>' || unicode.IsSpace(r) {
+			return "", false
+		}
+	}
+	if strings.HasPrefix(local, ".") || strings.HasSuffix(local, ".") || strings.Contains(local, "..") {
+		return "", false
+	}
+	labels := strings.Split(domain, ".")
+	if len(labels) < 2 {
+		return "", false
+	}
+	for _, l := range labels {
+		if l == "" || len(l) > 63 || l[0] == '-' || l[len(l)-1] == '-' {
+			return "", false
+		}
+		for _, r := range l {
+			if !(r == '-' || r >= '0' && r <= '9' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z') {
+				return "", false
+			}
+		}
+	}
+	return strings.ToLower(domain), true
+}
+
+// checkNewPassword is the length check that stands in for the tenant's policy.
+func checkNewPassword(field, pw string) error {
+	n := utf8.RuneCountInString(pw)
+	switch {
+	case !utf8.ValidString(pw):
+		return codeErr(CodePasswordPolicy, FieldError{field, "invalid_char"})
+	case n < MinPasswordLen:
+		return codeErr(CodePasswordPolicy, FieldError{field, "too_short"})
+	case n > MaxPasswordLen:
+		return codeErr(CodePasswordPolicy, FieldError{field, "too_long"})
+	}
+	return nil
+}

@@ -1,0 +1,317 @@
+// Package boltstore is the embedded account.Store of the local server: one bbolt file,
+// so data survives a restart and nothing else has to run.
+package boltstore
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/kagiya/kagiya/shared/account"
+)
+
+var (
+	bTenants  = []byte("tenants")
+	bAccounts = []byte("accounts")
+	bSessions = []byte("sessions")
+	bAudit    = []byte("audit")
+	bHits     = []byte("hits")
+)
+
+// Store keeps everything in one bbolt database. Every method is one bbolt transaction,
+// and bbolt serializes writers, so each is atomic.
+type Store struct {
+	db *bolt.DB
+}
+
+var _ account.Store = (*Store)(nil)
+
+// Open opens (creating if needed) the database file at path.
+func Open(path string) (*Store, error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second})
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range [][]byte{bTenants, bAccounts, bSessions, bAudit, bHits} {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("create buckets: %w", err)
+	}
+	return &Store{db: db}, nil
+}
+
+// Close closes the database file.
+func (s *Store) Close() error { return s.db.Close() }
+
+func acctKey(tenantID, key string) []byte { return []byte(tenantID + "\x00" + key) }
+
+func put(b *bolt.Bucket, k []byte, v any) error {
+	data, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	return b.Put(k, data)
+}
+
+func get(b *bolt.Bucket, k []byte, v any) error {
+	data := b.Get(k)
+	if data == nil {
+		return account.ErrNotFound
+	}
+	return json.Unmarshal(data, v)
+}
+
+func (s *Store) CreateTenant(_ context.Context, t account.Tenant, owner account.Account) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		tb, ab := tx.Bucket(bTenants), tx.Bucket(bAccounts)
+		ok := acctKey(owner.TenantID, owner.Key())
+		if tb.Get([]byte(t.ID)) != nil || ab.Get(ok) != nil {
+			return account.ErrConflict
+		}
+		owner.Version = 1
+		if err := put(tb, []byte(t.ID), t); err != nil {
+			return err
+		}
+		return put(ab, ok, owner)
+	})
+}
+
+func (s *Store) GetTenant(_ context.Context, id string) (t account.Tenant, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error { return get(tx.Bucket(bTenants), []byte(id), &t) })
+	return t, err
+}
+
+func (s *Store) CreateAccount(_ context.Context, a account.Account) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, k := tx.Bucket(bAccounts), acctKey(a.TenantID, a.Key())
+		if b.Get(k) != nil {
+			return account.ErrConflict
+		}
+		a.Version = 1
+		return put(b, k, a)
+	})
+}
+
+func (s *Store) GetAccount(_ context.Context, tenantID, key string) (a account.Account, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error { return get(tx.Bucket(bAccounts), acctKey(tenantID, key), &a) })
+	return a, err
+}
+
+func (s *Store) UpdateAccount(_ context.Context, a account.Account) (account.Account, error) {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b, k := tx.Bucket(bAccounts), acctKey(a.TenantID, a.Key())
+		var cur account.Account
+		if err := get(b, k, &cur); err != nil {
+			return err
+		}
+		if cur.Version != a.Version {
+			return account.ErrConflict
+		}
+		a.Version++
+		return put(b, k, a)
+	})
+	return a, err
+}
+
+func (s *Store) DeleteAccount(_ context.Context, tenantID, key string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, k := tx.Bucket(bAccounts), acctKey(tenantID, key)
+		if b.Get(k) == nil {
+			return account.ErrNotFound
+		}
+		return b.Delete(k)
+	})
+}
+
+func (s *Store) ListAccounts(_ context.Context, tenantID string, q account.ListQuery) ([]account.Account, string, error) {
+	var out []account.Account
+	more := false
+	prefix := []byte(tenantID + "\x00")
+	needle := strings.ToLower(q.Contains)
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bAccounts).Cursor()
+		k, v := c.Seek(append(bytes.Clone(prefix), q.After...))
+		if q.After != "" && k != nil && string(k[len(prefix):]) == q.After {
+			k, v = c.Next()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			if needle != "" && !strings.Contains(string(k[len(prefix):]), needle) {
+				continue
+			}
+			if len(out) == q.Limit {
+				more = true
+				return nil
+			}
+			var a account.Account
+			if err := json.Unmarshal(v, &a); err != nil {
+				return err
+			}
+			out = append(out, a)
+		}
+		return nil
+	})
+	next := ""
+	if more {
+		next = out[len(out)-1].Key()
+	}
+	return out, next, err
+}
+
+func (s *Store) RecordLogin(_ context.Context, tenantID, key string, at time.Time) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, k := tx.Bucket(bAccounts), acctKey(tenantID, key)
+		var a account.Account
+		if err := get(b, k, &a); err != nil {
+			return err
+		}
+		a.LastLoginAt, a.FailedAttempts = at, 0
+		a.Version++
+		return put(b, k, a)
+	})
+}
+
+func (s *Store) CreateSession(_ context.Context, sess account.Session) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bSessions)
+		if b.Get([]byte(sess.IDHash)) != nil {
+			return account.ErrConflict
+		}
+		return put(b, []byte(sess.IDHash), sess)
+	})
+}
+
+func (s *Store) GetSession(_ context.Context, idHash string) (sess account.Session, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error { return get(tx.Bucket(bSessions), []byte(idHash), &sess) })
+	return sess, err
+}
+
+func (s *Store) TouchSession(_ context.Context, idHash string, at time.Time) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bSessions)
+		var sess account.Session
+		if err := get(b, []byte(idHash), &sess); err != nil {
+			return err
+		}
+		sess.LastSeenAt = at
+		return put(b, []byte(idHash), sess)
+	})
+}
+
+func (s *Store) DeleteSession(_ context.Context, idHash string) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bSessions)
+		if b.Get([]byte(idHash)) == nil {
+			return account.ErrNotFound
+		}
+		return b.Delete([]byte(idHash))
+	})
+}
+
+// auditSortKey orders events by time; the random suffix keeps simultaneous events apart.
+func auditSortKey(at time.Time) (string, error) {
+	r := make([]byte, 4)
+	if _, err := rand.Read(r); err != nil {
+		return "", err
+	}
+	return at.UTC().Format("20060102T150405.000000000") + "#" + hex.EncodeToString(r), nil
+}
+
+func (s *Store) AppendAudit(_ context.Context, e account.AuditEvent) error {
+	sk, err := auditSortKey(e.At)
+	if err != nil {
+		return err
+	}
+	return s.db.Update(func(tx *bolt.Tx) error {
+		return put(tx.Bucket(bAudit), []byte(e.TenantID+"\x00"+sk), e)
+	})
+}
+
+func (s *Store) ListAudit(_ context.Context, tenantID, after string, limit int) ([]account.AuditEvent, string, error) {
+	var out []account.AuditEvent
+	var lastKey string
+	more := false
+	prefix := []byte(tenantID + "\x00")
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bAudit).Cursor()
+		var k, v []byte
+		if after == "" {
+			// Seek past the tenant's last key, then step back.
+			k, v = c.Seek([]byte(tenantID + "\x01"))
+			if k == nil {
+				k, v = c.Last()
+			} else {
+				k, v = c.Prev()
+			}
+		} else {
+			k, v = c.Seek(append(bytes.Clone(prefix), after...))
+			k, v = c.Prev()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Prev() {
+			if len(out) == limit {
+				more = true
+				return nil
+			}
+			var e account.AuditEvent
+			if err := json.Unmarshal(v, &e); err != nil {
+				return err
+			}
+			e.TenantID = tenantID
+			out = append(out, e)
+			lastKey = string(k[len(prefix):])
+		}
+		return nil
+	})
+	if !more {
+		lastKey = ""
+	}
+	return out, lastKey, err
+}
+
+// hitsTimeFormat sorts counters by the end of their window, so ended ones are pruned
+// from the front of the bucket.
+const hitsTimeFormat = "20060102T150405"
+
+func (s *Store) Hit(_ context.Context, key string, windowEnd time.Time) (int, error) {
+	var n int
+	k := []byte(windowEnd.UTC().Format(hitsTimeFormat) + "\x00" + key)
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bHits)
+		if v := b.Get(k); v != nil {
+			n = int(binary.BigEndian.Uint64(v))
+		}
+		n++
+		if err := b.Put(k, binary.BigEndian.AppendUint64(nil, uint64(n))); err != nil {
+			return err
+		}
+		return pruneHits(b, windowEnd)
+	})
+	return n, err
+}
+
+// pruneHits drops a few counters of windows that ended a day before windowEnd (windows
+// are never longer than that, so those are over), keeping the bucket small.
+func pruneHits(b *bolt.Bucket, windowEnd time.Time) error {
+	limit := []byte(windowEnd.UTC().Add(-24 * time.Hour).Format(hitsTimeFormat))
+	c := b.Cursor()
+	for k, _ := c.First(); k != nil && bytes.Compare(k, limit) < 0; k, _ = c.Next() {
+		if err := c.Delete(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
