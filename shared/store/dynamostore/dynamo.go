@@ -1,0 +1,367 @@
+// Package dynamostore is the account.Store on one DynamoDB table (PK/SK strings,
+// PAY_PER_REQUEST, TTL on expires_at). Expiry is always checked in code as well, since
+// TTL deletion is late in AWS and absent in emulators.
+package dynamostore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/kagiya/kagiya/shared/account"
+)
+
+// Client is the part of the DynamoDB API this store uses.
+type Client interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+	UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error)
+	DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error)
+	Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error)
+	TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error)
+}
+
+// Store is an account.Store on a DynamoDB table.
+type Store struct {
+	db             Client
+	table          string
+	auditRetention time.Duration
+}
+
+var _ account.Store = (*Store)(nil)
+
+// New returns a Store on table. Audit events are kept for auditRetention (0: 400 days).
+func New(db Client, table string, auditRetention time.Duration) *Store {
+	if auditRetention <= 0 {
+		auditRetention = 400 * 24 * time.Hour
+	}
+	return &Store{db: db, table: table, auditRetention: auditRetention}
+}
+
+func key(pk, sk string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrPK: &types.AttributeValueMemberS{Value: pk}, attrSK: &types.AttributeValueMemberS{Value: sk}}
+}
+
+func str(s string) types.AttributeValue { return &types.AttributeValueMemberS{Value: s} }
+func num(n int64) types.AttributeValue  { return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)} }
+
+// conditionFailed reports whether err is a failed condition, alone or in a transaction.
+func conditionFailed(err error) bool {
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return true
+	}
+	var tce *types.TransactionCanceledException
+	if errors.As(err, &tce) {
+		for _, r := range tce.CancellationReasons {
+			if aws.ToString(r.Code) == "ConditionalCheckFailed" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+const notExists = "attribute_not_exists(PK)"
+
+func (s *Store) get(ctx context.Context, pk, sk string, out any) error {
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(pk, sk), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return fmt.Errorf("get %s: %w", pk, err)
+	}
+	if res.Item == nil {
+		return account.ErrNotFound
+	}
+	if err := attributevalue.UnmarshalMap(res.Item, out); err != nil {
+		return fmt.Errorf("decode %s: %w", pk, err)
+	}
+	return nil
+}
+
+func (s *Store) CreateTenant(ctx context.Context, t account.Tenant, owner account.Account) error {
+	ti, err := attributevalue.MarshalMap(tenantItem{PK: tenantPK(t.ID), SK: skTenant, ID: t.ID, Settings: t.Settings, CreatedAt: fmtTime(t.CreatedAt)})
+	if err != nil {
+		return fmt.Errorf("encode tenant: %w", err)
+	}
+	owner.Version = 1
+	oi, err := attributevalue.MarshalMap(toAccountItem(owner))
+	if err != nil {
+		return fmt.Errorf("encode owner: %w", err)
+	}
+	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &s.table, Item: ti, ConditionExpression: aws.String(notExists)}},
+		{Put: &types.Put{TableName: &s.table, Item: oi, ConditionExpression: aws.String(notExists)}},
+	}})
+	if conditionFailed(err) {
+		return account.ErrConflict
+	} else if err != nil {
+		return fmt.Errorf("create tenant %s: %w", t.ID, err)
+	}
+	return nil
+}
+
+func (s *Store) GetTenant(ctx context.Context, id string) (account.Tenant, error) {
+	var it tenantItem
+	if err := s.get(ctx, tenantPK(id), skTenant, &it); err != nil {
+		return account.Tenant{}, err
+	}
+	return account.Tenant{ID: it.ID, Settings: it.Settings, CreatedAt: parseTime(it.CreatedAt)}, nil
+}
+
+func (s *Store) CreateAccount(ctx context.Context, a account.Account) error {
+	a.Version = 1
+	item, err := attributevalue.MarshalMap(toAccountItem(a))
+	if err != nil {
+		return fmt.Errorf("encode account: %w", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item, ConditionExpression: aws.String(notExists)})
+	if conditionFailed(err) {
+		return account.ErrConflict
+	} else if err != nil {
+		return fmt.Errorf("create account: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) GetAccount(ctx context.Context, tenantID, loginKey string) (account.Account, error) {
+	var it accountItem
+	if err := s.get(ctx, tenantPK(tenantID), accountSK(loginKey), &it); err != nil {
+		return account.Account{}, err
+	}
+	return it.account(), nil
+}
+
+func (s *Store) UpdateAccount(ctx context.Context, a account.Account) (account.Account, error) {
+	want := a.Version
+	a.Version++
+	item, err := attributevalue.MarshalMap(toAccountItem(a))
+	if err != nil {
+		return account.Account{}, fmt.Errorf("encode account: %w", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item,
+		ConditionExpression:       aws.String("version = :v"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(want)}})
+	if conditionFailed(err) {
+		// Absent or changed? Tell them apart for the caller.
+		if _, gerr := s.GetAccount(ctx, a.TenantID, a.Key()); errors.Is(gerr, account.ErrNotFound) {
+			return account.Account{}, account.ErrNotFound
+		}
+		return account.Account{}, account.ErrConflict
+	} else if err != nil {
+		return account.Account{}, fmt.Errorf("update account: %w", err)
+	}
+	return a, nil
+}
+
+func (s *Store) DeleteAccount(ctx context.Context, tenantID, loginKey string) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: key(tenantPK(tenantID), accountSK(loginKey)),
+		ConditionExpression: aws.String("attribute_exists(PK)")})
+	if conditionFailed(err) {
+		return account.ErrNotFound
+	} else if err != nil {
+		return fmt.Errorf("delete account: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) ListAccounts(ctx context.Context, tenantID string, q account.ListQuery) ([]account.Account, string, error) {
+	in := &dynamodb.QueryInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
+		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :prefix)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str(tenantPK(tenantID)), ":prefix": str(accountPrefix)},
+		Limit: aws.Int32(int32(q.Limit + 1)),
+	}
+	if q.Contains != "" {
+		in.FilterExpression = aws.String("contains(login_key, :q)")
+		in.ExpressionAttributeValues[":q"] = str(strings.ToLower(q.Contains))
+	}
+	if q.After != "" {
+		in.ExclusiveStartKey = key(tenantPK(tenantID), accountSK(q.After))
+	}
+	var out []account.Account
+	for {
+		res, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, "", fmt.Errorf("list accounts: %w", err)
+		}
+		for _, raw := range res.Items {
+			var it accountItem
+			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+				return nil, "", fmt.Errorf("decode account: %w", err)
+			}
+			out = append(out, it.account())
+		}
+		if len(out) > q.Limit {
+			return out[:q.Limit], out[q.Limit-1].Key(), nil
+		}
+		if res.LastEvaluatedKey == nil {
+			return out, "", nil
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+	}
+}
+
+func (s *Store) RecordLogin(ctx context.Context, tenantID, loginKey string, at time.Time) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(tenantPK(tenantID), accountSK(loginKey)),
+		ConditionExpression: aws.String("attribute_exists(PK)"),
+		UpdateExpression:    aws.String("SET last_login_at = :t, failed_attempts = :zero ADD version :one"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":t": str(fmtTime(at)), ":zero": num(0), ":one": num(1)},
+	})
+	if conditionFailed(err) {
+		return account.ErrNotFound
+	} else if err != nil {
+		return fmt.Errorf("record login: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) CreateSession(ctx context.Context, sess account.Session) error {
+	item, err := attributevalue.MarshalMap(sessionItem{PK: sessionPK(sess.IDHash), SK: skSession, IDHash: sess.IDHash,
+		TenantID: sess.TenantID, LoginKey: sess.LoginKey, CreatedAt: fmtTime(sess.CreatedAt),
+		LastSeenAt: fmtTime(sess.LastSeenAt), ExpiresAt: fmtTime(sess.ExpiresAt), TTL: sess.ExpiresAt.Unix()})
+	if err != nil {
+		return fmt.Errorf("encode session: %w", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item, ConditionExpression: aws.String(notExists)})
+	if conditionFailed(err) {
+		return account.ErrConflict
+	} else if err != nil {
+		return fmt.Errorf("create session: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) GetSession(ctx context.Context, idHash string) (account.Session, error) {
+	var it sessionItem
+	if err := s.get(ctx, sessionPK(idHash), skSession, &it); err != nil {
+		return account.Session{}, err
+	}
+	return account.Session{IDHash: it.IDHash, TenantID: it.TenantID, LoginKey: it.LoginKey,
+		CreatedAt: parseTime(it.CreatedAt), LastSeenAt: parseTime(it.LastSeenAt), ExpiresAt: parseTime(it.ExpiresAt)}, nil
+}
+
+func (s *Store) TouchSession(ctx context.Context, idHash string, at time.Time) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(sessionPK(idHash), skSession),
+		ConditionExpression:       aws.String("attribute_exists(PK)"),
+		UpdateExpression:          aws.String("SET last_seen_at = :t"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":t": str(fmtTime(at))},
+	})
+	if conditionFailed(err) {
+		return account.ErrNotFound
+	} else if err != nil {
+		return fmt.Errorf("touch session: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) DeleteSession(ctx context.Context, idHash string) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: key(sessionPK(idHash), skSession),
+		ConditionExpression: aws.String("attribute_exists(PK)")})
+	if conditionFailed(err) {
+		return account.ErrNotFound
+	} else if err != nil {
+		return fmt.Errorf("delete session: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) AppendAudit(ctx context.Context, e account.AuditEvent) error {
+	r := make([]byte, 4)
+	if _, err := rand.Read(r); err != nil {
+		return fmt.Errorf("audit key: %w", err)
+	}
+	item, err := attributevalue.MarshalMap(auditItem{PK: auditPK(e.TenantID),
+		SK: e.At.UTC().Format("20060102T150405.000000000") + "#" + hex.EncodeToString(r),
+		At: fmtTime(e.At), Actor: e.Actor, Action: e.Action, Target: e.Target, IP: e.IP, Result: e.Result,
+		TTL: e.At.Add(s.auditRetention).Unix()})
+	if err != nil {
+		return fmt.Errorf("encode audit: %w", err)
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
+		return fmt.Errorf("append audit: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) ListAudit(ctx context.Context, tenantID, after string, limit int) ([]account.AuditEvent, string, error) {
+	in := &dynamodb.QueryInput{TableName: &s.table, ScanIndexForward: aws.Bool(false),
+		KeyConditionExpression:    aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(auditPK(tenantID))},
+		Limit:                     aws.Int32(int32(limit + 1)),
+	}
+	if after != "" {
+		in.ExclusiveStartKey = key(auditPK(tenantID), after)
+	}
+	res, err := s.db.Query(ctx, in)
+	if err != nil {
+		return nil, "", fmt.Errorf("list audit: %w", err)
+	}
+	var out []account.AuditEvent
+	var sks []string
+	for _, raw := range res.Items {
+		var it auditItem
+		if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+			return nil, "", fmt.Errorf("decode audit: %w", err)
+		}
+		out = append(out, account.AuditEvent{TenantID: tenantID, At: parseTime(it.At), Actor: it.Actor,
+			Action: it.Action, Target: it.Target, IP: it.IP, Result: it.Result})
+		sks = append(sks, it.SK)
+	}
+	if len(out) > limit {
+		return out[:limit], sks[limit-1], nil
+	}
+	return out, "", nil
+}
+
+func (s *Store) Hit(ctx context.Context, k string, windowEnd time.Time) (int, error) {
+	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(hitPK(k), skHit),
+		UpdateExpression: aws.String("ADD n :one SET expires_at = :ttl"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":one": num(1), ":ttl": num(windowEnd.Add(time.Hour).Unix())},
+		ReturnValues: types.ReturnValueUpdatedNew,
+	})
+	if err != nil {
+		return 0, fmt.Errorf("hit: %w", err)
+	}
+	var out struct {
+		N int `dynamodbav:"n"`
+	}
+	if err := attributevalue.UnmarshalMap(res.Attributes, &out); err != nil {
+		return 0, fmt.Errorf("decode hit: %w", err)
+	}
+	return out.N, nil
+}
+
+// CreateTable makes the table (PK/SK, on-demand) for tests and the operator command; in
+// AWS, template.yaml owns it.
+func CreateTable(ctx context.Context, db interface {
+	CreateTable(context.Context, *dynamodb.CreateTableInput, ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
+}, table string) error {
+	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:   &table,
+		BillingMode: types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{
+			{AttributeName: aws.String(attrPK), AttributeType: types.ScalarAttributeTypeS},
+			{AttributeName: aws.String(attrSK), AttributeType: types.ScalarAttributeTypeS},
+		},
+		KeySchema: []types.KeySchemaElement{
+			{AttributeName: aws.String(attrPK), KeyType: types.KeyTypeHash},
+			{AttributeName: aws.String(attrSK), KeyType: types.KeyTypeRange},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("create table %s: %w", table, err)
+	}
+	return nil
+}

@@ -1,0 +1,101 @@
+package dynamostore
+
+import (
+	"time"
+
+	"github.com/kagiya/kagiya/shared/account"
+)
+
+// Times are stored as RFC 3339 strings with nanoseconds; a zero time is left out.
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339Nano)
+}
+
+func parseTime(s string) time.Time {
+	if s == "" {
+		return time.Time{}
+	}
+	t, _ := time.Parse(time.RFC3339Nano, s)
+	return t
+}
+
+type tenantItem struct {
+	PK        string           `dynamodbav:"PK"`
+	SK        string           `dynamodbav:"SK"`
+	ID        string           `dynamodbav:"tenant_id"`
+	Settings  account.Settings `dynamodbav:"settings"`
+	CreatedAt string           `dynamodbav:"created_at,omitempty"`
+}
+
+type accountItem struct {
+	PK                string `dynamodbav:"PK"`
+	SK                string `dynamodbav:"SK"`
+	TenantID          string `dynamodbav:"tenant_id"`
+	LoginID           string `dynamodbav:"login_id"`
+	LoginKey          string `dynamodbav:"login_key"`
+	Role              string `dynamodbav:"role"`
+	PasswordHash      string `dynamodbav:"password_hash,omitempty"`
+	PasswordChangedAt string `dynamodbav:"password_changed_at,omitempty"`
+	ForceChange       bool   `dynamodbav:"force_change"`
+	FailedAttempts    int    `dynamodbav:"failed_attempts"`
+	LockedAt          string `dynamodbav:"locked_at,omitempty"`
+	Disabled          bool   `dynamodbav:"disabled"`
+	QuotaGB           int    `dynamodbav:"quota_gb"`
+	Comment           string `dynamodbav:"comment,omitempty"`
+	Language          string `dynamodbav:"language,omitempty"`
+	SessionsValidFrom string `dynamodbav:"sessions_valid_from,omitempty"`
+	CreatedAt         string `dynamodbav:"created_at,omitempty"`
+	UpdatedAt         string `dynamodbav:"updated_at,omitempty"`
+	LastLoginAt       string `dynamodbav:"last_login_at,omitempty"`
+	Version           int64  `dynamodbav:"version"`
+}
+
+func toAccountItem(a account.Account) accountItem {
+	return accountItem{
+		PK: tenantPK(a.TenantID), SK: accountSK(a.Key()),
+		TenantID: a.TenantID, LoginID: a.LoginID, LoginKey: a.Key(), Role: string(a.Role),
+		PasswordHash: a.PasswordHash, PasswordChangedAt: fmtTime(a.PasswordChangedAt),
+		ForceChange: a.ForceChange, FailedAttempts: a.FailedAttempts, LockedAt: fmtTime(a.LockedAt),
+		Disabled: a.Disabled, QuotaGB: a.QuotaGB, Comment: a.Comment, Language: a.Language,
+		SessionsValidFrom: fmtTime(a.SessionsValidFrom), CreatedAt: fmtTime(a.CreatedAt),
+		UpdatedAt: fmtTime(a.UpdatedAt), LastLoginAt: fmtTime(a.LastLoginAt), Version: a.Version,
+	}
+}
+
+func (it accountItem) account() account.Account {
+	return account.Account{
+		TenantID: it.TenantID, LoginID: it.LoginID, Role: account.Role(it.Role),
+		PasswordHash: it.PasswordHash, PasswordChangedAt: parseTime(it.PasswordChangedAt),
+		ForceChange: it.ForceChange, FailedAttempts: it.FailedAttempts, LockedAt: parseTime(it.LockedAt),
+		Disabled: it.Disabled, QuotaGB: it.QuotaGB, Comment: it.Comment, Language: it.Language,
+		SessionsValidFrom: parseTime(it.SessionsValidFrom), CreatedAt: parseTime(it.CreatedAt),
+		UpdatedAt: parseTime(it.UpdatedAt), LastLoginAt: parseTime(it.LastLoginAt), Version: it.Version,
+	}
+}
+
+type sessionItem struct {
+	PK         string `dynamodbav:"PK"`
+	SK         string `dynamodbav:"SK"`
+	IDHash     string `dynamodbav:"id_hash"`
+	TenantID   string `dynamodbav:"tenant_id"`
+	LoginKey   string `dynamodbav:"login_key"`
+	CreatedAt  string `dynamodbav:"created_at"`
+	LastSeenAt string `dynamodbav:"last_seen_at"`
+	ExpiresAt  string `dynamodbav:"expires"`
+	TTL        int64  `dynamodbav:"expires_at"`
+}
+
+type auditItem struct {
+	PK     string `dynamodbav:"PK"`
+	SK     string `dynamodbav:"SK"`
+	At     string `dynamodbav:"at"`
+	Actor  string `dynamodbav:"actor"`
+	Action string `dynamodbav:"action"`
+	Target string `dynamodbav:"target"`
+	IP     string `dynamodbav:"ip"`
+	Result string `dynamodbav:"result"`
+	TTL    int64  `dynamodbav:"expires_at"`
+}

@@ -1,0 +1,26 @@
+package dynamostore
+
+// Every key string of the single table is built here and nowhere else.
+//
+//	item      PK                SK
+//	tenant    TENANT#<id>       #TENANT
+//	account   TENANT#<id>       ACCOUNT#<login key>
+//	session   SESSION#<hash>    #SESSION
+//	audit     AUDIT#<tenant>    <time>#<random>
+//	counter   HIT#<key>         #HIT
+const (
+	attrPK      = "PK"
+	attrSK      = "SK"
+	attrExpires = "expires_at" // the table's TTL attribute (epoch seconds)
+
+	skTenant      = "#TENANT"
+	skSession     = "#SESSION"
+	skHit         = "#HIT"
+	accountPrefix = "ACCOUNT#"
+)
+
+func tenantPK(id string) string        { return "TENANT#" + id }
+func accountSK(loginKey string) string { return accountPrefix + loginKey }
+func sessionPK(idHash string) string   { return "SESSION#" + idHash }
+func auditPK(tenantID string) string   { return "AUDIT#" + tenantID }
+func hitPK(key string) string          { return "HIT#" + key }
