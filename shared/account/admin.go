@@ -198,6 +198,9 @@ func (s *Service) UpdateAccount(ctx context.Context, p Principal, loginID string
 		return Account{}, fmt.Errorf("update account: %w", err)
 	}
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: p.Account.LoginID, Action: action, Target: a.LoginID, IP: ip, Result: "ok"})
+	if patch.Password != nil {
+		s.notify(ctx, "password_changed", stored, map[string]any{"ByAdmin": true, "When": now.Format("2006-01-02 15:04 UTC")})
+	}
 	return stored, nil
 }
 

@@ -9,8 +9,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
+	"github.com/kagiya/kagiya/shared/mail"
 	"github.com/kagiya/kagiya/shared/password"
 )
 
@@ -74,23 +76,61 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// Mailer delivers an email (SES in AWS, the dev mailbox locally).
+type Mailer interface {
+	Send(ctx context.Context, m mail.Message) error
+}
+
+// Deps are what the service is built from.
+type Deps struct {
+	Store     Store
+	Mailer    Mailer
+	Templates *mail.Templates
+	Now       func() time.Time // the clock; time.Now in production
+	Log       *slog.Logger
+	SiteURL   string // base of every link in an email; never taken from a request
+}
+
 // Service applies Kagiya's rules over a Store.
 type Service struct {
 	store     Store
+	mailer    Mailer
+	tmpl      *mail.Templates
+	siteURL   string
 	cfg       Config
 	now       func() time.Time
 	log       *slog.Logger
 	dummyHash string
 }
 
-// NewService builds a Service. now is the clock (time.Now in production).
-func NewService(store Store, cfg Config, now func() time.Time, log *slog.Logger) (*Service, error) {
+// NewService builds a Service.
+func NewService(d Deps, cfg Config) (*Service, error) {
 	cfg = cfg.withDefaults()
 	dummy, err := password.Hash(cfg.Hash, "kagiya dummy password for unknown accounts")
 	if err != nil {
 		return nil, fmt.Errorf("dummy hash: %w", err)
 	}
-	return &Service{store: store, cfg: cfg, now: now, log: log, dummyHash: dummy}, nil
+	return &Service{store: d.Store, mailer: d.Mailer, tmpl: d.Templates, siteURL: strings.TrimRight(d.SiteURL, "/"),
+		cfg: cfg, now: d.Now, log: d.Log, dummyHash: dummy}, nil
+}
+
+// notify renders and sends one email; a failure is logged, not returned, since the change
+// it reports has already happened.
+func (s *Service) notify(ctx context.Context, kind string, a Account, data map[string]any) {
+	lang := a.Language
+	if lang == "" {
+		if t, err := s.store.GetTenant(ctx, a.TenantID); err == nil {
+			lang = t.Settings.Effective().Language
+		}
+	}
+	data["LoginID"], data["SiteURL"] = a.LoginID, s.siteURL
+	msg, err := s.tmpl.Render(kind, lang, a.LoginID, data)
+	if err == nil {
+		err = s.mailer.Send(ctx, msg)
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "mail not sent", "kind", kind, "err", err)
+	}
 }
 
 // Principal is the signed-in caller of a request.
@@ -335,3 +375,6 @@ func randomToken() (string, error) {
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
+
+// Now is the service's clock.
+func (s *Service) Now() time.Time { return s.now() }

@@ -127,3 +127,11 @@ type ListQuery struct {
 	Limit    int
 	After    string // login key to start after (exclusive); empty: from the start
 }
+
+// PasswordExpiresAt is when a's password expires under s, or zero if it never does.
+func PasswordExpiresAt(a Account, s Settings) time.Time {
+	if s.MaxAgeDays <= 0 || a.PasswordChangedAt.IsZero() {
+		return time.Time{}
+	}
+	return a.PasswordChangedAt.AddDate(0, 0, s.MaxAgeDays)
+}

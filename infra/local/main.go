@@ -1,0 +1,153 @@
+// Command local runs all of Kagiya on one port: the site, the API, and stand-ins for SES
+// (GET /_dev/mail) and, later, S3, on an embedded store. See API.md for the flags.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/httpapi"
+	"github.com/kagiya/kagiya/shared/mail"
+	"github.com/kagiya/kagiya/shared/password"
+	"github.com/kagiya/kagiya/shared/store/boltstore"
+	"github.com/kagiya/kagiya/site"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
+		fmt.Fprintln(os.Stderr, "kagiya local:", err)
+		os.Exit(1)
+	}
+}
+
+// options are the dev server's settings; hash is not a flag (tests make it cheaper).
+type options struct {
+	addr, data, owner, ownerPassword, policy string
+	rateLimit                                bool
+	hash                                     password.Params
+}
+
+func parseFlags(args []string, stderr io.Writer) (options, error) {
+	fs := flag.NewFlagSet("local", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var o options
+	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
+	fs.StringVar(&o.data, "data", "./.kagiya", "directory of the embedded store")
+	fs.StringVar(&o.owner, "owner", "", "owner email: creates that domain's tenant and its owner when the store is empty")
+	fs.StringVar(&o.ownerPassword, "owner-password", "", "password of -owner")
+	fs.StringVar(&o.policy, "policy", account.DefaultPolicyPreset, "password policy preset of the -owner tenant")
+	fs.BoolVar(&o.rateLimit, "rate-limit", true, "per-IP throttling (false for load tests on one machine)")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	if (o.owner == "") != (o.ownerPassword == "") {
+		return o, errors.New("-owner and -owner-password go together")
+	}
+	switch o.policy {
+	case "standard12", "basic8", "classes3of4", "legacy3to30", "nist":
+	default:
+		return o, fmt.Errorf("-policy %q: want standard12, basic8, classes3of4, legacy3to30 or nist", o.policy)
+	}
+	o.hash = password.Default
+	return o, nil
+}
+
+// run serves until ctx ends. ready, if not nil, receives the listening address.
+func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr string)) error {
+	o, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	return serve(ctx, o, stderr, ready)
+}
+
+func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr string)) error {
+	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	if err := os.MkdirAll(o.data, 0o700); err != nil {
+		return fmt.Errorf("data dir: %w", err)
+	}
+	store, err := boltstore.Open(filepath.Join(o.data, "kagiya.db"))
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	ln, err := net.Listen("tcp", o.addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	siteURL := "http://" + ln.Addr().String()
+
+	tmpl, err := mail.LoadTemplates()
+	if err != nil {
+		return err
+	}
+	mailbox := mail.NewMailbox(time.Now)
+	cfg := account.Config{Hash: o.hash}
+	if !o.rateLimit {
+		cfg.LoginPerIPMinute = -1
+	}
+	svc, err := account.NewService(account.Deps{Store: store, Mailer: mailbox, Templates: tmpl,
+		Now: time.Now, Log: log, SiteURL: siteURL}, cfg)
+	if err != nil {
+		return err
+	}
+	if o.owner != "" {
+		created, err := svc.Bootstrap(ctx, o.owner, o.ownerPassword, account.Settings{PolicyPreset: o.policy})
+		if err != nil {
+			return fmt.Errorf("create owner: %w", err)
+		}
+		if created {
+			log.Info("created tenant and owner", "owner", o.owner, "policy", o.policy)
+		}
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/api/", httpapi.New(httpapi.Deps{Service: svc, Log: log}))
+	mux.Handle("GET /_dev/mail", devMail(mailbox))
+	mux.Handle("/", httpapi.SecurityHeaders(http.FileServerFS(site.Files)))
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	log.Info("kagiya local server", "url", siteURL, "data", o.data)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}
+
+// devMail lists the emails sent so far (API.md: GET /_dev/mail[?to=ADDRESS]).
+func devMail(b *mail.Mailbox) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-store")
+		json.NewEncoder(w).Encode(b.Messages(r.URL.Query().Get("to"))) //nolint:errcheck
+	})
+}

@@ -1,0 +1,256 @@
+// Package httpapi is Kagiya's HTTP API: one http.Handler, the same in Lambda (through
+// aws-lambda-go-api-proxy) and in the local server.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"mime"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+	"golang.org/x/text/language"
+
+	"github.com/kagiya/kagiya/shared/account"
+)
+
+// CookieName is the session cookie of API.md.
+const CookieName = "kagiya_session"
+
+// MaxBodyBytes bounds every JSON request body.
+const MaxBodyBytes = 64 << 10
+
+// Deps are what the API is built from.
+type Deps struct {
+	Service *account.Service
+	Log     *slog.Logger
+	// SecureCookies marks the session cookie Secure (whenever the site URL is https).
+	SecureCookies bool
+}
+
+type api struct {
+	svc    *account.Service
+	log    *slog.Logger
+	secure bool
+}
+
+// New returns the API handler: every route of Routes, behind the common middleware
+// (request id, logging, panic recovery, security headers).
+func New(d Deps) http.Handler {
+	a := &api{svc: d.Service, log: d.Log, secure: d.SecureCookies}
+	mux := http.NewServeMux()
+	for _, r := range a.routes() {
+		mux.Handle(r.Method+" "+r.Path, r.Handler)
+	}
+	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a.fail(w, r, &account.Error{Code: account.CodeNotFound})
+	}))
+	return SecurityHeaders(a.observe(mux))
+}
+
+// SecurityHeaders sets the headers every page and API answer carries.
+func SecurityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self' https:; form-action 'self'; base-uri 'none'; object-src 'none'; frame-ancestors 'none'")
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Cross-Origin-Opener-Policy", "same-origin")
+		next.ServeHTTP(w, r)
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+type ctxKey int
+
+const loggerKey ctxKey = 0
+
+// observe gives each request an id and a logger, logs it once (method, path, status,
+// duration; never a body, query or cookie) and turns a panic into a plain 500.
+func (a *api) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := newRequestID()
+		log := a.log.With("request_id", id)
+		if lc, ok := lambdacontext.FromContext(r.Context()); ok {
+			log = log.With("lambda_request_id", lc.AwsRequestID)
+		}
+		w.Header().Set("X-Request-Id", id)
+		sw := &statusWriter{ResponseWriter: w}
+		r = r.WithContext(context.WithValue(r.Context(), loggerKey, log))
+		defer func() {
+			if p := recover(); p != nil {
+				log.ErrorContext(r.Context(), "panic", "panic", fmt.Sprint(p))
+				if sw.status == 0 {
+					writeError(sw, lang(r), http.StatusInternalServerError, &account.Error{Code: "internal"})
+				}
+			}
+			log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
+				"status", sw.status, "ms", time.Since(start).Milliseconds())
+		}()
+		next.ServeHTTP(sw, r)
+	})
+}
+
+func logger(r *http.Request, fallback *slog.Logger) *slog.Logger {
+	if l, ok := r.Context().Value(loggerKey).(*slog.Logger); ok {
+		return l
+	}
+	return fallback
+}
+
+func newRequestID() string {
+	b := make([]byte, 8)
+	rand.Read(b) //nolint:errcheck // crypto/rand.Read does not fail
+	return hex.EncodeToString(b)
+}
+
+var langMatcher = language.NewMatcher([]language.Tag{language.Japanese, language.English})
+
+// lang picks ja or en from Accept-Language; ja by default.
+func lang(r *http.Request) string {
+	tags, _, err := language.ParseAcceptLanguage(r.Header.Get("Accept-Language"))
+	if err != nil || len(tags) == 0 {
+		return "ja"
+	}
+	_, i, conf := langMatcher.Match(tags...)
+	if i == 1 && conf != language.No {
+		return "en"
+	}
+	return "ja"
+}
+
+// clientIP is the peer address. API Gateway's proxy integration puts the caller's source
+// IP there; X-Forwarded-For is not trusted.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+type errorBody struct {
+	Error struct {
+		Code    string               `json:"code"`
+		Message string               `json:"message"`
+		Fields  []account.FieldError `json:"fields,omitempty"`
+	} `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(true)
+	enc.Encode(v) //nolint:errcheck // the client went away
+}
+
+func writeError(w http.ResponseWriter, lang string, status int, e *account.Error) {
+	var body errorBody
+	body.Error.Code, body.Error.Message, body.Error.Fields = e.Code, message(e.Code, lang), e.Fields
+	if e.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
+	}
+	writeJSON(w, status, body)
+}
+
+var statusOf = map[string]int{
+	"invalid_request":        http.StatusBadRequest,
+	"malformed_json":         http.StatusBadRequest,
+	"unknown_field":          http.StatusBadRequest,
+	"unsupported_media_type": http.StatusUnsupportedMediaType,
+	"body_too_large":         http.StatusRequestEntityTooLarge,
+	"validation":             http.StatusUnprocessableEntity,
+	"password_policy":        http.StatusUnprocessableEntity,
+	"invalid_credentials":    http.StatusUnauthorized,
+	"unauthenticated":        http.StatusUnauthorized,
+	"csrf":                   http.StatusForbidden,
+	"forbidden":              http.StatusForbidden,
+	"use_self_service":       http.StatusForbidden,
+	"not_found":              http.StatusNotFound,
+	"method_not_allowed":     http.StatusMethodNotAllowed,
+	"conflict":               http.StatusConflict,
+	"rate_limited":           http.StatusTooManyRequests,
+}
+
+// fail answers err: a coded error with its status and message, anything else as a 500
+// whose cause goes only to the log.
+func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var e *account.Error
+	if errors.As(err, &e) {
+		status, ok := statusOf[e.Code]
+		if !ok {
+			status = http.StatusBadRequest
+		}
+		writeError(w, lang(r), status, e)
+		return
+	}
+	logger(r, a.log).ErrorContext(r.Context(), "internal error", "err", err)
+	writeError(w, lang(r), http.StatusInternalServerError, &account.Error{Code: "internal"})
+}
+
+// decode reads a JSON body strictly: JSON content type, size limit, no unknown fields,
+// nothing after the value.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return &account.Error{Code: "unsupported_media_type"}
+	}
+	body := http.MaxBytesReader(w, r.Body, MaxBodyBytes)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooLarge *http.MaxBytesError
+		var typeErr *json.UnmarshalTypeError
+		switch {
+		case errors.As(err, &tooLarge):
+			return &account.Error{Code: "body_too_large"}
+		case strings.HasPrefix(err.Error(), "json: unknown field"):
+			return &account.Error{Code: "unknown_field"}
+		case errors.As(err, &typeErr):
+			return &account.Error{Code: "validation", Fields: []account.FieldError{{Field: typeErr.Field, Code: "type"}}}
+		default:
+			return &account.Error{Code: "malformed_json"}
+		}
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return &account.Error{Code: "body_too_large"}
+		}
+		return &account.Error{Code: "malformed_json"}
+	}
+	return nil
+}

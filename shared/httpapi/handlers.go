@@ -1,0 +1,336 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/base64"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/kagiya/kagiya/shared/account"
+)
+
+type principalKey struct{}
+
+func principal(r *http.Request) account.Principal {
+	p, _ := r.Context().Value(principalKey{}).(account.Principal)
+	return p
+}
+
+// signedIn requires a valid session, and the CSRF header on every state-changing method.
+func (a *api) signedIn(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(CookieName)
+		if err != nil {
+			a.fail(w, r, &account.Error{Code: account.CodeUnauthenticated})
+			return
+		}
+		p, err := a.svc.Authenticate(r.Context(), c.Value)
+		if err != nil {
+			if account.CodeOf(err) == account.CodeUnauthenticated {
+				a.clearCookie(w)
+			}
+			a.fail(w, r, err)
+			return
+		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && !p.CheckCSRF(r.Header.Get("X-CSRF-Token")) {
+			a.fail(w, r, &account.Error{Code: "csrf"})
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), principalKey{}, p)))
+	})
+}
+
+func (a *api) setCookie(w http.ResponseWriter, token string) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: token, Path: "/", HttpOnly: true,
+		Secure: a.secure, SameSite: http.SameSiteStrictMode})
+}
+
+func (a *api) clearCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: a.secure, SameSite: http.SameSiteStrictMode})
+}
+
+func (a *api) handleHealth() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+}
+
+type accountRef struct {
+	LoginID string `json:"login_id"`
+	Role    string `json:"role"`
+	Tenant  string `json:"tenant"`
+}
+
+func (a *api) handleLogin() http.Handler {
+	type request struct {
+		LoginID  string `json:"login_id"`
+		Password string `json:"password"`
+	}
+	type response struct {
+		Result    string     `json:"result"`
+		CSRFToken string     `json:"csrf_token"`
+		Account   accountRef `json:"account"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		if err := decode(w, r, &req); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		var fields []account.FieldError
+		if req.LoginID == "" {
+			fields = append(fields, account.FieldError{Field: "login_id", Code: "required"})
+		} else if len(req.LoginID) > account.MaxLoginIDLen {
+			fields = append(fields, account.FieldError{Field: "login_id", Code: "too_long"})
+		}
+		if req.Password == "" {
+			fields = append(fields, account.FieldError{Field: "password", Code: "required"})
+		} else if len([]rune(req.Password)) > account.MaxPasswordLen {
+			fields = append(fields, account.FieldError{Field: "password", Code: "too_long"})
+		}
+		if len(fields) > 0 {
+			a.fail(w, r, &account.Error{Code: account.CodeValidation, Fields: fields})
+			return
+		}
+		res, err := a.svc.Login(r.Context(), req.LoginID, req.Password, clientIP(r))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.setCookie(w, res.Token)
+		writeJSON(w, http.StatusOK, response{Result: "ok", CSRFToken: res.CSRF,
+			Account: accountRef{LoginID: res.Account.LoginID, Role: string(res.Account.Role), Tenant: res.Account.TenantID}})
+	})
+}
+
+func (a *api) handleLogout() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := a.svc.Logout(r.Context(), principal(r), clientIP(r)); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.clearCookie(w)
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func (a *api) handleMe() http.Handler {
+	type response struct {
+		LoginID           string     `json:"login_id"`
+		Role              string     `json:"role"`
+		Tenant            string     `json:"tenant"`
+		CSRFToken         string     `json:"csrf_token"`
+		PasswordChangedAt *time.Time `json:"password_changed_at"`
+		PasswordExpiresAt *time.Time `json:"password_expires_at"`
+		MFAEnabled        bool       `json:"mfa_enabled"`
+		Language          string     `json:"language,omitempty"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := principal(r)
+		t, err := a.svc.Tenant(r.Context(), p)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, response{LoginID: p.Account.LoginID, Role: string(p.Account.Role),
+			Tenant: p.Account.TenantID, CSRFToken: p.CSRF, PasswordChangedAt: timePtr(p.Account.PasswordChangedAt),
+			PasswordExpiresAt: timePtr(account.PasswordExpiresAt(p.Account, t.Settings)), Language: p.Account.Language})
+	})
+}
+
+type accountView struct {
+	LoginID         string     `json:"login_id"`
+	Role            string     `json:"role"`
+	Locked          bool       `json:"locked"`
+	ForceChange     bool       `json:"force_change"`
+	PasswordExpired bool       `json:"password_expired"`
+	MFAEnabled      bool       `json:"mfa_enabled"`
+	QuotaGB         int        `json:"quota_gb"`
+	Comment         string     `json:"comment"`
+	LastLoginAt     *time.Time `json:"last_login_at"`
+	CreatedAt       *time.Time `json:"created_at,omitempty"`
+}
+
+func view(acc account.Account, s account.Settings, now time.Time) accountView {
+	exp := account.PasswordExpiresAt(acc, s)
+	return accountView{LoginID: acc.LoginID, Role: string(acc.Role), Locked: acc.Locked(), ForceChange: acc.ForceChange,
+		PasswordExpired: !exp.IsZero() && !now.Before(exp), QuotaGB: acc.QuotaGB, Comment: acc.Comment,
+		LastLoginAt: timePtr(acc.LastLoginAt), CreatedAt: timePtr(acc.CreatedAt)}
+}
+
+func encodeCursor(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+func decodeCursor(s string) (string, bool) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	return string(b), err == nil && len(b) <= 512
+}
+
+func (a *api) handleListAccounts() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := principal(r)
+		qv := r.URL.Query()
+		q := account.ListQuery{Contains: qv.Get("q")}
+		var fields []account.FieldError
+		if len(q.Contains) > account.MaxLoginIDLen {
+			fields = append(fields, account.FieldError{Field: "q", Code: "too_long"})
+		}
+		if s := qv.Get("limit"); s != "" {
+			n, err := strconv.Atoi(s)
+			if err != nil || n < 1 || n > 200 {
+				fields = append(fields, account.FieldError{Field: "limit", Code: "invalid"})
+			}
+			q.Limit = n
+		}
+		if c := qv.Get("cursor"); c != "" {
+			after, ok := decodeCursor(c)
+			if !ok {
+				fields = append(fields, account.FieldError{Field: "cursor", Code: "invalid"})
+			}
+			q.After = after
+		}
+		if len(fields) > 0 {
+			a.fail(w, r, &account.Error{Code: account.CodeValidation, Fields: fields})
+			return
+		}
+		accts, next, err := a.svc.ListAccounts(r.Context(), p, q)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		t, err := a.svc.Tenant(r.Context(), p)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		now := a.svc.Now()
+		out := struct {
+			Accounts   []accountView `json:"accounts"`
+			NextCursor *string       `json:"next_cursor"`
+		}{Accounts: []accountView{}}
+		for _, acc := range accts {
+			out.Accounts = append(out.Accounts, view(acc, t.Settings, now))
+		}
+		if next != "" {
+			c := encodeCursor(next)
+			out.NextCursor = &c
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+func (a *api) handleCreateAccount() http.Handler {
+	type request struct {
+		LoginID     string  `json:"login_id"`
+		Role        string  `json:"role"`
+		Password    *string `json:"password"`
+		ForceChange bool    `json:"force_change"`
+		QuotaGB     int     `json:"quota_gb"`
+		Comment     string  `json:"comment"`
+		Invite      bool    `json:"invite"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		if err := decode(w, r, &req); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if req.Invite {
+			a.fail(w, r, &account.Error{Code: account.CodeValidation, Fields: []account.FieldError{{Field: "invite", Code: "unsupported"}}})
+			return
+		}
+		in := account.NewAccount{LoginID: req.LoginID, Role: account.Role(req.Role), ForceChange: req.ForceChange,
+			QuotaGB: req.QuotaGB, Comment: req.Comment}
+		if req.Password != nil {
+			if *req.Password == "" {
+				a.fail(w, r, &account.Error{Code: account.CodePasswordPolicy, Fields: []account.FieldError{{Field: "password", Code: "too_short"}}})
+				return
+			}
+			in.Password = *req.Password
+		}
+		acc, err := a.svc.CreateAccount(r.Context(), principal(r), in, clientIP(r))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, view(acc, account.Settings{}, a.svc.Now()))
+	})
+}
+
+func (a *api) handleUpdateAccount() http.Handler {
+	type request struct {
+		Password    *string `json:"password"`
+		ForceChange *bool   `json:"force_change"`
+		QuotaGB     *int    `json:"quota_gb"`
+		Comment     *string `json:"comment"`
+		Role        *string `json:"role"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		if err := decode(w, r, &req); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		patch := account.AccountPatch{Password: req.Password, ForceChange: req.ForceChange, QuotaGB: req.QuotaGB, Comment: req.Comment}
+		if req.Role != nil {
+			role := account.Role(*req.Role)
+			patch.Role = &role
+		}
+		acc, err := a.svc.UpdateAccount(r.Context(), principal(r), r.PathValue("login_id"), patch, clientIP(r))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		t, err := a.svc.Tenant(r.Context(), principal(r))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, view(acc, t.Settings, a.svc.Now()))
+	})
+}
+
+func (a *api) handleDeleteAccount() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := a.svc.DeleteAccount(r.Context(), principal(r), r.PathValue("login_id"), clientIP(r)); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func (a *api) handleListAudit() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		after := ""
+		if c := r.URL.Query().Get("cursor"); c != "" {
+			var ok bool
+			if after, ok = decodeCursor(c); !ok {
+				a.fail(w, r, &account.Error{Code: account.CodeValidation, Fields: []account.FieldError{{Field: "cursor", Code: "invalid"}}})
+				return
+			}
+		}
+		events, next, err := a.svc.ListAudit(r.Context(), principal(r), after, 100)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		out := struct {
+			Events     []account.AuditEvent `json:"events"`
+			NextCursor *string              `json:"next_cursor"`
+		}{Events: append([]account.AuditEvent{}, events...)}
+		if next != "" {
+			c := encodeCursor(next)
+			out.NextCursor = &c
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}

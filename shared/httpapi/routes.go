@@ -1,0 +1,36 @@
+package httpapi
+
+import "net/http"
+
+// Route is one endpoint: Method and Path in http.ServeMux (and API Gateway) syntax.
+type Route struct {
+	Method  string
+	Path    string
+	Handler http.Handler
+}
+
+// routes is the one place every endpoint is listed.
+func (a *api) routes() []Route {
+	return []Route{
+		{"GET", "/api/health", a.handleHealth()},
+		{"POST", "/api/login", a.handleLogin()},
+		{"POST", "/api/logout", a.signedIn(a.handleLogout())},
+		{"GET", "/api/me", a.signedIn(a.handleMe())},
+
+		{"GET", "/api/admin/accounts", a.signedIn(a.handleListAccounts())},
+		{"POST", "/api/admin/accounts", a.signedIn(a.handleCreateAccount())},
+		{"PATCH", "/api/admin/accounts/{login_id}", a.signedIn(a.handleUpdateAccount())},
+		{"DELETE", "/api/admin/accounts/{login_id}", a.signedIn(a.handleDeleteAccount())},
+		{"GET", "/api/admin/audit", a.signedIn(a.handleListAudit())},
+	}
+}
+
+// Routes lists "METHOD /path" of every endpoint the handler serves, for checks such as
+// the template test.
+func Routes() []string {
+	var out []string
+	for _, r := range (&api{}).routes() {
+		out = append(out, r.Method+" "+r.Path)
+	}
+	return out
+}

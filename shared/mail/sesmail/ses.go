@@ -1,0 +1,47 @@
+// Package sesmail sends Kagiya's emails through Amazon SES.
+package sesmail
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ses"
+	"github.com/aws/aws-sdk-go-v2/service/ses/types"
+
+	"github.com/kagiya/kagiya/shared/mail"
+)
+
+// Client is the part of the SES API this sender uses.
+type Client interface {
+	SendEmail(ctx context.Context, in *ses.SendEmailInput, opts ...func(*ses.Options)) (*ses.SendEmailOutput, error)
+}
+
+// Sender sends from one verified identity.
+type Sender struct {
+	ses  Client
+	from string
+}
+
+// New returns a Sender that sends as from (an SES-verified address or domain).
+func New(c Client, from string) *Sender { return &Sender{ses: c, from: from} }
+
+func utf8Content(s string) *types.Content {
+	return &types.Content{Charset: aws.String("UTF-8"), Data: aws.String(s)}
+}
+
+// Send delivers m.
+func (s *Sender) Send(ctx context.Context, m mail.Message) error {
+	_, err := s.ses.SendEmail(ctx, &ses.SendEmailInput{
+		Source:      aws.String(s.from),
+		Destination: &types.Destination{ToAddresses: m.To},
+		Message: &types.Message{
+			Subject: utf8Content(m.Subject),
+			Body:    &types.Body{Text: utf8Content(m.Text), Html: utf8Content(m.HTML)},
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("ses send %q: %w", m.Subject, err)
+	}
+	return nil
+}

@@ -1,0 +1,146 @@
+"use strict";
+const QUOTAS = [0, 1, 2, 5, 10, 20, 50, 100];
+
+document.addEventListener("DOMContentLoaded", async () => {
+  const tbody = document.getElementById("accounts");
+  const listMsg = document.getElementById("list-message");
+  const state = { q: "", cursors: [""], page: 0, next: null, rows: [] };
+  let editing = null;
+
+  document.querySelectorAll("select.quota").forEach((sel) => {
+    QUOTAS.forEach((q) => { const o = document.createElement("option"); o.value = q; o.textContent = q; sel.append(o); });
+  });
+
+  const cell = (text) => { const td = document.createElement("td"); td.textContent = text; return td; };
+  const fmtTime = (s) => (s ? new Date(s).toLocaleString(kagiyaLang()) : t("never"));
+
+  function render() {
+    tbody.replaceChildren();
+    if (!state.rows.length) {
+      const tr = document.createElement("tr");
+      const td = cell(t("admin.empty")); td.colSpan = 7; tr.append(td); tbody.append(tr);
+    }
+    for (const a of state.rows) {
+      const tr = document.createElement("tr");
+      tr.dataset.loginId = a.login_id;
+      const status = document.createElement("td");
+      const badge = document.createElement("span");
+      badge.className = a.locked ? "badge locked" : "badge";
+      badge.textContent = t(a.locked ? "admin.status.locked" : a.force_change ? "admin.status.force_change" : "admin.status.ok");
+      status.append(badge);
+      const actions = document.createElement("td");
+      const edit = document.createElement("button");
+      edit.type = "button"; edit.className = "secondary"; edit.textContent = t("admin.edit");
+      edit.setAttribute("aria-label", t("admin.edit") + " " + a.login_id);
+      edit.addEventListener("click", () => openEdit(a));
+      const del = document.createElement("button");
+      del.type = "button"; del.className = "danger"; del.textContent = t("admin.delete");
+      del.setAttribute("aria-label", t("admin.delete") + " " + a.login_id);
+      del.addEventListener("click", () => openDelete(a));
+      actions.append(edit, " ", del);
+      tr.append(cell(a.login_id), cell(t("role." + a.role)), status, cell(a.quota_gb), cell(a.comment), cell(fmtTime(a.last_login_at)), actions);
+      tbody.append(tr);
+    }
+    document.getElementById("prev").disabled = state.page === 0;
+    document.getElementById("next").disabled = !state.next;
+  }
+  document.addEventListener("kagiya:lang", render);
+
+  async function load() {
+    const params = new URLSearchParams({ limit: "20" });
+    if (state.q) params.set("q", state.q);
+    if (state.cursors[state.page]) params.set("cursor", state.cursors[state.page]);
+    try {
+      const res = await api("GET", "/api/admin/accounts?" + params);
+      state.rows = res.accounts; state.next = res.next_cursor;
+      render();
+    } catch (e) {
+      if (e.status === 401) { location.replace("/index.html"); return; }
+      showMessage(listMsg, e.message, true);
+    }
+  }
+
+  document.getElementById("search-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    state.q = document.getElementById("q").value.trim(); state.cursors = [""]; state.page = 0;
+    load();
+  });
+  document.getElementById("next").addEventListener("click", () => {
+    state.cursors[state.page + 1] = state.next; state.page++; load();
+  });
+  document.getElementById("prev").addEventListener("click", () => { state.page--; load(); });
+
+  const createForm = document.getElementById("create-form");
+  createForm.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const msg = document.getElementById("create-message");
+    const pw = document.getElementById("new-password").value;
+    if (pw !== document.getElementById("new-password2").value) {
+      showMessage(msg, t("admin.password_mismatch"), true); return;
+    }
+    const body = {
+      login_id: document.getElementById("new-login-id").value.trim(),
+      role: document.getElementById("new-role").value,
+      quota_gb: Number(document.getElementById("new-quota").value),
+      comment: document.getElementById("new-comment").value,
+    };
+    if (pw) { body.password = pw; body.force_change = document.getElementById("new-force-change").checked; }
+    try {
+      await api("POST", "/api/admin/accounts", body);
+      showMessage(msg, t("admin.created"), false);
+      createForm.reset();
+      load();
+    } catch (e) {
+      showMessage(msg, fieldMessages(e), true);
+    }
+  });
+
+  const editDialog = document.getElementById("edit-dialog");
+  function openEdit(a) {
+    editing = a;
+    document.getElementById("edit-login-id").textContent = a.login_id;
+    document.getElementById("edit-quota").value = a.quota_gb;
+    document.getElementById("edit-comment").value = a.comment;
+    showMessage(document.getElementById("edit-message"), "", true);
+    editDialog.showModal();
+  }
+  document.getElementById("edit-cancel").addEventListener("click", () => editDialog.close());
+  document.getElementById("edit-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      await api("PATCH", "/api/admin/accounts/" + encodeURIComponent(editing.login_id), {
+        quota_gb: Number(document.getElementById("edit-quota").value),
+        comment: document.getElementById("edit-comment").value });
+      editDialog.close();
+      showMessage(listMsg, t("admin.saved"), false);
+      load();
+    } catch (e) {
+      showMessage(document.getElementById("edit-message"), fieldMessages(e), true);
+    }
+  });
+
+  const deleteDialog = document.getElementById("delete-dialog");
+  function openDelete(a) {
+    editing = a;
+    document.getElementById("delete-login-id").textContent = a.login_id;
+    showMessage(document.getElementById("delete-message"), "", true);
+    deleteDialog.showModal();
+    document.getElementById("delete-cancel").focus();
+  }
+  document.getElementById("delete-cancel").addEventListener("click", () => deleteDialog.close());
+  document.getElementById("delete-ok").addEventListener("click", async () => {
+    try {
+      await api("DELETE", "/api/admin/accounts/" + encodeURIComponent(editing.login_id));
+      deleteDialog.close();
+      showMessage(listMsg, t("admin.deleted"), false);
+      load();
+    } catch (e) {
+      showMessage(document.getElementById("delete-message"), e.message, true);
+    }
+  });
+
+  const m = await me();
+  if (!m) return;
+  if (m.role === "user") { location.replace("/home.html"); return; }
+  load();
+});

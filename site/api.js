@@ -1,0 +1,54 @@
+// Calls to /api/*: JSON in and out, the CSRF header on writes, errors as Error objects
+// carrying the API's stable code and its message in the chosen language.
+"use strict";
+class ApiError extends Error {
+  constructor(status, body) {
+    const e = (body && body.error) || {};
+    super(e.message || t("error.network"));
+    this.status = status;
+    this.code = e.code || "network";
+    this.fields = e.fields || [];
+  }
+}
+
+async function api(method, path, body) {
+  const headers = { "Accept-Language": kagiyaLang() };
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  const csrf = sessionStorage.getItem("kagiya.csrf");
+  if (method !== "GET" && csrf) headers["X-CSRF-Token"] = csrf;
+  let res;
+  try {
+    res = await fetch(path, { method, headers, credentials: "same-origin",
+      body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (_) {
+    throw new ApiError(0, null);
+  }
+  if (res.status === 204) return null;
+  let data = null;
+  try { data = await res.json(); } catch (_) { /* not JSON */ }
+  if (!res.ok) throw new ApiError(res.status, data);
+  return data;
+}
+
+// me returns the signed-in account, or sends the browser to the sign-in page.
+async function me() {
+  try {
+    const m = await api("GET", "/api/me");
+    sessionStorage.setItem("kagiya.csrf", m.csrf_token);
+    return m;
+  } catch (e) {
+    if (e.status === 401) { location.replace("/index.html"); return null; }
+    throw e;
+  }
+}
+
+function showMessage(el, text, isError) {
+  el.textContent = text;
+  el.className = isError ? "message error" : "message ok";
+  el.hidden = !text;
+}
+
+function fieldMessages(err) {
+  if (!err.fields.length) return err.message;
+  return err.message + " (" + err.fields.map((f) => f.field + ": " + f.code).join(", ") + ")";
+}

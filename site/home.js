@@ -1,0 +1,28 @@
+"use strict";
+document.addEventListener("DOMContentLoaded", async () => {
+  const msg = document.getElementById("home-message");
+  let account = null;
+  const render = () => {
+    if (!account) return;
+    document.getElementById("me-login-id").textContent = account.login_id;
+    document.getElementById("me-role").textContent = t("role." + account.role);
+    document.getElementById("me-tenant").textContent = account.tenant;
+    document.getElementById("admin-link").hidden = account.role === "user";
+  };
+  document.addEventListener("kagiya:lang", render);
+  document.getElementById("signout").addEventListener("click", async () => {
+    try {
+      await api("POST", "/api/logout");
+    } catch (e) {
+      if (e.status !== 401) { showMessage(msg, e.message, true); return; }
+    }
+    sessionStorage.removeItem("kagiya.csrf");
+    location.assign("/index.html");
+  });
+  try {
+    account = await me();
+    render();
+  } catch (e) {
+    showMessage(msg, e.message, true);
+  }
+});
