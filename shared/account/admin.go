@@ -135,12 +135,12 @@ func (s *Service) UpdateAccount(ctx context.Context, p Principal, loginID string
 	if err != nil {
 		return Account{}, err
 	}
-	if !canManage(p.Account.Role, a.Role) {
-		return Account{}, codeErr(CodeForbidden)
-	}
 	self := a.Key() == p.Account.Key()
 	if self && patch.Password != nil {
 		return Account{}, codeErr(CodeUseSelfService)
+	}
+	if !self && !canManage(p.Account.Role, a.Role) {
+		return Account{}, codeErr(CodeForbidden)
 	}
 	var fields []FieldError
 	if patch.QuotaGB != nil && !ValidQuota(*patch.QuotaGB) {
@@ -172,7 +172,8 @@ func (s *Service) UpdateAccount(ctx context.Context, p Principal, loginID string
 		if err != nil {
 			return Account{}, err
 		}
-		a.PasswordHash, a.PasswordChangedAt, a.SessionsValidFrom = h, now, now
+		a.PasswordHash, a.PasswordChangedAt = h, now
+		a.SessionEpoch++ // signs the account out everywhere
 		a.ForceChange = patch.ForceChange != nil && *patch.ForceChange
 		action = "account.set_password"
 	} else if patch.ForceChange != nil {

@@ -258,7 +258,7 @@ func (s *Service) newSession(ctx context.Context, acct Account, now time.Time) (
 	if err != nil {
 		return "", Session{}, err
 	}
-	sess := Session{IDHash: HashToken(token), TenantID: acct.TenantID, LoginKey: acct.Key(),
+	sess := Session{IDHash: HashToken(token), TenantID: acct.TenantID, LoginKey: acct.Key(), Epoch: acct.SessionEpoch,
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.cfg.SessionMax)}
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return "", Session{}, fmt.Errorf("create session: %w", err)
@@ -291,7 +291,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	} else if err != nil {
 		return Principal{}, fmt.Errorf("authenticate: %w", err)
 	}
-	if acct.Locked() || acct.Disabled || sess.CreatedAt.Before(acct.SessionsValidFrom) {
+	if acct.Locked() || acct.Disabled || sess.Epoch != acct.SessionEpoch {
 		return Principal{}, unauth
 	}
 	// Sliding idle expiry, written at most once a minute per session.

@@ -84,7 +84,7 @@ type Account struct {
 	QuotaGB           int
 	Comment           string
 	Language          string
-	SessionsValidFrom time.Time // sessions created before this are revoked
+	SessionEpoch      int64 // bumped to revoke every session; a session is valid only in its epoch
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 	LastLoginAt       time.Time
@@ -105,6 +105,7 @@ type Session struct {
 	IDHash     string
 	TenantID   string
 	LoginKey   string
+	Epoch      int64 // the account's SessionEpoch when the session began
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	ExpiresAt  time.Time // absolute end

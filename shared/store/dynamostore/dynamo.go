@@ -230,7 +230,7 @@ func (s *Store) RecordLogin(ctx context.Context, tenantID, loginKey string, at t
 
 func (s *Store) CreateSession(ctx context.Context, sess account.Session) error {
 	item, err := attributevalue.MarshalMap(sessionItem{PK: sessionPK(sess.IDHash), SK: skSession, IDHash: sess.IDHash,
-		TenantID: sess.TenantID, LoginKey: sess.LoginKey, CreatedAt: fmtTime(sess.CreatedAt),
+		TenantID: sess.TenantID, LoginKey: sess.LoginKey, Epoch: sess.Epoch, CreatedAt: fmtTime(sess.CreatedAt),
 		LastSeenAt: fmtTime(sess.LastSeenAt), ExpiresAt: fmtTime(sess.ExpiresAt), TTL: sess.ExpiresAt.Unix()})
 	if err != nil {
 		return fmt.Errorf("encode session: %w", err)
@@ -249,7 +249,7 @@ func (s *Store) GetSession(ctx context.Context, idHash string) (account.Session,
 	if err := s.get(ctx, sessionPK(idHash), skSession, &it); err != nil {
 		return account.Session{}, err
 	}
-	return account.Session{IDHash: it.IDHash, TenantID: it.TenantID, LoginKey: it.LoginKey,
+	return account.Session{IDHash: it.IDHash, TenantID: it.TenantID, LoginKey: it.LoginKey, Epoch: it.Epoch,
 		CreatedAt: parseTime(it.CreatedAt), LastSeenAt: parseTime(it.LastSeenAt), ExpiresAt: parseTime(it.ExpiresAt)}, nil
 }
 

@@ -46,7 +46,7 @@ type accountItem struct {
 	QuotaGB           int    `dynamodbav:"quota_gb"`
 	Comment           string `dynamodbav:"comment,omitempty"`
 	Language          string `dynamodbav:"language,omitempty"`
-	SessionsValidFrom string `dynamodbav:"sessions_valid_from,omitempty"`
+	SessionEpoch      int64  `dynamodbav:"session_epoch"`
 	CreatedAt         string `dynamodbav:"created_at,omitempty"`
 	UpdatedAt         string `dynamodbav:"updated_at,omitempty"`
 	LastLoginAt       string `dynamodbav:"last_login_at,omitempty"`
@@ -60,7 +60,7 @@ func toAccountItem(a account.Account) accountItem {
 		PasswordHash: a.PasswordHash, PasswordChangedAt: fmtTime(a.PasswordChangedAt),
 		ForceChange: a.ForceChange, FailedAttempts: a.FailedAttempts, LockedAt: fmtTime(a.LockedAt),
 		Disabled: a.Disabled, QuotaGB: a.QuotaGB, Comment: a.Comment, Language: a.Language,
-		SessionsValidFrom: fmtTime(a.SessionsValidFrom), CreatedAt: fmtTime(a.CreatedAt),
+		SessionEpoch: a.SessionEpoch, CreatedAt: fmtTime(a.CreatedAt),
 		UpdatedAt: fmtTime(a.UpdatedAt), LastLoginAt: fmtTime(a.LastLoginAt), Version: a.Version,
 	}
 }
@@ -71,7 +71,7 @@ func (it accountItem) account() account.Account {
 		PasswordHash: it.PasswordHash, PasswordChangedAt: parseTime(it.PasswordChangedAt),
 		ForceChange: it.ForceChange, FailedAttempts: it.FailedAttempts, LockedAt: parseTime(it.LockedAt),
 		Disabled: it.Disabled, QuotaGB: it.QuotaGB, Comment: it.Comment, Language: it.Language,
-		SessionsValidFrom: parseTime(it.SessionsValidFrom), CreatedAt: parseTime(it.CreatedAt),
+		SessionEpoch: it.SessionEpoch, CreatedAt: parseTime(it.CreatedAt),
 		UpdatedAt: parseTime(it.UpdatedAt), LastLoginAt: parseTime(it.LastLoginAt), Version: it.Version,
 	}
 }
@@ -82,6 +82,7 @@ type sessionItem struct {
 	IDHash     string `dynamodbav:"id_hash"`
 	TenantID   string `dynamodbav:"tenant_id"`
 	LoginKey   string `dynamodbav:"login_key"`
+	Epoch      int64  `dynamodbav:"epoch"`
 	CreatedAt  string `dynamodbav:"created_at"`
 	LastSeenAt string `dynamodbav:"last_seen_at"`
 	ExpiresAt  string `dynamodbav:"expires"`

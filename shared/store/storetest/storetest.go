@@ -97,13 +97,13 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 		if got.LoginID != a.LoginID || got.Comment != "営業部" || got.QuotaGB != 5 || got.Version != 1 || !got.PasswordChangedAt.Equal(at) {
 			t.Fatalf("got %+v", got)
 		}
-		got.QuotaGB, got.ForceChange, got.LockedAt = 10, true, at
+		got.QuotaGB, got.ForceChange, got.LockedAt, got.SessionEpoch = 10, true, at, 7
 		upd, err := s.UpdateAccount(ctx, got)
 		if err != nil || upd.Version != 2 {
 			t.Fatalf("UpdateAccount = %+v, %v", upd, err)
 		}
 		again, _ := s.GetAccount(ctx, "example.com", "taro.yamada@example.com")
-		if again.QuotaGB != 10 || !again.ForceChange || !again.LockedAt.Equal(at) || again.Version != 2 {
+		if again.QuotaGB != 10 || again.SessionEpoch != 7 || !again.ForceChange || !again.LockedAt.Equal(at) || again.Version != 2 {
 			t.Fatalf("after update %+v", again)
 		}
 		// got still carries version 1: a stale write.
@@ -243,7 +243,7 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 
 	t.Run("Sessions", func(t *testing.T) {
 		s := newStore(t)
-		sess := account.Session{IDHash: "abc123", TenantID: "example.com", LoginKey: "u@example.com",
+		sess := account.Session{IDHash: "abc123", TenantID: "example.com", LoginKey: "u@example.com", Epoch: 3,
 			CreatedAt: at, LastSeenAt: at, ExpiresAt: at.Add(12 * time.Hour)}
 		if err := s.CreateSession(ctx, sess); err != nil {
 			t.Fatal(err)
@@ -252,7 +252,7 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 			t.Fatalf("duplicate session err = %v", err)
 		}
 		got, err := s.GetSession(ctx, "abc123")
-		if err != nil || got.LoginKey != "u@example.com" || !got.ExpiresAt.Equal(sess.ExpiresAt) {
+		if err != nil || got.LoginKey != "u@example.com" || got.Epoch != 3 || !got.ExpiresAt.Equal(sess.ExpiresAt) {
 			t.Fatalf("GetSession = %+v, %v", got, err)
 		}
 		if err := s.TouchSession(ctx, "abc123", at.Add(5*time.Minute)); err != nil {

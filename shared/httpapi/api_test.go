@@ -1,0 +1,585 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/httpapi"
+	"github.com/kagiya/kagiya/shared/mail"
+	"github.com/kagiya/kagiya/shared/password"
+	"github.com/kagiya/kagiya/shared/store/boltstore"
+)
+
+// fastHash keeps handler tests quick; the real parameters are measured in benchmarks.
+var fastHash = password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
+
+const (
+	ownerID = "owner@example.com"
+	ownerPW = "Owner-Passw0rd!"
+)
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.t = c.t.Add(d)
+}
+
+type env struct {
+	t       *testing.T
+	handler http.Handler
+	store   account.Store
+	mailbox *mail.Mailbox
+	clock   *clock
+	logs    *syncBuffer
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
+
+type option func(*account.Config, *account.Deps)
+
+func newEnv(t *testing.T, opts ...option) *env {
+	t.Helper()
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return newEnvOn(t, st, opts...)
+}
+
+func newEnvOn(t *testing.T, st account.Store, opts ...option) *env {
+	t.Helper()
+	tmpl, err := mail.LoadTemplates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := &clock{t: time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)}
+	logs := &syncBuffer{}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	box := mail.NewMailbox(clk.Now)
+	cfg := account.Config{Hash: fastHash}
+	deps := account.Deps{Store: st, Mailer: box, Templates: tmpl, Now: clk.Now, Log: log, SiteURL: "https://id.example.com"}
+	for _, o := range opts {
+		o(&cfg, &deps)
+	}
+	svc, err := account.NewService(deps, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Bootstrap(context.Background(), ownerID, ownerPW, account.Settings{}); err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, handler: httpapi.New(httpapi.Deps{Service: svc, Log: log}), store: deps.Store, mailbox: box, clock: clk, logs: logs}
+}
+
+// client is one browser: its cookie and CSRF token.
+type client struct {
+	e      *env
+	cookie *http.Cookie
+	csrf   string
+	lang   string
+	ip     string
+}
+
+func (e *env) client() *client { return &client{e: e, ip: "192.0.2.10"} }
+
+type response struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+func (r response) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.body, &m); err != nil {
+		t.Fatalf("body %q: %v", r.body, err)
+	}
+	return m
+}
+
+func (r response) code(t *testing.T) string {
+	t.Helper()
+	e, _ := r.json(t)["error"].(map[string]any)
+	c, _ := e["code"].(string)
+	return c
+}
+
+func (c *client) raw(method, path, contentType string, body io.Reader) response {
+	req := httptest.NewRequest(method, path, body)
+	req.RemoteAddr = c.ip + ":5555"
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	if c.cookie != nil {
+		req.AddCookie(c.cookie)
+	}
+	if c.csrf != "" {
+		req.Header.Set("X-CSRF-Token", c.csrf)
+	}
+	if c.lang != "" {
+		req.Header.Set("Accept-Language", c.lang)
+	}
+	rec := httptest.NewRecorder()
+	c.e.handler.ServeHTTP(rec, req)
+	for _, ck := range rec.Result().Cookies() {
+		if ck.Name == httpapi.CookieName {
+			if ck.MaxAge < 0 {
+				c.cookie = nil
+			} else {
+				c.cookie = ck
+			}
+		}
+	}
+	return response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
+}
+
+func (c *client) do(method, path string, body any) response {
+	var r io.Reader
+	ct := ""
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r, ct = bytes.NewReader(b), "application/json"
+	}
+	return c.raw(method, path, ct, r)
+}
+
+func (c *client) login(id, pw string) response {
+	res := c.do("POST", "/api/login", map[string]string{"login_id": id, "password": pw})
+	if res.status == 200 {
+		c.csrf = res.json(c.e.t)["csrf_token"].(string)
+	}
+	return res
+}
+
+func (e *env) signedIn(id, pw string) *client {
+	e.t.Helper()
+	c := e.client()
+	if res := c.login(id, pw); res.status != 200 {
+		e.t.Fatalf("login %s: %d %s", id, res.status, res.body)
+	}
+	return c
+}
+
+func TestHealth(t *testing.T) {
+	res := newEnv(t).client().do("GET", "/api/health", nil)
+	if res.status != 200 || string(bytes.TrimSpace(res.body)) != `{"status":"ok"}` {
+		t.Fatalf("%d %s", res.status, res.body)
+	}
+	for _, h := range []string{"Content-Security-Policy", "X-Content-Type-Options", "Referrer-Policy"} {
+		if res.header.Get(h) == "" {
+			t.Errorf("missing %s", h)
+		}
+	}
+	if csp := res.header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-inline") {
+		t.Errorf("CSP %q", csp)
+	}
+}
+
+func TestLoginSetsSessionCookieAndCSRF(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	res := c.login("OWNER@example.COM", ownerPW) // login IDs compare case-insensitively
+	if res.status != 200 {
+		t.Fatalf("%d %s", res.status, res.body)
+	}
+	body := res.json(t)
+	acct := body["account"].(map[string]any)
+	if body["result"] != "ok" || acct["login_id"] != ownerID || acct["role"] != "owner" || acct["tenant"] != "example.com" || body["csrf_token"] == "" {
+		t.Fatalf("body %s", res.body)
+	}
+	if !c.cookie.HttpOnly || c.cookie.SameSite != http.SameSiteStrictMode || c.cookie.Secure || c.cookie.Path != "/" {
+		t.Fatalf("cookie %+v", c.cookie)
+	}
+	if len(c.cookie.Value) < 43 {
+		t.Fatalf("session token too short: %d chars", len(c.cookie.Value))
+	}
+	// The store keeps only a hash of the token.
+	if _, err := e.store.GetSession(context.Background(), c.cookie.Value); !errors.Is(err, account.ErrNotFound) {
+		t.Fatal("the session token itself is a store key")
+	}
+	if _, err := e.store.GetSession(context.Background(), account.HashToken(c.cookie.Value)); err != nil {
+		t.Fatalf("no session under the token's hash: %v", err)
+	}
+	me := c.do("GET", "/api/me", nil)
+	if me.status != 200 || me.json(t)["csrf_token"] != c.csrf || me.json(t)["login_id"] != ownerID {
+		t.Fatalf("me %d %s", me.status, me.body)
+	}
+}
+
+func TestSecureCookieOnHTTPS(t *testing.T) {
+	e := newEnv(t)
+	e.handler = httpapi.New(httpapi.Deps{Service: mustService(t, e), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), SecureCookies: true})
+	c := e.client()
+	if res := c.login(ownerID, ownerPW); res.status != 200 || !c.cookie.Secure {
+		t.Fatalf("%d cookie %+v", res.status, c.cookie)
+	}
+}
+
+func mustService(t *testing.T, e *env) *account.Service {
+	tmpl, _ := mail.LoadTemplates()
+	svc, err := account.NewService(account.Deps{Store: e.store, Mailer: e.mailbox, Templates: tmpl, Now: e.clock.Now,
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, account.Config{Hash: fastHash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+func TestLoginFailuresLookAlike(t *testing.T) {
+	e := newEnv(t)
+	admin := e.signedIn(ownerID, ownerPW)
+	for _, id := range []string{"locked@example.com", "disabled@example.com", "nopw@example.com"} {
+		body := map[string]any{"login_id": id, "role": "user"}
+		if id != "nopw@example.com" {
+			body["password"] = "Right-Passw0rd"
+		}
+		if res := admin.do("POST", "/api/admin/accounts", body); res.status != 201 {
+			t.Fatalf("create %s: %d %s", id, res.status, res.body)
+		}
+	}
+	ctx := context.Background()
+	for id, change := range map[string]func(*account.Account){
+		"locked@example.com":   func(a *account.Account) { a.LockedAt = e.clock.Now() },
+		"disabled@example.com": func(a *account.Account) { a.Disabled = true },
+	} {
+		a, _ := e.store.GetAccount(ctx, "example.com", id)
+		change(&a)
+		if _, err := e.store.UpdateAccount(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cases := map[string][2]string{
+		"wrong password":     {ownerID, "Wrong-Passw0rd"},
+		"unknown account":    {"nobody@example.com", "Right-Passw0rd"},
+		"unknown domain":     {"nobody@elsewhere.example", "Right-Passw0rd"},
+		"not an email":       {"nobody", "Right-Passw0rd"},
+		"locked, right pw":   {"locked@example.com", "Right-Passw0rd"},
+		"disabled, right pw": {"disabled@example.com", "Right-Passw0rd"},
+		"account without pw": {"nopw@example.com", "Right-Passw0rd"},
+	}
+	var first []byte
+	for name, c := range cases {
+		res := e.client().login(c[0], c[1])
+		if res.status != 401 || res.code(t) != "invalid_credentials" {
+			t.Fatalf("%s: %d %s", name, res.status, res.body)
+		}
+		if first == nil {
+			first = res.body
+		} else if !bytes.Equal(first, res.body) {
+			t.Fatalf("%s: body %s differs from %s", name, res.body, first)
+		}
+		if res.header.Get("Set-Cookie") != "" {
+			t.Fatalf("%s: a failed login set a cookie", name)
+		}
+	}
+}
+
+func TestErrorMessagesFollowAcceptLanguage(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	ja := c.login(ownerID, "nope-nope-nope")
+	c.lang = "en-US,en;q=0.9"
+	en := c.login(ownerID, "nope-nope-nope")
+	c.lang = "fr, ja;q=0.5"
+	ja2 := c.login(ownerID, "nope-nope-nope")
+	msg := func(r response) string { return r.json(t)["error"].(map[string]any)["message"].(string) }
+	if msg(ja) != "ログインIDまたはパスワードが正しくありません。" || msg(en) != "The login ID or password is incorrect." || msg(ja2) != msg(ja) {
+		t.Fatalf("messages %q / %q / %q", msg(ja), msg(en), msg(ja2))
+	}
+}
+
+func TestBadInputIsA4xxWithStableCode(t *testing.T) {
+	e := newEnv(t)
+	long := strings.Repeat("a", 300) + "@example.com"
+	cases := []struct {
+		name, ct, body string
+		status         int
+		code           string
+	}{
+		{"malformed json", "application/json", `{"login_id":`, 400, "malformed_json"},
+		{"not an object", "application/json", `[1,2]`, 422, "validation"},
+		{"wrong type", "application/json", `{"login_id":5,"password":"x"}`, 422, "validation"},
+		{"unknown field", "application/json", `{"login_id":"a@example.com","password":"x","admin":true}`, 400, "unknown_field"},
+		{"trailing data", "application/json", `{"login_id":"a@example.com","password":"x"} {}`, 400, "malformed_json"},
+		{"wrong content type", "text/plain", `{"login_id":"a@example.com","password":"x"}`, 415, "unsupported_media_type"},
+		{"no content type", "", `{"login_id":"a@example.com","password":"x"}`, 415, "unsupported_media_type"},
+		{"oversized", "application/json", `{"login_id":"` + strings.Repeat("a", httpapi.MaxBodyBytes) + `"}`, 413, "body_too_large"},
+		{"overlong login id", "application/json", `{"login_id":"` + long + `","password":"x"}`, 422, "validation"},
+		{"overlong password", "application/json", `{"login_id":"a@example.com","password":"` + strings.Repeat("p", 129) + `"}`, 422, "validation"},
+		{"empty fields", "application/json", `{}`, 422, "validation"},
+		{"invalid utf-8", "application/json", "{\"login_id\":\"\xff@example.com\",\"password\":\"x\"}", 401, "invalid_credentials"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			res := e.client().raw("POST", "/api/login", tc.ct, strings.NewReader(tc.body))
+			if res.status != tc.status || res.code(t) != tc.code {
+				t.Fatalf("%d %s, want %d %s", res.status, res.body, tc.status, tc.code)
+			}
+		})
+	}
+	admin := e.signedIn(ownerID, ownerPW)
+	for _, path := range []string{"/api/admin/accounts?limit=0", "/api/admin/accounts?limit=abc", "/api/admin/accounts?cursor=!!!", "/api/admin/accounts?q=" + strings.Repeat("x", 300)} {
+		if res := admin.do("GET", path, nil); res.status != 422 || res.code(t) != "validation" {
+			t.Errorf("%s: %d %s", path, res.status, res.body)
+		}
+	}
+	if res := admin.do("GET", "/api/nothing-here", nil); res.status != 404 || res.code(t) != "not_found" {
+		t.Errorf("unknown route: %d %s", res.status, res.body)
+	}
+}
+
+func TestCSRFAndLogout(t *testing.T) {
+	e := newEnv(t)
+	c := e.signedIn(ownerID, ownerPW)
+	token := c.csrf
+	c.csrf = ""
+	if res := c.do("POST", "/api/logout", nil); res.status != 403 || res.code(t) != "csrf" {
+		t.Fatalf("logout without CSRF: %d %s", res.status, res.body)
+	}
+	c.csrf = "wrong"
+	if res := c.do("POST", "/api/admin/accounts", map[string]any{"login_id": "x@example.com"}); res.status != 403 || res.code(t) != "csrf" {
+		t.Fatalf("create with wrong CSRF: %d %s", res.status, res.body)
+	}
+	c.csrf = token
+	old := c.cookie
+	if res := c.do("POST", "/api/logout", nil); res.status != 204 {
+		t.Fatalf("logout: %d %s", res.status, res.body)
+	}
+	c.cookie = old // replaying the old cookie must not work
+	if res := c.do("GET", "/api/me", nil); res.status != 401 || res.code(t) != "unauthenticated" {
+		t.Fatalf("me after logout: %d %s", res.status, res.body)
+	}
+}
+
+func TestSessionIdleAndAbsoluteExpiry(t *testing.T) {
+	e := newEnv(t)
+	c := e.signedIn(ownerID, ownerPW)
+	for i := range 28 { // active use every 25 minutes keeps it alive for 11h40m ...
+		e.clock.Add(25 * time.Minute)
+		if res := c.do("GET", "/api/me", nil); res.status != 200 {
+			t.Fatalf("session ended after %v of activity", time.Duration(i+1)*25*time.Minute)
+		}
+	}
+	e.clock.Add(25 * time.Minute) // ... but not past the 12-hour absolute limit
+	if res := c.do("GET", "/api/me", nil); res.status != 401 {
+		t.Fatalf("session alive after 12h05m: %d", res.status)
+	}
+	d := e.signedIn(ownerID, ownerPW)
+	e.clock.Add(31 * time.Minute)
+	if res := d.do("GET", "/api/me", nil); res.status != 401 {
+		t.Fatalf("session alive after 31 idle minutes: %d", res.status)
+	}
+}
+
+func TestLoginThrottledPerIP(t *testing.T) {
+	e := newEnv(t, func(c *account.Config, _ *account.Deps) { c.LoginPerIPMinute = 5; c.LoginPerAcctMinute = 100 })
+	c := e.client()
+	for i := range 5 {
+		if res := c.login("user"+string(rune('a'+i))+"@example.com", "whatever-pw"); res.status != 401 {
+			t.Fatalf("attempt %d: %d", i, res.status)
+		}
+	}
+	res := c.login(ownerID, ownerPW)
+	if res.status != 429 || res.code(t) != "rate_limited" || res.header.Get("Retry-After") == "" {
+		t.Fatalf("6th attempt: %d %s %v", res.status, res.body, res.header)
+	}
+	other := e.client()
+	other.ip = "198.51.100.7"
+	if res := other.login(ownerID, ownerPW); res.status != 200 {
+		t.Fatalf("another IP throttled too: %d", res.status)
+	}
+	e.clock.Add(time.Minute)
+	if res := c.login(ownerID, ownerPW); res.status != 200 {
+		t.Fatalf("next minute still throttled: %d", res.status)
+	}
+}
+
+func TestDefaultPerIPLimitLetsAnOfficeWork(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	for i := range 100 {
+		if res := c.login("someone"+strings.Repeat("x", i%7)+"@example.com", "wrong-password"); res.status != 401 {
+			t.Fatalf("attempt %d from one IP: %d %s", i+1, res.status, res.body)
+		}
+	}
+}
+
+func TestAdminAccountLifecycle(t *testing.T) {
+	e := newEnv(t)
+	owner := e.signedIn(ownerID, ownerPW)
+	res := owner.do("POST", "/api/admin/accounts", map[string]any{"login_id": "Admin@Example.com", "role": "admin", "password": "Admin-Passw0rd", "quota_gb": 10, "comment": "情報システム部"})
+	if res.status != 201 || res.json(t)["login_id"] != "Admin@Example.com" {
+		t.Fatalf("create admin: %d %s", res.status, res.body)
+	}
+	if res := owner.do("POST", "/api/admin/accounts", map[string]any{"login_id": "admin@EXAMPLE.com", "role": "user"}); res.status != 409 || res.code(t) != "conflict" {
+		t.Fatalf("duplicate: %d %s", res.status, res.body)
+	}
+	admin := e.signedIn("admin@example.com", "Admin-Passw0rd")
+	if res := admin.do("POST", "/api/admin/accounts", map[string]any{"login_id": "boss@example.com", "role": "owner"}); res.status != 403 {
+		t.Fatalf("admin created an owner: %d %s", res.status, res.body)
+	}
+	res = admin.do("POST", "/api/admin/accounts", map[string]any{"login_id": "taro@example.com", "role": "user", "password": "Taro-Passw0rd", "quota_gb": 3})
+	if res.status != 422 || res.code(t) != "validation" {
+		t.Fatalf("quota 3: %d %s", res.status, res.body)
+	}
+	if res := admin.do("POST", "/api/admin/accounts", map[string]any{"login_id": "taro@example.com", "role": "user", "password": "Taro-Passw0rd", "quota_gb": 5}); res.status != 201 {
+		t.Fatalf("create user: %d %s", res.status, res.body)
+	}
+	if res := admin.do("POST", "/api/admin/accounts", map[string]any{"login_id": "x@other.example", "role": "user"}); res.status != 422 {
+		t.Fatalf("other tenant create: %d %s", res.status, res.body)
+	}
+	if res := admin.do("POST", "/api/admin/accounts", map[string]any{"login_id": "short@example.com", "password": "short"}); res.status != 422 || res.code(t) != "password_policy" {
+		t.Fatalf("short password: %d %s", res.status, res.body)
+	}
+
+	user := e.signedIn("taro@example.com", "Taro-Passw0rd")
+	if res := user.do("GET", "/api/admin/accounts", nil); res.status != 403 || res.code(t) != "forbidden" {
+		t.Fatalf("user lists accounts: %d %s", res.status, res.body)
+	}
+
+	res = admin.do("PATCH", "/api/admin/accounts/TARO@example.com", map[string]any{"quota_gb": 20, "comment": "営業部"})
+	if res.status != 200 || res.json(t)["quota_gb"] != 20.0 || res.json(t)["comment"] != "営業部" {
+		t.Fatalf("patch: %d %s", res.status, res.body)
+	}
+	if res := admin.do("PATCH", "/api/admin/accounts/owner@example.com", map[string]any{"comment": "x"}); res.status != 403 {
+		t.Fatalf("admin edits owner: %d %s", res.status, res.body)
+	}
+	if res := admin.do("PATCH", "/api/admin/accounts/admin@example.com", map[string]any{"password": "Another-Passw0rd"}); res.status != 403 || res.code(t) != "use_self_service" {
+		t.Fatalf("admin sets own password: %d %s", res.status, res.body)
+	}
+	if res := admin.do("PATCH", "/api/admin/accounts/nobody@other.example", map[string]any{"comment": "x"}); res.status != 404 || res.code(t) != "not_found" {
+		t.Fatalf("other tenant patch: %d %s", res.status, res.body)
+	}
+
+	// Setting a password revokes the user's sessions and mails a notice.
+	if res := admin.do("PATCH", "/api/admin/accounts/taro@example.com", map[string]any{"password": "Taro-New-Passw0rd", "force_change": true}); res.status != 200 || res.json(t)["force_change"] != true {
+		t.Fatalf("set password: %d %s", res.status, res.body)
+	}
+	e.clock.Add(time.Second)
+	if res := user.do("GET", "/api/me", nil); res.status != 401 {
+		t.Fatalf("user session survived a password set by an admin: %d", res.status)
+	}
+	mails := e.mailbox.Messages("taro@example.com")
+	if len(mails) != 1 || !strings.Contains(mails[0].Subject, "パスワードが変更されました") || !strings.Contains(mails[0].Text, "https://id.example.com/") {
+		t.Fatalf("mails %+v", mails)
+	}
+	if strings.Contains(mails[0].Text, "Taro-New-Passw0rd") {
+		t.Fatal("the new password is in the email")
+	}
+
+	if res := admin.do("DELETE", "/api/admin/accounts/admin@example.com", nil); res.status != 403 {
+		t.Fatalf("delete self: %d", res.status)
+	}
+	if res := admin.do("DELETE", "/api/admin/accounts/taro@example.com", nil); res.status != 204 {
+		t.Fatalf("delete: %d %s", res.status, res.body)
+	}
+	if res := admin.do("DELETE", "/api/admin/accounts/taro@example.com", nil); res.status != 404 {
+		t.Fatalf("delete again: %d", res.status)
+	}
+
+	// The audit log has the story, newest first, and no secret anywhere in it or the logs.
+	res = owner.do("GET", "/api/admin/audit", nil)
+	var audit struct {
+		Events []account.AuditEvent `json:"events"`
+	}
+	json.Unmarshal(res.body, &audit)
+	var actions []string
+	for _, ev := range audit.Events {
+		actions = append(actions, ev.Action+":"+ev.Result)
+	}
+	got := strings.Join(actions, " ")
+	for _, want := range []string{"account.delete:ok", "account.set_password:ok", "account.update:ok", "account.create:ok", "login:ok", "tenant.create:ok"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("audit lacks %s: %s", want, got)
+		}
+	}
+	for _, secret := range []string{"Taro-New-Passw0rd", "Taro-Passw0rd", "Admin-Passw0rd", ownerPW, owner.cookie.Value} {
+		if strings.Contains(string(res.body), secret) || strings.Contains(e.logs.String(), secret) {
+			t.Errorf("a secret reached the audit log or the logs")
+		}
+	}
+}
+
+func TestListAccountsPagingAndSearch(t *testing.T) {
+	e := newEnv(t)
+	owner := e.signedIn(ownerID, ownerPW)
+	for _, id := range []string{"a1@example.com", "a2@example.com", "b1@example.com", "b2@example.com", "b3@example.com"} {
+		if res := owner.do("POST", "/api/admin/accounts", map[string]any{"login_id": id}); res.status != 201 {
+			t.Fatalf("%s: %d", id, res.status)
+		}
+	}
+	var seen []string
+	path := "/api/admin/accounts?limit=2"
+	for range 10 {
+		res := owner.do("GET", path, nil)
+		var page struct {
+			Accounts []struct {
+				LoginID string `json:"login_id"`
+			} `json:"accounts"`
+			NextCursor *string `json:"next_cursor"`
+		}
+		json.Unmarshal(res.body, &page)
+		for _, a := range page.Accounts {
+			seen = append(seen, a.LoginID)
+		}
+		if page.NextCursor == nil {
+			break
+		}
+		path = "/api/admin/accounts?limit=2&cursor=" + *page.NextCursor
+	}
+	if strings.Join(seen, ",") != "a1@example.com,a2@example.com,b1@example.com,b2@example.com,b3@example.com,owner@example.com" {
+		t.Fatalf("paged %v", seen)
+	}
+	res := owner.do("GET", "/api/admin/accounts?q=B", nil)
+	if n := len(res.json(t)["accounts"].([]any)); n != 3 {
+		t.Fatalf("search B found %d", n)
+	}
+}
+
+// failingStore fails every account read, standing for a database outage.
+type failingStore struct{ account.Store }
+
+func (failingStore) GetAccount(context.Context, string, string) (account.Account, error) {
+	return account.Account{}, errors.New("dynamodb: connection refused to table kagiya-prod")
+}
+
+func TestInternalErrorsShowNothing(t *testing.T) {
+	e := newEnv(t)
+	broken := newEnvOn(t, failingStore{e.store})
+	res := broken.client().login(ownerID, ownerPW)
+	if res.status != 500 || res.code(t) != "internal" || strings.Contains(string(res.body), "dynamodb") {
+		t.Fatalf("%d %s", res.status, res.body)
+	}
+	if !strings.Contains(broken.logs.String(), "connection refused") {
+		t.Fatal("the cause was not logged")
+	}
+}
