@@ -1,0 +1,23 @@
+// Command admin is the Lambda function for administration of accounts and the audit log. API Gateway sends it only
+// those routes (template.yaml); the handler is the shared one.
+package main
+
+import (
+	"context"
+	"log/slog"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
+
+	"github.com/kagiya/kagiya/shared/lambdaapi"
+)
+
+func main() {
+	h, err := lambdaapi.Handler(context.Background(), os.Getenv)
+	if err != nil {
+		slog.Error("admin: start", "err", err)
+		os.Exit(1)
+	}
+	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
+}

@@ -1,0 +1,124 @@
+// Package templatecheck checks template.yaml against the code: every function builds
+// from a main package here, and the HTTP API's routes are exactly the handler's.
+package templatecheck
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/awslabs/goformation/v7"
+	"github.com/awslabs/goformation/v7/cloudformation"
+
+	"github.com/kagiya/kagiya/shared/httpapi"
+)
+
+const root = "../.."
+
+func load(t *testing.T) *cloudformation.Template {
+	t.Helper()
+	tmpl, err := goformation.Open(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatalf("template.yaml: %v", err)
+	}
+	return tmpl
+}
+
+func TestFunctionsAreMainPackagesBuiltForLambda(t *testing.T) {
+	fns := load(t).GetAllServerlessFunctionResources()
+	if len(fns) < 2 {
+		t.Fatalf("%d functions in the template", len(fns))
+	}
+	for name, fn := range fns {
+		if fn.CodeUri == nil || fn.CodeUri.String == nil {
+			t.Errorf("%s: no local CodeUri", name)
+			continue
+		}
+		dir := filepath.Join(root, *fn.CodeUri.String)
+		f, err := parser.ParseFile(token.NewFileSet(), filepath.Join(dir, "main.go"), nil, parser.PackageClauseOnly)
+		if err != nil || f.Name.Name != "main" {
+			t.Errorf("%s: CodeUri %s is not a main package: %v", name, *fn.CodeUri.String, err)
+		}
+		if !strings.HasPrefix(*fn.CodeUri.String, "functions/") {
+			t.Errorf("%s: CodeUri %s is outside functions/", name, *fn.CodeUri.String)
+		}
+		if fn.AWSCloudFormationMetadata["BuildMethod"] != "go1.x" {
+			t.Errorf("%s: Metadata.BuildMethod = %v, want go1.x", name, fn.AWSCloudFormationMetadata["BuildMethod"])
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Runtime: provided.al2023", "Architectures: [arm64]", "Handler: bootstrap"} {
+		if !strings.Contains(string(raw), want) {
+			t.Errorf("Globals lack %q", want)
+		}
+	}
+}
+
+func TestRoutesMatchTheHandler(t *testing.T) {
+	var inTemplate []string
+	for name, fn := range load(t).GetAllServerlessFunctionResources() {
+		for ev, src := range fn.Events {
+			if src.Type != "HttpApi" {
+				continue
+			}
+			p := src.Properties
+			var method, path string
+			switch {
+			case p.HttpApiEvent != nil && p.HttpApiEvent.Method != nil:
+				method, path = *p.HttpApiEvent.Method, *p.HttpApiEvent.Path
+			case p.ApiEvent != nil:
+				method, path = p.ApiEvent.Method, p.ApiEvent.Path
+			default:
+				t.Errorf("%s.%s: no method and path", name, ev)
+				continue
+			}
+			inTemplate = append(inTemplate, strings.ToUpper(method)+" "+path)
+		}
+	}
+	served := httpapi.Routes()
+	for _, r := range inTemplate {
+		if !slices.Contains(served, r) {
+			t.Errorf("template routes %q, which the handler does not serve", r)
+		}
+	}
+	for _, r := range served {
+		if !slices.Contains(inTemplate, r) {
+			t.Errorf("the handler serves %q, which no function in the template receives", r)
+		}
+	}
+	slices.Sort(inTemplate)
+	if len(slices.Compact(slices.Clone(inTemplate))) != len(inTemplate) {
+		t.Errorf("a route goes to two functions: %v", inTemplate)
+	}
+}
+
+func TestTableAndPermissions(t *testing.T) {
+	tmpl := load(t)
+	tables := tmpl.GetAllDynamoDBTableResources()
+	tbl, ok := tables["Table"]
+	if !ok {
+		t.Fatal("no Table")
+	}
+	if tbl.BillingMode == nil || *tbl.BillingMode != "PAY_PER_REQUEST" {
+		t.Error("table is not on-demand")
+	}
+	if tbl.TimeToLiveSpecification == nil || tbl.TimeToLiveSpecification.AttributeName == nil || *tbl.TimeToLiveSpecification.AttributeName != "expires_at" || !tbl.TimeToLiveSpecification.Enabled {
+		t.Error("TTL is not on expires_at")
+	}
+	if tbl.PointInTimeRecoverySpecification == nil || tbl.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled == nil || !*tbl.PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled {
+		t.Error("point-in-time recovery is off")
+	}
+	raw, _ := os.ReadFile(filepath.Join(root, "template.yaml"))
+	for _, forbidden := range []string{"dynamodb:*", "ses:*", "DynamoDBCrudPolicy", "AmazonDynamoDBFullAccess", `Resource: "*"`} {
+		if strings.Contains(string(raw), forbidden) {
+			t.Errorf("template grants %q: permissions must be least-privilege", forbidden)
+		}
+	}
+}

@@ -1,0 +1,105 @@
+// Package lambdaapi builds the API handler as the Lambda functions run it: configuration
+// from the environment, DynamoDB and SES clients, the service and the http.Handler.
+package lambdaapi
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/ses"
+
+	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/httpapi"
+	"github.com/kagiya/kagiya/shared/mail"
+	"github.com/kagiya/kagiya/shared/mail/sesmail"
+	"github.com/kagiya/kagiya/shared/password"
+	"github.com/kagiya/kagiya/shared/store/dynamostore"
+)
+
+// Config is what a function reads from its environment.
+type Config struct {
+	Table    string          // TABLE_NAME (required)
+	SiteURL  string          // SITE_URL (required): base of emailed links; https makes cookies Secure
+	MailFrom string          // MAIL_FROM (required): the SES identity mail is sent from
+	Hash     password.Params // ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_PARALLELISM
+	LogLevel slog.Level      // LOG_LEVEL: debug, info (default), warn, error
+}
+
+// LoadConfig reads and checks the environment.
+func LoadConfig(getenv func(string) string) (Config, error) {
+	c := Config{Table: getenv("TABLE_NAME"), SiteURL: strings.TrimRight(getenv("SITE_URL"), "/"), MailFrom: getenv("MAIL_FROM"), Hash: password.Default}
+	var errs []error
+	for name, v := range map[string]string{"TABLE_NAME": c.Table, "SITE_URL": c.SiteURL, "MAIL_FROM": c.MailFrom} {
+		if v == "" {
+			errs = append(errs, fmt.Errorf("%s is not set", name))
+		}
+	}
+	if c.SiteURL != "" && !strings.HasPrefix(c.SiteURL, "https://") && !strings.HasPrefix(c.SiteURL, "http://") {
+		errs = append(errs, fmt.Errorf("SITE_URL %q is not an http(s) URL", c.SiteURL))
+	}
+	uintEnv := func(name string, dst *uint32) {
+		if s := getenv(name); s != "" {
+			n, err := strconv.ParseUint(s, 10, 32)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			}
+			*dst = uint32(n)
+		}
+	}
+	uintEnv("ARGON2_MEMORY_KIB", &c.Hash.MemoryKiB)
+	uintEnv("ARGON2_ITERATIONS", &c.Hash.Iterations)
+	p := uint32(c.Hash.Parallelism)
+	uintEnv("ARGON2_PARALLELISM", &p)
+	if p > 255 {
+		errs = append(errs, errors.New("ARGON2_PARALLELISM above 255"))
+	}
+	c.Hash.Parallelism = uint8(p)
+	if err := c.Hash.Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if s := getenv("LOG_LEVEL"); s != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(s)); err != nil {
+			errs = append(errs, fmt.Errorf("LOG_LEVEL: %w", err))
+		}
+	}
+	return c, errors.Join(errs...)
+}
+
+// Handler builds the API handler from the environment and the Lambda's AWS credentials.
+func Handler(ctx context.Context, getenv func(string) string) (http.Handler, error) {
+	cfg, err := LoadConfig(getenv)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("aws config: %w", err)
+	}
+	tmpl, err := mail.LoadTemplates()
+	if err != nil {
+		return nil, err
+	}
+	store := dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, 0)
+	svc, err := account.NewService(account.Deps{
+		Store:     store,
+		Mailer:    sesmail.New(ses.NewFromConfig(awsCfg), cfg.MailFrom),
+		Templates: tmpl,
+		Now:       time.Now,
+		Log:       log,
+		SiteURL:   cfg.SiteURL,
+	}, account.Config{Hash: cfg.Hash})
+	if err != nil {
+		return nil, err
+	}
+	return httpapi.New(httpapi.Deps{Service: svc, Log: log, SecureCookies: strings.HasPrefix(cfg.SiteURL, "https://")}), nil
+}
