@@ -1,0 +1,233 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// RequireBrowserEnv makes a missing chromium a failure instead of a skip (infra/test.sh sets it).
+const RequireBrowserEnv = "KAGIYA_REQUIRE_BROWSER"
+
+func chromiumPath(t *testing.T) string {
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	if os.Getenv(RequireBrowserEnv) != "" {
+		t.Fatal("chromium is not installed, and " + RequireBrowserEnv + " is set")
+	}
+	t.Skip("chromium is not installed (apt-get install chromium); infra/test.sh installs it")
+	return ""
+}
+
+// startServer runs the local server on a free port with a fresh store and returns its URL.
+func startServer(t *testing.T, extra ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addrc := make(chan string, 1)
+	done := make(chan error, 1)
+	args := append([]string{"-addr", "127.0.0.1:0", "-data", filepath.Join(t.TempDir(), "data"),
+		"-owner", "owner@example.com", "-owner-password", "Owner-Passw0rd!"}, extra...)
+	go func() { done <- run(ctx, args, io.Discard, func(a string) { addrc <- a }) }()
+	select {
+	case a := <-addrc:
+		t.Cleanup(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("server stopped with %v", err)
+			}
+		})
+		return "http://" + a
+	case err := <-done:
+		t.Fatalf("server did not start: %v", err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("server did not start in 30s")
+	}
+	return ""
+}
+
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromiumPath(t)),
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-gpu", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancelB := chromedp.NewContext(actx)
+	ctx, cancelC := context.WithTimeout(ctx, 90*time.Second)
+	t.Cleanup(func() { cancelC(); cancelB(); cancelA() })
+	return ctx
+}
+
+type css = chromedp.CSS
+
+// waitText waits until the element's text contains want.
+func waitText(sel, want string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		var got string
+		for {
+			var err error
+			if got, err = chromedp.TextContent(css(sel))(ctx, tg); err == nil && strings.Contains(got, want) {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("waiting for %q in %s (last %q): %w", want, sel, got, ctx.Err())
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
+}
+
+// read stores the value of a into *out.
+func read[T any](a chromedp.Action[T], out *T) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		v, err := a(ctx, tg)
+		*out = v
+		return err
+	})
+}
+
+// japanese starts a browser profile in Japanese, whatever the machine's locale.
+func japanese(base string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(base+"/index.html"),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := chromedp.Evaluate[any](`localStorage.setItem("kagiya.lang", "ja")`)(ctx, tg)
+			return err
+		}),
+	)
+}
+
+func signIn(base, id, pw string) chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(
+		chromedp.Navigate(base+"/index.html"),
+		chromedp.WaitVisible(css("#login_id")),
+		chromedp.SendKeys(css("#login_id"), id),
+		chromedp.SendKeys(css("#password"), pw),
+		chromedp.Click(css("#signin-submit")),
+	)
+}
+
+func TestBrowserSignInLanguageSignOut(t *testing.T) {
+	base := startServer(t)
+	ctx := browser(t)
+	var role, title, lang string
+	err := chromedp.Do(ctx,
+		// A wrong password shows the API's message, in the page's language.
+		japanese(base),
+		signIn(base, "owner@example.com", "wrong-password"),
+		waitText("#signin-message", "ログインIDまたはパスワードが正しくありません"),
+		// The right one lands on the home page, showing who is signed in.
+		chromedp.SendKeys(css("#password"), "Owner-Passw0rd!"),
+		chromedp.Click(css("#signin-submit")),
+		waitText("#me-login-id", "owner@example.com"),
+		waitText("#me-role", "オーナー"),
+		read(chromedp.TextContent(css("#me-role")), &role),
+		// Switch to English: the page and later API messages follow, and it is remembered.
+		chromedp.Click(css("#lang-switch")),
+		waitText("#home-title", "Home"),
+		chromedp.Reload(),
+		waitText("#me-login-id", "owner@example.com"),
+		waitText("#home-title", "Home"),
+		waitText("#me-role", "Owner"),
+		read(chromedp.Title(), &title),
+		read(chromedp.Evaluate[string](`document.documentElement.lang`), &lang),
+		// Sign out: back to the sign-in page, and the home page no longer opens.
+		chromedp.Click(css("#signout")),
+		chromedp.WaitVisible(css("#signin-form")),
+		waitText("#signin-title", "Sign in"),
+		chromedp.Navigate(base+"/home.html"),
+		chromedp.WaitVisible(css("#signin-form")),
+		signIn(base, "owner@example.com", "wrong-again"),
+		waitText("#signin-message", "The login ID or password is incorrect."),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if role != "オーナー" || title != "Home - Kagiya" || lang != "en" {
+		t.Fatalf("role %q, title %q, lang %q", role, title, lang)
+	}
+}
+
+func TestBrowserAdminManagesAccounts(t *testing.T) {
+	base := startServer(t)
+	ctx := browser(t)
+	row := func(id string) string { return `tr[data-login-id="` + id + `"]` }
+	err := chromedp.Do(ctx,
+		japanese(base),
+		signIn(base, "owner@example.com", "Owner-Passw0rd!"),
+		waitText("#me-login-id", "owner@example.com"),
+		chromedp.Click(css("#admin-link")),
+		waitText("#accounts", "owner@example.com"),
+		// Create an account; a mismatched confirmation is caught first.
+		chromedp.SendKeys(css("#new-login-id"), "hanako@example.com"),
+		chromedp.SendKeys(css("#new-password"), "Hanako-Passw0rd"),
+		chromedp.SendKeys(css("#new-password2"), "Hanako-Passw0rX"),
+		chromedp.SetValue(css("#new-quota"), "10"),
+		chromedp.SendKeys(css("#new-comment"), "経理部"),
+		chromedp.Click(css("#create-form button[type=submit]")),
+		waitText("#create-message", "確認用のパスワードが一致しません"),
+		chromedp.SetValue(css("#new-password2"), "Hanako-Passw0rd"),
+		chromedp.Click(css("#create-form button[type=submit]")),
+		waitText("#create-message", "アカウントを作成しました"),
+		waitText(row("hanako@example.com"), "経理部"),
+		waitText(row("hanako@example.com"), "10"),
+		// A duplicate is refused with the API's message.
+		chromedp.SendKeys(css("#new-login-id"), "HANAKO@example.com"),
+		chromedp.Click(css("#create-form button[type=submit]")),
+		waitText("#create-message", "すでに存在する"),
+		// Edit the comment.
+		chromedp.Click(css(row("hanako@example.com")+" button.secondary")),
+		chromedp.WaitVisible(css("#edit-dialog")),
+		chromedp.SetValue(css("#edit-comment"), "人事部"),
+		chromedp.Click(css("#edit-save")),
+		waitText("#list-message", "保存しました"),
+		waitText(row("hanako@example.com"), "人事部"),
+		// Search narrows the list to one row.
+		chromedp.SendKeys(css("#q"), "hana"),
+		chromedp.Click(css("#search-form button")),
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			for {
+				n, err := chromedp.Evaluate[int](`document.querySelectorAll("#accounts tr").length`)(ctx, tg)
+				if err != nil {
+					return err
+				}
+				if n == 1 {
+					return nil
+				}
+				select {
+				case <-ctx.Done():
+					return fmt.Errorf("search left %d rows", n)
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		}),
+		// Delete, after a confirmation that names the account.
+		chromedp.Click(css(row("hanako@example.com")+" button.danger")),
+		chromedp.WaitVisible(css("#delete-dialog")),
+		waitText("#delete-login-id", "hanako@example.com"),
+		chromedp.Click(css("#delete-ok")),
+		waitText("#list-message", "削除しました"),
+		waitText("#accounts", "該当するアカウントはありません"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
