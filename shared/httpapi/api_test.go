@@ -43,7 +43,7 @@ func (c *clock) Add(d time.Duration) {
 }
 
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	handler http.Handler
 	store   account.Store
 	mailbox *mail.Mailbox
@@ -65,7 +65,7 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 
 type option func(*account.Config, *account.Deps)
 
-func newEnv(t *testing.T, opts ...option) *env {
+func newEnv(t testing.TB, opts ...option) *env {
 	t.Helper()
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"))
 	if err != nil {
@@ -75,7 +75,7 @@ func newEnv(t *testing.T, opts ...option) *env {
 	return newEnvOn(t, st, opts...)
 }
 
-func newEnvOn(t *testing.T, st account.Store, opts ...option) *env {
+func newEnvOn(t testing.TB, st account.Store, opts ...option) *env {
 	t.Helper()
 	tmpl, err := mail.LoadTemplates()
 	if err != nil {
@@ -117,7 +117,7 @@ type response struct {
 	body   []byte
 }
 
-func (r response) json(t *testing.T) map[string]any {
+func (r response) json(t testing.TB) map[string]any {
 	t.Helper()
 	var m map[string]any
 	if err := json.Unmarshal(r.body, &m); err != nil {
@@ -126,7 +126,7 @@ func (r response) json(t *testing.T) map[string]any {
 	return m
 }
 
-func (r response) code(t *testing.T) string {
+func (r response) code(t testing.TB) string {
 	t.Helper()
 	e, _ := r.json(t)["error"].(map[string]any)
 	c, _ := e["code"].(string)

@@ -6,11 +6,11 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -23,13 +23,17 @@ var (
 	bAccounts = []byte("accounts")
 	bSessions = []byte("sessions")
 	bAudit    = []byte("audit")
-	bHits     = []byte("hits")
 )
 
 // Store keeps everything in one bbolt database. Every method is one bbolt transaction,
-// and bbolt serializes writers, so each is atomic.
+// and bbolt serializes writers, so each is atomic. Throttling counters live in memory
+// (see Hit).
 type Store struct {
 	db *bolt.DB
+
+	hitsMu    sync.Mutex
+	hits      map[hitKey]int
+	lastPrune time.Time
 }
 
 var _ account.Store = (*Store)(nil)
@@ -41,7 +45,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bTenants, bAccounts, bSessions, bAudit, bHits} {
+		for _, b := range [][]byte{bTenants, bAccounts, bSessions, bAudit} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -282,36 +286,30 @@ func (s *Store) ListAudit(_ context.Context, tenantID, after string, limit int) 
 	return out, lastKey, err
 }
 
-// hitsTimeFormat sorts counters by the end of their window, so ended ones are pruned
-// from the front of the bucket.
-const hitsTimeFormat = "20060102T150405"
-
+// Hit counts in memory: throttling counters need no durability, and keeping them out of
+// the file spares every sign-in two synced writes. Windows that ended are dropped as new
+// ones start.
 func (s *Store) Hit(_ context.Context, key string, windowEnd time.Time) (int, error) {
-	var n int
-	k := []byte(windowEnd.UTC().Format(hitsTimeFormat) + "\x00" + key)
-	err := s.db.Update(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bHits)
-		if v := b.Get(k); v != nil {
-			n = int(binary.BigEndian.Uint64(v))
+	s.hitsMu.Lock()
+	defer s.hitsMu.Unlock()
+	if s.hits == nil {
+		s.hits = map[hitKey]int{}
+	}
+	if windowEnd.After(s.lastPrune.Add(time.Minute)) {
+		for k := range s.hits {
+			// Windows are at most a day long, so one that ended a day before this one is over.
+			if time.Unix(0, k.end).Before(windowEnd.Add(-24 * time.Hour)) {
+				delete(s.hits, k)
+			}
 		}
-		n++
-		if err := b.Put(k, binary.BigEndian.AppendUint64(nil, uint64(n))); err != nil {
-			return err
-		}
-		return pruneHits(b, windowEnd)
-	})
-	return n, err
+		s.lastPrune = windowEnd
+	}
+	k := hitKey{key, windowEnd.UnixNano()}
+	s.hits[k]++
+	return s.hits[k], nil
 }
 
-// pruneHits drops a few counters of windows that ended a day before windowEnd (windows
-// are never longer than that, so those are over), keeping the bucket small.
-func pruneHits(b *bolt.Bucket, windowEnd time.Time) error {
-	limit := []byte(windowEnd.UTC().Add(-24 * time.Hour).Format(hitsTimeFormat))
-	c := b.Cursor()
-	for k, _ := c.First(); k != nil && bytes.Compare(k, limit) < 0; k, _ = c.Next() {
-		if err := c.Delete(); err != nil {
-			return err
-		}
-	}
-	return nil
+type hitKey struct {
+	key string
+	end int64
 }
