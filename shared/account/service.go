@@ -33,6 +33,23 @@ type Store interface {
 	ListAccounts(ctx context.Context, tenantID string, q ListQuery) (accounts []Account, next string, err error)
 	// RecordLogin notes a successful sign-in: last login time, failure counter back to 0.
 	RecordLogin(ctx context.Context, tenantID, key string, at time.Time) error
+	// ReserveAttempt counts one password attempt before it is checked, atomically: it
+	// adds 1 to the failure counter only while the account is unlocked and the counter is
+	// below threshold, and returns the new count. ok=false means no attempt is left.
+	ReserveAttempt(ctx context.Context, tenantID, key string, threshold int) (count int, ok bool, err error)
+	// Lock sets the lock at at if the account is unlocked and its counter has reached
+	// threshold; it reports whether this call locked it (exactly one caller does).
+	Lock(ctx context.Context, tenantID, key string, threshold int, at time.Time) (bool, error)
+	// Unlock clears the lock and the counter. It is ErrConflict if the account was not
+	// locked, and ErrNotFound if it does not exist.
+	Unlock(ctx context.Context, tenantID, key string) error
+
+	// CreateToken stores an emailed token (by its hash).
+	CreateToken(ctx context.Context, t Token) error
+	// ConsumeToken removes and returns the token with hash idHash if it has purpose and
+	// has not expired at now; anything else (unknown, used, expired, other purpose) is
+	// ErrNotFound. Two concurrent calls never both succeed.
+	ConsumeToken(ctx context.Context, idHash, purpose string, now time.Time) (Token, error)
 
 	CreateSession(ctx context.Context, s Session) error
 	GetSession(ctx context.Context, idHash string) (Session, error)

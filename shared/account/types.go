@@ -111,6 +111,22 @@ type Session struct {
 	ExpiresAt  time.Time // absolute end
 }
 
+// Token purposes.
+const (
+	PurposeUnlock = "unlock"
+	PurposeReset  = "reset"
+)
+
+// Token is an emailed single-use token. Only a hash of it is stored.
+type Token struct {
+	IDHash    string
+	Purpose   string
+	TenantID  string
+	LoginKey  string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
 // AuditEvent is one security-relevant happening. It never holds a secret.
 type AuditEvent struct {
 	TenantID string    `json:"-"`

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -23,6 +24,7 @@ var (
 	bAccounts = []byte("accounts")
 	bSessions = []byte("sessions")
 	bAudit    = []byte("audit")
+	bTokens   = []byte("tokens")
 )
 
 // Store keeps everything in one bbolt database. Every method is one bbolt transaction,
@@ -45,7 +47,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bTenants, bAccounts, bSessions, bAudit} {
+		for _, b := range [][]byte{bTenants, bAccounts, bSessions, bAudit, bTokens} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -312,4 +314,101 @@ func (s *Store) Hit(_ context.Context, key string, windowEnd time.Time) (int, er
 type hitKey struct {
 	key string
 	end int64
+}
+
+func (s *Store) updateAccount(tenantID, key string, f func(a *account.Account) error) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, k := tx.Bucket(bAccounts), acctKey(tenantID, key)
+		var a account.Account
+		if err := get(b, k, &a); err != nil {
+			return err
+		}
+		if err := f(&a); err != nil {
+			return err
+		}
+		a.Version++
+		return put(b, k, a)
+	})
+}
+
+// errNoAttempt ends a transaction without writing.
+var errNoAttempt = errors.New("no attempt left")
+
+func (s *Store) ReserveAttempt(_ context.Context, tenantID, key string, threshold int) (int, bool, error) {
+	var n int
+	err := s.updateAccount(tenantID, key, func(a *account.Account) error {
+		if a.Locked() || a.FailedAttempts >= threshold {
+			return errNoAttempt
+		}
+		a.FailedAttempts++
+		n = a.FailedAttempts
+		return nil
+	})
+	if errors.Is(err, errNoAttempt) {
+		return 0, false, nil
+	}
+	return n, err == nil, err
+}
+
+func (s *Store) Lock(_ context.Context, tenantID, key string, threshold int, at time.Time) (bool, error) {
+	err := s.updateAccount(tenantID, key, func(a *account.Account) error {
+		if a.Locked() || a.FailedAttempts < threshold {
+			return errNoAttempt
+		}
+		a.LockedAt = at
+		return nil
+	})
+	if errors.Is(err, errNoAttempt) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+func (s *Store) Unlock(_ context.Context, tenantID, key string) error {
+	return s.updateAccount(tenantID, key, func(a *account.Account) error {
+		if !a.Locked() {
+			return account.ErrConflict
+		}
+		a.LockedAt, a.FailedAttempts = time.Time{}, 0
+		return nil
+	})
+}
+
+func (s *Store) CreateToken(_ context.Context, t account.Token) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bTokens)
+		if b.Get([]byte(t.IDHash)) != nil {
+			return account.ErrConflict
+		}
+		pruneTokens(b, t.CreatedAt)
+		return put(b, []byte(t.IDHash), t)
+	})
+}
+
+func (s *Store) ConsumeToken(_ context.Context, idHash, purpose string, now time.Time) (account.Token, error) {
+	var t account.Token
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bTokens)
+		if err := get(b, []byte(idHash), &t); err != nil {
+			return err
+		}
+		if t.Purpose != purpose || !now.Before(t.ExpiresAt) {
+			return account.ErrNotFound
+		}
+		return b.Delete([]byte(idHash))
+	})
+	return t, err
+}
+
+// pruneTokens drops a few expired tokens; the bucket holds only live links.
+func pruneTokens(b *bolt.Bucket, now time.Time) {
+	c := b.Cursor()
+	dropped := 0
+	for k, v := c.First(); k != nil && dropped < 16; k, v = c.Next() {
+		var t account.Token
+		if json.Unmarshal(v, &t) == nil && now.After(t.ExpiresAt) {
+			c.Delete() //nolint:errcheck // best effort
+			dropped++
+		}
+	}
 }

@@ -367,3 +367,101 @@ func CreateTable(ctx context.Context, db interface {
 	}
 	return nil
 }
+
+// accountUpdate runs an UpdateItem on an account; a failed condition is reported as
+// (false, nil), a missing account as ErrNotFound.
+func (s *Store) accountUpdate(ctx context.Context, tenantID, loginKey, update, cond string, values map[string]types.AttributeValue, ret types.ReturnValue) (*dynamodb.UpdateItemOutput, bool, error) {
+	values[":one"] = num(1)
+	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(tenantPK(tenantID), accountSK(loginKey)),
+		UpdateExpression:          aws.String(update + " ADD version :one"),
+		ConditionExpression:       aws.String("attribute_exists(PK) AND " + cond),
+		ExpressionAttributeValues: values,
+		ReturnValues:              ret,
+	})
+	if conditionFailed(err) {
+		if _, gerr := s.GetAccount(ctx, tenantID, loginKey); errors.Is(gerr, account.ErrNotFound) {
+			return nil, false, account.ErrNotFound
+		}
+		return nil, false, nil
+	} else if err != nil {
+		return nil, false, fmt.Errorf("update account: %w", err)
+	}
+	return res, true, nil
+}
+
+func (s *Store) ReserveAttempt(ctx context.Context, tenantID, loginKey string, threshold int) (int, bool, error) {
+	res, ok, err := s.accountUpdate(ctx, tenantID, loginKey, "SET failed_attempts = failed_attempts + :one",
+		"attribute_not_exists(locked_at) AND failed_attempts < :t",
+		map[string]types.AttributeValue{":t": num(int64(threshold))}, types.ReturnValueUpdatedNew)
+	if err != nil || !ok {
+		return 0, false, err
+	}
+	var out struct {
+		N int `dynamodbav:"failed_attempts"`
+	}
+	if err := attributevalue.UnmarshalMap(res.Attributes, &out); err != nil {
+		return 0, false, fmt.Errorf("decode attempt: %w", err)
+	}
+	return out.N, true, nil
+}
+
+func (s *Store) Lock(ctx context.Context, tenantID, loginKey string, threshold int, at time.Time) (bool, error) {
+	_, ok, err := s.accountUpdate(ctx, tenantID, loginKey, "SET locked_at = :at",
+		"attribute_not_exists(locked_at) AND failed_attempts >= :t",
+		map[string]types.AttributeValue{":t": num(int64(threshold)), ":at": str(fmtTime(at))}, types.ReturnValueNone)
+	return ok, err
+}
+
+// Unlock is a read and a version-conditioned write, retried on a race: REMOVE of a
+// top-level attribute is not applied by minidyn, and a full write works everywhere.
+func (s *Store) Unlock(ctx context.Context, tenantID, loginKey string) error {
+	for range 10 {
+		a, err := s.GetAccount(ctx, tenantID, loginKey)
+		if err != nil {
+			return err
+		}
+		if !a.Locked() {
+			return account.ErrConflict
+		}
+		a.LockedAt, a.FailedAttempts = time.Time{}, 0
+		if _, err := s.UpdateAccount(ctx, a); !errors.Is(err, account.ErrConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("unlock %s: the account kept changing", loginKey)
+}
+
+func (s *Store) CreateToken(ctx context.Context, t account.Token) error {
+	item, err := attributevalue.MarshalMap(tokenItem{PK: tokenPK(t.IDHash), SK: skToken, IDHash: t.IDHash, Purpose: t.Purpose,
+		TenantID: t.TenantID, LoginKey: t.LoginKey, CreatedAt: fmtTime(t.CreatedAt),
+		Expires: t.ExpiresAt.UnixNano(), TTL: t.ExpiresAt.Unix() + 1})
+	if err != nil {
+		return fmt.Errorf("encode token: %w", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item, ConditionExpression: aws.String(notExists)})
+	if conditionFailed(err) {
+		return account.ErrConflict
+	} else if err != nil {
+		return fmt.Errorf("create token: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) ConsumeToken(ctx context.Context, idHash, purpose string, now time.Time) (account.Token, error) {
+	res, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: key(tokenPK(idHash), skToken),
+		ConditionExpression:       aws.String("attribute_exists(PK) AND purpose = :p AND expires_ns > :now"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":p": str(purpose), ":now": num(now.UnixNano())},
+		ReturnValues:              types.ReturnValueAllOld,
+	})
+	if conditionFailed(err) {
+		return account.Token{}, account.ErrNotFound
+	} else if err != nil {
+		return account.Token{}, fmt.Errorf("consume token: %w", err)
+	}
+	var it tokenItem
+	if err := attributevalue.UnmarshalMap(res.Attributes, &it); err != nil {
+		return account.Token{}, fmt.Errorf("decode token: %w", err)
+	}
+	return account.Token{IDHash: it.IDHash, Purpose: it.Purpose, TenantID: it.TenantID, LoginKey: it.LoginKey,
+		CreatedAt: parseTime(it.CreatedAt), ExpiresAt: time.Unix(0, it.Expires).UTC()}, nil
+}

@@ -100,3 +100,15 @@ type auditItem struct {
 	Result string `dynamodbav:"result"`
 	TTL    int64  `dynamodbav:"expires_at"`
 }
+
+type tokenItem struct {
+	PK        string `dynamodbav:"PK"`
+	SK        string `dynamodbav:"SK"`
+	IDHash    string `dynamodbav:"id_hash"`
+	Purpose   string `dynamodbav:"purpose"`
+	TenantID  string `dynamodbav:"tenant_id"`
+	LoginKey  string `dynamodbav:"login_key"`
+	CreatedAt string `dynamodbav:"created_at"`
+	Expires   int64  `dynamodbav:"expires_ns"` // exact expiry, checked in the condition
+	TTL       int64  `dynamodbav:"expires_at"`
+}

@@ -24,3 +24,7 @@ func accountSK(loginKey string) string { return accountPrefix + loginKey }
 func sessionPK(idHash string) string   { return "SESSION#" + idHash }
 func auditPK(tenantID string) string   { return "AUDIT#" + tenantID }
 func hitPK(key string) string          { return "HIT#" + key }
+
+const skToken = "#TOKEN"
+
+func tokenPK(idHash string) string { return "TOKEN#" + idHash }

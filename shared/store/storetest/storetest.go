@@ -337,4 +337,147 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 			t.Fatalf("new window starts at %d", c)
 		}
 	})
+
+	t.Run("AttemptsAreReservedAtomicallyAndLockOnce", func(t *testing.T) {
+		s := newStore(t)
+		if err := s.CreateAccount(ctx, acct("guess@example.com", account.RoleUser)); err != nil {
+			t.Fatal(err)
+		}
+		const threshold, workers = 10, 40
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		counts := map[int]int{}
+		refused := 0
+		for range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				n, ok, err := s.ReserveAttempt(ctx, "example.com", "guess@example.com", threshold)
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err != nil:
+					t.Error(err)
+				case ok:
+					counts[n]++
+				default:
+					refused++
+				}
+			}()
+		}
+		wg.Wait()
+		if len(counts) != threshold || refused != workers-threshold {
+			t.Fatalf("reserved %v, refused %d; want each of 1..%d once and %d refused", counts, refused, threshold, workers-threshold)
+		}
+		for n, c := range counts {
+			if c != 1 || n < 1 || n > threshold {
+				t.Fatalf("count %d seen %d times", n, c)
+			}
+		}
+		var locks sync.WaitGroup
+		var lockedBy atomicCount
+		for range 5 {
+			locks.Add(1)
+			go func() {
+				defer locks.Done()
+				ok, err := s.Lock(ctx, "example.com", "guess@example.com", threshold, at)
+				if err != nil {
+					t.Error(err)
+				}
+				if ok {
+					lockedBy.add()
+				}
+			}()
+		}
+		locks.Wait()
+		if lockedBy.get() != 1 {
+			t.Fatalf("%d callers locked the account, want exactly 1", lockedBy.get())
+		}
+		a, _ := s.GetAccount(ctx, "example.com", "guess@example.com")
+		if !a.LockedAt.Equal(at) || a.FailedAttempts != threshold {
+			t.Fatalf("after lock %+v", a)
+		}
+		if _, ok, _ := s.ReserveAttempt(ctx, "example.com", "guess@example.com", 100); ok {
+			t.Fatal("an attempt was reserved on a locked account")
+		}
+		// An update from before the lock must not undo it.
+		stale := acct("guess@example.com", account.RoleUser)
+		stale.Version = 1
+		if _, err := s.UpdateAccount(ctx, stale); !errors.Is(err, account.ErrConflict) {
+			t.Fatalf("stale update over the counter: %v", err)
+		}
+		if err := s.Unlock(ctx, "example.com", "guess@example.com"); err != nil {
+			t.Fatal(err)
+		}
+		a, _ = s.GetAccount(ctx, "example.com", "guess@example.com")
+		if a.Locked() || a.FailedAttempts != 0 {
+			t.Fatalf("after unlock %+v", a)
+		}
+		if err := s.Unlock(ctx, "example.com", "guess@example.com"); !errors.Is(err, account.ErrConflict) {
+			t.Fatalf("unlocking an unlocked account: %v", err)
+		}
+		if err := s.Unlock(ctx, "example.com", "nobody@example.com"); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("unlocking a missing account: %v", err)
+		}
+		if ok, err := s.Lock(ctx, "example.com", "guess@example.com", threshold, at); ok || err != nil {
+			t.Fatalf("locked below the threshold: %v %v", ok, err)
+		}
+		if _, _, err := s.ReserveAttempt(ctx, "example.com", "nobody@example.com", 10); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("reserving on a missing account: %v", err)
+		}
+	})
+
+	t.Run("TokensAreSingleUse", func(t *testing.T) {
+		s := newStore(t)
+		tok := account.Token{IDHash: "h1", Purpose: account.PurposeUnlock, TenantID: "example.com", LoginKey: "u@example.com",
+			CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
+		if err := s.CreateToken(ctx, tok); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.CreateToken(ctx, tok); !errors.Is(err, account.ErrConflict) {
+			t.Fatalf("duplicate token: %v", err)
+		}
+		if _, err := s.ConsumeToken(ctx, "h1", account.PurposeReset, at); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("other purpose: %v", err)
+		}
+		if _, err := s.ConsumeToken(ctx, "h1", account.PurposeUnlock, at.Add(time.Hour)); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("at expiry: %v", err)
+		}
+		var wins atomicCount
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				got, err := s.ConsumeToken(ctx, "h1", account.PurposeUnlock, at.Add(time.Minute))
+				if err == nil {
+					wins.add()
+					if got.LoginKey != "u@example.com" || got.TenantID != "example.com" || !got.ExpiresAt.Equal(tok.ExpiresAt) {
+						t.Errorf("token %+v", got)
+					}
+				} else if !errors.Is(err, account.ErrNotFound) {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins.get() != 1 {
+			t.Fatalf("token used %d times", wins.get())
+		}
+		if _, err := s.ConsumeToken(ctx, "nope", account.PurposeUnlock, at); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("unknown token: %v", err)
+		}
+	})
+}
+
+type atomicCount struct {
+	mu sync.Mutex
+	n  int
+}
+
+func (c *atomicCount) add() { c.mu.Lock(); c.n++; c.mu.Unlock() }
+func (c *atomicCount) get() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.n
 }
