@@ -25,6 +25,8 @@ const (
 	CodePasswordPolicy     = "password_policy"
 	CodeRateLimited        = "rate_limited"
 	CodeValidation         = "validation"
+	CodeInvalidToken       = "invalid_token"
+	CodeConfirmPassword    = "invalid_confirm_password"
 )
 
 // FieldError names one problem with one input field.

@@ -226,20 +226,22 @@ func (s *Service) Login(ctx context.Context, loginID, plain, ip string) (LoginRe
 		}
 	}
 	if !ok || err != nil || acct.PasswordHash == "" {
-		password.Verify(s.cfg.Hash, s.dummyHash, plain) //nolint:errcheck // equal work for unknown accounts
+		s.burnDummy(plain)
 		return fail("unknown")
 	}
-	match, stale, err := password.Verify(s.cfg.Hash, acct.PasswordHash, plain)
+	if acct.Disabled {
+		s.burnDummy(plain)
+		return fail("disabled")
+	}
+	match, stale, err := s.checkPassword(ctx, &acct, plain, ip)
 	if err != nil {
 		return LoginResult{}, fmt.Errorf("login %s: %w", key, err)
 	}
 	switch {
-	case !match:
-		return fail("password")
 	case acct.Locked():
 		return fail("locked")
-	case acct.Disabled:
-		return fail("disabled")
+	case !match:
+		return fail("password")
 	}
 	now := s.now().UTC()
 	if stale {
@@ -255,6 +257,12 @@ func (s *Service) Login(ctx context.Context, loginID, plain, ip string) (LoginRe
 	s.audit(ctx, AuditEvent{TenantID: tenantID, Actor: acct.LoginID, Action: "login", Target: acct.LoginID, IP: ip, Result: "ok"})
 	acct.LastLoginAt = now
 	return LoginResult{Token: token, CSRF: csrfFor(token), Account: acct}, nil
+}
+
+// burnDummy does the work of a password check for an account that cannot sign in, so the
+// answer takes as long as for one that can.
+func (s *Service) burnDummy(plain string) {
+	password.Verify(s.cfg.Hash, s.dummyHash, plain) //nolint:errcheck // the dummy hash is well-formed
 }
 
 // rehash upgrades a hash made with older parameters; failure only costs the upgrade.

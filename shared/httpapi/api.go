@@ -37,18 +37,25 @@ type Deps struct {
 	Log     *slog.Logger
 	// SecureCookies marks the session cookie Secure (whenever the site URL is https).
 	SecureCookies bool
+	// ForgotFloor is the least time a forgot-password answer takes, so known and unknown
+	// accounts answer alike (default 500ms; tests set their own).
+	ForgotFloor time.Duration
 }
 
 type api struct {
-	svc    *account.Service
-	log    *slog.Logger
-	secure bool
+	svc         *account.Service
+	log         *slog.Logger
+	secure      bool
+	forgotFloor time.Duration
 }
 
 // New returns the API handler: every route of Routes, behind the common middleware
 // (request id, logging, panic recovery, security headers).
 func New(d Deps) http.Handler {
-	a := &api{svc: d.Service, log: d.Log, secure: d.SecureCookies}
+	if d.ForgotFloor == 0 {
+		d.ForgotFloor = 500 * time.Millisecond
+	}
+	a := &api{svc: d.Service, log: d.Log, secure: d.SecureCookies, forgotFloor: d.ForgotFloor}
 	mux := http.NewServeMux()
 	for _, r := range a.routes() {
 		mux.Handle(r.Method+" "+r.Path, r.Handler)
@@ -187,22 +194,24 @@ func writeError(w http.ResponseWriter, lang string, status int, e *account.Error
 }
 
 var statusOf = map[string]int{
-	"invalid_request":        http.StatusBadRequest,
-	"malformed_json":         http.StatusBadRequest,
-	"unknown_field":          http.StatusBadRequest,
-	"unsupported_media_type": http.StatusUnsupportedMediaType,
-	"body_too_large":         http.StatusRequestEntityTooLarge,
-	"validation":             http.StatusUnprocessableEntity,
-	"password_policy":        http.StatusUnprocessableEntity,
-	"invalid_credentials":    http.StatusUnauthorized,
-	"unauthenticated":        http.StatusUnauthorized,
-	"csrf":                   http.StatusForbidden,
-	"forbidden":              http.StatusForbidden,
-	"use_self_service":       http.StatusForbidden,
-	"not_found":              http.StatusNotFound,
-	"method_not_allowed":     http.StatusMethodNotAllowed,
-	"conflict":               http.StatusConflict,
-	"rate_limited":           http.StatusTooManyRequests,
+	"invalid_request":          http.StatusBadRequest,
+	"malformed_json":           http.StatusBadRequest,
+	"unknown_field":            http.StatusBadRequest,
+	"unsupported_media_type":   http.StatusUnsupportedMediaType,
+	"body_too_large":           http.StatusRequestEntityTooLarge,
+	"validation":               http.StatusUnprocessableEntity,
+	"password_policy":          http.StatusUnprocessableEntity,
+	"invalid_credentials":      http.StatusUnauthorized,
+	"invalid_token":            http.StatusBadRequest,
+	"invalid_confirm_password": http.StatusForbidden,
+	"unauthenticated":          http.StatusUnauthorized,
+	"csrf":                     http.StatusForbidden,
+	"forbidden":                http.StatusForbidden,
+	"use_self_service":         http.StatusForbidden,
+	"not_found":                http.StatusNotFound,
+	"method_not_allowed":       http.StatusMethodNotAllowed,
+	"conflict":                 http.StatusConflict,
+	"rate_limited":             http.StatusTooManyRequests,
 }
 
 // fail answers err: a coded error with its status and message, anything else as a 500

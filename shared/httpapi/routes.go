@@ -17,10 +17,15 @@ func (a *api) routes() []Route {
 		{"POST", "/api/logout", a.signedIn(a.handleLogout())},
 		{"GET", "/api/me", a.signedIn(a.handleMe())},
 
+		{"POST", "/api/unlock", a.handleUnlock()},
+		{"POST", "/api/password/forgot", a.handleForgot()},
+		{"POST", "/api/password/reset", a.handleReset()},
+
 		{"GET", "/api/admin/accounts", a.signedIn(a.handleListAccounts())},
 		{"POST", "/api/admin/accounts", a.signedIn(a.handleCreateAccount())},
 		{"PATCH", "/api/admin/accounts/{login_id}", a.signedIn(a.handleUpdateAccount())},
 		{"DELETE", "/api/admin/accounts/{login_id}", a.signedIn(a.handleDeleteAccount())},
+		{"POST", "/api/admin/unlock", a.signedIn(a.handleAdminUnlock())},
 		{"GET", "/api/admin/audit", a.signedIn(a.handleListAudit())},
 	}
 }

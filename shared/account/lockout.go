@@ -1,0 +1,245 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kagiya/kagiya/shared/password"
+)
+
+// checkPassword verifies plain against a's password under the lockout rules: each attempt
+// is reserved in the store before the hash is checked, so parallel guesses can never get
+// more than the tenant's threshold in; the attempt that reaches the threshold with a wrong
+// password locks the account and mails the unlock link. A temporary lock that has run out
+// is lifted first. On return, a reflects the lock state; a locked account never matches.
+func (s *Service) checkPassword(ctx context.Context, a *Account, plain, ip string) (match, stale bool, err error) {
+	t, err := s.store.GetTenant(ctx, a.TenantID)
+	if err != nil {
+		return false, false, fmt.Errorf("tenant %s: %w", a.TenantID, err)
+	}
+	set := t.Settings.Effective()
+	now := s.now().UTC()
+	if a.Locked() && set.LockMinutes > 0 && !now.Before(a.LockedAt.Add(time.Duration(set.LockMinutes)*time.Minute)) {
+		if err := s.store.Unlock(ctx, a.TenantID, a.Key()); err != nil && !errors.Is(err, ErrConflict) {
+			return false, false, fmt.Errorf("lift expired lock: %w", err)
+		}
+		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "system", Action: "unlock", Target: a.LoginID, IP: ip, Result: "ok:expired"})
+		a.LockedAt, a.FailedAttempts = time.Time{}, 0
+	}
+	n, reserved, err := s.store.ReserveAttempt(ctx, a.TenantID, a.Key(), set.LockoutThreshold)
+	if err != nil {
+		return false, false, fmt.Errorf("reserve attempt: %w", err)
+	}
+	if !reserved {
+		s.burnDummy(plain)
+		if !a.Locked() {
+			// The counter is full but no lock was set (its writer died): lock now.
+			if err := s.lock(ctx, a, set, ip); err != nil {
+				return false, false, err
+			}
+		}
+		a.LockedAt = now
+		return false, false, nil
+	}
+	match, stale, err = password.Verify(s.cfg.Hash, a.PasswordHash, plain)
+	if err != nil {
+		return false, false, err
+	}
+	if !match && n >= set.LockoutThreshold {
+		if err := s.lock(ctx, a, set, ip); err != nil {
+			return false, false, err
+		}
+		a.LockedAt = now
+	}
+	return match, stale, nil
+}
+
+// lock locks a if its counter is full; the one caller that locks it audits the lock and
+// mails the unlock link.
+func (s *Service) lock(ctx context.Context, a *Account, set Settings, ip string) error {
+	now := s.now().UTC()
+	locked, err := s.store.Lock(ctx, a.TenantID, a.Key(), set.LockoutThreshold, now)
+	if err != nil || !locked {
+		return err
+	}
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "system", Action: "lock", Target: a.LoginID, IP: ip,
+		Result: fmt.Sprintf("ok:%d failures", set.LockoutThreshold)})
+	ttl := time.Duration(set.UnlockLinkHours) * time.Hour
+	token, err := s.issueToken(ctx, *a, PurposeUnlock, ttl)
+	if err != nil {
+		return err
+	}
+	data := map[string]any{"UnlockURL": s.siteURL + "/unlock.html?token=" + token,
+		"ValidUntil": s.formatTime(now.Add(ttl), set), "Failures": set.LockoutThreshold}
+	if set.LockMinutes > 0 {
+		data["LiftsAt"] = s.formatTime(now.Add(time.Duration(set.LockMinutes)*time.Minute), set)
+	}
+	s.notify(ctx, "lock_notice", *a, data)
+	return nil
+}
+
+// issueToken stores a new single-use token for a and returns it (the only copy).
+func (s *Service) issueToken(ctx context.Context, a Account, purpose string, ttl time.Duration) (string, error) {
+	token, err := randomToken()
+	if err != nil {
+		return "", err
+	}
+	now := s.now().UTC()
+	err = s.store.CreateToken(ctx, Token{IDHash: HashToken(token), Purpose: purpose, TenantID: a.TenantID,
+		LoginKey: a.Key(), CreatedAt: now, ExpiresAt: now.Add(ttl)})
+	if err != nil {
+		return "", fmt.Errorf("store %s token: %w", purpose, err)
+	}
+	return token, nil
+}
+
+// redeem consumes an emailed token of purpose and returns its account. Malformed,
+// unknown, used, expired and orphaned tokens are all invalid_token.
+func (s *Service) redeem(ctx context.Context, token, purpose string) (Account, error) {
+	invalid := codeErr(CodeInvalidToken)
+	if !wellFormedToken(token) {
+		return Account{}, invalid
+	}
+	t, err := s.store.ConsumeToken(ctx, HashToken(token), purpose, s.now().UTC())
+	if errors.Is(err, ErrNotFound) {
+		return Account{}, invalid
+	} else if err != nil {
+		return Account{}, fmt.Errorf("redeem: %w", err)
+	}
+	a, err := s.store.GetAccount(ctx, t.TenantID, t.LoginKey)
+	if errors.Is(err, ErrNotFound) {
+		return Account{}, invalid
+	} else if err != nil {
+		return Account{}, fmt.Errorf("redeem: %w", err)
+	}
+	return a, nil
+}
+
+// wellFormedToken reports whether token looks like one of ours: 32 bytes, URL-safe base64.
+func wellFormedToken(token string) bool {
+	if len(token) != 43 {
+		return false
+	}
+	for _, r := range token {
+		if !(r >= 'A' && r <= 'Z' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// UnlockByToken unlocks the account of an emailed unlock link.
+func (s *Service) UnlockByToken(ctx context.Context, token, ip string) error {
+	if err := s.throttle(ctx, "unlock-ip#"+ip, UnlockPerIPMinute); err != nil {
+		return err
+	}
+	a, err := s.redeem(ctx, token, PurposeUnlock)
+	if err != nil {
+		return err
+	}
+	result := "ok"
+	if err := s.store.Unlock(ctx, a.TenantID, a.Key()); errors.Is(err, ErrConflict) {
+		result = "ok:was not locked"
+	} else if err != nil {
+		return fmt.Errorf("unlock: %w", err)
+	}
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "unlock", Target: a.LoginID, IP: ip, Result: result + ":link"})
+	return nil
+}
+
+// AdminUnlockResult says which accounts were unlocked and which were not locked.
+type AdminUnlockResult struct {
+	Unlocked  []string
+	NotLocked []string
+}
+
+// MaxBatch bounds the login IDs of one administrative request.
+const MaxBatch = 100
+
+// AdminUnlock unlocks several accounts of the principal's tenant. The administrator
+// confirms with its own password; a wrong one counts toward its own lockout. Every ID must
+// be one the administrator manages, or nothing changes.
+func (s *Service) AdminUnlock(ctx context.Context, p Principal, loginIDs []string, confirm, ip string) (AdminUnlockResult, error) {
+	if err := requireAdmin(p); err != nil {
+		return AdminUnlockResult{}, err
+	}
+	switch {
+	case len(loginIDs) == 0:
+		return AdminUnlockResult{}, codeErr(CodeValidation, FieldError{"login_ids", "required"})
+	case len(loginIDs) > MaxBatch:
+		return AdminUnlockResult{}, codeErr(CodeValidation, FieldError{"login_ids", "too_many"})
+	case confirm == "" || len(confirm) > 4*MaxPasswordLen:
+		return AdminUnlockResult{}, codeErr(CodeValidation, FieldError{"confirm_password", "required"})
+	}
+	if err := s.confirm(ctx, p, confirm, ip, "unlock"); err != nil {
+		return AdminUnlockResult{}, err
+	}
+	var targets []Account
+	var missing, forbidden []FieldError
+	seen := map[string]bool{}
+	for i, id := range loginIDs {
+		a, err := s.target(ctx, p, id)
+		field := fmt.Sprintf("login_ids[%d]", i)
+		switch {
+		case CodeOf(err) == CodeNotFound:
+			missing = append(missing, FieldError{field, "not_found"})
+		case err != nil:
+			return AdminUnlockResult{}, err
+		case !canManage(p.Account.Role, a.Role) && a.Key() != p.Account.Key():
+			forbidden = append(forbidden, FieldError{field, "forbidden"})
+		case !seen[a.Key()]:
+			seen[a.Key()] = true
+			targets = append(targets, a)
+		}
+	}
+	if len(missing) > 0 {
+		return AdminUnlockResult{}, codeErr(CodeNotFound, missing...)
+	}
+	if len(forbidden) > 0 {
+		return AdminUnlockResult{}, codeErr(CodeForbidden, forbidden...)
+	}
+	res := AdminUnlockResult{Unlocked: []string{}, NotLocked: []string{}}
+	for _, a := range targets {
+		err := s.store.Unlock(ctx, a.TenantID, a.Key())
+		switch {
+		case err == nil:
+			res.Unlocked = append(res.Unlocked, a.LoginID)
+			s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: p.Account.LoginID, Action: "unlock", Target: a.LoginID, IP: ip, Result: "ok:admin"})
+		case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
+			res.NotLocked = append(res.NotLocked, a.LoginID)
+		default:
+			return res, fmt.Errorf("unlock %s: %w", a.Key(), err)
+		}
+	}
+	return res, nil
+}
+
+// confirm checks an administrator's own current password for a dangerous action. A wrong
+// one counts toward the administrator's lockout like a wrong sign-in.
+func (s *Service) confirm(ctx context.Context, p Principal, plain, ip, action string) error {
+	a := p.Account
+	match, _, err := s.checkPassword(ctx, &a, plain, ip)
+	if err != nil {
+		return err
+	}
+	if !match || a.Locked() {
+		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: action, Target: a.LoginID, IP: ip, Result: "failed:confirm_password"})
+		return codeErr(CodeConfirmPassword, FieldError{"confirm_password", "wrong"})
+	}
+	// A right confirmation is an authentication: it ends the run of failures and counts
+	// as the latest sign-in, as a sign-in would.
+	if err := s.store.RecordLogin(ctx, a.TenantID, a.Key(), s.now().UTC()); err != nil {
+		return fmt.Errorf("confirm: %w", err)
+	}
+	return nil
+}
+
+func (s *Service) formatTime(t time.Time, set Settings) string {
+	if set.Language == "en" {
+		return t.UTC().Format("2 January 2006 15:04 UTC")
+	}
+	jst := time.FixedZone("JST", 9*3600)
+	return t.In(jst).Format("2006年1月2日 15:04（日本時間）")
+}

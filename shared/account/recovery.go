@@ -1,0 +1,114 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/kagiya/kagiya/shared/password"
+)
+
+// Limits of the recovery flows.
+const (
+	ForgotPerAccountHour = 3  // reset emails per account an hour; more answer the same, unsent
+	ForgotPerIPMinute    = 30 // forgot-password requests per client IP a minute
+	ResetPerIPMinute     = 30 // reset attempts per client IP a minute
+	UnlockPerIPMinute    = 30 // unlock attempts per client IP a minute
+)
+
+// Forgot mails a password-reset link to loginID if it is an account that can use one.
+// Whether or not it is, the caller answers the same; only throttling per IP and a
+// malformed ID are told.
+func (s *Service) Forgot(ctx context.Context, loginID, ip string) error {
+	if err := s.throttle(ctx, "forgot-ip#"+ip, ForgotPerIPMinute); err != nil {
+		return err
+	}
+	tenantID, ok := ParseLoginID(loginID)
+	if !ok {
+		return codeErr(CodeValidation, FieldError{"login_id", "invalid"})
+	}
+	a, err := s.store.GetAccount(ctx, tenantID, Key(loginID))
+	if errors.Is(err, ErrNotFound) {
+		s.audit(ctx, AuditEvent{TenantID: tenantID, Actor: loginID, Action: "password.reset_requested", Target: loginID, IP: ip, Result: "ignored:unknown"})
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("forgot: %w", err)
+	}
+	if a.Disabled {
+		s.audit(ctx, AuditEvent{TenantID: tenantID, Actor: a.LoginID, Action: "password.reset_requested", Target: a.LoginID, IP: ip, Result: "ignored:disabled"})
+		return nil
+	}
+	now := s.now().UTC()
+	hourEnd := now.Truncate(time.Hour).Add(time.Hour)
+	n, err := s.store.Hit(ctx, "forgot-acct#"+a.Key()+"#"+hourEnd.Format("2006010215"), hourEnd)
+	if err != nil {
+		return fmt.Errorf("forgot: %w", err)
+	}
+	if n > ForgotPerAccountHour {
+		s.audit(ctx, AuditEvent{TenantID: tenantID, Actor: a.LoginID, Action: "password.reset_requested", Target: a.LoginID, IP: ip, Result: "ignored:throttled"})
+		return nil
+	}
+	t, err := s.store.GetTenant(ctx, tenantID)
+	if err != nil {
+		return fmt.Errorf("forgot: %w", err)
+	}
+	set := t.Settings.Effective()
+	ttl := time.Duration(set.ResetLinkMinutes) * time.Minute
+	token, err := s.issueToken(ctx, a, PurposeReset, ttl)
+	if err != nil {
+		return err
+	}
+	s.notify(ctx, "password_reset", a, map[string]any{"ResetURL": s.siteURL + "/reset.html?token=" + token,
+		"Minutes": set.ResetLinkMinutes, "ValidUntil": s.formatTime(now.Add(ttl), set)})
+	s.audit(ctx, AuditEvent{TenantID: tenantID, Actor: a.LoginID, Action: "password.reset_requested", Target: a.LoginID, IP: ip, Result: "ok:sent"})
+	return nil
+}
+
+// Reset sets a new password with an emailed reset token. It also lifts a lock, signs the
+// account out everywhere and mails a notice; it does not sign in.
+func (s *Service) Reset(ctx context.Context, token, newPassword, ip string) error {
+	if err := s.throttle(ctx, "reset-ip#"+ip, ResetPerIPMinute); err != nil {
+		return err
+	}
+	// Check the password before using up the token, so a refused password can be retried.
+	if err := checkNewPassword("new_password", newPassword); err != nil {
+		return err
+	}
+	a, err := s.redeem(ctx, token, PurposeReset)
+	if err != nil {
+		if CodeOf(err) == CodeInvalidToken {
+			s.audit(ctx, AuditEvent{Actor: "anonymous", Action: "password.reset", IP: ip, Result: "failed:invalid_token"})
+		}
+		return err
+	}
+	hash, err := password.Hash(s.cfg.Hash, newPassword)
+	if err != nil {
+		return err
+	}
+	wasLocked := false
+	for attempt := 0; ; attempt++ {
+		now := s.now().UTC()
+		wasLocked = wasLocked || a.Locked()
+		a.PasswordHash, a.PasswordChangedAt, a.ForceChange = hash, now, false
+		a.LockedAt, a.FailedAttempts = time.Time{}, 0
+		a.SessionEpoch++
+		a.UpdatedAt = now
+		_, err = s.store.UpdateAccount(ctx, a)
+		if !errors.Is(err, ErrConflict) || attempt == 5 {
+			break
+		}
+		if a, err = s.store.GetAccount(ctx, a.TenantID, a.Key()); err != nil {
+			break
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("reset %s: %w", a.Key(), err)
+	}
+	if wasLocked {
+		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "unlock", Target: a.LoginID, IP: ip, Result: "ok:reset"})
+	}
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "password.reset", Target: a.LoginID, IP: ip, Result: "ok"})
+	s.notify(ctx, "password_changed", a, map[string]any{"ByAdmin": false, "When": s.formatTime(s.now(), Settings{Language: a.Language})})
+	return nil
+}

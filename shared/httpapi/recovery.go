@@ -1,0 +1,92 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+)
+
+func (a *api) handleUnlock() http.Handler {
+	type request struct {
+		Token string `json:"token"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		if err := decode(w, r, &req); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if err := a.svc.UnlockByToken(r.Context(), req.Token, clientIP(r)); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+}
+
+func (a *api) handleForgot() http.Handler {
+	type request struct {
+		LoginID string `json:"login_id"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		var req request
+		if err := decode(w, r, &req); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		err := a.svc.Forgot(r.Context(), req.LoginID, clientIP(r))
+		// Known and unknown accounts take the same time: wait out the floor either way.
+		select {
+		case <-time.After(time.Until(start.Add(a.forgotFloor))):
+		case <-r.Context().Done():
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusAccepted, map[string]string{"status": "accepted"})
+	})
+}
+
+func (a *api) handleReset() http.Handler {
+	type request struct {
+		Token       string `json:"token"`
+		NewPassword string `json:"new_password"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		if err := decode(w, r, &req); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if err := a.svc.Reset(r.Context(), req.Token, req.NewPassword, clientIP(r)); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+}
+
+func (a *api) handleAdminUnlock() http.Handler {
+	type request struct {
+		LoginIDs        []string `json:"login_ids"`
+		ConfirmPassword string   `json:"confirm_password"`
+	}
+	type response struct {
+		Unlocked  []string `json:"unlocked"`
+		NotLocked []string `json:"not_locked"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		if err := decode(w, r, &req); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		res, err := a.svc.AdminUnlock(r.Context(), principal(r), req.LoginIDs, req.ConfirmPassword, clientIP(r))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, response{Unlocked: res.Unlocked, NotLocked: res.NotLocked})
+	})
+}
