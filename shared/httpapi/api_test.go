@@ -63,7 +63,18 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-type option func(*account.Config, *account.Deps)
+// setup is what an option may change before the service is built.
+type setup struct {
+	cfg      account.Config
+	deps     account.Deps
+	settings account.Settings // the example.com tenant's
+	floor    time.Duration    // forgot-password floor
+}
+
+type option func(*setup)
+
+func withConfig(f func(*account.Config)) option { return func(s *setup) { f(&s.cfg) } }
+func withSettings(set account.Settings) option  { return func(s *setup) { s.settings = set } }
 
 func newEnv(t testing.TB, opts ...option) *env {
 	t.Helper()
@@ -85,19 +96,23 @@ func newEnvOn(t testing.TB, st account.Store, opts ...option) *env {
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	box := mail.NewMailbox(clk.Now)
-	cfg := account.Config{Hash: fastHash}
-	deps := account.Deps{Store: st, Mailer: box, Templates: tmpl, Now: clk.Now, Log: log, SiteURL: "https://id.example.com"}
-	for _, o := range opts {
-		o(&cfg, &deps)
+	su := setup{
+		cfg:   account.Config{Hash: fastHash},
+		deps:  account.Deps{Store: st, Mailer: box, Templates: tmpl, Now: clk.Now, Log: log, SiteURL: "https://id.example.com"},
+		floor: time.Millisecond,
 	}
-	svc, err := account.NewService(deps, cfg)
+	for _, o := range opts {
+		o(&su)
+	}
+	svc, err := account.NewService(su.deps, su.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Bootstrap(context.Background(), ownerID, ownerPW, account.Settings{}); err != nil {
+	if _, err := svc.Bootstrap(context.Background(), ownerID, ownerPW, su.settings); err != nil {
 		t.Fatal(err)
 	}
-	return &env{t: t, handler: httpapi.New(httpapi.Deps{Service: svc, Log: log}), store: deps.Store, mailbox: box, clock: clk, logs: logs}
+	h := httpapi.New(httpapi.Deps{Service: svc, Log: log, ForgotFloor: su.floor})
+	return &env{t: t, handler: h, store: st, mailbox: box, clock: clk, logs: logs}
 }
 
 // client is one browser: its cookie and CSRF token.
@@ -401,7 +416,7 @@ func TestSessionIdleAndAbsoluteExpiry(t *testing.T) {
 }
 
 func TestLoginThrottledPerIP(t *testing.T) {
-	e := newEnv(t, func(c *account.Config, _ *account.Deps) { c.LoginPerIPMinute = 5; c.LoginPerAcctMinute = 100 })
+	e := newEnv(t, withConfig(func(c *account.Config) { c.LoginPerIPMinute = 5; c.LoginPerAcctMinute = 100 }))
 	c := e.client()
 	for i := range 5 {
 		if res := c.login("user"+string(rune('a'+i))+"@example.com", "whatever-pw"); res.status != 401 {

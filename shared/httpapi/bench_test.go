@@ -14,11 +14,11 @@ import (
 // store, with the production argon2id parameters. Compare its ns/op with
 // password.BenchmarkHashDefaultParallel on the same machine (README, Benchmarks).
 func BenchmarkLogin(b *testing.B) {
-	e := newEnv(b, func(c *account.Config, _ *account.Deps) {
+	e := newEnv(b, withConfig(func(c *account.Config) {
 		c.Hash = password.Default
 		c.LoginPerIPMinute = -1
 		c.LoginPerAcctMinute = 1 << 30
-	})
+	}))
 	body := []byte(`{"login_id":"` + ownerID + `","password":"` + ownerPW + `"}`)
 	b.SetParallelism(4) // a server has many requests in flight, not one per core
 	b.ResetTimer()
