@@ -13,6 +13,7 @@ import (
 
 	"github.com/awslabs/goformation/v7"
 	"github.com/awslabs/goformation/v7/cloudformation"
+	"gopkg.in/yaml.v3"
 
 	"github.com/kagiya/kagiya/shared/httpapi"
 )
@@ -119,6 +120,63 @@ func TestTableAndPermissions(t *testing.T) {
 	for _, forbidden := range []string{"dynamodb:*", "ses:*", "DynamoDBCrudPolicy", "AmazonDynamoDBFullAccess", `Resource: "*"`} {
 		if strings.Contains(string(raw), forbidden) {
 			t.Errorf("template grants %q: permissions must be least-privilege", forbidden)
+		}
+	}
+}
+
+// TestFunctionPermissions reads each function's policy statements: table actions only on
+// the table and only those the function's store calls need, and mail only from the
+// configured SES identity, only for the functions that send mail.
+func TestFunctionPermissions(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Resources map[string]struct {
+			Type       string `yaml:"Type"`
+			Properties struct {
+				Policies []struct {
+					Statement []struct {
+						Action   []string `yaml:"Action"`
+						Resource any      `yaml:"Resource"`
+					} `yaml:"Statement"`
+				} `yaml:"Policies"`
+			} `yaml:"Properties"`
+		} `yaml:"Resources"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	sends := map[string]bool{"LoginFunction": true, "AdminFunction": true, "ResetFunction": true, "UnlockFunction": false}
+	allowed := map[string]bool{"dynamodb:GetItem": true, "dynamodb:PutItem": true, "dynamodb:UpdateItem": true,
+		"dynamodb:DeleteItem": true, "dynamodb:Query": true, "dynamodb:TransactWriteItems": true, "ses:SendEmail": true}
+	for name, res := range doc.Resources {
+		if res.Type != "AWS::Serverless::Function" {
+			continue
+		}
+		want, known := sends[name]
+		if !known {
+			t.Errorf("%s: a function this test does not know; add what it may do", name)
+		}
+		mails := false
+		for _, p := range res.Properties.Policies {
+			for _, st := range p.Statement {
+				for _, action := range st.Action {
+					if !allowed[action] {
+						t.Errorf("%s: action %s", name, action)
+					}
+					if strings.HasPrefix(action, "ses:") {
+						mails = true
+						if r, _ := st.Resource.(string); !strings.HasSuffix(r, ":identity/${MailIdentity}") {
+							t.Errorf("%s: mail permission on %v, not the configured identity", name, st.Resource)
+						}
+					}
+				}
+			}
+		}
+		if mails != want {
+			t.Errorf("%s: may send mail = %v, want %v", name, mails, want)
 		}
 	}
 }
