@@ -6,6 +6,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   const listMsg = document.getElementById("list-message");
   const state = { q: "", cursors: [""], page: 0, next: null, rows: [] };
   let editing = null;
+  const selected = new Set();
 
   document.querySelectorAll("select.quota").forEach((sel) => {
     QUOTAS.forEach((q) => { const o = document.createElement("option"); o.value = q; o.textContent = q; sel.append(o); });
@@ -18,7 +19,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     tbody.replaceChildren();
     if (!state.rows.length) {
       const tr = document.createElement("tr");
-      const td = cell(t("admin.empty")); td.colSpan = 7; tr.append(td); tbody.append(tr);
+      const td = cell(t("admin.empty")); td.colSpan = 8; tr.append(td); tbody.append(tr);
     }
     for (const a of state.rows) {
       const tr = document.createElement("tr");
@@ -38,7 +39,14 @@ document.addEventListener("DOMContentLoaded", async () => {
       del.setAttribute("aria-label", t("admin.delete") + " " + a.login_id);
       del.addEventListener("click", () => openDelete(a));
       actions.append(edit, " ", del);
-      tr.append(cell(a.login_id), cell(t("role." + a.role)), status, cell(a.quota_gb), cell(a.comment), cell(fmtTime(a.last_login_at)), actions);
+      const pick = document.createElement("td");
+      const box = document.createElement("input");
+      box.type = "checkbox"; box.className = "pick"; box.value = a.login_id;
+      box.checked = selected.has(a.login_id);
+      box.setAttribute("aria-label", t("admin.select") + " " + a.login_id);
+      box.addEventListener("change", () => { if (box.checked) selected.add(a.login_id); else selected.delete(a.login_id); });
+      pick.append(box);
+      tr.append(pick, cell(a.login_id), cell(t("role." + a.role)), status, cell(a.quota_gb), cell(a.comment), cell(fmtTime(a.last_login_at)), actions);
       tbody.append(tr);
     }
     document.getElementById("prev").disabled = state.page === 0;
@@ -116,6 +124,32 @@ document.addEventListener("DOMContentLoaded", async () => {
       load();
     } catch (e) {
       showMessage(document.getElementById("edit-message"), fieldMessages(e), true);
+    }
+  });
+
+  const unlockDialog = document.getElementById("unlock-dialog");
+  document.getElementById("unlock-selected").addEventListener("click", () => {
+    if (!selected.size) { showMessage(listMsg, t("admin.unlock.none"), true); return; }
+    document.getElementById("unlock-list").textContent = [...selected].join(", ");
+    document.getElementById("unlock-confirm").value = "";
+    showMessage(document.getElementById("unlock-message"), "", true);
+    unlockDialog.showModal();
+  });
+  document.getElementById("unlock-cancel").addEventListener("click", () => unlockDialog.close());
+  document.getElementById("unlock-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      const res = await api("POST", "/api/admin/unlock", {
+        login_ids: [...selected], confirm_password: document.getElementById("unlock-confirm").value });
+      unlockDialog.close();
+      let text = t("admin.unlocked") + (res.unlocked.join(", ") || "-");
+      if (res.not_locked.length) text += " / " + t("admin.not_locked") + res.not_locked.join(", ");
+      showMessage(listMsg, text, false);
+      selected.clear();
+      load();
+    } catch (e) {
+      document.getElementById("unlock-confirm").value = "";
+      showMessage(document.getElementById("unlock-message"), e.message, true);
     }
   });
 

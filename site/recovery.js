@@ -1,0 +1,50 @@
+// The pages reached without a session: forgot password, reset by link, unlock by link.
+// A link's token is read from the address and sent only when the person presses the
+// button (a GET never changes anything), then removed from the address bar.
+"use strict";
+document.addEventListener("DOMContentLoaded", () => {
+  const msg = document.getElementById("message");
+  const button = document.getElementById("submit");
+  const token = new URLSearchParams(location.search).get("token") || "";
+  if (token) history.replaceState(null, "", location.pathname);
+
+  async function submit(ev, call, done) {
+    ev.preventDefault();
+    button.disabled = true;
+    showMessage(msg, "", false);
+    try {
+      await call();
+      showMessage(msg, t(done), false);
+      ev.target.querySelectorAll("input").forEach((i) => { i.value = ""; i.disabled = true; });
+      button.hidden = true;
+    } catch (e) {
+      showMessage(msg, fieldMessages(e), true);
+      button.disabled = false;
+    }
+  }
+
+  const forgot = document.getElementById("forgot-form");
+  if (forgot) {
+    forgot.addEventListener("submit", (ev) => submit(ev,
+      () => api("POST", "/api/password/forgot", { login_id: forgot.login_id.value.trim() }), "forgot.sent"));
+  }
+
+  const reset = document.getElementById("reset-form");
+  if (reset) {
+    if (!token) { showMessage(msg, t("reset.no_token"), true); button.disabled = true; }
+    reset.addEventListener("submit", (ev) => {
+      if (reset.new_password.value !== reset.new_password2.value) {
+        ev.preventDefault();
+        showMessage(msg, t("admin.password_mismatch"), true);
+        return;
+      }
+      submit(ev, () => api("POST", "/api/password/reset", { token, new_password: reset.new_password.value }), "reset.done");
+    });
+  }
+
+  const unlock = document.getElementById("unlock-form");
+  if (unlock) {
+    if (!token) { showMessage(msg, t("reset.no_token"), true); button.disabled = true; }
+    unlock.addEventListener("submit", (ev) => submit(ev, () => api("POST", "/api/unlock", { token }), "unlock.done"));
+  }
+});
