@@ -49,3 +49,23 @@ func TestMailboxFiltersByRecipient(t *testing.T) {
 		t.Fatal("unfiltered list incomplete")
 	}
 }
+
+func TestEveryKindRendersInBothLanguages(t *testing.T) {
+	tmpl, err := LoadTemplates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kind := range []string{"password_changed", "lock_notice", "password_reset"} {
+		for _, lang := range []string{"ja", "en"} {
+			m, err := tmpl.Render(kind, lang, "a@example.com", map[string]any{"LoginID": "a@example.com",
+				"SiteURL": "https://id.example.com", "UnlockURL": "https://id.example.com/unlock.html?token=t",
+				"ResetURL": "https://id.example.com/reset.html?token=t", "When": "w", "ValidUntil": "v", "Minutes": 60, "Failures": 10})
+			if err != nil {
+				t.Fatalf("%s.%s: %v", kind, lang, err)
+			}
+			if m.Subject == "" || m.Text == "" || !strings.Contains(m.HTML, `lang="`+lang+`"`) || strings.Contains(m.Text+m.HTML, "<no value>") {
+				t.Errorf("%s.%s: %+v", kind, lang, m)
+			}
+		}
+	}
+}

@@ -3,6 +3,7 @@ package sesmail
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"strings"
@@ -30,45 +31,70 @@ func TestSendThroughSES(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	to := "hanako." + time.Now().Format("150405.000000") + "@example.com"
-	msg, err := tmpl.Render("password_changed", "ja", to, map[string]any{
-		"LoginID": to, "When": "2026年4月1日 9:00", "SiteURL": "https://id.example.com", "ByAdmin": true})
-	if err != nil {
-		t.Fatal(err)
+	stamp := time.Now().Format("150405.000000")
+	link := "https://id.example.com/unlock.html?token=AbC-dEf_0123456789abcdefghijklmnopqrstuvwxy"
+	cases := []struct {
+		kind, lang, subject, inText, inHTML string
+		data                                map[string]any
+	}{
+		{"password_changed", "ja", "【Kagiya】パスワードが変更されました", "管理者によって行われました", `href="https://id.example.com/"`,
+			map[string]any{"When": "2026年4月1日 9:00", "ByAdmin": true}},
+		{"lock_notice", "ja", "【Kagiya】アカウントがロックされました", link, `href="` + link + `"`,
+			map[string]any{"UnlockURL": link, "ValidUntil": "2026年4月15日 9:00", "Failures": 10}},
+		{"lock_notice", "en", "[Kagiya] Your account has been locked", "10 wrong passwords", `href="` + link + `"`,
+			map[string]any{"UnlockURL": link, "ValidUntil": "15 April 2026 09:00 UTC", "Failures": 10}},
+		{"password_reset", "ja", "【Kagiya】パスワード再設定のご案内", "60 分間", "パスワードを再設定する",
+			map[string]any{"ResetURL": link, "Minutes": 60, "ValidUntil": "10:00"}},
 	}
-	if err := New(client, "no-reply@example.com").Send(context.Background(), msg); err != nil {
-		t.Fatal(err)
+	sender := New(client, "no-reply@example.com")
+	for i, c := range cases {
+		to := fmt.Sprintf("hanako.%s.%d@example.com", stamp, i)
+		c.data["LoginID"], c.data["SiteURL"] = to, "https://id.example.com"
+		msg, err := tmpl.Render(c.kind, c.lang, to, c.data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := sender.Send(context.Background(), msg); err != nil {
+			t.Fatal(err)
+		}
+		e := storedEmail(t, endpoint, to)
+		if e.Subject != c.subject || e.From != "no-reply@example.com" || !strings.Contains(e.Body.Text, c.inText) || !strings.Contains(e.Body.HTML, c.inHTML) {
+			t.Errorf("%s.%s as stored by SES: %+v", c.kind, c.lang, e)
+		}
 	}
+}
 
+type storedMail struct {
+	From        string `json:"from"`
+	Destination struct {
+		To []string `json:"to"`
+	} `json:"destination"`
+	Subject string `json:"subject"`
+	Body    struct {
+		Text string `json:"text"`
+		HTML string `json:"html"`
+	} `json:"body"`
+}
+
+// storedEmail reads the message to one recipient back from aws-ses-v2-local's store.
+func storedEmail(t *testing.T, endpoint, to string) storedMail {
+	t.Helper()
 	res, err := http.Get(strings.TrimRight(endpoint, "/") + "/store")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer res.Body.Close()
 	var store struct {
-		Emails []struct {
-			From        string `json:"from"`
-			Destination struct {
-				To []string `json:"to"`
-			} `json:"destination"`
-			Subject string `json:"subject"`
-			Body    struct {
-				Text string `json:"text"`
-				HTML string `json:"html"`
-			} `json:"body"`
-		} `json:"emails"`
+		Emails []storedMail `json:"emails"`
 	}
 	if err := json.NewDecoder(res.Body).Decode(&store); err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range store.Emails {
 		if len(e.Destination.To) == 1 && e.Destination.To[0] == to {
-			if e.Subject != "【Kagiya】パスワードが変更されました" || e.From != "no-reply@example.com" ||
-				!strings.Contains(e.Body.Text, "管理者によって行われました") || !strings.Contains(e.Body.HTML, `href="https://id.example.com/"`) {
-				t.Fatalf("stored email differs: %+v", e)
-			}
-			return
+			return e
 		}
 	}
 	t.Fatalf("no email to %s in the SES store (%d emails)", to, len(store.Emails))
+	return storedMail{}
 }
