@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kagiya/kagiya/shared/mail"
 	"github.com/kagiya/kagiya/shared/password"
@@ -140,6 +141,10 @@ func (s *Service) notify(ctx context.Context, kind string, a Account, data map[s
 			lang = t.Settings.Effective().Language
 		}
 	}
+	if s.mailer == nil || s.tmpl == nil {
+		s.log.ErrorContext(ctx, "mail not sent: no mailer configured", "kind", kind)
+		return
+	}
 	data["LoginID"], data["SiteURL"] = a.LoginID, s.siteURL
 	msg, err := s.tmpl.Render(kind, lang, a.LoginID, data)
 	if err == nil {
@@ -200,8 +205,11 @@ func (s *Service) Bootstrap(ctx context.Context, ownerEmail, ownerPassword strin
 // Login checks a login ID and password and opens a session. Every kind of failure that
 // could tell an attacker something answers invalid_credentials after the same work.
 func (s *Service) Login(ctx context.Context, loginID, plain, ip string) (LoginResult, error) {
-	if len(loginID) > MaxLoginIDLen || len(plain) > 4*MaxPasswordLen {
+	if len(loginID) > MaxLoginIDLen {
 		return LoginResult{}, codeErr(CodeValidation, FieldError{"login_id", "too_long"})
+	}
+	if utf8.RuneCountInString(plain) > MaxPasswordLen {
+		return LoginResult{}, codeErr(CodeValidation, FieldError{"password", "too_long"})
 	}
 	if err := s.throttle(ctx, "login-ip#"+ip, s.cfg.LoginPerIPMinute); err != nil {
 		return LoginResult{}, err
@@ -376,6 +384,9 @@ func (s *Service) audit(ctx context.Context, e AuditEvent) {
 	}
 	s.log.InfoContext(ctx, "audit", "tenant", e.TenantID, "actor", e.Actor, "action", e.Action,
 		"target", e.Target, "ip", e.IP, "result", e.Result)
+	if e.TenantID == "" {
+		return // no tenant to file it under (say, a token nobody issued): the log keeps it
+	}
 	if err := s.store.AppendAudit(ctx, e); err != nil {
 		s.log.ErrorContext(ctx, "audit not stored", "err", err, "action", e.Action)
 	}
