@@ -23,6 +23,8 @@ type Store interface {
 	// CreateTenant stores a new tenant together with its first owner, atomically.
 	CreateTenant(ctx context.Context, t Tenant, owner Account) error
 	GetTenant(ctx context.Context, id string) (Tenant, error)
+	// UpdateTenant replaces an existing tenant's settings.
+	UpdateTenant(ctx context.Context, t Tenant) error
 
 	CreateAccount(ctx context.Context, a Account) error
 	GetAccount(ctx context.Context, tenantID, key string) (Account, error)
@@ -51,6 +53,8 @@ type Store interface {
 	// has not expired at now; anything else (unknown, used, expired, other purpose) is
 	// ErrNotFound. Two concurrent calls never both succeed.
 	ConsumeToken(ctx context.Context, idHash, purpose string, now time.Time) (Token, error)
+	// PeekToken returns the same token as ConsumeToken would, without using it up.
+	PeekToken(ctx context.Context, idHash, purpose string, now time.Time) (Token, error)
 
 	CreateSession(ctx context.Context, s Session) error
 	GetSession(ctx context.Context, idHash string) (Session, error)

@@ -77,6 +77,7 @@ type Account struct {
 	Role              Role
 	PasswordHash      string // argon2id PHC string; never logged, never sent
 	PasswordChangedAt time.Time
+	PasswordHistory   []string // hashes of earlier passwords, newest first (tenant's depth)
 	ForceChange       bool
 	FailedAttempts    int
 	LockedAt          time.Time // zero: not locked
@@ -115,6 +116,7 @@ type Session struct {
 const (
 	PurposeUnlock = "unlock"
 	PurposeReset  = "reset"
+	PurposeChange = "login_change" // the challenge of a forced or expired change at sign-in
 )
 
 // Token is an emailed single-use token. Only a hash of it is stored.

@@ -43,14 +43,14 @@ func TestStandard12(t *testing.T) {
 		{"ABCDEFGH12#X", []string{MissingLower}},
 		{"Abcdefghij#x", []string{MissingDigit}},
 		{"Abcdefgh12xx", []string{MissingSymbol}},
-		{"Abcdefgh12?x", []string{InvalidChar, MissingSymbol}},   // ? is not in the set
-		{"Abcdefgh12#x ", []string{InvalidChar}},                 // no spaces
-		{"Abcdefgh12#パ", []string{InvalidChar}},                  // half-width only
-		{"Abcdefgh12–x", []string{InvalidChar, MissingSymbol}},   // an en dash is not the hyphen
-		{"xYamada-2026#", []string{ContainsAccount}},             // account name, any case
-		{"Example.com#1a", []string{ContainsDomain}},             // domain, any case
-		{"Abcd123456#x", []string{DigitRun}},                     // 6 digits in a row
-		{"Abcd12345#x6", nil},                                    // 5 then 1
+		{"Abcdefgh12?x", []string{InvalidChar, MissingSymbol}}, // ? is not in the set
+		{"Abcdefgh12#x ", []string{InvalidChar}},               // no spaces
+		{"Abcdefgh12#パ", []string{InvalidChar}},                // half-width only
+		{"Abcdefgh12–x", []string{InvalidChar, MissingSymbol}}, // an en dash is not the hyphen
+		{"xYamada-2026#", []string{ContainsAccount}},           // account name, any case
+		{"Example.com#1a", []string{ContainsDomain}},           // domain, any case
+		{"Abcd123456#x", []string{DigitRun}},                   // 6 digits in a row
+		{"Abcd12345#x6", nil},                                  // 5 then 1
 		{"ab", []string{TooShort, MissingUpper, MissingDigit, MissingSymbol}},
 		{strings.Repeat("Aa1#", 33), []string{TooLong}},
 	})
@@ -118,9 +118,9 @@ func TestNIST(t *testing.T) {
 		{"すしとてんぷらがすきです。", []string{TooShort}}, // 13 characters
 		{"すしとてんぷらがだいすきです。", nil},              // 15
 		{"short pass", []string{TooShort}},
-		{"passwordpassword", []string{Common}},   // a listed password repeated
-		{"iloveyou20262026!", []string{Common}},  // a listed password with digits added
-		{"1qaz2wsx3edc4rfv", []string{Common}},   // listed as is
+		{"passwordpassword", []string{Common}},  // a listed password repeated
+		{"iloveyou20262026!", []string{Common}}, // a listed password with digits added
+		{"1qaz2wsx3edc4rfv", []string{Common}},  // listed as is
 		{"tanaka's long passphrase", []string{ContainsAccount}},
 		{"my example.com passphrase", []string{ContainsDomain}},
 		{"tab\tinside the passphrase", []string{InvalidChar}},

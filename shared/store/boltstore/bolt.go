@@ -102,6 +102,16 @@ func (s *Store) GetTenant(_ context.Context, id string) (t account.Tenant, err e
 	return t, err
 }
 
+func (s *Store) UpdateTenant(_ context.Context, t account.Tenant) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bTenants)
+		if b.Get([]byte(t.ID)) == nil {
+			return account.ErrNotFound
+		}
+		return put(b, []byte(t.ID), t)
+	})
+}
+
 func (s *Store) CreateAccount(_ context.Context, a account.Account) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
 		b, k := tx.Bucket(bAccounts), acctKey(a.TenantID, a.Key())
@@ -397,6 +407,15 @@ func (s *Store) ConsumeToken(_ context.Context, idHash, purpose string, now time
 		}
 		return b.Delete([]byte(idHash))
 	})
+	return t, err
+}
+
+func (s *Store) PeekToken(_ context.Context, idHash, purpose string, now time.Time) (account.Token, error) {
+	var t account.Token
+	err := s.db.View(func(tx *bolt.Tx) error { return get(tx.Bucket(bTokens), []byte(idHash), &t) })
+	if err == nil && (t.Purpose != purpose || !now.Before(t.ExpiresAt)) {
+		err = account.ErrNotFound
+	}
 	return t, err
 }
 

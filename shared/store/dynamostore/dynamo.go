@@ -120,6 +120,20 @@ func (s *Store) GetTenant(ctx context.Context, id string) (account.Tenant, error
 	return account.Tenant{ID: it.ID, Settings: it.Settings, CreatedAt: parseTime(it.CreatedAt)}, nil
 }
 
+func (s *Store) UpdateTenant(ctx context.Context, t account.Tenant) error {
+	item, err := attributevalue.MarshalMap(tenantItem{PK: tenantPK(t.ID), SK: skTenant, ID: t.ID, Settings: t.Settings, CreatedAt: fmtTime(t.CreatedAt)})
+	if err != nil {
+		return fmt.Errorf("encode tenant: %w", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_exists(PK)")})
+	if conditionFailed(err) {
+		return account.ErrNotFound
+	} else if err != nil {
+		return fmt.Errorf("update tenant %s: %w", t.ID, err)
+	}
+	return nil
+}
+
 func (s *Store) CreateAccount(ctx context.Context, a account.Account) error {
 	a.Version = 1
 	item, err := attributevalue.MarshalMap(toAccountItem(a))
@@ -447,6 +461,17 @@ func (s *Store) CreateToken(ctx context.Context, t account.Token) error {
 	return nil
 }
 
+func (s *Store) PeekToken(ctx context.Context, idHash, purpose string, now time.Time) (account.Token, error) {
+	var it tokenItem
+	if err := s.get(ctx, tokenPK(idHash), skToken, &it); err != nil {
+		return account.Token{}, err
+	}
+	if it.Purpose != purpose || it.Expires <= now.UnixNano() {
+		return account.Token{}, account.ErrNotFound
+	}
+	return it.token(), nil
+}
+
 func (s *Store) ConsumeToken(ctx context.Context, idHash, purpose string, now time.Time) (account.Token, error) {
 	res, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: key(tokenPK(idHash), skToken),
 		ConditionExpression:       aws.String("attribute_exists(PK) AND purpose = :p AND expires_ns > :now"),
@@ -462,6 +487,10 @@ func (s *Store) ConsumeToken(ctx context.Context, idHash, purpose string, now ti
 	if err := attributevalue.UnmarshalMap(res.Attributes, &it); err != nil {
 		return account.Token{}, fmt.Errorf("decode token: %w", err)
 	}
+	return it.token(), nil
+}
+
+func (it tokenItem) token() account.Token {
 	return account.Token{IDHash: it.IDHash, Purpose: it.Purpose, TenantID: it.TenantID, LoginKey: it.LoginKey,
-		CreatedAt: parseTime(it.CreatedAt), ExpiresAt: time.Unix(0, it.Expires).UTC()}, nil
+		CreatedAt: parseTime(it.CreatedAt), ExpiresAt: time.Unix(0, it.Expires).UTC()}
 }

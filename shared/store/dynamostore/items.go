@@ -31,33 +31,34 @@ type tenantItem struct {
 }
 
 type accountItem struct {
-	PK                string `dynamodbav:"PK"`
-	SK                string `dynamodbav:"SK"`
-	TenantID          string `dynamodbav:"tenant_id"`
-	LoginID           string `dynamodbav:"login_id"`
-	LoginKey          string `dynamodbav:"login_key"`
-	Role              string `dynamodbav:"role"`
-	PasswordHash      string `dynamodbav:"password_hash,omitempty"`
-	PasswordChangedAt string `dynamodbav:"password_changed_at,omitempty"`
-	ForceChange       bool   `dynamodbav:"force_change"`
-	FailedAttempts    int    `dynamodbav:"failed_attempts"`
-	LockedAt          string `dynamodbav:"locked_at,omitempty"`
-	Disabled          bool   `dynamodbav:"disabled"`
-	QuotaGB           int    `dynamodbav:"quota_gb"`
-	Comment           string `dynamodbav:"comment,omitempty"`
-	Language          string `dynamodbav:"language,omitempty"`
-	SessionEpoch      int64  `dynamodbav:"session_epoch"`
-	CreatedAt         string `dynamodbav:"created_at,omitempty"`
-	UpdatedAt         string `dynamodbav:"updated_at,omitempty"`
-	LastLoginAt       string `dynamodbav:"last_login_at,omitempty"`
-	Version           int64  `dynamodbav:"version"`
+	PK                string   `dynamodbav:"PK"`
+	SK                string   `dynamodbav:"SK"`
+	TenantID          string   `dynamodbav:"tenant_id"`
+	LoginID           string   `dynamodbav:"login_id"`
+	LoginKey          string   `dynamodbav:"login_key"`
+	Role              string   `dynamodbav:"role"`
+	PasswordHash      string   `dynamodbav:"password_hash,omitempty"`
+	PasswordChangedAt string   `dynamodbav:"password_changed_at,omitempty"`
+	PasswordHistory   []string `dynamodbav:"password_history,omitempty"`
+	ForceChange       bool     `dynamodbav:"force_change"`
+	FailedAttempts    int      `dynamodbav:"failed_attempts"`
+	LockedAt          string   `dynamodbav:"locked_at,omitempty"`
+	Disabled          bool     `dynamodbav:"disabled"`
+	QuotaGB           int      `dynamodbav:"quota_gb"`
+	Comment           string   `dynamodbav:"comment,omitempty"`
+	Language          string   `dynamodbav:"language,omitempty"`
+	SessionEpoch      int64    `dynamodbav:"session_epoch"`
+	CreatedAt         string   `dynamodbav:"created_at,omitempty"`
+	UpdatedAt         string   `dynamodbav:"updated_at,omitempty"`
+	LastLoginAt       string   `dynamodbav:"last_login_at,omitempty"`
+	Version           int64    `dynamodbav:"version"`
 }
 
 func toAccountItem(a account.Account) accountItem {
 	return accountItem{
 		PK: tenantPK(a.TenantID), SK: accountSK(a.Key()),
 		TenantID: a.TenantID, LoginID: a.LoginID, LoginKey: a.Key(), Role: string(a.Role),
-		PasswordHash: a.PasswordHash, PasswordChangedAt: fmtTime(a.PasswordChangedAt),
+		PasswordHash: a.PasswordHash, PasswordChangedAt: fmtTime(a.PasswordChangedAt), PasswordHistory: a.PasswordHistory,
 		ForceChange: a.ForceChange, FailedAttempts: a.FailedAttempts, LockedAt: fmtTime(a.LockedAt),
 		Disabled: a.Disabled, QuotaGB: a.QuotaGB, Comment: a.Comment, Language: a.Language,
 		SessionEpoch: a.SessionEpoch, CreatedAt: fmtTime(a.CreatedAt),
@@ -68,7 +69,7 @@ func toAccountItem(a account.Account) accountItem {
 func (it accountItem) account() account.Account {
 	return account.Account{
 		TenantID: it.TenantID, LoginID: it.LoginID, Role: account.Role(it.Role),
-		PasswordHash: it.PasswordHash, PasswordChangedAt: parseTime(it.PasswordChangedAt),
+		PasswordHash: it.PasswordHash, PasswordChangedAt: parseTime(it.PasswordChangedAt), PasswordHistory: it.PasswordHistory,
 		ForceChange: it.ForceChange, FailedAttempts: it.FailedAttempts, LockedAt: parseTime(it.LockedAt),
 		Disabled: it.Disabled, QuotaGB: it.QuotaGB, Comment: it.Comment, Language: it.Language,
 		SessionEpoch: it.SessionEpoch, CreatedAt: parseTime(it.CreatedAt),

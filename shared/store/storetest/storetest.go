@@ -57,6 +57,16 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 		if _, err := s.GetTenant(ctx, "nowhere.example"); !errors.Is(err, account.ErrNotFound) {
 			t.Fatalf("GetTenant(absent) err = %v", err)
 		}
+		got.Settings.HistoryDepth, got.Settings.MaxAgeDays = 5, 90
+		if err := s.UpdateTenant(ctx, got); err != nil {
+			t.Fatal(err)
+		}
+		if again, _ := s.GetTenant(ctx, "example.com"); again.Settings.HistoryDepth != 5 || again.Settings.MaxAgeDays != 90 || again.Settings.PolicyPreset != "basic8" {
+			t.Fatalf("after UpdateTenant %+v", again)
+		}
+		if err := s.UpdateTenant(ctx, tenant("nowhere.example")); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("UpdateTenant(absent) err = %v", err)
+		}
 	})
 
 	t.Run("TenantCreationIsAllOrNothing", func(t *testing.T) {
@@ -98,12 +108,13 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 			t.Fatalf("got %+v", got)
 		}
 		got.QuotaGB, got.ForceChange, got.LockedAt, got.SessionEpoch = 10, true, at, 7
+		got.PasswordHistory = []string{"$argon2id$old1", "$argon2id$old2"}
 		upd, err := s.UpdateAccount(ctx, got)
 		if err != nil || upd.Version != 2 {
 			t.Fatalf("UpdateAccount = %+v, %v", upd, err)
 		}
 		again, _ := s.GetAccount(ctx, "example.com", "taro.yamada@example.com")
-		if again.QuotaGB != 10 || again.SessionEpoch != 7 || !again.ForceChange || !again.LockedAt.Equal(at) || again.Version != 2 {
+		if again.QuotaGB != 10 || again.SessionEpoch != 7 || fmt.Sprint(again.PasswordHistory) != "[$argon2id$old1 $argon2id$old2]" || !again.ForceChange || !again.LockedAt.Equal(at) || again.Version != 2 {
 			t.Fatalf("after update %+v", again)
 		}
 		// got still carries version 1: a stale write.
@@ -437,6 +448,15 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 		if err := s.CreateToken(ctx, tok); !errors.Is(err, account.ErrConflict) {
 			t.Fatalf("duplicate token: %v", err)
 		}
+		if p, err := s.PeekToken(ctx, "h1", account.PurposeUnlock, at); err != nil || p.LoginKey != "u@example.com" {
+			t.Fatalf("peek: %+v %v", p, err)
+		}
+		if _, err := s.PeekToken(ctx, "h1", account.PurposeReset, at); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("peek, other purpose: %v", err)
+		}
+		if _, err := s.PeekToken(ctx, "h1", account.PurposeUnlock, at.Add(time.Hour)); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("peek at expiry: %v", err)
+		}
 		if _, err := s.ConsumeToken(ctx, "h1", account.PurposeReset, at); !errors.Is(err, account.ErrNotFound) {
 			t.Fatalf("other purpose: %v", err)
 		}
@@ -463,6 +483,9 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 		wg.Wait()
 		if wins.get() != 1 {
 			t.Fatalf("token used %d times", wins.get())
+		}
+		if _, err := s.PeekToken(ctx, "h1", account.PurposeUnlock, at); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("peek after use: %v", err)
 		}
 		if _, err := s.ConsumeToken(ctx, "nope", account.PurposeUnlock, at); !errors.Is(err, account.ErrNotFound) {
 			t.Fatalf("unknown token: %v", err)
