@@ -37,7 +37,7 @@ func startServer(t *testing.T, extra ...string) string {
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
 	args := append([]string{"-addr", "127.0.0.1:0", "-data", filepath.Join(t.TempDir(), "data"),
-		"-owner", "owner@example.com", "-owner-password", "Owner-Passw0rd!"}, extra...)
+		"-owner", "owner@example.com", "-owner-password", "Kagi-2026-Tokyo!"}, extra...)
 	go func() { done <- run(ctx, args, io.Discard, func(a string) { addrc <- a }) }()
 	select {
 	case a := <-addrc:
@@ -135,7 +135,7 @@ func TestBrowserSignInLanguageSignOut(t *testing.T) {
 		signIn(base, "owner@example.com", "wrong-password"),
 		waitText("#signin-message", "ログインIDまたはパスワードが正しくありません"),
 		// The right one lands on the home page, showing who is signed in.
-		chromedp.SendKeys(css("#password"), "Owner-Passw0rd!"),
+		chromedp.SendKeys(css("#password"), "Kagi-2026-Tokyo!"),
 		chromedp.Click(css("#signin-submit")),
 		waitText("#me-login-id", "owner@example.com"),
 		waitText("#me-role", "オーナー"),
@@ -172,19 +172,19 @@ func TestBrowserAdminManagesAccounts(t *testing.T) {
 	row := func(id string) string { return `tr[data-login-id="` + id + `"]` }
 	err := chromedp.Do(ctx,
 		japanese(base),
-		signIn(base, "owner@example.com", "Owner-Passw0rd!"),
+		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
 		waitText("#me-login-id", "owner@example.com"),
 		chromedp.Click(css("#admin-link")),
 		waitText("#accounts", "owner@example.com"),
 		// Create an account; a mismatched confirmation is caught first.
 		chromedp.SendKeys(css("#new-login-id"), "hanako@example.com"),
-		chromedp.SendKeys(css("#new-password"), "Hanako-Passw0rd"),
-		chromedp.SendKeys(css("#new-password2"), "Hanako-Passw0rX"),
+		chromedp.SendKeys(css("#new-password"), "Sakura-Passw0rd"),
+		chromedp.SendKeys(css("#new-password2"), "Sakura-Passw0rX"),
 		chromedp.SetValue(css("#new-quota"), "10"),
 		chromedp.SendKeys(css("#new-comment"), "経理部"),
 		chromedp.Click(css("#create-form button[type=submit]")),
 		waitText("#create-message", "確認用のパスワードが一致しません"),
-		chromedp.SetValue(css("#new-password2"), "Hanako-Passw0rd"),
+		chromedp.SetValue(css("#new-password2"), "Sakura-Passw0rd"),
 		chromedp.Click(css("#create-form button[type=submit]")),
 		waitText("#create-message", "アカウントを作成しました"),
 		waitText(row("hanako@example.com"), "経理部"),

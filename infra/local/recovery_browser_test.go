@@ -45,7 +45,7 @@ func apiAs(t *testing.T, base, id, pw string) func(method, path string, body any
 
 func createUser(t *testing.T, base, id, pw string) {
 	t.Helper()
-	res := apiAs(t, base, "owner@example.com", "Owner-Passw0rd!")("POST", "/api/admin/accounts", map[string]any{"login_id": id, "role": "user", "password": pw})
+	res := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")("POST", "/api/admin/accounts", map[string]any{"login_id": id, "role": "user", "password": pw})
 	res.Body.Close()
 	if res.StatusCode != 201 {
 		t.Fatalf("create %s: %d", id, res.StatusCode)
@@ -79,7 +79,7 @@ func mailedLink(t *testing.T, base, to, page string) string {
 
 func TestBrowserLockedOutThenUnlockByEmail(t *testing.T) {
 	base := startServer(t)
-	createUser(t, base, "jiro@example.com", "Jiro-Passw0rd!")
+	createUser(t, base, "jiro@example.com", "Fuji-Passw0rd!")
 	ctx := browser(t)
 	// attempt types a password, submits, and waits for this attempt's answer.
 	attempt := func(pw string) chromedp.Action[chromedp.Void] {
@@ -100,11 +100,11 @@ func TestBrowserLockedOutThenUnlockByEmail(t *testing.T) {
 		steps = append(steps, attempt("wrong-password"))
 	}
 	// Locked now: even the right password is refused, with the same message.
-	steps = append(steps, attempt("Jiro-Passw0rd!"))
+	steps = append(steps, attempt("Fuji-Passw0rd!"))
 	if err := chromedp.Do(ctx, steps...); err != nil {
 		t.Fatal(err)
 	}
-	res := apiAs(t, base, "owner@example.com", "Owner-Passw0rd!")("GET", "/api/admin/accounts?q=jiro", nil)
+	res := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")("GET", "/api/admin/accounts?q=jiro", nil)
 	var list struct {
 		Accounts []struct {
 			Locked bool `json:"locked"`
@@ -123,7 +123,7 @@ func TestBrowserLockedOutThenUnlockByEmail(t *testing.T) {
 		read(chromedp.Evaluate[string](`location.href`), &addr),
 		chromedp.Click(css("#submit")),
 		waitText("#message", "ロックを解除しました"),
-		signIn(base, "jiro@example.com", "Jiro-Passw0rd!"),
+		signIn(base, "jiro@example.com", "Fuji-Passw0rd!"),
 		waitText("#me-login-id", "jiro@example.com"),
 	)
 	if err != nil {
@@ -136,7 +136,7 @@ func TestBrowserLockedOutThenUnlockByEmail(t *testing.T) {
 
 func TestBrowserForgotPasswordReset(t *testing.T) {
 	base := startServer(t)
-	createUser(t, base, "saburo@example.com", "Saburo-Passw0rd!")
+	createUser(t, base, "saburo@example.com", "Kawa-Passw0rd!")
 	ctx := browser(t)
 	err := chromedp.Do(ctx,
 		japanese(base),
@@ -154,17 +154,17 @@ func TestBrowserForgotPasswordReset(t *testing.T) {
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(link),
 		waitText("#page-title", "新しいパスワードの設定"),
-		chromedp.SendKeys(css("#new_password"), "Saburo-New-Passw0rd"),
-		chromedp.SendKeys(css("#new_password2"), "Saburo-New-Passw0rX"),
+		chromedp.SendKeys(css("#new_password"), "Umi-New-Passw0rd"),
+		chromedp.SendKeys(css("#new_password2"), "Umi-New-Passw0rX"),
 		chromedp.Click(css("#submit")),
 		waitText("#message", "一致しません"),
-		chromedp.SetValue(css("#new_password2"), "Saburo-New-Passw0rd"),
+		chromedp.SetValue(css("#new_password2"), "Umi-New-Passw0rd"),
 		chromedp.Click(css("#submit")),
 		waitText("#message", "パスワードを変更しました"),
 		// The old password is refused, the new one signs in.
-		signIn(base, "saburo@example.com", "Saburo-Passw0rd!"),
+		signIn(base, "saburo@example.com", "Kawa-Passw0rd!"),
 		waitText("#signin-message", "正しくありません"),
-		chromedp.SendKeys(css("#password"), "Saburo-New-Passw0rd"),
+		chromedp.SendKeys(css("#password"), "Umi-New-Passw0rd"),
 		chromedp.Click(css("#signin-submit")),
 		waitText("#me-login-id", "saburo@example.com"),
 	)
@@ -175,8 +175,8 @@ func TestBrowserForgotPasswordReset(t *testing.T) {
 
 func TestBrowserAdminUnlocksSelected(t *testing.T) {
 	base := startServer(t)
-	createUser(t, base, "shiro@example.com", "Shiro-Passw0rd!")
-	createUser(t, base, "goro@example.com", "Goro-Passw0rd!")
+	createUser(t, base, "shiro@example.com", "Yama-Passw0rd!")
+	createUser(t, base, "goro@example.com", "Sora-Passw0rd!")
 	for range 10 {
 		res, err := http.Post(base+"/api/login", "application/json", bytes.NewReader([]byte(`{"login_id":"shiro@example.com","password":"nope-nope"}`)))
 		if err != nil {
@@ -188,7 +188,7 @@ func TestBrowserAdminUnlocksSelected(t *testing.T) {
 	row := func(id string) string { return `tr[data-login-id="` + id + `"]` }
 	err := chromedp.Do(ctx,
 		japanese(base),
-		signIn(base, "owner@example.com", "Owner-Passw0rd!"),
+		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
 		waitText("#me-login-id", "owner@example.com"),
 		chromedp.Navigate(base+"/admin.html"),
 		waitText(row("shiro@example.com"), "ロック中"),
@@ -200,7 +200,7 @@ func TestBrowserAdminUnlocksSelected(t *testing.T) {
 		chromedp.SendKeys(css("#unlock-confirm"), "not-my-password"),
 		chromedp.Click(css("#unlock-ok")),
 		waitText("#unlock-message", "確認のためのパスワードが正しくありません"),
-		chromedp.SendKeys(css("#unlock-confirm"), "Owner-Passw0rd!"),
+		chromedp.SendKeys(css("#unlock-confirm"), "Kagi-2026-Tokyo!"),
 		chromedp.Click(css("#unlock-ok")),
 		waitText("#list-message", "ロックを解除しました: shiro@example.com"),
 		waitText("#list-message", "ロックされていなかったアカウント: goro@example.com"),
@@ -209,7 +209,7 @@ func TestBrowserAdminUnlocksSelected(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res := apiAs(t, base, "shiro@example.com", "Shiro-Passw0rd!")("GET", "/api/me", nil)
+	res := apiAs(t, base, "shiro@example.com", "Yama-Passw0rd!")("GET", "/api/me", nil)
 	res.Body.Close()
 	if res.StatusCode != 200 {
 		t.Fatalf("shiro cannot sign in after the unlock: %d", res.StatusCode)

@@ -148,7 +148,7 @@ func TestFunctionPermissions(t *testing.T) {
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	sends := map[string]bool{"LoginFunction": true, "AdminFunction": true, "ResetFunction": true, "UnlockFunction": false}
+	sends := map[string]bool{"LoginFunction": true, "AdminFunction": true, "ResetFunction": true, "PasswordFunction": true, "UnlockFunction": false}
 	allowed := map[string]bool{"dynamodb:GetItem": true, "dynamodb:PutItem": true, "dynamodb:UpdateItem": true,
 		"dynamodb:DeleteItem": true, "dynamodb:Query": true, "dynamodb:TransactWriteItems": true, "ses:SendEmail": true}
 	for name, res := range doc.Resources {

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"unicode/utf8"
-
-	"github.com/kagiya/kagiya/shared/password"
 )
 
 // canManage reports whether an actor of role actor may manage an account of role target:
@@ -98,10 +96,11 @@ func (s *Service) CreateAccount(ctx context.Context, p Principal, in NewAccount,
 	a := Account{TenantID: tenantID, LoginID: in.LoginID, Role: in.Role, QuotaGB: in.QuotaGB,
 		Comment: in.Comment, CreatedAt: now, UpdatedAt: now}
 	if in.Password != "" {
-		if err := checkNewPassword("password", in.Password); err != nil {
+		set, err := s.settingsOf(ctx, tenantID)
+		if err != nil {
 			return Account{}, err
 		}
-		h, err := password.Hash(s.cfg.Hash, in.Password)
+		h, err := s.newPasswordHash(a, set, "password", in.Password)
 		if err != nil {
 			return Account{}, err
 		}
@@ -165,16 +164,16 @@ func (s *Service) UpdateAccount(ctx context.Context, p Principal, loginID string
 	now := s.now().UTC()
 	action := "account.update"
 	if patch.Password != nil {
-		if err := checkNewPassword("password", *patch.Password); err != nil {
-			return Account{}, err
-		}
-		h, err := password.Hash(s.cfg.Hash, *patch.Password)
+		set, err := s.settingsOf(ctx, a.TenantID)
 		if err != nil {
 			return Account{}, err
 		}
-		a.PasswordHash, a.PasswordChangedAt = h, now
-		a.SessionEpoch++ // signs the account out everywhere
-		a.ForceChange = patch.ForceChange != nil && *patch.ForceChange
+		h, err := s.newPasswordHash(a, set, "password", *patch.Password)
+		if err != nil {
+			return Account{}, err
+		}
+		// The old hash joins the history; the account is signed out everywhere.
+		setPassword(&a, set, h, patch.ForceChange != nil && *patch.ForceChange, now)
 		action = "account.set_password"
 	} else if patch.ForceChange != nil {
 		a.ForceChange = *patch.ForceChange

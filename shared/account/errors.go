@@ -27,6 +27,7 @@ const (
 	CodeValidation         = "validation"
 	CodeInvalidToken       = "invalid_token"
 	CodeConfirmPassword    = "invalid_confirm_password"
+	CodeCurrentPassword    = "invalid_current_password"
 )
 
 // FieldError names one problem with one input field.

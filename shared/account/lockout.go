@@ -43,7 +43,7 @@ func (s *Service) checkPassword(ctx context.Context, a *Account, plain, ip strin
 		a.LockedAt = now
 		return false, false, nil
 	}
-	match, stale, err = password.Verify(s.cfg.Hash, a.PasswordHash, plain)
+	match, stale, err = password.Verify(s.cfg.Hash, a.PasswordHash, preset(set).Normalized(plain))
 	if err != nil {
 		return false, false, err
 	}
@@ -228,10 +228,14 @@ func (s *Service) confirm(ctx context.Context, p Principal, plain, ip, action st
 		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: action, Target: a.LoginID, IP: ip, Result: "failed:confirm_password"})
 		return codeErr(CodeConfirmPassword, FieldError{"confirm_password", "wrong"})
 	}
-	// A right confirmation is an authentication: it ends the run of failures and counts
-	// as the latest sign-in, as a sign-in would.
+	return s.authenticated(ctx, a)
+}
+
+// authenticated records that a's password was just proven (a confirmation, a change): like
+// a sign-in, it ends the run of failures and counts as the latest sign-in.
+func (s *Service) authenticated(ctx context.Context, a Account) error {
 	if err := s.store.RecordLogin(ctx, a.TenantID, a.Key(), s.now().UTC()); err != nil {
-		return fmt.Errorf("confirm: %w", err)
+		return fmt.Errorf("record authentication: %w", err)
 	}
 	return nil
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/kagiya/kagiya/shared/password"
 )
 
 // Limits of the recovery flows.
@@ -72,36 +70,31 @@ func (s *Service) Reset(ctx context.Context, token, newPassword, ip string) erro
 		return err
 	}
 	// Check the password before using up the token, so a refused password can be retried.
-	if err := checkNewPassword("new_password", newPassword); err != nil {
-		return err
-	}
-	a, err := s.redeem(ctx, token, PurposeReset)
-	if err != nil {
-		if CodeOf(err) == CodeInvalidToken {
-			s.audit(ctx, AuditEvent{Actor: "anonymous", Action: "password.reset", IP: ip, Result: "failed:invalid_token"})
+	a, set, err := s.peek(ctx, token, PurposeReset)
+	if err == nil {
+		var hash string
+		if hash, err = s.newPasswordHash(a, set, "new_password", newPassword); err != nil {
+			return err
 		}
-		return err
+		if a, err = s.redeem(ctx, token, PurposeReset); err == nil {
+			return s.finishReset(ctx, a, set, hash, ip)
+		}
 	}
-	hash, err := password.Hash(s.cfg.Hash, newPassword)
-	if err != nil {
-		return err
+	if CodeOf(err) == CodeInvalidToken {
+		s.audit(ctx, AuditEvent{Actor: "anonymous", Action: "password.reset", IP: ip, Result: "failed:invalid_token"})
 	}
+	return err
+}
+
+// finishReset stores the new password, lifts any lock and tells the account.
+func (s *Service) finishReset(ctx context.Context, a Account, set Settings, hash, ip string) error {
 	wasLocked := false
-	for attempt := 0; ; attempt++ {
-		now := s.now().UTC()
+	now := s.now().UTC()
+	a, err := s.storePassword(ctx, a, func(a *Account) {
 		wasLocked = wasLocked || a.Locked()
-		a.PasswordHash, a.PasswordChangedAt, a.ForceChange = hash, now, false
+		setPassword(a, set, hash, false, now)
 		a.LockedAt, a.FailedAttempts = time.Time{}, 0
-		a.SessionEpoch++
-		a.UpdatedAt = now
-		_, err = s.store.UpdateAccount(ctx, a)
-		if !errors.Is(err, ErrConflict) || attempt == 5 {
-			break
-		}
-		if a, err = s.store.GetAccount(ctx, a.TenantID, a.Key()); err != nil {
-			break
-		}
-	}
+	})
 	if err != nil {
 		return fmt.Errorf("reset %s: %w", a.Key(), err)
 	}

@@ -166,11 +166,15 @@ type Principal struct {
 	CSRF    string
 }
 
-// LoginResult is a successful sign-in: the token goes into the session cookie.
+// LoginResult is a successful sign-in: the token goes into the session cookie. When the
+// password must be changed first, ChangeReason ("forced" or "expired") and Challenge are
+// set instead, and there is no session yet.
 type LoginResult struct {
-	Token   string
-	CSRF    string
-	Account Account
+	Token        string
+	CSRF         string
+	Account      Account
+	ChangeReason string
+	Challenge    string
 }
 
 // Bootstrap creates tenant and owner for ownerEmail if that tenant does not exist yet.
@@ -185,10 +189,7 @@ func (s *Service) Bootstrap(ctx context.Context, ownerEmail, ownerPassword strin
 	} else if !errors.Is(err, ErrNotFound) {
 		return false, fmt.Errorf("bootstrap: %w", err)
 	}
-	if err := checkNewPassword("password", ownerPassword); err != nil {
-		return false, err
-	}
-	hash, err := password.Hash(s.cfg.Hash, ownerPassword)
+	hash, err := s.newPasswordHash(Account{LoginID: ownerEmail}, settings.Effective(), "password", ownerPassword)
 	if err != nil {
 		return false, err
 	}
@@ -256,11 +257,23 @@ func (s *Service) Login(ctx context.Context, loginID, plain, ip string) (LoginRe
 		return fail("password")
 	}
 	now := s.now().UTC()
+	set, err := s.settingsOf(ctx, tenantID)
+	if err != nil {
+		return LoginResult{}, err
+	}
 	if stale {
-		s.rehash(ctx, acct, plain)
+		s.rehash(ctx, acct, preset(set).Normalized(plain))
 	}
 	if err := s.store.RecordLogin(ctx, tenantID, key, now); err != nil {
 		return LoginResult{}, fmt.Errorf("login: %w", err)
+	}
+	if reason := changeReason(acct, set, now); reason != "" {
+		challenge, err := s.issueToken(ctx, acct, PurposeChange, ChallengeTTL)
+		if err != nil {
+			return LoginResult{}, err
+		}
+		s.audit(ctx, AuditEvent{TenantID: tenantID, Actor: acct.LoginID, Action: "login", Target: acct.LoginID, IP: ip, Result: "password_change_required:" + reason})
+		return LoginResult{Account: acct, ChangeReason: reason, Challenge: challenge}, nil
 	}
 	token, _, err := s.newSession(ctx, acct, now)
 	if err != nil {

@@ -204,6 +204,7 @@ var statusOf = map[string]int{
 	"invalid_credentials":      http.StatusUnauthorized,
 	"invalid_token":            http.StatusBadRequest,
 	"invalid_confirm_password": http.StatusForbidden,
+	"invalid_current_password": http.StatusForbidden,
 	"unauthenticated":          http.StatusUnauthorized,
 	"csrf":                     http.StatusForbidden,
 	"forbidden":                http.StatusForbidden,

@@ -68,11 +68,6 @@ func (a *api) handleLogin() http.Handler {
 		LoginID  string `json:"login_id"`
 		Password string `json:"password"`
 	}
-	type response struct {
-		Result    string     `json:"result"`
-		CSRFToken string     `json:"csrf_token"`
-		Account   accountRef `json:"account"`
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
 		if err := decode(w, r, &req); err != nil {
@@ -99,10 +94,30 @@ func (a *api) handleLogin() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		a.setCookie(w, res.Token)
-		writeJSON(w, http.StatusOK, response{Result: "ok", CSRFToken: res.CSRF,
-			Account: accountRef{LoginID: res.Account.LoginID, Role: string(res.Account.Role), Tenant: res.Account.TenantID}})
+		a.signIn(w, res)
 	})
+}
+
+// signIn answers a successful sign-in: the session cookie and the login body, or the
+// forced or expired change that has to come first.
+func (a *api) signIn(w http.ResponseWriter, res account.LoginResult) {
+	type change struct {
+		Result    string `json:"result"`
+		Reason    string `json:"reason"`
+		Challenge string `json:"challenge"`
+	}
+	type ok struct {
+		Result    string     `json:"result"`
+		CSRFToken string     `json:"csrf_token"`
+		Account   accountRef `json:"account"`
+	}
+	if res.ChangeReason != "" {
+		writeJSON(w, http.StatusOK, change{Result: "password_change_required", Reason: res.ChangeReason, Challenge: res.Challenge})
+		return
+	}
+	a.setCookie(w, res.Token)
+	writeJSON(w, http.StatusOK, ok{Result: "ok", CSRFToken: res.CSRF,
+		Account: accountRef{LoginID: res.Account.LoginID, Role: string(res.Account.Role), Tenant: res.Account.TenantID}})
 }
 
 func (a *api) handleLogout() http.Handler {

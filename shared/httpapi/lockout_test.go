@@ -14,7 +14,7 @@ import (
 	"github.com/kagiya/kagiya/shared/mail"
 )
 
-const userID, userPW = "taro@example.com", "Taro-Passw0rd!"
+const userID, userPW = "taro@example.com", "Mori-no-Kuma-42!"
 
 // withUser creates taro@example.com (role user) through the API.
 func (e *env) withUser(id, role string) {

@@ -12,6 +12,7 @@ var messages = map[string][2]string{
 	"unauthenticated":          {"ログインしてください。", "Please sign in."},
 	"invalid_token":            {"このリンクは無効か、有効期限が切れているか、すでに使われています。もう一度お手続きください。", "This link is not valid, has expired or has been used already. Please start again."},
 	"invalid_confirm_password": {"確認のためのパスワードが正しくありません。", "Your confirmation password is incorrect."},
+	"invalid_current_password": {"現在のパスワードが正しくありません。", "Your current password is incorrect."},
 	"csrf":                     {"画面を再読み込みしてから、もう一度お試しください。", "Reload the page and try again."},
 	"forbidden":                {"この操作を行う権限がありません。", "You are not allowed to do this."},
 	"not_found":                {"見つかりません。", "Not found."},

@@ -14,8 +14,11 @@ func (a *api) routes() []Route {
 	return []Route{
 		{"GET", "/api/health", a.handleHealth()},
 		{"POST", "/api/login", a.handleLogin()},
+		{"POST", "/api/login/password", a.handleLoginPassword()},
 		{"POST", "/api/logout", a.signedIn(a.handleLogout())},
 		{"GET", "/api/me", a.signedIn(a.handleMe())},
+		{"POST", "/api/me/password", a.signedIn(a.handleChangePassword())},
+		{"GET", "/api/password/policy", a.handlePolicy()},
 
 		{"POST", "/api/unlock", a.handleUnlock()},
 		{"POST", "/api/password/forgot", a.handleForgot()},
@@ -27,6 +30,8 @@ func (a *api) routes() []Route {
 		{"DELETE", "/api/admin/accounts/{login_id}", a.signedIn(a.handleDeleteAccount())},
 		{"POST", "/api/admin/unlock", a.signedIn(a.handleAdminUnlock())},
 		{"GET", "/api/admin/audit", a.signedIn(a.handleListAudit())},
+		{"GET", "/api/admin/tenant", a.signedIn(a.handleGetTenant())},
+		{"PUT", "/api/admin/tenant", a.signedIn(a.handlePutTenant())},
 	}
 }
 

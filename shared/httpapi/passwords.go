@@ -1,0 +1,125 @@
+package httpapi
+
+import (
+	"net/http"
+
+	"github.com/kagiya/kagiya/shared/account"
+)
+
+func (a *api) handleLoginPassword() http.Handler {
+	type request struct {
+		Challenge   string `json:"challenge"`
+		NewPassword string `json:"new_password"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		if err := decode(w, r, &req); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		res, err := a.svc.CompletePasswordChange(r.Context(), req.Challenge, req.NewPassword, clientIP(r))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		a.signIn(w, res)
+	})
+}
+
+func (a *api) handleChangePassword() http.Handler {
+	type request struct {
+		CurrentPassword string `json:"current_password"`
+		NewPassword     string `json:"new_password"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		if err := decode(w, r, &req); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		res, err := a.svc.ChangeOwnPassword(r.Context(), principal(r), req.CurrentPassword, req.NewPassword, clientIP(r))
+		if err != nil {
+			if account.CodeOf(err) == account.CodeCurrentPassword {
+				// A wrong current password may have locked the account, ending this session.
+				if _, aerr := a.svc.Authenticate(r.Context(), mustCookie(r)); aerr != nil {
+					a.clearCookie(w)
+				}
+			}
+			a.fail(w, r, err)
+			return
+		}
+		// This browser keeps a (new) session; every other one has ended.
+		a.setCookie(w, res.Token)
+		w.Header().Set("X-CSRF-Token", res.CSRF)
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func mustCookie(r *http.Request) string {
+	c, err := r.Cookie(CookieName)
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+// handlePolicy describes the caller's password rules: from its session, or, on the pages
+// without one (reset, forced change), from the link's token or the sign-in challenge.
+func (a *api) handlePolicy() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if token := r.URL.Query().Get("token"); token != "" {
+			d, err := a.svc.PolicyForToken(r.Context(), token, lang(r))
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			writeJSON(w, http.StatusOK, d)
+			return
+		}
+		p, err := a.svc.Authenticate(r.Context(), mustCookie(r))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		d, err := a.svc.Policy(r.Context(), p, lang(r))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, d)
+	})
+}
+
+func (a *api) handleGetTenant() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		t, err := a.svc.TenantSettings(r.Context(), principal(r))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, tenantView(t))
+	})
+}
+
+func (a *api) handlePutTenant() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body tenantBody // "tenant" may come back as GET gave it; it is not changeable
+		if err := decode(w, r, &body); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		t, err := a.svc.UpdateTenantSettings(r.Context(), principal(r), body.Settings, clientIP(r))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, tenantView(t))
+	})
+}
+
+type tenantBody struct {
+	Tenant string `json:"tenant"`
+	account.Settings
+}
+
+func tenantView(t account.Tenant) tenantBody { return tenantBody{Tenant: t.ID, Settings: t.Settings} }
