@@ -6,6 +6,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   const listMsg = document.getElementById("list-message");
   const state = { q: "", cursors: [""], page: 0, next: null, rows: [] };
   let editing = null;
+  let myLoginID = "";
   const selected = new Set();
 
   document.querySelectorAll("select.quota").forEach((sel) => {
@@ -38,7 +39,12 @@ document.addEventListener("DOMContentLoaded", async () => {
       del.type = "button"; del.className = "danger"; del.textContent = t("admin.delete");
       del.setAttribute("aria-label", t("admin.delete") + " " + a.login_id);
       del.addEventListener("click", () => openDelete(a));
-      actions.append(edit, " ", del);
+      const setpw = document.createElement("button");
+      setpw.type = "button"; setpw.className = "secondary setpw"; setpw.textContent = t("admin.set_password");
+      setpw.setAttribute("aria-label", t("admin.set_password") + " " + a.login_id);
+      setpw.hidden = a.login_id.toLowerCase() === myLoginID;
+      setpw.addEventListener("click", () => openSetPassword(a));
+      actions.append(edit, " ", setpw, " ", del);
       const pick = document.createElement("td");
       const box = document.createElement("input");
       box.type = "checkbox"; box.className = "pick"; box.value = a.login_id;
@@ -153,6 +159,33 @@ document.addEventListener("DOMContentLoaded", async () => {
     }
   });
 
+  const setpwDialog = document.getElementById("setpw-dialog");
+  function openSetPassword(a) {
+    editing = a;
+    document.getElementById("setpw-login-id").textContent = a.login_id;
+    document.getElementById("setpw-form").reset();
+    showMessage(document.getElementById("setpw-message"), "", true);
+    setpwDialog.showModal();
+  }
+  document.getElementById("setpw-cancel").addEventListener("click", () => setpwDialog.close());
+  document.getElementById("setpw-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const pmsg = document.getElementById("setpw-message");
+    const pw = document.getElementById("setpw-new").value;
+    if (pw !== document.getElementById("setpw-new2").value) { showMessage(pmsg, t("admin.password_mismatch"), true); return; }
+    try {
+      await api("PATCH", "/api/admin/accounts/" + encodeURIComponent(editing.login_id), {
+        password: pw, force_change: document.getElementById("setpw-force").checked });
+      setpwDialog.close();
+      showMessage(listMsg, t("admin.setpw.done"), false);
+      load();
+    } catch (e) {
+      showMessage(pmsg, policyChecklist.explain(e), true);
+    }
+  });
+  // Only to explain refused passwords; admins see the rules of their own tenant.
+  const policyChecklist = new PasswordChecklist(document.createElement("ul"), document.getElementById("setpw-new"));
+
   const deleteDialog = document.getElementById("delete-dialog");
   function openDelete(a) {
     editing = a;
@@ -176,5 +209,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   const m = await me();
   if (!m) return;
   if (m.role === "user") { location.replace("/home.html"); return; }
+  myLoginID = m.login_id.toLowerCase();
+  policyChecklist.load().catch(() => {});
   load();
 });

@@ -8,6 +8,9 @@ document.addEventListener("DOMContentLoaded", async () => {
     document.getElementById("me-role").textContent = t("role." + account.role);
     document.getElementById("me-tenant").textContent = account.tenant;
     document.getElementById("admin-link").hidden = account.role === "user";
+    document.getElementById("settings-link").hidden = account.role !== "owner";
+    document.getElementById("me-expires").textContent = account.password_expires_at
+      ? new Date(account.password_expires_at).toLocaleString(kagiyaLang()) : t("home.no_expiry");
   };
   document.addEventListener("kagiya:lang", render);
   document.getElementById("signout").addEventListener("click", async () => {

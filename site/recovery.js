@@ -8,7 +8,7 @@ document.addEventListener("DOMContentLoaded", () => {
   const token = new URLSearchParams(location.search).get("token") || "";
   if (token) history.replaceState(null, "", location.pathname);
 
-  async function submit(ev, call, done) {
+  async function submit(ev, call, done, explain) {
     ev.preventDefault();
     button.disabled = true;
     showMessage(msg, "", false);
@@ -18,7 +18,7 @@ document.addEventListener("DOMContentLoaded", () => {
       ev.target.querySelectorAll("input").forEach((i) => { i.value = ""; i.disabled = true; });
       button.hidden = true;
     } catch (e) {
-      showMessage(msg, fieldMessages(e), true);
+      showMessage(msg, explain ? explain(e) : fieldMessages(e), true);
       button.disabled = false;
     }
   }
@@ -31,14 +31,20 @@ document.addEventListener("DOMContentLoaded", () => {
 
   const reset = document.getElementById("reset-form");
   if (reset) {
-    if (!token) { showMessage(msg, t("reset.no_token"), true); button.disabled = true; }
+    const checklist = new PasswordChecklist(document.getElementById("rules"), reset.new_password);
+    if (!token) { showMessage(msg, t("reset.no_token"), true); button.disabled = true; } else {
+      const load = () => checklist.load("?token=" + encodeURIComponent(token)).catch((e) => showMessage(msg, e.message, true));
+      document.addEventListener("kagiya:lang", load);
+      load();
+    }
     reset.addEventListener("submit", (ev) => {
       if (reset.new_password.value !== reset.new_password2.value) {
         ev.preventDefault();
         showMessage(msg, t("admin.password_mismatch"), true);
         return;
       }
-      submit(ev, () => api("POST", "/api/password/reset", { token, new_password: reset.new_password.value }), "reset.done");
+      submit(ev, () => api("POST", "/api/password/reset", { token, new_password: reset.new_password.value }), "reset.done",
+        (e) => checklist.explain(e));
     });
   }
 

@@ -1,0 +1,165 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+)
+
+// ruleState waits until the checklist item of code is in state (met, unmet, server).
+func ruleState(list, code, state string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		expr := fmt.Sprintf(`(document.querySelector(%q + " li[data-code=%s]") || {}).className || ""`, list, code)
+		var got string
+		for {
+			var err error
+			if got, err = chromedp.Evaluate[string](expr)(ctx, tg); err == nil && got == "rule "+state {
+				return nil
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("rule %s in %s: %q, want %q", code, list, got, state)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	})
+}
+
+// fill sets an input's value as typing would end up, firing its input event.
+func fill(sel, value string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		expr := fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.value = %q; el.dispatchEvent(new Event("input", {bubbles: true})); return true })()`, sel, value)
+		_, err := chromedp.Evaluate[bool](expr)(ctx, tg)
+		return err
+	})
+}
+
+func TestBrowserChangeOwnPassword(t *testing.T) {
+	base := startServer(t)
+	createUser(t, base, "hiro@example.com", "Fuji-Passw0rd!")
+	ctx := browser(t)
+	err := chromedp.Do(ctx,
+		japanese(base),
+		signIn(base, "hiro@example.com", "Fuji-Passw0rd!"),
+		waitText("#me-login-id", "hiro@example.com"),
+		chromedp.Click(css("#password-link")),
+		waitText("#page-title", "パスワードの変更"),
+		waitText("#rules", "12 文字以上"),
+		// The checklist reacts as the person types.
+		chromedp.SendKeys(css("#new_password"), "abc"),
+		ruleState("#rules", "too_short", "unmet"),
+		ruleState("#rules", "missing_lower", "met"),
+		ruleState("#rules", "missing_upper", "unmet"),
+		ruleState("#rules", "same_as_current", "server"),
+		chromedp.SendKeys(css("#new_password"), "DEF-12345678"),
+		ruleState("#rules", "too_short", "met"),
+		ruleState("#rules", "missing_upper", "met"),
+		ruleState("#rules", "digit_run", "unmet"),
+		fill("#new_password", ""),
+		chromedp.SendKeys(css("#new_password"), "xHiro-Kumo-7!"),
+		ruleState("#rules", "contains_account", "unmet"),
+		// Breaking only rules the server checks: its message is shown.
+		fill("#new_password", "Fuji-Passw0rd!"),
+		fill("#new_password2", "Fuji-Passw0rd!"),
+		chromedp.SendKeys(css("#current_password"), "Fuji-Passw0rd!"),
+		chromedp.Click(css("#submit")),
+		waitText("#message", "現在のパスワードと異なる"),
+		// A wrong current password is named as such.
+		fill("#current_password", "not-it"),
+		fill("#new_password", "Kaze-no-Oto-64!"),
+		fill("#new_password2", "Kaze-no-Oto-64!"),
+		chromedp.Click(css("#submit")),
+		waitText("#message", "現在のパスワードが正しくありません"),
+		fill("#current_password", "Fuji-Passw0rd!"),
+		chromedp.Click(css("#submit")),
+		waitText("#message", "パスワードを変更しました"),
+		// Still signed in here; the new password works from now on.
+		chromedp.Navigate(base+"/home.html"),
+		waitText("#me-login-id", "hiro@example.com"),
+		chromedp.Click(css("#signout")),
+		chromedp.WaitVisible(css("#signin-form")),
+		signIn(base, "hiro@example.com", "Kaze-no-Oto-64!"),
+		waitText("#me-login-id", "hiro@example.com"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBrowserAdminSetsPasswordThenForcedChange(t *testing.T) {
+	base := startServer(t)
+	createUser(t, base, "mika@example.com", "Fuji-Passw0rd!")
+	ctx := browser(t)
+	row := `tr[data-login-id="mika@example.com"]`
+	err := chromedp.Do(ctx,
+		japanese(base),
+		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
+		waitText("#me-login-id", "owner@example.com"),
+		chromedp.Navigate(base+"/admin.html"),
+		waitText(row, "mika@example.com"),
+		chromedp.Click(css(row+" button.setpw")),
+		chromedp.WaitVisible(css("#setpw-dialog")),
+		chromedp.SendKeys(css("#setpw-new"), "short"),
+		chromedp.SendKeys(css("#setpw-new2"), "short"),
+		chromedp.Click(css("#setpw-ok")),
+		waitText("#setpw-message", "12 文字以上"),
+		fill("#setpw-new", "Kari-no-Pass-26!"),
+		fill("#setpw-new2", "Kari-no-Pass-26!"),
+		chromedp.Click(css("#setpw-ok")), // "change at next login" is ticked by default
+		waitText("#list-message", "パスワードを設定しました"),
+		waitText(row, "要パスワード変更"),
+		chromedp.Navigate(base+"/home.html"),
+		chromedp.Click(css("#signout")),
+		chromedp.WaitVisible(css("#signin-form")),
+		// The user signs in with the temporary password and must choose a new one.
+		signIn(base, "mika@example.com", "Kari-no-Pass-26!"),
+		chromedp.WaitVisible(css("#change-section")),
+		waitText("#change-reason", "管理者が設定したパスワード"),
+		waitText("#change-rules", "12 文字以上"),
+		chromedp.SendKeys(css("#change_password"), "Kari-no-Pass-26!"),
+		chromedp.SendKeys(css("#change_password2"), "Kari-no-Pass-26!"),
+		chromedp.Click(css("#change-submit")),
+		waitText("#change-message", "現在のパスワードと異なる"),
+		fill("#change_password", "Mika-Jishin-no-88!"),
+		fill("#change_password2", "Mika-Jishin-no-88!"),
+		ruleState("#change-rules", "contains_account", "unmet"),
+		fill("#change_password", "Jibun-no-Kagi-88!"),
+		fill("#change_password2", "Jibun-no-Kagi-88!"),
+		chromedp.Click(css("#change-submit")),
+		waitText("#me-login-id", "mika@example.com"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestBrowserOwnerChangesTenantSettings(t *testing.T) {
+	base := startServer(t)
+	ctx := browser(t)
+	err := chromedp.Do(ctx,
+		japanese(base),
+		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
+		waitText("#me-login-id", "owner@example.com"),
+		chromedp.Click(css("#settings-link")),
+		waitText("#tenant-name", "example.com"),
+		fill("#policy_preset", "basic8"),
+		fill("#max_age_days", "90"),
+		fill("#lockout_threshold", "1"),
+		chromedp.Click(css("#submit")),
+		waitText("#message", "lockout_threshold"),
+		fill("#lockout_threshold", "5"),
+		chromedp.Click(css("#submit")),
+		waitText("#message", "設定を保存しました"),
+		chromedp.Navigate(base+"/password.html"),
+		waitText("#rules", "8 文字以上"),
+		waitText("#rules", "16 文字以下"),
+		chromedp.Navigate(base+"/home.html"),
+		waitText("#me-expires", time.Now().UTC().AddDate(0, 0, 90).Format("2006/1/2")), // 90 days from the owner's creation
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+}

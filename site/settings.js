@@ -1,0 +1,30 @@
+"use strict";
+const NUMBER_SETTINGS = ["history_depth", "max_age_days", "lockout_threshold", "lock_minutes", "unlock_link_hours", "reset_link_minutes"];
+
+document.addEventListener("DOMContentLoaded", async () => {
+  const form = document.getElementById("settings-form");
+  const msg = document.getElementById("message");
+  const m = await me();
+  if (!m) return;
+  if (m.role !== "owner") { location.replace("/home.html"); return; }
+  try {
+    const s = await api("GET", "/api/admin/tenant");
+    document.getElementById("tenant-name").textContent = s.tenant;
+    form.policy_preset.value = s.policy_preset;
+    form.language.value = s.language;
+    NUMBER_SETTINGS.forEach((k) => { form[k].value = s[k]; });
+  } catch (e) {
+    showMessage(msg, e.message, true);
+  }
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const body = { policy_preset: form.policy_preset.value, language: form.language.value };
+    NUMBER_SETTINGS.forEach((k) => { body[k] = Number(form[k].value); });
+    try {
+      await api("PUT", "/api/admin/tenant", body);
+      showMessage(msg, t("settings.saved"), false);
+    } catch (e) {
+      showMessage(msg, fieldMessages(e), true);
+    }
+  });
+});
