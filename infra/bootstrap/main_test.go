@@ -30,7 +30,7 @@ func TestBootstrapOnDynamoDB(t *testing.T) {
 	args := []string{"-table", "kagiya", "-owner", "Boss@Example.com", "-endpoint", srv.URL}
 	noenv := func(string) string { return "" }
 	var out bytes.Buffer
-	if err := run(ctx, args, noenv, strings.NewReader("Boss-Passw0rd!\n"), &out); err != nil {
+	if err := run(ctx, args, noenv, strings.NewReader("Kagi-2026-Tokyo!\n"), &out); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(out.String(), "created tenant example.com with owner Boss@Example.com") {
