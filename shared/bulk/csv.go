@@ -1,0 +1,218 @@
+// Package bulk reads the administrators' CSV files (UTF-8 with or without BOM, or
+// Shift_JIS/CP932 as Excel saves it in Japan), checks every cell, and applies a checked
+// file to the accounts: all of it, or, if anything anywhere is wrong, nothing.
+package bulk
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding/japanese"
+	"golang.org/x/text/transform"
+)
+
+// Columns, by their canonical names.
+const (
+	ColAccount  = "mail_account"
+	ColPassword = "password"
+	ColCapacity = "mail_capacity"
+)
+
+// aliases maps every accepted header name (lower-case) to its column.
+var aliases = map[string]string{
+	"mail_account": ColAccount, "login_id": ColAccount,
+	"password":      ColPassword,
+	"mail_capacity": ColCapacity, "quota_gb": ColCapacity,
+}
+
+// Limits of a file.
+const (
+	MaxCellBytes = 1024
+	MaxRows      = 1_000_000
+)
+
+// Problem codes.
+const (
+	CodeEncoding        = "encoding"
+	CodeSyntax          = "csv_syntax"
+	CodeFieldCount      = "field_count"
+	CodeEmpty           = "empty_file"
+	CodeUnknownColumn   = "unknown_column"
+	CodeDuplicateColumn = "duplicate_column"
+	CodeMissingColumn   = "missing_column"
+	CodeCellTooLong     = "cell_too_long"
+	CodeRequired        = "required"
+	CodeInvalidAccount  = "invalid_account"
+	CodeOtherTenant     = "other_tenant"
+	CodeDuplicate       = "duplicate"
+	CodeInvalidCapacity = "invalid_capacity"
+	CodeExists          = "exists"
+	CodeForbidden       = "forbidden"
+	CodeTooManyRows     = "too_many_rows"
+	// Password rule codes (too_short, missing_upper, ...) are reported as they are.
+)
+
+// Problem is one thing wrong with a file: Line is the 1-based line of the file (the
+// header is 1), Column the canonical column name.
+type Problem struct {
+	Line    int    `json:"line"`
+	Column  string `json:"column"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// Row is one data row. Has* say whether the cell was there and not empty.
+type Row struct {
+	Line        int
+	Account     string // as written
+	Password    string
+	HasPassword bool
+	Capacity    int
+	HasCapacity bool
+	Broken      bool // the CSV reader could not split this record; nothing else to check
+}
+
+// Reader streams the rows of a file.
+type Reader struct {
+	csv      *csv.Reader
+	col      map[string]int // canonical column -> index
+	Encoding string         // "utf-8", "utf-8-bom" or "shift_jis"
+	rows     int
+}
+
+// NewReader detects the encoding, reads the header and returns a Reader positioned on the
+// first data row. Header problems come back as problems (with a nil Reader).
+func NewReader(r io.Reader, mode string) (*Reader, []Problem, error) {
+	br := bufio.NewReaderSize(r, 64<<10)
+	head, err := br.Peek(64 << 10)
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, nil, fmt.Errorf("read file: %w", err)
+	}
+	var src io.Reader = br
+	enc := "utf-8"
+	switch {
+	case bytes.HasPrefix(head, []byte{0xEF, 0xBB, 0xBF}):
+		br.Discard(3) //nolint:errcheck // peeked already
+		enc = "utf-8-bom"
+	case !validUTF8Prefix(head):
+		src = transform.NewReader(br, japanese.ShiftJIS.NewDecoder())
+		enc = "shift_jis"
+	}
+	cr := csv.NewReader(src)
+	cr.ReuseRecord = true
+	header, err := cr.Read()
+	if errors.Is(err, io.EOF) {
+		return nil, []Problem{{Line: 1, Code: CodeEmpty}}, nil
+	} else if err != nil {
+		return nil, []Problem{{Line: 1, Code: CodeSyntax, Message: csvMessage(err)}}, nil
+	}
+	rd := &Reader{csv: cr, col: map[string]int{}, Encoding: enc}
+	var problems []Problem
+	for i, name := range header {
+		key := strings.ToLower(strings.TrimSpace(name))
+		canon, ok := aliases[key]
+		switch {
+		case !ok:
+			problems = append(problems, Problem{Line: 1, Column: name, Code: CodeUnknownColumn})
+		case hasCol(rd.col, canon):
+			problems = append(problems, Problem{Line: 1, Column: canon, Code: CodeDuplicateColumn})
+		default:
+			rd.col[canon] = i
+		}
+	}
+	required := []string{ColAccount}
+	if mode == "create" {
+		required = append(required, ColPassword)
+	}
+	for _, c := range required {
+		if !hasCol(rd.col, c) {
+			problems = append(problems, Problem{Line: 1, Column: c, Code: CodeMissingColumn})
+		}
+	}
+	if len(problems) > 0 {
+		return nil, problems, nil
+	}
+	return rd, nil, nil
+}
+
+func hasCol(m map[string]int, c string) bool { _, ok := m[c]; return ok }
+
+// validUTF8Prefix is utf8.Valid, forgiving a rune cut off at the end of the peeked bytes.
+func validUTF8Prefix(b []byte) bool {
+	for i := 0; i < utf8.UTFMax && len(b) > 0; i++ {
+		if utf8.Valid(b) {
+			return true
+		}
+		if len(b) < 64<<10 { // the whole file was peeked: nothing was cut off
+			return false
+		}
+		b = b[:len(b)-1]
+	}
+	return utf8.Valid(b)
+}
+
+func csvMessage(err error) string {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return pe.Err.Error()
+	}
+	return "unreadable"
+}
+
+// Next returns the next row, with the problems of its cells (syntax, sizes, capacity).
+// It returns io.EOF after the last row.
+func (r *Reader) Next() (Row, []Problem, error) {
+	rec, err := r.csv.Read()
+	var pe *csv.ParseError
+	switch {
+	case errors.Is(err, io.EOF):
+		return Row{}, nil, io.EOF
+	case errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount):
+		return Row{Line: pe.StartLine, Broken: true}, []Problem{{Line: pe.StartLine, Code: CodeFieldCount}}, nil
+	case errors.As(err, &pe):
+		return Row{Line: pe.StartLine, Broken: true}, []Problem{{Line: pe.StartLine, Code: CodeSyntax, Message: csvMessage(err)}}, nil
+	case err != nil:
+		return Row{}, nil, fmt.Errorf("read row: %w", err)
+	}
+	line, _ := r.csv.FieldPos(0)
+	r.rows++
+	if r.rows > MaxRows {
+		return Row{Line: line}, []Problem{{Line: line, Code: CodeTooManyRows}}, io.EOF
+	}
+	row := Row{Line: line}
+	var problems []Problem
+	cell := func(col string) (string, bool) {
+		i, ok := r.col[col]
+		if !ok {
+			return "", false
+		}
+		v := rec[i]
+		switch {
+		case !utf8.ValidString(v):
+			problems = append(problems, Problem{Line: line, Column: col, Code: CodeEncoding})
+			return "", false
+		case len(v) > MaxCellBytes:
+			problems = append(problems, Problem{Line: line, Column: col, Code: CodeCellTooLong})
+			return "", false
+		}
+		return v, v != ""
+	}
+	row.Account, _ = cell(ColAccount)
+	row.Account = strings.TrimSpace(row.Account)
+	row.Password, row.HasPassword = cell(ColPassword)
+	if c, ok := cell(ColCapacity); ok && strings.TrimSpace(c) != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(c))
+		row.Capacity, row.HasCapacity = n, true
+		if err != nil {
+			problems = append(problems, Problem{Line: line, Column: ColCapacity, Code: CodeInvalidCapacity})
+		}
+	}
+	return row, problems, nil
+}

@@ -1,0 +1,151 @@
+package bulk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"strings"
+
+	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/policy"
+)
+
+// Report caps: a file with a million bad rows still makes a readable job document.
+const (
+	MaxProblems = 100
+	MaxSkipped  = 500
+)
+
+// Rules are what a file is checked against.
+type Rules struct {
+	Mode      string // "update" or "create"
+	Tenant    string // the domain added to bare account names
+	Preset    policy.Preset
+	ActorRole account.Role
+	Existing  map[string]account.Role // the tenant's accounts by login key
+}
+
+// Result is what validation found.
+type Result struct {
+	Encoding      string
+	Rows          int      // data rows
+	ToApply       int      // rows that will change an account
+	Skipped       []string // update mode: accounts that do not exist (first MaxSkipped)
+	SkippedTotal  int
+	Problems      []Problem // first MaxProblems
+	ProblemsTotal int
+}
+
+func (r *Result) problem(p Problem) {
+	r.ProblemsTotal++
+	if len(r.Problems) < MaxProblems {
+		r.Problems = append(r.Problems, p)
+	}
+}
+
+// LoginID returns the full login ID of an account cell: a bare name gets the tenant's
+// domain; a full address must be in the tenant.
+func LoginID(cell, tenant string) (string, string) {
+	id := cell
+	if !strings.Contains(cell, "@") {
+		id = cell + "@" + tenant
+	}
+	domain, ok := account.ParseLoginID(id)
+	switch {
+	case !ok:
+		return "", CodeInvalidAccount
+	case domain != tenant:
+		return "", CodeOtherTenant
+	}
+	return id, ""
+}
+
+// Validate reads the whole file once, in constant memory apart from one 8-byte hash per
+// account seen (for duplicates), and reports every problem. Nothing is changed.
+func Validate(ctx context.Context, file io.Reader, rules Rules) (Result, error) {
+	rd, headerProblems, err := NewReader(file, rules.Mode)
+	if err != nil {
+		return Result{}, err
+	}
+	var res Result
+	for _, p := range headerProblems {
+		res.problem(p)
+	}
+	if rd == nil {
+		return res, nil
+	}
+	res.Encoding = rd.Encoding
+	seen := map[uint64]int32{}
+	for {
+		if err := ctx.Err(); err != nil {
+			return Result{}, err
+		}
+		row, problems, err := rd.Next()
+		for _, p := range problems {
+			res.problem(p)
+		}
+		if errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return Result{}, err
+		}
+		res.Rows++
+		if !row.Broken && checkRow(row, rules, seen, &res) {
+			res.ToApply++
+		}
+	}
+	if res.Rows == 0 && res.ProblemsTotal == 0 {
+		res.problem(Problem{Line: 2, Code: CodeEmpty})
+	}
+	return res, nil
+}
+
+// checkRow checks one row against the rules and reports whether it would change an account.
+func checkRow(row Row, rules Rules, seen map[uint64]int32, res *Result) bool {
+	if row.Account == "" {
+		res.problem(Problem{Line: row.Line, Column: ColAccount, Code: CodeRequired})
+		return false
+	}
+	id, code := LoginID(row.Account, rules.Tenant)
+	if code != "" {
+		res.problem(Problem{Line: row.Line, Column: ColAccount, Code: code})
+		return false
+	}
+	key := account.Key(id)
+	h := fnv.New64a()
+	h.Write([]byte(key))
+	if first, dup := seen[h.Sum64()]; dup {
+		res.problem(Problem{Line: row.Line, Column: ColAccount, Code: CodeDuplicate, Message: fmt.Sprintf("line %d", first)})
+		return false
+	}
+	seen[h.Sum64()] = int32(row.Line)
+	if row.HasCapacity && !account.ValidQuota(row.Capacity) {
+		res.problem(Problem{Line: row.Line, Column: ColCapacity, Code: CodeInvalidCapacity})
+	}
+	if rules.Mode == "create" && !row.HasPassword {
+		res.problem(Problem{Line: row.Line, Column: ColPassword, Code: CodeRequired})
+	}
+	if row.HasPassword {
+		for _, c := range rules.Preset.Check(policy.Input{Password: row.Password, LoginID: id}) {
+			res.problem(Problem{Line: row.Line, Column: ColPassword, Code: c})
+		}
+	}
+	role, exists := rules.Existing[key]
+	switch {
+	case rules.Mode == "create" && exists:
+		res.problem(Problem{Line: row.Line, Column: ColAccount, Code: CodeExists})
+		return false
+	case rules.Mode == "update" && !exists:
+		res.SkippedTotal++
+		if len(res.Skipped) < MaxSkipped {
+			res.Skipped = append(res.Skipped, id)
+		}
+		return false
+	case exists && !(rules.ActorRole == account.RoleOwner || rules.ActorRole == account.RoleAdmin && role == account.RoleUser):
+		res.problem(Problem{Line: row.Line, Column: ColAccount, Code: CodeForbidden})
+		return false
+	}
+	return row.HasPassword || row.HasCapacity || rules.Mode == "create"
+}
