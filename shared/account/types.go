@@ -89,7 +89,8 @@ type Account struct {
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 	LastLoginAt       time.Time
-	Version           int64 // optimistic concurrency; the store bumps it on every write
+	BulkMarker        string // "<job>#<line>" of the bulk row that last changed it
+	Version           int64  // optimistic concurrency; the store bumps it on every write
 }
 
 // Key is the case-insensitive form of the login ID that stores index by.

@@ -17,6 +17,7 @@ import (
 	bolt "go.etcd.io/bbolt"
 
 	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/bulk"
 )
 
 var (
@@ -25,6 +26,7 @@ var (
 	bSessions = []byte("sessions")
 	bAudit    = []byte("audit")
 	bTokens   = []byte("tokens")
+	bJobs     = []byte("jobs")
 )
 
 // Store keeps everything in one bbolt database. Every method is one bbolt transaction,
@@ -38,7 +40,10 @@ type Store struct {
 	lastPrune time.Time
 }
 
-var _ account.Store = (*Store)(nil)
+var (
+	_ account.Store = (*Store)(nil)
+	_ bulk.JobStore = (*Store)(nil)
+)
 
 // Open opens (creating if needed) the database file at path.
 func Open(path string) (*Store, error) {
@@ -47,7 +52,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bTenants, bAccounts, bSessions, bAudit, bTokens} {
+		for _, b := range [][]byte{bTenants, bAccounts, bSessions, bAudit, bTokens, bJobs} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -430,4 +435,53 @@ func pruneTokens(b *bolt.Bucket, now time.Time) {
 			dropped++
 		}
 	}
+}
+
+func (s *Store) CreateJob(_ context.Context, j bulk.Job) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, k := tx.Bucket(bJobs), acctKey(j.TenantID, j.ID)
+		if b.Get(k) != nil {
+			return account.ErrConflict
+		}
+		j.Version = 1
+		return put(b, k, storedJob{j, j.TenantID, j.Key, j.AppliedThrough, j.LeaseUntil, j.Version})
+	})
+}
+
+// storedJob keeps the fields a job's JSON leaves out for the API.
+type storedJob struct {
+	Job            bulk.Job
+	TenantID       string
+	Key            string
+	AppliedThrough int
+	LeaseUntil     time.Time
+	Version        int64
+}
+
+func (sj storedJob) job() bulk.Job {
+	j := sj.Job
+	j.TenantID, j.Key, j.AppliedThrough, j.LeaseUntil, j.Version = sj.TenantID, sj.Key, sj.AppliedThrough, sj.LeaseUntil, sj.Version
+	return j
+}
+
+func (s *Store) GetJob(_ context.Context, tenantID, id string) (bulk.Job, error) {
+	var sj storedJob
+	err := s.db.View(func(tx *bolt.Tx) error { return get(tx.Bucket(bJobs), acctKey(tenantID, id), &sj) })
+	return sj.job(), err
+}
+
+func (s *Store) UpdateJob(_ context.Context, j bulk.Job) (bulk.Job, error) {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b, k := tx.Bucket(bJobs), acctKey(j.TenantID, j.ID)
+		var cur storedJob
+		if err := get(b, k, &cur); err != nil {
+			return err
+		}
+		if cur.Version != j.Version {
+			return account.ErrConflict
+		}
+		j.Version++
+		return put(b, k, storedJob{j, j.TenantID, j.Key, j.AppliedThrough, j.LeaseUntil, j.Version})
+	})
+	return j, err
 }

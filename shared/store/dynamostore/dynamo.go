@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -19,6 +20,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/bulk"
 )
 
 // Client is the part of the DynamoDB API this store uses.
@@ -38,7 +40,10 @@ type Store struct {
 	auditRetention time.Duration
 }
 
-var _ account.Store = (*Store)(nil)
+var (
+	_ account.Store = (*Store)(nil)
+	_ bulk.JobStore = (*Store)(nil)
+)
 
 // New returns a Store on table. Audit events are kept for auditRetention (0: 400 days).
 func New(db Client, table string, auditRetention time.Duration) *Store {
@@ -493,4 +498,84 @@ func (s *Store) ConsumeToken(ctx context.Context, idHash, purpose string, now ti
 func (it tokenItem) token() account.Token {
 	return account.Token{IDHash: it.IDHash, Purpose: it.Purpose, TenantID: it.TenantID, LoginKey: it.LoginKey,
 		CreatedAt: parseTime(it.CreatedAt), ExpiresAt: time.Unix(0, it.Expires).UTC()}
+}
+
+// A job is one item under its tenant; its document is kept as JSON (with the fields the
+// API leaves out), and version guards every write.
+type jobItem struct {
+	PK      string `dynamodbav:"PK"`
+	SK      string `dynamodbav:"SK"`
+	Doc     string `dynamodbav:"doc"`
+	Version int64  `dynamodbav:"version"`
+	TTL     int64  `dynamodbav:"expires_at"`
+}
+
+type jobDoc struct {
+	bulk.Job
+	TenantID       string    `json:"tenant_id"`
+	Key            string    `json:"key"`
+	AppliedThrough int       `json:"applied_through"`
+	LeaseUntil     time.Time `json:"lease_until"`
+}
+
+// JobRetention is how long a job document is kept.
+const JobRetention = 90 * 24 * time.Hour
+
+func (s *Store) jobItem(j bulk.Job) (map[string]types.AttributeValue, error) {
+	doc, err := json.Marshal(jobDoc{Job: j, TenantID: j.TenantID, Key: j.Key, AppliedThrough: j.AppliedThrough, LeaseUntil: j.LeaseUntil})
+	if err != nil {
+		return nil, fmt.Errorf("encode job: %w", err)
+	}
+	return attributevalue.MarshalMap(jobItem{PK: tenantPK(j.TenantID), SK: jobSK(j.ID), Doc: string(doc), Version: j.Version,
+		TTL: j.CreatedAt.Add(JobRetention).Unix()})
+}
+
+func (s *Store) CreateJob(ctx context.Context, j bulk.Job) error {
+	j.Version = 1
+	item, err := s.jobItem(j)
+	if err != nil {
+		return err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item, ConditionExpression: aws.String(notExists)})
+	if conditionFailed(err) {
+		return account.ErrConflict
+	} else if err != nil {
+		return fmt.Errorf("create job: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) GetJob(ctx context.Context, tenantID, id string) (bulk.Job, error) {
+	var it jobItem
+	if err := s.get(ctx, tenantPK(tenantID), jobSK(id), &it); err != nil {
+		return bulk.Job{}, err
+	}
+	var d jobDoc
+	if err := json.Unmarshal([]byte(it.Doc), &d); err != nil {
+		return bulk.Job{}, fmt.Errorf("decode job: %w", err)
+	}
+	j := d.Job
+	j.TenantID, j.Key, j.AppliedThrough, j.LeaseUntil, j.Version = d.TenantID, d.Key, d.AppliedThrough, d.LeaseUntil, it.Version
+	return j, nil
+}
+
+func (s *Store) UpdateJob(ctx context.Context, j bulk.Job) (bulk.Job, error) {
+	want := j.Version
+	j.Version++
+	item, err := s.jobItem(j)
+	if err != nil {
+		return bulk.Job{}, err
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item,
+		ConditionExpression:       aws.String("version = :v"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(want)}})
+	if conditionFailed(err) {
+		if _, gerr := s.GetJob(ctx, j.TenantID, j.ID); errors.Is(gerr, account.ErrNotFound) {
+			return bulk.Job{}, account.ErrNotFound
+		}
+		return bulk.Job{}, account.ErrConflict
+	} else if err != nil {
+		return bulk.Job{}, fmt.Errorf("update job: %w", err)
+	}
+	return j, nil
 }

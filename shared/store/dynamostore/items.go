@@ -51,6 +51,7 @@ type accountItem struct {
 	CreatedAt         string   `dynamodbav:"created_at,omitempty"`
 	UpdatedAt         string   `dynamodbav:"updated_at,omitempty"`
 	LastLoginAt       string   `dynamodbav:"last_login_at,omitempty"`
+	BulkMarker        string   `dynamodbav:"bulk_marker,omitempty"`
 	Version           int64    `dynamodbav:"version"`
 }
 
@@ -62,7 +63,7 @@ func toAccountItem(a account.Account) accountItem {
 		ForceChange: a.ForceChange, FailedAttempts: a.FailedAttempts, LockedAt: fmtTime(a.LockedAt),
 		Disabled: a.Disabled, QuotaGB: a.QuotaGB, Comment: a.Comment, Language: a.Language,
 		SessionEpoch: a.SessionEpoch, CreatedAt: fmtTime(a.CreatedAt),
-		UpdatedAt: fmtTime(a.UpdatedAt), LastLoginAt: fmtTime(a.LastLoginAt), Version: a.Version,
+		UpdatedAt: fmtTime(a.UpdatedAt), LastLoginAt: fmtTime(a.LastLoginAt), BulkMarker: a.BulkMarker, Version: a.Version,
 	}
 }
 
@@ -73,7 +74,7 @@ func (it accountItem) account() account.Account {
 		ForceChange: it.ForceChange, FailedAttempts: it.FailedAttempts, LockedAt: parseTime(it.LockedAt),
 		Disabled: it.Disabled, QuotaGB: it.QuotaGB, Comment: it.Comment, Language: it.Language,
 		SessionEpoch: it.SessionEpoch, CreatedAt: parseTime(it.CreatedAt),
-		UpdatedAt: parseTime(it.UpdatedAt), LastLoginAt: parseTime(it.LastLoginAt), Version: it.Version,
+		UpdatedAt: parseTime(it.UpdatedAt), LastLoginAt: parseTime(it.LastLoginAt), BulkMarker: it.BulkMarker, Version: it.Version,
 	}
 }
 

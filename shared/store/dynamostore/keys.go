@@ -28,3 +28,7 @@ func hitPK(key string) string          { return "HIT#" + key }
 const skToken = "#TOKEN"
 
 func tokenPK(idHash string) string { return "TOKEN#" + idHash }
+
+const jobPrefix = "JOB#"
+
+func jobSK(id string) string { return jobPrefix + id }

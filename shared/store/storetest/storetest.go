@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/bulk"
 )
 
 // Features says what a backend can do; cases that need a missing feature skip, saying why.
@@ -489,6 +490,42 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 		}
 		if _, err := s.ConsumeToken(ctx, "nope", account.PurposeUnlock, at); !errors.Is(err, account.ErrNotFound) {
 			t.Fatalf("unknown token: %v", err)
+		}
+	})
+
+	t.Run("JobsRoundTripWithVersions", func(t *testing.T) {
+		js, ok := newStore(t).(bulk.JobStore)
+		if !ok {
+			t.Fatal("the store does not keep bulk jobs")
+		}
+		j := bulk.Job{ID: "0123456789abcdef0123456789abcdef", TenantID: "example.com", Owner: "admin@example.com", Mode: "update",
+			Filename: "パスワード一覧.csv", Key: "uploads/example.com/0123/パスワード一覧.csv", State: bulk.StateWaitingUpload,
+			Skipped: []string{}, Errors: []bulk.Problem{}, CreatedAt: at}
+		if err := js.CreateJob(ctx, j); err != nil {
+			t.Fatal(err)
+		}
+		if err := js.CreateJob(ctx, j); !errors.Is(err, account.ErrConflict) {
+			t.Fatalf("duplicate job: %v", err)
+		}
+		got, err := js.GetJob(ctx, "example.com", j.ID)
+		if err != nil || got.Filename != j.Filename || got.Key != j.Key || got.Version != 1 || got.State != bulk.StateWaitingUpload {
+			t.Fatalf("GetJob = %+v, %v", got, err)
+		}
+		if _, err := js.GetJob(ctx, "other.example", j.ID); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("another tenant's job: %v", err)
+		}
+		got.State, got.AppliedThrough, got.LeaseUntil = bulk.StateApplying, 42, at.Add(time.Minute)
+		got.Errors = []bulk.Problem{{Line: 3, Column: "password", Code: "too_short"}}
+		upd, err := js.UpdateJob(ctx, got)
+		if err != nil || upd.Version != 2 {
+			t.Fatalf("UpdateJob = %+v, %v", upd, err)
+		}
+		again, _ := js.GetJob(ctx, "example.com", j.ID)
+		if again.AppliedThrough != 42 || !again.LeaseUntil.Equal(at.Add(time.Minute)) || len(again.Errors) != 1 || again.Errors[0].Code != "too_short" {
+			t.Fatalf("after update %+v", again)
+		}
+		if _, err := js.UpdateJob(ctx, got); !errors.Is(err, account.ErrConflict) {
+			t.Fatalf("stale job update: %v", err)
 		}
 	})
 }

@@ -1,0 +1,185 @@
+package bulk
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/kagiya/kagiya/shared/account"
+)
+
+// Job states of API.md.
+const (
+	StateWaitingUpload = "waiting_upload"
+	StateValidating    = "validating"
+	StateApplying      = "applying"
+	StateSucceeded     = "succeeded"
+	StateRejected      = "rejected"
+	StateFailed        = "failed"
+)
+
+// Job is one bulk change: its document is what GET /api/admin/bulk/{job_id} shows.
+type Job struct {
+	ID             string    `json:"job_id"`
+	TenantID       string    `json:"-"`
+	Owner          string    `json:"owner"` // the administrator who started it
+	Mode           string    `json:"mode"`
+	ForceChange    bool      `json:"force_change"`
+	Filename       string    `json:"filename"`
+	Key            string    `json:"-"` // the object key of the upload
+	State          string    `json:"state"`
+	Encoding       string    `json:"encoding,omitempty"`
+	Rows           int       `json:"rows"`
+	ToApply        int       `json:"to_apply"`
+	Applied        int       `json:"applied"` // progress of the apply pass
+	Updated        int       `json:"updated"`
+	Created        int       `json:"created"`
+	Skipped        []string  `json:"skipped"`
+	SkippedTotal   int       `json:"skipped_total"`
+	Errors         []Problem `json:"errors"`
+	ErrorsTotal    int       `json:"errors_total"`
+	AppliedThrough int       `json:"-"` // every row up to this line is applied
+	LeaseUntil     time.Time `json:"-"` // a run holds the job until then
+	CreatedAt      time.Time `json:"created_at"`
+	FinishedAt     time.Time `json:"finished_at,omitzero"`
+	Version        int64     `json:"-"`
+}
+
+// Done reports whether the job has ended.
+func (j Job) Done() bool {
+	return j.State == StateSucceeded || j.State == StateRejected || j.State == StateFailed
+}
+
+// JobStore keeps jobs. UpdateJob writes only if the stored version equals j.Version, and
+// returns what it stored; otherwise account.ErrConflict (or ErrNotFound).
+type JobStore interface {
+	CreateJob(ctx context.Context, j Job) error
+	GetJob(ctx context.Context, tenantID, id string) (Job, error)
+	UpdateJob(ctx context.Context, j Job) (Job, error)
+}
+
+// Presigner makes an upload URL for an object key.
+type Presigner interface {
+	PresignPut(ctx context.Context, key string, ttl time.Duration) (url string, headers map[string]string, err error)
+}
+
+// Files opens uploaded objects.
+type Files interface {
+	Open(ctx context.Context, key string) (io.ReadCloser, error)
+}
+
+// keyPrefix is where uploads go: uploads/<tenant>/<job>/<file name>.
+const keyPrefix = "uploads/"
+
+// ObjectKey is the upload key of a job; the file name is kept as the person gave it.
+func ObjectKey(tenantID, jobID, filename string) string {
+	return keyPrefix + tenantID + "/" + jobID + "/" + filename
+}
+
+// ParseKey returns the tenant and job of an upload key, as S3 events give it
+// (URL-encoded, spaces as '+').
+func ParseKey(eventKey string) (tenantID, jobID, key string, err error) {
+	key, err = url.QueryUnescape(eventKey)
+	if err != nil {
+		return "", "", "", fmt.Errorf("object key %q: %w", eventKey, err)
+	}
+	rest, ok := strings.CutPrefix(key, keyPrefix)
+	parts := strings.SplitN(rest, "/", 3)
+	if !ok || len(parts) != 3 || parts[0] == "" || parts[1] == "" {
+		return "", "", "", fmt.Errorf("object key %q is not an upload", key)
+	}
+	return parts[0], parts[1], key, nil
+}
+
+// UploadTTL is how long an upload URL works.
+const UploadTTL = 15 * time.Minute
+
+// Jobs starts jobs and shows them (the administration API's side).
+type Jobs struct {
+	Store   JobStore
+	Presign Presigner
+	Now     func() time.Time
+}
+
+// Upload is a new job and where to put its file.
+type Upload struct {
+	Job     Job
+	URL     string
+	Headers map[string]string
+}
+
+// MaxFilenameBytes bounds the file name kept with a job.
+const MaxFilenameBytes = 255
+
+// Start creates a job waiting for its upload and returns the upload URL.
+func (js *Jobs) Start(ctx context.Context, p account.Principal, filename, mode string, forceChange bool) (Upload, error) {
+	if !p.Account.Role.IsAdmin() {
+		return Upload{}, &account.Error{Code: account.CodeForbidden}
+	}
+	var fields []account.FieldError
+	filename = strings.TrimSpace(filename)
+	if filename == "" || len(filename) > MaxFilenameBytes || !utf8.ValidString(filename) || strings.ContainsAny(filename, "/\\\x00") {
+		fields = append(fields, account.FieldError{Field: "filename", Code: "invalid"})
+	}
+	if mode != "update" && mode != "create" {
+		fields = append(fields, account.FieldError{Field: "mode", Code: "invalid"})
+	}
+	if len(fields) > 0 {
+		return Upload{}, &account.Error{Code: account.CodeValidation, Fields: fields}
+	}
+	id, err := newID()
+	if err != nil {
+		return Upload{}, err
+	}
+	j := Job{ID: id, TenantID: p.Account.TenantID, Owner: p.Account.LoginID, Mode: mode, ForceChange: forceChange,
+		Filename: filename, Key: ObjectKey(p.Account.TenantID, id, filename), State: StateWaitingUpload,
+		Skipped: []string{}, Errors: []Problem{}, CreatedAt: js.Now().UTC()}
+	url, headers, err := js.Presign.PresignPut(ctx, j.Key, UploadTTL)
+	if err != nil {
+		return Upload{}, fmt.Errorf("presign: %w", err)
+	}
+	if err := js.Store.CreateJob(ctx, j); err != nil {
+		return Upload{}, fmt.Errorf("create job: %w", err)
+	}
+	return Upload{Job: j, URL: url, Headers: headers}, nil
+}
+
+// Get returns a job of the principal's tenant.
+func (js *Jobs) Get(ctx context.Context, p account.Principal, id string) (Job, error) {
+	if !p.Account.Role.IsAdmin() {
+		return Job{}, &account.Error{Code: account.CodeForbidden}
+	}
+	if len(id) != 32 || strings.Trim(id, "0123456789abcdef") != "" {
+		return Job{}, &account.Error{Code: account.CodeNotFound}
+	}
+	j, err := js.Store.GetJob(ctx, p.Account.TenantID, id)
+	if errors.Is(err, account.ErrNotFound) {
+		return Job{}, &account.Error{Code: account.CodeNotFound}
+	} else if err != nil {
+		return Job{}, fmt.Errorf("job %s: %w", id, err)
+	}
+	return j, nil
+}
+
+func newID() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("job id: %w", err)
+	}
+	return hex.EncodeToString(b), nil
+}
+
+// Sample is the sample file an administrator downloads, edits and uploads (UTF-8 with a
+// BOM, so Excel opens it as UTF-8; CRLF as Excel writes).
+func Sample(tenant string) []byte {
+	return []byte("\ufeffmail_account,password,mail_capacity\r\n" +
+		"yamada.taro,Change-Me-2026!a,10\r\n" +
+		"sato.hanako@" + tenant + ",,20\r\n")
+}

@@ -1,0 +1,373 @@
+package bulk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"runtime"
+	"time"
+
+	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/policy"
+)
+
+// Accounts is what a run needs from the account service.
+type Accounts interface {
+	BulkContext(ctx context.Context, tenantID, actor string) (account.BulkContext, error)
+	ApplyBulkChange(ctx context.Context, c account.BulkChange) (string, error)
+	BulkFinished(ctx context.Context, sum account.BulkSummary)
+}
+
+// Continuer hands the rest of a job to a later invocation (an SQS message in AWS).
+type Continuer interface {
+	Continue(ctx context.Context, key string) error
+}
+
+// Runner processes uploaded files: the bulk function's core, the same in Lambda and in
+// the local server.
+type Runner struct {
+	Jobs     JobStore
+	Files    Files
+	Accounts Accounts
+	Continue Continuer // nil: never hand over (the local server has no time limit)
+	Now      func() time.Time
+	Log      *slog.Logger
+	Workers  int           // rows hashed and written in parallel; 0: one per core
+	Lease    time.Duration // how long a run holds a job between heartbeats; 0: 2 minutes
+	Reserve  time.Duration // time before the deadline to stop and hand over; 0: 1 minute
+}
+
+// ErrBusy says another run holds the job; the event should be retried later.
+var ErrBusy = errors.New("bulk job is being processed by another run")
+
+// Run processes the upload at key (as the S3 event gives it). It is idempotent: a job
+// that has ended is left alone, and rows applied by an earlier run are not applied again.
+func (r *Runner) Run(ctx context.Context, eventKey string) error {
+	tenantID, jobID, key, err := ParseKey(eventKey)
+	if err != nil {
+		r.Log.WarnContext(ctx, "bulk: not an upload", "err", err)
+		return nil
+	}
+	job, err := r.Jobs.GetJob(ctx, tenantID, jobID)
+	if errors.Is(err, account.ErrNotFound) || err == nil && job.Key != key {
+		r.Log.WarnContext(ctx, "bulk: upload without its job", "tenant", tenantID, "job", jobID)
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("bulk: %w", err)
+	}
+	if job, err = r.claim(ctx, job); err != nil || job.Done() {
+		return err
+	}
+	log := r.Log.With("job", job.ID, "tenant", job.TenantID)
+	err = r.process(ctx, &job, log)
+	if err != nil && !errors.Is(err, errHandedOver) {
+		// Let a retry of the event resume at once rather than after the lease.
+		job.LeaseUntil = time.Time{}
+		if saved, serr := r.Jobs.UpdateJob(context.WithoutCancel(ctx), job); serr == nil {
+			job = saved
+		}
+		log.ErrorContext(ctx, "bulk: run failed; a retry resumes it", "err", err, "applied_through", job.AppliedThrough)
+		return err
+	}
+	return nil
+}
+
+func (r *Runner) lease() time.Duration {
+	if r.Lease > 0 {
+		return r.Lease
+	}
+	return 2 * time.Minute
+}
+
+// claim takes the job for this run, unless it has ended or another run holds it.
+func (r *Runner) claim(ctx context.Context, job Job) (Job, error) {
+	for attempt := 0; ; attempt++ {
+		if job.Done() {
+			return job, nil
+		}
+		now := r.Now()
+		if now.Before(job.LeaseUntil) {
+			return job, ErrBusy
+		}
+		next := job
+		next.LeaseUntil = now.Add(r.lease())
+		if next.State == StateWaitingUpload {
+			next.State = StateValidating
+		}
+		saved, err := r.Jobs.UpdateJob(ctx, next)
+		if err == nil {
+			return saved, nil
+		}
+		if !errors.Is(err, account.ErrConflict) || attempt == 3 {
+			return job, fmt.Errorf("claim job: %w", err)
+		}
+		if job, err = r.Jobs.GetJob(ctx, job.TenantID, job.ID); err != nil {
+			return job, fmt.Errorf("claim job: %w", err)
+		}
+	}
+}
+
+// save writes the job (renewing the lease); the job must still be this run's.
+func (r *Runner) save(ctx context.Context, job *Job) error {
+	job.LeaseUntil = r.Now().Add(r.lease())
+	saved, err := r.Jobs.UpdateJob(ctx, *job)
+	if err != nil {
+		return fmt.Errorf("save job: %w", err)
+	}
+	*job = saved
+	return nil
+}
+
+var errHandedOver = errors.New("handed over")
+
+func (r *Runner) process(ctx context.Context, job *Job, log *slog.Logger) error {
+	bc, err := r.Accounts.BulkContext(ctx, job.TenantID, job.Owner)
+	if err != nil {
+		return err
+	}
+	if job.State == StateValidating {
+		if err := r.validate(ctx, job, bc); err != nil {
+			return err
+		}
+		if job.State == StateRejected {
+			log.InfoContext(ctx, "bulk: rejected", "errors", job.ErrorsTotal)
+			r.finish(ctx, job)
+			return nil
+		}
+	}
+	if err := r.apply(ctx, job, bc, log); err != nil {
+		return err
+	}
+	job.State, job.FinishedAt = StateSucceeded, r.Now().UTC()
+	if err := r.save(ctx, job); err != nil {
+		return err
+	}
+	log.InfoContext(ctx, "bulk: succeeded", "rows", job.Rows, "updated", job.Updated, "created", job.Created)
+	r.finish(ctx, job)
+	return nil
+}
+
+func (r *Runner) rules(job *Job, bc account.BulkContext) Rules {
+	p, ok := policy.Get(bc.Settings.Effective().PolicyPreset)
+	if !ok {
+		p, _ = policy.Get(account.DefaultPolicyPreset)
+	}
+	return Rules{Mode: job.Mode, Tenant: job.TenantID, Preset: p, ActorRole: bc.ActorRole, Existing: bc.Existing}
+}
+
+func (r *Runner) validate(ctx context.Context, job *Job, bc account.BulkContext) error {
+	f, err := r.Files.Open(ctx, job.Key)
+	if err != nil {
+		return fmt.Errorf("open upload: %w", err)
+	}
+	defer f.Close()
+	res, err := Validate(ctx, f, r.rules(job, bc))
+	if err != nil {
+		return fmt.Errorf("validate: %w", err)
+	}
+	job.Encoding, job.Rows, job.ToApply = res.Encoding, res.Rows, res.ToApply
+	job.Skipped, job.SkippedTotal = append([]string{}, res.Skipped...), res.SkippedTotal
+	job.Errors, job.ErrorsTotal = append([]Problem{}, res.Problems...), res.ProblemsTotal
+	for i := range job.Errors {
+		job.Errors[i].Message = problemMessage(job.Errors[i])
+	}
+	if res.ProblemsTotal > 0 {
+		job.State, job.FinishedAt = StateRejected, r.Now().UTC()
+	} else {
+		job.State = StateApplying
+	}
+	return r.save(ctx, job)
+}
+
+// apply streams the file again and applies its rows on all cores, saving progress as
+// it goes. It resumes after the last line an earlier run saved as applied.
+func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, log *slog.Logger) error {
+	f, err := r.Files.Open(ctx, job.Key)
+	if err != nil {
+		return fmt.Errorf("open upload: %w", err)
+	}
+	defer f.Close()
+	rd, problems, err := NewReader(f, job.Mode)
+	if err != nil || len(problems) > 0 || rd == nil {
+		return fmt.Errorf("re-read upload: %v %w", problems, err)
+	}
+	workers := r.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	type result struct {
+		line    int
+		outcome string
+		err     error
+	}
+	work := make(chan account.BulkChange)
+	results := make(chan result)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	for range workers {
+		go func() {
+			for c := range work {
+				outcome, err := r.applyWithRetry(runCtx, c)
+				results <- result{c.Line, outcome, err}
+			}
+		}()
+	}
+
+	// The feeder sends rows in file order; pending tracks lines sent but not finished, so
+	// AppliedThrough only ever covers lines whose every predecessor is done, and the counts
+	// move with it: a saved job never counts a row that a resumed run will see again.
+	var pending []int
+	finished := map[int]string{}
+	inFlight := 0
+	var firstErr error
+	lastSave := r.Now()
+	handOver := false
+	advance := func() {
+		for len(pending) > 0 {
+			outcome, done := finished[pending[0]]
+			if !done {
+				return
+			}
+			switch {
+			case outcome == account.BulkUpdated, outcome == account.BulkAlready && job.Mode == "update":
+				job.Updated++
+			case outcome == account.BulkCreated, outcome == account.BulkAlready && job.Mode == "create":
+				job.Created++
+			}
+			job.Applied++
+			job.AppliedThrough = pending[0]
+			delete(finished, pending[0])
+			pending = pending[1:]
+		}
+	}
+	record := func(res result) {
+		inFlight--
+		if res.err != nil {
+			if firstErr == nil {
+				firstErr = res.err
+				cancel()
+			}
+			return
+		}
+		finished[res.line] = res.outcome
+		advance()
+	}
+	nearDeadline := func() bool {
+		d, ok := ctx.Deadline()
+		reserve := r.Reserve
+		if reserve <= 0 {
+			reserve = time.Minute
+		}
+		return ok && r.Continue != nil && time.Until(d) < reserve
+	}
+	for firstErr == nil {
+		row, _, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			firstErr = err
+			break
+		}
+		if row.Line <= job.AppliedThrough || row.Broken || !(row.HasPassword || row.HasCapacity || job.Mode == "create") {
+			continue
+		}
+		id, _ := LoginID(row.Account, job.TenantID)
+		if _, exists := bc.Existing[account.Key(id)]; job.Mode == "update" && !exists {
+			continue // reported as skipped by the validation
+		}
+		if nearDeadline() {
+			handOver = true
+			break
+		}
+		c := account.BulkChange{JobID: job.ID, Line: row.Line, Actor: job.Owner, Mode: job.Mode, LoginID: id,
+			Password: row.Password, HasPassword: row.HasPassword, Capacity: row.Capacity, HasCapacity: row.HasCapacity,
+			ForceChange: job.ForceChange, Settings: bc.Settings}
+		pending = append(pending, row.Line)
+		for sent := false; !sent; {
+			select {
+			case work <- c:
+				sent = true
+				inFlight++
+			case res := <-results:
+				record(res)
+			}
+		}
+		if time.Since(lastSave) > 2*time.Second && firstErr == nil {
+			if err := r.save(ctx, job); err != nil {
+				firstErr = err
+			}
+			lastSave = r.Now()
+		}
+	}
+	close(work)
+	for inFlight > 0 {
+		record(<-results)
+	}
+	if firstErr != nil {
+		return firstErr
+	}
+	if handOver {
+		if err := r.save(ctx, job); err != nil {
+			return err
+		}
+		// Release the lease so the next invocation can claim at once.
+		job.LeaseUntil = time.Time{}
+		if saved, err := r.Jobs.UpdateJob(ctx, *job); err == nil {
+			*job = saved
+		}
+		log.InfoContext(ctx, "bulk: handing over", "applied_through", job.AppliedThrough)
+		if err := r.Continue.Continue(ctx, job.Key); err != nil {
+			return fmt.Errorf("hand over: %w", err)
+		}
+		return errHandedOver
+	}
+	return nil
+}
+
+// applyWithRetry retries a row on infrastructure errors (throttling, timeouts) with
+// backoff; the row is idempotent, so a retry after a lost answer is safe.
+func (r *Runner) applyWithRetry(ctx context.Context, c account.BulkChange) (string, error) {
+	delay := 100 * time.Millisecond
+	for attempt := 0; ; attempt++ {
+		outcome, err := r.Accounts.ApplyBulkChange(ctx, c)
+		if err == nil || attempt == 4 || ctx.Err() != nil {
+			return outcome, err
+		}
+		select {
+		case <-time.After(delay):
+			delay *= 2
+		case <-ctx.Done():
+			return "", ctx.Err()
+		}
+	}
+}
+
+func (r *Runner) finish(ctx context.Context, job *Job) {
+	r.Accounts.BulkFinished(ctx, account.BulkSummary{JobID: job.ID, TenantID: job.TenantID, Owner: job.Owner,
+		Filename: job.Filename, Mode: job.Mode, State: job.State, Rows: job.Rows, Updated: job.Updated,
+		Created: job.Created, Skipped: job.SkippedTotal, Errors: job.ErrorsTotal, Finished: job.FinishedAt})
+}
+
+// problemMessage is the English description of a problem, for the job document; the site
+// shows its own ja/en text by code.
+func problemMessage(p Problem) string {
+	text := map[string]string{
+		CodeEncoding: "not valid text in the file's encoding", CodeSyntax: "not valid CSV",
+		CodeFieldCount: "a different number of cells than the header", CodeEmpty: "no data rows",
+		CodeUnknownColumn: "unknown column", CodeDuplicateColumn: "column given twice",
+		CodeMissingColumn: "required column missing", CodeCellTooLong: "cell too long",
+		CodeRequired: "required", CodeInvalidAccount: "not a valid account", CodeOtherTenant: "another organization's account",
+		CodeDuplicate: "the same account twice", CodeInvalidCapacity: "capacity must be one of 0, 1, 2, 5, 10, 20, 50, 100",
+		CodeExists: "the account exists already", CodeForbidden: "not allowed to change this account",
+		CodeTooManyRows: "more rows than allowed",
+	}[p.Code]
+	if text == "" {
+		text = "the password breaks the rule " + p.Code
+	}
+	if p.Message != "" {
+		text += " (" + p.Message + ")"
+	}
+	return text
+}
