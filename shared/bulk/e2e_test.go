@@ -1,0 +1,285 @@
+package bulk_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/truora/minidyn/server"
+
+	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/bulk"
+	"github.com/kagiya/kagiya/shared/mail"
+	"github.com/kagiya/kagiya/shared/password"
+	"github.com/kagiya/kagiya/shared/s3files"
+	"github.com/kagiya/kagiya/shared/store/boltstore"
+	"github.com/kagiya/kagiya/shared/store/dynamostore"
+)
+
+var fastHash = password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
+
+// store is both stores the bulk path needs.
+type store interface {
+	account.Store
+	bulk.JobStore
+}
+
+// flaky fails account writes while armed, after a number of successes: a throttled or
+// failing database midway through a job.
+type flaky struct {
+	store
+	okLeft atomic.Int64
+	armed  atomic.Bool
+}
+
+func (f *flaky) UpdateAccount(ctx context.Context, a account.Account) (account.Account, error) {
+	if f.armed.Load() && f.okLeft.Add(-1) < 0 {
+		return account.Account{}, errors.New("ProvisionedThroughputExceededException: rate exceeded")
+	}
+	return f.store.UpdateAccount(ctx, a)
+}
+
+type env struct {
+	store   *flaky
+	svc     *account.Service
+	jobs    *bulk.Jobs
+	runner  *bulk.Runner
+	mailbox *mail.Mailbox
+	owner   account.Principal
+	bucket  *s3files.Bucket
+}
+
+func backends(t *testing.T) map[string]func(t *testing.T) store {
+	return map[string]func(t *testing.T) store{
+		"bbolt": func(t *testing.T) store {
+			s, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
+		"minidyn": func(t *testing.T) store {
+			srv := httptest.NewServer(server.NewServer())
+			t.Cleanup(srv.Close)
+			db := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+				Credentials: credentials.NewStaticCredentialsProvider("t", "t", "")})
+			if err := dynamostore.CreateTable(context.Background(), db, "kagiya"); err != nil {
+				t.Fatal(err)
+			}
+			return dynamostore.New(db, "kagiya", 0)
+		},
+	}
+}
+
+func newEnv(t *testing.T, newStore func(t *testing.T) store, users int) *env {
+	ctx := context.Background()
+	s3srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	t.Cleanup(s3srv.Close)
+	client := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(s3srv.URL), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider("t", "t", "")})
+	if _, err := client.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("uploads")}); err != nil {
+		t.Fatal(err)
+	}
+	bucket := s3files.New(client, "uploads")
+	st := &flaky{store: newStore(t)}
+	tmpl, _ := mail.LoadTemplates()
+	box := mail.NewMailbox(time.Now)
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	svc, err := account.NewService(account.Deps{Store: st, Mailer: box, Templates: tmpl, Now: time.Now, Log: log,
+		SiteURL: "https://id.example.com"}, account.Config{Hash: fastHash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Bootstrap(ctx, "owner@example.com", "Kagi-2026-Tokyo!", account.Settings{}); err != nil {
+		t.Fatal(err)
+	}
+	old, _ := password.Hash(fastHash, "Old-Passw0rd-Kept!")
+	for i := range users {
+		id := fmt.Sprintf("user%03d@example.com", i)
+		if err := st.CreateAccount(ctx, account.Account{TenantID: "example.com", LoginID: id, Role: account.RoleUser, PasswordHash: old, QuotaGB: 1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	owner, _ := st.GetAccount(ctx, "example.com", "owner@example.com")
+	return &env{store: st, svc: svc, mailbox: box, owner: account.Principal{Account: owner}, bucket: bucket,
+		jobs:   &bulk.Jobs{Store: st, Presign: bucket, Now: time.Now},
+		runner: &bulk.Runner{Jobs: st, Files: bucket, Accounts: svc, Now: time.Now, Log: log, Workers: 4}}
+}
+
+// upload starts a job, PUTs the file to its presigned URL as a browser would, and returns
+// the key as an S3 event would carry it (URL-encoded).
+func (e *env) upload(t *testing.T, filename, mode string, force bool, file []byte) (bulk.Job, string) {
+	t.Helper()
+	up, err := e.jobs.Start(context.Background(), e.owner, filename, mode, force)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("PUT", up.URL, bytes.NewReader(file))
+	for k, v := range up.Headers {
+		req.Header.Set(k, v)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("upload: %d", res.StatusCode)
+	}
+	return up.Job, strings.ReplaceAll(url.QueryEscape(up.Job.Key), "%2F", "/")
+}
+
+func (e *env) job(t *testing.T, id string) bulk.Job {
+	j, err := e.jobs.Get(context.Background(), e.owner, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return j
+}
+
+func file(rows int, bad int) []byte {
+	var b strings.Builder
+	b.WriteString("mail_account,password,mail_capacity\r\n")
+	for i := range rows {
+		pw := fmt.Sprintf("Shin-Pass-%03d-Ok!", i)
+		if i == bad {
+			pw = "short"
+		}
+		fmt.Fprintf(&b, "user%03d,%s,20\r\n", i, pw)
+	}
+	return []byte(b.String())
+}
+
+func TestOneBadRowChangesNothing(t *testing.T) {
+	for name, nb := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, nb, 150)
+			before, _ := e.store.GetAccount(context.Background(), "example.com", "user000@example.com")
+			job, key := e.upload(t, "全角 ファイル名.csv", "update", false, file(150, 149))
+			if err := e.runner.Run(context.Background(), key); err != nil {
+				t.Fatal(err)
+			}
+			j := e.job(t, job.ID)
+			if j.State != bulk.StateRejected || j.ErrorsTotal != 4 || j.Errors[0].Line != 151 || j.Updated != 0 {
+				t.Fatalf("job %+v", j)
+			}
+			for i := range 150 {
+				a, _ := e.store.GetAccount(context.Background(), "example.com", fmt.Sprintf("user%03d@example.com", i))
+				if a.PasswordHash != before.PasswordHash || a.QuotaGB != 1 || a.Version != 1 {
+					t.Fatalf("user%03d changed by a rejected file: %+v", i, a)
+				}
+			}
+			if m := e.mailbox.Messages("owner@example.com"); len(m) != 1 || !strings.Contains(m[0].Subject, "何も変更していません") {
+				t.Fatalf("summary %+v", m)
+			}
+		})
+	}
+}
+
+func TestAppliesOnceEvenWhenDeliveredTwice(t *testing.T) {
+	for name, nb := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, nb, 60)
+			content := file(60, -1)
+			content = append(content, "ghost,Shin-Pass-999-Ok!,5\r\n"...)
+			job, key := e.upload(t, "passwords.csv", "update", true, content)
+			if err := e.runner.Run(context.Background(), key); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.runner.Run(context.Background(), key); err != nil { // the same event again
+				t.Fatal(err)
+			}
+			j := e.job(t, job.ID)
+			if j.State != bulk.StateSucceeded || j.Updated != 60 || j.SkippedTotal != 1 || j.Skipped[0] != "ghost@example.com" || j.Rows != 61 || j.Applied != 60 {
+				t.Fatalf("job %+v", j)
+			}
+			for i := range 60 {
+				a, _ := e.store.GetAccount(context.Background(), "example.com", fmt.Sprintf("user%03d@example.com", i))
+				ok, _, _ := password.Verify(fastHash, a.PasswordHash, fmt.Sprintf("Shin-Pass-%03d-Ok!", i))
+				if !ok || a.QuotaGB != 20 || !a.ForceChange || a.Version != 2 {
+					t.Fatalf("user%03d: ok=%v %+v", i, ok, a)
+				}
+			}
+			if m := e.mailbox.Messages("owner@example.com"); len(m) != 1 || !strings.Contains(m[0].Subject, "60件のアカウントを更新しました") {
+				t.Fatalf("%d summaries: %+v", len(m), m)
+			}
+		})
+	}
+}
+
+func TestFailureMidwayThenRetryCompletesExactlyOnce(t *testing.T) {
+	for name, nb := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, nb, 120)
+			job, key := e.upload(t, "big.csv", "update", false, file(120, -1))
+			e.store.okLeft.Store(50)
+			e.store.armed.Store(true)
+			if err := e.runner.Run(context.Background(), key); err == nil {
+				t.Fatal("the run did not report the failing store")
+			}
+			mid := e.job(t, job.ID)
+			if mid.State != bulk.StateApplying || mid.Updated > 50 || mid.Updated == 0 {
+				t.Fatalf("after the failure %+v", mid)
+			}
+			e.store.armed.Store(false)
+			if err := e.runner.Run(context.Background(), key); err != nil { // the event's retry
+				t.Fatal(err)
+			}
+			j := e.job(t, job.ID)
+			if j.State != bulk.StateSucceeded || j.Updated != 120 {
+				t.Fatalf("after the retry %+v", j)
+			}
+			for i := range 120 {
+				a, _ := e.store.GetAccount(context.Background(), "example.com", fmt.Sprintf("user%03d@example.com", i))
+				if a.Version != 2 || len(a.PasswordHistory) != 0 {
+					t.Fatalf("user%03d written %d times", i, a.Version-1)
+				}
+			}
+		})
+	}
+}
+
+func TestCreateMode(t *testing.T) {
+	e := newEnv(t, backends(t)["bbolt"], 1)
+	_, key := e.upload(t, "new.csv", "create", false, []byte("login_id,password,quota_gb\nnew1,Atarashii-Pass-1!,5\nnew2@example.com,Atarashii-Pass-2!,\n"))
+	if err := e.runner.Run(context.Background(), key); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"new1@example.com", "new2@example.com"} {
+		a, err := e.store.GetAccount(context.Background(), "example.com", id)
+		if err != nil || a.Role != account.RoleUser {
+			t.Fatalf("%s: %+v %v", id, a, err)
+		}
+	}
+	res, err := e.svc.Login(context.Background(), "new1@example.com", "Atarashii-Pass-1!", "192.0.2.1")
+	if err != nil || res.Token == "" {
+		t.Fatalf("sign-in as a created account: %v", err)
+	}
+}
+
+func TestForeignOrUnknownUploadsAreIgnored(t *testing.T) {
+	e := newEnv(t, backends(t)["bbolt"], 1)
+	for _, key := range []string{"elsewhere/x.csv", "uploads/example.com/0123456789abcdef0123456789abcdef/x.csv", "uploads/%zz"} {
+		if err := e.runner.Run(context.Background(), key); err != nil {
+			t.Errorf("%s: %v", key, err)
+		}
+	}
+}

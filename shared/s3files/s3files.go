@@ -1,0 +1,55 @@
+// Package s3files keeps the bulk uploads in an S3 bucket: presigned PUT URLs for the
+// browser, and reading an uploaded object back.
+package s3files
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+)
+
+// Bucket is one bucket through an S3 client.
+type Bucket struct {
+	client  *s3.Client
+	presign *s3.PresignClient
+	name    string
+}
+
+// New returns the bucket called name.
+func New(client *s3.Client, name string) *Bucket {
+	return &Bucket{client: client, presign: s3.NewPresignClient(client), name: name}
+}
+
+// ContentType is what uploads are sent as.
+const ContentType = "text/csv"
+
+// PresignPut returns a URL that accepts one PUT of key until ttl runs out, and the headers
+// the PUT must carry.
+func (b *Bucket) PresignPut(ctx context.Context, key string, ttl time.Duration) (string, map[string]string, error) {
+	req, err := b.presign.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: &b.name, Key: &key, ContentType: aws.String(ContentType)},
+		s3.WithPresignExpires(ttl))
+	if err != nil {
+		return "", nil, fmt.Errorf("presign %s: %w", key, err)
+	}
+	headers := map[string]string{}
+	for name, values := range req.SignedHeader {
+		if http.CanonicalHeaderKey(name) != "Host" && len(values) > 0 {
+			headers[http.CanonicalHeaderKey(name)] = values[0]
+		}
+	}
+	return req.URL, headers, nil
+}
+
+// Open reads the object at key.
+func (b *Bucket) Open(ctx context.Context, key string) (io.ReadCloser, error) {
+	out, err := b.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &b.name, Key: &key})
+	if err != nil {
+		return nil, fmt.Errorf("get %s: %w", key, err)
+	}
+	return out.Body, nil
+}
