@@ -23,6 +23,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/bulk"
 )
 
 // CookieName is the session cookie of API.md.
@@ -37,6 +38,8 @@ type Deps struct {
 	Log     *slog.Logger
 	// SecureCookies marks the session cookie Secure (whenever the site URL is https).
 	SecureCookies bool
+	// Bulk starts and shows bulk CSV jobs; nil where uploads are not configured.
+	Bulk *bulk.Jobs
 	// ForgotFloor is the least time a forgot-password answer takes, so known and unknown
 	// accounts answer alike (default 500ms; tests set their own).
 	ForgotFloor time.Duration
@@ -44,6 +47,7 @@ type Deps struct {
 
 type api struct {
 	svc         *account.Service
+	bulk        *bulk.Jobs
 	log         *slog.Logger
 	secure      bool
 	forgotFloor time.Duration
@@ -55,7 +59,7 @@ func New(d Deps) http.Handler {
 	if d.ForgotFloor == 0 {
 		d.ForgotFloor = 500 * time.Millisecond
 	}
-	a := &api{svc: d.Service, log: d.Log, secure: d.SecureCookies, forgotFloor: d.ForgotFloor}
+	a := &api{svc: d.Service, bulk: d.Bulk, log: d.Log, secure: d.SecureCookies, forgotFloor: d.ForgotFloor}
 	mux := http.NewServeMux()
 	for _, r := range a.routes() {
 		mux.Handle(r.Method+" "+r.Path, r.Handler)
@@ -213,6 +217,7 @@ var statusOf = map[string]int{
 	"method_not_allowed":       http.StatusMethodNotAllowed,
 	"conflict":                 http.StatusConflict,
 	"rate_limited":             http.StatusTooManyRequests,
+	"unavailable":              http.StatusServiceUnavailable,
 }
 
 // fail answers err: a coded error with its status and message, anything else as a 500

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/bulk"
 	"github.com/kagiya/kagiya/shared/httpapi"
 	"github.com/kagiya/kagiya/shared/mail"
 	"github.com/kagiya/kagiya/shared/password"
@@ -69,6 +70,7 @@ type setup struct {
 	deps     account.Deps
 	settings account.Settings // the example.com tenant's
 	floor    time.Duration    // forgot-password floor
+	bulk     bool             // serve the bulk endpoints, uploads going to an in-process S3
 }
 
 type option func(*setup)
@@ -111,7 +113,11 @@ func newEnvOn(t testing.TB, st account.Store, opts ...option) *env {
 	if _, err := svc.Bootstrap(context.Background(), ownerID, ownerPW, su.settings); err != nil {
 		t.Fatal(err)
 	}
-	h := httpapi.New(httpapi.Deps{Service: svc, Log: log, ForgotFloor: su.floor})
+	var jobs *bulk.Jobs
+	if su.bulk {
+		jobs = &bulk.Jobs{Store: st.(bulk.JobStore), Presign: fakeS3(t), Now: clk.Now}
+	}
+	h := httpapi.New(httpapi.Deps{Service: svc, Log: log, ForgotFloor: su.floor, Bulk: jobs})
 	return &env{t: t, handler: h, store: st, mailbox: box, clock: clk, logs: logs}
 }
 

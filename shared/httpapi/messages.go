@@ -21,6 +21,7 @@ var messages = map[string][2]string{
 	"password_policy":          {"パスワードがルールを満たしていません。", "The password does not meet the rules."},
 	"rate_limited":             {"試行回数が多すぎます。しばらくしてからお試しください。", "Too many attempts. Please wait and try again."},
 	"method_not_allowed":       {"この操作はできません。", "This method is not allowed here."},
+	"unavailable":              {"この機能は現在ご利用いただけません。", "This feature is not available here."},
 	"internal":                 {"サーバーでエラーが発生しました。しばらくしてからお試しください。", "Something went wrong on our side. Please try again later."},
 }
 

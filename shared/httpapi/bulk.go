@@ -1,0 +1,134 @@
+package httpapi
+
+import (
+	"encoding/csv"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/bulk"
+)
+
+func (a *api) bulkAvailable(w http.ResponseWriter, r *http.Request) bool {
+	if a.bulk == nil {
+		a.fail(w, r, &account.Error{Code: "unavailable"})
+		return false
+	}
+	return true
+}
+
+func (a *api) handleBulkStart() http.Handler {
+	type request struct {
+		Filename    string `json:"filename"`
+		Mode        string `json:"mode"`
+		ForceChange bool   `json:"force_change"`
+	}
+	type response struct {
+		JobID         string            `json:"job_id"`
+		UploadURL     string            `json:"upload_url"`
+		UploadMethod  string            `json:"upload_method"`
+		UploadHeaders map[string]string `json:"upload_headers"`
+		Job           bulk.Job          `json:"job"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !a.bulkAvailable(w, r) {
+			return
+		}
+		var req request
+		if err := decode(w, r, &req); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		up, err := a.bulk.Start(r.Context(), principal(r), req.Filename, req.Mode, req.ForceChange)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, response{JobID: up.Job.ID, UploadURL: up.URL, UploadMethod: "PUT", UploadHeaders: up.Headers, Job: up.Job})
+	})
+}
+
+func (a *api) handleBulkJob() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !a.bulkAvailable(w, r) {
+			return
+		}
+		j, err := a.bulk.Get(r.Context(), principal(r), r.PathValue("job_id"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, j)
+	})
+}
+
+func (a *api) handleBulkSample() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := principal(r)
+		if !p.Account.Role.IsAdmin() {
+			a.fail(w, r, &account.Error{Code: account.CodeForbidden})
+			return
+		}
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="kagiya-sample.csv"`)
+		w.Write(bulk.Sample(p.Account.TenantID)) //nolint:errcheck // the client went away
+	})
+}
+
+// csvCell defuses spreadsheet formulas: a cell that starts with = + - @ (or a tab or CR)
+// is written with a leading apostrophe, so Excel shows it as text.
+func csvCell(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}
+
+// handleExport streams the tenant's accounts as CSV (UTF-8 with BOM, for Excel), with
+// no secret in it.
+func (a *api) handleExport() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := principal(r)
+		t, err := a.svc.TenantSettings(r.Context(), p)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		q := account.ListQuery{Limit: 200}
+		page, next, err := a.svc.ListAccounts(r.Context(), p, q)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="kagiya-accounts-`+t.ID+`.csv"`)
+		w.Header().Set("Cache-Control", "no-store")
+		w.Write([]byte("\ufeff")) //nolint:errcheck
+		cw := csv.NewWriter(w)
+		cw.UseCRLF = true
+		cw.Write([]string{"mail_account", "role", "mail_capacity", "locked", "force_change", "password_expired", "last_login_at", "comment"}) //nolint:errcheck
+		now := a.svc.Now()
+		for {
+			for _, acc := range page {
+				v := view(acc, t.Settings, now)
+				last := ""
+				if v.LastLoginAt != nil {
+					last = v.LastLoginAt.UTC().Format(time.RFC3339)
+				}
+				cw.Write([]string{csvCell(v.LoginID), v.Role, strconv.Itoa(v.QuotaGB), strconv.FormatBool(v.Locked), //nolint:errcheck
+					strconv.FormatBool(v.ForceChange), strconv.FormatBool(v.PasswordExpired), last, csvCell(v.Comment)})
+			}
+			if next == "" {
+				break
+			}
+			q.After = next
+			if page, next, err = a.svc.ListAccounts(r.Context(), p, q); err != nil {
+				logger(r, a.log).ErrorContext(r.Context(), "export cut short", "err", err)
+				break
+			}
+		}
+		cw.Flush()
+	})
+}

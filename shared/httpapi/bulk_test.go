@@ -1,0 +1,96 @@
+package httpapi_test
+
+import (
+	"context"
+	"encoding/csv"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/johannesboyne/gofakes3"
+	"github.com/johannesboyne/gofakes3/backend/s3mem"
+	"github.com/kagiya/kagiya/shared/s3files"
+)
+
+func fakeS3(t testing.TB) *s3files.Bucket {
+	srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
+	t.Cleanup(srv.Close)
+	c := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL), UsePathStyle: true,
+		Credentials: credentials.NewStaticCredentialsProvider("t", "t", "")})
+	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("uploads")}); err != nil {
+		t.Fatal(err)
+	}
+	return s3files.New(c, "uploads")
+}
+
+func withBulk(s *setup) { s.bulk = true }
+
+func TestBulkStartAndShow(t *testing.T) {
+	e := newEnv(t, withBulk)
+	e.withUser(userID, "user")
+	owner := e.signedIn(ownerID, ownerPW)
+	res := owner.do("POST", "/api/admin/bulk", map[string]any{"filename": "パスワード 一覧.csv", "mode": "update", "force_change": true})
+	body := res.json(t)
+	if res.status != 201 || body["upload_method"] != "PUT" || !strings.Contains(body["upload_url"].(string), "X-Amz-Signature") || len(body["job_id"].(string)) != 32 {
+		t.Fatalf("start: %d %s", res.status, res.body)
+	}
+	if h := body["upload_headers"].(map[string]any); h["Content-Type"] != "text/csv" {
+		t.Fatalf("headers %v", h)
+	}
+	job := owner.do("GET", "/api/admin/bulk/"+body["job_id"].(string), nil).json(t)
+	if job["state"] != "waiting_upload" || job["filename"] != "パスワード 一覧.csv" || job["mode"] != "update" || job["force_change"] != true {
+		t.Fatalf("job %v", job)
+	}
+	for _, bad := range []map[string]any{{"filename": "x.csv", "mode": "replace"}, {"filename": "", "mode": "update"}, {"filename": "../x.csv", "mode": "update"}} {
+		if res := owner.do("POST", "/api/admin/bulk", bad); res.status != 422 {
+			t.Errorf("%v: %d", bad, res.status)
+		}
+	}
+	user := e.signedIn(userID, userPW)
+	if res := user.do("POST", "/api/admin/bulk", map[string]any{"filename": "x.csv", "mode": "update"}); res.status != 403 {
+		t.Fatalf("user starts a job: %d", res.status)
+	}
+	for _, id := range []string{"0123456789abcdef0123456789abcdef", "nope", "ABCDEF0123456789abcdef0123456789"} {
+		if res := owner.do("GET", "/api/admin/bulk/"+id, nil); res.status != 404 {
+			t.Errorf("job %s: %d", id, res.status)
+		}
+	}
+}
+
+func TestBulkUnavailableWithoutUploads(t *testing.T) {
+	e := newEnv(t)
+	if res := e.signedIn(ownerID, ownerPW).do("POST", "/api/admin/bulk", map[string]any{"filename": "x.csv", "mode": "update"}); res.status != 503 || res.code(t) != "unavailable" {
+		t.Fatalf("%d %s", res.status, res.body)
+	}
+}
+
+func TestSampleAndExportCSV(t *testing.T) {
+	e := newEnv(t)
+	owner := e.signedIn(ownerID, ownerPW)
+	owner.do("POST", "/api/admin/accounts", map[string]any{"login_id": "keiri@example.com", "password": "Keisan-Ki-2026!", "quota_gb": 50, "comment": "=HYPERLINK(\"http://evil\")"})
+	sample := owner.do("GET", "/api/admin/bulk/sample.csv", nil)
+	if sample.status != 200 || !strings.HasPrefix(string(sample.body), "\ufeffmail_account,password,mail_capacity\r\n") || !strings.HasPrefix(sample.header.Get("Content-Type"), "text/csv") {
+		t.Fatalf("sample %d %q", sample.status, sample.body)
+	}
+	res := owner.do("GET", "/api/admin/accounts/export.csv", nil)
+	if res.status != 200 || !strings.HasPrefix(string(res.body), "\ufeff") {
+		t.Fatalf("export %d", res.status)
+	}
+	rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(res.body), "\ufeff"))).ReadAll()
+	if err != nil || len(rows) != 3 || rows[0][0] != "mail_account" {
+		t.Fatalf("rows %v %v", rows, err)
+	}
+	if rows[1][0] != "keiri@example.com" || rows[1][2] != "50" || rows[1][7] != `'=HYPERLINK("http://evil")` {
+		t.Fatalf("row %v", rows[1])
+	}
+	if strings.Contains(string(res.body), "argon2") {
+		t.Fatal("a hash in the export")
+	}
+	e.withUser(userID, "user")
+	if res := e.signedIn(userID, userPW).do("GET", "/api/admin/accounts/export.csv", nil); res.status != 403 {
+		t.Fatalf("user export: %d", res.status)
+	}
+}
