@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -144,7 +143,7 @@ func (e *env) upload(t *testing.T, filename, mode string, force bool, file []byt
 	if res.StatusCode != 200 {
 		t.Fatalf("upload: %d", res.StatusCode)
 	}
-	return up.Job, strings.ReplaceAll(url.QueryEscape(up.Job.Key), "%2F", "/")
+	return up.Job, bulk.EventKey(up.Job.Key)
 }
 
 func (e *env) job(t *testing.T, id string) bulk.Job {

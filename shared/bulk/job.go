@@ -183,3 +183,13 @@ func Sample(tenant string) []byte {
 		"yamada.taro,Change-Me-2026!a,10\r\n" +
 		"sato.hanako@" + tenant + ",,20\r\n")
 }
+
+// EventKey encodes an object key the way S3 event notifications carry it (each path
+// segment URL-encoded, spaces as '+').
+func EventKey(key string) string {
+	parts := strings.Split(key, "/")
+	for i, p := range parts {
+		parts[i] = url.QueryEscape(p)
+	}
+	return strings.Join(parts, "/")
+}

@@ -15,13 +15,16 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 
 	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/bulk"
 	"github.com/kagiya/kagiya/shared/httpapi"
 	"github.com/kagiya/kagiya/shared/mail"
 	"github.com/kagiya/kagiya/shared/mail/sesmail"
 	"github.com/kagiya/kagiya/shared/password"
+	"github.com/kagiya/kagiya/shared/s3files"
 	"github.com/kagiya/kagiya/shared/store/dynamostore"
 )
 
@@ -101,5 +104,9 @@ func Handler(ctx context.Context, getenv func(string) string) (http.Handler, err
 	if err != nil {
 		return nil, err
 	}
-	return httpapi.New(httpapi.Deps{Service: svc, Log: log, SecureCookies: strings.HasPrefix(cfg.SiteURL, "https://")}), nil
+	var jobs *bulk.Jobs
+	if name := getenv("UPLOAD_BUCKET"); name != "" {
+		jobs = &bulk.Jobs{Store: store, Presign: s3files.New(s3.NewFromConfig(awsCfg), name), Now: time.Now}
+	}
+	return httpapi.New(httpapi.Deps{Service: svc, Log: log, Bulk: jobs, SecureCookies: strings.HasPrefix(cfg.SiteURL, "https://")}), nil
 }
