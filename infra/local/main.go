@@ -1,5 +1,6 @@
 // Command local runs all of Kagiya on one port: the site, the API, and stand-ins for SES
-// (GET /_dev/mail) and, later, S3, on an embedded store. See API.md for the flags.
+// (GET /_dev/mail) and S3 (/_s3/, which hands each upload to the bulk runner as the
+// bucket's event would), on an embedded store. See API.md for the flags.
 package main
 
 import (
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/bulk"
 	"github.com/kagiya/kagiya/shared/httpapi"
 	"github.com/kagiya/kagiya/shared/mail"
 	"github.com/kagiya/kagiya/shared/password"
@@ -117,8 +119,19 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 		}
 	}
 
+	s3fake, err := newFakeS3(ctx, siteURL)
+	if err != nil {
+		return fmt.Errorf("s3 stand-in: %w", err)
+	}
+	runner := &bulk.Runner{Jobs: store, Files: s3fake.bucket, Accounts: svc, Now: time.Now, Log: log}
+	runCtx, stopRuns := context.WithCancel(ctx)
+	defer stopRuns()
+	go s3fake.deliver(runCtx, runner, log)
+	jobs := &bulk.Jobs{Store: store, Presign: s3fake.bucket, Now: time.Now}
+
 	mux := http.NewServeMux()
-	mux.Handle("/api/", httpapi.New(httpapi.Deps{Service: svc, Log: log}))
+	mux.Handle("/api/", httpapi.New(httpapi.Deps{Service: svc, Log: log, Bulk: jobs}))
+	mux.Handle(s3Prefix+"/", s3fake.handler)
 	mux.Handle("GET /_dev/mail", devMail(mailbox))
 	mux.Handle("/", httpapi.SecurityHeaders(http.FileServerFS(site.Files)))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
