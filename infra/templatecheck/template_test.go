@@ -148,9 +148,11 @@ func TestFunctionPermissions(t *testing.T) {
 	if err := yaml.Unmarshal(raw, &doc); err != nil {
 		t.Fatal(err)
 	}
-	sends := map[string]bool{"LoginFunction": true, "AdminFunction": true, "ResetFunction": true, "PasswordFunction": true, "UnlockFunction": false}
+	sends := map[string]bool{"LoginFunction": true, "AdminFunction": true, "ResetFunction": true, "PasswordFunction": true,
+		"BulkFunction": true, "UnlockFunction": false}
 	allowed := map[string]bool{"dynamodb:GetItem": true, "dynamodb:PutItem": true, "dynamodb:UpdateItem": true,
-		"dynamodb:DeleteItem": true, "dynamodb:Query": true, "dynamodb:TransactWriteItems": true, "ses:SendEmail": true}
+		"dynamodb:DeleteItem": true, "dynamodb:Query": true, "dynamodb:TransactWriteItems": true, "ses:SendEmail": true,
+		"s3:PutObject": true, "s3:GetObject": true, "sqs:SendMessage": true}
 	for name, res := range doc.Resources {
 		if res.Type != "AWS::Serverless::Function" {
 			continue
@@ -166,6 +168,11 @@ func TestFunctionPermissions(t *testing.T) {
 					if !allowed[action] {
 						t.Errorf("%s: action %s", name, action)
 					}
+					if strings.HasPrefix(action, "s3:") {
+						if r, _ := st.Resource.(string); !strings.HasSuffix(r, "-uploads-${AWS::AccountId}/uploads/*") {
+							t.Errorf("%s: %s on %v, beyond the upload bucket's uploads/", name, action, st.Resource)
+						}
+					}
 					if strings.HasPrefix(action, "ses:") {
 						mails = true
 						if r, _ := st.Resource.(string); !strings.HasSuffix(r, ":identity/${MailIdentity}") {
@@ -178,5 +185,38 @@ func TestFunctionPermissions(t *testing.T) {
 		if mails != want {
 			t.Errorf("%s: may send mail = %v, want %v", name, mails, want)
 		}
+	}
+}
+
+// TestBulkWiring checks the upload bucket and the bulk function's triggers.
+func TestBulkWiring(t *testing.T) {
+	raw, _ := os.ReadFile(filepath.Join(root, "template.yaml"))
+	var doc struct {
+		Resources map[string]struct {
+			Type       string         `yaml:"Type"`
+			Properties map[string]any `yaml:"Properties"`
+		} `yaml:"Resources"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	bucket := doc.Resources["UploadBucket"].Properties
+	for _, key := range []string{"PublicAccessBlockConfiguration", "BucketEncryption", "LifecycleConfiguration", "CorsConfiguration"} {
+		if bucket[key] == nil {
+			t.Errorf("upload bucket lacks %s", key)
+		}
+	}
+	fn := doc.Resources["BulkFunction"].Properties
+	events, _ := fn["Events"].(map[string]any)
+	kinds := map[string]bool{}
+	for _, e := range events {
+		kinds[e.(map[string]any)["Type"].(string)] = true
+	}
+	if !kinds["S3"] || !kinds["SQS"] {
+		t.Errorf("bulk function triggers %v; want S3 and SQS", kinds)
+	}
+	q := doc.Resources["ContinueQueue"].Properties
+	if vt, _ := q["VisibilityTimeout"].(int); vt <= fn["Timeout"].(int) {
+		t.Errorf("queue visibility %v not longer than the function timeout %v", q["VisibilityTimeout"], fn["Timeout"])
 	}
 }
