@@ -1,0 +1,95 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	jpenc "golang.org/x/text/encoding/japanese"
+)
+
+func writeFile(t *testing.T, name string, data []byte) string {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(p, data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestBrowserBulkUpdateByCSV(t *testing.T) {
+	base := startServer(t)
+	for i := range 5 {
+		createUser(t, base, fmt.Sprintf("shain%d@example.com", i), "Fuji-Passw0rd!")
+	}
+	var b strings.Builder
+	b.WriteString("mail_account,password,mail_capacity\r\n")
+	for i := range 5 {
+		fmt.Fprintf(&b, "shain%d,Atarashii-Kagi-%d!,50\r\n", i, i)
+	}
+	b.WriteString("yurei,,10\r\n") // no such account: skipped
+	sjis, err := jpenc.ShiftJIS.NewEncoder().Bytes([]byte(b.String()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := writeFile(t, "社員パスワード 2026.csv", sjis) // saved by Excel in Japan
+	ctx := browser(t)
+	err = chromedp.Do(ctx,
+		japanese(base),
+		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
+		waitText("#me-login-id", "owner@example.com"),
+		chromedp.Navigate(base+"/admin.html"),
+		chromedp.Click(css("#bulk-link")),
+		waitText("#page-title", "CSV で一括変更"),
+		chromedp.SetUploadFiles(css("#file"), []string{path}),
+		chromedp.Click(css("#submit")),
+		waitText("#job-outcome", "5件のアカウントを更新しました"),
+		waitText("#job-state", "完了"),
+		waitText("#job-file", "社員パスワード 2026.csv"),
+		waitText("#job-skipped", "yurei@example.com"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var full bool
+	if err := chromedp.Do(ctx, read(chromedp.Evaluate[bool](`(() => { const p = document.getElementById("job-progress"); return p.value === p.max })()`), &full)); err != nil || !full {
+		t.Fatalf("progress bar not full: %v", err)
+	}
+	res := apiAs(t, base, "shain3@example.com", "Atarashii-Kagi-3!")("GET", "/api/me", nil)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("the new password does not sign in: %d", res.StatusCode)
+	}
+}
+
+func TestBrowserBulkRejectedFileShowsErrors(t *testing.T) {
+	base := startServer(t)
+	createUser(t, base, "shain0@example.com", "Fuji-Passw0rd!")
+	path := writeFile(t, "bad.csv", []byte("mail_account,password,mail_capacity\nshain0,short,50\nshain0,Atarashii-Kagi-0!,7\n"))
+	ctx := browser(t)
+	err := chromedp.Do(ctx,
+		japanese(base),
+		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
+		waitText("#me-login-id", "owner@example.com"),
+		chromedp.Navigate(base+"/bulk.html"),
+		chromedp.SetUploadFiles(css("#file"), []string{path}),
+		chromedp.Click(css("#submit")),
+		waitText("#job-state", "ファイルに誤りがあります"),
+		waitText("#job-outcome", "何も変更していません"),
+		waitText("#job-errors tbody", "短すぎます"),
+		waitText("#job-errors tbody", "同じアカウントが2回あります"),
+		waitText("#job-errors tbody tr:first-child td:first-child", "2"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nothing changed: the old password still signs in.
+	res := apiAs(t, base, "shain0@example.com", "Fuji-Passw0rd!")("GET", "/api/me", nil)
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("the rejected file changed the account: %d", res.StatusCode)
+	}
+}

@@ -1,0 +1,87 @@
+// The bulk page: start a job, PUT the file to its upload URL, then follow the job until it
+// ends, with a progress bar, the outcome and, for a rejected file, its errors by line.
+"use strict";
+document.addEventListener("DOMContentLoaded", async () => {
+  const form = document.getElementById("bulk-form");
+  const msg = document.getElementById("message");
+  let current = null;
+
+  const text = (id, s) => { document.getElementById(id).textContent = s; };
+  function problemText(p) {
+    const key = "bulk.code." + p.code;
+    const known = t(key);
+    return (known !== key ? known : t("bulk.code.password") + (t("code." + p.code) !== "code." + p.code ? t("code." + p.code) : p.code))
+      + (p.message && p.code === "duplicate" ? " (" + p.message + ")" : "");
+  }
+  function render(job) {
+    current = job;
+    document.getElementById("job").hidden = false;
+    text("job-file", job.filename);
+    text("job-state", t("bulk.state." + job.state));
+    const bar = document.getElementById("job-progress");
+    bar.max = Math.max(job.to_apply, 1);
+    bar.value = job.state === "succeeded" ? bar.max : job.applied;
+    let outcome = "";
+    if (job.state === "succeeded") {
+      outcome = job.mode === "create" ? t("bulk.created").replace("{n}", job.created) : t("bulk.updated").replace("{n}", job.updated);
+    } else if (job.state === "rejected") {
+      outcome = t("bulk.rejected").replace("{n}", job.errors_total);
+    } else if (job.state === "failed") {
+      outcome = t("bulk.failed");
+    } else if (job.state === "applying") {
+      outcome = t("bulk.progress").replace("{a}", job.applied).replace("{n}", job.to_apply);
+    }
+    text("job-outcome", outcome);
+    text("job-skipped", job.skipped_total ? t("bulk.skipped").replace("{n}", job.skipped_total) + job.skipped.join(", ") + (job.skipped_total > job.skipped.length ? " …" : "") : "");
+    const table = document.getElementById("job-errors");
+    const body = table.querySelector("tbody");
+    body.replaceChildren();
+    for (const p of job.errors) {
+      const tr = document.createElement("tr");
+      for (const v of [p.line, p.column || "", problemText(p)]) {
+        const td = document.createElement("td"); td.textContent = v; tr.append(td);
+      }
+      body.append(tr);
+    }
+    table.hidden = job.errors.length === 0;
+    text("job-more", job.errors_total > job.errors.length ? t("bulk.more").replace("{n}", job.errors_total - job.errors.length) : "");
+  }
+  document.addEventListener("kagiya:lang", () => { if (current) render(current); });
+
+  async function follow(id) {
+    for (;;) {
+      const job = await api("GET", "/api/admin/bulk/" + encodeURIComponent(id));
+      render(job);
+      if (["succeeded", "rejected", "failed"].includes(job.state)) return;
+      await new Promise((r) => setTimeout(r, 700));
+    }
+  }
+
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const file = document.getElementById("file").files[0];
+    if (!file) { showMessage(msg, t("bulk.nofile"), true); return; }
+    const button = document.getElementById("submit");
+    button.disabled = true;
+    showMessage(msg, "", false);
+    try {
+      const start = await api("POST", "/api/admin/bulk", {
+        filename: file.name, mode: form.mode.value, force_change: document.getElementById("force_change").checked });
+      render(start.job);
+      const put = await fetch(start.upload_url, { method: start.upload_method, headers: start.upload_headers, body: file });
+      if (!put.ok) throw new Error(t("bulk.upload_failed"));
+      history.replaceState(null, "", "?job=" + start.job_id);
+      await follow(start.job_id);
+    } catch (e) {
+      showMessage(msg, e.message, true);
+    } finally {
+      button.disabled = false;
+    }
+  });
+
+  const m = await me();
+  if (!m) return;
+  if (m.role === "user") { location.replace("/home.html"); return; }
+  const job = new URLSearchParams(location.search).get("job");
+  if (job) follow(job).catch((e) => showMessage(msg, e.message, true));
+});
