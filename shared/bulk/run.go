@@ -34,7 +34,7 @@ type Runner struct {
 	Continue Continuer // nil: never hand over (the local server has no time limit)
 	Now      func() time.Time
 	Log      *slog.Logger
-	Workers  int           // rows hashed and written in parallel; 0: one per core
+	Workers  int           // rows hashed and written in parallel; 0: two per core, so writes overlap hashing
 	Lease    time.Duration // how long a run holds a job between heartbeats; 0: 2 minutes
 	Reserve  time.Duration // time before the deadline to stop and hand over; 0: 1 minute
 }
@@ -195,7 +195,7 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 	}
 	workers := r.Workers
 	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
+		workers = 2 * runtime.GOMAXPROCS(0)
 	}
 	type result struct {
 		line    int
