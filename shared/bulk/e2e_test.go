@@ -282,3 +282,34 @@ func TestForeignOrUnknownUploadsAreIgnored(t *testing.T) {
 		}
 	}
 }
+
+// handOver records the keys handed to a later invocation.
+type handOver struct{ keys []string }
+
+func (h *handOver) Continue(_ context.Context, key string) error { h.keys = append(h.keys, key); return nil }
+
+func TestNearTheDeadlineTheJobIsHandedOver(t *testing.T) {
+	e := newEnv(t, backends(t)["bbolt"], 30)
+	job, key := e.upload(t, "slow.csv", "update", false, file(30, -1))
+	ho := &handOver{}
+	e.runner.Continue = ho
+	e.runner.Reserve = time.Hour // every deadline is "near"
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	defer cancel()
+	if err := e.runner.Run(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if len(ho.keys) != 1 || ho.keys[0] != job.Key {
+		t.Fatalf("handed over %q", ho.keys)
+	}
+	if j := e.job(t, job.ID); j.State != bulk.StateApplying || !j.LeaseUntil.IsZero() {
+		t.Fatalf("after the hand-over %+v", j)
+	}
+	// The next invocation (the queue message) has all the time it needs.
+	if err := e.runner.Run(context.Background(), bulk.EventKey(ho.keys[0])); err != nil {
+		t.Fatal(err)
+	}
+	if j := e.job(t, job.ID); j.State != bulk.StateSucceeded || j.Updated != 30 {
+		t.Fatalf("after the continuation %+v", j)
+	}
+}
