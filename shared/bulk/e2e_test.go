@@ -286,7 +286,10 @@ func TestForeignOrUnknownUploadsAreIgnored(t *testing.T) {
 // handOver records the keys handed to a later invocation.
 type handOver struct{ keys []string }
 
-func (h *handOver) Continue(_ context.Context, key string) error { h.keys = append(h.keys, key); return nil }
+func (h *handOver) Continue(_ context.Context, key string) error {
+	h.keys = append(h.keys, key)
+	return nil
+}
 
 func TestNearTheDeadlineTheJobIsHandedOver(t *testing.T) {
 	e := newEnv(t, backends(t)["bbolt"], 30)
