@@ -152,7 +152,7 @@ func TestFunctionPermissions(t *testing.T) {
 		"BulkFunction": true, "UnlockFunction": false}
 	allowed := map[string]bool{"dynamodb:GetItem": true, "dynamodb:PutItem": true, "dynamodb:UpdateItem": true,
 		"dynamodb:DeleteItem": true, "dynamodb:Query": true, "dynamodb:TransactWriteItems": true, "ses:SendEmail": true,
-		"s3:PutObject": true, "s3:GetObject": true, "sqs:SendMessage": true}
+		"s3:PutObject": true, "s3:GetObject": true, "s3:DeleteObject": true, "sqs:SendMessage": true}
 	for name, res := range doc.Resources {
 		if res.Type != "AWS::Serverless::Function" {
 			continue

@@ -220,6 +220,9 @@ func TestAppliesOnceEvenWhenDeliveredTwice(t *testing.T) {
 			if m := e.mailbox.Messages("owner@example.com"); len(m) != 1 || !strings.Contains(m[0].Subject, "60件のアカウントを更新しました") {
 				t.Fatalf("%d summaries: %+v", len(m), m)
 			}
+			if _, err := e.bucket.Open(context.Background(), job.Key); err == nil {
+				t.Fatal("the upload, with its passwords, was kept after the job ended")
+			}
 		})
 	}
 }

@@ -70,9 +70,11 @@ type Presigner interface {
 	PresignPut(ctx context.Context, key string, ttl time.Duration) (url string, headers map[string]string, err error)
 }
 
-// Files opens uploaded objects.
+// Files opens uploaded objects, and deletes them once their job has ended (they may hold
+// passwords).
 type Files interface {
 	Open(ctx context.Context, key string) (io.ReadCloser, error)
+	Delete(ctx context.Context, key string) error
 }
 
 // keyPrefix is where uploads go: uploads/<tenant>/<job>/<file name>.

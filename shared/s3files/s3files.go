@@ -45,6 +45,14 @@ func (b *Bucket) PresignPut(ctx context.Context, key string, ttl time.Duration) 
 	return req.URL, headers, nil
 }
 
+// Delete removes the object at key.
+func (b *Bucket) Delete(ctx context.Context, key string) error {
+	if _, err := b.client.DeleteObject(ctx, &s3.DeleteObjectInput{Bucket: &b.name, Key: &key}); err != nil {
+		return fmt.Errorf("delete %s: %w", key, err)
+	}
+	return nil
+}
+
 // Open reads the object at key.
 func (b *Bucket) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 	out, err := b.client.GetObject(ctx, &s3.GetObjectInput{Bucket: &b.name, Key: &key})
