@@ -239,6 +239,11 @@ func (s *Service) Login(ctx context.Context, loginID, plain, ip string) (LoginRe
 		}
 	}
 	if !ok || err != nil || acct.PasswordHash == "" {
+		if ok {
+			// The same store round trips as a known account's check, not only the same hash.
+			s.store.GetTenant(ctx, tenantID)                  //nolint:errcheck
+			s.store.ReserveAttempt(ctx, tenantID, key, 1<<30) //nolint:errcheck
+		}
 		s.burnDummy(plain)
 		return fail("unknown")
 	}
@@ -261,11 +266,11 @@ func (s *Service) Login(ctx context.Context, loginID, plain, ip string) (LoginRe
 	if err != nil {
 		return LoginResult{}, err
 	}
-	if stale {
-		s.rehash(ctx, acct, preset(set).Normalized(plain))
-	}
 	if err := s.store.RecordLogin(ctx, tenantID, key, now); err != nil {
 		return LoginResult{}, fmt.Errorf("login: %w", err)
+	}
+	if stale {
+		s.rehash(ctx, acct, preset(set).Normalized(plain))
 	}
 	if reason := changeReason(acct, set, now); reason != "" {
 		challenge, err := s.issueToken(ctx, acct, PurposeChange, ChallengeTTL)
@@ -295,6 +300,11 @@ func (s *Service) rehash(ctx context.Context, acct Account, plain string) {
 	h, err := password.Hash(s.cfg.Hash, plain)
 	if err != nil {
 		s.log.ErrorContext(ctx, "rehash", "err", err)
+		return
+	}
+	// The sign-in has just written the account (attempt, last sign-in): start from there.
+	if acct, err = s.store.GetAccount(ctx, acct.TenantID, acct.Key()); err != nil {
+		s.log.WarnContext(ctx, "rehash not stored", "err", err)
 		return
 	}
 	acct.PasswordHash = h

@@ -12,6 +12,7 @@ import (
 
 	"github.com/kagiya/kagiya/shared/account"
 	"github.com/kagiya/kagiya/shared/mail"
+	"github.com/kagiya/kagiya/shared/password"
 )
 
 const userID, userPW = "taro@example.com", "Mori-no-Kuma-42!"
@@ -386,5 +387,27 @@ func TestAdminListShowsLocks(t *testing.T) {
 	accts := res.json(t)["accounts"].([]any)
 	if len(accts) != 1 || accts[0].(map[string]any)["locked"] != true {
 		t.Fatalf("list %s", res.body)
+	}
+}
+
+func TestSignInRehashesOlderParameters(t *testing.T) {
+	e := newEnv(t)
+	older := fastHash
+	older.MemoryKiB = 128
+	h, err := password.Hash(older, userPW)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.CreateAccount(context.Background(), account.Account{TenantID: "example.com", LoginID: userID, Role: account.RoleUser, PasswordHash: h}); err != nil {
+		t.Fatal(err)
+	}
+	if res := e.client().login(userID, userPW); res.status != 200 {
+		t.Fatalf("sign-in: %d %s", res.status, res.body)
+	}
+	if got := e.account(userID).PasswordHash; !strings.HasPrefix(got, "$argon2id$v=19$m=64,t=1,p=1$") {
+		t.Fatalf("not rehashed: %s", got[:30])
+	}
+	if res := e.client().login(userID, userPW); res.status != 200 {
+		t.Fatalf("sign-in with the new hash: %d", res.status)
 	}
 }
