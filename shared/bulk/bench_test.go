@@ -29,7 +29,7 @@ func (r *rowsReader) Read(p []byte) (int, error) {
 		if r.i == 0 {
 			r.buf = []byte("mail_account,password,mail_capacity\r\n")
 		} else {
-			r.buf = fmt.Appendf(nil, "user%07d,Shin-Pass-%07d-Ok!,20\r\n", r.i, r.i)
+			r.buf = fmt.Appendf(nil, "user%07d,Shin-Pass-%03d-%04d-Ok!,20\r\n", r.i, r.i/10000, r.i%10000)
 		}
 		r.i++
 	}
