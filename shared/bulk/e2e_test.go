@@ -65,9 +65,9 @@ type env struct {
 	bucket  *s3files.Bucket
 }
 
-func backends(t *testing.T) map[string]func(t *testing.T) store {
-	return map[string]func(t *testing.T) store{
-		"bbolt": func(t *testing.T) store {
+func backends(t testing.TB) map[string]func(t testing.TB) store {
+	return map[string]func(t testing.TB) store{
+		"bbolt": func(t testing.TB) store {
 			s, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"))
 			if err != nil {
 				t.Fatal(err)
@@ -75,7 +75,7 @@ func backends(t *testing.T) map[string]func(t *testing.T) store {
 			t.Cleanup(func() { s.Close() })
 			return s
 		},
-		"minidyn": func(t *testing.T) store {
+		"minidyn": func(t testing.TB) store {
 			srv := httptest.NewServer(server.NewServer())
 			t.Cleanup(srv.Close)
 			db := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
@@ -88,7 +88,11 @@ func backends(t *testing.T) map[string]func(t *testing.T) store {
 	}
 }
 
-func newEnv(t *testing.T, newStore func(t *testing.T) store, users int) *env {
+func newEnv(t testing.TB, newStore func(t testing.TB) store, users int) *env {
+	return newEnvHashing(t, newStore, users, fastHash)
+}
+
+func newEnvHashing(t testing.TB, newStore func(t testing.TB) store, users int, hash password.Params) *env {
 	ctx := context.Background()
 	s3srv := httptest.NewServer(gofakes3.New(s3mem.New()).Server())
 	t.Cleanup(s3srv.Close)
@@ -103,7 +107,7 @@ func newEnv(t *testing.T, newStore func(t *testing.T) store, users int) *env {
 	box := mail.NewMailbox(time.Now)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc, err := account.NewService(account.Deps{Store: st, Mailer: box, Templates: tmpl, Now: time.Now, Log: log,
-		SiteURL: "https://id.example.com"}, account.Config{Hash: fastHash})
+		SiteURL: "https://id.example.com"}, account.Config{Hash: hash})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +129,7 @@ func newEnv(t *testing.T, newStore func(t *testing.T) store, users int) *env {
 
 // upload starts a job, PUTs the file to its presigned URL as a browser would, and returns
 // the key as an S3 event would carry it (URL-encoded).
-func (e *env) upload(t *testing.T, filename, mode string, force bool, file []byte) (bulk.Job, string) {
+func (e *env) upload(t testing.TB, filename, mode string, force bool, file []byte) (bulk.Job, string) {
 	t.Helper()
 	up, err := e.jobs.Start(context.Background(), e.owner, filename, mode, force)
 	if err != nil {
