@@ -1,4 +1,5 @@
-// Command admin is the Lambda function for administration of accounts and the audit log. API Gateway sends it only
+// Command admin is the Lambda function for administration of accounts, tenant settings,
+// bulk jobs (it presigns the uploads) and the audit log. API Gateway sends it only
 // those routes (template.yaml); the handler is the shared one.
 package main
 
@@ -8,13 +9,18 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/kagiya/kagiya/shared/bulk"
 	"github.com/kagiya/kagiya/shared/lambdaapi"
+	"github.com/kagiya/kagiya/shared/s3files"
 )
 
 func main() {
-	h, err := lambdaapi.Handler(context.Background(), os.Getenv)
+	uploads := func(cfg aws.Config, bucket string) bulk.Presigner { return s3files.New(s3.NewFromConfig(cfg), bucket) }
+	h, err := lambdaapi.Handler(context.Background(), os.Getenv, uploads)
 	if err != nil {
 		slog.Error("admin: start", "err", err)
 		os.Exit(1)

@@ -10,11 +10,11 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/kagiya/kagiya/shared/lambdaapi"
+	"github.com/kagiya/kagiya/shared/bulklambda"
 )
 
 func main() {
-	h, err := lambdaapi.BulkHandler(context.Background(), os.Getenv)
+	h, err := bulklambda.Handler(context.Background(), os.Getenv)
 	if err != nil {
 		slog.Error("bulk: start", "err", err)
 		os.Exit(1)

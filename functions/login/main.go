@@ -14,7 +14,7 @@ import (
 )
 
 func main() {
-	h, err := lambdaapi.Handler(context.Background(), os.Getenv)
+	h, err := lambdaapi.Handler(context.Background(), os.Getenv, nil)
 	if err != nil {
 		slog.Error("login: start", "err", err)
 		os.Exit(1)

@@ -15,7 +15,7 @@ import (
 )
 
 func main() {
-	h, err := lambdaapi.Handler(context.Background(), os.Getenv)
+	h, err := lambdaapi.Handler(context.Background(), os.Getenv, nil)
 	if err != nil {
 		slog.Error("reset: start", "err", err)
 		os.Exit(1)

@@ -13,9 +13,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 
 	"github.com/kagiya/kagiya/shared/account"
@@ -24,7 +24,6 @@ import (
 	"github.com/kagiya/kagiya/shared/mail"
 	"github.com/kagiya/kagiya/shared/mail/sesmail"
 	"github.com/kagiya/kagiya/shared/password"
-	"github.com/kagiya/kagiya/shared/s3files"
 	"github.com/kagiya/kagiya/shared/store/dynamostore"
 )
 
@@ -77,20 +76,30 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 	return c, errors.Join(errs...)
 }
 
-// Handler builds the API handler from the environment and the Lambda's AWS credentials.
-func Handler(ctx context.Context, getenv func(string) string) (http.Handler, error) {
+// Env is what every function builds first: its configuration, AWS configuration, logger,
+// store and account service.
+type Env struct {
+	Config  Config
+	AWS     aws.Config
+	Log     *slog.Logger
+	Store   *dynamostore.Store
+	Service *account.Service
+}
+
+// Build reads the environment and builds the parts every function shares.
+func Build(ctx context.Context, getenv func(string) string) (Env, error) {
 	cfg, err := LoadConfig(getenv)
 	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
+		return Env{}, fmt.Errorf("config: %w", err)
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
 	if err != nil {
-		return nil, fmt.Errorf("aws config: %w", err)
+		return Env{}, fmt.Errorf("aws config: %w", err)
 	}
 	tmpl, err := mail.LoadTemplates()
 	if err != nil {
-		return nil, err
+		return Env{}, err
 	}
 	store := dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, 0)
 	svc, err := account.NewService(account.Deps{
@@ -102,11 +111,26 @@ func Handler(ctx context.Context, getenv func(string) string) (http.Handler, err
 		SiteURL:   cfg.SiteURL,
 	}, account.Config{Hash: cfg.Hash})
 	if err != nil {
+		return Env{}, err
+	}
+	return Env{Config: cfg, AWS: awsCfg, Log: log, Store: store, Service: svc}, nil
+}
+
+// Uploads makes the presigner of the upload bucket; only the admin function passes one,
+// so the others do not link the S3 client.
+type Uploads func(awsCfg aws.Config, bucket string) bulk.Presigner
+
+// Handler builds the API handler from the environment and the Lambda's AWS credentials.
+// With uploads and UPLOAD_BUCKET set, it serves the bulk endpoints too.
+func Handler(ctx context.Context, getenv func(string) string, uploads Uploads) (http.Handler, error) {
+	env, err := Build(ctx, getenv)
+	if err != nil {
 		return nil, err
 	}
 	var jobs *bulk.Jobs
-	if name := getenv("UPLOAD_BUCKET"); name != "" {
-		jobs = &bulk.Jobs{Store: store, Presign: s3files.New(s3.NewFromConfig(awsCfg), name), Now: time.Now}
+	if name := getenv("UPLOAD_BUCKET"); name != "" && uploads != nil {
+		jobs = &bulk.Jobs{Store: env.Store, Presign: uploads(env.AWS, name), Now: time.Now}
 	}
-	return httpapi.New(httpapi.Deps{Service: svc, Log: log, Bulk: jobs, SecureCookies: strings.HasPrefix(cfg.SiteURL, "https://")}), nil
+	return httpapi.New(httpapi.Deps{Service: env.Service, Log: env.Log, Bulk: jobs,
+		SecureCookies: strings.HasPrefix(env.Config.SiteURL, "https://")}), nil
 }

@@ -1,26 +1,20 @@
-package lambdaapi
+// Package bulklambda wires the bulk function: S3 and SQS events to the bulk runner, and
+// SQS to hand a large job to the next invocation.
+package bulklambda
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
-	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/aws/aws-sdk-go-v2/service/ses"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
-	"github.com/kagiya/kagiya/shared/account"
 	"github.com/kagiya/kagiya/shared/bulk"
-	"github.com/kagiya/kagiya/shared/mail"
-	"github.com/kagiya/kagiya/shared/mail/sesmail"
+	"github.com/kagiya/kagiya/shared/lambdaapi"
 	"github.com/kagiya/kagiya/shared/s3files"
-	"github.com/kagiya/kagiya/shared/store/dynamostore"
 )
 
 // queue hands the rest of a job to the next invocation through SQS.
@@ -37,34 +31,19 @@ func (q queue) Continue(ctx context.Context, key string) error {
 	return nil
 }
 
-// BulkHandler builds the bulk function's event handler: S3 ObjectCreated events of the
-// upload bucket, and SQS messages that carry the key of a job to continue.
-func BulkHandler(ctx context.Context, getenv func(string) string) (func(context.Context, json.RawMessage) error, error) {
-	cfg, err := LoadConfig(getenv)
-	if err != nil {
-		return nil, fmt.Errorf("config: %w", err)
-	}
+// Handler builds the bulk function's event handler: S3 ObjectCreated events of the upload
+// bucket, and SQS messages that carry the key of a job to continue.
+func Handler(ctx context.Context, getenv func(string) string) (func(context.Context, json.RawMessage) error, error) {
 	bucket, queueURL := getenv("UPLOAD_BUCKET"), getenv("CONTINUE_QUEUE_URL")
 	if bucket == "" || queueURL == "" {
 		return nil, fmt.Errorf("config: UPLOAD_BUCKET and CONTINUE_QUEUE_URL are required")
 	}
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("aws config: %w", err)
-	}
-	tmpl, err := mail.LoadTemplates()
+	env, err := lambdaapi.Build(ctx, getenv)
 	if err != nil {
 		return nil, err
 	}
-	store := dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, 0)
-	svc, err := account.NewService(account.Deps{Store: store, Mailer: sesmail.New(ses.NewFromConfig(awsCfg), cfg.MailFrom),
-		Templates: tmpl, Now: time.Now, Log: log, SiteURL: cfg.SiteURL}, account.Config{Hash: cfg.Hash})
-	if err != nil {
-		return nil, err
-	}
-	runner := &bulk.Runner{Jobs: store, Files: s3files.New(s3.NewFromConfig(awsCfg), bucket), Accounts: svc,
-		Continue: queue{sqs.NewFromConfig(awsCfg), queueURL}, Now: time.Now, Log: log}
+	runner := &bulk.Runner{Jobs: env.Store, Files: s3files.New(s3.NewFromConfig(env.AWS), bucket), Accounts: env.Service,
+		Continue: queue{sqs.NewFromConfig(env.AWS), queueURL}, Now: time.Now, Log: env.Log}
 	return func(ctx context.Context, raw json.RawMessage) error { return dispatch(ctx, runner, raw) }, nil
 }
 
