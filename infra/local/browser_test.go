@@ -77,21 +77,29 @@ func browser(t *testing.T) context.Context {
 
 type css = chromedp.CSS
 
-// waitText waits until the element's text contains want.
-func waitText(sel, want string) chromedp.Action[chromedp.Void] {
+// poll runs check every 50 ms until it reports done, an error, or the context ends; what
+// describes the last state for the failure message.
+func poll(check func(ctx context.Context, tg *chromedp.Target) (done bool, what string, err error)) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		var got string
 		for {
-			var err error
-			if got, err = chromedp.TextContent(css(sel))(ctx, tg); err == nil && strings.Contains(got, want) {
-				return nil
+			done, what, err := check(ctx, tg)
+			if done || err != nil {
+				return err
 			}
 			select {
 			case <-ctx.Done():
-				return fmt.Errorf("waiting for %q in %s (last %q): %w", want, sel, got, ctx.Err())
+				return fmt.Errorf("%s: %w", what, ctx.Err())
 			case <-time.After(50 * time.Millisecond):
 			}
 		}
+	})
+}
+
+// waitText waits until the element's text contains want.
+func waitText(sel, want string) chromedp.Action[chromedp.Void] {
+	return poll(func(ctx context.Context, tg *chromedp.Target) (bool, string, error) {
+		got, err := chromedp.TextContent(css(sel))(ctx, tg)
+		return err == nil && strings.Contains(got, want), fmt.Sprintf("waiting for %q in %s (last %q)", want, sel, got), nil
 	})
 }
 
@@ -203,21 +211,9 @@ func TestBrowserAdminManagesAccounts(t *testing.T) {
 		// Search narrows the list to one row.
 		chromedp.SendKeys(css("#q"), "hana"),
 		chromedp.Click(css("#search-form button")),
-		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-			for {
-				n, err := chromedp.Evaluate[int](`document.querySelectorAll("#accounts tr").length`)(ctx, tg)
-				if err != nil {
-					return err
-				}
-				if n == 1 {
-					return nil
-				}
-				select {
-				case <-ctx.Done():
-					return fmt.Errorf("search left %d rows", n)
-				case <-time.After(50 * time.Millisecond):
-				}
-			}
+		poll(func(ctx context.Context, tg *chromedp.Target) (bool, string, error) {
+			n, err := chromedp.Evaluate[int](`document.querySelectorAll("#accounts tr").length`)(ctx, tg)
+			return n == 1, fmt.Sprintf("search left %d rows", n), err
 		}),
 		// Delete, after a confirmation that names the account.
 		chromedp.Click(css(row("hanako@example.com")+" button.danger")),

@@ -11,20 +11,10 @@ import (
 
 // ruleState waits until the checklist item of code is in state (met, unmet, server).
 func ruleState(list, code, state string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		expr := fmt.Sprintf(`(document.querySelector(%q + " li[data-code=%s]") || {}).className || ""`, list, code)
-		var got string
-		for {
-			var err error
-			if got, err = chromedp.Evaluate[string](expr)(ctx, tg); err == nil && got == "rule "+state {
-				return nil
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("rule %s in %s: %q, want %q", code, list, got, state)
-			case <-time.After(50 * time.Millisecond):
-			}
-		}
+	expr := fmt.Sprintf(`(document.querySelector(%q + " li[data-code=%s]") || {}).className || ""`, list, code)
+	return poll(func(ctx context.Context, tg *chromedp.Target) (bool, string, error) {
+		got, err := chromedp.Evaluate[string](expr)(ctx, tg)
+		return err == nil && got == "rule "+state, fmt.Sprintf("rule %s in %s: %q, want %q", code, list, got, state), nil
 	})
 }
 
