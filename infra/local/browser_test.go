@@ -227,3 +227,26 @@ func TestBrowserAdminManagesAccounts(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestBrowserAuditLog(t *testing.T) {
+	base := startServer(t)
+	createUser(t, base, "kansa@example.com", "Fuji-Passw0rd!")
+	ctx := browser(t)
+	err := chromedp.Do(ctx,
+		japanese(base),
+		signIn(base, "owner@example.com", "wrong-password"),
+		waitText("#signin-message", "正しくありません"),
+		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
+		waitText("#me-login-id", "owner@example.com"),
+		chromedp.Navigate(base+"/admin.html"),
+		chromedp.Click(css("#audit-link")),
+		waitText("#page-title", "監査ログ"),
+		waitText("#events", "account.create"),
+		waitText("#events", "kansa@example.com"),
+		waitText("#events", "failed:password"),
+		waitText("#events tr:first-child", "login"), // newest first: this sign-in
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
