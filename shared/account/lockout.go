@@ -98,21 +98,29 @@ func (s *Service) issueToken(ctx context.Context, a Account, purpose string, ttl
 // redeem consumes an emailed token of purpose and returns its account. Malformed,
 // unknown, used, expired and orphaned tokens are all invalid_token.
 func (s *Service) redeem(ctx context.Context, token, purpose string) (Account, error) {
+	return s.tokenAccount(ctx, token, func(hash string) (Token, error) {
+		return s.store.ConsumeToken(ctx, hash, purpose, s.now().UTC())
+	})
+}
+
+// tokenAccount finds the account of a live token, which take looks up (and perhaps uses
+// up) by its hash.
+func (s *Service) tokenAccount(ctx context.Context, token string, take func(hash string) (Token, error)) (Account, error) {
 	invalid := codeErr(CodeInvalidToken)
 	if !wellFormedToken(token) {
 		return Account{}, invalid
 	}
-	t, err := s.store.ConsumeToken(ctx, HashToken(token), purpose, s.now().UTC())
+	t, err := take(HashToken(token))
 	if errors.Is(err, ErrNotFound) {
 		return Account{}, invalid
 	} else if err != nil {
-		return Account{}, fmt.Errorf("redeem: %w", err)
+		return Account{}, fmt.Errorf("token: %w", err)
 	}
 	a, err := s.store.GetAccount(ctx, t.TenantID, t.LoginKey)
 	if errors.Is(err, ErrNotFound) {
 		return Account{}, invalid
 	} else if err != nil {
-		return Account{}, fmt.Errorf("redeem: %w", err)
+		return Account{}, fmt.Errorf("token account: %w", err)
 	}
 	return a, nil
 }

@@ -137,21 +137,11 @@ func (s *Service) CompletePasswordChange(ctx context.Context, challenge, plain, 
 
 // peek returns the account and tenant settings of a live token without using it up.
 func (s *Service) peek(ctx context.Context, token, purpose string) (Account, Settings, error) {
-	invalid := codeErr(CodeInvalidToken)
-	if !wellFormedToken(token) {
-		return Account{}, Settings{}, invalid
-	}
-	t, err := s.store.PeekToken(ctx, HashToken(token), purpose, s.now().UTC())
-	if errors.Is(err, ErrNotFound) {
-		return Account{}, Settings{}, invalid
-	} else if err != nil {
-		return Account{}, Settings{}, fmt.Errorf("peek: %w", err)
-	}
-	a, err := s.store.GetAccount(ctx, t.TenantID, t.LoginKey)
-	if errors.Is(err, ErrNotFound) {
-		return Account{}, Settings{}, invalid
-	} else if err != nil {
-		return Account{}, Settings{}, fmt.Errorf("peek: %w", err)
+	a, err := s.tokenAccount(ctx, token, func(hash string) (Token, error) {
+		return s.store.PeekToken(ctx, hash, purpose, s.now().UTC())
+	})
+	if err != nil {
+		return Account{}, Settings{}, err
 	}
 	set, err := s.settingsOf(ctx, a.TenantID)
 	return a, set, err
