@@ -1,12 +1,20 @@
 // Calls to /api/*: JSON in and out, the CSRF header on writes, errors as Error objects
 // carrying the API's stable code and its message in the chosen language.
 "use strict";
+// errorText is a code's message from the error table (errors.js, generated from
+// shared/errcode), for answers that carry none: a gateway's 5xx page, say.
+function errorText(code) {
+  const e = KAGIYA_ERRORS[code];
+  return e ? e[kagiyaLang() === "en" ? "en" : "ja"] : "";
+}
+
 class ApiError extends Error {
   constructor(status, body) {
     const e = (body && body.error) || {};
-    super(e.message || t("error.network"));
+    const code = e.code || (status >= 500 ? "internal" : status ? "invalid_request" : "network");
+    super(e.message || errorText(code) || t("error.network"));
     this.status = status;
-    this.code = e.code || "network";
+    this.code = code;
     this.fields = e.fields || [];
   }
 }

@@ -6,7 +6,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (!account) return;
     document.getElementById("me-login-id").textContent = account.login_id;
     document.getElementById("me-role").textContent = t("role." + account.role);
-    document.getElementById("me-tenant").textContent = account.tenant;
+    document.getElementById("me-tenant").textContent = account.tenant_name;
     document.getElementById("admin-link").hidden = account.role === "user";
     document.getElementById("settings-link").hidden = account.role !== "owner";
     document.getElementById("me-expires").textContent = account.password_expires_at

@@ -9,7 +9,9 @@ document.addEventListener("DOMContentLoaded", async () => {
   if (m.role !== "owner") { location.replace("/home.html"); return; }
   try {
     const s = await api("GET", "/api/admin/tenant");
-    document.getElementById("tenant-name").textContent = s.tenant;
+    document.getElementById("tenant-name").textContent = s.name;
+    form.name.value = s.name;
+    form.domains.value = s.domains.join("\n");
     form.policy_preset.value = s.policy_preset;
     form.language.value = s.language;
     NUMBER_SETTINGS.forEach((k) => { form[k].value = s[k]; });
@@ -18,10 +20,17 @@ document.addEventListener("DOMContentLoaded", async () => {
   }
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
-    const body = { policy_preset: form.policy_preset.value, language: form.language.value };
+    const body = {
+      name: form.name.value,
+      domains: form.domains.value.split(/[\s,、]+/).filter((d) => d !== ""),
+      policy_preset: form.policy_preset.value,
+      language: form.language.value,
+    };
     NUMBER_SETTINGS.forEach((k) => { body[k] = Number(form[k].value); });
     try {
-      await api("PUT", "/api/admin/tenant", body);
+      const saved = await api("PUT", "/api/admin/tenant", body);
+      document.getElementById("tenant-name").textContent = saved.name;
+      form.domains.value = saved.domains.join("\n");
       showMessage(msg, t("settings.saved"), false);
     } catch (e) {
       showMessage(msg, fieldMessages(e), true);

@@ -73,15 +73,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return err
 	}
-	created, err := svc.Bootstrap(ctx, *owner, pw, account.Settings{PolicyPreset: *policy})
+	tenant, created, err := svc.Bootstrap(ctx, *owner, pw, account.Settings{PolicyPreset: *policy})
 	if err != nil {
 		return err
 	}
 	if created {
-		tenant, _ := account.ParseLoginID(*owner)
-		fmt.Fprintf(stdout, "\ncreated tenant %s with owner %s\n", tenant, *owner)
+		fmt.Fprintf(stdout, "\ncreated tenant %q (%s, domain %s) with owner %s\n", tenant.Name, tenant.ID, tenant.Domains[0], *owner)
 	} else {
-		fmt.Fprintln(stdout, "\nthe tenant exists already; nothing changed")
+		fmt.Fprintln(stdout, "\nan account with that login ID exists already; nothing changed")
 	}
 	return nil
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/truora/minidyn/server"
 
+	"github.com/kagiya/kagiya/shared/account"
 	"github.com/kagiya/kagiya/shared/store/dynamostore"
 )
 
@@ -33,12 +35,16 @@ func TestBootstrapOnDynamoDB(t *testing.T) {
 	if err := run(ctx, args, noenv, strings.NewReader("Kagi-2026-Tokyo!\n"), &out); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "created tenant example.com with owner Boss@Example.com") {
+	if !strings.Contains(out.String(), `created tenant "example.com"`) || !strings.Contains(out.String(), "domain example.com) with owner Boss@Example.com") {
 		t.Fatalf("output %q", out.String())
 	}
-	a, err := dynamostore.New(db, "kagiya", 0).GetAccount(ctx, "example.com", "boss@example.com")
-	if err != nil || a.Role != "owner" || !strings.HasPrefix(a.PasswordHash, "$argon2id$") {
+	st := dynamostore.New(db, "kagiya", 0)
+	a, err := account.FindAccount(ctx, st, "boss@example.com")
+	if err != nil || a.Role != "owner" || !strings.HasPrefix(a.PasswordHash, "$argon2id$") || !strings.HasPrefix(a.ID, "acc_") {
 		t.Fatalf("owner %+v, %v", a, err)
+	}
+	if tn, err := st.GetTenant(ctx, a.TenantID); err != nil || tn.Name != "example.com" || fmt.Sprint(tn.Domains) != "[example.com]" {
+		t.Fatalf("tenant %+v, %v", tn, err)
 	}
 	out.Reset()
 	if err := run(ctx, args, noenv, strings.NewReader("Other-Passw0rd!\n"), &out); err != nil || !strings.Contains(out.String(), "nothing changed") {

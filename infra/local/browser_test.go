@@ -200,7 +200,7 @@ func TestBrowserAdminManagesAccounts(t *testing.T) {
 		// A duplicate is refused with the API's message.
 		chromedp.SendKeys(css("#new-login-id"), "HANAKO@example.com"),
 		chromedp.Click(css("#create-form button[type=submit]")),
-		waitText("#create-message", "すでに存在する"),
+		waitText("#create-message", "すでに使われています"),
 		// Edit the comment.
 		chromedp.Click(css(row("hanako@example.com")+" button.secondary")),
 		chromedp.WaitVisible(css("#edit-dialog")),

@@ -110,12 +110,12 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 		return err
 	}
 	if o.owner != "" {
-		created, err := svc.Bootstrap(ctx, o.owner, o.ownerPassword, account.Settings{PolicyPreset: o.policy})
+		t, created, err := svc.Bootstrap(ctx, o.owner, o.ownerPassword, account.Settings{PolicyPreset: o.policy})
 		if err != nil {
 			return fmt.Errorf("create owner: %w", err)
 		}
 		if created {
-			log.Info("created tenant and owner", "owner", o.owner, "policy", o.policy)
+			log.Info("created tenant and owner", "tenant", t.ID, "name", t.Name, "owner", o.owner, "policy", o.policy)
 		}
 	}
 

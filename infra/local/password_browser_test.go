@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -24,6 +25,14 @@ func fill(sel, value string) chromedp.Action[chromedp.Void] {
 		expr := fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.value = %q; el.dispatchEvent(new Event("input", {bubbles: true})); return true })()`, sel, value)
 		_, err := chromedp.Evaluate[bool](expr)(ctx, tg)
 		return err
+	})
+}
+
+// waitValue waits until a form control's value contains want.
+func waitValue(sel, want string) chromedp.Action[chromedp.Void] {
+	return poll(func(ctx context.Context, tg *chromedp.Target) (bool, string, error) {
+		got, err := chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q).value`, sel))(ctx, tg)
+		return err == nil && strings.Contains(got, want), fmt.Sprintf("waiting for value %q in %s (last %q)", want, sel, got), nil
 	})
 }
 
@@ -135,6 +144,9 @@ func TestBrowserOwnerChangesTenantSettings(t *testing.T) {
 		waitText("#me-login-id", "owner@example.com"),
 		chromedp.Click(css("#settings-link")),
 		waitText("#tenant-name", "example.com"),
+		waitValue("#domains", "example.com"),
+		fill("#name", "株式会社サンプル"),
+		fill("#domains", "example.com\nexample.co.jp"),
 		fill("#policy_preset", "basic8"),
 		fill("#max_age_days", "90"),
 		fill("#lockout_threshold", "1"),
@@ -143,6 +155,7 @@ func TestBrowserOwnerChangesTenantSettings(t *testing.T) {
 		fill("#lockout_threshold", "5"),
 		chromedp.Click(css("#submit")),
 		waitText("#message", "設定を保存しました"),
+		waitText("#tenant-name", "株式会社サンプル"),
 		chromedp.Navigate(base+"/password.html"),
 		waitText("#rules", "8 文字以上"),
 		waitText("#rules", "16 文字以下"),

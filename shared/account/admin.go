@@ -23,11 +23,17 @@ func requireAdmin(p Principal) error {
 // target loads an account of the principal's tenant by login ID; anything outside the
 // tenant, or unparseable, is not_found exactly like an absent account.
 func (s *Service) target(ctx context.Context, p Principal, loginID string) (Account, error) {
-	tenantID, ok := ParseLoginID(loginID)
-	if !ok || tenantID != p.Account.TenantID {
+	if _, ok := ParseLoginID(loginID); !ok {
 		return Account{}, codeErr(CodeNotFound)
 	}
-	a, err := s.store.GetAccount(ctx, tenantID, Key(loginID))
+	ref, err := s.logins.LookupLogin(ctx, Key(loginID))
+	if err == nil && ref.TenantID != p.Account.TenantID {
+		err = ErrNotFound
+	}
+	var a Account
+	if err == nil {
+		a, err = s.accounts.GetAccount(ctx, ref.TenantID, ref.AccountID)
+	}
 	if errors.Is(err, ErrNotFound) {
 		return Account{}, codeErr(CodeNotFound)
 	} else if err != nil {
@@ -44,7 +50,7 @@ func (s *Service) ListAccounts(ctx context.Context, p Principal, q ListQuery) ([
 	if q.Limit <= 0 || q.Limit > 200 {
 		q.Limit = 50
 	}
-	accts, next, err := s.store.ListAccounts(ctx, p.Account.TenantID, q)
+	accts, next, err := s.accounts.ListAccounts(ctx, p.Account.TenantID, q)
 	if err != nil {
 		return nil, "", fmt.Errorf("list accounts: %w", err)
 	}
@@ -66,12 +72,16 @@ func (s *Service) CreateAccount(ctx context.Context, p Principal, in NewAccount,
 	if err := requireAdmin(p); err != nil {
 		return Account{}, err
 	}
+	t, err := s.tenant(ctx, p.Account.TenantID)
+	if err != nil {
+		return Account{}, err
+	}
 	var fields []FieldError
-	tenantID, ok := ParseLoginID(in.LoginID)
+	domain, ok := ParseLoginID(in.LoginID)
 	switch {
 	case !ok:
 		fields = append(fields, FieldError{"login_id", "invalid"})
-	case tenantID != p.Account.TenantID:
+	case !t.Allows(domain):
 		fields = append(fields, FieldError{"login_id", "other_tenant"})
 	}
 	if in.Role == "" {
@@ -92,26 +102,26 @@ func (s *Service) CreateAccount(ctx context.Context, p Principal, in NewAccount,
 	if !canManage(p.Account.Role, in.Role) {
 		return Account{}, codeErr(CodeForbidden)
 	}
+	id, err := newID("acc_")
+	if err != nil {
+		return Account{}, err
+	}
 	now := s.now().UTC()
-	a := Account{TenantID: tenantID, LoginID: in.LoginID, Role: in.Role, QuotaGB: in.QuotaGB,
+	a := Account{ID: id, TenantID: t.ID, LoginID: in.LoginID, Role: in.Role, QuotaGB: in.QuotaGB,
 		Comment: in.Comment, CreatedAt: now, UpdatedAt: now}
 	if in.Password != "" {
-		set, err := s.settingsOf(ctx, tenantID)
-		if err != nil {
-			return Account{}, err
-		}
-		h, err := s.newPasswordHash(a, set, "password", in.Password)
+		h, err := s.newPasswordHash(ctx, a, t.Settings.Effective(), "password", in.Password)
 		if err != nil {
 			return Account{}, err
 		}
 		a.PasswordHash, a.PasswordChangedAt, a.ForceChange = h, now, in.ForceChange
 	}
-	if err := s.store.CreateAccount(ctx, a); errors.Is(err, ErrConflict) {
-		return Account{}, codeErr(CodeConflict, FieldError{"login_id", "exists"})
+	if err := s.accounts.CreateAccount(ctx, a); errors.Is(err, ErrConflict) {
+		return Account{}, codeErr(CodeLoginIDTaken, FieldError{"login_id", "taken"})
 	} else if err != nil {
 		return Account{}, fmt.Errorf("create account: %w", err)
 	}
-	s.audit(ctx, AuditEvent{TenantID: tenantID, Actor: p.Account.LoginID, Action: "account.create", Target: a.LoginID, IP: ip, Result: "ok"})
+	s.audit(ctx, AuditEvent{TenantID: t.ID, Actor: p.Account.LoginID, Action: "account.create", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
 	a.Version = 1
 	return a, nil
 }
@@ -134,7 +144,7 @@ func (s *Service) UpdateAccount(ctx context.Context, p Principal, loginID string
 	if err != nil {
 		return Account{}, err
 	}
-	self := a.Key() == p.Account.Key()
+	self := a.ID == p.Account.ID
 	if self && patch.Password != nil {
 		return Account{}, codeErr(CodeUseSelfService)
 	}
@@ -163,32 +173,41 @@ func (s *Service) UpdateAccount(ctx context.Context, p Principal, loginID string
 	}
 	now := s.now().UTC()
 	action := "account.update"
+	change := func(a *Account) {
+		if patch.ForceChange != nil {
+			a.ForceChange = *patch.ForceChange
+		}
+		if patch.QuotaGB != nil {
+			a.QuotaGB = *patch.QuotaGB
+		}
+		if patch.Comment != nil {
+			a.Comment = *patch.Comment
+		}
+		if patch.Role != nil {
+			a.Role = *patch.Role
+		}
+		a.UpdatedAt = now
+	}
+	var set Settings
+	var stored Account
 	if patch.Password != nil {
-		set, err := s.settingsOf(ctx, a.TenantID)
-		if err != nil {
+		if set, err = s.settingsOf(ctx, a.TenantID); err != nil {
 			return Account{}, err
 		}
-		h, err := s.newPasswordHash(a, set, "password", *patch.Password)
+		h, err := s.newPasswordHash(ctx, a, set, "password", *patch.Password)
 		if err != nil {
 			return Account{}, err
 		}
 		// The old hash joins the history; the account is signed out everywhere.
-		setPassword(&a, set, h, patch.ForceChange != nil && *patch.ForceChange, now)
 		action = "account.set_password"
-	} else if patch.ForceChange != nil {
-		a.ForceChange = *patch.ForceChange
+		stored, err = s.storePassword(ctx, a, set, h, func(a *Account) {
+			a.ForceChange = false
+			change(a)
+		})
+	} else {
+		change(&a)
+		stored, err = s.accounts.UpdateAccount(ctx, a)
 	}
-	if patch.QuotaGB != nil {
-		a.QuotaGB = *patch.QuotaGB
-	}
-	if patch.Comment != nil {
-		a.Comment = *patch.Comment
-	}
-	if patch.Role != nil {
-		a.Role = *patch.Role
-	}
-	a.UpdatedAt = now
-	stored, err := s.store.UpdateAccount(ctx, a)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		return Account{}, codeErr(CodeNotFound)
@@ -197,9 +216,9 @@ func (s *Service) UpdateAccount(ctx context.Context, p Principal, loginID string
 	case err != nil:
 		return Account{}, fmt.Errorf("update account: %w", err)
 	}
-	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: p.Account.LoginID, Action: action, Target: a.LoginID, IP: ip, Result: "ok"})
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: p.Account.LoginID, Action: action, Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
 	if patch.Password != nil {
-		s.notify(ctx, "password_changed", stored, map[string]any{"ByAdmin": true, "When": now.Format("2006-01-02 15:04 UTC")})
+		s.notify(ctx, "password_changed", stored, map[string]any{"ByAdmin": true, "When": s.formatTime(now, set)})
 	}
 	return stored, nil
 }
@@ -213,18 +232,18 @@ func (s *Service) DeleteAccount(ctx context.Context, p Principal, loginID, ip st
 	if err != nil {
 		return err
 	}
-	if a.Key() == p.Account.Key() {
+	if a.ID == p.Account.ID {
 		return codeErr(CodeForbidden)
 	}
 	if !canManage(p.Account.Role, a.Role) {
 		return codeErr(CodeForbidden)
 	}
-	if err := s.store.DeleteAccount(ctx, a.TenantID, a.Key()); errors.Is(err, ErrNotFound) {
+	if err := s.accounts.DeleteAccount(ctx, a.TenantID, a.ID); errors.Is(err, ErrNotFound) {
 		return codeErr(CodeNotFound)
 	} else if err != nil {
 		return fmt.Errorf("delete account: %w", err)
 	}
-	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: p.Account.LoginID, Action: "account.delete", Target: a.LoginID, IP: ip, Result: "ok"})
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: p.Account.LoginID, Action: "account.delete", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
 	return nil
 }
 
@@ -236,7 +255,7 @@ func (s *Service) ListAudit(ctx context.Context, p Principal, after string, limi
 	if limit <= 0 || limit > 200 {
 		limit = 100
 	}
-	ev, next, err := s.store.ListAudit(ctx, p.Account.TenantID, after, limit)
+	ev, next, err := s.auditLog.ListAudit(ctx, p.Account.TenantID, after, limit)
 	if err != nil {
 		return nil, "", fmt.Errorf("list audit: %w", err)
 	}

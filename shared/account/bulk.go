@@ -11,6 +11,7 @@ import (
 
 // BulkContext is what checking a bulk file needs to know of the tenant.
 type BulkContext struct {
+	Tenant    Tenant
 	Settings  Settings
 	ActorRole Role
 	Existing  map[string]Role // every account of the tenant, by login key
@@ -18,19 +19,19 @@ type BulkContext struct {
 
 // BulkContext loads the tenant's settings, the role of the administrator who started the
 // job, and the tenant's accounts.
-func (s *Service) BulkContext(ctx context.Context, tenantID, actor string) (BulkContext, error) {
-	set, err := s.settingsOf(ctx, tenantID)
+func (s *Service) BulkContext(ctx context.Context, tenantID, actorID string) (BulkContext, error) {
+	t, err := s.tenants.GetTenant(ctx, tenantID)
 	if err != nil {
-		return BulkContext{}, err
+		return BulkContext{}, fmt.Errorf("bulk tenant %s: %w", tenantID, err)
 	}
-	a, err := s.store.GetAccount(ctx, tenantID, Key(actor))
+	a, err := s.accounts.GetAccount(ctx, tenantID, actorID)
 	if err != nil {
-		return BulkContext{}, fmt.Errorf("bulk actor %s: %w", actor, err)
+		return BulkContext{}, fmt.Errorf("bulk actor %s: %w", actorID, err)
 	}
-	bc := BulkContext{Settings: set, ActorRole: a.Role, Existing: map[string]Role{}}
+	bc := BulkContext{Tenant: t, Settings: t.Settings.Effective(), ActorRole: a.Role, Existing: map[string]Role{}}
 	q := ListQuery{Limit: 200}
 	for {
-		page, next, err := s.store.ListAccounts(ctx, tenantID, q)
+		page, next, err := s.accounts.ListAccounts(ctx, tenantID, q)
 		if err != nil {
 			return BulkContext{}, fmt.Errorf("bulk accounts: %w", err)
 		}
@@ -48,7 +49,9 @@ func (s *Service) BulkContext(ctx context.Context, tenantID, actor string) (Bulk
 type BulkChange struct {
 	JobID       string
 	Line        int
-	Actor       string
+	TenantID    string
+	Actor       string // login ID of the administrator, for the audit
+	ActorID     string
 	Mode        string // "update" or "create"
 	LoginID     string
 	Password    string
@@ -72,8 +75,6 @@ const (
 // line that last changed it, and a row that was applied is not applied again.
 func (s *Service) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error) {
 	marker := fmt.Sprintf("%s#%d", c.JobID, c.Line)
-	tenantID, _ := ParseLoginID(c.LoginID)
-	key := Key(c.LoginID)
 	hashOf := func() (string, error) {
 		return password.Hash(s.cfg.Hash, preset(c.Settings).Normalized(c.Password))
 	}
@@ -83,46 +84,53 @@ func (s *Service) ApplyBulkChange(ctx context.Context, c BulkChange) (string, er
 		if err != nil {
 			return "", err
 		}
-		a := Account{TenantID: tenantID, LoginID: c.LoginID, Role: RoleUser, PasswordHash: hash, PasswordChangedAt: now,
+		id, err := newID("acc_")
+		if err != nil {
+			return "", err
+		}
+		a := Account{ID: id, TenantID: c.TenantID, LoginID: c.LoginID, Role: RoleUser, PasswordHash: hash, PasswordChangedAt: now,
 			ForceChange: c.ForceChange, QuotaGB: c.Capacity, CreatedAt: now, UpdatedAt: now, BulkMarker: marker}
-		err = s.store.CreateAccount(ctx, a)
+		err = s.accounts.CreateAccount(ctx, a)
 		if errors.Is(err, ErrConflict) {
-			if cur, gerr := s.store.GetAccount(ctx, tenantID, key); gerr == nil && cur.BulkMarker == marker {
+			if cur, gerr := s.accountByLogin(ctx, c.LoginID); gerr == nil && cur.TenantID == c.TenantID && cur.BulkMarker == marker {
 				return BulkAlready, nil
 			}
 			return BulkSkipped, nil
 		} else if err != nil {
-			return "", fmt.Errorf("bulk create %s: %w", key, err)
+			return "", fmt.Errorf("bulk create line %d: %w", c.Line, err)
 		}
-		s.audit(ctx, AuditEvent{TenantID: tenantID, Actor: c.Actor, Action: "bulk.create", Target: c.LoginID, IP: c.IP, Result: "ok:job " + c.JobID})
+		s.audit(ctx, AuditEvent{TenantID: c.TenantID, Actor: c.Actor, Action: "bulk.create", Target: c.LoginID, TargetID: a.ID, IP: c.IP, Result: "ok:job " + c.JobID})
 		return BulkCreated, nil
 	}
-	a, err := s.store.GetAccount(ctx, tenantID, key)
+	a, err := s.accountByLogin(ctx, c.LoginID)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, ErrNotFound), err == nil && a.TenantID != c.TenantID:
 		return BulkSkipped, nil
 	case err != nil:
-		return "", fmt.Errorf("bulk read %s: %w", key, err)
+		return "", fmt.Errorf("bulk read line %d: %w", c.Line, err)
 	case a.BulkMarker == marker:
 		return BulkAlready, nil
 	}
-	var hash string
-	if c.HasPassword {
-		if hash, err = hashOf(); err != nil {
-			return "", err
-		}
-	}
-	_, err = s.storePassword(ctx, a, func(a *Account) {
+	change := func(a *Account) {
 		if c.HasPassword {
-			setPassword(a, c.Settings, hash, c.ForceChange, now)
+			a.ForceChange = c.ForceChange
 		}
 		if c.HasCapacity {
 			a.QuotaGB = c.Capacity
 		}
 		a.BulkMarker, a.UpdatedAt = marker, now
-	})
+	}
+	if c.HasPassword {
+		hash, herr := hashOf()
+		if herr != nil {
+			return "", herr
+		}
+		_, err = s.storePassword(ctx, a, c.Settings, hash, change)
+	} else {
+		_, err = s.updateRetrying(ctx, a, change)
+	}
 	if err != nil {
-		return "", fmt.Errorf("bulk update %s: %w", key, err)
+		return "", fmt.Errorf("bulk update line %d: %w", c.Line, err)
 	}
 	what := "quota"
 	if c.HasPassword {
@@ -131,15 +139,15 @@ func (s *Service) ApplyBulkChange(ctx context.Context, c BulkChange) (string, er
 			what = "password+quota"
 		}
 	}
-	s.audit(ctx, AuditEvent{TenantID: tenantID, Actor: c.Actor, Action: "bulk.update", Target: a.LoginID, IP: c.IP, Result: "ok:" + what + " job " + c.JobID})
+	s.audit(ctx, AuditEvent{TenantID: c.TenantID, Actor: c.Actor, Action: "bulk.update", Target: a.LoginID, TargetID: a.ID, IP: c.IP, Result: "ok:" + what + " job " + c.JobID})
 	return BulkUpdated, nil
 }
 
 // BulkSummary is how a job ended, for the audit log and the administrator's email.
 type BulkSummary struct {
-	JobID, TenantID, Owner, Filename, Mode, State string
-	Rows, Updated, Created, Skipped, Errors       int
-	Finished                                      time.Time
+	JobID, TenantID, Owner, OwnerID, Filename, Mode, State string
+	Rows, Updated, Created, Skipped, Errors                int
+	Finished                                               time.Time
 }
 
 // BulkFinished audits the end of a job and mails its summary to the administrator who
@@ -147,7 +155,7 @@ type BulkSummary struct {
 func (s *Service) BulkFinished(ctx context.Context, sum BulkSummary) {
 	s.audit(ctx, AuditEvent{TenantID: sum.TenantID, Actor: sum.Owner, Action: "bulk.job", Target: sum.Filename,
 		Result: fmt.Sprintf("%s:job %s rows=%d updated=%d created=%d skipped=%d errors=%d", sum.State, sum.JobID, sum.Rows, sum.Updated, sum.Created, sum.Skipped, sum.Errors)})
-	owner, err := s.store.GetAccount(ctx, sum.TenantID, Key(sum.Owner))
+	owner, err := s.accounts.GetAccount(ctx, sum.TenantID, sum.OwnerID)
 	if err != nil {
 		s.log.ErrorContext(ctx, "bulk summary: owner", "err", err)
 		return

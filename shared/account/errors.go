@@ -21,6 +21,7 @@ const (
 	CodeForbidden          = "forbidden"
 	CodeNotFound           = "not_found"
 	CodeConflict           = "conflict"
+	CodeLoginIDTaken       = "login_id_taken"
 	CodeUseSelfService     = "use_self_service"
 	CodePasswordPolicy     = "password_policy"
 	CodeRateLimited        = "rate_limited"

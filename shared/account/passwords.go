@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/kagiya/kagiya/shared/password"
 	"github.com/kagiya/kagiya/shared/policy"
@@ -26,7 +29,7 @@ func preset(set Settings) policy.Preset {
 // newPasswordHash checks plain as a's next password under the tenant's rules, including
 // the current password and the kept history, and returns its hash. Every broken rule is
 // reported at once, as password_policy with one field item per rule.
-func (s *Service) newPasswordHash(a Account, set Settings, field, plain string) (string, error) {
+func (s *Service) newPasswordHash(ctx context.Context, a Account, set Settings, field, plain string) (string, error) {
 	p := preset(set)
 	plain = p.Normalized(plain)
 	codes := p.Check(policy.Input{Password: plain, LoginID: a.LoginID})
@@ -35,8 +38,12 @@ func (s *Service) newPasswordHash(a Account, set Settings, field, plain string) 
 			codes = append(codes, policy.SameAsCurrent)
 		}
 	}
-	if depth := min(set.HistoryDepth, MaxHistoryDepth); depth > 0 {
-		for _, old := range a.PasswordHistory[:min(depth, len(a.PasswordHistory))] {
+	if depth := min(set.HistoryDepth, MaxHistoryDepth); depth > 0 && a.ID != "" {
+		history, err := s.histories.GetHistory(ctx, a.TenantID, a.ID)
+		if err != nil {
+			return "", fmt.Errorf("password history: %w", err)
+		}
+		for _, old := range history[:min(depth, len(history))] {
 			if used, _, err := password.Verify(s.cfg.Hash, old, plain); err == nil && used {
 				codes = append(codes, policy.Reused)
 				break
@@ -53,40 +60,55 @@ func (s *Service) newPasswordHash(a Account, set Settings, field, plain string) 
 	return password.Hash(s.cfg.Hash, plain)
 }
 
-// setPassword puts hash in place on a: the old one joins the history, the change time is
-// now, and every session of the account ends.
-func setPassword(a *Account, set Settings, hash string, forceChange bool, now time.Time) {
-	if a.PasswordHash != "" && set.HistoryDepth > 0 {
-		a.PasswordHistory = append([]string{a.PasswordHash}, a.PasswordHistory...)
+// storePassword puts hash in place as a's password (changed now, every session ended)
+// with whatever else change does, re-reading and retrying if the account changed
+// meanwhile (a failed sign-in, say); change may run more than once. The replaced hash
+// then joins the history the tenant keeps.
+func (s *Service) storePassword(ctx context.Context, a Account, set Settings, hash string, change func(*Account)) (Account, error) {
+	now := s.now().UTC()
+	stored, err := s.updateRetrying(ctx, a, func(next *Account) {
+		next.PasswordHash, next.PasswordChangedAt, next.UpdatedAt = hash, now, now
+		next.SessionEpoch++
+		if change != nil {
+			change(next)
+		}
+	})
+	if err == nil {
+		s.remember(ctx, a, set)
 	}
-	a.PasswordHistory = a.PasswordHistory[:min(len(a.PasswordHistory), min(set.HistoryDepth, MaxHistoryDepth))]
-	a.PasswordHash, a.PasswordChangedAt, a.ForceChange = hash, now, forceChange
-	a.SessionEpoch++
-	a.UpdatedAt = now
+	return stored, err
 }
 
-// settingsOf returns the effective settings of a tenant.
-func (s *Service) settingsOf(ctx context.Context, tenantID string) (Settings, error) {
-	t, err := s.store.GetTenant(ctx, tenantID)
-	if err != nil {
-		return Settings{}, fmt.Errorf("tenant %s: %w", tenantID, err)
-	}
-	return t.Settings.Effective(), nil
-}
-
-// storePassword writes a new password for a, re-reading and retrying if the account
-// changed meanwhile (a failed sign-in, say). change may run more than once.
-func (s *Service) storePassword(ctx context.Context, a Account, change func(*Account)) (Account, error) {
+// updateRetrying applies change to a and writes it, re-reading and retrying if the
+// account changed meanwhile; change may run more than once.
+func (s *Service) updateRetrying(ctx context.Context, a Account, change func(*Account)) (Account, error) {
 	for attempt := 0; ; attempt++ {
 		next := a
 		change(&next)
-		stored, err := s.store.UpdateAccount(ctx, next)
+		stored, err := s.accounts.UpdateAccount(ctx, next)
 		if !errors.Is(err, ErrConflict) || attempt == 5 {
 			return stored, err
 		}
-		if a, err = s.store.GetAccount(ctx, a.TenantID, a.Key()); err != nil {
+		if a, err = s.accounts.GetAccount(ctx, a.TenantID, a.ID); err != nil {
 			return Account{}, err
 		}
+	}
+}
+
+// remember adds a's replaced password to its history, trimmed to the tenant's depth. A
+// failure costs only that one history entry, so it is logged, not returned.
+func (s *Service) remember(ctx context.Context, a Account, set Settings) {
+	depth := min(set.HistoryDepth, MaxHistoryDepth)
+	if depth <= 0 || a.PasswordHash == "" {
+		return
+	}
+	history, err := s.histories.GetHistory(ctx, a.TenantID, a.ID)
+	if err == nil {
+		history = append([]string{a.PasswordHash}, history...)
+		err = s.histories.PutHistory(ctx, a.TenantID, a.ID, history[:min(len(history), depth)])
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "password history not stored", "err", err)
 	}
 }
 
@@ -101,44 +123,10 @@ func changeReason(a Account, set Settings, now time.Time) string {
 	return ""
 }
 
-// ChallengeTTL is how long a forced or expired change may take after the sign-in.
-const ChallengeTTL = 10 * time.Minute
-
-// CompletePasswordChange sets the new password of a forced or expired change and signs
-// in. The password is checked before the challenge is used up, so a refused one can be
-// corrected.
-func (s *Service) CompletePasswordChange(ctx context.Context, challenge, plain, ip string) (LoginResult, error) {
-	a, set, err := s.peek(ctx, challenge, PurposeChange)
-	if err != nil {
-		return LoginResult{}, err
-	}
-	reason := changeReason(a, set, s.now())
-	hash, err := s.newPasswordHash(a, set, "new_password", plain)
-	if err != nil {
-		return LoginResult{}, err
-	}
-	if a, err = s.redeem(ctx, challenge, PurposeChange); err != nil {
-		return LoginResult{}, err
-	}
-	now := s.now().UTC()
-	a, err = s.storePassword(ctx, a, func(a *Account) { setPassword(a, set, hash, false, now) })
-	if err != nil {
-		return LoginResult{}, fmt.Errorf("change password: %w", err)
-	}
-	token, _, err := s.newSession(ctx, a, now)
-	if err != nil {
-		return LoginResult{}, err
-	}
-	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "password.change", Target: a.LoginID, IP: ip, Result: "ok:" + reason})
-	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "login", Target: a.LoginID, IP: ip, Result: "ok"})
-	s.notify(ctx, "password_changed", a, map[string]any{"ByAdmin": false, "When": s.formatTime(now, set)})
-	return LoginResult{Token: token, CSRF: csrfFor(token), Account: a}, nil
-}
-
 // peek returns the account and tenant settings of a live token without using it up.
 func (s *Service) peek(ctx context.Context, token, purpose string) (Account, Settings, error) {
 	a, err := s.tokenAccount(ctx, token, func(hash string) (Token, error) {
-		return s.store.PeekToken(ctx, hash, purpose, s.now().UTC())
+		return s.tokens.PeekToken(ctx, hash, purpose, s.now().UTC())
 	})
 	if err != nil {
 		return Account{}, Settings{}, err
@@ -154,44 +142,44 @@ func (s *Service) ChangeOwnPassword(ctx context.Context, p Principal, current, p
 	if current == "" || len(current) > 4*MaxPasswordLen {
 		return LoginResult{}, codeErr(CodeValidation, FieldError{"current_password", "required"})
 	}
-	a := p.Account
-	match, _, err := s.checkPassword(ctx, &a, current, ip)
+	a, match, _, err := s.verify(ctx, LoginRef{p.Account.TenantID, p.Account.ID}, current, ip)
 	if err != nil {
 		return LoginResult{}, err
 	}
-	if !match || a.Locked() {
-		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "password.change", Target: a.LoginID, IP: ip, Result: "failed:current_password"})
+	if !match {
+		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: p.Account.LoginID, Action: "password.change", Target: p.Account.LoginID, TargetID: p.Account.ID, IP: ip, Result: "failed:current_password"})
 		return LoginResult{}, codeErr(CodeCurrentPassword, FieldError{"current_password", "wrong"})
 	}
 	if err := s.authenticated(ctx, a); err != nil {
 		return LoginResult{}, err
 	}
-	set, err := s.settingsOf(ctx, a.TenantID)
+	t, err := s.tenant(ctx, a.TenantID)
 	if err != nil {
 		return LoginResult{}, err
 	}
-	if a, err = s.store.GetAccount(ctx, a.TenantID, a.Key()); err != nil {
+	set := t.Settings.Effective()
+	if a, err = s.accounts.GetAccount(ctx, a.TenantID, a.ID); err != nil {
 		return LoginResult{}, fmt.Errorf("change password: %w", err)
 	}
-	hash, err := s.newPasswordHash(a, set, "new_password", plain)
+	hash, err := s.newPasswordHash(ctx, a, set, "new_password", plain)
 	if err != nil {
 		return LoginResult{}, err
 	}
 	now := s.now().UTC()
-	a, err = s.storePassword(ctx, a, func(a *Account) { setPassword(a, set, hash, false, now) })
+	a, err = s.storePassword(ctx, a, set, hash, func(a *Account) { a.ForceChange = false })
 	if err != nil {
 		return LoginResult{}, fmt.Errorf("change password: %w", err)
 	}
-	if err := s.store.DeleteSession(ctx, p.Session.IDHash); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := s.sessions.DeleteSession(ctx, p.Session.IDHash); err != nil && !errors.Is(err, ErrNotFound) {
 		return LoginResult{}, fmt.Errorf("change password: %w", err)
 	}
 	token, _, err := s.newSession(ctx, a, now)
 	if err != nil {
 		return LoginResult{}, err
 	}
-	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "password.change", Target: a.LoginID, IP: ip, Result: "ok"})
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "password.change", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
 	s.notify(ctx, "password_changed", a, map[string]any{"ByAdmin": false, "When": s.formatTime(now, set)})
-	return LoginResult{Token: token, CSRF: csrfFor(token), Account: a}, nil
+	return LoginResult{Token: token, CSRF: csrfFor(token), Account: a, Tenant: t}, nil
 }
 
 // PolicyDescription is a tenant's password rules, for people and for the live checklist.
@@ -218,7 +206,7 @@ func (s *Service) Policy(ctx context.Context, p Principal, lang string) (PolicyD
 // PolicyForToken describes the rules that apply to the account of a live reset link or
 // sign-in challenge, for the pages that have no session.
 func (s *Service) PolicyForToken(ctx context.Context, token, lang string) (PolicyDescription, error) {
-	for _, purpose := range []string{PurposeReset, PurposeChange} {
+	for _, purpose := range []string{PurposeReset, PurposeFlow} {
 		a, set, err := s.peek(ctx, token, purpose)
 		if err == nil {
 			return s.describe(a, set, lang), nil
@@ -230,12 +218,12 @@ func (s *Service) PolicyForToken(ctx context.Context, token, lang string) (Polic
 	return PolicyDescription{}, codeErr(CodeInvalidToken)
 }
 
-// TenantSettings returns the principal's tenant settings (administrators).
+// TenantSettings returns the principal's tenant (administrators).
 func (s *Service) TenantSettings(ctx context.Context, p Principal) (Tenant, error) {
 	if err := requireAdmin(p); err != nil {
 		return Tenant{}, err
 	}
-	t, err := s.store.GetTenant(ctx, p.Account.TenantID)
+	t, err := s.tenants.GetTenant(ctx, p.Account.TenantID)
 	if err != nil {
 		return Tenant{}, fmt.Errorf("tenant: %w", err)
 	}
@@ -243,25 +231,68 @@ func (s *Service) TenantSettings(ctx context.Context, p Principal) (Tenant, erro
 	return t, nil
 }
 
-// UpdateTenantSettings replaces the principal's tenant settings (owners only).
-func (s *Service) UpdateTenantSettings(ctx context.Context, p Principal, set Settings, ip string) (Tenant, error) {
+// TenantUpdate is what an owner may change of its tenant.
+type TenantUpdate struct {
+	Name     string
+	Domains  []string
+	Settings Settings
+}
+
+// MaxDomains bounds a tenant's domains.
+const MaxDomains = 50
+
+// UpdateTenantSettings replaces the principal's tenant name, domains and settings (owners
+// only). Domains may be added or removed; a login ID that exists keeps working after its
+// domain is removed (the rule applies to new login IDs).
+func (s *Service) UpdateTenantSettings(ctx context.Context, p Principal, in TenantUpdate, ip string) (Tenant, error) {
 	if p.Account.Role != RoleOwner {
 		return Tenant{}, codeErr(CodeForbidden)
 	}
-	if fields := set.validate(); len(fields) > 0 {
+	fields := in.Settings.validate()
+	name := strings.TrimSpace(in.Name)
+	if name == "" || utf8.RuneCountInString(name) > 100 || !utf8.ValidString(name) {
+		fields = append(fields, FieldError{"name", "invalid"})
+	}
+	domains, bad := normalizeDomains(in.Domains)
+	if bad != "" {
+		fields = append(fields, FieldError{"domains", bad})
+	}
+	if len(fields) > 0 {
 		return Tenant{}, codeErr(CodeValidation, fields...)
 	}
-	t, err := s.store.GetTenant(ctx, p.Account.TenantID)
+	t, err := s.tenants.GetTenant(ctx, p.Account.TenantID)
 	if err != nil {
 		return Tenant{}, fmt.Errorf("tenant: %w", err)
 	}
-	t.Settings = set
-	if err := s.store.UpdateTenant(ctx, t); err != nil {
+	t.Name, t.Domains, t.Settings = name, domains, in.Settings
+	if err := s.tenants.UpdateTenant(ctx, t); err != nil {
 		return Tenant{}, fmt.Errorf("update tenant: %w", err)
 	}
+	s.settings.put(t, s.now())
+	set := in.Settings
 	s.audit(ctx, AuditEvent{TenantID: t.ID, Actor: p.Account.LoginID, Action: "tenant.update", Target: t.ID, IP: ip,
-		Result: fmt.Sprintf("ok:preset=%s history=%d max_age=%d threshold=%d", set.PolicyPreset, set.HistoryDepth, set.MaxAgeDays, set.LockoutThreshold)})
+		Result: fmt.Sprintf("ok:preset=%s history=%d max_age=%d threshold=%d name=%q domains=%s", set.PolicyPreset, set.HistoryDepth, set.MaxAgeDays, set.LockoutThreshold, name, strings.Join(domains, ","))})
+	t.Settings = t.Settings.Effective()
 	return t, nil
+}
+
+// normalizeDomains lower-cases, checks and de-duplicates domains, keeping their order (the
+// first is the default for bare account names). It names the problem, if any.
+func normalizeDomains(in []string) ([]string, string) {
+	if len(in) > MaxDomains {
+		return nil, "too_many"
+	}
+	out := []string{}
+	for _, d := range in {
+		d = strings.ToLower(strings.TrimSpace(d))
+		if _, ok := ParseLoginID("x@" + d); !ok {
+			return nil, "invalid"
+		}
+		if !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	return out, ""
 }
 
 // validate reports the settings that are out of range.

@@ -22,44 +22,47 @@ func (s *Service) Forgot(ctx context.Context, loginID, ip string) error {
 	if err := s.throttle(ctx, "forgot-ip#"+ip, ForgotPerIPMinute); err != nil {
 		return err
 	}
-	tenantID, ok := ParseLoginID(loginID)
-	if !ok {
+	if _, ok := ParseLoginID(loginID); !ok {
 		return codeErr(CodeValidation, FieldError{"login_id", "invalid"})
 	}
-	a, err := s.store.GetAccount(ctx, tenantID, Key(loginID))
+	a, err := s.accountByLogin(ctx, loginID)
 	if errors.Is(err, ErrNotFound) {
-		s.audit(ctx, AuditEvent{TenantID: tenantID, Actor: loginID, Action: "password.reset_requested", Target: loginID, IP: ip, Result: "ignored:unknown"})
+		s.audit(ctx, AuditEvent{Actor: loginID, Action: "password.reset_requested", Target: loginID, IP: ip, Result: "ignored:unknown"})
 		return nil
 	} else if err != nil {
 		return fmt.Errorf("forgot: %w", err)
 	}
+	ev := AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "password.reset_requested", Target: a.LoginID, TargetID: a.ID, IP: ip}
 	if a.Disabled {
-		s.audit(ctx, AuditEvent{TenantID: tenantID, Actor: a.LoginID, Action: "password.reset_requested", Target: a.LoginID, IP: ip, Result: "ignored:disabled"})
+		ev.Result = "ignored:disabled"
+		s.audit(ctx, ev)
 		return nil
 	}
 	now := s.now().UTC()
 	hourEnd := now.Truncate(time.Hour).Add(time.Hour)
-	n, err := s.store.Hit(ctx, "forgot-acct#"+a.Key()+"#"+hourEnd.Format("2006010215"), hourEnd)
+	n, err := s.counters.Hit(ctx, "forgot-acct#"+a.ID+"#"+hourEnd.Format("2006010215"), hourEnd)
 	if err != nil {
 		return fmt.Errorf("forgot: %w", err)
 	}
 	if n > ForgotPerAccountHour {
-		s.audit(ctx, AuditEvent{TenantID: tenantID, Actor: a.LoginID, Action: "password.reset_requested", Target: a.LoginID, IP: ip, Result: "ignored:throttled"})
+		ev.Result = "ignored:throttled"
+		s.audit(ctx, ev)
 		return nil
 	}
-	t, err := s.store.GetTenant(ctx, tenantID)
+	t, err := s.tenant(ctx, a.TenantID)
 	if err != nil {
 		return fmt.Errorf("forgot: %w", err)
 	}
 	set := t.Settings.Effective()
 	ttl := time.Duration(set.ResetLinkMinutes) * time.Minute
-	token, err := s.issueToken(ctx, a, PurposeReset, ttl)
+	token, err := s.issueToken(ctx, Token{Purpose: PurposeReset, TenantID: a.TenantID, AccountID: a.ID}, ttl)
 	if err != nil {
 		return err
 	}
 	s.notify(ctx, "password_reset", a, map[string]any{"ResetURL": s.siteURL + "/reset.html?token=" + token,
 		"Minutes": set.ResetLinkMinutes, "ValidUntil": s.formatTime(now.Add(ttl), set)})
-	s.audit(ctx, AuditEvent{TenantID: tenantID, Actor: a.LoginID, Action: "password.reset_requested", Target: a.LoginID, IP: ip, Result: "ok:sent"})
+	ev.Result = "ok:sent"
+	s.audit(ctx, ev)
 	return nil
 }
 
@@ -73,7 +76,7 @@ func (s *Service) Reset(ctx context.Context, token, newPassword, ip string) erro
 	a, set, err := s.peek(ctx, token, PurposeReset)
 	if err == nil {
 		var hash string
-		if hash, err = s.newPasswordHash(a, set, "new_password", newPassword); err != nil {
+		if hash, err = s.newPasswordHash(ctx, a, set, "new_password", newPassword); err != nil {
 			return err
 		}
 		if a, err = s.redeem(ctx, token, PurposeReset); err == nil {
@@ -89,19 +92,27 @@ func (s *Service) Reset(ctx context.Context, token, newPassword, ip string) erro
 // finishReset stores the new password, lifts any lock and tells the account.
 func (s *Service) finishReset(ctx context.Context, a Account, set Settings, hash, ip string) error {
 	wasLocked := false
-	now := s.now().UTC()
-	a, err := s.storePassword(ctx, a, func(a *Account) {
+	a, err := s.storePassword(ctx, a, set, hash, func(a *Account) {
 		wasLocked = wasLocked || a.Locked()
-		setPassword(a, set, hash, false, now)
+		a.ForceChange = false
 		a.LockedAt, a.FailedAttempts = time.Time{}, 0
 	})
 	if err != nil {
-		return fmt.Errorf("reset %s: %w", a.Key(), err)
+		return fmt.Errorf("reset %s: %w", a.ID, err)
 	}
 	if wasLocked {
-		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "unlock", Target: a.LoginID, IP: ip, Result: "ok:reset"})
+		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "unlock", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:reset"})
 	}
-	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "password.reset", Target: a.LoginID, IP: ip, Result: "ok"})
-	s.notify(ctx, "password_changed", a, map[string]any{"ByAdmin": false, "When": s.formatTime(s.now(), Settings{Language: a.Language})})
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "password.reset", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
+	s.notify(ctx, "password_changed", a, map[string]any{"ByAdmin": false, "When": s.formatTime(s.now(), set)})
 	return nil
+}
+
+// accountByLogin returns the account with a login ID, wherever it is.
+func (s *Service) accountByLogin(ctx context.Context, loginID string) (Account, error) {
+	ref, err := s.logins.LookupLogin(ctx, Key(loginID))
+	if err != nil {
+		return Account{}, err
+	}
+	return s.accounts.GetAccount(ctx, ref.TenantID, ref.AccountID)
 }

@@ -3,6 +3,7 @@
 package account
 
 import (
+	"slices"
 	"strings"
 	"time"
 )
@@ -63,21 +64,53 @@ func (s Settings) Effective() Settings {
 	return s
 }
 
-// Tenant is an organization; for now one per email domain, and its ID is that domain.
+// Tenant is an organization. Its ID is opaque and never changes; Domains, when not
+// empty, are the only email domains its login IDs may have (hosting-panel style); with
+// none, any address may join (cloud-service style).
 type Tenant struct {
 	ID        string
+	Name      string
+	Domains   []string // lower case
 	Settings  Settings
 	CreatedAt time.Time
 }
 
+// Allows reports whether a login ID with domain (lower case) may belong to t.
+func (t Tenant) Allows(domain string) bool {
+	if len(t.Domains) == 0 {
+		return true
+	}
+	for _, d := range t.Domains {
+		if d == domain {
+			return true
+		}
+	}
+	return false
+}
+
+// DefaultDomain is the domain a bare account name gets (the bulk CSV), or "" if the
+// tenant has no domains.
+func (t Tenant) DefaultDomain() string {
+	if len(t.Domains) == 0 {
+		return ""
+	}
+	return t.Domains[0]
+}
+
+// LoginRef is where a login ID points: the one account, deployment-wide, that has it.
+type LoginRef struct {
+	TenantID  string
+	AccountID string
+}
+
 // Account is one person's sign-in identity.
 type Account struct {
+	ID                string // account_id: random, opaque, never reused; everything refers to it
 	TenantID          string
 	LoginID           string // as the user typed it; compare with Key
 	Role              Role
 	PasswordHash      string // argon2id PHC string; never logged, never sent
 	PasswordChangedAt time.Time
-	PasswordHistory   []string // hashes of earlier passwords, newest first (tenant's depth)
 	ForceChange       bool
 	FailedAttempts    int
 	LockedAt          time.Time // zero: not locked
@@ -106,7 +139,7 @@ func Key(loginID string) string { return strings.ToLower(loginID) }
 type Session struct {
 	IDHash     string
 	TenantID   string
-	LoginKey   string
+	AccountID  string
 	Epoch      int64 // the account's SessionEpoch when the session began
 	CreatedAt  time.Time
 	LastSeenAt time.Time
@@ -117,15 +150,17 @@ type Session struct {
 const (
 	PurposeUnlock = "unlock"
 	PurposeReset  = "reset"
-	PurposeChange = "login_change" // the challenge of a forced or expired change at sign-in
+	PurposeFlow   = "signin_flow" // the challenge of a sign-in that has steps left
 )
 
-// Token is an emailed single-use token. Only a hash of it is stored.
+// Token is a single-use secret: an emailed link, or the challenge of a sign-in flow. Only
+// a hash of it is stored.
 type Token struct {
 	IDHash    string
 	Purpose   string
 	TenantID  string
-	LoginKey  string
+	AccountID string
+	Steps     []string // a sign-in flow's steps still due, in order
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }
@@ -136,16 +171,36 @@ type AuditEvent struct {
 	At       time.Time `json:"at"`
 	Actor    string    `json:"actor"`
 	Action   string    `json:"action"`
-	Target   string    `json:"target"`
+	Target   string    `json:"target"`              // the login ID at the time, for people
+	TargetID string    `json:"target_id,omitempty"` // the account_id, which never changes
 	IP       string    `json:"ip"`
 	Result   string    `json:"result"`
 }
 
-// ListQuery selects a page of a tenant's accounts.
+// ListQuery selects a page of a tenant's accounts, in login-ID order.
 type ListQuery struct {
 	Contains string // case-insensitive substring of the login ID; empty: all
 	Limit    int
 	After    string // login key to start after (exclusive); empty: from the start
+}
+
+// Page applies q to a tenant's accounts in any order: filter, sort by login key, and cut
+// the page after q.After. It returns the page and the cursor of the next one ("" at the
+// end). Stores without a login-ordered index use it.
+func (q ListQuery) Page(all []Account) ([]Account, string) {
+	needle := strings.ToLower(q.Contains)
+	out := all[:0:0]
+	for _, a := range all {
+		k := a.Key()
+		if k > q.After && (needle == "" || strings.Contains(k, needle)) {
+			out = append(out, a)
+		}
+	}
+	slices.SortFunc(out, func(a, b Account) int { return strings.Compare(a.Key(), b.Key()) })
+	if q.Limit > 0 && len(out) > q.Limit {
+		return out[:q.Limit], out[q.Limit-1].Key()
+	}
+	return out, ""
 }
 
 // PasswordExpiresAt is when a's password expires under s, or zero if it never does.

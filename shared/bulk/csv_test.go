@@ -15,7 +15,7 @@ import (
 
 func rules(mode string) Rules {
 	p, _ := policy.Get("standard12")
-	return Rules{Mode: mode, Tenant: "example.com", Preset: p, ActorRole: account.RoleOwner,
+	return Rules{Mode: mode, Domains: []string{"example.com"}, Preset: p, ActorRole: account.RoleOwner,
 		Existing: map[string]account.Role{"taro@example.com": account.RoleUser, "hanako@example.com": account.RoleUser, "boss@example.com": account.RoleAdmin}}
 }
 

@@ -29,7 +29,8 @@ const (
 type Job struct {
 	ID             string    `json:"job_id"`
 	TenantID       string    `json:"-"`
-	Owner          string    `json:"owner"` // the administrator who started it
+	Owner          string    `json:"owner"`    // the login ID of the administrator who started it
+	OwnerID        string    `json:"owner_id"` // and its account_id, which the run acts as
 	Mode           string    `json:"mode"`
 	ForceChange    bool      `json:"force_change"`
 	Filename       string    `json:"filename"`
@@ -140,7 +141,7 @@ func (js *Jobs) Start(ctx context.Context, p account.Principal, filename, mode s
 	if err != nil {
 		return Upload{}, err
 	}
-	j := Job{ID: id, TenantID: p.Account.TenantID, Owner: p.Account.LoginID, Mode: mode, ForceChange: forceChange,
+	j := Job{ID: id, TenantID: p.Account.TenantID, Owner: p.Account.LoginID, OwnerID: p.Account.ID, Mode: mode, ForceChange: forceChange,
 		Filename: filename, Key: ObjectKey(p.Account.TenantID, id, filename), State: StateWaitingUpload,
 		Skipped: []string{}, Errors: []Problem{}, CreatedAt: js.Now().UTC()}
 	url, headers, err := js.Presign.PresignPut(ctx, j.Key, UploadTTL)

@@ -15,7 +15,7 @@ import (
 
 // Accounts is what a run needs from the account service.
 type Accounts interface {
-	BulkContext(ctx context.Context, tenantID, actor string) (account.BulkContext, error)
+	BulkContext(ctx context.Context, tenantID, actorID string) (account.BulkContext, error)
 	ApplyBulkChange(ctx context.Context, c account.BulkChange) (string, error)
 	BulkFinished(ctx context.Context, sum account.BulkSummary)
 }
@@ -123,7 +123,7 @@ func (r *Runner) save(ctx context.Context, job *Job) error {
 var errHandedOver = errors.New("handed over")
 
 func (r *Runner) process(ctx context.Context, job *Job, log *slog.Logger) error {
-	bc, err := r.Accounts.BulkContext(ctx, job.TenantID, job.Owner)
+	bc, err := r.Accounts.BulkContext(ctx, job.TenantID, job.OwnerID)
 	if err != nil {
 		return err
 	}
@@ -154,7 +154,7 @@ func (r *Runner) rules(job *Job, bc account.BulkContext) Rules {
 	if !ok {
 		p, _ = policy.Get(account.DefaultPolicyPreset)
 	}
-	return Rules{Mode: job.Mode, Tenant: job.TenantID, Preset: p, ActorRole: bc.ActorRole, Existing: bc.Existing}
+	return Rules{Mode: job.Mode, Domains: bc.Tenant.Domains, Preset: p, ActorRole: bc.ActorRole, Existing: bc.Existing}
 }
 
 func (r *Runner) validate(ctx context.Context, job *Job, bc account.BulkContext) error {
@@ -273,7 +273,7 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 		if row.Line <= job.AppliedThrough || row.Broken || !(row.HasPassword || row.HasCapacity || job.Mode == "create") {
 			continue
 		}
-		id, _ := LoginID(row.Account, job.TenantID)
+		id, _ := LoginID(row.Account, bc.Tenant.Domains)
 		if _, exists := bc.Existing[account.Key(id)]; job.Mode == "update" && !exists {
 			continue // reported as skipped by the validation
 		}
@@ -281,7 +281,7 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 			handOver = true
 			break
 		}
-		c := account.BulkChange{JobID: job.ID, Line: row.Line, Actor: job.Owner, Mode: job.Mode, LoginID: id,
+		c := account.BulkChange{JobID: job.ID, Line: row.Line, Actor: job.Owner, ActorID: job.OwnerID, TenantID: job.TenantID, Mode: job.Mode, LoginID: id,
 			Password: row.Password, HasPassword: row.HasPassword, Capacity: row.Capacity, HasCapacity: row.HasCapacity,
 			ForceChange: job.ForceChange, Settings: bc.Settings}
 		pending = append(pending, row.Line)
@@ -348,7 +348,7 @@ func (r *Runner) finish(ctx context.Context, job *Job) {
 	if err := r.Files.Delete(ctx, job.Key); err != nil {
 		r.Log.WarnContext(ctx, "bulk: upload not deleted; the bucket's lifecycle will", "job", job.ID, "err", err)
 	}
-	r.Accounts.BulkFinished(ctx, account.BulkSummary{JobID: job.ID, TenantID: job.TenantID, Owner: job.Owner,
+	r.Accounts.BulkFinished(ctx, account.BulkSummary{JobID: job.ID, TenantID: job.TenantID, Owner: job.Owner, OwnerID: job.OwnerID,
 		Filename: job.Filename, Mode: job.Mode, State: job.State, Rows: job.Rows, Updated: job.Updated,
 		Created: job.Created, Skipped: job.SkippedTotal, Errors: job.ErrorsTotal, Finished: job.FinishedAt})
 }

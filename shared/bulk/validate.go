@@ -20,8 +20,8 @@ const (
 
 // Rules are what a file is checked against.
 type Rules struct {
-	Mode      string // "update" or "create"
-	Tenant    string // the domain added to bare account names
+	Mode      string   // "update" or "create"
+	Domains   []string // the tenant's domains: the first is added to bare account names
 	Preset    policy.Preset
 	ActorRole account.Role
 	Existing  map[string]account.Role // the tenant's accounts by login key
@@ -46,17 +46,21 @@ func (r *Result) problem(p Problem) {
 }
 
 // LoginID returns the full login ID of an account cell: a bare name gets the tenant's
-// domain; a full address must be in the tenant.
-func LoginID(cell, tenant string) (string, string) {
+// first domain (a tenant without domains takes full addresses only); a full address must
+// be in one of the tenant's domains, if it has any.
+func LoginID(cell string, domains []string) (string, string) {
 	id := cell
 	if !strings.Contains(cell, "@") {
-		id = cell + "@" + tenant
+		if len(domains) == 0 {
+			return "", CodeInvalidAccount
+		}
+		id = cell + "@" + domains[0]
 	}
 	domain, ok := account.ParseLoginID(id)
 	switch {
 	case !ok:
 		return "", CodeInvalidAccount
-	case domain != tenant:
+	case !(account.Tenant{Domains: domains}).Allows(domain):
 		return "", CodeOtherTenant
 	}
 	return id, ""
@@ -108,7 +112,7 @@ func checkRow(row Row, rules Rules, seen map[uint64]int32, res *Result) bool {
 		res.problem(Problem{Line: row.Line, Column: ColAccount, Code: CodeRequired})
 		return false
 	}
-	id, code := LoginID(row.Account, rules.Tenant)
+	id, code := LoginID(row.Account, rules.Domains)
 	if code != "" {
 		res.problem(Problem{Line: row.Line, Column: ColAccount, Code: code})
 		return false

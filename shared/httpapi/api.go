@@ -24,6 +24,7 @@ import (
 
 	"github.com/kagiya/kagiya/shared/account"
 	"github.com/kagiya/kagiya/shared/bulk"
+	"github.com/kagiya/kagiya/shared/errcode"
 )
 
 // CookieName is the session cookie of API.md.
@@ -190,34 +191,11 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func writeError(w http.ResponseWriter, lang string, status int, e *account.Error) {
 	var body errorBody
-	body.Error.Code, body.Error.Message, body.Error.Fields = e.Code, message(e.Code, lang), e.Fields
+	body.Error.Code, body.Error.Message, body.Error.Fields = e.Code, errcode.Message(e.Code, lang), e.Fields
 	if e.RetryAfter > 0 {
 		w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(e.RetryAfter.Seconds()))))
 	}
 	writeJSON(w, status, body)
-}
-
-var statusOf = map[string]int{
-	"invalid_request":          http.StatusBadRequest,
-	"malformed_json":           http.StatusBadRequest,
-	"unknown_field":            http.StatusBadRequest,
-	"unsupported_media_type":   http.StatusUnsupportedMediaType,
-	"body_too_large":           http.StatusRequestEntityTooLarge,
-	"validation":               http.StatusUnprocessableEntity,
-	"password_policy":          http.StatusUnprocessableEntity,
-	"invalid_credentials":      http.StatusUnauthorized,
-	"invalid_token":            http.StatusBadRequest,
-	"invalid_confirm_password": http.StatusForbidden,
-	"invalid_current_password": http.StatusForbidden,
-	"unauthenticated":          http.StatusUnauthorized,
-	"csrf":                     http.StatusForbidden,
-	"forbidden":                http.StatusForbidden,
-	"use_self_service":         http.StatusForbidden,
-	"not_found":                http.StatusNotFound,
-	"method_not_allowed":       http.StatusMethodNotAllowed,
-	"conflict":                 http.StatusConflict,
-	"rate_limited":             http.StatusTooManyRequests,
-	"unavailable":              http.StatusServiceUnavailable,
 }
 
 // fail answers err: a coded error with its status and message, anything else as a 500
@@ -225,11 +203,7 @@ var statusOf = map[string]int{
 func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var e *account.Error
 	if errors.As(err, &e) {
-		status, ok := statusOf[e.Code]
-		if !ok {
-			status = http.StatusBadRequest
-		}
-		writeError(w, lang(r), status, e)
+		writeError(w, lang(r), errcode.Status(e.Code), e)
 		return
 	}
 	logger(r, a.log).ErrorContext(r.Context(), "internal error", "err", err)

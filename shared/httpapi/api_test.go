@@ -46,6 +46,8 @@ func (c *clock) Add(d time.Duration) {
 type env struct {
 	t       testing.TB
 	handler http.Handler
+	svc     *account.Service
+	tenant  account.Tenant // example.com's, made by the bootstrap
 	store   account.Store
 	mailbox *mail.Mailbox
 	clock   *clock
@@ -110,7 +112,8 @@ func newEnvOn(t testing.TB, st account.Store, opts ...option) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.Bootstrap(context.Background(), ownerID, ownerPW, su.settings); err != nil {
+	tenant, _, err := svc.Bootstrap(context.Background(), ownerID, ownerPW, su.settings)
+	if err != nil {
 		t.Fatal(err)
 	}
 	var jobs *bulk.Jobs
@@ -118,7 +121,7 @@ func newEnvOn(t testing.TB, st account.Store, opts ...option) *env {
 		jobs = &bulk.Jobs{Store: st.(bulk.JobStore), Presign: fakeS3(t), Now: clk.Now}
 	}
 	h := httpapi.New(httpapi.Deps{Service: svc, Log: log, ForgotFloor: su.floor, Bulk: jobs})
-	return &env{t: t, handler: h, store: st, mailbox: box, clock: clk, logs: logs}
+	return &env{t: t, handler: h, svc: svc, tenant: tenant, store: st, mailbox: box, clock: clk, logs: logs}
 }
 
 // client is one browser: its cookie and CSRF token.
@@ -234,7 +237,8 @@ func TestLoginSetsSessionCookieAndCSRF(t *testing.T) {
 	}
 	body := res.json(t)
 	acct := body["account"].(map[string]any)
-	if body["result"] != "ok" || acct["login_id"] != ownerID || acct["role"] != "owner" || acct["tenant"] != "example.com" || body["csrf_token"] == "" {
+	if body["result"] != "ok" || acct["login_id"] != ownerID || acct["role"] != "owner" || acct["tenant"] != e.tenant.ID ||
+		acct["tenant_name"] != "example.com" || acct["account_id"] != e.account(ownerID).ID || body["csrf_token"] == "" || acct["csrf_token"] != body["csrf_token"] {
 		t.Fatalf("body %s", res.body)
 	}
 	if !c.cookie.HttpOnly || c.cookie.SameSite != http.SameSiteStrictMode || c.cookie.Secure || c.cookie.Path != "/" {
@@ -292,7 +296,7 @@ func TestLoginFailuresLookAlike(t *testing.T) {
 		"locked@example.com":   func(a *account.Account) { a.LockedAt = e.clock.Now() },
 		"disabled@example.com": func(a *account.Account) { a.Disabled = true },
 	} {
-		a, _ := e.store.GetAccount(ctx, "example.com", id)
+		a := e.account(id)
 		change(&a)
 		if _, err := e.store.UpdateAccount(ctx, a); err != nil {
 			t.Fatal(err)
@@ -461,7 +465,7 @@ func TestAdminAccountLifecycle(t *testing.T) {
 	if res.status != 201 || res.json(t)["login_id"] != "Admin@Example.com" {
 		t.Fatalf("create admin: %d %s", res.status, res.body)
 	}
-	if res := owner.do("POST", "/api/admin/accounts", map[string]any{"login_id": "admin@EXAMPLE.com", "role": "user"}); res.status != 409 || res.code(t) != "conflict" {
+	if res := owner.do("POST", "/api/admin/accounts", map[string]any{"login_id": "admin@EXAMPLE.com", "role": "user"}); res.status != 409 || res.code(t) != "login_id_taken" {
 		t.Fatalf("duplicate: %d %s", res.status, res.body)
 	}
 	admin := e.signedIn("admin@example.com", "Kanri-Passw0rd")
@@ -586,11 +590,15 @@ func TestListAccountsPagingAndSearch(t *testing.T) {
 	}
 }
 
-// failingStore fails every account read, standing for a database outage.
+// failingStore fails every account read and attempt, standing for a database outage.
 type failingStore struct{ account.Store }
 
 func (failingStore) GetAccount(context.Context, string, string) (account.Account, error) {
 	return account.Account{}, errors.New("dynamodb: connection refused to table kagiya-prod")
+}
+
+func (failingStore) ReserveAttempt(context.Context, string, string, int) (account.Account, bool, error) {
+	return account.Account{}, false, errors.New("dynamodb: connection refused to table kagiya-prod")
 }
 
 func TestInternalErrorsShowNothing(t *testing.T) {

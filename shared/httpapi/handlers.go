@@ -57,12 +57,6 @@ func (a *api) handleHealth() http.Handler {
 	})
 }
 
-type accountRef struct {
-	LoginID string `json:"login_id"`
-	Role    string `json:"role"`
-	Tenant  string `json:"tenant"`
-}
-
 func (a *api) handleLogin() http.Handler {
 	type request struct {
 		LoginID  string `json:"login_id"`
@@ -98,26 +92,30 @@ func (a *api) handleLogin() http.Handler {
 	})
 }
 
-// signIn answers a successful sign-in: the session cookie and the login body, or the
-// forced or expired change that has to come first.
+// stepResults are the login results of API.md for each step of a sign-in flow.
+var stepResults = map[string]string{
+	account.StepPasswordChange: "password_change_required",
+}
+
+// signIn answers where a sign-in stands: the session cookie and everything GET /api/me
+// gives (so the site needs no second request), or the step that has to come first.
 func (a *api) signIn(w http.ResponseWriter, res account.LoginResult) {
-	type change struct {
+	type step struct {
 		Result    string `json:"result"`
-		Reason    string `json:"reason"`
+		Reason    string `json:"reason,omitempty"`
 		Challenge string `json:"challenge"`
 	}
 	type ok struct {
-		Result    string     `json:"result"`
-		CSRFToken string     `json:"csrf_token"`
-		Account   accountRef `json:"account"`
+		Result    string `json:"result"`
+		CSRFToken string `json:"csrf_token"`
+		Account   meView `json:"account"`
 	}
-	if res.ChangeReason != "" {
-		writeJSON(w, http.StatusOK, change{Result: "password_change_required", Reason: res.ChangeReason, Challenge: res.Challenge})
+	if res.Step != "" {
+		writeJSON(w, http.StatusOK, step{Result: stepResults[res.Step], Reason: res.Reason, Challenge: res.Challenge})
 		return
 	}
 	a.setCookie(w, res.Token)
-	writeJSON(w, http.StatusOK, ok{Result: "ok", CSRFToken: res.CSRF,
-		Account: accountRef{LoginID: res.Account.LoginID, Role: string(res.Account.Role), Tenant: res.Account.TenantID}})
+	writeJSON(w, http.StatusOK, ok{Result: "ok", CSRFToken: res.CSRF, Account: newMeView(res.Account, res.Tenant, res.CSRF)})
 }
 
 func (a *api) handleLogout() http.Handler {
@@ -138,17 +136,27 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
+// meView is the signed-in account as GET /api/me and a sign-in answer show it.
+type meView struct {
+	AccountID         string     `json:"account_id"`
+	LoginID           string     `json:"login_id"`
+	Role              string     `json:"role"`
+	Tenant            string     `json:"tenant"` // the tenant_id
+	TenantName        string     `json:"tenant_name"`
+	CSRFToken         string     `json:"csrf_token"`
+	PasswordChangedAt *time.Time `json:"password_changed_at"`
+	PasswordExpiresAt *time.Time `json:"password_expires_at"`
+	MFAEnabled        bool       `json:"mfa_enabled"`
+	Language          string     `json:"language,omitempty"`
+}
+
+func newMeView(acc account.Account, t account.Tenant, csrf string) meView {
+	return meView{AccountID: acc.ID, LoginID: acc.LoginID, Role: string(acc.Role), Tenant: t.ID, TenantName: t.Name,
+		CSRFToken: csrf, PasswordChangedAt: timePtr(acc.PasswordChangedAt),
+		PasswordExpiresAt: timePtr(account.PasswordExpiresAt(acc, t.Settings)), Language: acc.Language}
+}
+
 func (a *api) handleMe() http.Handler {
-	type response struct {
-		LoginID           string     `json:"login_id"`
-		Role              string     `json:"role"`
-		Tenant            string     `json:"tenant"`
-		CSRFToken         string     `json:"csrf_token"`
-		PasswordChangedAt *time.Time `json:"password_changed_at"`
-		PasswordExpiresAt *time.Time `json:"password_expires_at"`
-		MFAEnabled        bool       `json:"mfa_enabled"`
-		Language          string     `json:"language,omitempty"`
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principal(r)
 		t, err := a.svc.Tenant(r.Context(), p)
@@ -156,13 +164,12 @@ func (a *api) handleMe() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, response{LoginID: p.Account.LoginID, Role: string(p.Account.Role),
-			Tenant: p.Account.TenantID, CSRFToken: p.CSRF, PasswordChangedAt: timePtr(p.Account.PasswordChangedAt),
-			PasswordExpiresAt: timePtr(account.PasswordExpiresAt(p.Account, t.Settings)), Language: p.Account.Language})
+		writeJSON(w, http.StatusOK, newMeView(p.Account, t, p.CSRF))
 	})
 }
 
 type accountView struct {
+	AccountID       string     `json:"account_id"`
 	LoginID         string     `json:"login_id"`
 	Role            string     `json:"role"`
 	Locked          bool       `json:"locked"`
@@ -177,7 +184,7 @@ type accountView struct {
 
 func view(acc account.Account, s account.Settings, now time.Time) accountView {
 	exp := account.PasswordExpiresAt(acc, s)
-	return accountView{LoginID: acc.LoginID, Role: string(acc.Role), Locked: acc.Locked(), ForceChange: acc.ForceChange,
+	return accountView{AccountID: acc.ID, LoginID: acc.LoginID, Role: string(acc.Role), Locked: acc.Locked(), ForceChange: acc.ForceChange,
 		PasswordExpired: !exp.IsZero() && !now.Before(exp), QuotaGB: acc.QuotaGB, Comment: acc.Comment,
 		LastLoginAt: timePtr(acc.LastLoginAt), CreatedAt: timePtr(acc.CreatedAt)}
 }

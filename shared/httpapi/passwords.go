@@ -108,7 +108,12 @@ func (a *api) handlePutTenant() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		t, err := a.svc.UpdateTenantSettings(r.Context(), principal(r), body.Settings, clientIP(r))
+		domains := body.Domains
+		if domains == nil {
+			domains = []string{}
+		}
+		t, err := a.svc.UpdateTenantSettings(r.Context(), principal(r),
+			account.TenantUpdate{Name: body.Name, Domains: domains, Settings: body.Settings}, clientIP(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -117,9 +122,19 @@ func (a *api) handlePutTenant() http.Handler {
 	})
 }
 
+// tenantBody is the tenant as GET shows it and PUT takes it back; tenant_id cannot be
+// changed (PUT ignores it).
 type tenantBody struct {
-	Tenant string `json:"tenant"`
+	TenantID string   `json:"tenant_id"`
+	Name     string   `json:"name"`
+	Domains  []string `json:"domains"`
 	account.Settings
 }
 
-func tenantView(t account.Tenant) tenantBody { return tenantBody{Tenant: t.ID, Settings: t.Settings} }
+func tenantView(t account.Tenant) tenantBody {
+	domains := t.Domains
+	if domains == nil {
+		domains = []string{}
+	}
+	return tenantBody{TenantID: t.ID, Name: t.Name, Domains: domains, Settings: t.Settings}
+}

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +26,8 @@ var (
 	bAudit    = []byte("audit")
 	bTokens   = []byte("tokens")
 	bJobs     = []byte("jobs")
+	bLogins   = []byte("logins")  // login key → LoginRef: login IDs are unique deployment-wide
+	bHistory  = []byte("history") // tenant\x00account → earlier password hashes
 )
 
 // Store keeps everything in one bbolt database. Every method is one bbolt transaction,
@@ -52,7 +53,7 @@ func Open(path string) (*Store, error) {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bTenants, bAccounts, bSessions, bAudit, bTokens, bJobs} {
+		for _, b := range [][]byte{bTenants, bAccounts, bSessions, bAudit, bTokens, bJobs, bLogins, bHistory} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -89,16 +90,14 @@ func get(b *bolt.Bucket, k []byte, v any) error {
 
 func (s *Store) CreateTenant(_ context.Context, t account.Tenant, owner account.Account) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		tb, ab := tx.Bucket(bTenants), tx.Bucket(bAccounts)
-		ok := acctKey(owner.TenantID, owner.Key())
-		if tb.Get([]byte(t.ID)) != nil || ab.Get(ok) != nil {
+		tb := tx.Bucket(bTenants)
+		if tb.Get([]byte(t.ID)) != nil {
 			return account.ErrConflict
 		}
-		owner.Version = 1
-		if err := put(tb, []byte(t.ID), t); err != nil {
+		if err := createAccount(tx, owner); err != nil {
 			return err
 		}
-		return put(ab, ok, owner)
+		return put(tb, []byte(t.ID), t)
 	})
 }
 
@@ -118,24 +117,36 @@ func (s *Store) UpdateTenant(_ context.Context, t account.Tenant) error {
 }
 
 func (s *Store) CreateAccount(_ context.Context, a account.Account) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		b, k := tx.Bucket(bAccounts), acctKey(a.TenantID, a.Key())
-		if b.Get(k) != nil {
-			return account.ErrConflict
-		}
-		a.Version = 1
-		return put(b, k, a)
-	})
+	return s.db.Update(func(tx *bolt.Tx) error { return createAccount(tx, a) })
 }
 
-func (s *Store) GetAccount(_ context.Context, tenantID, key string) (a account.Account, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error { return get(tx.Bucket(bAccounts), acctKey(tenantID, key), &a) })
+// createAccount writes a and its login ID's item, or nothing if the login ID (or the
+// account ID) is taken.
+func createAccount(tx *bolt.Tx, a account.Account) error {
+	ab, lb, k := tx.Bucket(bAccounts), tx.Bucket(bLogins), acctKey(a.TenantID, a.ID)
+	if ab.Get(k) != nil || lb.Get([]byte(a.Key())) != nil {
+		return account.ErrConflict
+	}
+	a.Version = 1
+	if err := put(lb, []byte(a.Key()), account.LoginRef{TenantID: a.TenantID, AccountID: a.ID}); err != nil {
+		return err
+	}
+	return put(ab, k, a)
+}
+
+func (s *Store) LookupLogin(_ context.Context, loginKey string) (ref account.LoginRef, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error { return get(tx.Bucket(bLogins), []byte(loginKey), &ref) })
+	return ref, err
+}
+
+func (s *Store) GetAccount(_ context.Context, tenantID, id string) (a account.Account, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error { return get(tx.Bucket(bAccounts), acctKey(tenantID, id), &a) })
 	return a, err
 }
 
 func (s *Store) UpdateAccount(_ context.Context, a account.Account) (account.Account, error) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
-		b, k := tx.Bucket(bAccounts), acctKey(a.TenantID, a.Key())
+		b, k := tx.Bucket(bAccounts), acctKey(a.TenantID, a.ID)
 		var cur account.Account
 		if err := get(b, k, &cur); err != nil {
 			return err
@@ -143,59 +154,95 @@ func (s *Store) UpdateAccount(_ context.Context, a account.Account) (account.Acc
 		if cur.Version != a.Version {
 			return account.ErrConflict
 		}
+		a.LoginID = cur.LoginID // changed only by ChangeLoginID
 		a.Version++
 		return put(b, k, a)
 	})
 	return a, err
 }
 
-func (s *Store) DeleteAccount(_ context.Context, tenantID, key string) error {
+func (s *Store) ChangeLoginID(_ context.Context, a account.Account, newLoginID string) (account.Account, error) {
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		ab, lb, k := tx.Bucket(bAccounts), tx.Bucket(bLogins), acctKey(a.TenantID, a.ID)
+		var cur account.Account
+		if err := get(ab, k, &cur); err != nil {
+			return err
+		}
+		newKey := account.Key(newLoginID)
+		if cur.Version != a.Version || newKey != cur.Key() && lb.Get([]byte(newKey)) != nil {
+			return account.ErrConflict
+		}
+		if err := lb.Delete([]byte(cur.Key())); err != nil {
+			return err
+		}
+		if err := put(lb, []byte(newKey), account.LoginRef{TenantID: a.TenantID, AccountID: a.ID}); err != nil {
+			return err
+		}
+		a.LoginID = newLoginID
+		a.Version++
+		return put(ab, k, a)
+	})
+	return a, err
+}
+
+func (s *Store) DeleteAccount(_ context.Context, tenantID, id string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		b, k := tx.Bucket(bAccounts), acctKey(tenantID, key)
-		if b.Get(k) == nil {
-			return account.ErrNotFound
+		b, k := tx.Bucket(bAccounts), acctKey(tenantID, id)
+		var a account.Account
+		if err := get(b, k, &a); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bLogins).Delete([]byte(a.Key())); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bHistory).Delete(k); err != nil {
+			return err
 		}
 		return b.Delete(k)
 	})
 }
 
 func (s *Store) ListAccounts(_ context.Context, tenantID string, q account.ListQuery) ([]account.Account, string, error) {
-	var out []account.Account
-	more := false
+	var all []account.Account
 	prefix := []byte(tenantID + "\x00")
-	needle := strings.ToLower(q.Contains)
 	err := s.db.View(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bAccounts).Cursor()
-		k, v := c.Seek(append(bytes.Clone(prefix), q.After...))
-		if q.After != "" && k != nil && string(k[len(prefix):]) == q.After {
-			k, v = c.Next()
-		}
-		for ; k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
-			if needle != "" && !strings.Contains(string(k[len(prefix):]), needle) {
-				continue
-			}
-			if len(out) == q.Limit {
-				more = true
-				return nil
-			}
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
 			var a account.Account
 			if err := json.Unmarshal(v, &a); err != nil {
 				return err
 			}
-			out = append(out, a)
+			all = append(all, a)
 		}
 		return nil
 	})
-	next := ""
-	if more {
-		next = out[len(out)-1].Key()
+	if err != nil {
+		return nil, "", err
 	}
-	return out, next, err
+	out, next := q.Page(all)
+	return out, next, nil
 }
 
-func (s *Store) RecordLogin(_ context.Context, tenantID, key string, at time.Time) error {
+func (s *Store) GetHistory(_ context.Context, tenantID, id string) (h []string, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error { return get(tx.Bucket(bHistory), acctKey(tenantID, id), &h) })
+	if errors.Is(err, account.ErrNotFound) {
+		return nil, nil
+	}
+	return h, err
+}
+
+func (s *Store) PutHistory(_ context.Context, tenantID, id string, hashes []string) error {
 	return s.db.Update(func(tx *bolt.Tx) error {
-		b, k := tx.Bucket(bAccounts), acctKey(tenantID, key)
+		if tx.Bucket(bAccounts).Get(acctKey(tenantID, id)) == nil {
+			return account.ErrNotFound
+		}
+		return put(tx.Bucket(bHistory), acctKey(tenantID, id), hashes)
+	})
+}
+
+func (s *Store) RecordLogin(_ context.Context, tenantID, id string, at time.Time) error {
+	return s.db.Update(func(tx *bolt.Tx) error {
+		b, k := tx.Bucket(bAccounts), acctKey(tenantID, id)
 		var a account.Account
 		if err := get(b, k, &a); err != nil {
 			return err
@@ -331,10 +378,12 @@ type hitKey struct {
 	end int64
 }
 
-func (s *Store) updateAccount(tenantID, key string, f func(a *account.Account) error) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
-		b, k := tx.Bucket(bAccounts), acctKey(tenantID, key)
-		var a account.Account
+// updateAccount applies f to the stored account and writes it, in one transaction, and
+// returns what it wrote. An error from f writes nothing.
+func (s *Store) updateAccount(tenantID, id string, f func(a *account.Account) error) (account.Account, error) {
+	var a account.Account
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b, k := tx.Bucket(bAccounts), acctKey(tenantID, id)
 		if err := get(b, k, &a); err != nil {
 			return err
 		}
@@ -344,29 +393,28 @@ func (s *Store) updateAccount(tenantID, key string, f func(a *account.Account) e
 		a.Version++
 		return put(b, k, a)
 	})
+	return a, err
 }
 
 // errNoAttempt ends a transaction without writing.
 var errNoAttempt = errors.New("no attempt left")
 
-func (s *Store) ReserveAttempt(_ context.Context, tenantID, key string, threshold int) (int, bool, error) {
-	var n int
-	err := s.updateAccount(tenantID, key, func(a *account.Account) error {
-		if a.Locked() || a.FailedAttempts >= threshold {
+func (s *Store) ReserveAttempt(_ context.Context, tenantID, id string, threshold int) (account.Account, bool, error) {
+	out, err := s.updateAccount(tenantID, id, func(a *account.Account) error {
+		if a.Disabled || a.Locked() || a.FailedAttempts >= threshold {
 			return errNoAttempt
 		}
 		a.FailedAttempts++
-		n = a.FailedAttempts
 		return nil
 	})
 	if errors.Is(err, errNoAttempt) {
-		return 0, false, nil
+		return account.Account{}, false, nil
 	}
-	return n, err == nil, err
+	return out, err == nil, err
 }
 
-func (s *Store) Lock(_ context.Context, tenantID, key string, threshold int, at time.Time) (bool, error) {
-	err := s.updateAccount(tenantID, key, func(a *account.Account) error {
+func (s *Store) Lock(_ context.Context, tenantID, id string, threshold int, at time.Time) (bool, error) {
+	_, err := s.updateAccount(tenantID, id, func(a *account.Account) error {
 		if a.Locked() || a.FailedAttempts < threshold {
 			return errNoAttempt
 		}
@@ -379,14 +427,15 @@ func (s *Store) Lock(_ context.Context, tenantID, key string, threshold int, at 
 	return err == nil, err
 }
 
-func (s *Store) Unlock(_ context.Context, tenantID, key string) error {
-	return s.updateAccount(tenantID, key, func(a *account.Account) error {
+func (s *Store) Unlock(_ context.Context, tenantID, id string) error {
+	_, err := s.updateAccount(tenantID, id, func(a *account.Account) error {
 		if !a.Locked() {
 			return account.ErrConflict
 		}
 		a.LockedAt, a.FailedAttempts = time.Time{}, 0
 		return nil
 	})
+	return err
 }
 
 func (s *Store) CreateToken(_ context.Context, t account.Token) error {

@@ -82,7 +82,12 @@ func conditionFailed(err error) bool {
 const notExists = "attribute_not_exists(PK)"
 
 func (s *Store) get(ctx context.Context, pk, sk string, out any) error {
-	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(pk, sk), ConsistentRead: aws.Bool(true)})
+	return s.read(ctx, pk, sk, true, out)
+}
+
+// read gets one item, strongly consistent or not.
+func (s *Store) read(ctx context.Context, pk, sk string, consistent bool, out any) error {
+	res, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(pk, sk), ConsistentRead: aws.Bool(consistent)})
 	if err != nil {
 		return fmt.Errorf("get %s: %w", pk, err)
 	}
@@ -95,26 +100,56 @@ func (s *Store) get(ctx context.Context, pk, sk string, out any) error {
 	return nil
 }
 
-func (s *Store) CreateTenant(ctx context.Context, t account.Tenant, owner account.Account) error {
-	ti, err := attributevalue.MarshalMap(tenantItem{PK: tenantPK(t.ID), SK: skTenant, ID: t.ID, Settings: t.Settings, CreatedAt: fmtTime(t.CreatedAt)})
-	if err != nil {
-		return fmt.Errorf("encode tenant: %w", err)
+// readMostlyEventually reads an item that, once written, rarely changes (a session, a
+// login ID): an eventually consistent read (half the cost), and a strongly consistent one
+// only when that finds nothing, so an item written a moment ago is never missed.
+func (s *Store) readMostlyEventually(ctx context.Context, pk, sk string, out any) error {
+	err := s.read(ctx, pk, sk, false, out)
+	if errors.Is(err, account.ErrNotFound) {
+		err = s.read(ctx, pk, sk, true, out)
 	}
-	owner.Version = 1
-	oi, err := attributevalue.MarshalMap(toAccountItem(owner))
-	if err != nil {
-		return fmt.Errorf("encode owner: %w", err)
-	}
-	_, err = s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: []types.TransactWriteItem{
-		{Put: &types.Put{TableName: &s.table, Item: ti, ConditionExpression: aws.String(notExists)}},
-		{Put: &types.Put{TableName: &s.table, Item: oi, ConditionExpression: aws.String(notExists)}},
-	}})
+	return err
+}
+
+func (s *Store) transact(ctx context.Context, what string, items ...types.TransactWriteItem) error {
+	_, err := s.db.TransactWriteItems(ctx, &dynamodb.TransactWriteItemsInput{TransactItems: items})
 	if conditionFailed(err) {
 		return account.ErrConflict
 	} else if err != nil {
-		return fmt.Errorf("create tenant %s: %w", t.ID, err)
+		return fmt.Errorf("%s: %w", what, err)
 	}
 	return nil
+}
+
+// accountPuts are the two puts that create an account: the account and its login ID's
+// uniqueness item, each only if absent.
+func (s *Store) accountPuts(a account.Account) ([]types.TransactWriteItem, error) {
+	a.Version = 1
+	ai, err := attributevalue.MarshalMap(toAccountItem(a))
+	if err != nil {
+		return nil, fmt.Errorf("encode account: %w", err)
+	}
+	li, err := attributevalue.MarshalMap(loginItem{PK: loginPK(a.Key()), SK: skLogin, TenantID: a.TenantID, AccountID: a.ID})
+	if err != nil {
+		return nil, fmt.Errorf("encode login: %w", err)
+	}
+	return []types.TransactWriteItem{
+		{Put: &types.Put{TableName: &s.table, Item: ai, ConditionExpression: aws.String(notExists)}},
+		{Put: &types.Put{TableName: &s.table, Item: li, ConditionExpression: aws.String(notExists)}},
+	}, nil
+}
+
+func (s *Store) CreateTenant(ctx context.Context, t account.Tenant, owner account.Account) error {
+	ti, err := attributevalue.MarshalMap(toTenantItem(t))
+	if err != nil {
+		return fmt.Errorf("encode tenant: %w", err)
+	}
+	puts, err := s.accountPuts(owner)
+	if err != nil {
+		return err
+	}
+	return s.transact(ctx, "create tenant "+t.ID,
+		append(puts, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: ti, ConditionExpression: aws.String(notExists)}})...)
 }
 
 func (s *Store) GetTenant(ctx context.Context, id string) (account.Tenant, error) {
@@ -122,11 +157,11 @@ func (s *Store) GetTenant(ctx context.Context, id string) (account.Tenant, error
 	if err := s.get(ctx, tenantPK(id), skTenant, &it); err != nil {
 		return account.Tenant{}, err
 	}
-	return account.Tenant{ID: it.ID, Settings: it.Settings, CreatedAt: parseTime(it.CreatedAt)}, nil
+	return it.tenant(), nil
 }
 
 func (s *Store) UpdateTenant(ctx context.Context, t account.Tenant) error {
-	item, err := attributevalue.MarshalMap(tenantItem{PK: tenantPK(t.ID), SK: skTenant, ID: t.ID, Settings: t.Settings, CreatedAt: fmtTime(t.CreatedAt)})
+	item, err := attributevalue.MarshalMap(toTenantItem(t))
 	if err != nil {
 		return fmt.Errorf("encode tenant: %w", err)
 	}
@@ -140,26 +175,35 @@ func (s *Store) UpdateTenant(ctx context.Context, t account.Tenant) error {
 }
 
 func (s *Store) CreateAccount(ctx context.Context, a account.Account) error {
-	a.Version = 1
-	item, err := attributevalue.MarshalMap(toAccountItem(a))
+	puts, err := s.accountPuts(a)
 	if err != nil {
-		return fmt.Errorf("encode account: %w", err)
+		return err
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item, ConditionExpression: aws.String(notExists)})
-	if conditionFailed(err) {
-		return account.ErrConflict
-	} else if err != nil {
-		return fmt.Errorf("create account: %w", err)
-	}
-	return nil
+	return s.transact(ctx, "create account", puts...)
 }
 
-func (s *Store) GetAccount(ctx context.Context, tenantID, loginKey string) (account.Account, error) {
+func (s *Store) LookupLogin(ctx context.Context, loginKey string) (account.LoginRef, error) {
+	var it loginItem
+	if err := s.readMostlyEventually(ctx, loginPK(loginKey), skLogin, &it); err != nil {
+		return account.LoginRef{}, err
+	}
+	return account.LoginRef{TenantID: it.TenantID, AccountID: it.AccountID}, nil
+}
+
+func (s *Store) GetAccount(ctx context.Context, tenantID, id string) (account.Account, error) {
 	var it accountItem
-	if err := s.get(ctx, tenantPK(tenantID), accountSK(loginKey), &it); err != nil {
+	if err := s.get(ctx, tenantPK(tenantID), accountSK(id), &it); err != nil {
 		return account.Account{}, err
 	}
 	return it.account(), nil
+}
+
+// absentOrConflict tells a failed condition on an account apart: gone, or changed.
+func (s *Store) absentOrConflict(ctx context.Context, tenantID, id string) error {
+	if _, err := s.GetAccount(ctx, tenantID, id); errors.Is(err, account.ErrNotFound) {
+		return account.ErrNotFound
+	}
+	return account.ErrConflict
 }
 
 func (s *Store) UpdateAccount(ctx context.Context, a account.Account) (account.Account, error) {
@@ -169,30 +213,71 @@ func (s *Store) UpdateAccount(ctx context.Context, a account.Account) (account.A
 	if err != nil {
 		return account.Account{}, fmt.Errorf("encode account: %w", err)
 	}
+	// The login ID changes only with its uniqueness item (ChangeLoginID).
 	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item,
-		ConditionExpression:       aws.String("version = :v"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(want)}})
+		ConditionExpression:       aws.String("version = :v AND login_key = :lk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(want), ":lk": str(a.Key())}})
 	if conditionFailed(err) {
-		// Absent or changed? Tell them apart for the caller.
-		if _, gerr := s.GetAccount(ctx, a.TenantID, a.Key()); errors.Is(gerr, account.ErrNotFound) {
-			return account.Account{}, account.ErrNotFound
-		}
-		return account.Account{}, account.ErrConflict
+		return account.Account{}, s.absentOrConflict(ctx, a.TenantID, a.ID)
 	} else if err != nil {
 		return account.Account{}, fmt.Errorf("update account: %w", err)
 	}
 	return a, nil
 }
 
-func (s *Store) DeleteAccount(ctx context.Context, tenantID, loginKey string) error {
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: key(tenantPK(tenantID), accountSK(loginKey)),
-		ConditionExpression: aws.String("attribute_exists(PK)")})
-	if conditionFailed(err) {
-		return account.ErrNotFound
-	} else if err != nil {
-		return fmt.Errorf("delete account: %w", err)
+func (s *Store) ChangeLoginID(ctx context.Context, a account.Account, newLoginID string) (account.Account, error) {
+	cur, err := s.GetAccount(ctx, a.TenantID, a.ID)
+	if err != nil {
+		return account.Account{}, err
 	}
-	return nil
+	if cur.Version != a.Version {
+		return account.Account{}, account.ErrConflict
+	}
+	next := a
+	next.LoginID = newLoginID
+	next.Version++
+	item, err := attributevalue.MarshalMap(toAccountItem(next))
+	if err != nil {
+		return account.Account{}, fmt.Errorf("encode account: %w", err)
+	}
+	items := []types.TransactWriteItem{{Put: &types.Put{TableName: &s.table, Item: item,
+		ConditionExpression:       aws.String("version = :v"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(a.Version)}}}}
+	if next.Key() != cur.Key() {
+		li, err := attributevalue.MarshalMap(loginItem{PK: loginPK(next.Key()), SK: skLogin, TenantID: a.TenantID, AccountID: a.ID})
+		if err != nil {
+			return account.Account{}, fmt.Errorf("encode login: %w", err)
+		}
+		items = append(items,
+			types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: li, ConditionExpression: aws.String(notExists)}},
+			types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(loginPK(cur.Key()), skLogin),
+				ConditionExpression:       aws.String("account_id = :id"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":id": str(a.ID)}}})
+	}
+	if err := s.transact(ctx, "change login id", items...); err != nil {
+		return account.Account{}, err
+	}
+	return next, nil
+}
+
+func (s *Store) DeleteAccount(ctx context.Context, tenantID, id string) error {
+	for range 5 {
+		a, err := s.GetAccount(ctx, tenantID, id)
+		if err != nil {
+			return err
+		}
+		// The version condition makes sure the login item removed is the account's own.
+		err = s.transact(ctx, "delete account",
+			types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(tenantPK(tenantID), accountSK(id)),
+				ConditionExpression:       aws.String("version = :v"),
+				ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(a.Version)}}},
+			types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(loginPK(a.Key()), skLogin)}},
+			types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(tenantPK(tenantID), historySK(id))}})
+		if !errors.Is(err, account.ErrConflict) {
+			return err
+		}
+	}
+	return fmt.Errorf("delete account %s: it kept changing", id)
 }
 
 func (s *Store) ListAccounts(ctx context.Context, tenantID string, q account.ListQuery) ([]account.Account, string, error) {
@@ -200,16 +285,12 @@ func (s *Store) ListAccounts(ctx context.Context, tenantID string, q account.Lis
 		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :prefix)"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": str(tenantPK(tenantID)), ":prefix": str(accountPrefix)},
-		Limit: aws.Int32(int32(q.Limit + 1)),
 	}
 	if q.Contains != "" {
 		in.FilterExpression = aws.String("contains(login_key, :q)")
 		in.ExpressionAttributeValues[":q"] = str(strings.ToLower(q.Contains))
 	}
-	if q.After != "" {
-		in.ExclusiveStartKey = key(tenantPK(tenantID), accountSK(q.After))
-	}
-	var out []account.Account
+	var all []account.Account
 	for {
 		res, err := s.db.Query(ctx, in)
 		if err != nil {
@@ -220,20 +301,38 @@ func (s *Store) ListAccounts(ctx context.Context, tenantID string, q account.Lis
 			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
 				return nil, "", fmt.Errorf("decode account: %w", err)
 			}
-			out = append(out, it.account())
-		}
-		if len(out) > q.Limit {
-			return out[:q.Limit], out[q.Limit-1].Key(), nil
+			all = append(all, it.account())
 		}
 		if res.LastEvaluatedKey == nil {
-			return out, "", nil
+			out, next := q.Page(all)
+			return out, next, nil
 		}
 		in.ExclusiveStartKey = res.LastEvaluatedKey
 	}
 }
 
-func (s *Store) RecordLogin(ctx context.Context, tenantID, loginKey string, at time.Time) error {
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(tenantPK(tenantID), accountSK(loginKey)),
+func (s *Store) GetHistory(ctx context.Context, tenantID, id string) ([]string, error) {
+	var it historyItem
+	err := s.get(ctx, tenantPK(tenantID), historySK(id), &it)
+	if errors.Is(err, account.ErrNotFound) {
+		return nil, nil
+	}
+	return it.Hashes, err
+}
+
+func (s *Store) PutHistory(ctx context.Context, tenantID, id string, hashes []string) error {
+	item, err := attributevalue.MarshalMap(historyItem{PK: tenantPK(tenantID), SK: historySK(id), Hashes: hashes})
+	if err != nil {
+		return fmt.Errorf("encode history: %w", err)
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
+		return fmt.Errorf("put history: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) RecordLogin(ctx context.Context, tenantID, id string, at time.Time) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(tenantPK(tenantID), accountSK(id)),
 		ConditionExpression: aws.String("attribute_exists(PK)"),
 		UpdateExpression:    aws.String("SET last_login_at = :t, failed_attempts = :zero ADD version :one"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
@@ -249,7 +348,7 @@ func (s *Store) RecordLogin(ctx context.Context, tenantID, loginKey string, at t
 
 func (s *Store) CreateSession(ctx context.Context, sess account.Session) error {
 	item, err := attributevalue.MarshalMap(sessionItem{PK: sessionPK(sess.IDHash), SK: skSession, IDHash: sess.IDHash,
-		TenantID: sess.TenantID, LoginKey: sess.LoginKey, Epoch: sess.Epoch, CreatedAt: fmtTime(sess.CreatedAt),
+		TenantID: sess.TenantID, AccountID: sess.AccountID, Epoch: sess.Epoch, CreatedAt: fmtTime(sess.CreatedAt),
 		LastSeenAt: fmtTime(sess.LastSeenAt), ExpiresAt: fmtTime(sess.ExpiresAt), TTL: sess.ExpiresAt.Unix()})
 	if err != nil {
 		return fmt.Errorf("encode session: %w", err)
@@ -265,10 +364,10 @@ func (s *Store) CreateSession(ctx context.Context, sess account.Session) error {
 
 func (s *Store) GetSession(ctx context.Context, idHash string) (account.Session, error) {
 	var it sessionItem
-	if err := s.get(ctx, sessionPK(idHash), skSession, &it); err != nil {
+	if err := s.readMostlyEventually(ctx, sessionPK(idHash), skSession, &it); err != nil {
 		return account.Session{}, err
 	}
-	return account.Session{IDHash: it.IDHash, TenantID: it.TenantID, LoginKey: it.LoginKey, Epoch: it.Epoch,
+	return account.Session{IDHash: it.IDHash, TenantID: it.TenantID, AccountID: it.AccountID, Epoch: it.Epoch,
 		CreatedAt: parseTime(it.CreatedAt), LastSeenAt: parseTime(it.LastSeenAt), ExpiresAt: parseTime(it.ExpiresAt)}, nil
 }
 
@@ -304,7 +403,7 @@ func (s *Store) AppendAudit(ctx context.Context, e account.AuditEvent) error {
 	}
 	item, err := attributevalue.MarshalMap(auditItem{PK: auditPK(e.TenantID),
 		SK: e.At.UTC().Format("20060102T150405.000000000") + "#" + hex.EncodeToString(r),
-		At: fmtTime(e.At), Actor: e.Actor, Action: e.Action, Target: e.Target, IP: e.IP, Result: e.Result,
+		At: fmtTime(e.At), Actor: e.Actor, Action: e.Action, Target: e.Target, TargetID: e.TargetID, IP: e.IP, Result: e.Result,
 		TTL: e.At.Add(s.auditRetention).Unix()})
 	if err != nil {
 		return fmt.Errorf("encode audit: %w", err)
@@ -336,7 +435,7 @@ func (s *Store) ListAudit(ctx context.Context, tenantID, after string, limit int
 			return nil, "", fmt.Errorf("decode audit: %w", err)
 		}
 		out = append(out, account.AuditEvent{TenantID: tenantID, At: parseTime(it.At), Actor: it.Actor,
-			Action: it.Action, Target: it.Target, IP: it.IP, Result: it.Result})
+			Action: it.Action, Target: it.Target, TargetID: it.TargetID, IP: it.IP, Result: it.Result})
 		sks = append(sks, it.SK)
 	}
 	if len(out) > limit {
@@ -389,18 +488,15 @@ func CreateTable(ctx context.Context, db interface {
 
 // accountUpdate runs an UpdateItem on an account; a failed condition is reported as
 // (false, nil), a missing account as ErrNotFound.
-func (s *Store) accountUpdate(ctx context.Context, tenantID, loginKey, update, cond string, values map[string]types.AttributeValue, ret types.ReturnValue) (*dynamodb.UpdateItemOutput, bool, error) {
+func (s *Store) accountUpdate(ctx context.Context, tenantID, id, update, cond string, values map[string]types.AttributeValue, ret types.ReturnValue) (*dynamodb.UpdateItemOutput, bool, error) {
 	values[":one"] = num(1)
-	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(tenantPK(tenantID), accountSK(loginKey)),
+	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(tenantPK(tenantID), accountSK(id)),
 		UpdateExpression:          aws.String(update + " ADD version :one"),
 		ConditionExpression:       aws.String("attribute_exists(PK) AND " + cond),
 		ExpressionAttributeValues: values,
 		ReturnValues:              ret,
 	})
 	if conditionFailed(err) {
-		if _, gerr := s.GetAccount(ctx, tenantID, loginKey); errors.Is(gerr, account.ErrNotFound) {
-			return nil, false, account.ErrNotFound
-		}
 		return nil, false, nil
 	} else if err != nil {
 		return nil, false, fmt.Errorf("update account: %w", err)
@@ -408,34 +504,40 @@ func (s *Store) accountUpdate(ctx context.Context, tenantID, loginKey, update, c
 	return res, true, nil
 }
 
-func (s *Store) ReserveAttempt(ctx context.Context, tenantID, loginKey string, threshold int) (int, bool, error) {
-	res, ok, err := s.accountUpdate(ctx, tenantID, loginKey, "SET failed_attempts = failed_attempts + :one",
-		"attribute_not_exists(locked_at) AND failed_attempts < :t",
-		map[string]types.AttributeValue{":t": num(int64(threshold))}, types.ReturnValueUpdatedNew)
+// ReserveAttempt is one conditional update that returns the whole account as written, so
+// a sign-in reads nothing else of it. A failed condition is not told apart from a missing
+// account here (the caller reads the account on that rare path).
+func (s *Store) ReserveAttempt(ctx context.Context, tenantID, id string, threshold int) (account.Account, bool, error) {
+	res, ok, err := s.accountUpdate(ctx, tenantID, id, "SET failed_attempts = failed_attempts + :one",
+		"attribute_not_exists(locked_at) AND failed_attempts < :t AND disabled = :no",
+		map[string]types.AttributeValue{":t": num(int64(threshold)), ":no": &types.AttributeValueMemberBOOL{Value: false}}, types.ReturnValueAllNew)
 	if err != nil || !ok {
-		return 0, false, err
+		return account.Account{}, false, err
 	}
-	var out struct {
-		N int `dynamodbav:"failed_attempts"`
+	var it accountItem
+	if err := attributevalue.UnmarshalMap(res.Attributes, &it); err != nil {
+		return account.Account{}, false, fmt.Errorf("decode attempt: %w", err)
 	}
-	if err := attributevalue.UnmarshalMap(res.Attributes, &out); err != nil {
-		return 0, false, fmt.Errorf("decode attempt: %w", err)
-	}
-	return out.N, true, nil
+	return it.account(), true, nil
 }
 
-func (s *Store) Lock(ctx context.Context, tenantID, loginKey string, threshold int, at time.Time) (bool, error) {
-	_, ok, err := s.accountUpdate(ctx, tenantID, loginKey, "SET locked_at = :at",
+func (s *Store) Lock(ctx context.Context, tenantID, id string, threshold int, at time.Time) (bool, error) {
+	_, ok, err := s.accountUpdate(ctx, tenantID, id, "SET locked_at = :at",
 		"attribute_not_exists(locked_at) AND failed_attempts >= :t",
 		map[string]types.AttributeValue{":t": num(int64(threshold)), ":at": str(fmtTime(at))}, types.ReturnValueNone)
+	if err == nil && !ok {
+		if _, gerr := s.GetAccount(ctx, tenantID, id); errors.Is(gerr, account.ErrNotFound) {
+			return false, account.ErrNotFound
+		}
+	}
 	return ok, err
 }
 
 // Unlock is a read and a version-conditioned write, retried on a race: REMOVE of a
 // top-level attribute is not applied by minidyn, and a full write works everywhere.
-func (s *Store) Unlock(ctx context.Context, tenantID, loginKey string) error {
+func (s *Store) Unlock(ctx context.Context, tenantID, id string) error {
 	for range 10 {
-		a, err := s.GetAccount(ctx, tenantID, loginKey)
+		a, err := s.GetAccount(ctx, tenantID, id)
 		if err != nil {
 			return err
 		}
@@ -447,12 +549,12 @@ func (s *Store) Unlock(ctx context.Context, tenantID, loginKey string) error {
 			return err
 		}
 	}
-	return fmt.Errorf("unlock %s: the account kept changing", loginKey)
+	return fmt.Errorf("unlock %s: the account kept changing", id)
 }
 
 func (s *Store) CreateToken(ctx context.Context, t account.Token) error {
 	item, err := attributevalue.MarshalMap(tokenItem{PK: tokenPK(t.IDHash), SK: skToken, IDHash: t.IDHash, Purpose: t.Purpose,
-		TenantID: t.TenantID, LoginKey: t.LoginKey, CreatedAt: fmtTime(t.CreatedAt),
+		TenantID: t.TenantID, AccountID: t.AccountID, Steps: t.Steps, CreatedAt: fmtTime(t.CreatedAt),
 		Expires: t.ExpiresAt.UnixNano(), TTL: t.ExpiresAt.Unix() + 1})
 	if err != nil {
 		return fmt.Errorf("encode token: %w", err)
@@ -496,7 +598,7 @@ func (s *Store) ConsumeToken(ctx context.Context, idHash, purpose string, now ti
 }
 
 func (it tokenItem) token() account.Token {
-	return account.Token{IDHash: it.IDHash, Purpose: it.Purpose, TenantID: it.TenantID, LoginKey: it.LoginKey,
+	return account.Token{IDHash: it.IDHash, Purpose: it.Purpose, TenantID: it.TenantID, AccountID: it.AccountID, Steps: it.Steps,
 		CreatedAt: parseTime(it.CreatedAt), ExpiresAt: time.Unix(0, it.Expires).UTC()}
 }
 

@@ -26,40 +26,65 @@ type tenantItem struct {
 	PK        string           `dynamodbav:"PK"`
 	SK        string           `dynamodbav:"SK"`
 	ID        string           `dynamodbav:"tenant_id"`
+	Name      string           `dynamodbav:"name"`
+	Domains   []string         `dynamodbav:"domains"`
 	Settings  account.Settings `dynamodbav:"settings"`
 	CreatedAt string           `dynamodbav:"created_at,omitempty"`
 }
 
+func toTenantItem(t account.Tenant) tenantItem {
+	return tenantItem{PK: tenantPK(t.ID), SK: skTenant, ID: t.ID, Name: t.Name, Domains: t.Domains, Settings: t.Settings,
+		CreatedAt: fmtTime(t.CreatedAt)}
+}
+
+func (it tenantItem) tenant() account.Tenant {
+	return account.Tenant{ID: it.ID, Name: it.Name, Domains: it.Domains, Settings: it.Settings, CreatedAt: parseTime(it.CreatedAt)}
+}
+
+// loginItem makes a login ID unique across the deployment and points at its account.
+type loginItem struct {
+	PK        string `dynamodbav:"PK"`
+	SK        string `dynamodbav:"SK"`
+	TenantID  string `dynamodbav:"tenant_id"`
+	AccountID string `dynamodbav:"account_id"`
+}
+
+type historyItem struct {
+	PK     string   `dynamodbav:"PK"`
+	SK     string   `dynamodbav:"SK"`
+	Hashes []string `dynamodbav:"hashes"`
+}
+
 type accountItem struct {
-	PK                string   `dynamodbav:"PK"`
-	SK                string   `dynamodbav:"SK"`
-	TenantID          string   `dynamodbav:"tenant_id"`
-	LoginID           string   `dynamodbav:"login_id"`
-	LoginKey          string   `dynamodbav:"login_key"`
-	Role              string   `dynamodbav:"role"`
-	PasswordHash      string   `dynamodbav:"password_hash,omitempty"`
-	PasswordChangedAt string   `dynamodbav:"password_changed_at,omitempty"`
-	PasswordHistory   []string `dynamodbav:"password_history,omitempty"`
-	ForceChange       bool     `dynamodbav:"force_change"`
-	FailedAttempts    int      `dynamodbav:"failed_attempts"`
-	LockedAt          string   `dynamodbav:"locked_at,omitempty"`
-	Disabled          bool     `dynamodbav:"disabled"`
-	QuotaGB           int      `dynamodbav:"quota_gb"`
-	Comment           string   `dynamodbav:"comment,omitempty"`
-	Language          string   `dynamodbav:"language,omitempty"`
-	SessionEpoch      int64    `dynamodbav:"session_epoch"`
-	CreatedAt         string   `dynamodbav:"created_at,omitempty"`
-	UpdatedAt         string   `dynamodbav:"updated_at,omitempty"`
-	LastLoginAt       string   `dynamodbav:"last_login_at,omitempty"`
-	BulkMarker        string   `dynamodbav:"bulk_marker,omitempty"`
-	Version           int64    `dynamodbav:"version"`
+	PK                string `dynamodbav:"PK"`
+	SK                string `dynamodbav:"SK"`
+	AccountID         string `dynamodbav:"account_id"`
+	TenantID          string `dynamodbav:"tenant_id"`
+	LoginID           string `dynamodbav:"login_id"`
+	LoginKey          string `dynamodbav:"login_key"`
+	Role              string `dynamodbav:"role"`
+	PasswordHash      string `dynamodbav:"password_hash,omitempty"`
+	PasswordChangedAt string `dynamodbav:"password_changed_at,omitempty"`
+	ForceChange       bool   `dynamodbav:"force_change"`
+	FailedAttempts    int    `dynamodbav:"failed_attempts"`
+	LockedAt          string `dynamodbav:"locked_at,omitempty"`
+	Disabled          bool   `dynamodbav:"disabled"`
+	QuotaGB           int    `dynamodbav:"quota_gb"`
+	Comment           string `dynamodbav:"comment,omitempty"`
+	Language          string `dynamodbav:"language,omitempty"`
+	SessionEpoch      int64  `dynamodbav:"session_epoch"`
+	CreatedAt         string `dynamodbav:"created_at,omitempty"`
+	UpdatedAt         string `dynamodbav:"updated_at,omitempty"`
+	LastLoginAt       string `dynamodbav:"last_login_at,omitempty"`
+	BulkMarker        string `dynamodbav:"bulk_marker,omitempty"`
+	Version           int64  `dynamodbav:"version"`
 }
 
 func toAccountItem(a account.Account) accountItem {
 	return accountItem{
-		PK: tenantPK(a.TenantID), SK: accountSK(a.Key()),
+		PK: tenantPK(a.TenantID), SK: accountSK(a.ID), AccountID: a.ID,
 		TenantID: a.TenantID, LoginID: a.LoginID, LoginKey: a.Key(), Role: string(a.Role),
-		PasswordHash: a.PasswordHash, PasswordChangedAt: fmtTime(a.PasswordChangedAt), PasswordHistory: a.PasswordHistory,
+		PasswordHash: a.PasswordHash, PasswordChangedAt: fmtTime(a.PasswordChangedAt),
 		ForceChange: a.ForceChange, FailedAttempts: a.FailedAttempts, LockedAt: fmtTime(a.LockedAt),
 		Disabled: a.Disabled, QuotaGB: a.QuotaGB, Comment: a.Comment, Language: a.Language,
 		SessionEpoch: a.SessionEpoch, CreatedAt: fmtTime(a.CreatedAt),
@@ -69,8 +94,8 @@ func toAccountItem(a account.Account) accountItem {
 
 func (it accountItem) account() account.Account {
 	return account.Account{
-		TenantID: it.TenantID, LoginID: it.LoginID, Role: account.Role(it.Role),
-		PasswordHash: it.PasswordHash, PasswordChangedAt: parseTime(it.PasswordChangedAt), PasswordHistory: it.PasswordHistory,
+		ID: it.AccountID, TenantID: it.TenantID, LoginID: it.LoginID, Role: account.Role(it.Role),
+		PasswordHash: it.PasswordHash, PasswordChangedAt: parseTime(it.PasswordChangedAt),
 		ForceChange: it.ForceChange, FailedAttempts: it.FailedAttempts, LockedAt: parseTime(it.LockedAt),
 		Disabled: it.Disabled, QuotaGB: it.QuotaGB, Comment: it.Comment, Language: it.Language,
 		SessionEpoch: it.SessionEpoch, CreatedAt: parseTime(it.CreatedAt),
@@ -83,7 +108,7 @@ type sessionItem struct {
 	SK         string `dynamodbav:"SK"`
 	IDHash     string `dynamodbav:"id_hash"`
 	TenantID   string `dynamodbav:"tenant_id"`
-	LoginKey   string `dynamodbav:"login_key"`
+	AccountID  string `dynamodbav:"account_id"`
 	Epoch      int64  `dynamodbav:"epoch"`
 	CreatedAt  string `dynamodbav:"created_at"`
 	LastSeenAt string `dynamodbav:"last_seen_at"`
@@ -92,25 +117,27 @@ type sessionItem struct {
 }
 
 type auditItem struct {
-	PK     string `dynamodbav:"PK"`
-	SK     string `dynamodbav:"SK"`
-	At     string `dynamodbav:"at"`
-	Actor  string `dynamodbav:"actor"`
-	Action string `dynamodbav:"action"`
-	Target string `dynamodbav:"target"`
-	IP     string `dynamodbav:"ip"`
-	Result string `dynamodbav:"result"`
-	TTL    int64  `dynamodbav:"expires_at"`
+	PK       string `dynamodbav:"PK"`
+	SK       string `dynamodbav:"SK"`
+	At       string `dynamodbav:"at"`
+	Actor    string `dynamodbav:"actor"`
+	Action   string `dynamodbav:"action"`
+	Target   string `dynamodbav:"target"`
+	TargetID string `dynamodbav:"target_id,omitempty"`
+	IP       string `dynamodbav:"ip"`
+	Result   string `dynamodbav:"result"`
+	TTL      int64  `dynamodbav:"expires_at"`
 }
 
 type tokenItem struct {
-	PK        string `dynamodbav:"PK"`
-	SK        string `dynamodbav:"SK"`
-	IDHash    string `dynamodbav:"id_hash"`
-	Purpose   string `dynamodbav:"purpose"`
-	TenantID  string `dynamodbav:"tenant_id"`
-	LoginKey  string `dynamodbav:"login_key"`
-	CreatedAt string `dynamodbav:"created_at"`
-	Expires   int64  `dynamodbav:"expires_ns"` // exact expiry, checked in the condition
-	TTL       int64  `dynamodbav:"expires_at"`
+	PK        string   `dynamodbav:"PK"`
+	SK        string   `dynamodbav:"SK"`
+	IDHash    string   `dynamodbav:"id_hash"`
+	Purpose   string   `dynamodbav:"purpose"`
+	TenantID  string   `dynamodbav:"tenant_id"`
+	AccountID string   `dynamodbav:"account_id"`
+	Steps     []string `dynamodbav:"steps,omitempty"`
+	CreatedAt string   `dynamodbav:"created_at"`
+	Expires   int64    `dynamodbav:"expires_ns"` // exact expiry, checked in the condition
+	TTL       int64    `dynamodbav:"expires_at"`
 }

@@ -2,12 +2,16 @@ package dynamostore
 
 // Every key string of the single table is built here and nowhere else.
 //
-//	item      PK                SK
-//	tenant    TENANT#<id>       #TENANT
-//	account   TENANT#<id>       ACCOUNT#<login key>
-//	session   SESSION#<hash>    #SESSION
-//	audit     AUDIT#<tenant>    <time>#<random>
-//	counter   HIT#<key>         #HIT
+//	item      PK                  SK
+//	tenant    TENANT#<id>         #TENANT
+//	account   TENANT#<id>         ACCOUNT#<account id>
+//	history   TENANT#<id>         HISTORY#<account id>
+//	login ID  LOGIN#<login key>   #LOGIN        (deployment-wide uniqueness; points at the account)
+//	session   SESSION#<hash>      #SESSION
+//	token     TOKEN#<hash>        #TOKEN
+//	audit     AUDIT#<tenant>      <time>#<random>
+//	counter   HIT#<key>           #HIT
+//	bulk job  TENANT#<id>         JOB#<id>
 const (
 	attrPK      = "PK"
 	attrSK      = "SK"
@@ -19,11 +23,16 @@ const (
 	accountPrefix = "ACCOUNT#"
 )
 
-func tenantPK(id string) string        { return "TENANT#" + id }
-func accountSK(loginKey string) string { return accountPrefix + loginKey }
-func sessionPK(idHash string) string   { return "SESSION#" + idHash }
-func auditPK(tenantID string) string   { return "AUDIT#" + tenantID }
-func hitPK(key string) string          { return "HIT#" + key }
+func tenantPK(id string) string         { return "TENANT#" + id }
+func accountSK(accountID string) string { return accountPrefix + accountID }
+func historySK(accountID string) string { return "HISTORY#" + accountID }
+func loginPK(loginKey string) string    { return "LOGIN#" + loginKey }
+
+const skLogin = "#LOGIN"
+
+func sessionPK(idHash string) string { return "SESSION#" + idHash }
+func auditPK(tenantID string) string { return "AUDIT#" + tenantID }
+func hitPK(key string) string        { return "HIT#" + key }
 
 const skToken = "#TOKEN"
 

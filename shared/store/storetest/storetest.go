@@ -1,5 +1,7 @@
 // Package storetest is the contract every account.Store must meet, run against each
-// implementation (embedded, DynamoDB on dynalite, DynamoDB on minidyn).
+// implementation (embedded, DynamoDB on dynalite, DynamoDB on minidyn). It has one group
+// of cases per store role (Tenants, Logins, Accounts, Attempts, Sessions, Tokens, Audit,
+// Counters, Jobs).
 package storetest
 
 import (
@@ -24,238 +26,477 @@ type Features struct {
 func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 	ctx := context.Background()
 	at := time.Date(2026, 4, 1, 9, 0, 0, 0, time.UTC)
-	tenant := func(id string) account.Tenant {
-		return account.Tenant{ID: id, Settings: account.Settings{PolicyPreset: "basic8", LockoutThreshold: 5}, CreatedAt: at}
+	tenant := func(id string, domains ...string) account.Tenant {
+		return account.Tenant{ID: id, Name: "Example " + id, Domains: domains,
+			Settings: account.Settings{PolicyPreset: "basic8", LockoutThreshold: 5}, CreatedAt: at}
 	}
-	acct := func(loginID string, role account.Role) account.Account {
-		tid, ok := account.ParseLoginID(loginID)
-		if !ok {
-			t.Fatalf("bad login id %q", loginID)
-		}
-		return account.Account{TenantID: tid, LoginID: loginID, Role: role, PasswordHash: "$argon2id$x",
-			QuotaGB: 5, Comment: "営業部", CreatedAt: at, UpdatedAt: at, PasswordChangedAt: at}
+	ids := 0
+	acct := func(tenantID, loginID string, role account.Role) account.Account {
+		ids++
+		return account.Account{ID: fmt.Sprintf("acc_%s_%d", tenantID, ids), TenantID: tenantID, LoginID: loginID, Role: role,
+			PasswordHash: "$argon2id$x", QuotaGB: 5, Comment: "営業部", CreatedAt: at, UpdatedAt: at, PasswordChangedAt: at}
 	}
-
-	t.Run("TenantRoundTrip", func(t *testing.T) {
+	// Creating an account writes it with its login ID's uniqueness item in one
+	// transaction, so every case that needs an account needs transactions.
+	needsAccounts := func(t *testing.T) {
+		t.Helper()
 		if !f.Transactions {
-			t.Skipf("%s has no transactions, which creating a tenant with its owner needs", f.Name)
+			t.Skipf("%s has no transactions, which creating an account with its login ID needs; this case runs on the backends that have them", f.Name)
 		}
-		s := newStore(t)
-		if err := s.CreateTenant(ctx, tenant("example.com"), acct("Owner@Example.com", account.RoleOwner)); err != nil {
-			t.Fatal(err)
-		}
-		got, err := s.GetTenant(ctx, "example.com")
-		if err != nil || got.Settings.PolicyPreset != "basic8" || got.Settings.LockoutThreshold != 5 || !got.CreatedAt.Equal(at) {
-			t.Fatalf("GetTenant = %+v, %v", got, err)
-		}
-		owner, err := s.GetAccount(ctx, "example.com", "owner@example.com")
-		if err != nil || owner.LoginID != "Owner@Example.com" || owner.Role != account.RoleOwner || owner.Version != 1 {
-			t.Fatalf("owner = %+v, %v", owner, err)
-		}
-		if err := s.CreateTenant(ctx, tenant("example.com"), acct("other@example.com", account.RoleOwner)); !errors.Is(err, account.ErrConflict) {
-			t.Fatalf("second CreateTenant err = %v, want ErrConflict", err)
-		}
-		if _, err := s.GetTenant(ctx, "nowhere.example"); !errors.Is(err, account.ErrNotFound) {
-			t.Fatalf("GetTenant(absent) err = %v", err)
-		}
-		got.Settings.HistoryDepth, got.Settings.MaxAgeDays = 5, 90
-		if err := s.UpdateTenant(ctx, got); err != nil {
-			t.Fatal(err)
-		}
-		if again, _ := s.GetTenant(ctx, "example.com"); again.Settings.HistoryDepth != 5 || again.Settings.MaxAgeDays != 90 || again.Settings.PolicyPreset != "basic8" {
-			t.Fatalf("after UpdateTenant %+v", again)
-		}
-		if err := s.UpdateTenant(ctx, tenant("nowhere.example")); !errors.Is(err, account.ErrNotFound) {
-			t.Fatalf("UpdateTenant(absent) err = %v", err)
-		}
-	})
-
-	t.Run("TenantCreationIsAllOrNothing", func(t *testing.T) {
-		if !f.Transactions {
-			t.Skipf("%s has no transactions; this case runs on the backends that do", f.Name)
-		}
-		s := newStore(t)
-		// The owner's account exists already (say, left behind): the tenant must not appear.
-		if err := s.CreateAccount(ctx, acct("boss@atomic.example", account.RoleUser)); err != nil {
-			t.Fatal(err)
-		}
-		err := s.CreateTenant(ctx, tenant("atomic.example"), acct("boss@atomic.example", account.RoleOwner))
-		if !errors.Is(err, account.ErrConflict) {
-			t.Fatalf("CreateTenant err = %v, want ErrConflict", err)
-		}
-		if _, err := s.GetTenant(ctx, "atomic.example"); !errors.Is(err, account.ErrNotFound) {
-			t.Fatalf("tenant half-created: GetTenant err = %v", err)
-		}
-		a, _ := s.GetAccount(ctx, "atomic.example", "boss@atomic.example")
-		if a.Role != account.RoleUser {
-			t.Fatalf("existing account overwritten: %+v", a)
-		}
-	})
-
-	t.Run("AccountCRUD", func(t *testing.T) {
-		s := newStore(t)
-		a := acct("Taro.Yamada@Example.com", account.RoleUser)
+	}
+	create := func(t *testing.T, s account.Store, a account.Account) account.Account {
+		t.Helper()
 		if err := s.CreateAccount(ctx, a); err != nil {
-			t.Fatal(err)
+			t.Fatalf("CreateAccount(%s): %v", a.LoginID, err)
 		}
-		if err := s.CreateAccount(ctx, acct("taro.yamada@example.COM", account.RoleUser)); !errors.Is(err, account.ErrConflict) {
-			t.Fatalf("duplicate (other case) err = %v, want ErrConflict", err)
-		}
-		got, err := s.GetAccount(ctx, "example.com", "taro.yamada@example.com")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.LoginID != a.LoginID || got.Comment != "営業部" || got.QuotaGB != 5 || got.Version != 1 || !got.PasswordChangedAt.Equal(at) {
-			t.Fatalf("got %+v", got)
-		}
-		got.QuotaGB, got.ForceChange, got.LockedAt, got.SessionEpoch = 10, true, at, 7
-		got.PasswordHistory = []string{"$argon2id$old1", "$argon2id$old2"}
-		upd, err := s.UpdateAccount(ctx, got)
-		if err != nil || upd.Version != 2 {
-			t.Fatalf("UpdateAccount = %+v, %v", upd, err)
-		}
-		again, _ := s.GetAccount(ctx, "example.com", "taro.yamada@example.com")
-		if again.QuotaGB != 10 || again.SessionEpoch != 7 || fmt.Sprint(again.PasswordHistory) != "[$argon2id$old1 $argon2id$old2]" || !again.ForceChange || !again.LockedAt.Equal(at) || again.Version != 2 {
-			t.Fatalf("after update %+v", again)
-		}
-		// got still carries version 1: a stale write.
-		if _, err := s.UpdateAccount(ctx, got); !errors.Is(err, account.ErrConflict) {
-			t.Fatalf("stale update err = %v, want ErrConflict", err)
-		}
-		if err := s.DeleteAccount(ctx, "example.com", "taro.yamada@example.com"); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := s.GetAccount(ctx, "example.com", "taro.yamada@example.com"); !errors.Is(err, account.ErrNotFound) {
-			t.Fatalf("after delete err = %v", err)
-		}
-		if err := s.DeleteAccount(ctx, "example.com", "taro.yamada@example.com"); !errors.Is(err, account.ErrNotFound) {
-			t.Fatalf("second delete err = %v", err)
-		}
-		if _, err := s.UpdateAccount(ctx, again); !errors.Is(err, account.ErrNotFound) && !errors.Is(err, account.ErrConflict) {
-			t.Fatalf("update of deleted err = %v", err)
-		}
-		if _, err := s.GetAccount(ctx, "example.com", "taro.yamada@example.com"); !errors.Is(err, account.ErrNotFound) {
-			t.Fatal("update of a deleted account brought it back")
-		}
-	})
+		a.Version = 1
+		return a
+	}
 
-	t.Run("ConcurrentUpdatesOneWins", func(t *testing.T) {
-		s := newStore(t)
-		if err := s.CreateAccount(ctx, acct("race@example.com", account.RoleUser)); err != nil {
-			t.Fatal(err)
-		}
-		base, _ := s.GetAccount(ctx, "example.com", "race@example.com")
-		const n = 8
-		var wg sync.WaitGroup
-		errs := make([]error, n)
-		for i := range n {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				a := base
-				a.Comment = fmt.Sprintf("writer %d", i)
-				_, errs[i] = s.UpdateAccount(ctx, a)
-			}()
-		}
-		wg.Wait()
-		ok := 0
-		for _, err := range errs {
-			switch {
-			case err == nil:
-				ok++
-			case !errors.Is(err, account.ErrConflict):
-				t.Fatalf("unexpected error %v", err)
-			}
-		}
-		if ok != 1 {
-			t.Fatalf("%d writers succeeded from the same version, want 1", ok)
-		}
-		final, _ := s.GetAccount(ctx, "example.com", "race@example.com")
-		if final.Version != 2 {
-			t.Fatalf("version %d, want 2", final.Version)
-		}
-	})
-
-	t.Run("ListAccountsPagesFiltersAndIsolates", func(t *testing.T) {
-		s := newStore(t)
-		for i := range 7 {
-			if err := s.CreateAccount(ctx, acct(fmt.Sprintf("user%02d@example.com", i), account.RoleUser)); err != nil {
+	t.Run("Tenants", func(t *testing.T) {
+		needsAccounts(t)
+		t.Run("RoundTrip", func(t *testing.T) {
+			s := newStore(t)
+			owner := acct("t1", "Owner@Example.com", account.RoleOwner)
+			if err := s.CreateTenant(ctx, tenant("t1", "example.com", "example.co.jp"), owner); err != nil {
 				t.Fatal(err)
 			}
-		}
-		if err := s.CreateAccount(ctx, acct("Sales.Lead@example.com", account.RoleAdmin)); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.CreateAccount(ctx, acct("user99@other.example", account.RoleUser)); err != nil {
-			t.Fatal(err)
-		}
-		var all []string
-		after := ""
-		for pages := 0; ; pages++ {
-			if pages > 10 {
-				t.Fatal("paging does not end")
+			got, err := s.GetTenant(ctx, "t1")
+			if err != nil || got.Name != "Example t1" || fmt.Sprint(got.Domains) != "[example.com example.co.jp]" ||
+				got.Settings.PolicyPreset != "basic8" || got.Settings.LockoutThreshold != 5 || !got.CreatedAt.Equal(at) {
+				t.Fatalf("GetTenant = %+v, %v", got, err)
 			}
-			page, next, err := s.ListAccounts(ctx, "example.com", account.ListQuery{Limit: 3, After: after})
+			ref, err := s.LookupLogin(ctx, "owner@example.com")
+			if err != nil || ref != (account.LoginRef{TenantID: "t1", AccountID: owner.ID}) {
+				t.Fatalf("owner's login = %+v, %v", ref, err)
+			}
+			o, err := s.GetAccount(ctx, "t1", owner.ID)
+			if err != nil || o.LoginID != "Owner@Example.com" || o.Role != account.RoleOwner || o.Version != 1 || o.ID != owner.ID {
+				t.Fatalf("owner = %+v, %v", o, err)
+			}
+			if err := s.CreateTenant(ctx, tenant("t1"), acct("t1", "other@example.com", account.RoleOwner)); !errors.Is(err, account.ErrConflict) {
+				t.Fatalf("second CreateTenant err = %v, want ErrConflict", err)
+			}
+			if _, err := s.LookupLogin(ctx, "other@example.com"); !errors.Is(err, account.ErrNotFound) {
+				t.Fatalf("a refused tenant left its owner's login ID: %v", err)
+			}
+			if _, err := s.GetTenant(ctx, "nowhere"); !errors.Is(err, account.ErrNotFound) {
+				t.Fatalf("GetTenant(absent) err = %v", err)
+			}
+			got.Name, got.Domains = "Renamed", []string{"example.org"}
+			got.Settings.HistoryDepth, got.Settings.MaxAgeDays = 5, 90
+			if err := s.UpdateTenant(ctx, got); err != nil {
+				t.Fatal(err)
+			}
+			if again, _ := s.GetTenant(ctx, "t1"); again.Name != "Renamed" || fmt.Sprint(again.Domains) != "[example.org]" ||
+				again.Settings.HistoryDepth != 5 || again.Settings.MaxAgeDays != 90 || again.Settings.PolicyPreset != "basic8" {
+				t.Fatalf("after UpdateTenant %+v", again)
+			}
+			if err := s.UpdateTenant(ctx, tenant("nowhere")); !errors.Is(err, account.ErrNotFound) {
+				t.Fatalf("UpdateTenant(absent) err = %v", err)
+			}
+		})
+		t.Run("CreationIsAllOrNothing", func(t *testing.T) {
+			s := newStore(t)
+			// The owner's login ID belongs to an account of another tenant already.
+			existing := create(t, s, acct("t0", "boss@atomic.example", account.RoleUser))
+			err := s.CreateTenant(ctx, tenant("t2", "atomic.example"), acct("t2", "Boss@Atomic.example", account.RoleOwner))
+			if !errors.Is(err, account.ErrConflict) {
+				t.Fatalf("CreateTenant err = %v, want ErrConflict", err)
+			}
+			if _, err := s.GetTenant(ctx, "t2"); !errors.Is(err, account.ErrNotFound) {
+				t.Fatalf("tenant half-created: GetTenant err = %v", err)
+			}
+			if ref, _ := s.LookupLogin(ctx, "boss@atomic.example"); ref.AccountID != existing.ID {
+				t.Fatalf("existing login ID overwritten: %+v", ref)
+			}
+		})
+	})
+
+	t.Run("Logins", func(t *testing.T) {
+		needsAccounts(t)
+		t.Run("UniqueAcrossTenantsCaseInsensitive", func(t *testing.T) {
+			s := newStore(t)
+			a := create(t, s, acct("t1", "Taro.Yamada@Example.com", account.RoleUser))
+			if err := s.CreateAccount(ctx, acct("t2", "taro.yamada@example.COM", account.RoleUser)); !errors.Is(err, account.ErrConflict) {
+				t.Fatalf("same login ID in another tenant err = %v, want ErrConflict", err)
+			}
+			if ref, err := s.LookupLogin(ctx, "taro.yamada@example.com"); err != nil || ref != (account.LoginRef{TenantID: "t1", AccountID: a.ID}) {
+				t.Fatalf("LookupLogin = %+v, %v", ref, err)
+			}
+			if _, err := s.LookupLogin(ctx, "nobody@example.com"); !errors.Is(err, account.ErrNotFound) {
+				t.Fatalf("LookupLogin(absent) err = %v", err)
+			}
+		})
+		t.Run("ParallelCreationsInTwoTenantsOneWins", func(t *testing.T) {
+			s := newStore(t)
+			const n = 6
+			var wg sync.WaitGroup
+			errs := make([]error, n)
+			accts := make([]account.Account, n)
+			for i := range n {
+				accts[i] = acct(fmt.Sprintf("t%d", i%2), "same@example.com", account.RoleUser)
+			}
+			for i := range n {
+				wg.Add(1)
+				go func() { defer wg.Done(); errs[i] = s.CreateAccount(ctx, accts[i]) }()
+			}
+			wg.Wait()
+			winner := -1
+			for i, err := range errs {
+				switch {
+				case err == nil && winner >= 0:
+					t.Fatalf("two creations of one login ID succeeded (%d and %d)", winner, i)
+				case err == nil:
+					winner = i
+				case !errors.Is(err, account.ErrConflict):
+					t.Fatalf("creation %d: %v", i, err)
+				}
+			}
+			if winner < 0 {
+				t.Fatal("no creation succeeded")
+			}
+			ref, _ := s.LookupLogin(ctx, "same@example.com")
+			if ref.AccountID != accts[winner].ID {
+				t.Fatalf("login points at %+v, want the winner %s", ref, accts[winner].ID)
+			}
+			for i, a := range accts {
+				if _, err := s.GetAccount(ctx, a.TenantID, a.ID); (i == winner) != (err == nil) {
+					t.Fatalf("account %d present = %v, want only the winner", i, err == nil)
+				}
+			}
+		})
+		t.Run("ChangeLoginIDIsOneTransaction", func(t *testing.T) {
+			s := newStore(t)
+			a := create(t, s, acct("t1", "old@example.com", account.RoleUser))
+			create(t, s, acct("t2", "taken@example.com", account.RoleUser))
+			if _, err := s.ChangeLoginID(ctx, a, "Taken@example.com"); !errors.Is(err, account.ErrConflict) {
+				t.Fatalf("change to a taken login ID err = %v", err)
+			}
+			if ref, err := s.LookupLogin(ctx, "old@example.com"); err != nil || ref.AccountID != a.ID {
+				t.Fatalf("a refused change lost the old login ID: %+v %v", ref, err)
+			}
+			moved, err := s.ChangeLoginID(ctx, a, "New@Example.com")
+			if err != nil || moved.LoginID != "New@Example.com" || moved.Version != 2 || moved.ID != a.ID {
+				t.Fatalf("ChangeLoginID = %+v, %v", moved, err)
+			}
+			if _, err := s.LookupLogin(ctx, "old@example.com"); !errors.Is(err, account.ErrNotFound) {
+				t.Fatalf("old login ID still taken: %v", err)
+			}
+			if ref, _ := s.LookupLogin(ctx, "new@example.com"); ref.AccountID != a.ID {
+				t.Fatalf("new login ID points at %+v", ref)
+			}
+			if got, _ := s.GetAccount(ctx, "t1", a.ID); got.LoginID != "New@Example.com" || got.Comment != "営業部" {
+				t.Fatalf("account after the change %+v", got)
+			}
+			if _, err := s.ChangeLoginID(ctx, a, "third@example.com"); !errors.Is(err, account.ErrConflict) {
+				t.Fatalf("change from a stale version err = %v", err)
+			}
+			// The old login ID is free for anyone now.
+			create(t, s, acct("t2", "old@example.com", account.RoleUser))
+			// UpdateAccount never moves a login ID by itself (it refuses, or keeps the stored one).
+			moved.LoginID = "sneaky@example.com"
+			s.UpdateAccount(ctx, moved) //nolint:errcheck // either answer is fine; what is stored counts
+			if got, _ := s.GetAccount(ctx, "t1", a.ID); got.LoginID != "New@Example.com" {
+				t.Fatalf("UpdateAccount changed the login ID to %q without its uniqueness item", got.LoginID)
+			}
+		})
+		t.Run("DeleteAndRecreateIsAnotherAccount", func(t *testing.T) {
+			s := newStore(t)
+			old := create(t, s, acct("t1", "again@example.com", account.RoleUser))
+			if err := s.PutHistory(ctx, "t1", old.ID, []string{"$argon2id$old"}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.DeleteAccount(ctx, "t1", old.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.LookupLogin(ctx, "again@example.com"); !errors.Is(err, account.ErrNotFound) {
+				t.Fatalf("a deleted account's login ID is still taken: %v", err)
+			}
+			fresh := create(t, s, acct("t1", "again@example.com", account.RoleUser))
+			if _, err := s.GetAccount(ctx, "t1", old.ID); !errors.Is(err, account.ErrNotFound) {
+				t.Fatalf("the old account_id resolves after re-creation: %v", err)
+			}
+			if ref, _ := s.LookupLogin(ctx, "again@example.com"); ref.AccountID != fresh.ID {
+				t.Fatalf("login points at %+v, want the new account", ref)
+			}
+			if h, err := s.GetHistory(ctx, "t1", fresh.ID); err != nil || len(h) != 0 {
+				t.Fatalf("the new account inherited a history: %v %v", h, err)
+			}
+			if _, _, err := s.ReserveAttempt(ctx, "t1", old.ID, 10); err != nil && !errors.Is(err, account.ErrNotFound) {
+				t.Fatalf("reserve on the old account_id: %v", err)
+			} else if _, ok, _ := s.ReserveAttempt(ctx, "t1", old.ID, 10); ok {
+				t.Fatal("an attempt was reserved on a deleted account")
+			}
+		})
+	})
+
+	t.Run("Accounts", func(t *testing.T) {
+		needsAccounts(t)
+		t.Run("CRUD", func(t *testing.T) {
+			s := newStore(t)
+			a := create(t, s, acct("t1", "Taro.Yamada@Example.com", account.RoleUser))
+			got, err := s.GetAccount(ctx, "t1", a.ID)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(page) > 3 {
-				t.Fatalf("page of %d > limit 3", len(page))
+			if got.ID != a.ID || got.LoginID != a.LoginID || got.Comment != "営業部" || got.QuotaGB != 5 || got.Version != 1 || !got.PasswordChangedAt.Equal(at) {
+				t.Fatalf("got %+v", got)
 			}
-			for _, a := range page {
-				all = append(all, a.Key())
+			if _, err := s.GetAccount(ctx, "t2", a.ID); !errors.Is(err, account.ErrNotFound) {
+				t.Fatalf("an account read through another tenant: %v", err)
 			}
-			if next == "" {
-				break
+			got.QuotaGB, got.ForceChange, got.LockedAt, got.SessionEpoch = 10, true, at, 7
+			upd, err := s.UpdateAccount(ctx, got)
+			if err != nil || upd.Version != 2 {
+				t.Fatalf("UpdateAccount = %+v, %v", upd, err)
 			}
-			after = next
-		}
-		want := []string{"sales.lead@example.com", "user00@example.com", "user01@example.com", "user02@example.com",
-			"user03@example.com", "user04@example.com", "user05@example.com", "user06@example.com"}
-		if fmt.Sprint(all) != fmt.Sprint(want) {
-			t.Fatalf("listed %v\nwant %v", all, want)
-		}
-		found, next, err := s.ListAccounts(ctx, "example.com", account.ListQuery{Contains: "LEAD", Limit: 10})
-		if err != nil || len(found) != 1 || found[0].LoginID != "Sales.Lead@example.com" || next != "" {
-			t.Fatalf("search = %+v, %q, %v", found, next, err)
-		}
-		found, _, _ = s.ListAccounts(ctx, "example.com", account.ListQuery{Contains: "user9", Limit: 10})
-		if len(found) != 0 {
-			t.Fatalf("another tenant's account listed: %+v", found)
-		}
-		found, next, _ = s.ListAccounts(ctx, "example.com", account.ListQuery{Contains: "user0", Limit: 5})
-		if len(found) != 5 || next == "" {
-			t.Fatalf("filtered first page %d items, next %q", len(found), next)
-		}
-		rest, next, _ := s.ListAccounts(ctx, "example.com", account.ListQuery{Contains: "user0", Limit: 5, After: next})
-		if len(rest) != 2 || next != "" {
-			t.Fatalf("filtered second page %d items, next %q", len(rest), next)
-		}
+			again, _ := s.GetAccount(ctx, "t1", a.ID)
+			if again.QuotaGB != 10 || again.SessionEpoch != 7 || !again.ForceChange || !again.LockedAt.Equal(at) || again.Version != 2 {
+				t.Fatalf("after update %+v", again)
+			}
+			// got still carries version 1: a stale write.
+			if _, err := s.UpdateAccount(ctx, got); !errors.Is(err, account.ErrConflict) {
+				t.Fatalf("stale update err = %v, want ErrConflict", err)
+			}
+			if err := s.DeleteAccount(ctx, "t1", a.ID); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.GetAccount(ctx, "t1", a.ID); !errors.Is(err, account.ErrNotFound) {
+				t.Fatalf("after delete err = %v", err)
+			}
+			if err := s.DeleteAccount(ctx, "t1", a.ID); !errors.Is(err, account.ErrNotFound) {
+				t.Fatalf("second delete err = %v", err)
+			}
+			if _, err := s.UpdateAccount(ctx, again); !errors.Is(err, account.ErrNotFound) && !errors.Is(err, account.ErrConflict) {
+				t.Fatalf("update of deleted err = %v", err)
+			}
+			if _, err := s.GetAccount(ctx, "t1", a.ID); !errors.Is(err, account.ErrNotFound) {
+				t.Fatal("update of a deleted account brought it back")
+			}
+		})
+		t.Run("ConcurrentUpdatesOneWins", func(t *testing.T) {
+			s := newStore(t)
+			base := create(t, s, acct("t1", "race@example.com", account.RoleUser))
+			const n = 8
+			var wg sync.WaitGroup
+			errs := make([]error, n)
+			for i := range n {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					a := base
+					a.Comment = fmt.Sprintf("writer %d", i)
+					_, errs[i] = s.UpdateAccount(ctx, a)
+				}()
+			}
+			wg.Wait()
+			ok := 0
+			for _, err := range errs {
+				switch {
+				case err == nil:
+					ok++
+				case !errors.Is(err, account.ErrConflict):
+					t.Fatalf("unexpected error %v", err)
+				}
+			}
+			if ok != 1 {
+				t.Fatalf("%d writers succeeded from the same version, want 1", ok)
+			}
+			if final, _ := s.GetAccount(ctx, "t1", base.ID); final.Version != 2 {
+				t.Fatalf("version %d, want 2", final.Version)
+			}
+		})
+		t.Run("ListPagesFiltersAndIsolates", func(t *testing.T) {
+			s := newStore(t)
+			for i := range 7 {
+				create(t, s, acct("t1", fmt.Sprintf("user%02d@example.com", (i*3)%7), account.RoleUser))
+			}
+			create(t, s, acct("t1", "Sales.Lead@example.com", account.RoleAdmin))
+			create(t, s, acct("t2", "user99@example.com", account.RoleUser))
+			var all []string
+			after := ""
+			for pages := 0; ; pages++ {
+				if pages > 10 {
+					t.Fatal("paging does not end")
+				}
+				page, next, err := s.ListAccounts(ctx, "t1", account.ListQuery{Limit: 3, After: after})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(page) > 3 {
+					t.Fatalf("page of %d > limit 3", len(page))
+				}
+				for _, a := range page {
+					all = append(all, a.Key())
+				}
+				if next == "" {
+					break
+				}
+				after = next
+			}
+			want := []string{"sales.lead@example.com", "user00@example.com", "user01@example.com", "user02@example.com",
+				"user03@example.com", "user04@example.com", "user05@example.com", "user06@example.com"}
+			if fmt.Sprint(all) != fmt.Sprint(want) {
+				t.Fatalf("listed %v\nwant %v", all, want)
+			}
+			found, next, err := s.ListAccounts(ctx, "t1", account.ListQuery{Contains: "LEAD", Limit: 10})
+			if err != nil || len(found) != 1 || found[0].LoginID != "Sales.Lead@example.com" || next != "" {
+				t.Fatalf("search = %+v, %q, %v", found, next, err)
+			}
+			if found, _, _ = s.ListAccounts(ctx, "t1", account.ListQuery{Contains: "user9", Limit: 10}); len(found) != 0 {
+				t.Fatalf("another tenant's account listed: %+v", found)
+			}
+			found, next, _ = s.ListAccounts(ctx, "t1", account.ListQuery{Contains: "user0", Limit: 5})
+			if len(found) != 5 || next == "" {
+				t.Fatalf("filtered first page %d items, next %q", len(found), next)
+			}
+			rest, next, _ := s.ListAccounts(ctx, "t1", account.ListQuery{Contains: "user0", Limit: 5, After: next})
+			if len(rest) != 2 || next != "" {
+				t.Fatalf("filtered second page %d items, next %q", len(rest), next)
+			}
+		})
+		t.Run("HistoryIsKeptApart", func(t *testing.T) {
+			s := newStore(t)
+			a := create(t, s, acct("t1", "hist@example.com", account.RoleUser))
+			if h, err := s.GetHistory(ctx, "t1", a.ID); err != nil || len(h) != 0 {
+				t.Fatalf("new account's history = %v, %v", h, err)
+			}
+			if err := s.PutHistory(ctx, "t1", a.ID, []string{"$argon2id$old1", "$argon2id$old2"}); err != nil {
+				t.Fatal(err)
+			}
+			if h, _ := s.GetHistory(ctx, "t1", a.ID); fmt.Sprint(h) != "[$argon2id$old1 $argon2id$old2]" {
+				t.Fatalf("history = %v", h)
+			}
+			if got, _ := s.GetAccount(ctx, "t1", a.ID); got.Version != 1 {
+				t.Fatalf("writing the history changed the account: %+v", got)
+			}
+		})
 	})
 
-	t.Run("RecordLogin", func(t *testing.T) {
-		s := newStore(t)
-		a := acct("u@example.com", account.RoleUser)
-		a.FailedAttempts = 3
-		if err := s.CreateAccount(ctx, a); err != nil {
-			t.Fatal(err)
-		}
-		later := at.Add(time.Hour)
-		if err := s.RecordLogin(ctx, "example.com", "u@example.com", later); err != nil {
-			t.Fatal(err)
-		}
-		got, _ := s.GetAccount(ctx, "example.com", "u@example.com")
-		if got.FailedAttempts != 0 || !got.LastLoginAt.Equal(later) || got.Version != 2 {
-			t.Fatalf("after RecordLogin %+v", got)
-		}
-		if err := s.RecordLogin(ctx, "example.com", "nobody@example.com", later); !errors.Is(err, account.ErrNotFound) {
-			t.Fatalf("RecordLogin(absent) err = %v", err)
-		}
+	t.Run("Attempts", func(t *testing.T) {
+		needsAccounts(t)
+		t.Run("RecordLogin", func(t *testing.T) {
+			s := newStore(t)
+			a := acct("t1", "u@example.com", account.RoleUser)
+			a.FailedAttempts = 3
+			a = create(t, s, a)
+			later := at.Add(time.Hour)
+			if err := s.RecordLogin(ctx, "t1", a.ID, later); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := s.GetAccount(ctx, "t1", a.ID)
+			if got.FailedAttempts != 0 || !got.LastLoginAt.Equal(later) || got.Version != 2 {
+				t.Fatalf("after RecordLogin %+v", got)
+			}
+			if err := s.RecordLogin(ctx, "t1", "acc_nobody", later); !errors.Is(err, account.ErrNotFound) {
+				t.Fatalf("RecordLogin(absent) err = %v", err)
+			}
+		})
+		t.Run("ReservedAtomicallyAndLockOnce", func(t *testing.T) {
+			s := newStore(t)
+			g := create(t, s, acct("t1", "guess@example.com", account.RoleUser))
+			const threshold, workers = 10, 40
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			counts := map[int]int{}
+			refused := 0
+			for range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					a, ok, err := s.ReserveAttempt(ctx, "t1", g.ID, threshold)
+					mu.Lock()
+					defer mu.Unlock()
+					switch {
+					case err != nil:
+						t.Error(err)
+					case ok:
+						counts[a.FailedAttempts]++
+						if a.ID != g.ID || a.PasswordHash != g.PasswordHash || a.LoginID != g.LoginID {
+							t.Errorf("the reservation returned %+v, not the account", a)
+						}
+					default:
+						refused++
+					}
+				}()
+			}
+			wg.Wait()
+			if len(counts) != threshold || refused != workers-threshold {
+				t.Fatalf("reserved %v, refused %d; want each of 1..%d once and %d refused", counts, refused, threshold, workers-threshold)
+			}
+			for n, c := range counts {
+				if c != 1 || n < 1 || n > threshold {
+					t.Fatalf("count %d seen %d times", n, c)
+				}
+			}
+			var locks sync.WaitGroup
+			var lockedBy atomicCount
+			for range 5 {
+				locks.Add(1)
+				go func() {
+					defer locks.Done()
+					ok, err := s.Lock(ctx, "t1", g.ID, threshold, at)
+					if err != nil {
+						t.Error(err)
+					}
+					if ok {
+						lockedBy.add()
+					}
+				}()
+			}
+			locks.Wait()
+			if lockedBy.get() != 1 {
+				t.Fatalf("%d callers locked the account, want exactly 1", lockedBy.get())
+			}
+			a, _ := s.GetAccount(ctx, "t1", g.ID)
+			if !a.LockedAt.Equal(at) || a.FailedAttempts != threshold {
+				t.Fatalf("after lock %+v", a)
+			}
+			if _, ok, _ := s.ReserveAttempt(ctx, "t1", g.ID, 100); ok {
+				t.Fatal("an attempt was reserved on a locked account")
+			}
+			// An update from before the lock must not undo it.
+			if _, err := s.UpdateAccount(ctx, g); !errors.Is(err, account.ErrConflict) {
+				t.Fatalf("stale update over the counter: %v", err)
+			}
+			if err := s.Unlock(ctx, "t1", g.ID); err != nil {
+				t.Fatal(err)
+			}
+			a, _ = s.GetAccount(ctx, "t1", g.ID)
+			if a.Locked() || a.FailedAttempts != 0 {
+				t.Fatalf("after unlock %+v", a)
+			}
+			if err := s.Unlock(ctx, "t1", g.ID); !errors.Is(err, account.ErrConflict) {
+				t.Fatalf("unlocking an unlocked account: %v", err)
+			}
+			if err := s.Unlock(ctx, "t1", "acc_nobody"); !errors.Is(err, account.ErrNotFound) {
+				t.Fatalf("unlocking a missing account: %v", err)
+			}
+			if ok, err := s.Lock(ctx, "t1", g.ID, threshold, at); ok || err != nil {
+				t.Fatalf("locked below the threshold: %v %v", ok, err)
+			}
+			if _, ok, err := s.ReserveAttempt(ctx, "t1", "acc_nobody", 10); ok || err != nil && !errors.Is(err, account.ErrNotFound) {
+				t.Fatalf("reserving on a missing account: %v %v", ok, err)
+			}
+		})
+		t.Run("DisabledAccountsReserveNothing", func(t *testing.T) {
+			s := newStore(t)
+			d := acct("t1", "off@example.com", account.RoleUser)
+			d.Disabled = true
+			d = create(t, s, d)
+			if _, ok, err := s.ReserveAttempt(ctx, "t1", d.ID, 10); ok || err != nil {
+				t.Fatalf("reserved on a disabled account: %v %v", ok, err)
+			}
+			if got, _ := s.GetAccount(ctx, "t1", d.ID); got.FailedAttempts != 0 {
+				t.Fatalf("a disabled account's counter moved: %+v", got)
+			}
+		})
 	})
 
 	t.Run("Sessions", func(t *testing.T) {
 		s := newStore(t)
-		sess := account.Session{IDHash: "abc123", TenantID: "example.com", LoginKey: "u@example.com", Epoch: 3,
+		sess := account.Session{IDHash: "abc123", TenantID: "t1", AccountID: "acc_u", Epoch: 3,
 			CreatedAt: at, LastSeenAt: at, ExpiresAt: at.Add(12 * time.Hour)}
 		if err := s.CreateSession(ctx, sess); err != nil {
 			t.Fatal(err)
@@ -264,7 +505,7 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 			t.Fatalf("duplicate session err = %v", err)
 		}
 		got, err := s.GetSession(ctx, "abc123")
-		if err != nil || got.LoginKey != "u@example.com" || got.Epoch != 3 || !got.ExpiresAt.Equal(sess.ExpiresAt) {
+		if err != nil || got.AccountID != "acc_u" || got.TenantID != "t1" || got.Epoch != 3 || !got.ExpiresAt.Equal(sess.ExpiresAt) {
 			t.Fatalf("GetSession = %+v, %v", got, err)
 		}
 		if err := s.TouchSession(ctx, "abc123", at.Add(5*time.Minute)); err != nil {
@@ -289,7 +530,7 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 		s := newStore(t)
 		for i := range 5 {
 			e := account.AuditEvent{TenantID: "example.com", At: at.Add(time.Duration(i) * time.Second),
-				Actor: "admin@example.com", Action: fmt.Sprintf("act%d", i), Target: "u@example.com", IP: "192.0.2.1", Result: "ok"}
+				Actor: "admin@example.com", Action: fmt.Sprintf("act%d", i), Target: "u@example.com", TargetID: "acc_u", IP: "192.0.2.1", Result: "ok"}
 			if err := s.AppendAudit(ctx, e); err != nil {
 				t.Fatal(err)
 			}
@@ -306,7 +547,7 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 			}
 			for _, e := range page {
 				got = append(got, e.Action)
-				if e.IP != "192.0.2.1" || e.Actor != "admin@example.com" {
+				if e.IP != "192.0.2.1" || e.Actor != "admin@example.com" || e.TargetID != "acc_u" {
 					t.Fatalf("event fields lost: %+v", e)
 				}
 			}
@@ -350,98 +591,9 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 		}
 	})
 
-	t.Run("AttemptsAreReservedAtomicallyAndLockOnce", func(t *testing.T) {
-		s := newStore(t)
-		if err := s.CreateAccount(ctx, acct("guess@example.com", account.RoleUser)); err != nil {
-			t.Fatal(err)
-		}
-		const threshold, workers = 10, 40
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		counts := map[int]int{}
-		refused := 0
-		for range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				n, ok, err := s.ReserveAttempt(ctx, "example.com", "guess@example.com", threshold)
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case err != nil:
-					t.Error(err)
-				case ok:
-					counts[n]++
-				default:
-					refused++
-				}
-			}()
-		}
-		wg.Wait()
-		if len(counts) != threshold || refused != workers-threshold {
-			t.Fatalf("reserved %v, refused %d; want each of 1..%d once and %d refused", counts, refused, threshold, workers-threshold)
-		}
-		for n, c := range counts {
-			if c != 1 || n < 1 || n > threshold {
-				t.Fatalf("count %d seen %d times", n, c)
-			}
-		}
-		var locks sync.WaitGroup
-		var lockedBy atomicCount
-		for range 5 {
-			locks.Add(1)
-			go func() {
-				defer locks.Done()
-				ok, err := s.Lock(ctx, "example.com", "guess@example.com", threshold, at)
-				if err != nil {
-					t.Error(err)
-				}
-				if ok {
-					lockedBy.add()
-				}
-			}()
-		}
-		locks.Wait()
-		if lockedBy.get() != 1 {
-			t.Fatalf("%d callers locked the account, want exactly 1", lockedBy.get())
-		}
-		a, _ := s.GetAccount(ctx, "example.com", "guess@example.com")
-		if !a.LockedAt.Equal(at) || a.FailedAttempts != threshold {
-			t.Fatalf("after lock %+v", a)
-		}
-		if _, ok, _ := s.ReserveAttempt(ctx, "example.com", "guess@example.com", 100); ok {
-			t.Fatal("an attempt was reserved on a locked account")
-		}
-		// An update from before the lock must not undo it.
-		stale := acct("guess@example.com", account.RoleUser)
-		stale.Version = 1
-		if _, err := s.UpdateAccount(ctx, stale); !errors.Is(err, account.ErrConflict) {
-			t.Fatalf("stale update over the counter: %v", err)
-		}
-		if err := s.Unlock(ctx, "example.com", "guess@example.com"); err != nil {
-			t.Fatal(err)
-		}
-		a, _ = s.GetAccount(ctx, "example.com", "guess@example.com")
-		if a.Locked() || a.FailedAttempts != 0 {
-			t.Fatalf("after unlock %+v", a)
-		}
-		if err := s.Unlock(ctx, "example.com", "guess@example.com"); !errors.Is(err, account.ErrConflict) {
-			t.Fatalf("unlocking an unlocked account: %v", err)
-		}
-		if err := s.Unlock(ctx, "example.com", "nobody@example.com"); !errors.Is(err, account.ErrNotFound) {
-			t.Fatalf("unlocking a missing account: %v", err)
-		}
-		if ok, err := s.Lock(ctx, "example.com", "guess@example.com", threshold, at); ok || err != nil {
-			t.Fatalf("locked below the threshold: %v %v", ok, err)
-		}
-		if _, _, err := s.ReserveAttempt(ctx, "example.com", "nobody@example.com", 10); !errors.Is(err, account.ErrNotFound) {
-			t.Fatalf("reserving on a missing account: %v", err)
-		}
-	})
-
 	t.Run("TokensAreSingleUse", func(t *testing.T) {
 		s := newStore(t)
-		tok := account.Token{IDHash: "h1", Purpose: account.PurposeUnlock, TenantID: "example.com", LoginKey: "u@example.com",
+		tok := account.Token{IDHash: "h1", Purpose: account.PurposeUnlock, TenantID: "t1", AccountID: "acc_u",
 			CreatedAt: at, ExpiresAt: at.Add(time.Hour)}
 		if err := s.CreateToken(ctx, tok); err != nil {
 			t.Fatal(err)
@@ -449,7 +601,7 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 		if err := s.CreateToken(ctx, tok); !errors.Is(err, account.ErrConflict) {
 			t.Fatalf("duplicate token: %v", err)
 		}
-		if p, err := s.PeekToken(ctx, "h1", account.PurposeUnlock, at); err != nil || p.LoginKey != "u@example.com" {
+		if p, err := s.PeekToken(ctx, "h1", account.PurposeUnlock, at); err != nil || p.AccountID != "acc_u" {
 			t.Fatalf("peek: %+v %v", p, err)
 		}
 		if _, err := s.PeekToken(ctx, "h1", account.PurposeReset, at); !errors.Is(err, account.ErrNotFound) {
@@ -473,7 +625,7 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 				got, err := s.ConsumeToken(ctx, "h1", account.PurposeUnlock, at.Add(time.Minute))
 				if err == nil {
 					wins.add()
-					if got.LoginKey != "u@example.com" || got.TenantID != "example.com" || !got.ExpiresAt.Equal(tok.ExpiresAt) {
+					if got.AccountID != "acc_u" || got.TenantID != "t1" || !got.ExpiresAt.Equal(tok.ExpiresAt) {
 						t.Errorf("token %+v", got)
 					}
 				} else if !errors.Is(err, account.ErrNotFound) {
@@ -490,6 +642,26 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 		}
 		if _, err := s.ConsumeToken(ctx, "nope", account.PurposeUnlock, at); !errors.Is(err, account.ErrNotFound) {
 			t.Fatalf("unknown token: %v", err)
+		}
+	})
+
+	t.Run("FlowsKeepTheirSteps", func(t *testing.T) {
+		s := newStore(t)
+		flow := account.Token{IDHash: "f1", Purpose: account.PurposeFlow, TenantID: "t1", AccountID: "acc_u",
+			Steps: []string{account.StepPasswordChange, "second_factor"}, CreatedAt: at, ExpiresAt: at.Add(10 * time.Minute)}
+		if err := s.CreateToken(ctx, flow); err != nil {
+			t.Fatal(err)
+		}
+		p, err := s.PeekToken(ctx, "f1", account.PurposeFlow, at)
+		if err != nil || fmt.Sprint(p.Steps) != "[password_change second_factor]" {
+			t.Fatalf("peek = %+v, %v", p, err)
+		}
+		if _, err := s.ConsumeToken(ctx, "f1", account.PurposeReset, at); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("a flow used as a reset link: %v", err)
+		}
+		got, err := s.ConsumeToken(ctx, "f1", account.PurposeFlow, at)
+		if err != nil || fmt.Sprint(got.Steps) != "[password_change second_factor]" {
+			t.Fatalf("consume = %+v, %v", got, err)
 		}
 	})
 

@@ -1,0 +1,319 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/kagiya/kagiya/shared/password"
+)
+
+// A sign-in is a flow: the password first (POST /api/login), then the steps still due,
+// each completed with the flow's single-use challenge. A session is made in one place
+// only, advance, when no step is left; so a step added later (a second factor) cannot be
+// skipped by completing another one.
+const (
+	// StepPasswordChange: a forced or expired password must be replaced first.
+	StepPasswordChange = "password_change"
+)
+
+// ChallengeTTL is how long a sign-in flow may take after the password.
+const ChallengeTTL = 10 * time.Minute
+
+// LoginResult is where a sign-in stands. Signed in: Token goes into the session cookie,
+// with CSRF. A step still due: Step names it (with Reason for a password change) and
+// Challenge continues the flow; there is no session yet.
+type LoginResult struct {
+	Token     string
+	CSRF      string
+	Account   Account
+	Tenant    Tenant
+	Step      string
+	Reason    string
+	Challenge string
+}
+
+// Principal is the signed-in caller of a request.
+type Principal struct {
+	Account Account
+	Session Session
+	CSRF    string
+}
+
+// Bootstrap creates a tenant named after ownerEmail's domain, with that domain, and its
+// owner, if no account has that login ID yet. It reports whether it created them.
+func (s *Service) Bootstrap(ctx context.Context, ownerEmail, ownerPassword string, settings Settings) (Tenant, bool, error) {
+	domain, ok := ParseLoginID(ownerEmail)
+	if !ok {
+		return Tenant{}, false, codeErr(CodeValidation, FieldError{"login_id", "invalid"})
+	}
+	if _, err := s.logins.LookupLogin(ctx, Key(ownerEmail)); err == nil {
+		return Tenant{}, false, nil
+	} else if !errors.Is(err, ErrNotFound) {
+		return Tenant{}, false, fmt.Errorf("bootstrap: %w", err)
+	}
+	hash, err := s.newPasswordHash(ctx, Account{LoginID: ownerEmail}, settings.Effective(), "password", ownerPassword)
+	if err != nil {
+		return Tenant{}, false, err
+	}
+	tid, err := newID("ten_")
+	if err != nil {
+		return Tenant{}, false, err
+	}
+	aid, err := newID("acc_")
+	if err != nil {
+		return Tenant{}, false, err
+	}
+	now := s.now().UTC()
+	t := Tenant{ID: tid, Name: domain, Domains: []string{domain}, Settings: settings, CreatedAt: now}
+	owner := Account{ID: aid, TenantID: tid, LoginID: ownerEmail, Role: RoleOwner, PasswordHash: hash,
+		PasswordChangedAt: now, CreatedAt: now, UpdatedAt: now}
+	if err := s.tenants.CreateTenant(ctx, t, owner); err != nil {
+		if errors.Is(err, ErrConflict) {
+			return Tenant{}, false, nil
+		}
+		return Tenant{}, false, fmt.Errorf("bootstrap: %w", err)
+	}
+	s.audit(ctx, AuditEvent{TenantID: tid, Actor: "system", Action: "tenant.create", Target: ownerEmail, TargetID: aid, Result: "ok"})
+	return t, true, nil
+}
+
+// Login checks a login ID and password: the first step of a sign-in flow. Every kind of
+// failure that could tell an attacker something answers invalid_credentials after the
+// same work.
+func (s *Service) Login(ctx context.Context, loginID, plain, ip string) (LoginResult, error) {
+	if len(loginID) > MaxLoginIDLen {
+		return LoginResult{}, codeErr(CodeValidation, FieldError{"login_id", "too_long"})
+	}
+	if utf8.RuneCountInString(plain) > MaxPasswordLen {
+		return LoginResult{}, codeErr(CodeValidation, FieldError{"password", "too_long"})
+	}
+	if err := s.throttle(ctx, "login-ip#"+ip, s.cfg.LoginPerIPMinute); err != nil {
+		return LoginResult{}, err
+	}
+	key := Key(loginID)
+	_, wellFormed := ParseLoginID(loginID)
+	if wellFormed {
+		if err := s.throttle(ctx, "login-acct#"+key, s.cfg.LoginPerAcctMinute); err != nil {
+			return LoginResult{}, err
+		}
+	}
+	ref := LoginRef{TenantID: "-", AccountID: "-"} // no such account: the same round trips as a real one
+	if wellFormed {
+		found, err := s.logins.LookupLogin(ctx, key)
+		switch {
+		case err == nil:
+			ref = found
+		case !errors.Is(err, ErrNotFound):
+			return LoginResult{}, fmt.Errorf("login: %w", err)
+		}
+	}
+	acct, match, stale, err := s.verify(ctx, ref, plain, ip)
+	if err != nil {
+		return LoginResult{}, fmt.Errorf("login: %w", err)
+	}
+	if !match {
+		reason := "password"
+		switch {
+		case acct.ID == "":
+			reason = "unknown"
+		case acct.Disabled:
+			reason = "disabled"
+		case acct.Locked():
+			reason = "locked"
+		case acct.PasswordHash == "":
+			reason = "no_password"
+		}
+		s.audit(ctx, AuditEvent{TenantID: acct.TenantID, Actor: loginID, Action: "login", Target: loginID, TargetID: acct.ID, IP: ip, Result: "failed:" + reason})
+		return LoginResult{}, codeErr(CodeInvalidCredentials)
+	}
+	t, err := s.tenant(ctx, acct.TenantID)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	now := s.now().UTC()
+	if err := s.attempts.RecordLogin(ctx, acct.TenantID, acct.ID, now); err != nil {
+		return LoginResult{}, fmt.Errorf("login: %w", err)
+	}
+	acct.LastLoginAt, acct.FailedAttempts = now, 0
+	if stale {
+		s.rehash(ctx, acct, preset(t.Settings).Normalized(plain))
+	}
+	return s.advance(ctx, acct, t, s.dueSteps(acct, t.Settings.Effective(), now), ip)
+}
+
+// dueSteps lists the steps a sign-in of a still has to complete after its password.
+func (s *Service) dueSteps(a Account, set Settings, now time.Time) []string {
+	var steps []string
+	if changeReason(a, set, now) != "" {
+		steps = append(steps, StepPasswordChange)
+	}
+	return steps
+}
+
+// advance moves a sign-in on: with no step left it opens the session (the only place
+// that does); otherwise it stores the flow with its steps and answers the next one.
+func (s *Service) advance(ctx context.Context, a Account, t Tenant, steps []string, ip string) (LoginResult, error) {
+	now := s.now().UTC()
+	if len(steps) == 0 {
+		token, _, err := s.newSession(ctx, a, now)
+		if err != nil {
+			return LoginResult{}, err
+		}
+		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "login", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
+		return LoginResult{Token: token, CSRF: csrfFor(token), Account: a, Tenant: t}, nil
+	}
+	challenge, err := s.issueToken(ctx, Token{Purpose: PurposeFlow, TenantID: a.TenantID, AccountID: a.ID, Steps: steps}, ChallengeTTL)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	res := LoginResult{Account: a, Tenant: t, Step: steps[0], Challenge: challenge}
+	result := "step_due:" + steps[0]
+	if steps[0] == StepPasswordChange {
+		res.Reason = changeReason(a, t.Settings.Effective(), now)
+		result += ":" + res.Reason
+	}
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "login", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: result})
+	return res, nil
+}
+
+// flowAt returns the live sign-in flow of challenge and its account, if step is the one
+// due next; without using the challenge up. Anything else is invalid_token.
+func (s *Service) flowAt(ctx context.Context, challenge, step string) (Token, Account, error) {
+	var flow Token
+	a, err := s.tokenAccount(ctx, challenge, func(hash string) (Token, error) {
+		t, err := s.tokens.PeekToken(ctx, hash, PurposeFlow, s.now().UTC())
+		flow = t
+		return t, err
+	})
+	if err != nil {
+		return Token{}, Account{}, err
+	}
+	if len(flow.Steps) == 0 || flow.Steps[0] != step {
+		return Token{}, Account{}, codeErr(CodeInvalidToken)
+	}
+	return flow, a, nil
+}
+
+// CompletePasswordChange completes the password-change step of a sign-in flow and moves
+// the flow on. The password is checked before the challenge is used up, so a refused one
+// can be corrected.
+func (s *Service) CompletePasswordChange(ctx context.Context, challenge, plain, ip string) (LoginResult, error) {
+	flow, a, err := s.flowAt(ctx, challenge, StepPasswordChange)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	t, err := s.tenant(ctx, a.TenantID)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	set := t.Settings.Effective()
+	now := s.now().UTC()
+	reason := changeReason(a, set, now)
+	hash, err := s.newPasswordHash(ctx, a, set, "new_password", plain)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if a, err = s.redeem(ctx, challenge, PurposeFlow); err != nil {
+		return LoginResult{}, err
+	}
+	a, err = s.storePassword(ctx, a, set, hash, func(a *Account) { a.ForceChange = false })
+	if err != nil {
+		return LoginResult{}, fmt.Errorf("change password: %w", err)
+	}
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "password.change", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:" + reason})
+	s.notify(ctx, "password_changed", a, map[string]any{"ByAdmin": false, "When": s.formatTime(now, set)})
+	return s.advance(ctx, a, t, flow.Steps[1:], ip)
+}
+
+// burnDummy does the work of a password check for an account that cannot sign in, so the
+// answer takes as long as for one that can.
+func (s *Service) burnDummy(plain string) {
+	password.Verify(s.cfg.Hash, s.dummyHash, plain) //nolint:errcheck // the dummy hash is well-formed
+}
+
+// rehash upgrades a hash made with older parameters; failure only costs the upgrade.
+func (s *Service) rehash(ctx context.Context, acct Account, plain string) {
+	h, err := password.Hash(s.cfg.Hash, plain)
+	if err != nil {
+		s.log.ErrorContext(ctx, "rehash", "err", err)
+		return
+	}
+	// The sign-in has just written the account (attempt, last sign-in): start from there.
+	if acct, err = s.accounts.GetAccount(ctx, acct.TenantID, acct.ID); err != nil {
+		s.log.WarnContext(ctx, "rehash not stored", "err", err)
+		return
+	}
+	acct.PasswordHash = h
+	if _, err := s.accounts.UpdateAccount(ctx, acct); err != nil {
+		s.log.WarnContext(ctx, "rehash not stored", "err", err)
+	}
+}
+
+func (s *Service) newSession(ctx context.Context, acct Account, now time.Time) (string, Session, error) {
+	token, err := randomToken()
+	if err != nil {
+		return "", Session{}, err
+	}
+	sess := Session{IDHash: HashToken(token), TenantID: acct.TenantID, AccountID: acct.ID, Epoch: acct.SessionEpoch,
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.cfg.SessionMax)}
+	if err := s.sessions.CreateSession(ctx, sess); err != nil {
+		return "", Session{}, fmt.Errorf("create session: %w", err)
+	}
+	return token, sess, nil
+}
+
+// Authenticate resolves a session token to its principal. Anything wrong with the session
+// (unknown, expired, idle too long, revoked, account gone, locked or disabled) is
+// unauthenticated.
+func (s *Service) Authenticate(ctx context.Context, token string) (Principal, error) {
+	unauth := codeErr(CodeUnauthenticated)
+	if token == "" || len(token) > 128 {
+		return Principal{}, unauth
+	}
+	h := HashToken(token)
+	sess, err := s.sessions.GetSession(ctx, h)
+	if errors.Is(err, ErrNotFound) {
+		return Principal{}, unauth
+	} else if err != nil {
+		return Principal{}, fmt.Errorf("authenticate: %w", err)
+	}
+	now := s.now().UTC()
+	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.cfg.SessionIdle {
+		return Principal{}, unauth
+	}
+	acct, err := s.accounts.GetAccount(ctx, sess.TenantID, sess.AccountID)
+	if errors.Is(err, ErrNotFound) {
+		return Principal{}, unauth
+	} else if err != nil {
+		return Principal{}, fmt.Errorf("authenticate: %w", err)
+	}
+	if acct.Locked() || acct.Disabled || sess.Epoch != acct.SessionEpoch {
+		return Principal{}, unauth
+	}
+	// Sliding idle expiry, written at most once a minute per session.
+	if now.Sub(sess.LastSeenAt) > time.Minute {
+		if err := s.sessions.TouchSession(ctx, h, now); err != nil {
+			s.log.WarnContext(ctx, "touch session", "err", err)
+		}
+		sess.LastSeenAt = now
+	}
+	return Principal{Account: acct, Session: sess, CSRF: csrfFor(token)}, nil
+}
+
+// Logout revokes the principal's session. An unknown session is not an error.
+func (s *Service) Logout(ctx context.Context, p Principal, ip string) error {
+	if err := s.sessions.DeleteSession(ctx, p.Session.IDHash); err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("logout: %w", err)
+	}
+	a := p.Account
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "logout", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
+	return nil
+}
+
+// Tenant returns the principal's tenant.
+func (s *Service) Tenant(ctx context.Context, p Principal) (Tenant, error) {
+	return s.tenant(ctx, p.Account.TenantID)
+}

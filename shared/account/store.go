@@ -1,0 +1,128 @@
+package account
+
+import (
+	"context"
+	"time"
+)
+
+// The store roles the domain needs, each declared here by its consumer and kept narrow.
+// Implementations make each method atomic and return ErrNotFound / ErrConflict (possibly
+// wrapped) for those conditions. storetest has one group of cases per role.
+
+// Tenants keeps tenant records.
+type Tenants interface {
+	// CreateTenant stores a new tenant with its first owner and the owner's login ID,
+	// atomically: if the login ID is taken anywhere, nothing is written (ErrConflict).
+	CreateTenant(ctx context.Context, t Tenant, owner Account) error
+	GetTenant(ctx context.Context, id string) (Tenant, error)
+	// UpdateTenant replaces an existing tenant's name, domains and settings.
+	UpdateTenant(ctx context.Context, t Tenant) error
+}
+
+// Logins is the deployment-wide index of login IDs (case-insensitive).
+type Logins interface {
+	// LookupLogin returns the account that has the login ID whose Key is loginKey.
+	LookupLogin(ctx context.Context, loginKey string) (LoginRef, error)
+}
+
+// Accounts keeps accounts, each with its login ID's uniqueness item.
+type Accounts interface {
+	// CreateAccount stores a with its login ID, atomically; a login ID taken anywhere in
+	// the deployment is ErrConflict and nothing is written.
+	CreateAccount(ctx context.Context, a Account) error
+	GetAccount(ctx context.Context, tenantID, accountID string) (Account, error)
+	// UpdateAccount writes a if the stored version still equals a.Version, and returns
+	// what was stored (with the next version). A changed or missing account is ErrConflict
+	// or ErrNotFound. The login ID is not changed here (ChangeLoginID).
+	UpdateAccount(ctx context.Context, a Account) (Account, error)
+	// ChangeLoginID gives a (at its version) a new login ID in one transaction: the new
+	// uniqueness item (ErrConflict if taken), the old one removed, the account updated.
+	ChangeLoginID(ctx context.Context, a Account, newLoginID string) (Account, error)
+	// DeleteAccount removes the account and its login ID's item together.
+	DeleteAccount(ctx context.Context, tenantID, accountID string) error
+	ListAccounts(ctx context.Context, tenantID string, q ListQuery) (accounts []Account, next string, err error)
+}
+
+// Attempts is the lockout state of accounts, changed by single conditional writes.
+type Attempts interface {
+	// ReserveAttempt counts one password attempt before it is checked, atomically: it
+	// adds 1 to the failure counter only while the account is enabled, unlocked and below
+	// threshold, and returns the account as written. ok=false means no attempt is left
+	// (or the account is disabled); a missing account is ErrNotFound.
+	ReserveAttempt(ctx context.Context, tenantID, accountID string, threshold int) (a Account, ok bool, err error)
+	// RecordLogin notes a successful sign-in: last login time, failure counter back to 0.
+	RecordLogin(ctx context.Context, tenantID, accountID string, at time.Time) error
+	// Lock sets the lock at at if the account is unlocked and its counter has reached
+	// threshold; it reports whether this call locked it (exactly one caller does).
+	Lock(ctx context.Context, tenantID, accountID string, threshold int, at time.Time) (bool, error)
+	// Unlock clears the lock and the counter. It is ErrConflict if the account was not
+	// locked, and ErrNotFound if it does not exist.
+	Unlock(ctx context.Context, tenantID, accountID string) error
+}
+
+// Sessions keeps signed-in browsers by the hash of their token.
+type Sessions interface {
+	CreateSession(ctx context.Context, s Session) error
+	GetSession(ctx context.Context, idHash string) (Session, error)
+	TouchSession(ctx context.Context, idHash string, at time.Time) error
+	DeleteSession(ctx context.Context, idHash string) error
+}
+
+// Tokens keeps single-use tokens: emailed links and sign-in flows.
+type Tokens interface {
+	CreateToken(ctx context.Context, t Token) error
+	// ConsumeToken removes and returns the token with hash idHash if it has purpose and
+	// has not expired at now; anything else (unknown, used, expired, other purpose) is
+	// ErrNotFound. Two concurrent calls never both succeed.
+	ConsumeToken(ctx context.Context, idHash, purpose string, now time.Time) (Token, error)
+	// PeekToken returns the same token as ConsumeToken would, without using it up.
+	PeekToken(ctx context.Context, idHash, purpose string, now time.Time) (Token, error)
+}
+
+// AuditLog keeps the security events of each tenant.
+type AuditLog interface {
+	AppendAudit(ctx context.Context, e AuditEvent) error
+	// ListAudit returns a tenant's events, newest first.
+	ListAudit(ctx context.Context, tenantID, after string, limit int) (events []AuditEvent, next string, err error)
+}
+
+// Counters are fixed-window counters for throttling.
+type Counters interface {
+	// Hit counts one event against key in the fixed window that ends at windowEnd and
+	// returns the count so far in that window.
+	Hit(ctx context.Context, key string, windowEnd time.Time) (int, error)
+}
+
+// Store is every role at once, as the embedded and DynamoDB stores provide them; the
+// service's parts each keep only the roles they use.
+type Store interface {
+	Tenants
+	Logins
+	Accounts
+	Attempts
+	Histories
+	Sessions
+	Tokens
+	AuditLog
+	Counters
+}
+
+// Histories keeps each account's earlier password hashes, newest first, apart from the
+// account so that a sign-in writes a small item however long the tenant's history is.
+type Histories interface {
+	GetHistory(ctx context.Context, tenantID, accountID string) ([]string, error)
+	PutHistory(ctx context.Context, tenantID, accountID string, hashes []string) error
+}
+
+// FindAccount returns the account with a login ID, wherever it is: the login ID's item,
+// then the account it points at.
+func FindAccount(ctx context.Context, s interface {
+	Logins
+	Accounts
+}, loginID string) (Account, error) {
+	ref, err := s.LookupLogin(ctx, Key(loginID))
+	if err != nil {
+		return Account{}, err
+	}
+	return s.GetAccount(ctx, ref.TenantID, ref.AccountID)
+}

@@ -1,0 +1,98 @@
+// Package errcode is the one table of Kagiya's stable error codes (API.md): for each, the
+// HTTP status it answers with and its message in Japanese and English. The API handler
+// answers from it, the site's errors.js is generated from it (go generate), and a test
+// holds every code the code base returns, and the generated file, to it.
+package errcode
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+)
+
+//go:generate go run ./gen
+
+// Entry is one stable code.
+type Entry struct {
+	Code   string
+	Status int
+	Ja, En string
+}
+
+var table = []Entry{
+	{"invalid_request", http.StatusBadRequest, "リクエストの内容が正しくありません。", "The request is not valid."},
+	{"malformed_json", http.StatusBadRequest, "リクエストの JSON を読み取れません。", "The request body is not valid JSON."},
+	{"unknown_field", http.StatusBadRequest, "リクエストに不明な項目が含まれています。", "The request has a field this endpoint does not know."},
+	{"unsupported_media_type", http.StatusUnsupportedMediaType, "Content-Type は application/json にしてください。", "Send the body as application/json."},
+	{"body_too_large", http.StatusRequestEntityTooLarge, "リクエストが大きすぎます。", "The request body is too large."},
+	{"validation", http.StatusUnprocessableEntity, "入力内容に誤りがあります。", "Some of the values are not valid."},
+	{"password_policy", http.StatusUnprocessableEntity, "パスワードがルールを満たしていません。", "The password does not meet the rules."},
+	{"invalid_credentials", http.StatusUnauthorized, "ログインIDまたはパスワードが正しくありません。", "The login ID or password is incorrect."},
+	{"unauthenticated", http.StatusUnauthorized, "ログインしてください。", "Please sign in."},
+	{"invalid_token", http.StatusBadRequest, "このリンクは無効か、有効期限が切れているか、すでに使われています。もう一度お手続きください。", "This link is not valid, has expired or has been used already. Please start again."},
+	{"invalid_confirm_password", http.StatusForbidden, "確認のためのパスワードが正しくありません。", "Your confirmation password is incorrect."},
+	{"invalid_current_password", http.StatusForbidden, "現在のパスワードが正しくありません。", "Your current password is incorrect."},
+	{"csrf", http.StatusForbidden, "画面を再読み込みしてから、もう一度お試しください。", "Reload the page and try again."},
+	{"forbidden", http.StatusForbidden, "この操作を行う権限がありません。", "You are not allowed to do this."},
+	{"use_self_service", http.StatusForbidden, "ご自身のパスワードは「パスワード変更」画面から変更してください。", "Change your own password on the password change page."},
+	{"not_found", http.StatusNotFound, "見つかりません。", "Not found."},
+	{"method_not_allowed", http.StatusMethodNotAllowed, "この操作はできません。", "This method is not allowed here."},
+	{"conflict", http.StatusConflict, "ほかの操作で変更されました。画面を再読み込みしてください。", "Someone else changed it meanwhile. Reload and try again."},
+	{"login_id_taken", http.StatusConflict, "このログインIDはすでに使われています。", "This login ID is already in use."},
+	{"rate_limited", http.StatusTooManyRequests, "試行回数が多すぎます。しばらくしてからお試しください。", "Too many attempts. Please wait and try again."},
+	{"internal", http.StatusInternalServerError, "サーバーでエラーが発生しました。しばらくしてからお試しください。", "Something went wrong on our side. Please try again later."},
+	{"unavailable", http.StatusServiceUnavailable, "この機能は現在ご利用いただけません。", "This feature is not available here."},
+}
+
+var byCode = func() map[string]Entry {
+	m := make(map[string]Entry, len(table))
+	for _, e := range table {
+		m[e.Code] = e
+	}
+	return m
+}()
+
+// All returns every entry, in the table's order.
+func All() []Entry { return append([]Entry(nil), table...) }
+
+// Lookup returns the entry of code.
+func Lookup(code string) (Entry, bool) {
+	e, ok := byCode[code]
+	return e, ok
+}
+
+// Status is the HTTP status of code; a code missing from the table (a test forbids that)
+// answers 400.
+func Status(code string) int {
+	if e, ok := byCode[code]; ok {
+		return e.Status
+	}
+	return http.StatusBadRequest
+}
+
+// Message is code's message in lang ("en", else Japanese).
+func Message(code, lang string) string {
+	e, ok := byCode[code]
+	if !ok {
+		e = byCode["invalid_request"]
+	}
+	if lang == "en" {
+		return e.En
+	}
+	return e.Ja
+}
+
+// JS is site/errors.js: the messages of every code for the site, which shows them when an
+// answer carries no message of its own (a gateway's 502, a network failure).
+func JS() []byte {
+	var b bytes.Buffer
+	b.WriteString("// Generated from shared/errcode by go generate; do not edit.\n\"use strict\";\n// eslint-disable-next-line no-unused-vars\nconst KAGIYA_ERRORS = {\n")
+	for _, e := range table {
+		ja, _ := json.Marshal(e.Ja)
+		en, _ := json.Marshal(e.En)
+		fmt.Fprintf(&b, "  %q: { status: %d, ja: %s, en: %s },\n", e.Code, e.Status, ja, en)
+	}
+	b.WriteString("};\n")
+	return b.Bytes()
+}

@@ -1,0 +1,158 @@
+package httpapi_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+
+	"github.com/kagiya/kagiya/shared/account"
+)
+
+// The reproduction of the identity-core issue: an owner deletes an account and creates it
+// again with the same login ID. Nothing of the old account may carry over: its browser
+// session, its emailed reset and unlock links, its sign-in challenge.
+func TestDeleteAndRecreateKillsEverythingOfTheOldAccount(t *testing.T) {
+	e := newEnv(t, withConfig(noThrottle), withSettings(account.Settings{LockoutThreshold: 3}))
+	owner := e.signedIn(ownerID, ownerPW)
+	e.withUser(userID, "user")
+	oldID := e.account(userID).ID
+
+	browser := e.signedIn(userID, userPW) // the old account's session
+	anon := e.client()
+	if res := anon.do("POST", "/api/password/forgot", map[string]string{"login_id": userID}); res.status != 202 {
+		t.Fatalf("forgot: %d", res.status)
+	}
+	resetToken := tokenFrom(t, e.mailbox.Messages(userID)[0], "reset")
+	for range 3 {
+		e.client().login(userID, "Wrong-Guess-000!")
+	}
+	mails := e.mailbox.Messages(userID)
+	unlockToken := tokenFrom(t, mails[len(mails)-1], "unlock")
+	// A challenge of the old account: an administrator's password with a forced change.
+	if res := owner.do("POST", "/api/admin/unlock", map[string]any{"login_ids": []string{userID}, "confirm_password": ownerPW}); res.status != 200 {
+		t.Fatalf("unlock: %d %s", res.status, res.body)
+	}
+	if res := owner.do("PATCH", "/api/admin/accounts/"+userID, map[string]any{"password": "Kari-Pass-2026!", "force_change": true}); res.status != 200 {
+		t.Fatalf("set: %d %s", res.status, res.body)
+	}
+	challenge := e.client().login(userID, "Kari-Pass-2026!").json(t)["challenge"].(string)
+	browser = e.signedIn(userID, "Kari-Pass-2026!") // the admin's set signed it out; a fresh old session
+	_ = browser
+	if res := owner.do("DELETE", "/api/admin/accounts/"+userID, nil); res.status != 204 {
+		t.Fatalf("delete: %d %s", res.status, res.body)
+	}
+	res := owner.do("POST", "/api/admin/accounts", map[string]any{"login_id": userID, "role": "user", "password": "Atarashii-Hito-9!"})
+	if res.status != 201 {
+		t.Fatalf("re-create: %d %s", res.status, res.body)
+	}
+	newID := res.json(t)["account_id"].(string)
+	if newID == "" || newID == oldID || e.account(userID).ID != newID {
+		t.Fatalf("account ids: old %q, new %q", oldID, newID)
+	}
+
+	if res := browser.do("GET", "/api/me", nil); res.status != 401 {
+		t.Fatalf("the old account's session reads the new account: %d %s", res.status, res.body)
+	}
+	if res := anon.do("POST", "/api/password/reset", map[string]string{"token": resetToken, "new_password": "Nottori-Pass-77!"}); res.status != 400 || res.code(t) != "invalid_token" {
+		t.Fatalf("the old reset link: %d %s", res.status, res.body)
+	}
+	if res := anon.do("POST", "/api/unlock", map[string]string{"token": unlockToken}); res.status != 400 || res.code(t) != "invalid_token" {
+		t.Fatalf("the old unlock link: %d %s", res.status, res.body)
+	}
+	if res := anon.do("POST", "/api/login/password", map[string]string{"challenge": challenge, "new_password": "Nottori-Pass-77!"}); res.status != 400 || res.code(t) != "invalid_token" {
+		t.Fatalf("the old challenge: %d %s", res.status, res.body)
+	}
+	if res := e.client().login(userID, "Atarashii-Hito-9!"); res.status != 200 || res.json(t)["account"].(map[string]any)["account_id"] != newID {
+		t.Fatalf("the new account signs in: %d %s", res.status, res.body)
+	}
+	if res := e.client().login(userID, "Nottori-Pass-77!"); res.status != 401 {
+		t.Fatal("a dead link set the new account's password")
+	}
+}
+
+// A second tenant, as infra/bootstrap or -owner makes one: named after its domain.
+func (e *env) secondTenant(ownerLogin string) (account.Tenant, *client) {
+	e.t.Helper()
+	tn, created, err := e.svc.Bootstrap(context.Background(), ownerLogin, ownerPW, account.Settings{})
+	if err != nil || !created {
+		e.t.Fatalf("bootstrap %s: %v %v", ownerLogin, created, err)
+	}
+	return tn, e.signedIn(ownerLogin, ownerPW)
+}
+
+func TestTenantDomainsAndDeploymentWideLoginIDs(t *testing.T) {
+	e := newEnv(t)
+	owner := e.signedIn(ownerID, ownerPW)
+	cloud, boss := e.secondTenant("boss@cloud.example")
+	if cloud.ID == e.tenant.ID || cloud.Name != "cloud.example" {
+		t.Fatalf("second tenant %+v", cloud)
+	}
+
+	// With domains, login IDs must be in them.
+	res := owner.do("POST", "/api/admin/accounts", map[string]any{"login_id": "someone@cloud.example", "role": "user"})
+	if res.status != 422 || !strings.Contains(string(res.body), `"field":"login_id","code":"other_tenant"`) {
+		t.Fatalf("outside the tenant's domains: %d %s", res.status, res.body)
+	}
+	// Another tenant's account answers 404, exactly as if absent.
+	if res := owner.do("PATCH", "/api/admin/accounts/boss@cloud.example", map[string]any{"comment": "x"}); res.status != 404 {
+		t.Fatalf("another tenant's account: %d %s", res.status, res.body)
+	}
+
+	// The cloud tenant drops its domains: any address may join, but a login ID stays
+	// unique across the deployment.
+	set := boss.do("GET", "/api/admin/tenant", nil).json(t)
+	set["domains"], set["name"] = []string{}, "Cloud Storage Inc."
+	if res := boss.do("PUT", "/api/admin/tenant", set); res.status != 200 || res.json(t)["name"] != "Cloud Storage Inc." {
+		t.Fatalf("drop domains: %d %s", res.status, res.body)
+	}
+	if res := boss.do("POST", "/api/admin/accounts", map[string]any{"login_id": "Hanako@Gmail.example", "role": "user", "password": "Sakura-Saku-Pass-8!"}); res.status != 201 {
+		t.Fatalf("any address: %d %s", res.status, res.body)
+	}
+	res = boss.do("POST", "/api/admin/accounts", map[string]any{"login_id": "OWNER@example.com", "role": "user"})
+	if res.status != 409 || res.code(t) != "login_id_taken" {
+		t.Fatalf("a login ID of another tenant: %d %s", res.status, res.body)
+	}
+	// Sign-in finds the account wherever it is, and the answer names its tenant.
+	res = e.client().login("hanako@gmail.example", "Sakura-Saku-Pass-8!")
+	me := res.json(t)["account"].(map[string]any)
+	if res.status != 200 || me["tenant"] != cloud.ID || me["tenant_name"] != "Cloud Storage Inc." {
+		t.Fatalf("sign-in to the cloud tenant: %d %s", res.status, res.body)
+	}
+	// Listing stays within each tenant.
+	list := owner.do("GET", "/api/admin/accounts", nil).json(t)["accounts"].([]any)
+	for _, a := range list {
+		if id := a.(map[string]any)["login_id"].(string); !strings.HasSuffix(id, "@example.com") {
+			t.Fatalf("example.com lists %s", id)
+		}
+	}
+
+	// Domains are checked and normalized.
+	set["domains"] = []string{"Cloud.Example", "cloud.example", "bad domain"}
+	if res := boss.do("PUT", "/api/admin/tenant", set); res.status != 422 || !strings.Contains(string(res.body), `"field":"domains"`) {
+		t.Fatalf("a bad domain: %d %s", res.status, res.body)
+	}
+	set["domains"] = []string{"Cloud.Example", "cloud.example", "cloud.co.jp"}
+	if res := boss.do("PUT", "/api/admin/tenant", set); res.status != 200 || strings.Join(toStrings(res.json(t)["domains"]), ",") != "cloud.example,cloud.co.jp" {
+		t.Fatalf("domains normalized: %d %s", res.status, res.body)
+	}
+	// The account made while the tenant took any address still signs in.
+	if res := e.client().login("hanako@gmail.example", "Sakura-Saku-Pass-8!"); res.status != 200 {
+		t.Fatalf("an existing login ID outside the new domains: %d", res.status)
+	}
+	// Each tenant's audit log has its own events, with the account_id of the target.
+	hanako := e.account("hanako@gmail.example")
+	if a := string(boss.do("GET", "/api/admin/audit", nil).body); !strings.Contains(a, `"action":"account.create"`) || !strings.Contains(a, `"target_id":"`+hanako.ID+`"`) {
+		t.Fatalf("cloud audit: %s", a)
+	}
+	if a := string(owner.do("GET", "/api/admin/audit", nil).body); strings.Contains(a, "gmail.example") || strings.Contains(a, "cloud.example") {
+		t.Fatalf("example.com's audit shows another tenant's events: %s", a)
+	}
+}
+
+func toStrings(v any) []string {
+	var out []string
+	for _, x := range v.([]any) {
+		out = append(out, x.(string))
+	}
+	return out
+}
