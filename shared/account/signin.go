@@ -284,7 +284,9 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 	if !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.cfg.SessionIdle {
 		return Principal{}, unauth
 	}
-	acct, err := s.accounts.GetAccount(ctx, sess.TenantID, sess.AccountID)
+	// An eventually consistent read: a revocation (epoch bump, lock, deletion) reaches
+	// the other function instances' requests within about a second.
+	acct, err := s.accounts.GetAccountEventually(ctx, sess.TenantID, sess.AccountID)
 	if errors.Is(err, ErrNotFound) {
 		return Principal{}, unauth
 	} else if err != nil {

@@ -31,6 +31,10 @@ type Accounts interface {
 	// the deployment is ErrConflict and nothing is written.
 	CreateAccount(ctx context.Context, a Account) error
 	GetAccount(ctx context.Context, tenantID, accountID string) (Account, error)
+	// GetAccountEventually is GetAccount at half the cost (DynamoDB's eventually
+	// consistent read): it may miss a write of the last second. Only for checks that
+	// tolerate that, such as the account behind a session on every request.
+	GetAccountEventually(ctx context.Context, tenantID, accountID string) (Account, error)
 	// UpdateAccount writes a if the stored version still equals a.Version, and returns
 	// what was stored (with the next version). A changed or missing account is ErrConflict
 	// or ErrNotFound. The login ID is not changed here (ChangeLoginID).

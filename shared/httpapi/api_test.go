@@ -597,6 +597,10 @@ func (failingStore) GetAccount(context.Context, string, string) (account.Account
 	return account.Account{}, errors.New("dynamodb: connection refused to table kagiya-prod")
 }
 
+func (failingStore) GetAccountEventually(context.Context, string, string) (account.Account, error) {
+	return account.Account{}, errors.New("dynamodb: connection refused to table kagiya-prod")
+}
+
 func (failingStore) ReserveAttempt(context.Context, string, string, int) (account.Account, bool, error) {
 	return account.Account{}, false, errors.New("dynamodb: connection refused to table kagiya-prod")
 }

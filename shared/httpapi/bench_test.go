@@ -14,11 +14,28 @@ import (
 // store, with the production argon2id parameters. Compare its ns/op with
 // password.BenchmarkHashDefaultParallel on the same machine (README, Benchmarks).
 func BenchmarkLogin(b *testing.B) {
-	e := newEnv(b, withConfig(func(c *account.Config) {
-		c.Hash = password.Default
-		c.LoginPerIPMinute = -1
-		c.LoginPerAcctMinute = 1 << 30
-	}))
+	e := newEnv(b, withConfig(productionSignIn))
+	benchmarkLogin(b, e)
+}
+
+// BenchmarkLoginDynamo is the same on DynamoDB (minidyn, in process), and reports the
+// capacity units a sign-in consumes (reads/op, writes/op).
+func BenchmarkLoginDynamo(b *testing.B) {
+	d := newDynamoEnv(b, withConfig(productionSignIn))
+	d.meter.Reset()
+	benchmarkLogin(b, d.env)
+	r, w := d.meter.Units()
+	b.ReportMetric(r/float64(b.N), "reads/op")
+	b.ReportMetric(w/float64(b.N), "writes/op")
+}
+
+func productionSignIn(c *account.Config) {
+	c.Hash = password.Default
+	c.LoginPerIPMinute = -1
+	c.LoginPerAcctMinute = 1 << 30
+}
+
+func benchmarkLogin(b *testing.B, e *env) {
 	body := []byte(`{"login_id":"` + ownerID + `","password":"` + ownerPW + `"}`)
 	b.SetParallelism(4) // a server has many requests in flight, not one per core
 	b.ResetTimer()

@@ -38,7 +38,7 @@ func (e *env) account(id string) account.Account {
 var linkToken = regexp.MustCompile(`/(unlock|reset)\.html\?token=([A-Za-z0-9_-]+)`)
 
 // tokenFrom finds the link of the given page in a message and returns its token.
-func tokenFrom(t *testing.T, m mail.Message, page string) string {
+func tokenFrom(t testing.TB, m mail.Message, page string) string {
 	t.Helper()
 	for _, found := range linkToken.FindAllStringSubmatch(m.Text, -1) {
 		if found[1] == page {

@@ -144,6 +144,11 @@ func (s *Store) GetAccount(_ context.Context, tenantID, id string) (a account.Ac
 	return a, err
 }
 
+// GetAccountEventually is GetAccount: bbolt reads are always current.
+func (s *Store) GetAccountEventually(ctx context.Context, tenantID, id string) (account.Account, error) {
+	return s.GetAccount(ctx, tenantID, id)
+}
+
 func (s *Store) UpdateAccount(_ context.Context, a account.Account) (account.Account, error) {
 	err := s.db.Update(func(tx *bolt.Tx) error {
 		b, k := tx.Bucket(bAccounts), acctKey(a.TenantID, a.ID)

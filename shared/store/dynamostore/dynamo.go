@@ -198,6 +198,14 @@ func (s *Store) GetAccount(ctx context.Context, tenantID, id string) (account.Ac
 	return it.account(), nil
 }
 
+func (s *Store) GetAccountEventually(ctx context.Context, tenantID, id string) (account.Account, error) {
+	var it accountItem
+	if err := s.read(ctx, tenantPK(tenantID), accountSK(id), false, &it); err != nil {
+		return account.Account{}, err
+	}
+	return it.account(), nil
+}
+
 // absentOrConflict tells a failed condition on an account apart: gone, or changed.
 func (s *Store) absentOrConflict(ctx context.Context, tenantID, id string) error {
 	if _, err := s.GetAccount(ctx, tenantID, id); errors.Is(err, account.ErrNotFound) {

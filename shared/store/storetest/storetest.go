@@ -246,6 +246,9 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 			if _, err := s.GetAccount(ctx, "t2", a.ID); !errors.Is(err, account.ErrNotFound) {
 				t.Fatalf("an account read through another tenant: %v", err)
 			}
+			if ev, err := s.GetAccountEventually(ctx, "t1", a.ID); err != nil || ev.LoginID != a.LoginID || ev.Version != 1 {
+				t.Fatalf("GetAccountEventually = %+v, %v", ev, err)
+			}
 			got.QuotaGB, got.ForceChange, got.LockedAt, got.SessionEpoch = 10, true, at, 7
 			upd, err := s.UpdateAccount(ctx, got)
 			if err != nil || upd.Version != 2 {

@@ -1,0 +1,204 @@
+package httpapi_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/truora/minidyn/server"
+
+	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/store/dynamostore"
+)
+
+// dynamoEnv is the API on DynamoDB (minidyn, in process) through a Meter that counts the
+// capacity units each flow consumes. raw is the same table unmetered, for setting up.
+type dynamoEnv struct {
+	*env
+	meter *dynamostore.Meter
+	raw   *dynamostore.Store
+}
+
+func newDynamoEnv(tb testing.TB, opts ...option) *dynamoEnv {
+	tb.Helper()
+	srv := httptest.NewServer(server.NewServer())
+	tb.Cleanup(srv.Close)
+	db := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	if err := dynamostore.CreateTable(context.Background(), db, "kagiya"); err != nil {
+		tb.Fatal(err)
+	}
+	meter := dynamostore.NewMeter(db, "kagiya")
+	// A warm function instance: the tenant stays in its cache for the whole run.
+	opts = append([]option{withConfig(func(c *account.Config) {
+		c.TenantCacheTTL = 1000 * time.Hour
+		c.LoginPerIPMinute, c.LoginPerAcctMinute = -1, 1<<30
+	})}, opts...)
+	e := newEnvOn(tb, dynamostore.New(meter, "kagiya", 0), opts...)
+	return &dynamoEnv{env: e, meter: meter, raw: dynamostore.New(db, "kagiya", 0)}
+}
+
+// units runs f and returns the capacity units it consumed.
+func (d *dynamoEnv) units(f func()) (reads, writes float64) {
+	r0, w0 := d.meter.Units()
+	f()
+	r1, w1 := d.meter.Units()
+	return r1 - r0, w1 - w0
+}
+
+// budget is a flow's DynamoDB goal per operation (0: no goal, only reported).
+type budget struct{ reads, writes float64 }
+
+// capacityFlow is one flow to measure: setup returns its operation.
+type capacityFlow struct {
+	name  string
+	goal  budget
+	setup func(d *dynamoEnv) func(i int)
+}
+
+// capacityFlows are the flows of the identity-core issue with their goals: a successful
+// sign-in at most 1 read and 4 write units, a wrong password at most 3 writes, GET
+// /api/me at most 1 read; the others are reported.
+var capacityFlows = []capacityFlow{
+	{"signin_ok", budget{1, 4}, func(d *dynamoEnv) func(int) {
+		return func(int) { d.expect(d.client().login(userID, userPW), 200) }
+	}},
+	{"signin_wrong_password", budget{1, 3}, func(d *dynamoEnv) func(int) {
+		return func(i int) {
+			if i%8 == 7 { // keep below the lockout threshold, outside the measurement
+				d.untimed(func() {
+					d.raw.RecordLogin(context.Background(), d.account(userID).TenantID, d.account(userID).ID, d.clock.Now())
+				})
+			}
+			d.expect(d.client().login(userID, "Wrong-Guess-000!"), 401)
+		}
+	}},
+	{"signin_unknown_account", budget{}, func(d *dynamoEnv) func(int) {
+		return func(int) { d.expect(d.client().login("nobody@example.com", userPW), 401) }
+	}},
+	{"me", budget{1, 0}, func(d *dynamoEnv) func(int) {
+		var c *client
+		d.untimed(func() { c = d.signedIn(userID, userPW) })
+		return func(int) { d.expect(c.do("GET", "/api/me", nil), 200) }
+	}},
+	{"self_change", budget{}, func(d *dynamoEnv) func(int) {
+		var c *client
+		d.untimed(func() { c = d.signedIn(userID, userPW) })
+		pws := []string{userPW, "Kawa-no-Sakana-7!"}
+		return func(i int) {
+			res := c.do("POST", "/api/me/password", map[string]string{"current_password": pws[i%2], "new_password": pws[(i+1)%2]})
+			d.expect(res, 204)
+			c.csrf = res.header.Get("X-CSRF-Token")
+		}
+	}},
+	{"forgot", budget{}, func(d *dynamoEnv) func(int) {
+		return func(int) {
+			d.untimed(func() { d.clock.Add(time.Hour) }) // below the hourly cap of reset emails
+			d.expect(d.client().do("POST", "/api/password/forgot", map[string]string{"login_id": userID}), 202)
+		}
+	}},
+	{"reset", budget{}, func(d *dynamoEnv) func(int) {
+		return func(i int) {
+			var token string
+			d.untimed(func() {
+				d.clock.Add(time.Hour)
+				d.client().do("POST", "/api/password/forgot", map[string]string{"login_id": userID})
+				m := d.mailbox.Messages(userID)
+				token = tokenFrom(d.t, m[len(m)-1], "reset")
+			})
+			d.expect(d.client().do("POST", "/api/password/reset", map[string]string{"token": token, "new_password": fmt.Sprintf("Atarashii-Pass-%d!", i)}), 200)
+		}
+	}},
+	{"unlock", budget{}, func(d *dynamoEnv) func(int) {
+		return func(int) {
+			var token string
+			d.untimed(func() {
+				for range 10 {
+					d.client().login(userID, "Wrong-Guess-000!")
+				}
+				m := d.mailbox.Messages(userID)
+				token = tokenFrom(d.t, m[len(m)-1], "unlock")
+			})
+			d.expect(d.client().do("POST", "/api/unlock", map[string]string{"token": token}), 200)
+		}
+	}},
+	{"bulk_row", budget{}, func(d *dynamoEnv) func(int) {
+		return func(i int) {
+			out, err := d.svc.ApplyBulkChange(context.Background(), account.BulkChange{JobID: "job1", Line: i + 2,
+				TenantID: d.tenant.ID, Actor: ownerID, Mode: "update", LoginID: userID, Password: fmt.Sprintf("Bulk-Passw0rd-%d!", i),
+				HasPassword: true, Settings: account.Settings{}.Effective()})
+			if err != nil || out != account.BulkUpdated {
+				d.t.Fatalf("bulk row: %s %v", out, err)
+			}
+		}
+	}},
+}
+
+// measure runs n operations of f on a fresh API over DynamoDB and returns the units each
+// consumed on average.
+func measure(tb testing.TB, f capacityFlow, n int) (reads, writes float64) {
+	d := newDynamoEnv(tb)
+	d.untimed(func() { d.withUser(userID, "user") })
+	op := f.setup(d)
+	if b, ok := tb.(*testing.B); ok {
+		b.ResetTimer()
+	}
+	for i := range n {
+		r, w := d.units(func() { op(i) })
+		reads, writes = reads+r, writes+w
+	}
+	return reads / float64(n), writes / float64(n)
+}
+
+func (f capacityFlow) check(tb testing.TB, reads, writes float64) {
+	if f.goal != (budget{}) && (reads > f.goal.reads || writes > f.goal.writes) {
+		tb.Errorf("%s: %.2f reads and %.2f writes an operation; the goal is at most %.0f and %.0f", f.name, reads, writes, f.goal.reads, f.goal.writes)
+	}
+}
+
+// BenchmarkCapacity reports, per flow, the DynamoDB read and write units one operation
+// consumes (reads/op, writes/op) on minidyn, counted by dynamostore.Meter.
+func BenchmarkCapacity(b *testing.B) {
+	for _, f := range capacityFlows {
+		b.Run(f.name, func(b *testing.B) {
+			r, w := measure(b, f, b.N)
+			b.ReportMetric(r, "reads/op")
+			b.ReportMetric(w, "writes/op")
+			f.check(b, r, w)
+		})
+	}
+}
+
+// TestCapacityBudgets holds every flow to its goal on every test run.
+func TestCapacityBudgets(t *testing.T) {
+	for _, f := range capacityFlows {
+		t.Run(f.name, func(t *testing.T) {
+			r, w := measure(t, f, 12)
+			t.Logf("%s: %.2f reads/op, %.2f writes/op", f.name, r, w)
+			f.check(t, r, w)
+		})
+	}
+}
+
+// untimed runs f outside both the timer and the meter's measurement.
+func (d *dynamoEnv) untimed(f func()) {
+	if b, ok := d.t.(*testing.B); ok {
+		b.StopTimer()
+		defer b.StartTimer()
+	}
+	r0, w0 := d.meter.Units()
+	f()
+	r1, w1 := d.meter.Units()
+	d.meter.Add(-(r1 - r0), -(w1 - w0))
+}
+
+func (d *dynamoEnv) expect(res response, status int) {
+	if res.status != status {
+		d.t.Fatalf("got %d, want %d: %s", res.status, status, res.body)
+	}
+}

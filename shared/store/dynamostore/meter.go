@@ -1,0 +1,175 @@
+package dynamostore
+
+import (
+	"context"
+	"math"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+)
+
+// Meter is a Client that adds up the capacity units its calls would consume in
+// DynamoDB, computed from the items' sizes as DynamoDB bills them: a strongly consistent
+// read costs one read unit per 4 KB (half that when eventually consistent, and a missing
+// item still costs the minimum), a write one write unit per 1 KB of the larger of the
+// item before and after (a failed condition too), a transaction twice that per item, a
+// query its items' total size per 4 KB. Emulators report no consumed capacity, so the
+// meter reads the items it needs to size through the wrapped client, uncounted. It is
+// for tests and benchmarks; never for production.
+type Meter struct {
+	Client
+	table string
+
+	mu            sync.Mutex
+	reads, writes float64
+}
+
+// NewMeter wraps db, whose table is table.
+func NewMeter(db Client, table string) *Meter { return &Meter{Client: db, table: table} }
+
+// Units returns the read and write units counted so far.
+func (m *Meter) Units() (reads, writes float64) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.reads, m.writes
+}
+
+// Reset sets both counts back to zero.
+func (m *Meter) Reset() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.reads, m.writes = 0, 0
+}
+
+// Add adds to the counts (a negative amount takes out what should not count).
+func (m *Meter) Add(r, w float64) {
+	m.mu.Lock()
+	m.reads += r
+	m.writes += w
+	m.mu.Unlock()
+}
+
+func readUnits(size int, consistent bool) float64 {
+	u := math.Max(1, math.Ceil(float64(size)/4096))
+	if !consistent {
+		u /= 2
+	}
+	return u
+}
+
+func writeUnits(before, after int) float64 {
+	return math.Max(1, math.Ceil(float64(max(before, after))/1024))
+}
+
+// sizeOf is the size of an item as DynamoDB counts it: attribute names plus values.
+func sizeOf(item map[string]types.AttributeValue) int {
+	n := 0
+	for name, v := range item {
+		n += len(name) + valueSize(v)
+	}
+	return n
+}
+
+func valueSize(v types.AttributeValue) int {
+	switch v := v.(type) {
+	case *types.AttributeValueMemberS:
+		return len(v.Value)
+	case *types.AttributeValueMemberN:
+		return len(v.Value)/2 + 1
+	case *types.AttributeValueMemberB:
+		return len(v.Value)
+	case *types.AttributeValueMemberBOOL, *types.AttributeValueMemberNULL:
+		return 1
+	case *types.AttributeValueMemberSS:
+		n := 0
+		for _, s := range v.Value {
+			n += len(s)
+		}
+		return n
+	case *types.AttributeValueMemberL:
+		n := 3
+		for _, e := range v.Value {
+			n += 1 + valueSize(e)
+		}
+		return n
+	case *types.AttributeValueMemberM:
+		return 3 + sizeOf(v.Value) + len(v.Value)
+	}
+	return 0
+}
+
+// current is the size of the item at key now (0 if absent), read without counting.
+func (m *Meter) current(ctx context.Context, table *string, key map[string]types.AttributeValue) int {
+	res, err := m.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: table, Key: key, ConsistentRead: aws.Bool(true)})
+	if err != nil || res.Item == nil {
+		return 0
+	}
+	return sizeOf(res.Item)
+}
+
+func (m *Meter) keyOf(item map[string]types.AttributeValue) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{attrPK: item[attrPK], attrSK: item[attrSK]}
+}
+
+func (m *Meter) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	out, err := m.Client.GetItem(ctx, in, opts...)
+	if err == nil {
+		m.Add(readUnits(sizeOf(out.Item), aws.ToBool(in.ConsistentRead)), 0)
+	}
+	return out, err
+}
+
+func (m *Meter) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	before := m.current(ctx, in.TableName, m.keyOf(in.Item))
+	out, err := m.Client.PutItem(ctx, in, opts...)
+	m.Add(0, writeUnits(before, sizeOf(in.Item)))
+	return out, err
+}
+
+func (m *Meter) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	before := m.current(ctx, in.TableName, in.Key)
+	out, err := m.Client.UpdateItem(ctx, in, opts...)
+	m.Add(0, writeUnits(before, m.current(ctx, in.TableName, in.Key)))
+	return out, err
+}
+
+func (m *Meter) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	before := m.current(ctx, in.TableName, in.Key)
+	out, err := m.Client.DeleteItem(ctx, in, opts...)
+	m.Add(0, writeUnits(before, 0))
+	return out, err
+}
+
+func (m *Meter) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	out, err := m.Client.Query(ctx, in, opts...)
+	if err == nil {
+		size := 0
+		for _, it := range out.Items {
+			size += sizeOf(it)
+		}
+		m.Add(readUnits(size, aws.ToBool(in.ConsistentRead)), 0)
+	}
+	return out, err
+}
+
+func (m *Meter) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	w := 0.0
+	for _, it := range in.TransactItems {
+		switch {
+		case it.Put != nil:
+			w += 2 * writeUnits(m.current(ctx, it.Put.TableName, m.keyOf(it.Put.Item)), sizeOf(it.Put.Item))
+		case it.Delete != nil:
+			w += 2 * writeUnits(m.current(ctx, it.Delete.TableName, it.Delete.Key), 0)
+		case it.Update != nil:
+			w += 2 * writeUnits(m.current(ctx, it.Update.TableName, it.Update.Key), 0)
+		case it.ConditionCheck != nil:
+			w += 2 * writeUnits(m.current(ctx, it.ConditionCheck.TableName, it.ConditionCheck.Key), 0)
+		}
+	}
+	out, err := m.Client.TransactWriteItems(ctx, in, opts...)
+	m.Add(0, w)
+	return out, err
+}
+
