@@ -172,4 +172,3 @@ func (m *Meter) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWri
 	m.Add(0, w)
 	return out, err
 }
-
