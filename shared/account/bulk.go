@@ -29,20 +29,14 @@ func (s *Service) BulkContext(ctx context.Context, tenantID, actorID string) (Bu
 		return BulkContext{}, fmt.Errorf("bulk actor %s: %w", actorID, err)
 	}
 	bc := BulkContext{Tenant: t, Settings: t.Settings.Effective(), ActorRole: a.Role, Existing: map[string]Role{}}
-	q := ListQuery{Limit: 200}
-	for {
-		page, next, err := s.accounts.ListAccounts(ctx, tenantID, q)
-		if err != nil {
-			return BulkContext{}, fmt.Errorf("bulk accounts: %w", err)
-		}
-		for _, acc := range page {
-			bc.Existing[acc.Key()] = acc.Role
-		}
-		if next == "" {
-			return bc, nil
-		}
-		q.After = next
+	all, _, err := s.accounts.ListAccounts(ctx, tenantID, ListQuery{})
+	if err != nil {
+		return BulkContext{}, fmt.Errorf("bulk accounts: %w", err)
 	}
+	for _, acc := range all {
+		bc.Existing[acc.Key()] = acc.Role
+	}
+	return bc, nil
 }
 
 // BulkChange is one checked row to apply.

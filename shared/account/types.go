@@ -180,7 +180,7 @@ type AuditEvent struct {
 // ListQuery selects a page of a tenant's accounts, in login-ID order.
 type ListQuery struct {
 	Contains string // case-insensitive substring of the login ID; empty: all
-	Limit    int
+	Limit    int    // 0: every account
 	After    string // login key to start after (exclusive); empty: from the start
 }
 

@@ -180,11 +180,16 @@ func newID() (string, error) {
 }
 
 // Sample is the sample file an administrator downloads, edits and uploads (UTF-8 with a
-// BOM, so Excel opens it as UTF-8; CRLF as Excel writes).
-func Sample(tenant string) []byte {
+// BOM, so Excel opens it as UTF-8; CRLF as Excel writes). domain is the tenant's first
+// domain, which bare account names get; a tenant without domains takes full addresses.
+func Sample(domain string) []byte {
+	bare := "yamada.taro"
+	if domain == "" {
+		domain, bare = "example.com", "yamada.taro@example.com"
+	}
 	return []byte("\ufeffmail_account,password,mail_capacity\r\n" +
-		"yamada.taro,Change-Me-2026!a,10\r\n" +
-		"sato.hanako@" + tenant + ",,20\r\n")
+		bare + ",Change-Me-2026!a,10\r\n" +
+		"sato.hanako@" + domain + ",,20\r\n")
 }
 
 // EventKey encodes an object key the way S3 event notifications carry it (each path

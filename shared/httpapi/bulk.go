@@ -71,9 +71,14 @@ func (a *api) handleBulkSample() http.Handler {
 			a.fail(w, r, &account.Error{Code: account.CodeForbidden})
 			return
 		}
+		t, err := a.svc.Tenant(r.Context(), p)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="kagiya-sample.csv"`)
-		w.Write(bulk.Sample(p.Account.TenantID)) //nolint:errcheck // the client went away
+		w.Write(bulk.Sample(t.DefaultDomain())) //nolint:errcheck // the client went away
 	})
 }
 
@@ -96,38 +101,27 @@ func (a *api) handleExport() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		q := account.ListQuery{Limit: 200}
-		page, next, err := a.svc.ListAccounts(r.Context(), p, q)
+		all, err := a.svc.ExportAccounts(r.Context(), p)
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		w.Header().Set("Content-Disposition", `attachment; filename="kagiya-accounts-`+t.ID+`.csv"`)
+		w.Header().Set("Content-Disposition", `attachment; filename="kagiya-accounts.csv"`)
 		w.Header().Set("Cache-Control", "no-store")
 		w.Write([]byte("\ufeff")) //nolint:errcheck
 		cw := csv.NewWriter(w)
 		cw.UseCRLF = true
 		cw.Write([]string{"mail_account", "role", "mail_capacity", "locked", "force_change", "password_expired", "last_login_at", "comment"}) //nolint:errcheck
 		now := a.svc.Now()
-		for {
-			for _, acc := range page {
-				v := view(acc, t.Settings, now)
-				last := ""
-				if v.LastLoginAt != nil {
-					last = v.LastLoginAt.UTC().Format(time.RFC3339)
-				}
-				cw.Write([]string{csvCell(v.LoginID), v.Role, strconv.Itoa(v.QuotaGB), strconv.FormatBool(v.Locked), //nolint:errcheck
-					strconv.FormatBool(v.ForceChange), strconv.FormatBool(v.PasswordExpired), last, csvCell(v.Comment)})
+		for _, acc := range all {
+			v := view(acc, t.Settings, now)
+			last := ""
+			if v.LastLoginAt != nil {
+				last = v.LastLoginAt.UTC().Format(time.RFC3339)
 			}
-			if next == "" {
-				break
-			}
-			q.After = next
-			if page, next, err = a.svc.ListAccounts(r.Context(), p, q); err != nil {
-				logger(r, a.log).ErrorContext(r.Context(), "export cut short", "err", err)
-				break
-			}
+			cw.Write([]string{csvCell(v.LoginID), v.Role, strconv.Itoa(v.QuotaGB), strconv.FormatBool(v.Locked), //nolint:errcheck
+				strconv.FormatBool(v.ForceChange), strconv.FormatBool(v.PasswordExpired), last, csvCell(v.Comment)})
 		}
 		cw.Flush()
 	})
