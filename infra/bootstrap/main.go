@@ -68,12 +68,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	if err != nil {
 		return err
 	}
-	svc, err := account.NewService(account.Deps{Store: dynamostore.New(db, *table, 0), Templates: tmpl,
+	svc, err := account.New(account.Deps{Store: dynamostore.New(db, *table, 0), Templates: tmpl,
 		Now: time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, account.Config{})
 	if err != nil {
 		return err
 	}
-	tenant, created, err := svc.Bootstrap(ctx, *owner, pw, account.Settings{PolicyPreset: *policy})
+	tenant, created, err := svc.SignIn.Bootstrap(ctx, *owner, pw, account.Settings{PolicyPreset: *policy})
 	if err != nil {
 		return err
 	}

@@ -104,13 +104,13 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	if !o.rateLimit {
 		cfg.LoginPerIPMinute = -1
 	}
-	svc, err := account.NewService(account.Deps{Store: store, Mailer: mailbox, Templates: tmpl,
+	svc, err := account.New(account.Deps{Store: store, Mailer: mailbox, Templates: tmpl,
 		Now: time.Now, Log: log, SiteURL: siteURL}, cfg)
 	if err != nil {
 		return err
 	}
 	if o.owner != "" {
-		t, created, err := svc.Bootstrap(ctx, o.owner, o.ownerPassword, account.Settings{PolicyPreset: o.policy})
+		t, created, err := svc.SignIn.Bootstrap(ctx, o.owner, o.ownerPassword, account.Settings{PolicyPreset: o.policy})
 		if err != nil {
 			return fmt.Errorf("create owner: %w", err)
 		}
@@ -123,14 +123,14 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	if err != nil {
 		return fmt.Errorf("s3 stand-in: %w", err)
 	}
-	runner := &bulk.Runner{Jobs: store, Files: s3fake.bucket, Accounts: svc, Now: time.Now, Log: log}
+	runner := &bulk.Runner{Jobs: store, Files: s3fake.bucket, Accounts: svc.Bulk, Now: time.Now, Log: log}
 	runCtx, stopRuns := context.WithCancel(ctx)
 	defer stopRuns()
 	go s3fake.deliver(runCtx, runner, log)
 	jobs := &bulk.Jobs{Store: store, Presign: s3fake.bucket, Now: time.Now}
 
 	mux := http.NewServeMux()
-	mux.Handle("/api/", httpapi.New(httpapi.Deps{Service: svc, Log: log, Bulk: jobs}))
+	mux.Handle("/api/", httpapi.New(httpapi.Deps{Services: svc, Log: log, Bulk: jobs}))
 	mux.Handle(s3Prefix+"/", s3fake.handler)
 	mux.Handle("GET /_dev/mail", devMail(mailbox))
 	mux.Handle("/", httpapi.SecurityHeaders(http.FileServerFS(site.Files)))

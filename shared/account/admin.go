@@ -22,7 +22,7 @@ func requireAdmin(p Principal) error {
 
 // target loads an account of the principal's tenant by login ID; anything outside the
 // tenant, or unparseable, is not_found exactly like an absent account.
-func (s *Service) target(ctx context.Context, p Principal, loginID string) (Account, error) {
+func (s *Admin) target(ctx context.Context, p Principal, loginID string) (Account, error) {
 	if _, ok := ParseLoginID(loginID); !ok {
 		return Account{}, codeErr(CodeNotFound)
 	}
@@ -43,7 +43,7 @@ func (s *Service) target(ctx context.Context, p Principal, loginID string) (Acco
 }
 
 // ListAccounts returns a page of the principal's tenant's accounts.
-func (s *Service) ListAccounts(ctx context.Context, p Principal, q ListQuery) ([]Account, string, error) {
+func (s *Admin) ListAccounts(ctx context.Context, p Principal, q ListQuery) ([]Account, string, error) {
 	if err := requireAdmin(p); err != nil {
 		return nil, "", err
 	}
@@ -59,7 +59,7 @@ func (s *Service) ListAccounts(ctx context.Context, p Principal, q ListQuery) ([
 
 // ExportAccounts returns every account of the principal's tenant in login-ID order, in
 // one read of the tenant's accounts.
-func (s *Service) ExportAccounts(ctx context.Context, p Principal) ([]Account, error) {
+func (s *Admin) ExportAccounts(ctx context.Context, p Principal) ([]Account, error) {
 	if err := requireAdmin(p); err != nil {
 		return nil, err
 	}
@@ -81,7 +81,7 @@ type NewAccount struct {
 }
 
 // CreateAccount adds an account to the principal's tenant.
-func (s *Service) CreateAccount(ctx context.Context, p Principal, in NewAccount, ip string) (Account, error) {
+func (s *Admin) CreateAccount(ctx context.Context, p Principal, in NewAccount, ip string) (Account, error) {
 	if err := requireAdmin(p); err != nil {
 		return Account{}, err
 	}
@@ -149,7 +149,7 @@ type AccountPatch struct {
 }
 
 // UpdateAccount changes an account of the principal's tenant.
-func (s *Service) UpdateAccount(ctx context.Context, p Principal, loginID string, patch AccountPatch, ip string) (Account, error) {
+func (s *Admin) UpdateAccount(ctx context.Context, p Principal, loginID string, patch AccountPatch, ip string) (Account, error) {
 	if err := requireAdmin(p); err != nil {
 		return Account{}, err
 	}
@@ -237,7 +237,7 @@ func (s *Service) UpdateAccount(ctx context.Context, p Principal, loginID string
 }
 
 // DeleteAccount removes an account of the principal's tenant; nobody deletes themselves.
-func (s *Service) DeleteAccount(ctx context.Context, p Principal, loginID, ip string) error {
+func (s *Admin) DeleteAccount(ctx context.Context, p Principal, loginID, ip string) error {
 	if err := requireAdmin(p); err != nil {
 		return err
 	}
@@ -261,7 +261,7 @@ func (s *Service) DeleteAccount(ctx context.Context, p Principal, loginID, ip st
 }
 
 // ListAudit returns a page of the principal's tenant's audit log, newest first.
-func (s *Service) ListAudit(ctx context.Context, p Principal, after string, limit int) ([]AuditEvent, string, error) {
+func (s *Admin) ListAudit(ctx context.Context, p Principal, after string, limit int) ([]AuditEvent, string, error) {
 	if err := requireAdmin(p); err != nil {
 		return nil, "", err
 	}
@@ -273,4 +273,86 @@ func (s *Service) ListAudit(ctx context.Context, p Principal, after string, limi
 		return nil, "", fmt.Errorf("list audit: %w", err)
 	}
 	return ev, next, nil
+}
+
+// AdminUnlockResult says which accounts were unlocked and which were not locked.
+type AdminUnlockResult struct {
+	Unlocked  []string
+	NotLocked []string
+}
+
+// MaxBatch bounds the login IDs of one administrative request.
+const MaxBatch = 100
+
+// AdminUnlock unlocks several accounts of the principal's tenant. The administrator
+// confirms with its own password; a wrong one counts toward its own lockout. Every ID must
+// be one the administrator manages, or nothing changes.
+func (s *Admin) AdminUnlock(ctx context.Context, p Principal, loginIDs []string, confirm, ip string) (AdminUnlockResult, error) {
+	if err := requireAdmin(p); err != nil {
+		return AdminUnlockResult{}, err
+	}
+	switch {
+	case len(loginIDs) == 0:
+		return AdminUnlockResult{}, codeErr(CodeValidation, FieldError{"login_ids", "required"})
+	case len(loginIDs) > MaxBatch:
+		return AdminUnlockResult{}, codeErr(CodeValidation, FieldError{"login_ids", "too_many"})
+	case confirm == "" || len(confirm) > 4*MaxPasswordLen:
+		return AdminUnlockResult{}, codeErr(CodeValidation, FieldError{"confirm_password", "required"})
+	}
+	if err := s.confirm(ctx, p, confirm, ip, "unlock"); err != nil {
+		return AdminUnlockResult{}, err
+	}
+	var targets []Account
+	var missing, forbidden []FieldError
+	seen := map[string]bool{}
+	for i, id := range loginIDs {
+		a, err := s.target(ctx, p, id)
+		field := fmt.Sprintf("login_ids[%d]", i)
+		switch {
+		case CodeOf(err) == CodeNotFound:
+			missing = append(missing, FieldError{field, "not_found"})
+		case err != nil:
+			return AdminUnlockResult{}, err
+		case !canManage(p.Account.Role, a.Role) && a.ID != p.Account.ID:
+			forbidden = append(forbidden, FieldError{field, "forbidden"})
+		case !seen[a.ID]:
+			seen[a.ID] = true
+			targets = append(targets, a)
+		}
+	}
+	if len(missing) > 0 {
+		return AdminUnlockResult{}, codeErr(CodeNotFound, missing...)
+	}
+	if len(forbidden) > 0 {
+		return AdminUnlockResult{}, codeErr(CodeForbidden, forbidden...)
+	}
+	res := AdminUnlockResult{Unlocked: []string{}, NotLocked: []string{}}
+	for _, a := range targets {
+		err := s.attempts.Unlock(ctx, a.TenantID, a.ID)
+		switch {
+		case err == nil:
+			res.Unlocked = append(res.Unlocked, a.LoginID)
+			s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: p.Account.LoginID, Action: "unlock", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:admin"})
+		case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
+			res.NotLocked = append(res.NotLocked, a.LoginID)
+		default:
+			return res, fmt.Errorf("unlock %s: %w", a.ID, err)
+		}
+	}
+	return res, nil
+}
+
+// confirm checks an administrator's own current password for a dangerous action. A wrong
+// one counts toward the administrator's lockout like a wrong sign-in.
+func (s *Admin) confirm(ctx context.Context, p Principal, plain, ip, action string) error {
+	a, match, _, err := s.verify(ctx, LoginRef{p.Account.TenantID, p.Account.ID}, plain, ip)
+	if err != nil {
+		return err
+	}
+	if !match {
+		a = p.Account
+		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: action, Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "failed:confirm_password"})
+		return codeErr(CodeConfirmPassword, FieldError{"confirm_password", "wrong"})
+	}
+	return s.authenticated(ctx, a)
 }

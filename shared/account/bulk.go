@@ -19,7 +19,7 @@ type BulkContext struct {
 
 // BulkContext loads the tenant's settings, the role of the administrator who started the
 // job, and the tenant's accounts.
-func (s *Service) BulkContext(ctx context.Context, tenantID, actorID string) (BulkContext, error) {
+func (s *Bulk) BulkContext(ctx context.Context, tenantID, actorID string) (BulkContext, error) {
 	t, err := s.tenants.GetTenant(ctx, tenantID)
 	if err != nil {
 		return BulkContext{}, fmt.Errorf("bulk tenant %s: %w", tenantID, err)
@@ -67,7 +67,7 @@ const (
 
 // ApplyBulkChange applies one row. It is idempotent: the account remembers the job and
 // line that last changed it, and a row that was applied is not applied again.
-func (s *Service) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error) {
+func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error) {
 	marker := fmt.Sprintf("%s#%d", c.JobID, c.Line)
 	hashOf := func() (string, error) {
 		return password.Hash(s.cfg.Hash, preset(c.Settings).Normalized(c.Password))
@@ -86,7 +86,7 @@ func (s *Service) ApplyBulkChange(ctx context.Context, c BulkChange) (string, er
 			ForceChange: c.ForceChange, QuotaGB: c.Capacity, CreatedAt: now, UpdatedAt: now, BulkMarker: marker}
 		err = s.accounts.CreateAccount(ctx, a)
 		if errors.Is(err, ErrConflict) {
-			if cur, gerr := s.accountByLogin(ctx, c.LoginID); gerr == nil && cur.TenantID == c.TenantID && cur.BulkMarker == marker {
+			if cur, gerr := findAccount(ctx, s.logins, s.accounts, c.LoginID); gerr == nil && cur.TenantID == c.TenantID && cur.BulkMarker == marker {
 				return BulkAlready, nil
 			}
 			return BulkSkipped, nil
@@ -96,7 +96,7 @@ func (s *Service) ApplyBulkChange(ctx context.Context, c BulkChange) (string, er
 		s.audit(ctx, AuditEvent{TenantID: c.TenantID, Actor: c.Actor, Action: "bulk.create", Target: c.LoginID, TargetID: a.ID, IP: c.IP, Result: "ok:job " + c.JobID})
 		return BulkCreated, nil
 	}
-	a, err := s.accountByLogin(ctx, c.LoginID)
+	a, err := findAccount(ctx, s.logins, s.accounts, c.LoginID)
 	switch {
 	case errors.Is(err, ErrNotFound), err == nil && a.TenantID != c.TenantID:
 		return BulkSkipped, nil
@@ -146,7 +146,7 @@ type BulkSummary struct {
 
 // BulkFinished audits the end of a job and mails its summary to the administrator who
 // started it.
-func (s *Service) BulkFinished(ctx context.Context, sum BulkSummary) {
+func (s *Bulk) BulkFinished(ctx context.Context, sum BulkSummary) {
 	s.audit(ctx, AuditEvent{TenantID: sum.TenantID, Actor: sum.Owner, Action: "bulk.job", Target: sum.Filename,
 		Result: fmt.Sprintf("%s:job %s rows=%d updated=%d created=%d skipped=%d errors=%d", sum.State, sum.JobID, sum.Rows, sum.Updated, sum.Created, sum.Skipped, sum.Errors)})
 	owner, err := s.accounts.GetAccount(ctx, sum.TenantID, sum.OwnerID)

@@ -18,14 +18,14 @@ const (
 // Forgot mails a password-reset link to loginID if it is an account that can use one.
 // Whether or not it is, the caller answers the same; only throttling per IP and a
 // malformed ID are told.
-func (s *Service) Forgot(ctx context.Context, loginID, ip string) error {
+func (s *Recovery) Forgot(ctx context.Context, loginID, ip string) error {
 	if err := s.throttle(ctx, "forgot-ip#"+ip, ForgotPerIPMinute); err != nil {
 		return err
 	}
 	if _, ok := ParseLoginID(loginID); !ok {
 		return codeErr(CodeValidation, FieldError{"login_id", "invalid"})
 	}
-	a, err := s.accountByLogin(ctx, loginID)
+	a, err := findAccount(ctx, s.logins, s.accounts, loginID)
 	if errors.Is(err, ErrNotFound) {
 		s.audit(ctx, AuditEvent{Actor: loginID, Action: "password.reset_requested", Target: loginID, IP: ip, Result: "ignored:unknown"})
 		return nil
@@ -68,7 +68,7 @@ func (s *Service) Forgot(ctx context.Context, loginID, ip string) error {
 
 // Reset sets a new password with an emailed reset token. It also lifts a lock, signs the
 // account out everywhere and mails a notice; it does not sign in.
-func (s *Service) Reset(ctx context.Context, token, newPassword, ip string) error {
+func (s *Recovery) Reset(ctx context.Context, token, newPassword, ip string) error {
 	if err := s.throttle(ctx, "reset-ip#"+ip, ResetPerIPMinute); err != nil {
 		return err
 	}
@@ -90,7 +90,7 @@ func (s *Service) Reset(ctx context.Context, token, newPassword, ip string) erro
 }
 
 // finishReset stores the new password, lifts any lock and tells the account.
-func (s *Service) finishReset(ctx context.Context, a Account, set Settings, hash, ip string) error {
+func (s *Recovery) finishReset(ctx context.Context, a Account, set Settings, hash, ip string) error {
 	wasLocked := false
 	a, err := s.storePassword(ctx, a, set, hash, func(a *Account) {
 		wasLocked = wasLocked || a.Locked()
@@ -108,11 +108,46 @@ func (s *Service) finishReset(ctx context.Context, a Account, set Settings, hash
 	return nil
 }
 
-// accountByLogin returns the account with a login ID, wherever it is.
-func (s *Service) accountByLogin(ctx context.Context, loginID string) (Account, error) {
-	ref, err := s.logins.LookupLogin(ctx, Key(loginID))
+// findAccount returns the account with a login ID: the login ID's item, then the account
+// it points at.
+func findAccount(ctx context.Context, logins Logins, accounts Accounts, loginID string) (Account, error) {
+	ref, err := logins.LookupLogin(ctx, Key(loginID))
 	if err != nil {
 		return Account{}, err
 	}
-	return s.accounts.GetAccount(ctx, ref.TenantID, ref.AccountID)
+	return accounts.GetAccount(ctx, ref.TenantID, ref.AccountID)
+}
+
+// PolicyForToken describes the rules that apply to the account of a live reset link or
+// sign-in challenge, for the pages that have no session.
+func (s *Recovery) PolicyForToken(ctx context.Context, token, lang string) (PolicyDescription, error) {
+	for _, purpose := range []string{PurposeReset, PurposeFlow} {
+		a, set, err := s.peek(ctx, token, purpose)
+		if err == nil {
+			return s.describe(a, set, lang), nil
+		}
+		if CodeOf(err) != CodeInvalidToken {
+			return PolicyDescription{}, err
+		}
+	}
+	return PolicyDescription{}, codeErr(CodeInvalidToken)
+}
+
+// UnlockByToken unlocks the account of an emailed unlock link.
+func (s *Recovery) UnlockByToken(ctx context.Context, token, ip string) error {
+	if err := s.throttle(ctx, "unlock-ip#"+ip, UnlockPerIPMinute); err != nil {
+		return err
+	}
+	a, err := s.redeem(ctx, token, PurposeUnlock)
+	if err != nil {
+		return err
+	}
+	result := "ok"
+	if err := s.attempts.Unlock(ctx, a.TenantID, a.ID); errors.Is(err, ErrConflict) {
+		result = "ok:was not locked"
+	} else if err != nil {
+		return fmt.Errorf("unlock: %w", err)
+	}
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "unlock", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: result + ":link"})
+	return nil
 }

@@ -66,18 +66,19 @@ type Deps struct {
 	SiteURL   string // base of every link in an email; never taken from a request
 }
 
-// Service applies Kagiya's rules over the store roles. Each field is one role; the
-// methods of a flow touch only the roles that flow needs.
-type Service struct {
-	tenants   Tenants
-	logins    Logins
+// The service is split by flow: SignIn, Recovery, SelfService, Admin and Bulk. Each keeps
+// only the store roles it uses beside the kit they share (lockout, tokens, passwords,
+// tenants, audit, mail); so sessions are touched only by sign-in and self-service,
+// throttling counters only by recovery, and the login-ID index never by self-service.
+
+// kit is what the flows share: the lockout check and the roles it needs, single-use
+// tokens, password rules and history, the tenant cache, the audit log and the mailer.
+type kit struct {
 	accounts  Accounts
 	attempts  Attempts
 	histories Histories
-	sessions  Sessions
 	tokens    Tokens
 	auditLog  AuditLog
-	counters  Counters
 	settings  *settingsCache
 	local     *minuteCounter
 	mailer    Mailer
@@ -89,39 +90,94 @@ type Service struct {
 	dummyHash string
 }
 
-// NewService builds a Service.
-func NewService(d Deps, cfg Config) (*Service, error) {
+// SignIn is the sign-in flow and sessions: Login, the steps after the password, the
+// session of each request, sign-out; and the first tenant's creation.
+type SignIn struct {
+	*kit
+	tenants  Tenants
+	logins   Logins
+	sessions Sessions
+}
+
+// Recovery is what a person without a session does: forgotten passwords, unlock links.
+type Recovery struct {
+	*kit
+	logins   Logins
+	counters Counters
+}
+
+// SelfService is what a signed-in person does to its own account.
+type SelfService struct {
+	*kit
+	sessions Sessions
+}
+
+// Admin is the administration of a tenant's accounts, audit log and settings.
+type Admin struct {
+	*kit
+	tenants Tenants
+	logins  Logins
+}
+
+// Bulk checks and applies bulk CSV jobs, row by row.
+type Bulk struct {
+	*kit
+	tenants Tenants
+	logins  Logins
+}
+
+// Services are the flows, built from one set of dependencies.
+type Services struct {
+	SignIn      *SignIn
+	Recovery    *Recovery
+	SelfService *SelfService
+	Admin       *Admin
+	Bulk        *Bulk
+}
+
+// New builds the flows over the store's roles.
+func New(d Deps, cfg Config) (*Services, error) {
 	cfg = cfg.withDefaults()
 	dummy, err := password.Hash(cfg.Hash, "kagiya dummy password for unknown accounts")
 	if err != nil {
 		return nil, fmt.Errorf("dummy hash: %w", err)
 	}
 	st := d.Store
-	return &Service{tenants: st, logins: st, accounts: st, attempts: st, histories: st, sessions: st, tokens: st, auditLog: st, counters: st,
+	k := &kit{accounts: st, attempts: st, histories: st, tokens: st, auditLog: st,
 		settings: newSettingsCache(st, cfg.TenantCacheTTL), local: &minuteCounter{}, mailer: d.Mailer, tmpl: d.Templates,
-		siteURL: strings.TrimRight(d.SiteURL, "/"), cfg: cfg, now: d.Now, log: d.Log, dummyHash: dummy}, nil
+		siteURL: strings.TrimRight(d.SiteURL, "/"), cfg: cfg, now: d.Now, log: d.Log, dummyHash: dummy}
+	return &Services{
+		SignIn:      &SignIn{kit: k, tenants: st, logins: st, sessions: st},
+		Recovery:    &Recovery{kit: k, logins: st, counters: st},
+		SelfService: &SelfService{kit: k, sessions: st},
+		Admin:       &Admin{kit: k, tenants: st, logins: st},
+		Bulk:        &Bulk{kit: k, tenants: st, logins: st},
+	}, nil
 }
+
+// Now is the services' clock.
+func (s *Services) Now() time.Time { return s.SignIn.now() }
 
 // notify renders and sends one email; a failure is logged, not returned, since the change
 // it reports has already happened.
-func (s *Service) notify(ctx context.Context, kind string, a Account, data map[string]any) {
+func (k *kit) notify(ctx context.Context, kind string, a Account, data map[string]any) {
 	lang := a.Language
 	if lang == "" {
-		if t, err := s.tenant(ctx, a.TenantID); err == nil {
+		if t, err := k.tenant(ctx, a.TenantID); err == nil {
 			lang = t.Settings.Effective().Language
 		}
 	}
-	if s.mailer == nil || s.tmpl == nil {
-		s.log.ErrorContext(ctx, "mail not sent: no mailer configured", "kind", kind)
+	if k.mailer == nil || k.tmpl == nil {
+		k.log.ErrorContext(ctx, "mail not sent: no mailer configured", "kind", kind)
 		return
 	}
-	data["LoginID"], data["SiteURL"] = a.LoginID, s.siteURL
-	msg, err := s.tmpl.Render(kind, lang, a.LoginID, data)
+	data["LoginID"], data["SiteURL"] = a.LoginID, k.siteURL
+	msg, err := k.tmpl.Render(kind, lang, a.LoginID, data)
 	if err == nil {
-		err = s.mailer.Send(ctx, msg)
+		err = k.mailer.Send(ctx, msg)
 	}
 	if err != nil {
-		s.log.ErrorContext(ctx, "mail not sent", "kind", kind, "err", err)
+		k.log.ErrorContext(ctx, "mail not sent", "kind", kind, "err", err)
 	}
 }
 
@@ -135,13 +191,13 @@ func (p Principal) CheckCSRF(header string) bool {
 // Each function instance counts on its own, so across a fleet the limit is per instance;
 // the edge (WAF rate rules) is where a deployment-wide per-IP limit belongs. What must
 // hold across instances (lockout, reset emails an hour) is counted in the store.
-func (s *Service) throttle(_ context.Context, key string, perMinute int) error {
+func (k *kit) throttle(_ context.Context, key string, perMinute int) error {
 	if perMinute < 0 {
 		return nil
 	}
-	now := s.now().UTC()
+	now := k.now().UTC()
 	end := now.Truncate(time.Minute).Add(time.Minute)
-	if n := s.local.hit(key, end); n > perMinute {
+	if n := k.local.hit(key, end); n > perMinute {
 		return &Error{Code: CodeRateLimited, RetryAfter: end.Sub(now)}
 	}
 	return nil
@@ -172,17 +228,17 @@ func (c *minuteCounter) hit(key string, end time.Time) int {
 	return c.counts[key]
 }
 
-func (s *Service) audit(ctx context.Context, e AuditEvent) {
+func (k *kit) audit(ctx context.Context, e AuditEvent) {
 	if e.At.IsZero() {
-		e.At = s.now().UTC()
+		e.At = k.now().UTC()
 	}
-	s.log.InfoContext(ctx, "audit", "tenant", e.TenantID, "actor", e.Actor, "action", e.Action,
+	k.log.InfoContext(ctx, "audit", "tenant", e.TenantID, "actor", e.Actor, "action", e.Action,
 		"target", e.Target, "ip", e.IP, "result", e.Result)
 	if e.TenantID == "" {
 		return // no tenant to file it under (say, a token nobody issued): the log keeps it
 	}
-	if err := s.auditLog.AppendAudit(ctx, e); err != nil {
-		s.log.ErrorContext(ctx, "audit not stored", "err", err, "action", e.Action)
+	if err := k.auditLog.AppendAudit(ctx, e); err != nil {
+		k.log.ErrorContext(ctx, "audit not stored", "err", err, "action", e.Action)
 	}
 }
 
@@ -215,6 +271,3 @@ func randomToken() (string, error) {
 	}
 	return base64.RawURLEncoding.EncodeToString(b), nil
 }
-
-// Now is the service's clock.
-func (s *Service) Now() time.Time { return s.now() }

@@ -44,7 +44,7 @@ type Principal struct {
 
 // Bootstrap creates a tenant named after ownerEmail's domain, with that domain, and its
 // owner, if no account has that login ID yet. It reports whether it created them.
-func (s *Service) Bootstrap(ctx context.Context, ownerEmail, ownerPassword string, settings Settings) (Tenant, bool, error) {
+func (s *SignIn) Bootstrap(ctx context.Context, ownerEmail, ownerPassword string, settings Settings) (Tenant, bool, error) {
 	domain, ok := ParseLoginID(ownerEmail)
 	if !ok {
 		return Tenant{}, false, codeErr(CodeValidation, FieldError{"login_id", "invalid"})
@@ -83,7 +83,7 @@ func (s *Service) Bootstrap(ctx context.Context, ownerEmail, ownerPassword strin
 // Login checks a login ID and password: the first step of a sign-in flow. Every kind of
 // failure that could tell an attacker something answers invalid_credentials after the
 // same work.
-func (s *Service) Login(ctx context.Context, loginID, plain, ip string) (LoginResult, error) {
+func (s *SignIn) Login(ctx context.Context, loginID, plain, ip string) (LoginResult, error) {
 	if len(loginID) > MaxLoginIDLen {
 		return LoginResult{}, codeErr(CodeValidation, FieldError{"login_id", "too_long"})
 	}
@@ -145,7 +145,7 @@ func (s *Service) Login(ctx context.Context, loginID, plain, ip string) (LoginRe
 }
 
 // dueSteps lists the steps a sign-in of a still has to complete after its password.
-func (s *Service) dueSteps(a Account, set Settings, now time.Time) []string {
+func (s *SignIn) dueSteps(a Account, set Settings, now time.Time) []string {
 	var steps []string
 	if changeReason(a, set, now) != "" {
 		steps = append(steps, StepPasswordChange)
@@ -155,10 +155,10 @@ func (s *Service) dueSteps(a Account, set Settings, now time.Time) []string {
 
 // advance moves a sign-in on: with no step left it opens the session (the only place
 // that does); otherwise it stores the flow with its steps and answers the next one.
-func (s *Service) advance(ctx context.Context, a Account, t Tenant, steps []string, ip string) (LoginResult, error) {
+func (s *SignIn) advance(ctx context.Context, a Account, t Tenant, steps []string, ip string) (LoginResult, error) {
 	now := s.now().UTC()
 	if len(steps) == 0 {
-		token, _, err := s.newSession(ctx, a, now)
+		token, _, err := openSession(ctx, s.sessions, a, now, s.cfg.SessionMax)
 		if err != nil {
 			return LoginResult{}, err
 		}
@@ -181,7 +181,7 @@ func (s *Service) advance(ctx context.Context, a Account, t Tenant, steps []stri
 
 // flowAt returns the live sign-in flow of challenge and its account, if step is the one
 // due next; without using the challenge up. Anything else is invalid_token.
-func (s *Service) flowAt(ctx context.Context, challenge, step string) (Token, Account, error) {
+func (s *SignIn) flowAt(ctx context.Context, challenge, step string) (Token, Account, error) {
 	var flow Token
 	a, err := s.tokenAccount(ctx, challenge, func(hash string) (Token, error) {
 		t, err := s.tokens.PeekToken(ctx, hash, PurposeFlow, s.now().UTC())
@@ -200,7 +200,7 @@ func (s *Service) flowAt(ctx context.Context, challenge, step string) (Token, Ac
 // CompletePasswordChange completes the password-change step of a sign-in flow and moves
 // the flow on. The password is checked before the challenge is used up, so a refused one
 // can be corrected.
-func (s *Service) CompletePasswordChange(ctx context.Context, challenge, plain, ip string) (LoginResult, error) {
+func (s *SignIn) CompletePasswordChange(ctx context.Context, challenge, plain, ip string) (LoginResult, error) {
 	flow, a, err := s.flowAt(ctx, challenge, StepPasswordChange)
 	if err != nil {
 		return LoginResult{}, err
@@ -230,12 +230,12 @@ func (s *Service) CompletePasswordChange(ctx context.Context, challenge, plain, 
 
 // burnDummy does the work of a password check for an account that cannot sign in, so the
 // answer takes as long as for one that can.
-func (s *Service) burnDummy(plain string) {
-	password.Verify(s.cfg.Hash, s.dummyHash, plain) //nolint:errcheck // the dummy hash is well-formed
+func (k *kit) burnDummy(plain string) {
+	password.Verify(k.cfg.Hash, k.dummyHash, plain) //nolint:errcheck // the dummy hash is well-formed
 }
 
 // rehash upgrades a hash made with older parameters; failure only costs the upgrade.
-func (s *Service) rehash(ctx context.Context, acct Account, plain string) {
+func (s *SignIn) rehash(ctx context.Context, acct Account, plain string) {
 	h, err := password.Hash(s.cfg.Hash, plain)
 	if err != nil {
 		s.log.ErrorContext(ctx, "rehash", "err", err)
@@ -252,14 +252,15 @@ func (s *Service) rehash(ctx context.Context, acct Account, plain string) {
 	}
 }
 
-func (s *Service) newSession(ctx context.Context, acct Account, now time.Time) (string, Session, error) {
+// openSession stores a new session of acct and returns its token (the only copy).
+func openSession(ctx context.Context, sessions Sessions, acct Account, now time.Time, maxAge time.Duration) (string, Session, error) {
 	token, err := randomToken()
 	if err != nil {
 		return "", Session{}, err
 	}
 	sess := Session{IDHash: HashToken(token), TenantID: acct.TenantID, AccountID: acct.ID, Epoch: acct.SessionEpoch,
-		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.cfg.SessionMax)}
-	if err := s.sessions.CreateSession(ctx, sess); err != nil {
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(maxAge)}
+	if err := sessions.CreateSession(ctx, sess); err != nil {
 		return "", Session{}, fmt.Errorf("create session: %w", err)
 	}
 	return token, sess, nil
@@ -268,7 +269,7 @@ func (s *Service) newSession(ctx context.Context, acct Account, now time.Time) (
 // Authenticate resolves a session token to its principal. Anything wrong with the session
 // (unknown, expired, idle too long, revoked, account gone, locked or disabled) is
 // unauthenticated.
-func (s *Service) Authenticate(ctx context.Context, token string) (Principal, error) {
+func (s *SignIn) Authenticate(ctx context.Context, token string) (Principal, error) {
 	unauth := codeErr(CodeUnauthenticated)
 	if token == "" || len(token) > 128 {
 		return Principal{}, unauth
@@ -306,7 +307,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (Principal, er
 }
 
 // Logout revokes the principal's session. An unknown session is not an error.
-func (s *Service) Logout(ctx context.Context, p Principal, ip string) error {
+func (s *SignIn) Logout(ctx context.Context, p Principal, ip string) error {
 	if err := s.sessions.DeleteSession(ctx, p.Session.IDHash); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("logout: %w", err)
 	}
@@ -316,6 +317,6 @@ func (s *Service) Logout(ctx context.Context, p Principal, ip string) error {
 }
 
 // Tenant returns the principal's tenant.
-func (s *Service) Tenant(ctx context.Context, p Principal) (Tenant, error) {
+func (s *SignIn) Tenant(ctx context.Context, p Principal) (Tenant, error) {
 	return s.tenant(ctx, p.Account.TenantID)
 }

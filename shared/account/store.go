@@ -118,15 +118,10 @@ type Histories interface {
 	PutHistory(ctx context.Context, tenantID, accountID string, hashes []string) error
 }
 
-// FindAccount returns the account with a login ID, wherever it is: the login ID's item,
-// then the account it points at.
+// FindAccount returns the account with a login ID, wherever it is.
 func FindAccount(ctx context.Context, s interface {
 	Logins
 	Accounts
 }, loginID string) (Account, error) {
-	ref, err := s.LookupLogin(ctx, Key(loginID))
-	if err != nil {
-		return Account{}, err
-	}
-	return s.GetAccount(ctx, ref.TenantID, ref.AccountID)
+	return findAccount(ctx, s, s, loginID)
 }

@@ -58,13 +58,13 @@ func (c *settingsCache) put(t Tenant, now time.Time) {
 }
 
 // tenant returns a tenant through the cache.
-func (s *Service) tenant(ctx context.Context, id string) (Tenant, error) {
-	return s.settings.get(ctx, id, s.now())
+func (k *kit) tenant(ctx context.Context, id string) (Tenant, error) {
+	return k.settings.get(ctx, id, k.now())
 }
 
 // settingsOf returns the effective settings of a tenant.
-func (s *Service) settingsOf(ctx context.Context, tenantID string) (Settings, error) {
-	t, err := s.tenant(ctx, tenantID)
+func (k *kit) settingsOf(ctx context.Context, tenantID string) (Settings, error) {
+	t, err := k.tenant(ctx, tenantID)
 	if err != nil {
 		return Settings{}, err
 	}

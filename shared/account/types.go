@@ -1,5 +1,6 @@
 // Package account holds Kagiya's domain: tenants, accounts, sessions and audit events,
-// the rules that govern them (Service), and the Store interface the rules need.
+// the rules that govern them (one type per flow: SignIn, Recovery, SelfService, Admin,
+// Bulk), and the store roles the rules need (store.go).
 package account
 
 import (

@@ -57,7 +57,7 @@ func (f *flaky) UpdateAccount(ctx context.Context, a account.Account) (account.A
 
 type env struct {
 	store   *flaky
-	svc     *account.Service
+	svc     *account.Services
 	jobs    *bulk.Jobs
 	runner  *bulk.Runner
 	mailbox *mail.Mailbox
@@ -106,12 +106,12 @@ func newEnvHashing(t testing.TB, newStore func(t testing.TB) store, users int, h
 	tmpl, _ := mail.LoadTemplates()
 	box := mail.NewMailbox(time.Now)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	svc, err := account.NewService(account.Deps{Store: st, Mailer: box, Templates: tmpl, Now: time.Now, Log: log,
+	svc, err := account.New(account.Deps{Store: st, Mailer: box, Templates: tmpl, Now: time.Now, Log: log,
 		SiteURL: "https://id.example.com"}, account.Config{Hash: hash})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tenant, _, err := svc.Bootstrap(ctx, "owner@example.com", "Kagi-2026-Tokyo!", account.Settings{})
+	tenant, _, err := svc.SignIn.Bootstrap(ctx, "owner@example.com", "Kagi-2026-Tokyo!", account.Settings{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,7 +125,7 @@ func newEnvHashing(t testing.TB, newStore func(t testing.TB) store, users int, h
 	owner, _ := account.FindAccount(ctx, st, "owner@example.com")
 	return &env{store: st, svc: svc, mailbox: box, owner: account.Principal{Account: owner}, bucket: bucket,
 		jobs:   &bulk.Jobs{Store: st, Presign: bucket, Now: time.Now},
-		runner: &bulk.Runner{Jobs: st, Files: bucket, Accounts: svc, Now: time.Now, Log: log, Workers: 4}}
+		runner: &bulk.Runner{Jobs: st, Files: bucket, Accounts: svc.Bulk, Now: time.Now, Log: log, Workers: 4}}
 }
 
 // upload starts a job, PUTs the file to its presigned URL as a browser would, and returns
@@ -276,7 +276,7 @@ func TestCreateMode(t *testing.T) {
 			t.Fatalf("%s: %+v %v", id, a, err)
 		}
 	}
-	res, err := e.svc.Login(context.Background(), "new1@example.com", "Atarashii-Pass-1!", "192.0.2.1")
+	res, err := e.svc.SignIn.Login(context.Background(), "new1@example.com", "Atarashii-Pass-1!", "192.0.2.1")
 	if err != nil || res.Token == "" {
 		t.Fatalf("sign-in as a created account: %v", err)
 	}

@@ -42,7 +42,7 @@ func Handler(ctx context.Context, getenv func(string) string) (func(context.Cont
 	if err != nil {
 		return nil, err
 	}
-	runner := &bulk.Runner{Jobs: env.Store, Files: s3files.New(s3.NewFromConfig(env.AWS), bucket), Accounts: env.Service,
+	runner := &bulk.Runner{Jobs: env.Store, Files: s3files.New(s3.NewFromConfig(env.AWS), bucket), Accounts: env.Services.Bulk,
 		Continue: queue{sqs.NewFromConfig(env.AWS), queueURL}, Now: time.Now, Log: env.Log}
 	return func(ctx context.Context, raw json.RawMessage) error { return dispatch(ctx, runner, raw) }, nil
 }

@@ -35,8 +35,8 @@ const MaxBodyBytes = 64 << 10
 
 // Deps are what the API is built from.
 type Deps struct {
-	Service *account.Service
-	Log     *slog.Logger
+	Services *account.Services
+	Log      *slog.Logger
 	// SecureCookies marks the session cookie Secure (whenever the site URL is https).
 	SecureCookies bool
 	// Bulk starts and shows bulk CSV jobs; nil where uploads are not configured.
@@ -47,7 +47,7 @@ type Deps struct {
 }
 
 type api struct {
-	svc         *account.Service
+	svc         *account.Services
 	bulk        *bulk.Jobs
 	log         *slog.Logger
 	secure      bool
@@ -60,7 +60,7 @@ func New(d Deps) http.Handler {
 	if d.ForgotFloor == 0 {
 		d.ForgotFloor = 500 * time.Millisecond
 	}
-	a := &api{svc: d.Service, bulk: d.Bulk, log: d.Log, secure: d.SecureCookies, forgotFloor: d.ForgotFloor}
+	a := &api{svc: d.Services, bulk: d.Bulk, log: d.Log, secure: d.SecureCookies, forgotFloor: d.ForgotFloor}
 	mux := http.NewServeMux()
 	for _, r := range a.routes() {
 		mux.Handle(r.Method+" "+r.Path, r.Handler)

@@ -46,7 +46,7 @@ func (c *clock) Add(d time.Duration) {
 type env struct {
 	t       testing.TB
 	handler http.Handler
-	svc     *account.Service
+	svc     *account.Services
 	tenant  account.Tenant // example.com's, made by the bootstrap
 	store   account.Store
 	mailbox *mail.Mailbox
@@ -108,11 +108,11 @@ func newEnvOn(t testing.TB, st account.Store, opts ...option) *env {
 	for _, o := range opts {
 		o(&su)
 	}
-	svc, err := account.NewService(su.deps, su.cfg)
+	svc, err := account.New(su.deps, su.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tenant, _, err := svc.Bootstrap(context.Background(), ownerID, ownerPW, su.settings)
+	tenant, _, err := svc.SignIn.Bootstrap(context.Background(), ownerID, ownerPW, su.settings)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +120,7 @@ func newEnvOn(t testing.TB, st account.Store, opts ...option) *env {
 	if su.bulk {
 		jobs = &bulk.Jobs{Store: st.(bulk.JobStore), Presign: fakeS3(t), Now: clk.Now}
 	}
-	h := httpapi.New(httpapi.Deps{Service: svc, Log: log, ForgotFloor: su.floor, Bulk: jobs})
+	h := httpapi.New(httpapi.Deps{Services: svc, Log: log, ForgotFloor: su.floor, Bulk: jobs})
 	return &env{t: t, handler: h, svc: svc, tenant: tenant, store: st, mailbox: box, clock: clk, logs: logs}
 }
 
@@ -262,16 +262,16 @@ func TestLoginSetsSessionCookieAndCSRF(t *testing.T) {
 
 func TestSecureCookieOnHTTPS(t *testing.T) {
 	e := newEnv(t)
-	e.handler = httpapi.New(httpapi.Deps{Service: mustService(t, e), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), SecureCookies: true})
+	e.handler = httpapi.New(httpapi.Deps{Services: mustService(t, e), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), SecureCookies: true})
 	c := e.client()
 	if res := c.login(ownerID, ownerPW); res.status != 200 || !c.cookie.Secure {
 		t.Fatalf("%d cookie %+v", res.status, c.cookie)
 	}
 }
 
-func mustService(t *testing.T, e *env) *account.Service {
+func mustService(t *testing.T, e *env) *account.Services {
 	tmpl, _ := mail.LoadTemplates()
-	svc, err := account.NewService(account.Deps{Store: e.store, Mailer: e.mailbox, Templates: tmpl, Now: e.clock.Now,
+	svc, err := account.New(account.Deps{Store: e.store, Mailer: e.mailbox, Templates: tmpl, Now: e.clock.Now,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, account.Config{Hash: fastHash})
 	if err != nil {
 		t.Fatal(err)

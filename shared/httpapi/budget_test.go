@@ -129,7 +129,7 @@ var capacityFlows = []capacityFlow{
 	}},
 	{"bulk_row", budget{}, func(d *dynamoEnv) func(int) {
 		return func(i int) {
-			out, err := d.svc.ApplyBulkChange(context.Background(), account.BulkChange{JobID: "job1", Line: i + 2,
+			out, err := d.svc.Bulk.ApplyBulkChange(context.Background(), account.BulkChange{JobID: "job1", Line: i + 2,
 				TenantID: d.tenant.ID, Actor: ownerID, Mode: "update", LoginID: userID, Password: fmt.Sprintf("Bulk-Passw0rd-%d!", i),
 				HasPassword: true, Settings: account.Settings{}.Effective()})
 			if err != nil || out != account.BulkUpdated {

@@ -71,7 +71,7 @@ func (a *api) handleBulkSample() http.Handler {
 			a.fail(w, r, &account.Error{Code: account.CodeForbidden})
 			return
 		}
-		t, err := a.svc.Tenant(r.Context(), p)
+		t, err := a.svc.SignIn.Tenant(r.Context(), p)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -96,12 +96,12 @@ func csvCell(s string) string {
 func (a *api) handleExport() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principal(r)
-		t, err := a.svc.TenantSettings(r.Context(), p)
+		t, err := a.svc.Admin.TenantSettings(r.Context(), p)
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
-		all, err := a.svc.ExportAccounts(r.Context(), p)
+		all, err := a.svc.Admin.ExportAccounts(r.Context(), p)
 		if err != nil {
 			a.fail(w, r, err)
 			return

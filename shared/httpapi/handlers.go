@@ -25,7 +25,7 @@ func (a *api) signedIn(next http.Handler) http.Handler {
 			a.fail(w, r, &account.Error{Code: account.CodeUnauthenticated})
 			return
 		}
-		p, err := a.svc.Authenticate(r.Context(), c.Value)
+		p, err := a.svc.SignIn.Authenticate(r.Context(), c.Value)
 		if err != nil {
 			if account.CodeOf(err) == account.CodeUnauthenticated {
 				a.clearCookie(w)
@@ -83,7 +83,7 @@ func (a *api) handleLogin() http.Handler {
 			a.fail(w, r, &account.Error{Code: account.CodeValidation, Fields: fields})
 			return
 		}
-		res, err := a.svc.Login(r.Context(), req.LoginID, req.Password, clientIP(r))
+		res, err := a.svc.SignIn.Login(r.Context(), req.LoginID, req.Password, clientIP(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -120,7 +120,7 @@ func (a *api) signIn(w http.ResponseWriter, res account.LoginResult) {
 
 func (a *api) handleLogout() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := a.svc.Logout(r.Context(), principal(r), clientIP(r)); err != nil {
+		if err := a.svc.SignIn.Logout(r.Context(), principal(r), clientIP(r)); err != nil {
 			a.fail(w, r, err)
 			return
 		}
@@ -159,7 +159,7 @@ func newMeView(acc account.Account, t account.Tenant, csrf string) meView {
 func (a *api) handleMe() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principal(r)
-		t, err := a.svc.Tenant(r.Context(), p)
+		t, err := a.svc.SignIn.Tenant(r.Context(), p)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -223,12 +223,12 @@ func (a *api) handleListAccounts() http.Handler {
 			a.fail(w, r, &account.Error{Code: account.CodeValidation, Fields: fields})
 			return
 		}
-		accts, next, err := a.svc.ListAccounts(r.Context(), p, q)
+		accts, next, err := a.svc.Admin.ListAccounts(r.Context(), p, q)
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
-		t, err := a.svc.Tenant(r.Context(), p)
+		t, err := a.svc.SignIn.Tenant(r.Context(), p)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -278,7 +278,7 @@ func (a *api) handleCreateAccount() http.Handler {
 			}
 			in.Password = *req.Password
 		}
-		acc, err := a.svc.CreateAccount(r.Context(), principal(r), in, clientIP(r))
+		acc, err := a.svc.Admin.CreateAccount(r.Context(), principal(r), in, clientIP(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -306,12 +306,12 @@ func (a *api) handleUpdateAccount() http.Handler {
 			role := account.Role(*req.Role)
 			patch.Role = &role
 		}
-		acc, err := a.svc.UpdateAccount(r.Context(), principal(r), r.PathValue("login_id"), patch, clientIP(r))
+		acc, err := a.svc.Admin.UpdateAccount(r.Context(), principal(r), r.PathValue("login_id"), patch, clientIP(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
-		t, err := a.svc.Tenant(r.Context(), principal(r))
+		t, err := a.svc.SignIn.Tenant(r.Context(), principal(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -322,7 +322,7 @@ func (a *api) handleUpdateAccount() http.Handler {
 
 func (a *api) handleDeleteAccount() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := a.svc.DeleteAccount(r.Context(), principal(r), r.PathValue("login_id"), clientIP(r)); err != nil {
+		if err := a.svc.Admin.DeleteAccount(r.Context(), principal(r), r.PathValue("login_id"), clientIP(r)); err != nil {
 			a.fail(w, r, err)
 			return
 		}
@@ -340,7 +340,7 @@ func (a *api) handleListAudit() http.Handler {
 				return
 			}
 		}
-		events, next, err := a.svc.ListAudit(r.Context(), principal(r), after, 100)
+		events, next, err := a.svc.Admin.ListAudit(r.Context(), principal(r), after, 100)
 		if err != nil {
 			a.fail(w, r, err)
 			return

@@ -73,7 +73,7 @@ func TestDeleteAndRecreateKillsEverythingOfTheOldAccount(t *testing.T) {
 // A second tenant, as infra/bootstrap or -owner makes one: named after its domain.
 func (e *env) secondTenant(ownerLogin string) (account.Tenant, *client) {
 	e.t.Helper()
-	tn, created, err := e.svc.Bootstrap(context.Background(), ownerLogin, ownerPW, account.Settings{})
+	tn, created, err := e.svc.SignIn.Bootstrap(context.Background(), ownerLogin, ownerPW, account.Settings{})
 	if err != nil || !created {
 		e.t.Fatalf("bootstrap %s: %v %v", ownerLogin, created, err)
 	}

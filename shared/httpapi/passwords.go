@@ -17,7 +17,7 @@ func (a *api) handleLoginPassword() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		res, err := a.svc.CompletePasswordChange(r.Context(), req.Challenge, req.NewPassword, clientIP(r))
+		res, err := a.svc.SignIn.CompletePasswordChange(r.Context(), req.Challenge, req.NewPassword, clientIP(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -37,11 +37,11 @@ func (a *api) handleChangePassword() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		res, err := a.svc.ChangeOwnPassword(r.Context(), principal(r), req.CurrentPassword, req.NewPassword, clientIP(r))
+		res, err := a.svc.SelfService.ChangeOwnPassword(r.Context(), principal(r), req.CurrentPassword, req.NewPassword, clientIP(r))
 		if err != nil {
 			if account.CodeOf(err) == account.CodeCurrentPassword {
 				// A wrong current password may have locked the account, ending this session.
-				if _, aerr := a.svc.Authenticate(r.Context(), mustCookie(r)); aerr != nil {
+				if _, aerr := a.svc.SignIn.Authenticate(r.Context(), mustCookie(r)); aerr != nil {
 					a.clearCookie(w)
 				}
 			}
@@ -68,7 +68,7 @@ func mustCookie(r *http.Request) string {
 func (a *api) handlePolicy() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if token := r.URL.Query().Get("token"); token != "" {
-			d, err := a.svc.PolicyForToken(r.Context(), token, lang(r))
+			d, err := a.svc.Recovery.PolicyForToken(r.Context(), token, lang(r))
 			if err != nil {
 				a.fail(w, r, err)
 				return
@@ -76,12 +76,12 @@ func (a *api) handlePolicy() http.Handler {
 			writeJSON(w, http.StatusOK, d)
 			return
 		}
-		p, err := a.svc.Authenticate(r.Context(), mustCookie(r))
+		p, err := a.svc.SignIn.Authenticate(r.Context(), mustCookie(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
-		d, err := a.svc.Policy(r.Context(), p, lang(r))
+		d, err := a.svc.SelfService.Policy(r.Context(), p, lang(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -92,7 +92,7 @@ func (a *api) handlePolicy() http.Handler {
 
 func (a *api) handleGetTenant() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		t, err := a.svc.TenantSettings(r.Context(), principal(r))
+		t, err := a.svc.Admin.TenantSettings(r.Context(), principal(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -112,7 +112,7 @@ func (a *api) handlePutTenant() http.Handler {
 		if domains == nil {
 			domains = []string{}
 		}
-		t, err := a.svc.UpdateTenantSettings(r.Context(), principal(r),
+		t, err := a.svc.Admin.UpdateTenantSettings(r.Context(), principal(r),
 			account.TenantUpdate{Name: body.Name, Domains: domains, Settings: body.Settings}, clientIP(r))
 		if err != nil {
 			a.fail(w, r, err)

@@ -15,7 +15,7 @@ func (a *api) handleUnlock() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		if err := a.svc.UnlockByToken(r.Context(), req.Token, clientIP(r)); err != nil {
+		if err := a.svc.Recovery.UnlockByToken(r.Context(), req.Token, clientIP(r)); err != nil {
 			a.fail(w, r, err)
 			return
 		}
@@ -34,7 +34,7 @@ func (a *api) handleForgot() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		err := a.svc.Forgot(r.Context(), req.LoginID, clientIP(r))
+		err := a.svc.Recovery.Forgot(r.Context(), req.LoginID, clientIP(r))
 		// Known and unknown accounts take the same time: wait out the floor either way.
 		select {
 		case <-time.After(time.Until(start.Add(a.forgotFloor))):
@@ -59,7 +59,7 @@ func (a *api) handleReset() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		if err := a.svc.Reset(r.Context(), req.Token, req.NewPassword, clientIP(r)); err != nil {
+		if err := a.svc.Recovery.Reset(r.Context(), req.Token, req.NewPassword, clientIP(r)); err != nil {
 			a.fail(w, r, err)
 			return
 		}
@@ -82,7 +82,7 @@ func (a *api) handleAdminUnlock() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		res, err := a.svc.AdminUnlock(r.Context(), principal(r), req.LoginIDs, req.ConfirmPassword, clientIP(r))
+		res, err := a.svc.Admin.AdminUnlock(r.Context(), principal(r), req.LoginIDs, req.ConfirmPassword, clientIP(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return

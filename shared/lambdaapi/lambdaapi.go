@@ -79,11 +79,11 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 // Env is what every function builds first: its configuration, AWS configuration, logger,
 // store and account service.
 type Env struct {
-	Config  Config
-	AWS     aws.Config
-	Log     *slog.Logger
-	Store   *dynamostore.Store
-	Service *account.Service
+	Config   Config
+	AWS      aws.Config
+	Log      *slog.Logger
+	Store    *dynamostore.Store
+	Services *account.Services
 }
 
 // Build reads the environment and builds the parts every function shares.
@@ -102,7 +102,7 @@ func Build(ctx context.Context, getenv func(string) string) (Env, error) {
 		return Env{}, err
 	}
 	store := dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, 0)
-	svc, err := account.NewService(account.Deps{
+	svc, err := account.New(account.Deps{
 		Store:     store,
 		Mailer:    sesmail.New(ses.NewFromConfig(awsCfg), cfg.MailFrom),
 		Templates: tmpl,
@@ -113,7 +113,7 @@ func Build(ctx context.Context, getenv func(string) string) (Env, error) {
 	if err != nil {
 		return Env{}, err
 	}
-	return Env{Config: cfg, AWS: awsCfg, Log: log, Store: store, Service: svc}, nil
+	return Env{Config: cfg, AWS: awsCfg, Log: log, Store: store, Services: svc}, nil
 }
 
 // Uploads makes the presigner of the upload bucket; only the admin function passes one,
@@ -131,6 +131,6 @@ func Handler(ctx context.Context, getenv func(string) string, uploads Uploads) (
 	if name := getenv("UPLOAD_BUCKET"); name != "" && uploads != nil {
 		jobs = &bulk.Jobs{Store: env.Store, Presign: uploads(env.AWS, name), Now: time.Now}
 	}
-	return httpapi.New(httpapi.Deps{Service: env.Service, Log: env.Log, Bulk: jobs,
+	return httpapi.New(httpapi.Deps{Services: env.Services, Log: env.Log, Bulk: jobs,
 		SecureCookies: strings.HasPrefix(env.Config.SiteURL, "https://")}), nil
 }

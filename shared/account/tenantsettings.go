@@ -1,0 +1,111 @@
+package account
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/kagiya/kagiya/shared/policy"
+)
+
+// TenantSettings returns the principal's tenant (administrators).
+func (s *Admin) TenantSettings(ctx context.Context, p Principal) (Tenant, error) {
+	if err := requireAdmin(p); err != nil {
+		return Tenant{}, err
+	}
+	t, err := s.tenants.GetTenant(ctx, p.Account.TenantID)
+	if err != nil {
+		return Tenant{}, fmt.Errorf("tenant: %w", err)
+	}
+	t.Settings = t.Settings.Effective()
+	return t, nil
+}
+
+// TenantUpdate is what an owner may change of its tenant.
+type TenantUpdate struct {
+	Name     string
+	Domains  []string
+	Settings Settings
+}
+
+// MaxDomains bounds a tenant's domains.
+const MaxDomains = 50
+
+// UpdateTenantSettings replaces the principal's tenant name, domains and settings (owners
+// only). Domains may be added or removed; a login ID that exists keeps working after its
+// domain is removed (the rule applies to new login IDs).
+func (s *Admin) UpdateTenantSettings(ctx context.Context, p Principal, in TenantUpdate, ip string) (Tenant, error) {
+	if p.Account.Role != RoleOwner {
+		return Tenant{}, codeErr(CodeForbidden)
+	}
+	fields := in.Settings.validate()
+	name := strings.TrimSpace(in.Name)
+	if name == "" || utf8.RuneCountInString(name) > 100 || !utf8.ValidString(name) {
+		fields = append(fields, FieldError{"name", "invalid"})
+	}
+	domains, bad := normalizeDomains(in.Domains)
+	if bad != "" {
+		fields = append(fields, FieldError{"domains", bad})
+	}
+	if len(fields) > 0 {
+		return Tenant{}, codeErr(CodeValidation, fields...)
+	}
+	t, err := s.tenants.GetTenant(ctx, p.Account.TenantID)
+	if err != nil {
+		return Tenant{}, fmt.Errorf("tenant: %w", err)
+	}
+	t.Name, t.Domains, t.Settings = name, domains, in.Settings
+	if err := s.tenants.UpdateTenant(ctx, t); err != nil {
+		return Tenant{}, fmt.Errorf("update tenant: %w", err)
+	}
+	s.settings.put(t, s.now())
+	set := in.Settings
+	s.audit(ctx, AuditEvent{TenantID: t.ID, Actor: p.Account.LoginID, Action: "tenant.update", Target: t.ID, IP: ip,
+		Result: fmt.Sprintf("ok:preset=%s history=%d max_age=%d threshold=%d name=%q domains=%s", set.PolicyPreset, set.HistoryDepth, set.MaxAgeDays, set.LockoutThreshold, name, strings.Join(domains, ","))})
+	t.Settings = t.Settings.Effective()
+	return t, nil
+}
+
+// normalizeDomains lower-cases, checks and de-duplicates domains, keeping their order (the
+// first is the default for bare account names). It names the problem, if any.
+func normalizeDomains(in []string) ([]string, string) {
+	if len(in) > MaxDomains {
+		return nil, "too_many"
+	}
+	out := []string{}
+	for _, d := range in {
+		d = strings.ToLower(strings.TrimSpace(d))
+		if _, ok := ParseLoginID("x@" + d); !ok {
+			return nil, "invalid"
+		}
+		if !slices.Contains(out, d) {
+			out = append(out, d)
+		}
+	}
+	return out, ""
+}
+
+// validate reports the settings that are out of range.
+func (s Settings) validate() []FieldError {
+	var f []FieldError
+	if _, ok := policy.Get(s.PolicyPreset); !ok {
+		f = append(f, FieldError{"policy_preset", "invalid"})
+	}
+	check := func(field string, v, lo, hi int) {
+		if v < lo || v > hi {
+			f = append(f, FieldError{field, "out_of_range"})
+		}
+	}
+	check("lockout_threshold", s.LockoutThreshold, 3, 100)
+	check("lock_minutes", s.LockMinutes, 0, 7*24*60)
+	check("unlock_link_hours", s.UnlockLinkHours, 1, 30*24)
+	check("reset_link_minutes", s.ResetLinkMinutes, 5, 24*60)
+	check("history_depth", s.HistoryDepth, 0, MaxHistoryDepth)
+	check("max_age_days", s.MaxAgeDays, 0, 3650)
+	if s.Language != "ja" && s.Language != "en" {
+		f = append(f, FieldError{"language", "invalid"})
+	}
+	return f
+}
