@@ -31,7 +31,8 @@ var (
 )
 
 // Store keeps everything in one bbolt database. Every method is one bbolt transaction,
-// and bbolt serializes writers, so each is atomic. Throttling counters live in memory
+// and bbolt serializes writers, so each is atomic. Writes go through db.Batch, which may
+// run a write function more than once: each starts from its inputs every time. Throttling counters live in memory
 // (see Hit).
 type Store struct {
 	db *bolt.DB
@@ -52,6 +53,9 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
+	// Writers that arrive within a millisecond of each other share one transaction and
+	// one fsync (bbolt serializes writers, and a sign-in makes four writes).
+	db.MaxBatchDelay = time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bTenants, bAccounts, bSessions, bAudit, bTokens, bJobs, bLogins, bHistory} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
@@ -89,7 +93,7 @@ func get(b *bolt.Bucket, k []byte, v any) error {
 }
 
 func (s *Store) CreateTenant(_ context.Context, t account.Tenant, owner account.Account) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
 		tb := tx.Bucket(bTenants)
 		if tb.Get([]byte(t.ID)) != nil {
 			return account.ErrConflict
@@ -107,7 +111,7 @@ func (s *Store) GetTenant(_ context.Context, id string) (t account.Tenant, err e
 }
 
 func (s *Store) UpdateTenant(_ context.Context, t account.Tenant) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bTenants)
 		if b.Get([]byte(t.ID)) == nil {
 			return account.ErrNotFound
@@ -117,7 +121,7 @@ func (s *Store) UpdateTenant(_ context.Context, t account.Tenant) error {
 }
 
 func (s *Store) CreateAccount(_ context.Context, a account.Account) error {
-	return s.db.Update(func(tx *bolt.Tx) error { return createAccount(tx, a) })
+	return s.db.Batch(func(tx *bolt.Tx) error { return createAccount(tx, a) })
 }
 
 // createAccount writes a and its login ID's item, or nothing if the login ID (or the
@@ -149,8 +153,10 @@ func (s *Store) GetAccountEventually(ctx context.Context, tenantID, id string) (
 	return s.GetAccount(ctx, tenantID, id)
 }
 
-func (s *Store) UpdateAccount(_ context.Context, a account.Account) (account.Account, error) {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+func (s *Store) UpdateAccount(_ context.Context, in account.Account) (account.Account, error) {
+	var a account.Account
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		a = in // a batch may run this again: start from the input each time
 		b, k := tx.Bucket(bAccounts), acctKey(a.TenantID, a.ID)
 		var cur account.Account
 		if err := get(b, k, &cur); err != nil {
@@ -166,8 +172,10 @@ func (s *Store) UpdateAccount(_ context.Context, a account.Account) (account.Acc
 	return a, err
 }
 
-func (s *Store) ChangeLoginID(_ context.Context, a account.Account, newLoginID string) (account.Account, error) {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+func (s *Store) ChangeLoginID(_ context.Context, in account.Account, newLoginID string) (account.Account, error) {
+	var a account.Account
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		a = in // a batch may run this again: start from the input each time
 		ab, lb, k := tx.Bucket(bAccounts), tx.Bucket(bLogins), acctKey(a.TenantID, a.ID)
 		var cur account.Account
 		if err := get(ab, k, &cur); err != nil {
@@ -191,7 +199,7 @@ func (s *Store) ChangeLoginID(_ context.Context, a account.Account, newLoginID s
 }
 
 func (s *Store) DeleteAccount(_ context.Context, tenantID, id string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
 		b, k := tx.Bucket(bAccounts), acctKey(tenantID, id)
 		var a account.Account
 		if err := get(b, k, &a); err != nil {
@@ -237,7 +245,7 @@ func (s *Store) GetHistory(_ context.Context, tenantID, id string) (h []string, 
 }
 
 func (s *Store) PutHistory(_ context.Context, tenantID, id string, hashes []string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
 		if tx.Bucket(bAccounts).Get(acctKey(tenantID, id)) == nil {
 			return account.ErrNotFound
 		}
@@ -246,7 +254,7 @@ func (s *Store) PutHistory(_ context.Context, tenantID, id string, hashes []stri
 }
 
 func (s *Store) RecordLogin(_ context.Context, tenantID, id string, at time.Time) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
 		b, k := tx.Bucket(bAccounts), acctKey(tenantID, id)
 		var a account.Account
 		if err := get(b, k, &a); err != nil {
@@ -259,7 +267,7 @@ func (s *Store) RecordLogin(_ context.Context, tenantID, id string, at time.Time
 }
 
 func (s *Store) CreateSession(_ context.Context, sess account.Session) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bSessions)
 		if b.Get([]byte(sess.IDHash)) != nil {
 			return account.ErrConflict
@@ -274,7 +282,7 @@ func (s *Store) GetSession(_ context.Context, idHash string) (sess account.Sessi
 }
 
 func (s *Store) TouchSession(_ context.Context, idHash string, at time.Time) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bSessions)
 		var sess account.Session
 		if err := get(b, []byte(idHash), &sess); err != nil {
@@ -286,7 +294,7 @@ func (s *Store) TouchSession(_ context.Context, idHash string, at time.Time) err
 }
 
 func (s *Store) DeleteSession(_ context.Context, idHash string) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bSessions)
 		if b.Get([]byte(idHash)) == nil {
 			return account.ErrNotFound
@@ -309,7 +317,7 @@ func (s *Store) AppendAudit(_ context.Context, e account.AuditEvent) error {
 	if err != nil {
 		return err
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
 		return put(tx.Bucket(bAudit), []byte(e.TenantID+"\x00"+sk), e)
 	})
 }
@@ -387,8 +395,9 @@ type hitKey struct {
 // returns what it wrote. An error from f writes nothing.
 func (s *Store) updateAccount(tenantID, id string, f func(a *account.Account) error) (account.Account, error) {
 	var a account.Account
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.db.Batch(func(tx *bolt.Tx) error {
 		b, k := tx.Bucket(bAccounts), acctKey(tenantID, id)
+		a = account.Account{}
 		if err := get(b, k, &a); err != nil {
 			return err
 		}
@@ -444,7 +453,7 @@ func (s *Store) Unlock(_ context.Context, tenantID, id string) error {
 }
 
 func (s *Store) CreateToken(_ context.Context, t account.Token) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bTokens)
 		if b.Get([]byte(t.IDHash)) != nil {
 			return account.ErrConflict
@@ -456,7 +465,7 @@ func (s *Store) CreateToken(_ context.Context, t account.Token) error {
 
 func (s *Store) ConsumeToken(_ context.Context, idHash, purpose string, now time.Time) (account.Token, error) {
 	var t account.Token
-	err := s.db.Update(func(tx *bolt.Tx) error {
+	err := s.db.Batch(func(tx *bolt.Tx) error {
 		b := tx.Bucket(bTokens)
 		if err := get(b, []byte(idHash), &t); err != nil {
 			return err
@@ -492,7 +501,7 @@ func pruneTokens(b *bolt.Bucket, now time.Time) {
 }
 
 func (s *Store) CreateJob(_ context.Context, j bulk.Job) error {
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
 		b, k := tx.Bucket(bJobs), acctKey(j.TenantID, j.ID)
 		if b.Get(k) != nil {
 			return account.ErrConflict
@@ -524,8 +533,10 @@ func (s *Store) GetJob(_ context.Context, tenantID, id string) (bulk.Job, error)
 	return sj.job(), err
 }
 
-func (s *Store) UpdateJob(_ context.Context, j bulk.Job) (bulk.Job, error) {
-	err := s.db.Update(func(tx *bolt.Tx) error {
+func (s *Store) UpdateJob(_ context.Context, in bulk.Job) (bulk.Job, error) {
+	var j bulk.Job
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		j = in // a batch may run this again: start from the input each time
 		b, k := tx.Bucket(bJobs), acctKey(j.TenantID, j.ID)
 		var cur storedJob
 		if err := get(b, k, &cur); err != nil {
