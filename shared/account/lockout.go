@@ -47,6 +47,10 @@ func (k *kit) verify(ctx context.Context, ref LoginRef, plain, ip string) (a Acc
 			}
 			return Account{}, false, false, fmt.Errorf("account: %w", err)
 		}
+		if a.Disabled || a.PasswordHash == "" {
+			k.burnDummy(plain)
+			return a, false, false, nil
+		}
 		now := k.now().UTC()
 		if !lifted && a.Locked() && !a.Disabled && set.LockMinutes > 0 && !now.Before(a.LockedAt.Add(time.Duration(set.LockMinutes)*time.Minute)) {
 			if err := k.attempts.Unlock(ctx, a.TenantID, a.ID); err != nil && !errors.Is(err, ErrConflict) {
@@ -56,7 +60,7 @@ func (k *kit) verify(ctx context.Context, ref LoginRef, plain, ip string) (a Acc
 			continue
 		}
 		k.burnDummy(plain)
-		if !a.Disabled && !a.Locked() {
+		if !a.Locked() {
 			// The counter is full but no lock was set (its writer died): lock now.
 			if err := k.lock(ctx, a, set, ip); err != nil {
 				return Account{}, false, false, err
@@ -69,10 +73,6 @@ func (k *kit) verify(ctx context.Context, ref LoginRef, plain, ip string) (a Acc
 
 // checkReserved checks plain against a, whose attempt has just been reserved.
 func (k *kit) checkReserved(ctx context.Context, a Account, set Settings, plain, ip string) (Account, bool, bool, error) {
-	if a.PasswordHash == "" {
-		k.burnDummy(plain)
-		return a, false, false, nil
-	}
 	match, stale, err := password.Verify(k.cfg.Hash, a.PasswordHash, preset(set).Normalized(plain))
 	if err != nil {
 		return Account{}, false, false, err

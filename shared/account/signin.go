@@ -288,6 +288,11 @@ func (s *SignIn) Authenticate(ctx context.Context, token string) (Principal, err
 	// An eventually consistent read: a revocation (epoch bump, lock, deletion) reaches
 	// the other function instances' requests within about a second.
 	acct, err := s.accounts.GetAccountEventually(ctx, sess.TenantID, sess.AccountID)
+	if errors.Is(err, ErrNotFound) || err == nil && sess.Epoch > acct.SessionEpoch {
+		// The read is older than the session (a password just changed, say, or an
+		// account just made): read again, strongly, rather than sign the person out.
+		acct, err = s.accounts.GetAccount(ctx, sess.TenantID, sess.AccountID)
+	}
 	if errors.Is(err, ErrNotFound) {
 		return Principal{}, unauth
 	} else if err != nil {

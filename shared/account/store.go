@@ -50,9 +50,10 @@ type Accounts interface {
 // Attempts is the lockout state of accounts, changed by single conditional writes.
 type Attempts interface {
 	// ReserveAttempt counts one password attempt before it is checked, atomically: it
-	// adds 1 to the failure counter only while the account is enabled, unlocked and below
-	// threshold, and returns the account as written. ok=false means no attempt is left
-	// (or the account is disabled); a missing account is ErrNotFound.
+	// adds 1 to the failure counter only while the account is enabled, has a password,
+	// is unlocked and is below threshold, and returns the account as written. ok=false
+	// means no attempt is left (or the account cannot sign in at all); a missing account
+	// is ErrNotFound or ok=false.
 	ReserveAttempt(ctx context.Context, tenantID, accountID string, threshold int) (a Account, ok bool, err error)
 	// RecordLogin notes a successful sign-in: last login time, failure counter back to 0.
 	RecordLogin(ctx context.Context, tenantID, accountID string, at time.Time) error

@@ -23,7 +23,9 @@ func (s *Admin) TenantSettings(ctx context.Context, p Principal) (Tenant, error)
 	return t, nil
 }
 
-// TenantUpdate is what an owner may change of its tenant.
+// TenantUpdate is what an owner may change of its tenant. An empty Name and nil Domains
+// keep what the tenant has (a client that does not know those fields changes nothing of
+// them); an empty, non-nil Domains lets any address join.
 type TenantUpdate struct {
 	Name     string
 	Domains  []string
@@ -40,6 +42,16 @@ func (s *Admin) UpdateTenantSettings(ctx context.Context, p Principal, in Tenant
 	if p.Account.Role != RoleOwner {
 		return Tenant{}, codeErr(CodeForbidden)
 	}
+	t, err := s.tenants.GetTenant(ctx, p.Account.TenantID)
+	if err != nil {
+		return Tenant{}, fmt.Errorf("tenant: %w", err)
+	}
+	if in.Name == "" {
+		in.Name = t.Name
+	}
+	if in.Domains == nil {
+		in.Domains = t.Domains
+	}
 	fields := in.Settings.validate()
 	name := strings.TrimSpace(in.Name)
 	if name == "" || utf8.RuneCountInString(name) > 100 || !utf8.ValidString(name) {
@@ -51,10 +63,6 @@ func (s *Admin) UpdateTenantSettings(ctx context.Context, p Principal, in Tenant
 	}
 	if len(fields) > 0 {
 		return Tenant{}, codeErr(CodeValidation, fields...)
-	}
-	t, err := s.tenants.GetTenant(ctx, p.Account.TenantID)
-	if err != nil {
-		return Tenant{}, fmt.Errorf("tenant: %w", err)
 	}
 	t.Name, t.Domains, t.Settings = name, domains, in.Settings
 	if err := s.tenants.UpdateTenant(ctx, t); err != nil {

@@ -108,12 +108,8 @@ func (a *api) handlePutTenant() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		domains := body.Domains
-		if domains == nil {
-			domains = []string{}
-		}
 		t, err := a.svc.Admin.UpdateTenantSettings(r.Context(), principal(r),
-			account.TenantUpdate{Name: body.Name, Domains: domains, Settings: body.Settings}, clientIP(r))
+			account.TenantUpdate{Name: body.Name, Domains: body.Domains, Settings: body.Settings}, clientIP(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return

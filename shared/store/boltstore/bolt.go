@@ -415,7 +415,7 @@ var errNoAttempt = errors.New("no attempt left")
 
 func (s *Store) ReserveAttempt(_ context.Context, tenantID, id string, threshold int) (account.Account, bool, error) {
 	out, err := s.updateAccount(tenantID, id, func(a *account.Account) error {
-		if a.Disabled || a.Locked() || a.FailedAttempts >= threshold {
+		if a.Disabled || a.PasswordHash == "" || a.Locked() || a.FailedAttempts >= threshold {
 			return errNoAttempt
 		}
 		a.FailedAttempts++

@@ -517,7 +517,7 @@ func (s *Store) accountUpdate(ctx context.Context, tenantID, id, update, cond st
 // account here (the caller reads the account on that rare path).
 func (s *Store) ReserveAttempt(ctx context.Context, tenantID, id string, threshold int) (account.Account, bool, error) {
 	res, ok, err := s.accountUpdate(ctx, tenantID, id, "SET failed_attempts = failed_attempts + :one",
-		"attribute_not_exists(locked_at) AND failed_attempts < :t AND disabled = :no",
+		"attribute_not_exists(locked_at) AND failed_attempts < :t AND disabled = :no AND attribute_exists(password_hash)",
 		map[string]types.AttributeValue{":t": num(int64(threshold)), ":no": &types.AttributeValueMemberBOOL{Value: false}}, types.ReturnValueAllNew)
 	if err != nil || !ok {
 		return account.Account{}, false, err

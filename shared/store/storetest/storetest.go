@@ -483,16 +483,21 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 				t.Fatalf("reserving on a missing account: %v %v", ok, err)
 			}
 		})
-		t.Run("DisabledAccountsReserveNothing", func(t *testing.T) {
+		t.Run("AccountsThatCannotSignInReserveNothing", func(t *testing.T) {
 			s := newStore(t)
 			d := acct("t1", "off@example.com", account.RoleUser)
 			d.Disabled = true
 			d = create(t, s, d)
-			if _, ok, err := s.ReserveAttempt(ctx, "t1", d.ID, 10); ok || err != nil {
-				t.Fatalf("reserved on a disabled account: %v %v", ok, err)
-			}
-			if got, _ := s.GetAccount(ctx, "t1", d.ID); got.FailedAttempts != 0 {
-				t.Fatalf("a disabled account's counter moved: %+v", got)
+			n := acct("t1", "nopassword@example.com", account.RoleUser)
+			n.PasswordHash = ""
+			n = create(t, s, n)
+			for _, a := range []account.Account{d, n} {
+				if _, ok, err := s.ReserveAttempt(ctx, "t1", a.ID, 10); ok || err != nil {
+					t.Fatalf("reserved on %s: %v %v", a.LoginID, ok, err)
+				}
+				if got, _ := s.GetAccount(ctx, "t1", a.ID); got.FailedAttempts != 0 {
+					t.Fatalf("%s's counter moved: %+v", a.LoginID, got)
+				}
 			}
 		})
 	})
