@@ -175,12 +175,14 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (pw !== document.getElementById("setpw-new2").value) { showMessage(pmsg, t("admin.password_mismatch"), true); return; }
     try {
       await api("PATCH", "/api/admin/accounts/" + encodeURIComponent(editing.login_id), {
-        password: pw, force_change: document.getElementById("setpw-force").checked });
+        password: pw, force_change: document.getElementById("setpw-force").checked,
+        confirm_password: document.getElementById("setpw-confirm").value });
       setpwDialog.close();
       showMessage(listMsg, t("admin.setpw.done"), false);
       load();
     } catch (e) {
-      showMessage(pmsg, policyChecklist.explain(e), true);
+      if (e.code === "invalid_confirm_password") document.getElementById("setpw-confirm").value = "";
+      showMessage(pmsg, e.code === "password_policy" ? policyChecklist.explain(e) : fieldMessages(e), true);
     }
   });
   // Only to explain refused passwords; admins see the rules of their own tenant.
@@ -190,19 +192,23 @@ document.addEventListener("DOMContentLoaded", async () => {
   function openDelete(a) {
     editing = a;
     document.getElementById("delete-login-id").textContent = a.login_id;
+    document.getElementById("delete-confirm").value = "";
     showMessage(document.getElementById("delete-message"), "", true);
     deleteDialog.showModal();
     document.getElementById("delete-cancel").focus();
   }
   document.getElementById("delete-cancel").addEventListener("click", () => deleteDialog.close());
-  document.getElementById("delete-ok").addEventListener("click", async () => {
+  document.getElementById("delete-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
     try {
-      await api("DELETE", "/api/admin/accounts/" + encodeURIComponent(editing.login_id));
+      await api("DELETE", "/api/admin/accounts/" + encodeURIComponent(editing.login_id), {
+        confirm_password: document.getElementById("delete-confirm").value });
       deleteDialog.close();
       showMessage(listMsg, t("admin.deleted"), false);
       load();
     } catch (e) {
-      showMessage(document.getElementById("delete-message"), e.message, true);
+      if (e.code === "invalid_confirm_password") document.getElementById("delete-confirm").value = "";
+      showMessage(document.getElementById("delete-message"), fieldMessages(e), true);
     }
   });
 

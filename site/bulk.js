@@ -66,14 +66,17 @@ document.addEventListener("DOMContentLoaded", async () => {
     showMessage(msg, "", false);
     try {
       const start = await api("POST", "/api/admin/bulk", {
-        filename: file.name, mode: form.mode.value, force_change: document.getElementById("force_change").checked });
+        filename: file.name, mode: form.mode.value, force_change: document.getElementById("force_change").checked,
+        confirm_password: document.getElementById("confirm_password").value });
+      document.getElementById("confirm_password").value = "";
       render(start.job);
       const put = await fetch(start.upload_url, { method: start.upload_method, headers: start.upload_headers, body: file });
       if (!put.ok) throw new Error(t("bulk.upload_failed"));
       history.replaceState(null, "", "?job=" + start.job_id);
       await follow(start.job_id);
     } catch (e) {
-      showMessage(msg, e.message, true);
+      if (e.code === "invalid_confirm_password") document.getElementById("confirm_password").value = "";
+      showMessage(msg, fieldMessages(e), true);
     } finally {
       button.disabled = false;
     }

@@ -25,14 +25,17 @@ document.addEventListener("DOMContentLoaded", async () => {
       domains: form.domains.value.split(/[\s,、]+/).filter((d) => d !== ""),
       policy_preset: form.policy_preset.value,
       language: form.language.value,
+      confirm_password: form.confirm_password.value,
     };
     NUMBER_SETTINGS.forEach((k) => { body[k] = Number(form[k].value); });
     try {
       const saved = await api("PUT", "/api/admin/tenant", body);
       document.getElementById("tenant-name").textContent = saved.name;
       form.domains.value = saved.domains.join("\n");
+      form.confirm_password.value = "";
       showMessage(msg, t("settings.saved"), false);
     } catch (e) {
+      if (e.code === "invalid_confirm_password") form.confirm_password.value = "";
       showMessage(msg, fieldMessages(e), true);
     }
   });

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 )
 
@@ -146,10 +147,17 @@ type AccountPatch struct {
 	QuotaGB     *int
 	Comment     *string
 	Role        *Role
+	Disabled    *bool // suspend (signed out everywhere, cannot sign in) or resume
 }
 
-// UpdateAccount changes an account of the principal's tenant.
-func (s *Admin) UpdateAccount(ctx context.Context, p Principal, loginID string, patch AccountPatch, ip string) (Account, error) {
+// dangerous reports whether the patch needs the administrator's own password.
+func (p AccountPatch) dangerous() bool {
+	return p.Password != nil || p.Role != nil || p.Disabled != nil
+}
+
+// UpdateAccount changes an account of the principal's tenant. Setting a password, a role
+// or a suspension needs the administrator's own password (confirm).
+func (s *Admin) UpdateAccount(ctx context.Context, p Principal, loginID string, patch AccountPatch, confirm, ip string) (Account, error) {
 	if err := requireAdmin(p); err != nil {
 		return Account{}, err
 	}
@@ -181,8 +189,19 @@ func (s *Admin) UpdateAccount(ctx context.Context, p Principal, loginID string, 
 			return Account{}, codeErr(CodeForbidden)
 		}
 	}
+	if patch.Disabled != nil && self && *patch.Disabled {
+		fields = append(fields, FieldError{"disabled", "self"})
+	}
+	if patch.dangerous() && !confirmGiven(confirm) {
+		fields = append(fields, FieldError{"confirm_password", "required"})
+	}
 	if len(fields) > 0 {
 		return Account{}, codeErr(CodeValidation, fields...)
+	}
+	if patch.dangerous() {
+		if err := s.Confirm(ctx, p, confirm, ip, "account.update"); err != nil {
+			return Account{}, err
+		}
 	}
 	now := s.now().UTC()
 	action := "account.update"
@@ -198,6 +217,12 @@ func (s *Admin) UpdateAccount(ctx context.Context, p Principal, loginID string, 
 		}
 		if patch.Role != nil {
 			a.Role = *patch.Role
+		}
+		if patch.Disabled != nil {
+			if *patch.Disabled && !a.Disabled {
+				a.SessionEpoch++ // a suspension signs the account out everywhere
+			}
+			a.Disabled = *patch.Disabled
 		}
 		a.UpdatedAt = now
 	}
@@ -229,15 +254,43 @@ func (s *Admin) UpdateAccount(ctx context.Context, p Principal, loginID string, 
 	case err != nil:
 		return Account{}, fmt.Errorf("update account: %w", err)
 	}
-	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: p.Account.LoginID, Action: action, Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: p.Account.LoginID, Action: action, Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok" + patch.summary()})
 	if patch.Password != nil {
 		s.notify(ctx, "password_changed", stored, map[string]any{"ByAdmin": true, "When": s.formatTime(now, set)})
 	}
 	return stored, nil
 }
 
-// DeleteAccount removes an account of the principal's tenant; nobody deletes themselves.
-func (s *Admin) DeleteAccount(ctx context.Context, p Principal, loginID, ip string) error {
+// summary names what a patch changes, for the audit log (never a password).
+func (p AccountPatch) summary() string {
+	var parts []string
+	if p.Password != nil {
+		parts = append(parts, "password")
+	}
+	if p.ForceChange != nil {
+		parts = append(parts, fmt.Sprintf("force_change=%t", *p.ForceChange))
+	}
+	if p.Role != nil {
+		parts = append(parts, "role="+string(*p.Role))
+	}
+	if p.Disabled != nil {
+		parts = append(parts, fmt.Sprintf("disabled=%t", *p.Disabled))
+	}
+	if p.QuotaGB != nil {
+		parts = append(parts, fmt.Sprintf("quota_gb=%d", *p.QuotaGB))
+	}
+	if p.Comment != nil {
+		parts = append(parts, "comment")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return ":" + strings.Join(parts, " ")
+}
+
+// DeleteAccount removes an account of the principal's tenant, confirmed with the
+// administrator's own password; nobody deletes themselves.
+func (s *Admin) DeleteAccount(ctx context.Context, p Principal, loginID, confirm, ip string) error {
 	if err := requireAdmin(p); err != nil {
 		return err
 	}
@@ -250,6 +303,9 @@ func (s *Admin) DeleteAccount(ctx context.Context, p Principal, loginID, ip stri
 	}
 	if !canManage(p.Account.Role, a.Role) {
 		return codeErr(CodeForbidden)
+	}
+	if err := s.Confirm(ctx, p, confirm, ip, "account.delete"); err != nil {
+		return err
 	}
 	if err := s.accounts.DeleteAccount(ctx, a.TenantID, a.ID); errors.Is(err, ErrNotFound) {
 		return codeErr(CodeNotFound)
@@ -296,10 +352,10 @@ func (s *Admin) AdminUnlock(ctx context.Context, p Principal, loginIDs []string,
 		return AdminUnlockResult{}, codeErr(CodeValidation, FieldError{"login_ids", "required"})
 	case len(loginIDs) > MaxBatch:
 		return AdminUnlockResult{}, codeErr(CodeValidation, FieldError{"login_ids", "too_many"})
-	case confirm == "" || len(confirm) > 4*MaxPasswordLen:
+	case !confirmGiven(confirm):
 		return AdminUnlockResult{}, codeErr(CodeValidation, FieldError{"confirm_password", "required"})
 	}
-	if err := s.confirm(ctx, p, confirm, ip, "unlock"); err != nil {
+	if err := s.Confirm(ctx, p, confirm, ip, "unlock"); err != nil {
 		return AdminUnlockResult{}, err
 	}
 	var targets []Account
@@ -342,9 +398,16 @@ func (s *Admin) AdminUnlock(ctx context.Context, p Principal, loginIDs []string,
 	return res, nil
 }
 
-// confirm checks an administrator's own current password for a dangerous action. A wrong
-// one counts toward the administrator's lockout like a wrong sign-in.
-func (s *Admin) confirm(ctx context.Context, p Principal, plain, ip, action string) error {
+// confirmGiven reports whether a confirmation password was sent at all.
+func confirmGiven(plain string) bool { return plain != "" && len(plain) <= 4*MaxPasswordLen }
+
+// Confirm checks an administrator's own current password for a dangerous action: missing
+// is 422 (field confirm_password), wrong is 403 invalid_confirm_password and counts
+// toward the administrator's lockout like a wrong sign-in.
+func (s *Admin) Confirm(ctx context.Context, p Principal, plain, ip, action string) error {
+	if !confirmGiven(plain) {
+		return codeErr(CodeValidation, FieldError{"confirm_password", "required"})
+	}
 	a, match, _, err := s.verify(ctx, LoginRef{p.Account.TenantID, p.Account.ID}, plain, ip)
 	if err != nil {
 		return err
@@ -355,4 +418,30 @@ func (s *Admin) confirm(ctx context.Context, p Principal, plain, ip, action stri
 		return codeErr(CodeConfirmPassword, FieldError{"confirm_password", "wrong"})
 	}
 	return s.authenticated(ctx, a)
+}
+
+// RevokeSessions signs an account of the principal's tenant out everywhere, confirmed
+// with the administrator's own password. One's own sessions are ended on one's own page.
+func (s *Admin) RevokeSessions(ctx context.Context, p Principal, loginID, confirm, ip string) error {
+	if err := requireAdmin(p); err != nil {
+		return err
+	}
+	a, err := s.target(ctx, p, loginID)
+	if err != nil {
+		return err
+	}
+	if a.ID == p.Account.ID {
+		return codeErr(CodeUseSelfService)
+	}
+	if !canManage(p.Account.Role, a.Role) {
+		return codeErr(CodeForbidden)
+	}
+	if err := s.Confirm(ctx, p, confirm, ip, "account.revoke_sessions"); err != nil {
+		return err
+	}
+	if _, err := s.updateRetrying(ctx, a, func(a *Account) { a.SessionEpoch++ }); err != nil {
+		return fmt.Errorf("revoke sessions: %w", err)
+	}
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: p.Account.LoginID, Action: "account.revoke_sessions", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
+	return nil
 }

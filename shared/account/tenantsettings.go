@@ -38,7 +38,7 @@ const MaxDomains = 50
 // UpdateTenantSettings replaces the principal's tenant name, domains and settings (owners
 // only). Domains may be added or removed; a login ID that exists keeps working after its
 // domain is removed (the rule applies to new login IDs).
-func (s *Admin) UpdateTenantSettings(ctx context.Context, p Principal, in TenantUpdate, ip string) (Tenant, error) {
+func (s *Admin) UpdateTenantSettings(ctx context.Context, p Principal, in TenantUpdate, confirm, ip string) (Tenant, error) {
 	if p.Account.Role != RoleOwner {
 		return Tenant{}, codeErr(CodeForbidden)
 	}
@@ -61,8 +61,14 @@ func (s *Admin) UpdateTenantSettings(ctx context.Context, p Principal, in Tenant
 	if bad != "" {
 		fields = append(fields, FieldError{"domains", bad})
 	}
+	if !confirmGiven(confirm) {
+		fields = append(fields, FieldError{"confirm_password", "required"})
+	}
 	if len(fields) > 0 {
 		return Tenant{}, codeErr(CodeValidation, fields...)
+	}
+	if err := s.Confirm(ctx, p, confirm, ip, "tenant.update"); err != nil {
+		return Tenant{}, err
 	}
 	t.Name, t.Domains, t.Settings = name, domains, in.Settings
 	if err := s.tenants.UpdateTenant(ctx, t); err != nil {

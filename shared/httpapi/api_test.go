@@ -506,7 +506,7 @@ func TestAdminAccountLifecycle(t *testing.T) {
 	}
 
 	// Setting a password revokes the user's sessions and mails a notice.
-	if res := admin.do("PATCH", "/api/admin/accounts/taro@example.com", map[string]any{"password": "Ni-New-Passw0rd", "force_change": true}); res.status != 200 || res.json(t)["force_change"] != true {
+	if res := admin.do("PATCH", "/api/admin/accounts/taro@example.com", map[string]any{"password": "Ni-New-Passw0rd", "force_change": true, "confirm_password": "Kanri-Passw0rd"}); res.status != 200 || res.json(t)["force_change"] != true {
 		t.Fatalf("set password: %d %s", res.status, res.body)
 	}
 	e.clock.Add(time.Second)
@@ -524,7 +524,13 @@ func TestAdminAccountLifecycle(t *testing.T) {
 	if res := admin.do("DELETE", "/api/admin/accounts/admin@example.com", nil); res.status != 403 {
 		t.Fatalf("delete self: %d", res.status)
 	}
-	if res := admin.do("DELETE", "/api/admin/accounts/taro@example.com", nil); res.status != 204 {
+	if res := admin.do("DELETE", "/api/admin/accounts/taro@example.com", nil); res.status != 422 || !strings.Contains(string(res.body), "confirm_password") {
+		t.Fatalf("delete without a confirmation: %d %s", res.status, res.body)
+	}
+	if res := admin.do("DELETE", "/api/admin/accounts/taro@example.com", map[string]string{"confirm_password": "Wrong-Passw0rd"}); res.status != 403 || res.code(t) != "invalid_confirm_password" {
+		t.Fatalf("delete with a wrong confirmation: %d %s", res.status, res.body)
+	}
+	if res := admin.do("DELETE", "/api/admin/accounts/taro@example.com", map[string]string{"confirm_password": "Kanri-Passw0rd"}); res.status != 204 {
 		t.Fatalf("delete: %d %s", res.status, res.body)
 	}
 	if res := admin.do("DELETE", "/api/admin/accounts/taro@example.com", nil); res.status != 404 {

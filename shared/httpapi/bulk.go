@@ -21,9 +21,10 @@ func (a *api) bulkAvailable(w http.ResponseWriter, r *http.Request) bool {
 
 func (a *api) handleBulkStart() http.Handler {
 	type request struct {
-		Filename    string `json:"filename"`
-		Mode        string `json:"mode"`
-		ForceChange bool   `json:"force_change"`
+		Filename        string `json:"filename"`
+		Mode            string `json:"mode"`
+		ForceChange     bool   `json:"force_change"`
+		ConfirmPassword string `json:"confirm_password"`
 	}
 	type response struct {
 		JobID         string            `json:"job_id"`
@@ -41,7 +42,16 @@ func (a *api) handleBulkStart() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		up, err := a.bulk.Start(r.Context(), principal(r), req.Filename, req.Mode, req.ForceChange)
+		p := principal(r)
+		if !p.Account.Role.IsAdmin() {
+			a.fail(w, r, &account.Error{Code: account.CodeForbidden})
+			return
+		}
+		if err := a.svc.Admin.Confirm(r.Context(), p, req.ConfirmPassword, clientIP(r), "bulk.start"); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		up, err := a.bulk.Start(r.Context(), p, req.Filename, req.Mode, req.ForceChange)
 		if err != nil {
 			a.fail(w, r, err)
 			return

@@ -32,7 +32,7 @@ func TestBulkStartAndShow(t *testing.T) {
 	e := newEnv(t, withBulk)
 	e.withUser(userID, "user")
 	owner := e.signedIn(ownerID, ownerPW)
-	res := owner.do("POST", "/api/admin/bulk", map[string]any{"filename": "パスワード 一覧.csv", "mode": "update", "force_change": true})
+	res := owner.do("POST", "/api/admin/bulk", map[string]any{"filename": "パスワード 一覧.csv", "mode": "update", "force_change": true, "confirm_password": ownerPW})
 	body := res.json(t)
 	if res.status != 201 || body["upload_method"] != "PUT" || !strings.Contains(body["upload_url"].(string), "X-Amz-Signature") || len(body["job_id"].(string)) != 32 {
 		t.Fatalf("start: %d %s", res.status, res.body)
@@ -44,7 +44,7 @@ func TestBulkStartAndShow(t *testing.T) {
 	if job["state"] != "waiting_upload" || job["filename"] != "パスワード 一覧.csv" || job["mode"] != "update" || job["force_change"] != true {
 		t.Fatalf("job %v", job)
 	}
-	for _, bad := range []map[string]any{{"filename": "x.csv", "mode": "replace"}, {"filename": "", "mode": "update"}, {"filename": "../x.csv", "mode": "update"}} {
+	for _, bad := range []map[string]any{{"filename": "x.csv", "mode": "replace", "confirm_password": ownerPW}, {"filename": "", "mode": "update", "confirm_password": ownerPW}, {"filename": "../x.csv", "mode": "update", "confirm_password": ownerPW}, {"filename": "x.csv", "mode": "update"}} {
 		if res := owner.do("POST", "/api/admin/bulk", bad); res.status != 422 {
 			t.Errorf("%v: %d", bad, res.status)
 		}
@@ -62,7 +62,7 @@ func TestBulkStartAndShow(t *testing.T) {
 
 func TestBulkUnavailableWithoutUploads(t *testing.T) {
 	e := newEnv(t)
-	if res := e.signedIn(ownerID, ownerPW).do("POST", "/api/admin/bulk", map[string]any{"filename": "x.csv", "mode": "update"}); res.status != 503 || res.code(t) != "unavailable" {
+	if res := e.signedIn(ownerID, ownerPW).do("POST", "/api/admin/bulk", map[string]any{"filename": "x.csv", "mode": "update", "confirm_password": ownerPW}); res.status != 503 || res.code(t) != "unavailable" {
 		t.Fatalf("%d %s", res.status, res.body)
 	}
 }

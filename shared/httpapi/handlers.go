@@ -173,6 +173,7 @@ type accountView struct {
 	LoginID         string     `json:"login_id"`
 	Role            string     `json:"role"`
 	Locked          bool       `json:"locked"`
+	Disabled        bool       `json:"disabled"`
 	ForceChange     bool       `json:"force_change"`
 	PasswordExpired bool       `json:"password_expired"`
 	MFAEnabled      bool       `json:"mfa_enabled"`
@@ -184,7 +185,7 @@ type accountView struct {
 
 func view(acc account.Account, s account.Settings, now time.Time) accountView {
 	exp := account.PasswordExpiresAt(acc, s)
-	return accountView{AccountID: acc.ID, LoginID: acc.LoginID, Role: string(acc.Role), Locked: acc.Locked(), ForceChange: acc.ForceChange,
+	return accountView{AccountID: acc.ID, LoginID: acc.LoginID, Role: string(acc.Role), Locked: acc.Locked(), Disabled: acc.Disabled, ForceChange: acc.ForceChange,
 		PasswordExpired: !exp.IsZero() && !now.Before(exp), QuotaGB: acc.QuotaGB, Comment: acc.Comment,
 		LastLoginAt: timePtr(acc.LastLoginAt), CreatedAt: timePtr(acc.CreatedAt)}
 }
@@ -289,11 +290,13 @@ func (a *api) handleCreateAccount() http.Handler {
 
 func (a *api) handleUpdateAccount() http.Handler {
 	type request struct {
-		Password    *string `json:"password"`
-		ForceChange *bool   `json:"force_change"`
-		QuotaGB     *int    `json:"quota_gb"`
-		Comment     *string `json:"comment"`
-		Role        *string `json:"role"`
+		Password        *string `json:"password"`
+		ForceChange     *bool   `json:"force_change"`
+		QuotaGB         *int    `json:"quota_gb"`
+		Comment         *string `json:"comment"`
+		Role            *string `json:"role"`
+		Disabled        *bool   `json:"disabled"`
+		ConfirmPassword string  `json:"confirm_password"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
@@ -301,12 +304,12 @@ func (a *api) handleUpdateAccount() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		patch := account.AccountPatch{Password: req.Password, ForceChange: req.ForceChange, QuotaGB: req.QuotaGB, Comment: req.Comment}
+		patch := account.AccountPatch{Password: req.Password, ForceChange: req.ForceChange, QuotaGB: req.QuotaGB, Comment: req.Comment, Disabled: req.Disabled}
 		if req.Role != nil {
 			role := account.Role(*req.Role)
 			patch.Role = &role
 		}
-		acc, err := a.svc.Admin.UpdateAccount(r.Context(), principal(r), r.PathValue("login_id"), patch, clientIP(r))
+		acc, err := a.svc.Admin.UpdateAccount(r.Context(), principal(r), r.PathValue("login_id"), patch, req.ConfirmPassword, clientIP(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -320,9 +323,43 @@ func (a *api) handleUpdateAccount() http.Handler {
 	})
 }
 
+// confirmBody is the body of the administrative actions that need only the
+// administrator's own password.
+type confirmBody struct {
+	ConfirmPassword string `json:"confirm_password"`
+}
+
+// decodeConfirm reads a confirmBody; an empty body is one without a password (422 from
+// the service), not a malformed one.
+func decodeConfirm(w http.ResponseWriter, r *http.Request) (confirmBody, error) {
+	var body confirmBody
+	if r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
+		return body, nil
+	}
+	return body, decode(w, r, &body)
+}
+
 func (a *api) handleDeleteAccount() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := a.svc.Admin.DeleteAccount(r.Context(), principal(r), r.PathValue("login_id"), clientIP(r)); err != nil {
+		body, err := decodeConfirm(w, r)
+		if err == nil {
+			err = a.svc.Admin.DeleteAccount(r.Context(), principal(r), r.PathValue("login_id"), body.ConfirmPassword, clientIP(r))
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func (a *api) handleRevokeSessions() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := decodeConfirm(w, r)
+		if err == nil {
+			err = a.svc.Admin.RevokeSessions(r.Context(), principal(r), r.PathValue("login_id"), body.ConfirmPassword, clientIP(r))
+		}
+		if err != nil {
 			a.fail(w, r, err)
 			return
 		}

@@ -32,13 +32,13 @@ func TestDeleteAndRecreateKillsEverythingOfTheOldAccount(t *testing.T) {
 	if res := owner.do("POST", "/api/admin/unlock", map[string]any{"login_ids": []string{userID}, "confirm_password": ownerPW}); res.status != 200 {
 		t.Fatalf("unlock: %d %s", res.status, res.body)
 	}
-	if res := owner.do("PATCH", "/api/admin/accounts/"+userID, map[string]any{"password": "Kari-Pass-2026!", "force_change": true}); res.status != 200 {
+	if res := owner.do("PATCH", "/api/admin/accounts/"+userID, map[string]any{"password": "Kari-Pass-2026!", "force_change": true, "confirm_password": ownerPW}); res.status != 200 {
 		t.Fatalf("set: %d %s", res.status, res.body)
 	}
 	challenge := e.client().login(userID, "Kari-Pass-2026!").json(t)["challenge"].(string)
 	browser = e.signedIn(userID, "Kari-Pass-2026!") // the admin's set signed it out; a fresh old session
 	_ = browser
-	if res := owner.do("DELETE", "/api/admin/accounts/"+userID, nil); res.status != 204 {
+	if res := owner.do("DELETE", "/api/admin/accounts/"+userID, map[string]string{"confirm_password": ownerPW}); res.status != 204 {
 		t.Fatalf("delete: %d %s", res.status, res.body)
 	}
 	res := owner.do("POST", "/api/admin/accounts", map[string]any{"login_id": userID, "role": "user", "password": "Atarashii-Hito-9!"})
@@ -101,7 +101,7 @@ func TestTenantDomainsAndDeploymentWideLoginIDs(t *testing.T) {
 	// The cloud tenant drops its domains: any address may join, but a login ID stays
 	// unique across the deployment.
 	set := boss.do("GET", "/api/admin/tenant", nil).json(t)
-	set["domains"], set["name"] = []string{}, "Cloud Storage Inc."
+	set["domains"], set["name"], set["confirm_password"] = []string{}, "Cloud Storage Inc.", ownerPW
 	if res := boss.do("PUT", "/api/admin/tenant", set); res.status != 200 || res.json(t)["name"] != "Cloud Storage Inc." {
 		t.Fatalf("drop domains: %d %s", res.status, res.body)
 	}
@@ -195,7 +195,7 @@ func TestTenantPutWithoutNameOrDomainsKeepsThem(t *testing.T) {
 	e := newEnv(t)
 	owner := e.signedIn(ownerID, ownerPW)
 	body := map[string]any{"policy_preset": "basic8", "history_depth": 0, "max_age_days": 0, "lockout_threshold": 10,
-		"lock_minutes": 0, "unlock_link_hours": 336, "reset_link_minutes": 60, "language": "ja"}
+		"lock_minutes": 0, "unlock_link_hours": 336, "reset_link_minutes": 60, "language": "ja", "confirm_password": ownerPW}
 	res := owner.do("PUT", "/api/admin/tenant", body)
 	got := res.json(t)
 	if res.status != 200 || got["name"] != "example.com" || strings.Join(toStrings(got["domains"]), ",") != "example.com" || got["policy_preset"] != "basic8" {

@@ -103,13 +103,16 @@ func (a *api) handleGetTenant() http.Handler {
 
 func (a *api) handlePutTenant() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body tenantBody // "tenant" may come back as GET gave it; it is not changeable
+		var body struct {
+			tenantBody             // tenant_id may come back as GET gave it; it is not changeable
+			ConfirmPassword string `json:"confirm_password"`
+		}
 		if err := decode(w, r, &body); err != nil {
 			a.fail(w, r, err)
 			return
 		}
 		t, err := a.svc.Admin.UpdateTenantSettings(r.Context(), principal(r),
-			account.TenantUpdate{Name: body.Name, Domains: body.Domains, Settings: body.Settings}, clientIP(r))
+			account.TenantUpdate{Name: body.Name, Domains: body.Domains, Settings: body.Settings}, body.ConfirmPassword, clientIP(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return

@@ -114,10 +114,10 @@ func TestAdminSetsPasswordWithForcedChange(t *testing.T) {
 	e := newEnv(t, withConfig(noThrottle))
 	e.withUser(userID, "user")
 	owner := e.signedIn(ownerID, ownerPW)
-	if got := policyCodes(t, owner.do("PATCH", "/api/admin/accounts/"+userID, map[string]any{"password": "short"})); !strings.Contains(got, "password:too_short") {
+	if got := policyCodes(t, owner.do("PATCH", "/api/admin/accounts/"+userID, map[string]any{"password": "short", "confirm_password": ownerPW})); !strings.Contains(got, "password:too_short") {
 		t.Fatalf("policy on admin-set password: %s", got)
 	}
-	if res := owner.do("PATCH", "/api/admin/accounts/"+userID, map[string]any{"password": "Kari-Pass-2026!", "force_change": true}); res.status != 200 {
+	if res := owner.do("PATCH", "/api/admin/accounts/"+userID, map[string]any{"password": "Kari-Pass-2026!", "force_change": true, "confirm_password": ownerPW}); res.status != 200 {
 		t.Fatalf("set: %d %s", res.status, res.body)
 	}
 	c := e.client()
@@ -220,6 +220,10 @@ func TestTenantSettings(t *testing.T) {
 		t.Fatalf("get: %d %s", res.status, res.body)
 	}
 	got["policy_preset"], got["history_depth"], got["max_age_days"], got["lockout_threshold"] = "nist", 5, 180, 5
+	if res := owner.do("PUT", "/api/admin/tenant", got); res.status != 422 || !strings.Contains(string(res.body), "confirm_password") {
+		t.Fatalf("put without a confirmation: %d %s", res.status, res.body)
+	}
+	got["confirm_password"] = ownerPW
 	if res := owner.do("PUT", "/api/admin/tenant", got); res.status != 200 || res.json(t)["policy_preset"] != "nist" {
 		t.Fatalf("put: %d %s", res.status, res.body)
 	}

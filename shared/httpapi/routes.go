@@ -28,6 +28,7 @@ func (a *api) routes() []Route {
 		{"POST", "/api/admin/accounts", a.signedIn(a.handleCreateAccount())},
 		{"PATCH", "/api/admin/accounts/{login_id}", a.signedIn(a.handleUpdateAccount())},
 		{"DELETE", "/api/admin/accounts/{login_id}", a.signedIn(a.handleDeleteAccount())},
+		{"POST", "/api/admin/accounts/{login_id}/sessions/revoke", a.signedIn(a.handleRevokeSessions())},
 		{"POST", "/api/admin/unlock", a.signedIn(a.handleAdminUnlock())},
 		{"GET", "/api/admin/accounts/export.csv", a.signedIn(a.handleExport())},
 		{"GET", "/api/admin/bulk/sample.csv", a.signedIn(a.handleBulkSample())},
