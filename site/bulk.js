@@ -33,6 +33,9 @@ document.addEventListener("DOMContentLoaded", async () => {
     }
     text("job-outcome", outcome);
     text("job-skipped", job.skipped_total ? t("bulk.skipped").replace("{n}", job.skipped_total) + job.skipped.join(", ") + (job.skipped_total > job.skipped.length ? " …" : "") : "");
+    const refused = document.getElementById("job-refused");
+    refused.hidden = !job.refused_total;
+    refused.textContent = job.refused_total ? t("bulk.refused").replace("{n}", job.refused_total) + (job.refused || []).join(", ") + (job.refused_total > (job.refused || []).length ? " …" : "") : "";
     const table = document.getElementById("job-errors");
     const body = table.querySelector("tbody");
     body.replaceChildren();

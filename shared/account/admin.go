@@ -238,7 +238,7 @@ func (s *Admin) UpdateAccount(ctx context.Context, p Principal, loginID string, 
 		}
 		// The old hash joins the history; the account is signed out everywhere.
 		action = "account.set_password"
-		stored, err = s.storePassword(ctx, a, set, h, func(a *Account) {
+		stored, err = s.storePassword(ctx, a, set, h, nil, func(a *Account) {
 			a.ForceChange = false
 			change(a)
 		})

@@ -59,16 +59,37 @@ type BulkChange struct {
 
 // Outcomes of ApplyBulkChange.
 const (
-	BulkUpdated = "updated"
-	BulkCreated = "created"
-	BulkSkipped = "skipped" // the account is not there (update) or is there already (create)
-	BulkAlready = "already" // this very row was applied before (a retried run)
+	BulkUpdated   = "updated"
+	BulkCreated   = "created"
+	BulkSkipped   = "skipped"   // the account is not there (update) or is there already (create)
+	BulkAlready   = "already"   // this very row was applied before (a retried run)
+	BulkForbidden = "forbidden" // the rights the row needs did not hold when it was to be written
 )
 
 // ApplyBulkChange applies one row. It is idempotent: the account remembers the job and
 // line that last changed it, and a row that was applied is not applied again.
+//
+// Rights are checked again for every row, at the moment it is written, not only when the
+// file was validated: the administrator who started the job must still be an enabled
+// admin or owner of the tenant, and must still manage the account's role (the write is
+// conditioned on the version the check saw). A row that fails is BulkForbidden, and
+// nothing of it is written.
 func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error) {
 	marker := fmt.Sprintf("%s#%d", c.JobID, c.Line)
+	refuse := func(targetID, why string) (string, error) {
+		s.audit(ctx, AuditEvent{TenantID: c.TenantID, Actor: c.Actor, Action: "bulk." + c.Mode, Target: c.LoginID, TargetID: targetID,
+			IP: c.IP, Result: "refused:" + why + " job " + c.JobID})
+		return BulkForbidden, nil
+	}
+	actor, err := s.accounts.GetAccount(ctx, c.TenantID, c.ActorID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return refuse("", "the administrator is gone")
+	case err != nil:
+		return "", fmt.Errorf("bulk actor line %d: %w", c.Line, err)
+	case actor.Disabled || !actor.Role.IsAdmin():
+		return refuse("", "the administrator may no longer administer")
+	}
 	hashOf := func() (string, error) {
 		return password.Hash(s.cfg.Hash, preset(c.Settings).Normalized(c.Password))
 	}
@@ -114,14 +135,26 @@ func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error
 		}
 		a.BulkMarker, a.UpdatedAt = marker, now
 	}
+	guard := func(a Account) error {
+		if !canManage(actor.Role, a.Role) {
+			return errForbiddenRow
+		}
+		return nil
+	}
+	if guard(a) != nil {
+		return refuse(a.ID, "role "+string(a.Role))
+	}
 	if c.HasPassword {
 		hash, herr := hashOf()
 		if herr != nil {
 			return "", herr
 		}
-		_, err = s.storePassword(ctx, a, c.Settings, hash, change)
+		_, err = s.storePassword(ctx, a, c.Settings, hash, guard, change)
 	} else {
-		_, err = s.updateRetrying(ctx, a, change)
+		_, err = s.updateGuarded(ctx, a, guard, change)
+	}
+	if errors.Is(err, errForbiddenRow) {
+		return refuse(a.ID, "role changed")
 	}
 	if err != nil {
 		return "", fmt.Errorf("bulk update line %d: %w", c.Line, err)
@@ -137,10 +170,13 @@ func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error
 	return BulkUpdated, nil
 }
 
+// errForbiddenRow ends a bulk row whose rights no longer hold.
+var errForbiddenRow = errors.New("the row's rights no longer hold")
+
 // BulkSummary is how a job ended, for the audit log and the administrator's email.
 type BulkSummary struct {
 	JobID, TenantID, Owner, OwnerID, Filename, Mode, State string
-	Rows, Updated, Created, Skipped, Errors                int
+	Rows, Updated, Created, Skipped, Refused, Errors       int
 	Finished                                               time.Time
 }
 
@@ -148,7 +184,7 @@ type BulkSummary struct {
 // started it.
 func (s *Bulk) BulkFinished(ctx context.Context, sum BulkSummary) {
 	s.audit(ctx, AuditEvent{TenantID: sum.TenantID, Actor: sum.Owner, Action: "bulk.job", Target: sum.Filename,
-		Result: fmt.Sprintf("%s:job %s rows=%d updated=%d created=%d skipped=%d errors=%d", sum.State, sum.JobID, sum.Rows, sum.Updated, sum.Created, sum.Skipped, sum.Errors)})
+		Result: fmt.Sprintf("%s:job %s rows=%d updated=%d created=%d skipped=%d refused=%d errors=%d", sum.State, sum.JobID, sum.Rows, sum.Updated, sum.Created, sum.Skipped, sum.Refused, sum.Errors)})
 	owner, err := s.accounts.GetAccount(ctx, sum.TenantID, sum.OwnerID)
 	if err != nil {
 		s.log.ErrorContext(ctx, "bulk summary: owner", "err", err)

@@ -60,10 +60,11 @@ func (k *kit) newPasswordHash(ctx context.Context, a Account, set Settings, fiel
 // storePassword puts hash in place as a's password (changed now, every session ended)
 // with whatever else change does, re-reading and retrying if the account changed
 // meanwhile (a failed sign-in, say); change may run more than once. The replaced hash
-// then joins the history the tenant keeps.
-func (k *kit) storePassword(ctx context.Context, a Account, set Settings, hash string, change func(*Account)) (Account, error) {
+// then joins the history the tenant keeps. A guard, if given, must hold for the account
+// as it is just before the write (see updateGuarded).
+func (k *kit) storePassword(ctx context.Context, a Account, set Settings, hash string, guard func(Account) error, change func(*Account)) (Account, error) {
 	now := k.now().UTC()
-	stored, err := k.updateRetrying(ctx, a, func(next *Account) {
+	stored, err := k.updateGuarded(ctx, a, guard, func(next *Account) {
 		next.PasswordHash, next.PasswordChangedAt, next.UpdatedAt = hash, now, now
 		next.SessionEpoch++
 		if change != nil {
@@ -79,7 +80,19 @@ func (k *kit) storePassword(ctx context.Context, a Account, set Settings, hash s
 // updateRetrying applies change to a and writes it, re-reading and retrying if the
 // account changed meanwhile; change may run more than once.
 func (k *kit) updateRetrying(ctx context.Context, a Account, change func(*Account)) (Account, error) {
+	return k.updateGuarded(ctx, a, nil, change)
+}
+
+// updateGuarded is updateRetrying with a guard that is checked on every version of the
+// account it writes over: the write is conditioned on that version, so what the guard
+// saw (a role, say) still holds at the moment of the write. A guard's error ends it.
+func (k *kit) updateGuarded(ctx context.Context, a Account, guard func(Account) error, change func(*Account)) (Account, error) {
 	for attempt := 0; ; attempt++ {
+		if guard != nil {
+			if err := guard(a); err != nil {
+				return Account{}, err
+			}
+		}
 		next := a
 		change(&next)
 		stored, err := k.accounts.UpdateAccount(ctx, next)

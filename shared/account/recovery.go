@@ -92,7 +92,7 @@ func (s *Recovery) Reset(ctx context.Context, token, newPassword, ip string) err
 // finishReset stores the new password, lifts any lock and tells the account.
 func (s *Recovery) finishReset(ctx context.Context, a Account, set Settings, hash, ip string) error {
 	wasLocked := false
-	a, err := s.storePassword(ctx, a, set, hash, func(a *Account) {
+	a, err := s.storePassword(ctx, a, set, hash, nil, func(a *Account) {
 		wasLocked = wasLocked || a.Locked()
 		a.ForceChange = false
 		a.LockedAt, a.FailedAttempts = time.Time{}, 0

@@ -37,7 +37,7 @@ func (s *SelfService) ChangeOwnPassword(ctx context.Context, p Principal, curren
 		return LoginResult{}, err
 	}
 	now := s.now().UTC()
-	a, err = s.storePassword(ctx, a, set, hash, func(a *Account) { a.ForceChange = false })
+	a, err = s.storePassword(ctx, a, set, hash, nil, func(a *Account) { a.ForceChange = false })
 	if err != nil {
 		return LoginResult{}, fmt.Errorf("change password: %w", err)
 	}

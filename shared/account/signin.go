@@ -219,7 +219,7 @@ func (s *SignIn) CompletePasswordChange(ctx context.Context, challenge, plain, i
 	if a, err = s.redeem(ctx, challenge, PurposeFlow); err != nil {
 		return LoginResult{}, err
 	}
-	a, err = s.storePassword(ctx, a, set, hash, func(a *Account) { a.ForceChange = false })
+	a, err = s.storePassword(ctx, a, set, hash, nil, func(a *Account) { a.ForceChange = false })
 	if err != nil {
 		return LoginResult{}, fmt.Errorf("change password: %w", err)
 	}

@@ -46,9 +46,15 @@ type flaky struct {
 	store
 	okLeft atomic.Int64
 	armed  atomic.Bool
+	// beforeFirstWrite, if set, runs once before the next account write: something
+	// another administrator does while a job applies.
+	beforeFirstWrite atomic.Pointer[func()]
 }
 
 func (f *flaky) UpdateAccount(ctx context.Context, a account.Account) (account.Account, error) {
+	if hook := f.beforeFirstWrite.Swap(nil); hook != nil {
+		(*hook)()
+	}
 	if f.armed.Load() && f.okLeft.Add(-1) < 0 {
 		return account.Account{}, errors.New("ProvisionedThroughputExceededException: rate exceeded")
 	}
@@ -132,7 +138,7 @@ func newEnvHashing(t testing.TB, newStore func(t testing.TB) store, users int, h
 // the key as an S3 event would carry it (URL-encoded).
 func (e *env) upload(t testing.TB, filename, mode string, force bool, file []byte) (bulk.Job, string) {
 	t.Helper()
-	up, err := e.jobs.Start(context.Background(), e.owner, filename, mode, force)
+	up, err := e.jobs.Start(context.Background(), e.owner, filename, mode, force, "192.0.2.77")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -322,5 +328,68 @@ func TestNearTheDeadlineTheJobIsHandedOver(t *testing.T) {
 	}
 	if j := e.job(t, job.ID); j.State != bulk.StateSucceeded || j.Updated != 30 {
 		t.Fatalf("after the continuation %+v", j)
+	}
+}
+
+// The review's finding: an admin's job sets a user's password; while it applies, the
+// owner makes that user an owner. Rights hold at the moment each row is written, so the
+// row is refused (reported in the job, audited) and the new owner's password stays.
+func TestRightsHoldWhenEachRowIsWritten(t *testing.T) {
+	for name, newStore := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, newStore, 10)
+			ctx := context.Background()
+			if _, err := e.svc.Admin.CreateAccount(ctx, e.owner, account.NewAccount{LoginID: "kanri@example.com", Role: account.RoleAdmin}, "192.0.2.9"); err != nil {
+				t.Fatal(err)
+			}
+			admin, _ := account.FindAccount(ctx, e.store, "kanri@example.com")
+			e.owner = account.Principal{Account: admin} // the admin starts the job
+			job, key := e.upload(t, "pw.csv", "update", false, file(10, -1))
+			promote := func() {
+				u, _ := account.FindAccount(ctx, e.store, "user005@example.com")
+				u.Role = account.RoleOwner
+				if _, err := e.store.store.UpdateAccount(ctx, u); err != nil {
+					t.Error(err)
+				}
+			}
+			e.store.beforeFirstWrite.Store(&promote)
+			if err := e.runner.Run(ctx, key); err != nil {
+				t.Fatal(err)
+			}
+			j := e.job(t, job.ID)
+			if j.State != bulk.StateSucceeded || j.Updated != 9 || j.RefusedTotal != 1 || fmt.Sprint(j.Refused) != "[user005@example.com]" {
+				t.Fatalf("job %+v", j)
+			}
+			if _, err := e.svc.SignIn.Login(ctx, "user005@example.com", "Old-Passw0rd-Kept!", "192.0.2.1"); err != nil {
+				t.Fatalf("the promoted account's password was changed: %v", err)
+			}
+			if _, err := e.svc.SignIn.Login(ctx, "user004@example.com", "Shin-Pass-004-Ok!", "192.0.2.1"); err != nil {
+				t.Fatalf("a row the admin may still change was not applied: %v", err)
+			}
+			events, _, _ := e.store.ListAudit(ctx, admin.TenantID, "", 200)
+			var refused, applied int
+			for _, ev := range events {
+				switch {
+				case ev.Action == "bulk.update" && strings.HasPrefix(ev.Result, "refused:") && ev.Target == "user005@example.com":
+					refused++
+				case ev.Action == "bulk.update" && ev.IP == "192.0.2.77":
+					applied++
+				}
+			}
+			if refused != 1 || applied != 9 {
+				t.Fatalf("audit: %d refused, %d applied with the uploader's IP; want 1 and 9", refused, applied)
+			}
+			// The admin loses its role: every further row is refused.
+			admin, _ = account.FindAccount(ctx, e.store, "kanri@example.com")
+			admin.Role = account.RoleUser
+			if _, err := e.store.store.UpdateAccount(ctx, admin); err != nil {
+				t.Fatal(err)
+			}
+			out, err := e.svc.Bulk.ApplyBulkChange(ctx, account.BulkChange{JobID: j.ID, Line: 99, TenantID: admin.TenantID,
+				Actor: admin.LoginID, ActorID: admin.ID, Mode: "update", LoginID: "user001@example.com", Password: "Sonota-Pass-01!", HasPassword: true})
+			if err != nil || out != account.BulkForbidden {
+				t.Fatalf("a demoted administrator's row: %s %v", out, err)
+			}
+		})
 	}
 }

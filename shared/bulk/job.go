@@ -31,6 +31,7 @@ type Job struct {
 	TenantID       string    `json:"-"`
 	Owner          string    `json:"owner"`    // the login ID of the administrator who started it
 	OwnerID        string    `json:"owner_id"` // and its account_id, which the run acts as
+	OwnerIP        string    `json:"-"`        // the client IP it started the job from, for the audit
 	Mode           string    `json:"mode"`
 	ForceChange    bool      `json:"force_change"`
 	Filename       string    `json:"filename"`
@@ -44,6 +45,8 @@ type Job struct {
 	Created        int       `json:"created"`
 	Skipped        []string  `json:"skipped"`
 	SkippedTotal   int       `json:"skipped_total"`
+	Refused        []string  `json:"refused"`       // rows not applied: the rights they need no longer held
+	RefusedTotal   int       `json:"refused_total"` // (first MaxSkipped login IDs above)
 	Errors         []Problem `json:"errors"`
 	ErrorsTotal    int       `json:"errors_total"`
 	AppliedThrough int       `json:"-"` // every row up to this line is applied
@@ -51,6 +54,29 @@ type Job struct {
 	CreatedAt      time.Time `json:"created_at"`
 	FinishedAt     time.Time `json:"finished_at,omitzero"`
 	Version        int64     `json:"-"`
+}
+
+// Record is a job as a store keeps it: the document the API shows, and the fields that
+// document leaves out. Stores encode it as JSON.
+type Record struct {
+	Job
+	TenantID       string    `json:"tenant_id"`
+	Key            string    `json:"key"`
+	AppliedThrough int       `json:"applied_through"`
+	LeaseUntil     time.Time `json:"lease_until"`
+	OwnerIP        string    `json:"owner_ip"`
+}
+
+// Record returns what a store keeps of j.
+func (j Job) Record() Record {
+	return Record{Job: j, TenantID: j.TenantID, Key: j.Key, AppliedThrough: j.AppliedThrough, LeaseUntil: j.LeaseUntil, OwnerIP: j.OwnerIP}
+}
+
+// Restore returns the job a store kept, at version.
+func (r Record) Restore(version int64) Job {
+	j := r.Job
+	j.TenantID, j.Key, j.AppliedThrough, j.LeaseUntil, j.OwnerIP, j.Version = r.TenantID, r.Key, r.AppliedThrough, r.LeaseUntil, r.OwnerIP, version
+	return j
 }
 
 // Done reports whether the job has ended.
@@ -122,7 +148,7 @@ type Upload struct {
 const MaxFilenameBytes = 255
 
 // Start creates a job waiting for its upload and returns the upload URL.
-func (js *Jobs) Start(ctx context.Context, p account.Principal, filename, mode string, forceChange bool) (Upload, error) {
+func (js *Jobs) Start(ctx context.Context, p account.Principal, filename, mode string, forceChange bool, ip string) (Upload, error) {
 	if !p.Account.Role.IsAdmin() {
 		return Upload{}, &account.Error{Code: account.CodeForbidden}
 	}
@@ -141,9 +167,9 @@ func (js *Jobs) Start(ctx context.Context, p account.Principal, filename, mode s
 	if err != nil {
 		return Upload{}, err
 	}
-	j := Job{ID: id, TenantID: p.Account.TenantID, Owner: p.Account.LoginID, OwnerID: p.Account.ID, Mode: mode, ForceChange: forceChange,
+	j := Job{ID: id, TenantID: p.Account.TenantID, Owner: p.Account.LoginID, OwnerID: p.Account.ID, OwnerIP: ip, Mode: mode, ForceChange: forceChange,
 		Filename: filename, Key: ObjectKey(p.Account.TenantID, id, filename), State: StateWaitingUpload,
-		Skipped: []string{}, Errors: []Problem{}, CreatedAt: js.Now().UTC()}
+		Skipped: []string{}, Refused: []string{}, Errors: []Problem{}, CreatedAt: js.Now().UTC()}
 	url, headers, err := js.Presign.PresignPut(ctx, j.Key, UploadTTL)
 	if err != nil {
 		return Upload{}, fmt.Errorf("presign: %w", err)

@@ -199,6 +199,7 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 	}
 	type result struct {
 		line    int
+		loginID string
 		outcome string
 		err     error
 	}
@@ -210,7 +211,7 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 		go func() {
 			for c := range work {
 				outcome, err := r.applyWithRetry(runCtx, c)
-				results <- result{c.Line, outcome, err}
+				results <- result{c.Line, c.LoginID, outcome, err}
 			}
 		}()
 	}
@@ -219,18 +220,23 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 	// AppliedThrough only ever covers lines whose every predecessor is done, and the counts
 	// move with it: a saved job never counts a row that a resumed run will see again.
 	var pending []int
-	finished := map[int]string{}
+	finished := map[int]result{}
 	inFlight := 0
 	var firstErr error
 	lastSave := r.Now()
 	handOver := false
 	advance := func() {
 		for len(pending) > 0 {
-			outcome, done := finished[pending[0]]
+			res, done := finished[pending[0]]
 			if !done {
 				return
 			}
-			switch {
+			switch outcome := res.outcome; {
+			case outcome == account.BulkForbidden:
+				job.RefusedTotal++
+				if len(job.Refused) < MaxSkipped {
+					job.Refused = append(job.Refused, res.loginID)
+				}
 			case outcome == account.BulkUpdated, outcome == account.BulkAlready && job.Mode == "update":
 				job.Updated++
 			case outcome == account.BulkCreated, outcome == account.BulkAlready && job.Mode == "create":
@@ -251,7 +257,7 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 			}
 			return
 		}
-		finished[res.line] = res.outcome
+		finished[res.line] = res
 		advance()
 	}
 	nearDeadline := func() bool {
@@ -281,7 +287,7 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 			handOver = true
 			break
 		}
-		c := account.BulkChange{JobID: job.ID, Line: row.Line, Actor: job.Owner, ActorID: job.OwnerID, TenantID: job.TenantID, Mode: job.Mode, LoginID: id,
+		c := account.BulkChange{JobID: job.ID, Line: row.Line, Actor: job.Owner, ActorID: job.OwnerID, IP: job.OwnerIP, TenantID: job.TenantID, Mode: job.Mode, LoginID: id,
 			Password: row.Password, HasPassword: row.HasPassword, Capacity: row.Capacity, HasCapacity: row.HasCapacity,
 			ForceChange: job.ForceChange, Settings: bc.Settings}
 		pending = append(pending, row.Line)
@@ -350,7 +356,7 @@ func (r *Runner) finish(ctx context.Context, job *Job) {
 	}
 	r.Accounts.BulkFinished(ctx, account.BulkSummary{JobID: job.ID, TenantID: job.TenantID, Owner: job.Owner, OwnerID: job.OwnerID,
 		Filename: job.Filename, Mode: job.Mode, State: job.State, Rows: job.Rows, Updated: job.Updated,
-		Created: job.Created, Skipped: job.SkippedTotal, Errors: job.ErrorsTotal, Finished: job.FinishedAt})
+		Created: job.Created, Skipped: job.SkippedTotal, Refused: job.RefusedTotal, Errors: job.ErrorsTotal, Finished: job.FinishedAt})
 }
 
 // problemMessage is the English description of a problem, for the job document; the site

@@ -128,9 +128,11 @@ var capacityFlows = []capacityFlow{
 		}
 	}},
 	{"bulk_row", budget{}, func(d *dynamoEnv) func(int) {
+		var actorID string
+		d.untimed(func() { actorID = d.account(ownerID).ID })
 		return func(i int) {
 			out, err := d.svc.Bulk.ApplyBulkChange(context.Background(), account.BulkChange{JobID: "job1", Line: i + 2,
-				TenantID: d.tenant.ID, Actor: ownerID, Mode: "update", LoginID: userID, Password: fmt.Sprintf("Bulk-Passw0rd-%d!", i),
+				TenantID: d.tenant.ID, Actor: ownerID, ActorID: actorID, Mode: "update", LoginID: userID, Password: fmt.Sprintf("Bulk-Passw0rd-%d!", i),
 				HasPassword: true, Settings: account.Settings{}.Effective()})
 			if err != nil || out != account.BulkUpdated {
 				d.t.Fatalf("bulk row: %s %v", out, err)

@@ -51,7 +51,7 @@ func (a *api) handleBulkStart() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		up, err := a.bulk.Start(r.Context(), p, req.Filename, req.Mode, req.ForceChange)
+		up, err := a.bulk.Start(r.Context(), p, req.Filename, req.Mode, req.ForceChange, clientIP(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return

@@ -507,25 +507,17 @@ func (s *Store) CreateJob(_ context.Context, j bulk.Job) error {
 			return account.ErrConflict
 		}
 		j.Version = 1
-		return put(b, k, storedJob{j, j.TenantID, j.Key, j.AppliedThrough, j.LeaseUntil, j.Version})
+		return put(b, k, storedJob{j.Record(), j.Version})
 	})
 }
 
-// storedJob keeps the fields a job's JSON leaves out for the API.
+// storedJob is a job's record and its version.
 type storedJob struct {
-	Job            bulk.Job
-	TenantID       string
-	Key            string
-	AppliedThrough int
-	LeaseUntil     time.Time
-	Version        int64
+	Record  bulk.Record
+	Version int64
 }
 
-func (sj storedJob) job() bulk.Job {
-	j := sj.Job
-	j.TenantID, j.Key, j.AppliedThrough, j.LeaseUntil, j.Version = sj.TenantID, sj.Key, sj.AppliedThrough, sj.LeaseUntil, sj.Version
-	return j
-}
+func (sj storedJob) job() bulk.Job { return sj.Record.Restore(sj.Version) }
 
 func (s *Store) GetJob(_ context.Context, tenantID, id string) (bulk.Job, error) {
 	var sj storedJob
@@ -546,7 +538,7 @@ func (s *Store) UpdateJob(_ context.Context, in bulk.Job) (bulk.Job, error) {
 			return account.ErrConflict
 		}
 		j.Version++
-		return put(b, k, storedJob{j, j.TenantID, j.Key, j.AppliedThrough, j.LeaseUntil, j.Version})
+		return put(b, k, storedJob{j.Record(), j.Version})
 	})
 	return j, err
 }

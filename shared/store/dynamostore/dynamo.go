@@ -620,19 +620,11 @@ type jobItem struct {
 	TTL     int64  `dynamodbav:"expires_at"`
 }
 
-type jobDoc struct {
-	bulk.Job
-	TenantID       string    `json:"tenant_id"`
-	Key            string    `json:"key"`
-	AppliedThrough int       `json:"applied_through"`
-	LeaseUntil     time.Time `json:"lease_until"`
-}
-
 // JobRetention is how long a job document is kept.
 const JobRetention = 90 * 24 * time.Hour
 
 func (s *Store) jobItem(j bulk.Job) (map[string]types.AttributeValue, error) {
-	doc, err := json.Marshal(jobDoc{Job: j, TenantID: j.TenantID, Key: j.Key, AppliedThrough: j.AppliedThrough, LeaseUntil: j.LeaseUntil})
+	doc, err := json.Marshal(j.Record())
 	if err != nil {
 		return nil, fmt.Errorf("encode job: %w", err)
 	}
@@ -660,13 +652,11 @@ func (s *Store) GetJob(ctx context.Context, tenantID, id string) (bulk.Job, erro
 	if err := s.get(ctx, tenantPK(tenantID), jobSK(id), &it); err != nil {
 		return bulk.Job{}, err
 	}
-	var d jobDoc
-	if err := json.Unmarshal([]byte(it.Doc), &d); err != nil {
+	var rec bulk.Record
+	if err := json.Unmarshal([]byte(it.Doc), &rec); err != nil {
 		return bulk.Job{}, fmt.Errorf("decode job: %w", err)
 	}
-	j := d.Job
-	j.TenantID, j.Key, j.AppliedThrough, j.LeaseUntil, j.Version = d.TenantID, d.Key, d.AppliedThrough, d.LeaseUntil, it.Version
-	return j, nil
+	return rec.Restore(it.Version), nil
 }
 
 func (s *Store) UpdateJob(ctx context.Context, j bulk.Job) (bulk.Job, error) {

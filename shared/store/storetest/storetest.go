@@ -678,7 +678,7 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 		if !ok {
 			t.Fatal("the store does not keep bulk jobs")
 		}
-		j := bulk.Job{ID: "0123456789abcdef0123456789abcdef", TenantID: "example.com", Owner: "admin@example.com", Mode: "update",
+		j := bulk.Job{ID: "0123456789abcdef0123456789abcdef", TenantID: "example.com", Owner: "admin@example.com", OwnerID: "acc_admin", OwnerIP: "192.0.2.7", Mode: "update",
 			Filename: "パスワード一覧.csv", Key: "uploads/example.com/0123/パスワード一覧.csv", State: bulk.StateWaitingUpload,
 			Skipped: []string{}, Errors: []bulk.Problem{}, CreatedAt: at}
 		if err := js.CreateJob(ctx, j); err != nil {
@@ -688,7 +688,8 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 			t.Fatalf("duplicate job: %v", err)
 		}
 		got, err := js.GetJob(ctx, "example.com", j.ID)
-		if err != nil || got.Filename != j.Filename || got.Key != j.Key || got.Version != 1 || got.State != bulk.StateWaitingUpload {
+		if err != nil || got.Filename != j.Filename || got.Key != j.Key || got.Version != 1 || got.State != bulk.StateWaitingUpload ||
+			got.OwnerID != "acc_admin" || got.OwnerIP != "192.0.2.7" {
 			t.Fatalf("GetJob = %+v, %v", got, err)
 		}
 		if _, err := js.GetJob(ctx, "other.example", j.ID); !errors.Is(err, account.ErrNotFound) {
