@@ -148,8 +148,8 @@ func (k *kit) tokenAccount(ctx context.Context, token string, take func(hash str
 		return Account{}, fmt.Errorf("token: %w", err)
 	}
 	a, err := k.accounts.GetAccount(ctx, t.TenantID, t.AccountID)
-	if errors.Is(err, ErrNotFound) {
-		return Account{}, invalid
+	if errors.Is(err, ErrNotFound) || err == nil && t.CreatedAt.Before(a.TokensAfter) {
+		return Account{}, invalid // the account is gone, or its password changed since
 	} else if err != nil {
 		return Account{}, fmt.Errorf("token account: %w", err)
 	}

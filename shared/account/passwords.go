@@ -67,6 +67,7 @@ func (k *kit) storePassword(ctx context.Context, a Account, set Settings, hash s
 	stored, err := k.updateGuarded(ctx, a, guard, func(next *Account) {
 		next.PasswordHash, next.PasswordChangedAt, next.UpdatedAt = hash, now, now
 		next.SessionEpoch++
+		next.TokensAfter = now // every other reset link, unlock link and sign-in flow ends
 		if change != nil {
 			change(next)
 		}

@@ -119,7 +119,8 @@ type Account struct {
 	QuotaGB           int
 	Comment           string
 	Language          string
-	SessionEpoch      int64 // bumped to revoke every session; a session is valid only in its epoch
+	SessionEpoch      int64     // bumped to revoke every session; a session is valid only in its epoch
+	TokensAfter       time.Time // links and challenges issued before this are void (set when the password changes)
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 	LastLoginAt       time.Time

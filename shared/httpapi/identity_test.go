@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kagiya/kagiya/shared/account"
 )
@@ -203,5 +204,45 @@ func TestTenantPutWithoutNameOrDomainsKeepsThem(t *testing.T) {
 	}
 	if res := owner.do("POST", "/api/admin/accounts", map[string]any{"login_id": "x@elsewhere.example", "role": "user"}); res.status != 422 {
 		t.Fatalf("the domain rule was dropped: %d %s", res.status, res.body)
+	}
+}
+
+// Using one reset link ends every other outstanding one, and any sign-in challenge in
+// flight: a password change voids what was issued before it.
+func TestAResetEndsTheOtherLinksAndChallenges(t *testing.T) {
+	e := newEnv(t, withConfig(noThrottle))
+	e.withUser(userID, "user")
+	owner := e.signedIn(ownerID, ownerPW)
+	anon := e.client()
+	var links []string
+	for range 2 {
+		if res := anon.do("POST", "/api/password/forgot", map[string]string{"login_id": userID}); res.status != 202 {
+			t.Fatalf("forgot: %d", res.status)
+		}
+		m := e.mailbox.Messages(userID)
+		links = append(links, tokenFrom(t, m[len(m)-1], "reset"))
+		e.clock.Add(time.Second)
+	}
+	if res := owner.do("PATCH", "/api/admin/accounts/"+userID, map[string]any{"force_change": true}); res.status != 200 {
+		t.Fatalf("force change: %d %s", res.status, res.body)
+	}
+	challenge := e.client().login(userID, userPW).json(t)["challenge"].(string)
+	e.clock.Add(time.Second)
+	if res := anon.do("POST", "/api/password/reset", map[string]string{"token": links[1], "new_password": "Atarashii-Pass-77!"}); res.status != 200 {
+		t.Fatalf("reset: %d %s", res.status, res.body)
+	}
+	if res := anon.do("POST", "/api/password/reset", map[string]string{"token": links[0], "new_password": "Nottori-Pass-78!"}); res.status != 400 || res.code(t) != "invalid_token" {
+		t.Fatalf("the other reset link: %d %s", res.status, res.body)
+	}
+	if res := anon.do("POST", "/api/login/password", map[string]string{"challenge": challenge, "new_password": "Nottori-Pass-78!"}); res.status != 400 || res.code(t) != "invalid_token" {
+		t.Fatalf("the challenge in flight: %d %s", res.status, res.body)
+	}
+	// A link asked for after the reset works.
+	e.clock.Add(time.Second)
+	anon.do("POST", "/api/password/forgot", map[string]string{"login_id": userID})
+	m := e.mailbox.Messages(userID)
+	fresh := tokenFrom(t, m[len(m)-1], "reset")
+	if res := anon.do("POST", "/api/password/reset", map[string]string{"token": fresh, "new_password": "Mata-Atarashii-79!"}); res.status != 200 {
+		t.Fatalf("a link after the reset: %d %s", res.status, res.body)
 	}
 }

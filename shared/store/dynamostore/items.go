@@ -73,6 +73,7 @@ type accountItem struct {
 	Comment           string `dynamodbav:"comment,omitempty"`
 	Language          string `dynamodbav:"language,omitempty"`
 	SessionEpoch      int64  `dynamodbav:"session_epoch"`
+	TokensAfter       string `dynamodbav:"tokens_after,omitempty"`
 	CreatedAt         string `dynamodbav:"created_at,omitempty"`
 	UpdatedAt         string `dynamodbav:"updated_at,omitempty"`
 	LastLoginAt       string `dynamodbav:"last_login_at,omitempty"`
@@ -87,7 +88,7 @@ func toAccountItem(a account.Account) accountItem {
 		PasswordHash: a.PasswordHash, PasswordChangedAt: fmtTime(a.PasswordChangedAt),
 		ForceChange: a.ForceChange, FailedAttempts: a.FailedAttempts, LockedAt: fmtTime(a.LockedAt),
 		Disabled: a.Disabled, QuotaGB: a.QuotaGB, Comment: a.Comment, Language: a.Language,
-		SessionEpoch: a.SessionEpoch, CreatedAt: fmtTime(a.CreatedAt),
+		SessionEpoch: a.SessionEpoch, TokensAfter: fmtTime(a.TokensAfter), CreatedAt: fmtTime(a.CreatedAt),
 		UpdatedAt: fmtTime(a.UpdatedAt), LastLoginAt: fmtTime(a.LastLoginAt), BulkMarker: a.BulkMarker, Version: a.Version,
 	}
 }
@@ -98,7 +99,7 @@ func (it accountItem) account() account.Account {
 		PasswordHash: it.PasswordHash, PasswordChangedAt: parseTime(it.PasswordChangedAt),
 		ForceChange: it.ForceChange, FailedAttempts: it.FailedAttempts, LockedAt: parseTime(it.LockedAt),
 		Disabled: it.Disabled, QuotaGB: it.QuotaGB, Comment: it.Comment, Language: it.Language,
-		SessionEpoch: it.SessionEpoch, CreatedAt: parseTime(it.CreatedAt),
+		SessionEpoch: it.SessionEpoch, TokensAfter: parseTime(it.TokensAfter), CreatedAt: parseTime(it.CreatedAt),
 		UpdatedAt: parseTime(it.UpdatedAt), LastLoginAt: parseTime(it.LastLoginAt), BulkMarker: it.BulkMarker, Version: it.Version,
 	}
 }

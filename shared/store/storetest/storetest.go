@@ -249,13 +249,14 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 			if ev, err := s.GetAccountEventually(ctx, "t1", a.ID); err != nil || ev.LoginID != a.LoginID || ev.Version != 1 {
 				t.Fatalf("GetAccountEventually = %+v, %v", ev, err)
 			}
-			got.QuotaGB, got.ForceChange, got.LockedAt, got.SessionEpoch = 10, true, at, 7
+			got.QuotaGB, got.ForceChange, got.LockedAt, got.SessionEpoch, got.TokensAfter = 10, true, at, 7, at.Add(time.Minute)
 			upd, err := s.UpdateAccount(ctx, got)
 			if err != nil || upd.Version != 2 {
 				t.Fatalf("UpdateAccount = %+v, %v", upd, err)
 			}
 			again, _ := s.GetAccount(ctx, "t1", a.ID)
-			if again.QuotaGB != 10 || again.SessionEpoch != 7 || !again.ForceChange || !again.LockedAt.Equal(at) || again.Version != 2 {
+			if again.QuotaGB != 10 || again.SessionEpoch != 7 || !again.ForceChange || !again.LockedAt.Equal(at) || again.Version != 2 ||
+				!again.TokensAfter.Equal(at.Add(time.Minute)) {
 				t.Fatalf("after update %+v", again)
 			}
 			// got still carries version 1: a stale write.
