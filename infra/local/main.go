@@ -53,7 +53,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.owner, "owner", "", "owner email: creates that domain's tenant and its owner when the store is empty")
 	fs.StringVar(&o.ownerPassword, "owner-password", "", "password of -owner")
 	fs.StringVar(&o.policy, "policy", account.DefaultPolicyPreset, "password policy preset of the -owner tenant")
-	fs.BoolVar(&o.rateLimit, "rate-limit", true, "per-IP throttling (false for load tests on one machine)")
+	fs.BoolVar(&o.rateLimit, "rate-limit", true, "per-IP throttling of sign-in, forgot, reset and unlock (false for load tests on one machine; per-account limits and lockout stay on)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -102,7 +102,7 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	mailbox := mail.NewMailbox(time.Now)
 	cfg := account.Config{Hash: o.hash}
 	if !o.rateLimit {
-		cfg.LoginPerIPMinute = -1
+		cfg.LoginPerIPMinute, cfg.RecoveryPerIPMinute = -1, -1
 	}
 	svc, err := account.New(account.Deps{Store: store, Mailer: mailbox, Templates: tmpl,
 		Now: time.Now, Log: log, SiteURL: siteURL}, cfg)

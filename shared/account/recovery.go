@@ -9,17 +9,17 @@ import (
 
 // Limits of the recovery flows.
 const (
-	ForgotPerAccountHour = 3  // reset emails per account an hour; more answer the same, unsent
-	ForgotPerIPMinute    = 30 // forgot-password requests per client IP a minute
-	ResetPerIPMinute     = 30 // reset attempts per client IP a minute
-	UnlockPerIPMinute    = 30 // unlock attempts per client IP a minute
+	ForgotPerAccountHour = 3 // reset emails per account an hour; more answer the same, unsent
+	// DefaultRecoveryPerIPMinute: forgot, reset and unlock requests per client IP a minute
+	// (Config.RecoveryPerIPMinute).
+	DefaultRecoveryPerIPMinute = 30
 )
 
 // Forgot mails a password-reset link to loginID if it is an account that can use one.
 // Whether or not it is, the caller answers the same; only throttling per IP and a
 // malformed ID are told.
 func (s *Recovery) Forgot(ctx context.Context, loginID, ip string) error {
-	if err := s.throttle(ctx, "forgot-ip#"+ip, ForgotPerIPMinute); err != nil {
+	if err := s.throttle(ctx, "forgot-ip#"+ip, s.cfg.RecoveryPerIPMinute); err != nil {
 		return err
 	}
 	if _, ok := ParseLoginID(loginID); !ok {
@@ -69,7 +69,7 @@ func (s *Recovery) Forgot(ctx context.Context, loginID, ip string) error {
 // Reset sets a new password with an emailed reset token. It also lifts a lock, signs the
 // account out everywhere and mails a notice; it does not sign in.
 func (s *Recovery) Reset(ctx context.Context, token, newPassword, ip string) error {
-	if err := s.throttle(ctx, "reset-ip#"+ip, ResetPerIPMinute); err != nil {
+	if err := s.throttle(ctx, "reset-ip#"+ip, s.cfg.RecoveryPerIPMinute); err != nil {
 		return err
 	}
 	// Check the password before using up the token, so a refused password can be retried.
@@ -135,7 +135,7 @@ func (s *Recovery) PolicyForToken(ctx context.Context, token, lang string) (Poli
 
 // UnlockByToken unlocks the account of an emailed unlock link.
 func (s *Recovery) UnlockByToken(ctx context.Context, token, ip string) error {
-	if err := s.throttle(ctx, "unlock-ip#"+ip, UnlockPerIPMinute); err != nil {
+	if err := s.throttle(ctx, "unlock-ip#"+ip, s.cfg.RecoveryPerIPMinute); err != nil {
 		return err
 	}
 	a, err := s.redeem(ctx, token, PurposeUnlock)

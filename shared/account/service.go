@@ -24,6 +24,9 @@ type Config struct {
 	SessionMax         time.Duration   // default 12 hours
 	LoginPerIPMinute   int             // per-IP login attempts a minute; default 300; <0 turns it off
 	LoginPerAcctMinute int             // per-account login attempts a minute; default 30
+	// RecoveryPerIPMinute limits forgot, reset and unlock requests per client IP a minute;
+	// default 30; <0 turns it off.
+	RecoveryPerIPMinute int
 	// TenantCacheTTL is how long a function instance keeps a tenant's settings in memory
 	// (default 30 seconds; a change made elsewhere takes at most that long to apply).
 	TenantCacheTTL time.Duration
@@ -44,6 +47,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LoginPerAcctMinute <= 0 {
 		c.LoginPerAcctMinute = 30
+	}
+	if c.RecoveryPerIPMinute == 0 {
+		c.RecoveryPerIPMinute = DefaultRecoveryPerIPMinute
 	}
 	if c.TenantCacheTTL == 0 {
 		c.TenantCacheTTL = 30 * time.Second

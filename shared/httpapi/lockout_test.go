@@ -306,7 +306,7 @@ func TestForgotIsThrottledPerAccountSilently(t *testing.T) {
 	c := e.client()
 	c.ip = "203.0.113.9"
 	var last response
-	for range account.ForgotPerIPMinute + 1 {
+	for range account.DefaultRecoveryPerIPMinute + 1 {
 		last = c.do("POST", "/api/password/forgot", map[string]string{"login_id": "someone@example.com"})
 	}
 	if last.status != 429 || last.header.Get("Retry-After") == "" {
