@@ -27,8 +27,21 @@ import (
 	"github.com/kagiya/kagiya/shared/errcode"
 )
 
-// CookieName is the session cookie of API.md.
-const CookieName = "kagiya_session"
+// CookieName is the session cookie of API.md; SecureCookieName is its name on https,
+// where the __Host- prefix makes browsers refuse it unless it is Secure, host-only and
+// Path=/ (no subdomain can set or shadow it).
+const (
+	CookieName       = "kagiya_session"
+	SecureCookieName = "__Host-kagiya_session"
+)
+
+// cookieName is the session cookie's name for this deployment.
+func (a *api) cookieName() string {
+	if a.secure {
+		return SecureCookieName
+	}
+	return CookieName
+}
 
 // MaxBodyBytes bounds every JSON request body.
 const MaxBodyBytes = 64 << 10

@@ -175,7 +175,7 @@ func (c *client) raw(method, path, contentType string, body io.Reader) response 
 	rec := httptest.NewRecorder()
 	c.e.handler.ServeHTTP(rec, req)
 	for _, ck := range rec.Result().Cookies() {
-		if ck.Name == httpapi.CookieName {
+		if ck.Name == httpapi.CookieName || ck.Name == httpapi.SecureCookieName {
 			if ck.MaxAge < 0 {
 				c.cookie = nil
 			} else {
@@ -264,8 +264,19 @@ func TestSecureCookieOnHTTPS(t *testing.T) {
 	e := newEnv(t)
 	e.handler = httpapi.New(httpapi.Deps{Services: mustService(t, e), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), SecureCookies: true})
 	c := e.client()
-	if res := c.login(ownerID, ownerPW); res.status != 200 || !c.cookie.Secure {
+	if res := c.login(ownerID, ownerPW); res.status != 200 || !c.cookie.Secure || c.cookie.Name != "__Host-kagiya_session" ||
+		c.cookie.Path != "/" || c.cookie.Domain != "" || !c.cookie.HttpOnly {
 		t.Fatalf("%d cookie %+v", res.status, c.cookie)
+	}
+	if res := c.do("GET", "/api/me", nil); res.status != 200 {
+		t.Fatalf("the __Host- cookie is not read back: %d", res.status)
+	}
+	// The plain name means nothing on https.
+	plain := *c.cookie
+	plain.Name = httpapi.CookieName
+	c.cookie = &plain
+	if res := c.do("GET", "/api/me", nil); res.status != 401 {
+		t.Fatalf("a cookie without the prefix was accepted on https: %d", res.status)
 	}
 }
 

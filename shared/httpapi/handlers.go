@@ -20,7 +20,7 @@ func principal(r *http.Request) account.Principal {
 // signedIn requires a valid session, and the CSRF header on every state-changing method.
 func (a *api) signedIn(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := r.Cookie(CookieName)
+		c, err := r.Cookie(a.cookieName())
 		if err != nil {
 			a.fail(w, r, &account.Error{Code: account.CodeUnauthenticated})
 			return
@@ -42,12 +42,12 @@ func (a *api) signedIn(next http.Handler) http.Handler {
 }
 
 func (a *api) setCookie(w http.ResponseWriter, token string) {
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: token, Path: "/", HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: a.cookieName(), Value: token, Path: "/", HttpOnly: true,
 		Secure: a.secure, SameSite: http.SameSiteStrictMode})
 }
 
 func (a *api) clearCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: CookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+	http.SetCookie(w, &http.Cookie{Name: a.cookieName(), Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 		Secure: a.secure, SameSite: http.SameSiteStrictMode})
 }
 

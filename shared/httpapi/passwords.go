@@ -41,7 +41,7 @@ func (a *api) handleChangePassword() http.Handler {
 		if err != nil {
 			if account.CodeOf(err) == account.CodeCurrentPassword {
 				// A wrong current password may have locked the account, ending this session.
-				if _, aerr := a.svc.SignIn.Authenticate(r.Context(), mustCookie(r)); aerr != nil {
+				if _, aerr := a.svc.SignIn.Authenticate(r.Context(), a.sessionToken(r)); aerr != nil {
 					a.clearCookie(w)
 				}
 			}
@@ -55,8 +55,9 @@ func (a *api) handleChangePassword() http.Handler {
 	})
 }
 
-func mustCookie(r *http.Request) string {
-	c, err := r.Cookie(CookieName)
+// sessionToken is the request's session cookie value, or "".
+func (a *api) sessionToken(r *http.Request) string {
+	c, err := r.Cookie(a.cookieName())
 	if err != nil {
 		return ""
 	}
@@ -76,7 +77,7 @@ func (a *api) handlePolicy() http.Handler {
 			writeJSON(w, http.StatusOK, d)
 			return
 		}
-		p, err := a.svc.SignIn.Authenticate(r.Context(), mustCookie(r))
+		p, err := a.svc.SignIn.Authenticate(r.Context(), a.sessionToken(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return
