@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"unicode/utf8"
 )
 
 // canManage reports whether an actor of role actor may manage an account of role target:
@@ -107,8 +106,8 @@ func (s *Admin) CreateAccount(ctx context.Context, p Principal, in NewAccount, i
 	if !ValidQuota(in.QuotaGB) {
 		fields = append(fields, FieldError{"quota_gb", "invalid"})
 	}
-	if utf8.RuneCountInString(in.Comment) > MaxCommentLen || !utf8.ValidString(in.Comment) {
-		fields = append(fields, FieldError{"comment", "too_long"})
+	if code := commentProblem(in.Comment); code != "" {
+		fields = append(fields, FieldError{"comment", code})
 	}
 	if len(fields) > 0 {
 		return Account{}, codeErr(CodeValidation, fields...)
@@ -176,8 +175,10 @@ func (s *Admin) UpdateAccount(ctx context.Context, p Principal, loginID string, 
 	if patch.QuotaGB != nil && !ValidQuota(*patch.QuotaGB) {
 		fields = append(fields, FieldError{"quota_gb", "invalid"})
 	}
-	if patch.Comment != nil && (utf8.RuneCountInString(*patch.Comment) > MaxCommentLen || !utf8.ValidString(*patch.Comment)) {
-		fields = append(fields, FieldError{"comment", "too_long"})
+	if patch.Comment != nil {
+		if code := commentProblem(*patch.Comment); code != "" {
+			fields = append(fields, FieldError{"comment", code})
+		}
 	}
 	if patch.Role != nil {
 		switch {

@@ -53,10 +53,14 @@ func (k *kit) verify(ctx context.Context, ref LoginRef, plain, ip string) (a Acc
 		}
 		now := k.now().UTC()
 		if !lifted && a.Locked() && !a.Disabled && set.LockMinutes > 0 && !now.Before(a.LockedAt.Add(time.Duration(set.LockMinutes)*time.Minute)) {
-			if err := k.attempts.Unlock(ctx, a.TenantID, a.ID); err != nil && !errors.Is(err, ErrConflict) {
+			// Parallel attempts may all find the lock expired; the one whose Unlock wins
+			// audits it, the others just try again.
+			switch err := k.attempts.Unlock(ctx, a.TenantID, a.ID); {
+			case err == nil:
+				k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "system", Action: "unlock", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:expired"})
+			case !errors.Is(err, ErrConflict):
 				return Account{}, false, false, fmt.Errorf("lift expired lock: %w", err)
 			}
-			k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "system", Action: "unlock", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:expired"})
 			continue
 		}
 		k.burnDummy(plain)

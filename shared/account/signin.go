@@ -126,7 +126,13 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain, ip string) (LoginRes
 		case acct.PasswordHash == "":
 			reason = "no_password"
 		}
-		s.audit(ctx, AuditEvent{TenantID: acct.TenantID, Actor: loginID, Action: "login", Target: loginID, TargetID: acct.ID, IP: ip, Result: "failed:" + reason})
+		// What was typed as a login ID may be a password typed in the wrong field: one
+		// that is not an address is logged only as a short hash.
+		shown := loginID
+		if !wellFormed {
+			shown, reason = "malformed:"+HashToken(loginID)[:12], "malformed"
+		}
+		s.audit(ctx, AuditEvent{TenantID: acct.TenantID, Actor: shown, Action: "login", Target: shown, TargetID: acct.ID, IP: ip, Result: "failed:" + reason})
 		return LoginResult{}, codeErr(CodeInvalidCredentials)
 	}
 	t, err := s.tenant(ctx, acct.TenantID)

@@ -27,6 +27,23 @@ func ValidQuota(q int) bool {
 	return false
 }
 
+// commentProblem names what is wrong with an account comment, or "": too long, not
+// UTF-8, or holding control or invisible characters (which would hide text in the list
+// and break the CSV export).
+func commentProblem(c string) string {
+	switch {
+	case utf8.RuneCountInString(c) > MaxCommentLen:
+		return "too_long"
+	case !utf8.ValidString(c) || strings.ContainsFunc(c, invisible):
+		return "invalid"
+	}
+	return ""
+}
+
+// invisible reports control characters and the format characters that show nothing:
+// zero-width spaces and joiners, bidi controls, the byte-order mark.
+func invisible(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }
+
 // ParseLoginID checks that id is a plausible email address and returns its tenant (the
 // lower-cased domain). It returns ok=false for anything else.
 func ParseLoginID(id string) (tenant string, ok bool) {
@@ -39,7 +56,7 @@ func ParseLoginID(id string) (tenant string, ok bool) {
 	}
 	local, domain := id[:at], id[at+1:]
 	for _, r := range local {
-		if r <= ' ' || r == 0x7f || r == '@' || r == '"' || r == '\\' || r == ',' || r == ';' || r == '<' || r == '>' || unicode.IsSpace(r) {
+		if r <= ' ' || r == 0x7f || r == '@' || r == '"' || r == '\\' || r == ',' || r == ';' || r == '<' || r == '>' || unicode.IsSpace(r) || invisible(r) {
 			return "", false
 		}
 	}

@@ -26,6 +26,11 @@ func TestParseLoginID(t *testing.T) {
 		{"taro@example..com", "", false},
 		{"taro@例え.jp", "", false},
 		{"taro\x00@example.com", "", false},
+		{"ta\u200bro@example.com", "", false},    // zero-width space
+		{"taro\u202e@example.com", "", false},    // right-to-left override
+		{"\ufefftaro@example.com", "", false},    // byte-order mark
+		{"ta\u200dro@example.com", "", false},    // zero-width joiner
+		{"たろう@example.com", "example.com", true}, // visible non-ASCII stays allowed
 		{strings.Repeat("a", 65) + "@example.com", "", false},
 		{"a@" + strings.Repeat("b", 250) + ".com", "", false},
 	}
@@ -33,6 +38,24 @@ func TestParseLoginID(t *testing.T) {
 		tenant, ok := ParseLoginID(c.in)
 		if ok != c.ok || tenant != c.tenant {
 			t.Errorf("ParseLoginID(%q) = %q, %v; want %q, %v", c.in, tenant, ok, c.tenant, c.ok)
+		}
+	}
+}
+
+func TestCommentProblem(t *testing.T) {
+	for in, want := range map[string]string{
+		"営業部":                                "",
+		"Tokyo office, 3F":                   "",
+		strings.Repeat("a", MaxCommentLen):   "",
+		strings.Repeat("a", MaxCommentLen+1): "too_long",
+		"line\nbreak":                        "invalid",
+		"bell\a":                             "invalid",
+		"hidden\u200btext":                   "invalid",
+		"\u202eevil":                         "invalid",
+		"\xff":                               "invalid",
+	} {
+		if got := commentProblem(in); got != want {
+			t.Errorf("commentProblem(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

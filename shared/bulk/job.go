@@ -154,7 +154,8 @@ func (js *Jobs) Start(ctx context.Context, p account.Principal, filename, mode s
 	}
 	var fields []account.FieldError
 	filename = strings.TrimSpace(filename)
-	if filename == "" || len(filename) > MaxFilenameBytes || !utf8.ValidString(filename) || strings.ContainsAny(filename, "/\\\x00") {
+	if filename == "" || filename == "." || filename == ".." || len(filename) > MaxFilenameBytes || !utf8.ValidString(filename) ||
+		strings.ContainsAny(filename, "/\\\x00") {
 		fields = append(fields, account.FieldError{Field: "filename", Code: "invalid"})
 	}
 	if mode != "update" && mode != "create" {

@@ -44,7 +44,7 @@ func TestBulkStartAndShow(t *testing.T) {
 	if job["state"] != "waiting_upload" || job["filename"] != "パスワード 一覧.csv" || job["mode"] != "update" || job["force_change"] != true {
 		t.Fatalf("job %v", job)
 	}
-	for _, bad := range []map[string]any{{"filename": "x.csv", "mode": "replace", "confirm_password": ownerPW}, {"filename": "", "mode": "update", "confirm_password": ownerPW}, {"filename": "../x.csv", "mode": "update", "confirm_password": ownerPW}, {"filename": "x.csv", "mode": "update"}} {
+	for _, bad := range []map[string]any{{"filename": "x.csv", "mode": "replace", "confirm_password": ownerPW}, {"filename": "", "mode": "update", "confirm_password": ownerPW}, {"filename": "../x.csv", "mode": "update", "confirm_password": ownerPW}, {"filename": "..", "mode": "update", "confirm_password": ownerPW}, {"filename": ".", "mode": "update", "confirm_password": ownerPW}, {"filename": "x.csv", "mode": "update"}} {
 		if res := owner.do("POST", "/api/admin/bulk", bad); res.status != 422 {
 			t.Errorf("%v: %d", bad, res.status)
 		}

@@ -246,3 +246,25 @@ func TestAResetEndsTheOtherLinksAndChallenges(t *testing.T) {
 		t.Fatalf("a link after the reset: %d %s", res.status, res.body)
 	}
 }
+
+// A password typed into the login-ID field never reaches the log.
+func TestAMalformedLoginIDIsLoggedAsAHash(t *testing.T) {
+	e := newEnv(t)
+	if res := e.client().login("Himitsu-no-Pass-42!", ownerPW); res.status != 401 {
+		t.Fatalf("%d %s", res.status, res.body)
+	}
+	logs := e.logs.String()
+	if strings.Contains(logs, "Himitsu") || !strings.Contains(logs, `"actor":"malformed:`) {
+		t.Fatalf("log: %s", logs)
+	}
+	// Invisible characters in a login ID are refused when an account is made.
+	owner := e.signedIn(ownerID, ownerPW)
+	res := owner.do("POST", "/api/admin/accounts", map[string]any{"login_id": "ta\u200bro@example.com", "role": "user"})
+	if res.status != 422 || !strings.Contains(string(res.body), `"field":"login_id","code":"invalid"`) {
+		t.Fatalf("a zero-width space in a login ID: %d %s", res.status, res.body)
+	}
+	res = owner.do("POST", "/api/admin/accounts", map[string]any{"login_id": "taro@example.com", "role": "user", "comment": "a\u202eb"})
+	if res.status != 422 || !strings.Contains(string(res.body), `"field":"comment","code":"invalid"`) {
+		t.Fatalf("a bidi control in a comment: %d %s", res.status, res.body)
+	}
+}
