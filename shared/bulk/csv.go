@@ -35,6 +35,9 @@ var aliases = map[string]string{
 // Limits of a file.
 const (
 	MaxCellBytes = 1024
+	// MaxRecordBytes bounds what is read for one record, so a huge cell cannot make the
+	// CSV reader hold it whole: the file is rejected at that line instead.
+	MaxRecordBytes = 64 << 10
 	MaxRows      = 1_000_000
 )
 
@@ -82,6 +85,8 @@ type Row struct {
 // Reader streams the rows of a file.
 type Reader struct {
 	csv      *csv.Reader
+	limit    *boundedReader
+	lastLine int
 	col      map[string]int // canonical column -> index
 	Encoding string         // "utf-8", "utf-8-bom" or "shift_jis"
 	rows     int
@@ -105,15 +110,19 @@ func NewReader(r io.Reader, mode string) (*Reader, []Problem, error) {
 		src = transform.NewReader(br, japanese.ShiftJIS.NewDecoder())
 		enc = "shift_jis"
 	}
-	cr := csv.NewReader(src)
+	limit := &boundedReader{r: src}
+	cr := csv.NewReader(limit)
 	cr.ReuseRecord = true
 	header, err := cr.Read()
-	if errors.Is(err, io.EOF) {
+	switch {
+	case errors.Is(err, io.EOF):
 		return nil, []Problem{{Line: 1, Code: CodeEmpty}}, nil
-	} else if err != nil {
+	case errors.Is(err, errRecordTooLong):
+		return nil, []Problem{{Line: 1, Code: CodeCellTooLong}}, nil
+	case err != nil:
 		return nil, []Problem{{Line: 1, Code: CodeSyntax, Message: csvMessage(err)}}, nil
 	}
-	rd := &Reader{csv: cr, col: map[string]int{}, Encoding: enc}
+	rd := &Reader{csv: cr, limit: limit, lastLine: 1, col: map[string]int{}, Encoding: enc}
 	var problems []Problem
 	for i, name := range header {
 		key := strings.ToLower(strings.TrimSpace(name))
@@ -144,6 +153,28 @@ func NewReader(r io.Reader, mode string) (*Reader, []Problem, error) {
 
 func hasCol(m map[string]int, c string) bool { _, ok := m[c]; return ok }
 
+// errRecordTooLong ends the reading of a record longer than MaxRecordBytes.
+var errRecordTooLong = errors.New("record too long")
+
+// boundedReader refuses to give the CSV reader more than MaxRecordBytes between two
+// resets (one a record), so memory stays flat whatever a file holds.
+type boundedReader struct {
+	r io.Reader
+	n int
+}
+
+func (b *boundedReader) Read(p []byte) (int, error) {
+	if b.n >= MaxRecordBytes {
+		return 0, errRecordTooLong
+	}
+	if len(p) > MaxRecordBytes-b.n {
+		p = p[:MaxRecordBytes-b.n]
+	}
+	n, err := b.r.Read(p)
+	b.n += n
+	return n, err
+}
+
 // validUTF8Prefix is utf8.Valid, forgiving a rune cut off at the end of the peeked bytes.
 func validUTF8Prefix(b []byte) bool {
 	for i := 0; i < utf8.UTFMax && len(b) > 0; i++ {
@@ -168,12 +199,19 @@ func csvMessage(err error) string {
 
 // Next returns the next row, with the problems of its cells (syntax, sizes, capacity).
 // It returns io.EOF after the last row.
+//
+// A record longer than MaxRecordBytes is reported as cell_too_long at the line after the
+// last good record, and ends the file (nothing after it can be read reliably).
 func (r *Reader) Next() (Row, []Problem, error) {
+	r.limit.n = 0
 	rec, err := r.csv.Read()
 	var pe *csv.ParseError
 	switch {
 	case errors.Is(err, io.EOF):
 		return Row{}, nil, io.EOF
+	case errors.Is(err, errRecordTooLong):
+		line := r.lastLine + 1
+		return Row{Line: line, Broken: true}, []Problem{{Line: line, Code: CodeCellTooLong}}, io.EOF
 	case errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount):
 		return Row{Line: pe.StartLine, Broken: true}, []Problem{{Line: pe.StartLine, Code: CodeFieldCount}}, nil
 	case errors.As(err, &pe):
@@ -182,6 +220,7 @@ func (r *Reader) Next() (Row, []Problem, error) {
 		return Row{}, nil, fmt.Errorf("read row: %w", err)
 	}
 	line, _ := r.csv.FieldPos(0)
+	r.lastLine, _ = r.csv.FieldPos(len(rec) - 1)
 	r.rows++
 	if r.rows > MaxRows {
 		return Row{Line: line}, []Problem{{Line: line, Code: CodeTooManyRows}}, io.EOF

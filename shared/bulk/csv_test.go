@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -112,6 +114,9 @@ func TestEveryProblemCode(t *testing.T) {
 		{"create without password", "create", "mail_account,password\nnew,\n", "2:password:required"},
 		{"create existing", "create", "mail_account,password\ntaro,Sakura-Mochi-42!\n", "2:mail_account:exists"},
 		{"cell too long", "update", "mail_account,password\ntaro," + strings.Repeat("a", MaxCellBytes+1) + "\n", "2:password:cell_too_long"},
+		{"record too long", "update", "mail_account,mail_capacity\ntaro,5\nhanako," + strings.Repeat("9", 2*MaxRecordBytes) + "\njiro,5\n", "3::cell_too_long"},
+		{"quoted record too long", "update", "mail_account,mail_capacity\ntaro,5\n\"" + strings.Repeat("a\n", MaxRecordBytes) + "\",5\n", "3::cell_too_long"},
+		{"header too long", "update", strings.Repeat("x", 2*MaxRecordBytes) + "\n", "1::cell_too_long"},
 	}
 	for _, c := range cases {
 		if got := codes(validate(t, c.mode, []byte(c.file))); got != c.want {
@@ -190,4 +195,40 @@ func FuzzReader(f *testing.F) {
 func sjisBytes(s string) []byte {
 	b, _ := japanese.ShiftJIS.NewEncoder().Bytes([]byte(s))
 	return b
+}
+
+// The review's CSV bomb: one 200 MB cell took the server from 0.6 to 1.3 GB. A cell of
+// any size is refused after MaxRecordBytes, and memory stays flat.
+func TestAHugeCellKeepsMemoryFlat(t *testing.T) {
+	const size = 64 << 20
+	huge := io.MultiReader(strings.NewReader("mail_account,password\ntaro,"), &repeat{b: 'a', n: size}, strings.NewReader("\n"))
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	res, err := Validate(context.Background(), huge, rules("update"))
+	runtime.ReadMemStats(&after)
+	if err != nil || codes(res) != "2::cell_too_long" {
+		t.Fatalf("%s %v", codes(res), err)
+	}
+	if grew := after.TotalAlloc - before.TotalAlloc; grew > 4<<20 {
+		t.Fatalf("reading a %d MiB cell allocated %d MiB", size>>20, grew>>20)
+	}
+}
+
+// repeat reads as n copies of b.
+type repeat struct {
+	b byte
+	n int
+}
+
+func (r *repeat) Read(p []byte) (int, error) {
+	if r.n == 0 {
+		return 0, io.EOF
+	}
+	n := min(len(p), r.n)
+	for i := range n {
+		p[i] = r.b
+	}
+	r.n -= n
+	return n, nil
 }

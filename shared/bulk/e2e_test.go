@@ -46,15 +46,23 @@ type flaky struct {
 	store
 	okLeft atomic.Int64
 	armed  atomic.Bool
-	// beforeFirstWrite, if set, runs once before the next account write: something
-	// another administrator does while a job applies.
-	beforeFirstWrite atomic.Pointer[func()]
+	// beforeApply, if set, runs once between a job's validation and its first row:
+	// something another administrator does while the job runs.
+	beforeApply atomic.Pointer[func()]
+}
+
+// UpdateJob runs the beforeApply hook once, when the job has been validated and is saved
+// as applying, before any row is written.
+func (f *flaky) UpdateJob(ctx context.Context, j bulk.Job) (bulk.Job, error) {
+	if j.State == bulk.StateApplying {
+		if hook := f.beforeApply.Swap(nil); hook != nil {
+			(*hook)()
+		}
+	}
+	return f.store.UpdateJob(ctx, j)
 }
 
 func (f *flaky) UpdateAccount(ctx context.Context, a account.Account) (account.Account, error) {
-	if hook := f.beforeFirstWrite.Swap(nil); hook != nil {
-		(*hook)()
-	}
 	if f.armed.Load() && f.okLeft.Add(-1) < 0 {
 		return account.Account{}, errors.New("ProvisionedThroughputExceededException: rate exceeded")
 	}
@@ -352,7 +360,7 @@ func TestRightsHoldWhenEachRowIsWritten(t *testing.T) {
 					t.Error(err)
 				}
 			}
-			e.store.beforeFirstWrite.Store(&promote)
+			e.store.beforeApply.Store(&promote)
 			if err := e.runner.Run(ctx, key); err != nil {
 				t.Fatal(err)
 			}
