@@ -25,7 +25,7 @@ func (k *kit) verify(ctx context.Context, ref LoginRef, plain, ip string) (a Acc
 		}
 	}
 	for lifted := false; ; lifted = true {
-		a, ok, err := k.attempts.ReserveAttempt(ctx, ref.TenantID, ref.AccountID, set.LockoutThreshold)
+		a, ok, err := k.attempts.ReserveAttempt(ctx, ref.TenantID, ref.AccountID, set.LockoutThreshold, k.now().UTC())
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return Account{}, false, false, fmt.Errorf("reserve attempt: %w", err)
 		}
@@ -64,8 +64,10 @@ func (k *kit) verify(ctx context.Context, ref LoginRef, plain, ip string) (a Acc
 			continue
 		}
 		k.burnDummy(plain)
-		if !a.Locked() {
-			// The counter is full but no lock was set (its writer died): lock now.
+		if !a.Locked() && now.Sub(a.LastAttemptAt) > StalledAttempt {
+			// The counter is full but no lock was set, and the attempt that filled it is
+			// long gone (its writer died): lock now. A counter filled moments ago is
+			// attempts still in flight, which end in a sign-in or in the lock themselves.
 			if err := k.lock(ctx, a, set, ip); err != nil {
 				return Account{}, false, false, err
 			}
@@ -74,6 +76,10 @@ func (k *kit) verify(ctx context.Context, ref LoginRef, plain, ip string) (a Acc
 		return a, false, false, nil
 	}
 }
+
+// StalledAttempt is how long a reserved attempt may take before a full counter without a
+// lock is taken for a writer that died (far longer than a hash and two writes).
+const StalledAttempt = time.Minute
 
 // checkReserved checks plain against a, whose attempt has just been reserved.
 func (k *kit) checkReserved(ctx context.Context, a Account, set Settings, plain, ip string) (Account, bool, bool, error) {

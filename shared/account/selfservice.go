@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // ChangeOwnPassword is the self-service change: the current password (a wrong one counts
 // toward lockout) and a new one under the tenant's rules. Every other session of the
 // account ends; the caller gets a fresh session in place of the one it used.
-func (s *SelfService) ChangeOwnPassword(ctx context.Context, p Principal, current, plain, ip string) (LoginResult, error) {
+func (s *SelfService) ChangeOwnPassword(ctx context.Context, p Principal, current, plain string, from Client) (LoginResult, error) {
+	ip := from.IP
 	if current == "" || len(current) > 4*MaxPasswordLen {
 		return LoginResult{}, codeErr(CodeValidation, FieldError{"current_password", "required"})
 	}
@@ -41,10 +43,10 @@ func (s *SelfService) ChangeOwnPassword(ctx context.Context, p Principal, curren
 	if err != nil {
 		return LoginResult{}, fmt.Errorf("change password: %w", err)
 	}
-	if err := s.sessions.DeleteSession(ctx, p.Session.IDHash); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := s.sessions.DeleteSession(ctx, p.Session.AccountID, p.Session.IDHash); err != nil && !errors.Is(err, ErrNotFound) {
 		return LoginResult{}, fmt.Errorf("change password: %w", err)
 	}
-	token, _, err := openSession(ctx, s.sessions, a, now, s.cfg.SessionMax)
+	token, _, err := openSession(ctx, s.sessions, a, now, s.cfg.SessionMax, from)
 	if err != nil {
 		return LoginResult{}, err
 	}
@@ -60,4 +62,75 @@ func (s *SelfService) Policy(ctx context.Context, p Principal, lang string) (Pol
 		return PolicyDescription{}, err
 	}
 	return s.describe(p.Account, set, lang), nil
+}
+
+// SessionInfo is one of a person's signed-in browsers, as its owner sees it.
+type SessionInfo struct {
+	ID         string
+	CreatedAt  time.Time
+	LastSeenAt time.Time
+	IP         string
+	UserAgent  string
+	Current    bool
+}
+
+// Sessions lists the principal's live sessions, newest first. Sessions that have ended
+// (expired, idle too long, or from before a sign-out everywhere) are left out.
+func (s *SelfService) Sessions(ctx context.Context, p Principal) ([]SessionInfo, error) {
+	all, err := s.sessions.ListSessions(ctx, p.Account.ID)
+	if err != nil {
+		return nil, fmt.Errorf("sessions: %w", err)
+	}
+	now := s.now().UTC()
+	out := []SessionInfo{}
+	for i := len(all) - 1; i >= 0; i-- {
+		sess := all[i]
+		if sess.Epoch != p.Account.SessionEpoch || !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.cfg.SessionIdle {
+			continue
+		}
+		out = append(out, SessionInfo{ID: sess.PublicID(), CreatedAt: sess.CreatedAt, LastSeenAt: sess.LastSeenAt,
+			IP: sess.IP, UserAgent: sess.UserAgent, Current: sess.IDHash == p.Session.IDHash})
+	}
+	return out, nil
+}
+
+// EndSession ends one of the principal's sessions by its public ID (not_found if it has
+// none such). Ending the current one is signing out.
+func (s *SelfService) EndSession(ctx context.Context, p Principal, id, ip string) error {
+	all, err := s.sessions.ListSessions(ctx, p.Account.ID)
+	if err != nil {
+		return fmt.Errorf("sessions: %w", err)
+	}
+	for _, sess := range all {
+		if sess.PublicID() == id {
+			if err := s.sessions.DeleteSession(ctx, p.Account.ID, sess.IDHash); err != nil && !errors.Is(err, ErrNotFound) {
+				return fmt.Errorf("end session: %w", err)
+			}
+			s.audit(ctx, AuditEvent{TenantID: p.Account.TenantID, Actor: p.Account.LoginID, Action: "session.end", Target: p.Account.LoginID,
+				TargetID: p.Account.ID, IP: ip, Result: "ok:" + id})
+			return nil
+		}
+	}
+	return codeErr(CodeNotFound)
+}
+
+// EndOtherSessions ends every session of the principal but the one it is using.
+func (s *SelfService) EndOtherSessions(ctx context.Context, p Principal, ip string) error {
+	all, err := s.sessions.ListSessions(ctx, p.Account.ID)
+	if err != nil {
+		return fmt.Errorf("sessions: %w", err)
+	}
+	ended := 0
+	for _, sess := range all {
+		if sess.IDHash == p.Session.IDHash {
+			continue
+		}
+		if err := s.sessions.DeleteSession(ctx, p.Account.ID, sess.IDHash); err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("end session: %w", err)
+		}
+		ended++
+	}
+	s.audit(ctx, AuditEvent{TenantID: p.Account.TenantID, Actor: p.Account.LoginID, Action: "session.end_others", Target: p.Account.LoginID,
+		TargetID: p.Account.ID, IP: ip, Result: fmt.Sprintf("ok:%d ended", ended)})
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 	"unicode/utf8"
 
@@ -33,6 +34,13 @@ type LoginResult struct {
 	Step      string
 	Reason    string
 	Challenge string
+}
+
+// Client is where a request comes from: its IP address and browser (User-Agent), kept
+// with the sessions it opens so that a person can tell them apart.
+type Client struct {
+	IP        string
+	UserAgent string
 }
 
 // Principal is the signed-in caller of a request.
@@ -83,7 +91,8 @@ func (s *SignIn) Bootstrap(ctx context.Context, ownerEmail, ownerPassword string
 // Login checks a login ID and password: the first step of a sign-in flow. Every kind of
 // failure that could tell an attacker something answers invalid_credentials after the
 // same work.
-func (s *SignIn) Login(ctx context.Context, loginID, plain, ip string) (LoginResult, error) {
+func (s *SignIn) Login(ctx context.Context, loginID, plain string, from Client) (LoginResult, error) {
+	ip := from.IP
 	if len(loginID) > MaxLoginIDLen {
 		return LoginResult{}, codeErr(CodeValidation, FieldError{"login_id", "too_long"})
 	}
@@ -147,7 +156,7 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain, ip string) (LoginRes
 	if stale {
 		s.rehash(ctx, acct, preset(t.Settings).Normalized(plain))
 	}
-	return s.advance(ctx, acct, t, s.dueSteps(acct, t.Settings.Effective(), now), ip)
+	return s.advance(ctx, acct, t, s.dueSteps(acct, t.Settings.Effective(), now), from)
 }
 
 // dueSteps lists the steps a sign-in of a still has to complete after its password.
@@ -161,10 +170,10 @@ func (s *SignIn) dueSteps(a Account, set Settings, now time.Time) []string {
 
 // advance moves a sign-in on: with no step left it opens the session (the only place
 // that does); otherwise it stores the flow with its steps and answers the next one.
-func (s *SignIn) advance(ctx context.Context, a Account, t Tenant, steps []string, ip string) (LoginResult, error) {
-	now := s.now().UTC()
+func (s *SignIn) advance(ctx context.Context, a Account, t Tenant, steps []string, from Client) (LoginResult, error) {
+	now, ip := s.now().UTC(), from.IP
 	if len(steps) == 0 {
-		token, _, err := openSession(ctx, s.sessions, a, now, s.cfg.SessionMax)
+		token, _, err := openSession(ctx, s.sessions, a, now, s.cfg.SessionMax, from)
 		if err != nil {
 			return LoginResult{}, err
 		}
@@ -206,7 +215,8 @@ func (s *SignIn) flowAt(ctx context.Context, challenge, step string) (Token, Acc
 // CompletePasswordChange completes the password-change step of a sign-in flow and moves
 // the flow on. The password is checked before the challenge is used up, so a refused one
 // can be corrected.
-func (s *SignIn) CompletePasswordChange(ctx context.Context, challenge, plain, ip string) (LoginResult, error) {
+func (s *SignIn) CompletePasswordChange(ctx context.Context, challenge, plain string, from Client) (LoginResult, error) {
+	ip := from.IP
 	flow, a, err := s.flowAt(ctx, challenge, StepPasswordChange)
 	if err != nil {
 		return LoginResult{}, err
@@ -231,7 +241,7 @@ func (s *SignIn) CompletePasswordChange(ctx context.Context, challenge, plain, i
 	}
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "password.change", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:" + reason})
 	s.notify(ctx, "password_changed", a, map[string]any{"ByAdmin": false, "When": s.formatTime(now, set)})
-	return s.advance(ctx, a, t, flow.Steps[1:], ip)
+	return s.advance(ctx, a, t, flow.Steps[1:], from)
 }
 
 // burnDummy does the work of a password check for an account that cannot sign in, so the
@@ -258,14 +268,22 @@ func (s *SignIn) rehash(ctx context.Context, acct Account, plain string) {
 	}
 }
 
-// openSession stores a new session of acct and returns its token (the only copy).
-func openSession(ctx context.Context, sessions Sessions, acct Account, now time.Time, maxAge time.Duration) (string, Session, error) {
-	token, err := randomToken()
+// openSession stores a new session of acct and returns its token (the only copy). The
+// token is the account ID and 256 random bits ("acc_….<secret>"): the account ID finds
+// the session among the account's own, which is how a person can list them; only the
+// hash of the whole token is stored.
+func openSession(ctx context.Context, sessions Sessions, acct Account, now time.Time, maxAge time.Duration, from Client) (string, Session, error) {
+	secret, err := randomToken()
 	if err != nil {
 		return "", Session{}, err
 	}
-	sess := Session{IDHash: HashToken(token), TenantID: acct.TenantID, AccountID: acct.ID, Epoch: acct.SessionEpoch,
-		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(maxAge)}
+	token := acct.ID + "." + secret
+	ua := from.UserAgent
+	if len(ua) > MaxUserAgentLen {
+		ua = strings.ToValidUTF8(ua[:MaxUserAgentLen], "")
+	}
+	sess := Session{IDHash: HashToken(token), TenantID: acct.TenantID, AccountID: acct.ID, IP: from.IP, UserAgent: ua,
+		Epoch: acct.SessionEpoch, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(maxAge)}
 	if err := sessions.CreateSession(ctx, sess); err != nil {
 		return "", Session{}, fmt.Errorf("create session: %w", err)
 	}
@@ -277,11 +295,12 @@ func openSession(ctx context.Context, sessions Sessions, acct Account, now time.
 // unauthenticated.
 func (s *SignIn) Authenticate(ctx context.Context, token string) (Principal, error) {
 	unauth := codeErr(CodeUnauthenticated)
-	if token == "" || len(token) > 128 {
+	accountID, _, ok := strings.Cut(token, ".")
+	if !ok || len(token) > 128 || !strings.HasPrefix(accountID, "acc_") {
 		return Principal{}, unauth
 	}
 	h := HashToken(token)
-	sess, err := s.sessions.GetSession(ctx, h)
+	sess, err := s.sessions.GetSession(ctx, accountID, h)
 	if errors.Is(err, ErrNotFound) {
 		return Principal{}, unauth
 	} else if err != nil {
@@ -309,7 +328,7 @@ func (s *SignIn) Authenticate(ctx context.Context, token string) (Principal, err
 	}
 	// Sliding idle expiry, written at most once a minute per session.
 	if now.Sub(sess.LastSeenAt) > time.Minute {
-		if err := s.sessions.TouchSession(ctx, h, now); err != nil {
+		if err := s.sessions.TouchSession(ctx, accountID, h, now); err != nil {
 			s.log.WarnContext(ctx, "touch session", "err", err)
 		}
 		sess.LastSeenAt = now
@@ -319,7 +338,7 @@ func (s *SignIn) Authenticate(ctx context.Context, token string) (Principal, err
 
 // Logout revokes the principal's session. An unknown session is not an error.
 func (s *SignIn) Logout(ctx context.Context, p Principal, ip string) error {
-	if err := s.sessions.DeleteSession(ctx, p.Session.IDHash); err != nil && !errors.Is(err, ErrNotFound) {
+	if err := s.sessions.DeleteSession(ctx, p.Session.AccountID, p.Session.IDHash); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("logout: %w", err)
 	}
 	a := p.Account

@@ -53,8 +53,8 @@ type Attempts interface {
 	// adds 1 to the failure counter only while the account is enabled, has a password,
 	// is unlocked and is below threshold, and returns the account as written. ok=false
 	// means no attempt is left (or the account cannot sign in at all); a missing account
-	// is ErrNotFound or ok=false.
-	ReserveAttempt(ctx context.Context, tenantID, accountID string, threshold int) (a Account, ok bool, err error)
+	// is ErrNotFound or ok=false. A reservation also notes its time (LastAttemptAt).
+	ReserveAttempt(ctx context.Context, tenantID, accountID string, threshold int, at time.Time) (a Account, ok bool, err error)
 	// RecordLogin notes a successful sign-in: last login time, failure counter back to 0.
 	RecordLogin(ctx context.Context, tenantID, accountID string, at time.Time) error
 	// Lock sets the lock at at if the account is unlocked and its counter has reached
@@ -65,12 +65,15 @@ type Attempts interface {
 	Unlock(ctx context.Context, tenantID, accountID string) error
 }
 
-// Sessions keeps signed-in browsers by the hash of their token.
+// Sessions keeps signed-in browsers under their account, by the hash of their token, so
+// that a person can list and end its own.
 type Sessions interface {
 	CreateSession(ctx context.Context, s Session) error
-	GetSession(ctx context.Context, idHash string) (Session, error)
-	TouchSession(ctx context.Context, idHash string, at time.Time) error
-	DeleteSession(ctx context.Context, idHash string) error
+	GetSession(ctx context.Context, accountID, idHash string) (Session, error)
+	TouchSession(ctx context.Context, accountID, idHash string, at time.Time) error
+	DeleteSession(ctx context.Context, accountID, idHash string) error
+	// ListSessions returns an account's sessions (expired ones included), oldest first.
+	ListSessions(ctx context.Context, accountID string) ([]Session, error)
 }
 
 // Tokens keeps single-use tokens: emailed links and sign-in flows.

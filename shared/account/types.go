@@ -114,6 +114,7 @@ type Account struct {
 	PasswordChangedAt time.Time
 	ForceChange       bool
 	FailedAttempts    int
+	LastAttemptAt     time.Time // when the last attempt was reserved
 	LockedAt          time.Time // zero: not locked
 	Disabled          bool
 	QuotaGB           int
@@ -142,11 +143,20 @@ type Session struct {
 	IDHash     string
 	TenantID   string
 	AccountID  string
-	Epoch      int64 // the account's SessionEpoch when the session began
+	IP         string // where it signed in from
+	UserAgent  string // the browser it signed in with (first MaxUserAgentLen bytes)
+	Epoch      int64  // the account's SessionEpoch when the session began
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	ExpiresAt  time.Time // absolute end
 }
+
+// MaxUserAgentLen bounds the browser name kept with a session.
+const MaxUserAgentLen = 256
+
+// PublicID is the session's ID as its owner sees it (GET /api/me/sessions): derived from
+// the stored hash, so it can name the session but never stands for the token.
+func (s Session) PublicID() string { return HashToken("session-id\x00" + s.IDHash)[:20] }
 
 // Token purposes.
 const (

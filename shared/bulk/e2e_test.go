@@ -290,7 +290,7 @@ func TestCreateMode(t *testing.T) {
 			t.Fatalf("%s: %+v %v", id, a, err)
 		}
 	}
-	res, err := e.svc.SignIn.Login(context.Background(), "new1@example.com", "Atarashii-Pass-1!", "192.0.2.1")
+	res, err := e.svc.SignIn.Login(context.Background(), "new1@example.com", "Atarashii-Pass-1!", account.Client{IP: "192.0.2.1"})
 	if err != nil || res.Token == "" {
 		t.Fatalf("sign-in as a created account: %v", err)
 	}
@@ -368,10 +368,10 @@ func TestRightsHoldWhenEachRowIsWritten(t *testing.T) {
 			if j.State != bulk.StateSucceeded || j.Updated != 9 || j.RefusedTotal != 1 || fmt.Sprint(j.Refused) != "[user005@example.com]" {
 				t.Fatalf("job %+v", j)
 			}
-			if _, err := e.svc.SignIn.Login(ctx, "user005@example.com", "Old-Passw0rd-Kept!", "192.0.2.1"); err != nil {
+			if _, err := e.svc.SignIn.Login(ctx, "user005@example.com", "Old-Passw0rd-Kept!", account.Client{IP: "192.0.2.1"}); err != nil {
 				t.Fatalf("the promoted account's password was changed: %v", err)
 			}
-			if _, err := e.svc.SignIn.Login(ctx, "user004@example.com", "Shin-Pass-004-Ok!", "192.0.2.1"); err != nil {
+			if _, err := e.svc.SignIn.Login(ctx, "user004@example.com", "Shin-Pass-004-Ok!", account.Client{IP: "192.0.2.1"}); err != nil {
 				t.Fatalf("a row the admin may still change was not applied: %v", err)
 			}
 			events, _, _ := e.store.ListAudit(ctx, admin.TenantID, "", 200)

@@ -175,6 +175,11 @@ func lang(r *http.Request) string {
 	return "ja"
 }
 
+// client is where a request comes from, for the sessions it opens.
+func client(r *http.Request) account.Client {
+	return account.Client{IP: clientIP(r), UserAgent: r.UserAgent()}
+}
+
 // clientIP is the peer address. API Gateway's proxy integration puts the caller's source
 // IP there; X-Forwarded-For is not trusted.
 func clientIP(r *http.Request) string {

@@ -248,10 +248,14 @@ func TestLoginSetsSessionCookieAndCSRF(t *testing.T) {
 		t.Fatalf("session token too short: %d chars", len(c.cookie.Value))
 	}
 	// The store keeps only a hash of the token.
-	if _, err := e.store.GetSession(context.Background(), c.cookie.Value); !errors.Is(err, account.ErrNotFound) {
+	ownerAcct := e.account(ownerID)
+	if !strings.HasPrefix(c.cookie.Value, ownerAcct.ID+".") {
+		t.Fatalf("the token does not name its account: %q", c.cookie.Value)
+	}
+	if _, err := e.store.GetSession(context.Background(), ownerAcct.ID, c.cookie.Value); !errors.Is(err, account.ErrNotFound) {
 		t.Fatal("the session token itself is a store key")
 	}
-	if _, err := e.store.GetSession(context.Background(), account.HashToken(c.cookie.Value)); err != nil {
+	if _, err := e.store.GetSession(context.Background(), ownerAcct.ID, account.HashToken(c.cookie.Value)); err != nil {
 		t.Fatalf("no session under the token's hash: %v", err)
 	}
 	me := c.do("GET", "/api/me", nil)
@@ -618,7 +622,7 @@ func (failingStore) GetAccountEventually(context.Context, string, string) (accou
 	return account.Account{}, errors.New("dynamodb: connection refused to table kagiya-prod")
 }
 
-func (failingStore) ReserveAttempt(context.Context, string, string, int) (account.Account, bool, error) {
+func (failingStore) ReserveAttempt(context.Context, string, string, int, time.Time) (account.Account, bool, error) {
 	return account.Account{}, false, errors.New("dynamodb: connection refused to table kagiya-prod")
 }
 

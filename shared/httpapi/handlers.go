@@ -83,7 +83,7 @@ func (a *api) handleLogin() http.Handler {
 			a.fail(w, r, &account.Error{Code: account.CodeValidation, Fields: fields})
 			return
 		}
-		res, err := a.svc.SignIn.Login(r.Context(), req.LoginID, req.Password, clientIP(r))
+		res, err := a.svc.SignIn.Login(r.Context(), req.LoginID, req.Password, client(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -391,5 +391,55 @@ func (a *api) handleListAudit() http.Handler {
 			out.NextCursor = &c
 		}
 		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+func (a *api) handleSessions() http.Handler {
+	type session struct {
+		SessionID  string    `json:"session_id"`
+		CreatedAt  time.Time `json:"created_at"`
+		LastSeenAt time.Time `json:"last_seen_at"`
+		IP         string    `json:"ip"`
+		UserAgent  string    `json:"user_agent"`
+		Current    bool      `json:"current"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		list, err := a.svc.SelfService.Sessions(r.Context(), principal(r))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		out := struct {
+			Sessions []session `json:"sessions"`
+		}{Sessions: []session{}}
+		for _, s := range list {
+			out.Sessions = append(out.Sessions, session{SessionID: s.ID, CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt,
+				IP: s.IP, UserAgent: s.UserAgent, Current: s.Current})
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}
+
+func (a *api) handleEndSession() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := principal(r)
+		if err := a.svc.SelfService.EndSession(r.Context(), p, r.PathValue("session_id"), clientIP(r)); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if r.PathValue("session_id") == p.Session.PublicID() {
+			a.clearCookie(w) // this browser signed itself out
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func (a *api) handleEndOtherSessions() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := a.svc.SelfService.EndOtherSessions(r.Context(), principal(r), clientIP(r)); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	})
 }

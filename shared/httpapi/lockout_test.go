@@ -182,7 +182,7 @@ func TestLockIsPermanentByDefaultTemporaryWhenChosen(t *testing.T) {
 	}
 	wg.Wait()
 	if res := tmp.client().login(userID, userPW); res.status != 200 {
-		t.Fatalf("lock not lifted after 15 minutes: %d %s", res.status, res.body)
+		t.Fatalf("lock not lifted after 15 minutes: %d %s\n%s\n%+v", res.status, res.body, tmp.auditActions(t), tmp.account(userID))
 	}
 	if n := strings.Count(tmp.auditActions(t), "unlock:ok:expired"); n != 1 {
 		t.Fatalf("the expired lock was lifted %d times: %s", n, tmp.auditActions(t))
@@ -422,5 +422,39 @@ func TestSignInRehashesOlderParameters(t *testing.T) {
 	}
 	if res := e.client().login(userID, userPW); res.status != 200 {
 		t.Fatalf("sign-in with the new hash: %d", res.status)
+	}
+}
+
+// Right passwords arriving together fill the counter for a moment (each attempt is
+// reserved before it is checked); that is not a lock. A counter left full by a writer
+// that died is, once the attempt is long gone.
+func TestParallelRightPasswordsDoNotLock(t *testing.T) {
+	e := newEnv(t, withConfig(noThrottle), withSettings(account.Settings{LockoutThreshold: 3}))
+	e.withUser(userID, "user")
+	var wg sync.WaitGroup
+	for range 12 {
+		wg.Add(1)
+		go func() { defer wg.Done(); e.client().login(userID, userPW) }()
+	}
+	wg.Wait()
+	if a := e.account(userID); a.Locked() {
+		t.Fatalf("parallel right passwords locked the account: %+v", a)
+	}
+	if res := e.client().login(userID, userPW); res.status != 200 {
+		t.Fatalf("sign-in after the burst: %d", res.status)
+	}
+	// A writer died after filling the counter: a minute later the next attempt locks.
+	a := e.account(userID)
+	a.FailedAttempts, a.LastAttemptAt = 3, e.clock.Now()
+	if _, err := e.store.UpdateAccount(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	if res := e.client().login(userID, userPW); res.status != 401 || e.account(userID).Locked() {
+		t.Fatalf("a counter filled a moment ago: %d, locked %v", res.status, e.account(userID).Locked())
+	}
+	e.clock.Add(account.StalledAttempt + time.Second)
+	e.client().login(userID, userPW)
+	if !e.account(userID).Locked() || !strings.Contains(e.auditActions(t), "lock:ok") {
+		t.Fatal("a counter left full by a dead writer was not locked")
 	}
 }

@@ -18,6 +18,9 @@ func (a *api) routes() []Route {
 		{"POST", "/api/logout", a.signedIn(a.handleLogout())},
 		{"GET", "/api/me", a.signedIn(a.handleMe())},
 		{"POST", "/api/me/password", a.signedIn(a.handleChangePassword())},
+		{"GET", "/api/me/sessions", a.signedIn(a.handleSessions())},
+		{"DELETE", "/api/me/sessions/{session_id}", a.signedIn(a.handleEndSession())},
+		{"POST", "/api/me/sessions/revoke-others", a.signedIn(a.handleEndOtherSessions())},
 		{"GET", "/api/password/policy", a.handlePolicy()},
 
 		{"POST", "/api/unlock", a.handleUnlock()},

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -266,41 +267,62 @@ func (s *Store) RecordLogin(_ context.Context, tenantID, id string, at time.Time
 	})
 }
 
+// sessionKey keeps an account's sessions together: account ID, then the token's hash.
+func sessionKey(accountID, idHash string) []byte { return []byte(accountID + "\x00" + idHash) }
+
 func (s *Store) CreateSession(_ context.Context, sess account.Session) error {
 	return s.db.Batch(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bSessions)
-		if b.Get([]byte(sess.IDHash)) != nil {
+		b, k := tx.Bucket(bSessions), sessionKey(sess.AccountID, sess.IDHash)
+		if b.Get(k) != nil {
 			return account.ErrConflict
 		}
-		return put(b, []byte(sess.IDHash), sess)
+		return put(b, k, sess)
 	})
 }
 
-func (s *Store) GetSession(_ context.Context, idHash string) (sess account.Session, err error) {
-	err = s.db.View(func(tx *bolt.Tx) error { return get(tx.Bucket(bSessions), []byte(idHash), &sess) })
+func (s *Store) GetSession(_ context.Context, accountID, idHash string) (sess account.Session, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error { return get(tx.Bucket(bSessions), sessionKey(accountID, idHash), &sess) })
 	return sess, err
 }
 
-func (s *Store) TouchSession(_ context.Context, idHash string, at time.Time) error {
+func (s *Store) TouchSession(_ context.Context, accountID, idHash string, at time.Time) error {
 	return s.db.Batch(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bSessions)
+		b, k := tx.Bucket(bSessions), sessionKey(accountID, idHash)
 		var sess account.Session
-		if err := get(b, []byte(idHash), &sess); err != nil {
+		if err := get(b, k, &sess); err != nil {
 			return err
 		}
 		sess.LastSeenAt = at
-		return put(b, []byte(idHash), sess)
+		return put(b, k, sess)
 	})
 }
 
-func (s *Store) DeleteSession(_ context.Context, idHash string) error {
+func (s *Store) DeleteSession(_ context.Context, accountID, idHash string) error {
 	return s.db.Batch(func(tx *bolt.Tx) error {
-		b := tx.Bucket(bSessions)
-		if b.Get([]byte(idHash)) == nil {
+		b, k := tx.Bucket(bSessions), sessionKey(accountID, idHash)
+		if b.Get(k) == nil {
 			return account.ErrNotFound
 		}
-		return b.Delete([]byte(idHash))
+		return b.Delete(k)
 	})
+}
+
+func (s *Store) ListSessions(_ context.Context, accountID string) ([]account.Session, error) {
+	var out []account.Session
+	prefix := []byte(accountID + "\x00")
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bSessions).Cursor()
+		for k, v := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = c.Next() {
+			var sess account.Session
+			if err := json.Unmarshal(v, &sess); err != nil {
+				return err
+			}
+			out = append(out, sess)
+		}
+		return nil
+	})
+	slices.SortFunc(out, func(a, b account.Session) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out, err
 }
 
 // auditSortKey orders events by time; the random suffix keeps simultaneous events apart.
@@ -413,12 +435,13 @@ func (s *Store) updateAccount(tenantID, id string, f func(a *account.Account) er
 // errNoAttempt ends a transaction without writing.
 var errNoAttempt = errors.New("no attempt left")
 
-func (s *Store) ReserveAttempt(_ context.Context, tenantID, id string, threshold int) (account.Account, bool, error) {
+func (s *Store) ReserveAttempt(_ context.Context, tenantID, id string, threshold int, at time.Time) (account.Account, bool, error) {
 	out, err := s.updateAccount(tenantID, id, func(a *account.Account) error {
 		if a.Disabled || a.PasswordHash == "" || a.Locked() || a.FailedAttempts >= threshold {
 			return errNoAttempt
 		}
 		a.FailedAttempts++
+		a.LastAttemptAt = at
 		return nil
 	})
 	if errors.Is(err, errNoAttempt) {

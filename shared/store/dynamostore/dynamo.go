@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -355,9 +356,9 @@ func (s *Store) RecordLogin(ctx context.Context, tenantID, id string, at time.Ti
 }
 
 func (s *Store) CreateSession(ctx context.Context, sess account.Session) error {
-	item, err := attributevalue.MarshalMap(sessionItem{PK: sessionPK(sess.IDHash), SK: skSession, IDHash: sess.IDHash,
-		TenantID: sess.TenantID, AccountID: sess.AccountID, Epoch: sess.Epoch, CreatedAt: fmtTime(sess.CreatedAt),
-		LastSeenAt: fmtTime(sess.LastSeenAt), ExpiresAt: fmtTime(sess.ExpiresAt), TTL: sess.ExpiresAt.Unix()})
+	item, err := attributevalue.MarshalMap(sessionItem{PK: sessionPK(sess.AccountID), SK: sess.IDHash, IDHash: sess.IDHash,
+		TenantID: sess.TenantID, AccountID: sess.AccountID, IP: sess.IP, UserAgent: sess.UserAgent, Epoch: sess.Epoch,
+		CreatedAt: fmtTime(sess.CreatedAt), LastSeenAt: fmtTime(sess.LastSeenAt), ExpiresAt: fmtTime(sess.ExpiresAt), TTL: sess.ExpiresAt.Unix()})
 	if err != nil {
 		return fmt.Errorf("encode session: %w", err)
 	}
@@ -370,17 +371,21 @@ func (s *Store) CreateSession(ctx context.Context, sess account.Session) error {
 	return nil
 }
 
-func (s *Store) GetSession(ctx context.Context, idHash string) (account.Session, error) {
-	var it sessionItem
-	if err := s.readMostlyEventually(ctx, sessionPK(idHash), skSession, &it); err != nil {
-		return account.Session{}, err
-	}
-	return account.Session{IDHash: it.IDHash, TenantID: it.TenantID, AccountID: it.AccountID, Epoch: it.Epoch,
-		CreatedAt: parseTime(it.CreatedAt), LastSeenAt: parseTime(it.LastSeenAt), ExpiresAt: parseTime(it.ExpiresAt)}, nil
+func (it sessionItem) session() account.Session {
+	return account.Session{IDHash: it.IDHash, TenantID: it.TenantID, AccountID: it.AccountID, IP: it.IP, UserAgent: it.UserAgent,
+		Epoch: it.Epoch, CreatedAt: parseTime(it.CreatedAt), LastSeenAt: parseTime(it.LastSeenAt), ExpiresAt: parseTime(it.ExpiresAt)}
 }
 
-func (s *Store) TouchSession(ctx context.Context, idHash string, at time.Time) error {
-	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(sessionPK(idHash), skSession),
+func (s *Store) GetSession(ctx context.Context, accountID, idHash string) (account.Session, error) {
+	var it sessionItem
+	if err := s.readMostlyEventually(ctx, sessionPK(accountID), idHash, &it); err != nil {
+		return account.Session{}, err
+	}
+	return it.session(), nil
+}
+
+func (s *Store) TouchSession(ctx context.Context, accountID, idHash string, at time.Time) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(sessionPK(accountID), idHash),
 		ConditionExpression:       aws.String("attribute_exists(PK)"),
 		UpdateExpression:          aws.String("SET last_seen_at = :t"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":t": str(fmtTime(at))},
@@ -393,8 +398,8 @@ func (s *Store) TouchSession(ctx context.Context, idHash string, at time.Time) e
 	return nil
 }
 
-func (s *Store) DeleteSession(ctx context.Context, idHash string) error {
-	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: key(sessionPK(idHash), skSession),
+func (s *Store) DeleteSession(ctx context.Context, accountID, idHash string) error {
+	_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: key(sessionPK(accountID), idHash),
 		ConditionExpression: aws.String("attribute_exists(PK)")})
 	if conditionFailed(err) {
 		return account.ErrNotFound
@@ -402,6 +407,31 @@ func (s *Store) DeleteSession(ctx context.Context, idHash string) error {
 		return fmt.Errorf("delete session: %w", err)
 	}
 	return nil
+}
+
+func (s *Store) ListSessions(ctx context.Context, accountID string) ([]account.Session, error) {
+	in := &dynamodb.QueryInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
+		KeyConditionExpression:    aws.String("PK = :pk"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(sessionPK(accountID))}}
+	var out []account.Session
+	for {
+		res, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, fmt.Errorf("list sessions: %w", err)
+		}
+		for _, raw := range res.Items {
+			var it sessionItem
+			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+				return nil, fmt.Errorf("decode session: %w", err)
+			}
+			out = append(out, it.session())
+		}
+		if res.LastEvaluatedKey == nil {
+			slices.SortFunc(out, func(a, b account.Session) int { return a.CreatedAt.Compare(b.CreatedAt) })
+			return out, nil
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+	}
 }
 
 func (s *Store) AppendAudit(ctx context.Context, e account.AuditEvent) error {
@@ -515,10 +545,10 @@ func (s *Store) accountUpdate(ctx context.Context, tenantID, id, update, cond st
 // ReserveAttempt is one conditional update that returns the whole account as written, so
 // a sign-in reads nothing else of it. A failed condition is not told apart from a missing
 // account here (the caller reads the account on that rare path).
-func (s *Store) ReserveAttempt(ctx context.Context, tenantID, id string, threshold int) (account.Account, bool, error) {
-	res, ok, err := s.accountUpdate(ctx, tenantID, id, "SET failed_attempts = failed_attempts + :one",
+func (s *Store) ReserveAttempt(ctx context.Context, tenantID, id string, threshold int, at time.Time) (account.Account, bool, error) {
+	res, ok, err := s.accountUpdate(ctx, tenantID, id, "SET failed_attempts = failed_attempts + :one, last_attempt_at = :at",
 		"attribute_not_exists(locked_at) AND failed_attempts < :t AND disabled = :no AND attribute_exists(password_hash)",
-		map[string]types.AttributeValue{":t": num(int64(threshold)), ":no": &types.AttributeValueMemberBOOL{Value: false}}, types.ReturnValueAllNew)
+		map[string]types.AttributeValue{":t": num(int64(threshold)), ":no": &types.AttributeValueMemberBOOL{Value: false}, ":at": str(fmtTime(at))}, types.ReturnValueAllNew)
 	if err != nil || !ok {
 		return account.Account{}, false, err
 	}

@@ -67,6 +67,7 @@ type accountItem struct {
 	PasswordChangedAt string `dynamodbav:"password_changed_at,omitempty"`
 	ForceChange       bool   `dynamodbav:"force_change"`
 	FailedAttempts    int    `dynamodbav:"failed_attempts"`
+	LastAttemptAt     string `dynamodbav:"last_attempt_at,omitempty"`
 	LockedAt          string `dynamodbav:"locked_at,omitempty"`
 	Disabled          bool   `dynamodbav:"disabled"`
 	QuotaGB           int    `dynamodbav:"quota_gb"`
@@ -86,7 +87,7 @@ func toAccountItem(a account.Account) accountItem {
 		PK: tenantPK(a.TenantID), SK: accountSK(a.ID), AccountID: a.ID,
 		TenantID: a.TenantID, LoginID: a.LoginID, LoginKey: a.Key(), Role: string(a.Role),
 		PasswordHash: a.PasswordHash, PasswordChangedAt: fmtTime(a.PasswordChangedAt),
-		ForceChange: a.ForceChange, FailedAttempts: a.FailedAttempts, LockedAt: fmtTime(a.LockedAt),
+		ForceChange: a.ForceChange, FailedAttempts: a.FailedAttempts, LastAttemptAt: fmtTime(a.LastAttemptAt), LockedAt: fmtTime(a.LockedAt),
 		Disabled: a.Disabled, QuotaGB: a.QuotaGB, Comment: a.Comment, Language: a.Language,
 		SessionEpoch: a.SessionEpoch, TokensAfter: fmtTime(a.TokensAfter), CreatedAt: fmtTime(a.CreatedAt),
 		UpdatedAt: fmtTime(a.UpdatedAt), LastLoginAt: fmtTime(a.LastLoginAt), BulkMarker: a.BulkMarker, Version: a.Version,
@@ -97,7 +98,7 @@ func (it accountItem) account() account.Account {
 	return account.Account{
 		ID: it.AccountID, TenantID: it.TenantID, LoginID: it.LoginID, Role: account.Role(it.Role),
 		PasswordHash: it.PasswordHash, PasswordChangedAt: parseTime(it.PasswordChangedAt),
-		ForceChange: it.ForceChange, FailedAttempts: it.FailedAttempts, LockedAt: parseTime(it.LockedAt),
+		ForceChange: it.ForceChange, FailedAttempts: it.FailedAttempts, LastAttemptAt: parseTime(it.LastAttemptAt), LockedAt: parseTime(it.LockedAt),
 		Disabled: it.Disabled, QuotaGB: it.QuotaGB, Comment: it.Comment, Language: it.Language,
 		SessionEpoch: it.SessionEpoch, TokensAfter: parseTime(it.TokensAfter), CreatedAt: parseTime(it.CreatedAt),
 		UpdatedAt: parseTime(it.UpdatedAt), LastLoginAt: parseTime(it.LastLoginAt), BulkMarker: it.BulkMarker, Version: it.Version,
@@ -110,6 +111,8 @@ type sessionItem struct {
 	IDHash     string `dynamodbav:"id_hash"`
 	TenantID   string `dynamodbav:"tenant_id"`
 	AccountID  string `dynamodbav:"account_id"`
+	IP         string `dynamodbav:"ip,omitempty"`
+	UserAgent  string `dynamodbav:"user_agent,omitempty"`
 	Epoch      int64  `dynamodbav:"epoch"`
 	CreatedAt  string `dynamodbav:"created_at"`
 	LastSeenAt string `dynamodbav:"last_seen_at"`

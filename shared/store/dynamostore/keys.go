@@ -7,7 +7,7 @@ package dynamostore
 //	account   TENANT#<id>         ACCOUNT#<account id>
 //	history   TENANT#<id>         HISTORY#<account id>
 //	login ID  LOGIN#<login key>   #LOGIN        (deployment-wide uniqueness; points at the account)
-//	session   SESSION#<hash>      #SESSION
+//	session   SESSION#<account id> <hash>       (an account's sessions are one Query)
 //	token     TOKEN#<hash>        #TOKEN
 //	audit     AUDIT#<tenant>      <time>#<random>
 //	counter   HIT#<key>           #HIT
@@ -18,7 +18,6 @@ const (
 	attrExpires = "expires_at" // the table's TTL attribute (epoch seconds)
 
 	skTenant      = "#TENANT"
-	skSession     = "#SESSION"
 	skHit         = "#HIT"
 	accountPrefix = "ACCOUNT#"
 )
@@ -30,7 +29,7 @@ func loginPK(loginKey string) string    { return "LOGIN#" + loginKey }
 
 const skLogin = "#LOGIN"
 
-func sessionPK(idHash string) string { return "SESSION#" + idHash }
+func sessionPK(accountID string) string { return "SESSION#" + accountID }
 func auditPK(tenantID string) string { return "AUDIT#" + tenantID }
 func hitPK(key string) string        { return "HIT#" + key }
 

@@ -223,9 +223,9 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 			if h, err := s.GetHistory(ctx, "t1", fresh.ID); err != nil || len(h) != 0 {
 				t.Fatalf("the new account inherited a history: %v %v", h, err)
 			}
-			if _, _, err := s.ReserveAttempt(ctx, "t1", old.ID, 10); err != nil && !errors.Is(err, account.ErrNotFound) {
+			if _, _, err := s.ReserveAttempt(ctx, "t1", old.ID, 10, at); err != nil && !errors.Is(err, account.ErrNotFound) {
 				t.Fatalf("reserve on the old account_id: %v", err)
-			} else if _, ok, _ := s.ReserveAttempt(ctx, "t1", old.ID, 10); ok {
+			} else if _, ok, _ := s.ReserveAttempt(ctx, "t1", old.ID, 10, at); ok {
 				t.Fatal("an attempt was reserved on a deleted account")
 			}
 		})
@@ -409,7 +409,7 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					a, ok, err := s.ReserveAttempt(ctx, "t1", g.ID, threshold)
+					a, ok, err := s.ReserveAttempt(ctx, "t1", g.ID, threshold, at)
 					mu.Lock()
 					defer mu.Unlock()
 					switch {
@@ -454,10 +454,10 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 				t.Fatalf("%d callers locked the account, want exactly 1", lockedBy.get())
 			}
 			a, _ := s.GetAccount(ctx, "t1", g.ID)
-			if !a.LockedAt.Equal(at) || a.FailedAttempts != threshold {
+			if !a.LockedAt.Equal(at) || a.FailedAttempts != threshold || !a.LastAttemptAt.Equal(at) {
 				t.Fatalf("after lock %+v", a)
 			}
-			if _, ok, _ := s.ReserveAttempt(ctx, "t1", g.ID, 100); ok {
+			if _, ok, _ := s.ReserveAttempt(ctx, "t1", g.ID, 100, at); ok {
 				t.Fatal("an attempt was reserved on a locked account")
 			}
 			// An update from before the lock must not undo it.
@@ -480,7 +480,7 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 			if ok, err := s.Lock(ctx, "t1", g.ID, threshold, at); ok || err != nil {
 				t.Fatalf("locked below the threshold: %v %v", ok, err)
 			}
-			if _, ok, err := s.ReserveAttempt(ctx, "t1", "acc_nobody", 10); ok || err != nil && !errors.Is(err, account.ErrNotFound) {
+			if _, ok, err := s.ReserveAttempt(ctx, "t1", "acc_nobody", 10, at); ok || err != nil && !errors.Is(err, account.ErrNotFound) {
 				t.Fatalf("reserving on a missing account: %v %v", ok, err)
 			}
 		})
@@ -493,7 +493,7 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 			n.PasswordHash = ""
 			n = create(t, s, n)
 			for _, a := range []account.Account{d, n} {
-				if _, ok, err := s.ReserveAttempt(ctx, "t1", a.ID, 10); ok || err != nil {
+				if _, ok, err := s.ReserveAttempt(ctx, "t1", a.ID, 10, at); ok || err != nil {
 					t.Fatalf("reserved on %s: %v %v", a.LoginID, ok, err)
 				}
 				if got, _ := s.GetAccount(ctx, "t1", a.ID); got.FailedAttempts != 0 {
@@ -505,7 +505,7 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 
 	t.Run("Sessions", func(t *testing.T) {
 		s := newStore(t)
-		sess := account.Session{IDHash: "abc123", TenantID: "t1", AccountID: "acc_u", Epoch: 3,
+		sess := account.Session{IDHash: "abc123", TenantID: "t1", AccountID: "acc_u", IP: "192.0.2.5", UserAgent: "Firefox/140", Epoch: 3,
 			CreatedAt: at, LastSeenAt: at, ExpiresAt: at.Add(12 * time.Hour)}
 		if err := s.CreateSession(ctx, sess); err != nil {
 			t.Fatal(err)
@@ -513,25 +513,49 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 		if err := s.CreateSession(ctx, sess); !errors.Is(err, account.ErrConflict) {
 			t.Fatalf("duplicate session err = %v", err)
 		}
-		got, err := s.GetSession(ctx, "abc123")
-		if err != nil || got.AccountID != "acc_u" || got.TenantID != "t1" || got.Epoch != 3 || !got.ExpiresAt.Equal(sess.ExpiresAt) {
+		got, err := s.GetSession(ctx, "acc_u", "abc123")
+		if err != nil || got.AccountID != "acc_u" || got.TenantID != "t1" || got.Epoch != 3 || got.IP != "192.0.2.5" ||
+			got.UserAgent != "Firefox/140" || !got.ExpiresAt.Equal(sess.ExpiresAt) {
 			t.Fatalf("GetSession = %+v, %v", got, err)
 		}
-		if err := s.TouchSession(ctx, "abc123", at.Add(5*time.Minute)); err != nil {
+		if _, err := s.GetSession(ctx, "acc_other", "abc123"); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("a session found under another account: %v", err)
+		}
+		if err := s.TouchSession(ctx, "acc_u", "abc123", at.Add(5*time.Minute)); err != nil {
 			t.Fatal(err)
 		}
-		got, _ = s.GetSession(ctx, "abc123")
+		got, _ = s.GetSession(ctx, "acc_u", "abc123")
 		if !got.LastSeenAt.Equal(at.Add(5 * time.Minute)) {
 			t.Fatalf("touch not stored: %+v", got)
 		}
-		if err := s.DeleteSession(ctx, "abc123"); err != nil {
+		// An account's sessions list together, oldest first, and only its own.
+		second := sess
+		second.IDHash, second.CreatedAt = "def456", at.Add(time.Hour)
+		other := sess
+		other.IDHash, other.AccountID = "ghi789", "acc_other"
+		for _, x := range []account.Session{second, other} {
+			if err := s.CreateSession(ctx, x); err != nil {
+				t.Fatal(err)
+			}
+		}
+		list, err := s.ListSessions(ctx, "acc_u")
+		if err != nil || len(list) != 2 || list[0].IDHash != "abc123" || list[1].IDHash != "def456" {
+			t.Fatalf("ListSessions = %+v, %v", list, err)
+		}
+		if err := s.DeleteSession(ctx, "acc_u", "abc123"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.GetSession(ctx, "abc123"); !errors.Is(err, account.ErrNotFound) {
+		if _, err := s.GetSession(ctx, "acc_u", "abc123"); !errors.Is(err, account.ErrNotFound) {
 			t.Fatalf("after delete err = %v", err)
 		}
-		if err := s.TouchSession(ctx, "abc123", at); !errors.Is(err, account.ErrNotFound) {
+		if err := s.TouchSession(ctx, "acc_u", "abc123", at); !errors.Is(err, account.ErrNotFound) {
 			t.Fatalf("touching a deleted session err = %v (it must not come back)", err)
+		}
+		if err := s.DeleteSession(ctx, "acc_u", "abc123"); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("second delete err = %v", err)
+		}
+		if list, _ := s.ListSessions(ctx, "acc_u"); len(list) != 1 {
+			t.Fatalf("after delete %d sessions", len(list))
 		}
 	})
 

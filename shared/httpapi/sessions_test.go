@@ -1,0 +1,78 @@
+package httpapi_test
+
+import (
+	"strings"
+	"testing"
+)
+
+// A person sees its signed-in browsers and ends any of them, or all but this one.
+func TestPeopleSeeAndEndTheirSessions(t *testing.T) {
+	e := newEnv(t, withConfig(noThrottle))
+	e.withUser(userID, "user")
+	phone := e.client()
+	phone.ip = "198.51.100.7"
+	if res := phone.login(userID, userPW); res.status != 200 {
+		t.Fatalf("phone: %d", res.status)
+	}
+	laptop := e.signedIn(userID, userPW)
+	tablet := e.signedIn(userID, userPW)
+	someoneElse := e.signedIn(ownerID, ownerPW)
+
+	res := laptop.do("GET", "/api/me/sessions", nil)
+	list := res.json(t)["sessions"].([]any)
+	if res.status != 200 || len(list) != 3 {
+		t.Fatalf("sessions: %d %s", res.status, res.body)
+	}
+	var current, phoneID string
+	for _, x := range list {
+		s := x.(map[string]any)
+		if s["current"] == true {
+			current = s["session_id"].(string)
+		}
+		if s["ip"] == "198.51.100.7" {
+			phoneID = s["session_id"].(string)
+		}
+		if s["created_at"] == nil || s["last_seen_at"] == nil {
+			t.Fatalf("session without times: %v", s)
+		}
+	}
+	if current == "" || phoneID == "" || current == phoneID || strings.Contains(string(res.body), laptop.cookie.Value) {
+		t.Fatalf("current %q, phone %q: %s", current, phoneID, res.body)
+	}
+	// Another account's session IDs mean nothing here.
+	ownerList := someoneElse.do("GET", "/api/me/sessions", nil).json(t)["sessions"].([]any)
+	if res := laptop.do("DELETE", "/api/me/sessions/"+ownerList[0].(map[string]any)["session_id"].(string), nil); res.status != 404 {
+		t.Fatalf("ending another account's session: %d", res.status)
+	}
+	if res := laptop.do("DELETE", "/api/me/sessions/"+phoneID, nil); res.status != 204 {
+		t.Fatalf("end the phone: %d %s", res.status, res.body)
+	}
+	if res := phone.do("GET", "/api/me", nil); res.status != 401 {
+		t.Fatalf("the phone is still signed in: %d", res.status)
+	}
+	if res := laptop.do("POST", "/api/me/sessions/revoke-others", nil); res.status != 204 {
+		t.Fatalf("end the others: %d", res.status)
+	}
+	if res := tablet.do("GET", "/api/me", nil); res.status != 401 {
+		t.Fatalf("the tablet is still signed in: %d", res.status)
+	}
+	if res := laptop.do("GET", "/api/me/sessions", nil); len(res.json(t)["sessions"].([]any)) != 1 {
+		t.Fatalf("after ending the others: %s", res.body)
+	}
+	if res := someoneElse.do("GET", "/api/me", nil); res.status != 200 {
+		t.Fatal("another account's session ended")
+	}
+	// Ending the current session signs this browser out.
+	res = laptop.do("DELETE", "/api/me/sessions/"+current, nil)
+	if res.status != 204 || laptop.cookie != nil {
+		t.Fatalf("end the current session: %d cookie %v", res.status, laptop.cookie)
+	}
+	audit := e.auditActions(t)
+	if !strings.Contains(audit, "session.end:ok") || !strings.Contains(audit, "session.end_others:ok:1 ended") {
+		t.Fatalf("audit: %s", audit)
+	}
+	// A session token from before does not come back.
+	if res := tablet.do("GET", "/api/me/sessions", nil); res.status != 401 {
+		t.Fatalf("an ended session lists sessions: %d", res.status)
+	}
+}
