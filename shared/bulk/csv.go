@@ -38,7 +38,7 @@ const (
 	// MaxRecordBytes bounds what is read for one record, so a huge cell cannot make the
 	// CSV reader hold it whole: the file is rejected at that line instead.
 	MaxRecordBytes = 64 << 10
-	MaxRows      = 1_000_000
+	MaxRows        = 1_000_000
 )
 
 // Problem codes.

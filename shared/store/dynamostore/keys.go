@@ -30,8 +30,8 @@ func loginPK(loginKey string) string    { return "LOGIN#" + loginKey }
 const skLogin = "#LOGIN"
 
 func sessionPK(accountID string) string { return "SESSION#" + accountID }
-func auditPK(tenantID string) string { return "AUDIT#" + tenantID }
-func hitPK(key string) string        { return "HIT#" + key }
+func auditPK(tenantID string) string    { return "AUDIT#" + tenantID }
+func hitPK(key string) string           { return "HIT#" + key }
 
 const skToken = "#TOKEN"
 
