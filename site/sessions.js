@@ -1,0 +1,72 @@
+// The person's signed-in browsers: list them, end one, or end all but this one.
+"use strict";
+document.addEventListener("DOMContentLoaded", async () => {
+  const tbody = document.getElementById("sessions");
+  const msg = document.getElementById("message");
+  let rows = [];
+  const cell = (text, label) => {
+    const td = document.createElement("td"); td.textContent = text;
+    if (label) td.dataset.label = t(label);
+    return td;
+  };
+  const when = (s) => new Date(s).toLocaleString(kagiyaLang());
+
+  function render() {
+    tbody.replaceChildren();
+    for (const s of rows) {
+      const tr = document.createElement("tr");
+      const browser = cell(s.user_agent || t("sessions.unknown_browser"), "sessions.col.browser");
+      if (s.current) {
+        const badge = document.createElement("span");
+        badge.className = "badge"; badge.textContent = t("sessions.current");
+        browser.append(" ", badge);
+      }
+      const actions = document.createElement("td");
+      const end = document.createElement("button");
+      end.type = "button"; end.className = "secondary";
+      end.textContent = t(s.current ? "sessions.sign_out" : "sessions.end");
+      end.setAttribute("aria-label", end.textContent + " " + (s.user_agent || "") + " " + s.ip);
+      end.addEventListener("click", () => endSession(s));
+      actions.append(end);
+      tr.append(browser, cell(s.ip, "sessions.col.ip"), cell(when(s.created_at), "sessions.col.created"),
+        cell(when(s.last_seen_at), "sessions.col.last_seen"), actions);
+      tbody.append(tr);
+    }
+    document.getElementById("end-others").disabled = rows.length < 2;
+  }
+  document.addEventListener("kagiya:lang", render);
+
+  async function load() {
+    try {
+      rows = (await api("GET", "/api/me/sessions")).sessions;
+      render();
+    } catch (e) {
+      if (e.status === 401) { location.replace("/index.html"); return; }
+      showMessage(msg, e.message, true);
+    }
+  }
+
+  async function endSession(s) {
+    try {
+      await api("DELETE", "/api/me/sessions/" + encodeURIComponent(s.session_id));
+      if (s.current) { sessionStorage.removeItem("kagiya.csrf"); location.assign("/index.html"); return; }
+      showMessage(msg, t("sessions.ended"), false);
+      load();
+    } catch (e) {
+      showMessage(msg, e.message, true);
+    }
+  }
+
+  document.getElementById("end-others").addEventListener("click", async () => {
+    try {
+      await api("POST", "/api/me/sessions/revoke-others");
+      showMessage(msg, t("sessions.others_ended"), false);
+      load();
+    } catch (e) {
+      showMessage(msg, e.message, true);
+    }
+  });
+
+  if (!(await me())) return;
+  load();
+});
