@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -163,6 +164,35 @@ func TestBrowserOwnerChangesTenantSettings(t *testing.T) {
 		waitText("#rules", "16 文字以下"),
 		chromedp.Navigate(base+"/home.html"),
 		waitText("#me-expires", time.Now().UTC().AddDate(0, 0, 90).Format("2006/1/2")), // 90 days from the owner's creation
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A tenant moves to the nist preset; a person whose right password is on the breached
+// list is told so at sign-in and chooses another before going on.
+func TestBrowserCompromisedPasswordAtSignIn(t *testing.T) {
+	base := startServer(t)
+	createUser(t, base, "kumi@example.com", "Password-2026!") // fine under standard12
+	owner := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")
+	res := owner("GET", "/api/admin/tenant", nil)
+	var set map[string]any
+	json.NewDecoder(res.Body).Decode(&set)
+	res.Body.Close()
+	set["policy_preset"], set["confirm_password"] = "nist", "Kagi-2026-Tokyo!"
+	if res := owner("PUT", "/api/admin/tenant", set); res.StatusCode != 200 {
+		t.Fatalf("to nist: %d", res.StatusCode)
+	}
+	ctx := browser(t)
+	err := chromedp.Do(ctx,
+		japanese(base),
+		signIn(base, "kumi@example.com", "Password-2026!"),
+		waitText("#change-reason", "流出したパスワード"),
+		chromedp.SendKeys(css("#change_password"), "kawa no sakana mori"),
+		chromedp.SendKeys(css("#change_password2"), "kawa no sakana mori"),
+		chromedp.Click(css("#change-submit")),
+		waitText("#me-login-id", "kumi@example.com"),
 	)
 	if err != nil {
 		t.Fatal(err)

@@ -123,13 +123,20 @@ func (k *kit) remember(ctx context.Context, a Account, set Settings) {
 	}
 }
 
+// Why a sign-in must set a new password first (API.md, Login results).
+const (
+	ReasonForced      = "forced"
+	ReasonExpired     = "expired"
+	ReasonCompromised = "compromised"
+)
+
 // ChangeReason says why a sign-in must set a new password first.
 func changeReason(a Account, set Settings, now time.Time) string {
 	if a.ForceChange {
-		return "forced"
+		return ReasonForced
 	}
 	if exp := PasswordExpiresAt(a, set); !exp.IsZero() && !now.Before(exp) {
-		return "expired"
+		return ReasonExpired
 	}
 	return ""
 }

@@ -156,21 +156,22 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain string, from Client) 
 	if stale {
 		s.rehash(ctx, acct, preset(t.Settings).Normalized(plain))
 	}
-	return s.advance(ctx, acct, t, s.dueSteps(acct, t.Settings.Effective(), now), from)
-}
-
-// dueSteps lists the steps a sign-in of a still has to complete after its password.
-func (s *SignIn) dueSteps(a Account, set Settings, now time.Time) []string {
+	set := t.Settings.Effective()
+	reason := changeReason(acct, set, now)
+	if reason == "" && preset(set).Compromised(plain) {
+		reason = ReasonCompromised // right, but on the list of breached passwords
+	}
 	var steps []string
-	if changeReason(a, set, now) != "" {
+	if reason != "" {
 		steps = append(steps, StepPasswordChange)
 	}
-	return steps
+	return s.advance(ctx, acct, t, steps, reason, from)
 }
 
 // advance moves a sign-in on: with no step left it opens the session (the only place
-// that does); otherwise it stores the flow with its steps and answers the next one.
-func (s *SignIn) advance(ctx context.Context, a Account, t Tenant, steps []string, from Client) (LoginResult, error) {
+// that does); otherwise it stores the flow with its steps (and why a password change is
+// due) and answers the next one.
+func (s *SignIn) advance(ctx context.Context, a Account, t Tenant, steps []string, reason string, from Client) (LoginResult, error) {
 	now, ip := s.now().UTC(), from.IP
 	if len(steps) == 0 {
 		token, _, err := openSession(ctx, s.sessions, a, now, s.cfg.SessionMax, from)
@@ -180,15 +181,15 @@ func (s *SignIn) advance(ctx context.Context, a Account, t Tenant, steps []strin
 		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "login", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
 		return LoginResult{Token: token, CSRF: csrfFor(token), Account: a, Tenant: t}, nil
 	}
-	challenge, err := s.issueToken(ctx, Token{Purpose: PurposeFlow, TenantID: a.TenantID, AccountID: a.ID, Steps: steps}, ChallengeTTL)
+	challenge, err := s.issueToken(ctx, Token{Purpose: PurposeFlow, TenantID: a.TenantID, AccountID: a.ID, Steps: steps, Reason: reason}, ChallengeTTL)
 	if err != nil {
 		return LoginResult{}, err
 	}
 	res := LoginResult{Account: a, Tenant: t, Step: steps[0], Challenge: challenge}
 	result := "step_due:" + steps[0]
 	if steps[0] == StepPasswordChange {
-		res.Reason = changeReason(a, t.Settings.Effective(), now)
-		result += ":" + res.Reason
+		res.Reason = reason
+		result += ":" + reason
 	}
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "login", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: result})
 	return res, nil
@@ -227,7 +228,7 @@ func (s *SignIn) CompletePasswordChange(ctx context.Context, challenge, plain st
 	}
 	set := t.Settings.Effective()
 	now := s.now().UTC()
-	reason := changeReason(a, set, now)
+	reason := flow.Reason
 	hash, err := s.newPasswordHash(ctx, a, set, "new_password", plain)
 	if err != nil {
 		return LoginResult{}, err
@@ -241,7 +242,7 @@ func (s *SignIn) CompletePasswordChange(ctx context.Context, challenge, plain st
 	}
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "password.change", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:" + reason})
 	s.notify(ctx, "password_changed", a, map[string]any{"ByAdmin": false, "When": s.formatTime(now, set)})
-	return s.advance(ctx, a, t, flow.Steps[1:], from)
+	return s.advance(ctx, a, t, flow.Steps[1:], "", from)
 }
 
 // burnDummy does the work of a password check for an account that cannot sign in, so the

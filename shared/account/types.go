@@ -173,6 +173,7 @@ type Token struct {
 	TenantID  string
 	AccountID string
 	Steps     []string // a sign-in flow's steps still due, in order
+	Reason    string   // why a sign-in flow's password change is due
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/password"
 )
 
 func policyCodes(t *testing.T, r response) string {
@@ -252,5 +253,41 @@ func TestTenantSettings(t *testing.T) {
 	}
 	if !strings.Contains(e.auditActions(t), "tenant.update:ok:preset=nist") {
 		t.Fatal("no audit of the settings change")
+	}
+}
+
+// Under nist, a right password that is on the breached list must be changed at that
+// sign-in (reason compromised), and the new one may not be on it either.
+func TestCompromisedPasswordMustChangeAtSignIn(t *testing.T) {
+	e := newEnv(t, withConfig(noThrottle), withSettings(account.Settings{PolicyPreset: "nist"}))
+	e.withUser(userID, "user") // created under nist: userPW is fine
+	a := e.account(userID)
+	h, err := password.Hash(fastHash, "password12345678") // imported before the rules, say
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.PasswordHash = h
+	if _, err := e.store.UpdateAccount(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	c := e.client()
+	res := c.login(userID, "password12345678")
+	body := res.json(t)
+	if res.status != 200 || body["result"] != "password_change_required" || body["reason"] != "compromised" || c.cookie != nil {
+		t.Fatalf("compromised sign-in: %d %s", res.status, res.body)
+	}
+	challenge := body["challenge"].(string)
+	if got := policyCodes(t, c.do("POST", "/api/login/password", map[string]string{"challenge": challenge, "new_password": "iloveyou2026!!!!"})); !strings.Contains(got, "new_password:common") {
+		t.Fatalf("another breached password: %s", got)
+	}
+	res = c.do("POST", "/api/login/password", map[string]string{"challenge": challenge, "new_password": "kawa no sakana mori"})
+	if res.status != 200 || res.json(t)["result"] != "ok" || c.cookie == nil {
+		t.Fatalf("complete: %d %s", res.status, res.body)
+	}
+	if !strings.Contains(e.auditActions(t), "password.change:ok:compromised") {
+		t.Fatalf("audit: %s", e.auditActions(t))
+	}
+	if res := e.client().login(userID, "kawa no sakana mori"); res.json(t)["result"] != "ok" {
+		t.Fatalf("next sign-in: %s", res.body)
 	}
 }

@@ -53,6 +53,9 @@ type Preset struct {
 	MaxDigitRun int  // longest run of digits allowed (0: any)
 	Blocklist   bool
 	Normalize   bool // NFC before checking and hashing
+	// CollapseSpaces counts length with runs of spaces as one (ASVS 2.1.1), so padding
+	// with spaces does not make a short password long enough.
+	CollapseSpaces bool
 }
 
 // Presets are the five rule sets of API.md, by name.
@@ -64,7 +67,7 @@ var presets = map[string]Preset{
 	"classes3of4": {Name: "classes3of4", MinLen: 8, MaxLen: 128, ASCIIOnly: true, MinClasses: 3},
 	"legacy3to30": {Name: "legacy3to30", MinLen: 3, MaxLen: 30, ASCIIOnly: true},
 	"nist": {Name: "nist", MinLen: 15, MinLenMFA: 12, MaxLen: 128, NoControl: true, NoAccount: true,
-		Blocklist: true, Normalize: true},
+		Blocklist: true, Normalize: true, CollapseSpaces: true},
 }
 
 // Names lists the presets, the default first.
@@ -81,6 +84,27 @@ type Input struct {
 	Password string
 	LoginID  string // the account's email address, for the account and domain rules
 	MFA      bool   // the account has a second factor
+}
+
+// collapseSpaces turns every run of spaces into one space.
+func collapseSpaces(s string) string {
+	var b strings.Builder
+	prev := false
+	for _, r := range s {
+		if r == ' ' && prev {
+			continue
+		}
+		prev = r == ' '
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// Compromised reports whether pw is on p's blocklist of common and breached passwords
+// (or barely more than one), for the presets that keep one. A sign-in with such a
+// password, though right, must change it.
+func (p Preset) Compromised(pw string) bool {
+	return p.Blocklist && common(strings.ToLower(p.Normalized(pw)))
 }
 
 // Normalized returns the password as it is checked and hashed under p.
@@ -116,6 +140,9 @@ func (p Preset) Check(in Input) []string {
 		return []string{InvalidChar}
 	}
 	n := utf8.RuneCountInString(pw)
+	if p.CollapseSpaces {
+		n = utf8.RuneCountInString(collapseSpaces(pw))
+	}
 	if n < p.minLen(in.MFA) {
 		add(TooShort)
 	}

@@ -227,3 +227,31 @@ func BenchmarkCheck(b *testing.B) {
 		b.ReportMetric(float64(BlocklistBytes()), "bytes-in-binary")
 	})
 }
+
+// ASVS 2.1.1: under nist, runs of spaces count as one toward the length.
+func TestNISTCountsRunsOfSpacesOnce(t *testing.T) {
+	p, _ := Get("nist")
+	for pw, short := range map[string]bool{
+		"kawa no  sakan      ": true,  // 20 characters, 14 with the runs collapsed
+		"kawa no sakana mori":  false, // 19 with single spaces
+		"yama-kawa-umi-sora":   false,
+	} {
+		got := slices.Contains(p.Check(Input{Password: pw, LoginID: "taro@example.com"}), TooShort)
+		if got != short {
+			t.Errorf("%q: too_short = %v, want %v", pw, got, short)
+		}
+	}
+}
+
+func TestCompromised(t *testing.T) {
+	nist, _ := Get("nist")
+	std, _ := Get("standard12")
+	for pw, want := range map[string]bool{"password": true, "Password2026!": true, "iloveyou": true, "kawa no sakana mori": false} {
+		if got := nist.Compromised(pw); got != want {
+			t.Errorf("nist.Compromised(%q) = %v, want %v", pw, got, want)
+		}
+	}
+	if std.Compromised("password") {
+		t.Error("standard12 keeps no blocklist")
+	}
+}

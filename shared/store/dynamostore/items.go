@@ -141,6 +141,7 @@ type tokenItem struct {
 	TenantID  string   `dynamodbav:"tenant_id"`
 	AccountID string   `dynamodbav:"account_id"`
 	Steps     []string `dynamodbav:"steps,omitempty"`
+	Reason    string   `dynamodbav:"reason,omitempty"`
 	CreatedAt string   `dynamodbav:"created_at"`
 	Expires   int64    `dynamodbav:"expires_ns"` // exact expiry, checked in the condition
 	TTL       int64    `dynamodbav:"expires_at"`
