@@ -14,6 +14,8 @@ document.addEventListener("DOMContentLoaded", async () => {
     form.domains.value = s.domains.join("\n");
     form.policy_preset.value = s.policy_preset;
     form.language.value = s.language;
+    form.lockout_scope.value = s.lockout_scope;
+    form.notify_new_device.checked = s.notify_new_device;
     NUMBER_SETTINGS.forEach((k) => { form[k].value = s[k]; });
   } catch (e) {
     showMessage(msg, e.message, true);
@@ -25,6 +27,8 @@ document.addEventListener("DOMContentLoaded", async () => {
       domains: form.domains.value.split(/[\s,、]+/).filter((d) => d !== ""),
       policy_preset: form.policy_preset.value,
       language: form.language.value,
+      lockout_scope: form.lockout_scope.value,
+      notify_new_device: form.notify_new_device.checked,
       confirm_password: form.confirm_password.value,
     };
     NUMBER_SETTINGS.forEach((k) => { body[k] = Number(form[k].value); });

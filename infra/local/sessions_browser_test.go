@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -50,6 +52,45 @@ func TestBrowserSignedInDevices(t *testing.T) {
 		chromedp.WaitVisible(css("#signin-form")),
 	)
 	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Someone guesses the person's password from elsewhere until the account locks; the
+// person's own browser, which has signed in before, still signs in.
+func TestBrowserKnownBrowserSignsInWhileLocked(t *testing.T) {
+	base := startServer(t)
+	createUser(t, base, "aki@example.com", "Fuji-Passw0rd-26!")
+	ctx := browser(t)
+	err := chromedp.Do(ctx,
+		japanese(base),
+		signIn(base, "aki@example.com", "Fuji-Passw0rd-26!"),
+		waitText("#me-login-id", "aki@example.com"),
+		chromedp.Click(css("#signout")),
+		chromedp.WaitVisible(css("#signin-form")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 12 { // from a client without the browser's device cookie
+		res, err := http.Post(base+"/api/login", "application/json", strings.NewReader(`{"login_id":"aki@example.com","password":"Guess-0000-Guess!"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+	}
+	res, err := http.Post(base+"/api/login", "application/json", strings.NewReader(`{"login_id":"aki@example.com","password":"Fuji-Passw0rd-26!"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if res.StatusCode != 401 {
+		t.Fatalf("an unknown client signs in to the locked account: %d", res.StatusCode)
+	}
+	if err := chromedp.Do(ctx,
+		signIn(base, "aki@example.com", "Fuji-Passw0rd-26!"),
+		waitText("#me-login-id", "aki@example.com"),
+	); err != nil {
 		t.Fatal(err)
 	}
 }

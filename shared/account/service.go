@@ -85,6 +85,7 @@ type kit struct {
 	histories Histories
 	tokens    Tokens
 	auditLog  AuditLog
+	devices   *deviceKeys
 	settings  *settingsCache
 	local     *minuteCounter
 	mailer    Mailer
@@ -149,7 +150,7 @@ func New(d Deps, cfg Config) (*Services, error) {
 		return nil, fmt.Errorf("dummy hash: %w", err)
 	}
 	st := d.Store
-	k := &kit{accounts: st, attempts: st, histories: st, tokens: st, auditLog: st,
+	k := &kit{accounts: st, attempts: st, histories: st, tokens: st, auditLog: st, devices: &deviceKeys{secrets: st},
 		settings: newSettingsCache(st, cfg.TenantCacheTTL), local: &minuteCounter{}, mailer: d.Mailer, tmpl: d.Templates,
 		siteURL: strings.TrimRight(d.SiteURL, "/"), cfg: cfg, now: d.Now, log: d.Log, dummyHash: dummy}
 	return &Services{

@@ -27,13 +27,16 @@ const ChallengeTTL = 10 * time.Minute
 // with CSRF. A step still due: Step names it (with Reason for a password change) and
 // Challenge continues the flow; there is no session yet.
 type LoginResult struct {
-	Token     string
-	CSRF      string
-	Account   Account
-	Tenant    Tenant
-	Step      string
-	Reason    string
-	Challenge string
+	// DeviceCookie, when set, is the browser's device cookie for the account (new or
+	// kept); the handler sets it on every sign-in that passes the password.
+	DeviceCookie string
+	Token        string
+	CSRF         string
+	Account      Account
+	Tenant       Tenant
+	Step         string
+	Reason       string
+	Challenge    string
 }
 
 // Client is where a request comes from: its IP address and browser (User-Agent), kept
@@ -41,6 +44,7 @@ type LoginResult struct {
 type Client struct {
 	IP        string
 	UserAgent string
+	Device    string // the browser's device cookie, if any (checked against the account)
 }
 
 // Principal is the signed-in caller of a request.
@@ -119,7 +123,14 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain string, from Client) 
 			return LoginResult{}, fmt.Errorf("login: %w", err)
 		}
 	}
-	acct, match, stale, err := s.verify(ctx, ref, plain, ip)
+	deviceID := ""
+	if ref.AccountID != "-" && from.Device != "" {
+		deviceID = s.knownDevice(ctx, ref.AccountID, from.Device)
+	}
+	acct, match, stale, known, err := s.verifyKnown(ctx, ref, plain, ip, deviceID)
+	if err == nil && !known {
+		acct, match, stale, err = s.verify(ctx, ref, plain, ip)
+	}
 	if err != nil {
 		return LoginResult{}, fmt.Errorf("login: %w", err)
 	}
@@ -149,10 +160,28 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain string, from Client) 
 		return LoginResult{}, err
 	}
 	now := s.now().UTC()
-	if err := s.attempts.RecordLogin(ctx, acct.TenantID, acct.ID, now); err != nil {
+	previousLogin := acct.LastLoginAt
+	if known {
+		// The account's counter counts unknown clients' guesses: a known browser's sign-in
+		// leaves it (and any lock for them) as it is.
+		err = s.attempts.RecordDeviceLogin(ctx, acct.TenantID, acct.ID, deviceID, now)
+	} else {
+		err = s.attempts.RecordLogin(ctx, acct.TenantID, acct.ID, now)
+		acct.FailedAttempts = 0
+	}
+	if err != nil {
 		return LoginResult{}, fmt.Errorf("login: %w", err)
 	}
-	acct.LastLoginAt, acct.FailedAttempts = now, 0
+	acct.LastLoginAt = now
+	device := from.Device
+	if deviceID == "" {
+		if device, err = s.newDeviceCookie(ctx, acct.ID); err != nil {
+			return LoginResult{}, err
+		}
+		if set := t.Settings.Effective(); *set.NotifyNewDevice && !previousLogin.IsZero() {
+			s.notify(ctx, "new_device", acct, map[string]any{"When": s.formatTime(now, set), "IP": ip, "Browser": browserName(from.UserAgent)})
+		}
+	}
 	if stale {
 		s.rehash(ctx, acct, preset(t.Settings).Normalized(plain))
 	}
@@ -165,7 +194,9 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain string, from Client) 
 	if reason != "" {
 		steps = append(steps, StepPasswordChange)
 	}
-	return s.advance(ctx, acct, t, steps, reason, from)
+	res, err := s.advance(ctx, acct, t, steps, reason, from)
+	res.DeviceCookie = device
+	return res, err
 }
 
 // advance moves a sign-in on: with no step left it opens the session (the only place
@@ -324,8 +355,15 @@ func (s *SignIn) Authenticate(ctx context.Context, token string) (Principal, err
 	} else if err != nil {
 		return Principal{}, fmt.Errorf("authenticate: %w", err)
 	}
-	if acct.Locked() || acct.Disabled || sess.Epoch != acct.SessionEpoch {
+	if acct.Disabled || sess.Epoch != acct.SessionEpoch {
 		return Principal{}, unauth
+	}
+	if acct.Locked() {
+		// A lock keeps out every session only where it applies to every client; under
+		// untrusted_devices it keeps out unknown clients' sign-ins, not known browsers.
+		if set, err := s.settingsOf(ctx, acct.TenantID); err != nil || set.LockoutScope == ScopeAccount {
+			return Principal{}, unauth
+		}
 	}
 	// Sliding idle expiry, written at most once a minute per session.
 	if now.Sub(sess.LastSeenAt) > time.Minute {

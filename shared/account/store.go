@@ -63,6 +63,22 @@ type Attempts interface {
 	// Unlock clears the lock and the counter. It is ErrConflict if the account was not
 	// locked, and ErrNotFound if it does not exist.
 	Unlock(ctx context.Context, tenantID, accountID string) error
+	// ReserveDeviceAttempt counts one attempt from a known browser against that browser
+	// alone (DeviceFailures[deviceID]), atomically and below threshold, and returns the
+	// account as written. The account's own lock and counter do not apply: they are for
+	// unknown clients. ok=false: the browser has no attempt left (or the account is
+	// disabled or has no password).
+	ReserveDeviceAttempt(ctx context.Context, tenantID, accountID, deviceID string, threshold int) (a Account, ok bool, err error)
+	// RecordDeviceLogin notes a sign-in from a known browser: last login time, and that
+	// browser's counter back to 0 (the account's counter, for other clients, stays).
+	RecordDeviceLogin(ctx context.Context, tenantID, accountID, deviceID string, at time.Time) error
+}
+
+// Secrets keeps server-side secrets (the device-cookie key), made on first use.
+type Secrets interface {
+	// Secret returns the secret called name; if there is none yet it stores fresh (one
+	// of several concurrent first callers wins, and all get the winner's).
+	Secret(ctx context.Context, name string, fresh []byte) ([]byte, error)
 }
 
 // Sessions keeps signed-in browsers under their account, by the hash of their token, so
@@ -113,6 +129,7 @@ type Store interface {
 	Tokens
 	AuditLog
 	Counters
+	Secrets
 }
 
 // Histories keeps each account's earlier password hashes, newest first, apart from the

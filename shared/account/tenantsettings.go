@@ -121,5 +121,8 @@ func (s Settings) validate() []FieldError {
 	if s.Language != "ja" && s.Language != "en" {
 		f = append(f, FieldError{"language", "invalid"})
 	}
+	if s.LockoutScope != "" && s.LockoutScope != ScopeUntrustedDevices && s.LockoutScope != ScopeAccount {
+		f = append(f, FieldError{"lockout_scope", "invalid"})
+	}
 	return f
 }

@@ -34,7 +34,19 @@ type Settings struct {
 	HistoryDepth     int    `json:"history_depth"`
 	MaxAgeDays       int    `json:"max_age_days"`
 	Language         string `json:"language"`
+	// LockoutScope: "untrusted_devices" (default) locks out only clients without a device
+	// cookie of the account; "account" locks out every client.
+	LockoutScope string `json:"lockout_scope"`
+	// NotifyNewDevice: mail the person when it signs in from a browser it has not used
+	// (nil: the default, on).
+	NotifyNewDevice *bool `json:"notify_new_device"`
 }
+
+// Lockout scopes.
+const (
+	ScopeUntrustedDevices = "untrusted_devices"
+	ScopeAccount          = "account"
+)
 
 // Defaults from API.md and SECURITY.md.
 const (
@@ -61,6 +73,13 @@ func (s Settings) Effective() Settings {
 	}
 	if s.Language != "en" {
 		s.Language = DefaultLanguage
+	}
+	if s.LockoutScope == "" {
+		s.LockoutScope = ScopeUntrustedDevices
+	}
+	if s.NotifyNewDevice == nil {
+		on := true
+		s.NotifyNewDevice = &on
 	}
 	return s
 }
@@ -114,8 +133,9 @@ type Account struct {
 	PasswordChangedAt time.Time
 	ForceChange       bool
 	FailedAttempts    int
-	LastAttemptAt     time.Time // when the last attempt was reserved
-	LockedAt          time.Time // zero: not locked
+	LastAttemptAt     time.Time      // when the last attempt was reserved
+	DeviceFailures    map[string]int // wrong passwords in a row from each known browser (device ID)
+	LockedAt          time.Time      // zero: not locked
 	Disabled          bool
 	QuotaGB           int
 	Comment           string

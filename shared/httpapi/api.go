@@ -33,7 +33,14 @@ import (
 const (
 	CookieName       = "kagiya_session"
 	SecureCookieName = "__Host-kagiya_session"
+	// DeviceCookieName marks a browser that has signed in to an account (API.md, known
+	// browsers); SecureDeviceCookieName is its name on https.
+	DeviceCookieName       = "kagiya_device"
+	SecureDeviceCookieName = "__Host-kagiya_device"
 )
+
+// deviceCookieLife is how long a browser stays known without signing in again.
+const deviceCookieLife = 400 * 24 * time.Hour
 
 // cookieName is the session cookie's name for this deployment.
 func (a *api) cookieName() string {
@@ -175,9 +182,28 @@ func lang(r *http.Request) string {
 	return "ja"
 }
 
-// client is where a request comes from, for the sessions it opens.
-func client(r *http.Request) account.Client {
-	return account.Client{IP: clientIP(r), UserAgent: r.UserAgent()}
+// client is where a request comes from, for the sessions it opens and the lockout of
+// known browsers.
+func (a *api) client(r *http.Request) account.Client {
+	c := account.Client{IP: clientIP(r), UserAgent: r.UserAgent()}
+	name := DeviceCookieName
+	if a.secure {
+		name = SecureDeviceCookieName
+	}
+	if ck, err := r.Cookie(name); err == nil && len(ck.Value) <= 64 {
+		c.Device = ck.Value
+	}
+	return c
+}
+
+// setDeviceCookie keeps the browser known to the account it signed in to.
+func (a *api) setDeviceCookie(w http.ResponseWriter, value string) {
+	name := DeviceCookieName
+	if a.secure {
+		name = SecureDeviceCookieName
+	}
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: int(deviceCookieLife.Seconds()),
+		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteStrictMode})
 }
 
 // clientIP is the peer address. API Gateway's proxy integration puts the caller's source

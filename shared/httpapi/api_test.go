@@ -128,6 +128,7 @@ func newEnvOn(t testing.TB, st account.Store, opts ...option) *env {
 type client struct {
 	e      *env
 	cookie *http.Cookie
+	device *http.Cookie // the device cookie, kept as a browser keeps it
 	csrf   string
 	lang   string
 	ip     string
@@ -166,6 +167,9 @@ func (c *client) raw(method, path, contentType string, body io.Reader) response 
 	if c.cookie != nil {
 		req.AddCookie(c.cookie)
 	}
+	if c.device != nil {
+		req.AddCookie(c.device)
+	}
 	if c.csrf != "" {
 		req.Header.Set("X-CSRF-Token", c.csrf)
 	}
@@ -175,6 +179,9 @@ func (c *client) raw(method, path, contentType string, body io.Reader) response 
 	rec := httptest.NewRecorder()
 	c.e.handler.ServeHTTP(rec, req)
 	for _, ck := range rec.Result().Cookies() {
+		if ck.Name == httpapi.DeviceCookieName || ck.Name == httpapi.SecureDeviceCookieName {
+			c.device = ck
+		}
 		if ck.Name == httpapi.CookieName || ck.Name == httpapi.SecureCookieName {
 			if ck.MaxAge < 0 {
 				c.cookie = nil

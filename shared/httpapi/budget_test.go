@@ -68,6 +68,14 @@ var capacityFlows = []capacityFlow{
 	{"signin_ok", budget{1, 4}, func(d *dynamoEnv) func(int) {
 		return func(int) { d.expect(d.client().login(userID, userPW), 200) }
 	}},
+	{"signin_known_browser", budget{1, 4}, func(d *dynamoEnv) func(int) {
+		var home *client
+		d.untimed(func() {
+			home = d.signedIn(userID, userPW)
+			home.login(userID, userPW) // the browser's first known sign-in starts its counter (once)
+		})
+		return func(int) { d.expect(home.login(userID, userPW), 200) }
+	}},
 	{"signin_wrong_password", budget{1, 3}, func(d *dynamoEnv) func(int) {
 		return func(i int) {
 			if i%8 == 7 { // keep below the lockout threshold, outside the measurement

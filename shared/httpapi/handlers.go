@@ -83,7 +83,7 @@ func (a *api) handleLogin() http.Handler {
 			a.fail(w, r, &account.Error{Code: account.CodeValidation, Fields: fields})
 			return
 		}
-		res, err := a.svc.SignIn.Login(r.Context(), req.LoginID, req.Password, client(r))
+		res, err := a.svc.SignIn.Login(r.Context(), req.LoginID, req.Password, a.client(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -100,6 +100,9 @@ var stepResults = map[string]string{
 // signIn answers where a sign-in stands: the session cookie and everything GET /api/me
 // gives (so the site needs no second request), or the step that has to come first.
 func (a *api) signIn(w http.ResponseWriter, res account.LoginResult) {
+	if res.DeviceCookie != "" {
+		a.setDeviceCookie(w, res.DeviceCookie)
+	}
 	type step struct {
 		Result    string `json:"result"`
 		Reason    string `json:"reason,omitempty"`

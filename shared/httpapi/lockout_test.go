@@ -141,19 +141,20 @@ func TestOnlyConsecutiveFailuresCount(t *testing.T) {
 	if n := e.account(userID).FailedAttempts; n != 0 {
 		t.Fatalf("a sign-in left the counter at %d", n)
 	}
-	c.login(userID, "wrong-3")
-	c.login(userID, "wrong-4")
+	// From here on c is a known browser, whose guesses count apart: unknown clients guess.
+	e.client().login(userID, "wrong-3")
+	e.client().login(userID, "wrong-4")
 	if e.account(userID).Locked() {
 		t.Fatal("locked after 2 consecutive failures with threshold 3")
 	}
-	c.login(userID, "wrong-5")
+	e.client().login(userID, "wrong-5")
 	if !e.account(userID).Locked() {
 		t.Fatal("not locked after 3 consecutive failures")
 	}
 }
 
 func TestLockIsPermanentByDefaultTemporaryWhenChosen(t *testing.T) {
-	e := newEnv(t, withConfig(noThrottle), withSettings(account.Settings{LockoutThreshold: 2}))
+	e := newEnv(t, withConfig(noThrottle), withSettings(quiet(account.Settings{LockoutThreshold: 2})))
 	e.withUser(userID, "user")
 	e.client().login(userID, "x-wrong-1")
 	e.client().login(userID, "x-wrong-2")
@@ -220,7 +221,7 @@ func TestUnlockLinkLifetimeAndBadTokens(t *testing.T) {
 }
 
 func TestForgotAndResetPassword(t *testing.T) {
-	e := newEnv(t, withConfig(noThrottle), withSettings(account.Settings{LockoutThreshold: 2}))
+	e := newEnv(t, withConfig(noThrottle), withSettings(quiet(account.Settings{LockoutThreshold: 2})))
 	e.withUser(userID, "user")
 	signedIn := e.signedIn(userID, userPW)
 	e.client().login(userID, "wrong-1")

@@ -17,7 +17,7 @@ func (a *api) handleLoginPassword() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		res, err := a.svc.SignIn.CompletePasswordChange(r.Context(), req.Challenge, req.NewPassword, client(r))
+		res, err := a.svc.SignIn.CompletePasswordChange(r.Context(), req.Challenge, req.NewPassword, a.client(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -37,7 +37,7 @@ func (a *api) handleChangePassword() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		res, err := a.svc.SelfService.ChangeOwnPassword(r.Context(), principal(r), req.CurrentPassword, req.NewPassword, client(r))
+		res, err := a.svc.SelfService.ChangeOwnPassword(r.Context(), principal(r), req.CurrentPassword, req.NewPassword, a.client(r))
 		if err != nil {
 			if account.CodeOf(err) == account.CodeCurrentPassword {
 				// A wrong current password may have locked the account, ending this session.

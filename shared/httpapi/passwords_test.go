@@ -33,7 +33,7 @@ func policyCodes(t *testing.T, r response) string {
 }
 
 func TestSelfServiceChange(t *testing.T) {
-	e := newEnv(t, withConfig(noThrottle), withSettings(account.Settings{HistoryDepth: 2, LockoutThreshold: 3}))
+	e := newEnv(t, withConfig(noThrottle), withSettings(quiet(account.Settings{HistoryDepth: 2, LockoutThreshold: 3})))
 	e.withUser(userID, "user")
 	c := e.signedIn(userID, userPW)
 	other := e.signedIn(userID, userPW)
@@ -96,19 +96,36 @@ func TestSelfServiceChange(t *testing.T) {
 	}
 }
 
+// Wrong current passwords lock the account like wrong sign-ins. Where a lock applies to
+// every client (lockout_scope account) it also ends the session; under the default
+// (untrusted_devices) the person's own signed-in browser keeps its session.
 func TestWrongCurrentPasswordsLockTheAccount(t *testing.T) {
-	e := newEnv(t, withConfig(noThrottle), withSettings(account.Settings{LockoutThreshold: 3}))
-	e.withUser(userID, "user")
-	c := e.signedIn(userID, userPW)
-	for range 3 {
-		c.do("POST", "/api/me/password", map[string]string{"current_password": "nope", "new_password": "Kumo-no-Ue-77!"})
+	for scope, sessionKept := range map[string]bool{account.ScopeAccount: false, account.ScopeUntrustedDevices: true} {
+		t.Run(scope, func(t *testing.T) {
+			e := newEnv(t, withConfig(noThrottle), withSettings(quiet(account.Settings{LockoutThreshold: 3, LockoutScope: scope})))
+			e.withUser(userID, "user")
+			c := e.signedIn(userID, userPW)
+			for range 3 {
+				c.do("POST", "/api/me/password", map[string]string{"current_password": "nope", "new_password": "Kumo-no-Ue-77!"})
+			}
+			if !e.account(userID).Locked() {
+				t.Fatal("not locked")
+			}
+			if kept := c.cookie != nil && c.do("GET", "/api/me", nil).status == 200; kept != sessionKept {
+				t.Fatalf("session kept = %v, want %v", kept, sessionKept)
+			}
+			if len(e.mailbox.Messages(userID)) != 1 {
+				t.Fatal("no lock email")
+			}
+		})
 	}
-	if !e.account(userID).Locked() || c.cookie != nil {
-		t.Fatalf("locked=%v, cookie kept=%v", e.account(userID).Locked(), c.cookie != nil)
-	}
-	if len(e.mailbox.Messages(userID)) != 1 {
-		t.Fatal("no lock email")
-	}
+}
+
+// quiet turns off the new-device email, for tests that count other emails.
+func quiet(s account.Settings) account.Settings {
+	off := false
+	s.NotifyNewDevice = &off
+	return s
 }
 
 func TestAdminSetsPasswordWithForcedChange(t *testing.T) {

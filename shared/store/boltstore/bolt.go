@@ -29,6 +29,7 @@ var (
 	bJobs     = []byte("jobs")
 	bLogins   = []byte("logins")  // login key → LoginRef: login IDs are unique deployment-wide
 	bHistory  = []byte("history") // tenant\x00account → earlier password hashes
+	bSecrets  = []byte("secrets") // name → server secret
 )
 
 // Store keeps everything in one bbolt database. Every method is one bbolt transaction,
@@ -58,7 +59,7 @@ func Open(path string) (*Store, error) {
 	// one fsync (bbolt serializes writers, and a sign-in makes four writes).
 	db.MaxBatchDelay = time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bTenants, bAccounts, bSessions, bAudit, bTokens, bJobs, bLogins, bHistory} {
+		for _, b := range [][]byte{bTenants, bAccounts, bSessions, bAudit, bTokens, bJobs, bLogins, bHistory, bSecrets} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -448,6 +449,48 @@ func (s *Store) ReserveAttempt(_ context.Context, tenantID, id string, threshold
 		return account.Account{}, false, nil
 	}
 	return out, err == nil, err
+}
+
+func (s *Store) ReserveDeviceAttempt(_ context.Context, tenantID, id, deviceID string, threshold int) (account.Account, bool, error) {
+	out, err := s.updateAccount(tenantID, id, func(a *account.Account) error {
+		if a.Disabled || a.PasswordHash == "" || a.DeviceFailures[deviceID] >= threshold {
+			return errNoAttempt
+		}
+		if a.DeviceFailures == nil {
+			a.DeviceFailures = map[string]int{}
+		}
+		a.DeviceFailures[deviceID]++
+		return nil
+	})
+	if errors.Is(err, errNoAttempt) {
+		return account.Account{}, false, nil
+	}
+	return out, err == nil, err
+}
+
+func (s *Store) RecordDeviceLogin(_ context.Context, tenantID, id, deviceID string, at time.Time) error {
+	_, err := s.updateAccount(tenantID, id, func(a *account.Account) error {
+		a.LastLoginAt = at
+		if a.DeviceFailures != nil {
+			a.DeviceFailures[deviceID] = 0
+		}
+		return nil
+	})
+	return err
+}
+
+func (s *Store) Secret(_ context.Context, name string, fresh []byte) ([]byte, error) {
+	var out []byte
+	err := s.db.Batch(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bSecrets)
+		if v := b.Get([]byte(name)); v != nil {
+			out = bytes.Clone(v)
+			return nil
+		}
+		out = bytes.Clone(fresh)
+		return b.Put([]byte(name), fresh)
+	})
+	return out, err
 }
 
 func (s *Store) Lock(_ context.Context, tenantID, id string, threshold int, at time.Time) (bool, error) {

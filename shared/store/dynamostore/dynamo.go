@@ -19,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/kagiya/kagiya/shared/account"
 	"github.com/kagiya/kagiya/shared/bulk"
@@ -81,6 +82,12 @@ func conditionFailed(err error) bool {
 }
 
 const notExists = "attribute_not_exists(PK)"
+
+// isValidation reports whether err is DynamoDB's ValidationException.
+func isValidation(err error) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == "ValidationException"
+}
 
 func (s *Store) get(ctx context.Context, pk, sk string, out any) error {
 	return s.read(ctx, pk, sk, true, out)
@@ -557,6 +564,75 @@ func (s *Store) ReserveAttempt(ctx context.Context, tenantID, id string, thresho
 		return account.Account{}, false, fmt.Errorf("decode attempt: %w", err)
 	}
 	return it.account(), true, nil
+}
+
+// ReserveDeviceAttempt adds to the browser's counter in the account's devices map. The
+// map does not exist until a first reservation makes it (a nested path needs its map),
+// so a reservation that finds no map starts one; of two first reservations at once, the
+// second is refused and the sign-in counts as an unknown client's.
+func (s *Store) ReserveDeviceAttempt(ctx context.Context, tenantID, id, deviceID string, threshold int) (account.Account, bool, error) {
+	const usable = "attribute_exists(PK) AND disabled = :no AND attribute_exists(password_hash)"
+	no := &types.AttributeValueMemberBOOL{Value: false}
+	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(tenantPK(tenantID), accountSK(id)),
+		UpdateExpression:          aws.String("SET devices.#d = if_not_exists(devices.#d, :zero) + :one ADD version :one"),
+		ConditionExpression:       aws.String(usable + " AND attribute_exists(devices) AND (attribute_not_exists(devices.#d) OR devices.#d < :t)"),
+		ExpressionAttributeNames:  map[string]string{"#d": deviceID},
+		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0), ":one": num(1), ":t": num(int64(threshold)), ":no": no},
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	// Without the map, DynamoDB may answer the nested path with a failed condition or
+	// with a validation error (emulators differ): either way, try to start the map.
+	if conditionFailed(err) || isValidation(err) {
+		res, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(tenantPK(tenantID), accountSK(id)),
+			UpdateExpression:    aws.String("SET devices = :first ADD version :one"),
+			ConditionExpression: aws.String(usable + " AND attribute_not_exists(devices)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":no": no,
+				":first": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{deviceID: num(1)}}},
+			ReturnValues: types.ReturnValueAllNew,
+		})
+	}
+	if conditionFailed(err) {
+		return account.Account{}, false, nil
+	} else if err != nil {
+		return account.Account{}, false, fmt.Errorf("reserve device attempt: %w", err)
+	}
+	var it accountItem
+	if err := attributevalue.UnmarshalMap(res.Attributes, &it); err != nil {
+		return account.Account{}, false, fmt.Errorf("decode attempt: %w", err)
+	}
+	return it.account(), true, nil
+}
+
+func (s *Store) RecordDeviceLogin(ctx context.Context, tenantID, id, deviceID string, at time.Time) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(tenantPK(tenantID), accountSK(id)),
+		ConditionExpression:      aws.String("attribute_exists(PK) AND attribute_exists(devices)"), // the reservation made it
+		UpdateExpression:         aws.String("SET last_login_at = :t, devices.#d = :zero ADD version :one"),
+		ExpressionAttributeNames: map[string]string{"#d": deviceID},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":t": str(fmtTime(at)), ":zero": num(0), ":one": num(1)},
+	})
+	if conditionFailed(err) {
+		return account.ErrNotFound
+	} else if err != nil {
+		return fmt.Errorf("record device login: %w", err)
+	}
+	return nil
+}
+
+func (s *Store) Secret(ctx context.Context, name string, fresh []byte) ([]byte, error) {
+	item, err := attributevalue.MarshalMap(secretItem{PK: secretPK(name), SK: skSecret, Value: fresh})
+	if err != nil {
+		return nil, fmt.Errorf("encode secret: %w", err)
+	}
+	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item, ConditionExpression: aws.String(notExists)})
+	if err != nil && !conditionFailed(err) {
+		return nil, fmt.Errorf("store secret %s: %w", name, err)
+	}
+	var it secretItem
+	if err := s.get(ctx, secretPK(name), skSecret, &it); err != nil {
+		return nil, fmt.Errorf("read secret %s: %w", name, err)
+	}
+	return it.Value, nil
 }
 
 func (s *Store) Lock(ctx context.Context, tenantID, id string, threshold int, at time.Time) (bool, error) {

@@ -68,18 +68,21 @@ type accountItem struct {
 	ForceChange       bool   `dynamodbav:"force_change"`
 	FailedAttempts    int    `dynamodbav:"failed_attempts"`
 	LastAttemptAt     string `dynamodbav:"last_attempt_at,omitempty"`
-	LockedAt          string `dynamodbav:"locked_at,omitempty"`
-	Disabled          bool   `dynamodbav:"disabled"`
-	QuotaGB           int    `dynamodbav:"quota_gb"`
-	Comment           string `dynamodbav:"comment,omitempty"`
-	Language          string `dynamodbav:"language,omitempty"`
-	SessionEpoch      int64  `dynamodbav:"session_epoch"`
-	TokensAfter       string `dynamodbav:"tokens_after,omitempty"`
-	CreatedAt         string `dynamodbav:"created_at,omitempty"`
-	UpdatedAt         string `dynamodbav:"updated_at,omitempty"`
-	LastLoginAt       string `dynamodbav:"last_login_at,omitempty"`
-	BulkMarker        string `dynamodbav:"bulk_marker,omitempty"`
-	Version           int64  `dynamodbav:"version"`
+	// Devices holds the per-browser counters; absent until a known browser first
+	// reserves an attempt (nested paths need the map, and an empty map is not stored).
+	Devices      map[string]int `dynamodbav:"devices,omitempty"`
+	LockedAt     string         `dynamodbav:"locked_at,omitempty"`
+	Disabled     bool           `dynamodbav:"disabled"`
+	QuotaGB      int            `dynamodbav:"quota_gb"`
+	Comment      string         `dynamodbav:"comment,omitempty"`
+	Language     string         `dynamodbav:"language,omitempty"`
+	SessionEpoch int64          `dynamodbav:"session_epoch"`
+	TokensAfter  string         `dynamodbav:"tokens_after,omitempty"`
+	CreatedAt    string         `dynamodbav:"created_at,omitempty"`
+	UpdatedAt    string         `dynamodbav:"updated_at,omitempty"`
+	LastLoginAt  string         `dynamodbav:"last_login_at,omitempty"`
+	BulkMarker   string         `dynamodbav:"bulk_marker,omitempty"`
+	Version      int64          `dynamodbav:"version"`
 }
 
 func toAccountItem(a account.Account) accountItem {
@@ -87,7 +90,7 @@ func toAccountItem(a account.Account) accountItem {
 		PK: tenantPK(a.TenantID), SK: accountSK(a.ID), AccountID: a.ID,
 		TenantID: a.TenantID, LoginID: a.LoginID, LoginKey: a.Key(), Role: string(a.Role),
 		PasswordHash: a.PasswordHash, PasswordChangedAt: fmtTime(a.PasswordChangedAt),
-		ForceChange: a.ForceChange, FailedAttempts: a.FailedAttempts, LastAttemptAt: fmtTime(a.LastAttemptAt), LockedAt: fmtTime(a.LockedAt),
+		ForceChange: a.ForceChange, FailedAttempts: a.FailedAttempts, LastAttemptAt: fmtTime(a.LastAttemptAt), Devices: a.DeviceFailures, LockedAt: fmtTime(a.LockedAt),
 		Disabled: a.Disabled, QuotaGB: a.QuotaGB, Comment: a.Comment, Language: a.Language,
 		SessionEpoch: a.SessionEpoch, TokensAfter: fmtTime(a.TokensAfter), CreatedAt: fmtTime(a.CreatedAt),
 		UpdatedAt: fmtTime(a.UpdatedAt), LastLoginAt: fmtTime(a.LastLoginAt), BulkMarker: a.BulkMarker, Version: a.Version,
@@ -98,7 +101,7 @@ func (it accountItem) account() account.Account {
 	return account.Account{
 		ID: it.AccountID, TenantID: it.TenantID, LoginID: it.LoginID, Role: account.Role(it.Role),
 		PasswordHash: it.PasswordHash, PasswordChangedAt: parseTime(it.PasswordChangedAt),
-		ForceChange: it.ForceChange, FailedAttempts: it.FailedAttempts, LastAttemptAt: parseTime(it.LastAttemptAt), LockedAt: parseTime(it.LockedAt),
+		ForceChange: it.ForceChange, FailedAttempts: it.FailedAttempts, LastAttemptAt: parseTime(it.LastAttemptAt), DeviceFailures: it.Devices, LockedAt: parseTime(it.LockedAt),
 		Disabled: it.Disabled, QuotaGB: it.QuotaGB, Comment: it.Comment, Language: it.Language,
 		SessionEpoch: it.SessionEpoch, TokensAfter: parseTime(it.TokensAfter), CreatedAt: parseTime(it.CreatedAt),
 		UpdatedAt: parseTime(it.UpdatedAt), LastLoginAt: parseTime(it.LastLoginAt), BulkMarker: it.BulkMarker, Version: it.Version,
@@ -145,4 +148,10 @@ type tokenItem struct {
 	CreatedAt string   `dynamodbav:"created_at"`
 	Expires   int64    `dynamodbav:"expires_ns"` // exact expiry, checked in the condition
 	TTL       int64    `dynamodbav:"expires_at"`
+}
+
+type secretItem struct {
+	PK    string `dynamodbav:"PK"`
+	SK    string `dynamodbav:"SK"`
+	Value []byte `dynamodbav:"value"`
 }

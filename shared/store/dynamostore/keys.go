@@ -12,6 +12,7 @@ package dynamostore
 //	audit     AUDIT#<tenant>      <time>#<random>
 //	counter   HIT#<key>           #HIT
 //	bulk job  TENANT#<id>         JOB#<id>
+//	secret    SECRET#<name>       #SECRET        (server secrets made on first use)
 const (
 	attrPK      = "PK"
 	attrSK      = "SK"
@@ -28,6 +29,10 @@ func historySK(accountID string) string { return "HISTORY#" + accountID }
 func loginPK(loginKey string) string    { return "LOGIN#" + loginKey }
 
 const skLogin = "#LOGIN"
+
+const skSecret = "#SECRET"
+
+func secretPK(name string) string { return "SECRET#" + name }
 
 func sessionPK(accountID string) string { return "SESSION#" + accountID }
 func auditPK(tenantID string) string    { return "AUDIT#" + tenantID }

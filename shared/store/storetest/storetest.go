@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -484,6 +485,68 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 				t.Fatalf("reserving on a missing account: %v %v", ok, err)
 			}
 		})
+		t.Run("KnownBrowsersCountApart", func(t *testing.T) {
+			s := newStore(t)
+			g := create(t, s, acct("t1", "known@example.com", account.RoleUser))
+			// The account is locked for unknown clients; a known browser still has its own
+			// attempts, reserved atomically below the threshold.
+			for range 3 {
+				s.ReserveAttempt(ctx, "t1", g.ID, 3, at) //nolint:errcheck
+			}
+			if ok, err := s.Lock(ctx, "t1", g.ID, 3, at); !ok || err != nil {
+				t.Fatalf("lock: %v %v", ok, err)
+			}
+			// The browser's first reservation (two at once may refuse one: the safe side, it
+			// then counts as an unknown client), then many at once: never more than the
+			// threshold in all.
+			if _, ok, err := s.ReserveDeviceAttempt(ctx, "t1", g.ID, "dev-1", 5); !ok || err != nil {
+				t.Fatalf("first device attempt: %v %v", ok, err)
+			}
+			const workers = 12
+			var wg sync.WaitGroup
+			var reserved atomicCount
+			for range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					a, ok, err := s.ReserveDeviceAttempt(ctx, "t1", g.ID, "dev-1", 5)
+					if err != nil {
+						t.Error(err)
+					}
+					if ok {
+						reserved.add()
+						if a.ID != g.ID || a.PasswordHash == "" {
+							t.Errorf("the reservation returned %+v", a)
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			if reserved.get() != 4 {
+				t.Fatalf("%d more device attempts reserved, want 4", reserved.get())
+			}
+			a, _ := s.GetAccount(ctx, "t1", g.ID)
+			if a.DeviceFailures["dev-1"] != 5 || a.FailedAttempts != 3 || !a.Locked() {
+				t.Fatalf("after the device's attempts %+v", a)
+			}
+			if _, ok, _ := s.ReserveDeviceAttempt(ctx, "t1", g.ID, "dev-2", 5); !ok {
+				t.Fatal("another browser's attempts were used up")
+			}
+			if err := s.RecordDeviceLogin(ctx, "t1", g.ID, "dev-1", at.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			a, _ = s.GetAccount(ctx, "t1", g.ID)
+			if a.DeviceFailures["dev-1"] != 0 || a.DeviceFailures["dev-2"] != 1 || !a.LastLoginAt.Equal(at.Add(time.Hour)) || a.FailedAttempts != 3 || !a.Locked() {
+				t.Fatalf("after a known browser's sign-in %+v", a)
+			}
+			// A full write keeps the counters.
+			if upd, err := s.UpdateAccount(ctx, a); err != nil || upd.DeviceFailures["dev-2"] != 1 {
+				t.Fatalf("UpdateAccount lost the device counters: %+v %v", upd, err)
+			}
+			if again, _ := s.GetAccount(ctx, "t1", g.ID); again.DeviceFailures["dev-2"] != 1 {
+				t.Fatalf("stored device counters %+v", again.DeviceFailures)
+			}
+		})
 		t.Run("AccountsThatCannotSignInReserveNothing", func(t *testing.T) {
 			s := newStore(t)
 			d := acct("t1", "off@example.com", account.RoleUser)
@@ -591,6 +654,32 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 		}
 		if fmt.Sprint(got) != "[act4 act3 act2 act1 act0]" {
 			t.Fatalf("audit order %v", got)
+		}
+	})
+
+	t.Run("SecretsAreMadeOnce", func(t *testing.T) {
+		s := newStore(t)
+		var wg sync.WaitGroup
+		got := make([][]byte, 6)
+		for i := range got {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				v, err := s.Secret(ctx, "device-key", []byte(fmt.Sprintf("candidate-%d", i)))
+				if err != nil {
+					t.Error(err)
+				}
+				got[i] = v
+			}()
+		}
+		wg.Wait()
+		for _, v := range got {
+			if string(v) != string(got[0]) || !strings.HasPrefix(string(v), "candidate-") {
+				t.Fatalf("callers got different secrets: %q", got)
+			}
+		}
+		if v, _ := s.Secret(ctx, "other", []byte("x")); string(v) != "x" {
+			t.Fatalf("another secret: %q", v)
 		}
 	})
 
