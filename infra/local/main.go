@@ -31,16 +31,26 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stderr, nil); err != nil {
+	if err := run(ctx, append(os.Args[1:], envFlags(os.Getenv)...), os.Stderr, nil); err != nil {
 		fmt.Fprintln(os.Stderr, "kagiya local:", err)
 		os.Exit(1)
 	}
+}
+
+// envFlags turns the environment the functions read that also means something locally
+// (LOG_LEVEL) into flags, so the local server honours it as the functions do.
+func envFlags(getenv func(string) string) []string {
+	if v := getenv("LOG_LEVEL"); v != "" {
+		return []string{"-log-level", v}
+	}
+	return nil
 }
 
 // options are the dev server's settings; hash is not a flag (tests make it cheaper).
 type options struct {
 	addr, data, owner, ownerPassword, policy string
 	rateLimit                                bool
+	logLevel                                 slog.Level
 	hash                                     password.Params
 }
 
@@ -53,6 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.owner, "owner", "", "owner email: creates that domain's tenant and its owner when the store is empty")
 	fs.StringVar(&o.ownerPassword, "owner-password", "", "password of -owner")
 	fs.StringVar(&o.policy, "policy", account.DefaultPolicyPreset, "password policy preset of the -owner tenant")
+	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error (also LOG_LEVEL)")
 	fs.BoolVar(&o.rateLimit, "rate-limit", true, "per-IP throttling of sign-in, forgot, reset and unlock (false for load tests on one machine; per-account limits and lockout stay on)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -79,7 +90,7 @@ func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr s
 }
 
 func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr string)) error {
-	log := slog.New(slog.NewJSONHandler(stderr, nil))
+	log := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
 	if err := os.MkdirAll(o.data, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
@@ -123,7 +134,7 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	if err != nil {
 		return fmt.Errorf("s3 stand-in: %w", err)
 	}
-	runner := &bulk.Runner{Jobs: store, Files: s3fake.bucket, Accounts: svc.Bulk, Now: time.Now, Log: log}
+	runner := &bulk.Runner{Jobs: store, Files: s3fake.files, Accounts: svc.Bulk, Now: time.Now, Log: log}
 	runCtx, stopRuns := context.WithCancel(ctx)
 	defer stopRuns()
 	go s3fake.deliver(runCtx, runner, log)

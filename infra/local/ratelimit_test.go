@@ -1,6 +1,8 @@
 package main
 
 import (
+	"io"
+	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
@@ -32,5 +34,16 @@ func TestRateLimitFlag(t *testing.T) {
 	}
 	if got := statuses(startServer(t, "-rate-limit=false"), 40); got[400] != 40 {
 		t.Fatalf("with -rate-limit=false: %v", got)
+	}
+}
+
+func TestLogLevelFromTheEnvironment(t *testing.T) {
+	env := map[string]string{"LOG_LEVEL": "warn"}
+	o, err := parseFlags(envFlags(func(k string) string { return env[k] }), io.Discard)
+	if err != nil || o.logLevel != slog.LevelWarn {
+		t.Fatalf("LOG_LEVEL=warn: %v %v", o.logLevel, err)
+	}
+	if _, err := parseFlags([]string{"-log-level", "loud"}, io.Discard); err == nil {
+		t.Fatal("a bad level was accepted")
 	}
 }

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -24,11 +27,45 @@ const (
 )
 
 // fakeS3 is the local stand-in for S3: gofakes3 under /_s3/, and, like the bucket's
-// ObjectCreated notification, every upload is handed to the bulk runner.
+// ObjectCreated notification, every upload is handed to the bulk runner. Like the real
+// bucket it is private: over HTTP it takes only presigned uploads (PUT of a live
+// presigned URL into uploads/); the runner reads and deletes uploads in process (files).
 type fakeS3 struct {
 	handler http.Handler
-	bucket  *s3files.Bucket
+	bucket  *s3files.Bucket // presigns the uploads
+	files   memFiles        // what the runner reads
 	events  chan string
+	now     func() time.Time
+}
+
+// memFiles reads and deletes uploads in the in-memory backend (bulk.Files).
+type memFiles struct{ backend *s3mem.Backend }
+
+func (m memFiles) Open(_ context.Context, key string) (io.ReadCloser, error) {
+	obj, err := m.backend.GetObject(uploadBucket, key, nil)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", key, err)
+	}
+	return obj.Contents, nil
+}
+
+func (m memFiles) Delete(_ context.Context, key string) error {
+	_, err := m.backend.DeleteObject(uploadBucket, key)
+	return err
+}
+
+// presignedUpload reports whether r is a PUT of a live presigned URL into uploads/.
+// (The dev stand-in does not recompute the signature; it refuses everything else, so
+// no upload can be listed or read back over HTTP.)
+func presignedUpload(r *http.Request, now time.Time) bool {
+	q := r.URL.Query()
+	if r.Method != http.MethodPut || !strings.HasPrefix(r.URL.Path, s3Prefix+"/"+uploadBucket+"/uploads/") ||
+		q.Get("X-Amz-Signature") == "" || q.Get("X-Amz-Algorithm") != "AWS4-HMAC-SHA256" {
+		return false
+	}
+	signed, err := time.Parse("20060102T150405Z", q.Get("X-Amz-Date"))
+	expires, err2 := strconv.Atoi(q.Get("X-Amz-Expires"))
+	return err == nil && err2 == nil && now.Before(signed.Add(time.Duration(expires)*time.Second))
 }
 
 func newFakeS3(ctx context.Context, siteURL string) (*fakeS3, error) {
@@ -38,9 +75,15 @@ func newFakeS3(ctx context.Context, siteURL string) (*fakeS3, error) {
 	}
 	client := s3.New(s3.Options{Region: "us-east-1", BaseEndpoint: aws.String(siteURL + s3Prefix), UsePathStyle: true,
 		Credentials: credentials.NewStaticCredentialsProvider("local", "local", "")})
-	fs := &fakeS3{bucket: s3files.New(client, uploadBucket), events: make(chan string, 64)}
+	fs := &fakeS3{bucket: s3files.New(client, uploadBucket), files: memFiles{backend}, events: make(chan string, 64), now: time.Now}
 	fake := http.StripPrefix(s3Prefix, gofakes3.New(backend).Server())
 	fs.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !presignedUpload(r, fs.now()) {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code><Message>Only presigned uploads are accepted.</Message></Error>`) //nolint:errcheck
+			return
+		}
 		sw := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		fake.ServeHTTP(sw, r)
 		key, ok := strings.CutPrefix(strings.TrimPrefix(r.URL.Path, s3Prefix), "/"+uploadBucket+"/")
@@ -59,7 +102,17 @@ type statusRecorder struct {
 	status int
 }
 
-func (s *statusRecorder) WriteHeader(code int) { s.status = code; s.ResponseWriter.WriteHeader(code) }
+// WriteHeader records the status, and drops the any-origin CORS headers gofakes3 adds:
+// the site uploads from its own origin.
+func (s *statusRecorder) WriteHeader(code int) {
+	for k := range s.Header() {
+		if strings.HasPrefix(k, "Access-Control-") {
+			s.Header().Del(k)
+		}
+	}
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
 
 // deliver runs each upload event like Lambda's asynchronous invocation: retried with
 // backoff when the run fails or another run holds the job.

@@ -137,6 +137,8 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain string, from Client) 
 	if !match {
 		reason := "password"
 		switch {
+		case known:
+			reason = "password:known_browser" // counted against that browser alone
 		case acct.ID == "":
 			reason = "unknown"
 		case acct.Disabled:

@@ -82,10 +82,25 @@ func New(d Deps) http.Handler {
 	}
 	a := &api{svc: d.Services, bulk: d.Bulk, log: d.Log, secure: d.SecureCookies, forgotFloor: d.ForgotFloor}
 	mux := http.NewServeMux()
+	allowed := map[string][]string{} // path pattern → its methods
 	for _, r := range a.routes() {
 		mux.Handle(r.Method+" "+r.Path, r.Handler)
+		allowed[r.Path] = append(allowed[r.Path], r.Method)
+	}
+	// A known path with another method is 405 with Allow; anything else under /api/ 404.
+	paths := http.NewServeMux()
+	for path, methods := range allowed {
+		allow := strings.Join(methods, ", ")
+		paths.Handle(path, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Allow", allow)
+			a.fail(w, r, &account.Error{Code: "method_not_allowed"})
+		}))
 	}
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if h, pattern := paths.Handler(r); pattern != "" {
+			h.ServeHTTP(w, r)
+			return
+		}
 		a.fail(w, r, &account.Error{Code: account.CodeNotFound})
 	}))
 	return SecurityHeaders(a.observe(mux))

@@ -644,3 +644,19 @@ func TestInternalErrorsShowNothing(t *testing.T) {
 		t.Fatal("the cause was not logged")
 	}
 }
+
+func TestWrongMethodIs405WithAllow(t *testing.T) {
+	e := newEnv(t)
+	c := e.client()
+	res := c.do("DELETE", "/api/login", nil)
+	if res.status != 405 || res.code(t) != "method_not_allowed" || res.header.Get("Allow") != "POST" {
+		t.Fatalf("DELETE /api/login: %d %s Allow=%q", res.status, res.body, res.header.Get("Allow"))
+	}
+	res = c.do("PUT", "/api/admin/accounts/taro@example.com", nil)
+	if allow := res.header.Get("Allow"); res.status != 405 || !strings.Contains(allow, "PATCH") || !strings.Contains(allow, "DELETE") {
+		t.Fatalf("PUT on an account: %d Allow=%q", res.status, allow)
+	}
+	if res := c.do("GET", "/api/nothing-here", nil); res.status != 404 || res.header.Get("Allow") != "" {
+		t.Fatalf("unknown path: %d", res.status)
+	}
+}
