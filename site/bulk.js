@@ -69,7 +69,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     showMessage(msg, "", false);
     try {
       const start = await api("POST", "/api/admin/bulk", {
-        filename: file.name, mode: form.mode.value, force_change: document.getElementById("force_change").checked,
+        filename: file.name, mode: form.mode.value, force_change: document.getElementById("force_change").checked, size: file.size,
         confirm_password: document.getElementById("confirm_password").value });
       document.getElementById("confirm_password").value = "";
       render(start.job);

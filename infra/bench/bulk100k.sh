@@ -16,7 +16,8 @@ for _ in $(seq 50); do curl -sf "$base/api/health" >/dev/null && break; sleep 0.
 csrf=$(curl -s -c "$work/jar" -H 'Content-Type: application/json' -d '{"login_id":"owner@example.com","password":"Kagi-2026-Tokyo!"}' "$base/api/login" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).csrf_token))')
 node -e 'let o="mail_account,password,mail_capacity\r\n";for(let i=0;i<+process.argv[1];i++)o+=`bench${i},Bench-Pass-${i}-Ok!,5\r\n`;process.stdout.write(o)' "$rows" >"$work/file.csv"
 start=$(date +%s.%N)
-job=$(curl -s -b "$work/jar" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' -d '{"filename":"bench.csv","mode":"create"}' "$base/api/admin/bulk")
+size=$(stat -c %s "$work/file.csv")
+job=$(curl -s -b "$work/jar" -H "X-CSRF-Token: $csrf" -H 'Content-Type: application/json' -d '{"filename":"bench.csv","mode":"create","size":'"$size"',"confirm_password":"Kagi-2026-Tokyo!"}' "$base/api/admin/bulk")
 url=$(echo "$job" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).upload_url))')
 id=$(echo "$job" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>console.log(JSON.parse(s).job_id))')
 curl -sf -X PUT -H 'Content-Type: text/csv' --data-binary @"$work/file.csv" "$url" >/dev/null

@@ -78,6 +78,12 @@ func newFakeS3(ctx context.Context, siteURL string) (*fakeS3, error) {
 	fs := &fakeS3{bucket: s3files.New(client, uploadBucket), files: memFiles{backend}, events: make(chan string, 64), now: time.Now}
 	fake := http.StripPrefix(s3Prefix, gofakes3.New(backend).Server())
 	fs.handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > bulk.MaxUploadBytes {
+			w.Header().Set("Content-Type", "application/xml")
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+			io.WriteString(w, `<?xml version="1.0" encoding="UTF-8"?><Error><Code>EntityTooLarge</Code></Error>`) //nolint:errcheck
+			return
+		}
 		if !presignedUpload(r, fs.now()) {
 			w.Header().Set("Content-Type", "application/xml")
 			w.WriteHeader(http.StatusForbidden)

@@ -35,6 +35,7 @@ type Job struct {
 	Mode           string    `json:"mode"`
 	ForceChange    bool      `json:"force_change"`
 	Filename       string    `json:"filename"`
+	Size           int64     `json:"size"` // the upload's declared byte length
 	Key            string    `json:"-"` // the object key of the upload
 	State          string    `json:"state"`
 	Encoding       string    `json:"encoding,omitempty"`
@@ -94,7 +95,9 @@ type JobStore interface {
 
 // Presigner makes an upload URL for an object key.
 type Presigner interface {
-	PresignPut(ctx context.Context, key string, ttl time.Duration) (url string, headers map[string]string, err error)
+	// PresignPut signs one PUT of exactly size bytes (the length is part of the
+	// signature, so S3 refuses any other).
+	PresignPut(ctx context.Context, key string, size int64, ttl time.Duration) (url string, headers map[string]string, err error)
 }
 
 // Files opens uploaded objects, and deletes them once their job has ended (they may hold
@@ -147,10 +150,16 @@ type Upload struct {
 // MaxFilenameBytes bounds the file name kept with a job.
 const MaxFilenameBytes = 255
 
+// MaxUploadBytes bounds an uploaded file (API.md: 64 MiB; 413 file_too_large).
+const MaxUploadBytes = 64 << 20
+
 // Start creates a job waiting for its upload and returns the upload URL.
-func (js *Jobs) Start(ctx context.Context, p account.Principal, filename, mode string, forceChange bool, ip string) (Upload, error) {
+func (js *Jobs) Start(ctx context.Context, p account.Principal, filename, mode string, forceChange bool, size int64, ip string) (Upload, error) {
 	if !p.Account.Role.IsAdmin() {
 		return Upload{}, &account.Error{Code: account.CodeForbidden}
+	}
+	if size > MaxUploadBytes {
+		return Upload{}, &account.Error{Code: "file_too_large", Fields: []account.FieldError{{Field: "size", Code: "too_large"}}}
 	}
 	var fields []account.FieldError
 	filename = strings.TrimSpace(filename)
@@ -161,6 +170,9 @@ func (js *Jobs) Start(ctx context.Context, p account.Principal, filename, mode s
 	if mode != "update" && mode != "create" {
 		fields = append(fields, account.FieldError{Field: "mode", Code: "invalid"})
 	}
+	if size <= 0 {
+		fields = append(fields, account.FieldError{Field: "size", Code: "required"})
+	}
 	if len(fields) > 0 {
 		return Upload{}, &account.Error{Code: account.CodeValidation, Fields: fields}
 	}
@@ -169,9 +181,9 @@ func (js *Jobs) Start(ctx context.Context, p account.Principal, filename, mode s
 		return Upload{}, err
 	}
 	j := Job{ID: id, TenantID: p.Account.TenantID, Owner: p.Account.LoginID, OwnerID: p.Account.ID, OwnerIP: ip, Mode: mode, ForceChange: forceChange,
-		Filename: filename, Key: ObjectKey(p.Account.TenantID, id, filename), State: StateWaitingUpload,
+		Filename: filename, Size: size, Key: ObjectKey(p.Account.TenantID, id, filename), State: StateWaitingUpload,
 		Skipped: []string{}, Refused: []string{}, Errors: []Problem{}, CreatedAt: js.Now().UTC()}
-	url, headers, err := js.Presign.PresignPut(ctx, j.Key, UploadTTL)
+	url, headers, err := js.Presign.PresignPut(ctx, j.Key, size, UploadTTL)
 	if err != nil {
 		return Upload{}, fmt.Errorf("presign: %w", err)
 	}

@@ -24,6 +24,7 @@ func (a *api) handleBulkStart() http.Handler {
 		Filename        string `json:"filename"`
 		Mode            string `json:"mode"`
 		ForceChange     bool   `json:"force_change"`
+		Size            int64  `json:"size"`
 		ConfirmPassword string `json:"confirm_password"`
 	}
 	type response struct {
@@ -51,7 +52,7 @@ func (a *api) handleBulkStart() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		up, err := a.bulk.Start(r.Context(), p, req.Filename, req.Mode, req.ForceChange, clientIP(r))
+		up, err := a.bulk.Start(r.Context(), p, req.Filename, req.Mode, req.ForceChange, req.Size, clientIP(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return

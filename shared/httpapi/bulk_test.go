@@ -32,22 +32,29 @@ func TestBulkStartAndShow(t *testing.T) {
 	e := newEnv(t, withBulk)
 	e.withUser(userID, "user")
 	owner := e.signedIn(ownerID, ownerPW)
-	res := owner.do("POST", "/api/admin/bulk", map[string]any{"filename": "パスワード 一覧.csv", "mode": "update", "force_change": true, "confirm_password": ownerPW})
+	res := owner.do("POST", "/api/admin/bulk", map[string]any{"filename": "パスワード 一覧.csv", "mode": "update", "force_change": true, "size": 1234, "confirm_password": ownerPW})
 	body := res.json(t)
 	if res.status != 201 || body["upload_method"] != "PUT" || !strings.Contains(body["upload_url"].(string), "X-Amz-Signature") || len(body["job_id"].(string)) != 32 {
 		t.Fatalf("start: %d %s", res.status, res.body)
 	}
-	if h := body["upload_headers"].(map[string]any); h["Content-Type"] != "text/csv" {
+	if h := body["upload_headers"].(map[string]any); h["Content-Type"] != "text/csv" || h["Content-Length"] != nil {
 		t.Fatalf("headers %v", h)
+	}
+	if u := body["upload_url"].(string); !strings.Contains(u, "content-length") {
+		t.Fatalf("the declared size is not signed: %s", u)
 	}
 	job := owner.do("GET", "/api/admin/bulk/"+body["job_id"].(string), nil).json(t)
 	if job["state"] != "waiting_upload" || job["filename"] != "パスワード 一覧.csv" || job["mode"] != "update" || job["force_change"] != true {
 		t.Fatalf("job %v", job)
 	}
-	for _, bad := range []map[string]any{{"filename": "x.csv", "mode": "replace", "confirm_password": ownerPW}, {"filename": "", "mode": "update", "confirm_password": ownerPW}, {"filename": "../x.csv", "mode": "update", "confirm_password": ownerPW}, {"filename": "..", "mode": "update", "confirm_password": ownerPW}, {"filename": ".", "mode": "update", "confirm_password": ownerPW}, {"filename": "x.csv", "mode": "update"}} {
+	for _, bad := range []map[string]any{{"filename": "x.csv", "mode": "replace", "size": 10, "confirm_password": ownerPW}, {"filename": "", "mode": "update", "size": 10, "confirm_password": ownerPW}, {"filename": "../x.csv", "mode": "update", "size": 10, "confirm_password": ownerPW}, {"filename": "..", "mode": "update", "size": 10, "confirm_password": ownerPW}, {"filename": ".", "mode": "update", "size": 10, "confirm_password": ownerPW}, {"filename": "x.csv", "mode": "update", "size": 10}, {"filename": "x.csv", "mode": "update", "confirm_password": ownerPW}} {
 		if res := owner.do("POST", "/api/admin/bulk", bad); res.status != 422 {
 			t.Errorf("%v: %d", bad, res.status)
 		}
+	}
+	res = owner.do("POST", "/api/admin/bulk", map[string]any{"filename": "big.csv", "mode": "update", "size": 64<<20 + 1, "confirm_password": ownerPW})
+	if res.status != 413 || res.code(t) != "file_too_large" {
+		t.Fatalf("a file over 64 MiB: %d %s", res.status, res.body)
 	}
 	user := e.signedIn(userID, userPW)
 	if res := user.do("POST", "/api/admin/bulk", map[string]any{"filename": "x.csv", "mode": "update"}); res.status != 403 {
@@ -62,7 +69,7 @@ func TestBulkStartAndShow(t *testing.T) {
 
 func TestBulkUnavailableWithoutUploads(t *testing.T) {
 	e := newEnv(t)
-	if res := e.signedIn(ownerID, ownerPW).do("POST", "/api/admin/bulk", map[string]any{"filename": "x.csv", "mode": "update", "confirm_password": ownerPW}); res.status != 503 || res.code(t) != "unavailable" {
+	if res := e.signedIn(ownerID, ownerPW).do("POST", "/api/admin/bulk", map[string]any{"filename": "x.csv", "mode": "update", "size": 10, "confirm_password": ownerPW}); res.status != 503 || res.code(t) != "unavailable" {
 		t.Fatalf("%d %s", res.status, res.body)
 	}
 }

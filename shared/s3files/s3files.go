@@ -28,17 +28,18 @@ func New(client *s3.Client, name string) *Bucket {
 // ContentType is what uploads are sent as.
 const ContentType = "text/csv"
 
-// PresignPut returns a URL that accepts one PUT of key until ttl runs out, and the headers
-// the PUT must carry.
-func (b *Bucket) PresignPut(ctx context.Context, key string, ttl time.Duration) (string, map[string]string, error) {
-	req, err := b.presign.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: &b.name, Key: &key, ContentType: aws.String(ContentType)},
-		s3.WithPresignExpires(ttl))
+// PresignPut returns a URL that accepts one PUT of exactly size bytes at key until ttl
+// runs out, and the headers the PUT must carry. Content-Length is signed but not among
+// the headers: the browser sets it from the file, as it must.
+func (b *Bucket) PresignPut(ctx context.Context, key string, size int64, ttl time.Duration) (string, map[string]string, error) {
+	req, err := b.presign.PresignPutObject(ctx, &s3.PutObjectInput{Bucket: &b.name, Key: &key, ContentType: aws.String(ContentType),
+		ContentLength: aws.Int64(size)}, s3.WithPresignExpires(ttl))
 	if err != nil {
 		return "", nil, fmt.Errorf("presign %s: %w", key, err)
 	}
 	headers := map[string]string{}
 	for name, values := range req.SignedHeader {
-		if http.CanonicalHeaderKey(name) != "Host" && len(values) > 0 {
+		if n := http.CanonicalHeaderKey(name); n != "Host" && n != "Content-Length" && len(values) > 0 {
 			headers[http.CanonicalHeaderKey(name)] = values[0]
 		}
 	}
