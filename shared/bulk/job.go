@@ -36,7 +36,7 @@ type Job struct {
 	ForceChange    bool      `json:"force_change"`
 	Filename       string    `json:"filename"`
 	Size           int64     `json:"size"` // the upload's declared byte length
-	Key            string    `json:"-"` // the object key of the upload
+	Key            string    `json:"-"`    // the object key of the upload
 	State          string    `json:"state"`
 	Encoding       string    `json:"encoding,omitempty"`
 	Rows           int       `json:"rows"`
