@@ -3,6 +3,7 @@
 package templatecheck
 
 import (
+	"fmt"
 	"go/parser"
 	"go/token"
 	"os"
@@ -215,8 +216,25 @@ func TestBulkWiring(t *testing.T) {
 	if !kinds["S3"] || !kinds["SQS"] {
 		t.Errorf("bulk function triggers %v; want S3 and SQS", kinds)
 	}
-	q := doc.Resources["ContinueQueue"].Properties
-	if vt, _ := q["VisibilityTimeout"].(int); vt <= fn["Timeout"].(int) {
-		t.Errorf("queue visibility %v not longer than the function timeout %v", q["VisibilityTimeout"], fn["Timeout"])
+	for _, name := range []string{"ContinueQueue", "FailedRunQueue"} {
+		q := doc.Resources[name].Properties
+		if vt, _ := q["VisibilityTimeout"].(int); vt <= fn["Timeout"].(int) {
+			t.Errorf("%s visibility %v not longer than the function timeout %v", name, q["VisibilityTimeout"], fn["Timeout"])
+		}
+	}
+	// A run that fails every retry must end its job: the on-failure destination is the
+	// queue the function reads.
+	dest, _ := fn["EventInvokeConfig"].(map[string]any)["DestinationConfig"].(map[string]any)["OnFailure"].(map[string]any)
+	if dest["Type"] != "SQS" || !strings.Contains(fmt.Sprint(dest["Destination"]), "FailedRunQueue") {
+		t.Errorf("bulk function's on-failure destination %v", dest)
+	}
+	reads := false
+	for _, e := range events {
+		if props, _ := e.(map[string]any)["Properties"].(map[string]any); strings.Contains(fmt.Sprint(props["Queue"]), "FailedRunQueue") {
+			reads = true
+		}
+	}
+	if !reads {
+		t.Error("the bulk function does not read its on-failure queue")
 	}
 }

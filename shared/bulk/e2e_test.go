@@ -401,3 +401,34 @@ func TestRightsHoldWhenEachRowIsWritten(t *testing.T) {
 		})
 	}
 }
+
+// A run that failed every retry ends its job as failed (never stuck in validating), once.
+func TestFailEndsAStuckJob(t *testing.T) {
+	e := newEnv(t, backends(t)["bbolt"], 2)
+	job, key := e.upload(t, "stuck.csv", "update", false, file(2, -1))
+	if err := e.runner.Fail(context.Background(), key, "the run failed 3 times (RetriesExhausted)"); err != nil {
+		t.Fatal(err)
+	}
+	j := e.job(t, job.ID)
+	if j.State != bulk.StateFailed || j.FailureReason != "the run failed 3 times (RetriesExhausted)" || j.FinishedAt.IsZero() {
+		t.Fatalf("job %+v", j)
+	}
+	if err := e.runner.Run(context.Background(), key); err != nil {
+		t.Fatal(err)
+	}
+	if again := e.job(t, job.ID); again.State != bulk.StateFailed || again.Updated != 0 {
+		t.Fatalf("a failed job ran again: %+v", again)
+	}
+	if err := e.runner.Fail(context.Background(), key, "again"); err != nil || e.job(t, job.ID).FailureReason != j.FailureReason {
+		t.Fatalf("a second failure changed the job: %v", err)
+	}
+	mails := 0
+	for _, m := range e.mailbox.Messages("owner@example.com") {
+		if strings.Contains(m.Text, "stuck.csv") {
+			mails++
+		}
+	}
+	if mails != 1 {
+		t.Fatalf("%d summary emails, want 1", mails)
+	}
+}

@@ -38,6 +38,7 @@ type Job struct {
 	Size           int64     `json:"size"` // the upload's declared byte length
 	Key            string    `json:"-"`    // the object key of the upload
 	State          string    `json:"state"`
+	FailureReason  string    `json:"failure_reason,omitempty"` // why a failed job failed
 	Encoding       string    `json:"encoding,omitempty"`
 	Rows           int       `json:"rows"`
 	ToApply        int       `json:"to_apply"`

@@ -74,6 +74,39 @@ func (r *Runner) Run(ctx context.Context, eventKey string) error {
 	return nil
 }
 
+// Fail ends the job of the upload at key as failed, with reason, unless it has ended
+// already: the run gave up (Lambda's retries of its event are used up), so the job must
+// not sit in validating or applying forever. Rows applied so far stay applied; the
+// administrator gets the summary email.
+func (r *Runner) Fail(ctx context.Context, eventKey, reason string) error {
+	tenantID, jobID, key, err := ParseKey(eventKey)
+	if err != nil {
+		r.Log.WarnContext(ctx, "bulk: failure of something that is not an upload", "err", err)
+		return nil
+	}
+	for attempt := 0; ; attempt++ {
+		job, err := r.Jobs.GetJob(ctx, tenantID, jobID)
+		if errors.Is(err, account.ErrNotFound) || err == nil && (job.Key != key || job.Done()) {
+			return nil
+		} else if err != nil {
+			return fmt.Errorf("bulk fail: %w", err)
+		}
+		if len(reason) > 500 {
+			reason = reason[:500]
+		}
+		job.State, job.FinishedAt, job.FailureReason, job.LeaseUntil = StateFailed, r.Now().UTC(), reason, time.Time{}
+		saved, err := r.Jobs.UpdateJob(ctx, job)
+		if err == nil {
+			r.Log.ErrorContext(ctx, "bulk: job failed", "job", job.ID, "tenant", job.TenantID, "reason", reason)
+			r.finish(ctx, &saved)
+			return nil
+		}
+		if !errors.Is(err, account.ErrConflict) || attempt == 3 {
+			return fmt.Errorf("bulk fail: %w", err)
+		}
+	}
+}
+
 func (r *Runner) lease() time.Duration {
 	if r.Lease > 0 {
 		return r.Lease

@@ -6,6 +6,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -32,7 +35,9 @@ func (q queue) Continue(ctx context.Context, key string) error {
 }
 
 // Handler builds the bulk function's event handler: S3 ObjectCreated events of the upload
-// bucket, and SQS messages that carry the key of a job to continue.
+// bucket, SQS messages that carry the key of a job to continue, and the records of the
+// function's on-failure destination (an upload event that failed every retry), which
+// end their job as failed.
 func Handler(ctx context.Context, getenv func(string) string) (func(context.Context, json.RawMessage) error, error) {
 	bucket, queueURL := getenv("UPLOAD_BUCKET"), getenv("CONTINUE_QUEUE_URL")
 	if bucket == "" || queueURL == "" {
@@ -44,14 +49,15 @@ func Handler(ctx context.Context, getenv func(string) string) (func(context.Cont
 	}
 	runner := &bulk.Runner{Jobs: env.Store, Files: s3files.New(s3.NewFromConfig(env.AWS), bucket), Accounts: env.Services.Bulk,
 		Continue: queue{sqs.NewFromConfig(env.AWS), queueURL}, Now: time.Now, Log: env.Log}
-	return func(ctx context.Context, raw json.RawMessage) error { return dispatch(ctx, runner, raw) }, nil
+	return func(ctx context.Context, raw json.RawMessage) error { return dispatch(ctx, runner, env.Log, raw) }, nil
 }
 
 // dispatch runs each record of an S3 or SQS event. An error makes Lambda retry the event
 // (S3: asynchronous retries; SQS: redelivery), which resumes the job.
 func dispatch(ctx context.Context, runner interface {
 	Run(context.Context, string) error
-}, raw json.RawMessage) error {
+	Fail(ctx context.Context, key, reason string) error
+}, log *slog.Logger, raw json.RawMessage) error {
 	var probe struct {
 		Records []struct {
 			EventSource string `json:"eventSource"`
@@ -77,6 +83,17 @@ func dispatch(ctx context.Context, runner interface {
 			return fmt.Errorf("bulk: sqs event: %w", err)
 		}
 		for _, m := range ev.Records {
+			if failed, ok := failureRecord(m.Body); ok {
+				// The run of an upload event failed after Lambda's retries: end its job.
+				log.ErrorContext(ctx, "bulk: upload event failed after its retries", "condition", failed.RequestContext.Condition,
+					"err", failed.ResponsePayload.ErrorMessage)
+				for _, r := range failed.RequestPayload.Records {
+					if err := runner.Fail(ctx, r.S3.Object.Key, failed.reason()); err != nil {
+						return err
+					}
+				}
+				continue
+			}
 			if err := runner.Run(ctx, bulk.EventKey(m.Body)); err != nil {
 				return err
 			}
@@ -85,4 +102,35 @@ func dispatch(ctx context.Context, runner interface {
 		return fmt.Errorf("bulk: events from %q are not handled", probe.Records[0].EventSource)
 	}
 	return nil
+}
+
+// invocationRecord is what Lambda sends to the function's on-failure destination when
+// an asynchronous invocation (the S3 event) has failed every retry.
+type invocationRecord struct {
+	RequestContext struct {
+		Condition           string `json:"condition"`
+		ApproximateAttempts int    `json:"approximateInvokeCount"`
+	} `json:"requestContext"`
+	RequestPayload  events.S3Event `json:"requestPayload"`
+	ResponsePayload struct {
+		ErrorMessage string `json:"errorMessage"`
+	} `json:"responsePayload"`
+}
+
+// failureRecord reads an SQS body as an on-failure record, if it is one.
+func failureRecord(body string) (invocationRecord, bool) {
+	if !strings.HasPrefix(strings.TrimSpace(body), "{") {
+		return invocationRecord{}, false
+	}
+	var rec invocationRecord
+	if err := json.Unmarshal([]byte(body), &rec); err != nil || rec.RequestContext.Condition == "" || len(rec.RequestPayload.Records) == 0 {
+		return invocationRecord{}, false
+	}
+	return rec, true
+}
+
+// reason is what the job shows an administrator: how often the run failed, never the
+// error itself (it may name infrastructure; the function's log has it).
+func (r invocationRecord) reason() string {
+	return "the run failed " + strconv.Itoa(r.RequestContext.ApproximateAttempts) + " times (" + r.RequestContext.Condition + ")"
 }

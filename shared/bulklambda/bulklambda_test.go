@@ -3,19 +3,28 @@ package bulklambda
 import (
 	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
+	"strings"
 	"testing"
 )
 
-type recorder struct{ keys []string }
+type recorder struct{ keys, failed []string }
 
 func (r *recorder) Run(_ context.Context, key string) error { r.keys = append(r.keys, key); return nil }
+func (r *recorder) Fail(_ context.Context, key, reason string) error {
+	r.failed = append(r.failed, key+" "+reason)
+	return nil
+}
+
+var discard = slog.New(slog.NewTextHandler(io.Discard, nil))
 
 func TestDispatchS3AndSQSEvents(t *testing.T) {
 	s3Event := `{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"uploads/example.com/0123456789abcdef0123456789abcdef/%E5%85%A8%E8%A7%92+%E5%90%8D.csv"}}}]}`
 	sqsEvent := `{"Records":[{"eventSource":"aws:sqs","body":"uploads/example.com/0123456789abcdef0123456789abcdef/全角 名.csv"}]}`
 	r := &recorder{}
 	for _, ev := range []string{s3Event, sqsEvent} {
-		if err := dispatch(context.Background(), r, json.RawMessage(ev)); err != nil {
+		if err := dispatch(context.Background(), r, discard, json.RawMessage(ev)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -23,8 +32,26 @@ func TestDispatchS3AndSQSEvents(t *testing.T) {
 		t.Fatalf("keys %q", r.keys)
 	}
 	for _, bad := range []string{`{}`, `{"Records":[{"eventSource":"aws:sns"}]}`, `nope`} {
-		if err := dispatch(context.Background(), r, json.RawMessage(bad)); err == nil {
+		if err := dispatch(context.Background(), r, discard, json.RawMessage(bad)); err == nil {
 			t.Errorf("%s accepted", bad)
 		}
+	}
+}
+
+// An upload event that failed every retry comes back through the on-failure destination
+// (SQS): its job is ended as failed, with a reason that names no internals.
+func TestDispatchFailureRecords(t *testing.T) {
+	record := `{"version":"1.0","requestContext":{"requestId":"r","functionArn":"arn:aws:lambda:ap-northeast-1:1:function:bulk","condition":"RetriesExhausted","approximateInvokeCount":3},` +
+		`"requestPayload":{"Records":[{"eventSource":"aws:s3","s3":{"bucket":{"name":"b"},"object":{"key":"uploads/ten_x/0123456789abcdef0123456789abcdef/a.csv"}}}]},` +
+		`"responseContext":{"statusCode":200,"functionError":"Unhandled"},"responsePayload":{"errorMessage":"dynamodb: ProvisionedThroughputExceeded on table kagiya-prod"}}`
+	body, _ := json.Marshal(record)
+	ev := `{"Records":[{"eventSource":"aws:sqs","body":` + string(body) + `}]}`
+	r := &recorder{}
+	if err := dispatch(context.Background(), r, discard, json.RawMessage(ev)); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.keys) != 0 || len(r.failed) != 1 || !strings.HasPrefix(r.failed[0], "uploads/ten_x/0123456789abcdef0123456789abcdef/a.csv the run failed 3 times (RetriesExhausted)") ||
+		strings.Contains(r.failed[0], "kagiya-prod") {
+		t.Fatalf("keys %q, failed %q", r.keys, r.failed)
 	}
 }
