@@ -194,3 +194,20 @@ func (s *Bulk) BulkFinished(ctx context.Context, sum BulkSummary) {
 	s.notify(ctx, "bulk_summary", owner, map[string]any{"Job": sum, "When": s.formatTime(sum.Finished, set),
 		"JobURL": s.siteURL + "/bulk.html?job=" + sum.JobID})
 }
+
+// NotifyBulkPasswordChange mails "your password was changed" (by an administrator) to the
+// account with loginID in tenantID, if marker (the job's row) is what last changed it.
+func (s *Bulk) NotifyBulkPasswordChange(ctx context.Context, tenantID, loginID, marker string) (bool, error) {
+	a, err := findAccount(ctx, s.logins, s.accounts, loginID)
+	if errors.Is(err, ErrNotFound) || err == nil && (a.TenantID != tenantID || a.BulkMarker != marker) {
+		return false, nil
+	} else if err != nil {
+		return false, fmt.Errorf("bulk notice: %w", err)
+	}
+	set, err := s.settingsOf(ctx, tenantID)
+	if err != nil {
+		return false, err
+	}
+	s.notify(ctx, "password_changed", a, map[string]any{"ByAdmin": true, "When": s.formatTime(a.PasswordChangedAt, set)})
+	return true, nil
+}

@@ -387,6 +387,14 @@ func TestRightsHoldWhenEachRowIsWritten(t *testing.T) {
 			if refused != 1 || applied != 9 {
 				t.Fatalf("audit: %d refused, %d applied with the uploader's IP; want 1 and 9", refused, applied)
 			}
+			for _, m := range e.mailbox.Messages("user005@example.com") {
+				if strings.Contains(m.Subject, "パスワードが変更されました") {
+					t.Fatal("a refused row mailed a password change")
+				}
+			}
+			if j.Notified != 9 {
+				t.Fatalf("%d notices, want 9", j.Notified)
+			}
 			// The admin loses its role: every further row is refused.
 			admin, _ = account.FindAccount(ctx, e.store, "kanri@example.com")
 			admin.Role = account.RoleUser
@@ -430,5 +438,49 @@ func TestFailEndsAStuckJob(t *testing.T) {
 	}
 	if mails != 1 {
 		t.Fatalf("%d summary emails, want 1", mails)
+	}
+}
+
+// The review's finding: bulk password changes were silent. Every account whose password
+// the job changed gets "your password was changed", after the rows are applied; a row
+// that was refused or only changed the capacity sends nothing; a repeated event resends
+// nothing.
+func TestBulkPasswordChangesAreMailed(t *testing.T) {
+	for name, newStore := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, newStore, 40)
+			var b strings.Builder
+			b.WriteString("mail_account,password,mail_capacity\r\n")
+			for i := range 40 {
+				if i%4 == 3 {
+					fmt.Fprintf(&b, "user%03d,,20\r\n", i) // capacity only
+				} else {
+					fmt.Fprintf(&b, "user%03d,Shin-Pass-%03d-Ok!,20\r\n", i, i)
+				}
+			}
+			job, key := e.upload(t, "pw.csv", "update", false, []byte(b.String()))
+			if err := e.runner.Run(context.Background(), key); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.runner.Run(context.Background(), key); err != nil { // a duplicate delivery
+				t.Fatal(err)
+			}
+			j := e.job(t, job.ID)
+			if j.State != bulk.StateSucceeded || j.Updated != 40 || j.Notified != 30 {
+				t.Fatalf("job %+v", j)
+			}
+			for i := range 40 {
+				id := fmt.Sprintf("user%03d@example.com", i)
+				n := 0
+				for _, m := range e.mailbox.Messages(id) {
+					if strings.Contains(m.Subject, "パスワードが変更されました") && strings.Contains(m.Text, "管理者") {
+						n++
+					}
+				}
+				if want := map[bool]int{true: 0, false: 1}[i%4 == 3]; n != want {
+					t.Fatalf("%s got %d notices, want %d", id, n, want)
+				}
+			}
+		})
 	}
 }

@@ -27,57 +27,64 @@ const (
 
 // Job is one bulk change: its document is what GET /api/admin/bulk/{job_id} shows.
 type Job struct {
-	ID             string    `json:"job_id"`
-	TenantID       string    `json:"-"`
-	Owner          string    `json:"owner"`    // the login ID of the administrator who started it
-	OwnerID        string    `json:"owner_id"` // and its account_id, which the run acts as
-	OwnerIP        string    `json:"-"`        // the client IP it started the job from, for the audit
-	Mode           string    `json:"mode"`
-	ForceChange    bool      `json:"force_change"`
-	Filename       string    `json:"filename"`
-	Size           int64     `json:"size"` // the upload's declared byte length
-	Key            string    `json:"-"`    // the object key of the upload
-	State          string    `json:"state"`
-	FailureReason  string    `json:"failure_reason,omitempty"` // why a failed job failed
-	Encoding       string    `json:"encoding,omitempty"`
-	Rows           int       `json:"rows"`
-	ToApply        int       `json:"to_apply"`
-	Applied        int       `json:"applied"` // progress of the apply pass
-	Updated        int       `json:"updated"`
-	Created        int       `json:"created"`
-	Skipped        []string  `json:"skipped"`
-	SkippedTotal   int       `json:"skipped_total"`
-	Refused        []string  `json:"refused"`       // rows not applied: the rights they need no longer held
-	RefusedTotal   int       `json:"refused_total"` // (first MaxSkipped login IDs above)
-	Errors         []Problem `json:"errors"`
-	ErrorsTotal    int       `json:"errors_total"`
-	AppliedThrough int       `json:"-"` // every row up to this line is applied
-	LeaseUntil     time.Time `json:"-"` // a run holds the job until then
-	CreatedAt      time.Time `json:"created_at"`
-	FinishedAt     time.Time `json:"finished_at,omitzero"`
-	Version        int64     `json:"-"`
+	ID              string    `json:"job_id"`
+	TenantID        string    `json:"-"`
+	Owner           string    `json:"owner"`    // the login ID of the administrator who started it
+	OwnerID         string    `json:"owner_id"` // and its account_id, which the run acts as
+	OwnerIP         string    `json:"-"`        // the client IP it started the job from, for the audit
+	Mode            string    `json:"mode"`
+	ForceChange     bool      `json:"force_change"`
+	Filename        string    `json:"filename"`
+	Size            int64     `json:"size"` // the upload's declared byte length
+	Key             string    `json:"-"`    // the object key of the upload
+	State           string    `json:"state"`
+	FailureReason   string    `json:"failure_reason,omitempty"` // why a failed job failed
+	Encoding        string    `json:"encoding,omitempty"`
+	Rows            int       `json:"rows"`
+	ToApply         int       `json:"to_apply"`
+	Applied         int       `json:"applied"` // progress of the apply pass
+	Updated         int       `json:"updated"`
+	Created         int       `json:"created"`
+	Skipped         []string  `json:"skipped"`
+	SkippedTotal    int       `json:"skipped_total"`
+	Refused         []string  `json:"refused"`       // rows not applied: the rights they need no longer held
+	RefusedTotal    int       `json:"refused_total"` // (first MaxSkipped login IDs above)
+	Errors          []Problem `json:"errors"`
+	ErrorsTotal     int       `json:"errors_total"`
+	AppliedThrough  int       `json:"-"`        // every row up to this line is applied
+	Notifying       bool      `json:"-"`        // every row is applied; the password emails are going out
+	NotifiedThrough int       `json:"-"`        // every password email up to this line has gone out
+	Notified        int       `json:"notified"` // "your password was changed" emails sent
+	LeaseUntil      time.Time `json:"-"`        // a run holds the job until then
+	CreatedAt       time.Time `json:"created_at"`
+	FinishedAt      time.Time `json:"finished_at,omitzero"`
+	Version         int64     `json:"-"`
 }
 
 // Record is a job as a store keeps it: the document the API shows, and the fields that
 // document leaves out. Stores encode it as JSON.
 type Record struct {
 	Job
-	TenantID       string    `json:"tenant_id"`
-	Key            string    `json:"key"`
-	AppliedThrough int       `json:"applied_through"`
-	LeaseUntil     time.Time `json:"lease_until"`
-	OwnerIP        string    `json:"owner_ip"`
+	TenantID        string    `json:"tenant_id"`
+	Key             string    `json:"key"`
+	AppliedThrough  int       `json:"applied_through"`
+	LeaseUntil      time.Time `json:"lease_until"`
+	OwnerIP         string    `json:"owner_ip"`
+	Notifying       bool      `json:"notifying"`
+	NotifiedThrough int       `json:"notified_through"`
 }
 
 // Record returns what a store keeps of j.
 func (j Job) Record() Record {
-	return Record{Job: j, TenantID: j.TenantID, Key: j.Key, AppliedThrough: j.AppliedThrough, LeaseUntil: j.LeaseUntil, OwnerIP: j.OwnerIP}
+	return Record{Job: j, TenantID: j.TenantID, Key: j.Key, AppliedThrough: j.AppliedThrough, LeaseUntil: j.LeaseUntil, OwnerIP: j.OwnerIP,
+		Notifying: j.Notifying, NotifiedThrough: j.NotifiedThrough}
 }
 
 // Restore returns the job a store kept, at version.
 func (r Record) Restore(version int64) Job {
 	j := r.Job
 	j.TenantID, j.Key, j.AppliedThrough, j.LeaseUntil, j.OwnerIP, j.Version = r.TenantID, r.Key, r.AppliedThrough, r.LeaseUntil, r.OwnerIP, version
+	j.Notifying, j.NotifiedThrough = r.Notifying, r.NotifiedThrough
 	return j
 }
 

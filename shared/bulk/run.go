@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/kagiya/kagiya/shared/account"
@@ -17,6 +18,9 @@ import (
 type Accounts interface {
 	BulkContext(ctx context.Context, tenantID, actorID string) (account.BulkContext, error)
 	ApplyBulkChange(ctx context.Context, c account.BulkChange) (string, error)
+	// NotifyBulkPasswordChange mails "your password was changed" to the account with
+	// loginID if this job's row (marker) is what last changed it; it reports whether it did.
+	NotifyBulkPasswordChange(ctx context.Context, tenantID, loginID, marker string) (bool, error)
 	BulkFinished(ctx context.Context, sum account.BulkSummary)
 }
 
@@ -170,7 +174,16 @@ func (r *Runner) process(ctx context.Context, job *Job, log *slog.Logger) error 
 			return nil
 		}
 	}
-	if err := r.apply(ctx, job, bc, log); err != nil {
+	if !job.Notifying {
+		if err := r.apply(ctx, job, bc, log); err != nil {
+			return err
+		}
+		job.Notifying = true
+		if err := r.save(ctx, job); err != nil {
+			return err
+		}
+	}
+	if err := r.notify(ctx, job, bc.Tenant.Domains, log); err != nil {
 		return err
 	}
 	job.State, job.FinishedAt = StateSucceeded, r.Now().UTC()
@@ -295,11 +308,7 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 	}
 	nearDeadline := func() bool {
 		d, ok := ctx.Deadline()
-		reserve := r.Reserve
-		if reserve <= 0 {
-			reserve = time.Minute
-		}
-		return ok && r.Continue != nil && time.Until(d) < reserve
+		return ok && r.Continue != nil && time.Until(d) < r.reserve()
 	}
 	for firstErr == nil {
 		row, _, err := rd.Next()
@@ -412,4 +421,105 @@ func problemMessage(p Problem) string {
 		text += " (" + p.Message + ")"
 	}
 	return text
+}
+
+// notifyBatch is how many "your password was changed" emails go out at once.
+const notifyBatch = 16
+
+// notify mails every account whose password the job changed, after every row is applied
+// (off the apply pass, so the hashing is not held up), a batch at a time in parallel.
+// Progress is saved like the apply pass's, and near the deadline the rest is handed over;
+// a row's email goes out only if the account still carries that row's marker (it was
+// applied, not refused or skipped, and nothing changed it since).
+func (r *Runner) notify(ctx context.Context, job *Job, domains []string, log *slog.Logger) error {
+	if job.Mode != "update" {
+		return nil // new accounts: no password of theirs was changed
+	}
+	f, err := r.Files.Open(ctx, job.Key)
+	if err != nil {
+		return fmt.Errorf("open upload: %w", err)
+	}
+	defer f.Close()
+	rd, problems, err := NewReader(f, job.Mode)
+	if err != nil || len(problems) > 0 || rd == nil {
+		return fmt.Errorf("re-read upload: %v %w", problems, err)
+	}
+	type row struct {
+		line    int
+		loginID string
+	}
+	lastSave := r.Now()
+	send := func(batch []row) error {
+		var wg sync.WaitGroup
+		sent := make([]bool, len(batch))
+		errs := make([]error, len(batch))
+		for i, rw := range batch {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sent[i], errs[i] = r.Accounts.NotifyBulkPasswordChange(ctx, job.TenantID, rw.loginID, fmt.Sprintf("%s#%d", job.ID, rw.line))
+			}()
+		}
+		wg.Wait()
+		for i := range batch {
+			if errs[i] != nil {
+				return errs[i]
+			}
+			if sent[i] {
+				job.Notified++
+			}
+		}
+		job.NotifiedThrough = batch[len(batch)-1].line
+		if time.Since(lastSave) > 2*time.Second {
+			lastSave = r.Now()
+			return r.save(ctx, job)
+		}
+		return nil
+	}
+	var batch []row
+	for {
+		rw, _, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		} else if err != nil {
+			return err
+		}
+		if rw.Line <= job.NotifiedThrough || rw.Broken || !rw.HasPassword {
+			continue
+		}
+		id, code := LoginID(rw.Account, domains)
+		if code != "" {
+			continue
+		}
+		batch = append(batch, row{rw.Line, id})
+		if len(batch) < notifyBatch {
+			continue
+		}
+		if err := send(batch); err != nil {
+			return err
+		}
+		batch = batch[:0]
+		if d, ok := ctx.Deadline(); ok && r.Continue != nil && time.Until(d) < r.reserve() {
+			if err := r.save(ctx, job); err != nil {
+				return err
+			}
+			log.InfoContext(ctx, "bulk: handing over the emails", "notified_through", job.NotifiedThrough)
+			if err := r.Continue.Continue(ctx, job.Key); err != nil {
+				return fmt.Errorf("hand over: %w", err)
+			}
+			return errHandedOver
+		}
+	}
+	if len(batch) > 0 {
+		return send(batch)
+	}
+	return nil
+}
+
+// reserve is the time left before the deadline at which a run hands over.
+func (r *Runner) reserve() time.Duration {
+	if r.Reserve > 0 {
+		return r.Reserve
+	}
+	return time.Minute
 }

@@ -810,13 +810,15 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 			t.Fatalf("another tenant's job: %v", err)
 		}
 		got.State, got.AppliedThrough, got.LeaseUntil = bulk.StateApplying, 42, at.Add(time.Minute)
+		got.Notifying, got.NotifiedThrough, got.Notified = true, 40, 12
 		got.Errors = []bulk.Problem{{Line: 3, Column: "password", Code: "too_short"}}
 		upd, err := js.UpdateJob(ctx, got)
 		if err != nil || upd.Version != 2 {
 			t.Fatalf("UpdateJob = %+v, %v", upd, err)
 		}
 		again, _ := js.GetJob(ctx, "example.com", j.ID)
-		if again.AppliedThrough != 42 || !again.LeaseUntil.Equal(at.Add(time.Minute)) || len(again.Errors) != 1 || again.Errors[0].Code != "too_short" {
+		if again.AppliedThrough != 42 || !again.LeaseUntil.Equal(at.Add(time.Minute)) || len(again.Errors) != 1 || again.Errors[0].Code != "too_short" ||
+			!again.Notifying || again.NotifiedThrough != 40 || again.Notified != 12 {
 			t.Fatalf("after update %+v", again)
 		}
 		if _, err := js.UpdateJob(ctx, got); !errors.Is(err, account.ErrConflict) {
