@@ -10,7 +10,6 @@ import (
 const (
 	MaxLoginIDLen  = 254 // RFC 5321 path limit
 	MaxPasswordLen = 128
-	MinPasswordLen = 8 // until the tenant's password policy takes over
 	MaxCommentLen  = 500
 )
 
@@ -78,18 +77,4 @@ func ParseLoginID(id string) (tenant string, ok bool) {
 		}
 	}
 	return strings.ToLower(domain), true
-}
-
-// checkNewPassword is the length check that stands in for the tenant's policy.
-func checkNewPassword(field, pw string) error {
-	n := utf8.RuneCountInString(pw)
-	switch {
-	case !utf8.ValidString(pw):
-		return codeErr(CodePasswordPolicy, FieldError{field, "invalid_char"})
-	case n < MinPasswordLen:
-		return codeErr(CodePasswordPolicy, FieldError{field, "too_short"})
-	case n > MaxPasswordLen:
-		return codeErr(CodePasswordPolicy, FieldError{field, "too_long"})
-	}
-	return nil
 }
