@@ -153,7 +153,7 @@ func TestFunctionPermissions(t *testing.T) {
 		"BulkFunction": true, "UnlockFunction": false}
 	allowed := map[string]bool{"dynamodb:GetItem": true, "dynamodb:PutItem": true, "dynamodb:UpdateItem": true,
 		"dynamodb:DeleteItem": true, "dynamodb:Query": true, "dynamodb:TransactWriteItems": true, "ses:SendEmail": true,
-		"s3:PutObject": true, "s3:GetObject": true, "s3:DeleteObject": true, "sqs:SendMessage": true}
+		"s3:PutObject": true, "s3:GetObject": true, "s3:DeleteObject": true, "sqs:SendMessage": true, "ssm:GetParameter": true}
 	for name, res := range doc.Resources {
 		if res.Type != "AWS::Serverless::Function" {
 			continue
@@ -172,6 +172,11 @@ func TestFunctionPermissions(t *testing.T) {
 					if strings.HasPrefix(action, "s3:") {
 						if r, _ := st.Resource.(string); !strings.HasSuffix(r, "-uploads-${AWS::AccountId}/uploads/*") {
 							t.Errorf("%s: %s on %v, beyond the upload bucket's uploads/", name, action, st.Resource)
+						}
+					}
+					if strings.HasPrefix(action, "ssm:") {
+						if r, _ := st.Resource.(string); !strings.HasSuffix(r, ":parameter${PepperParameter}") {
+							t.Errorf("%s: %s on %v, beyond the pepper parameter", name, action, st.Resource)
 						}
 					}
 					if strings.HasPrefix(action, "ses:") {

@@ -10,8 +10,6 @@ import (
 	"fmt"
 	"strings"
 	"sync"
-
-	"github.com/kagiya/kagiya/shared/password"
 )
 
 // Known browsers (OWASP "device cookies"): a browser that has signed in to an account
@@ -104,7 +102,7 @@ func (k *kit) verifyKnown(ctx context.Context, ref LoginRef, plain, ip, deviceID
 	if !ok {
 		return Account{}, false, false, false, nil
 	}
-	match, stale, err = password.Verify(k.cfg.Hash, a.PasswordHash, preset(set).Normalized(plain))
+	match, stale, err = k.checkHash(ctx, a, set, plain)
 	if err != nil {
 		return Account{}, false, false, false, err
 	}

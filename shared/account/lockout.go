@@ -83,7 +83,7 @@ const StalledAttempt = time.Minute
 
 // checkReserved checks plain against a, whose attempt has just been reserved.
 func (k *kit) checkReserved(ctx context.Context, a Account, set Settings, plain, ip string) (Account, bool, bool, error) {
-	match, stale, err := password.Verify(k.cfg.Hash, a.PasswordHash, preset(set).Normalized(plain))
+	match, stale, err := k.checkHash(ctx, a, set, plain)
 	if err != nil {
 		return Account{}, false, false, err
 	}
@@ -194,4 +194,16 @@ func (k *kit) formatTime(t time.Time, set Settings) string {
 	}
 	jst := time.FixedZone("JST", 9*3600)
 	return t.In(jst).Format("2006年1月2日 15:04（日本時間）")
+}
+
+// checkHash verifies plain against a's hash. A hash made with a pepper this deployment
+// does not hold (a pepper that was changed) cannot match: it answers like a wrong
+// password, and the log says why, rather than failing the request.
+func (k *kit) checkHash(ctx context.Context, a Account, set Settings, plain string) (match, stale bool, err error) {
+	match, stale, err = password.Verify(k.cfg.Hash, a.PasswordHash, preset(set).Normalized(plain))
+	if errors.Is(err, password.ErrUnknownPepper) {
+		k.log.ErrorContext(ctx, "password hash made with another pepper; the account must reset its password", "account", a.ID)
+		return false, false, nil
+	}
+	return match, stale, err
 }

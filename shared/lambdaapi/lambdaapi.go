@@ -17,6 +17,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/kagiya/kagiya/shared/account"
 	"github.com/kagiya/kagiya/shared/bulk"
@@ -34,11 +35,15 @@ type Config struct {
 	MailFrom string          // MAIL_FROM (required): the SES identity mail is sent from
 	Hash     password.Params // ARGON2_MEMORY_KIB, ARGON2_ITERATIONS, ARGON2_PARALLELISM
 	LogLevel slog.Level      // LOG_LEVEL: debug, info (default), warn, error
+	// PepperParam (PASSWORD_PEPPER_PARAM, optional) names the SSM SecureString parameter
+	// that holds the password pepper.
+	PepperParam string
 }
 
 // LoadConfig reads and checks the environment.
 func LoadConfig(getenv func(string) string) (Config, error) {
-	c := Config{Table: getenv("TABLE_NAME"), SiteURL: strings.TrimRight(getenv("SITE_URL"), "/"), MailFrom: getenv("MAIL_FROM"), Hash: password.Default}
+	c := Config{Table: getenv("TABLE_NAME"), SiteURL: strings.TrimRight(getenv("SITE_URL"), "/"), MailFrom: getenv("MAIL_FROM"), Hash: password.Default,
+		PepperParam: getenv("PASSWORD_PEPPER_PARAM")}
 	var errs []error
 	for name, v := range map[string]string{"TABLE_NAME": c.Table, "SITE_URL": c.SiteURL, "MAIL_FROM": c.MailFrom} {
 		if v == "" {
@@ -101,6 +106,11 @@ func Build(ctx context.Context, getenv func(string) string) (Env, error) {
 	if err != nil {
 		return Env{}, err
 	}
+	if cfg.PepperParam != "" {
+		if cfg.Hash.Pepper, err = LoadPepper(ctx, ssm.NewFromConfig(awsCfg), cfg.PepperParam); err != nil {
+			return Env{}, err
+		}
+	}
 	store := dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, 0)
 	svc, err := account.New(account.Deps{
 		Store:     store,
@@ -133,4 +143,25 @@ func Handler(ctx context.Context, getenv func(string) string, uploads Uploads) (
 	}
 	return httpapi.New(httpapi.Deps{Services: env.Services, Log: env.Log, Bulk: jobs,
 		SecureCookies: strings.HasPrefix(env.Config.SiteURL, "https://")}), nil
+}
+
+// ParameterReader is the part of the SSM API the pepper needs.
+type ParameterReader interface {
+	GetParameter(ctx context.Context, in *ssm.GetParameterInput, opts ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+}
+
+// MinPepperBytes is the least a pepper may hold.
+const MinPepperBytes = 32
+
+// LoadPepper reads the password pepper from the SSM SecureString parameter name. Its
+// value never goes to a log; an error names only the parameter.
+func LoadPepper(ctx context.Context, ssmc ParameterReader, name string) (string, error) {
+	out, err := ssmc.GetParameter(ctx, &ssm.GetParameterInput{Name: &name, WithDecryption: aws.Bool(true)})
+	if err != nil {
+		return "", fmt.Errorf("PASSWORD_PEPPER_PARAM %s: %w", name, err)
+	}
+	if out.Parameter == nil || len(aws.ToString(out.Parameter.Value)) < MinPepperBytes {
+		return "", fmt.Errorf("PASSWORD_PEPPER_PARAM %s: the pepper must hold at least %d bytes", name, MinPepperBytes)
+	}
+	return aws.ToString(out.Parameter.Value), nil
 }

@@ -1,8 +1,14 @@
 package lambdaapi
 
 import (
+	"context"
+	"errors"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssm"
+	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -30,5 +36,40 @@ func TestLoadConfig(t *testing.T) {
 	weak["ARGON2_ITERATIONS"] = "3"
 	if c, err := LoadConfig(env(weak)); err != nil || c.Hash.MemoryKiB != 65536 || c.Hash.Iterations != 3 {
 		t.Errorf("stronger params: %+v %v", c.Hash, err)
+	}
+}
+
+type fakeSSM struct {
+	value string
+	err   error
+	asked *ssm.GetParameterInput
+}
+
+func (f *fakeSSM) GetParameter(_ context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
+	f.asked = in
+	if f.err != nil {
+		return nil, f.err
+	}
+	return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Value: aws.String(f.value)}}, nil
+}
+
+func TestLoadPepper(t *testing.T) {
+	good := &fakeSSM{value: strings.Repeat("p", 40)}
+	if p, err := LoadPepper(context.Background(), good, "/kagiya/pepper"); err != nil || p != good.value ||
+		aws.ToString(good.asked.Name) != "/kagiya/pepper" || !aws.ToBool(good.asked.WithDecryption) {
+		t.Fatalf("pepper %q, %v, asked %+v", p, err, good.asked)
+	}
+	short := &fakeSSM{value: "tiny-secret"}
+	if _, err := LoadPepper(context.Background(), short, "/kagiya/pepper"); err == nil || strings.Contains(err.Error(), "tiny-secret") {
+		t.Fatalf("a short pepper: %v", err)
+	}
+	if _, err := LoadPepper(context.Background(), &fakeSSM{err: errors.New("AccessDenied")}, "/kagiya/pepper"); err == nil {
+		t.Fatal("an unreadable parameter was accepted")
+	}
+	cfg, err := LoadConfig(func(k string) string {
+		return map[string]string{"TABLE_NAME": "t", "SITE_URL": "https://id.example.com", "MAIL_FROM": "a@b.c", "PASSWORD_PEPPER_PARAM": "/kagiya/pepper"}[k]
+	})
+	if err != nil || cfg.PepperParam != "/kagiya/pepper" {
+		t.Fatalf("config %+v %v", cfg, err)
 	}
 }

@@ -1,6 +1,7 @@
 package password
 
 import (
+	"errors"
 	"strings"
 	"testing"
 )
@@ -94,4 +95,41 @@ func BenchmarkHashDefaultParallel(b *testing.B) {
 			}
 		}
 	})
+}
+
+func TestPepper(t *testing.T) {
+	fast := Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}
+	peppered := fast
+	peppered.Pepper = "server-side-secret-1"
+	h, err := Hash(peppered, "Kawa-no-Sakana-7!")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(h, ",keyid=") || strings.Contains(h, "server-side") {
+		t.Fatalf("peppered hash %q", h)
+	}
+	if ok, stale, err := Verify(peppered, h, "Kawa-no-Sakana-7!"); !ok || stale || err != nil {
+		t.Fatalf("verify with the pepper: %v %v %v", ok, stale, err)
+	}
+	if ok, _, _ := Verify(peppered, h, "Kawa-no-Sakana-8!"); ok {
+		t.Fatal("a wrong password matched")
+	}
+	// Without the pepper, or with another, a peppered hash cannot be checked at all.
+	if _, _, err := Verify(fast, h, "Kawa-no-Sakana-7!"); !errors.Is(err, ErrUnknownPepper) {
+		t.Fatalf("without the pepper: %v", err)
+	}
+	other := peppered
+	other.Pepper = "server-side-secret-2"
+	if _, _, err := Verify(other, h, "Kawa-no-Sakana-7!"); !errors.Is(err, ErrUnknownPepper) {
+		t.Fatalf("with another pepper: %v", err)
+	}
+	// A plain hash still verifies once a pepper is configured, and asks to be rehashed.
+	plain, _ := Hash(fast, "Kawa-no-Sakana-7!")
+	if ok, stale, err := Verify(peppered, plain, "Kawa-no-Sakana-7!"); !ok || !stale || err != nil {
+		t.Fatalf("plain hash under a pepper: %v %v %v", ok, stale, err)
+	}
+	// The HMAC is what is hashed: the same password with the pepper is another key.
+	if strings.Split(h, "$")[5] == strings.Split(plain, "$")[5] {
+		t.Fatal("pepper had no effect")
+	}
 }
