@@ -459,3 +459,30 @@ func TestParallelRightPasswordsDoNotLock(t *testing.T) {
 		t.Fatal("a counter left full by a dead writer was not locked")
 	}
 }
+
+// With a pepper configured, plain hashes still sign in and are rehashed peppered.
+func TestPepperMigratesAtSignIn(t *testing.T) {
+	e := newEnv(t, withConfig(func(c *account.Config) {
+		noThrottle(c)
+		c.Hash.Pepper = strings.Repeat("s", 40)
+	}))
+	if h := e.account(ownerID).PasswordHash; !strings.Contains(h, ",keyid=") {
+		t.Fatalf("the owner's hash is not peppered: %s", h)
+	}
+	plain, err := password.Hash(fastHash, userPW) // made before the pepper
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.CreateAccount(context.Background(), account.Account{ID: "acc_plain", TenantID: e.tenant.ID, LoginID: userID, Role: account.RoleUser, PasswordHash: plain}); err != nil {
+		t.Fatal(err)
+	}
+	if res := e.client().login(userID, userPW); res.status != 200 {
+		t.Fatalf("a plain hash under a pepper: %d %s", res.status, res.body)
+	}
+	if h := e.account(userID).PasswordHash; !strings.Contains(h, ",keyid=") {
+		t.Fatalf("not rehashed with the pepper: %s", h)
+	}
+	if res := e.client().login(userID, userPW); res.status != 200 {
+		t.Fatalf("the peppered hash: %d", res.status)
+	}
+}
