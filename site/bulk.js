@@ -49,7 +49,38 @@ document.addEventListener("DOMContentLoaded", async () => {
     table.hidden = job.errors.length === 0;
     text("job-more", job.errors_total > job.errors.length ? t("bulk.more").replace("{n}", job.errors_total - job.errors.length) : "");
   }
-  document.addEventListener("kagiya:lang", () => { if (current) render(current); });
+  let recent = [];
+  function renderJobs() {
+    const body = document.querySelector("#jobs tbody");
+    body.replaceChildren();
+    for (const j of recent) {
+      const tr = document.createElement("tr");
+      const file = document.createElement("td");
+      file.dataset.label = t("bulk.col.file");
+      const link = document.createElement("a");
+      link.href = "?job=" + encodeURIComponent(j.job_id);
+      link.textContent = j.filename;
+      file.append(link);
+      const state = document.createElement("td");
+      state.dataset.label = t("bulk.col.state");
+      state.textContent = t("bulk.state." + j.state);
+      const started = document.createElement("td");
+      started.dataset.label = t("bulk.col.started");
+      started.textContent = new Date(j.created_at).toLocaleString(kagiyaLang());
+      tr.append(file, state, started);
+      body.append(tr);
+    }
+    document.getElementById("jobs-empty").hidden = recent.length > 0;
+  }
+  async function loadJobs() {
+    try {
+      recent = (await api("GET", "/api/admin/bulk")).jobs;
+      renderJobs();
+    } catch (e) {
+      showMessage(msg, e.message, true);
+    }
+  }
+  document.addEventListener("kagiya:lang", () => { if (current) render(current); renderJobs(); });
 
   async function follow(id) {
     for (;;) {
@@ -77,6 +108,7 @@ document.addEventListener("DOMContentLoaded", async () => {
       if (!put.ok) throw new Error(t("bulk.upload_failed"));
       history.replaceState(null, "", "?job=" + start.job_id);
       await follow(start.job_id);
+      loadJobs();
     } catch (e) {
       if (e.code === "invalid_confirm_password") document.getElementById("confirm_password").value = "";
       showMessage(msg, fieldMessages(e), true);
@@ -88,6 +120,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   const m = await me();
   if (!m) return;
   if (m.role === "user") { location.replace("/home.html"); return; }
+  loadJobs();
   const job = new URLSearchParams(location.search).get("job");
   if (job) follow(job).catch((e) => showMessage(msg, e.message, true));
 });

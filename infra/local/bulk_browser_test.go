@@ -51,6 +51,8 @@ func TestBrowserBulkUpdateByCSV(t *testing.T) {
 		waitText("#job-state", "完了"),
 		waitText("#job-file", "社員パスワード 2026.csv"),
 		waitText("#job-skipped", "yurei@example.com"),
+		waitText("#jobs tbody", "社員パスワード 2026.csv"),
+		waitText("#jobs tbody", "完了"),
 	)
 	if err != nil {
 		t.Fatal(err)

@@ -99,6 +99,9 @@ type JobStore interface {
 	CreateJob(ctx context.Context, j Job) error
 	GetJob(ctx context.Context, tenantID, id string) (Job, error)
 	UpdateJob(ctx context.Context, j Job) (Job, error)
+	// ListJobs returns a tenant's jobs newest first (job IDs sort by time), a page of at
+	// most limit after the job ID after, and the cursor of the next page ("" at the end).
+	ListJobs(ctx context.Context, tenantID, after string, limit int) ([]Job, string, error)
 }
 
 // Presigner makes an upload URL for an object key.
@@ -184,7 +187,7 @@ func (js *Jobs) Start(ctx context.Context, p account.Principal, filename, mode s
 	if len(fields) > 0 {
 		return Upload{}, &account.Error{Code: account.CodeValidation, Fields: fields}
 	}
-	id, err := newID()
+	id, err := newID(js.Now())
 	if err != nil {
 		return Upload{}, err
 	}
@@ -218,12 +221,33 @@ func (js *Jobs) Get(ctx context.Context, p account.Principal, id string) (Job, e
 	return j, nil
 }
 
-func newID() (string, error) {
+// newID makes a job ID: 32 hex digits, the first 12 the creation time in milliseconds
+// (so IDs, and the store's keys, sort newest last), the other 20 random (80 bits).
+func newID(now time.Time) (string, error) {
 	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
+	if _, err := rand.Read(b[6:]); err != nil {
 		return "", fmt.Errorf("job id: %w", err)
 	}
+	ms := uint64(now.UnixMilli())
+	for i := 5; i >= 0; i-- {
+		b[i], ms = byte(ms), ms>>8
+	}
 	return hex.EncodeToString(b), nil
+}
+
+// List returns a page of the principal's tenant's jobs, newest first.
+func (js *Jobs) List(ctx context.Context, p account.Principal, after string) ([]Job, string, error) {
+	if !p.Account.Role.IsAdmin() {
+		return nil, "", &account.Error{Code: account.CodeForbidden}
+	}
+	if after != "" && (len(after) != 32 || strings.Trim(after, "0123456789abcdef") != "") {
+		return nil, "", &account.Error{Code: account.CodeValidation, Fields: []account.FieldError{{Field: "cursor", Code: "invalid"}}}
+	}
+	jobs, next, err := js.Store.ListJobs(ctx, p.Account.TenantID, after, 20)
+	if err != nil {
+		return nil, "", fmt.Errorf("list jobs: %w", err)
+	}
+	return jobs, next, nil
 }
 
 // Sample is the sample file an administrator downloads, edits and uploads (UTF-8 with a

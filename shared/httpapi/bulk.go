@@ -137,3 +137,24 @@ func (a *api) handleExport() http.Handler {
 		cw.Flush()
 	})
 }
+
+func (a *api) handleBulkJobs() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !a.bulkAvailable(w, r) {
+			return
+		}
+		jobs, next, err := a.bulk.List(r.Context(), principal(r), r.URL.Query().Get("cursor"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		out := struct {
+			Jobs       []bulk.Job `json:"jobs"`
+			NextCursor *string    `json:"next_cursor"`
+		}{Jobs: append([]bulk.Job{}, jobs...)}
+		if next != "" {
+			out.NextCursor = &next
+		}
+		writeJSON(w, http.StatusOK, out)
+	})
+}

@@ -3,9 +3,11 @@ package httpapi_test
 import (
 	"context"
 	"encoding/csv"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -99,5 +101,29 @@ func TestSampleAndExportCSV(t *testing.T) {
 	e.withUser(userID, "user")
 	if res := e.signedIn(userID, userPW).do("GET", "/api/admin/accounts/export.csv", nil); res.status != 403 {
 		t.Fatalf("user export: %d", res.status)
+	}
+}
+
+func TestBulkJobsListNewestFirst(t *testing.T) {
+	e := newEnv(t, withBulk)
+	owner := e.signedIn(ownerID, ownerPW)
+	for i := range 3 {
+		e.clock.Add(time.Second)
+		res := owner.do("POST", "/api/admin/bulk", map[string]any{"filename": fmt.Sprintf("f%d.csv", i), "mode": "update", "size": 10, "confirm_password": ownerPW})
+		if res.status != 201 {
+			t.Fatalf("start: %d %s", res.status, res.body)
+		}
+	}
+	res := owner.do("GET", "/api/admin/bulk", nil)
+	jobs, _ := res.json(t)["jobs"].([]any)
+	if res.status != 200 || len(jobs) != 3 || jobs[0].(map[string]any)["filename"] != "f2.csv" || jobs[2].(map[string]any)["filename"] != "f0.csv" {
+		t.Fatalf("list: %d %s", res.status, res.body)
+	}
+	if res := owner.do("GET", "/api/admin/bulk?cursor=nope", nil); res.status != 422 {
+		t.Fatalf("a bad cursor: %d", res.status)
+	}
+	e.withUser(userID, "user")
+	if res := e.signedIn(userID, userPW).do("GET", "/api/admin/bulk", nil); res.status != 403 {
+		t.Fatalf("a user lists jobs: %d", res.status)
 	}
 }

@@ -36,6 +36,7 @@ func (a *api) routes() []Route {
 		{"GET", "/api/admin/accounts/export.csv", a.signedIn(a.handleExport())},
 		{"GET", "/api/admin/bulk/sample.csv", a.signedIn(a.handleBulkSample())},
 		{"POST", "/api/admin/bulk", a.signedIn(a.handleBulkStart())},
+		{"GET", "/api/admin/bulk", a.signedIn(a.handleBulkJobs())},
 		{"GET", "/api/admin/bulk/{job_id}", a.signedIn(a.handleBulkJob())},
 		{"GET", "/api/admin/audit", a.signedIn(a.handleListAudit())},
 		{"GET", "/api/admin/tenant", a.signedIn(a.handleGetTenant())},

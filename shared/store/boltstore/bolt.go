@@ -608,3 +608,38 @@ func (s *Store) UpdateJob(_ context.Context, in bulk.Job) (bulk.Job, error) {
 	})
 	return j, err
 }
+
+func (s *Store) ListJobs(_ context.Context, tenantID, after string, limit int) ([]bulk.Job, string, error) {
+	var out []bulk.Job
+	prefix := []byte(tenantID + "\x00")
+	err := s.db.View(func(tx *bolt.Tx) error {
+		c := tx.Bucket(bJobs).Cursor()
+		// Newest first: from the end of the tenant's keys (or just before after), backwards.
+		var k, v []byte
+		if after == "" {
+			if k, v = c.Seek([]byte(tenantID + "\x01")); k == nil {
+				k, v = c.Last()
+			} else {
+				k, v = c.Prev()
+			}
+		} else {
+			c.Seek(acctKey(tenantID, after))
+			k, v = c.Prev()
+		}
+		for ; k != nil && bytes.HasPrefix(k, prefix) && len(out) <= limit; k, v = c.Prev() {
+			var sj storedJob
+			if err := json.Unmarshal(v, &sj); err != nil {
+				return err
+			}
+			out = append(out, sj.job())
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if len(out) > limit {
+		return out[:limit], out[limit-1].ID, nil
+	}
+	return out, "", nil
+}

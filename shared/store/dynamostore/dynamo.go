@@ -785,3 +785,40 @@ func (s *Store) UpdateJob(ctx context.Context, j bulk.Job) (bulk.Job, error) {
 	}
 	return j, nil
 }
+
+func (s *Store) ListJobs(ctx context.Context, tenantID, after string, limit int) ([]bulk.Job, string, error) {
+	in := &dynamodb.QueryInput{TableName: &s.table, ConsistentRead: aws.Bool(true), ScanIndexForward: aws.Bool(false),
+		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :prefix)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":pk": str(tenantPK(tenantID)), ":prefix": str(jobPrefix)},
+		Limit: aws.Int32(int32(limit + 1)),
+	}
+	if after != "" {
+		in.ExclusiveStartKey = key(tenantPK(tenantID), jobSK(after))
+	}
+	var out []bulk.Job
+	for {
+		res, err := s.db.Query(ctx, in)
+		if err != nil {
+			return nil, "", fmt.Errorf("list jobs: %w", err)
+		}
+		for _, raw := range res.Items {
+			var it jobItem
+			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
+				return nil, "", fmt.Errorf("decode job: %w", err)
+			}
+			var rec bulk.Record
+			if err := json.Unmarshal([]byte(it.Doc), &rec); err != nil {
+				return nil, "", fmt.Errorf("decode job: %w", err)
+			}
+			out = append(out, rec.Restore(it.Version))
+		}
+		if len(out) > limit {
+			return out[:limit], out[limit-1].ID, nil
+		}
+		if res.LastEvaluatedKey == nil {
+			return out, "", nil
+		}
+		in.ExclusiveStartKey = res.LastEvaluatedKey
+	}
+}

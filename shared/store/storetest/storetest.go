@@ -825,6 +825,44 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 			t.Fatalf("stale job update: %v", err)
 		}
 	})
+
+	t.Run("JobsListNewestFirstPerTenant", func(t *testing.T) {
+		js := newStore(t).(bulk.JobStore)
+		for i := range 7 { // IDs sort by time, as bulk.Jobs makes them
+			j := bulk.Job{ID: fmt.Sprintf("%012x%020d", 1000+i, i), TenantID: "t1", Filename: fmt.Sprintf("f%d.csv", i), State: bulk.StateSucceeded,
+				Skipped: []string{}, Errors: []bulk.Problem{}, CreatedAt: at}
+			if err := js.CreateJob(ctx, j); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := js.CreateJob(ctx, bulk.Job{ID: fmt.Sprintf("%012x%020d", 5000, 9), TenantID: "t2", Filename: "other.csv", CreatedAt: at}); err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		after := ""
+		for pages := 0; ; pages++ {
+			if pages > 5 {
+				t.Fatal("paging does not end")
+			}
+			page, next, err := js.ListJobs(ctx, "t1", after, 3)
+			if err != nil || len(page) > 3 {
+				t.Fatalf("ListJobs: %d jobs, %v", len(page), err)
+			}
+			for _, j := range page {
+				names = append(names, j.Filename)
+			}
+			if next == "" {
+				break
+			}
+			after = next
+		}
+		if fmt.Sprint(names) != "[f6.csv f5.csv f4.csv f3.csv f2.csv f1.csv f0.csv]" {
+			t.Fatalf("listed %v", names)
+		}
+		if none, _, err := js.ListJobs(ctx, "t3", "", 3); err != nil || len(none) != 0 {
+			t.Fatalf("an empty tenant: %v %v", none, err)
+		}
+	})
 }
 
 type atomicCount struct {
