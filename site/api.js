@@ -60,3 +60,32 @@ function fieldMessages(err) {
   if (!err.fields.length) return err.message;
   return err.message + " (" + err.fields.map((f) => f.field + ": " + f.code).join(", ") + ")";
 }
+
+// Every password field gets a button that shows what was typed (ASVS 2.1.12), so people
+// can check a long password or a passphrase before sending it; pasting and password
+// managers are never blocked.
+function addRevealButtons() {
+  document.querySelectorAll('input[type="password"]').forEach((input) => {
+    if (input.dataset.reveal) return;
+    input.dataset.reveal = "1";
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "reveal secondary";
+    button.setAttribute("aria-controls", input.id);
+    button.setAttribute("aria-pressed", "false");
+    const label = () => {
+      const shown = input.type === "text";
+      button.textContent = t(shown ? "pw.hide" : "pw.show");
+      button.setAttribute("aria-pressed", String(shown));
+    };
+    button.addEventListener("click", () => {
+      input.type = input.type === "password" ? "text" : "password";
+      label();
+      input.focus();
+    });
+    document.addEventListener("kagiya:lang", label);
+    label();
+    input.after(button);
+  });
+}
+document.addEventListener("DOMContentLoaded", addRevealButtons);
