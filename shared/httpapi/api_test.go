@@ -271,7 +271,7 @@ func TestLoginSetsSessionCookieAndCSRF(t *testing.T) {
 	}
 }
 
-func TestSecureCookieOnHTTPS(t *testing.T) {
+func TestASVS_3_4_1_to_3_4_4_SecureHostOnlyCookieOnHTTPS(t *testing.T) {
 	e := newEnv(t)
 	e.handler = httpapi.New(httpapi.Deps{Services: mustService(t, e), Log: slog.New(slog.NewTextHandler(io.Discard, nil)), SecureCookies: true})
 	c := e.client()
@@ -404,7 +404,7 @@ func TestBadInputIsA4xxWithStableCode(t *testing.T) {
 	}
 }
 
-func TestCSRFAndLogout(t *testing.T) {
+func TestASVS_3_3_1_CSRFAndLogout(t *testing.T) {
 	e := newEnv(t)
 	c := e.signedIn(ownerID, ownerPW)
 	token := c.csrf
@@ -427,7 +427,7 @@ func TestCSRFAndLogout(t *testing.T) {
 	}
 }
 
-func TestSessionIdleAndAbsoluteExpiry(t *testing.T) {
+func TestASVS_3_3_2_SessionIdleAndAbsoluteExpiry(t *testing.T) {
 	e := newEnv(t)
 	c := e.signedIn(ownerID, ownerPW)
 	for i := range 28 { // active use every 25 minutes keeps it alive for 11h40m ...

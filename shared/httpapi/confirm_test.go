@@ -9,7 +9,7 @@ import (
 
 // Dangerous administration needs the administrator's own password: missing is 422, wrong
 // is 403 and counts toward the administrator's own lockout.
-func TestDangerousAdministrationIsConfirmed(t *testing.T) {
+func TestASVS_3_7_1_DangerousAdministrationIsConfirmed(t *testing.T) {
 	e := newEnv(t, withConfig(noThrottle), withSettings(account.Settings{LockoutThreshold: 5}))
 	e.withUser(userID, "user")
 	owner := e.signedIn(ownerID, ownerPW)

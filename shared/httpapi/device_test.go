@@ -82,7 +82,7 @@ func TestLockoutScopeAccountLocksEveryClient(t *testing.T) {
 // A sign-in from a browser the account has not used sends a "new sign-in" email (not
 // for the account's very first sign-in, not from a known browser, not when the tenant
 // turns it off).
-func TestNewDeviceEmail(t *testing.T) {
+func TestASVS_2_2_3_NewDeviceEmail(t *testing.T) {
 	e := newEnv(t, withConfig(noThrottle))
 	e.withUser(userID, "user")
 	home := e.client()

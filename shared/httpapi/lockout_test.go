@@ -57,7 +57,7 @@ func tokenFrom(t testing.TB, m mail.Message, page string) string {
 
 func noThrottle(c *account.Config) { c.LoginPerAcctMinute = 1 << 20; c.LoginPerIPMinute = -1 }
 
-func TestParallelWrongPasswordsLockOnceAtThreshold(t *testing.T) {
+func TestASVS_2_2_1_ParallelWrongPasswordsLockOnceAtThreshold(t *testing.T) {
 	e := newEnv(t, withConfig(noThrottle))
 	e.withUser(userID, "user")
 	const attempts = 60
@@ -220,7 +220,7 @@ func TestUnlockLinkLifetimeAndBadTokens(t *testing.T) {
 	}
 }
 
-func TestForgotAndResetPassword(t *testing.T) {
+func TestASVS_2_5_1_to_2_5_5_ForgotAndResetPassword(t *testing.T) {
 	e := newEnv(t, withConfig(noThrottle), withSettings(quiet(account.Settings{LockoutThreshold: 2})))
 	e.withUser(userID, "user")
 	signedIn := e.signedIn(userID, userPW)
@@ -461,7 +461,7 @@ func TestParallelRightPasswordsDoNotLock(t *testing.T) {
 }
 
 // With a pepper configured, plain hashes still sign in and are rehashed peppered.
-func TestPepperMigratesAtSignIn(t *testing.T) {
+func TestASVS_2_4_5_PepperMigratesAtSignIn(t *testing.T) {
 	e := newEnv(t, withConfig(func(c *account.Config) {
 		noThrottle(c)
 		c.Hash.Pepper = strings.Repeat("s", 40)

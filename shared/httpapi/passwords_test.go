@@ -32,7 +32,7 @@ func policyCodes(t *testing.T, r response) string {
 	return strings.Join(codes, " ")
 }
 
-func TestSelfServiceChange(t *testing.T) {
+func TestASVS_2_1_6_and_3_3_3_SelfServiceChange(t *testing.T) {
 	e := newEnv(t, withConfig(noThrottle), withSettings(quiet(account.Settings{HistoryDepth: 2, LockoutThreshold: 3})))
 	e.withUser(userID, "user")
 	c := e.signedIn(userID, userPW)
@@ -275,7 +275,7 @@ func TestTenantSettings(t *testing.T) {
 
 // Under nist, a right password that is on the breached list must be changed at that
 // sign-in (reason compromised), and the new one may not be on it either.
-func TestCompromisedPasswordMustChangeAtSignIn(t *testing.T) {
+func TestASVS_2_1_7_CompromisedPasswordMustChangeAtSignIn(t *testing.T) {
 	e := newEnv(t, withConfig(noThrottle), withSettings(account.Settings{PolicyPreset: "nist"}))
 	e.withUser(userID, "user") // created under nist: userPW is fine
 	a := e.account(userID)

@@ -6,7 +6,7 @@ import (
 )
 
 // A person sees its signed-in browsers and ends any of them, or all but this one.
-func TestPeopleSeeAndEndTheirSessions(t *testing.T) {
+func TestASVS_3_3_4_PeopleSeeAndEndTheirSessions(t *testing.T) {
 	e := newEnv(t, withConfig(noThrottle))
 	e.withUser(userID, "user")
 	phone := e.client()
