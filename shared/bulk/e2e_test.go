@@ -305,11 +305,15 @@ func TestForeignOrUnknownUploadsAreIgnored(t *testing.T) {
 	}
 }
 
-// handOver records the keys handed to a later invocation.
-type handOver struct{ keys []string }
+// handOver records the keys handed to a later invocation, and how long each waits.
+type handOver struct {
+	keys   []string
+	delays []time.Duration
+}
 
-func (h *handOver) Continue(_ context.Context, key string) error {
+func (h *handOver) Continue(_ context.Context, key string, after time.Duration) error {
 	h.keys = append(h.keys, key)
+	h.delays = append(h.delays, after)
 	return nil
 }
 
@@ -482,5 +486,43 @@ func TestBulkPasswordChangesAreMailed(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// One tenant's jobs cannot take every bulk slot: with two of its jobs running, a third
+// waits its turn (handed to a later invocation), and runs once a slot is free.
+func TestATenantRunsAtMostTwoJobsAtOnce(t *testing.T) {
+	e := newEnv(t, backends(t)["bbolt"], 3)
+	ho := &handOver{}
+	e.runner.Continue = ho
+	ctx := context.Background()
+	var running []bulk.Job
+	for i := range 2 {
+		j, _ := e.upload(t, fmt.Sprintf("busy%d.csv", i), "update", false, file(3, -1))
+		j, _ = e.jobs.Get(ctx, e.owner, j.ID)
+		j.State, j.LeaseUntil = bulk.StateApplying, time.Now().Add(time.Minute)
+		saved, err := e.store.UpdateJob(ctx, j)
+		if err != nil {
+			t.Fatal(err)
+		}
+		running = append(running, saved)
+	}
+	third, key := e.upload(t, "third.csv", "update", false, file(3, -1))
+	if err := e.runner.Run(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if j := e.job(t, third.ID); j.State != bulk.StateWaitingUpload || len(ho.keys) != 1 || ho.delays[0] != bulk.SlotWait {
+		t.Fatalf("the third job ran: %+v, handed over %v after %v", j, ho.keys, ho.delays)
+	}
+	running[0].LeaseUntil = time.Time{} // one run ends
+	running[0].State = bulk.StateSucceeded
+	if _, err := e.store.UpdateJob(ctx, running[0]); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.runner.Run(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	if j := e.job(t, third.ID); j.State != bulk.StateSucceeded || j.Updated != 3 {
+		t.Fatalf("the third job after a slot freed: %+v", j)
 	}
 }

@@ -26,8 +26,17 @@ type Accounts interface {
 
 // Continuer hands the rest of a job to a later invocation (an SQS message in AWS).
 type Continuer interface {
-	Continue(ctx context.Context, key string) error
+	// Continue runs the job of key again in a later invocation, no sooner than after.
+	Continue(ctx context.Context, key string, after time.Duration) error
 }
+
+// MaxRunningPerTenant is how many of one tenant's jobs run at once where runs can wait
+// (in AWS): a further job waits its turn, so no tenant takes every bulk slot.
+const MaxRunningPerTenant = 2
+
+// SlotWait is how long a job that found its tenant's slots taken waits before it asks
+// again.
+const SlotWait = time.Minute
 
 // Runner processes uploaded files: the bulk function's core, the same in Lambda and in
 // the local server.
@@ -60,6 +69,20 @@ func (r *Runner) Run(ctx context.Context, eventKey string) error {
 		return nil
 	} else if err != nil {
 		return fmt.Errorf("bulk: %w", err)
+	}
+	if r.Continue != nil && !job.Done() && job.LeaseUntil.IsZero() && job.State != StateApplying {
+		// A job that has not begun waits while its tenant's slots are taken.
+		busy, err := r.tenantBusy(ctx, job)
+		if err != nil {
+			return err
+		}
+		if busy {
+			r.Log.InfoContext(ctx, "bulk: the tenant's slots are taken; the job waits", "job", job.ID, "tenant", job.TenantID)
+			if err := r.Continue.Continue(ctx, job.Key, SlotWait); err != nil {
+				return fmt.Errorf("wait for a slot: %w", err)
+			}
+			return nil
+		}
 	}
 	if job, err = r.claim(ctx, job); err != nil || job.Done() {
 		return err
@@ -109,6 +132,22 @@ func (r *Runner) Fail(ctx context.Context, eventKey, reason string) error {
 			return fmt.Errorf("bulk fail: %w", err)
 		}
 	}
+}
+
+// tenantBusy reports whether MaxRunningPerTenant other jobs of job's tenant are running
+// (holding a live lease) among its recent ones.
+func (r *Runner) tenantBusy(ctx context.Context, job Job) (bool, error) {
+	recent, _, err := r.Jobs.ListJobs(ctx, job.TenantID, "", 50)
+	if err != nil {
+		return false, fmt.Errorf("bulk slots: %w", err)
+	}
+	now, running := r.Now(), 0
+	for _, other := range recent {
+		if other.ID != job.ID && !other.Done() && now.Before(other.LeaseUntil) {
+			running++
+		}
+	}
+	return running >= MaxRunningPerTenant, nil
 }
 
 func (r *Runner) lease() time.Duration {
@@ -366,7 +405,7 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 			*job = saved
 		}
 		log.InfoContext(ctx, "bulk: handing over", "applied_through", job.AppliedThrough)
-		if err := r.Continue.Continue(ctx, job.Key); err != nil {
+		if err := r.Continue.Continue(ctx, job.Key, 0); err != nil {
 			return fmt.Errorf("hand over: %w", err)
 		}
 		return errHandedOver
@@ -504,7 +543,7 @@ func (r *Runner) notify(ctx context.Context, job *Job, domains []string, log *sl
 				return err
 			}
 			log.InfoContext(ctx, "bulk: handing over the emails", "notified_through", job.NotifiedThrough)
-			if err := r.Continue.Continue(ctx, job.Key); err != nil {
+			if err := r.Continue.Continue(ctx, job.Key, 0); err != nil {
 				return fmt.Errorf("hand over: %w", err)
 			}
 			return errHandedOver

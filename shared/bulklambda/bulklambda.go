@@ -26,8 +26,9 @@ type queue struct {
 	url    string
 }
 
-func (q queue) Continue(ctx context.Context, key string) error {
-	_, err := q.client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &q.url, MessageBody: &key})
+func (q queue) Continue(ctx context.Context, key string, after time.Duration) error {
+	_, err := q.client.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: &q.url, MessageBody: &key,
+		DelaySeconds: int32(min(after, 15*time.Minute) / time.Second)})
 	if err != nil {
 		return fmt.Errorf("sqs send: %w", err)
 	}
