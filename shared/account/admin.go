@@ -292,20 +292,8 @@ func (p AccountPatch) summary() string {
 // DeleteAccount removes an account of the principal's tenant, confirmed with the
 // administrator's own password; nobody deletes themselves.
 func (s *Admin) DeleteAccount(ctx context.Context, p Principal, loginID, confirm, ip string) error {
-	if err := requireAdmin(p); err != nil {
-		return err
-	}
-	a, err := s.target(ctx, p, loginID)
+	a, err := s.confirmedTarget(ctx, p, loginID, confirm, ip, "account.delete", CodeForbidden)
 	if err != nil {
-		return err
-	}
-	if a.ID == p.Account.ID {
-		return codeErr(CodeForbidden)
-	}
-	if !canManage(p.Account.Role, a.Role) {
-		return codeErr(CodeForbidden)
-	}
-	if err := s.Confirm(ctx, p, confirm, ip, "account.delete"); err != nil {
 		return err
 	}
 	if err := s.accounts.DeleteAccount(ctx, a.TenantID, a.ID); errors.Is(err, ErrNotFound) {
@@ -424,20 +412,8 @@ func (s *Admin) Confirm(ctx context.Context, p Principal, plain, ip, action stri
 // RevokeSessions signs an account of the principal's tenant out everywhere, confirmed
 // with the administrator's own password. One's own sessions are ended on one's own page.
 func (s *Admin) RevokeSessions(ctx context.Context, p Principal, loginID, confirm, ip string) error {
-	if err := requireAdmin(p); err != nil {
-		return err
-	}
-	a, err := s.target(ctx, p, loginID)
+	a, err := s.confirmedTarget(ctx, p, loginID, confirm, ip, "account.revoke_sessions", CodeUseSelfService)
 	if err != nil {
-		return err
-	}
-	if a.ID == p.Account.ID {
-		return codeErr(CodeUseSelfService)
-	}
-	if !canManage(p.Account.Role, a.Role) {
-		return codeErr(CodeForbidden)
-	}
-	if err := s.Confirm(ctx, p, confirm, ip, "account.revoke_sessions"); err != nil {
 		return err
 	}
 	if _, err := s.updateRetrying(ctx, a, func(a *Account) { a.SessionEpoch++ }); err != nil {
@@ -445,4 +421,27 @@ func (s *Admin) RevokeSessions(ctx context.Context, p Principal, loginID, confir
 	}
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: p.Account.LoginID, Action: "account.revoke_sessions", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
 	return nil
+}
+
+// confirmedTarget is the account an administrator acts on with a dangerous action: one
+// of its tenant, another than itself (selfCode otherwise), of a role it manages, and the
+// action confirmed with the administrator's own password.
+func (s *Admin) confirmedTarget(ctx context.Context, p Principal, loginID, confirm, ip, action, selfCode string) (Account, error) {
+	if err := requireAdmin(p); err != nil {
+		return Account{}, err
+	}
+	a, err := s.target(ctx, p, loginID)
+	if err != nil {
+		return Account{}, err
+	}
+	if a.ID == p.Account.ID {
+		return Account{}, codeErr(selfCode)
+	}
+	if !canManage(p.Account.Role, a.Role) {
+		return Account{}, codeErr(CodeForbidden)
+	}
+	if err := s.Confirm(ctx, p, confirm, ip, action); err != nil {
+		return Account{}, err
+	}
+	return a, nil
 }
