@@ -56,9 +56,13 @@ function showMessage(el, text, isError) {
   el.hidden = !text;
 }
 
+// fieldMessages is an error's message with what is wrong with each field, in words where
+// the site knows them (field.* and code.* in i18n.js), else by its stable name.
 function fieldMessages(err) {
   if (!err.fields.length) return err.message;
-  return err.message + " (" + err.fields.map((f) => f.field + ": " + f.code).join(", ") + ")";
+  const known = (key, fallback) => (t(key) !== key ? t(key) : fallback);
+  return err.message + " (" + err.fields.map((f) =>
+    known("field." + f.field, f.field) + ": " + known("code." + f.code, f.code)).join(", ") + ")";
 }
 
 // Every password field gets a button that shows what was typed (ASVS 2.1.12), so people

@@ -220,7 +220,7 @@ func TestBrowserAdminManagesAccounts(t *testing.T) {
 		chromedp.WaitVisible(css("#delete-dialog")),
 		waitText("#delete-login-id", "hanako@example.com"),
 		chromedp.Click(css("#delete-ok")),
-		waitText("#delete-message", "confirm_password"),
+		waitText("#delete-message", "あなたのパスワード: 入力してください"),
 		chromedp.SendKeys(css("#delete-confirm"), "Kagi-2026-Tokyo!"),
 		chromedp.Click(css("#delete-ok")),
 		waitText("#list-message", "削除しました"),

@@ -154,7 +154,7 @@ func TestBrowserOwnerChangesTenantSettings(t *testing.T) {
 		fill("#lockout_threshold", "1"),
 		fill("#confirm_password", "Kagi-2026-Tokyo!"),
 		chromedp.Click(css("#submit")),
-		waitText("#message", "lockout_threshold"),
+		waitText("#message", "ロックまでの連続失敗回数: 範囲外です"),
 		fill("#lockout_threshold", "5"),
 		chromedp.Click(css("#submit")),
 		waitText("#message", "設定を保存しました"),
