@@ -269,15 +269,11 @@ func (r *Runner) validate(ctx context.Context, job *Job, bc account.BulkContext)
 // apply streams the file again and applies its rows on all cores, saving progress as
 // it goes. It resumes after the last line an earlier run saved as applied.
 func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, log *slog.Logger) error {
-	f, err := r.Files.Open(ctx, job.Key)
+	f, rd, err := r.reopen(ctx, job)
 	if err != nil {
-		return fmt.Errorf("open upload: %w", err)
+		return err
 	}
 	defer f.Close()
-	rd, problems, err := NewReader(f, job.Mode)
-	if err != nil || len(problems) > 0 || rd == nil {
-		return fmt.Errorf("re-read upload: %v %w", problems, err)
-	}
 	workers := r.Workers
 	if workers <= 0 {
 		workers = 2 * runtime.GOMAXPROCS(0)
@@ -474,15 +470,11 @@ func (r *Runner) notify(ctx context.Context, job *Job, domains []string, log *sl
 	if job.Mode != "update" {
 		return nil // new accounts: no password of theirs was changed
 	}
-	f, err := r.Files.Open(ctx, job.Key)
+	f, rd, err := r.reopen(ctx, job)
 	if err != nil {
-		return fmt.Errorf("open upload: %w", err)
+		return err
 	}
 	defer f.Close()
-	rd, problems, err := NewReader(f, job.Mode)
-	if err != nil || len(problems) > 0 || rd == nil {
-		return fmt.Errorf("re-read upload: %v %w", problems, err)
-	}
 	type row struct {
 		line    int
 		loginID string
@@ -561,4 +553,19 @@ func (r *Runner) reserve() time.Duration {
 		return r.Reserve
 	}
 	return time.Minute
+}
+
+// reopen reads a validated upload again from its first row (the apply and the email
+// passes each stream it once more).
+func (r *Runner) reopen(ctx context.Context, job *Job) (io.Closer, *Reader, error) {
+	f, err := r.Files.Open(ctx, job.Key)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open upload: %w", err)
+	}
+	rd, problems, err := NewReader(f, job.Mode)
+	if err != nil || len(problems) > 0 || rd == nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("re-read upload: %v %w", problems, err)
+	}
+	return f, rd, nil
 }

@@ -342,25 +342,15 @@ func decodeConfirm(w http.ResponseWriter, r *http.Request) (confirmBody, error) 
 	return body, decode(w, r, &body)
 }
 
-func (a *api) handleDeleteAccount() http.Handler {
+// handleConfirmed answers an administrative action on the account of the path that
+// takes only the administrator's own password: 204 when done.
+// action is a method expression of account.Admin, bound when a request comes (so that
+// Routes can list the routes without services).
+func (a *api) handleConfirmed(action func(s *account.Admin, ctx context.Context, p account.Principal, loginID, confirm, ip string) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := decodeConfirm(w, r)
 		if err == nil {
-			err = a.svc.Admin.DeleteAccount(r.Context(), principal(r), r.PathValue("login_id"), body.ConfirmPassword, clientIP(r))
-		}
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
-	})
-}
-
-func (a *api) handleRevokeSessions() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := decodeConfirm(w, r)
-		if err == nil {
-			err = a.svc.Admin.RevokeSessions(r.Context(), principal(r), r.PathValue("login_id"), body.ConfirmPassword, clientIP(r))
+			err = action(a.svc.Admin, r.Context(), principal(r), r.PathValue("login_id"), body.ConfirmPassword, clientIP(r))
 		}
 		if err != nil {
 			a.fail(w, r, err)

@@ -1,6 +1,10 @@
 package httpapi
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/kagiya/kagiya/shared/account"
+)
 
 // Route is one endpoint: Method and Path in http.ServeMux (and API Gateway) syntax.
 type Route struct {
@@ -30,8 +34,8 @@ func (a *api) routes() []Route {
 		{"GET", "/api/admin/accounts", a.signedIn(a.handleListAccounts())},
 		{"POST", "/api/admin/accounts", a.signedIn(a.handleCreateAccount())},
 		{"PATCH", "/api/admin/accounts/{login_id}", a.signedIn(a.handleUpdateAccount())},
-		{"DELETE", "/api/admin/accounts/{login_id}", a.signedIn(a.handleDeleteAccount())},
-		{"POST", "/api/admin/accounts/{login_id}/sessions/revoke", a.signedIn(a.handleRevokeSessions())},
+		{"DELETE", "/api/admin/accounts/{login_id}", a.signedIn(a.handleConfirmed((*account.Admin).DeleteAccount))},
+		{"POST", "/api/admin/accounts/{login_id}/sessions/revoke", a.signedIn(a.handleConfirmed((*account.Admin).RevokeSessions))},
 		{"POST", "/api/admin/unlock", a.signedIn(a.handleAdminUnlock())},
 		{"GET", "/api/admin/accounts/export.csv", a.signedIn(a.handleExport())},
 		{"GET", "/api/admin/bulk/sample.csv", a.signedIn(a.handleBulkSample())},
