@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -115,8 +116,12 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	if !o.rateLimit {
 		cfg.LoginPerIPMinute, cfg.RecoveryPerIPMinute = -1, -1
 	}
+	sealKey, err := keyFile(filepath.Join(o.data, "seal.key"))
+	if err != nil {
+		return err
+	}
 	svc, err := account.New(account.Deps{Store: store, Mailer: mailbox, Templates: tmpl,
-		Now: time.Now, Log: log, SiteURL: siteURL}, cfg)
+		Now: time.Now, Log: log, SiteURL: siteURL, SealKey: account.StaticKey(sealKey)}, cfg)
 	if err != nil {
 		return err
 	}
@@ -174,4 +179,31 @@ func devMail(b *mail.Mailbox) http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		json.NewEncoder(w).Encode(b.Messages(r.URL.Query().Get("to"))) //nolint:errcheck
 	})
+}
+
+// keyFile returns the 32-byte key in path, made (random, readable by this user only) on
+// first start: the key that seals second-factor secrets in the local store.
+func keyFile(path string) ([]byte, error) {
+	key, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		key = make([]byte, 32)
+		if _, err := rand.Read(key); err != nil {
+			return nil, fmt.Errorf("seal key: %w", err)
+		}
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+		if err != nil {
+			return nil, fmt.Errorf("seal key: %w", err)
+		}
+		if _, err := f.Write(key); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("seal key: %w", err)
+		}
+		return key, f.Close()
+	} else if err != nil {
+		return nil, fmt.Errorf("seal key: %w", err)
+	}
+	if len(key) != 32 {
+		return nil, fmt.Errorf("seal key %s: %d bytes, want 32", path, len(key))
+	}
+	return key, nil
 }

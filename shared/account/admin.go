@@ -333,43 +333,9 @@ const MaxBatch = 100
 // confirms with its own password; a wrong one counts toward its own lockout. Every ID must
 // be one the administrator manages, or nothing changes.
 func (s *Admin) AdminUnlock(ctx context.Context, p Principal, loginIDs []string, confirm, ip string) (AdminUnlockResult, error) {
-	if err := requireAdmin(p); err != nil {
+	targets, err := s.batchTargets(ctx, p, loginIDs, confirm, ip, "unlock")
+	if err != nil {
 		return AdminUnlockResult{}, err
-	}
-	switch {
-	case len(loginIDs) == 0:
-		return AdminUnlockResult{}, codeErr(CodeValidation, FieldError{"login_ids", "required"})
-	case len(loginIDs) > MaxBatch:
-		return AdminUnlockResult{}, codeErr(CodeValidation, FieldError{"login_ids", "too_many"})
-	case !confirmGiven(confirm):
-		return AdminUnlockResult{}, codeErr(CodeValidation, FieldError{"confirm_password", "required"})
-	}
-	if err := s.Confirm(ctx, p, confirm, ip, "unlock"); err != nil {
-		return AdminUnlockResult{}, err
-	}
-	var targets []Account
-	var missing, forbidden []FieldError
-	seen := map[string]bool{}
-	for i, id := range loginIDs {
-		a, err := s.target(ctx, p, id)
-		field := fmt.Sprintf("login_ids[%d]", i)
-		switch {
-		case CodeOf(err) == CodeNotFound:
-			missing = append(missing, FieldError{field, "not_found"})
-		case err != nil:
-			return AdminUnlockResult{}, err
-		case !canManage(p.Account.Role, a.Role) && a.ID != p.Account.ID:
-			forbidden = append(forbidden, FieldError{field, "forbidden"})
-		case !seen[a.ID]:
-			seen[a.ID] = true
-			targets = append(targets, a)
-		}
-	}
-	if len(missing) > 0 {
-		return AdminUnlockResult{}, codeErr(CodeNotFound, missing...)
-	}
-	if len(forbidden) > 0 {
-		return AdminUnlockResult{}, codeErr(CodeForbidden, forbidden...)
 	}
 	res := AdminUnlockResult{Unlocked: []string{}, NotLocked: []string{}}
 	for _, a := range targets {
@@ -385,6 +351,51 @@ func (s *Admin) AdminUnlock(ctx context.Context, p Principal, loginIDs []string,
 		}
 	}
 	return res, nil
+}
+
+// batchTargets are the accounts of a batch action (unlock, release a second factor),
+// confirmed with the administrator's own password: every login ID must name an account
+// of its tenant that it manages (or itself), or it is an error and nothing is done.
+func (s *Admin) batchTargets(ctx context.Context, p Principal, loginIDs []string, confirm, ip, action string) ([]Account, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, err
+	}
+	switch {
+	case len(loginIDs) == 0:
+		return nil, codeErr(CodeValidation, FieldError{"login_ids", "required"})
+	case len(loginIDs) > MaxBatch:
+		return nil, codeErr(CodeValidation, FieldError{"login_ids", "too_many"})
+	case !confirmGiven(confirm):
+		return nil, codeErr(CodeValidation, FieldError{"confirm_password", "required"})
+	}
+	if err := s.Confirm(ctx, p, confirm, ip, action); err != nil {
+		return nil, err
+	}
+	var targets []Account
+	var missing, forbidden []FieldError
+	seen := map[string]bool{}
+	for i, id := range loginIDs {
+		a, err := s.target(ctx, p, id)
+		field := fmt.Sprintf("login_ids[%d]", i)
+		switch {
+		case CodeOf(err) == CodeNotFound:
+			missing = append(missing, FieldError{field, "not_found"})
+		case err != nil:
+			return nil, err
+		case !canManage(p.Account.Role, a.Role) && a.ID != p.Account.ID:
+			forbidden = append(forbidden, FieldError{field, "forbidden"})
+		case !seen[a.ID]:
+			seen[a.ID] = true
+			targets = append(targets, a)
+		}
+	}
+	if len(missing) > 0 {
+		return nil, codeErr(CodeNotFound, missing...)
+	}
+	if len(forbidden) > 0 {
+		return nil, codeErr(CodeForbidden, forbidden...)
+	}
+	return targets, nil
 }
 
 // confirmGiven reports whether a confirmation password was sent at all.

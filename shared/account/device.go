@@ -8,8 +8,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Known browsers (OWASP "device cookies"): a browser that has signed in to an account
@@ -17,17 +19,19 @@ import (
 // wrong passwords count against that browser alone, so guesses from elsewhere that lock
 // the account for unknown clients do not keep its owner out.
 
-// deviceKeyName is the server secret that signs device cookies.
+// deviceKeyName is the server secret that signs device and remember-browser cookies.
 const deviceKeyName = "device-cookie-key"
 
-// deviceKeys loads the signing key once per instance.
-type deviceKeys struct {
+// serverKey is a signing key kept in the store (Secrets), made on first use and loaded
+// once per instance.
+type serverKey struct {
 	secrets Secrets
+	name    string
 	mu      sync.Mutex
 	key     []byte
 }
 
-func (d *deviceKeys) get(ctx context.Context) ([]byte, error) {
+func (d *serverKey) get(ctx context.Context) ([]byte, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.key != nil {
@@ -35,11 +39,11 @@ func (d *deviceKeys) get(ctx context.Context) ([]byte, error) {
 	}
 	fresh := make([]byte, 32)
 	if _, err := rand.Read(fresh); err != nil {
-		return nil, fmt.Errorf("device key: %w", err)
+		return nil, fmt.Errorf("%s: %w", d.name, err)
 	}
-	key, err := d.secrets.Secret(ctx, deviceKeyName, fresh)
+	key, err := d.secrets.Secret(ctx, d.name, fresh)
 	if err != nil {
-		return nil, fmt.Errorf("device key: %w", err)
+		return nil, fmt.Errorf("%s: %w", d.name, err)
 	}
 	d.key = key
 	return key, nil
@@ -128,4 +132,60 @@ func browserName(ua string) string {
 		return "-"
 	}
 	return ua
+}
+
+// Remember-this-browser cookies: "<account_id>.<browser epoch>.<issued unix>.<mac>",
+// signed with the device key. One is good for the account while its BrowserEpoch is the
+// one it names (forget-browsers, a password reset, disabling or resetting the second
+// factor bump it) and for the tenant's days since it was issued; each sign-in it allows
+// issues it again, so the days count from the browser's last sign-in.
+
+func rememberMAC(key []byte, payload string) string {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("kagiya-remember\x00" + payload))
+	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))[:22]
+}
+
+// rememberCookie makes a remember cookie for a.
+func (k *kit) rememberCookie(ctx context.Context, a Account) (string, error) {
+	key, err := k.devices.get(ctx)
+	if err != nil {
+		return "", err
+	}
+	payload := fmt.Sprintf("%s.%d.%d", a.ID, a.MFA.BrowserEpoch, k.now().Unix())
+	return payload + "." + rememberMAC(key, payload), nil
+}
+
+// remembered returns a fresh remember cookie for a if one of cookies is good for it, or "".
+func (k *kit) remembered(ctx context.Context, a Account, set Settings, cookies []string) string {
+	days := *set.RememberBrowserDays
+	if days <= 0 || len(cookies) == 0 {
+		return ""
+	}
+	key, err := k.devices.get(ctx)
+	if err != nil {
+		k.log.WarnContext(ctx, "remember cookie not checked", "err", err)
+		return ""
+	}
+	for _, c := range cookies {
+		i := strings.LastIndexByte(c, '.')
+		if i < 0 || !hmac.Equal([]byte(c[i+1:]), []byte(rememberMAC(key, c[:i]))) {
+			continue
+		}
+		parts := strings.Split(c[:i], ".")
+		if len(parts) != 3 || parts[0] != a.ID || parts[1] != strconv.FormatInt(a.MFA.BrowserEpoch, 10) {
+			continue
+		}
+		issued, err := strconv.ParseInt(parts[2], 10, 64)
+		if err != nil || k.now().Sub(time.Unix(issued, 0)) > time.Duration(days)*24*time.Hour {
+			continue
+		}
+		fresh, err := k.rememberCookie(ctx, a)
+		if err != nil {
+			k.log.WarnContext(ctx, "remember cookie not renewed", "err", err)
+			return ""
+		}
+		return fresh
+	}
+	return ""
 }

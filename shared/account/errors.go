@@ -29,6 +29,13 @@ const (
 	CodeInvalidToken       = "invalid_token"
 	CodeConfirmPassword    = "invalid_confirm_password"
 	CodeCurrentPassword    = "invalid_current_password"
+	// Second factor.
+	CodeInvalidCode         = "invalid_code"
+	CodeMFALocked           = "mfa_locked"
+	CodeMFARequiredByTenant = "mfa_required_by_tenant"
+	CodeMFAAlreadyEnabled   = "mfa_already_enabled"
+	CodeMFANotEnabled       = "mfa_not_enabled"
+	CodeMFANotPending       = "mfa_not_pending"
 )
 
 // FieldError names one problem with one input field.

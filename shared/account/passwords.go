@@ -29,7 +29,7 @@ func preset(set Settings) policy.Preset {
 func (k *kit) newPasswordHash(ctx context.Context, a Account, set Settings, field, plain string) (string, error) {
 	p := preset(set)
 	plain = p.Normalized(plain)
-	codes := p.Check(policy.Input{Password: plain, LoginID: a.LoginID})
+	codes := p.Check(policy.Input{Password: plain, LoginID: a.LoginID, MFA: a.MFAEnabled()})
 	if a.PasswordHash != "" {
 		if same, _, err := password.Verify(k.cfg.Hash, a.PasswordHash, plain); err == nil && same {
 			codes = append(codes, policy.SameAsCurrent)
@@ -162,5 +162,5 @@ type PolicyDescription struct {
 
 func (k *kit) describe(a Account, set Settings, lang string) PolicyDescription {
 	p := preset(set)
-	return PolicyDescription{Preset: p.Name, LoginID: a.LoginID, Rules: p.Describe(lang, false, min(set.HistoryDepth, MaxHistoryDepth))}
+	return PolicyDescription{Preset: p.Name, LoginID: a.LoginID, Rules: p.Describe(lang, a.MFAEnabled(), min(set.HistoryDepth, MaxHistoryDepth))}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -91,14 +92,26 @@ func (s *Recovery) Reset(ctx context.Context, token, newPassword, ip string) err
 
 // finishReset stores the new password, lifts any lock and tells the account.
 func (s *Recovery) finishReset(ctx context.Context, a Account, set Settings, hash, ip string) error {
-	wasLocked := false
+	wasLocked, hadMFA := false, false
 	a, err := s.storePassword(ctx, a, set, hash, nil, func(a *Account) {
 		wasLocked = wasLocked || a.Locked()
 		a.ForceChange = false
 		a.LockedAt, a.FailedAttempts = time.Time{}, 0
+		// Remembered browsers are forgotten: the next sign-in gives a code again, unless
+		// the tenant has the reset remove the second factor altogether.
+		a.MFA.BrowserEpoch++
+		a.MFA.Remembered = 0
+		if hadMFA = a.MFAEnabled(); hadMFA && set.ResetClearsMFA {
+			clearMFA(a)
+		}
 	})
 	if err != nil {
 		return fmt.Errorf("reset %s: %w", a.ID, err)
+	}
+	if hadMFA && set.ResetClearsMFA {
+		s.dropRecoveryCodes(ctx, a)
+		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.reset", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:password_reset"})
+		s.mfaNotice(ctx, a, set, "reset", nil)
 	}
 	if wasLocked {
 		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "unlock", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:reset"})
@@ -121,16 +134,22 @@ func findAccount(ctx context.Context, logins Logins, accounts Accounts, loginID 
 // PolicyForToken describes the rules that apply to the account of a live reset link or
 // sign-in challenge, for the pages that have no session.
 func (s *Recovery) PolicyForToken(ctx context.Context, token, lang string) (PolicyDescription, error) {
-	for _, purpose := range []string{PurposeReset, PurposeFlow} {
-		a, set, err := s.peek(ctx, token, purpose)
-		if err == nil {
-			return s.describe(a, set, lang), nil
-		}
-		if CodeOf(err) != CodeInvalidToken {
+	if strings.Contains(token, ".") { // a sign-in challenge
+		_, a, err := s.flow(ctx, token)
+		if err != nil {
 			return PolicyDescription{}, err
 		}
+		set, err := s.settingsOf(ctx, a.TenantID)
+		if err != nil {
+			return PolicyDescription{}, err
+		}
+		return s.describe(a, set, lang), nil
 	}
-	return PolicyDescription{}, codeErr(CodeInvalidToken)
+	a, set, err := s.peek(ctx, token, PurposeReset)
+	if err != nil {
+		return PolicyDescription{}, err
+	}
+	return s.describe(a, set, lang), nil
 }
 
 // UnlockByToken unlocks the account of an emailed unlock link.

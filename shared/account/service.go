@@ -70,6 +70,10 @@ type Deps struct {
 	Now       func() time.Time // the clock; time.Now in production
 	Log       *slog.Logger
 	SiteURL   string // base of every link in an email; never taken from a request
+	// SealKey gives the 32-byte AES key that seals second-factor secrets (in AWS from
+	// KMS, locally from a key file); called until it succeeds once. Without it no one
+	// can enrol or give a code (an internal error).
+	SealKey func(ctx context.Context) ([]byte, error)
 }
 
 // The service is split by flow: SignIn, Recovery, SelfService, Admin and Bulk. Each keeps
@@ -85,7 +89,10 @@ type kit struct {
 	histories Histories
 	tokens    Tokens
 	auditLog  AuditLog
-	devices   *deviceKeys
+	devices   *serverKey // signs device and remember-browser cookies
+	flowKeys  *serverKey // signs sign-in challenges
+	seal      *sealer    // seals second-factor secrets
+	recovery  RecoveryCodes
 	settings  *settingsCache
 	local     *minuteCounter
 	mailer    Mailer
@@ -150,7 +157,9 @@ func New(d Deps, cfg Config) (*Services, error) {
 		return nil, fmt.Errorf("dummy hash: %w", err)
 	}
 	st := d.Store
-	k := &kit{accounts: st, attempts: st, histories: st, tokens: st, auditLog: st, devices: &deviceKeys{secrets: st},
+	k := &kit{accounts: st, attempts: st, histories: st, tokens: st, auditLog: st, recovery: st,
+		devices: &serverKey{secrets: st, name: deviceKeyName}, flowKeys: &serverKey{secrets: st, name: flowKeyName},
+		seal:     &sealer{load: d.SealKey},
 		settings: newSettingsCache(st, cfg.TenantCacheTTL), local: &minuteCounter{}, mailer: d.Mailer, tmpl: d.Templates,
 		siteURL: strings.TrimRight(d.SiteURL, "/"), cfg: cfg, now: d.Now, log: d.Log, dummyHash: dummy}
 	return &Services{

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -18,6 +20,10 @@ import (
 const (
 	// StepPasswordChange: a forced or expired password must be replaced first.
 	StepPasswordChange = "password_change"
+	// StepMFA: a code from the account's authenticator app, or a recovery code.
+	StepMFA = "mfa"
+	// StepMFAEnrol: the tenant requires a second factor and the account has none yet.
+	StepMFAEnrol = "mfa_enrollment"
 )
 
 // ChallengeTTL is how long a sign-in flow may take after the password.
@@ -37,6 +43,11 @@ type LoginResult struct {
 	Step         string
 	Reason       string
 	Challenge    string
+	// RememberCookie, when set, is the remember-this-browser cookie to set, for RememberDays.
+	RememberCookie string
+	RememberDays   int
+	// RecoveryCodes are shown once, when an enrolment during sign-in completes.
+	RecoveryCodes []string
 }
 
 // Client is where a request comes from: its IP address and browser (User-Agent), kept
@@ -45,6 +56,8 @@ type Client struct {
 	IP        string
 	UserAgent string
 	Device    string // the browser's device cookie, if any (checked against the account)
+	// Remembered are the browser's remember-this-browser cookies, if any.
+	Remembered []string
 }
 
 // Principal is the signed-in caller of a request.
@@ -161,33 +174,9 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain string, from Client) 
 	if err != nil {
 		return LoginResult{}, err
 	}
+	set := t.Settings.Effective()
 	now := s.now().UTC()
 	previousLogin := acct.LastLoginAt
-	if known {
-		// The account's counter counts unknown clients' guesses: a known browser's sign-in
-		// leaves it (and any lock for them) as it is.
-		err = s.attempts.RecordDeviceLogin(ctx, acct.TenantID, acct.ID, deviceID, now)
-	} else {
-		err = s.attempts.RecordLogin(ctx, acct.TenantID, acct.ID, now)
-		acct.FailedAttempts = 0
-	}
-	if err != nil {
-		return LoginResult{}, fmt.Errorf("login: %w", err)
-	}
-	acct.LastLoginAt = now
-	device := from.Device
-	if deviceID == "" {
-		if device, err = s.newDeviceCookie(ctx, acct.ID); err != nil {
-			return LoginResult{}, err
-		}
-		if set := t.Settings.Effective(); *set.NotifyNewDevice && !previousLogin.IsZero() {
-			s.notify(ctx, "new_device", acct, map[string]any{"When": s.formatTime(now, set), "IP": ip, "Browser": browserName(from.UserAgent)})
-		}
-	}
-	if stale {
-		s.rehash(ctx, acct, preset(t.Settings).Normalized(plain))
-	}
-	set := t.Settings.Effective()
 	reason := changeReason(acct, set, now)
 	if reason == "" && preset(set).Compromised(plain) {
 		reason = ReasonCompromised // right, but on the list of breached passwords
@@ -196,54 +185,89 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain string, from Client) 
 	if reason != "" {
 		steps = append(steps, StepPasswordChange)
 	}
-	res, err := s.advance(ctx, acct, t, steps, reason, from)
+	remember := ""
+	switch {
+	case acct.MFAEnabled():
+		if remember = s.remembered(ctx, acct, set, from.Remembered); remember == "" {
+			steps = append(steps, StepMFA)
+		}
+	case set.MFARequired:
+		steps = append(steps, StepMFAEnrol)
+	}
+	mfaDue := slices.Contains(steps, StepMFA) || slices.Contains(steps, StepMFAEnrol)
+	switch {
+	case mfaDue:
+		// The sign-in is recorded (and the counter cleared) when the second factor is
+		// given, in the same write: a right password alone does not end a run of failures.
+	case known:
+		// The account's counter counts unknown clients' guesses: a known browser's sign-in
+		// leaves it (and any lock for them) as it is.
+		err = s.attempts.RecordDeviceLogin(ctx, acct.TenantID, acct.ID, deviceID, now)
+	default:
+		err = s.attempts.RecordLogin(ctx, acct.TenantID, acct.ID, now)
+		acct.FailedAttempts = 0
+	}
+	if err != nil {
+		return LoginResult{}, fmt.Errorf("login: %w", err)
+	}
+	if !mfaDue {
+		acct.LastLoginAt = now
+	}
+	device := from.Device
+	if deviceID == "" {
+		if device, err = s.newDeviceCookie(ctx, acct.ID); err != nil {
+			return LoginResult{}, err
+		}
+		if *set.NotifyNewDevice && !previousLogin.IsZero() {
+			s.notify(ctx, "new_device", acct, map[string]any{"When": s.formatTime(now, set), "IP": ip, "Browser": browserName(from.UserAgent)})
+		}
+	}
+	if stale {
+		s.rehash(ctx, acct, preset(t.Settings).Normalized(plain))
+	}
+	how := "ok"
+	if remember != "" {
+		how = "ok:remembered_browser"
+	}
+	res, err := s.advance(ctx, acct, t, flowClaims{Steps: steps, Reason: reason, Device: deviceID}, from, how)
 	res.DeviceCookie = device
+	if err == nil && remember != "" {
+		res.RememberCookie, res.RememberDays = remember, *set.RememberBrowserDays
+	}
 	return res, err
 }
 
-// advance moves a sign-in on: with no step left it opens the session (the only place
-// that does); otherwise it stores the flow with its steps (and why a password change is
-// due) and answers the next one.
-func (s *SignIn) advance(ctx context.Context, a Account, t Tenant, steps []string, reason string, from Client) (LoginResult, error) {
-	now, ip := s.now().UTC(), from.IP
+// advance moves a sign-in on: with no step left (next.Steps) it opens the session (the
+// only place that does) and audits the sign-in with result how; otherwise it signs a
+// challenge with the steps still due and answers the next one.
+func (s *SignIn) advance(ctx context.Context, a Account, t Tenant, next flowClaims, from Client, how string) (LoginResult, error) {
+	now, ip, steps := s.now().UTC(), from.IP, next.Steps
 	if len(steps) == 0 {
 		token, _, err := openSession(ctx, s.sessions, a, now, s.cfg.SessionMax, from)
 		if err != nil {
 			return LoginResult{}, err
 		}
-		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "login", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
+		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "login", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: how})
 		return LoginResult{Token: token, CSRF: csrfFor(token), Account: a, Tenant: t}, nil
 	}
-	challenge, err := s.issueToken(ctx, Token{Purpose: PurposeFlow, TenantID: a.TenantID, AccountID: a.ID, Steps: steps, Reason: reason}, ChallengeTTL)
+	challenge, err := s.newChallenge(ctx, a, steps, next.Reason, next.Device)
 	if err != nil {
 		return LoginResult{}, err
 	}
 	res := LoginResult{Account: a, Tenant: t, Step: steps[0], Challenge: challenge}
 	result := "step_due:" + steps[0]
 	if steps[0] == StepPasswordChange {
-		res.Reason = reason
-		result += ":" + reason
+		res.Reason = next.Reason
+		result += ":" + next.Reason
 	}
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "login", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: result})
 	return res, nil
 }
 
-// flowAt returns the live sign-in flow of challenge and its account, if step is the one
-// due next; without using the challenge up. Anything else is invalid_token.
-func (s *SignIn) flowAt(ctx context.Context, challenge, step string) (Token, Account, error) {
-	var flow Token
-	a, err := s.tokenAccount(ctx, challenge, func(hash string) (Token, error) {
-		t, err := s.tokens.PeekToken(ctx, hash, PurposeFlow, s.now().UTC())
-		flow = t
-		return t, err
-	})
-	if err != nil {
-		return Token{}, Account{}, err
-	}
-	if len(flow.Steps) == 0 || flow.Steps[0] != step {
-		return Token{}, Account{}, codeErr(CodeInvalidToken)
-	}
-	return flow, a, nil
+// rest is what is left of flow c once its first step is done.
+func (c flowClaims) rest() flowClaims {
+	c.Steps = c.Steps[1:]
+	return c
 }
 
 // CompletePasswordChange completes the password-change step of a sign-in flow and moves
@@ -266,16 +290,137 @@ func (s *SignIn) CompletePasswordChange(ctx context.Context, challenge, plain st
 	if err != nil {
 		return LoginResult{}, err
 	}
-	if a, err = s.redeem(ctx, challenge, PurposeFlow); err != nil {
+	a, err = s.storePassword(ctx, a, set, hash, stillFlow(flow), func(a *Account) { a.ForceChange = false; a.FlowSeq++ })
+	if CodeOf(err) == CodeInvalidToken {
 		return LoginResult{}, err
-	}
-	a, err = s.storePassword(ctx, a, set, hash, nil, func(a *Account) { a.ForceChange = false })
-	if err != nil {
+	} else if err != nil {
 		return LoginResult{}, fmt.Errorf("change password: %w", err)
 	}
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "password.change", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:" + reason})
 	s.notify(ctx, "password_changed", a, map[string]any{"ByAdmin": false, "When": s.formatTime(now, set)})
-	return s.advance(ctx, a, t, flow.Steps[1:], "", from)
+	return s.advance(ctx, a, t, flow.rest(), from, "ok")
+}
+
+// signedInBy is the write that completes a second-factor step: the sign-in is recorded
+// as Login would have (the failure counter the password came under cleared), and the
+// challenge is used up.
+func (s *SignIn) signedInBy(flow flowClaims, remember bool) func(*Account) {
+	now := s.now().UTC()
+	return func(a *Account) {
+		a.LastLoginAt = now
+		if flow.Device != "" {
+			if _, ok := a.DeviceFailures[flow.Device]; ok {
+				a.DeviceFailures = maps.Clone(a.DeviceFailures) // the map is shared with the account read
+				a.DeviceFailures[flow.Device] = 0
+			}
+		} else {
+			a.FailedAttempts = 0
+		}
+		a.FlowSeq++
+		if remember {
+			a.MFA.Remembered++
+		}
+	}
+}
+
+// CompleteMFA completes the second-factor step of a sign-in with a code from the app or
+// a recovery code. A wrong code does not use the challenge up; a recovery code also
+// releases a locked second factor. With remember (and a tenant that allows it) the
+// browser gets a cookie that skips this step for the tenant's number of days.
+func (s *SignIn) CompleteMFA(ctx context.Context, challenge, code, recoveryCode string, remember bool, from Client) (LoginResult, error) {
+	ip := from.IP
+	flow, a, err := s.flowAt(ctx, challenge, StepMFA)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	t, err := s.tenant(ctx, a.TenantID)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	set := t.Settings.Effective()
+	remember = remember && *set.RememberBrowserDays > 0
+	how := "ok:totp"
+	if recoveryCode != "" {
+		how = "ok:recovery_code"
+		if a, err = s.useRecoveryCode(ctx, a, set, flow, recoveryCode, ip); err != nil {
+			return LoginResult{}, err
+		}
+	} else if a, err = s.checkCode(ctx, a, set, code, ip, stillFlow(flow), s.signedInBy(flow, remember)); err != nil {
+		return LoginResult{}, err
+	}
+	res, err := s.advance(ctx, a, t, flow.rest(), from, how)
+	if err == nil && remember && res.Token != "" {
+		if res.RememberCookie, err = s.rememberCookie(ctx, a); err != nil {
+			return LoginResult{}, err
+		}
+		res.RememberDays = *set.RememberBrowserDays
+	}
+	return res, err
+}
+
+// useRecoveryCode completes a second-factor step with a recovery code: the code is used
+// up, the sign-in recorded, and a locked second factor released.
+func (s *SignIn) useRecoveryCode(ctx context.Context, a Account, set Settings, flow flowClaims, code, ip string) (Account, error) {
+	norm, ok := normalizeRecovery(code)
+	if !ok {
+		return Account{}, codeErr(CodeValidation, FieldError{"recovery_code", "format"})
+	}
+	if err := s.throttle(ctx, "recovery-code#"+a.ID, recoveryPerMin); err != nil {
+		return Account{}, err
+	}
+	left, err := s.recovery.UseRecoveryCode(ctx, a.TenantID, a.ID, recoveryHash(a.ID, norm))
+	if errors.Is(err, ErrNotFound) {
+		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.recovery_code", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "failed:code"})
+		return Account{}, codeErr(CodeInvalidCode)
+	} else if err != nil {
+		return Account{}, fmt.Errorf("recovery code: %w", err)
+	}
+	wasLocked := false
+	signedIn := s.signedInBy(flow, false)
+	a, err = s.updateGuarded(ctx, a, stillFlow(flow), func(a *Account) {
+		wasLocked = wasLocked || a.MFALocked()
+		a.MFA.LockedAt, a.MFA.Failures = time.Time{}, 0
+		signedIn(a)
+	})
+	if err != nil {
+		return Account{}, err
+	}
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.recovery_code", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: fmt.Sprintf("ok:%d left", left)})
+	if wasLocked {
+		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.unlock", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:recovery_code"})
+	}
+	s.mfaNotice(ctx, a, set, "recovery_used", map[string]any{"Left": left, "Released": wasLocked})
+	return a, nil
+}
+
+// SetupEnrolment begins the enrolment a sign-in requires (the tenant requires a second
+// factor and the account has none): a fresh secret, pending until ConfirmEnrolment.
+func (s *SignIn) SetupEnrolment(ctx context.Context, challenge, ip string) (Enrolment, error) {
+	_, a, err := s.flowAt(ctx, challenge, StepMFAEnrol)
+	if err != nil {
+		return Enrolment{}, err
+	}
+	return s.beginEnrolment(ctx, a, ip)
+}
+
+// ConfirmEnrolment confirms the enrolment of a sign-in with a code from the app: the
+// second factor is on, the sign-in moves on, and the recovery codes come with it.
+func (s *SignIn) ConfirmEnrolment(ctx context.Context, challenge, code string, from Client) (LoginResult, error) {
+	flow, a, err := s.flowAt(ctx, challenge, StepMFAEnrol)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	t, err := s.tenant(ctx, a.TenantID)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	a, codes, err := s.enrol(ctx, a, t.Settings.Effective(), code, from.IP, stillFlow(flow), s.signedInBy(flow, false))
+	if err != nil {
+		return LoginResult{}, err
+	}
+	res, err := s.advance(ctx, a, t, flow.rest(), from, "ok:enrolled")
+	res.RecoveryCodes = codes
+	return res, err
 }
 
 // burnDummy does the work of a password check for an account that cannot sign in, so the

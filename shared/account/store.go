@@ -130,6 +130,20 @@ type Store interface {
 	AuditLog
 	Counters
 	Secrets
+	RecoveryCodes
+}
+
+// RecoveryCodes keeps the hashes of each account's unused second-factor recovery codes,
+// apart from the account (ten hashes would make every write of it cost twice as much).
+type RecoveryCodes interface {
+	// RecoveryCodes returns the hashes of an account's unused codes.
+	RecoveryCodes(ctx context.Context, tenantID, accountID string) ([]string, error)
+	// PutRecoveryCodes replaces them all; none removes them.
+	PutRecoveryCodes(ctx context.Context, tenantID, accountID string, hashes []string) error
+	// UseRecoveryCode removes one code by its hash, atomically (of concurrent callers
+	// with the same hash exactly one succeeds), and returns how many are left. A hash
+	// the account does not have is ErrNotFound.
+	UseRecoveryCode(ctx context.Context, tenantID, accountID, hash string) (left int, err error)
 }
 
 // Histories keeps each account's earlier password hashes, newest first, apart from the

@@ -77,7 +77,7 @@ func (s *Admin) UpdateTenantSettings(ctx context.Context, p Principal, in Tenant
 	s.settings.put(t, s.now())
 	set := in.Settings
 	s.audit(ctx, AuditEvent{TenantID: t.ID, Actor: p.Account.LoginID, Action: "tenant.update", Target: t.ID, IP: ip,
-		Result: fmt.Sprintf("ok:preset=%s history=%d max_age=%d threshold=%d name=%q domains=%s", set.PolicyPreset, set.HistoryDepth, set.MaxAgeDays, set.LockoutThreshold, name, strings.Join(domains, ","))})
+		Result: fmt.Sprintf("ok:preset=%s history=%d max_age=%d threshold=%d name=%q domains=%s mfa_required=%t", set.PolicyPreset, set.HistoryDepth, set.MaxAgeDays, set.LockoutThreshold, name, strings.Join(domains, ","), set.MFARequired)})
 	t.Settings = t.Settings.Effective()
 	return t, nil
 }
@@ -120,6 +120,12 @@ func (s Settings) validate() []FieldError {
 	check("max_age_days", s.MaxAgeDays, 0, 3650)
 	if s.Language != "ja" && s.Language != "en" {
 		f = append(f, FieldError{"language", "invalid"})
+	}
+	if s.OTPLockThreshold != 0 {
+		check("otp_lock_threshold", s.OTPLockThreshold, 3, 20)
+	}
+	if s.RememberBrowserDays != nil {
+		check("remember_browser_days", *s.RememberBrowserDays, 0, 365)
 	}
 	if s.LockoutScope != "" && s.LockoutScope != ScopeUntrustedDevices && s.LockoutScope != ScopeAccount {
 		f = append(f, FieldError{"lockout_scope", "invalid"})

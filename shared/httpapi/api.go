@@ -208,6 +208,7 @@ func (a *api) client(r *http.Request) account.Client {
 	if ck, err := r.Cookie(name); err == nil && len(ck.Value) <= 64 {
 		c.Device = ck.Value
 	}
+	c.Remembered = a.rememberedCookies(r)
 	return c
 }
 

@@ -101,8 +101,9 @@ func newEnvOn(t testing.TB, st account.Store, opts ...option) *env {
 	log := slog.New(slog.NewJSONHandler(logs, nil))
 	box := mail.NewMailbox(clk.Now)
 	su := setup{
-		cfg:   account.Config{Hash: fastHash},
-		deps:  account.Deps{Store: st, Mailer: box, Templates: tmpl, Now: clk.Now, Log: log, SiteURL: "https://id.example.com"},
+		cfg: account.Config{Hash: fastHash},
+		deps: account.Deps{Store: st, Mailer: box, Templates: tmpl, Now: clk.Now, Log: log, SiteURL: "https://id.example.com",
+			SealKey: account.StaticKey(testSealKey)},
 		floor: time.Millisecond,
 	}
 	for _, o := range opts {
@@ -129,9 +130,11 @@ type client struct {
 	e      *env
 	cookie *http.Cookie
 	device *http.Cookie // the device cookie, kept as a browser keeps it
-	csrf   string
-	lang   string
-	ip     string
+	// remember holds remember-this-browser cookies by name.
+	remember map[string]*http.Cookie
+	csrf     string
+	lang     string
+	ip       string
 }
 
 func (e *env) client() *client { return &client{e: e, ip: "192.0.2.10"} }
@@ -170,6 +173,9 @@ func (c *client) raw(method, path, contentType string, body io.Reader) response 
 	if c.device != nil {
 		req.AddCookie(c.device)
 	}
+	for _, ck := range c.remember {
+		req.AddCookie(ck)
+	}
 	if c.csrf != "" {
 		req.Header.Set("X-CSRF-Token", c.csrf)
 	}
@@ -181,6 +187,12 @@ func (c *client) raw(method, path, contentType string, body io.Reader) response 
 	for _, ck := range rec.Result().Cookies() {
 		if ck.Name == httpapi.DeviceCookieName || ck.Name == httpapi.SecureDeviceCookieName {
 			c.device = ck
+		}
+		if strings.Contains(ck.Name, httpapi.RememberCookiePrefix) {
+			if c.remember == nil {
+				c.remember = map[string]*http.Cookie{}
+			}
+			c.remember[ck.Name] = ck
 		}
 		if ck.Name == httpapi.CookieName || ck.Name == httpapi.SecureCookieName {
 			if ck.MaxAge < 0 {
@@ -291,10 +303,13 @@ func TestASVS_3_4_1_to_3_4_4_SecureHostOnlyCookieOnHTTPS(t *testing.T) {
 	}
 }
 
+// testSealKey seals second-factor secrets in these tests.
+var testSealKey = []byte("kagiya test seal key, 32 bytes!!")
+
 func mustService(t *testing.T, e *env) *account.Services {
 	tmpl, _ := mail.LoadTemplates()
 	svc, err := account.New(account.Deps{Store: e.store, Mailer: e.mailbox, Templates: tmpl, Now: e.clock.Now,
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, account.Config{Hash: fastHash})
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), SealKey: account.StaticKey(testSealKey)}, account.Config{Hash: fastHash})
 	if err != nil {
 		t.Fatal(err)
 	}

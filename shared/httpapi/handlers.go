@@ -95,7 +95,12 @@ func (a *api) handleLogin() http.Handler {
 // stepResults are the login results of API.md for each step of a sign-in flow.
 var stepResults = map[string]string{
 	account.StepPasswordChange: "password_change_required",
+	account.StepMFA:            "mfa_required",
+	account.StepMFAEnrol:       "mfa_enrollment_required",
 }
+
+// mfaMethods are the ways to give a second factor at sign-in.
+var mfaMethods = []string{"totp", "recovery_code"}
 
 // signIn answers where a sign-in stands: the session cookie and everything GET /api/me
 // gives (so the site needs no second request), or the step that has to come first.
@@ -104,21 +109,30 @@ func (a *api) signIn(w http.ResponseWriter, res account.LoginResult) {
 		a.setDeviceCookie(w, res.DeviceCookie)
 	}
 	type step struct {
-		Result    string `json:"result"`
-		Reason    string `json:"reason,omitempty"`
-		Challenge string `json:"challenge"`
+		Result    string   `json:"result"`
+		Reason    string   `json:"reason,omitempty"`
+		Challenge string   `json:"challenge"`
+		Methods   []string `json:"methods,omitempty"`
 	}
 	type ok struct {
-		Result    string `json:"result"`
-		CSRFToken string `json:"csrf_token"`
-		Account   meView `json:"account"`
+		Result        string   `json:"result"`
+		CSRFToken     string   `json:"csrf_token"`
+		Account       meView   `json:"account"`
+		RecoveryCodes []string `json:"recovery_codes,omitempty"`
 	}
 	if res.Step != "" {
-		writeJSON(w, http.StatusOK, step{Result: stepResults[res.Step], Reason: res.Reason, Challenge: res.Challenge})
+		body := step{Result: stepResults[res.Step], Reason: res.Reason, Challenge: res.Challenge}
+		if res.Step == account.StepMFA {
+			body.Methods = mfaMethods
+		}
+		writeJSON(w, http.StatusOK, body)
 		return
 	}
+	if res.RememberCookie != "" {
+		a.setRememberCookie(w, res.RememberCookie, res.RememberDays)
+	}
 	a.setCookie(w, res.Token)
-	writeJSON(w, http.StatusOK, ok{Result: "ok", CSRFToken: res.CSRF, Account: newMeView(res.Account, res.Tenant, res.CSRF)})
+	writeJSON(w, http.StatusOK, ok{Result: "ok", CSRFToken: res.CSRF, Account: newMeView(res.Account, res.Tenant, res.CSRF), RecoveryCodes: res.RecoveryCodes})
 }
 
 func (a *api) handleLogout() http.Handler {
@@ -156,7 +170,7 @@ type meView struct {
 func newMeView(acc account.Account, t account.Tenant, csrf string) meView {
 	return meView{AccountID: acc.ID, LoginID: acc.LoginID, Role: string(acc.Role), Tenant: t.ID, TenantName: t.Name,
 		CSRFToken: csrf, PasswordChangedAt: timePtr(acc.PasswordChangedAt),
-		PasswordExpiresAt: timePtr(account.PasswordExpiresAt(acc, t.Settings)), Language: acc.Language}
+		PasswordExpiresAt: timePtr(account.PasswordExpiresAt(acc, t.Settings)), MFAEnabled: acc.MFAEnabled(), Language: acc.Language}
 }
 
 func (a *api) handleMe() http.Handler {
@@ -180,6 +194,7 @@ type accountView struct {
 	ForceChange     bool       `json:"force_change"`
 	PasswordExpired bool       `json:"password_expired"`
 	MFAEnabled      bool       `json:"mfa_enabled"`
+	MFALocked       bool       `json:"mfa_locked"`
 	QuotaGB         int        `json:"quota_gb"`
 	Comment         string     `json:"comment"`
 	LastLoginAt     *time.Time `json:"last_login_at"`
@@ -189,8 +204,27 @@ type accountView struct {
 func view(acc account.Account, s account.Settings, now time.Time) accountView {
 	exp := account.PasswordExpiresAt(acc, s)
 	return accountView{AccountID: acc.ID, LoginID: acc.LoginID, Role: string(acc.Role), Locked: acc.Locked(), Disabled: acc.Disabled, ForceChange: acc.ForceChange,
-		PasswordExpired: !exp.IsZero() && !now.Before(exp), QuotaGB: acc.QuotaGB, Comment: acc.Comment,
+		PasswordExpired: !exp.IsZero() && !now.Before(exp), MFAEnabled: acc.MFAEnabled(), MFALocked: acc.MFALocked(), QuotaGB: acc.QuotaGB, Comment: acc.Comment,
 		LastLoginAt: timePtr(acc.LastLoginAt), CreatedAt: timePtr(acc.CreatedAt)}
+}
+
+// stateFilter is the account list's state filter (API.md), or nil for an unknown state.
+func stateFilter(state string, s account.Settings, now time.Time) func(account.Account) bool {
+	switch state {
+	case "locked":
+		return account.Account.Locked
+	case "disabled":
+		return func(a account.Account) bool { return a.Disabled }
+	case "force_change":
+		return func(a account.Account) bool { return a.ForceChange }
+	case "expired":
+		return func(a account.Account) bool { return view(a, s, now).PasswordExpired }
+	case "mfa_locked":
+		return account.Account.MFALocked
+	case "mfa_enabled":
+		return account.Account.MFAEnabled
+	}
+	return nil
 }
 
 func encodeCursor(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
@@ -223,6 +257,17 @@ func (a *api) handleListAccounts() http.Handler {
 			}
 			q.After = after
 		}
+		now := a.svc.Now()
+		t, err := a.svc.SignIn.Tenant(r.Context(), p)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if st := qv.Get("state"); st != "" {
+			if q.Match = stateFilter(st, t.Settings, now); q.Match == nil {
+				fields = append(fields, account.FieldError{Field: "state", Code: "invalid"})
+			}
+		}
 		if len(fields) > 0 {
 			a.fail(w, r, &account.Error{Code: account.CodeValidation, Fields: fields})
 			return
@@ -232,12 +277,6 @@ func (a *api) handleListAccounts() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		t, err := a.svc.SignIn.Tenant(r.Context(), p)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		now := a.svc.Now()
 		out := struct {
 			Accounts   []accountView `json:"accounts"`
 			NextCursor *string       `json:"next_cursor"`

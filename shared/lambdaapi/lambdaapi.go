@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -38,12 +39,15 @@ type Config struct {
 	// PepperParam (PASSWORD_PEPPER_PARAM, optional) names the SSM SecureString parameter
 	// that holds the password pepper.
 	PepperParam string
+	// SealKMSKey (SEAL_KMS_KEY) is the KMS key that encrypts the key sealing
+	// second-factor secrets; without it no one can turn a second factor on.
+	SealKMSKey string
 }
 
 // LoadConfig reads and checks the environment.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{Table: getenv("TABLE_NAME"), SiteURL: strings.TrimRight(getenv("SITE_URL"), "/"), MailFrom: getenv("MAIL_FROM"), Hash: password.Default,
-		PepperParam: getenv("PASSWORD_PEPPER_PARAM")}
+		PepperParam: getenv("PASSWORD_PEPPER_PARAM"), SealKMSKey: getenv("SEAL_KMS_KEY")}
 	var errs []error
 	for name, v := range map[string]string{"TABLE_NAME": c.Table, "SITE_URL": c.SiteURL, "MAIL_FROM": c.MailFrom} {
 		if v == "" {
@@ -112,7 +116,12 @@ func Build(ctx context.Context, getenv func(string) string) (Env, error) {
 		}
 	}
 	store := dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, 0)
+	var sealKey func(context.Context) ([]byte, error)
+	if cfg.SealKMSKey != "" {
+		sealKey = SealKeyFromKMS(kms.NewFromConfig(awsCfg), store, cfg.SealKMSKey)
+	}
 	svc, err := account.New(account.Deps{
+		SealKey:   sealKey,
 		Store:     store,
 		Mailer:    sesmail.New(ses.NewFromConfig(awsCfg), cfg.MailFrom),
 		Templates: tmpl,

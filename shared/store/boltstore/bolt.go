@@ -27,9 +27,10 @@ var (
 	bAudit    = []byte("audit")
 	bTokens   = []byte("tokens")
 	bJobs     = []byte("jobs")
-	bLogins   = []byte("logins")  // login key → LoginRef: login IDs are unique deployment-wide
-	bHistory  = []byte("history") // tenant\x00account → earlier password hashes
-	bSecrets  = []byte("secrets") // name → server secret
+	bLogins   = []byte("logins")   // login key → LoginRef: login IDs are unique deployment-wide
+	bHistory  = []byte("history")  // tenant\x00account → earlier password hashes
+	bSecrets  = []byte("secrets")  // name → server secret
+	bRecovery = []byte("recovery") // tenant\x00account → hashes of unused recovery codes
 )
 
 // Store keeps everything in one bbolt database. Every method is one bbolt transaction,
@@ -59,7 +60,7 @@ func Open(path string) (*Store, error) {
 	// one fsync (bbolt serializes writers, and a sign-in makes four writes).
 	db.MaxBatchDelay = time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bTenants, bAccounts, bSessions, bAudit, bTokens, bJobs, bLogins, bHistory, bSecrets} {
+		for _, b := range [][]byte{bTenants, bAccounts, bSessions, bAudit, bTokens, bJobs, bLogins, bHistory, bSecrets, bRecovery} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -213,6 +214,9 @@ func (s *Store) DeleteAccount(_ context.Context, tenantID, id string) error {
 		if err := tx.Bucket(bHistory).Delete(k); err != nil {
 			return err
 		}
+		if err := tx.Bucket(bRecovery).Delete(k); err != nil {
+			return err
+		}
 		return b.Delete(k)
 	})
 }
@@ -253,6 +257,45 @@ func (s *Store) PutHistory(_ context.Context, tenantID, id string, hashes []stri
 		}
 		return put(tx.Bucket(bHistory), acctKey(tenantID, id), hashes)
 	})
+}
+
+func (s *Store) RecoveryCodes(_ context.Context, tenantID, id string) (h []string, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error { return get(tx.Bucket(bRecovery), acctKey(tenantID, id), &h) })
+	if errors.Is(err, account.ErrNotFound) {
+		return nil, nil
+	}
+	return h, err
+}
+
+func (s *Store) PutRecoveryCodes(_ context.Context, tenantID, id string, hashes []string) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		k := acctKey(tenantID, id)
+		if len(hashes) == 0 {
+			return tx.Bucket(bRecovery).Delete(k)
+		}
+		return put(tx.Bucket(bRecovery), k, hashes)
+	})
+}
+
+func (s *Store) UseRecoveryCode(_ context.Context, tenantID, id, hash string) (left int, err error) {
+	err = s.db.Batch(func(tx *bolt.Tx) error {
+		var codes []string
+		b, k := tx.Bucket(bRecovery), acctKey(tenantID, id)
+		if err := get(b, k, &codes); err != nil {
+			return err
+		}
+		i := slices.Index(codes, hash)
+		if i < 0 {
+			return account.ErrNotFound
+		}
+		codes = slices.Delete(codes, i, i+1)
+		left = len(codes)
+		if left == 0 {
+			return b.Delete(k)
+		}
+		return put(b, k, codes)
+	})
+	return left, err
 }
 
 func (s *Store) RecordLogin(_ context.Context, tenantID, id string, at time.Time) error {

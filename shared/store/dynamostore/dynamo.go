@@ -288,7 +288,8 @@ func (s *Store) DeleteAccount(ctx context.Context, tenantID, id string) error {
 				ConditionExpression:       aws.String("version = :v"),
 				ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(a.Version)}}},
 			types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(loginPK(a.Key()), skLogin)}},
-			types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(tenantPK(tenantID), historySK(id))}})
+			types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(tenantPK(tenantID), historySK(id))}},
+			types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(tenantPK(tenantID), recoverySK(id))}})
 		if !errors.Is(err, account.ErrConflict) {
 			return err
 		}
@@ -345,6 +346,78 @@ func (s *Store) PutHistory(ctx context.Context, tenantID, id string, hashes []st
 		return fmt.Errorf("put history: %w", err)
 	}
 	return nil
+}
+
+type recoveryItem struct {
+	PK    string   `dynamodbav:"PK"`
+	SK    string   `dynamodbav:"SK"`
+	Codes []string `dynamodbav:"codes,stringset"`
+}
+
+func (s *Store) RecoveryCodes(ctx context.Context, tenantID, id string) ([]string, error) {
+	var it recoveryItem
+	err := s.get(ctx, tenantPK(tenantID), recoverySK(id), &it)
+	if errors.Is(err, account.ErrNotFound) {
+		return nil, nil
+	}
+	return it.Codes, err
+}
+
+func (s *Store) PutRecoveryCodes(ctx context.Context, tenantID, id string, hashes []string) error {
+	if len(hashes) == 0 {
+		if _, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: key(tenantPK(tenantID), recoverySK(id))}); err != nil {
+			return fmt.Errorf("delete recovery codes: %w", err)
+		}
+		return nil
+	}
+	item, err := attributevalue.MarshalMap(recoveryItem{PK: tenantPK(tenantID), SK: recoverySK(id), Codes: hashes})
+	if err != nil {
+		return fmt.Errorf("encode recovery codes: %w", err)
+	}
+	if _, err := s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item}); err != nil {
+		return fmt.Errorf("put recovery codes: %w", err)
+	}
+	return nil
+}
+
+// UseRecoveryCode deletes the hash from the code set on condition that the set holds it:
+// one conditional write, so of parallel uses exactly one succeeds. A read comes first, so
+// that a wrong code costs no write (and an account without codes has no set to test).
+func (s *Store) UseRecoveryCode(ctx context.Context, tenantID, id, hash string) (int, error) {
+	codes, err := s.RecoveryCodes(ctx, tenantID, id)
+	if err != nil {
+		return 0, err
+	}
+	if !slices.Contains(codes, hash) {
+		return 0, account.ErrNotFound
+	}
+	if len(codes) == 1 { // the last one: the item goes, rather than leave an empty set
+		_, err := s.db.DeleteItem(ctx, &dynamodb.DeleteItemInput{TableName: &s.table, Key: key(tenantPK(tenantID), recoverySK(id)),
+			ConditionExpression:       aws.String("contains(codes, :h)"),
+			ExpressionAttributeValues: map[string]types.AttributeValue{":h": str(hash)}})
+		if conditionFailed(err) {
+			return 0, account.ErrNotFound
+		} else if err != nil {
+			return 0, fmt.Errorf("use recovery code: %w", err)
+		}
+		return 0, nil
+	}
+	out, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(tenantPK(tenantID), recoverySK(id)),
+		ConditionExpression:       aws.String("attribute_exists(codes) AND contains(codes, :h)"),
+		UpdateExpression:          aws.String("DELETE codes :set"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":h": str(hash), ":set": &types.AttributeValueMemberSS{Value: []string{hash}}},
+		ReturnValues:              types.ReturnValueAllNew,
+	})
+	if conditionFailed(err) {
+		return 0, account.ErrNotFound
+	} else if err != nil {
+		return 0, fmt.Errorf("use recovery code: %w", err)
+	}
+	left := 0
+	if ss, ok := out.Attributes["codes"].(*types.AttributeValueMemberSS); ok {
+		left = len(ss.Value)
+	}
+	return left, nil
 }
 
 func (s *Store) RecordLogin(ctx context.Context, tenantID, id string, at time.Time) error {

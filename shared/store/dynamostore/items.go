@@ -82,7 +82,38 @@ type accountItem struct {
 	UpdatedAt    string         `dynamodbav:"updated_at,omitempty"`
 	LastLoginAt  string         `dynamodbav:"last_login_at,omitempty"`
 	BulkMarker   string         `dynamodbav:"bulk_marker,omitempty"`
+	FlowSeq      int64          `dynamodbav:"flow_seq,omitempty"`
+	MFA          *mfaItem       `dynamodbav:"mfa,omitempty"`
 	Version      int64          `dynamodbav:"version"`
+}
+
+// mfaItem is an account's second factor (absent while it has none and never had one).
+type mfaItem struct {
+	Secret       string `dynamodbav:"secret,omitempty"` // sealed
+	Pending      string `dynamodbav:"pending,omitempty"`
+	PendingAt    string `dynamodbav:"pending_at,omitempty"`
+	EnabledAt    string `dynamodbav:"enabled_at,omitempty"`
+	LastStep     int64  `dynamodbav:"last_step,omitempty"`
+	Failures     int    `dynamodbav:"failures,omitempty"`
+	LockedAt     string `dynamodbav:"locked_at,omitempty"`
+	BrowserEpoch int64  `dynamodbav:"browser_epoch,omitempty"`
+	Remembered   int    `dynamodbav:"remembered,omitempty"`
+}
+
+func toMFAItem(m account.MFA) *mfaItem {
+	if m == (account.MFA{}) {
+		return nil
+	}
+	return &mfaItem{Secret: m.Secret, Pending: m.Pending, PendingAt: fmtTime(m.PendingAt), EnabledAt: fmtTime(m.EnabledAt),
+		LastStep: m.LastStep, Failures: m.Failures, LockedAt: fmtTime(m.LockedAt), BrowserEpoch: m.BrowserEpoch, Remembered: m.Remembered}
+}
+
+func (it *mfaItem) mfa() account.MFA {
+	if it == nil {
+		return account.MFA{}
+	}
+	return account.MFA{Secret: it.Secret, Pending: it.Pending, PendingAt: parseTime(it.PendingAt), EnabledAt: parseTime(it.EnabledAt),
+		LastStep: it.LastStep, Failures: it.Failures, LockedAt: parseTime(it.LockedAt), BrowserEpoch: it.BrowserEpoch, Remembered: it.Remembered}
 }
 
 func toAccountItem(a account.Account) accountItem {
@@ -94,6 +125,7 @@ func toAccountItem(a account.Account) accountItem {
 		Disabled: a.Disabled, QuotaGB: a.QuotaGB, Comment: a.Comment, Language: a.Language,
 		SessionEpoch: a.SessionEpoch, TokensAfter: fmtTime(a.TokensAfter), CreatedAt: fmtTime(a.CreatedAt),
 		UpdatedAt: fmtTime(a.UpdatedAt), LastLoginAt: fmtTime(a.LastLoginAt), BulkMarker: a.BulkMarker, Version: a.Version,
+		FlowSeq: a.FlowSeq, MFA: toMFAItem(a.MFA),
 	}
 }
 
@@ -105,6 +137,7 @@ func (it accountItem) account() account.Account {
 		Disabled: it.Disabled, QuotaGB: it.QuotaGB, Comment: it.Comment, Language: it.Language,
 		SessionEpoch: it.SessionEpoch, TokensAfter: parseTime(it.TokensAfter), CreatedAt: parseTime(it.CreatedAt),
 		UpdatedAt: parseTime(it.UpdatedAt), LastLoginAt: parseTime(it.LastLoginAt), BulkMarker: it.BulkMarker, Version: it.Version,
+		FlowSeq: it.FlowSeq, MFA: it.MFA.mfa(),
 	}
 }
 

@@ -6,6 +6,7 @@ package dynamostore
 //	tenant    TENANT#<id>         #TENANT
 //	account   TENANT#<id>         ACCOUNT#<account id>
 //	history   TENANT#<id>         HISTORY#<account id>
+//	recovery  TENANT#<id>         RECOVERY#<account id>  (hashes of unused recovery codes)
 //	login ID  LOGIN#<login key>   #LOGIN        (deployment-wide uniqueness; points at the account)
 //	session   SESSION#<account id> <hash>       (an account's sessions are one Query)
 //	token     TOKEN#<hash>        #TOKEN
@@ -23,10 +24,11 @@ const (
 	accountPrefix = "ACCOUNT#"
 )
 
-func tenantPK(id string) string         { return "TENANT#" + id }
-func accountSK(accountID string) string { return accountPrefix + accountID }
-func historySK(accountID string) string { return "HISTORY#" + accountID }
-func loginPK(loginKey string) string    { return "LOGIN#" + loginKey }
+func tenantPK(id string) string          { return "TENANT#" + id }
+func accountSK(accountID string) string  { return accountPrefix + accountID }
+func historySK(accountID string) string  { return "HISTORY#" + accountID }
+func recoverySK(accountID string) string { return "RECOVERY#" + accountID }
+func loginPK(loginKey string) string     { return "LOGIN#" + loginKey }
 
 const skLogin = "#LOGIN"
 

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -251,14 +252,22 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 				t.Fatalf("GetAccountEventually = %+v, %v", ev, err)
 			}
 			got.QuotaGB, got.ForceChange, got.LockedAt, got.SessionEpoch, got.TokensAfter = 10, true, at, 7, at.Add(time.Minute)
+			got.FlowSeq = 3
+			got.MFA = account.MFA{Secret: "v1.sealed", EnabledAt: at, LastStep: 59_000_000, Failures: 2, LockedAt: at, BrowserEpoch: 4, Remembered: 1}
 			upd, err := s.UpdateAccount(ctx, got)
 			if err != nil || upd.Version != 2 {
 				t.Fatalf("UpdateAccount = %+v, %v", upd, err)
 			}
 			again, _ := s.GetAccount(ctx, "t1", a.ID)
 			if again.QuotaGB != 10 || again.SessionEpoch != 7 || !again.ForceChange || !again.LockedAt.Equal(at) || again.Version != 2 ||
-				!again.TokensAfter.Equal(at.Add(time.Minute)) {
+				!again.TokensAfter.Equal(at.Add(time.Minute)) || again.FlowSeq != 3 || !again.MFA.EnabledAt.Equal(at) || !again.MFA.LockedAt.Equal(at) {
 				t.Fatalf("after update %+v", again)
+			}
+			if m := again.MFA; m.Secret != "v1.sealed" || m.LastStep != 59_000_000 || m.Failures != 2 || m.BrowserEpoch != 4 || m.Remembered != 1 {
+				t.Fatalf("second factor after update %+v", m)
+			}
+			if err := s.PutRecoveryCodes(ctx, "t1", a.ID, []string{"h1"}); err != nil {
+				t.Fatal(err)
 			}
 			// got still carries version 1: a stale write.
 			if _, err := s.UpdateAccount(ctx, got); !errors.Is(err, account.ErrConflict) {
@@ -272,6 +281,9 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 			}
 			if err := s.DeleteAccount(ctx, "t1", a.ID); !errors.Is(err, account.ErrNotFound) {
 				t.Fatalf("second delete err = %v", err)
+			}
+			if codes, _ := s.RecoveryCodes(ctx, "t1", a.ID); len(codes) != 0 {
+				t.Fatal("the recovery codes outlived their account")
 			}
 			if _, err := s.UpdateAccount(ctx, again); !errors.Is(err, account.ErrNotFound) && !errors.Is(err, account.ErrConflict) {
 				t.Fatalf("update of deleted err = %v", err)
@@ -654,6 +666,59 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 		}
 		if fmt.Sprint(got) != "[act4 act3 act2 act1 act0]" {
 			t.Fatalf("audit order %v", got)
+		}
+	})
+
+	t.Run("RecoveryCodesAreUsedOnce", func(t *testing.T) {
+		s := newStore(t)
+		if got, err := s.RecoveryCodes(ctx, "t1", "acc_1"); err != nil || len(got) != 0 {
+			t.Fatalf("none yet: %v %v", got, err)
+		}
+		if err := s.PutRecoveryCodes(ctx, "t1", "acc_1", []string{"h1", "h2", "h3"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.UseRecoveryCode(ctx, "t1", "acc_2", "h1"); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("another account's code: %v", err)
+		}
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		used, left := 0, -1
+		for range 8 {
+			wg.Go(func() {
+				n, err := s.UseRecoveryCode(ctx, "t1", "acc_1", "h2")
+				mu.Lock()
+				defer mu.Unlock()
+				switch {
+				case err == nil:
+					used, left = used+1, n
+				case !errors.Is(err, account.ErrNotFound):
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if used != 1 || left != 2 {
+			t.Fatalf("one code used %d times, %d left", used, left)
+		}
+		got, _ := s.RecoveryCodes(ctx, "t1", "acc_1")
+		slices.Sort(got)
+		if fmt.Sprint(got) != "[h1 h3]" {
+			t.Fatalf("left: %v", got)
+		}
+		for _, h := range []string{"h1", "h3"} {
+			if _, err := s.UseRecoveryCode(ctx, "t1", "acc_1", h); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.UseRecoveryCode(ctx, "t1", "acc_1", "h1"); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("all used: %v", err)
+		}
+		s.PutRecoveryCodes(ctx, "t1", "acc_1", []string{"n1"})
+		if err := s.PutRecoveryCodes(ctx, "t1", "acc_1", nil); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.RecoveryCodes(ctx, "t1", "acc_1"); len(got) != 0 {
+			t.Fatalf("removed: %v", got)
 		}
 	})
 

@@ -1,0 +1,70 @@
+package lambdaapi_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"path/filepath"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/service/kms"
+
+	"github.com/kagiya/kagiya/shared/lambdaapi"
+	"github.com/kagiya/kagiya/shared/store/boltstore"
+)
+
+// keyService stands in for KMS (no local KMS server exists to test against): a
+// "ciphertext" is the plaintext under a one-time pad it remembers, so only it can
+// decrypt, and only with the encryption context it was made with.
+type keyService struct {
+	pads      map[string][]byte
+	decrypted int
+}
+
+func (k *keyService) GenerateDataKey(_ context.Context, in *kms.GenerateDataKeyInput, _ ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error) {
+	plain, pad := make([]byte, 32), make([]byte, 32)
+	rand.Read(plain)
+	rand.Read(pad)
+	ct := make([]byte, 32)
+	for i := range ct {
+		ct[i] = plain[i] ^ pad[i]
+	}
+	k.pads[string(ct)+in.EncryptionContext["purpose"]] = pad
+	return &kms.GenerateDataKeyOutput{Plaintext: plain, CiphertextBlob: ct}, nil
+}
+
+func (k *keyService) Decrypt(_ context.Context, in *kms.DecryptInput, _ ...func(*kms.Options)) (*kms.DecryptOutput, error) {
+	pad, ok := k.pads[string(in.CiphertextBlob)+in.EncryptionContext["purpose"]]
+	if !ok {
+		return nil, errors.New("InvalidCiphertextException")
+	}
+	k.decrypted++
+	plain := make([]byte, 32)
+	for i := range plain {
+		plain[i] = in.CiphertextBlob[i] ^ pad[i]
+	}
+	return &kms.DecryptOutput{Plaintext: plain}, nil
+}
+
+func TestSealKeyIsOneDataKeyKeptEncrypted(t *testing.T) {
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ks := &keyService{pads: map[string][]byte{}}
+	ctx := context.Background()
+	first, err := lambdaapi.SealKeyFromKMS(ks, st, "alias/kagiya")(ctx)
+	if err != nil || len(first) != 32 {
+		t.Fatalf("first instance: %v", err)
+	}
+	second, err := lambdaapi.SealKeyFromKMS(ks, st, "alias/kagiya")(ctx)
+	if err != nil || !bytes.Equal(first, second) || ks.decrypted != 1 {
+		t.Fatalf("a later instance gets another key (%v) or did not decrypt the stored one (%d)", err, ks.decrypted)
+	}
+	stored, _ := st.Secret(ctx, "seal-data-key", nil)
+	if bytes.Equal(stored, first) || len(stored) == 0 {
+		t.Fatal("the data key is stored in the clear")
+	}
+}
