@@ -439,11 +439,11 @@ func secondFactorTurnedOff(t *testing.T, e *env) {
 // secondFactorCases run on the embedded store and on DynamoDB (minidyn).
 var secondFactorCases = map[string]func(*testing.T, *env){
 	"EnrolmentAndSignIn": secondFactorEnrolmentAndSignIn,
-	"RecoveryCodes": secondFactorRecoveryCodes,
-	"RememberedBrowser": secondFactorRememberedBrowser,
+	"RecoveryCodes":      secondFactorRecoveryCodes,
+	"RememberedBrowser":  secondFactorRememberedBrowser,
 	"LocksAndIsReleased": secondFactorLocksAndIsReleased,
-	"ParallelCodes": secondFactorParallelCodes,
-	"TurnedOff": secondFactorTurnedOff,
+	"ParallelCodes":      secondFactorParallelCodes,
+	"TurnedOff":          secondFactorTurnedOff,
 }
 
 func TestSecondFactor(t *testing.T) {
