@@ -4,7 +4,8 @@ const QUOTAS = [0, 1, 2, 5, 10, 20, 50, 100];
 document.addEventListener("DOMContentLoaded", async () => {
   const tbody = document.getElementById("accounts");
   const listMsg = document.getElementById("list-message");
-  const state = { q: "", cursors: [""], page: 0, next: null, rows: [] };
+  const state = { q: "", filter: "", cursors: [""], page: 0, next: null, rows: [] };
+  let unlockMode = "lock"; // what the unlock dialog releases: "lock" or "mfa"
   let editing = null;
   let myLoginID = "";
   const selected = new Set();
@@ -30,6 +31,12 @@ document.addEventListener("DOMContentLoaded", async () => {
       badge.className = a.locked ? "badge locked" : "badge";
       badge.textContent = t(a.locked ? "admin.status.locked" : a.force_change ? "admin.status.force_change" : "admin.status.ok");
       status.append(badge);
+      if (a.mfa_enabled) {
+        const mfa = document.createElement("span");
+        mfa.className = a.mfa_locked ? "badge locked" : "badge";
+        mfa.textContent = t(a.mfa_locked ? "admin.status.mfa_locked" : "admin.status.mfa");
+        status.append(" ", mfa);
+      }
       const actions = document.createElement("td");
       const edit = document.createElement("button");
       edit.type = "button"; edit.className = "secondary"; edit.textContent = t("admin.edit");
@@ -44,7 +51,12 @@ document.addEventListener("DOMContentLoaded", async () => {
       setpw.setAttribute("aria-label", t("admin.set_password") + " " + a.login_id);
       setpw.hidden = a.login_id.toLowerCase() === myLoginID;
       setpw.addEventListener("click", () => openSetPassword(a));
-      actions.append(edit, " ", setpw, " ", del);
+      const mfaReset = document.createElement("button");
+      mfaReset.type = "button"; mfaReset.className = "secondary mfareset"; mfaReset.textContent = t("admin.mfareset");
+      mfaReset.setAttribute("aria-label", t("admin.mfareset") + " " + a.login_id);
+      mfaReset.hidden = !a.mfa_enabled || a.login_id.toLowerCase() === myLoginID;
+      mfaReset.addEventListener("click", () => openMFAReset(a));
+      actions.append(edit, " ", setpw, " ", mfaReset, " ", del);
       const pick = document.createElement("td");
       const box = document.createElement("input");
       box.type = "checkbox"; box.className = "pick"; box.value = a.login_id;
@@ -63,6 +75,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   async function load() {
     const params = new URLSearchParams({ limit: "20" });
     if (state.q) params.set("q", state.q);
+    if (state.filter) params.set("state", state.filter);
     if (state.cursors[state.page]) params.set("cursor", state.cursors[state.page]);
     try {
       const res = await api("GET", "/api/admin/accounts?" + params);
@@ -77,6 +90,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   document.getElementById("search-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     state.q = document.getElementById("q").value.trim(); state.cursors = [""]; state.page = 0;
+    state.filter = document.getElementById("state").value;
     load();
   });
   document.getElementById("next").addEventListener("click", () => {
@@ -134,22 +148,27 @@ document.addEventListener("DOMContentLoaded", async () => {
   });
 
   const unlockDialog = document.getElementById("unlock-dialog");
-  document.getElementById("unlock-selected").addEventListener("click", () => {
+  const openUnlock = (mode) => {
     if (!selected.size) { showMessage(listMsg, t("admin.unlock.none"), true); return; }
+    unlockMode = mode;
+    document.getElementById("unlock-title").textContent = t(mode === "mfa" ? "admin.mfa_unlock.title" : "admin.unlock.title");
     document.getElementById("unlock-list").textContent = [...selected].join(", ");
     document.getElementById("unlock-confirm").value = "";
     showMessage(document.getElementById("unlock-message"), "", true);
     unlockDialog.showModal();
-  });
+  };
+  document.getElementById("unlock-selected").addEventListener("click", () => openUnlock("lock"));
+  document.getElementById("mfa-unlock-selected").addEventListener("click", () => openUnlock("mfa"));
   document.getElementById("unlock-cancel").addEventListener("click", () => unlockDialog.close());
   document.getElementById("unlock-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     try {
-      const res = await api("POST", "/api/admin/unlock", {
+      const res = await api("POST", unlockMode === "mfa" ? "/api/admin/mfa/unlock" : "/api/admin/unlock", {
         login_ids: [...selected], confirm_password: document.getElementById("unlock-confirm").value });
       unlockDialog.close();
-      let text = t("admin.unlocked") + (res.unlocked.join(", ") || "-");
-      if (res.not_locked.length) text += " / " + t("admin.not_locked") + res.not_locked.join(", ");
+      const mfa = unlockMode === "mfa";
+      let text = t(mfa ? "admin.mfa_unlocked" : "admin.unlocked") + (res.unlocked.join(", ") || "-");
+      if (res.not_locked.length) text += " / " + t(mfa ? "admin.mfa_not_locked" : "admin.not_locked") + res.not_locked.join(", ");
       showMessage(listMsg, text, false);
       selected.clear();
       load();
@@ -187,6 +206,30 @@ document.addEventListener("DOMContentLoaded", async () => {
   });
   // Only to explain refused passwords; admins see the rules of their own tenant.
   const policyChecklist = new PasswordChecklist(document.createElement("ul"), document.getElementById("setpw-new"));
+
+  const mfaResetDialog = document.getElementById("mfareset-dialog");
+  function openMFAReset(a) {
+    editing = a;
+    document.getElementById("mfareset-login-id").textContent = a.login_id;
+    document.getElementById("mfareset-confirm").value = "";
+    showMessage(document.getElementById("mfareset-message"), "", true);
+    mfaResetDialog.showModal();
+    document.getElementById("mfareset-cancel").focus();
+  }
+  document.getElementById("mfareset-cancel").addEventListener("click", () => mfaResetDialog.close());
+  document.getElementById("mfareset-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    try {
+      await api("POST", "/api/admin/accounts/" + encodeURIComponent(editing.login_id) + "/mfa/reset", {
+        confirm_password: document.getElementById("mfareset-confirm").value });
+      mfaResetDialog.close();
+      showMessage(listMsg, t("admin.mfareset.done"), false);
+      load();
+    } catch (e) {
+      if (e.code === "invalid_confirm_password") document.getElementById("mfareset-confirm").value = "";
+      showMessage(document.getElementById("mfareset-message"), fieldMessages(e), true);
+    }
+  });
 
   const deleteDialog = document.getElementById("delete-dialog");
   function openDelete(a) {

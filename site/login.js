@@ -1,13 +1,79 @@
 "use strict";
+// The sign-in page walks a sign-in flow: the password, then whatever step the answer
+// names (a password change, a code from the authenticator app, an enrolment the tenant
+// requires), each with the flow's challenge, until the answer is "ok".
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("signin-form");
   const msg = document.getElementById("signin-message");
+  const sections = ["signin-form", "change-section", "mfa-section", "enrol-section", "codes-section"];
   let change = null; // {reason, challenge, checklist} while a new password is required
+  let challenge = "";
 
+  const show = (id) => {
+    for (const s of sections) {
+      const el = document.getElementById(s);
+      (el.tagName === "FORM" ? el.closest("section") : el).hidden = s !== id;
+    }
+  };
   const showChange = () => {
     document.getElementById("change-reason").textContent = t("change." + change.reason);
   };
   document.addEventListener("kagiya:lang", () => { if (change) { showChange(); change.checklist.load("?token=" + change.challenge).catch(() => {}); } });
+
+  const signedIn = (res) => {
+    sessionStorage.setItem("kagiya.csrf", res.csrf_token);
+    location.assign("/home.html");
+  };
+
+  // route follows an answer of the sign-in flow to its next screen.
+  const route = async (res) => {
+    challenge = res.challenge || "";
+    switch (res.result) {
+      case "password_change_required": {
+        // The forced or expired change replaces the home page until it is done.
+        const checklist = new PasswordChecklist(document.getElementById("change-rules"), document.getElementById("change_password"));
+        change = { reason: res.reason, challenge: res.challenge, checklist };
+        show("change-section");
+        showChange();
+        await checklist.load("?token=" + encodeURIComponent(res.challenge));
+        document.getElementById("change_password").focus();
+        return;
+      }
+      case "mfa_required":
+        show("mfa-section");
+        document.getElementById("mfa_code").focus();
+        return;
+      case "mfa_enrollment_required": {
+        show("enrol-section");
+        const e = await api("POST", "/api/login/mfa/setup", { challenge });
+        fillEnrolment(document.getElementById("enrol-section"), e);
+        document.getElementById("enrol_code").focus();
+        return;
+      }
+      default:
+        if (res.recovery_codes) {
+          show("codes-section");
+          showRecoveryCodes(document.getElementById("codes-section"), res.recovery_codes, () => signedIn(res));
+          return;
+        }
+        signedIn(res);
+    }
+  };
+
+  // submitting runs step with the form's button disabled, showing an error in out.
+  const submitting = (formEl, button, out, step) => async (ev) => {
+    ev.preventDefault();
+    button.disabled = true;
+    showMessage(out, "", false);
+    try {
+      await step();
+    } catch (e) {
+      showMessage(out, e.code === "invalid_token" ? t("mfa.start_again") : e.message, true);
+      if (e.code === "invalid_token") { show("signin-form"); form.password.value = ""; }
+    } finally {
+      button.disabled = false;
+    }
+  };
 
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -15,21 +81,8 @@ document.addEventListener("DOMContentLoaded", () => {
     button.disabled = true;
     showMessage(msg, "", false);
     try {
-      const res = await api("POST", "/api/login", {
-        login_id: form.login_id.value.trim(), password: form.password.value });
-      if (res.result === "password_change_required") {
-        // The forced or expired change replaces the home page until it is done.
-        const checklist = new PasswordChecklist(document.getElementById("change-rules"), document.getElementById("change_password"));
-        change = { reason: res.reason, challenge: res.challenge, checklist };
-        form.closest("section").hidden = true;
-        document.getElementById("change-section").hidden = false;
-        showChange();
-        await checklist.load("?token=" + encodeURIComponent(res.challenge));
-        document.getElementById("change_password").focus();
-        return;
-      }
-      sessionStorage.setItem("kagiya.csrf", res.csrf_token);
-      location.assign("/home.html");
+      await route(await api("POST", "/api/login", {
+        login_id: form.login_id.value.trim(), password: form.password.value }));
     } catch (e) {
       showMessage(msg, e.message, true);
       form.password.value = "";
@@ -48,11 +101,41 @@ document.addEventListener("DOMContentLoaded", () => {
       return;
     }
     try {
-      const res = await api("POST", "/api/login/password", { challenge: change.challenge, new_password: pw });
-      sessionStorage.setItem("kagiya.csrf", res.csrf_token);
-      location.assign("/home.html");
+      await route(await api("POST", "/api/login/password", { challenge: change.challenge, new_password: pw }));
     } catch (e) {
       showMessage(cmsg, change.checklist.explain(e), true);
     }
   });
+
+  let useRecovery = false;
+  const recoveryToggle = document.getElementById("use-recovery");
+  const labelToggle = () => { recoveryToggle.textContent = t(useRecovery ? "mfa.use_app" : "mfa.use_recovery"); };
+  document.addEventListener("kagiya:lang", labelToggle);
+  recoveryToggle.addEventListener("click", () => {
+    useRecovery = !useRecovery;
+    document.getElementById("totp-fields").hidden = useRecovery;
+    document.getElementById("recovery-fields").hidden = !useRecovery;
+    document.getElementById("remember-label").hidden = useRecovery;
+    labelToggle();
+    document.getElementById(useRecovery ? "recovery_code" : "mfa_code").focus();
+  });
+  const mfaForm = document.getElementById("mfa-form");
+  const mfaMsg = document.getElementById("mfa-message");
+  mfaForm.addEventListener("submit", submitting(mfaForm, document.getElementById("mfa-submit"), mfaMsg, async () => {
+    const body = useRecovery
+      ? { challenge, recovery_code: document.getElementById("recovery_code").value.trim() }
+      : { challenge, code: document.getElementById("mfa_code").value.trim(),
+          remember_browser: document.getElementById("remember_browser").checked };
+    try {
+      await route(await api("POST", "/api/login/mfa", body));
+    } catch (e) {
+      document.getElementById(useRecovery ? "recovery_code" : "mfa_code").value = "";
+      throw e;
+    }
+  }));
+
+  const enrolForm = document.getElementById("enrol-form");
+  enrolForm.addEventListener("submit", submitting(enrolForm, document.getElementById("enrol-submit"), document.getElementById("enrol-message"), async () => {
+    await route(await api("POST", "/api/login/mfa/confirm", { challenge, code: document.getElementById("enrol_code").value.trim() }));
+  }));
 });

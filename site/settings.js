@@ -1,9 +1,25 @@
 "use strict";
-const NUMBER_SETTINGS = ["history_depth", "max_age_days", "lockout_threshold", "lock_minutes", "unlock_link_hours", "reset_link_minutes"];
+const NUMBER_SETTINGS = ["history_depth", "max_age_days", "lockout_threshold", "lock_minutes", "unlock_link_hours", "reset_link_minutes",
+  "otp_lock_threshold", "remember_browser_days"];
+const BOOL_SETTINGS = ["notify_new_device", "mfa_required", "reset_clears_mfa"];
+
+// confirmMFAOff shows the manual's warning before a second factor stops being required,
+// and resolves to whether the owner goes on.
+function confirmMFAOff() {
+  const dialog = document.getElementById("mfa-off-dialog");
+  return new Promise((resolve) => {
+    const done = (ok) => { dialog.close(); resolve(ok); };
+    document.getElementById("mfa-off-ok").onclick = () => done(true);
+    document.getElementById("mfa-off-cancel").onclick = () => done(false);
+    dialog.oncancel = () => resolve(false);
+    dialog.showModal();
+  });
+}
 
 document.addEventListener("DOMContentLoaded", async () => {
   const form = document.getElementById("settings-form");
   const msg = document.getElementById("message");
+  let required = false; // whether the tenant requires a second factor, as saved
   const m = await me();
   if (!m) return;
   if (m.role !== "owner") { location.replace("/home.html"); return; }
@@ -15,8 +31,9 @@ document.addEventListener("DOMContentLoaded", async () => {
     form.policy_preset.value = s.policy_preset;
     form.language.value = s.language;
     form.lockout_scope.value = s.lockout_scope;
-    form.notify_new_device.checked = s.notify_new_device;
+    BOOL_SETTINGS.forEach((k) => { form[k].checked = s[k]; });
     NUMBER_SETTINGS.forEach((k) => { form[k].value = s[k]; });
+    required = s.mfa_required;
   } catch (e) {
     showMessage(msg, e.message, true);
   }
@@ -28,12 +45,14 @@ document.addEventListener("DOMContentLoaded", async () => {
       policy_preset: form.policy_preset.value,
       language: form.language.value,
       lockout_scope: form.lockout_scope.value,
-      notify_new_device: form.notify_new_device.checked,
       confirm_password: form.confirm_password.value,
     };
+    BOOL_SETTINGS.forEach((k) => { body[k] = form[k].checked; });
     NUMBER_SETTINGS.forEach((k) => { body[k] = Number(form[k].value); });
+    if (required && !body.mfa_required && !(await confirmMFAOff())) return;
     try {
       const saved = await api("PUT", "/api/admin/tenant", body);
+      required = saved.mfa_required;
       document.getElementById("tenant-name").textContent = saved.name;
       form.domains.value = saved.domains.join("\n");
       form.confirm_password.value = "";

@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+)
+
+// totpCode is an authenticator app's code for secret (spaces allowed), steps of 30 s from now.
+func totpCode(t *testing.T, secret string, steps int) string {
+	t.Helper()
+	c, err := totp.GenerateCodeCustom(strings.ReplaceAll(secret, " ", ""), time.Now().Add(time.Duration(steps)*30*time.Second),
+		totp.ValidateOpts{Period: 30, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// fillCode types the app's code into sel when the action runs (steps from now).
+func fillCode(t *testing.T, sel string, secret *string, steps int) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := fill(sel, totpCode(t, *secret, steps))(ctx, tg)
+		return err
+	})
+}
+
+// script runs a line of JavaScript in the page.
+func script(js string) chromedp.Action[chromedp.Void] {
+	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+		_, err := chromedp.Evaluate[any](js)(ctx, tg)
+		return err
+	})
+}
+
+// enrolByAPI turns the second factor on for id through the API and returns its secret.
+func enrolByAPI(t *testing.T, base, id, pw string) string {
+	t.Helper()
+	call := apiAs(t, base, id, pw)
+	res := call("POST", "/api/me/mfa/totp/setup", map[string]string{"current_password": pw})
+	var e struct {
+		Secret string `json:"secret"`
+	}
+	json.NewDecoder(res.Body).Decode(&e)
+	res.Body.Close()
+	res = call("POST", "/api/me/mfa/totp/confirm", map[string]string{"code": totpCode(t, e.Secret, 0)})
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("enrol %s: %d", id, res.StatusCode)
+	}
+	return e.Secret
+}
+
+// The person turns the second factor on from its security page, keeps its recovery
+// codes, signs in with a code and has the browser remembered, and signs in elsewhere
+// with a recovery code.
+func TestBrowserSecondFactor(t *testing.T) {
+	base := startServer(t)
+	const id, pw = "mika@example.com", "Fuji-Passw0rd-26!"
+	createUser(t, base, id, pw)
+	ctx := browser(t)
+	var secret string
+	var codes []string
+	codesShown := `[...document.querySelectorAll("#codes-section ol.codes li")].map((li) => li.textContent)`
+	err := chromedp.Do(ctx,
+		japanese(base),
+		signIn(base, id, pw),
+		waitText("#me-mfa", "無効"),
+		chromedp.Click(css("#security-link")),
+		waitText("#page-title", "セキュリティ"),
+		waitText("#mfa-status", "無効"),
+		fill("#enable_password", pw),
+		chromedp.Click(css("#enable-submit")),
+		chromedp.WaitVisible(css("#enrol img.qr")),
+		waitText("#secret", " "),
+		read(chromedp.TextContent(css("#secret")), &secret),
+		fillCode(t, "#confirm_code", &secret, 0),
+		chromedp.Click(css("#confirm-submit")),
+		chromedp.WaitVisible(css("#codes-section")),
+		read(chromedp.Evaluate[[]string](codesShown), &codes),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(codes) != 10 || len(strings.ReplaceAll(secret, " ", "")) != 32 {
+		t.Fatalf("secret %q, codes %v", secret, codes)
+	}
+	var blocked bool
+	err = chromedp.Do(ctx,
+		read(chromedp.Evaluate[bool](`document.querySelector("#codes-section button.continue").disabled`), &blocked),
+		chromedp.Click(css("#codes-saved")),
+		chromedp.Click(css("#codes-section button.continue")),
+		waitText("#mfa-status", "有効"),
+		waitText("#mfa-codes-left", "10"),
+		chromedp.Navigate(base+"/home.html"),
+		waitText("#me-mfa", "有効"),
+		chromedp.Click(css("#signout")),
+		chromedp.WaitVisible(css("#signin-form")),
+		// The password alone no longer signs in: the code screen comes, and this browser
+		// is remembered.
+		signIn(base, id, pw),
+		chromedp.WaitVisible(css("#mfa_code")),
+		waitText("#mfa-title", "2段階認証"),
+		fill("#mfa_code", "000000"),
+		chromedp.Click(css("#mfa-submit")),
+		waitText("#mfa-message", "確認コードが正しくありません"),
+		fillCode(t, "#mfa_code", &secret, 1),
+		chromedp.Click(css("#remember_browser")),
+		chromedp.Click(css("#mfa-submit")),
+		waitText("#me-login-id", id),
+		chromedp.Click(css("#signout")),
+		chromedp.WaitVisible(css("#signin-form")),
+		signIn(base, id, pw),
+		waitText("#me-login-id", id), // remembered: no code
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !blocked {
+		t.Fatal("the recovery codes could be left before saying they were saved")
+	}
+
+	// Another browser, in English, with a recovery code.
+	other := browser(t)
+	err = chromedp.Do(other,
+		chromedp.Navigate(base+"/index.html"),
+		script(`localStorage.setItem("kagiya.lang", "en")`),
+		signIn(base, id, pw),
+		waitText("#mfa-title", "Two-step verification"),
+		chromedp.Click(css("#use-recovery")),
+		chromedp.WaitVisible(css("#recovery_code")),
+		fill("#recovery_code", strings.ToUpper(codes[2])),
+		chromedp.Click(css("#mfa-submit")),
+		waitText("#me-login-id", id),
+		chromedp.Navigate(base+"/security.html"),
+		waitText("#mfa-status", "On"),
+		waitText("#mfa-codes-left", "9"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Wrong codes lock the second factor; the administrator sees it in the account list and
+// releases it, and the person's code works again.
+func TestBrowserSecondFactorLockReleasedByAdministrator(t *testing.T) {
+	base := startServer(t)
+	const id, pw = "kenji@example.com", "Fuji-Passw0rd-26!"
+	createUser(t, base, id, pw)
+	secret := enrolByAPI(t, base, id, pw)
+	person := browser(t)
+	steps := []chromedp.Action[chromedp.Void]{japanese(base), signIn(base, id, pw), chromedp.WaitVisible(css("#mfa_code"))}
+	for i := range 5 {
+		want := "確認コードが正しくありません"
+		if i == 4 {
+			want = "利用停止"
+		}
+		steps = append(steps, fill("#mfa_code", fmt.Sprintf("%06d", 111111*(i+1)%1000000)), chromedp.Click(css("#mfa-submit")),
+			waitText("#mfa-message", want), script(`document.querySelector("#mfa-message").textContent = ""`))
+	}
+	if err := chromedp.Do(person, steps...); err != nil {
+		t.Fatal(err)
+	}
+	admin := browser(t)
+	err := chromedp.Do(admin,
+		japanese(base),
+		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
+		waitText("#me-login-id", "owner@example.com"),
+		chromedp.Navigate(base+"/admin.html"),
+		waitText("#accounts", id),
+		chromedp.SetValue(css("#state"), "mfa_locked"),
+		chromedp.Click(css("#search-form button[type=submit]")),
+		waitText("#accounts", "2段階認証 停止中"),
+		chromedp.Click(css(`#accounts input.pick[value="`+id+`"]`)),
+		chromedp.Click(css("#mfa-unlock-selected")),
+		waitText("#unlock-title", "2段階認証の利用停止の解除"),
+		fill("#unlock-confirm", "Kagi-2026-Tokyo!"),
+		chromedp.Click(css("#unlock-ok")),
+		waitText("#list-message", "2段階認証の利用停止を解除しました: "+id),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(person,
+		fillCode(t, "#mfa_code", &secret, 1),
+		chromedp.Click(css("#mfa-submit")),
+		waitText("#me-login-id", id),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// With the tenant requiring a second factor, a person without one enrols during its
+// sign-in and is signed in once it has kept its recovery codes.
+func TestBrowserSecondFactorRequiredByTenant(t *testing.T) {
+	base := startServer(t)
+	const id, pw = "yui@example.com", "Fuji-Passw0rd-26!"
+	createUser(t, base, id, pw)
+	owner := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")
+	res := owner("GET", "/api/admin/tenant", nil)
+	var tenant map[string]any
+	json.NewDecoder(res.Body).Decode(&tenant)
+	res.Body.Close()
+	tenant["mfa_required"], tenant["confirm_password"] = true, "Kagi-2026-Tokyo!"
+	if res := owner("PUT", "/api/admin/tenant", tenant); res.StatusCode != 200 {
+		t.Fatalf("require a second factor: %d", res.StatusCode)
+	}
+	ctx := browser(t)
+	var secret string
+	err := chromedp.Do(ctx,
+		japanese(base),
+		signIn(base, id, pw),
+		waitText("#enrol-title", "2段階認証の設定が必要です"),
+		chromedp.WaitVisible(css("#enrol-section img.qr")),
+		waitText("#enrol-section code.secret", " "),
+		read(chromedp.TextContent(css("#enrol-section code.secret")), &secret),
+		fillCode(t, "#enrol_code", &secret, 0),
+		chromedp.Click(css("#enrol-submit")),
+		chromedp.WaitVisible(css("#codes-section ol.codes li")),
+		chromedp.Click(css("#codes-saved")),
+		chromedp.Click(css("#codes-section button.continue")),
+		waitText("#me-login-id", id),
+		waitText("#me-mfa", "有効"),
+		chromedp.Navigate(base+"/security.html"),
+		chromedp.WaitVisible(css("#mfa-required-note")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var disableShown bool
+	if err := chromedp.Do(ctx, read(chromedp.Evaluate[bool](`!document.querySelector("#disable-form").hidden`), &disableShown)); err != nil || disableShown {
+		t.Fatalf("turning it off is offered where the tenant requires it (%v)", err)
+	}
+}

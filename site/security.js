@@ -1,0 +1,89 @@
+"use strict";
+// The person's security page: the second factor's state, turning it on (QR code, a code
+// to confirm, the recovery codes), new recovery codes, forgetting remembered browsers,
+// turning it off.
+document.addEventListener("DOMContentLoaded", async () => {
+  const msg = document.getElementById("message");
+  const codes = document.getElementById("codes-section");
+  let status = null;
+
+  const render = () => {
+    if (!status) return;
+    const on = status.totp_enabled;
+    document.getElementById("mfa-status").textContent = t(status.locked ? "mfa.state_locked" : on ? "mfa.state_on" : "mfa.state_off");
+    document.getElementById("mfa-codes-left").textContent = on ? String(status.recovery_codes_left) : "-";
+    document.getElementById("mfa-remembered").textContent = on ? String(status.remembered_browsers) : "-";
+    document.getElementById("mfa-required-note").hidden = !status.required;
+    document.getElementById("enable-form").hidden = on;
+    document.getElementById("manage").hidden = !on;
+    document.getElementById("disable-form").hidden = status.required;
+  };
+  document.addEventListener("kagiya:lang", render);
+  const load = async () => {
+    status = await api("GET", "/api/me/mfa");
+    render();
+  };
+
+  // action runs f for a form or button, showing its error (or done, if given) in msg.
+  const action = (button, f, done) => async (ev) => {
+    if (ev) ev.preventDefault();
+    button.disabled = true;
+    showMessage(msg, "", false);
+    try {
+      await f();
+      if (done) showMessage(msg, t(done), false);
+    } catch (e) {
+      if (e.status === 401) { location.replace("/index.html"); return; }
+      showMessage(msg, fieldMessages(e), true);
+    } finally {
+      button.disabled = false;
+    }
+  };
+  const showCodes = (list) => {
+    document.getElementById("manage").hidden = true;
+    showRecoveryCodes(codes, list, async () => { await load(); document.getElementById("page-title").scrollIntoView(); });
+  };
+
+  const enable = document.getElementById("enable-form");
+  enable.addEventListener("submit", action(document.getElementById("enable-submit"), async () => {
+    const e = await api("POST", "/api/me/mfa/totp/setup", { current_password: enable.enable_password.value });
+    enable.reset();
+    enable.hidden = true;
+    const enrol = document.getElementById("enrol");
+    fillEnrolment(enrol, e);
+    enrol.hidden = false;
+    document.getElementById("confirm_code").focus();
+  }));
+  const confirm = document.getElementById("confirm-form");
+  confirm.addEventListener("submit", action(document.getElementById("confirm-submit"), async () => {
+    const res = await api("POST", "/api/me/mfa/totp/confirm", { code: confirm.confirm_code.value.trim() });
+    confirm.reset();
+    document.getElementById("enrol").hidden = true;
+    showMessage(msg, t("mfa.enabled"), false);
+    showCodes(res.recovery_codes);
+  }));
+  const regen = document.getElementById("regen-form");
+  regen.addEventListener("submit", action(document.getElementById("regen-submit"), async () => {
+    const res = await api("POST", "/api/me/mfa/recovery-codes", { current_password: regen.regen_password.value });
+    regen.reset();
+    showCodes(res.recovery_codes);
+  }));
+  const forget = document.getElementById("forget");
+  forget.addEventListener("click", action(forget, async () => {
+    await api("POST", "/api/me/mfa/forget-browsers");
+    await load();
+  }, "mfa.forgotten"));
+  const disable = document.getElementById("disable-form");
+  disable.addEventListener("submit", action(document.getElementById("disable-submit"), async () => {
+    await api("POST", "/api/me/mfa/totp/disable", { current_password: disable.disable_password.value });
+    disable.reset();
+    await load();
+  }, "mfa.disabled"));
+
+  if (!(await me())) return;
+  try {
+    await load();
+  } catch (e) {
+    showMessage(msg, e.message, true);
+  }
+});
