@@ -20,7 +20,7 @@ import (
 
 func main() {
 	uploads := func(cfg aws.Config, bucket string) bulk.Presigner { return s3files.New(s3.NewFromConfig(cfg), bucket) }
-	h, err := lambdaapi.Handler(context.Background(), os.Getenv, uploads)
+	h, err := lambdaapi.Handler(context.Background(), os.Getenv, lambdaapi.Parts{Uploads: uploads})
 	if err != nil {
 		slog.Error("admin: start", "err", err)
 		os.Exit(1)

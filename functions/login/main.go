@@ -1,4 +1,6 @@
-// Command login is the Lambda function for sign-in, sign-out, the signed-in account and the health check. API Gateway sends it only
+// Command login is the Lambda function for sign-in (with the second factor, so it alone
+// links the KMS client that opens the seal key), sign-out, the signed-in account and its
+// second factor, and the health check. API Gateway sends it only
 // those routes (template.yaml); the handler is the shared one.
 package main
 
@@ -8,13 +10,16 @@ import (
 	"os"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/kagiya/kagiya/shared/lambdaapi"
 )
 
 func main() {
-	h, err := lambdaapi.Handler(context.Background(), os.Getenv, nil)
+	keys := func(cfg aws.Config) lambdaapi.KeyService { return kms.NewFromConfig(cfg) }
+	h, err := lambdaapi.Handler(context.Background(), os.Getenv, lambdaapi.Parts{Keys: keys})
 	if err != nil {
 		slog.Error("login: start", "err", err)
 		os.Exit(1)

@@ -44,7 +44,7 @@ func Handler(ctx context.Context, getenv func(string) string) (func(context.Cont
 	if bucket == "" || queueURL == "" {
 		return nil, fmt.Errorf("config: UPLOAD_BUCKET and CONTINUE_QUEUE_URL are required")
 	}
-	env, err := lambdaapi.Build(ctx, getenv)
+	env, err := lambdaapi.Build(ctx, getenv, nil)
 	if err != nil {
 		return nil, err
 	}

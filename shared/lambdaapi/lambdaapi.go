@@ -16,7 +16,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
@@ -95,8 +94,12 @@ type Env struct {
 	Services *account.Services
 }
 
+// KeyClient makes the KMS client that opens the seal key; only the sign-in function,
+// which checks second-factor codes, passes one (so the others do not link it).
+type KeyClient func(awsCfg aws.Config) KeyService
+
 // Build reads the environment and builds the parts every function shares.
-func Build(ctx context.Context, getenv func(string) string) (Env, error) {
+func Build(ctx context.Context, getenv func(string) string, keys KeyClient) (Env, error) {
 	cfg, err := LoadConfig(getenv)
 	if err != nil {
 		return Env{}, fmt.Errorf("config: %w", err)
@@ -117,8 +120,8 @@ func Build(ctx context.Context, getenv func(string) string) (Env, error) {
 	}
 	store := dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, 0)
 	var sealKey func(context.Context) ([]byte, error)
-	if cfg.SealKMSKey != "" {
-		sealKey = SealKeyFromKMS(kms.NewFromConfig(awsCfg), store, cfg.SealKMSKey)
+	if cfg.SealKMSKey != "" && keys != nil {
+		sealKey = SealKeyFromKMS(keys(awsCfg), store, cfg.SealKMSKey)
 	}
 	svc, err := account.New(account.Deps{
 		SealKey:   sealKey,
@@ -139,10 +142,17 @@ func Build(ctx context.Context, getenv func(string) string) (Env, error) {
 // so the others do not link the S3 client.
 type Uploads func(awsCfg aws.Config, bucket string) bulk.Presigner
 
+// Parts are the clients only some functions link.
+type Parts struct {
+	Uploads Uploads   // the admin function: it presigns uploads
+	Keys    KeyClient // the sign-in function: it checks second-factor codes
+}
+
 // Handler builds the API handler from the environment and the Lambda's AWS credentials.
-// With uploads and UPLOAD_BUCKET set, it serves the bulk endpoints too.
-func Handler(ctx context.Context, getenv func(string) string, uploads Uploads) (http.Handler, error) {
-	env, err := Build(ctx, getenv)
+// With parts.Uploads and UPLOAD_BUCKET set, it serves the bulk endpoints too.
+func Handler(ctx context.Context, getenv func(string) string, parts Parts) (http.Handler, error) {
+	uploads := parts.Uploads
+	env, err := Build(ctx, getenv, parts.Keys)
 	if err != nil {
 		return nil, err
 	}
