@@ -92,7 +92,7 @@ type Sessions interface {
 	ListSessions(ctx context.Context, accountID string) ([]Session, error)
 }
 
-// Tokens keeps single-use tokens: emailed links and sign-in flows.
+// Tokens keeps single-use tokens: the secrets of emailed links.
 type Tokens interface {
 	CreateToken(ctx context.Context, t Token) error
 	// ConsumeToken removes and returns the token with hash idHash if it has purpose and

@@ -228,18 +228,16 @@ func (s Session) PublicID() string { return HashToken("session-id\x00" + s.IDHas
 const (
 	PurposeUnlock = "unlock"
 	PurposeReset  = "reset"
-	PurposeFlow   = "signin_flow" // the challenge of a sign-in that has steps left
 )
 
-// Token is a single-use secret: an emailed link, or the challenge of a sign-in flow. Only
+// Token is a single-use secret of an emailed link (sign-in challenges are signed, not
+// stored: flow.go). Only
 // a hash of it is stored.
 type Token struct {
 	IDHash    string
 	Purpose   string
 	TenantID  string
 	AccountID string
-	Steps     []string // a sign-in flow's steps still due, in order
-	Reason    string   // why a sign-in flow's password change is due
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }

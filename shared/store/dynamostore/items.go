@@ -170,17 +170,15 @@ type auditItem struct {
 }
 
 type tokenItem struct {
-	PK        string   `dynamodbav:"PK"`
-	SK        string   `dynamodbav:"SK"`
-	IDHash    string   `dynamodbav:"id_hash"`
-	Purpose   string   `dynamodbav:"purpose"`
-	TenantID  string   `dynamodbav:"tenant_id"`
-	AccountID string   `dynamodbav:"account_id"`
-	Steps     []string `dynamodbav:"steps,omitempty"`
-	Reason    string   `dynamodbav:"reason,omitempty"`
-	CreatedAt string   `dynamodbav:"created_at"`
-	Expires   int64    `dynamodbav:"expires_ns"` // exact expiry, checked in the condition
-	TTL       int64    `dynamodbav:"expires_at"`
+	PK        string `dynamodbav:"PK"`
+	SK        string `dynamodbav:"SK"`
+	IDHash    string `dynamodbav:"id_hash"`
+	Purpose   string `dynamodbav:"purpose"`
+	TenantID  string `dynamodbav:"tenant_id"`
+	AccountID string `dynamodbav:"account_id"`
+	CreatedAt string `dynamodbav:"created_at"`
+	Expires   int64  `dynamodbav:"expires_ns"` // exact expiry, checked in the condition
+	TTL       int64  `dynamodbav:"expires_at"`
 }
 
 type secretItem struct {

@@ -832,26 +832,6 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 		}
 	})
 
-	t.Run("FlowsKeepTheirSteps", func(t *testing.T) {
-		s := newStore(t)
-		flow := account.Token{IDHash: "f1", Purpose: account.PurposeFlow, TenantID: "t1", AccountID: "acc_u",
-			Steps: []string{account.StepPasswordChange, "second_factor"}, Reason: account.ReasonCompromised, CreatedAt: at, ExpiresAt: at.Add(10 * time.Minute)}
-		if err := s.CreateToken(ctx, flow); err != nil {
-			t.Fatal(err)
-		}
-		p, err := s.PeekToken(ctx, "f1", account.PurposeFlow, at)
-		if err != nil || fmt.Sprint(p.Steps) != "[password_change second_factor]" || p.Reason != account.ReasonCompromised {
-			t.Fatalf("peek = %+v, %v", p, err)
-		}
-		if _, err := s.ConsumeToken(ctx, "f1", account.PurposeReset, at); !errors.Is(err, account.ErrNotFound) {
-			t.Fatalf("a flow used as a reset link: %v", err)
-		}
-		got, err := s.ConsumeToken(ctx, "f1", account.PurposeFlow, at)
-		if err != nil || fmt.Sprint(got.Steps) != "[password_change second_factor]" {
-			t.Fatalf("consume = %+v, %v", got, err)
-		}
-	})
-
 	t.Run("JobsRoundTripWithVersions", func(t *testing.T) {
 		js, ok := newStore(t).(bulk.JobStore)
 		if !ok {
