@@ -196,6 +196,33 @@ func TestBrowserSecondFactorLockReleasedByAdministrator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The person lost its phone: the administrator resets the second factor.
+	err = chromedp.Do(admin,
+		chromedp.SetValue(css("#state"), "mfa_enabled"),
+		chromedp.Click(css("#search-form button[type=submit]")),
+		waitText("#accounts", id),
+		chromedp.Click(css(`#accounts tr[data-login-id="`+id+`"] button.mfareset`)),
+		chromedp.WaitVisible(css("#mfareset-dialog")),
+		fill("#mfareset-confirm", "Kagi-2026-Tokyo!"),
+		chromedp.Click(css("#mfareset-ok")),
+		waitText("#list-message", "2段階認証をリセットしました"),
+		chromedp.Navigate(base+"/home.html"),
+		chromedp.Click(css("#signout")),
+		chromedp.WaitVisible(css("#signin-form")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(person,
+		chromedp.Navigate(base+"/home.html"),
+		chromedp.Click(css("#signout")),
+		chromedp.WaitVisible(css("#signin-form")),
+		signIn(base, id, pw),
+		waitText("#me-mfa", "無効"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 // With the tenant requiring a second factor, a person without one enrols during its
@@ -204,18 +231,26 @@ func TestBrowserSecondFactorRequiredByTenant(t *testing.T) {
 	base := startServer(t)
 	const id, pw = "yui@example.com", "Fuji-Passw0rd-26!"
 	createUser(t, base, id, pw)
-	owner := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")
-	res := owner("GET", "/api/admin/tenant", nil)
-	var tenant map[string]any
-	json.NewDecoder(res.Body).Decode(&tenant)
-	res.Body.Close()
-	tenant["mfa_required"], tenant["confirm_password"] = true, "Kagi-2026-Tokyo!"
-	if res := owner("PUT", "/api/admin/tenant", tenant); res.StatusCode != 200 {
-		t.Fatalf("require a second factor: %d", res.StatusCode)
+	owner := browser(t)
+	const ownerPW = "Kagi-2026-Tokyo!"
+	err := chromedp.Do(owner,
+		japanese(base),
+		signIn(base, "owner@example.com", ownerPW),
+		waitText("#me-login-id", "owner@example.com"),
+		chromedp.Navigate(base+"/settings.html"),
+		waitValue("#otp_lock_threshold", "5"),
+		waitValue("#remember_browser_days", "30"),
+		chromedp.Click(css("#mfa_required")),
+		fill("#confirm_password", ownerPW),
+		chromedp.Click(css("#submit")),
+		waitText("#message", "保存しました"),
+	)
+	if err != nil {
+		t.Fatal(err)
 	}
 	ctx := browser(t)
 	var secret string
-	err := chromedp.Do(ctx,
+	err = chromedp.Do(ctx,
 		japanese(base),
 		signIn(base, id, pw),
 		waitText("#enrol-title", "2段階認証の設定が必要です"),
@@ -238,5 +273,35 @@ func TestBrowserSecondFactorRequiredByTenant(t *testing.T) {
 	var disableShown bool
 	if err := chromedp.Do(ctx, read(chromedp.Evaluate[bool](`!document.querySelector("#disable-form").hidden`), &disableShown)); err != nil || disableShown {
 		t.Fatalf("turning it off is offered where the tenant requires it (%v)", err)
+	}
+	// Turning the rule off shows the manual's warning first; "keep it" changes nothing.
+	var required bool
+	err = chromedp.Do(owner,
+		chromedp.Click(css("#mfa_required")),
+		fill("#confirm_password", ownerPW),
+		chromedp.Click(css("#submit")),
+		chromedp.WaitVisible(css("#mfa-off-dialog")),
+		waitText("#mfa-off-dialog", "不正ログインのリスクが高まります"),
+		chromedp.Click(css("#mfa-off-cancel")),
+		chromedp.Navigate(base+"/settings.html"),
+		waitValue("#otp_lock_threshold", "5"),
+		read(chromedp.Evaluate[bool](`document.querySelector("#mfa_required").checked`), &required),
+	)
+	if err != nil || !required {
+		t.Fatalf("kept after cancelling: %v (%v)", required, err)
+	}
+	err = chromedp.Do(owner,
+		chromedp.Click(css("#mfa_required")),
+		fill("#confirm_password", ownerPW),
+		chromedp.Click(css("#submit")),
+		chromedp.WaitVisible(css("#mfa-off-dialog")),
+		chromedp.Click(css("#mfa-off-ok")),
+		waitText("#message", "保存しました"),
+		chromedp.Navigate(base+"/settings.html"),
+		waitValue("#otp_lock_threshold", "5"),
+		read(chromedp.Evaluate[bool](`document.querySelector("#mfa_required").checked`), &required),
+	)
+	if err != nil || required {
+		t.Fatalf("still required after confirming: %v (%v)", required, err)
 	}
 }
