@@ -258,6 +258,11 @@ document.addEventListener("DOMContentLoaded", async () => {
   const m = await me();
   if (!m) return;
   if (m.role === "user") { location.replace("/home.html"); return; }
+  const wanted = new URLSearchParams(location.search).get("state");
+  if (wanted && document.querySelector(`#state option[value="${CSS.escape(wanted)}"]`)) {
+    state.filter = wanted;
+    document.getElementById("state").value = wanted;
+  }
   myLoginID = m.login_id.toLowerCase();
   policyChecklist.load().catch(() => {});
   load();

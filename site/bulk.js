@@ -32,6 +32,8 @@ document.addEventListener("DOMContentLoaded", async () => {
       outcome = t("bulk.progress").replace("{a}", job.applied).replace("{n}", job.to_apply);
     }
     text("job-outcome", outcome);
+    document.getElementById("job-imported").hidden = !(job.state === "succeeded" && job.imported);
+    text("job-imported-text", t("bulk.hash.imported").replace("{n}", job.imported || 0));
     text("job-skipped", job.skipped_total ? t("bulk.skipped").replace("{n}", job.skipped_total) + job.skipped.join(", ") + (job.skipped_total > job.skipped.length ? " …" : "") : "");
     const refused = document.getElementById("job-refused");
     refused.hidden = !job.refused_total;
@@ -100,7 +102,8 @@ document.addEventListener("DOMContentLoaded", async () => {
     showMessage(msg, "", false);
     try {
       const start = await api("POST", "/api/admin/bulk", {
-        filename: file.name, mode: form.mode.value, force_change: document.getElementById("force_change").checked, size: file.size,
+        filename: file.name, mode: form.mode.value, force_change: document.getElementById("force_change").checked,
+        allow_weak_hashes: document.getElementById("allow_weak_hashes").checked, size: file.size,
         confirm_password: document.getElementById("confirm_password").value });
       document.getElementById("confirm_password").value = "";
       render(start.job);

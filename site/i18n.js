@@ -93,7 +93,7 @@ const KAGIYA_STRINGS = {
     "bulk.code.csv_syntax": "CSV の形式が正しくありません（引用符を確認してください）",
     "bulk.code.field_count": "項目の数が見出し行と違います",
     "bulk.code.empty_file": "データの行がありません",
-    "bulk.code.unknown_column": "不明な列です（mail_account, password, mail_capacity のみ使えます）",
+    "bulk.code.unknown_column": "不明な列です（mail_account, password, password_hash, mail_capacity のみ使えます）",
     "bulk.code.duplicate_column": "同じ列が2回あります",
     "bulk.code.missing_column": "必要な列がありません",
     "bulk.code.cell_too_long": "値が長すぎます",
@@ -273,7 +273,7 @@ const KAGIYA_STRINGS = {
     "bulk.code.csv_syntax": "Not valid CSV (check the quotes)",
     "bulk.code.field_count": "A different number of cells than the header",
     "bulk.code.empty_file": "No data rows",
-    "bulk.code.unknown_column": "Unknown column (only mail_account, password, mail_capacity)",
+    "bulk.code.unknown_column": "Unknown column (only mail_account, password, password_hash, mail_capacity)",
     "bulk.code.duplicate_column": "The same column twice",
     "bulk.code.missing_column": "A required column is missing",
     "bulk.code.cell_too_long": "Value too long",
@@ -531,6 +531,40 @@ Object.assign(KAGIYA_STRINGS.en, {
   "admin.mfareset.confirm": "Reset this account's two-step verification? It must be set up again at the next sign-in.",
   "admin.mfareset.ok": "Reset",
   "admin.mfareset.done": "Two-step verification was reset."
+});
+
+// Importing password hashes (bulk page).
+Object.assign(KAGIYA_STRINGS.ja, {
+  "bulk.hash.title": "ほかのシステムのパスワードハッシュを取り込む",
+  "bulk.hash.lead": "password 列の代わりに password_hash 列に、いまのシステムのパスワードハッシュを入れると、利用者はいまのパスワードのままサインインできます。初回のサインインで Kagiya の方式（argon2id）に置き換わり、元のハッシュは消えます。1行には password か password_hash のどちらか一方だけを入れてください。",
+  "bulk.hash.schemes": "使える方式: Dovecot の {SHA512-CRYPT} {SHA256-CRYPT} {BLF-CRYPT} {ARGON2ID} {ARGON2I} {PBKDF2} {SSHA} {SSHA256} {SSHA512}、crypt 形式の $6$ $5$ $2y$/$2b$/$2a$、PHC 形式の $argon2id$ $argon2i$ $pbkdf2-sha256$ $pbkdf2-sha512$ $scrypt$。",
+  "bulk.hash.refused": "平文（{PLAIN} {CLEAR}）は password 列に入れてください。{CRAM-MD5} はパスワードの確認に使えません。計算に時間がかかりすぎる設定（bcrypt のコスト 13 以上、SHA-crypt の 500,000 回超など）は受け付けません。",
+  "bulk.hash.allow_weak": "弱い方式（{MD5}, {SHA}, $1$ など）も受け付ける（該当アカウントは次回サインイン時にパスワード変更が必要）",
+  "bulk.hash.imported": "{n}件のアカウントにパスワードハッシュを取り込みました。",
+  "bulk.hash.waiting_link": "まだサインインしていないアカウントを見る",
+  "bulk.code.password_and_hash": "password と password_hash の両方があります（どちらか一方にしてください）",
+  "bulk.code.hash_malformed": "パスワードハッシュの形式が正しくありません",
+  "bulk.code.hash_plaintext": "平文のパスワードです。password 列に入れてください",
+  "bulk.code.hash_weak": "弱い方式のハッシュです（「弱い方式も受け付ける」を選ぶと取り込めます）",
+  "bulk.code.hash_unsupported": "パスワードの確認に使えない方式です。password 列でパスワードを設定してください",
+  "bulk.code.hash_cost": "計算に時間がかかりすぎる設定です",
+  "admin.state.legacy_hash": "取り込んだハッシュ（未サインイン）"
+});
+Object.assign(KAGIYA_STRINGS.en, {
+  "bulk.hash.title": "Bring password hashes from another system",
+  "bulk.hash.lead": "Put the current system's password hash in a password_hash column instead of password, and people sign in with the password they already have. Their first sign-in replaces it with Kagiya's argon2id and the old hash is gone. A row has a password or a password_hash, not both.",
+  "bulk.hash.schemes": "Accepted: Dovecot's {SHA512-CRYPT} {SHA256-CRYPT} {BLF-CRYPT} {ARGON2ID} {ARGON2I} {PBKDF2} {SSHA} {SSHA256} {SSHA512}; crypt $6$ $5$ $2y$/$2b$/$2a$; PHC $argon2id$ $argon2i$ $pbkdf2-sha256$ $pbkdf2-sha512$ $scrypt$.",
+  "bulk.hash.refused": "Plaintext ({PLAIN}, {CLEAR}) goes in the password column. {CRAM-MD5} cannot check a password. Costs that make a sign-in too slow (bcrypt cost 13 or more, SHA-crypt above 500,000 rounds, ...) are refused.",
+  "bulk.hash.allow_weak": "Also accept weak schemes ({MD5}, {SHA}, $1$, ...); those accounts must change their password at their next sign-in",
+  "bulk.hash.imported": "{n} accounts came with a password hash.",
+  "bulk.hash.waiting_link": "See those who have not signed in yet",
+  "bulk.code.password_and_hash": "Both password and password_hash (give one of them)",
+  "bulk.code.hash_malformed": "Not a password hash Kagiya reads",
+  "bulk.code.hash_plaintext": "A plaintext password: put it in the password column",
+  "bulk.code.hash_weak": "A weak scheme (choose \"also accept weak schemes\" to bring it)",
+  "bulk.code.hash_unsupported": "A scheme that cannot check a password: set a password in the password column",
+  "bulk.code.hash_cost": "A cost that makes a sign-in too slow",
+  "admin.state.legacy_hash": "Imported hash (not signed in yet)"
 });
 
 function t(key) {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/kagiya/kagiya/shared/password"
@@ -50,11 +51,16 @@ type BulkChange struct {
 	LoginID     string
 	Password    string
 	HasPassword bool
-	Capacity    int
-	HasCapacity bool
-	ForceChange bool
-	Settings    Settings
-	IP          string
+	// PasswordHash, if set, is an imported hash (password.ParseImported's Stored) put in
+	// place of a password (HasPassword is then true); WeakHash makes the account change
+	// its password at its next sign-in.
+	PasswordHash string
+	WeakHash     bool
+	Capacity     int
+	HasCapacity  bool
+	ForceChange  bool
+	Settings     Settings
+	IP           string
 }
 
 // Outcomes of ApplyBulkChange.
@@ -91,8 +97,12 @@ func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error
 		return refuse("", "the administrator may no longer administer")
 	}
 	hashOf := func() (string, error) {
+		if c.PasswordHash != "" {
+			return c.PasswordHash, nil
+		}
 		return password.Hash(s.cfg.Hash, preset(c.Settings).Normalized(c.Password))
 	}
+	forceChange := c.ForceChange || c.WeakHash
 	now := s.now().UTC()
 	if c.Mode == "create" {
 		hash, err := hashOf()
@@ -104,7 +114,7 @@ func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error
 			return "", err
 		}
 		a := Account{ID: id, TenantID: c.TenantID, LoginID: c.LoginID, Role: RoleUser, PasswordHash: hash, PasswordChangedAt: now,
-			ForceChange: c.ForceChange, QuotaGB: c.Capacity, CreatedAt: now, UpdatedAt: now, BulkMarker: marker}
+			ForceChange: forceChange, QuotaGB: c.Capacity, CreatedAt: now, UpdatedAt: now, BulkMarker: marker}
 		err = s.accounts.CreateAccount(ctx, a)
 		if errors.Is(err, ErrConflict) {
 			if cur, gerr := findAccount(ctx, s.logins, s.accounts, c.LoginID); gerr == nil && cur.TenantID == c.TenantID && cur.BulkMarker == marker {
@@ -114,7 +124,7 @@ func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error
 		} else if err != nil {
 			return "", fmt.Errorf("bulk create line %d: %w", c.Line, err)
 		}
-		s.audit(ctx, AuditEvent{TenantID: c.TenantID, Actor: c.Actor, Action: "bulk.create", Target: c.LoginID, TargetID: a.ID, IP: c.IP, Result: "ok:job " + c.JobID})
+		s.audit(ctx, AuditEvent{TenantID: c.TenantID, Actor: c.Actor, Action: "bulk.create", Target: c.LoginID, TargetID: a.ID, IP: c.IP, Result: "ok:" + c.what() + " job " + c.JobID})
 		return BulkCreated, nil
 	}
 	a, err := findAccount(ctx, s.logins, s.accounts, c.LoginID)
@@ -128,7 +138,7 @@ func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error
 	}
 	change := func(a *Account) {
 		if c.HasPassword {
-			a.ForceChange = c.ForceChange
+			a.ForceChange = forceChange
 		}
 		if c.HasCapacity {
 			a.QuotaGB = c.Capacity
@@ -159,15 +169,26 @@ func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error
 	if err != nil {
 		return "", fmt.Errorf("bulk update line %d: %w", c.Line, err)
 	}
-	what := "quota"
-	if c.HasPassword {
-		what = "password"
-		if c.HasCapacity {
-			what = "password+quota"
-		}
-	}
-	s.audit(ctx, AuditEvent{TenantID: c.TenantID, Actor: c.Actor, Action: "bulk.update", Target: a.LoginID, TargetID: a.ID, IP: c.IP, Result: "ok:" + what + " job " + c.JobID})
+	s.audit(ctx, AuditEvent{TenantID: c.TenantID, Actor: c.Actor, Action: "bulk.update", Target: a.LoginID, TargetID: a.ID, IP: c.IP, Result: "ok:" + c.what() + " job " + c.JobID})
 	return BulkUpdated, nil
+}
+
+// what a row changes, for the audit: "password", "password_hash", "quota" or both.
+func (c BulkChange) what() string {
+	var parts []string
+	switch {
+	case c.PasswordHash != "":
+		parts = append(parts, "password_hash")
+	case c.HasPassword:
+		parts = append(parts, "password")
+	}
+	if c.HasCapacity {
+		parts = append(parts, "quota")
+	}
+	if len(parts) == 0 {
+		return "account"
+	}
+	return strings.Join(parts, "+")
 }
 
 // errForbiddenRow ends a bulk row whose rights no longer hold.

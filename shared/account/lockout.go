@@ -199,7 +199,13 @@ func (k *kit) formatTime(t time.Time, set Settings) string {
 // checkHash verifies plain against a's hash. A hash made with a pepper this deployment
 // does not hold (a pepper that was changed) cannot match: it answers like a wrong
 // password, and the log says why, rather than failing the request.
+//
+// An imported hash (password.IsImported) is checked with its own scheme, and a dummy
+// argon2id hash is computed too: a check is never faster than one for an unknown account.
 func (k *kit) checkHash(ctx context.Context, a Account, set Settings, plain string) (match, stale bool, err error) {
+	if password.IsImported(a.PasswordHash) {
+		k.burnDummy(plain)
+	}
 	match, stale, err = password.Verify(k.cfg.Hash, a.PasswordHash, preset(set).Normalized(plain))
 	if errors.Is(err, password.ErrUnknownPepper) {
 		k.log.ErrorContext(ctx, "password hash made with another pepper; the account must reset its password", "account", a.ID)

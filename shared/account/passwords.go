@@ -128,6 +128,7 @@ const (
 	ReasonForced      = "forced"
 	ReasonExpired     = "expired"
 	ReasonCompromised = "compromised"
+	ReasonPolicy      = "policy" // an imported password that breaks the tenant's rules
 )
 
 // ChangeReason says why a sign-in must set a new password first.

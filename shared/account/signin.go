@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/kagiya/kagiya/shared/password"
+	"github.com/kagiya/kagiya/shared/policy"
 )
 
 // A sign-in is a flow: the password first (POST /api/login), then the steps still due,
@@ -181,6 +182,10 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain string, from Client) 
 	if reason == "" && preset(set).Compromised(plain) {
 		reason = ReasonCompromised // right, but on the list of breached passwords
 	}
+	imported := password.IsImported(acct.PasswordHash)
+	if reason == "" && imported && len(preset(set).Check(policy.Input{Password: preset(set).Normalized(plain), LoginID: acct.LoginID, MFA: acct.MFAEnabled()})) > 0 {
+		reason = ReasonPolicy // brought from another system, and it breaks this tenant's rules
+	}
 	var steps []string
 	if reason != "" {
 		steps = append(steps, StepPasswordChange)
@@ -222,8 +227,8 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain string, from Client) 
 			s.notify(ctx, "new_device", acct, map[string]any{"When": s.formatTime(now, set), "IP": ip, "Browser": browserName(from.UserAgent)})
 		}
 	}
-	if stale {
-		s.rehash(ctx, acct, preset(t.Settings).Normalized(plain))
+	if stale && reason != ReasonPolicy { // a password that breaks the rules is replaced by the change itself
+		s.rehash(ctx, acct, preset(t.Settings).Normalized(plain), ip)
 	}
 	how := "ok"
 	if remember != "" {
@@ -429,8 +434,10 @@ func (k *kit) burnDummy(plain string) {
 	password.Verify(k.cfg.Hash, k.dummyHash, plain) //nolint:errcheck // the dummy hash is well-formed
 }
 
-// rehash upgrades a hash made with older parameters; failure only costs the upgrade.
-func (s *SignIn) rehash(ctx context.Context, acct Account, plain string) {
+// rehash upgrades a hash made with older parameters, or an imported one (whose old form
+// is then gone for good, audited as password.upgrade); failure only costs the upgrade.
+func (s *SignIn) rehash(ctx context.Context, acct Account, plain, ip string) {
+	old := acct.PasswordHash
 	h, err := password.Hash(s.cfg.Hash, plain)
 	if err != nil {
 		s.log.ErrorContext(ctx, "rehash", "err", err)
@@ -441,9 +448,21 @@ func (s *SignIn) rehash(ctx context.Context, acct Account, plain string) {
 		s.log.WarnContext(ctx, "rehash not stored", "err", err)
 		return
 	}
+	if acct.PasswordHash != old {
+		return // changed meanwhile: nothing to upgrade
+	}
 	acct.PasswordHash = h
 	if _, err := s.accounts.UpdateAccount(ctx, acct); err != nil {
 		s.log.WarnContext(ctx, "rehash not stored", "err", err)
+		return
+	}
+	if password.IsImported(old) {
+		scheme := "imported"
+		if in, err := password.ParseImported(old, true); err == nil {
+			scheme = in.Scheme
+		}
+		s.audit(ctx, AuditEvent{TenantID: acct.TenantID, Actor: acct.LoginID, Action: "password.upgrade", Target: acct.LoginID, TargetID: acct.ID, IP: ip,
+			Result: "ok:" + scheme + " to argon2id"})
 	}
 }
 

@@ -22,6 +22,7 @@ import (
 const (
 	ColAccount  = "mail_account"
 	ColPassword = "password"
+	ColHash     = "password_hash"
 	ColCapacity = "mail_capacity"
 )
 
@@ -29,6 +30,7 @@ const (
 var aliases = map[string]string{
 	"mail_account": ColAccount, "login_id": ColAccount,
 	"password":      ColPassword,
+	"password_hash": ColHash,
 	"mail_capacity": ColCapacity, "quota_gb": ColCapacity,
 }
 
@@ -59,6 +61,9 @@ const (
 	CodeExists          = "exists"
 	CodeForbidden       = "forbidden"
 	CodeTooManyRows     = "too_many_rows"
+	CodePasswordAndHash = "password_and_hash" // a row gives both a password and a hash
+	// Imported-hash codes (password.ErrHash*): hash_malformed, hash_plaintext, hash_weak,
+	// hash_unsupported, hash_cost.
 	// Password rule codes (too_short, missing_upper, ...) are reported as they are.
 )
 
@@ -77,6 +82,8 @@ type Row struct {
 	Account     string // as written
 	Password    string
 	HasPassword bool
+	Hash        string // password_hash: an imported hash
+	HasHash     bool
 	Capacity    int
 	HasCapacity bool
 	Broken      bool // the CSV reader could not split this record; nothing else to check
@@ -137,8 +144,8 @@ func NewReader(r io.Reader, mode string) (*Reader, []Problem, error) {
 		}
 	}
 	required := []string{ColAccount}
-	if mode == "create" {
-		required = append(required, ColPassword)
+	if mode == "create" && !hasCol(rd.col, ColHash) {
+		required = append(required, ColPassword) // or password_hash
 	}
 	for _, c := range required {
 		if !hasCol(rd.col, c) {
@@ -246,6 +253,7 @@ func (r *Reader) Next() (Row, []Problem, error) {
 	row.Account, _ = cell(ColAccount)
 	row.Account = strings.TrimSpace(row.Account)
 	row.Password, row.HasPassword = cell(ColPassword)
+	row.Hash, row.HasHash = cell(ColHash)
 	if c, ok := cell(ColCapacity); ok && strings.TrimSpace(c) != "" {
 		n, err := strconv.Atoi(strings.TrimSpace(c))
 		row.Capacity, row.HasCapacity = n, true

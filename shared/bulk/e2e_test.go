@@ -146,7 +146,7 @@ func newEnvHashing(t testing.TB, newStore func(t testing.TB) store, users int, h
 // the key as an S3 event would carry it (URL-encoded).
 func (e *env) upload(t testing.TB, filename, mode string, force bool, file []byte) (bulk.Job, string) {
 	t.Helper()
-	up, err := e.jobs.Start(context.Background(), e.owner, filename, mode, force, int64(len(file)), "192.0.2.77")
+	up, err := e.jobs.Start(context.Background(), e.owner, bulk.StartOptions{Filename: filename, Mode: mode, ForceChange: force, Size: int64(len(file))}, "192.0.2.77")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,6 +34,8 @@ type Job struct {
 	OwnerIP         string    `json:"-"`        // the client IP it started the job from, for the audit
 	Mode            string    `json:"mode"`
 	ForceChange     bool      `json:"force_change"`
+	AllowWeakHashes bool      `json:"allow_weak_hashes"`
+	Imported        int       `json:"imported"` // accounts that got an imported password hash
 	Filename        string    `json:"filename"`
 	Size            int64     `json:"size"` // the upload's declared byte length
 	Key             string    `json:"-"`    // the object key of the upload
@@ -165,7 +167,17 @@ const MaxFilenameBytes = 255
 const MaxUploadBytes = 64 << 20
 
 // Start creates a job waiting for its upload and returns the upload URL.
-func (js *Jobs) Start(ctx context.Context, p account.Principal, filename, mode string, forceChange bool, size int64, ip string) (Upload, error) {
+// StartOptions are what a job is started with (POST /api/admin/bulk).
+type StartOptions struct {
+	Filename        string
+	Mode            string // "update" or "create"
+	ForceChange     bool
+	AllowWeakHashes bool
+	Size            int64
+}
+
+func (js *Jobs) Start(ctx context.Context, p account.Principal, o StartOptions, ip string) (Upload, error) {
+	filename, mode, size := o.Filename, o.Mode, o.Size
 	if !p.Account.Role.IsAdmin() {
 		return Upload{}, &account.Error{Code: account.CodeForbidden}
 	}
@@ -191,7 +203,7 @@ func (js *Jobs) Start(ctx context.Context, p account.Principal, filename, mode s
 	if err != nil {
 		return Upload{}, err
 	}
-	j := Job{ID: id, TenantID: p.Account.TenantID, Owner: p.Account.LoginID, OwnerID: p.Account.ID, OwnerIP: ip, Mode: mode, ForceChange: forceChange,
+	j := Job{ID: id, TenantID: p.Account.TenantID, Owner: p.Account.LoginID, OwnerID: p.Account.ID, OwnerIP: ip, Mode: mode, ForceChange: o.ForceChange, AllowWeakHashes: o.AllowWeakHashes,
 		Filename: filename, Size: size, Key: ObjectKey(p.Account.TenantID, id, filename), State: StateWaitingUpload,
 		Skipped: []string{}, Refused: []string{}, Errors: []Problem{}, CreatedAt: js.Now().UTC()}
 	url, headers, err := js.Presign.PresignPut(ctx, j.Key, size, UploadTTL)
@@ -271,4 +283,11 @@ func EventKey(key string) string {
 		parts[i] = url.QueryEscape(p)
 	}
 	return strings.Join(parts, "/")
+}
+
+// countImported counts an applied row that brought an imported hash.
+func (j *Job) countImported(hashed bool) {
+	if hashed {
+		j.Imported++
+	}
 }

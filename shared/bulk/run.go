@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/password"
 	"github.com/kagiya/kagiya/shared/policy"
 )
 
@@ -239,7 +240,8 @@ func (r *Runner) rules(job *Job, bc account.BulkContext) Rules {
 	if !ok {
 		p, _ = policy.Get(account.DefaultPolicyPreset)
 	}
-	return Rules{Mode: job.Mode, Domains: bc.Tenant.Domains, Preset: p, ActorRole: bc.ActorRole, Existing: bc.Existing}
+	return Rules{Mode: job.Mode, Domains: bc.Tenant.Domains, Preset: p, ActorRole: bc.ActorRole, Existing: bc.Existing,
+		AllowWeakHashes: job.AllowWeakHashes}
 }
 
 func (r *Runner) validate(ctx context.Context, job *Job, bc account.BulkContext) error {
@@ -282,6 +284,7 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 		line    int
 		loginID string
 		outcome string
+		hashed  bool // the row brought an imported hash
 		err     error
 	}
 	work := make(chan account.BulkChange)
@@ -292,7 +295,7 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 		go func() {
 			for c := range work {
 				outcome, err := r.applyWithRetry(runCtx, c)
-				results <- result{c.Line, c.LoginID, outcome, err}
+				results <- result{c.Line, c.LoginID, outcome, c.PasswordHash != "", err}
 			}
 		}()
 	}
@@ -320,8 +323,10 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 				}
 			case outcome == account.BulkUpdated, outcome == account.BulkAlready && job.Mode == "update":
 				job.Updated++
+				job.countImported(res.hashed)
 			case outcome == account.BulkCreated, outcome == account.BulkAlready && job.Mode == "create":
 				job.Created++
+				job.countImported(res.hashed)
 			}
 			job.Applied++
 			job.AppliedThrough = pending[0]
@@ -353,7 +358,7 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 			firstErr = err
 			break
 		}
-		if row.Line <= job.AppliedThrough || row.Broken || !(row.HasPassword || row.HasCapacity || job.Mode == "create") {
+		if row.Line <= job.AppliedThrough || row.Broken || !(row.HasPassword || row.HasHash || row.HasCapacity || job.Mode == "create") {
 			continue
 		}
 		id, _ := LoginID(row.Account, bc.Tenant.Domains)
@@ -367,6 +372,14 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 		c := account.BulkChange{JobID: job.ID, Line: row.Line, Actor: job.Owner, ActorID: job.OwnerID, IP: job.OwnerIP, TenantID: job.TenantID, Mode: job.Mode, LoginID: id,
 			Password: row.Password, HasPassword: row.HasPassword, Capacity: row.Capacity, HasCapacity: row.HasCapacity,
 			ForceChange: job.ForceChange, Settings: bc.Settings}
+		if row.HasHash {
+			in, err := password.ParseImported(row.Hash, job.AllowWeakHashes)
+			if err != nil { // validated already: the file changed under the job
+				firstErr = fmt.Errorf("line %d: imported hash: %w", row.Line, err)
+				break
+			}
+			c.PasswordHash, c.WeakHash, c.HasPassword = in.Stored, in.Weak, true
+		}
 		pending = append(pending, row.Line)
 		for sent := false; !sent; {
 			select {
@@ -447,7 +460,13 @@ func problemMessage(p Problem) string {
 		CodeRequired: "required", CodeInvalidAccount: "not a valid account", CodeOtherTenant: "another organization's account",
 		CodeDuplicate: "the same account twice", CodeInvalidCapacity: "capacity must be one of 0, 1, 2, 5, 10, 20, 50, 100",
 		CodeExists: "the account exists already", CodeForbidden: "not allowed to change this account",
-		CodeTooManyRows: "more rows than allowed",
+		CodeTooManyRows:     "more rows than allowed",
+		CodePasswordAndHash: "give a password or a password_hash, not both",
+		"hash_malformed":    "not a password hash Kagiya reads",
+		"hash_plaintext":    "a plaintext password: put it in the password column instead",
+		"hash_weak":         "an unsalted or broken scheme: allowed only with allow_weak_hashes, and the account must then change its password",
+		"hash_unsupported":  "a scheme that cannot be checked against a password ({CRAM-MD5}, yescrypt, ...): give a password instead",
+		"hash_cost":         "a cost above what one sign-in may spend",
 	}[p.Code]
 	if text == "" {
 		text = "the password breaks the rule " + p.Code
@@ -515,7 +534,7 @@ func (r *Runner) notify(ctx context.Context, job *Job, domains []string, log *sl
 		} else if err != nil {
 			return err
 		}
-		if rw.Line <= job.NotifiedThrough || rw.Broken || !rw.HasPassword {
+		if rw.Line <= job.NotifiedThrough || rw.Broken || !(rw.HasPassword || rw.HasHash) {
 			continue
 		}
 		id, code := LoginID(rw.Account, domains)

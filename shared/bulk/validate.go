@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/password"
 	"github.com/kagiya/kagiya/shared/policy"
 )
 
@@ -25,6 +26,9 @@ type Rules struct {
 	Preset    policy.Preset
 	ActorRole account.Role
 	Existing  map[string]account.Role // the tenant's accounts by login key
+	// AllowWeakHashes lets unsalted or broken imported hashes in (the job's
+	// allow_weak_hashes); those accounts must change their password at once.
+	AllowWeakHashes bool
 }
 
 // Result is what validation found.
@@ -128,8 +132,15 @@ func checkRow(row Row, rules Rules, seen map[uint64]int32, res *Result) bool {
 	if row.HasCapacity && !account.ValidQuota(row.Capacity) {
 		res.problem(Problem{Line: row.Line, Column: ColCapacity, Code: CodeInvalidCapacity})
 	}
-	if rules.Mode == "create" && !row.HasPassword {
+	switch {
+	case rules.Mode == "create" && !row.HasPassword && !row.HasHash:
 		res.problem(Problem{Line: row.Line, Column: ColPassword, Code: CodeRequired})
+	case row.HasPassword && row.HasHash:
+		res.problem(Problem{Line: row.Line, Column: ColHash, Code: CodePasswordAndHash})
+	case row.HasHash:
+		if _, err := password.ParseImported(row.Hash, rules.AllowWeakHashes); err != nil {
+			res.problem(hashProblem(row.Line, err))
+		}
 	}
 	if row.HasPassword {
 		for _, c := range rules.Preset.Check(policy.Input{Password: row.Password, LoginID: id}) {
@@ -151,5 +162,22 @@ func checkRow(row Row, rules Rules, seen map[uint64]int32, res *Result) bool {
 		res.problem(Problem{Line: row.Line, Column: ColAccount, Code: CodeForbidden})
 		return false
 	}
-	return row.HasPassword || row.HasCapacity || rules.Mode == "create"
+	return row.HasPassword || row.HasHash || row.HasCapacity || rules.Mode == "create"
+}
+
+// hashProblem is the row error of an imported hash Kagiya does not take.
+func hashProblem(line int, err error) Problem {
+	p := Problem{Line: line, Column: ColHash, Code: "hash_malformed"}
+	var ce *password.CostError
+	switch {
+	case errors.As(err, &ce):
+		p.Code, p.Message = "hash_cost", "above "+ce.Limit
+	case errors.Is(err, password.ErrHashPlaintext):
+		p.Code = "hash_plaintext"
+	case errors.Is(err, password.ErrHashWeak):
+		p.Code = "hash_weak"
+	case errors.Is(err, password.ErrHashUnsupported):
+		p.Code = "hash_unsupported"
+	}
+	return p
 }

@@ -24,6 +24,7 @@ func (a *api) handleBulkStart() http.Handler {
 		Filename        string `json:"filename"`
 		Mode            string `json:"mode"`
 		ForceChange     bool   `json:"force_change"`
+		AllowWeakHashes bool   `json:"allow_weak_hashes"`
 		Size            int64  `json:"size"`
 		ConfirmPassword string `json:"confirm_password"`
 	}
@@ -52,7 +53,8 @@ func (a *api) handleBulkStart() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		up, err := a.bulk.Start(r.Context(), p, req.Filename, req.Mode, req.ForceChange, req.Size, clientIP(r))
+		up, err := a.bulk.Start(r.Context(), p, bulk.StartOptions{Filename: req.Filename, Mode: req.Mode, ForceChange: req.ForceChange,
+			AllowWeakHashes: req.AllowWeakHashes, Size: req.Size}, clientIP(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return

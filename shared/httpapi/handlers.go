@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/password"
 )
 
 type principalKey struct{}
@@ -223,6 +224,8 @@ func stateFilter(state string, s account.Settings, now time.Time) func(account.A
 		return account.Account.MFALocked
 	case "mfa_enabled":
 		return account.Account.MFAEnabled
+	case "legacy_hash": // an imported password hash, not yet replaced at a sign-in
+		return func(a account.Account) bool { return password.IsImported(a.PasswordHash) }
 	}
 	return nil
 }

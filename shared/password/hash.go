@@ -86,7 +86,13 @@ func Hash(p Params, plain string) (string, error) {
 // and whether the hash was made with parameters other than want, or without want's
 // pepper (so the caller should rehash). A hash made with a pepper want does not hold is
 // ErrUnknownPepper.
+//
+// An imported hash (IsImported) is checked with its own scheme and is always stale.
 func Verify(want Params, encoded, plain string) (ok, stale bool, err error) {
+	if IsImported(encoded) {
+		ok, err = verifyImported(encoded, plain)
+		return ok, true, err
+	}
 	p, keyid, salt, key, err := decode(encoded)
 	if err != nil {
 		return false, false, err
