@@ -114,6 +114,7 @@ func BenchmarkImported(b *testing.B) {
 			cases[v.scheme] = v.hash
 		}
 	}
+	cases["bcrypt cost 10"] = "$2b$10$N88Doge9g1CpUxsP65lJDO/SQrnGOqRhms3ah7tkaSnIOUFV4Z.Y."
 	cases["bcrypt cost 12 (cap)"] = "$2b$12$" + "N88Doge9g1CpUxsP65lJDO/SQrnGOqRhms3ah7tkaSnIOUFV4Z.Y."
 	cases["sha512-crypt 500,000 rounds (cap)"] = "$6$rounds=500000$GhWAnEnube37zkLZ$C2wsSZCQ3rav5.WXQrpWrVIUXOWYU8qmcbW569Xvsm8Ky5FHorrL7hzCk195toCGnURaMcmfA935Qju.c.utb0"
 	cases["pbkdf2-sha256 1,300,000 (cap)"] = "$pbkdf2-sha256$1300000$aoWHXwyz0im1Hqg93.N.tA$bO5LsjmnnPle2Xm9RE6W1PMWdJTy1TnEia1TLzynuIQ"
