@@ -20,9 +20,15 @@ log() { printf '\n== %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 log "install"
-if ! command -v chromium >/dev/null 2>&1; then
+# chromium for the browser tests; Dovecot's doveadm and whois's mkpasswd make fresh
+# password hashes of the schemes people import.
+missing=()
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v doveadm >/dev/null 2>&1 || missing+=(dovecot-core)
+command -v mkpasswd >/dev/null 2>&1 || missing+=(whois)
+if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq chromium >/dev/null
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 chromium --version 2>/dev/null | tail -1 || true
 (cd infra/backends && npm ci --no-audit --no-fund --loglevel=error)
@@ -52,6 +58,7 @@ echo "dynalite on $dyn_port, aws-ses-v2-local on $ses_port (pids ${pids[*]})"
 export KAGIYA_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$dyn_port"
 export KAGIYA_TEST_SES_ENDPOINT="http://127.0.0.1:$ses_port"
 export KAGIYA_REQUIRE_BROWSER=1
+export KAGIYA_REQUIRE_HASH_TOOLS=1
 
 log "vet"
 go vet ./...

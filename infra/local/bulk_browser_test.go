@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -98,5 +99,57 @@ func TestBrowserBulkRejectedFileShowsErrors(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 200 {
 		t.Fatalf("the rejected file changed the account: %d", res.StatusCode)
+	}
+}
+
+// A hosting operator moves mail accounts with the hashes from Dovecot: the file is
+// checked (a weak scheme needs the checkbox), the accounts are created, and a person
+// signs in with the password it already had; the list shows who has not signed in yet.
+func TestBrowserBulkImportsPasswordHashes(t *testing.T) {
+	base := startServer(t)
+	file := "mail_account,password_hash,mail_capacity\r\n" +
+		"iko,{SHA512-CRYPT}$6$Ys.dRCgGW8Q32rU0$mq.UQob7G0X8IOWLLETZujSwmifHZSE/Dijbj/ePsBUJrpIJ4waKzAGOogYNePZUUssxMHkgOA2Kid4uXDw5A1,10\r\n" +
+		"mae,{SSHA256}EPq+3rDu61giZ8L7B7xsEo5QA2M3BZKJ/DN992a6Tdg+Lxk/,5\r\n" +
+		"furui,{SHA}AFb7WWNltIeCgvqZhYLtB3ZqUpk=,1\r\n"
+	path := writeFile(t, "dovecot.csv", []byte(file))
+	ctx := browser(t)
+	err := chromedp.Do(ctx,
+		japanese(base),
+		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
+		waitText("#me-login-id", "owner@example.com"),
+		chromedp.Navigate(base+"/bulk.html"),
+		chromedp.Click(css(`input[name=mode][value=create]`)),
+		chromedp.SetUploadFiles(css("#file"), []string{path}),
+		chromedp.SendKeys(css("#confirm_password"), "Kagi-2026-Tokyo!"),
+		chromedp.Click(css("#submit")),
+		waitText("#job-errors", "弱い方式のハッシュです"),
+		chromedp.Click(css("#hash-help summary")),
+		waitText("#hash-help", "{SHA512-CRYPT}"),
+		chromedp.Click(css("#allow_weak_hashes")),
+		chromedp.SetUploadFiles(css("#file"), []string{path}),
+		chromedp.SendKeys(css("#confirm_password"), "Kagi-2026-Tokyo!"),
+		chromedp.Click(css("#submit")),
+		waitText("#job-outcome", "3件のアカウントを作成しました"),
+		waitText("#job-imported", "3件のアカウントにパスワードハッシュを取り込みました"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := apiAs(t, base, "iko@example.com", "Mori-no-Kuma-42!")("GET", "/api/me", nil) // the password from Dovecot
+	res.Body.Close()
+	if res.StatusCode != 200 {
+		t.Fatalf("the imported password does not sign in: %d", res.StatusCode)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(css("#job-imported a")),
+		waitText("#accounts", "mae@example.com"),
+		waitText("#accounts", "furui@example.com"),
+		poll(func(ctx context.Context, tg *chromedp.Target) (bool, string, error) {
+			got, err := chromedp.TextContent(css("#accounts"))(ctx, tg)
+			return err == nil && !strings.Contains(got, "iko@example.com"), "iko, who signed in, still listed", nil
+		}),
+	)
+	if err != nil {
+		t.Fatal(err)
 	}
 }

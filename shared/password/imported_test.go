@@ -2,6 +2,9 @@ package password
 
 import (
 	"errors"
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 )
 
@@ -129,5 +132,54 @@ func BenchmarkImported(b *testing.B) {
 				Verify(Default, stored, "Mori-no-Kuma-42!") //nolint:errcheck
 			}
 		})
+	}
+}
+
+// RequireToolsEnv makes the tests that generate hashes with Dovecot's doveadm and
+// Debian's mkpasswd fail, rather than skip, when the tools are missing (infra/test.sh
+// installs them).
+const RequireToolsEnv = "KAGIYA_REQUIRE_HASH_TOOLS"
+
+// Fresh hashes from the tools themselves, with new salts on every run, go through the
+// import and verify with their own scheme.
+func TestImportedHashesFromDovecotAndMkpasswd(t *testing.T) {
+	tool := func(name string) {
+		if _, err := exec.LookPath(name); err != nil {
+			if os.Getenv(RequireToolsEnv) != "" {
+				t.Fatalf("%s is not installed, and %s is set", name, RequireToolsEnv)
+			}
+			t.Skipf("%s is not installed (apt-get install dovecot-core whois); infra/test.sh installs it", name)
+		}
+	}
+	tool("doveadm")
+	tool("mkpasswd")
+	const pw = "Sakura-Saku-2026!"
+	var made []string
+	for _, scheme := range []string{"SHA512-CRYPT", "SHA256-CRYPT", "BLF-CRYPT", "ARGON2ID", "ARGON2I", "PBKDF2", "SSHA", "SSHA256", "SSHA512", "MD5-CRYPT", "SHA"} {
+		out, err := exec.Command("doveadm", "pw", "-s", scheme, "-p", pw).Output()
+		if err != nil {
+			t.Fatalf("doveadm pw -s %s: %v", scheme, err)
+		}
+		made = append(made, strings.TrimSpace(string(out)))
+	}
+	for _, method := range []string{"sha-512", "sha-256", "bcrypt", "md5crypt"} {
+		out, err := exec.Command("mkpasswd", "-m", method, pw).Output()
+		if err != nil {
+			t.Fatalf("mkpasswd -m %s: %v", method, err)
+		}
+		made = append(made, strings.TrimSpace(string(out)))
+	}
+	for _, h := range made {
+		in, err := ParseImported(h, true)
+		if err != nil {
+			t.Errorf("%s: %v", h, err)
+			continue
+		}
+		if ok, _, err := Verify(Default, in.Stored, pw); !ok || err != nil {
+			t.Errorf("%s: the right password: %v %v", h, ok, err)
+		}
+		if ok, _, _ := Verify(Default, in.Stored, pw+"!"); ok {
+			t.Errorf("%s: a wrong password matched", h)
+		}
 	}
 }
