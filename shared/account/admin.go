@@ -42,32 +42,60 @@ func (s *Admin) target(ctx context.Context, p Principal, loginID string) (Accoun
 	return a, nil
 }
 
-// ListAccounts returns a page of the principal's tenant's accounts.
-func (s *Admin) ListAccounts(ctx context.Context, p Principal, q ListQuery) ([]Account, string, error) {
+// ListAccounts returns a page of the principal's tenant's accounts, with the total the
+// query matches.
+func (s *Admin) ListAccounts(ctx context.Context, p Principal, q ListQuery) (AccountPage, error) {
 	if err := requireAdmin(p); err != nil {
-		return nil, "", err
+		return AccountPage{}, err
 	}
-	if q.Limit <= 0 || q.Limit > 200 {
+	if q.Limit <= 0 || q.Limit > MaxPageSize {
 		q.Limit = 50
 	}
-	accts, next, err := s.accounts.ListAccounts(ctx, p.Account.TenantID, q)
+	set, err := s.settingsOf(ctx, p.Account.TenantID)
 	if err != nil {
-		return nil, "", fmt.Errorf("list accounts: %w", err)
+		return AccountPage{}, err
 	}
-	return accts, next, nil
+	q.MaxAgeDays, q.Now, q.WithTotal = set.MaxAgeDays, s.now().UTC(), true
+	page, err := s.accounts.ListAccounts(ctx, p.Account.TenantID, q)
+	if err != nil {
+		return AccountPage{}, fmt.Errorf("list accounts: %w", err)
+	}
+	return page, nil
 }
 
-// ExportAccounts returns every account of the principal's tenant in login-ID order, in
-// one read of the tenant's accounts.
-func (s *Admin) ExportAccounts(ctx context.Context, p Principal) ([]Account, error) {
+// MaxPageSize bounds a page of the account list.
+const MaxPageSize = 200
+
+// ExportAccounts calls each with every account of the principal's tenant in login-ID
+// order, a page at a time (the export streams; nothing holds the whole tenant).
+func (s *Admin) ExportAccounts(ctx context.Context, p Principal, each func(Account) error) error {
 	if err := requireAdmin(p); err != nil {
-		return nil, err
+		return err
 	}
-	all, _, err := s.accounts.ListAccounts(ctx, p.Account.TenantID, ListQuery{})
-	if err != nil {
-		return nil, fmt.Errorf("export accounts: %w", err)
+	if err := s.eachAccount(ctx, p.Account.TenantID, each); err != nil {
+		return fmt.Errorf("export accounts: %w", err)
 	}
-	return all, nil
+	return nil
+}
+
+// eachAccount calls f with every account of a tenant in login-ID order, a page at a time.
+func (k *kit) eachAccount(ctx context.Context, tenantID string, f func(Account) error) error {
+	q := ListQuery{Limit: 500}
+	for {
+		page, err := k.accounts.ListAccounts(ctx, tenantID, q)
+		if err != nil {
+			return err
+		}
+		for _, a := range page.Accounts {
+			if err := f(a); err != nil {
+				return err
+			}
+		}
+		if page.Next == "" {
+			return nil
+		}
+		q.After = page.Next
+	}
 }
 
 // NewAccount is what an administrator supplies to create an account.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
 	"time"
 
@@ -15,7 +16,23 @@ type BulkContext struct {
 	Tenant    Tenant
 	Settings  Settings
 	ActorRole Role
-	Existing  map[string]Role // every account of the tenant, by login key
+	ActorKey  string                     // the administrator's login key
+	Existing  map[string]ExistingAccount // every account of the tenant, by login key
+}
+
+// ExistingAccount is what a bulk file's row is compared with: whether it changes anything.
+type ExistingAccount struct {
+	Role        Role
+	QuotaGB     int
+	CommentHash uint64
+}
+
+// CommentHash stands for a comment in ExistingAccount (the tenant's comments are not all
+// kept in memory).
+func CommentHash(c string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(c))
+	return h.Sum64()
 }
 
 // BulkContext loads the tenant's settings, the role of the administrator who started the
@@ -29,13 +46,13 @@ func (s *Bulk) BulkContext(ctx context.Context, tenantID, actorID string) (BulkC
 	if err != nil {
 		return BulkContext{}, fmt.Errorf("bulk actor %s: %w", actorID, err)
 	}
-	bc := BulkContext{Tenant: t, Settings: t.Settings.Effective(), ActorRole: a.Role, Existing: map[string]Role{}}
-	all, _, err := s.accounts.ListAccounts(ctx, tenantID, ListQuery{})
+	bc := BulkContext{Tenant: t, Settings: t.Settings.Effective(), ActorRole: a.Role, ActorKey: a.Key(), Existing: map[string]ExistingAccount{}}
+	err = s.eachAccount(ctx, tenantID, func(acc Account) error {
+		bc.Existing[acc.Key()] = ExistingAccount{Role: acc.Role, QuotaGB: acc.QuotaGB, CommentHash: CommentHash(acc.Comment)}
+		return nil
+	})
 	if err != nil {
 		return BulkContext{}, fmt.Errorf("bulk accounts: %w", err)
-	}
-	for _, acc := range all {
-		bc.Existing[acc.Key()] = acc.Role
 	}
 	return bc, nil
 }
@@ -58,6 +75,9 @@ type BulkChange struct {
 	WeakHash     bool
 	Capacity     int
 	HasCapacity  bool
+	Role         Role // the role column (export round trip); "" leaves it
+	Comment      string
+	HasComment   bool
 	ForceChange  bool
 	Settings     Settings
 	IP           string
@@ -70,6 +90,7 @@ const (
 	BulkSkipped   = "skipped"   // the account is not there (update) or is there already (create)
 	BulkAlready   = "already"   // this very row was applied before (a retried run)
 	BulkForbidden = "forbidden" // the rights the row needs did not hold when it was to be written
+	BulkUnchanged = "unchanged" // the row holds what the account has already
 )
 
 // ApplyBulkChange applies one row. It is idempotent: the account remembers the job and
@@ -113,8 +134,15 @@ func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error
 		if err != nil {
 			return "", err
 		}
-		a := Account{ID: id, TenantID: c.TenantID, LoginID: c.LoginID, Role: RoleUser, PasswordHash: hash, PasswordChangedAt: now,
-			ForceChange: forceChange, QuotaGB: c.Capacity, CreatedAt: now, UpdatedAt: now, BulkMarker: marker}
+		role := RoleUser
+		if c.Role != "" {
+			if !canManage(actor.Role, c.Role) {
+				return refuse("", "role "+string(c.Role))
+			}
+			role = c.Role
+		}
+		a := Account{ID: id, TenantID: c.TenantID, LoginID: c.LoginID, Role: role, PasswordHash: hash, PasswordChangedAt: now,
+			ForceChange: forceChange, QuotaGB: c.Capacity, Comment: c.Comment, CreatedAt: now, UpdatedAt: now, BulkMarker: marker}
 		err = s.accounts.CreateAccount(ctx, a)
 		if errors.Is(err, ErrConflict) {
 			if cur, gerr := findAccount(ctx, s.logins, s.accounts, c.LoginID); gerr == nil && cur.TenantID == c.TenantID && cur.BulkMarker == marker {
@@ -136,6 +164,9 @@ func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error
 	case a.BulkMarker == marker:
 		return BulkAlready, nil
 	}
+	if !c.HasPassword && (!c.HasCapacity || a.QuotaGB == c.Capacity) && (c.Role == "" || a.Role == c.Role) && (!c.HasComment || a.Comment == c.Comment) {
+		return BulkUnchanged, nil // an exported file uploaded as it is changes nothing
+	}
 	change := func(a *Account) {
 		if c.HasPassword {
 			a.ForceChange = forceChange
@@ -143,10 +174,16 @@ func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error
 		if c.HasCapacity {
 			a.QuotaGB = c.Capacity
 		}
+		if c.Role != "" {
+			a.Role = c.Role
+		}
+		if c.HasComment {
+			a.Comment = c.Comment
+		}
 		a.BulkMarker, a.UpdatedAt = marker, now
 	}
 	guard := func(a Account) error {
-		if !canManage(actor.Role, a.Role) {
+		if !canManage(actor.Role, a.Role) || c.Role != "" && c.Role != a.Role && (!canManage(actor.Role, c.Role) || a.ID == actor.ID) {
 			return errForbiddenRow
 		}
 		return nil
@@ -184,6 +221,12 @@ func (c BulkChange) what() string {
 	}
 	if c.HasCapacity {
 		parts = append(parts, "quota")
+	}
+	if c.Role != "" {
+		parts = append(parts, "role="+string(c.Role))
+	}
+	if c.HasComment {
+		parts = append(parts, "comment")
 	}
 	if len(parts) == 0 {
 		return "account"

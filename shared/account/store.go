@@ -44,7 +44,8 @@ type Accounts interface {
 	ChangeLoginID(ctx context.Context, a Account, newLoginID string) (Account, error)
 	// DeleteAccount removes the account and its login ID's item together.
 	DeleteAccount(ctx context.Context, tenantID, accountID string) error
-	ListAccounts(ctx context.Context, tenantID string, q ListQuery) (accounts []Account, next string, err error)
+	// ListAccounts returns the page of a tenant's accounts that q selects (list.go).
+	ListAccounts(ctx context.Context, tenantID string, q ListQuery) (AccountPage, error)
 }
 
 // Attempts is the lockout state of accounts, changed by single conditional writes.

@@ -4,7 +4,6 @@
 package account
 
 import (
-	"slices"
 	"strings"
 	"time"
 )
@@ -163,6 +162,7 @@ type Account struct {
 	Language          string
 	SessionEpoch      int64     // bumped to revoke every session; a session is valid only in its epoch
 	TokensAfter       time.Time // links and challenges issued before this are void (set when the password changes)
+	InvitedAt         time.Time // set while an invitation waits to be accepted (no password yet)
 	FlowSeq           int64     // bumped when a sign-in flow completes a step: its challenge is then used up
 	MFA               MFA       // the second factor, if any
 	CreatedAt         time.Time
@@ -191,6 +191,9 @@ type MFA struct {
 	BrowserEpoch int64
 	Remembered   int // browsers remembered in this epoch
 }
+
+// Invited reports whether a waits for its invitation to be accepted.
+func (a Account) Invited() bool { return !a.InvitedAt.IsZero() }
 
 // MFAEnabled reports whether a has a second factor.
 func (a Account) MFAEnabled() bool { return a.MFA.Secret != "" }
@@ -251,34 +254,6 @@ type AuditEvent struct {
 	TargetID string    `json:"target_id,omitempty"` // the account_id, which never changes
 	IP       string    `json:"ip"`
 	Result   string    `json:"result"`
-}
-
-// ListQuery selects a page of a tenant's accounts, in login-ID order.
-type ListQuery struct {
-	Contains string // case-insensitive substring of the login ID; empty: all
-	Limit    int    // 0: every account
-	After    string // login key to start after (exclusive); empty: from the start
-	// Match, if set, keeps only the accounts it accepts (a state filter).
-	Match func(Account) bool
-}
-
-// Page applies q to a tenant's accounts in any order: filter, sort by login key, and cut
-// the page after q.After. It returns the page and the cursor of the next one ("" at the
-// end). Stores without a login-ordered index use it.
-func (q ListQuery) Page(all []Account) ([]Account, string) {
-	needle := strings.ToLower(q.Contains)
-	out := all[:0:0]
-	for _, a := range all {
-		k := a.Key()
-		if k > q.After && (needle == "" || strings.Contains(k, needle)) && (q.Match == nil || q.Match(a)) {
-			out = append(out, a)
-		}
-	}
-	slices.SortFunc(out, func(a, b Account) int { return strings.Compare(a.Key(), b.Key()) })
-	if q.Limit > 0 && len(out) > q.Limit {
-		return out[:q.Limit], out[q.Limit-1].Key()
-	}
-	return out, ""
 }
 
 // PasswordExpiresAt is when a's password expires under s, or zero if it never does.

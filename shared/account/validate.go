@@ -29,6 +29,9 @@ func ValidQuota(q int) bool {
 // commentProblem names what is wrong with an account comment, or "": too long, not
 // UTF-8, or holding control or invisible characters (which would hide text in the list
 // and break the CSV export).
+// CommentProblem names what is wrong with a comment ("" if nothing).
+func CommentProblem(c string) string { return commentProblem(c) }
+
 func commentProblem(c string) string {
 	switch {
 	case utf8.RuneCountInString(c) > MaxCommentLen:

@@ -75,9 +75,9 @@ func peakHeap(f func()) uint64 {
 // (standard12 checks on every password, duplicate detection, existing accounts: 10,000).
 func BenchmarkValidate(b *testing.B) {
 	p, _ := policy.Get("standard12")
-	existing := map[string]account.Role{}
+	existing := map[string]account.ExistingAccount{}
 	for i := range 10_000 {
-		existing[fmt.Sprintf("user%07d@example.com", i)] = account.RoleUser
+		existing[fmt.Sprintf("user%07d@example.com", i)] = account.ExistingAccount{Role: account.RoleUser}
 	}
 	for _, n := range []int{100_000, 1_000_000} {
 		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {

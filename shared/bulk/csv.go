@@ -24,7 +24,14 @@ const (
 	ColPassword = "password"
 	ColHash     = "password_hash"
 	ColCapacity = "mail_capacity"
+	ColRole     = "role"
+	ColComment  = "comment"
+	colReadOnly = "" // the export's read-only columns: read and ignored
 )
+
+// ExportHeader is the accounts export's header: a valid update file as it is (role and
+// comment are applied; state and the dates are read-only and ignored).
+var ExportHeader = []string{ColAccount, ColRole, ColCapacity, ColComment, "state", "last_login_at", "created_at"}
 
 // aliases maps every accepted header name (lower-case) to its column.
 var aliases = map[string]string{
@@ -32,6 +39,10 @@ var aliases = map[string]string{
 	"password":      ColPassword,
 	"password_hash": ColHash,
 	"mail_capacity": ColCapacity, "quota_gb": ColCapacity,
+	"role": ColRole, "comment": ColComment,
+	// Read-only columns of the export, this one's and earlier ones'.
+	"state": colReadOnly, "last_login_at": colReadOnly, "created_at": colReadOnly,
+	"locked": colReadOnly, "force_change": colReadOnly, "password_expired": colReadOnly,
 }
 
 // Limits of a file.
@@ -62,6 +73,8 @@ const (
 	CodeForbidden       = "forbidden"
 	CodeTooManyRows     = "too_many_rows"
 	CodePasswordAndHash = "password_and_hash" // a row gives both a password and a hash
+	CodeInvalidRole     = "invalid_role"
+	CodeInvalidComment  = "invalid_comment"
 	// Imported-hash codes (password.ErrHash*): hash_malformed, hash_plaintext, hash_weak,
 	// hash_unsupported, hash_cost.
 	// Password rule codes (too_short, missing_upper, ...) are reported as they are.
@@ -86,6 +99,9 @@ type Row struct {
 	HasHash     bool
 	Capacity    int
 	HasCapacity bool
+	Role        string // the role column, as written
+	Comment     string
+	HasComment  bool
 	Broken      bool // the CSV reader could not split this record; nothing else to check
 }
 
@@ -137,6 +153,7 @@ func NewReader(r io.Reader, mode string) (*Reader, []Problem, error) {
 		switch {
 		case !ok:
 			problems = append(problems, Problem{Line: 1, Column: name, Code: CodeUnknownColumn})
+		case canon == colReadOnly:
 		case hasCol(rd.col, canon):
 			problems = append(problems, Problem{Line: 1, Column: canon, Code: CodeDuplicateColumn})
 		default:
@@ -251,9 +268,13 @@ func (r *Reader) Next() (Row, []Problem, error) {
 		return v, v != ""
 	}
 	row.Account, _ = cell(ColAccount)
-	row.Account = strings.TrimSpace(row.Account)
+	row.Account = undefuse(strings.TrimSpace(row.Account))
 	row.Password, row.HasPassword = cell(ColPassword)
 	row.Hash, row.HasHash = cell(ColHash)
+	row.Role, _ = cell(ColRole)
+	row.Role = strings.TrimSpace(row.Role)
+	row.Comment, row.HasComment = cell(ColComment)
+	row.Comment = undefuse(row.Comment)
 	if c, ok := cell(ColCapacity); ok && strings.TrimSpace(c) != "" {
 		n, err := strconv.Atoi(strings.TrimSpace(c))
 		row.Capacity, row.HasCapacity = n, true
@@ -262,4 +283,13 @@ func (r *Reader) Next() (Row, []Problem, error) {
 		}
 	}
 	return row, problems, nil
+}
+
+// undefuse takes back the apostrophe the export puts before a cell that a spreadsheet
+// would read as a formula (=, +, -, @, tab, CR), so an exported file uploads as it was.
+func undefuse(v string) string {
+	if len(v) > 1 && v[0] == '\'' && strings.ContainsRune("=+-@\t\r", rune(v[1])) {
+		return v[1:]
+	}
+	return v
 }

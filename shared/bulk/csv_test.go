@@ -18,7 +18,7 @@ import (
 func rules(mode string) Rules {
 	p, _ := policy.Get("standard12")
 	return Rules{Mode: mode, Domains: []string{"example.com"}, Preset: p, ActorRole: account.RoleOwner,
-		Existing: map[string]account.Role{"taro@example.com": account.RoleUser, "hanako@example.com": account.RoleUser, "boss@example.com": account.RoleAdmin}}
+		Existing: map[string]account.ExistingAccount{"taro@example.com": {Role: account.RoleUser}, "hanako@example.com": {Role: account.RoleUser}, "boss@example.com": {Role: account.RoleAdmin}}}
 }
 
 func validate(t *testing.T, mode string, file []byte) Result {
@@ -99,7 +99,9 @@ func TestEveryProblemCode(t *testing.T) {
 	}{
 		{"empty", "update", "", "1::empty_file"},
 		{"header only", "update", "mail_account\n", "2::empty_file"},
-		{"unknown column", "update", "mail_account,comment\n", "1:comment:unknown_column"},
+		{"unknown column", "update", "mail_account,memo\n", "1:memo:unknown_column"},
+		{"role", "update", "mail_account,role\ntaro,boss\n", "2:role:invalid_role"},
+		{"comment", "update", "mail_account,comment\ntaro,\"a\u200bb\"\n", "2:comment:invalid_comment"},
 		{"duplicate column", "update", "mail_account,login_id\n", "1:mail_account:duplicate_column"},
 		{"missing account", "update", "password\nx\n", "1:mail_account:missing_column"},
 		{"missing password in create", "create", "mail_account\nnew\n", "1:password:missing_column"},

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"runtime"
+	"strings"
 	"sync"
 	"time"
 
@@ -240,7 +241,7 @@ func (r *Runner) rules(job *Job, bc account.BulkContext) Rules {
 	if !ok {
 		p, _ = policy.Get(account.DefaultPolicyPreset)
 	}
-	return Rules{Mode: job.Mode, Domains: bc.Tenant.Domains, Preset: p, ActorRole: bc.ActorRole, Existing: bc.Existing,
+	return Rules{Mode: job.Mode, Domains: bc.Tenant.Domains, Preset: p, ActorRole: bc.ActorRole, ActorKey: bc.ActorKey, Existing: bc.Existing,
 		AllowWeakHashes: job.AllowWeakHashes}
 }
 
@@ -358,12 +359,12 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 			firstErr = err
 			break
 		}
-		if row.Line <= job.AppliedThrough || row.Broken || !(row.HasPassword || row.HasHash || row.HasCapacity || job.Mode == "create") {
+		if row.Line <= job.AppliedThrough || row.Broken {
 			continue
 		}
 		id, _ := LoginID(row.Account, bc.Tenant.Domains)
-		if _, exists := bc.Existing[account.Key(id)]; job.Mode == "update" && !exists {
-			continue // reported as skipped by the validation
+		if ex, exists := bc.Existing[account.Key(id)]; job.Mode == "update" && (!exists || !Changes(row, ex)) {
+			continue // skipped (reported by the validation) or as the account is already
 		}
 		if nearDeadline() {
 			handOver = true
@@ -371,6 +372,7 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 		}
 		c := account.BulkChange{JobID: job.ID, Line: row.Line, Actor: job.Owner, ActorID: job.OwnerID, IP: job.OwnerIP, TenantID: job.TenantID, Mode: job.Mode, LoginID: id,
 			Password: row.Password, HasPassword: row.HasPassword, Capacity: row.Capacity, HasCapacity: row.HasCapacity,
+			Role: account.Role(strings.ToLower(row.Role)), Comment: row.Comment, HasComment: row.HasComment,
 			ForceChange: job.ForceChange, Settings: bc.Settings}
 		if row.HasHash {
 			in, err := password.ParseImported(row.Hash, job.AllowWeakHashes)
@@ -467,6 +469,8 @@ func problemMessage(p Problem) string {
 		"hash_weak":         "an unsalted or broken scheme: allowed only with allow_weak_hashes, and the account must then change its password",
 		"hash_unsupported":  "a scheme that cannot be checked against a password ({CRAM-MD5}, yescrypt, ...): give a password instead",
 		"hash_cost":         "a cost above what one sign-in may spend",
+		CodeInvalidRole:     "role must be user, admin or owner",
+		CodeInvalidComment:  "the comment is too long or has invisible characters",
 	}[p.Code]
 	if text == "" {
 		text = "the password breaks the rule " + p.Code

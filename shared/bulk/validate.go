@@ -25,7 +25,8 @@ type Rules struct {
 	Domains   []string // the tenant's domains: the first is added to bare account names
 	Preset    policy.Preset
 	ActorRole account.Role
-	Existing  map[string]account.Role // the tenant's accounts by login key
+	ActorKey  string                             // the uploader's login key
+	Existing  map[string]account.ExistingAccount // the tenant's accounts by login key
 	// AllowWeakHashes lets unsalted or broken imported hashes in (the job's
 	// allow_weak_hashes); those accounts must change their password at once.
 	AllowWeakHashes bool
@@ -147,7 +148,19 @@ func checkRow(row Row, rules Rules, seen map[uint64]int32, res *Result) bool {
 			res.problem(Problem{Line: row.Line, Column: ColPassword, Code: c})
 		}
 	}
-	role, exists := rules.Existing[key]
+	role := account.Role(strings.ToLower(row.Role))
+	switch {
+	case row.Role != "" && !role.Valid():
+		res.problem(Problem{Line: row.Line, Column: ColRole, Code: CodeInvalidRole})
+	case row.Role != "" && !(rules.ActorRole == account.RoleOwner || role == account.RoleUser):
+		res.problem(Problem{Line: row.Line, Column: ColRole, Code: CodeForbidden})
+	}
+	if row.HasComment {
+		if code := account.CommentProblem(row.Comment); code != "" {
+			res.problem(Problem{Line: row.Line, Column: ColComment, Code: CodeInvalidComment})
+		}
+	}
+	ex, exists := rules.Existing[key]
 	switch {
 	case rules.Mode == "create" && exists:
 		res.problem(Problem{Line: row.Line, Column: ColAccount, Code: CodeExists})
@@ -158,11 +171,24 @@ func checkRow(row Row, rules Rules, seen map[uint64]int32, res *Result) bool {
 			res.Skipped = append(res.Skipped, id)
 		}
 		return false
-	case exists && !(rules.ActorRole == account.RoleOwner || rules.ActorRole == account.RoleAdmin && role == account.RoleUser):
+	case rules.Mode == "update" && !Changes(row, ex):
+		return false // as the account is (an exported file uploaded again): nothing to do, nothing to check
+	case exists && !(rules.ActorRole == account.RoleOwner || rules.ActorRole == account.RoleAdmin && ex.Role == account.RoleUser):
 		res.problem(Problem{Line: row.Line, Column: ColAccount, Code: CodeForbidden})
 		return false
+	case exists && key == rules.ActorKey && row.Role != "" && role != ex.Role:
+		res.problem(Problem{Line: row.Line, Column: ColRole, Code: CodeForbidden})
+		return false
 	}
-	return row.HasPassword || row.HasHash || row.HasCapacity || rules.Mode == "create"
+	return true
+}
+
+// Changes reports whether an update row changes the account it names, as it is now.
+func Changes(row Row, ex account.ExistingAccount) bool {
+	return row.HasPassword || row.HasHash ||
+		row.HasCapacity && row.Capacity != ex.QuotaGB ||
+		row.Role != "" && account.Role(strings.ToLower(row.Role)) != ex.Role ||
+		row.HasComment && account.CommentHash(row.Comment) != ex.CommentHash
 }
 
 // hashProblem is the row error of an imported hash Kagiya does not take.

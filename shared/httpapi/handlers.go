@@ -4,11 +4,11 @@ import (
 	"context"
 	"encoding/base64"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/kagiya/kagiya/shared/account"
-	"github.com/kagiya/kagiya/shared/password"
 )
 
 type principalKey struct{}
@@ -196,6 +196,8 @@ type accountView struct {
 	PasswordExpired bool       `json:"password_expired"`
 	MFAEnabled      bool       `json:"mfa_enabled"`
 	MFALocked       bool       `json:"mfa_locked"`
+	Invited         bool       `json:"invited"`
+	State           []string   `json:"state"` // every state of account.States that holds
 	QuotaGB         int        `json:"quota_gb"`
 	Comment         string     `json:"comment"`
 	LastLoginAt     *time.Time `json:"last_login_at"`
@@ -204,30 +206,16 @@ type accountView struct {
 
 func view(acc account.Account, s account.Settings, now time.Time) accountView {
 	exp := account.PasswordExpiresAt(acc, s)
-	return accountView{AccountID: acc.ID, LoginID: acc.LoginID, Role: string(acc.Role), Locked: acc.Locked(), Disabled: acc.Disabled, ForceChange: acc.ForceChange,
-		PasswordExpired: !exp.IsZero() && !now.Before(exp), MFAEnabled: acc.MFAEnabled(), MFALocked: acc.MFALocked(), QuotaGB: acc.QuotaGB, Comment: acc.Comment,
-		LastLoginAt: timePtr(acc.LastLoginAt), CreatedAt: timePtr(acc.CreatedAt)}
-}
-
-// stateFilter is the account list's state filter (API.md), or nil for an unknown state.
-func stateFilter(state string, s account.Settings, now time.Time) func(account.Account) bool {
-	switch state {
-	case "locked":
-		return account.Account.Locked
-	case "disabled":
-		return func(a account.Account) bool { return a.Disabled }
-	case "force_change":
-		return func(a account.Account) bool { return a.ForceChange }
-	case "expired":
-		return func(a account.Account) bool { return view(a, s, now).PasswordExpired }
-	case "mfa_locked":
-		return account.Account.MFALocked
-	case "mfa_enabled":
-		return account.Account.MFAEnabled
-	case "legacy_hash": // an imported password hash, not yet replaced at a sign-in
-		return func(a account.Account) bool { return password.IsImported(a.PasswordHash) }
+	states := []string{}
+	q := account.ListQuery{MaxAgeDays: s.MaxAgeDays, Now: now}
+	for _, st := range account.States {
+		if q.HasState(acc, st) {
+			states = append(states, st)
+		}
 	}
-	return nil
+	return accountView{AccountID: acc.ID, LoginID: acc.LoginID, Role: string(acc.Role), Locked: acc.Locked(), Disabled: acc.Disabled, ForceChange: acc.ForceChange,
+		PasswordExpired: !exp.IsZero() && !now.Before(exp), MFAEnabled: acc.MFAEnabled(), MFALocked: acc.MFALocked(), Invited: acc.Invited(), State: states, QuotaGB: acc.QuotaGB, Comment: acc.Comment,
+		LastLoginAt: timePtr(acc.LastLoginAt), CreatedAt: timePtr(acc.CreatedAt)}
 }
 
 func encodeCursor(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
@@ -241,14 +229,34 @@ func (a *api) handleListAccounts() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := principal(r)
 		qv := r.URL.Query()
-		q := account.ListQuery{Contains: qv.Get("q")}
+		q := account.ListQuery{Contains: qv.Get("q"), State: qv.Get("state"), Role: account.Role(qv.Get("role")), Sort: qv.Get("sort")}
 		var fields []account.FieldError
 		if len(q.Contains) > account.MaxLoginIDLen {
 			fields = append(fields, account.FieldError{Field: "q", Code: "too_long"})
 		}
+		if q.State != "" && !slices.Contains(account.States, q.State) {
+			fields = append(fields, account.FieldError{Field: "state", Code: "invalid"})
+		}
+		if q.Role != "" && !q.Role.Valid() {
+			fields = append(fields, account.FieldError{Field: "role", Code: "invalid"})
+		}
+		switch q.Sort {
+		case "":
+			q.Sort = account.SortLoginID
+		case account.SortLoginID, account.SortLastLogin, account.SortCreated:
+		default:
+			fields = append(fields, account.FieldError{Field: "sort", Code: "invalid"})
+		}
+		switch qv.Get("order") {
+		case "", "asc":
+		case "desc":
+			q.Desc = true
+		default:
+			fields = append(fields, account.FieldError{Field: "order", Code: "invalid"})
+		}
 		if s := qv.Get("limit"); s != "" {
 			n, err := strconv.Atoi(s)
-			if err != nil || n < 1 || n > 200 {
+			if err != nil || n < 1 || n > account.MaxPageSize {
 				fields = append(fields, account.FieldError{Field: "limit", Code: "invalid"})
 			}
 			q.Limit = n
@@ -260,35 +268,31 @@ func (a *api) handleListAccounts() http.Handler {
 			}
 			q.After = after
 		}
+		if len(fields) > 0 {
+			a.fail(w, r, &account.Error{Code: account.CodeValidation, Fields: fields})
+			return
+		}
 		now := a.svc.Now()
 		t, err := a.svc.SignIn.Tenant(r.Context(), p)
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
-		if st := qv.Get("state"); st != "" {
-			if q.Match = stateFilter(st, t.Settings, now); q.Match == nil {
-				fields = append(fields, account.FieldError{Field: "state", Code: "invalid"})
-			}
-		}
-		if len(fields) > 0 {
-			a.fail(w, r, &account.Error{Code: account.CodeValidation, Fields: fields})
-			return
-		}
-		accts, next, err := a.svc.Admin.ListAccounts(r.Context(), p, q)
+		page, err := a.svc.Admin.ListAccounts(r.Context(), p, q)
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
 		out := struct {
 			Accounts   []accountView `json:"accounts"`
+			Total      int           `json:"total"`
 			NextCursor *string       `json:"next_cursor"`
-		}{Accounts: []accountView{}}
-		for _, acc := range accts {
+		}{Accounts: []accountView{}, Total: page.Total}
+		for _, acc := range page.Accounts {
 			out.Accounts = append(out.Accounts, view(acc, t.Settings, now))
 		}
-		if next != "" {
-			c := encodeCursor(next)
+		if page.Next != "" {
+			c := encodeCursor(page.Next)
 			out.NextCursor = &c
 		}
 		writeJSON(w, http.StatusOK, out)

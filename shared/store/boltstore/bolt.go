@@ -221,7 +221,9 @@ func (s *Store) DeleteAccount(_ context.Context, tenantID, id string) error {
 	})
 }
 
-func (s *Store) ListAccounts(_ context.Context, tenantID string, q account.ListQuery) ([]account.Account, string, error) {
+// ListAccounts reads the tenant's accounts and pages them in memory: the embedded store
+// serves one machine's tenants, whose lists fit in memory.
+func (s *Store) ListAccounts(_ context.Context, tenantID string, q account.ListQuery) (account.AccountPage, error) {
 	var all []account.Account
 	prefix := []byte(tenantID + "\x00")
 	err := s.db.View(func(tx *bolt.Tx) error {
@@ -236,10 +238,9 @@ func (s *Store) ListAccounts(_ context.Context, tenantID string, q account.ListQ
 		return nil
 	})
 	if err != nil {
-		return nil, "", err
+		return account.AccountPage{}, err
 	}
-	out, next := q.Page(all)
-	return out, next, nil
+	return q.Page(all), nil
 }
 
 func (s *Store) GetHistory(_ context.Context, tenantID, id string) (h []string, err error) {

@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -144,6 +143,7 @@ func (s *Store) accountPuts(a account.Account) ([]types.TransactWriteItem, error
 	return []types.TransactWriteItem{
 		{Put: &types.Put{TableName: &s.table, Item: ai, ConditionExpression: aws.String(notExists)}},
 		{Put: &types.Put{TableName: &s.table, Item: li, ConditionExpression: aws.String(notExists)}},
+		s.countAccount(a.TenantID, 1),
 	}, nil
 }
 
@@ -289,43 +289,13 @@ func (s *Store) DeleteAccount(ctx context.Context, tenantID, id string) error {
 				ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(a.Version)}}},
 			types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(loginPK(a.Key()), skLogin)}},
 			types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(tenantPK(tenantID), historySK(id))}},
-			types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(tenantPK(tenantID), recoverySK(id))}})
+			types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(tenantPK(tenantID), recoverySK(id))}},
+			s.countAccount(tenantID, -1))
 		if !errors.Is(err, account.ErrConflict) {
 			return err
 		}
 	}
 	return fmt.Errorf("delete account %s: it kept changing", id)
-}
-
-func (s *Store) ListAccounts(ctx context.Context, tenantID string, q account.ListQuery) ([]account.Account, string, error) {
-	in := &dynamodb.QueryInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
-		KeyConditionExpression: aws.String("PK = :pk AND begins_with(SK, :prefix)"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":pk": str(tenantPK(tenantID)), ":prefix": str(accountPrefix)},
-	}
-	if q.Contains != "" {
-		in.FilterExpression = aws.String("contains(login_key, :q)")
-		in.ExpressionAttributeValues[":q"] = str(strings.ToLower(q.Contains))
-	}
-	var all []account.Account
-	for {
-		res, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, "", fmt.Errorf("list accounts: %w", err)
-		}
-		for _, raw := range res.Items {
-			var it accountItem
-			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-				return nil, "", fmt.Errorf("decode account: %w", err)
-			}
-			all = append(all, it.account())
-		}
-		if res.LastEvaluatedKey == nil {
-			out, next := q.Page(all)
-			return out, next, nil
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
-	}
 }
 
 func (s *Store) GetHistory(ctx context.Context, tenantID, id string) ([]string, error) {
@@ -423,9 +393,9 @@ func (s *Store) UseRecoveryCode(ctx context.Context, tenantID, id, hash string) 
 func (s *Store) RecordLogin(ctx context.Context, tenantID, id string, at time.Time) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(tenantPK(tenantID), accountSK(id)),
 		ConditionExpression: aws.String("attribute_exists(PK)"),
-		UpdateExpression:    aws.String("SET last_login_at = :t, failed_attempts = :zero ADD version :one"),
+		UpdateExpression:    aws.String("SET last_login_at = :t, last_login_key = :llk, failed_attempts = :zero ADD version :one"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":t": str(fmtTime(at)), ":zero": num(0), ":one": num(1)},
+			":t": str(fmtTime(at)), ":llk": str(lastLoginKey(at, id)), ":zero": num(0), ":one": num(1)},
 	})
 	if conditionFailed(err) {
 		return account.ErrNotFound
@@ -589,10 +559,11 @@ func CreateTable(ctx context.Context, db interface {
 	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
 		TableName:   &table,
 		BillingMode: types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{
+		AttributeDefinitions: append([]types.AttributeDefinition{
 			{AttributeName: aws.String(attrPK), AttributeType: types.ScalarAttributeTypeS},
 			{AttributeName: aws.String(attrSK), AttributeType: types.ScalarAttributeTypeS},
-		},
+		}, indexAttributes()...),
+		GlobalSecondaryIndexes: GlobalSecondaryIndexes(),
 		KeySchema: []types.KeySchemaElement{
 			{AttributeName: aws.String(attrPK), KeyType: types.KeyTypeHash},
 			{AttributeName: aws.String(attrSK), KeyType: types.KeyTypeRange},
@@ -679,10 +650,10 @@ func (s *Store) ReserveDeviceAttempt(ctx context.Context, tenantID, id, deviceID
 func (s *Store) RecordDeviceLogin(ctx context.Context, tenantID, id, deviceID string, at time.Time) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(tenantPK(tenantID), accountSK(id)),
 		ConditionExpression:      aws.String("attribute_exists(PK) AND attribute_exists(devices)"), // the reservation made it
-		UpdateExpression:         aws.String("SET last_login_at = :t, devices.#d = :zero ADD version :one"),
+		UpdateExpression:         aws.String("SET last_login_at = :t, last_login_key = :llk, devices.#d = :zero ADD version :one"),
 		ExpressionAttributeNames: map[string]string{"#d": deviceID},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":t": str(fmtTime(at)), ":zero": num(0), ":one": num(1)},
+			":t": str(fmtTime(at)), ":llk": str(lastLoginKey(at, id)), ":zero": num(0), ":one": num(1)},
 	})
 	if conditionFailed(err) {
 		return account.ErrNotFound
@@ -709,9 +680,9 @@ func (s *Store) Secret(ctx context.Context, name string, fresh []byte) ([]byte, 
 }
 
 func (s *Store) Lock(ctx context.Context, tenantID, id string, threshold int, at time.Time) (bool, error) {
-	_, ok, err := s.accountUpdate(ctx, tenantID, id, "SET locked_at = :at",
+	_, ok, err := s.accountUpdate(ctx, tenantID, id, "SET locked_at = :at, s_locked = :tenant",
 		"attribute_not_exists(locked_at) AND failed_attempts >= :t",
-		map[string]types.AttributeValue{":t": num(int64(threshold)), ":at": str(fmtTime(at))}, types.ReturnValueNone)
+		map[string]types.AttributeValue{":t": num(int64(threshold)), ":at": str(fmtTime(at)), ":tenant": str(tenantID)}, types.ReturnValueNone)
 	if err == nil && !ok {
 		if _, gerr := s.GetAccount(ctx, tenantID, id); errors.Is(gerr, account.ErrNotFound) {
 			return false, account.ErrNotFound
@@ -895,3 +866,13 @@ func (s *Store) ListJobs(ctx context.Context, tenantID, after string, limit int)
 		in.ExclusiveStartKey = res.LastEvaluatedKey
 	}
 }
+
+// countAccount is the transaction item that counts an account in (+1) or out (-1) of its
+// tenant's total.
+func (s *Store) countAccount(tenantID string, delta int64) types.TransactWriteItem {
+	return types.TransactWriteItem{Update: &types.Update{TableName: &s.table, Key: key(tenantPK(tenantID), skAccountCount),
+		UpdateExpression:          aws.String("ADD n :d"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":d": num(delta)}}}
+}
+
+func isNotFound(err error) bool { return errors.Is(err, account.ErrNotFound) }

@@ -1,6 +1,7 @@
 package dynamostore
 
 import (
+	"strings"
 	"time"
 
 	"github.com/kagiya/kagiya/shared/account"
@@ -49,25 +50,33 @@ type loginItem struct {
 	AccountID string `dynamodbav:"account_id"`
 }
 
+// counterItem is a tenant's account count.
+type counterItem struct {
+	PK string `dynamodbav:"PK"`
+	SK string `dynamodbav:"SK"`
+	N  int64  `dynamodbav:"n"`
+}
+
 type historyItem struct {
 	PK     string   `dynamodbav:"PK"`
 	SK     string   `dynamodbav:"SK"`
 	Hashes []string `dynamodbav:"hashes"`
 }
 
+// accountItem is an account. It is kept under 1 KB (one write unit) with a second factor:
+// nothing is stored twice, so the ID, creation time and password time are read back
+// from the keys that hold them.
 type accountItem struct {
-	PK                string `dynamodbav:"PK"`
-	SK                string `dynamodbav:"SK"`
-	AccountID         string `dynamodbav:"account_id"`
-	TenantID          string `dynamodbav:"tenant_id"`
-	LoginID           string `dynamodbav:"login_id"`
-	LoginKey          string `dynamodbav:"login_key"`
-	Role              string `dynamodbav:"role"`
-	PasswordHash      string `dynamodbav:"password_hash,omitempty"`
-	PasswordChangedAt string `dynamodbav:"password_changed_at,omitempty"`
-	ForceChange       bool   `dynamodbav:"force_change"`
-	FailedAttempts    int    `dynamodbav:"failed_attempts"`
-	LastAttemptAt     string `dynamodbav:"last_attempt_at,omitempty"`
+	PK             string `dynamodbav:"PK"`
+	SK             string `dynamodbav:"SK"` // ACCOUNT#<account_id>
+	TenantID       string `dynamodbav:"tenant_id"`
+	LoginID        string `dynamodbav:"login_id"`
+	LoginKey       string `dynamodbav:"login_key"`
+	Role           string `dynamodbav:"role"`
+	PasswordHash   string `dynamodbav:"password_hash,omitempty"`
+	ForceChange    bool   `dynamodbav:"force_change"`
+	FailedAttempts int    `dynamodbav:"failed_attempts"`
+	LastAttemptAt  string `dynamodbav:"last_attempt_at,omitempty"`
 	// Devices holds the per-browser counters; absent until a known browser first
 	// reserves an attempt (nested paths need the map, and an empty map is not stored).
 	Devices      map[string]int `dynamodbav:"devices,omitempty"`
@@ -78,16 +87,96 @@ type accountItem struct {
 	Language     string         `dynamodbav:"language,omitempty"`
 	SessionEpoch int64          `dynamodbav:"session_epoch"`
 	TokensAfter  string         `dynamodbav:"tokens_after,omitempty"`
-	CreatedAt    string         `dynamodbav:"created_at,omitempty"`
 	UpdatedAt    string         `dynamodbav:"updated_at,omitempty"`
 	LastLoginAt  string         `dynamodbav:"last_login_at,omitempty"`
 	BulkMarker   string         `dynamodbav:"bulk_marker,omitempty"`
 	FlowSeq      int64          `dynamodbav:"flow_seq,omitempty"`
-	MFA          *mfaItem       `dynamodbav:"mfa,omitempty"`
-	Version      int64          `dynamodbav:"version"`
+	InvitedAt    string         `dynamodbav:"invited_at,omitempty"`
+	// Keys of the list's indexes (list.go), which also hold what they are made from.
+	CreatedKey   string   `dynamodbav:"created_key"`         // creation time, then ID
+	LastLoginKey string   `dynamodbav:"last_login_key"`      // day of the last sign-in, then ID
+	PwKey        string   `dynamodbav:"pw_key,omitempty"`    // when the password was set
+	CommentL     string   `dynamodbav:"comment_l,omitempty"` // the comment in lower case, if that differs
+	SLocked      string   `dynamodbav:"s_locked"`            // stateValue: in which partition of a state index
+	SDisabled    string   `dynamodbav:"s_disabled"`
+	SForce       string   `dynamodbav:"s_force"`
+	SInvited     string   `dynamodbav:"s_invited"`
+	SMFALocked   string   `dynamodbav:"s_mfa"`
+	MFA          *mfaItem `dynamodbav:"mfa,omitempty"`
+	Version      int64    `dynamodbav:"version"`
+	// Written by earlier versions (read when the keys above are missing).
+	OldAccountID string `dynamodbav:"account_id,omitempty"`
+	OldCreatedAt string `dynamodbav:"created_at,omitempty"`
+	OldPwAt      string `dynamodbav:"password_changed_at,omitempty"`
 }
 
-// mfaItem is an account's second factor (absent while it has none and never had one).
+func toAccountItem(a account.Account) accountItem {
+	it := accountItem{
+		PK: tenantPK(a.TenantID), SK: accountSK(a.ID),
+		TenantID: a.TenantID, LoginID: a.LoginID, LoginKey: a.Key(), Role: string(a.Role),
+		PasswordHash: a.PasswordHash,
+		ForceChange:  a.ForceChange, FailedAttempts: a.FailedAttempts, LastAttemptAt: fmtTime(a.LastAttemptAt), Devices: a.DeviceFailures, LockedAt: fmtTime(a.LockedAt),
+		Disabled: a.Disabled, QuotaGB: a.QuotaGB, Comment: a.Comment, Language: a.Language,
+		SessionEpoch: a.SessionEpoch, TokensAfter: fmtTime(a.TokensAfter),
+		UpdatedAt: fmtTime(a.UpdatedAt), LastLoginAt: fmtTime(a.LastLoginAt), BulkMarker: a.BulkMarker, Version: a.Version,
+		FlowSeq: a.FlowSeq, MFA: toMFAItem(a.MFA), InvitedAt: fmtTime(a.InvitedAt),
+		CreatedKey: account.SortKey(a, account.SortCreated), LastLoginKey: lastLoginKey(a.LastLoginAt, a.ID),
+		SLocked: stateValue(a, a.Locked()), SDisabled: stateValue(a, a.Disabled), SForce: stateValue(a, a.ForceChange),
+		SInvited: stateValue(a, a.Invited()), SMFALocked: stateValue(a, a.MFALocked()),
+	}
+	if lower := strings.ToLower(a.Comment); lower != a.Comment {
+		it.CommentL = lower
+	}
+	if !a.PasswordChangedAt.IsZero() {
+		it.PwKey = account.TimeKey(a.PasswordChangedAt)
+	}
+	return it
+}
+
+// stateValue places an account in a state index: in the tenant's partition while the
+// state holds; otherwise in a partition of its own that nothing reads ("0" and the end
+// of its ID, short and spread out). Every account stays in every state index, so a
+// state's end moves the entry rather than removing it: emulators that keep an entry
+// whose key attribute disappears list the states right too.
+func stateValue(a account.Account, holds bool) string {
+	if holds {
+		return a.TenantID
+	}
+	return "0" + a.ID[max(0, len(a.ID)-3):]
+}
+
+// lastLoginKey is the last-sign-in index key (account.SortKey's, from the parts a
+// sign-in's update knows).
+func lastLoginKey(at time.Time, id string) string { return account.LastLoginDay(at) + "#" + id }
+
+// timeOfKey reads the time a key starts with (account.TimeKey).
+func timeOfKey(k string) time.Time {
+	if len(k) < 30 {
+		return time.Time{}
+	}
+	t, _ := time.Parse("2006-01-02T15:04:05.000000000Z", k[:30])
+	return t
+}
+
+func (it accountItem) account() account.Account {
+	a := account.Account{
+		ID: strings.TrimPrefix(it.SK, accountPrefix), TenantID: it.TenantID, LoginID: it.LoginID, Role: account.Role(it.Role),
+		PasswordHash: it.PasswordHash, PasswordChangedAt: timeOfKey(it.PwKey),
+		ForceChange: it.ForceChange, FailedAttempts: it.FailedAttempts, LastAttemptAt: parseTime(it.LastAttemptAt), DeviceFailures: it.Devices, LockedAt: parseTime(it.LockedAt),
+		Disabled: it.Disabled, QuotaGB: it.QuotaGB, Comment: it.Comment, Language: it.Language,
+		SessionEpoch: it.SessionEpoch, TokensAfter: parseTime(it.TokensAfter), CreatedAt: timeOfKey(it.CreatedKey),
+		UpdatedAt: parseTime(it.UpdatedAt), LastLoginAt: parseTime(it.LastLoginAt), BulkMarker: it.BulkMarker, Version: it.Version,
+		FlowSeq: it.FlowSeq, MFA: it.MFA.mfa(), InvitedAt: parseTime(it.InvitedAt),
+	}
+	if it.OldCreatedAt != "" && it.CreatedKey == "" {
+		a.CreatedAt = parseTime(it.OldCreatedAt)
+	}
+	if it.OldPwAt != "" && it.PwKey == "" {
+		a.PasswordChangedAt = parseTime(it.OldPwAt)
+	}
+	return a
+}
+
 type mfaItem struct {
 	Secret       string `dynamodbav:"secret,omitempty"` // sealed
 	Pending      string `dynamodbav:"pending,omitempty"`
@@ -114,31 +203,6 @@ func (it *mfaItem) mfa() account.MFA {
 	}
 	return account.MFA{Secret: it.Secret, Pending: it.Pending, PendingAt: parseTime(it.PendingAt), EnabledAt: parseTime(it.EnabledAt),
 		LastStep: it.LastStep, Failures: it.Failures, LockedAt: parseTime(it.LockedAt), BrowserEpoch: it.BrowserEpoch, Remembered: it.Remembered}
-}
-
-func toAccountItem(a account.Account) accountItem {
-	return accountItem{
-		PK: tenantPK(a.TenantID), SK: accountSK(a.ID), AccountID: a.ID,
-		TenantID: a.TenantID, LoginID: a.LoginID, LoginKey: a.Key(), Role: string(a.Role),
-		PasswordHash: a.PasswordHash, PasswordChangedAt: fmtTime(a.PasswordChangedAt),
-		ForceChange: a.ForceChange, FailedAttempts: a.FailedAttempts, LastAttemptAt: fmtTime(a.LastAttemptAt), Devices: a.DeviceFailures, LockedAt: fmtTime(a.LockedAt),
-		Disabled: a.Disabled, QuotaGB: a.QuotaGB, Comment: a.Comment, Language: a.Language,
-		SessionEpoch: a.SessionEpoch, TokensAfter: fmtTime(a.TokensAfter), CreatedAt: fmtTime(a.CreatedAt),
-		UpdatedAt: fmtTime(a.UpdatedAt), LastLoginAt: fmtTime(a.LastLoginAt), BulkMarker: a.BulkMarker, Version: a.Version,
-		FlowSeq: a.FlowSeq, MFA: toMFAItem(a.MFA),
-	}
-}
-
-func (it accountItem) account() account.Account {
-	return account.Account{
-		ID: it.AccountID, TenantID: it.TenantID, LoginID: it.LoginID, Role: account.Role(it.Role),
-		PasswordHash: it.PasswordHash, PasswordChangedAt: parseTime(it.PasswordChangedAt),
-		ForceChange: it.ForceChange, FailedAttempts: it.FailedAttempts, LastAttemptAt: parseTime(it.LastAttemptAt), DeviceFailures: it.Devices, LockedAt: parseTime(it.LockedAt),
-		Disabled: it.Disabled, QuotaGB: it.QuotaGB, Comment: it.Comment, Language: it.Language,
-		SessionEpoch: it.SessionEpoch, TokensAfter: parseTime(it.TokensAfter), CreatedAt: parseTime(it.CreatedAt),
-		UpdatedAt: parseTime(it.UpdatedAt), LastLoginAt: parseTime(it.LastLoginAt), BulkMarker: it.BulkMarker, Version: it.Version,
-		FlowSeq: it.FlowSeq, MFA: it.MFA.mfa(),
-	}
 }
 
 type sessionItem struct {

@@ -7,6 +7,7 @@ package dynamostore
 //	account   TENANT#<id>         ACCOUNT#<account id>
 //	history   TENANT#<id>         HISTORY#<account id>
 //	recovery  TENANT#<id>         RECOVERY#<account id>  (hashes of unused recovery codes)
+//	count     TENANT#<id>         #ACCOUNTS     (how many accounts the tenant has)
 //	login ID  LOGIN#<login key>   #LOGIN        (deployment-wide uniqueness; points at the account)
 //	session   SESSION#<account id> <hash>       (an account's sessions are one Query)
 //	token     TOKEN#<hash>        #TOKEN
@@ -31,6 +32,8 @@ func recoverySK(accountID string) string { return "RECOVERY#" + accountID }
 func loginPK(loginKey string) string     { return "LOGIN#" + loginKey }
 
 const skLogin = "#LOGIN"
+
+const skAccountCount = "#ACCOUNTS"
 
 const skSecret = "#SECRET"
 

@@ -15,7 +15,9 @@ import (
 // read costs one read unit per 4 KB (half that when eventually consistent, and a missing
 // item still costs the minimum), a write one write unit per 1 KB of the larger of the
 // item before and after (a failed condition too), a transaction twice that per item, a
-// query its items' total size per 4 KB. Emulators report no consumed capacity, so the
+// query its items' total size per 4 KB; each write also pays for the index entries it
+// puts, moves or deletes (listIndexes: one unit an entry written, two for a moved key).
+// Emulators report no consumed capacity, so the
 // meter reads the items it needs to size through the wrapped client, uncounted. It is
 // for tests and benchmarks; never for production.
 type Meter struct {
@@ -100,13 +102,54 @@ func valueSize(v types.AttributeValue) int {
 	return 0
 }
 
-// current is the size of the item at key now (0 if absent), read without counting.
-func (m *Meter) current(ctx context.Context, table *string, key map[string]types.AttributeValue) int {
+// current is the item at key now (nil if absent), read without counting.
+func (m *Meter) current(ctx context.Context, table *string, key map[string]types.AttributeValue) map[string]types.AttributeValue {
 	res, err := m.Client.GetItem(ctx, &dynamodb.GetItemInput{TableName: table, Key: key, ConsistentRead: aws.Bool(true)})
-	if err != nil || res.Item == nil {
-		return 0
+	if err != nil {
+		return nil
 	}
-	return sizeOf(res.Item)
+	return res.Item
+}
+
+// written is the write units of changing an item from before to after (nil: absent):
+// the item itself and the index entries the change writes.
+func written(before, after map[string]types.AttributeValue) float64 {
+	return writeUnits(sizeOf(before), sizeOf(after)) + indexUnits(before, after)
+}
+
+// indexUnits are the writes a change makes in the list's indexes: an entry that appears
+// or goes costs one, a key that moves two (delete and put), a projected attribute that
+// changes one.
+func indexUnits(before, after map[string]types.AttributeValue) float64 {
+	u := 0.0
+	for _, ix := range listIndexes {
+		inB := before[ix.pk] != nil && before[ix.sk] != nil
+		inA := after[ix.pk] != nil && after[ix.sk] != nil
+		switch {
+		case !inB && !inA:
+		case inB != inA:
+			u++
+		case !sameValue(before[ix.pk], after[ix.pk]) || !sameValue(before[ix.sk], after[ix.sk]):
+			u += 2
+		default:
+			for _, a := range ix.include {
+				if !sameValue(before[a], after[a]) {
+					u++
+					break
+				}
+			}
+		}
+	}
+	return u
+}
+
+func sameValue(a, b types.AttributeValue) bool {
+	sa, okA := a.(*types.AttributeValueMemberS)
+	sb, okB := b.(*types.AttributeValueMemberS)
+	if okA || okB {
+		return okA && okB && sa.Value == sb.Value
+	}
+	return a == nil && b == nil || a != nil && b != nil && valueSize(a) == valueSize(b)
 }
 
 func (m *Meter) keyOf(item map[string]types.AttributeValue) map[string]types.AttributeValue {
@@ -124,21 +167,29 @@ func (m *Meter) GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...
 func (m *Meter) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
 	before := m.current(ctx, in.TableName, m.keyOf(in.Item))
 	out, err := m.Client.PutItem(ctx, in, opts...)
-	m.Add(0, writeUnits(before, sizeOf(in.Item)))
+	after := in.Item
+	if err != nil {
+		after = before
+	}
+	m.Add(0, written(before, after))
 	return out, err
 }
 
 func (m *Meter) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
 	before := m.current(ctx, in.TableName, in.Key)
 	out, err := m.Client.UpdateItem(ctx, in, opts...)
-	m.Add(0, writeUnits(before, m.current(ctx, in.TableName, in.Key)))
+	m.Add(0, written(before, m.current(ctx, in.TableName, in.Key)))
 	return out, err
 }
 
 func (m *Meter) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
 	before := m.current(ctx, in.TableName, in.Key)
 	out, err := m.Client.DeleteItem(ctx, in, opts...)
-	m.Add(0, writeUnits(before, 0))
+	after := map[string]types.AttributeValue(nil)
+	if err != nil {
+		after = before
+	}
+	m.Add(0, written(before, after))
 	return out, err
 }
 
@@ -155,20 +206,37 @@ func (m *Meter) Query(ctx context.Context, in *dynamodb.QueryInput, opts ...func
 }
 
 func (m *Meter) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, opts ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
-	w := 0.0
+	type change struct {
+		table  *string
+		key    map[string]types.AttributeValue
+		before map[string]types.AttributeValue
+	}
+	var changes []change
 	for _, it := range in.TransactItems {
 		switch {
 		case it.Put != nil:
-			w += 2 * writeUnits(m.current(ctx, it.Put.TableName, m.keyOf(it.Put.Item)), sizeOf(it.Put.Item))
+			changes = append(changes, change{it.Put.TableName, m.keyOf(it.Put.Item), nil})
 		case it.Delete != nil:
-			w += 2 * writeUnits(m.current(ctx, it.Delete.TableName, it.Delete.Key), 0)
+			changes = append(changes, change{it.Delete.TableName, it.Delete.Key, nil})
 		case it.Update != nil:
-			w += 2 * writeUnits(m.current(ctx, it.Update.TableName, it.Update.Key), 0)
+			changes = append(changes, change{it.Update.TableName, it.Update.Key, nil})
 		case it.ConditionCheck != nil:
-			w += 2 * writeUnits(m.current(ctx, it.ConditionCheck.TableName, it.ConditionCheck.Key), 0)
+			changes = append(changes, change{it.ConditionCheck.TableName, it.ConditionCheck.Key, nil})
 		}
 	}
+	for i := range changes {
+		changes[i].before = m.current(ctx, changes[i].table, changes[i].key)
+	}
 	out, err := m.Client.TransactWriteItems(ctx, in, opts...)
+	w := 0.0
+	for _, c := range changes {
+		after := c.before
+		if err == nil {
+			after = m.current(ctx, c.table, c.key)
+		}
+		// A transaction writes twice per item; the index entries once.
+		w += 2*writeUnits(sizeOf(c.before), sizeOf(after)) + indexUnits(c.before, after)
+	}
 	m.Add(0, w)
 	return out, err
 }

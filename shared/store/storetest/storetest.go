@@ -331,46 +331,127 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 			}
 			create(t, s, acct("t1", "Sales.Lead@example.com", account.RoleAdmin))
 			create(t, s, acct("t2", "user99@example.com", account.RoleUser))
-			var all []string
-			after := ""
-			for pages := 0; ; pages++ {
-				if pages > 10 {
-					t.Fatal("paging does not end")
-				}
-				page, next, err := s.ListAccounts(ctx, "t1", account.ListQuery{Limit: 3, After: after})
+			list := func(q account.ListQuery) account.AccountPage {
+				t.Helper()
+				q.WithTotal = true
+				page, err := s.ListAccounts(ctx, "t1", q)
 				if err != nil {
 					t.Fatal(err)
 				}
-				if len(page) > 3 {
-					t.Fatalf("page of %d > limit 3", len(page))
+				return page
+			}
+			keys := func(accts []account.Account) string {
+				var k []string
+				for _, a := range accts {
+					k = append(k, a.Key())
 				}
-				for _, a := range page {
-					all = append(all, a.Key())
+				return strings.Join(k, " ")
+			}
+			// every page, following the cursors
+			walk := func(q account.ListQuery) (string, int) {
+				t.Helper()
+				var all []string
+				total := -1
+				for pages := 0; ; pages++ {
+					if pages > 10 {
+						t.Fatal("paging does not end")
+					}
+					page := list(q)
+					if q.Limit > 0 && len(page.Accounts) > q.Limit {
+						t.Fatalf("page of %d > limit %d", len(page.Accounts), q.Limit)
+					}
+					if total >= 0 && page.Total != total {
+						t.Fatalf("the total moved from %d to %d between pages", total, page.Total)
+					}
+					total = page.Total
+					all = append(all, keys(page.Accounts))
+					if page.Next == "" {
+						return strings.Join(strings.Fields(strings.Join(all, " ")), " "), total
+					}
+					q.After = page.Next
 				}
-				if next == "" {
-					break
+			}
+			want := "sales.lead@example.com user00@example.com user01@example.com user02@example.com user03@example.com user04@example.com user05@example.com user06@example.com"
+			if got, total := walk(account.ListQuery{Limit: 3}); got != want || total != 8 {
+				t.Fatalf("listed %q (total %d)\nwant %q", got, total, want)
+			}
+			if got, _ := walk(account.ListQuery{Limit: 3, Desc: true}); got != strings.Join(reversed(strings.Fields(want)), " ") {
+				t.Fatalf("descending: %q", got)
+			}
+			if p := list(account.ListQuery{Contains: "LEAD", Limit: 10}); keys(p.Accounts) != "sales.lead@example.com" || p.Next != "" || p.Total != 1 {
+				t.Fatalf("search = %q, %q, %d", keys(p.Accounts), p.Next, p.Total)
+			}
+			if p := list(account.ListQuery{Contains: "営業", Limit: 10}); p.Total != 8 {
+				t.Fatalf("search in comments: %d", p.Total)
+			}
+			if p := list(account.ListQuery{Contains: "user9", Limit: 10}); len(p.Accounts) != 0 || p.Total != 0 {
+				t.Fatalf("another tenant's account listed: %q", keys(p.Accounts))
+			}
+			if got, total := walk(account.ListQuery{Contains: "user0", Limit: 5}); total != 7 || len(strings.Fields(got)) != 7 {
+				t.Fatalf("filtered pages: %q, total %d", got, total)
+			}
+			if got, total := walk(account.ListQuery{Role: account.RoleAdmin, Limit: 2}); got != "sales.lead@example.com" || total != 1 {
+				t.Fatalf("by role: %q %d", got, total)
+			}
+			// States, each from its own index: a lock, a suspension, an expired password.
+			lead := list(account.ListQuery{Contains: "lead"}).Accounts[0]
+			if ok, err := s.Lock(ctx, "t1", lead.ID, 0, at); err != nil || !ok {
+				t.Fatalf("lock: %v %v", ok, err)
+			}
+			u3 := list(account.ListQuery{Contains: "user03"}).Accounts[0]
+			u3.Disabled, u3.PasswordChangedAt = true, at.AddDate(0, 0, -100)
+			if _, err := s.UpdateAccount(ctx, u3); err != nil {
+				t.Fatal(err)
+			}
+			state := func(st string) string {
+				t.Helper()
+				got, total := walk(account.ListQuery{State: st, Limit: 1, MaxAgeDays: 90, Now: at})
+				if total != len(strings.Fields(got)) {
+					t.Fatalf("state %s: total %d for %q", st, total, got)
 				}
-				after = next
+				return got
 			}
-			want := []string{"sales.lead@example.com", "user00@example.com", "user01@example.com", "user02@example.com",
-				"user03@example.com", "user04@example.com", "user05@example.com", "user06@example.com"}
-			if fmt.Sprint(all) != fmt.Sprint(want) {
-				t.Fatalf("listed %v\nwant %v", all, want)
+			if got := state(account.StateLocked); got != "sales.lead@example.com" {
+				t.Fatalf("locked: %q", got)
 			}
-			found, next, err := s.ListAccounts(ctx, "t1", account.ListQuery{Contains: "LEAD", Limit: 10})
-			if err != nil || len(found) != 1 || found[0].LoginID != "Sales.Lead@example.com" || next != "" {
-				t.Fatalf("search = %+v, %q, %v", found, next, err)
+			if got := state(account.StateDisabled); got != "user03@example.com" {
+				t.Fatalf("disabled: %q", got)
 			}
-			if found, _, _ = s.ListAccounts(ctx, "t1", account.ListQuery{Contains: "user9", Limit: 10}); len(found) != 0 {
-				t.Fatalf("another tenant's account listed: %+v", found)
+			if got := state(account.StateExpired); got != "user03@example.com" {
+				t.Fatalf("expired: %q", got)
 			}
-			found, next, _ = s.ListAccounts(ctx, "t1", account.ListQuery{Contains: "user0", Limit: 5})
-			if len(found) != 5 || next == "" {
-				t.Fatalf("filtered first page %d items, next %q", len(found), next)
+			if got := state(account.StateForceChange); got != "" {
+				t.Fatalf("force_change: %q", got)
 			}
-			rest, next, _ := s.ListAccounts(ctx, "t1", account.ListQuery{Contains: "user0", Limit: 5, After: next})
-			if len(rest) != 2 || next != "" {
-				t.Fatalf("filtered second page %d items, next %q", len(rest), next)
+			if err := s.Unlock(ctx, "t1", lead.ID); err != nil {
+				t.Fatal(err)
+			}
+			if got := state(account.StateLocked); got != "" {
+				t.Fatalf("locked after unlock: %q", got)
+			}
+			// The other orders: creation time, last sign-in (by day).
+			first := list(account.ListQuery{Contains: "user05"}).Accounts[0]
+			first.CreatedAt = at.Add(-time.Hour)
+			if _, err := s.UpdateAccount(ctx, first); err != nil {
+				t.Fatal(err)
+			}
+			if p := list(account.ListQuery{Sort: account.SortCreated, Limit: 1}); keys(p.Accounts) != "user05@example.com" || p.Total != 8 {
+				t.Fatalf("oldest first: %q", keys(p.Accounts))
+			}
+			if err := s.RecordLogin(ctx, "t1", u3.ID, at.Add(48*time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+			if p := list(account.ListQuery{Sort: account.SortLastLogin, Desc: true, Limit: 1}); keys(p.Accounts) != "user03@example.com" {
+				t.Fatalf("last signed in first: %q", keys(p.Accounts))
+			}
+			if got, _ := walk(account.ListQuery{Sort: account.SortLastLogin, Limit: 3}); len(strings.Fields(got)) != 8 || !strings.HasSuffix(got, "user03@example.com") {
+				t.Fatalf("by last sign-in, pages: %q", got)
+			}
+			if err := s.DeleteAccount(ctx, "t1", first.ID); err != nil {
+				t.Fatal(err)
+			}
+			if p := list(account.ListQuery{Limit: 1}); p.Total != 7 {
+				t.Fatalf("total after a deletion: %d", p.Total)
 			}
 		})
 		t.Run("HistoryIsKeptApart", func(t *testing.T) {
@@ -920,4 +1001,12 @@ func (c *atomicCount) get() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.n
+}
+
+func reversed(s []string) []string {
+	out := make([]string, len(s))
+	for i, v := range s {
+		out[len(s)-1-i] = v
+	}
+	return out
 }
