@@ -17,6 +17,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/kagiya/kagiya/shared/httpapi"
+	"github.com/kagiya/kagiya/shared/store/dynamostore"
 )
 
 const root = "../.."
@@ -254,5 +255,32 @@ func TestBulkWiring(t *testing.T) {
 	}
 	if !reads {
 		t.Error("the bulk function does not read its on-failure queue")
+	}
+}
+
+// TestTableIndexesAreTheStoresOwn holds the template's global secondary indexes to the
+// ones the store queries (dynamostore.GlobalSecondaryIndexes, which CreateTable makes).
+func TestTableIndexesAreTheStoresOwn(t *testing.T) {
+	tbl := load(t).GetAllDynamoDBTableResources()["Table"]
+	describe := func(name string, keys []string, projection string, include []string) string {
+		return fmt.Sprintf("%s %v %s %v", name, keys, projection, include)
+	}
+	var got, want []string
+	for _, ix := range tbl.GlobalSecondaryIndexes {
+		var keys []string
+		for _, k := range ix.KeySchema {
+			keys = append(keys, k.AttributeName+":"+k.KeyType)
+		}
+		got = append(got, describe(ix.IndexName, keys, *ix.Projection.ProjectionType, ix.Projection.NonKeyAttributes))
+	}
+	for _, ix := range dynamostore.GlobalSecondaryIndexes() {
+		var keys []string
+		for _, k := range ix.KeySchema {
+			keys = append(keys, *k.AttributeName+":"+string(k.KeyType))
+		}
+		want = append(want, describe(*ix.IndexName, keys, string(ix.Projection.ProjectionType), ix.Projection.NonKeyAttributes))
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Fatalf("template indexes:\n%s\nthe store's:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }

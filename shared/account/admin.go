@@ -106,6 +106,7 @@ type NewAccount struct {
 	ForceChange bool
 	QuotaGB     int
 	Comment     string
+	Invite      bool // with no password: the account waits for the person to accept an invitation
 }
 
 // CreateAccount adds an account to the principal's tenant.
@@ -150,12 +151,15 @@ func (s *Admin) CreateAccount(ctx context.Context, p Principal, in NewAccount, i
 	now := s.now().UTC()
 	a := Account{ID: id, TenantID: t.ID, LoginID: in.LoginID, Role: in.Role, QuotaGB: in.QuotaGB,
 		Comment: in.Comment, CreatedAt: now, UpdatedAt: now}
-	if in.Password != "" {
+	switch {
+	case in.Password != "":
 		h, err := s.newPasswordHash(ctx, a, t.Settings.Effective(), "password", in.Password)
 		if err != nil {
 			return Account{}, err
 		}
 		a.PasswordHash, a.PasswordChangedAt, a.ForceChange = h, now, in.ForceChange
+	case in.Invite:
+		a.InvitedAt = now
 	}
 	if err := s.accounts.CreateAccount(ctx, a); errors.Is(err, ErrConflict) {
 		return Account{}, codeErr(CodeLoginIDTaken, FieldError{"login_id", "taken"})
@@ -164,6 +168,14 @@ func (s *Admin) CreateAccount(ctx context.Context, p Principal, in NewAccount, i
 	}
 	s.audit(ctx, AuditEvent{TenantID: t.ID, Actor: p.Account.LoginID, Action: "account.create", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
 	a.Version = 1
+	if a.Invited() {
+		if err := s.invite(ctx, a, t, p.Account.LoginID, ip); err != nil {
+			return Account{}, err
+		}
+		if a, err = s.accounts.GetAccount(ctx, a.TenantID, a.ID); err != nil {
+			return Account{}, fmt.Errorf("create account: %w", err)
+		}
+	}
 	return a, nil
 }
 
@@ -174,12 +186,13 @@ type AccountPatch struct {
 	QuotaGB     *int
 	Comment     *string
 	Role        *Role
-	Disabled    *bool // suspend (signed out everywhere, cannot sign in) or resume
+	Disabled    *bool   // suspend (signed out everywhere, cannot sign in) or resume
+	LoginID     *string // a new login ID: confirmed by a link to it, as for self-service
 }
 
 // dangerous reports whether the patch needs the administrator's own password.
 func (p AccountPatch) dangerous() bool {
-	return p.Password != nil || p.Role != nil || p.Disabled != nil
+	return p.Password != nil || p.Role != nil || p.Disabled != nil || p.LoginID != nil
 }
 
 // UpdateAccount changes an account of the principal's tenant. Setting a password, a role
@@ -193,7 +206,7 @@ func (s *Admin) UpdateAccount(ctx context.Context, p Principal, loginID string, 
 		return Account{}, err
 	}
 	self := a.ID == p.Account.ID
-	if self && patch.Password != nil {
+	if self && (patch.Password != nil || patch.LoginID != nil) {
 		return Account{}, codeErr(CodeUseSelfService)
 	}
 	if !self && !canManage(p.Account.Role, a.Role) {
@@ -254,6 +267,18 @@ func (s *Admin) UpdateAccount(ctx context.Context, p Principal, loginID string, 
 			a.Disabled = *patch.Disabled
 		}
 		a.UpdatedAt = now
+	}
+	if patch.LoginID != nil {
+		t, err := s.tenant(ctx, a.TenantID)
+		if err != nil {
+			return Account{}, err
+		}
+		if err := s.requestLoginIDChange(ctx, s.logins, t, a, *patch.LoginID, p.Account.LoginID, ip); err != nil {
+			return Account{}, err
+		}
+		if patch == (AccountPatch{LoginID: patch.LoginID}) {
+			return a, nil // nothing else to change now: the link does the rest
+		}
 	}
 	var set Settings
 	var stored Account

@@ -36,6 +36,7 @@ const (
 	CodeMFAAlreadyEnabled   = "mfa_already_enabled"
 	CodeMFANotEnabled       = "mfa_not_enabled"
 	CodeMFANotPending       = "mfa_not_pending"
+	CodeNotInvited          = "not_invited"
 )
 
 // FieldError names one problem with one input field.

@@ -34,8 +34,11 @@ func (s *Recovery) Forgot(ctx context.Context, loginID, ip string) error {
 		return fmt.Errorf("forgot: %w", err)
 	}
 	ev := AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "password.reset_requested", Target: a.LoginID, TargetID: a.ID, IP: ip}
-	if a.Disabled {
+	if a.Disabled || a.Invited() {
 		ev.Result = "ignored:disabled"
+		if a.Invited() {
+			ev.Result = "ignored:invited" // the invitation sets the first password
+		}
 		s.audit(ctx, ev)
 		return nil
 	}
@@ -146,6 +149,9 @@ func (s *Recovery) PolicyForToken(ctx context.Context, token, lang string) (Poli
 		return s.describe(a, set, lang), nil
 	}
 	a, set, err := s.peek(ctx, token, PurposeReset)
+	if CodeOf(err) == CodeInvalidToken {
+		a, set, err = s.peek(ctx, token, PurposeInvite)
+	}
 	if err != nil {
 		return PolicyDescription{}, err
 	}

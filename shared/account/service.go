@@ -124,6 +124,7 @@ type Recovery struct {
 type SelfService struct {
 	*kit
 	sessions Sessions
+	logins   Logins // a login-ID change checks the new one is free
 }
 
 // Admin is the administration of a tenant's accounts, audit log and settings.
@@ -165,7 +166,7 @@ func New(d Deps, cfg Config) (*Services, error) {
 	return &Services{
 		SignIn:      &SignIn{kit: k, tenants: st, logins: st, sessions: st},
 		Recovery:    &Recovery{kit: k, logins: st, counters: st},
-		SelfService: &SelfService{kit: k, sessions: st},
+		SelfService: &SelfService{kit: k, sessions: st, logins: st},
 		Admin:       &Admin{kit: k, tenants: st, logins: st},
 		Bulk:        &Bulk{kit: k, tenants: st, logins: st},
 	}, nil

@@ -121,6 +121,12 @@ func (s Settings) validate() []FieldError {
 	if s.Language != "ja" && s.Language != "en" {
 		f = append(f, FieldError{"language", "invalid"})
 	}
+	if s.InviteLinkHours != 0 {
+		check("invite_link_hours", s.InviteLinkHours, 1, 60*24)
+	}
+	if s.EmailChangeLinkHours != 0 {
+		check("email_change_link_hours", s.EmailChangeLinkHours, 1, 60*24)
+	}
 	if s.OTPLockThreshold != 0 {
 		check("otp_lock_threshold", s.OTPLockThreshold, 3, 20)
 	}

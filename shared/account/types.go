@@ -51,6 +51,10 @@ type Settings struct {
 	// ResetClearsMFA: a password reset by email also removes the second factor (the
 	// cloud-storage manual's behaviour); otherwise the reset keeps it.
 	ResetClearsMFA bool `json:"reset_clears_mfa"`
+	// InviteLinkHours, EmailChangeLinkHours: how long an invitation and a login-ID
+	// change's confirmation link last (0: the default, 14 days).
+	InviteLinkHours      int `json:"invite_link_hours"`
+	EmailChangeLinkHours int `json:"email_change_link_hours"`
 }
 
 // Lockout scopes.
@@ -93,6 +97,12 @@ func (s Settings) Effective() Settings {
 	if s.NotifyNewDevice == nil {
 		on := true
 		s.NotifyNewDevice = &on
+	}
+	if s.InviteLinkHours <= 0 {
+		s.InviteLinkHours = DefaultInviteLinkHours
+	}
+	if s.EmailChangeLinkHours <= 0 {
+		s.EmailChangeLinkHours = DefaultEmailChangeLinkHours
 	}
 	if s.OTPLockThreshold <= 0 {
 		s.OTPLockThreshold = DefaultOTPLockThreshold
@@ -240,6 +250,7 @@ type Token struct {
 	Purpose   string
 	TenantID  string
 	AccountID string
+	Data      string // what the link carries: the new login ID of an email change
 	CreatedAt time.Time
 	ExpiresAt time.Time
 }

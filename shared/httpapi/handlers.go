@@ -315,12 +315,12 @@ func (a *api) handleCreateAccount() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		if req.Invite {
-			a.fail(w, r, &account.Error{Code: account.CodeValidation, Fields: []account.FieldError{{Field: "invite", Code: "unsupported"}}})
+		if req.Invite && req.Password != nil {
+			a.fail(w, r, &account.Error{Code: account.CodeValidation, Fields: []account.FieldError{{Field: "invite", Code: "with_password"}}})
 			return
 		}
 		in := account.NewAccount{LoginID: req.LoginID, Role: account.Role(req.Role), ForceChange: req.ForceChange,
-			QuotaGB: req.QuotaGB, Comment: req.Comment}
+			QuotaGB: req.QuotaGB, Comment: req.Comment, Invite: req.Invite}
 		if req.Password != nil {
 			if *req.Password == "" {
 				a.fail(w, r, &account.Error{Code: account.CodePasswordPolicy, Fields: []account.FieldError{{Field: "password", Code: "too_short"}}})
@@ -345,6 +345,7 @@ func (a *api) handleUpdateAccount() http.Handler {
 		Comment         *string `json:"comment"`
 		Role            *string `json:"role"`
 		Disabled        *bool   `json:"disabled"`
+		LoginID         *string `json:"login_id"`
 		ConfirmPassword string  `json:"confirm_password"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -353,7 +354,7 @@ func (a *api) handleUpdateAccount() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		patch := account.AccountPatch{Password: req.Password, ForceChange: req.ForceChange, QuotaGB: req.QuotaGB, Comment: req.Comment, Disabled: req.Disabled}
+		patch := account.AccountPatch{Password: req.Password, ForceChange: req.ForceChange, QuotaGB: req.QuotaGB, Comment: req.Comment, Disabled: req.Disabled, LoginID: req.LoginID}
 		if req.Role != nil {
 			role := account.Role(*req.Role)
 			patch.Role = &role

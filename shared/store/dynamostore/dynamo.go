@@ -712,7 +712,7 @@ func (s *Store) Unlock(ctx context.Context, tenantID, id string) error {
 
 func (s *Store) CreateToken(ctx context.Context, t account.Token) error {
 	item, err := attributevalue.MarshalMap(tokenItem{PK: tokenPK(t.IDHash), SK: skToken, IDHash: t.IDHash, Purpose: t.Purpose,
-		TenantID: t.TenantID, AccountID: t.AccountID, CreatedAt: fmtTime(t.CreatedAt),
+		TenantID: t.TenantID, AccountID: t.AccountID, Data: t.Data, CreatedAt: fmtTime(t.CreatedAt),
 		Expires: t.ExpiresAt.UnixNano(), TTL: t.ExpiresAt.Unix() + 1})
 	if err != nil {
 		return fmt.Errorf("encode token: %w", err)
@@ -756,7 +756,7 @@ func (s *Store) ConsumeToken(ctx context.Context, idHash, purpose string, now ti
 }
 
 func (it tokenItem) token() account.Token {
-	return account.Token{IDHash: it.IDHash, Purpose: it.Purpose, TenantID: it.TenantID, AccountID: it.AccountID,
+	return account.Token{IDHash: it.IDHash, Purpose: it.Purpose, TenantID: it.TenantID, AccountID: it.AccountID, Data: it.Data,
 		CreatedAt: parseTime(it.CreatedAt), ExpiresAt: time.Unix(0, it.Expires).UTC()}
 }
 

@@ -240,6 +240,7 @@ type tokenItem struct {
 	Purpose   string `dynamodbav:"purpose"`
 	TenantID  string `dynamodbav:"tenant_id"`
 	AccountID string `dynamodbav:"account_id"`
+	Data      string `dynamodbav:"data,omitempty"`
 	CreatedAt string `dynamodbav:"created_at"`
 	Expires   int64  `dynamodbav:"expires_ns"` // exact expiry, checked in the condition
 	TTL       int64  `dynamodbav:"expires_at"`

@@ -281,8 +281,15 @@ func (s *Store) listState(ctx context.Context, tenantID string, q account.ListQu
 // cursor on, until the page is full; the total from the counter or by counting.
 func (s *Store) listOrdered(ctx context.Context, tenantID string, q account.ListQuery) (account.AccountPage, error) {
 	attr := sortAttr[q.Sort]
+	// Each request reads a bounded run of the index; the loop goes on until the page is
+	// full (a filtered page may take several), so Limit never cuts a page short.
+	perRequest := int32(1000)
+	if q.Role == "" && q.Contains == "" && q.Limit > 0 {
+		perRequest = int32(q.Limit + 1)
+	}
 	in := &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String(sortIndex[q.Sort]),
 		ScanIndexForward:          aws.Bool(!q.Desc),
+		Limit:                     aws.Int32(perRequest),
 		KeyConditionExpression:    aws.String("tenant_id = :t"),
 		ExpressionAttributeNames:  map[string]string{"#sk": attr},
 		ExpressionAttributeValues: map[string]types.AttributeValue{":t": str(tenantID)},
@@ -342,6 +349,7 @@ func (s *Store) countAccounts(ctx context.Context, tenantID string, q account.Li
 	}
 	n := 0
 	err := s.queryIndex(ctx, &dynamodb.QueryInput{TableName: &s.table, IndexName: aws.String("by_login"),
+		Limit:                     aws.Int32(5000), // about 1 MB of entries a request
 		KeyConditionExpression:    aws.String("tenant_id = :t"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":t": str(tenantID)},
 	}, func(e listEntry) bool {
