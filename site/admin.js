@@ -4,18 +4,42 @@ const QUOTAS = [0, 1, 2, 5, 10, 20, 50, 100];
 document.addEventListener("DOMContentLoaded", async () => {
   const tbody = document.getElementById("accounts");
   const listMsg = document.getElementById("list-message");
-  const state = { q: "", filter: "", cursors: [""], page: 0, next: null, rows: [] };
-  let unlockMode = "lock"; // what the unlock dialog releases: "lock" or "mfa"
+  const state = { q: "", filter: "", role: "", sort: "login_id", desc: false, size: 50, cursors: [""], page: 0, next: null, total: 0, rows: [] };
+  let unlockMode = "lock"; // what the confirmation dialog does: "lock", "mfa", "suspend" or "resume"
   let editing = null;
   let myLoginID = "";
   const selected = new Set();
+  let allMatching = false; // every account the filter matches is selected, not only these
 
   document.querySelectorAll("select.quota").forEach((sel) => {
     QUOTAS.forEach((q) => { const o = document.createElement("option"); o.value = q; o.textContent = q; sel.append(o); });
   });
 
-  const cell = (text) => { const td = document.createElement("td"); td.textContent = text; return td; };
+  const cell = (text, label) => {
+    const td = document.createElement("td");
+    td.textContent = text;
+    if (label) td.dataset.label = t(label);
+    return td;
+  };
   const fmtTime = (s) => (s ? new Date(s).toLocaleString(kagiyaLang()) : t("never"));
+  const button = (text, cls, label, onClick) => {
+    const b = document.createElement("button");
+    b.type = "button"; b.className = cls; b.textContent = text;
+    b.setAttribute("aria-label", text + " " + label);
+    b.addEventListener("click", onClick);
+    return b;
+  };
+  const BADGE_BAD = new Set(["locked", "expired", "disabled", "mfa_locked"]);
+
+  function renderSelection() {
+    const n = allMatching ? state.total : selected.size;
+    document.getElementById("selection").textContent = n ? t("admin.selected").replace("{n}", n) : "";
+    const more = document.getElementById("select-matching");
+    const pageAll = state.rows.length > 0 && state.rows.every((a) => selected.has(a.login_id));
+    more.hidden = allMatching || !pageAll || state.total <= state.rows.length;
+    more.textContent = t("admin.select_matching").replace("{n}", state.total);
+    document.getElementById("select-page").checked = allMatching || pageAll;
+  }
 
   function render() {
     tbody.replaceChildren();
@@ -27,59 +51,81 @@ document.addEventListener("DOMContentLoaded", async () => {
       const tr = document.createElement("tr");
       tr.dataset.loginId = a.login_id;
       const status = document.createElement("td");
-      const badge = document.createElement("span");
-      badge.className = a.locked ? "badge locked" : "badge";
-      badge.textContent = t(a.locked ? "admin.status.locked" : a.force_change ? "admin.status.force_change" : "admin.status.ok");
-      status.append(badge);
-      if (a.mfa_enabled) {
-        const mfa = document.createElement("span");
-        mfa.className = a.mfa_locked ? "badge locked" : "badge";
-        mfa.textContent = t(a.mfa_locked ? "admin.status.mfa_locked" : "admin.status.mfa");
-        status.append(" ", mfa);
+      status.dataset.label = t("admin.col.status");
+      const states = a.state && a.state.length ? a.state : ["ok"];
+      for (const st of states) {
+        const badge = document.createElement("span");
+        badge.className = "badge" + (BADGE_BAD.has(st) ? " locked" : "");
+        badge.dataset.state = st;
+        badge.textContent = t("admin.status." + (st === "mfa_enabled" ? "mfa" : st === "legacy_hash" ? "legacy_hash" : st));
+        status.append(badge, " ");
       }
+      const self = a.login_id.toLowerCase() === myLoginID;
       const actions = document.createElement("td");
-      const edit = document.createElement("button");
-      edit.type = "button"; edit.className = "secondary"; edit.textContent = t("admin.edit");
-      edit.setAttribute("aria-label", t("admin.edit") + " " + a.login_id);
-      edit.addEventListener("click", () => openEdit(a));
-      const del = document.createElement("button");
-      del.type = "button"; del.className = "danger"; del.textContent = t("admin.delete");
-      del.setAttribute("aria-label", t("admin.delete") + " " + a.login_id);
-      del.addEventListener("click", () => openDelete(a));
-      const setpw = document.createElement("button");
-      setpw.type = "button"; setpw.className = "secondary setpw"; setpw.textContent = t("admin.set_password");
-      setpw.setAttribute("aria-label", t("admin.set_password") + " " + a.login_id);
-      setpw.hidden = a.login_id.toLowerCase() === myLoginID;
-      setpw.addEventListener("click", () => openSetPassword(a));
-      const mfaReset = document.createElement("button");
-      mfaReset.type = "button"; mfaReset.className = "secondary mfareset"; mfaReset.textContent = t("admin.mfareset");
-      mfaReset.setAttribute("aria-label", t("admin.mfareset") + " " + a.login_id);
-      mfaReset.hidden = !a.mfa_enabled || a.login_id.toLowerCase() === myLoginID;
-      mfaReset.addEventListener("click", () => openMFAReset(a));
-      actions.append(edit, " ", setpw, " ", mfaReset, " ", del);
+      actions.className = "row-actions";
+      actions.dataset.label = t("admin.col.actions");
+      actions.append(button(t("admin.edit"), "secondary", a.login_id, () => openEdit(a)));
+      if (!self) {
+        const setpw = button(t("admin.set_password"), "secondary setpw", a.login_id, () => openSetPassword(a));
+        actions.append(setpw, button(t("admin.loginid"), "secondary loginid", a.login_id, () => openLoginID(a)));
+        if (a.invited) actions.append(button(t("admin.resend_invite"), "secondary resend", a.login_id, () => resendInvite(a)));
+        actions.append(button(t(a.disabled ? "admin.resume" : "admin.suspend"), "secondary suspend", a.login_id,
+          () => openConfirmFor([a.login_id], a.disabled ? "resume" : "suspend")));
+        if (a.mfa_enabled) actions.append(button(t("admin.mfareset"), "secondary mfareset", a.login_id, () => openMFAReset(a)));
+        actions.append(button(t("admin.delete"), "danger", a.login_id, () => openDelete(a)));
+      }
       const pick = document.createElement("td");
       const box = document.createElement("input");
       box.type = "checkbox"; box.className = "pick"; box.value = a.login_id;
-      box.checked = selected.has(a.login_id);
+      box.checked = allMatching || selected.has(a.login_id);
       box.setAttribute("aria-label", t("admin.select") + " " + a.login_id);
-      box.addEventListener("change", () => { if (box.checked) selected.add(a.login_id); else selected.delete(a.login_id); });
+      box.addEventListener("change", () => {
+        allMatching = false;
+        if (box.checked) selected.add(a.login_id); else selected.delete(a.login_id);
+        renderSelection();
+      });
       pick.append(box);
-      tr.append(pick, cell(a.login_id), cell(t("role." + a.role)), status, cell(a.quota_gb), cell(a.comment), cell(fmtTime(a.last_login_at)), actions);
+      tr.append(pick, cell(a.login_id, "admin.col.login_id"), cell(t("role." + a.role), "admin.col.role"), status,
+        cell(a.quota_gb, "admin.col.quota"), cell(a.comment, "admin.col.comment"), cell(fmtTime(a.last_login_at), "admin.col.last_login"), actions);
       tbody.append(tr);
     }
+    const pages = Math.max(1, Math.ceil(state.total / state.size));
+    document.getElementById("count").textContent = t("admin.count").replace("{n}", state.total)
+      .replace("{page}", state.page + 1).replace("{pages}", pages);
     document.getElementById("prev").disabled = state.page === 0;
     document.getElementById("next").disabled = !state.next;
+    const nums = document.getElementById("pages");
+    nums.replaceChildren();
+    const shown = new Set([0, pages - 1]);
+    for (let i = Math.max(0, state.page - 3); i <= Math.min(pages - 1, state.page + 3); i++) shown.add(i);
+    let last = -1;
+    for (const i of [...shown].sort((x, y) => x - y)) {
+      if (i - last > 1) nums.append(" … ");
+      const b = document.createElement("button");
+      b.type = "button"; b.className = i === state.page ? "page current" : "page secondary"; b.textContent = String(i + 1);
+      if (i === state.page) b.setAttribute("aria-current", "page");
+      b.addEventListener("click", () => goTo(i));
+      nums.append(b);
+      last = i;
+    }
+    renderSelection();
   }
   document.addEventListener("kagiya:lang", render);
 
-  async function load() {
-    const params = new URLSearchParams({ limit: "20" });
+  const query = (cursor, limit) => {
+    const params = new URLSearchParams({ limit: String(limit || state.size), sort: state.sort, order: state.desc ? "desc" : "asc" });
     if (state.q) params.set("q", state.q);
     if (state.filter) params.set("state", state.filter);
-    if (state.cursors[state.page]) params.set("cursor", state.cursors[state.page]);
+    if (state.role) params.set("role", state.role);
+    if (cursor) params.set("cursor", cursor);
+    return api("GET", "/api/admin/accounts?" + params);
+  };
+
+  async function load() {
     try {
-      const res = await api("GET", "/api/admin/accounts?" + params);
-      state.rows = res.accounts; state.next = res.next_cursor;
+      const res = await query(state.cursors[state.page]);
+      state.rows = res.accounts; state.next = res.next_cursor; state.total = res.total;
+      if (state.next) state.cursors[state.page + 1] = state.next;
       render();
     } catch (e) {
       if (e.status === 401) { location.replace("/index.html"); return; }
@@ -87,16 +133,52 @@ document.addEventListener("DOMContentLoaded", async () => {
     }
   }
 
+  // goTo shows page i, walking forward through the pages between for their cursors.
+  async function goTo(i) {
+    try {
+      while (state.cursors[i] === undefined) {
+        const k = state.cursors.length - 1;
+        const res = await query(state.cursors[k]);
+        if (!res.next_cursor) { i = k; break; }
+        state.cursors[k + 1] = res.next_cursor;
+      }
+    } catch (e) {
+      showMessage(listMsg, e.message, true);
+      return;
+    }
+    state.page = i;
+    load();
+  }
+
+  // matchingIDs are the login IDs of every account the filter matches, a page at a time.
+  async function matchingIDs() {
+    const ids = [];
+    let cursor = "";
+    do {
+      const res = await query(cursor, 200);
+      ids.push(...res.accounts.map((a) => a.login_id));
+      cursor = res.next_cursor;
+    } while (cursor);
+    return ids;
+  }
+
   document.getElementById("search-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
-    state.q = document.getElementById("q").value.trim(); state.cursors = [""]; state.page = 0;
-    state.filter = document.getElementById("state").value;
+    const [sort, order] = document.getElementById("sort").value.split(":");
+    Object.assign(state, { q: document.getElementById("q").value.trim(), filter: document.getElementById("state").value,
+      role: document.getElementById("role").value, sort, desc: order === "desc", size: Number(document.getElementById("size").value),
+      cursors: [""], page: 0 });
+    selected.clear(); allMatching = false;
     load();
   });
-  document.getElementById("next").addEventListener("click", () => {
-    state.cursors[state.page + 1] = state.next; state.page++; load();
+  document.getElementById("next").addEventListener("click", () => goTo(state.page + 1));
+  document.getElementById("prev").addEventListener("click", () => goTo(state.page - 1));
+  document.getElementById("select-page").addEventListener("change", (ev) => {
+    allMatching = false;
+    for (const a of state.rows) { if (ev.target.checked) selected.add(a.login_id); else selected.delete(a.login_id); }
+    render();
   });
-  document.getElementById("prev").addEventListener("click", () => { state.page--; load(); });
+  document.getElementById("select-matching").addEventListener("click", () => { allMatching = true; render(); });
 
   const createForm = document.getElementById("create-form");
   createForm.addEventListener("submit", async (ev) => {
@@ -112,10 +194,11 @@ document.addEventListener("DOMContentLoaded", async () => {
       quota_gb: Number(document.getElementById("new-quota").value),
       comment: document.getElementById("new-comment").value,
     };
-    if (pw) { body.password = pw; body.force_change = document.getElementById("new-force-change").checked; }
+    if (document.getElementById("new-invite").checked) body.invite = true;
+    else if (pw) { body.password = pw; body.force_change = document.getElementById("new-force-change").checked; }
     try {
       await api("POST", "/api/admin/accounts", body);
-      showMessage(msg, t("admin.created"), false);
+      showMessage(msg, t(body.invite ? "admin.invited" : "admin.created"), false);
       createForm.reset();
       load();
     } catch (e) {
@@ -148,33 +231,81 @@ document.addEventListener("DOMContentLoaded", async () => {
   });
 
   const unlockDialog = document.getElementById("unlock-dialog");
-  const openUnlock = (mode) => {
-    if (!selected.size) { showMessage(listMsg, t("admin.unlock.none"), true); return; }
+  let confirmIDs = null; // the accounts of the confirmation dialog, or null: the selection
+  const openConfirmFor = (ids, mode) => {
+    if (!ids && !allMatching && !selected.size) { showMessage(listMsg, t("admin.unlock.none"), true); return; }
     unlockMode = mode;
-    document.getElementById("unlock-title").textContent = t(mode === "mfa" ? "admin.mfa_unlock.title" : "admin.unlock.title");
-    document.getElementById("unlock-list").textContent = [...selected].join(", ");
+    confirmIDs = ids;
+    document.getElementById("unlock-title").textContent = t("admin." + mode + ".title");
+    document.getElementById("unlock-list").textContent = ids ? ids.join(", ") : allMatching ? t("admin.selected").replace("{n}", state.total) : [...selected].join(", ");
     document.getElementById("unlock-confirm").value = "";
     showMessage(document.getElementById("unlock-message"), "", true);
     unlockDialog.showModal();
   };
-  document.getElementById("unlock-selected").addEventListener("click", () => openUnlock("lock"));
-  document.getElementById("mfa-unlock-selected").addEventListener("click", () => openUnlock("mfa"));
+  document.getElementById("unlock-selected").addEventListener("click", () => openConfirmFor(null, "lock"));
+  document.getElementById("mfa-unlock-selected").addEventListener("click", () => openConfirmFor(null, "mfa"));
+  document.getElementById("suspend-selected").addEventListener("click", () => openConfirmFor(null, "suspend"));
+  document.getElementById("resume-selected").addEventListener("click", () => openConfirmFor(null, "resume"));
   document.getElementById("unlock-cancel").addEventListener("click", () => unlockDialog.close());
   document.getElementById("unlock-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
+    const confirm = document.getElementById("unlock-confirm").value;
+    const path = { lock: "/api/admin/unlock", mfa: "/api/admin/mfa/unlock", suspend: "/api/admin/suspend", resume: "/api/admin/suspend" }[unlockMode];
     try {
-      const res = await api("POST", unlockMode === "mfa" ? "/api/admin/mfa/unlock" : "/api/admin/unlock", {
-        login_ids: [...selected], confirm_password: document.getElementById("unlock-confirm").value });
+      const ids = confirmIDs || (allMatching ? await matchingIDs() : [...selected]);
+      const done = [];
+      const unchanged = [];
+      for (let i = 0; i < ids.length; i += 100) { // the API takes 100 at a time
+        const body = { login_ids: ids.slice(i, i + 100), confirm_password: confirm };
+        if (unlockMode === "suspend" || unlockMode === "resume") body.disabled = unlockMode === "suspend";
+        const res = await api("POST", path, body);
+        done.push(...(res.unlocked || res.changed || []));
+        unchanged.push(...(res.not_locked || res.unchanged || []));
+      }
       unlockDialog.close();
-      const mfa = unlockMode === "mfa";
-      let text = t(mfa ? "admin.mfa_unlocked" : "admin.unlocked") + (res.unlocked.join(", ") || "-");
-      if (res.not_locked.length) text += " / " + t(mfa ? "admin.mfa_not_locked" : "admin.not_locked") + res.not_locked.join(", ");
+      const names = done.length && done.length <= 20 ? ": " + done.join(", ") : "";
+      let text = t("admin." + unlockMode + ".done").replace("{n}", done.length) + names;
+      if (unchanged.length && unchanged.length <= 20) {
+        text += " / " + t({ lock: "admin.not_locked", mfa: "admin.mfa_not_locked" }[unlockMode] || "admin.unchanged") + unchanged.join(", ");
+      }
       showMessage(listMsg, text, false);
-      selected.clear();
+      selected.clear(); allMatching = false;
       load();
     } catch (e) {
       document.getElementById("unlock-confirm").value = "";
-      showMessage(document.getElementById("unlock-message"), e.message, true);
+      showMessage(document.getElementById("unlock-message"), fieldMessages(e), true);
+    }
+  });
+
+  async function resendInvite(a) {
+    try {
+      await api("POST", "/api/admin/accounts/" + encodeURIComponent(a.login_id) + "/invite");
+      showMessage(listMsg, t("admin.invite_resent").replace("{id}", a.login_id), false);
+    } catch (e) {
+      showMessage(listMsg, fieldMessages(e), true);
+    }
+  }
+
+  const loginIDDialog = document.getElementById("loginid-dialog");
+  function openLoginID(a) {
+    editing = a;
+    document.getElementById("loginid-current").textContent = a.login_id;
+    document.getElementById("loginid-form").reset();
+    showMessage(document.getElementById("loginid-message"), "", true);
+    loginIDDialog.showModal();
+  }
+  document.getElementById("loginid-cancel").addEventListener("click", () => loginIDDialog.close());
+  document.getElementById("loginid-form").addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const to = document.getElementById("loginid-new").value.trim();
+    try {
+      await api("PATCH", "/api/admin/accounts/" + encodeURIComponent(editing.login_id), {
+        login_id: to, confirm_password: document.getElementById("loginid-confirm").value });
+      loginIDDialog.close();
+      showMessage(listMsg, t("loginid.sent").replace("{id}", to), false);
+    } catch (e) {
+      if (e.code === "invalid_confirm_password") document.getElementById("loginid-confirm").value = "";
+      showMessage(document.getElementById("loginid-message"), fieldMessages(e), true);
     }
   });
 

@@ -48,6 +48,39 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 
+  const invite = document.getElementById("invite-form");
+  if (invite) {
+    const checklist = new PasswordChecklist(document.getElementById("rules"), invite.new_password);
+    if (!token) { showMessage(msg, t("reset.no_token"), true); button.disabled = true; } else {
+      const load = () => checklist.load("?token=" + encodeURIComponent(token)).catch((e) => {
+        showMessage(msg, e.code === "invalid_token" ? t("invite.expired") : e.message, true);
+        button.disabled = true;
+      });
+      document.addEventListener("kagiya:lang", load);
+      load();
+    }
+    invite.addEventListener("submit", (ev) => {
+      if (invite.new_password.value !== invite.new_password2.value) {
+        ev.preventDefault();
+        showMessage(msg, t("admin.password_mismatch"), true);
+        return;
+      }
+      submit(ev, async () => {
+        const res = await api("POST", "/api/invitations/accept", { token, new_password: invite.new_password.value });
+        document.getElementById("signin-link").textContent = t("invite.signin").replace("{id}", res.login_id);
+      }, "invite.done", (e) => e.code === "invalid_token" ? t("invite.expired") : checklist.explain(e));
+    });
+  }
+
+  const confirmEmail = document.getElementById("confirm-email-form");
+  if (confirmEmail) {
+    if (!token) { showMessage(msg, t("reset.no_token"), true); button.disabled = true; }
+    confirmEmail.addEventListener("submit", (ev) => submit(ev, async () => {
+      const res = await api("POST", "/api/email/confirm", { token, password: confirmEmail.password.value });
+      sessionStorage.setItem("kagiya.new_login_id", res.login_id);
+    }, "confirm_email.done"));
+  }
+
   const unlock = document.getElementById("unlock-form");
   if (unlock) {
     if (!token) { showMessage(msg, t("reset.no_token"), true); button.disabled = true; }

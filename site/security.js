@@ -80,6 +80,24 @@ document.addEventListener("DOMContentLoaded", async () => {
     await load();
   }, "mfa.disabled"));
 
+  const loginID = document.getElementById("loginid-form");
+  loginID.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const out = document.getElementById("loginid-message");
+    const button = document.getElementById("loginid-submit");
+    button.disabled = true;
+    try {
+      await api("POST", "/api/me/login-id", { new_login_id: loginID.new_login_id.value.trim(), current_password: loginID.loginid_password.value });
+      showMessage(out, t("loginid.sent").replace("{id}", loginID.new_login_id.value.trim()), false);
+      loginID.reset();
+    } catch (e) {
+      if (e.status === 401) { location.replace("/index.html"); return; }
+      showMessage(out, fieldMessages(e), true);
+    } finally {
+      button.disabled = false;
+    }
+  });
+
   if (!(await me())) return;
   try {
     await load();

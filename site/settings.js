@@ -1,6 +1,6 @@
 "use strict";
 const NUMBER_SETTINGS = ["history_depth", "max_age_days", "lockout_threshold", "lock_minutes", "unlock_link_hours", "reset_link_minutes",
-  "otp_lock_threshold", "remember_browser_days"];
+  "otp_lock_threshold", "remember_browser_days", "invite_link_hours", "email_change_link_hours"];
 const BOOL_SETTINGS = ["notify_new_device", "mfa_required", "reset_clears_mfa"];
 
 // confirmMFAOff shows the manual's warning before a second factor stops being required,

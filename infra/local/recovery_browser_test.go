@@ -52,7 +52,7 @@ func createUser(t *testing.T, base, id, pw string) {
 	}
 }
 
-var devLink = regexp.MustCompile(`https?://[^\s]+/(unlock|reset)\.html\?token=[A-Za-z0-9_-]+`)
+var devLink = regexp.MustCompile(`https?://[^\s]+/(unlock|reset|invite|confirm-email)\.html\?token=[A-Za-z0-9_-]+`)
 
 // mailedLink returns the newest link to page in the dev mailbox for to.
 func mailedLink(t *testing.T, base, to, page string) string {
