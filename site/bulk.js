@@ -31,6 +31,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     } else if (job.state === "applying") {
       outcome = t("bulk.progress").replace("{a}", job.applied).replace("{n}", job.to_apply);
     }
+    if (job.state === "succeeded" && job.invited) outcome += " " + t("bulk.invited").replace("{n}", job.invited);
     text("job-outcome", outcome);
     document.getElementById("job-imported").hidden = !(job.state === "succeeded" && job.imported);
     text("job-imported-text", t("bulk.hash.imported").replace("{n}", job.imported || 0));
@@ -103,7 +104,8 @@ document.addEventListener("DOMContentLoaded", async () => {
     try {
       const start = await api("POST", "/api/admin/bulk", {
         filename: file.name, mode: form.mode.value, force_change: document.getElementById("force_change").checked,
-        allow_weak_hashes: document.getElementById("allow_weak_hashes").checked, size: file.size,
+        allow_weak_hashes: document.getElementById("allow_weak_hashes").checked,
+        invite: document.getElementById("invite").checked, size: file.size,
         confirm_password: document.getElementById("confirm_password").value });
       document.getElementById("confirm_password").value = "";
       render(start.job);

@@ -713,6 +713,9 @@ Object.assign(KAGIYA_STRINGS.en, {
   "settings.email_change_link_hours": "Login ID change link lifetime (hours)"
 });
 
+Object.assign(KAGIYA_STRINGS.ja, {"bulk.invite": "新規作成で、パスワードのない行には招待メールを送る", "bulk.invited": "{n}件に招待メールを送りました。"});
+Object.assign(KAGIYA_STRINGS.en, {"bulk.invite": "When creating, invite the rows without a password by email", "bulk.invited": "{n} invitations sent."});
+
 function t(key) {
   return KAGIYA_STRINGS[kagiyaLang()][key] || key;
 }

@@ -75,6 +75,7 @@ type BulkChange struct {
 	WeakHash     bool
 	Capacity     int
 	HasCapacity  bool
+	Invite       bool // create mode, no password: the account is invited by email
 	Role         Role // the role column (export round trip); "" leaves it
 	Comment      string
 	HasComment   bool
@@ -126,9 +127,11 @@ func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error
 	forceChange := c.ForceChange || c.WeakHash
 	now := s.now().UTC()
 	if c.Mode == "create" {
-		hash, err := hashOf()
-		if err != nil {
-			return "", err
+		hash := ""
+		if !c.Invite {
+			if hash, err = hashOf(); err != nil {
+				return "", err
+			}
 		}
 		id, err := newID("acc_")
 		if err != nil {
@@ -143,6 +146,9 @@ func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error
 		}
 		a := Account{ID: id, TenantID: c.TenantID, LoginID: c.LoginID, Role: role, PasswordHash: hash, PasswordChangedAt: now,
 			ForceChange: forceChange, QuotaGB: c.Capacity, Comment: c.Comment, CreatedAt: now, UpdatedAt: now, BulkMarker: marker}
+		if c.Invite {
+			a.PasswordChangedAt, a.ForceChange, a.InvitedAt = time.Time{}, false, now
+		}
 		err = s.accounts.CreateAccount(ctx, a)
 		if errors.Is(err, ErrConflict) {
 			if cur, gerr := findAccount(ctx, s.logins, s.accounts, c.LoginID); gerr == nil && cur.TenantID == c.TenantID && cur.BulkMarker == marker {
@@ -153,6 +159,16 @@ func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error
 			return "", fmt.Errorf("bulk create line %d: %w", c.Line, err)
 		}
 		s.audit(ctx, AuditEvent{TenantID: c.TenantID, Actor: c.Actor, Action: "bulk.create", Target: c.LoginID, TargetID: a.ID, IP: c.IP, Result: "ok:" + c.what() + " job " + c.JobID})
+		if c.Invite {
+			t, err := s.tenants.GetTenant(ctx, c.TenantID)
+			if err != nil {
+				return "", fmt.Errorf("bulk invite line %d: %w", c.Line, err)
+			}
+			a.Version = 1
+			if err := s.invite(ctx, a, t, c.Actor, c.IP); err != nil {
+				return "", fmt.Errorf("bulk invite line %d: %w", c.Line, err)
+			}
+		}
 		return BulkCreated, nil
 	}
 	a, err := findAccount(ctx, s.logins, s.accounts, c.LoginID)
@@ -214,6 +230,8 @@ func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error
 func (c BulkChange) what() string {
 	var parts []string
 	switch {
+	case c.Invite:
+		parts = append(parts, "invitation")
 	case c.PasswordHash != "":
 		parts = append(parts, "password_hash")
 	case c.HasPassword:

@@ -118,6 +118,11 @@ type Reader struct {
 // NewReader detects the encoding, reads the header and returns a Reader positioned on the
 // first data row. Header problems come back as problems (with a nil Reader).
 func NewReader(r io.Reader, mode string) (*Reader, []Problem, error) {
+	return newReader(r, mode, false)
+}
+
+// newReader is NewReader; a create job that invites (invite) needs no password column.
+func newReader(r io.Reader, mode string, invite bool) (*Reader, []Problem, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
 	head, err := br.Peek(64 << 10)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
@@ -161,7 +166,7 @@ func NewReader(r io.Reader, mode string) (*Reader, []Problem, error) {
 		}
 	}
 	required := []string{ColAccount}
-	if mode == "create" && !hasCol(rd.col, ColHash) {
+	if mode == "create" && !hasCol(rd.col, ColHash) && !invite {
 		required = append(required, ColPassword) // or password_hash
 	}
 	for _, c := range required {

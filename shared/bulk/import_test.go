@@ -142,3 +142,43 @@ func TestImportedHashProblemsRejectTheFile(t *testing.T) {
 		t.Fatalf("messages: %q / %q", j.Errors[2].Message, j.Errors[0].Message)
 	}
 }
+
+func TestCreateJobInvitesRowsWithoutPasswords(t *testing.T) {
+	for name, nb := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, nb, 0)
+			file := "mail_account,password,mail_capacity\r\nshinjin1,,5\r\nshinjin2,Atarashii-Pass-2!,5\r\nshinjin3,,1\r\n"
+			job, key := e.uploadWith(t, bulk.StartOptions{Filename: "new.csv", Mode: "create"}, []byte(file))
+			if err := e.runner.Run(ctx, key); err != nil {
+				t.Fatal(err)
+			}
+			if j := e.job(t, job.ID); j.State != bulk.StateRejected || len(j.Errors) != 2 || j.Errors[0].Code != "required" {
+				t.Fatalf("without invite: %s %+v", j.State, j.Errors)
+			}
+			job, key = e.uploadWith(t, bulk.StartOptions{Filename: "new.csv", Mode: "create", Invite: true}, []byte(file))
+			if err := e.runner.Run(ctx, key); err != nil {
+				t.Fatal(err)
+			}
+			if j := e.job(t, job.ID); j.State != bulk.StateSucceeded || j.Created != 3 || j.Invited != 2 {
+				t.Fatalf("with invite: %s created %d invited %d %+v", j.State, j.Created, j.Invited, j.Errors)
+			}
+			for _, c := range []struct {
+				id      string
+				invited bool
+			}{{"shinjin1@example.com", true}, {"shinjin2@example.com", false}, {"shinjin3@example.com", true}} {
+				a, err := account.FindAccount(ctx, e.store, c.id)
+				if err != nil || a.Invited() != c.invited || (a.PasswordHash == "") != c.invited {
+					t.Fatalf("%s: invited %v hash %q %v", c.id, a.Invited(), a.PasswordHash, err)
+				}
+				got := false
+				for _, m := range e.mailbox.Messages(c.id) {
+					got = got || strings.Contains(m.Text, "/invite.html?token=")
+				}
+				if got != c.invited {
+					t.Fatalf("%s: invitation mailed %v", c.id, got)
+				}
+			}
+		})
+	}
+}

@@ -35,6 +35,8 @@ type Job struct {
 	Mode            string    `json:"mode"`
 	ForceChange     bool      `json:"force_change"`
 	AllowWeakHashes bool      `json:"allow_weak_hashes"`
+	Invite          bool      `json:"invite"`  // create mode: rows without a password get invitations
+	Invited         int       `json:"invited"` // invitations sent
 	Imported        int       `json:"imported"` // accounts that got an imported password hash
 	Filename        string    `json:"filename"`
 	Size            int64     `json:"size"` // the upload's declared byte length
@@ -173,6 +175,7 @@ type StartOptions struct {
 	Mode            string // "update" or "create"
 	ForceChange     bool
 	AllowWeakHashes bool
+	Invite          bool
 	Size            int64
 }
 
@@ -203,7 +206,7 @@ func (js *Jobs) Start(ctx context.Context, p account.Principal, o StartOptions, 
 	if err != nil {
 		return Upload{}, err
 	}
-	j := Job{ID: id, TenantID: p.Account.TenantID, Owner: p.Account.LoginID, OwnerID: p.Account.ID, OwnerIP: ip, Mode: mode, ForceChange: o.ForceChange, AllowWeakHashes: o.AllowWeakHashes,
+	j := Job{ID: id, TenantID: p.Account.TenantID, Owner: p.Account.LoginID, OwnerID: p.Account.ID, OwnerIP: ip, Mode: mode, ForceChange: o.ForceChange, AllowWeakHashes: o.AllowWeakHashes, Invite: o.Invite && mode == "create",
 		Filename: filename, Size: size, Key: ObjectKey(p.Account.TenantID, id, filename), State: StateWaitingUpload,
 		Skipped: []string{}, Refused: []string{}, Errors: []Problem{}, CreatedAt: js.Now().UTC()}
 	url, headers, err := js.Presign.PresignPut(ctx, j.Key, size, UploadTTL)

@@ -242,7 +242,7 @@ func (r *Runner) rules(job *Job, bc account.BulkContext) Rules {
 		p, _ = policy.Get(account.DefaultPolicyPreset)
 	}
 	return Rules{Mode: job.Mode, Domains: bc.Tenant.Domains, Preset: p, ActorRole: bc.ActorRole, ActorKey: bc.ActorKey, Existing: bc.Existing,
-		AllowWeakHashes: job.AllowWeakHashes}
+		AllowWeakHashes: job.AllowWeakHashes, Invite: job.Invite}
 }
 
 func (r *Runner) validate(ctx context.Context, job *Job, bc account.BulkContext) error {
@@ -286,6 +286,7 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 		loginID string
 		outcome string
 		hashed  bool // the row brought an imported hash
+		invited bool // the row's account was invited
 		err     error
 	}
 	work := make(chan account.BulkChange)
@@ -296,7 +297,7 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 		go func() {
 			for c := range work {
 				outcome, err := r.applyWithRetry(runCtx, c)
-				results <- result{c.Line, c.LoginID, outcome, c.PasswordHash != "", err}
+				results <- result{c.Line, c.LoginID, outcome, c.PasswordHash != "", c.Invite, err}
 			}
 		}()
 	}
@@ -328,6 +329,9 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 			case outcome == account.BulkCreated, outcome == account.BulkAlready && job.Mode == "create":
 				job.Created++
 				job.countImported(res.hashed)
+				if res.invited {
+					job.Invited++
+				}
 			}
 			job.Applied++
 			job.AppliedThrough = pending[0]
@@ -373,6 +377,7 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 		c := account.BulkChange{JobID: job.ID, Line: row.Line, Actor: job.Owner, ActorID: job.OwnerID, IP: job.OwnerIP, TenantID: job.TenantID, Mode: job.Mode, LoginID: id,
 			Password: row.Password, HasPassword: row.HasPassword, Capacity: row.Capacity, HasCapacity: row.HasCapacity,
 			Role: account.Role(strings.ToLower(row.Role)), Comment: row.Comment, HasComment: row.HasComment,
+			Invite: job.Invite && !row.HasPassword && !row.HasHash,
 			ForceChange: job.ForceChange, Settings: bc.Settings}
 		if row.HasHash {
 			in, err := password.ParseImported(row.Hash, job.AllowWeakHashes)
@@ -585,7 +590,7 @@ func (r *Runner) reopen(ctx context.Context, job *Job) (io.Closer, *Reader, erro
 	if err != nil {
 		return nil, nil, fmt.Errorf("open upload: %w", err)
 	}
-	rd, problems, err := NewReader(f, job.Mode)
+	rd, problems, err := newReader(f, job.Mode, job.Invite)
 	if err != nil || len(problems) > 0 || rd == nil {
 		f.Close()
 		return nil, nil, fmt.Errorf("re-read upload: %v %w", problems, err)

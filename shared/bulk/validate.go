@@ -30,6 +30,8 @@ type Rules struct {
 	// AllowWeakHashes lets unsalted or broken imported hashes in (the job's
 	// allow_weak_hashes); those accounts must change their password at once.
 	AllowWeakHashes bool
+	// Invite: in create mode a row without a password or hash is an invitation.
+	Invite bool
 }
 
 // Result is what validation found.
@@ -74,7 +76,7 @@ func LoginID(cell string, domains []string) (string, string) {
 // Validate reads the whole file once, in constant memory apart from one 8-byte hash per
 // account seen (for duplicates), and reports every problem. Nothing is changed.
 func Validate(ctx context.Context, file io.Reader, rules Rules) (Result, error) {
-	rd, headerProblems, err := NewReader(file, rules.Mode)
+	rd, headerProblems, err := newReader(file, rules.Mode, rules.Invite)
 	if err != nil {
 		return Result{}, err
 	}
@@ -134,7 +136,7 @@ func checkRow(row Row, rules Rules, seen map[uint64]int32, res *Result) bool {
 		res.problem(Problem{Line: row.Line, Column: ColCapacity, Code: CodeInvalidCapacity})
 	}
 	switch {
-	case rules.Mode == "create" && !row.HasPassword && !row.HasHash:
+	case rules.Mode == "create" && !row.HasPassword && !row.HasHash && !rules.Invite:
 		res.problem(Problem{Line: row.Line, Column: ColPassword, Code: CodeRequired})
 	case row.HasPassword && row.HasHash:
 		res.problem(Problem{Line: row.Line, Column: ColHash, Code: CodePasswordAndHash})

@@ -25,6 +25,7 @@ func (a *api) handleBulkStart() http.Handler {
 		Mode            string `json:"mode"`
 		ForceChange     bool   `json:"force_change"`
 		AllowWeakHashes bool   `json:"allow_weak_hashes"`
+		Invite          bool   `json:"invite"`
 		Size            int64  `json:"size"`
 		ConfirmPassword string `json:"confirm_password"`
 	}
@@ -54,7 +55,7 @@ func (a *api) handleBulkStart() http.Handler {
 			return
 		}
 		up, err := a.bulk.Start(r.Context(), p, bulk.StartOptions{Filename: req.Filename, Mode: req.Mode, ForceChange: req.ForceChange,
-			AllowWeakHashes: req.AllowWeakHashes, Size: req.Size}, clientIP(r))
+			AllowWeakHashes: req.AllowWeakHashes, Invite: req.Invite, Size: req.Size}, clientIP(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return
