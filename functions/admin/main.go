@@ -14,13 +14,15 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/kagiya/kagiya/shared/bulk"
+	"github.com/kagiya/kagiya/shared/httpapi"
 	"github.com/kagiya/kagiya/shared/lambdaapi"
 	"github.com/kagiya/kagiya/shared/s3files"
 )
 
 func main() {
 	uploads := func(cfg aws.Config, bucket string) bulk.Presigner { return s3files.New(s3.NewFromConfig(cfg), bucket) }
-	h, err := lambdaapi.Handler(context.Background(), os.Getenv, lambdaapi.Parts{Uploads: uploads})
+	exports := func(cfg aws.Config, bucket string) httpapi.Exports { return s3files.New(s3.NewFromConfig(cfg), bucket) }
+	h, err := lambdaapi.Handler(context.Background(), os.Getenv, lambdaapi.Parts{Uploads: uploads, Exports: exports})
 	if err != nil {
 		slog.Error("admin: start", "err", err)
 		os.Exit(1)

@@ -35,8 +35,8 @@ type Job struct {
 	Mode            string    `json:"mode"`
 	ForceChange     bool      `json:"force_change"`
 	AllowWeakHashes bool      `json:"allow_weak_hashes"`
-	Invite          bool      `json:"invite"`  // create mode: rows without a password get invitations
-	Invited         int       `json:"invited"` // invitations sent
+	Invite          bool      `json:"invite"`   // create mode: rows without a password get invitations
+	Invited         int       `json:"invited"`  // invitations sent
 	Imported        int       `json:"imported"` // accounts that got an imported password hash
 	Filename        string    `json:"filename"`
 	Size            int64     `json:"size"` // the upload's declared byte length

@@ -377,7 +377,7 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 		c := account.BulkChange{JobID: job.ID, Line: row.Line, Actor: job.Owner, ActorID: job.OwnerID, IP: job.OwnerIP, TenantID: job.TenantID, Mode: job.Mode, LoginID: id,
 			Password: row.Password, HasPassword: row.HasPassword, Capacity: row.Capacity, HasCapacity: row.HasCapacity,
 			Role: account.Role(strings.ToLower(row.Role)), Comment: row.Comment, HasComment: row.HasComment,
-			Invite: job.Invite && !row.HasPassword && !row.HasHash,
+			Invite:      job.Invite && !row.HasPassword && !row.HasHash,
 			ForceChange: job.ForceChange, Settings: bc.Settings}
 		if row.HasHash {
 			in, err := password.ParseImported(row.Hash, job.AllowWeakHashes)

@@ -64,11 +64,21 @@ type Deps struct {
 	// ForgotFloor is the least time a forgot-password answer takes, so known and unknown
 	// accounts answer alike (default 500ms; tests set their own).
 	ForgotFloor time.Duration
+	// Exports, if set, keeps the accounts export for download through a presigned link
+	// (in AWS, where a response may not exceed 6 MB); without it the export streams.
+	Exports Exports
+}
+
+// Exports keeps a large download and links to it.
+type Exports interface {
+	Put(ctx context.Context, key string, body io.ReadSeeker, size int64) error
+	PresignGet(ctx context.Context, key string, ttl time.Duration, filename string) (string, error)
 }
 
 type api struct {
 	svc         *account.Services
 	bulk        *bulk.Jobs
+	exports     Exports
 	log         *slog.Logger
 	secure      bool
 	forgotFloor time.Duration
@@ -80,7 +90,7 @@ func New(d Deps) http.Handler {
 	if d.ForgotFloor == 0 {
 		d.ForgotFloor = 500 * time.Millisecond
 	}
-	a := &api{svc: d.Services, bulk: d.Bulk, log: d.Log, secure: d.SecureCookies, forgotFloor: d.ForgotFloor}
+	a := &api{svc: d.Services, bulk: d.Bulk, exports: d.Exports, log: d.Log, secure: d.SecureCookies, forgotFloor: d.ForgotFloor}
 	mux := http.NewServeMux()
 	allowed := map[string][]string{} // path pattern → its methods
 	for _, r := range a.routes() {

@@ -73,6 +73,7 @@ type setup struct {
 	settings account.Settings // the example.com tenant's
 	floor    time.Duration    // forgot-password floor
 	bulk     bool             // serve the bulk endpoints, uploads going to an in-process S3
+	exports  bool             // exports go to an in-process S3 and are linked to
 }
 
 type option func(*setup)
@@ -121,7 +122,11 @@ func newEnvOn(t testing.TB, st account.Store, opts ...option) *env {
 	if su.bulk {
 		jobs = &bulk.Jobs{Store: st.(bulk.JobStore), Presign: fakeS3(t), Now: clk.Now}
 	}
-	h := httpapi.New(httpapi.Deps{Services: svc, Log: log, ForgotFloor: su.floor, Bulk: jobs})
+	var exports httpapi.Exports
+	if su.exports {
+		exports = fakeS3(t)
+	}
+	h := httpapi.New(httpapi.Deps{Services: svc, Log: log, ForgotFloor: su.floor, Bulk: jobs, Exports: exports})
 	return &env{t: t, handler: h, svc: svc, tenant: tenant, store: st, mailbox: box, clock: clk, logs: logs}
 }
 

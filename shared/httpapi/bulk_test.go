@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -125,5 +127,29 @@ func TestBulkJobsListNewestFirst(t *testing.T) {
 	e.withUser(userID, "user")
 	if res := e.signedIn(userID, userPW).do("GET", "/api/admin/bulk", nil); res.status != 403 {
 		t.Fatalf("a user lists jobs: %d", res.status)
+	}
+}
+
+func withExports(s *setup) { s.exports = true }
+
+// Where the response could not hold a large export (Lambda), the export goes to storage
+// and the answer links to it.
+func TestExportThroughStorage(t *testing.T) {
+	e := newEnv(t, withExports)
+	owner := e.signedIn(ownerID, ownerPW)
+	owner.do("POST", "/api/admin/accounts", map[string]any{"login_id": "keiri@example.com", "password": "Keisan-Ki-2026!", "comment": "経理"})
+	res := owner.do("GET", "/api/admin/accounts/export.csv", nil)
+	loc := res.header.Get("Location")
+	if res.status != 303 || !strings.Contains(loc, "exports/") || !strings.Contains(loc, "response-content-disposition") {
+		t.Fatalf("export: %d %q", res.status, loc)
+	}
+	got, err := http.Get(loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(got.Body)
+	got.Body.Close()
+	if got.StatusCode != 200 || !strings.HasPrefix(string(body), "\ufeffmail_account,role,mail_capacity,comment") || !strings.Contains(string(body), "keiri@example.com,user,0,経理") {
+		t.Fatalf("download: %d %q", got.StatusCode, body)
 	}
 }

@@ -144,8 +144,9 @@ type Uploads func(awsCfg aws.Config, bucket string) bulk.Presigner
 
 // Parts are the clients only some functions link.
 type Parts struct {
-	Uploads Uploads   // the admin function: it presigns uploads
-	Keys    KeyClient // the sign-in function: it checks second-factor codes
+	Uploads Uploads                                                // the admin function: it presigns uploads
+	Exports func(awsCfg aws.Config, bucket string) httpapi.Exports // the admin function: large exports go through S3
+	Keys    KeyClient                                              // the sign-in function: it checks second-factor codes
 }
 
 // Handler builds the API handler from the environment and the Lambda's AWS credentials.
@@ -160,7 +161,11 @@ func Handler(ctx context.Context, getenv func(string) string, parts Parts) (http
 	if name := getenv("UPLOAD_BUCKET"); name != "" && uploads != nil {
 		jobs = &bulk.Jobs{Store: env.Store, Presign: uploads(env.AWS, name), Now: time.Now}
 	}
-	return httpapi.New(httpapi.Deps{Services: env.Services, Log: env.Log, Bulk: jobs,
+	var exports httpapi.Exports
+	if name := getenv("UPLOAD_BUCKET"); name != "" && parts.Exports != nil {
+		exports = parts.Exports(env.AWS, name)
+	}
+	return httpapi.New(httpapi.Deps{Services: env.Services, Log: env.Log, Bulk: jobs, Exports: exports,
 		SecureCookies: strings.HasPrefix(env.Config.SiteURL, "https://")}), nil
 }
 

@@ -1,5 +1,6 @@
 // Package s3files keeps the bulk uploads in an S3 bucket: presigned PUT URLs for the
-// browser, and reading an uploaded object back.
+// browser, and reading an uploaded object back; and large exports, written here and
+// downloaded through presigned GET URLs.
 package s3files
 
 import (
@@ -61,4 +62,25 @@ func (b *Bucket) Open(ctx context.Context, key string) (io.ReadCloser, error) {
 		return nil, fmt.Errorf("get %s: %w", key, err)
 	}
 	return out.Body, nil
+}
+
+// Put stores body (size bytes) at key as a CSV download.
+func (b *Bucket) Put(ctx context.Context, key string, body io.ReadSeeker, size int64) error {
+	_, err := b.client.PutObject(ctx, &s3.PutObjectInput{Bucket: &b.name, Key: &key, Body: body, ContentLength: aws.Int64(size),
+		ContentType: aws.String(ContentType + "; charset=utf-8")})
+	if err != nil {
+		return fmt.Errorf("put %s: %w", key, err)
+	}
+	return nil
+}
+
+// PresignGet returns a URL that downloads the object at key, as a file called filename,
+// until ttl runs out.
+func (b *Bucket) PresignGet(ctx context.Context, key string, ttl time.Duration, filename string) (string, error) {
+	req, err := b.presign.PresignGetObject(ctx, &s3.GetObjectInput{Bucket: &b.name, Key: &key,
+		ResponseContentDisposition: aws.String(`attachment; filename="` + filename + `"`)}, s3.WithPresignExpires(ttl))
+	if err != nil {
+		return "", fmt.Errorf("presign %s: %w", key, err)
+	}
+	return req.URL, nil
 }
