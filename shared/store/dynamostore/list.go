@@ -302,7 +302,7 @@ func (s *Store) listOrdered(ctx context.Context, tenantID string, q account.List
 		in.KeyConditionExpression = aws.String("tenant_id = :t AND #sk " + op + " :after")
 		in.ExpressionAttributeValues[":after"] = str(q.After)
 	} else {
-		delete(in.ExpressionAttributeNames, "#sk")
+		in.ExpressionAttributeNames = nil // DynamoDB refuses an empty map
 	}
 	var page []account.Entry
 	more := false
