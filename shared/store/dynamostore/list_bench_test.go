@@ -1,12 +1,12 @@
 package dynamostore
 
 import (
-	"strings"
 	"context"
 	"fmt"
 	"net/http/httptest"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
