@@ -286,3 +286,20 @@ func TestTableIndexesAreTheStoresOwn(t *testing.T) {
 		t.Fatalf("template indexes:\n%s\nthe store's:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestOriginSecretIsWired checks that CloudFront sends the origin secret the functions
+// expect, and forwards the viewer's address.
+func TestOriginSecretIsWired(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(raw)
+	ref := `"{{resolve:secretsmanager:${OriginSecret}:SecretString}}"`
+	for _, want := range []string{"ORIGIN_SECRET: !Sub " + ref, "HeaderName: " + httpapi.OriginHeader, "HeaderValue: !Sub " + ref,
+		"CloudFront-Viewer-Address", "OriginRequestPolicyId: !Ref ApiOriginRequests", "Type: AWS::SecretsManager::Secret"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("template.yaml lacks %q", want)
+		}
+	}
+}

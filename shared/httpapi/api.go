@@ -5,6 +5,7 @@ package httpapi
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -64,6 +65,10 @@ type Deps struct {
 	// ForgotFloor is the least time a forgot-password answer takes, so known and unknown
 	// accounts answer alike (default 500ms; tests set their own).
 	ForgotFloor time.Duration
+	// OriginSecret, if set, is the value CloudFront adds in OriginHeader to every request
+	// it forwards: a request without it is 403 (so the execute-api URL is no way
+	// around the edge), and with it the client's address is CloudFront-Viewer-Address.
+	OriginSecret string
 	// Exports, if set, keeps the accounts export for download through a presigned link
 	// (in AWS, where a response may not exceed 6 MB); without it the export streams.
 	Exports Exports
@@ -113,7 +118,43 @@ func New(d Deps) http.Handler {
 		}
 		a.fail(w, r, &account.Error{Code: account.CodeNotFound})
 	}))
-	return SecurityHeaders(a.observe(mux))
+	return SecurityHeaders(a.edge(d.OriginSecret, a.observe(mux)))
+}
+
+// OriginHeader carries the origin secret from CloudFront to the API.
+const OriginHeader = "X-Kagiya-Origin"
+
+// edge admits only requests that came through CloudFront (the origin secret, compared in
+// constant time) and takes the client's address from CloudFront-Viewer-Address, which
+// only then can be trusted. Without a secret (the local server) the peer is the client.
+func (a *api) edge(secret string, next http.Handler) http.Handler {
+	if secret == "" {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if subtle.ConstantTimeCompare([]byte(r.Header.Get(OriginHeader)), []byte(secret)) != 1 {
+			a.fail(w, r, &account.Error{Code: account.CodeForbidden})
+			return
+		}
+		r.Header.Del(OriginHeader)
+		if ip, ok := viewerIP(r.Header.Get("CloudFront-Viewer-Address")); ok {
+			r.RemoteAddr = net.JoinHostPort(ip, "0")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// viewerIP reads CloudFront-Viewer-Address ("198.51.100.7:46532", "2001:db8::1:46532").
+func viewerIP(v string) (string, bool) {
+	i := strings.LastIndexByte(v, ':')
+	if i <= 0 {
+		return "", false
+	}
+	ip := net.ParseIP(strings.Trim(v[:i], "[]"))
+	if ip == nil {
+		return "", false
+	}
+	return ip.String(), true
 }
 
 // SecurityHeaders sets the headers every page and API answer carries.

@@ -68,12 +68,13 @@ func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return 
 
 // setup is what an option may change before the service is built.
 type setup struct {
-	cfg      account.Config
-	deps     account.Deps
-	settings account.Settings // the example.com tenant's
-	floor    time.Duration    // forgot-password floor
-	bulk     bool             // serve the bulk endpoints, uploads going to an in-process S3
-	exports  bool             // exports go to an in-process S3 and are linked to
+	cfg          account.Config
+	deps         account.Deps
+	settings     account.Settings // the example.com tenant's
+	floor        time.Duration    // forgot-password floor
+	bulk         bool             // serve the bulk endpoints, uploads going to an in-process S3
+	exports      bool             // exports go to an in-process S3 and are linked to
+	originSecret string           // the CloudFront origin secret
 }
 
 type option func(*setup)
@@ -126,7 +127,7 @@ func newEnvOn(t testing.TB, st account.Store, opts ...option) *env {
 	if su.exports {
 		exports = fakeS3(t)
 	}
-	h := httpapi.New(httpapi.Deps{Services: svc, Log: log, ForgotFloor: su.floor, Bulk: jobs, Exports: exports})
+	h := httpapi.New(httpapi.Deps{Services: svc, Log: log, ForgotFloor: su.floor, Bulk: jobs, Exports: exports, OriginSecret: su.originSecret})
 	return &env{t: t, handler: h, svc: svc, tenant: tenant, store: st, mailbox: box, clock: clk, logs: logs}
 }
 
@@ -678,5 +679,62 @@ func TestWrongMethodIs405WithAllow(t *testing.T) {
 	}
 	if res := c.do("GET", "/api/nothing-here", nil); res.status != 404 || res.header.Get("Allow") != "" {
 		t.Fatalf("unknown path: %d", res.status)
+	}
+}
+
+func withOriginSecret(secret string) option { return func(s *setup) { s.originSecret = secret } }
+
+// Behind CloudFront: only requests with the origin secret get in, and the client's
+// address is the viewer's, so per-IP limits and the audit log see people, not the edge.
+func TestOriginSecretAndViewerAddress(t *testing.T) {
+	e := newEnv(t, withOriginSecret("s3cr3t-from-the-edge"), withConfig(func(c *account.Config) { c.LoginPerIPMinute = 2 }))
+	login := func(secret, viewer, body string) response {
+		req := httptest.NewRequest("POST", "/api/login", strings.NewReader(body))
+		req.RemoteAddr = "130.176.0.1:443" // a CloudFront edge
+		req.Header.Set("Content-Type", "application/json")
+		if secret != "" {
+			req.Header.Set(httpapi.OriginHeader, secret)
+		}
+		if viewer != "" {
+			req.Header.Set("CloudFront-Viewer-Address", viewer)
+		}
+		rec := httptest.NewRecorder()
+		e.handler.ServeHTTP(rec, req)
+		return response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
+	}
+	call := func(secret, viewer string) response {
+		return login(secret, viewer, `{"login_id":"nobody@example.com","password":"Wrong-Pass-123!"}`)
+	}
+	if res := call("", "198.51.100.7:5000"); res.status != 403 || res.code(t) != "forbidden" {
+		t.Fatalf("without the secret: %d %s", res.status, res.body)
+	}
+	if res := call("wrong-secret-from-elsewhere", "198.51.100.7:5000"); res.status != 403 {
+		t.Fatalf("a wrong secret: %d", res.status)
+	}
+	// Two viewers behind one edge have a limit each.
+	for range 2 {
+		if res := call("s3cr3t-from-the-edge", "198.51.100.7:5000"); res.status != 401 {
+			t.Fatalf("viewer A: %d %s", res.status, res.body)
+		}
+	}
+	if res := call("s3cr3t-from-the-edge", "198.51.100.7:5001"); res.status != 429 {
+		t.Fatalf("viewer A's third: %d", res.status)
+	}
+	if res := call("s3cr3t-from-the-edge", "[2001:db8::7]:5000"); res.status != 401 {
+		t.Fatalf("viewer B (IPv6) shares A's limit: %d", res.status)
+	}
+	if got := e.logs.String(); strings.Contains(got, "s3cr3t") {
+		t.Fatal("the origin secret reached the log")
+	}
+	if res := login("s3cr3t-from-the-edge", "[2001:db8::7]:5000", `{"login_id":"`+ownerID+`","password":"`+ownerPW+`"}`); res.status != 200 {
+		t.Fatalf("the owner through the edge: %d %s", res.status, res.body)
+	}
+	events, _, _ := e.store.ListAudit(context.Background(), e.tenant.ID, "", 20)
+	found := false
+	for _, ev := range events {
+		found = found || ev.IP == "2001:db8::7"
+	}
+	if !found {
+		t.Fatalf("the audit log has not the viewer's address: %+v", events)
 	}
 }

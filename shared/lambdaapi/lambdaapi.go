@@ -165,7 +165,7 @@ func Handler(ctx context.Context, getenv func(string) string, parts Parts) (http
 	if name := getenv("UPLOAD_BUCKET"); name != "" && parts.Exports != nil {
 		exports = parts.Exports(env.AWS, name)
 	}
-	return httpapi.New(httpapi.Deps{Services: env.Services, Log: env.Log, Bulk: jobs, Exports: exports,
+	return httpapi.New(httpapi.Deps{Services: env.Services, Log: env.Log, Bulk: jobs, Exports: exports, OriginSecret: getenv("ORIGIN_SECRET"),
 		SecureCookies: strings.HasPrefix(env.Config.SiteURL, "https://")}), nil
 }
 
