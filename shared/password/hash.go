@@ -82,6 +82,24 @@ func Hash(p Params, plain string) (string, error) {
 		argon2.Version, p.MemoryKiB, p.Iterations, p.Parallelism, keyid, b64.EncodeToString(salt), b64.EncodeToString(key)), nil
 }
 
+// Dummy is a PHC string with p's parameters that no password matches (its key is not a
+// hash of anything): checking a password against it costs what a real check costs, and
+// making it costs nothing, so a function's start computes no hash.
+func Dummy(p Params) string {
+	b64 := base64.RawStdEncoding
+	salt := make([]byte, p.SaltLen)
+	key := make([]byte, p.KeyLen)
+	for i := range key {
+		key[i] = 0x5a
+	}
+	keyid := ""
+	if p.Pepper != "" {
+		keyid = ",keyid=" + pepperID(p.Pepper)
+	}
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d%s$%s$%s",
+		argon2.Version, p.MemoryKiB, p.Iterations, p.Parallelism, keyid, b64.EncodeToString(salt), b64.EncodeToString(key))
+}
+
 // Verify reports whether plain matches the PHC string encoded, comparing in constant time,
 // and whether the hash was made with parameters other than want, or without want's
 // pepper (so the caller should rehash). A hash made with a pepper want does not hold is

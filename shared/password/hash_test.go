@@ -132,3 +132,18 @@ func TestPepper(t *testing.T) {
 		t.Fatal("pepper had no effect")
 	}
 }
+
+// The dummy hash matches nothing and costs a real check: the same parameters, so the
+// unknown-account sign-in takes as long as a real one.
+func TestDummyCostsARealCheckAndMatchesNothing(t *testing.T) {
+	d := Dummy(fast)
+	real, _ := Hash(fast, "x")
+	if d[:strings.LastIndex(d[:len(d)-44], "$")] != real[:strings.LastIndex(real[:len(real)-44], "$")] {
+		t.Fatalf("parameters differ: %s / %s", d, real)
+	}
+	for _, pw := range []string{"", "x", "password"} {
+		if ok, stale, err := Verify(fast, d, pw); ok || stale || err != nil {
+			t.Fatalf("%q: %v %v %v", pw, ok, stale, err)
+		}
+	}
+}
