@@ -60,6 +60,14 @@ export KAGIYA_TEST_SES_ENDPOINT="http://127.0.0.1:$ses_port"
 export KAGIYA_REQUIRE_BROWSER=1
 export KAGIYA_REQUIRE_HASH_TOOLS=1
 
+log "lint the template"
+if command -v cfn-lint >/dev/null 2>&1; then
+  cfn-lint template.yaml
+  echo "cfn-lint: template.yaml is clean"
+else
+  echo "cfn-lint is not installed; the template tests still run"
+fi
+
 log "vet"
 go vet ./...
 unformatted=$(gofmt -l functions shared infra site)

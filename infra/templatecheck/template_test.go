@@ -185,8 +185,8 @@ func TestFunctionPermissions(t *testing.T) {
 					}
 					if strings.HasPrefix(action, "s3:") {
 						r, _ := st.Resource.(string)
-						export := name == "AdminFunction" && strings.HasSuffix(r, "-uploads-${AWS::AccountId}/exports/*") // large exports, downloaded by a presigned link
-						if !export && !strings.HasSuffix(r, "-uploads-${AWS::AccountId}/uploads/*") {
+						export := name == "AdminFunction" && strings.HasSuffix(r, "-uploads-${AWS::Region}-${AWS::AccountId}/exports/*") // large exports, downloaded by a presigned link
+						if !export && !strings.HasSuffix(r, "-uploads-${AWS::Region}-${AWS::AccountId}/uploads/*") {
 							t.Errorf("%s: %s on %v, beyond the upload bucket's uploads/", name, action, st.Resource)
 						}
 					}
@@ -301,5 +301,68 @@ func TestOriginSecretIsWired(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("template.yaml lacks %q", want)
 		}
+	}
+}
+
+// TestOperations holds the template to what an operator needs: every function's logs
+// kept for a set time and watched for errors and throttles, alarms to a topic, the table
+// protected from deletion, audit items never changed or removed by a function, and names
+// that carry the region.
+func TestOperations(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Resources map[string]struct {
+			Type       string         `yaml:"Type"`
+			Properties map[string]any `yaml:"Properties"`
+		} `yaml:"Resources"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	logs, alarms := map[string]bool{}, map[string]bool{}
+	for _, r := range doc.Resources {
+		switch r.Type {
+		case "AWS::Logs::LogGroup":
+			if r.Properties["RetentionInDays"] == nil {
+				t.Errorf("a log group without retention: %v", r.Properties["LogGroupName"])
+			}
+			logs[fmt.Sprint(r.Properties["LogGroupName"])] = true
+		case "AWS::CloudWatch::Alarm":
+			alarms[fmt.Sprint(r.Properties["MetricName"])] = true
+			if r.Properties["AlarmActions"] == nil {
+				t.Errorf("an alarm that tells no one: %v", r.Properties["AlarmDescription"])
+			}
+		}
+	}
+	for name, r := range doc.Resources {
+		if r.Type != "AWS::Serverless::Function" {
+			continue
+		}
+		if !logs["/aws/lambda/${"+name+"}"] {
+			t.Errorf("%s: no log group with retention", name)
+		}
+	}
+	for _, m := range []string{"Errors", "Throttles", "5xx", "ThrottledRequests", "ApproximateNumberOfMessagesVisible", "MailNotSent", "RateLimited", "NumberOfMessagesSent"} {
+		if !alarms[m] {
+			t.Errorf("no alarm on %s", m)
+		}
+	}
+	if doc.Resources["Table"].Properties["DeletionProtectionEnabled"] != true {
+		t.Error("the table can be deleted")
+	}
+	s := string(raw)
+	if n, fns := strings.Count(s, `dynamodb:LeadingKeys: ["AUDIT#*"]`), strings.Count(s, "Type: AWS::Serverless::Function"); n != fns || !strings.Contains(s, "Effect: Deny\n              Action: [dynamodb:UpdateItem, dynamodb:DeleteItem]") {
+		t.Errorf("%d audit denials for %d functions", n, fns)
+	}
+	for _, r := range doc.Resources {
+		if name, ok := r.Properties["BucketName"].(string); ok && !strings.Contains(name, "${AWS::Region}") {
+			t.Errorf("bucket name %q does not carry the region", name)
+		}
+	}
+	if strings.Contains(s, "ReservedConcurrentExecutions: 10") {
+		t.Error("a fixed reserved concurrency fails on accounts whose quota is 10")
 	}
 }
