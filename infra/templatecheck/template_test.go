@@ -49,8 +49,19 @@ func TestFunctionsAreMainPackagesBuiltForLambda(t *testing.T) {
 		if !strings.HasPrefix(*fn.CodeUri.String, "functions/") {
 			t.Errorf("%s: CodeUri %s is outside functions/", name, *fn.CodeUri.String)
 		}
-		if fn.AWSCloudFormationMetadata["BuildMethod"] != "go1.x" {
-			t.Errorf("%s: Metadata.BuildMethod = %v, want go1.x", name, fn.AWSCloudFormationMetadata["BuildMethod"])
+		// Built by infra/build/Makefile, with the flags infra/test.sh uses.
+		if fn.AWSCloudFormationMetadata["BuildMethod"] != "makefile" || fn.AWSCloudFormationMetadata["ContextPath"] != "infra/build" {
+			t.Errorf("%s: Metadata = %v, want BuildMethod makefile in infra/build", name, fn.AWSCloudFormationMetadata)
+		}
+		mk, _ := os.ReadFile(filepath.Join(root, "infra", "build", "Makefile"))
+		target := "build-" + name + ":\n\t$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./" + strings.TrimSuffix(*fn.CodeUri.String, "/")
+		if !strings.Contains(string(mk), target) {
+			t.Errorf("%s: infra/build/Makefile lacks %q", name, target)
+		}
+		sh, _ := os.ReadFile(filepath.Join(root, "infra", "test.sh"))
+		if !strings.Contains(string(mk), "CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w'") ||
+			!strings.Contains(string(sh), "CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w'") {
+			t.Error("the Makefile and infra/test.sh build Lambda binaries differently")
 		}
 	}
 	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
