@@ -24,7 +24,9 @@ document.addEventListener("DOMContentLoaded", async () => {
     location.assign("/index.html");
   });
   try {
-    account = await me();
+    const fresh = sessionStorage.getItem("kagiya.me"); // just signed in: no need to ask
+    sessionStorage.removeItem("kagiya.me");
+    account = fresh ? JSON.parse(fresh) : await me();
     render();
   } catch (e) {
     showMessage(msg, e.message, true);

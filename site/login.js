@@ -22,6 +22,8 @@ document.addEventListener("DOMContentLoaded", () => {
 
   const signedIn = (res) => {
     sessionStorage.setItem("kagiya.csrf", res.csrf_token);
+    // The answer carries what GET /api/me gives: the home page uses it, once, instead.
+    sessionStorage.setItem("kagiya.me", JSON.stringify(res.account));
     location.assign("/home.html");
   };
 

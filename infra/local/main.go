@@ -27,6 +27,7 @@ import (
 	"github.com/kagiya/kagiya/shared/password"
 	"github.com/kagiya/kagiya/shared/store/boltstore"
 	"github.com/kagiya/kagiya/site"
+	sitebuild "github.com/kagiya/kagiya/site/build"
 )
 
 func main() {
@@ -149,7 +150,11 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	mux.Handle("/api/", httpapi.New(httpapi.Deps{Services: svc, Log: log, Bulk: jobs}))
 	mux.Handle(s3Prefix+"/", s3fake.handler)
 	mux.Handle("GET /_dev/mail", devMail(mailbox))
-	mux.Handle("/", httpapi.SecurityHeaders(http.FileServerFS(site.Files)))
+	built, err := sitebuild.Site(site.Files)
+	if err != nil {
+		return fmt.Errorf("site: %w", err)
+	}
+	mux.Handle("/", httpapi.SecurityHeaders(sitebuild.Handler(built)))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	errc := make(chan error, 1)

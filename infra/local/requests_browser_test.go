@@ -1,0 +1,61 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// countRequests keeps, across the pages of a visit, how many requests went to the
+// network: page loads, assets and API calls whose transfer was not served from the
+// browser's cache (a revalidation counts). The browser's own icon fetch is not in the
+// Resource Timing entries this reads.
+const countRequests = `(() => {
+  const add = (entries) => {
+    const n = entries.filter((e) => e.transferSize > 0).length;
+    sessionStorage.setItem("requests", String(Number(sessionStorage.getItem("requests") || 0) + n));
+  };
+  add(performance.getEntriesByType("navigation"));
+  new PerformanceObserver((list) => add(list.getEntries())).observe({ type: "resource", buffered: true });
+  return true;
+})()`
+
+// A sign-in from a cold browser and from a warm one, counted: the built site bundles each
+// page's scripts, caches assets for a year and the home page uses the sign-in's answer.
+func TestBrowserSignInRequests(t *testing.T) {
+	base := startServer(t)
+	createUser(t, base, "kazu@example.com", "Fuji-Passw0rd-26!")
+	ctx := browser(t)
+	signInCounted := func() (int, error) {
+		var n int
+		err := chromedp.Do(ctx,
+			chromedp.Navigate(base+"/index.html"),
+			chromedp.WaitVisible(css("#login_id")),
+			script(`sessionStorage.setItem("requests", "0")`),
+			script(countRequests),
+			fill("#login_id", "kazu@example.com"),
+			fill("#password", "Fuji-Passw0rd-26!"),
+			chromedp.Click(css("#signin-submit")),
+			waitText("#me-login-id", "kazu@example.com"),
+			script(countRequests),
+			chromedp.Sleep(200e6),
+			read(chromedp.Evaluate[int](`Number(sessionStorage.getItem("requests"))`), &n),
+		)
+		return n, err
+	}
+	cold, err := signInCounted()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.Click(css("#signout")), chromedp.WaitVisible(css("#signin-form"))); err != nil {
+		t.Fatal(err)
+	}
+	warm, err := signInCounted()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("requests for a sign-in: cold browser %d, warm browser %d", cold, warm)
+	if cold > 8 || warm > 3 {
+		t.Fatalf("cold %d (goal 8), warm %d (goal 3)", cold, warm)
+	}
+}

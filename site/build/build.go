@@ -1,0 +1,153 @@
+// Package build makes the site as it is served: every asset (CSS, JS, the icon) renamed
+// with a hash of its content and every page's references rewritten, so an asset can be
+// cached for a year and a deploy never mixes old and new files; pages are always checked
+// again. The local server serves the result, and the deploy step uploads it.
+package build
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"path"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+)
+
+// File is one file of the built site.
+type File struct {
+	Name         string // as served
+	Body         []byte
+	ContentType  string
+	CacheControl string
+}
+
+// Cache-Control of the two kinds of file.
+const (
+	PageCache  = "no-cache"                            // HTML: checked again on every load
+	AssetCache = "public, max-age=31536000, immutable" // hashed assets: never change
+)
+
+var contentTypes = map[string]string{
+	".html": "text/html; charset=utf-8", ".css": "text/css; charset=utf-8",
+	".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml",
+}
+
+// script matches a page's script tags; blankLines what removing them leaves.
+var (
+	script     = regexp.MustCompile(`<script src="([a-z0-9_.-]+\.js)" defer></script>`)
+	blankLines = regexp.MustCompile(`\n\s*\n`)
+)
+
+// reference matches src="x.js" and href="x.css" in a page.
+var reference = regexp.MustCompile(`(src|href)="([a-z0-9_.-]+\.(?:js|css|svg))"`)
+
+// Site builds the files of src (the site folder).
+func Site(src fs.FS) ([]File, error) {
+	names, err := fs.Glob(src, "*")
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(names)
+	hashed := map[string]string{}
+	var out []File
+	for _, n := range names {
+		ext := path.Ext(n)
+		if ext == ".html" || contentTypes[ext] == "" {
+			continue
+		}
+		body, err := fs.ReadFile(src, n)
+		if err != nil {
+			return nil, err
+		}
+		sum := sha256.Sum256(body)
+		name := strings.TrimSuffix(n, ext) + "." + hex.EncodeToString(sum[:])[:10] + ext
+		hashed[n] = name
+		out = append(out, File{Name: name, Body: body, ContentType: contentTypes[ext], CacheControl: AssetCache})
+	}
+	bundles := map[string]string{} // the scripts of a page, joined → their bundle's name
+	for _, n := range names {
+		if path.Ext(n) != ".html" {
+			continue
+		}
+		body, err := fs.ReadFile(src, n)
+		if err != nil {
+			return nil, err
+		}
+		// A page's scripts (all defer, run in order) become one file: fewer requests on a
+		// cold load. Pages with the same scripts share their bundle.
+		var scripts []string
+		for _, m := range script.FindAllSubmatch(body, -1) {
+			scripts = append(scripts, string(m[1]))
+		}
+		if len(scripts) > 1 {
+			key := strings.Join(scripts, " ")
+			name, ok := bundles[key]
+			if !ok {
+				var joined []byte
+				for _, sc := range scripts {
+					js, err := fs.ReadFile(src, sc)
+					if err != nil {
+						return nil, fmt.Errorf("%s: %w", n, err)
+					}
+					joined = append(append(append(joined, "// "+sc+"\n"...), js...), '\n')
+				}
+				sum := sha256.Sum256(joined)
+				name = "bundle." + hex.EncodeToString(sum[:])[:10] + ".js"
+				bundles[key] = name
+				out = append(out, File{Name: name, Body: joined, ContentType: contentTypes[".js"], CacheControl: AssetCache})
+			}
+			first := true
+			body = script.ReplaceAllFunc(body, func([]byte) []byte {
+				if first {
+					first = false
+					return []byte(`<script src="` + name + `" defer></script>`)
+				}
+				return nil
+			})
+			body = blankLines.ReplaceAll(body, []byte("\n"))
+		}
+		var missing []string
+		body = reference.ReplaceAllFunc(body, func(m []byte) []byte {
+			sub := reference.FindSubmatch(m)
+			if strings.HasPrefix(string(sub[2]), "bundle.") {
+				return m
+			}
+			h, ok := hashed[string(sub[2])]
+			if !ok {
+				missing = append(missing, string(sub[2]))
+				return m
+			}
+			return []byte(string(sub[1]) + `="` + h + `"`)
+		})
+		if len(missing) > 0 {
+			return nil, fmt.Errorf("%s refers to %v, which the site does not have", n, missing)
+		}
+		out = append(out, File{Name: n, Body: body, ContentType: contentTypes[".html"], CacheControl: PageCache})
+	}
+	return out, nil
+}
+
+// Handler serves built files with their types and caching; "/" is index.html, and
+// anything else is 404.
+func Handler(files []File) http.Handler {
+	byPath := map[string]File{}
+	for _, f := range files {
+		byPath["/"+f.Name] = f
+	}
+	byPath["/"] = byPath["/index.html"]
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		f, ok := byPath[r.URL.Path]
+		if !ok || r.Method != http.MethodGet && r.Method != http.MethodHead {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", f.ContentType)
+		w.Header().Set("Cache-Control", f.CacheControl)
+		http.ServeContent(w, r, f.Name, time.Time{}, bytes.NewReader(f.Body))
+	})
+}
