@@ -62,8 +62,8 @@ export KAGIYA_REQUIRE_HASH_TOOLS=1
 
 log "lint the template"
 if command -v cfn-lint >/dev/null 2>&1; then
-  cfn-lint template.yaml
-  echo "cfn-lint: template.yaml is clean"
+  cfn-lint template.yaml infra/waf.yaml
+  echo "cfn-lint: template.yaml and infra/waf.yaml are clean"
 else
   echo "cfn-lint is not installed; the template tests still run"
 fi

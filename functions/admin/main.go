@@ -1,5 +1,6 @@
 // Command admin is the Lambda function for administration of accounts, tenant settings,
-// bulk jobs (it presigns the uploads) and the audit log. API Gateway sends it only
+// bulk jobs (it presigns the uploads) and the audit log; and, invoked directly by the
+// deploy, the first tenant's setup. API Gateway sends it only
 // those routes (template.yaml); the handler is the shared one.
 package main
 
@@ -11,7 +12,6 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/kagiya/kagiya/shared/bulk"
 	"github.com/kagiya/kagiya/shared/httpapi"
@@ -22,10 +22,10 @@ import (
 func main() {
 	uploads := func(cfg aws.Config, bucket string) bulk.Presigner { return s3files.New(s3.NewFromConfig(cfg), bucket) }
 	exports := func(cfg aws.Config, bucket string) httpapi.Exports { return s3files.New(s3.NewFromConfig(cfg), bucket) }
-	h, err := lambdaapi.Handler(context.Background(), os.Getenv, lambdaapi.Parts{Uploads: uploads, Exports: exports})
+	entry, err := lambdaapi.AdminEntry(context.Background(), os.Getenv, lambdaapi.Parts{Uploads: uploads, Exports: exports})
 	if err != nil {
 		slog.Error("admin: start", "err", err)
 		os.Exit(1)
 	}
-	lambda.Start(httpadapter.NewV2(h).ProxyWithContext)
+	lambda.Start(entry)
 }

@@ -7,6 +7,7 @@ import (
 	"go/parser"
 	"go/token"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -375,5 +376,23 @@ func TestOperations(t *testing.T) {
 	}
 	if strings.Contains(s, "ReservedConcurrentExecutions: 10") {
 		t.Error("a fixed reserved concurrency fails on accounts whose quota is 10")
+	}
+}
+
+// TestDeployScript checks the one-command deploy parses and finds what it reads.
+func TestDeployScript(t *testing.T) {
+	script := filepath.Join(root, "infra", "deploy", "deploy.sh")
+	if out, err := exec.Command("bash", "-n", script).CombinedOutput(); err != nil {
+		t.Fatalf("bash -n: %v\n%s", err, out)
+	}
+	raw, _ := os.ReadFile(filepath.Join(root, "template.yaml"))
+	sh, _ := os.ReadFile(script)
+	for _, o := range []string{"SiteBucketName", "DistributionId", "AdminFunctionName", "SiteURL"} {
+		if strings.Contains(string(sh), o) && !strings.Contains(string(raw), "  "+o+":") {
+			t.Errorf("deploy.sh reads the output %s, which the template lacks", o)
+		}
+	}
+	if !strings.Contains(string(raw), "WebACLId: !If [HasWebACL, !Ref WebACLArn, !Ref AWS::NoValue]") {
+		t.Error("the distribution does not take the web ACL")
 	}
 }

@@ -4,6 +4,7 @@ package lambdaapi
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,6 +13,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -152,21 +156,75 @@ type Parts struct {
 // Handler builds the API handler from the environment and the Lambda's AWS credentials.
 // With parts.Uploads and UPLOAD_BUCKET set, it serves the bulk endpoints too.
 func Handler(ctx context.Context, getenv func(string) string, parts Parts) (http.Handler, error) {
-	uploads := parts.Uploads
 	env, err := Build(ctx, getenv, parts.Keys)
 	if err != nil {
 		return nil, err
 	}
+	return handlerOf(env, getenv, parts), nil
+}
+
+func handlerOf(env Env, getenv func(string) string, parts Parts) http.Handler {
 	var jobs *bulk.Jobs
-	if name := getenv("UPLOAD_BUCKET"); name != "" && uploads != nil {
-		jobs = &bulk.Jobs{Store: env.Store, Presign: uploads(env.AWS, name), Now: time.Now}
+	if name := getenv("UPLOAD_BUCKET"); name != "" && parts.Uploads != nil {
+		jobs = &bulk.Jobs{Store: env.Store, Presign: parts.Uploads(env.AWS, name), Now: time.Now}
 	}
 	var exports httpapi.Exports
 	if name := getenv("UPLOAD_BUCKET"); name != "" && parts.Exports != nil {
 		exports = parts.Exports(env.AWS, name)
 	}
 	return httpapi.New(httpapi.Deps{Services: env.Services, Log: env.Log, Bulk: jobs, Exports: exports, OriginSecret: getenv("ORIGIN_SECRET"),
-		SecureCookies: strings.HasPrefix(env.Config.SiteURL, "https://")}), nil
+		SecureCookies: strings.HasPrefix(env.Config.SiteURL, "https://")})
+}
+
+// Setup is the one-off invocation that makes the first tenant and its owner, sent by the
+// deploy straight to the admin function (lambda:InvokeFunction, which API Gateway never
+// has): {"setup": {"owner": ..., "password": ..., "policy": ...}}.
+type Setup struct {
+	Owner    string `json:"owner"`
+	Password string `json:"password"`
+	Policy   string `json:"policy"`
+}
+
+// SetupResult is what a setup invocation answers; it never holds the password.
+type SetupResult struct {
+	TenantID string `json:"tenant_id,omitempty"`
+	Created  bool   `json:"created"` // false: the owner's login ID exists already (a second run)
+}
+
+// RunSetup makes the first tenant and owner if that owner does not exist yet.
+func RunSetup(ctx context.Context, svc *account.Services, s Setup) (SetupResult, error) {
+	t, created, err := svc.SignIn.Bootstrap(ctx, s.Owner, s.Password, account.Settings{PolicyPreset: s.Policy})
+	if err != nil {
+		return SetupResult{}, err
+	}
+	return SetupResult{TenantID: t.ID, Created: created}, nil
+}
+
+// AdminEntry is the admin function's entry point: API Gateway's requests go to the
+// handler; a setup invocation makes the first tenant.
+func AdminEntry(ctx context.Context, getenv func(string) string, parts Parts) (func(context.Context, json.RawMessage) (any, error), error) {
+	env, err := Build(ctx, getenv, parts.Keys)
+	if err != nil {
+		return nil, err
+	}
+	proxy := httpadapter.NewV2(handlerOf(env, getenv, parts))
+	return func(ctx context.Context, raw json.RawMessage) (any, error) {
+		var probe struct {
+			Setup *Setup `json:"setup"`
+		}
+		if json.Unmarshal(raw, &probe) == nil && probe.Setup != nil {
+			res, err := RunSetup(ctx, env.Services, *probe.Setup)
+			if err != nil {
+				env.Log.ErrorContext(ctx, "setup", "err", err) // no password in it
+			}
+			return res, err
+		}
+		var req events.APIGatewayV2HTTPRequest
+		if err := json.Unmarshal(raw, &req); err != nil {
+			return nil, fmt.Errorf("not an API Gateway request: %w", err)
+		}
+		return proxy.ProxyWithContext(ctx, req)
+	}, nil
 }
 
 // ParameterReader is the part of the SSM API the pepper needs.

@@ -5,12 +5,17 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"io"
+	"log/slog"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
+	"github.com/kagiya/kagiya/shared/account"
 	"github.com/kagiya/kagiya/shared/lambdaapi"
+	"github.com/kagiya/kagiya/shared/password"
 	"github.com/kagiya/kagiya/shared/store/boltstore"
 )
 
@@ -66,5 +71,35 @@ func TestSealKeyIsOneDataKeyKeptEncrypted(t *testing.T) {
 	stored, _ := st.Secret(ctx, "seal-data-key", nil)
 	if bytes.Equal(stored, first) || len(stored) == 0 {
 		t.Fatal("the data key is stored in the clear")
+	}
+}
+
+// The deploy's setup invocation makes the first tenant and owner once; a second run
+// changes nothing.
+func TestSetupIsIdempotent(t *testing.T) {
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc, err := account.New(account.Deps{Store: st, Now: time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		account.Config{Hash: password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	first, err := lambdaapi.RunSetup(ctx, svc, lambdaapi.Setup{Owner: "owner@example.com", Password: "Kagi-2026-Tokyo!", Policy: "nist"})
+	if err != nil || !first.Created || first.TenantID == "" {
+		t.Fatalf("first run: %+v %v", first, err)
+	}
+	again, err := lambdaapi.RunSetup(ctx, svc, lambdaapi.Setup{Owner: "owner@example.com", Password: "Other-Pass-2026!"})
+	if err != nil || again.Created {
+		t.Fatalf("second run: %+v %v", again, err)
+	}
+	if res, err := svc.SignIn.Login(ctx, "owner@example.com", "Kagi-2026-Tokyo!", account.Client{IP: "192.0.2.1"}); err != nil || res.Token == "" {
+		t.Fatalf("the owner signs in: %v", err)
+	}
+	if _, err := lambdaapi.RunSetup(ctx, svc, lambdaapi.Setup{Owner: "not-an-address", Password: "Kagi-2026-Tokyo!"}); err == nil {
+		t.Fatal("a malformed owner was set up")
 	}
 }
