@@ -60,6 +60,13 @@ document.addEventListener("DOMContentLoaded", async () => {
         badge.textContent = t("admin.status." + (st === "mfa_enabled" ? "mfa" : st === "legacy_hash" ? "legacy_hash" : st));
         status.append(badge, " ");
       }
+      if (a.mail_suppressed) {
+        const mail = document.createElement("span");
+        mail.className = "badge locked";
+        mail.dataset.state = "mail_" + a.mail_suppressed;
+        mail.textContent = t("admin.status.mail_" + a.mail_suppressed);
+        status.append(mail, " ");
+      }
       const self = a.login_id.toLowerCase() === myLoginID;
       const actions = document.createElement("td");
       actions.className = "row-actions";

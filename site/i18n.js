@@ -716,6 +716,9 @@ Object.assign(KAGIYA_STRINGS.en, {
 Object.assign(KAGIYA_STRINGS.ja, {"bulk.invite": "新規作成で、パスワードのない行には招待メールを送る", "bulk.invited": "{n}件に招待メールを送りました。"});
 Object.assign(KAGIYA_STRINGS.en, {"bulk.invite": "When creating, invite the rows without a password by email", "bulk.invited": "{n} invitations sent."});
 
+Object.assign(KAGIYA_STRINGS.ja, {"admin.status.mail_bounce": "メール不達", "admin.status.mail_complaint": "迷惑メール報告"});
+Object.assign(KAGIYA_STRINGS.en, {"admin.status.mail_bounce": "Mail bounces", "admin.status.mail_complaint": "Marked mail as spam"});
+
 function t(key) {
   return KAGIYA_STRINGS[kagiyaLang()][key] || key;
 }

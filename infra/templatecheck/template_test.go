@@ -165,7 +165,7 @@ func TestFunctionPermissions(t *testing.T) {
 		t.Fatal(err)
 	}
 	sends := map[string]bool{"LoginFunction": true, "AdminFunction": true, "ResetFunction": true, "PasswordFunction": true,
-		"BulkFunction": true, "UnlockFunction": false}
+		"BulkFunction": true, "UnlockFunction": false, "MailEventsFunction": false}
 	allowed := map[string]bool{"dynamodb:GetItem": true, "dynamodb:PutItem": true, "dynamodb:UpdateItem": true,
 		"dynamodb:DeleteItem": true, "dynamodb:Query": true, "dynamodb:TransactWriteItems": true, "ses:SendEmail": true,
 		"s3:PutObject": true, "s3:GetObject": true, "s3:DeleteObject": true, "sqs:SendMessage": true, "ssm:GetParameter": true,
@@ -209,8 +209,15 @@ func TestFunctionPermissions(t *testing.T) {
 					}
 					if strings.HasPrefix(action, "ses:") {
 						mails = true
-						if r, _ := st.Resource.(string); !strings.HasSuffix(r, ":identity/${MailIdentity}") {
-							t.Errorf("%s: mail permission on %v, not the configured identity", name, st.Resource)
+						rs, _ := st.Resource.([]any)
+						for _, r := range rs {
+							s, _ := r.(string)
+							if !strings.HasSuffix(s, ":identity/${MailIdentity}") && !strings.HasSuffix(s, ":configuration-set/${MailConfigurationSet}") {
+								t.Errorf("%s: mail permission on %v, beyond the identity and its configuration set", name, r)
+							}
+						}
+						if len(rs) != 2 {
+							t.Errorf("%s: mail permission on %v", name, st.Resource)
 						}
 					}
 				}

@@ -230,6 +230,7 @@ func (s *Recovery) ConfirmLoginIDChange(ctx context.Context, token, plain, ip st
 		return "", err
 	}
 	old := a.LoginID
+	a.MailSuppressed = "" // a new address: whatever bounced was the old one
 	var changed Account
 	for range 5 {
 		changed, err = s.accounts.ChangeLoginID(ctx, a, tok.Data)
@@ -293,4 +294,30 @@ func (s *Admin) SetDisabled(ctx context.Context, p Principal, loginIDs []string,
 			Result: fmt.Sprintf("ok:disabled=%t", disabled)})
 	}
 	return res, nil
+}
+
+// Mail events (SES bounces and complaints, through the configuration set's events).
+const (
+	MailBounce    = "bounce"
+	MailComplaint = "complaint"
+)
+
+// RecordMailEvent notes that mail to loginID bounced for good or drew a complaint: an
+// audit event, and a mark on the account its administrators see (a lost unlock or reset
+// email does not go unnoticed). An address that is no account's is only logged.
+func (s *Admin) RecordMailEvent(ctx context.Context, kind, loginID, detail string) error {
+	a, err := findAccount(ctx, s.logins, s.accounts, loginID)
+	if errors.Is(err, ErrNotFound) {
+		s.log.InfoContext(ctx, "mail event for no account", "kind", kind)
+		return nil
+	} else if err != nil {
+		return fmt.Errorf("mail event: %w", err)
+	}
+	if a.MailSuppressed != kind {
+		if _, err := s.updateRetrying(ctx, a, func(a *Account) { a.MailSuppressed = kind }); err != nil {
+			return fmt.Errorf("mail event: %w", err)
+		}
+	}
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "system", Action: "mail." + kind, Target: a.LoginID, TargetID: a.ID, Result: "ok:" + detail})
+	return nil
 }

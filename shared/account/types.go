@@ -173,6 +173,7 @@ type Account struct {
 	SessionEpoch      int64     // bumped to revoke every session; a session is valid only in its epoch
 	TokensAfter       time.Time // links and challenges issued before this are void (set when the password changes)
 	InvitedAt         time.Time // set while an invitation waits to be accepted (no password yet)
+	MailSuppressed    string    // why mail to the login ID stopped arriving: "bounce", "complaint" ("" : none)
 	FlowSeq           int64     // bumped when a sign-in flow completes a step: its challenge is then used up
 	MFA               MFA       // the second factor, if any
 	CreatedAt         time.Time

@@ -197,7 +197,8 @@ type accountView struct {
 	MFAEnabled      bool       `json:"mfa_enabled"`
 	MFALocked       bool       `json:"mfa_locked"`
 	Invited         bool       `json:"invited"`
-	State           []string   `json:"state"` // every state of account.States that holds
+	MailSuppressed  string     `json:"mail_suppressed,omitempty"` // "bounce" or "complaint": mail to it stopped arriving
+	State           []string   `json:"state"`                     // every state of account.States that holds
 	QuotaGB         int        `json:"quota_gb"`
 	Comment         string     `json:"comment"`
 	LastLoginAt     *time.Time `json:"last_login_at"`
@@ -214,7 +215,7 @@ func view(acc account.Account, s account.Settings, now time.Time) accountView {
 		}
 	}
 	return accountView{AccountID: acc.ID, LoginID: acc.LoginID, Role: string(acc.Role), Locked: acc.Locked(), Disabled: acc.Disabled, ForceChange: acc.ForceChange,
-		PasswordExpired: !exp.IsZero() && !now.Before(exp), MFAEnabled: acc.MFAEnabled(), MFALocked: acc.MFALocked(), Invited: acc.Invited(), State: states, QuotaGB: acc.QuotaGB, Comment: acc.Comment,
+		PasswordExpired: !exp.IsZero() && !now.Before(exp), MFAEnabled: acc.MFAEnabled(), MFALocked: acc.MFALocked(), Invited: acc.Invited(), MailSuppressed: acc.MailSuppressed, State: states, QuotaGB: acc.QuotaGB, Comment: acc.Comment,
 		LastLoginAt: timePtr(acc.LastLoginAt), CreatedAt: timePtr(acc.CreatedAt)}
 }
 

@@ -130,7 +130,7 @@ func Build(ctx context.Context, getenv func(string) string, keys KeyClient) (Env
 	svc, err := account.New(account.Deps{
 		SealKey:   sealKey,
 		Store:     store,
-		Mailer:    sesmail.New(ses.NewFromConfig(awsCfg), cfg.MailFrom),
+		Mailer:    sesmail.New(ses.NewFromConfig(awsCfg), cfg.MailFrom).WithConfigurationSet(getenv("MAIL_CONFIG_SET")),
 		Templates: tmpl,
 		Now:       time.Now,
 		Log:       log,

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/kagiya/kagiya/shared/account"
@@ -101,5 +102,38 @@ func TestSetupIsIdempotent(t *testing.T) {
 	}
 	if _, err := lambdaapi.RunSetup(ctx, svc, lambdaapi.Setup{Owner: "not-an-address", Password: "Kagi-2026-Tokyo!"}); err == nil {
 		t.Fatal("a malformed owner was set up")
+	}
+}
+
+func TestMailEventsMarkAccounts(t *testing.T) {
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc, _ := account.New(account.Deps{Store: st, Now: time.Now, Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		account.Config{Hash: password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}})
+	ctx := context.Background()
+	setup, _ := lambdaapi.RunSetup(ctx, svc, lambdaapi.Setup{Owner: "owner@example.com", Password: "Kagi-2026-Tokyo!"})
+	msg := func(s string) events.SNSEventRecord {
+		return events.SNSEventRecord{SNS: events.SNSEntity{MessageID: "m", Message: s}}
+	}
+	err = lambdaapi.MailEvents(ctx, svc.Admin, events.SNSEvent{Records: []events.SNSEventRecord{
+		msg(`{"eventType":"Bounce","bounce":{"bounceType":"Transient","bouncedRecipients":[{"emailAddress":"owner@example.com"}]}}`),
+		msg(`{"eventType":"Bounce","bounce":{"bounceType":"Permanent","bounceSubType":"NoEmail","bouncedRecipients":[{"emailAddress":"OWNER@example.com"},{"emailAddress":"nobody@example.com"}]}}`),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, _ := account.FindAccount(ctx, st, "owner@example.com")
+	if a.MailSuppressed != account.MailBounce {
+		t.Fatalf("mark: %q", a.MailSuppressed)
+	}
+	evs, _, _ := st.ListAudit(ctx, setup.TenantID, "", 10)
+	if len(evs) == 0 || evs[0].Action != "mail.bounce" || evs[0].Result != "ok:NoEmail" {
+		t.Fatalf("audit: %+v", evs)
+	}
+	if err := lambdaapi.MailEvents(ctx, svc.Admin, events.SNSEvent{Records: []events.SNSEventRecord{msg("not json")}}); err == nil {
+		t.Fatal("a malformed event passed")
 	}
 }

@@ -19,12 +19,20 @@ type Client interface {
 
 // Sender sends from one verified identity.
 type Sender struct {
-	ses  Client
-	from string
+	ses       Client
+	from      string
+	configSet string // SES configuration set: bounces and complaints go to its events
 }
 
 // New returns a Sender that sends as from (an SES-verified address or domain).
 func New(c Client, from string) *Sender { return &Sender{ses: c, from: from} }
+
+// WithConfigurationSet sends through the SES configuration set name ("" for none), whose
+// event destination reports bounces and complaints.
+func (s *Sender) WithConfigurationSet(name string) *Sender {
+	s.configSet = name
+	return s
+}
 
 func utf8Content(s string) *types.Content {
 	return &types.Content{Charset: aws.String("UTF-8"), Data: aws.String(s)}
@@ -32,9 +40,14 @@ func utf8Content(s string) *types.Content {
 
 // Send delivers m.
 func (s *Sender) Send(ctx context.Context, m mail.Message) error {
+	var configSet *string
+	if s.configSet != "" {
+		configSet = aws.String(s.configSet)
+	}
 	_, err := s.ses.SendEmail(ctx, &ses.SendEmailInput{
-		Source:      aws.String(s.from),
-		Destination: &types.Destination{ToAddresses: m.To},
+		ConfigurationSetName: configSet,
+		Source:               aws.String(s.from),
+		Destination:          &types.Destination{ToAddresses: m.To},
 		Message: &types.Message{
 			Subject: utf8Content(m.Subject),
 			Body:    &types.Body{Text: utf8Content(m.Text), Html: utf8Content(m.HTML)},

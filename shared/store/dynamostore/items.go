@@ -79,19 +79,20 @@ type accountItem struct {
 	LastAttemptAt  string `dynamodbav:"last_attempt_at,omitempty"`
 	// Devices holds the per-browser counters; absent until a known browser first
 	// reserves an attempt (nested paths need the map, and an empty map is not stored).
-	Devices      map[string]int `dynamodbav:"devices,omitempty"`
-	LockedAt     string         `dynamodbav:"locked_at,omitempty"`
-	Disabled     bool           `dynamodbav:"disabled"`
-	QuotaGB      int            `dynamodbav:"quota_gb"`
-	Comment      string         `dynamodbav:"comment,omitempty"`
-	Language     string         `dynamodbav:"language,omitempty"`
-	SessionEpoch int64          `dynamodbav:"session_epoch"`
-	TokensAfter  string         `dynamodbav:"tokens_after,omitempty"`
-	UpdatedAt    string         `dynamodbav:"updated_at,omitempty"`
-	LastLoginAt  string         `dynamodbav:"last_login_at,omitempty"`
-	BulkMarker   string         `dynamodbav:"bulk_marker,omitempty"`
-	FlowSeq      int64          `dynamodbav:"flow_seq,omitempty"`
-	InvitedAt    string         `dynamodbav:"invited_at,omitempty"`
+	Devices        map[string]int `dynamodbav:"devices,omitempty"`
+	LockedAt       string         `dynamodbav:"locked_at,omitempty"`
+	Disabled       bool           `dynamodbav:"disabled"`
+	QuotaGB        int            `dynamodbav:"quota_gb"`
+	Comment        string         `dynamodbav:"comment,omitempty"`
+	Language       string         `dynamodbav:"language,omitempty"`
+	SessionEpoch   int64          `dynamodbav:"session_epoch"`
+	TokensAfter    string         `dynamodbav:"tokens_after,omitempty"`
+	UpdatedAt      string         `dynamodbav:"updated_at,omitempty"`
+	LastLoginAt    string         `dynamodbav:"last_login_at,omitempty"`
+	BulkMarker     string         `dynamodbav:"bulk_marker,omitempty"`
+	FlowSeq        int64          `dynamodbav:"flow_seq,omitempty"`
+	InvitedAt      string         `dynamodbav:"invited_at,omitempty"`
+	MailSuppressed string         `dynamodbav:"mail_suppressed,omitempty"`
 	// Keys of the list's indexes (list.go), which also hold what they are made from.
 	CreatedKey   string   `dynamodbav:"created_key"`         // creation time, then ID
 	LastLoginKey string   `dynamodbav:"last_login_key"`      // day of the last sign-in, then ID
@@ -119,7 +120,7 @@ func toAccountItem(a account.Account) accountItem {
 		Disabled: a.Disabled, QuotaGB: a.QuotaGB, Comment: a.Comment, Language: a.Language,
 		SessionEpoch: a.SessionEpoch, TokensAfter: fmtTime(a.TokensAfter),
 		UpdatedAt: fmtTime(a.UpdatedAt), LastLoginAt: fmtTime(a.LastLoginAt), BulkMarker: a.BulkMarker, Version: a.Version,
-		FlowSeq: a.FlowSeq, MFA: toMFAItem(a.MFA), InvitedAt: fmtTime(a.InvitedAt),
+		FlowSeq: a.FlowSeq, MFA: toMFAItem(a.MFA), InvitedAt: fmtTime(a.InvitedAt), MailSuppressed: a.MailSuppressed,
 		CreatedKey: account.SortKey(a, account.SortCreated), LastLoginKey: lastLoginKey(a.LastLoginAt, a.ID),
 		SLocked: stateValue(a, a.Locked()), SDisabled: stateValue(a, a.Disabled), SForce: stateValue(a, a.ForceChange),
 		SInvited: stateValue(a, a.Invited()), SMFALocked: stateValue(a, a.MFALocked()),
@@ -166,7 +167,7 @@ func (it accountItem) account() account.Account {
 		Disabled: it.Disabled, QuotaGB: it.QuotaGB, Comment: it.Comment, Language: it.Language,
 		SessionEpoch: it.SessionEpoch, TokensAfter: parseTime(it.TokensAfter), CreatedAt: timeOfKey(it.CreatedKey),
 		UpdatedAt: parseTime(it.UpdatedAt), LastLoginAt: parseTime(it.LastLoginAt), BulkMarker: it.BulkMarker, Version: it.Version,
-		FlowSeq: it.FlowSeq, MFA: it.MFA.mfa(), InvitedAt: parseTime(it.InvitedAt),
+		FlowSeq: it.FlowSeq, MFA: it.MFA.mfa(), InvitedAt: parseTime(it.InvitedAt), MailSuppressed: it.MailSuppressed,
 	}
 	if it.OldCreatedAt != "" && it.CreatedKey == "" {
 		a.CreatedAt = parseTime(it.OldCreatedAt)
