@@ -2,8 +2,10 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http/httptest"
+	"os"
 	"testing"
 	"time"
 
@@ -217,13 +219,30 @@ func BenchmarkCapacity(b *testing.B) {
 	}
 }
 
-// TestCapacityBudgets holds every flow to its goal on every test run.
+// TestCapacityBudgets holds every flow to its goal on every test run, and the cost
+// model's inputs (infra/cost/inputs.json) to what was measured.
 func TestCapacityBudgets(t *testing.T) {
+	raw, err := os.ReadFile("../../infra/cost/inputs.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inputs map[string]json.RawMessage
+	json.Unmarshal(raw, &inputs) //nolint:errcheck // checked by what follows
+	costKey := map[string]string{"signin_ok": "signin", "signin_mfa": "signin_mfa"}
 	for _, f := range capacityFlows {
 		t.Run(f.name, func(t *testing.T) {
 			r, w := measure(t, f, 12)
 			t.Logf("%s: %.2f reads/op, %.2f writes/op", f.name, r, w)
 			f.check(t, r, w)
+			if k, ok := costKey[f.name]; ok {
+				var in struct {
+					W float64 `json:"write_units"`
+					R float64 `json:"read_units"`
+				}
+				if json.Unmarshal(inputs[k], &in) != nil || in.W != w || in.R != r {
+					t.Errorf("infra/cost/inputs.json has %s at %v W, %v R; measured %.2f W, %.2f R: update it and regenerate docs/cost.md", k, in.W, in.R, w, r)
+				}
+			}
 		})
 	}
 }
