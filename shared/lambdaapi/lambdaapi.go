@@ -18,7 +18,7 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 	"github.com/aws/aws-sdk-go-v2/service/ssm"
@@ -109,7 +109,7 @@ func Build(ctx context.Context, getenv func(string) string, keys KeyClient) (Env
 		return Env{}, fmt.Errorf("config: %w", err)
 	}
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	awsCfg, err := lambdaConfig(getenv)
 	if err != nil {
 		return Env{}, fmt.Errorf("aws config: %w", err)
 	}
@@ -246,4 +246,16 @@ func LoadPepper(ctx context.Context, ssmc ParameterReader, name string) (string,
 		return "", fmt.Errorf("PASSWORD_PEPPER_PARAM %s: the pepper must hold at least %d bytes", name, MinPepperBytes)
 	}
 	return aws.ToString(out.Parameter.Value), nil
+}
+
+// lambdaConfig is the AWS configuration a Lambda function has: its region and its
+// execution role's credentials, both in its environment. (The SDK's LoadDefaultConfig
+// would find the same, after linking every other way there is to find them: SSO, STS,
+// shared files, the instance metadata service; a quarter of each binary.)
+func lambdaConfig(getenv func(string) string) (aws.Config, error) {
+	region, key, secret := getenv("AWS_REGION"), getenv("AWS_ACCESS_KEY_ID"), getenv("AWS_SECRET_ACCESS_KEY")
+	if region == "" || key == "" || secret == "" {
+		return aws.Config{}, errors.New("AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not all set (Lambda sets them)")
+	}
+	return aws.Config{Region: region, Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(key, secret, getenv("AWS_SESSION_TOKEN")))}, nil
 }

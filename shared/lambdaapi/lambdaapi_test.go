@@ -73,3 +73,19 @@ func TestLoadPepper(t *testing.T) {
 		t.Fatalf("config %+v %v", cfg, err)
 	}
 }
+
+func TestLambdaConfigFromTheEnvironment(t *testing.T) {
+	env := map[string]string{"AWS_REGION": "ap-northeast-1", "AWS_ACCESS_KEY_ID": "AKIA", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "tok"}
+	cfg, err := lambdaConfig(func(k string) string { return env[k] })
+	if err != nil || cfg.Region != "ap-northeast-1" {
+		t.Fatalf("%+v %v", cfg, err)
+	}
+	creds, err := cfg.Credentials.Retrieve(context.Background())
+	if err != nil || creds.AccessKeyID != "AKIA" || creds.SessionToken != "tok" {
+		t.Fatalf("%+v %v", creds, err)
+	}
+	delete(env, "AWS_SECRET_ACCESS_KEY")
+	if _, err := lambdaConfig(func(k string) string { return env[k] }); err == nil {
+		t.Fatal("no credentials, no error")
+	}
+}
