@@ -38,7 +38,9 @@ func Run(ctx context.Context, base, loginID, password string) ([]Result, error) 
 	c := &http.Client{Jar: jar}
 	base = strings.TrimRight(base, "/")
 	var out []Result
-	add := func(name string, ok bool, note string, args ...any) { out = append(out, Result{name, ok, fmt.Sprintf(note, args...)}) }
+	add := func(name string, ok bool, note string, args ...any) {
+		out = append(out, Result{name, ok, fmt.Sprintf(note, args...)})
+	}
 	get := func(path string) (*http.Response, []byte, error) {
 		req, _ := http.NewRequestWithContext(ctx, "GET", base+path, nil)
 		res, err := c.Do(req)
