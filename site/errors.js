@@ -21,6 +21,7 @@ const KAGIYA_ERRORS = {
   "mfa_not_enabled": { status: 409, ja: "2段階認証は有効になっていません。", en: "You have no second factor." },
   "mfa_not_pending": { status: 409, ja: "設定の有効期限が切れました。はじめからやり直してください。", en: "The setup has expired. Please start again." },
   "not_invited": { status: 409, ja: "このアカウントは招待中ではありません。", en: "This account is not waiting for an invitation." },
+  "invalid_service_credential": { status: 401, ja: "サービス認証情報が正しくないか、失効しています。", en: "The service credential is missing, wrong or revoked." },
   "csrf": { status: 403, ja: "画面を再読み込みしてから、もう一度お試しください。", en: "Reload the page and try again." },
   "forbidden": { status: 403, ja: "この操作を行う権限がありません。", en: "You are not allowed to do this." },
   "use_self_service": { status: 403, ja: "ご自身のパスワードは「パスワード変更」画面から変更してください。", en: "Change your own password on the password change page." },

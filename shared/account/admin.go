@@ -354,6 +354,7 @@ func (s *Admin) DeleteAccount(ctx context.Context, p Principal, loginID, confirm
 	} else if err != nil {
 		return fmt.Errorf("delete account: %w", err)
 	}
+	s.dropAppPasswords(ctx, s.creds, a.ID)
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: p.Account.LoginID, Action: "account.delete", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
 	return nil
 }

@@ -37,6 +37,8 @@ const (
 	CodeMFANotEnabled       = "mfa_not_enabled"
 	CodeMFANotPending       = "mfa_not_pending"
 	CodeNotInvited          = "not_invited"
+	// CodeInvalidServiceCredential: the service check's bearer secret is missing or wrong.
+	CodeInvalidServiceCredential = "invalid_service_credential"
 )
 
 // FieldError names one problem with one input field.

@@ -18,6 +18,15 @@ import (
 // stands (zero if there is none); a locked, disabled or password-less account never
 // matches.
 func (k *kit) verify(ctx context.Context, ref LoginRef, plain, ip string) (a Account, match, stale bool, err error) {
+	return k.verifyBy(ctx, ref, plain, ip, k.checkHash)
+}
+
+// checker checks what was given against an account whose attempt is reserved: its
+// password hash, or (for mail clients) its app passwords.
+type checker func(ctx context.Context, a Account, set Settings, plain string) (match, stale bool, err error)
+
+// verifyBy is verify with another check than the password hash.
+func (k *kit) verifyBy(ctx context.Context, ref LoginRef, plain, ip string, check checker) (a Account, match, stale bool, err error) {
 	set := Settings{}.Effective()
 	if ref.TenantID != "-" {
 		if set, err = k.settingsOf(ctx, ref.TenantID); err != nil {
@@ -30,7 +39,7 @@ func (k *kit) verify(ctx context.Context, ref LoginRef, plain, ip string) (a Acc
 			return Account{}, false, false, fmt.Errorf("reserve attempt: %w", err)
 		}
 		if ok {
-			return k.checkReserved(ctx, a, set, plain, ip)
+			return k.checkReserved(ctx, a, set, plain, ip, check)
 		}
 		// No attempt left: locked, disabled, a full counter, or no such account. Learn which.
 		if err == nil {
@@ -82,8 +91,8 @@ func (k *kit) verify(ctx context.Context, ref LoginRef, plain, ip string) (a Acc
 const StalledAttempt = time.Minute
 
 // checkReserved checks plain against a, whose attempt has just been reserved.
-func (k *kit) checkReserved(ctx context.Context, a Account, set Settings, plain, ip string) (Account, bool, bool, error) {
-	match, stale, err := k.checkHash(ctx, a, set, plain)
+func (k *kit) checkReserved(ctx context.Context, a Account, set Settings, plain, ip string, check checker) (Account, bool, bool, error) {
+	match, stale, err := check(ctx, a, set, plain)
 	if err != nil {
 		return Account{}, false, false, err
 	}

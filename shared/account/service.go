@@ -132,6 +132,7 @@ type Admin struct {
 	*kit
 	tenants Tenants
 	logins  Logins
+	creds   Credentials // a deleted account's app passwords go with it
 }
 
 // Bulk checks and applies bulk CSV jobs, row by row.
@@ -148,6 +149,8 @@ type Services struct {
 	SelfService *SelfService
 	Admin       *Admin
 	Bulk        *Bulk
+	// Integrations are service credentials, the service check and app passwords.
+	Integrations *Integrations
 }
 
 // New builds the flows over the store's roles.
@@ -161,11 +164,12 @@ func New(d Deps, cfg Config) (*Services, error) {
 		settings: newSettingsCache(st, cfg.TenantCacheTTL), local: &minuteCounter{}, mailer: d.Mailer, tmpl: d.Templates,
 		siteURL: strings.TrimRight(d.SiteURL, "/"), cfg: cfg, now: d.Now, log: d.Log, dummyHash: dummy}
 	return &Services{
-		SignIn:      &SignIn{kit: k, tenants: st, logins: st, sessions: st},
-		Recovery:    &Recovery{kit: k, logins: st, counters: st},
-		SelfService: &SelfService{kit: k, sessions: st, logins: st},
-		Admin:       &Admin{kit: k, tenants: st, logins: st},
-		Bulk:        &Bulk{kit: k, tenants: st, logins: st},
+		SignIn:       &SignIn{kit: k, tenants: st, logins: st, sessions: st},
+		Recovery:     &Recovery{kit: k, logins: st, counters: st},
+		SelfService:  &SelfService{kit: k, sessions: st, logins: st},
+		Admin:        &Admin{kit: k, tenants: st, logins: st, creds: st},
+		Bulk:         &Bulk{kit: k, tenants: st, logins: st},
+		Integrations: &Integrations{kit: k, logins: st, creds: st, cache: &credCache{}},
 	}, nil
 }
 

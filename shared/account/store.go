@@ -132,6 +132,23 @@ type Store interface {
 	Counters
 	Secrets
 	RecoveryCodes
+	Credentials
+}
+
+// Credentials keeps the named secrets that let other systems in: service credentials and
+// OpenID Connect clients (owned by a tenant) and app passwords (owned by an account). Only
+// a hash of each secret is kept. Keys are (kind, owner, id); an owner's credentials of a
+// kind are read together, in one request.
+type Credentials interface {
+	// CreateCredential stores a new credential; one with the same key is ErrConflict.
+	CreateCredential(ctx context.Context, c Credential) error
+	GetCredential(ctx context.Context, kind, owner, id string) (Credential, error)
+	// ListCredentials returns an owner's credentials of a kind, oldest first.
+	ListCredentials(ctx context.Context, kind, owner string) ([]Credential, error)
+	// TouchCredential notes the credential's last use, if it still exists (ErrNotFound).
+	TouchCredential(ctx context.Context, kind, owner, id string, at time.Time) error
+	// DeleteCredential removes it; an unknown one is ErrNotFound.
+	DeleteCredential(ctx context.Context, kind, owner, id string) error
 }
 
 // RecoveryCodes keeps the hashes of each account's unused second-factor recovery codes,

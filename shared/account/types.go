@@ -275,3 +275,29 @@ func PasswordExpiresAt(a Account, s Settings) time.Time {
 	}
 	return a.PasswordChangedAt.AddDate(0, 0, s.MaxAgeDays)
 }
+
+// Kinds of Credential.
+const (
+	CredService     = "service"      // a trusted service's key for POST /api/service/verify
+	CredAppPassword = "app_password" // a person's password for one mail client
+	CredOIDCClient  = "oidc_client"  // a web application that signs people in through Kagiya
+)
+
+// Credential is a named secret of a tenant (a service credential, an OpenID Connect
+// client) or of an account (an app password). SecretHash is the only trace of the secret.
+type Credential struct {
+	Kind       string    `json:"kind"`
+	Owner      string    `json:"owner"` // the tenant ID; the account ID for app passwords
+	ID         string    `json:"id"`
+	TenantID   string    `json:"tenant_id"`
+	Name       string    `json:"name"`
+	SecretHash string    `json:"secret_hash,omitempty"`
+	CreatedBy  string    `json:"created_by,omitempty"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastUsedAt time.Time `json:"last_used_at,omitzero"`
+	// OpenID Connect clients only.
+	RedirectURIs []string `json:"redirect_uris,omitempty"`
+	Public       bool     `json:"public,omitempty"`
+	Scopes       []string `json:"scopes,omitempty"`
+	Refresh      bool     `json:"refresh,omitempty"`
+}

@@ -40,6 +40,7 @@ var table = []Entry{
 	{"mfa_not_enabled", http.StatusConflict, "2段階認証は有効になっていません。", "You have no second factor."},
 	{"mfa_not_pending", http.StatusConflict, "設定の有効期限が切れました。はじめからやり直してください。", "The setup has expired. Please start again."},
 	{"not_invited", http.StatusConflict, "このアカウントは招待中ではありません。", "This account is not waiting for an invitation."},
+	{"invalid_service_credential", http.StatusUnauthorized, "サービス認証情報が正しくないか、失効しています。", "The service credential is missing, wrong or revoked."},
 	{"csrf", http.StatusForbidden, "画面を再読み込みしてから、もう一度お試しください。", "Reload the page and try again."},
 	{"forbidden", http.StatusForbidden, "この操作を行う権限がありません。", "You are not allowed to do this."},
 	{"use_self_service", http.StatusForbidden, "ご自身のパスワードは「パスワード変更」画面から変更してください。", "Change your own password on the password change page."},

@@ -118,6 +118,27 @@ var capacityFlows = []capacityFlow{
 			d.expect(d.client().login(userID, "Wrong-Guess-000!"), 401)
 		}
 	}},
+	// A mail server's check costs no more than a sign-in (the service credential is read
+	// once a warm instance, then every 30 s).
+	{"service_verify", budget{1, 3}, func(d *dynamoEnv) func(int) {
+		var secret string
+		d.untimed(func() {
+			secret = d.serviceCredential("mail")
+			d.expect(d.verify(secret, userID, userPW), 200)
+		})
+		return func(int) { d.expect(d.verify(secret, userID, userPW), 200) }
+	}},
+	{"service_verify_app_password", budget{2, 3}, func(d *dynamoEnv) func(int) {
+		var secret, pw string
+		d.untimed(func() {
+			secret = d.serviceCredential("mail")
+			c := d.signedIn(userID, userPW)
+			d.enrol(c, userPW)
+			pw = c.do("POST", "/api/me/app-passwords", map[string]string{"name": "phone", "current_password": userPW}).json(d.t)["password"].(string)
+			d.expect(d.verify(secret, userID, pw), 200)
+		})
+		return func(int) { d.expect(d.verify(secret, userID, pw), 200) }
+	}},
 	{"signin_unknown_account", budget{}, func(d *dynamoEnv) func(int) {
 		return func(int) { d.expect(d.client().login("nobody@example.com", userPW), 401) }
 	}},

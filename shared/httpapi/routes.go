@@ -35,7 +35,11 @@ func (a *api) routes() []Route {
 		{"POST", "/api/me/mfa/totp/disable", a.signedIn(a.handleTOTPDisable())},
 		{"POST", "/api/me/mfa/recovery-codes", a.signedIn(a.handleRecoveryCodes())},
 		{"POST", "/api/me/mfa/forget-browsers", a.signedIn(a.handleForgetBrowsers())},
+		{"GET", "/api/me/app-passwords", a.signedIn(a.handleMyAppPasswords())},
+		{"POST", "/api/me/app-passwords", a.signedIn(a.handleCreateAppPassword())},
+		{"DELETE", "/api/me/app-passwords/{app_password_id}", a.signedIn(a.handleDeleteAppPassword())},
 		{"GET", "/api/password/policy", a.handlePolicy()},
+		{"POST", "/api/service/verify", a.handleServiceVerify()},
 
 		{"POST", "/api/unlock", a.handleUnlock()},
 		{"POST", "/api/password/forgot", a.handleForgot()},
@@ -60,6 +64,11 @@ func (a *api) routes() []Route {
 		{"GET", "/api/admin/bulk", a.signedIn(a.handleBulkJobs())},
 		{"GET", "/api/admin/bulk/{job_id}", a.signedIn(a.handleBulkJob())},
 		{"GET", "/api/admin/audit", a.signedIn(a.handleListAudit())},
+		{"GET", "/api/admin/accounts/{login_id}/app-passwords", a.signedIn(a.handleAccountAppPasswords())},
+		{"DELETE", "/api/admin/accounts/{login_id}/app-passwords/{app_password_id}", a.signedIn(a.handleRevokeAccountAppPassword())},
+		{"GET", "/api/admin/service-credentials", a.signedIn(a.handleServiceCredentials())},
+		{"POST", "/api/admin/service-credentials", a.signedIn(a.handleCreateServiceCredential())},
+		{"DELETE", "/api/admin/service-credentials/{credential_id}", a.signedIn(a.handleDeleteServiceCredential())},
 		{"GET", "/api/admin/tenant", a.signedIn(a.handleGetTenant())},
 		{"PUT", "/api/admin/tenant", a.signedIn(a.handlePutTenant())},
 	}

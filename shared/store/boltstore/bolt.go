@@ -27,10 +27,11 @@ var (
 	bAudit    = []byte("audit")
 	bTokens   = []byte("tokens")
 	bJobs     = []byte("jobs")
-	bLogins   = []byte("logins")   // login key → LoginRef: login IDs are unique deployment-wide
-	bHistory  = []byte("history")  // tenant\x00account → earlier password hashes
-	bSecrets  = []byte("secrets")  // name → server secret
-	bRecovery = []byte("recovery") // tenant\x00account → hashes of unused recovery codes
+	bLogins   = []byte("logins")      // login key → LoginRef: login IDs are unique deployment-wide
+	bHistory  = []byte("history")     // tenant\x00account → earlier password hashes
+	bSecrets  = []byte("secrets")     // name → server secret
+	bRecovery = []byte("recovery")    // tenant\x00account → hashes of unused recovery codes
+	bCreds    = []byte("credentials") // kind\x00owner\x00id → Credential
 )
 
 // Store keeps everything in one bbolt database. Every method is one bbolt transaction,
@@ -60,7 +61,7 @@ func Open(path string) (*Store, error) {
 	// one fsync (bbolt serializes writers, and a sign-in makes four writes).
 	db.MaxBatchDelay = time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bTenants, bAccounts, bSessions, bAudit, bTokens, bJobs, bLogins, bHistory, bSecrets, bRecovery} {
+		for _, b := range [][]byte{bTenants, bAccounts, bSessions, bAudit, bTokens, bJobs, bLogins, bHistory, bSecrets, bRecovery, bCreds} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

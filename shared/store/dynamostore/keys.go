@@ -15,6 +15,7 @@ package dynamostore
 //	counter   HIT#<key>           #HIT
 //	bulk job  TENANT#<id>         JOB#<id>
 //	secret    SECRET#<name>       #SECRET        (server secrets made on first use)
+//	credential CRED#<kind>#<owner> <id>          (an owner's credentials of a kind are one Query)
 const (
 	attrPK      = "PK"
 	attrSK      = "SK"
@@ -50,3 +51,5 @@ func tokenPK(idHash string) string { return "TOKEN#" + idHash }
 const jobPrefix = "JOB#"
 
 func jobSK(id string) string { return jobPrefix + id }
+
+func credPK(kind, owner string) string { return "CRED#" + kind + "#" + owner }

@@ -803,6 +803,57 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 		}
 	})
 
+	t.Run("CredentialsByOwner", func(t *testing.T) {
+		s := newStore(t)
+		mk := func(kind, owner, id string, created time.Time) account.Credential {
+			return account.Credential{Kind: kind, Owner: owner, ID: id, TenantID: "t1", Name: "名前 " + id,
+				SecretHash: "h-" + id, CreatedAt: created, RedirectURIs: []string{"https://app.example/cb"}, Scopes: []string{"openid"}}
+		}
+		want := []account.Credential{
+			mk(account.CredAppPassword, "acc_1", "apw_b", at),
+			mk(account.CredAppPassword, "acc_1", "apw_a", at.Add(time.Minute)),
+		}
+		for _, c := range append(want, mk(account.CredAppPassword, "acc_2", "apw_c", at), mk(account.CredService, "acc_1", "svc_d", at)) {
+			if err := s.CreateCredential(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := s.CreateCredential(ctx, want[0]); !errors.Is(err, account.ErrConflict) {
+			t.Fatalf("same key again: %v", err)
+		}
+		got, err := s.ListCredentials(ctx, account.CredAppPassword, "acc_1")
+		if err != nil || len(got) != 2 || got[0].ID != "apw_b" || got[1].ID != "apw_a" {
+			t.Fatalf("list (oldest first, this owner and kind only): %+v %v", got, err)
+		}
+		if !got[0].CreatedAt.Equal(at) || got[0].Name != want[0].Name || got[0].SecretHash != "h-apw_b" ||
+			len(got[0].RedirectURIs) != 1 || got[0].Scopes[0] != "openid" || !got[0].LastUsedAt.IsZero() {
+			t.Fatalf("round trip: %+v", got[0])
+		}
+		if err := s.TouchCredential(ctx, account.CredAppPassword, "acc_1", "apw_a", at.Add(time.Hour)); err != nil {
+			t.Fatal(err)
+		}
+		c, err := s.GetCredential(ctx, account.CredAppPassword, "acc_1", "apw_a")
+		if err != nil || !c.LastUsedAt.Equal(at.Add(time.Hour)) || c.SecretHash != "h-apw_a" {
+			t.Fatalf("touched: %+v %v", c, err)
+		}
+		if err := s.DeleteCredential(ctx, account.CredAppPassword, "acc_1", "apw_a"); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.DeleteCredential(ctx, account.CredAppPassword, "acc_1", "apw_a"); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("deleted twice: %v", err)
+		}
+		// A touch after the delete must not bring it back.
+		if err := s.TouchCredential(ctx, account.CredAppPassword, "acc_1", "apw_a", at); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("touch of a deleted one: %v", err)
+		}
+		if _, err := s.GetCredential(ctx, account.CredAppPassword, "acc_1", "apw_a"); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("get of a deleted one: %v", err)
+		}
+		if got, _ := s.ListCredentials(ctx, account.CredService, "nobody"); len(got) != 0 {
+			t.Fatalf("unknown owner: %v", got)
+		}
+	})
+
 	t.Run("SecretsAreMadeOnce", func(t *testing.T) {
 		s := newStore(t)
 		var wg sync.WaitGroup

@@ -1,0 +1,568 @@
+package account
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// Kagiya as the password authority of a tenant's other systems: service credentials
+// that let a trusted service (a mail server) check passwords, and the app passwords that
+// people with a second factor give their mail clients (API.md, "Integration").
+
+// Services' limits.
+const (
+	MaxServiceCredentials = 20
+	MaxAppPasswords       = 20
+	maxCredentialName     = 60
+	// serviceCacheTTL is how long an instance trusts a service credential it has read:
+	// a revocation takes at most this long to reach every instance.
+	serviceCacheTTL = 30 * time.Second
+	// touchEvery bounds the writes that note a credential's last use.
+	touchEvery = time.Minute
+)
+
+// Protocols a service may name in a check.
+var protocols = map[string]bool{"imap": true, "smtp": true, "pop3": true, "other": true}
+
+// Integrations are the service credentials, the service check and app passwords.
+type Integrations struct {
+	*kit
+	logins Logins
+	creds  Credentials
+	cache  *credCache
+}
+
+// IssuedCredential is a credential with its secret, which is shown once.
+type IssuedCredential struct {
+	Credential
+	Secret string
+}
+
+func requireOwner(p Principal) error {
+	if p.Account.Role != RoleOwner {
+		return codeErr(CodeForbidden)
+	}
+	return nil
+}
+
+// credentialName checks a credential's name: 1 to 60 characters, trimmed.
+func credentialName(name string) (string, error) {
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > maxCredentialName || !utf8.ValidString(name) || strings.ContainsAny(name, "\r\n\t") {
+		return "", codeErr(CodeValidation, FieldError{"name", "invalid"})
+	}
+	return name, nil
+}
+
+// CreateServiceCredential makes a service credential for the owner's tenant, confirmed
+// with the owner's password. The secret names its tenant and credential
+// ("<tenant_id>.<credential_id>.<random>"), so a check finds it in one read.
+func (s *Integrations) CreateServiceCredential(ctx context.Context, p Principal, name, confirm, ip string) (IssuedCredential, error) {
+	if err := requireOwner(p); err != nil {
+		return IssuedCredential{}, err
+	}
+	name, err := credentialName(name)
+	if err != nil {
+		return IssuedCredential{}, err
+	}
+	if err := s.confirmOwn(ctx, p, confirm, ip, "service_credential.create"); err != nil {
+		return IssuedCredential{}, err
+	}
+	tid := p.Account.TenantID
+	have, err := s.creds.ListCredentials(ctx, CredService, tid)
+	if err != nil {
+		return IssuedCredential{}, fmt.Errorf("list service credentials: %w", err)
+	}
+	if len(have) >= MaxServiceCredentials {
+		return IssuedCredential{}, codeErr(CodeValidation, FieldError{"name", "too_many"})
+	}
+	id, err := newID("svc_")
+	if err != nil {
+		return IssuedCredential{}, err
+	}
+	random, err := randomToken()
+	if err != nil {
+		return IssuedCredential{}, err
+	}
+	secret := tid + "." + id + "." + random
+	c := Credential{Kind: CredService, Owner: tid, ID: id, TenantID: tid, Name: name, SecretHash: HashToken(secret),
+		CreatedBy: p.Account.LoginID, CreatedAt: s.now().UTC()}
+	if err := s.creds.CreateCredential(ctx, c); err != nil {
+		return IssuedCredential{}, fmt.Errorf("store service credential: %w", err)
+	}
+	s.audit(ctx, AuditEvent{TenantID: tid, Actor: p.Account.LoginID, Action: "service_credential.create", Target: name, TargetID: id, IP: ip, Result: "ok"})
+	return IssuedCredential{Credential: c, Secret: secret}, nil
+}
+
+// ListServiceCredentials returns the owner's tenant's service credentials.
+func (s *Integrations) ListServiceCredentials(ctx context.Context, p Principal) ([]Credential, error) {
+	if err := requireOwner(p); err != nil {
+		return nil, err
+	}
+	cs, err := s.creds.ListCredentials(ctx, CredService, p.Account.TenantID)
+	if err != nil {
+		return nil, fmt.Errorf("list service credentials: %w", err)
+	}
+	return cs, nil
+}
+
+// DeleteServiceCredential revokes one, confirmed with the owner's password. Instances
+// that read it in the last 30 seconds may accept it that much longer.
+func (s *Integrations) DeleteServiceCredential(ctx context.Context, p Principal, id, confirm, ip string) error {
+	if err := requireOwner(p); err != nil {
+		return err
+	}
+	c, err := s.creds.GetCredential(ctx, CredService, p.Account.TenantID, id)
+	if errors.Is(err, ErrNotFound) {
+		return codeErr(CodeNotFound)
+	} else if err != nil {
+		return fmt.Errorf("service credential: %w", err)
+	}
+	if err := s.confirmOwn(ctx, p, confirm, ip, "service_credential.delete"); err != nil {
+		return err
+	}
+	if err := s.creds.DeleteCredential(ctx, CredService, c.Owner, c.ID); err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("delete service credential: %w", err)
+	}
+	s.cache.drop(c.ID)
+	s.audit(ctx, AuditEvent{TenantID: c.TenantID, Actor: p.Account.LoginID, Action: "service_credential.delete", Target: c.Name, TargetID: c.ID, IP: ip, Result: "ok"})
+	return nil
+}
+
+// confirmOwn checks the principal's own password for an owner's action (as Admin.Confirm).
+func (k *kit) confirmOwn(ctx context.Context, p Principal, plain, ip, action string) error {
+	if !confirmGiven(plain) {
+		return codeErr(CodeValidation, FieldError{"confirm_password", "required"})
+	}
+	a, match, _, err := k.verify(ctx, LoginRef{p.Account.TenantID, p.Account.ID}, plain, ip)
+	if err != nil {
+		return err
+	}
+	if !match {
+		a = p.Account
+		k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: action, Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "failed:confirm_password"})
+		return codeErr(CodeConfirmPassword, FieldError{"confirm_password", "wrong"})
+	}
+	return k.authenticated(ctx, a)
+}
+
+// ServiceCheck is what a trusted service asks: may this person in, by this protocol?
+type ServiceCheck struct {
+	LoginID  string
+	Password string
+	Protocol string
+	ClientIP string
+}
+
+// ServiceAnswer is who the person is, for the service.
+type ServiceAnswer struct {
+	AccountID string
+	LoginID   string
+	QuotaGB   int
+}
+
+// service returns the live service credential a secret proves; anything else is
+// invalid_service_credential.
+func (s *Integrations) service(ctx context.Context, secret string) (Credential, error) {
+	invalid := codeErr(CodeInvalidServiceCredential)
+	parts := strings.Split(secret, ".")
+	if len(secret) > 200 || len(parts) != 3 || !strings.HasPrefix(parts[0], "ten_") || !strings.HasPrefix(parts[1], "svc_") {
+		return Credential{}, invalid
+	}
+	now := s.now()
+	c, ok := s.cache.get(parts[1], now)
+	if !ok {
+		var err error
+		c, err = s.creds.GetCredential(ctx, CredService, parts[0], parts[1])
+		if errors.Is(err, ErrNotFound) {
+			s.log.WarnContext(ctx, "service check with an unknown credential", "credential", parts[1])
+			return Credential{}, invalid
+		} else if err != nil {
+			return Credential{}, fmt.Errorf("service credential: %w", err)
+		}
+		s.cache.put(c, now)
+	}
+	if !constantTimeEqual(HashToken(secret), c.SecretHash) {
+		s.audit(ctx, AuditEvent{TenantID: c.TenantID, Actor: "service:" + c.Name, Action: "service.verify", Target: c.Name, TargetID: c.ID, Result: "failed:service_credential"})
+		return Credential{}, invalid
+	}
+	if now.Sub(c.LastUsedAt) > touchEvery {
+		if err := s.creds.TouchCredential(ctx, CredService, c.Owner, c.ID, now.UTC()); errors.Is(err, ErrNotFound) {
+			s.cache.drop(c.ID)
+			return Credential{}, invalid // revoked meanwhile
+		} else if err != nil {
+			s.log.WarnContext(ctx, "touch service credential", "err", err)
+		}
+		c.LastUsedAt = now.UTC()
+		s.cache.update(c)
+	}
+	return c, nil
+}
+
+// Verify answers a trusted service's password check. The secret must be a live service
+// credential (invalid_service_credential). The person must be of the credential's tenant,
+// enabled, unlocked and not due a password change, and give its password, or an app
+// password; an account with a second factor passes only with an app password. Every
+// refusal is invalid_credentials. Guesses count toward the lockout as a sign-in's do, and
+// the sign-in's per-IP (the client_ip given) and per-account limits apply.
+func (s *Integrations) Verify(ctx context.Context, secret string, in ServiceCheck) (ServiceAnswer, error) {
+	svc, err := s.service(ctx, secret)
+	if err != nil {
+		return ServiceAnswer{}, err
+	}
+	var fields []FieldError
+	if in.LoginID == "" || len(in.LoginID) > MaxLoginIDLen {
+		fields = append(fields, FieldError{"login_id", "invalid"})
+	}
+	if in.Password == "" || utf8.RuneCountInString(in.Password) > MaxPasswordLen {
+		fields = append(fields, FieldError{"password", "invalid"})
+	}
+	if !protocols[in.Protocol] {
+		fields = append(fields, FieldError{"protocol", "invalid"})
+	}
+	ip := in.ClientIP
+	if addr, err := netip.ParseAddr(ip); err == nil {
+		ip = addr.Unmap().String()
+	} else if ip != "" {
+		fields = append(fields, FieldError{"client_ip", "invalid"})
+	}
+	if len(fields) > 0 {
+		return ServiceAnswer{}, codeErr(CodeValidation, fields...)
+	}
+	throttleIP := ip
+	if throttleIP == "" {
+		throttleIP = "service:" + svc.ID
+	}
+	if err := s.throttle(ctx, "login-ip#"+throttleIP, s.cfg.LoginPerIPMinute); err != nil {
+		return ServiceAnswer{}, err
+	}
+	key := Key(in.LoginID)
+	_, wellFormed := ParseLoginID(in.LoginID)
+	if wellFormed {
+		if err := s.throttle(ctx, "login-acct#"+key, s.cfg.LoginPerAcctMinute); err != nil {
+			return ServiceAnswer{}, err
+		}
+	}
+	ref := LoginRef{TenantID: "-", AccountID: "-"}
+	if wellFormed {
+		found, err := s.logins.LookupLogin(ctx, key)
+		switch {
+		case err == nil && found.TenantID == svc.TenantID: // another tenant's people are strangers here
+			ref = found
+		case err != nil && !errors.Is(err, ErrNotFound):
+			return ServiceAnswer{}, fmt.Errorf("service check: %w", err)
+		}
+	}
+	refuse := func(a Account, reason string) (ServiceAnswer, error) {
+		shown := in.LoginID
+		if !wellFormed {
+			shown = "malformed:" + HashToken(in.LoginID)[:12]
+		}
+		s.audit(ctx, AuditEvent{TenantID: svc.TenantID, Actor: "service:" + svc.Name, Action: "service.verify", Target: shown, TargetID: a.ID, IP: ip,
+			Result: "failed:" + in.Protocol + ":" + reason})
+		return ServiceAnswer{}, codeErr(CodeInvalidCredentials)
+	}
+	var used Credential // the app password that matched, if one did
+	check := func(ctx context.Context, a Account, set Settings, plain string) (bool, bool, error) {
+		if norm, ok := normalizeAppPassword(plain); ok {
+			c, err := s.matchAppPassword(ctx, a, norm)
+			if err != nil || c.ID != "" {
+				used = c
+				return c.ID != "", false, err
+			}
+		}
+		if a.MFAEnabled() {
+			s.burnDummy(plain)
+			return false, false, nil
+		}
+		return s.checkHash(ctx, a, set, plain)
+	}
+	if ref.AccountID != "-" {
+		// An account with a second factor is not guessed at through its main password
+		// here (the hash is never checked), so a mail client still set to that password
+		// does not lock the person out: only app-password-shaped guesses count.
+		if a, err := s.accounts.GetAccountEventually(ctx, ref.TenantID, ref.AccountID); err == nil && a.MFAEnabled() {
+			if _, ok := normalizeAppPassword(in.Password); !ok {
+				s.burnDummy(in.Password)
+				return refuse(a, "app_password_required")
+			}
+		}
+	}
+	a, match, _, err := s.verifyBy(ctx, ref, in.Password, ip, check)
+	if err != nil {
+		return ServiceAnswer{}, fmt.Errorf("service check: %w", err)
+	}
+	if !match {
+		reason := "password"
+		switch {
+		case a.ID == "":
+			reason = "unknown"
+		case a.Disabled:
+			reason = "disabled"
+		case a.Locked():
+			reason = "locked"
+		case a.PasswordHash == "":
+			reason = "no_password"
+		case a.MFAEnabled():
+			reason = "app_password"
+		}
+		return refuse(a, reason)
+	}
+	now := s.now().UTC()
+	set, err := s.settingsOf(ctx, a.TenantID)
+	if err != nil {
+		return ServiceAnswer{}, err
+	}
+	if err := s.attempts.RecordLogin(ctx, a.TenantID, a.ID, now); err != nil {
+		return ServiceAnswer{}, fmt.Errorf("service check: %w", err)
+	}
+	how := "ok:" + in.Protocol
+	if used.ID != "" {
+		how += ":app_password " + used.Name
+		if now.Sub(used.LastUsedAt) > touchEvery {
+			if err := s.creds.TouchCredential(ctx, CredAppPassword, used.Owner, used.ID, now); err != nil && !errors.Is(err, ErrNotFound) {
+				s.log.WarnContext(ctx, "touch app password", "err", err)
+			}
+		}
+	} else if reason := changeReason(a, set, now); reason != "" {
+		// The main password must be changed first, on the site: a mail client cannot.
+		return refuse(a, "password_change_required:"+reason)
+	}
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "service:" + svc.Name, Action: "service.verify", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: how})
+	return ServiceAnswer{AccountID: a.ID, LoginID: a.LoginID, QuotaGB: a.QuotaGB}, nil
+}
+
+// App passwords are 16 lower-case letters (75 bits), shown in groups of four; any case,
+// spaces and dashes are accepted back.
+const appPasswordLen = 16
+
+func newAppPassword() (string, error) {
+	b := make([]byte, appPasswordLen)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("random app password: %w", err)
+	}
+	var out strings.Builder
+	for i, c := range b {
+		if i > 0 && i%4 == 0 {
+			out.WriteByte('-')
+		}
+		out.WriteByte('a' + c%26) // 256 = 9×26+22: a bias of under 0.4 % per letter
+	}
+	return out.String(), nil
+}
+
+func normalizeAppPassword(s string) (string, bool) {
+	if len(s) > 3*appPasswordLen {
+		return "", false
+	}
+	var out strings.Builder
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case r == ' ' || r == '-':
+		case r >= 'a' && r <= 'z':
+			out.WriteRune(r)
+		default:
+			return "", false
+		}
+	}
+	return out.String(), out.Len() == appPasswordLen
+}
+
+// appPasswordHash binds an app password to its account: the same letters elsewhere are
+// another hash. App passwords carry 75 random bits, so a fast hash is enough.
+func appPasswordHash(accountID, norm string) string {
+	return HashToken("kagiya-app-password\x00" + accountID + "\x00" + norm)
+}
+
+// matchAppPassword returns a's app password with the normalized letters, or none.
+func (s *Integrations) matchAppPassword(ctx context.Context, a Account, norm string) (Credential, error) {
+	cs, err := s.creds.ListCredentials(ctx, CredAppPassword, a.ID)
+	if err != nil {
+		return Credential{}, fmt.Errorf("app passwords: %w", err)
+	}
+	h := appPasswordHash(a.ID, norm)
+	var found Credential
+	for _, c := range cs {
+		if constantTimeEqual(h, c.SecretHash) {
+			found = c
+		}
+	}
+	return found, nil
+}
+
+// AppPasswords returns the principal's app passwords.
+func (s *Integrations) AppPasswords(ctx context.Context, p Principal) ([]Credential, error) {
+	cs, err := s.creds.ListCredentials(ctx, CredAppPassword, p.Account.ID)
+	if err != nil {
+		return nil, fmt.Errorf("app passwords: %w", err)
+	}
+	return cs, nil
+}
+
+// CreateAppPassword makes an app password for the principal, with its current password;
+// the password is returned once.
+func (s *Integrations) CreateAppPassword(ctx context.Context, p Principal, name, current, ip string) (IssuedCredential, error) {
+	name, err := credentialName(name)
+	if err != nil {
+		return IssuedCredential{}, err
+	}
+	a, err := s.reauth(ctx, p, current, ip, "app_password.create")
+	if err != nil {
+		return IssuedCredential{}, err
+	}
+	have, err := s.creds.ListCredentials(ctx, CredAppPassword, a.ID)
+	if err != nil {
+		return IssuedCredential{}, fmt.Errorf("app passwords: %w", err)
+	}
+	if len(have) >= MaxAppPasswords {
+		return IssuedCredential{}, codeErr(CodeValidation, FieldError{"name", "too_many"})
+	}
+	id, err := newID("apw_")
+	if err != nil {
+		return IssuedCredential{}, err
+	}
+	plain, err := newAppPassword()
+	if err != nil {
+		return IssuedCredential{}, err
+	}
+	norm, _ := normalizeAppPassword(plain)
+	c := Credential{Kind: CredAppPassword, Owner: a.ID, ID: id, TenantID: a.TenantID, Name: name,
+		SecretHash: appPasswordHash(a.ID, norm), CreatedBy: a.LoginID, CreatedAt: s.now().UTC()}
+	if err := s.creds.CreateCredential(ctx, c); err != nil {
+		return IssuedCredential{}, fmt.Errorf("store app password: %w", err)
+	}
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "app_password.create", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:" + name})
+	return IssuedCredential{Credential: c, Secret: plain}, nil
+}
+
+// DeleteAppPassword revokes one of the principal's app passwords.
+func (s *Integrations) DeleteAppPassword(ctx context.Context, p Principal, id, ip string) error {
+	return s.revokeAppPassword(ctx, p.Account, p.Account, id, ip)
+}
+
+func (s *Integrations) revokeAppPassword(ctx context.Context, actor, a Account, id, ip string) error {
+	c, err := s.creds.GetCredential(ctx, CredAppPassword, a.ID, id)
+	if err == nil {
+		err = s.creds.DeleteCredential(ctx, CredAppPassword, a.ID, id)
+	}
+	if errors.Is(err, ErrNotFound) {
+		return codeErr(CodeNotFound)
+	} else if err != nil {
+		return fmt.Errorf("delete app password: %w", err)
+	}
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: actor.LoginID, Action: "app_password.delete", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:" + c.Name})
+	return nil
+}
+
+// AccountAppPasswords lists the app passwords of an account an administrator manages.
+func (s *Integrations) AccountAppPasswords(ctx context.Context, p Principal, loginID string) ([]Credential, error) {
+	a, err := s.managed(ctx, p, loginID)
+	if err != nil {
+		return nil, err
+	}
+	return s.AppPasswords(ctx, Principal{Account: a})
+}
+
+// RevokeAccountAppPassword revokes an app password of an account an administrator
+// manages, confirmed with the administrator's own password.
+func (s *Integrations) RevokeAccountAppPassword(ctx context.Context, p Principal, loginID, id, confirm, ip string) error {
+	a, err := s.managed(ctx, p, loginID)
+	if err != nil {
+		return err
+	}
+	if err := s.confirmOwn(ctx, p, confirm, ip, "app_password.delete"); err != nil {
+		return err
+	}
+	return s.revokeAppPassword(ctx, p.Account, a, id, ip)
+}
+
+// managed is an account of the principal's tenant that it may manage (or itself).
+func (s *Integrations) managed(ctx context.Context, p Principal, loginID string) (Account, error) {
+	if err := requireAdmin(p); err != nil {
+		return Account{}, err
+	}
+	ref, err := s.logins.LookupLogin(ctx, Key(loginID))
+	if err == nil && ref.TenantID != p.Account.TenantID {
+		err = ErrNotFound
+	}
+	var a Account
+	if err == nil {
+		a, err = s.accounts.GetAccount(ctx, ref.TenantID, ref.AccountID)
+	}
+	if errors.Is(err, ErrNotFound) {
+		return Account{}, codeErr(CodeNotFound)
+	} else if err != nil {
+		return Account{}, fmt.Errorf("load account: %w", err)
+	}
+	if a.ID != p.Account.ID && !canManage(p.Account.Role, a.Role) {
+		return Account{}, codeErr(CodeForbidden)
+	}
+	return a, nil
+}
+
+// dropAppPasswords removes a deleted account's app passwords (best effort: they cannot
+// be used anyway, since the account is gone and a new one has another ID).
+func (k *kit) dropAppPasswords(ctx context.Context, creds Credentials, accountID string) {
+	cs, err := creds.ListCredentials(ctx, CredAppPassword, accountID)
+	for _, c := range cs {
+		if err == nil {
+			err = creds.DeleteCredential(ctx, c.Kind, c.Owner, c.ID)
+		}
+	}
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		k.log.WarnContext(ctx, "app passwords of a deleted account left", "account", accountID, "err", err)
+	}
+}
+
+// credCache keeps the service credentials an instance has read, for serviceCacheTTL.
+type credCache struct {
+	mu sync.Mutex
+	m  map[string]cachedCred
+}
+
+type cachedCred struct {
+	c  Credential
+	at time.Time
+}
+
+func (c *credCache) get(id string, now time.Time) (Credential, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.m[id]
+	if !ok || now.Sub(e.at) > serviceCacheTTL {
+		return Credential{}, false
+	}
+	return e.c, true
+}
+
+func (c *credCache) put(cred Credential, now time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) > 1000 {
+		c.m = map[string]cachedCred{}
+	}
+	c.m[cred.ID] = cachedCred{cred, now}
+}
+
+// update replaces a cached credential (its last use) without extending how long the
+// read is trusted.
+func (c *credCache) update(cred Credential) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e, ok := c.m[cred.ID]; ok {
+		c.m[cred.ID] = cachedCred{cred, e.at}
+	}
+}
+
+func (c *credCache) drop(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, id)
+}

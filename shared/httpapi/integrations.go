@@ -1,0 +1,202 @@
+package httpapi
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/kagiya/kagiya/shared/account"
+)
+
+// Kagiya for the tenant's other systems: the service check, service credentials and
+// app passwords (API.md, "Integration").
+
+type credentialView struct {
+	ID         string     `json:"-"`
+	Name       string     `json:"name"`
+	CreatedBy  string     `json:"created_by,omitempty"`
+	CreatedAt  time.Time  `json:"created_at"`
+	LastUsedAt *time.Time `json:"last_used_at"`
+}
+
+func lastUsed(c account.Credential) *time.Time {
+	if c.LastUsedAt.IsZero() {
+		return nil
+	}
+	return &c.LastUsedAt
+}
+
+type serviceCredentialView struct {
+	CredentialID string `json:"credential_id"`
+	credentialView
+}
+
+type appPasswordView struct {
+	AppPasswordID string `json:"app_password_id"`
+	credentialView
+}
+
+func newCredentialView(c account.Credential) credentialView {
+	return credentialView{ID: c.ID, Name: c.Name, CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, LastUsedAt: lastUsed(c)}
+}
+
+func appPasswordViews(cs []account.Credential) []appPasswordView {
+	out := make([]appPasswordView, 0, len(cs))
+	for _, c := range cs {
+		v := newCredentialView(c)
+		v.CreatedBy = ""
+		out = append(out, appPasswordView{c.ID, v})
+	}
+	return out
+}
+
+// handleServiceVerify answers a trusted service's password check. It takes no session:
+// the bearer secret is a service credential.
+func (a *api) handleServiceVerify() http.Handler {
+	type request struct {
+		LoginID  string `json:"login_id"`
+		Password string `json:"password"`
+		Protocol string `json:"protocol"`
+		ClientIP string `json:"client_ip"`
+	}
+	type response struct {
+		AccountID string `json:"account_id"`
+		LoginID   string `json:"login_id"`
+		QuotaGB   int    `json:"quota_gb"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || secret == "" {
+			a.fail(w, r, &account.Error{Code: account.CodeInvalidServiceCredential})
+			return
+		}
+		var req request
+		if err := decode(w, r, &req); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		res, err := a.svc.Integrations.Verify(r.Context(), strings.TrimSpace(secret), account.ServiceCheck{
+			LoginID: req.LoginID, Password: req.Password, Protocol: req.Protocol, ClientIP: req.ClientIP})
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, response{res.AccountID, res.LoginID, res.QuotaGB})
+	})
+}
+
+func (a *api) handleServiceCredentials() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cs, err := a.svc.Integrations.ListServiceCredentials(r.Context(), principal(r))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		out := make([]serviceCredentialView, 0, len(cs))
+		for _, c := range cs {
+			out = append(out, serviceCredentialView{c.ID, newCredentialView(c)})
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"service_credentials": out})
+	})
+}
+
+func (a *api) handleCreateServiceCredential() http.Handler {
+	type request struct {
+		Name            string `json:"name"`
+		ConfirmPassword string `json:"confirm_password"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		if err := decode(w, r, &req); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		c, err := a.svc.Integrations.CreateServiceCredential(r.Context(), principal(r), req.Name, req.ConfirmPassword, clientIP(r))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, map[string]string{"credential_id": c.ID, "name": c.Name, "secret": c.Secret})
+	})
+}
+
+func (a *api) handleDeleteServiceCredential() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := decodeConfirm(w, r)
+		if err == nil {
+			err = a.svc.Integrations.DeleteServiceCredential(r.Context(), principal(r), r.PathValue("credential_id"), body.ConfirmPassword, clientIP(r))
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func (a *api) handleMyAppPasswords() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cs, err := a.svc.Integrations.AppPasswords(r.Context(), principal(r))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"app_passwords": appPasswordViews(cs)})
+	})
+}
+
+func (a *api) handleCreateAppPassword() http.Handler {
+	type request struct {
+		Name            string `json:"name"`
+		CurrentPassword string `json:"current_password"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		if err := decode(w, r, &req); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		c, err := a.svc.Integrations.CreateAppPassword(r.Context(), principal(r), req.Name, req.CurrentPassword, clientIP(r))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusCreated, map[string]string{"app_password_id": c.ID, "name": c.Name, "password": c.Secret})
+	})
+}
+
+func (a *api) handleDeleteAppPassword() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := a.svc.Integrations.DeleteAppPassword(r.Context(), principal(r), r.PathValue("app_password_id"), clientIP(r)); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
+func (a *api) handleAccountAppPasswords() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cs, err := a.svc.Integrations.AccountAppPasswords(r.Context(), principal(r), r.PathValue("login_id"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"app_passwords": appPasswordViews(cs)})
+	})
+}
+
+func (a *api) handleRevokeAccountAppPassword() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := decodeConfirm(w, r)
+		if err == nil {
+			err = a.svc.Integrations.RevokeAccountAppPassword(r.Context(), principal(r), r.PathValue("login_id"),
+				r.PathValue("app_password_id"), body.ConfirmPassword, clientIP(r))
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}

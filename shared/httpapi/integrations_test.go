@@ -1,0 +1,287 @@
+package httpapi_test
+
+import (
+	"context"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/kagiya/kagiya/shared/account"
+)
+
+// serviceCredential makes a service credential as the owner and returns its secret.
+func (e *env) serviceCredential(name string) string {
+	e.t.Helper()
+	owner := e.signedIn(ownerID, ownerPW)
+	res := owner.do("POST", "/api/admin/service-credentials", map[string]string{"name": name, "confirm_password": ownerPW})
+	secret, _ := res.json(e.t)["secret"].(string)
+	if res.status != 201 || !strings.HasPrefix(secret, e.tenant.ID+".svc_") {
+		e.t.Fatalf("create service credential: %d %s", res.status, res.body)
+	}
+	return secret
+}
+
+// verify is a mail server's check through the service endpoint.
+func (e *env) verify(secret, id, pw string) response {
+	c := e.client()
+	c.ip = "198.51.100.7" // the mail server, not the person
+	req := httptest.NewRequest("POST", "/api/service/verify", strings.NewReader(
+		`{"login_id":`+quote(id)+`,"password":`+quote(pw)+`,"protocol":"imap","client_ip":"203.0.113.9"}`))
+	req.Header.Set("Content-Type", "application/json")
+	if secret != "" {
+		req.Header.Set("Authorization", "Bearer "+secret)
+	}
+	rec := httptest.NewRecorder()
+	e.handler.ServeHTTP(rec, req)
+	return response{status: rec.Code, header: rec.Header(), body: rec.Body.Bytes()}
+}
+
+func quote(s string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range s {
+		if r == '"' || r == '\\' {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+func (e *env) auditHas(action, resultPrefix string) bool {
+	ev, _, _ := e.store.ListAudit(context.Background(), e.tenant.ID, "", 500)
+	for _, x := range ev {
+		if x.Action == action && strings.HasPrefix(x.Result, resultPrefix) {
+			return true
+		}
+	}
+	return false
+}
+
+func serviceCredentialsAreOwnersAndRevocable(t *testing.T, e *env) {
+	e.withUser("admin@example.com", "admin")
+	admin := e.signedIn("admin@example.com", userPW)
+	if res := admin.do("POST", "/api/admin/service-credentials", map[string]string{"name": "mail", "confirm_password": userPW}); res.status != 403 {
+		t.Fatalf("an admin makes a service credential: %d %s", res.status, res.body)
+	}
+	owner := e.signedIn(ownerID, ownerPW)
+	if res := owner.do("POST", "/api/admin/service-credentials", map[string]string{"name": "mail"}); res.status != 422 {
+		t.Fatalf("without confirmation: %d %s", res.status, res.body)
+	}
+	if res := owner.do("POST", "/api/admin/service-credentials", map[string]string{"name": "mail", "confirm_password": "Wrong-Pass-1!"}); res.status != 403 || res.code(t) != "invalid_confirm_password" {
+		t.Fatalf("wrong confirmation: %d %s", res.status, res.body)
+	}
+	if res := owner.do("POST", "/api/admin/service-credentials", map[string]string{"name": " ", "confirm_password": ownerPW}); res.status != 422 {
+		t.Fatalf("blank name: %d %s", res.status, res.body)
+	}
+	secret := e.serviceCredential("Dovecot mx1")
+	for name, s := range map[string]string{"none": "", "garbage": "abc", "wrong random": secret[:len(secret)-4] + "AAAA"} {
+		if res := e.verify(s, ownerID, ownerPW); res.status != 401 || res.code(t) != "invalid_service_credential" {
+			t.Fatalf("%s credential: %d %s", name, res.status, res.body)
+		}
+	}
+	if !e.auditHas("service.verify", "failed:service_credential") {
+		t.Fatal("a wrong secret of a real credential is not audited")
+	}
+	if res := e.verify(secret, ownerID, ownerPW); res.status != 200 {
+		t.Fatalf("verify: %d %s", res.status, res.body)
+	}
+	list := owner.do("GET", "/api/admin/service-credentials", nil)
+	creds := list.json(t)["service_credentials"].([]any)
+	first := creds[0].(map[string]any)
+	if list.status != 200 || len(creds) != 1 || first["name"] != "Dovecot mx1" || first["last_used_at"] == nil || strings.Contains(string(list.body), secret) ||
+		strings.Contains(string(list.body), "secret") {
+		t.Fatalf("list: %d %s", list.status, list.body)
+	}
+	id := first["credential_id"].(string)
+	if res := owner.do("DELETE", "/api/admin/service-credentials/"+id, map[string]string{"confirm_password": "Wrong-Pass-1!"}); res.status != 403 {
+		t.Fatalf("revoke with a wrong password: %d", res.status)
+	}
+	if res := owner.do("DELETE", "/api/admin/service-credentials/"+id, map[string]string{"confirm_password": ownerPW}); res.status != 204 {
+		t.Fatalf("revoke: %d %s", res.status, res.body)
+	}
+	if res := e.verify(secret, ownerID, ownerPW); res.status != 401 || res.code(t) != "invalid_service_credential" {
+		t.Fatalf("revoked credential: %d %s", res.status, res.body)
+	}
+	if res := owner.do("DELETE", "/api/admin/service-credentials/"+id, map[string]string{"confirm_password": ownerPW}); res.status != 404 {
+		t.Fatalf("revoke twice: %d", res.status)
+	}
+	if !e.auditHas("service_credential.create", "ok") || !e.auditHas("service_credential.delete", "ok") {
+		t.Fatal("credential changes are not audited")
+	}
+	if strings.Contains(e.logs.String(), secret) {
+		t.Fatal("a service secret reached the log")
+	}
+}
+
+func serviceCheckHonoursSignInRules(t *testing.T, e *env) {
+	secret := e.serviceCredential("mail")
+	e.withUser(userID, "user")
+	res := e.verify(secret, userID, userPW)
+	body := res.json(t)
+	if res.status != 200 || body["account_id"] != e.account(userID).ID || body["login_id"] != userID || body["quota_gb"] != float64(e.account(userID).QuotaGB) {
+		t.Fatalf("right password: %d %s", res.status, res.body)
+	}
+	if !e.auditHas("service.verify", "ok:imap") {
+		t.Fatal("a passed check is not audited")
+	}
+	// Another tenant's account is a stranger to this tenant's credential.
+	if _, _, err := e.svc.SignIn.Bootstrap(context.Background(), "boss@other.example", ownerPW, account.Settings{}); err != nil {
+		t.Fatal(err)
+	}
+	if res := e.verify(secret, "boss@other.example", ownerPW); res.status != 401 || res.code(t) != "invalid_credentials" {
+		t.Fatalf("another tenant's account: %d %s", res.status, res.body)
+	}
+	refused := e.verify(secret, "nobody@example.com", userPW)
+	if refused.status != 401 || refused.code(t) != "invalid_credentials" {
+		t.Fatalf("unknown account: %d %s", refused.status, refused.body)
+	}
+	req := httptest.NewRequest("POST", "/api/service/verify", strings.NewReader(`{"login_id":"a@example.com","password":"x","protocol":"gopher","client_ip":"not-an-ip"}`))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+secret)
+	rec := httptest.NewRecorder()
+	e.handler.ServeHTTP(rec, req)
+	if rec.Code != 422 || !strings.Contains(rec.Body.String(), "protocol") || !strings.Contains(rec.Body.String(), "client_ip") {
+		t.Fatalf("bad fields: %d %s", rec.Code, rec.Body)
+	}
+	// Guesses through the mail server count toward the lockout, which then holds for the site too.
+	for i := range 10 {
+		if res := e.verify(secret, userID, "Wrong-Guess-99!"); res.status != 401 || res.code(t) != "invalid_credentials" {
+			t.Fatalf("guess %d: %d %s", i, res.status, res.body)
+		}
+	}
+	if !e.account(userID).Locked() {
+		t.Fatal("ten wrong passwords through the mail server did not lock the account")
+	}
+	if m := e.mailbox.Messages(userID); len(m) == 0 || tokenFrom(t, m[len(m)-1], "unlock") == "" {
+		t.Fatal("no unlock email after a lock through the mail server")
+	}
+	if res := e.verify(secret, userID, userPW); res.status != 401 {
+		t.Fatalf("locked account, right password: %d %s", res.status, res.body)
+	}
+	if res := e.client().login(userID, userPW); res.status != 401 {
+		t.Fatalf("site sign-in of an account locked through IMAP: %d", res.status)
+	}
+	if !e.auditHas("service.verify", "failed:imap:locked") {
+		t.Fatal("the refusal of a locked account is not audited with its reason")
+	}
+	// Suspended, and due a password change: refused.
+	owner := e.signedIn(ownerID, ownerPW)
+	e.withUser("hanako@example.com", "user")
+	if res := owner.do("PATCH", "/api/admin/accounts/hanako@example.com", map[string]any{"disabled": true, "confirm_password": ownerPW}); res.status != 200 {
+		t.Fatalf("suspend: %d %s", res.status, res.body)
+	}
+	if res := e.verify(secret, "hanako@example.com", userPW); res.status != 401 {
+		t.Fatalf("suspended: %d", res.status)
+	}
+	e.withUser("jiro@example.com", "user")
+	if res := owner.do("PATCH", "/api/admin/accounts/jiro@example.com", map[string]any{"force_change": true, "confirm_password": ownerPW}); res.status != 200 {
+		t.Fatalf("force change: %d %s", res.status, res.body)
+	}
+	if res := e.verify(secret, "jiro@example.com", userPW); res.status != 401 || !e.auditHas("service.verify", "failed:imap:password_change_required") {
+		t.Fatalf("due a change: %d", res.status)
+	}
+}
+
+func appPasswordsForASecondFactor(t *testing.T, e *env) {
+	secret := e.serviceCredential("mail")
+	e.withUser(userID, "user")
+	c := e.signedIn(userID, userPW)
+	e.enrol(c, userPW)
+	// The main password is not enough, and a mail client still set to it does not lock
+	// the person out.
+	for range 12 {
+		if res := e.verify(secret, userID, userPW); res.status != 401 || res.code(t) != "invalid_credentials" {
+			t.Fatalf("main password with a second factor: %d %s", res.status, res.body)
+		}
+	}
+	if a := e.account(userID); a.Locked() || a.FailedAttempts != 0 {
+		t.Fatalf("the main password through IMAP counted: %+v", a.FailedAttempts)
+	}
+	if !e.auditHas("service.verify", "failed:imap:app_password_required") {
+		t.Fatal("not audited")
+	}
+	if res := c.do("POST", "/api/me/app-passwords", map[string]string{"name": "iPhone メール", "current_password": "Wrong-Pass-1!"}); res.status != 403 {
+		t.Fatalf("wrong current password: %d", res.status)
+	}
+	res := c.do("POST", "/api/me/app-passwords", map[string]string{"name": "iPhone メール", "current_password": userPW})
+	pw, _ := res.json(t)["password"].(string)
+	if res.status != 201 || len(pw) != 19 || strings.Count(pw, "-") != 3 {
+		t.Fatalf("create: %d %s", res.status, res.body)
+	}
+	id := res.json(t)["app_password_id"].(string)
+	typed := strings.ToUpper(strings.ReplaceAll(pw, "-", " "))
+	ok := e.verify(secret, userID, typed)
+	if ok.status != 200 || ok.json(t)["account_id"] != e.account(userID).ID {
+		t.Fatalf("app password (typed in capitals with spaces): %d %s", ok.status, ok.body)
+	}
+	if !e.auditHas("service.verify", "ok:imap:app_password iPhone メール") {
+		t.Fatal("the app password used is not in the audit")
+	}
+	if res := e.client().login(userID, pw); res.status != 401 {
+		t.Fatalf("an app password signs in to the site: %d", res.status)
+	}
+	list := c.do("GET", "/api/me/app-passwords", nil)
+	aps := list.json(t)["app_passwords"].([]any)
+	if len(aps) != 1 || aps[0].(map[string]any)["last_used_at"] == nil || aps[0].(map[string]any)["name"] != "iPhone メール" || strings.Contains(string(list.body), pw) {
+		t.Fatalf("list: %s", list.body)
+	}
+	// Another account's app password is not this one's.
+	e.withUser("hanako@example.com", "user")
+	if res := e.verify(secret, "hanako@example.com", pw); res.status != 401 {
+		t.Fatalf("someone else's app password: %d", res.status)
+	}
+	// The administrator sees and revokes it; then it no longer works.
+	owner := e.signedIn(ownerID, ownerPW)
+	if res := owner.do("GET", "/api/admin/accounts/"+userID+"/app-passwords", nil); res.status != 200 || !strings.Contains(string(res.body), id) {
+		t.Fatalf("admin list: %d %s", res.status, res.body)
+	}
+	if res := owner.do("DELETE", "/api/admin/accounts/"+userID+"/app-passwords/"+id, map[string]string{"confirm_password": ownerPW}); res.status != 204 {
+		t.Fatalf("admin revoke: %d %s", res.status, res.body)
+	}
+	if res := e.verify(secret, userID, pw); res.status != 401 {
+		t.Fatalf("revoked app password: %d", res.status)
+	}
+	// The person's own revoke, and deletion with the account.
+	res = c.do("POST", "/api/me/app-passwords", map[string]string{"name": "Thunderbird", "current_password": userPW})
+	id2 := res.json(t)["app_password_id"].(string)
+	if res := c.do("DELETE", "/api/me/app-passwords/"+id2, nil); res.status != 204 {
+		t.Fatalf("own revoke: %d", res.status)
+	}
+	if res := c.do("DELETE", "/api/me/app-passwords/"+id2, nil); res.status != 404 {
+		t.Fatalf("own revoke twice: %d", res.status)
+	}
+	c.do("POST", "/api/me/app-passwords", map[string]string{"name": "Outlook", "current_password": userPW})
+	acctID := e.account(userID).ID
+	if res := owner.do("DELETE", "/api/admin/accounts/"+userID, map[string]string{"confirm_password": ownerPW}); res.status != 204 {
+		t.Fatalf("delete account: %d", res.status)
+	}
+	if left, _ := e.store.ListCredentials(context.Background(), account.CredAppPassword, acctID); len(left) != 0 {
+		t.Fatalf("app passwords outlive their account: %v", left)
+	}
+	if !e.auditHas("app_password.create", "ok:iPhone") || !e.auditHas("app_password.delete", "ok:Thunderbird") {
+		t.Fatal("app password changes are not audited")
+	}
+	if strings.Contains(e.logs.String(), pw) {
+		t.Fatal("an app password reached the log")
+	}
+}
+
+var integrationCases = map[string]func(*testing.T, *env){
+	"ServiceCredentialsAreOwnersAndRevocable": serviceCredentialsAreOwnersAndRevocable,
+	"ServiceCheckHonoursSignInRules":          serviceCheckHonoursSignInRules,
+	"AppPasswordsForASecondFactor":            appPasswordsForASecondFactor,
+}
+
+func TestIntegrations(t *testing.T) {
+	for name, run := range integrationCases {
+		t.Run(name, func(t *testing.T) { run(t, newEnv(t, withConfig(noThrottle))) })
+	}
+}
+
+func TestIntegrationsOnDynamoDB(t *testing.T) {
+	for name, run := range integrationCases {
+		t.Run(name, func(t *testing.T) { run(t, newDynamoEnv(t, withConfig(noThrottle)).env) })
+	}
+}
