@@ -21,11 +21,14 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 log "install"
 # chromium for the browser tests; Dovecot's doveadm and whois's mkpasswd make fresh
-# password hashes of the schemes people import.
+# password hashes of the schemes people import; Dovecot's IMAP server with its Lua passdb
+# (and Lua's HTTP, TLS and JSON modules) logs in through Kagiya's service check.
 missing=()
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
-command -v doveadm >/dev/null 2>&1 || missing+=(dovecot-core)
 command -v mkpasswd >/dev/null 2>&1 || missing+=(whois)
+for pkg in dovecot-core dovecot-imapd dovecot-auth-lua lua-socket lua-sec lua-cjson; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
 if [ ${#missing[@]} -gt 0 ]; then
   as_root apt-get update -qq
   DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
@@ -59,6 +62,7 @@ export KAGIYA_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$dyn_port"
 export KAGIYA_TEST_SES_ENDPOINT="http://127.0.0.1:$ses_port"
 export KAGIYA_REQUIRE_BROWSER=1
 export KAGIYA_REQUIRE_HASH_TOOLS=1
+export KAGIYA_REQUIRE_DOVECOT=1
 
 log "lint the template"
 if command -v cfn-lint >/dev/null 2>&1; then
