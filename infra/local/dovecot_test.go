@@ -132,8 +132,7 @@ func startDovecot(t *testing.T, base, secret string) string {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	conf := strings.NewReplacer("{{dir}}", dir, "{{user}}", userName, "{{group}}", groupName, "{{port}}", fmt.Sprint(port),
-	).Replace(dovecotConf)
+	conf := strings.NewReplacer("{{dir}}", dir, "{{user}}", userName, "{{group}}", groupName, "{{port}}", fmt.Sprint(port)).Replace(dovecotConf)
 	confPath := filepath.Join(dir, "dovecot.conf")
 	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
