@@ -9,6 +9,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     document.getElementById("me-tenant").textContent = account.tenant_name;
     document.getElementById("admin-link").hidden = account.role === "user";
     document.getElementById("settings-link").hidden = account.role !== "owner";
+    document.getElementById("integrations-link").hidden = account.role !== "owner";
     document.getElementById("me-mfa").textContent = t(account.mfa_enabled ? "mfa.state_on" : "mfa.state_off");
     document.getElementById("me-expires").textContent = account.password_expires_at
       ? new Date(account.password_expires_at).toLocaleString(kagiyaLang()) : t("home.no_expiry");

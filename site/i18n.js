@@ -719,6 +719,50 @@ Object.assign(KAGIYA_STRINGS.en, {"bulk.invite": "When creating, invite the rows
 Object.assign(KAGIYA_STRINGS.ja, {"admin.status.mail_bounce": "メール不達", "admin.status.mail_complaint": "迷惑メール報告"});
 Object.assign(KAGIYA_STRINGS.en, {"admin.status.mail_bounce": "Mail bounces", "admin.status.mail_complaint": "Marked mail as spam"});
 
+// Integrations: app passwords (security page) and service credentials (integrations page).
+Object.assign(KAGIYA_STRINGS.ja, {
+  "cred.name": "名前", "cred.created": "作成日時", "cred.last_used": "最終利用", "cred.actions": "操作",
+  "cred.revoke": "取り消す", "cred.done": "保存したので閉じる", "cred.revoked": "「{name}」を取り消しました。",
+  "cred.revoke_needs_password": "取り消すには、下の欄にあなたのパスワードを入力してください。",
+  "apppw.title": "メールソフト用のアプリパスワード",
+  "apppw.lead": "2段階認証を有効にすると、メールソフト（IMAP・SMTP）にはサインイン用のパスワードではなく、ここで作るアプリパスワードを設定します。メールソフトごとに作り、使わなくなったら取り消してください。",
+  "apppw.empty": "アプリパスワードはまだありません。",
+  "apppw.name": "名前（例: iPhone のメール）",
+  "apppw.create": "アプリパスワードを作る",
+  "apppw.shown_title": "アプリパスワード",
+  "apppw.shown_lead": "メールソフトのパスワード欄に入力してください。この画面を閉じると二度と表示されません（空白やハイフンは入れても入れなくてもかまいません）。",
+  "integrations.title": "連携",
+  "integrations.lead": "メールサーバーなど、この組織のほかのシステムが Kagiya でパスワードを確認できるようにします。設定例は docs/integrations.md にあります。",
+  "svccred.title": "サービス認証情報",
+  "svccred.lead": "メールサーバー（Dovecot など）がパスワード確認 API を呼ぶための鍵です。漏れた場合や使わなくなった場合はすぐに取り消してください（30秒以内に無効になります）。",
+  "svccred.empty": "サービス認証情報はまだありません。",
+  "svccred.name": "名前（例: メールサーバー mx1）",
+  "svccred.create": "サービス認証情報を作る",
+  "svccred.shown_title": "サービス認証情報の秘密",
+  "svccred.shown_lead": "メールサーバーの設定ファイル（kagiya-auth.conf の secret）に保存してください。この画面を閉じると二度と表示されません。",
+});
+Object.assign(KAGIYA_STRINGS.en, {
+  "cred.name": "Name", "cred.created": "Created", "cred.last_used": "Last used", "cred.actions": "Actions",
+  "cred.revoke": "Revoke", "cred.done": "I have saved it", "cred.revoked": "“{name}” is revoked.",
+  "cred.revoke_needs_password": "To revoke, enter your password in the field below.",
+  "apppw.title": "App passwords for mail apps",
+  "apppw.lead": "With a second factor on, mail apps (IMAP, SMTP) take an app password made here instead of your sign-in password. Make one for each app, and revoke it when you stop using the app.",
+  "apppw.empty": "You have no app passwords.",
+  "apppw.name": "Name (for example: Mail on my iPhone)",
+  "apppw.create": "Make an app password",
+  "apppw.shown_title": "Your app password",
+  "apppw.shown_lead": "Enter it in the mail app's password field. It is not shown again once you close this (spaces and dashes are optional).",
+  "integrations.title": "Integrations",
+  "integrations.lead": "Let this organization's other systems, such as its mail server, check passwords with Kagiya. docs/integrations.md has example configurations.",
+  "svccred.title": "Service credentials",
+  "svccred.lead": "Keys with which a mail server (Dovecot, say) calls the password check API. Revoke one at once if it leaks or is no longer used (it stops working within 30 seconds).",
+  "svccred.empty": "There are no service credentials.",
+  "svccred.name": "Name (for example: mail server mx1)",
+  "svccred.create": "Make a service credential",
+  "svccred.shown_title": "The service credential's secret",
+  "svccred.shown_lead": "Save it in the mail server's configuration (secret in kagiya-auth.conf). It is not shown again once you close this.",
+});
+
 function t(key) {
   return KAGIYA_STRINGS[kagiyaLang()][key] || key;
 }

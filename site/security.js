@@ -99,6 +99,13 @@ document.addEventListener("DOMContentLoaded", async () => {
   });
 
   if (!(await me())) return;
+  credentialSection({
+    root: document.getElementById("app-passwords"),
+    list: async () => (await api("GET", "/api/me/app-passwords")).app_passwords
+      .map((c) => ({ id: c.app_password_id, name: c.name, created_at: c.created_at, last_used_at: c.last_used_at })),
+    create: async (name, password) => ({ secret: (await api("POST", "/api/me/app-passwords", { name, current_password: password })).password }),
+    revoke: (id) => api("DELETE", "/api/me/app-passwords/" + encodeURIComponent(id)),
+  });
   try {
     await load();
   } catch (e) {
