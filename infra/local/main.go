@@ -23,6 +23,7 @@ import (
 	"github.com/kagiya/kagiya/shared/account"
 	"github.com/kagiya/kagiya/shared/bulk"
 	"github.com/kagiya/kagiya/shared/httpapi"
+	"github.com/kagiya/kagiya/shared/idp"
 	"github.com/kagiya/kagiya/shared/mail"
 	"github.com/kagiya/kagiya/shared/password"
 	"github.com/kagiya/kagiya/shared/store/boltstore"
@@ -147,7 +148,14 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	jobs := &bulk.Jobs{Store: store, Presign: s3fake.bucket, Now: time.Now}
 
 	mux := http.NewServeMux()
-	mux.Handle("/api/", httpapi.New(httpapi.Deps{Services: svc, Log: log, Bulk: jobs}))
+	provider, err := idp.New(ctx, idp.Deps{Issuer: siteURL, Integrations: svc.Integrations, Sessions: svc.SignIn, Store: store,
+		SessionCookies: []string{httpapi.CookieName}, Now: time.Now, Log: log})
+	if err != nil {
+		return err
+	}
+	api := httpapi.New(httpapi.Deps{Services: svc, Log: log, Bulk: jobs, OIDC: provider})
+	mux.Handle("/api/", api)
+	mux.Handle(idp.Discovery, api)
 	mux.Handle(s3Prefix+"/", s3fake.handler)
 	mux.Handle("GET /_dev/mail", devMail(mailbox))
 	built, err := sitebuild.Site(site.Files)

@@ -69,6 +69,9 @@ type Deps struct {
 	// it forwards: a request without it is 403 (so the execute-api URL is no way
 	// around the edge), and with it the client's address is CloudFront-Viewer-Address.
 	OriginSecret string
+	// OIDC, if set, is the OpenID Connect provider (package idp): it gets /api/oidc/ and
+	// the discovery document, behind the same edge and headers as the API.
+	OIDC http.Handler
 	// Exports, if set, keeps the accounts export for download through a presigned link
 	// (in AWS, where a response may not exceed 6 MB); without it the export streams.
 	Exports Exports
@@ -110,6 +113,10 @@ func New(d Deps) http.Handler {
 			w.Header().Set("Allow", allow)
 			a.fail(w, r, &account.Error{Code: "method_not_allowed"})
 		}))
+	}
+	if d.OIDC != nil {
+		mux.Handle("/api/oidc/", d.OIDC)
+		mux.Handle("/.well-known/openid-configuration", d.OIDC)
 	}
 	mux.Handle("/api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if h, pattern := paths.Handler(r); pattern != "" {

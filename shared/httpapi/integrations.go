@@ -200,3 +200,84 @@ func (a *api) handleRevokeAccountAppPassword() http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
+
+type oidcClientView struct {
+	ClientID     string     `json:"client_id"`
+	Name         string     `json:"name"`
+	RedirectURIs []string   `json:"redirect_uris"`
+	Type         string     `json:"type"`
+	Refresh      bool       `json:"refresh_tokens"`
+	CreatedBy    string     `json:"created_by,omitempty"`
+	CreatedAt    time.Time  `json:"created_at"`
+	LastUsedAt   *time.Time `json:"last_used_at"`
+}
+
+func newOIDCClientView(c account.Credential) oidcClientView {
+	kind := "confidential"
+	if c.Public {
+		kind = "public"
+	}
+	return oidcClientView{ClientID: c.ID, Name: c.Name, RedirectURIs: c.RedirectURIs, Type: kind, Refresh: c.Refresh,
+		CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, LastUsedAt: lastUsed(c)}
+}
+
+func (a *api) handleOIDCClients() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cs, err := a.svc.Integrations.OIDCClients(r.Context(), principal(r))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		out := make([]oidcClientView, 0, len(cs))
+		for _, c := range cs {
+			out = append(out, newOIDCClientView(c))
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"oidc_clients": out})
+	})
+}
+
+func (a *api) handleCreateOIDCClient() http.Handler {
+	type request struct {
+		Name            string   `json:"name"`
+		RedirectURIs    []string `json:"redirect_uris"`
+		Type            string   `json:"type"`
+		RefreshTokens   bool     `json:"refresh_tokens"`
+		ConfirmPassword string   `json:"confirm_password"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		if err := decode(w, r, &req); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if req.Type != "confidential" && req.Type != "public" {
+			a.fail(w, r, &account.Error{Code: account.CodeValidation, Fields: []account.FieldError{{Field: "type", Code: "invalid"}}})
+			return
+		}
+		c, err := a.svc.Integrations.CreateOIDCClient(r.Context(), principal(r), account.NewOIDCClient{Name: req.Name,
+			RedirectURIs: req.RedirectURIs, Public: req.Type == "public", Refresh: req.RefreshTokens}, req.ConfirmPassword, clientIP(r))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		out := map[string]any{"client_id": c.ID, "name": c.Name, "type": req.Type}
+		if c.Secret != "" {
+			out["client_secret"] = c.Secret
+		}
+		writeJSON(w, http.StatusCreated, out)
+	})
+}
+
+func (a *api) handleDeleteOIDCClient() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := decodeConfirm(w, r)
+		if err == nil {
+			err = a.svc.Integrations.DeleteOIDCClient(r.Context(), principal(r), r.PathValue("client_id"), body.ConfirmPassword, clientIP(r))
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}

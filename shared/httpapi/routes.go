@@ -69,6 +69,9 @@ func (a *api) routes() []Route {
 		{"GET", "/api/admin/service-credentials", a.signedIn(a.handleServiceCredentials())},
 		{"POST", "/api/admin/service-credentials", a.signedIn(a.handleCreateServiceCredential())},
 		{"DELETE", "/api/admin/service-credentials/{credential_id}", a.signedIn(a.handleDeleteServiceCredential())},
+		{"GET", "/api/admin/oidc-clients", a.signedIn(a.handleOIDCClients())},
+		{"POST", "/api/admin/oidc-clients", a.signedIn(a.handleCreateOIDCClient())},
+		{"DELETE", "/api/admin/oidc-clients/{client_id}", a.signedIn(a.handleDeleteOIDCClient())},
 		{"GET", "/api/admin/tenant", a.signedIn(a.handleGetTenant())},
 		{"PUT", "/api/admin/tenant", a.signedIn(a.handlePutTenant())},
 	}

@@ -1,0 +1,167 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// OpenID Connect clients: the web applications of a tenant that sign people in through
+// Kagiya (package idp is the provider). A client's ID names its tenant
+// ("<tenant_id>.oc_…"), so the provider finds it in one read.
+
+// MaxOIDCClients bounds a tenant's clients; MaxRedirectURIs a client's redirect URIs.
+const (
+	MaxOIDCClients  = 50
+	MaxRedirectURIs = 10
+)
+
+// NewOIDCClient is what an owner registers.
+type NewOIDCClient struct {
+	Name         string
+	RedirectURIs []string
+	Public       bool // a browser or native app without a secret (PKCE only)
+	Refresh      bool // may use refresh tokens
+}
+
+// validRedirect accepts absolute https URIs without a fragment, and http only for the
+// loopback host (development and native apps).
+func validRedirect(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || u.Fragment != "" || u.Host == "" || len(raw) > 500 || u.User != nil {
+		return false
+	}
+	switch u.Scheme {
+	case "https":
+		return true
+	case "http":
+		h := u.Hostname()
+		return h == "localhost" || h == "127.0.0.1" || h == "::1"
+	}
+	return false
+}
+
+// CreateOIDCClient registers a client for the owner's tenant, confirmed with the
+// owner's password; a confidential client's secret is returned once.
+func (s *Integrations) CreateOIDCClient(ctx context.Context, p Principal, in NewOIDCClient, confirm, ip string) (IssuedCredential, error) {
+	if err := requireOwner(p); err != nil {
+		return IssuedCredential{}, err
+	}
+	name, err := credentialName(in.Name)
+	if err != nil {
+		return IssuedCredential{}, err
+	}
+	var fields []FieldError
+	if len(in.RedirectURIs) == 0 || len(in.RedirectURIs) > MaxRedirectURIs {
+		fields = append(fields, FieldError{"redirect_uris", "invalid"})
+	}
+	for i, u := range in.RedirectURIs {
+		if !validRedirect(u) {
+			fields = append(fields, FieldError{fmt.Sprintf("redirect_uris[%d]", i), "invalid"})
+		}
+	}
+	if len(fields) > 0 {
+		return IssuedCredential{}, codeErr(CodeValidation, fields...)
+	}
+	if err := s.confirmOwn(ctx, p, confirm, ip, "oidc_client.create"); err != nil {
+		return IssuedCredential{}, err
+	}
+	tid := p.Account.TenantID
+	have, err := s.creds.ListCredentials(ctx, CredOIDCClient, tid)
+	if err != nil {
+		return IssuedCredential{}, fmt.Errorf("list clients: %w", err)
+	}
+	if len(have) >= MaxOIDCClients {
+		return IssuedCredential{}, codeErr(CodeValidation, FieldError{"name", "too_many"})
+	}
+	id, err := newID("oc_")
+	if err != nil {
+		return IssuedCredential{}, err
+	}
+	c := Credential{Kind: CredOIDCClient, Owner: tid, ID: tid + "." + id, TenantID: tid, Name: name,
+		CreatedBy: p.Account.LoginID, CreatedAt: s.now().UTC(), RedirectURIs: in.RedirectURIs, Public: in.Public,
+		Refresh: in.Refresh, Scopes: []string{"openid", "email", "profile"}}
+	if in.Refresh {
+		c.Scopes = append(c.Scopes, "offline_access")
+	}
+	secret := ""
+	if !in.Public {
+		if secret, err = randomToken(); err != nil {
+			return IssuedCredential{}, err
+		}
+		c.SecretHash = HashToken(secret)
+	}
+	if err := s.creds.CreateCredential(ctx, c); err != nil {
+		return IssuedCredential{}, fmt.Errorf("store client: %w", err)
+	}
+	kind := "confidential"
+	if in.Public {
+		kind = "public"
+	}
+	s.audit(ctx, AuditEvent{TenantID: tid, Actor: p.Account.LoginID, Action: "oidc_client.create", Target: name, TargetID: c.ID, IP: ip,
+		Result: "ok:" + kind + " " + strings.Join(in.RedirectURIs, " ")})
+	return IssuedCredential{Credential: c, Secret: secret}, nil
+}
+
+// OIDCClients returns the owner's tenant's clients.
+func (s *Integrations) OIDCClients(ctx context.Context, p Principal) ([]Credential, error) {
+	if err := requireOwner(p); err != nil {
+		return nil, err
+	}
+	cs, err := s.creds.ListCredentials(ctx, CredOIDCClient, p.Account.TenantID)
+	if err != nil {
+		return nil, fmt.Errorf("list clients: %w", err)
+	}
+	return cs, nil
+}
+
+// DeleteOIDCClient removes a client, confirmed with the owner's password: its codes and
+// refresh tokens stop working (the provider finds no client for them).
+func (s *Integrations) DeleteOIDCClient(ctx context.Context, p Principal, clientID, confirm, ip string) error {
+	if err := requireOwner(p); err != nil {
+		return err
+	}
+	c, err := s.creds.GetCredential(ctx, CredOIDCClient, p.Account.TenantID, clientID)
+	if errors.Is(err, ErrNotFound) {
+		return codeErr(CodeNotFound)
+	} else if err != nil {
+		return fmt.Errorf("client: %w", err)
+	}
+	if err := s.confirmOwn(ctx, p, confirm, ip, "oidc_client.delete"); err != nil {
+		return err
+	}
+	if err := s.creds.DeleteCredential(ctx, CredOIDCClient, c.Owner, c.ID); err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("delete client: %w", err)
+	}
+	s.audit(ctx, AuditEvent{TenantID: c.TenantID, Actor: p.Account.LoginID, Action: "oidc_client.delete", Target: c.Name, TargetID: c.ID, IP: ip, Result: "ok"})
+	return nil
+}
+
+// OIDCClient returns the client with an ID (ErrNotFound when there is none).
+func (s *Integrations) OIDCClient(ctx context.Context, clientID string) (Credential, error) {
+	tenantID, _, ok := strings.Cut(clientID, ".")
+	if !ok || !strings.HasPrefix(tenantID, "ten_") || len(clientID) > 100 {
+		return Credential{}, ErrNotFound
+	}
+	return s.creds.GetCredential(ctx, CredOIDCClient, tenantID, clientID)
+}
+
+// Account returns an account of a tenant, for the provider's claims.
+func (s *Integrations) Account(ctx context.Context, tenantID, accountID string) (Account, error) {
+	return s.accounts.GetAccountEventually(ctx, tenantID, accountID)
+}
+
+// Audit files an event of the provider in the audit log.
+func (s *Integrations) Audit(ctx context.Context, e AuditEvent) { s.audit(ctx, e) }
+
+// Seal and Open keep the provider's signing keys encrypted with the seal key (bound to
+// what they are for).
+func (s *Integrations) Seal(ctx context.Context, purpose, plain string) (string, error) {
+	return s.seal.sealFor(ctx, purpose, plain)
+}
+
+func (s *Integrations) Open(ctx context.Context, purpose, sealed string) (string, error) {
+	return s.seal.openFor(ctx, purpose, sealed)
+}
