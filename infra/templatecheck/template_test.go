@@ -18,6 +18,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/kagiya/kagiya/shared/httpapi"
+	"github.com/kagiya/kagiya/shared/idp"
 	"github.com/kagiya/kagiya/shared/store/dynamostore"
 )
 
@@ -97,7 +98,7 @@ func TestRoutesMatchTheHandler(t *testing.T) {
 			inTemplate = append(inTemplate, strings.ToUpper(method)+" "+path)
 		}
 	}
-	served := httpapi.Routes()
+	served := append(httpapi.Routes(), idp.Routes()...)
 	for _, r := range inTemplate {
 		if !slices.Contains(served, r) {
 			t.Errorf("template routes %q, which the handler does not serve", r)
@@ -165,13 +166,14 @@ func TestFunctionPermissions(t *testing.T) {
 		t.Fatal(err)
 	}
 	sends := map[string]bool{"LoginFunction": true, "AdminFunction": true, "ResetFunction": true, "PasswordFunction": true,
-		"BulkFunction": true, "UnlockFunction": false, "MailEventsFunction": false}
+		"BulkFunction": true, "UnlockFunction": false, "MailEventsFunction": false, "OidcFunction": false}
 	allowed := map[string]bool{"dynamodb:GetItem": true, "dynamodb:PutItem": true, "dynamodb:UpdateItem": true,
 		"dynamodb:DeleteItem": true, "dynamodb:Query": true, "dynamodb:TransactWriteItems": true, "ses:SendEmail": true,
 		"s3:PutObject": true, "s3:GetObject": true, "s3:DeleteObject": true, "sqs:SendMessage": true, "ssm:GetParameter": true,
 		"kms:GenerateDataKey": true, "kms:Decrypt": true}
-	// Only the function that checks codes opens the seal key.
-	opensSealKey := map[string]bool{"LoginFunction": true}
+	// Only the function that checks codes and the provider (whose signing keys are sealed)
+	// open the seal key.
+	opensSealKey := map[string]bool{"LoginFunction": true, "OidcFunction": true}
 	for name, res := range doc.Resources {
 		if res.Type != "AWS::Serverless::Function" {
 			continue
@@ -192,7 +194,7 @@ func TestFunctionPermissions(t *testing.T) {
 					}
 					if strings.HasPrefix(action, "kms:") {
 						if r, _ := st.Resource.(string); r != "SealKey.Arn" || !opensSealKey[name] {
-							t.Errorf("%s: %s on %v: only the sign-in function, only on the seal key", name, action, st.Resource)
+							t.Errorf("%s: %s on %v: only the sign-in and provider functions, only on the seal key", name, action, st.Resource)
 						}
 					}
 					if strings.HasPrefix(action, "s3:") {

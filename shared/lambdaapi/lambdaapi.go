@@ -151,6 +151,8 @@ type Parts struct {
 	Uploads Uploads                                                // the admin function: it presigns uploads
 	Exports func(awsCfg aws.Config, bucket string) httpapi.Exports // the admin function: large exports go through S3
 	Keys    KeyClient                                              // the sign-in function: it checks second-factor codes
+	// OIDC builds the OpenID Connect provider (the oidc function; the others do not link it).
+	OIDC func(ctx context.Context, env Env) (http.Handler, error)
 }
 
 // Handler builds the API handler from the environment and the Lambda's AWS credentials.
@@ -160,10 +162,16 @@ func Handler(ctx context.Context, getenv func(string) string, parts Parts) (http
 	if err != nil {
 		return nil, err
 	}
-	return handlerOf(env, getenv, parts), nil
+	var provider http.Handler
+	if parts.OIDC != nil {
+		if provider, err = parts.OIDC(ctx, env); err != nil {
+			return nil, err
+		}
+	}
+	return handlerOf(env, getenv, parts, provider), nil
 }
 
-func handlerOf(env Env, getenv func(string) string, parts Parts) http.Handler {
+func handlerOf(env Env, getenv func(string) string, parts Parts, provider http.Handler) http.Handler {
 	var jobs *bulk.Jobs
 	if name := getenv("UPLOAD_BUCKET"); name != "" && parts.Uploads != nil {
 		jobs = &bulk.Jobs{Store: env.Store, Presign: parts.Uploads(env.AWS, name), Now: time.Now}
@@ -172,7 +180,7 @@ func handlerOf(env Env, getenv func(string) string, parts Parts) http.Handler {
 	if name := getenv("UPLOAD_BUCKET"); name != "" && parts.Exports != nil {
 		exports = parts.Exports(env.AWS, name)
 	}
-	return httpapi.New(httpapi.Deps{Services: env.Services, Log: env.Log, Bulk: jobs, Exports: exports, OriginSecret: getenv("ORIGIN_SECRET"),
+	return httpapi.New(httpapi.Deps{Services: env.Services, Log: env.Log, Bulk: jobs, Exports: exports, OriginSecret: getenv("ORIGIN_SECRET"), OIDC: provider,
 		SecureCookies: strings.HasPrefix(env.Config.SiteURL, "https://")})
 }
 
@@ -207,7 +215,7 @@ func AdminEntry(ctx context.Context, getenv func(string) string, parts Parts) (f
 	if err != nil {
 		return nil, err
 	}
-	proxy := httpadapter.NewV2(handlerOf(env, getenv, parts))
+	proxy := httpadapter.NewV2(handlerOf(env, getenv, parts, nil))
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var probe struct {
 			Setup *Setup `json:"setup"`
