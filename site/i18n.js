@@ -763,6 +763,39 @@ Object.assign(KAGIYA_STRINGS.en, {
   "svccred.shown_lead": "Save it in the mail server's configuration (secret in kagiya-auth.conf). It is not shown again once you close this.",
 });
 
+Object.assign(KAGIYA_STRINGS.ja, {
+  "oidc.note": "アプリケーションへのサインインです。サインインが終わるとアプリケーションに戻ります。",
+  "oidc.expired": "アプリケーションからのサインインの有効期限が切れました。アプリケーションからやり直してください。",
+  "oidcc.title": "OpenID Connect クライアント（Web アプリケーション）",
+  "oidcc.lead": "この組織のアカウントで Web アプリケーションにサインインできるようにします。OpenID Connect に対応したライブラリーなら、発行者（issuer）を指定するだけで設定が読み込まれます。",
+  "oidcc.issuer": "発行者（issuer）:",
+  "oidcc.client_id": "クライアント ID", "oidcc.client_secret": "クライアントシークレット",
+  "oidcc.redirects": "リダイレクト URI", "oidcc.redirects_help": "https の URI を空白か改行で区切って入力します（http は localhost のみ）。",
+  "oidcc.type": "種類", "oidcc.confidential": "サーバー側アプリ（シークレットあり）", "oidcc.public": "ブラウザー・ネイティブアプリ（シークレットなし、PKCE）",
+  "oidcc.refresh": "リフレッシュトークンを使う（offline_access）", "oidcc.refresh_short": "リフレッシュトークン",
+  "oidcc.name": "名前（例: 社内 Wiki）", "oidcc.create": "クライアントを登録する", "oidcc.remove": "削除",
+  "oidcc.empty": "クライアントはまだありません。",
+  "oidcc.shown_title": "クライアントの登録情報",
+  "oidcc.shown_lead": "アプリケーションの設定に入力してください。シークレットはこの画面を閉じると二度と表示されません。",
+  "oidcc.no_secret": "（なし: PKCE を使います）",
+});
+Object.assign(KAGIYA_STRINGS.en, {
+  "oidc.note": "You are signing in to an application; you go back to it when you have signed in.",
+  "oidc.expired": "The application's sign-in request has expired. Please start again from the application.",
+  "oidcc.title": "OpenID Connect clients (web applications)",
+  "oidcc.lead": "Let people sign in to web applications with this organization's accounts. Any OpenID Connect library reads the settings from the issuer alone.",
+  "oidcc.issuer": "Issuer:",
+  "oidcc.client_id": "Client ID", "oidcc.client_secret": "Client secret",
+  "oidcc.redirects": "Redirect URIs", "oidcc.redirects_help": "https URIs separated by spaces or new lines (http only for localhost).",
+  "oidcc.type": "Type", "oidcc.confidential": "Server-side app (with a secret)", "oidcc.public": "Browser or native app (no secret, PKCE)",
+  "oidcc.refresh": "Use refresh tokens (offline_access)", "oidcc.refresh_short": "refresh tokens",
+  "oidcc.name": "Name (for example: the intranet wiki)", "oidcc.create": "Register the client", "oidcc.remove": "Remove",
+  "oidcc.empty": "There are no clients.",
+  "oidcc.shown_title": "The client's registration",
+  "oidcc.shown_lead": "Enter these in the application's settings. The secret is not shown again once you close this.",
+  "oidcc.no_secret": "(none: it uses PKCE)",
+});
+
 function t(key) {
   return KAGIYA_STRINGS[kagiyaLang()][key] || key;
 }

@@ -13,4 +13,83 @@ document.addEventListener("DOMContentLoaded", async () => {
     create: async (name, password) => ({ secret: (await api("POST", "/api/admin/service-credentials", { name, confirm_password: password })).secret }),
     revoke: (id, password) => api("DELETE", "/api/admin/service-credentials/" + encodeURIComponent(id), { confirm_password: password }),
   });
+  oidcClients();
 });
+
+// oidcClients manages the OpenID Connect clients: the list, registration (the secret
+// shown once) and removal with the owner's password.
+async function oidcClients() {
+  document.getElementById("issuer").textContent = location.origin;
+  const rows = document.getElementById("oidc-rows");
+  const form = document.getElementById("oidc-form");
+  const msg = document.getElementById("oidc-message");
+  let clients = [];
+  const fail = (e) => {
+    if (e.status === 401) { location.replace("/index.html"); return; }
+    showMessage(msg, fieldMessages(e), true);
+  };
+  const render = () => {
+    rows.replaceChildren();
+    document.getElementById("oidc-empty").hidden = clients.length > 0;
+    for (const c of clients) {
+      const tr = document.createElement("tr");
+      const cells = [["cred.name", c.name], ["oidcc.client_id", c.client_id], ["oidcc.redirects", c.redirect_uris.join(" ")],
+        ["oidcc.type", t("oidcc." + c.type) + (c.refresh_tokens ? " / " + t("oidcc.refresh_short") : "")]];
+      for (const [label, text] of cells) {
+        const td = document.createElement("td");
+        td.dataset.label = t(label);
+        td.textContent = text;
+        tr.append(td);
+      }
+      const td = document.createElement("td");
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "danger remove";
+      b.textContent = t("oidcc.remove");
+      b.setAttribute("aria-label", t("oidcc.remove") + ": " + c.name);
+      b.addEventListener("click", async () => {
+        if (!form["oidc-password"].value) { showMessage(msg, t("cred.revoke_needs_password"), true); form["oidc-password"].focus(); return; }
+        try {
+          await api("DELETE", "/api/admin/oidc-clients/" + encodeURIComponent(c.client_id), { confirm_password: form["oidc-password"].value });
+          form["oidc-password"].value = "";
+          showMessage(msg, t("cred.revoked").replace("{name}", c.name), false);
+          await load();
+        } catch (e) { fail(e); }
+      });
+      td.append(b);
+      tr.append(td);
+      rows.append(tr);
+    }
+  };
+  const load = async () => {
+    clients = (await api("GET", "/api/admin/oidc-clients")).oidc_clients;
+    render();
+  };
+  document.addEventListener("kagiya:lang", render);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const button = document.getElementById("oidc-submit");
+    button.disabled = true;
+    showMessage(msg, "", false);
+    try {
+      const made = await api("POST", "/api/admin/oidc-clients", {
+        name: form["oidc-name"].value.trim(),
+        redirect_uris: form["oidc-redirects"].value.split(/\s+/).filter((u) => u !== ""),
+        type: form["oidc-type"].value,
+        refresh_tokens: form["oidc-refresh"].checked,
+        confirm_password: form["oidc-password"].value,
+      });
+      form.reset();
+      document.getElementById("oidc-shown-id").textContent = made.client_id;
+      document.getElementById("oidc-shown-secret").textContent = made.client_secret || t("oidcc.no_secret");
+      document.getElementById("oidc-shown").hidden = false;
+      document.querySelector("#oidc-shown h3").focus();
+      await load();
+    } catch (e) { fail(e); } finally { button.disabled = false; }
+  });
+  document.getElementById("oidc-shown-done").addEventListener("click", () => {
+    document.getElementById("oidc-shown-secret").textContent = "";
+    document.getElementById("oidc-shown").hidden = true;
+  });
+  try { await load(); } catch (e) { fail(e); }
+}

@@ -20,8 +20,22 @@ document.addEventListener("DOMContentLoaded", () => {
   };
   document.addEventListener("kagiya:lang", () => { if (change) { showChange(); change.checklist.load("?token=" + change.challenge).catch(() => {}); } });
 
+  // An application's sign-in request (OpenID Connect) that brought the browser here: once
+  // signed in, the browser goes back through the provider, which returns it to the
+  // application.
+  const oidc = new URLSearchParams(location.search).get("oidc") || "";
+  const oidcReturn = /^[A-Za-z0-9_-]{20,100}$/.test(oidc) ? "/api/oidc/login?id=" + oidc : "";
+  if (oidcReturn) {
+    document.getElementById("oidc-note").hidden = false;
+    // Already signed in (the session cookie is not sent on a navigation from another
+    // site, but it is on this page's own request): go straight back.
+    api("GET", "/api/me").then(() => location.assign(oidcReturn), () => {});
+  }
+  if (new URLSearchParams(location.search).get("oidc_error")) showMessage(msg, t("oidc.expired"), true);
+
   const signedIn = (res) => {
     sessionStorage.setItem("kagiya.csrf", res.csrf_token);
+    if (oidcReturn) { location.assign(oidcReturn); return; }
     // The answer carries what GET /api/me gives: the home page uses it, once, instead.
     sessionStorage.setItem("kagiya.me", JSON.stringify(res.account));
     location.assign("/home.html");

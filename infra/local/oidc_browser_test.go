@@ -1,0 +1,141 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+	gooidc "github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// relyingParty is a small web application that signs people in through Kagiya with
+// go-oidc and x/oauth2 (PKCE, state, nonce, ID token verification, UserInfo).
+type relyingParty struct {
+	url  string
+	mu   sync.Mutex
+	conf oauth2.Config
+	ver  *gooidc.IDTokenVerifier
+	prov *gooidc.Provider
+	pkce string
+}
+
+func startRelyingParty(t *testing.T) *relyingParty {
+	rp := &relyingParty{}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/start", func(w http.ResponseWriter, r *http.Request) {
+		rp.mu.Lock()
+		defer rp.mu.Unlock()
+		rp.pkce = oauth2.GenerateVerifier()
+		http.Redirect(w, r, rp.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(rp.pkce), gooidc.Nonce("nn")), http.StatusFound)
+	})
+	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
+		rp.mu.Lock()
+		defer rp.mu.Unlock()
+		ctx := r.Context()
+		if e := r.URL.Query().Get("error"); e != "" {
+			fmt.Fprintf(w, `<p id="result">refused: %s</p>`, html.EscapeString(e))
+			return
+		}
+		tok, err := rp.conf.Exchange(ctx, r.URL.Query().Get("code"), oauth2.VerifierOption(rp.pkce))
+		if err != nil || r.URL.Query().Get("state") != "st" {
+			fmt.Fprintf(w, `<p id="result">exchange failed: %s</p>`, html.EscapeString(fmt.Sprint(err)))
+			return
+		}
+		raw, _ := tok.Extra("id_token").(string)
+		idt, err := rp.ver.Verify(ctx, raw)
+		if err != nil || idt.Nonce != "nn" {
+			fmt.Fprintf(w, `<p id="result">bad ID token: %s</p>`, html.EscapeString(fmt.Sprint(err)))
+			return
+		}
+		var claims struct {
+			Email  string `json:"email"`
+			Tenant string `json:"tenant"`
+		}
+		idt.Claims(&claims)
+		info, err := rp.prov.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+		if err != nil {
+			fmt.Fprintf(w, `<p id="result">userinfo failed: %s</p>`, html.EscapeString(err.Error()))
+			return
+		}
+		fmt.Fprintf(w, `<p id="result">hello %s (%s, %s, userinfo %s)</p>`, html.EscapeString(claims.Email), html.EscapeString(idt.Subject),
+			html.EscapeString(claims.Tenant), html.EscapeString(info.Email))
+	})
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	rp.url = srv.URL
+	return rp
+}
+
+// The owner registers a web application on the integrations page; a person with a second
+// factor signs in to it through Kagiya's own sign-in, and, signed in, goes straight back
+// the next time.
+func TestBrowserSignInToAnApplication(t *testing.T) {
+	base := startServer(t)
+	const id, pw = "wiki@example.com", "Fuji-Passw0rd-26!"
+	createUser(t, base, id, pw)
+	mfaSecret := enrolByAPI(t, base, id, pw)
+	rp := startRelyingParty(t)
+
+	owner := browser(t)
+	var clientID, clientSecret string
+	err := chromedp.Do(owner,
+		japanese(base),
+		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
+		waitText("#me-login-id", "owner@example.com"),
+		chromedp.Navigate(base+"/integrations.html"),
+		waitText("#oidc-clients-title", "OpenID Connect"),
+		waitText("#oidc-empty", "まだありません"),
+		fill("#oidc-name", "社内 Wiki"),
+		fill("#oidc-redirects", rp.url+"/callback"),
+		fill("#oidc-password", "Kagi-2026-Tokyo!"),
+		chromedp.Click(css("#oidc-submit")),
+		chromedp.WaitVisible(css("#oidc-shown")),
+		read(chromedp.TextContent(css("#oidc-shown-id")), &clientID),
+		read(chromedp.TextContent(css("#oidc-shown-secret")), &clientSecret),
+		waitText("#oidc-rows", "社内 Wiki"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	prov, err := gooidc.NewProvider(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rp.conf = oauth2.Config{ClientID: clientID, ClientSecret: clientSecret, Endpoint: prov.Endpoint(), RedirectURL: rp.url + "/callback",
+		Scopes: []string{gooidc.ScopeOpenID, "email"}}
+	rp.ver, rp.prov = prov.Verifier(&gooidc.Config{ClientID: clientID}), prov
+
+	person := browser(t)
+	err = chromedp.Do(person,
+		japanese(base),
+		chromedp.Navigate(rp.url+"/start"),
+		chromedp.WaitVisible(css("#login_id")),
+		waitText("#oidc-note", "アプリケーション"),
+		fill("#login_id", id),
+		fill("#password", pw),
+		chromedp.Click(css("#signin-submit")),
+		chromedp.WaitVisible(css("#mfa_code")),
+		fillCode(t, "#mfa_code", &mfaSecret, 1),
+		chromedp.Click(css("#mfa-submit")),
+		waitText("#result", "hello "+id),
+		waitText("#result", "userinfo "+id),
+		// Signed in at Kagiya: the next sign-in to the application asks nothing.
+		chromedp.Navigate(rp.url+"/start"),
+		waitText("#result", "hello "+id),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var result string
+	if err := chromedp.Do(person, read(chromedp.TextContent(css("#result")), &result)); err != nil || !strings.Contains(result, "acc_") || !strings.Contains(result, "ten_") {
+		t.Fatalf("claims: %q %v", result, err)
+	}
+}
