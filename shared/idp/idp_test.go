@@ -437,3 +437,48 @@ func TestProviderOnDynamoDB(t *testing.T) {
 		})
 	}
 }
+
+// TestTokenEndpointCapacity measures what the code exchange (the token endpoint) costs
+// in DynamoDB units, against a sign-in's (README's table).
+func TestTokenEndpointCapacity(t *testing.T) {
+	srv := httptest.NewServer(server.NewServer())
+	t.Cleanup(srv.Close)
+	db := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	if err := dynamostore.CreateTable(context.Background(), db, "kagiya"); err != nil {
+		t.Fatal(err)
+	}
+	meter := dynamostore.NewMeter(db, "kagiya")
+	s := newSite(t, dynamostore.New(meter, "kagiya", 0))
+	ctx := context.Background()
+	owner := s.owner()
+	s.user(owner, "taro@example.com")
+	clientID, clientSecret := s.client(owner, "confidential", false)
+	provider, err := gooidc.NewProvider(ctx, s.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := oauth2.Config{ClientID: clientID, ClientSecret: clientSecret, Endpoint: provider.Endpoint(), RedirectURL: redirect,
+		Scopes: []string{gooidc.ScopeOpenID, "email"}}
+	taro := s.browser()
+	taro.signIn("taro@example.com", userPW, "")
+	var reads, writes float64
+	const n = 5
+	for range n {
+		pkce := oauth2.GenerateVerifier()
+		end := taro.authorize(conf.AuthCodeURL("s", oauth2.S256ChallengeOption(pkce)))
+		r0, w0 := meter.Units()
+		if _, err := conf.Exchange(ctx, end.Query().Get("code"), oauth2.VerifierOption(pkce)); err != nil {
+			t.Fatal(err)
+		}
+		r1, w1 := meter.Units()
+		reads, writes = reads+r1-r0, writes+w1-w0
+	}
+	reads, writes = reads/n, writes/n
+	t.Logf("token endpoint (code exchange): %.2f reads/op, %.2f writes/op", reads, writes)
+	// A sign-in costs 0.5 R and 4 W: the exchange may read more but must cost no more
+	// (a write unit costs five read units).
+	if writes > 4 || reads+5*writes > 0.5+5*4 {
+		t.Fatalf("the code exchange costs %.2f R, %.2f W: more than a sign-in", reads, writes)
+	}
+}

@@ -102,7 +102,9 @@ func New(ctx context.Context, d Deps) (http.Handler, error) {
 	mux.Handle(Discovery, cacheable(provider))
 	mux.Handle(Prefix+"keys", cacheable(provider))
 	mux.Handle(Prefix, provider)
-	return mux, nil
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mux.ServeHTTP(w, r.WithContext(withMemo(r.Context())))
+	}), nil
 }
 
 // cacheable lets the edge keep the discovery document and the key set for five minutes
@@ -156,7 +158,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/index.html?oidc="+id, http.StatusFound)
 		return
 	}
-	c, err := h.d.Integrations.OIDCClient(ctx, a.ClientID)
+	c, err := h.st.oidcClient(ctx, a.ClientID)
 	if err != nil {
 		op.AuthRequestError(w, r, a, oidc.ErrInvalidClient(), h.provider)
 		return

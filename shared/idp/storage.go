@@ -160,7 +160,7 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	if req.CodeChallenge == "" || req.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
 		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE with S256 is required")
 	}
-	c, err := s.svc.OIDCClient(ctx, req.ClientID)
+	c, err := s.oidcClient(ctx, req.ClientID)
 	if err != nil {
 		return nil, oidc.ErrInvalidClient()
 	}
@@ -258,7 +258,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 			return "", "", time.Time{}, op.ErrInvalidRefreshToken
 		}
 	}
-	a, err := s.svc.Account(ctx, c.TenantID, req.GetSubject())
+	a, err := s.account(ctx, c.TenantID, req.GetSubject())
 	if err != nil {
 		return "", "", time.Time{}, oidc.ErrInvalidGrant()
 	}
@@ -291,7 +291,7 @@ func (s *storage) clientOf(ctx context.Context, req op.TokenRequest) (account.Cr
 	if len(aud) == 0 {
 		return account.Credential{}, oidc.ErrInvalidClient()
 	}
-	c, err := s.svc.OIDCClient(ctx, aud[0])
+	c, err := s.oidcClient(ctx, aud[0])
 	if err != nil {
 		return account.Credential{}, oidc.ErrInvalidClient()
 	}
@@ -300,7 +300,7 @@ func (s *storage) clientOf(ctx context.Context, req op.TokenRequest) (account.Cr
 
 func (s *storage) auditToken(ctx context.Context, c account.Credential, subject, result string) {
 	target := subject
-	if a, err := s.svc.Account(ctx, c.TenantID, subject); err == nil {
+	if a, err := s.account(ctx, c.TenantID, subject); err == nil {
 		target = a.LoginID
 	}
 	s.svc.Audit(ctx, account.AuditEvent{TenantID: c.TenantID, Actor: "oidc:" + c.Name, Action: "oidc.token", Target: target, TargetID: subject, Result: result})
@@ -311,7 +311,7 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, refresh string
 	if _, err := s.get(ctx, purposeRefresh, refresh, false, &g); err != nil {
 		return nil, op.ErrInvalidRefreshToken
 	}
-	a, err := s.svc.Account(ctx, g.TenantID, g.Subject)
+	a, err := s.account(ctx, g.TenantID, g.Subject)
 	if err != nil || a.Disabled || a.Locked() || a.SessionEpoch != g.Epoch {
 		return nil, op.ErrInvalidRefreshToken // gone, suspended, locked, or signed out everywhere
 	}
@@ -425,7 +425,7 @@ func (s *storage) KeySet(ctx context.Context) ([]op.Key, error) {
 }
 
 func (s *storage) GetClientByClientID(ctx context.Context, clientID string) (op.Client, error) {
-	c, err := s.svc.OIDCClient(ctx, clientID)
+	c, err := s.oidcClient(ctx, clientID)
 	if err != nil {
 		return nil, oidc.ErrInvalidClient().WithDescription("unknown client")
 	}
@@ -433,7 +433,7 @@ func (s *storage) GetClientByClientID(ctx context.Context, clientID string) (op.
 }
 
 func (s *storage) AuthorizeClientIDSecret(ctx context.Context, clientID, secret string) error {
-	c, err := s.svc.OIDCClient(ctx, clientID)
+	c, err := s.oidcClient(ctx, clientID)
 	if err != nil || c.Public || !equalHash(account.HashToken(secret), c.SecretHash) {
 		return oidc.ErrInvalidClient()
 	}
@@ -443,7 +443,7 @@ func (s *storage) AuthorizeClientIDSecret(ctx context.Context, clientID, secret 
 // userinfo fills info with the account's claims: sub, email (the login ID, with the email
 // scope or when scopes are unknown), and the tenant.
 func (s *storage) userinfo(ctx context.Context, info *oidc.UserInfo, tenantID, subject string, scopes []string) error {
-	a, err := s.svc.Account(ctx, tenantID, subject)
+	a, err := s.account(ctx, tenantID, subject)
 	if err != nil || a.Disabled {
 		return oidc.ErrAccessDenied()
 	}
@@ -459,7 +459,7 @@ func (s *storage) userinfo(ctx context.Context, info *oidc.UserInfo, tenantID, s
 }
 
 func (s *storage) SetUserinfoFromScopes(ctx context.Context, info *oidc.UserInfo, userID, clientID string, scopes []string) error {
-	c, err := s.svc.OIDCClient(ctx, clientID)
+	c, err := s.oidcClient(ctx, clientID)
 	if err != nil {
 		return oidc.ErrInvalidClient()
 	}
@@ -483,7 +483,7 @@ func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.Intr
 }
 
 func (s *storage) GetPrivateClaimsFromScopes(ctx context.Context, _, clientID string, _ []string) (map[string]any, error) {
-	c, err := s.svc.OIDCClient(ctx, clientID)
+	c, err := s.oidcClient(ctx, clientID)
 	if err != nil {
 		return nil, oidc.ErrInvalidClient()
 	}
@@ -499,3 +499,57 @@ func (s *storage) ValidateJWTProfileScopes(context.Context, string, []string) ([
 }
 
 func (s *storage) Health(context.Context) error { return nil }
+
+// memo keeps what one request has read (clients, accounts): the provider asks for the
+// same client several times while it answers one request. It lives as long as the
+// request, so a removed client or a suspended account is seen by the next one.
+type memo struct {
+	mu       sync.Mutex
+	clients  map[string]account.Credential
+	accounts map[string]account.Account
+}
+
+type memoKey struct{}
+
+func withMemo(ctx context.Context) context.Context {
+	return context.WithValue(ctx, memoKey{}, &memo{clients: map[string]account.Credential{}, accounts: map[string]account.Account{}})
+}
+
+func (s *storage) oidcClient(ctx context.Context, id string) (account.Credential, error) {
+	m, _ := ctx.Value(memoKey{}).(*memo)
+	if m != nil {
+		m.mu.Lock()
+		c, ok := m.clients[id]
+		m.mu.Unlock()
+		if ok {
+			return c, nil
+		}
+	}
+	c, err := s.svc.OIDCClient(ctx, id)
+	if err == nil && m != nil {
+		m.mu.Lock()
+		m.clients[id] = c
+		m.mu.Unlock()
+	}
+	return c, err
+}
+
+func (s *storage) account(ctx context.Context, tenantID, id string) (account.Account, error) {
+	m, _ := ctx.Value(memoKey{}).(*memo)
+	key := tenantID + "/" + id
+	if m != nil {
+		m.mu.Lock()
+		a, ok := m.accounts[key]
+		m.mu.Unlock()
+		if ok {
+			return a, nil
+		}
+	}
+	a, err := s.svc.Account(ctx, tenantID, id)
+	if err == nil && m != nil {
+		m.mu.Lock()
+		m.accounts[key] = a
+		m.mu.Unlock()
+	}
+	return a, err
+}
