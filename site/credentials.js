@@ -3,8 +3,9 @@
 // form that makes one and shows its secret once, and a revoke button per row.
 //
 // opts: { root (the section), list(): Promise<[{id, name, created_at, last_used_at}]>,
-//   create(name, password): Promise<{secret}>, revoke(id, password): Promise,
-//   revokeNeedsPassword: bool }
+//   create(name, password): Promise<{secret}> (when the section has a form),
+//   revoke(id, password): Promise, revokeNeedsPassword: bool,
+//   labels: the three columns' i18n keys (default name, created, last used) }
 function credentialSection(opts) {
   const root = opts.root;
   const tbody = root.querySelector("tbody");
@@ -24,7 +25,8 @@ function credentialSection(opts) {
     empty.hidden = rows.length > 0;
     for (const r of rows) {
       const tr = document.createElement("tr");
-      for (const [label, text] of [["cred.name", r.name], ["cred.created", fmt(r.created_at)], ["cred.last_used", fmt(r.last_used_at)]]) {
+      const labels = opts.labels || ["cred.name", "cred.created", "cred.last_used"];
+      for (const [label, text] of [[labels[0], r.name], [labels[1], fmt(r.created_at)], [labels[2], fmt(r.last_used_at)]]) {
         const td = document.createElement("td");
         td.dataset.label = t(label);
         td.textContent = text;
@@ -45,7 +47,7 @@ function credentialSection(opts) {
         b.disabled = true;
         try {
           await opts.revoke(r.id, pw);
-          form.querySelector("input[type=password]").value = "";
+          if (form) form.querySelector("input[type=password]").value = "";
           showMessage(msg, t("cred.revoked").replace("{name}", r.name), false);
           await load();
         } catch (e) {
@@ -64,6 +66,7 @@ function credentialSection(opts) {
     render();
   };
   document.addEventListener("kagiya:lang", render);
+  if (!form) return load().catch(fail);
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const button = form.querySelector("button[type=submit]");

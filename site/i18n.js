@@ -778,6 +778,10 @@ Object.assign(KAGIYA_STRINGS.ja, {
   "oidcc.shown_title": "クライアントの登録情報",
   "oidcc.shown_lead": "アプリケーションの設定に入力してください。シークレットはこの画面を閉じると二度と表示されません。",
   "oidcc.no_secret": "（なし: PKCE を使います）",
+  "apps.title": "サインインしているアプリケーション",
+  "apps.lead": "このアカウントでサインインした Web アプリケーションです。取り消すと、そのアプリケーションは次回もう一度サインインを求めます。",
+  "apps.first": "最初のサインイン", "apps.last": "最後のサインイン",
+  "apps.empty": "このアカウントでサインインしたアプリケーションはありません。",
 });
 Object.assign(KAGIYA_STRINGS.en, {
   "oidc.note": "You are signing in to an application; you go back to it when you have signed in.",
@@ -794,6 +798,10 @@ Object.assign(KAGIYA_STRINGS.en, {
   "oidcc.shown_title": "The client's registration",
   "oidcc.shown_lead": "Enter these in the application's settings. The secret is not shown again once you close this.",
   "oidcc.no_secret": "(none: it uses PKCE)",
+  "apps.title": "Applications you are signed in to",
+  "apps.lead": "Web applications you have signed in to with this account. Revoke one and it asks you to sign in again next time.",
+  "apps.first": "First sign-in", "apps.last": "Last sign-in",
+  "apps.empty": "You have not signed in to any application with this account.",
 });
 
 function t(key) {

@@ -106,6 +106,13 @@ document.addEventListener("DOMContentLoaded", async () => {
     create: async (name, password) => ({ secret: (await api("POST", "/api/me/app-passwords", { name, current_password: password })).password }),
     revoke: (id) => api("DELETE", "/api/me/app-passwords/" + encodeURIComponent(id)),
   });
+  credentialSection({
+    root: document.getElementById("applications"),
+    labels: ["cred.name", "apps.first", "apps.last"],
+    list: async () => (await api("GET", "/api/me/applications")).applications
+      .map((a) => ({ id: a.client_id, name: a.name, created_at: a.first_signed_in_at, last_used_at: a.last_signed_in_at })),
+    revoke: (id) => api("DELETE", "/api/me/applications/" + encodeURIComponent(id)),
+  });
   try {
     await load();
   } catch (e) {

@@ -165,3 +165,57 @@ func (s *Integrations) Seal(ctx context.Context, purpose, plain string) (string,
 func (s *Integrations) Open(ctx context.Context, purpose, sealed string) (string, error) {
 	return s.seal.openFor(ctx, purpose, sealed)
 }
+
+// RecordGrant notes that a signed in to client (the person's page lists it): made at the
+// first sign-in, its last use moved at each.
+func (s *Integrations) RecordGrant(ctx context.Context, a Account, client Credential) error {
+	now := s.now().UTC()
+	err := s.creds.TouchCredential(ctx, CredOIDCGrant, a.ID, client.ID, now)
+	if errors.Is(err, ErrNotFound) {
+		err = s.creds.CreateCredential(ctx, Credential{Kind: CredOIDCGrant, Owner: a.ID, ID: client.ID, TenantID: a.TenantID,
+			Name: client.Name, CreatedAt: now, LastUsedAt: now})
+		if errors.Is(err, ErrConflict) {
+			err = nil // a parallel first sign-in made it
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("record grant: %w", err)
+	}
+	return nil
+}
+
+// HasGrant reports whether the account's access for the client stands (the person has
+// not revoked it).
+func (s *Integrations) HasGrant(ctx context.Context, accountID, clientID string) (bool, error) {
+	_, err := s.creds.GetCredential(ctx, CredOIDCGrant, accountID, clientID)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// Applications lists the applications the principal has signed in to.
+func (s *Integrations) Applications(ctx context.Context, p Principal) ([]Credential, error) {
+	cs, err := s.creds.ListCredentials(ctx, CredOIDCGrant, p.Account.ID)
+	if err != nil {
+		return nil, fmt.Errorf("applications: %w", err)
+	}
+	return cs, nil
+}
+
+// RevokeApplication ends an application's access to the principal's account: its refresh
+// tokens stop working (the application must ask the person to sign in again).
+func (s *Integrations) RevokeApplication(ctx context.Context, p Principal, clientID, ip string) error {
+	a := p.Account
+	c, err := s.creds.GetCredential(ctx, CredOIDCGrant, a.ID, clientID)
+	if err == nil {
+		err = s.creds.DeleteCredential(ctx, CredOIDCGrant, a.ID, clientID)
+	}
+	if errors.Is(err, ErrNotFound) {
+		return codeErr(CodeNotFound)
+	} else if err != nil {
+		return fmt.Errorf("revoke application: %w", err)
+	}
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "oidc.revoke", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:" + c.Name})
+	return nil
+}

@@ -507,10 +507,16 @@ func (s *Integrations) managed(ctx context.Context, p Principal, loginID string)
 	return a, nil
 }
 
-// dropAppPasswords removes a deleted account's app passwords (best effort: they cannot
-// be used anyway, since the account is gone and a new one has another ID).
+// dropAppPasswords removes a deleted account's app passwords and application grants
+// (best effort: they cannot be used anyway, since the account is gone and a new one has
+// another ID).
 func (k *kit) dropAppPasswords(ctx context.Context, creds Credentials, accountID string) {
 	cs, err := creds.ListCredentials(ctx, CredAppPassword, accountID)
+	if grants, gerr := creds.ListCredentials(ctx, CredOIDCGrant, accountID); gerr == nil {
+		cs = append(cs, grants...)
+	} else if err == nil {
+		err = gerr
+	}
 	for _, c := range cs {
 		if err == nil {
 			err = creds.DeleteCredential(ctx, c.Kind, c.Owner, c.ID)

@@ -281,6 +281,7 @@ const (
 	CredService     = "service"      // a trusted service's key for POST /api/service/verify
 	CredAppPassword = "app_password" // a person's password for one mail client
 	CredOIDCClient  = "oidc_client"  // a web application that signs people in through Kagiya
+	CredOIDCGrant   = "oidc_grant"   // an application a person has signed in to (ID: the client's)
 )
 
 // Credential is a named secret of a tenant (a service credential, an OpenID Connect

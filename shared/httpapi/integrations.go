@@ -281,3 +281,34 @@ func (a *api) handleDeleteOIDCClient() http.Handler {
 		w.WriteHeader(http.StatusNoContent)
 	})
 }
+
+func (a *api) handleMyApplications() http.Handler {
+	type view struct {
+		ClientID   string     `json:"client_id"`
+		Name       string     `json:"name"`
+		FirstAt    time.Time  `json:"first_signed_in_at"`
+		LastUsedAt *time.Time `json:"last_signed_in_at"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		cs, err := a.svc.Integrations.Applications(r.Context(), principal(r))
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		out := make([]view, 0, len(cs))
+		for _, c := range cs {
+			out = append(out, view{ClientID: c.ID, Name: c.Name, FirstAt: c.CreatedAt, LastUsedAt: lastUsed(c)})
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"applications": out})
+	})
+}
+
+func (a *api) handleRevokeApplication() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := a.svc.Integrations.RevokeApplication(r.Context(), principal(r), r.PathValue("client_id"), clientIP(r)); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}

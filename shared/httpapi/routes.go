@@ -38,6 +38,8 @@ func (a *api) routes() []Route {
 		{"GET", "/api/me/app-passwords", a.signedIn(a.handleMyAppPasswords())},
 		{"POST", "/api/me/app-passwords", a.signedIn(a.handleCreateAppPassword())},
 		{"DELETE", "/api/me/app-passwords/{app_password_id}", a.signedIn(a.handleDeleteAppPassword())},
+		{"GET", "/api/me/applications", a.signedIn(a.handleMyApplications())},
+		{"DELETE", "/api/me/applications/{client_id}", a.signedIn(a.handleRevokeApplication())},
 		{"GET", "/api/password/policy", a.handlePolicy()},
 		{"POST", "/api/service/verify", a.handleServiceVerify()},
 

@@ -271,6 +271,21 @@ func signInThroughKagiya(t *testing.T, s *site) {
 	if !s.audit("oidc.token", "ok:Wiki") || !s.audit("oidc.authorize", "ok:Wiki") {
 		t.Fatal("token issue and authorization are not audited")
 	}
+	// The person sees the application on its page, and revokes it: refresh stops.
+	status, apps := taro.call("GET", "/api/me/applications", nil)
+	list, _ := apps["applications"].([]any)
+	if status != 200 || len(list) != 1 || list[0].(map[string]any)["name"] != "Wiki" || list[0].(map[string]any)["client_id"] != clientID {
+		t.Fatalf("applications: %d %v", status, apps)
+	}
+	if status, _ := taro.call("DELETE", "/api/me/applications/"+clientID, nil); status != 204 {
+		t.Fatalf("revoke: %d", status)
+	}
+	if _, err := conf.TokenSource(ctx, &oauth2.Token{RefreshToken: fresh.RefreshToken, Expiry: time.Now().Add(-time.Hour)}).Token(); err == nil {
+		t.Fatal("a refresh token worked after the person revoked the application")
+	}
+	if !s.audit("oidc.revoke", "ok:Wiki") {
+		t.Fatal("the revocation is not audited")
+	}
 
 	// A second factor: the flow goes through the code step of Kagiya's sign-in.
 	mfa := s.browser()

@@ -181,6 +181,9 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
+	if err := h.d.Integrations.RecordGrant(ctx, who, c); err != nil {
+		h.d.Log.WarnContext(ctx, "oidc grant not recorded", "err", err)
+	}
 	event.Result = "ok:" + c.Name
 	h.d.Integrations.Audit(ctx, event)
 	http.Redirect(w, r, op.AuthCallbackURL(h.provider)(op.ContextWithIssuer(ctx, strings.TrimRight(h.d.Issuer, "/")), id), http.StatusFound)

@@ -43,6 +43,8 @@ type Integrations interface {
 	Audit(ctx context.Context, e account.AuditEvent)
 	Seal(ctx context.Context, purpose, plain string) (string, error)
 	Open(ctx context.Context, purpose, sealed string) (string, error)
+	RecordGrant(ctx context.Context, a account.Account, client account.Credential) error
+	HasGrant(ctx context.Context, accountID, clientID string) (bool, error)
 }
 
 // Store is the part of Kagiya's store the provider keeps its state in: auth requests,
@@ -314,6 +316,9 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, refresh string
 	a, err := s.account(ctx, g.TenantID, g.Subject)
 	if err != nil || a.Disabled || a.Locked() || a.SessionEpoch != g.Epoch {
 		return nil, op.ErrInvalidRefreshToken // gone, suspended, locked, or signed out everywhere
+	}
+	if ok, err := s.svc.HasGrant(ctx, a.ID, g.ClientID); err != nil || !ok {
+		return nil, op.ErrInvalidRefreshToken // the person revoked the application
 	}
 	return &g, nil
 }
