@@ -6,7 +6,6 @@ package main
 import (
 	"context"
 	"crypto/rand"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -157,7 +156,10 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	mux.Handle("/api/", api)
 	mux.Handle(idp.Discovery, api)
 	mux.Handle(s3Prefix+"/", s3fake.handler)
-	mux.Handle("GET /_dev/mail", devMail(mailbox))
+	inbox := devMail(mailbox)
+	mux.Handle("/_dev/mail", inbox)
+	mux.Handle("/_dev/mail/", inbox)
+	mux.Handle("/_dev/mail.css", inbox)
 	built, err := sitebuild.Site(site.Files)
 	if err != nil {
 		return fmt.Errorf("site: %w", err)
@@ -183,15 +185,6 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	}
 	log.Info("stopped")
 	return nil
-}
-
-// devMail lists the emails sent so far (API.md: GET /_dev/mail[?to=ADDRESS]).
-func devMail(b *mail.Mailbox) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-store")
-		json.NewEncoder(w).Encode(b.Messages(r.URL.Query().Get("to"))) //nolint:errcheck
-	})
 }
 
 // keyFile returns the 32-byte key in path, made (random, readable by this user only) on
