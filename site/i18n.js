@@ -804,6 +804,27 @@ Object.assign(KAGIYA_STRINGS.en, {
   "apps.empty": "You have not signed in to any application with this account.",
 });
 
+Object.assign(KAGIYA_STRINGS.ja, {
+  "setup.title": "はじめに: 組織とオーナーの作成",
+  "setup.lead": "まだ組織がありません。オーナー（すべての設定と管理ができるアカウント）のメールアドレスとパスワードを決めてください。メールアドレスのドメインが組織のドメインになります。",
+  "setup.login_id": "オーナーのメールアドレス",
+  "setup.submit": "作成する",
+  "setup.done": "{id} をオーナーとして作成しました。サインインしてください。",
+  "setup.signin": "サインイン画面へ",
+  "setup.no_token": "この画面は、ローカルサーバーの起動時に表示されたリンクから開いてください。",
+  "setup.used": "このリンクはもう使えません（作成済みか、サーバーが再起動されました）。サーバーの出力に表示された最新のリンクを開いてください。",
+});
+Object.assign(KAGIYA_STRINGS.en, {
+  "setup.title": "Getting started: your organization and its owner",
+  "setup.lead": "There is no organization yet. Choose the email address and password of its owner (the account that manages everything). The address's domain becomes the organization's.",
+  "setup.login_id": "Owner's email address",
+  "setup.submit": "Create",
+  "setup.done": "{id} is the owner. Please sign in.",
+  "setup.signin": "Go to sign-in",
+  "setup.no_token": "Open this page from the link the local server printed when it started.",
+  "setup.used": "This link no longer works (it was used, or the server restarted). Open the latest link in the server's output.",
+});
+
 function t(key) {
   return KAGIYA_STRINGS[kagiyaLang()][key] || key;
 }

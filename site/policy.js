@@ -40,8 +40,10 @@ class PasswordChecklist {
     input.addEventListener("input", () => this.update());
   }
 
+  // load reads the rules: from /api/password/policy with query, or from query itself
+  // when it is a path (the local server's first-run page).
   async load(query) {
-    this.policy = await api("GET", "/api/password/policy" + (query || ""));
+    this.policy = await api("GET", query && query.startsWith("/") ? query : "/api/password/policy" + (query || ""));
     this.render();
   }
 

@@ -34,6 +34,13 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if err := run(ctx, append(os.Args[1:], envFlags(os.Getenv)...), os.Stderr, nil); err != nil {
+		var usage usageError
+		switch {
+		case errors.Is(err, flag.ErrHelp):
+			os.Exit(0)
+		case errors.As(err, &usage):
+			os.Exit(2) // the flag package has said what is wrong
+		}
 		fmt.Fprintln(os.Stderr, "kagiya local:", err)
 		os.Exit(1)
 	}
@@ -68,7 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error (also LOG_LEVEL)")
 	fs.BoolVar(&o.rateLimit, "rate-limit", true, "per-IP throttling of sign-in, forgot, reset and unlock (false for load tests on one machine; per-account limits and lockout stay on)")
 	if err := fs.Parse(args); err != nil {
-		return o, err
+		return o, usageError{err}
 	}
 	if (o.owner == "") != (o.ownerPassword == "") {
 		return o, errors.New("-owner and -owner-password go together")
@@ -81,6 +88,12 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	o.hash = password.Default
 	return o, nil
 }
+
+// usageError is a command line the flag package refused (and has already explained).
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
 
 // run serves until ctx ends. ready, if not nil, receives the listening address.
 func run(ctx context.Context, args []string, stderr io.Writer, ready func(addr string)) error {
@@ -97,7 +110,9 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 		return fmt.Errorf("data dir: %w", err)
 	}
 	store, err := boltstore.Open(filepath.Join(o.data, "kagiya.db"))
-	if err != nil {
+	if errors.Is(err, boltstore.ErrInUse) {
+		return fmt.Errorf("the data directory %s is in use by another Kagiya server: stop it, or give this one another -data", o.data)
+	} else if err != nil {
 		return err
 	}
 	defer store.Close()
@@ -123,6 +138,10 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	}
 	svc, err := account.New(account.Deps{Store: store, Mailer: mailbox, Templates: tmpl,
 		Now: time.Now, Log: log, SiteURL: siteURL, SealKey: account.StaticKey(sealKey)}, cfg)
+	if err != nil {
+		return err
+	}
+	setup, err := newFirstRun(svc, o.policy)
 	if err != nil {
 		return err
 	}
@@ -160,6 +179,8 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	mux.Handle("/_dev/mail", inbox)
 	mux.Handle("/_dev/mail/", inbox)
 	mux.Handle("/_dev/mail.css", inbox)
+	mux.Handle("/_dev/setup", setup.handler())
+	mux.Handle("/_dev/setup/", setup.handler())
 	built, err := sitebuild.Site(site.Files)
 	if err != nil {
 		return fmt.Errorf("site: %w", err)
@@ -170,6 +191,11 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("kagiya local server", "url", siteURL, "data", o.data)
+	hasTenants, err := store.HasTenants()
+	if err != nil {
+		return err
+	}
+	setup.announce(ctx, hasTenants, siteURL, func(s string) { fmt.Fprint(stderr, s) })
 	if ready != nil {
 		ready(ln.Addr().String())
 	}

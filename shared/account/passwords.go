@@ -165,3 +165,10 @@ func (k *kit) describe(a Account, set Settings, lang string) PolicyDescription {
 	p := preset(set)
 	return PolicyDescription{Preset: p.Name, LoginID: a.LoginID, Rules: p.Describe(lang, a.MFAEnabled(), min(set.HistoryDepth, MaxHistoryDepth))}
 }
+
+// DescribePreset describes a preset's rules for a login ID not yet made (the local
+// server's first-run page).
+func DescribePreset(name, loginID, lang string) PolicyDescription {
+	p := preset(Settings{PolicyPreset: name})
+	return PolicyDescription{Preset: p.Name, LoginID: loginID, Rules: p.Describe(lang, false, 0)}
+}

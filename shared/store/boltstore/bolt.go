@@ -51,10 +51,15 @@ var (
 	_ bulk.JobStore = (*Store)(nil)
 )
 
+// ErrInUse: another process holds the database file.
+var ErrInUse = errors.New("in use by another process (bbolt allows one)")
+
 // Open opens (creating if needed) the database file at path.
 func Open(path string) (*Store, error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
-	if err != nil {
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: %w", path, ErrInUse)
+	} else if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
 	// Writers that arrive within a millisecond of each other share one transaction and
@@ -687,4 +692,15 @@ func (s *Store) ListJobs(_ context.Context, tenantID, after string, limit int) (
 		return out[:limit], out[limit-1].ID, nil
 	}
 	return out, "", nil
+}
+
+// HasTenants reports whether any tenant exists (the local server's first run has none).
+func (s *Store) HasTenants() (bool, error) {
+	found := false
+	err := s.db.View(func(tx *bolt.Tx) error {
+		k, _ := tx.Bucket(bTenants).Cursor().First()
+		found = k != nil
+		return nil
+	})
+	return found, err
 }
