@@ -22,8 +22,12 @@ type lockedBuffer struct {
 	b  bytes.Buffer
 }
 
-func (l *lockedBuffer) Write(p []byte) (int, error) { l.mu.Lock(); defer l.mu.Unlock(); return l.b.Write(p) }
-func (l *lockedBuffer) String() string              { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 // startBare runs the local server with no -owner on a fresh data directory and returns
 // its URL and its output.
@@ -123,5 +127,5 @@ func TestCommandLine(t *testing.T) {
 	}
 }
 
-func errorsIsHelp(err error) bool { return errors.Is(err, flag.ErrHelp) }
+func errorsIsHelp(err error) bool           { return errors.Is(err, flag.ErrHelp) }
 func asUsage(err error, u *usageError) bool { return errors.As(err, u) }
