@@ -43,6 +43,7 @@ async function me() {
   try {
     const m = await api("GET", "/api/me");
     sessionStorage.setItem("kagiya.csrf", m.csrf_token);
+    if (typeof renderShell === "function") renderShell(m);
     return m;
   } catch (e) {
     if (e.status === 401) { location.replace("/index.html"); return null; }

@@ -28,6 +28,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     const fresh = sessionStorage.getItem("kagiya.me"); // just signed in: no need to ask
     sessionStorage.removeItem("kagiya.me");
     account = fresh ? JSON.parse(fresh) : await me();
+    if (fresh) renderShell(account);
     render();
   } catch (e) {
     showMessage(msg, e.message, true);

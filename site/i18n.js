@@ -825,6 +825,15 @@ Object.assign(KAGIYA_STRINGS.en, {
   "setup.used": "This link no longer works (it was used, or the server restarted). Open the latest link in the server's output.",
 });
 
+Object.assign(KAGIYA_STRINGS.ja, {
+  "shell.home": "ホーム", "shell.bulk": "CSV 一括", "shell.audit": "監査ログ",
+  "shell.nav": "メインメニュー", "shell.skip": "本文へ移動",
+});
+Object.assign(KAGIYA_STRINGS.en, {
+  "shell.home": "Home", "shell.bulk": "CSV bulk", "shell.audit": "Audit log",
+  "shell.nav": "Main menu", "shell.skip": "Skip to content",
+});
+
 function t(key) {
   return KAGIYA_STRINGS[kagiyaLang()][key] || key;
 }

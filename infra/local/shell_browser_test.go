@@ -1,0 +1,55 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// Every signed-in page has the app shell: the tenant, navigation by role with the
+// current page marked, the account, sign-out, and a skip link to the content.
+func TestBrowserAppShell(t *testing.T) {
+	base := startServer(t)
+	createUser(t, base, "shell@example.com", "Fuji-Passw0rd-26!")
+	owner := browser(t)
+	var ownerLinks, userLinks, current, skip int
+	err := chromedp.Do(owner,
+		japanese(base),
+		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
+		waitText("#me-login-id", "owner@example.com"),
+		waitText("header nav", "ホーム"),
+		chromedp.Navigate(base+"/audit.html"),
+		waitText("header nav", "監査ログ"),
+		waitText("header .tenant", "example.com"),
+		waitText("#shell-account", "owner@example.com"),
+		waitText(`header nav a[aria-current="page"]`, "監査ログ"),
+		read(chromedp.Evaluate[int](`document.querySelectorAll("header nav a").length`), &ownerLinks),
+		read(chromedp.Evaluate[int](`document.querySelectorAll('header nav a[aria-current="page"]').length`), &current),
+		read(chromedp.Evaluate[int](`document.querySelectorAll('a.skip[href="#main"]').length + (document.getElementById("main") ? 1 : 0)`), &skip),
+		chromedp.Click(css("#lang-switch")),
+		waitText(`header nav a[aria-current="page"]`, "Audit log"),
+		chromedp.Click(css("#shell-signout")),
+		chromedp.WaitVisible(css("#login_id")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ownerLinks != 8 || current != 1 || skip != 2 {
+		t.Fatalf("owner's shell: %d links, %d current, skip link and target %d", ownerLinks, current, skip)
+	}
+	user := browser(t)
+	err = chromedp.Do(user,
+		japanese(base),
+		signIn(base, "shell@example.com", "Fuji-Passw0rd-26!"),
+		waitText("#me-login-id", "shell@example.com"),
+		chromedp.Navigate(base+"/security.html"),
+		waitText(`header nav a[aria-current="page"]`, "セキュリティ"),
+		read(chromedp.Evaluate[int](`document.querySelectorAll("header nav a").length`), &userLinks),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if userLinks != 3 {
+		t.Fatalf("a user's shell has %d links (home, password, security)", userLinks)
+	}
+}
