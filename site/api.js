@@ -57,13 +57,23 @@ function showMessage(el, text, isError) {
   el.hidden = !text;
 }
 
-// fieldMessages is an error's message with what is wrong with each field, in words where
-// the site knows them (field.* and code.* in i18n.js), else by its stable name.
+// fieldMessages is an error's message with what is wrong with each field, in words
+// (field.* and code.* in i18n.js; site/words holds them to the server's codes). A field
+// the site has no word for is left out rather than shown by its name, and a code without
+// words reads as "not valid": the page never shows an identifier.
 function fieldMessages(err) {
   if (!err.fields.length) return err.message;
-  const known = (key, fallback) => (t(key) !== key ? t(key) : fallback);
-  return err.message + " (" + err.fields.map((f) =>
-    known("field." + f.field, f.field) + ": " + known("code." + f.code, f.code)).join(", ") + ")";
+  const known = (key) => (t(key) !== key ? t(key) : "");
+  const parts = [];
+  for (const f of err.fields) {
+    const base = String(f.field).replace(/\[\d+\]$/, "").split(".").pop();
+    const label = known("field." + base);
+    const text = known("code." + f.code) || t("code.invalid");
+    const part = label ? label + ": " + text : text;
+    if (!parts.includes(part)) parts.push(part);
+  }
+  const sep = kagiyaLang() === "ja" ? "、" : "; ";
+  return err.message + (kagiyaLang() === "ja" ? "（" + parts.join(sep) + "）" : " (" + parts.join(sep) + ")");
 }
 
 // Every password field gets a button that shows what was typed (ASVS 2.1.12), so people

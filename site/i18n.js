@@ -772,7 +772,7 @@ Object.assign(KAGIYA_STRINGS.ja, {
   "oidcc.client_id": "クライアント ID", "oidcc.client_secret": "クライアントシークレット",
   "oidcc.redirects": "リダイレクト URI", "oidcc.redirects_help": "https の URI を空白か改行で区切って入力します（http は localhost のみ）。",
   "oidcc.type": "種類", "oidcc.confidential": "サーバー側アプリ（シークレットあり）", "oidcc.public": "ブラウザー・ネイティブアプリ（シークレットなし、PKCE）",
-  "oidcc.refresh": "リフレッシュトークンを使う（offline_access）", "oidcc.refresh_short": "リフレッシュトークン",
+  "oidcc.refresh": "リフレッシュトークンを使う（サインインしたままにするアプリ向け）", "oidcc.refresh_short": "リフレッシュトークン",
   "oidcc.name": "名前（例: 社内 Wiki）", "oidcc.create": "クライアントを登録する", "oidcc.remove": "削除",
   "oidcc.empty": "クライアントはまだありません。",
   "oidcc.shown_title": "クライアントの登録情報",
@@ -792,7 +792,7 @@ Object.assign(KAGIYA_STRINGS.en, {
   "oidcc.client_id": "Client ID", "oidcc.client_secret": "Client secret",
   "oidcc.redirects": "Redirect URIs", "oidcc.redirects_help": "https URIs separated by spaces or new lines (http only for localhost).",
   "oidcc.type": "Type", "oidcc.confidential": "Server-side app (with a secret)", "oidcc.public": "Browser or native app (no secret, PKCE)",
-  "oidcc.refresh": "Use refresh tokens (offline_access)", "oidcc.refresh_short": "refresh tokens",
+  "oidcc.refresh": "Use refresh tokens (for apps that keep people signed in)", "oidcc.refresh_short": "refresh tokens",
   "oidcc.name": "Name (for example: the intranet wiki)", "oidcc.create": "Register the client", "oidcc.remove": "Remove",
   "oidcc.empty": "There are no clients.",
   "oidcc.shown_title": "The client's registration",
@@ -832,6 +832,21 @@ Object.assign(KAGIYA_STRINGS.ja, {
 Object.assign(KAGIYA_STRINGS.en, {
   "shell.home": "Home", "shell.bulk": "CSV bulk", "shell.audit": "Audit log",
   "shell.nav": "Main menu", "shell.skip": "Skip to content",
+});
+
+// Words for the remaining fields and codes the API can answer (site/words holds the list
+// to the server's code).
+Object.assign(KAGIYA_STRINGS.ja, {
+  "code.forbidden": "この操作はできません", "code.not_found": "見つかりません", "code.type": "形式が正しくありません（数字や真偽値の欄を確認してください）",
+  "field.client_ip": "クライアントの IP アドレス", "field.cursor": "ページの位置", "field.disabled": "停止", "field.language": "言語",
+  "field.limit": "表示件数", "field.lockout_scope": "ロックの対象", "field.mode": "処理の種類", "field.policy_preset": "パスワードポリシー",
+  "field.protocol": "プロトコル", "field.q": "検索語", "field.redirect_uris": "リダイレクト URI",
+});
+Object.assign(KAGIYA_STRINGS.en, {
+  "code.forbidden": "not allowed", "code.not_found": "not found", "code.type": "the wrong kind of value (check the number and yes/no fields)",
+  "field.client_ip": "client IP address", "field.cursor": "page position", "field.disabled": "suspension", "field.language": "language",
+  "field.limit": "page size", "field.lockout_scope": "what a lock applies to", "field.mode": "kind of job", "field.policy_preset": "password policy",
+  "field.protocol": "protocol", "field.q": "search", "field.redirect_uris": "redirect URIs",
 });
 
 function t(key) {

@@ -347,7 +347,9 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		case strings.HasPrefix(err.Error(), "json: unknown field"):
 			return &account.Error{Code: "unknown_field"}
 		case errors.As(err, &typeErr):
-			return &account.Error{Code: "validation", Fields: []account.FieldError{{Field: typeErr.Field, Code: "type"}}}
+			// The JSON name of the field ("settings.lockout_threshold" → "lockout_threshold").
+			field := typeErr.Field[strings.LastIndexByte(typeErr.Field, '.')+1:]
+			return &account.Error{Code: "validation", Fields: []account.FieldError{{Field: field, Code: "type"}}}
 		default:
 			return &account.Error{Code: "malformed_json"}
 		}
