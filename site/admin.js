@@ -8,6 +8,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   let unlockMode = "lock"; // what the confirmation dialog does: "lock", "mfa", "suspend" or "resume"
   let editing = null;
   let myLoginID = "";
+  let myRole = "";
   const selected = new Set();
   let allMatching = false; // every account the filter matches is selected, not only these
 
@@ -68,11 +69,14 @@ document.addEventListener("DOMContentLoaded", async () => {
         status.append(mail, " ");
       }
       const self = a.login_id.toLowerCase() === myLoginID;
+      // Only actions that can succeed: an owner manages everyone, an administrator the
+      // users; one's own account is edited here and changed on one's own pages.
+      const manage = myRole === "owner" || a.role === "user";
       const actions = document.createElement("td");
       actions.className = "row-actions";
       actions.dataset.label = t("admin.col.actions");
-      actions.append(button(t("admin.edit"), "secondary", a.login_id, () => openEdit(a)));
-      if (!self) {
+      if (self || manage) actions.append(button(t("admin.edit"), "secondary", a.login_id, () => openEdit(a)));
+      if (!self && manage) {
         const setpw = button(t("admin.set_password"), "secondary setpw", a.login_id, () => openSetPassword(a));
         actions.append(setpw, button(t("admin.loginid"), "secondary loginid", a.login_id, () => openLoginID(a)));
         if (a.invited) actions.append(button(t("admin.resend_invite"), "secondary resend", a.login_id, () => resendInvite(a)));
@@ -402,6 +406,10 @@ document.addEventListener("DOMContentLoaded", async () => {
     document.getElementById("state").value = wanted;
   }
   myLoginID = m.login_id.toLowerCase();
+  myRole = m.role;
+  if (myRole !== "owner") { // an administrator gives only the user role
+    document.querySelectorAll('#new-role option:not([value="user"])').forEach((o) => o.remove());
+  }
   policyChecklist.load().catch(() => {});
   load();
 });

@@ -53,3 +53,39 @@ func TestBrowserAppShell(t *testing.T) {
 		t.Fatalf("a user's shell has %d links (home, password, security)", userLinks)
 	}
 }
+
+// Only actions that can succeed: an administrator sees no actions on an owner's or
+// another administrator's row, only "edit" on its own, everything on a user's, and can
+// give only the user role.
+func TestBrowserOnlyActionsThatCanSucceed(t *testing.T) {
+	base := startServer(t)
+	owner := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")
+	for id, role := range map[string]string{"kanri@example.com": "admin", "other-admin@example.com": "admin", "riyou@example.com": "user"} {
+		res := owner("POST", "/api/admin/accounts", map[string]any{"login_id": id, "role": role, "password": "Fuji-Passw0rd-26!"})
+		res.Body.Close()
+		if res.StatusCode != 201 {
+			t.Fatalf("create %s: %d", id, res.StatusCode)
+		}
+	}
+	ctx := browser(t)
+	row := func(id string) string { return `tr[data-login-id="` + id + `"] td.row-actions button` }
+	var ownerRow, otherAdminRow, selfRow, userRow, roles int
+	err := chromedp.Do(ctx,
+		japanese(base),
+		signIn(base, "kanri@example.com", "Fuji-Passw0rd-26!"),
+		waitText("#me-login-id", "kanri@example.com"),
+		chromedp.Navigate(base+"/admin.html"),
+		waitText("#accounts", "riyou@example.com"),
+		read(chromedp.Evaluate[int](`document.querySelectorAll('`+row("owner@example.com")+`').length`), &ownerRow),
+		read(chromedp.Evaluate[int](`document.querySelectorAll('`+row("other-admin@example.com")+`').length`), &otherAdminRow),
+		read(chromedp.Evaluate[int](`document.querySelectorAll('`+row("kanri@example.com")+`').length`), &selfRow),
+		read(chromedp.Evaluate[int](`document.querySelectorAll('`+row("riyou@example.com")+`').length`), &userRow),
+		read(chromedp.Evaluate[int](`document.querySelectorAll("#new-role option").length`), &roles),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ownerRow != 0 || otherAdminRow != 0 || selfRow != 1 || userRow < 5 || roles != 1 {
+		t.Fatalf("actions: owner %d, other admin %d, self %d, user %d; role options %d", ownerRow, otherAdminRow, selfRow, userRow, roles)
+	}
+}
