@@ -197,11 +197,13 @@ func (k *kit) authenticated(ctx context.Context, a Account) error {
 	return nil
 }
 
+// formatTime is how emails give a time: in the tenants' time zone (Japan's), named, in
+// one format per language.
 func (k *kit) formatTime(t time.Time, set Settings) string {
-	if set.Language == "en" {
-		return t.UTC().Format("2 January 2006 15:04 UTC")
-	}
 	jst := time.FixedZone("JST", 9*3600)
+	if set.Language == "en" {
+		return t.In(jst).Format("2 January 2006 15:04 JST")
+	}
 	return t.In(jst).Format("2006年1月2日 15:04（日本時間）")
 }
 
