@@ -9,8 +9,9 @@ document.addEventListener("DOMContentLoaded", async () => {
       const res = await api("GET", "/api/admin/audit" + (cursor ? "?cursor=" + encodeURIComponent(cursor) : ""));
       for (const ev of res.events) {
         const tr = document.createElement("tr");
-        const cells = [new Date(ev.at).toLocaleString(kagiyaLang()), ev.actor, ev.action, ev.target, ev.ip, ev.result];
-        for (const v of cells) { const td = document.createElement("td"); td.textContent = v; tr.append(td); }
+        const cells = [["audit.at", new Date(ev.at).toLocaleString(kagiyaLang())], ["audit.actor", ev.actor], ["audit.action", ev.action],
+          ["audit.target", ev.target], ["audit.ip", ev.ip], ["audit.result", ev.result]];
+        for (const [label, v] of cells) { const td = document.createElement("td"); td.dataset.label = t(label); td.textContent = v; tr.append(td); }
         tbody.append(tr);
       }
       cursor = res.next_cursor;
