@@ -55,11 +55,11 @@ const KAGIYA_STRINGS = {
     "settings.language": "メールの既定の言語",
     "settings.save": "保存",
     "settings.saved": "設定を保存しました。",
-    "preset.standard12": "standard12: 12文字以上・英大小文字・数字・記号",
-    "preset.basic8": "basic8: 8〜16文字・英字と数字",
-    "preset.classes3of4": "classes3of4: 8文字以上・4種類中3種類",
-    "preset.legacy3to30": "legacy3to30: 3〜30文字（旧システム互換）",
-    "preset.nist": "nist: 15文字以上・流出パスワード照合（NIST SP 800-63B）",
+    "preset.standard12": "12文字以上・4種類必須（標準）",
+    "preset.basic8": "8〜16文字・英字と数字（メールサーバー互換）",
+    "preset.classes3of4": "8文字以上・4種類中3種類",
+    "preset.legacy3to30": "3〜30文字（旧システム互換・弱い）",
+    "preset.nist": "15文字以上・流出パスワード照合（NIST 推奨）",
     "admin.set_password": "パスワード設定",
     "admin.setpw.title": "パスワードの設定",
     "admin.setpw.new": "新しいパスワード",
@@ -235,11 +235,11 @@ const KAGIYA_STRINGS = {
     "settings.language": "Default email language",
     "settings.save": "Save",
     "settings.saved": "Settings saved.",
-    "preset.standard12": "standard12: 12+ characters, upper, lower, digit, symbol",
-    "preset.basic8": "basic8: 8-16 characters, letters and digits",
-    "preset.classes3of4": "classes3of4: 8+ characters, 3 of 4 kinds",
-    "preset.legacy3to30": "legacy3to30: 3-30 characters (legacy systems)",
-    "preset.nist": "nist: 15+ characters, breached-password check (NIST SP 800-63B)",
+    "preset.standard12": "12+ characters, all four kinds (standard)",
+    "preset.basic8": "8-16 characters, letters and digits (mail server compatible)",
+    "preset.classes3of4": "8+ characters, 3 of 4 kinds",
+    "preset.legacy3to30": "3-30 characters (legacy systems; weak)",
+    "preset.nist": "15+ characters, breached-password check (NIST recommended)",
     "admin.set_password": "Set password",
     "admin.setpw.title": "Set a password",
     "admin.setpw.new": "New password",
@@ -847,6 +847,17 @@ Object.assign(KAGIYA_STRINGS.en, {
   "field.client_ip": "client IP address", "field.cursor": "page position", "field.disabled": "suspension", "field.language": "language",
   "field.limit": "page size", "field.lockout_scope": "what a lock applies to", "field.mode": "kind of job", "field.policy_preset": "password policy",
   "field.protocol": "protocol", "field.q": "search", "field.redirect_uris": "redirect URIs",
+});
+
+Object.assign(KAGIYA_STRINGS.ja, {
+  "settings.group.org": "組織とドメイン", "settings.group.password": "パスワード", "settings.group.lock": "ロック",
+  "settings.group.links": "リンクの有効期限", "settings.group.mail": "メール",
+  "settings.preview": "このポリシーのルール", "field.preset": "パスワードポリシー",
+});
+Object.assign(KAGIYA_STRINGS.en, {
+  "settings.group.org": "Organization and domains", "settings.group.password": "Passwords", "settings.group.lock": "Locks",
+  "settings.group.links": "Link lifetimes", "settings.group.mail": "Email",
+  "settings.preview": "This policy's rules", "field.preset": "password policy",
 });
 
 function t(key) {

@@ -37,6 +37,17 @@ document.addEventListener("DOMContentLoaded", async () => {
   } catch (e) {
     showMessage(msg, e.message, true);
   }
+  // The selected preset's rules, in words, as people will see them.
+  const preview = async () => {
+    const list = document.getElementById("preset-rules");
+    try {
+      const d = await api("GET", "/api/password/policy?preset=" + encodeURIComponent(form.policy_preset.value));
+      list.replaceChildren(...d.rules.map((r) => { const li = document.createElement("li"); li.textContent = r.text; return li; }));
+    } catch (_) { list.replaceChildren(); }
+  };
+  form.policy_preset.addEventListener("change", preview);
+  document.addEventListener("kagiya:lang", preview);
+  preview();
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const body = {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -87,5 +88,29 @@ func TestBrowserOnlyActionsThatCanSucceed(t *testing.T) {
 	}
 	if ownerRow != 0 || otherAdminRow != 0 || selfRow != 1 || userRow < 5 || roles != 1 {
 		t.Fatalf("actions: owner %d, other admin %d, self %d, user %d; role options %d", ownerRow, otherAdminRow, selfRow, userRow, roles)
+	}
+}
+
+// Settings in plain words: presets by their rules, not identifiers, with a live preview.
+func TestBrowserSettingsPreviewPreset(t *testing.T) {
+	base := startServer(t)
+	ctx := browser(t)
+	var options string
+	err := chromedp.Do(ctx,
+		japanese(base),
+		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
+		waitText("#me-login-id", "owner@example.com"),
+		chromedp.Navigate(base+"/settings.html"),
+		waitText("#preset-rules", "12"),
+		read(chromedp.Evaluate[string](`[...document.querySelectorAll("#policy_preset option")].map((o) => o.textContent).join("|")`), &options),
+		chromedp.SetValue(css("#policy_preset"), "nist"),
+		script(`document.getElementById("policy_preset").dispatchEvent(new Event("change"))`),
+		waitText("#preset-rules", "15"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(identifiers(options)) > 0 || strings.Contains(options, "standard12") || !strings.Contains(options, "標準") {
+		t.Fatalf("preset names: %q", options)
 	}
 }

@@ -172,3 +172,9 @@ func DescribePreset(name, loginID, lang string) PolicyDescription {
 	p := preset(Settings{PolicyPreset: name})
 	return PolicyDescription{Preset: p.Name, LoginID: loginID, Rules: p.Describe(lang, false, 0)}
 }
+
+// ValidPreset reports whether name is a policy preset.
+func ValidPreset(name string) bool {
+	_, ok := policy.Get(name)
+	return ok
+}

@@ -285,3 +285,19 @@ func TestIntegrationsOnDynamoDB(t *testing.T) {
 		t.Run(name, func(t *testing.T) { run(t, newDynamoEnv(t, withConfig(noThrottle)).env) })
 	}
 }
+
+// The settings page previews another preset's rules.
+func TestPolicyPreviewOfAPreset(t *testing.T) {
+	e := newEnv(t)
+	owner := e.signedIn(ownerID, ownerPW)
+	res := owner.do("GET", "/api/password/policy?preset=nist", nil)
+	if res.status != 200 || res.json(t)["preset"] != "nist" || !strings.Contains(string(res.body), "15") {
+		t.Fatalf("nist preview: %d %s", res.status, res.body)
+	}
+	if res := owner.do("GET", "/api/password/policy?preset=bogus", nil); res.status != 422 {
+		t.Fatalf("unknown preset: %d", res.status)
+	}
+	if res := e.client().do("GET", "/api/password/policy?preset=nist", nil); res.status != 401 {
+		t.Fatalf("without a session: %d", res.status)
+	}
+}

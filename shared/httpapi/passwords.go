@@ -82,6 +82,15 @@ func (a *api) handlePolicy() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
+		if name := r.URL.Query().Get("preset"); name != "" {
+			// The rules another preset would give (the settings page's preview).
+			if !account.ValidPreset(name) {
+				a.fail(w, r, &account.Error{Code: account.CodeValidation, Fields: []account.FieldError{{Field: "preset", Code: "invalid"}}})
+				return
+			}
+			writeJSON(w, http.StatusOK, account.DescribePreset(name, p.Account.LoginID, lang(r)))
+			return
+		}
 		d, err := a.svc.SelfService.Policy(r.Context(), p, lang(r))
 		if err != nil {
 			a.fail(w, r, err)
