@@ -244,10 +244,19 @@ func TestBrowserAuditLog(t *testing.T) {
 		chromedp.Navigate(base+"/admin.html"),
 		chromedp.Click(css("#audit-link")),
 		waitText("#page-title", "監査ログ"),
-		waitText("#events", "account.create"),
+		waitText("#events", "アカウント作成"),
 		waitText("#events", "kansa@example.com"),
-		waitText("#events", "failed:password"),
-		waitText("#events tr:first-child", "login"), // newest first: this sign-in
+		waitText("#events", "失敗（パスワード誤り）"),
+		waitText("#events tr:first-child", "サインイン"), // newest first: this sign-in
+		// Only the failed sign-ins.
+		chromedp.SetValue(css("#f-action"), "login"),
+		chromedp.SetValue(css("#f-result"), "failed"),
+		chromedp.Click(css("#f-apply")),
+		waitText("#events tr:first-child", "失敗"),
+		poll(func(ctx context.Context, tg *chromedp.Target) (bool, string, error) {
+			n, err := chromedp.Evaluate[int](`document.querySelectorAll("#events tr").length`)(ctx, tg)
+			return err == nil && n == 1, fmt.Sprintf("%d rows", n), err
+		}),
 	)
 	if err != nil {
 		t.Fatal(err)

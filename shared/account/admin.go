@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // canManage reports whether an actor of role actor may manage an account of role target:
@@ -359,19 +360,68 @@ func (s *Admin) DeleteAccount(ctx context.Context, p Principal, loginID, confirm
 	return nil
 }
 
-// ListAudit returns a page of the principal's tenant's audit log, newest first.
-func (s *Admin) ListAudit(ctx context.Context, p Principal, after string, limit int) ([]AuditEvent, string, error) {
+// AuditFilter selects audit events; its parts combine. The zero filter keeps every event.
+type AuditFilter struct {
+	Action string    // an action ("lock") or a family ending in "." ("mfa.")
+	Target string    // part of the target (a login ID), any case
+	Result string    // the start of the result ("failed", "ok:expired")
+	From   time.Time // at or after
+	To     time.Time // before
+	// HideBulkRows leaves out the one event per row of bulk jobs (each job has its
+	// summary, bulk.job); an action filter that asks for them shows them.
+	HideBulkRows bool
+}
+
+func (f AuditFilter) keep(e AuditEvent) bool {
+	switch {
+	case f.HideBulkRows && f.Action == "" && (e.Action == "bulk.create" || e.Action == "bulk.update"):
+		return false
+	case f.Action != "" && e.Action != f.Action && !(strings.HasSuffix(f.Action, ".") && strings.HasPrefix(e.Action, f.Action)):
+		return false
+	case f.Target != "" && !strings.Contains(strings.ToLower(e.Target), strings.ToLower(f.Target)):
+		return false
+	case f.Result != "" && !strings.HasPrefix(e.Result, f.Result):
+		return false
+	case !f.To.IsZero() && !e.At.Before(f.To):
+		return false
+	}
+	return true
+}
+
+// auditScanPages bounds the pages of the log one filtered request reads.
+const auditScanPages = 25
+
+// ListAudit returns a page of the principal's tenant's audit log, newest first, of the
+// events the filter keeps. A page may hold fewer than limit events when the filter is
+// narrow (it reads at most auditScanPages of the log); next continues from there.
+func (s *Admin) ListAudit(ctx context.Context, p Principal, f AuditFilter, after string, limit int) ([]AuditEvent, string, error) {
 	if err := requireAdmin(p); err != nil {
 		return nil, "", err
 	}
 	if limit <= 0 || limit > 200 {
 		limit = 100
 	}
-	ev, next, err := s.auditLog.ListAudit(ctx, p.Account.TenantID, after, limit)
-	if err != nil {
-		return nil, "", fmt.Errorf("list audit: %w", err)
+	var out []AuditEvent
+	next := after
+	for range auditScanPages {
+		ev, more, err := s.auditLog.ListAudit(ctx, p.Account.TenantID, next, limit)
+		if err != nil {
+			return nil, "", fmt.Errorf("list audit: %w", err)
+		}
+		for _, e := range ev {
+			if !f.From.IsZero() && e.At.Before(f.From) {
+				return out, "", nil // newest first: the rest are older still
+			}
+			if f.keep(e) {
+				out = append(out, e)
+			}
+		}
+		next = more
+		if next == "" || len(out) >= limit {
+			break
+		}
 	}
-	return ev, next, nil
+	return out, next, nil
 }
 
 // AdminUnlockResult says which accounts were unlocked and which were not locked.

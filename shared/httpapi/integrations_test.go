@@ -2,9 +2,11 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kagiya/kagiya/shared/account"
 )
@@ -299,5 +301,61 @@ func TestPolicyPreviewOfAPreset(t *testing.T) {
 	}
 	if res := e.client().do("GET", "/api/password/policy?preset=nist", nil); res.status != 401 {
 		t.Fatalf("without a session: %d", res.status)
+	}
+}
+
+// The audit log's filters combine; bulk rows hide behind their job's summary unless
+// asked for; the export is CSV with a BOM.
+func TestAuditFiltersAndExport(t *testing.T) {
+	e := newEnv(t, withConfig(noThrottle))
+	e.withUser(userID, "user")
+	for range 3 {
+		e.client().login(userID, "Wrong-Guess-99!")
+	}
+	e.client().login(ownerID, "Wrong-Guess-99!")
+	ctx := context.Background()
+	for i := range 5 {
+		e.store.AppendAudit(ctx, account.AuditEvent{TenantID: e.tenant.ID, At: e.clock.Now(), Actor: ownerID, Action: "bulk.update",
+			Target: fmt.Sprintf("row%d@example.com", i), Result: "ok:password job j1"})
+	}
+	e.store.AppendAudit(ctx, account.AuditEvent{TenantID: e.tenant.ID, At: e.clock.Now(), Actor: ownerID, Action: "bulk.job", Target: "a.csv", Result: "ok:5 rows"})
+	owner := e.signedIn(ownerID, ownerPW)
+	events := func(query string) []map[string]any {
+		t.Helper()
+		res := owner.do("GET", "/api/admin/audit"+query, nil)
+		if res.status != 200 {
+			t.Fatalf("%s: %d %s", query, res.status, res.body)
+		}
+		var out []map[string]any
+		for _, v := range res.json(t)["events"].([]any) {
+			out = append(out, v.(map[string]any))
+		}
+		return out
+	}
+	failed := events("?action=login&result=failed")
+	if len(failed) != 4 {
+		t.Fatalf("failed sign-ins: %d", len(failed))
+	}
+	if got := events("?action=login&result=failed&target=TARO"); len(got) != 3 || got[0]["target"] != userID {
+		t.Fatalf("target filter: %v", got)
+	}
+	for _, ev := range events("") {
+		if ev["action"] == "bulk.update" {
+			t.Fatal("bulk rows in the default view")
+		}
+	}
+	if got := events("?bulk_rows=true&action=bulk."); len(got) != 6 {
+		t.Fatalf("bulk rows asked for: %d", len(got))
+	}
+	if got := events("?from=" + e.clock.Now().Add(time.Hour).Format(time.RFC3339)); len(got) != 0 {
+		t.Fatalf("from the future: %d", len(got))
+	}
+	if res := owner.do("GET", "/api/admin/audit?from=yesterday", nil); res.status != 422 {
+		t.Fatalf("bad from: %d", res.status)
+	}
+	res := owner.do("GET", "/api/admin/audit/export.csv?action=login&result=failed", nil)
+	body := string(res.body)
+	if res.status != 200 || !strings.HasPrefix(body, "\ufeffat,actor,action,target,target_id,ip,result\n") || strings.Count(body, "\n") != 5 {
+		t.Fatalf("export: %d %q", res.status, body)
 	}
 }

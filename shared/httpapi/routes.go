@@ -66,6 +66,7 @@ func (a *api) routes() []Route {
 		{"GET", "/api/admin/bulk", a.signedIn(a.handleBulkJobs())},
 		{"GET", "/api/admin/bulk/{job_id}", a.signedIn(a.handleBulkJob())},
 		{"GET", "/api/admin/audit", a.signedIn(a.handleListAudit())},
+		{"GET", "/api/admin/audit/export.csv", a.signedIn(a.handleAuditExport())},
 		{"GET", "/api/admin/accounts/{login_id}/app-passwords", a.signedIn(a.handleAccountAppPasswords())},
 		{"DELETE", "/api/admin/accounts/{login_id}/app-passwords/{app_password_id}", a.signedIn(a.handleRevokeAccountAppPassword())},
 		{"GET", "/api/admin/service-credentials", a.signedIn(a.handleServiceCredentials())},
