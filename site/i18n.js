@@ -1024,6 +1024,9 @@ Object.assign(KAGIYA_STRINGS.en, {
   "audit.d.pending": "pending",
 });
 
+Object.assign(KAGIYA_STRINGS.ja, { "link.for": "{id} のお手続きです。" });
+Object.assign(KAGIYA_STRINGS.en, { "link.for": "For {id}." });
+
 function t(key) {
   return KAGIYA_STRINGS[kagiyaLang()][key] || key;
 }

@@ -23,6 +23,21 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
 
+  // forAccount says which account a link is for (its rules name it), and a link that no
+  // longer works turns its form off, with the reason.
+  const forAccount = (checklist) => {
+    const el = document.getElementById("for-account");
+    if (el && checklist.policy && checklist.policy.login_id) {
+      el.textContent = t("link.for").replace("{id}", checklist.policy.login_id);
+      el.hidden = false;
+    }
+  };
+  const deadLink = (form, text) => {
+    showMessage(msg, text, true);
+    form.querySelectorAll("input").forEach((i) => { i.disabled = true; });
+    button.disabled = true;
+  };
+
   const forgot = document.getElementById("forgot-form");
   if (forgot) {
     forgot.addEventListener("submit", (ev) => submit(ev,
@@ -33,7 +48,8 @@ document.addEventListener("DOMContentLoaded", () => {
   if (reset) {
     const checklist = new PasswordChecklist(document.getElementById("rules"), reset.new_password);
     if (!token) { showMessage(msg, t("reset.no_token"), true); button.disabled = true; } else {
-      const load = () => checklist.load("?token=" + encodeURIComponent(token)).catch((e) => showMessage(msg, e.message, true));
+      const load = () => checklist.load("?token=" + encodeURIComponent(token)).then(() => forAccount(checklist))
+        .catch((e) => (e.code === "invalid_token" ? deadLink(reset, e.message) : showMessage(msg, e.message, true)));
       document.addEventListener("kagiya:lang", load);
       load();
     }
@@ -52,9 +68,9 @@ document.addEventListener("DOMContentLoaded", () => {
   if (invite) {
     const checklist = new PasswordChecklist(document.getElementById("rules"), invite.new_password);
     if (!token) { showMessage(msg, t("reset.no_token"), true); button.disabled = true; } else {
-      const load = () => checklist.load("?token=" + encodeURIComponent(token)).catch((e) => {
-        showMessage(msg, e.code === "invalid_token" ? t("invite.expired") : e.message, true);
-        button.disabled = true;
+      const load = () => checklist.load("?token=" + encodeURIComponent(token)).then(() => forAccount(checklist)).catch((e) => {
+        if (e.code === "invalid_token") deadLink(invite, t("invite.expired"));
+        else { showMessage(msg, e.message, true); button.disabled = true; }
       });
       document.addEventListener("kagiya:lang", load);
       load();

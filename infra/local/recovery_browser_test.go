@@ -154,6 +154,7 @@ func TestBrowserForgotPasswordReset(t *testing.T) {
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(link),
 		waitText("#page-title", "新しいパスワードの設定"),
+		waitText("#for-account", "saburo@example.com"), // which account the link is for
 		chromedp.SendKeys(css("#new_password"), "Umi-New-Passw0rd"),
 		chromedp.SendKeys(css("#new_password2"), "Umi-New-Passw0rX"),
 		chromedp.Click(css("#submit")),
@@ -167,6 +168,13 @@ func TestBrowserForgotPasswordReset(t *testing.T) {
 		chromedp.SendKeys(css("#password"), "Umi-New-Passw0rd"),
 		chromedp.Click(css("#signin-submit")),
 		waitText("#me-login-id", "saburo@example.com"),
+		// The used link turns its form off and says why.
+		chromedp.Navigate(link),
+		waitText("#message", "リンク"),
+		poll(func(ctx context.Context, tg *chromedp.Target) (bool, string, error) {
+			off, err := chromedp.Evaluate[bool](`document.getElementById("new_password").disabled && document.getElementById("submit").disabled`)(ctx, tg)
+			return err == nil && off, "the form is still on", err
+		}),
 	)
 	if err != nil {
 		t.Fatal(err)
