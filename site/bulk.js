@@ -10,8 +10,9 @@ document.addEventListener("DOMContentLoaded", async () => {
   function problemText(p) {
     const key = "bulk.code." + p.code;
     const known = t(key);
-    return (known !== key ? known : t("bulk.code.password") + (t("code." + p.code) !== "code." + p.code ? t("code." + p.code) : p.code))
-      + (p.message && p.code === "duplicate" ? " (" + p.message + ")" : "");
+    const first = p.code === "duplicate" && /line (\d+)/.exec(p.message || "");
+    return (known !== key ? known : t("bulk.code.password") + (t("code." + p.code) !== "code." + p.code ? t("code." + p.code) : t("code.invalid")))
+      + (first ? t("bulk.first_line").replace("{n}", first[1]) : "");
   }
   function render(job) {
     current = job;
@@ -50,6 +51,20 @@ document.addEventListener("DOMContentLoaded", async () => {
       body.append(tr);
     }
     table.hidden = job.errors.length === 0;
+    const download = document.getElementById("job-errors-download");
+    download.hidden = job.errors.length === 0;
+    download.onclick = () => {
+      // The report, line by line, as a CSV file (UTF-8 with BOM, for spreadsheets).
+      const q = (v) => '"' + String(v).replace(/"/g, '""') + '"';
+      const lines = [[t("bulk.col.line"), t("bulk.col.column"), t("bulk.col.problem")].map(q).join(",")]
+        .concat(job.errors.map((p) => [p.line, p.column || "", problemText(p)].map(q).join(",")));
+      const a = document.createElement("a");
+      a.href = URL.createObjectURL(new Blob(["\ufeff" + lines.join("\r\n") + "\r\n"], { type: "text/csv" }));
+      a.download = (job.filename || "upload").replace(/\.csv$/i, "") + "-errors.csv";
+      document.body.append(a);
+      a.click();
+      a.remove();
+    };
     text("job-more", job.errors_total > job.errors.length ? t("bulk.more").replace("{n}", job.errors_total - job.errors.length) : "");
   }
   let recent = [];

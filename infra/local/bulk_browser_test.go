@@ -90,6 +90,14 @@ func TestBrowserBulkRejectedFileShowsErrors(t *testing.T) {
 		waitText("#job-errors tbody", "短すぎます"),
 		waitText("#job-errors tbody", "同じアカウントが2回あります"),
 		waitText("#job-errors tbody tr:first-child td:first-child", "2"),
+		waitText("#job-errors tbody", "最初は2行目"),
+		// The report downloads as CSV, line by line.
+		script(`window.__csv = ""; const make = URL.createObjectURL; URL.createObjectURL = (b) => { b.arrayBuffer().then((x) => { const u = new Uint8Array(x); window.__csv = (u[0] === 0xef && u[1] === 0xbb && u[2] === 0xbf ? "BOM" : "") + new TextDecoder().decode(x); }); return make(b); }`),
+		chromedp.Click(css("#job-errors-download")),
+		poll(func(ctx context.Context, tg *chromedp.Target) (bool, string, error) {
+			csv, err := chromedp.Evaluate[string](`window.__csv`)(ctx, tg)
+			return err == nil && strings.Contains(csv, "短すぎます") && strings.HasPrefix(csv, "BOM\"行\""), fmt.Sprintf("report %q", csv), err
+		}),
 	)
 	if err != nil {
 		t.Fatal(err)
