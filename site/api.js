@@ -76,6 +76,37 @@ function fieldMessages(err) {
   return err.message + (kagiyaLang() === "ja" ? "（" + parts.join(sep) + "）" : " (" + parts.join(sep) + ")");
 }
 
+// flagFields marks the form's fields an error names (aria-invalid, described by the
+// message) and moves the focus to the first, or to the message when none is named; the
+// marks go at the next submit. A field is found by its id or name.
+function flagFields(form, err, msgEl) {
+  form.querySelectorAll("[aria-invalid]").forEach((el) => {
+    el.removeAttribute("aria-invalid");
+    if (el.dataset.describedBy !== undefined) {
+      if (el.dataset.describedBy) el.setAttribute("aria-describedby", el.dataset.describedBy); else el.removeAttribute("aria-describedby");
+      delete el.dataset.describedBy;
+    }
+  });
+  if (!err) return;
+  if (!msgEl.id) msgEl.id = form.id + "-error";
+  if (!msgEl.hasAttribute("tabindex")) msgEl.tabIndex = -1;
+  let first = null;
+  for (const f of err.fields || []) {
+    const name = String(f.field).replace(/\[\d+\]$/, "");
+    const el = form.querySelector("#" + CSS.escape(name)) || form.querySelector('[name="' + CSS.escape(name) + '"]');
+    if (!el || el.getAttribute("aria-invalid")) continue;
+    el.setAttribute("aria-invalid", "true");
+    el.dataset.describedBy = el.getAttribute("aria-describedby") || "";
+    el.setAttribute("aria-describedby", (el.dataset.describedBy + " " + msgEl.id).trim());
+    first = first || el;
+  }
+  if (!first && (err.code === "invalid_current_password" || err.code === "invalid_confirm_password")) {
+    first = form.querySelector('input[type="password"][autocomplete="current-password"]');
+    if (first) { first.setAttribute("aria-invalid", "true"); first.dataset.describedBy = first.getAttribute("aria-describedby") || ""; }
+  }
+  (first || msgEl).focus();
+}
+
 // Every password field gets a button that shows what was typed (ASVS 2.1.12), so people
 // can check a long password or a passphrase before sending it; pasting and password
 // managers are never blocked.

@@ -24,6 +24,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     } catch (e) {
       if (e.status === 401) { location.replace("/index.html"); return; }
       showMessage(msg, checklist.explain(e), true);
+      flagFields(form, e, msg);
     } finally {
       button.disabled = false;
     }

@@ -68,9 +68,11 @@ document.addEventListener("DOMContentLoaded", async () => {
       form.domains.value = saved.domains.join("\n");
       form.confirm_password.value = "";
       showMessage(msg, t("settings.saved"), false);
+      flagFields(form, null, msg);
     } catch (e) {
       if (e.code === "invalid_confirm_password") form.confirm_password.value = "";
       showMessage(msg, fieldMessages(e), true);
+      flagFields(form, e, msg);
     }
   });
 });

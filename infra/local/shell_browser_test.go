@@ -114,3 +114,41 @@ func TestBrowserSettingsPreviewPreset(t *testing.T) {
 		t.Fatalf("preset names: %q", options)
 	}
 }
+
+// Forms that help: the field an error names is marked invalid, described by the message,
+// and focused.
+func TestBrowserErrorsMarkAndFocusTheField(t *testing.T) {
+	base := startServer(t)
+	ctx := browser(t)
+	var settings, password string
+	state := `(() => { const el = document.activeElement; return el.id + "|" + el.getAttribute("aria-invalid") + "|" + (el.getAttribute("aria-describedby") || ""); })()`
+	err := chromedp.Do(ctx,
+		japanese(base),
+		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
+		waitText("#me-login-id", "owner@example.com"),
+		chromedp.Navigate(base+"/settings.html"),
+		chromedp.WaitVisible(css("#lockout_threshold")),
+		fill("#lockout_threshold", "1"),
+		fill("#confirm_password", "Kagi-2026-Tokyo!"),
+		chromedp.Click(css("#submit")),
+		waitText("#message", "範囲外"),
+		read(chromedp.Evaluate[string](state), &settings),
+		chromedp.Navigate(base+"/password.html"),
+		chromedp.WaitVisible(css("#current_password")),
+		fill("#current_password", "Wrong-Pass-123!"),
+		fill("#new_password", "Atarashii-Kagi-2026!"),
+		fill("#new_password2", "Atarashii-Kagi-2026!"),
+		chromedp.Click(css("#submit")),
+		waitText("#message", "現在のパスワード"),
+		read(chromedp.Evaluate[string](state), &password),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(settings, "lockout_threshold|true|") || !strings.Contains(settings, "message") {
+		t.Errorf("settings: focus %q", settings)
+	}
+	if !strings.HasPrefix(password, "current_password|true|") {
+		t.Errorf("password: focus %q", password)
+	}
+}
