@@ -7,6 +7,14 @@ document.addEventListener("DOMContentLoaded", async () => {
   let current = null;
 
   const text = (id, s) => { document.getElementById(id).textContent = s; };
+  // The column help lists the tenant's password rules, in words.
+  const rules = async () => {
+    try {
+      const d = await api("GET", "/api/password/policy");
+      document.getElementById("bulk-rules").replaceChildren(...d.rules.map((r) => { const li = document.createElement("li"); li.textContent = r.text; return li; }));
+    } catch (_) { /* the help stays without them */ }
+  };
+  document.addEventListener("kagiya:lang", rules);
   function problemText(p) {
     const key = "bulk.code." + p.code;
     const known = t(key);
@@ -15,8 +23,10 @@ document.addEventListener("DOMContentLoaded", async () => {
       + (first ? t("bulk.first_line").replace("{n}", first[1]) : "");
   }
   function render(job) {
+    const first = !current || current.job_id !== job.job_id;
     current = job;
     document.getElementById("job").hidden = false;
+    if (first) document.getElementById("job").scrollIntoView({ block: "start" });
     text("job-file", job.filename);
     text("job-state", t("bulk.state." + job.state));
     const bar = document.getElementById("job-progress");
@@ -140,6 +150,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   const m = await me();
   if (!m) return;
   if (m.role === "user") { location.replace("/home.html"); return; }
+  rules();
   loadJobs();
   const job = new URLSearchParams(location.search).get("job");
   if (job) follow(job).catch((e) => showMessage(msg, e.message, true));

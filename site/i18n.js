@@ -1027,6 +1027,25 @@ Object.assign(KAGIYA_STRINGS.en, {
 Object.assign(KAGIYA_STRINGS.ja, { "link.for": "{id} のお手続きです。", "bulk.errors_download": "誤りの一覧をダウンロード（CSV）", "bulk.first_line": "（最初は{n}行目）" });
 Object.assign(KAGIYA_STRINGS.en, { "link.for": "For {id}.", "bulk.errors_download": "Download the list of errors (CSV)", "bulk.first_line": " (first on line {n})" });
 
+Object.assign(KAGIYA_STRINGS.ja, {
+  "bulk.cols.title": "ファイルの列（1行目に列名。順番は自由）",
+  "bulk.cols.account": "アカウント名（@ の前だけなら組織の最初のドメインが付きます）かメールアドレス。必須。",
+  "bulk.cols.password": "新しいパスワード。新規作成では password か password_hash のどちらかが必須。変更では空欄ならそのまま。",
+  "bulk.cols.capacity": "メール容量（GB）: 0, 1, 2, 5, 10, 20, 50, 100 のいずれか。",
+  "bulk.cols.hash": "ほかのシステムから取り込むパスワードハッシュ（下の説明を参照）。",
+  "bulk.cols.export": "アカウント一覧の「CSV でダウンロード」のファイルをそのまま編集してアップロードできます（権限とコメントが反映され、日時や状態の列は無視されます）。",
+  "bulk.cols.rules": "この組織のパスワードのルール:",
+});
+Object.assign(KAGIYA_STRINGS.en, {
+  "bulk.cols.title": "The file's columns (names on the first line, any order)",
+  "bulk.cols.account": "The account name (the part before @ gets the organization's first domain) or the address. Required.",
+  "bulk.cols.password": "The new password. Creating needs password or password_hash; changing leaves an empty cell as it is.",
+  "bulk.cols.capacity": "Mailbox size in GB: one of 0, 1, 2, 5, 10, 20, 50, 100.",
+  "bulk.cols.hash": "A password hash from another system (see below).",
+  "bulk.cols.export": "The accounts page's “Download as CSV” file uploads as it is once edited (roles and comments apply; dates and states are ignored).",
+  "bulk.cols.rules": "This organization's password rules:",
+});
+
 function t(key) {
   return KAGIYA_STRINGS[kagiyaLang()][key] || key;
 }

@@ -79,6 +79,10 @@ func TestBrowserBulkRejectedFileShowsErrors(t *testing.T) {
 		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
 		waitText("#me-login-id", "owner@example.com"),
 		chromedp.Navigate(base+"/bulk.html"),
+		// The column help, with the tenant's password rules in words.
+		chromedp.Click(css("#columns-help summary")),
+		waitText("#columns-help", "0, 1, 2, 5, 10, 20, 50, 100"),
+		waitText("#bulk-rules", "12"),
 		chromedp.SetUploadFiles(css("#file"), []string{path}),
 		chromedp.SendKeys(css("#confirm_password"), "Wrong-Passw0rd!"),
 		chromedp.Click(css("#submit")),
