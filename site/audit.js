@@ -35,9 +35,27 @@ document.addEventListener("DOMContentLoaded", async () => {
     for (const ev of rows) {
       const tr = document.createElement("tr");
       if (ev.result.startsWith("failed") || ev.action === "lock" || ev.action === "mfa.lock") tr.className = "bad";
+      const job = ev.action === "bulk.job" && /^(\w+):job (\S+) rows=(\d+) updated=(\d+) created=(\d+) skipped=(\d+) refused=(\d+) errors=(\d+)/.exec(ev.result);
+      const outcome = job
+        ? t("bulk.state." + job[1]) + "（" + t("audit.job").replace("{rows}", job[3]).replace("{updated}", job[4]).replace("{created}", job[5])
+          .replace("{skipped}", job[6]).replace("{errors}", job[8]) + "）"
+        : result(ev.result);
       const cells = [["audit.at", new Date(ev.at).toLocaleString(kagiyaLang())], ["audit.actor", ev.actor],
-        ["audit.action", label("audit.a.", ev.action) || ev.action], ["audit.target", ev.target], ["audit.ip", ev.ip], ["audit.result", result(ev.result)]];
-      for (const [l, v] of cells) { const td = document.createElement("td"); td.dataset.label = t(l); td.textContent = v; tr.append(td); }
+        ["audit.action", label("audit.a.", ev.action) || ev.action], ["audit.target", ev.target], ["audit.ip", ev.ip], ["audit.result", outcome]];
+      for (const [l, v] of cells) {
+        const td = document.createElement("td");
+        td.dataset.label = t(l);
+        if (job && l === "audit.target") {
+          // A bulk job is one event here; its page has the rows.
+          const a = document.createElement("a");
+          a.href = "/bulk.html?job=" + encodeURIComponent(job[2]);
+          a.textContent = v;
+          td.append(a);
+        } else {
+          td.textContent = v;
+        }
+        tr.append(td);
+      }
       tbody.append(tr);
     }
     document.getElementById("audit-empty").hidden = rows.length > 0;

@@ -67,6 +67,24 @@ func TestBrowserBulkUpdateByCSV(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("the new password does not sign in: %d", res.StatusCode)
 	}
+	// The audit log shows the job as one event, in words, linked to its page; its rows
+	// appear when asked for.
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(base+"/audit.html"),
+		waitText("#events", "CSV 一括処理"),
+		waitText("#events", "6行・変更 5"),
+		poll(func(ctx context.Context, tg *chromedp.Target) (bool, string, error) {
+			rows, err := chromedp.Evaluate[int](`[...document.querySelectorAll("#events td")].filter((td) => td.textContent.includes("一括変更（行）")).length`)(ctx, tg)
+			return err == nil && rows == 0, fmt.Sprintf("%d row events in the default view", rows), err
+		}),
+		chromedp.Click(css("#f-bulk")),
+		waitText("#events", "CSV 一括変更（行）"),
+		chromedp.Click(css(`#events a[href^="/bulk.html?job="]`)),
+		waitText("#job-file", "社員パスワード 2026.csv"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func TestBrowserBulkRejectedFileShowsErrors(t *testing.T) {
