@@ -405,3 +405,28 @@ func TestDeployScript(t *testing.T) {
 		t.Error("the distribution does not take the web ACL")
 	}
 }
+
+// TestAPICustomDomainIsOptional: with ApiDomainName and ApiCertificateArn, the API gets a
+// regional custom domain, CloudFront reaches it there, and the execute-api endpoint is
+// turned off; without them nothing changes.
+func TestAPICustomDomainIsOptional(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(raw)
+	for _, want := range []string{
+		"ApiDomainName:\n    Type: String\n    Default: \"\"",
+		"ApiCertificateArn:\n    Type: String\n    Default: \"\"",
+		`HasApiDomain: !And [!Not [!Equals [!Ref ApiDomainName, ""]], !Not [!Equals [!Ref ApiCertificateArn, ""]]]`,
+		"DisableExecuteApiEndpoint: !If [HasApiDomain, true, false]",
+		"Type: AWS::ApiGatewayV2::DomainName\n    Condition: HasApiDomain",
+		"EndpointType: REGIONAL",
+		"Type: AWS::ApiGatewayV2::ApiMapping\n    Condition: HasApiDomain",
+		`DomainName: !If [HasApiDomain, !Ref ApiDomainName, !Sub "${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"]`,
+	} {
+		if !strings.Contains(s, want) {
+			t.Errorf("template.yaml lacks %q", want)
+		}
+	}
+}
