@@ -1048,6 +1048,23 @@ Object.assign(KAGIYA_STRINGS.en, {
   "bulk.cols.rules": "This organization's password rules:",
 });
 
+Object.assign(KAGIYA_STRINGS.ja, {
+  "settings.weaken_title": "安全性が下がる変更です", "settings.weaken_ok": "承知のうえで変更する",
+  "settings.weaken.preset": "パスワードのルールが弱くなります。推測されやすいパスワードも使えるようになります。",
+  "settings.weaken.threshold": "ロックまでの失敗回数が {a} 回から {b} 回に増え、パスワードを推測されやすくなります。",
+  "settings.weaken.history": "以前のパスワードを使い回せる範囲が広がります。",
+  "settings.weaken.scope": "ロックが、サインインしたことのある端末には効かなくなります。",
+  "settings.weaken.notify": "新しい端末からのサインインがメールで知らされなくなります。",
+});
+Object.assign(KAGIYA_STRINGS.en, {
+  "settings.weaken_title": "This change lowers protection", "settings.weaken_ok": "Change it anyway",
+  "settings.weaken.preset": "The password rules become weaker: easier-to-guess passwords will be accepted.",
+  "settings.weaken.threshold": "Wrong passwords before a lock go from {a} to {b}, which makes guessing easier.",
+  "settings.weaken.history": "Earlier passwords can be reused sooner.",
+  "settings.weaken.scope": "A lock will no longer apply to browsers that have signed in before.",
+  "settings.weaken.notify": "Sign-ins from new browsers will no longer be reported by email.",
+});
+
 function t(key) {
   return KAGIYA_STRINGS[kagiyaLang()][key] || key;
 }

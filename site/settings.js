@@ -16,10 +16,39 @@ function confirmMFAOff() {
   });
 }
 
+// How strong each preset is, for the warning before a weaker one.
+const PRESET_STRENGTH = { nist: 4, standard12: 4, classes3of4: 3, basic8: 2, legacy3to30: 1 };
+
+// weakenings lists, in words, how the new settings lower the saved ones' protection.
+function weakenings(saved, next) {
+  const out = [];
+  if ((PRESET_STRENGTH[next.policy_preset] || 0) < (PRESET_STRENGTH[saved.policy_preset] || 0)) out.push(t("settings.weaken.preset"));
+  if (next.lockout_threshold > saved.lockout_threshold) out.push(t("settings.weaken.threshold").replace("{a}", saved.lockout_threshold).replace("{b}", next.lockout_threshold));
+  if (next.history_depth < saved.history_depth) out.push(t("settings.weaken.history"));
+  if (saved.lockout_scope === "account" && next.lockout_scope !== "account") out.push(t("settings.weaken.scope"));
+  if (saved.notify_new_device && !next.notify_new_device) out.push(t("settings.weaken.notify"));
+  return out;
+}
+
+// confirmWeaker shows what the change weakens and resolves to whether the owner goes on.
+function confirmWeaker(items) {
+  const dialog = document.getElementById("weaken-dialog");
+  const list = document.getElementById("weaken-list");
+  list.replaceChildren(...items.map((x) => { const li = document.createElement("li"); li.textContent = x; return li; }));
+  return new Promise((resolve) => {
+    const done = (ok) => { dialog.close(); resolve(ok); };
+    document.getElementById("weaken-ok").onclick = () => done(true);
+    document.getElementById("weaken-cancel").onclick = () => done(false);
+    dialog.oncancel = () => resolve(false);
+    dialog.showModal();
+  });
+}
+
 document.addEventListener("DOMContentLoaded", async () => {
   const form = document.getElementById("settings-form");
   const msg = document.getElementById("message");
   let required = false; // whether the tenant requires a second factor, as saved
+  let saved = null; // the settings as saved, to warn before weakening them
   const m = await me();
   if (!m) return;
   if (m.role !== "owner") { location.replace("/home.html"); return; }
@@ -34,6 +63,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     BOOL_SETTINGS.forEach((k) => { form[k].checked = s[k]; });
     NUMBER_SETTINGS.forEach((k) => { form[k].value = s[k]; });
     required = s.mfa_required;
+    saved = s;
   } catch (e) {
     showMessage(msg, e.message, true);
   }
@@ -61,8 +91,10 @@ document.addEventListener("DOMContentLoaded", async () => {
     BOOL_SETTINGS.forEach((k) => { body[k] = form[k].checked; });
     NUMBER_SETTINGS.forEach((k) => { body[k] = Number(form[k].value); });
     if (required && !body.mfa_required && !(await confirmMFAOff())) return;
+    const weaker = saved ? weakenings(saved, body) : [];
+    if (weaker.length && !(await confirmWeaker(weaker))) return;
     try {
-      const saved = await api("PUT", "/api/admin/tenant", body);
+      saved = await api("PUT", "/api/admin/tenant", body);
       required = saved.mfa_required;
       document.getElementById("tenant-name").textContent = saved.name;
       form.domains.value = saved.domains.join("\n");

@@ -152,3 +152,33 @@ func TestBrowserErrorsMarkAndFocusTheField(t *testing.T) {
 		t.Errorf("password: focus %q", password)
 	}
 }
+
+// Before weakening a setting, the owner sees what it weakens and may step back.
+func TestBrowserSettingsWarnBeforeWeakening(t *testing.T) {
+	base := startServer(t)
+	ctx := browser(t)
+	var preset string
+	err := chromedp.Do(ctx,
+		japanese(base),
+		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
+		waitText("#me-login-id", "owner@example.com"),
+		chromedp.Navigate(base+"/settings.html"),
+		waitText("#preset-rules", "12"),
+		chromedp.SetValue(css("#policy_preset"), "legacy3to30"),
+		fill("#lockout_threshold", "50"),
+		fill("#confirm_password", "Kagi-2026-Tokyo!"),
+		chromedp.Click(css("#submit")),
+		waitText("#weaken-list", "ルールが弱く"),
+		waitText("#weaken-list", "10 回から 50 回"),
+		chromedp.Click(css("#weaken-cancel")),
+		chromedp.Navigate(base+"/settings.html"),
+		waitText("#preset-rules", "12"),
+		read(chromedp.Evaluate[string](`document.getElementById("policy_preset").value`), &preset),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if preset != "standard12" {
+		t.Fatalf("stepping back saved the weaker preset: %s", preset)
+	}
+}
