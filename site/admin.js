@@ -133,6 +133,11 @@ document.addEventListener("DOMContentLoaded", async () => {
   };
 
   async function load() {
+    // While the list loads, it says so (aria-busy for screen readers, a line for eyes).
+    const table = tbody.closest("table");
+    table.setAttribute("aria-busy", "true");
+    const loading = document.getElementById("list-loading");
+    const timer = setTimeout(() => { loading.hidden = false; }, 200);
     try {
       const res = await query(state.cursors[state.page]);
       state.rows = res.accounts; state.next = res.next_cursor; state.total = res.total;
@@ -141,6 +146,10 @@ document.addEventListener("DOMContentLoaded", async () => {
     } catch (e) {
       if (e.status === 401) { location.replace("/index.html"); return; }
       showMessage(listMsg, e.message, true);
+    } finally {
+      clearTimeout(timer);
+      loading.hidden = true;
+      table.removeAttribute("aria-busy");
     }
   }
 

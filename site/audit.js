@@ -65,6 +65,9 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (fresh) { cursor = null; rows = []; }
     const q = query();
     if (cursor) q.set("cursor", cursor);
+    tbody.closest("table").setAttribute("aria-busy", "true");
+    const loading = document.getElementById("list-loading");
+    const timer = setTimeout(() => { loading.hidden = false; }, 200);
     try {
       const res = await api("GET", "/api/admin/audit?" + q.toString());
       rows = rows.concat(res.events);
@@ -73,6 +76,10 @@ document.addEventListener("DOMContentLoaded", async () => {
       render();
     } catch (e) {
       showMessage(document.getElementById("message"), fieldMessages(e), true);
+    } finally {
+      clearTimeout(timer);
+      loading.hidden = true;
+      tbody.closest("table").removeAttribute("aria-busy");
     }
     const x = query();
     document.getElementById("export").href = "/api/admin/audit/export.csv" + (x.toString() ? "?" + x.toString() : "");

@@ -1026,6 +1026,8 @@ Object.assign(KAGIYA_STRINGS.en, {
 
 Object.assign(KAGIYA_STRINGS.ja, { "audit.job": "{rows}行・変更 {updated}・作成 {created}・対象外 {skipped}・誤り {errors}" });
 Object.assign(KAGIYA_STRINGS.en, { "audit.job": "{rows} rows, {updated} changed, {created} created, {skipped} skipped, {errors} errors" });
+Object.assign(KAGIYA_STRINGS.ja, { "list.loading": "読み込み中…" });
+Object.assign(KAGIYA_STRINGS.en, { "list.loading": "Loading…" });
 Object.assign(KAGIYA_STRINGS.ja, { "link.for": "{id} のお手続きです。", "bulk.errors_download": "誤りの一覧をダウンロード（CSV）", "bulk.first_line": "（最初は{n}行目）" });
 Object.assign(KAGIYA_STRINGS.en, { "link.for": "For {id}.", "bulk.errors_download": "Download the list of errors (CSV)", "bulk.first_line": " (first on line {n})" });
 
