@@ -219,10 +219,12 @@ document.addEventListener("DOMContentLoaded", async () => {
     try {
       await api("POST", "/api/admin/accounts", body);
       showMessage(msg, t(body.invite ? "admin.invited" : "admin.created"), false);
+      flagFields(createForm, null, msg);
       createForm.reset();
       load();
     } catch (e) {
       showMessage(msg, fieldMessages(e), true);
+      flagFields(createForm, e, msg);
     }
   });
 

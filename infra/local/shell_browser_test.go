@@ -120,7 +120,7 @@ func TestBrowserSettingsPreviewPreset(t *testing.T) {
 func TestBrowserErrorsMarkAndFocusTheField(t *testing.T) {
 	base := startServer(t)
 	ctx := browser(t)
-	var settings, password string
+	var settings, password, create string
 	state := `(() => { const el = document.activeElement; return el.id + "|" + el.getAttribute("aria-invalid") + "|" + (el.getAttribute("aria-describedby") || ""); })()`
 	err := chromedp.Do(ctx,
 		japanese(base),
@@ -141,6 +141,15 @@ func TestBrowserErrorsMarkAndFocusTheField(t *testing.T) {
 		chromedp.Click(css("#submit")),
 		waitText("#message", "現在のパスワード"),
 		read(chromedp.Evaluate[string](state), &password),
+		// An account whose address is not the tenant's: the address field is marked.
+		chromedp.Navigate(base+"/admin.html"),
+		chromedp.WaitVisible(css("#new-login-id")),
+		fill("#new-login-id", "someone@elsewhere.example"),
+		fill("#new-password", "Fuji-Passw0rd-26!"),
+		fill("#new-password2", "Fuji-Passw0rd-26!"),
+		chromedp.Click(css("#create-form button[type=submit]")),
+		waitText("#create-message", "ドメイン"),
+		read(chromedp.Evaluate[string](state), &create),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -150,6 +159,9 @@ func TestBrowserErrorsMarkAndFocusTheField(t *testing.T) {
 	}
 	if !strings.HasPrefix(password, "current_password|true|") {
 		t.Errorf("password: focus %q", password)
+	}
+	if !strings.HasPrefix(create, "new-login-id|true|") {
+		t.Errorf("create account: focus %q", create)
 	}
 }
 
