@@ -22,7 +22,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (label) td.dataset.label = t(label);
     return td;
   };
-  const fmtTime = (s) => (s ? new Date(s).toLocaleString(kagiyaLang()) : t("never"));
+  const fmtTime = (s) => (s ? formatTime(s) : t("never"));
   const button = (text, cls, label, onClick) => {
     const b = document.createElement("button");
     b.type = "button"; b.className = cls; b.textContent = text;

@@ -8,6 +8,17 @@ function errorText(code) {
   return e ? e[kagiyaLang() === "en" ? "en" : "ja"] : "";
 }
 
+// formatTime is how every page gives a time: in the tenants' time zone (Japan's), with
+// the zone named, one format per language (as the emails do).
+function formatTime(iso) {
+  const d = new Date(iso);
+  if (isNaN(d)) return "";
+  const lang = kagiyaLang();
+  const s = new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "ja-JP", { timeZone: "Asia/Tokyo", year: "numeric", month: lang === "en" ? "short" : "numeric",
+    day: "numeric", hour: "2-digit", minute: "2-digit" }).format(d);
+  return lang === "en" ? s + " JST" : s + "（日本時間）";
+}
+
 class ApiError extends Error {
   constructor(status, body) {
     const e = (body && body.error) || {};

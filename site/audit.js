@@ -40,7 +40,7 @@ document.addEventListener("DOMContentLoaded", async () => {
         ? t("bulk.state." + job[1]) + "（" + t("audit.job").replace("{rows}", job[3]).replace("{updated}", job[4]).replace("{created}", job[5])
           .replace("{skipped}", job[6]).replace("{errors}", job[8]) + "）"
         : result(ev.result);
-      const cells = [["audit.at", new Date(ev.at).toLocaleString(kagiyaLang())], ["audit.actor", ev.actor],
+      const cells = [["audit.at", formatTime(ev.at)], ["audit.actor", ev.actor],
         ["audit.action", label("audit.a.", ev.action) || ev.action], ["audit.target", ev.target], ["audit.ip", ev.ip], ["audit.result", outcome]];
       for (const [l, v] of cells) {
         const td = document.createElement("td");

@@ -94,7 +94,7 @@ document.addEventListener("DOMContentLoaded", async () => {
       state.textContent = t("bulk.state." + j.state);
       const started = document.createElement("td");
       started.dataset.label = t("bulk.col.started");
-      started.textContent = new Date(j.created_at).toLocaleString(kagiyaLang());
+      started.textContent = formatTime(j.created_at);
       tr.append(file, state, started);
       body.append(tr);
     }

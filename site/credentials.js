@@ -15,7 +15,7 @@ function credentialSection(opts) {
   const shown = root.querySelector(".cred-shown");
   const secretOut = root.querySelector(".cred-secret");
   let rows = [];
-  const fmt = (s) => (s ? new Date(s).toLocaleString(kagiyaLang()) : t("never"));
+  const fmt = (s) => (s ? formatTime(s) : t("never"));
   const fail = (e) => {
     if (e.status === 401) { location.replace("/index.html"); return; }
     showMessage(msg, fieldMessages(e), true);

@@ -12,7 +12,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     document.getElementById("integrations-link").hidden = account.role !== "owner";
     document.getElementById("me-mfa").textContent = t(account.mfa_enabled ? "mfa.state_on" : "mfa.state_off");
     document.getElementById("me-expires").textContent = account.password_expires_at
-      ? new Date(account.password_expires_at).toLocaleString(kagiyaLang()) : t("home.no_expiry");
+      ? formatTime(account.password_expires_at) : t("home.no_expiry");
   };
   document.addEventListener("kagiya:lang", render);
   document.getElementById("signout").addEventListener("click", async () => {

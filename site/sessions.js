@@ -9,7 +9,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (label) td.dataset.label = t(label);
     return td;
   };
-  const when = (s) => new Date(s).toLocaleString(kagiyaLang());
+  const when = (s) => formatTime(s);
 
   function render() {
     tbody.replaceChildren();

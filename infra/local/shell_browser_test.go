@@ -194,3 +194,27 @@ func TestBrowserSettingsWarnBeforeWeakening(t *testing.T) {
 		t.Fatalf("stepping back saved the weaker preset: %s", preset)
 	}
 }
+
+// Pages give times in Japan's zone, named, like the emails.
+func TestBrowserTimesNameTheirZone(t *testing.T) {
+	base := startServer(t)
+	ctx := browser(t)
+	var ja, en string
+	err := chromedp.Do(ctx,
+		japanese(base),
+		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
+		waitText("#me-login-id", "owner@example.com"),
+		chromedp.Navigate(base+"/sessions.html"),
+		waitText("#sessions", "日本時間"),
+		read(chromedp.TextContent(css("#sessions")), &ja),
+		chromedp.Click(css("#lang-switch")),
+		waitText("#sessions", "JST"),
+		read(chromedp.TextContent(css("#sessions")), &en),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(ja, "UTC") || strings.Contains(en, "UTC") {
+		t.Fatalf("a time without Japan's zone: %q / %q", ja, en)
+	}
+}
