@@ -100,6 +100,10 @@ document.addEventListener("DOMContentLoaded", () => {
   const unlock = document.getElementById("unlock-form");
   if (unlock) {
     if (!token) { showMessage(msg, t("reset.no_token"), true); button.disabled = true; }
-    unlock.addEventListener("submit", (ev) => submit(ev, () => api("POST", "/api/unlock", { token }), "unlock.done"));
+    unlock.addEventListener("submit", (ev) => submit(ev, async () => {
+      const res = await api("POST", "/api/unlock", { token });
+      const el = document.getElementById("for-account");
+      if (el && res && res.login_id) { el.textContent = t("link.for").replace("{id}", res.login_id); el.hidden = false; }
+    }, "unlock.done"));
   }
 });

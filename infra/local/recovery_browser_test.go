@@ -123,6 +123,7 @@ func TestBrowserLockedOutThenUnlockByEmail(t *testing.T) {
 		read(chromedp.Evaluate[string](`location.href`), &addr),
 		chromedp.Click(css("#submit")),
 		waitText("#message", "ロックを解除しました"),
+		waitText("#for-account", "@example.com"), // which account
 		signIn(base, "jiro@example.com", "Fuji-Passw0rd!"),
 		waitText("#me-login-id", "jiro@example.com"),
 	)

@@ -159,20 +159,22 @@ func (s *Recovery) PolicyForToken(ctx context.Context, token, lang string) (Poli
 }
 
 // UnlockByToken unlocks the account of an emailed unlock link.
-func (s *Recovery) UnlockByToken(ctx context.Context, token, ip string) error {
+// UnlockByToken unlocks the account of an emailed unlock link and returns its login ID
+// (the page says which account it unlocked).
+func (s *Recovery) UnlockByToken(ctx context.Context, token, ip string) (string, error) {
 	if err := s.throttle(ctx, "unlock-ip#"+ip, s.cfg.RecoveryPerIPMinute); err != nil {
-		return err
+		return "", err
 	}
 	a, err := s.redeem(ctx, token, PurposeUnlock)
 	if err != nil {
-		return err
+		return "", err
 	}
 	result := "ok"
 	if err := s.attempts.Unlock(ctx, a.TenantID, a.ID); errors.Is(err, ErrConflict) {
 		result = "ok:was not locked"
 	} else if err != nil {
-		return fmt.Errorf("unlock: %w", err)
+		return "", fmt.Errorf("unlock: %w", err)
 	}
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "unlock", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: result + ":link"})
-	return nil
+	return a.LoginID, nil
 }

@@ -15,11 +15,13 @@ func (a *api) handleUnlock() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		if err := a.svc.Recovery.UnlockByToken(r.Context(), req.Token, clientIP(r)); err != nil {
+		loginID, err := a.svc.Recovery.UnlockByToken(r.Context(), req.Token, clientIP(r))
+		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		// The link's holder has the mailbox of this login ID already: it is no secret to it.
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok", "login_id": loginID})
 	})
 }
 
