@@ -26,7 +26,7 @@ func identifiers(text string) []string {
 }
 
 // The signed-in pages, in Japanese, show words, not codes or field names, also after a
-// refused form (the audit log's own labels are its issue's next step).
+// refused form.
 func TestBrowserPagesShowWordsNotCodes(t *testing.T) {
 	base := startServer(t)
 	createUser(t, base, "words@example.com", "Fuji-Passw0rd-26!")
@@ -37,7 +37,7 @@ func TestBrowserPagesShowWordsNotCodes(t *testing.T) {
 		waitText("#me-login-id", "owner@example.com"),
 	}
 	texts := map[string]*string{}
-	for _, page := range []string{"home", "password", "sessions", "security", "admin", "bulk", "settings", "integrations"} {
+	for _, page := range []string{"home", "password", "sessions", "security", "admin", "bulk", "audit", "settings", "integrations"} {
 		var text string
 		texts[page] = &text
 		steps = append(steps, chromedp.Navigate(base+"/"+page+".html"), waitText("header nav", "ホーム"), chromedp.Sleep(300_000_000),
