@@ -21,7 +21,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/kagiya/kagiya/shared/account"
 	"github.com/kagiya/kagiya/shared/bulk"
@@ -118,7 +117,7 @@ func Build(ctx context.Context, getenv func(string) string, keys KeyClient) (Env
 		return Env{}, err
 	}
 	if cfg.PepperParam != "" {
-		if cfg.Hash.Pepper, err = LoadPepper(ctx, ssm.NewFromConfig(awsCfg), cfg.PepperParam); err != nil {
+		if cfg.Hash.Pepper, err = LoadPepper(ctx, newSSMParameters(awsCfg, getenv("AWS_ENDPOINT_URL_SSM")), cfg.PepperParam); err != nil {
 			return Env{}, err
 		}
 	}
@@ -233,27 +232,6 @@ func AdminEntry(ctx context.Context, getenv func(string) string, parts Parts) (f
 		}
 		return proxy.ProxyWithContext(ctx, req)
 	}, nil
-}
-
-// ParameterReader is the part of the SSM API the pepper needs.
-type ParameterReader interface {
-	GetParameter(ctx context.Context, in *ssm.GetParameterInput, opts ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
-}
-
-// MinPepperBytes is the least a pepper may hold.
-const MinPepperBytes = 32
-
-// LoadPepper reads the password pepper from the SSM SecureString parameter name. Its
-// value never goes to a log; an error names only the parameter.
-func LoadPepper(ctx context.Context, ssmc ParameterReader, name string) (string, error) {
-	out, err := ssmc.GetParameter(ctx, &ssm.GetParameterInput{Name: &name, WithDecryption: aws.Bool(true)})
-	if err != nil {
-		return "", fmt.Errorf("PASSWORD_PEPPER_PARAM %s: %w", name, err)
-	}
-	if out.Parameter == nil || len(aws.ToString(out.Parameter.Value)) < MinPepperBytes {
-		return "", fmt.Errorf("PASSWORD_PEPPER_PARAM %s: the pepper must hold at least %d bytes", name, MinPepperBytes)
-	}
-	return aws.ToString(out.Parameter.Value), nil
 }
 
 // lambdaConfig is the AWS configuration a Lambda function has: its region and its

@@ -2,13 +2,14 @@ package lambdaapi
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-	ssmtypes "github.com/aws/aws-sdk-go-v2/service/ssm/types"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -39,38 +40,56 @@ func TestLoadConfig(t *testing.T) {
 	}
 }
 
-type fakeSSM struct {
-	value string
-	err   error
-	asked *ssm.GetParameterInput
-}
-
-func (f *fakeSSM) GetParameter(_ context.Context, in *ssm.GetParameterInput, _ ...func(*ssm.Options)) (*ssm.GetParameterOutput, error) {
-	f.asked = in
-	if f.err != nil {
-		return nil, f.err
-	}
-	return &ssm.GetParameterOutput{Parameter: &ssmtypes.Parameter{Value: aws.String(f.value)}}, nil
+// ssmServer answers GetParameter as SSM does, after checking the call is SigV4-signed
+// for ssm with the given key and names the parameter with decryption.
+func ssmServer(t *testing.T, value string, status int) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			Name           string
+			WithDecryption bool
+		}
+		json.NewDecoder(r.Body).Decode(&in)
+		auth := r.Header.Get("Authorization")
+		if r.Header.Get("X-Amz-Target") != "AmazonSSM.GetParameter" || in.Name != "/kagiya/pepper" || !in.WithDecryption ||
+			!strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential=AKIATEST/") || !strings.Contains(auth, "/ap-northeast-1/ssm/aws4_request") ||
+			r.Header.Get("X-Amz-Security-Token") != "tok" {
+			w.WriteHeader(http.StatusForbidden)
+			w.Write([]byte(`{"__type":"UnrecognizedClientException"}`))
+			return
+		}
+		w.WriteHeader(status)
+		if status != http.StatusOK {
+			w.Write([]byte(`{"__type":"ParameterNotFound","message":"no"}`))
+			return
+		}
+		json.NewEncoder(w).Encode(map[string]any{"Parameter": map[string]any{"Name": in.Name, "Type": "SecureString", "Value": value}})
+	}))
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 func TestLoadPepper(t *testing.T) {
-	good := &fakeSSM{value: strings.Repeat("p", 40)}
-	if p, err := LoadPepper(context.Background(), good, "/kagiya/pepper"); err != nil || p != good.value ||
-		aws.ToString(good.asked.Name) != "/kagiya/pepper" || !aws.ToBool(good.asked.WithDecryption) {
-		t.Fatalf("pepper %q, %v, asked %+v", p, err, good.asked)
+	cfg := aws.Config{Region: "ap-northeast-1", Credentials: credentials.NewStaticCredentialsProvider("AKIATEST", "secret", "tok")}
+	pepper := strings.Repeat("p", 40)
+	if p, err := LoadPepper(context.Background(), newSSMParameters(cfg, ssmServer(t, pepper, 200).URL), "/kagiya/pepper"); err != nil || p != pepper {
+		t.Fatalf("pepper %q, %v", p, err)
 	}
-	short := &fakeSSM{value: "tiny-secret"}
-	if _, err := LoadPepper(context.Background(), short, "/kagiya/pepper"); err == nil || strings.Contains(err.Error(), "tiny-secret") {
+	if _, err := LoadPepper(context.Background(), newSSMParameters(cfg, ssmServer(t, "tiny-secret", 200).URL), "/kagiya/pepper"); err == nil || strings.Contains(err.Error(), "tiny-secret") {
 		t.Fatalf("a short pepper: %v", err)
 	}
-	if _, err := LoadPepper(context.Background(), &fakeSSM{err: errors.New("AccessDenied")}, "/kagiya/pepper"); err == nil {
-		t.Fatal("an unreadable parameter was accepted")
+	if _, err := LoadPepper(context.Background(), newSSMParameters(cfg, ssmServer(t, pepper, 400).URL), "/kagiya/pepper"); err == nil || !strings.Contains(err.Error(), "ParameterNotFound") {
+		t.Fatalf("a missing parameter: %v", err)
 	}
-	cfg, err := LoadConfig(func(k string) string {
+	other := aws.Config{Region: "ap-northeast-1", Credentials: credentials.NewStaticCredentialsProvider("AKIAOTHER", "secret", "")}
+	if _, err := LoadPepper(context.Background(), newSSMParameters(other, ssmServer(t, pepper, 200).URL), "/kagiya/pepper"); err == nil {
+		t.Fatal("a call the server refused gave a pepper")
+	}
+	cfg2, err := LoadConfig(func(k string) string {
 		return map[string]string{"TABLE_NAME": "t", "SITE_URL": "https://id.example.com", "MAIL_FROM": "a@b.c", "PASSWORD_PEPPER_PARAM": "/kagiya/pepper"}[k]
 	})
-	if err != nil || cfg.PepperParam != "/kagiya/pepper" {
-		t.Fatalf("config %+v %v", cfg, err)
+	if err != nil || cfg2.PepperParam != "/kagiya/pepper" {
+		t.Fatalf("config %+v %v", cfg2, err)
 	}
 }
 
