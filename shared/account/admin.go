@@ -24,16 +24,22 @@ func requireAdmin(p Principal) error {
 // target loads an account of the principal's tenant by login ID; anything outside the
 // tenant, or unparseable, is not_found exactly like an absent account.
 func (s *Admin) target(ctx context.Context, p Principal, loginID string) (Account, error) {
+	return s.tenantAccount(ctx, s.logins, p.Account.TenantID, loginID)
+}
+
+// tenantAccount loads an account of tenantID by login ID; anything outside the tenant,
+// or unparseable, is not_found exactly like an absent account.
+func (k *kit) tenantAccount(ctx context.Context, logins Logins, tenantID, loginID string) (Account, error) {
 	if _, ok := ParseLoginID(loginID); !ok {
 		return Account{}, codeErr(CodeNotFound)
 	}
-	ref, err := s.logins.LookupLogin(ctx, Key(loginID))
-	if err == nil && ref.TenantID != p.Account.TenantID {
+	ref, err := logins.LookupLogin(ctx, Key(loginID))
+	if err == nil && ref.TenantID != tenantID {
 		err = ErrNotFound
 	}
 	var a Account
 	if err == nil {
-		a, err = s.accounts.GetAccount(ctx, ref.TenantID, ref.AccountID)
+		a, err = k.accounts.GetAccount(ctx, ref.TenantID, ref.AccountID)
 	}
 	if errors.Is(err, ErrNotFound) {
 		return Account{}, codeErr(CodeNotFound)
@@ -509,19 +515,7 @@ func confirmGiven(plain string) bool { return plain != "" && len(plain) <= 4*Max
 // is 422 (field confirm_password), wrong is 403 invalid_confirm_password and counts
 // toward the administrator's lockout like a wrong sign-in.
 func (s *Admin) Confirm(ctx context.Context, p Principal, plain, ip, action string) error {
-	if !confirmGiven(plain) {
-		return codeErr(CodeValidation, FieldError{"confirm_password", "required"})
-	}
-	a, match, _, err := s.verify(ctx, LoginRef{p.Account.TenantID, p.Account.ID}, plain, ip)
-	if err != nil {
-		return err
-	}
-	if !match {
-		a = p.Account
-		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: action, Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "failed:confirm_password"})
-		return codeErr(CodeConfirmPassword, FieldError{"confirm_password", "wrong"})
-	}
-	return s.authenticated(ctx, a)
+	return s.confirmOwn(ctx, p, plain, ip, action)
 }
 
 // RevokeSessions signs an account of the principal's tenant out everywhere, confirmed

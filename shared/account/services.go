@@ -136,7 +136,9 @@ func (s *Integrations) DeleteServiceCredential(ctx context.Context, p Principal,
 	return nil
 }
 
-// confirmOwn checks the principal's own password for an owner's action (as Admin.Confirm).
+// confirmOwn checks the principal's own password for a dangerous action: missing is 422
+// (field confirm_password), wrong is 403 invalid_confirm_password and counts toward the
+// principal's lockout like a wrong sign-in.
 func (k *kit) confirmOwn(ctx context.Context, p Principal, plain, ip, action string) error {
 	if !confirmGiven(plain) {
 		return codeErr(CodeValidation, FieldError{"confirm_password", "required"})
@@ -488,18 +490,9 @@ func (s *Integrations) managed(ctx context.Context, p Principal, loginID string)
 	if err := requireAdmin(p); err != nil {
 		return Account{}, err
 	}
-	ref, err := s.logins.LookupLogin(ctx, Key(loginID))
-	if err == nil && ref.TenantID != p.Account.TenantID {
-		err = ErrNotFound
-	}
-	var a Account
-	if err == nil {
-		a, err = s.accounts.GetAccount(ctx, ref.TenantID, ref.AccountID)
-	}
-	if errors.Is(err, ErrNotFound) {
-		return Account{}, codeErr(CodeNotFound)
-	} else if err != nil {
-		return Account{}, fmt.Errorf("load account: %w", err)
+	a, err := s.tenantAccount(ctx, s.logins, p.Account.TenantID, loginID)
+	if err != nil {
+		return Account{}, err
 	}
 	if a.ID != p.Account.ID && !canManage(p.Account.Role, a.Role) {
 		return Account{}, codeErr(CodeForbidden)
