@@ -77,6 +77,7 @@ async function oidcClients() {
         redirect_uris: form["oidc-redirects"].value.split(/\s+/).filter((u) => u !== ""),
         type: form["oidc-type"].value,
         refresh_tokens: form["oidc-refresh"].checked,
+        scopes: ["email", "profile"].filter((sc) => form["oidc-scope-" + sc].checked),
         confirm_password: form["oidc-password"].value,
       });
       form.reset();

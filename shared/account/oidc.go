@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -24,7 +25,12 @@ type NewOIDCClient struct {
 	RedirectURIs []string
 	Public       bool // a browser or native app without a secret (PKCE only)
 	Refresh      bool // may use refresh tokens
+	// Scopes the client may ask for beyond openid: "email", "profile" (nil: both).
+	Scopes []string
 }
+
+// OIDCScopes are the scopes an owner may allow a client beyond openid.
+var OIDCScopes = []string{"email", "profile"}
 
 // validRedirect accepts absolute https URIs without a fragment, and http only for the
 // loopback host (development and native apps).
@@ -62,6 +68,15 @@ func (s *Integrations) CreateOIDCClient(ctx context.Context, p Principal, in New
 			fields = append(fields, FieldError{fmt.Sprintf("redirect_uris[%d]", i), "invalid"})
 		}
 	}
+	if in.Scopes == nil {
+		in.Scopes = OIDCScopes
+	}
+	for _, sc := range in.Scopes {
+		if !slices.Contains(OIDCScopes, sc) {
+			fields = append(fields, FieldError{"scopes", "invalid"})
+			break
+		}
+	}
 	if len(fields) > 0 {
 		return IssuedCredential{}, codeErr(CodeValidation, fields...)
 	}
@@ -82,7 +97,7 @@ func (s *Integrations) CreateOIDCClient(ctx context.Context, p Principal, in New
 	}
 	c := Credential{Kind: CredOIDCClient, Owner: tid, ID: tid + "." + id, TenantID: tid, Name: name,
 		CreatedBy: p.Account.LoginID, CreatedAt: s.now().UTC(), RedirectURIs: in.RedirectURIs, Public: in.Public,
-		Refresh: in.Refresh, Scopes: []string{"openid", "email", "profile"}}
+		Refresh: in.Refresh, Scopes: append([]string{"openid"}, in.Scopes...)}
 	if in.Refresh {
 		c.Scopes = append(c.Scopes, "offline_access")
 	}

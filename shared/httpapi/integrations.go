@@ -207,6 +207,7 @@ type oidcClientView struct {
 	RedirectURIs []string   `json:"redirect_uris"`
 	Type         string     `json:"type"`
 	Refresh      bool       `json:"refresh_tokens"`
+	Scopes       []string   `json:"scopes"`
 	CreatedBy    string     `json:"created_by,omitempty"`
 	CreatedAt    time.Time  `json:"created_at"`
 	LastUsedAt   *time.Time `json:"last_used_at"`
@@ -217,7 +218,7 @@ func newOIDCClientView(c account.Credential) oidcClientView {
 	if c.Public {
 		kind = "public"
 	}
-	return oidcClientView{ClientID: c.ID, Name: c.Name, RedirectURIs: c.RedirectURIs, Type: kind, Refresh: c.Refresh,
+	return oidcClientView{ClientID: c.ID, Name: c.Name, RedirectURIs: c.RedirectURIs, Type: kind, Refresh: c.Refresh, Scopes: c.Scopes,
 		CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, LastUsedAt: lastUsed(c)}
 }
 
@@ -242,6 +243,7 @@ func (a *api) handleCreateOIDCClient() http.Handler {
 		RedirectURIs    []string `json:"redirect_uris"`
 		Type            string   `json:"type"`
 		RefreshTokens   bool     `json:"refresh_tokens"`
+		Scopes          []string `json:"scopes"`
 		ConfirmPassword string   `json:"confirm_password"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -255,7 +257,7 @@ func (a *api) handleCreateOIDCClient() http.Handler {
 			return
 		}
 		c, err := a.svc.Integrations.CreateOIDCClient(r.Context(), principal(r), account.NewOIDCClient{Name: req.Name,
-			RedirectURIs: req.RedirectURIs, Public: req.Type == "public", Refresh: req.RefreshTokens}, req.ConfirmPassword, clientIP(r))
+			RedirectURIs: req.RedirectURIs, Public: req.Type == "public", Refresh: req.RefreshTokens, Scopes: req.Scopes}, req.ConfirmPassword, clientIP(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return

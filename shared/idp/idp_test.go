@@ -420,9 +420,54 @@ func clientsAreOwners(t *testing.T, s *site) {
 	}
 }
 
+// A client gets only the claims of the scopes its owner allowed it.
+func scopesAreTheOwners(t *testing.T, s *site) {
+	ctx := context.Background()
+	owner := s.owner()
+	s.user(owner, "taro@example.com")
+	if status, _ := owner.call("POST", "/api/admin/oidc-clients", map[string]any{"name": "x", "redirect_uris": []string{redirect},
+		"type": "confidential", "scopes": []string{"phone"}, "confirm_password": ownerPW}); status != 422 {
+		t.Fatalf("an unknown scope: %d", status)
+	}
+	status, out := owner.call("POST", "/api/admin/oidc-clients", map[string]any{"name": "Directory", "redirect_uris": []string{redirect},
+		"type": "confidential", "scopes": []string{"profile"}, "confirm_password": ownerPW})
+	if status != 201 {
+		t.Fatalf("create: %d %v", status, out)
+	}
+	clientID, secret := out["client_id"].(string), out["client_secret"].(string)
+	provider, err := gooidc.NewProvider(ctx, s.url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf := oauth2.Config{ClientID: clientID, ClientSecret: secret, Endpoint: provider.Endpoint(), RedirectURL: redirect,
+		Scopes: []string{gooidc.ScopeOpenID, "email", "profile"}}
+	taro := s.browser()
+	taro.signIn("taro@example.com", userPW, "")
+	pkce := oauth2.GenerateVerifier()
+	end := taro.authorize(conf.AuthCodeURL("s", oauth2.S256ChallengeOption(pkce)))
+	tok, err := conf.Exchange(ctx, end.Query().Get("code"), oauth2.VerifierOption(pkce))
+	if err != nil {
+		t.Fatalf("exchange: %v", err)
+	}
+	idt, err := provider.Verifier(&gooidc.Config{ClientID: clientID}).Verify(ctx, tok.Extra("id_token").(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims map[string]any
+	idt.Claims(&claims)
+	if _, ok := claims["email"]; ok || claims["preferred_username"] != "taro@example.com" {
+		t.Fatalf("ID token of a client without email: %v", claims)
+	}
+	info, err := provider.UserInfo(ctx, oauth2.StaticTokenSource(tok))
+	if err != nil || info.Email != "" {
+		t.Fatalf("userinfo of a client without email: %+v %v", info, err)
+	}
+}
+
 var cases = map[string]func(*testing.T, *site){
 	"SignInThroughKagiya": signInThroughKagiya,
 	"ClientsAreOwners":    clientsAreOwners,
+	"ScopesAreTheOwners":  scopesAreTheOwners,
 }
 
 func TestProviderOnBolt(t *testing.T) {

@@ -170,8 +170,16 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	if err != nil {
 		return nil, err
 	}
+	// Only the scopes the owner allowed this client (openid, email, profile, and
+	// offline_access with refresh tokens) are granted; others are dropped.
+	var scopes []string
+	for _, sc := range req.Scopes {
+		if slices.Contains(c.Scopes, sc) {
+			scopes = append(scopes, sc)
+		}
+	}
 	a := &authRequest{ID: id, TenantID: c.TenantID, ClientID: req.ClientID, RedirectURI: req.RedirectURI, State: req.State,
-		Nonce: req.Nonce, Scopes: req.Scopes, ResponseType: string(req.ResponseType), ResponseMode: string(req.ResponseMode),
+		Nonce: req.Nonce, Scopes: scopes, ResponseType: string(req.ResponseType), ResponseMode: string(req.ResponseMode),
 		Challenge: req.CodeChallenge, ChallengeMeth: string(req.CodeChallengeMethod)}
 	if err := s.put(ctx, purposeAuthRequest, id, c.TenantID, a, authRequestTTL); err != nil {
 		return nil, fmt.Errorf("store auth request: %w", err)
@@ -230,10 +238,10 @@ func (s *storage) DeleteAuthRequest(ctx context.Context, id string) error {
 	return nil
 }
 
-// tokenID is an access token's ID: its tenant, and random.
-func tokenID(tenantID string) (string, error) {
+// tokenID is an access token's ID: its client (which names the tenant), and random.
+func tokenID(clientID string) (string, error) {
 	r, err := randomID()
-	return tenantID + "." + r, err
+	return clientID + "~" + r, err
 }
 
 func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
@@ -241,7 +249,7 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	id, err := tokenID(c.TenantID)
+	id, err := tokenID(c.ID)
 	if err != nil {
 		return "", time.Time{}, err
 	}
@@ -275,7 +283,7 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 	if err := s.put(ctx, purposeRefresh, refresh, c.TenantID, g, refreshTokenTTL); err != nil {
 		return "", "", time.Time{}, fmt.Errorf("store refresh token: %w", err)
 	}
-	id, err := tokenID(c.TenantID)
+	id, err := tokenID(c.ID)
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
@@ -445,18 +453,18 @@ func (s *storage) AuthorizeClientIDSecret(ctx context.Context, clientID, secret 
 	return nil
 }
 
-// userinfo fills info with the account's claims: sub, email (the login ID, with the email
-// scope or when scopes are unknown), and the tenant.
+// userinfo fills info with the account's claims the scopes allow: sub and tenant always,
+// email (the login ID) with email, preferred_username with profile.
 func (s *storage) userinfo(ctx context.Context, info *oidc.UserInfo, tenantID, subject string, scopes []string) error {
 	a, err := s.account(ctx, tenantID, subject)
 	if err != nil || a.Disabled {
 		return oidc.ErrAccessDenied()
 	}
 	info.Subject = a.ID
-	if scopes == nil || slices.Contains(scopes, oidc.ScopeEmail) {
+	if slices.Contains(scopes, oidc.ScopeEmail) {
 		info.Email, info.EmailVerified = a.LoginID, true
 	}
-	if scopes == nil || slices.Contains(scopes, oidc.ScopeProfile) {
+	if slices.Contains(scopes, oidc.ScopeProfile) {
 		info.PreferredUsername = a.LoginID
 	}
 	info.AppendClaims("tenant", a.TenantID)
@@ -471,15 +479,32 @@ func (s *storage) SetUserinfoFromScopes(ctx context.Context, info *oidc.UserInfo
 	return s.userinfo(ctx, info, c.TenantID, userID, scopes)
 }
 
+// tokenClient is the client an access token was issued to (a removed client's tokens
+// answer nothing).
+func (s *storage) tokenClient(ctx context.Context, tokenID string) (account.Credential, error) {
+	clientID, _, _ := strings.Cut(tokenID, "~")
+	c, err := s.oidcClient(ctx, clientID)
+	if err != nil {
+		return account.Credential{}, oidc.ErrAccessDenied()
+	}
+	return c, nil
+}
+
 func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {
-	tenantID, _, _ := strings.Cut(tokenID, ".")
-	return s.userinfo(ctx, info, tenantID, subject, nil)
+	c, err := s.tokenClient(ctx, tokenID)
+	if err != nil {
+		return err
+	}
+	return s.userinfo(ctx, info, c.TenantID, subject, c.Scopes)
 }
 
 func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
 	var info oidc.UserInfo
-	tenantID, _, _ := strings.Cut(tokenID, ".")
-	if err := s.userinfo(ctx, &info, tenantID, subject, nil); err != nil {
+	c, err := s.tokenClient(ctx, tokenID)
+	if err != nil {
+		return err
+	}
+	if err := s.userinfo(ctx, &info, c.TenantID, subject, c.Scopes); err != nil {
 		return err
 	}
 	resp.SetUserInfo(&info)
