@@ -96,11 +96,20 @@ document.addEventListener("DOMContentLoaded", () => {
     const button = document.getElementById("signin-submit");
     button.disabled = true;
     showMessage(msg, "", false);
+    // A refused sign-in marks both fields (which one was wrong is not said), described by
+    // the message; the next try clears the marks.
+    const mark = (on) => {
+      for (const el of [form.login_id, form.password]) {
+        if (on) { el.setAttribute("aria-invalid", "true"); el.setAttribute("aria-describedby", "signin-message"); } else { el.removeAttribute("aria-invalid"); el.removeAttribute("aria-describedby"); }
+      }
+    };
+    mark(false);
     try {
       await route(await api("POST", "/api/login", {
         login_id: form.login_id.value.trim(), password: form.password.value }));
     } catch (e) {
-      showMessage(msg, e.message, true);
+      showMessage(msg, fieldMessages(e), true);
+      mark(e.code === "invalid_credentials" || e.code === "validation");
       form.password.value = "";
       form.password.focus();
     } finally {

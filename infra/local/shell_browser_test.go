@@ -120,10 +120,13 @@ func TestBrowserSettingsPreviewPreset(t *testing.T) {
 func TestBrowserErrorsMarkAndFocusTheField(t *testing.T) {
 	base := startServer(t)
 	ctx := browser(t)
-	var settings, password, create string
+	var settings, password, create, signin string
 	state := `(() => { const el = document.activeElement; return el.id + "|" + el.getAttribute("aria-invalid") + "|" + (el.getAttribute("aria-describedby") || ""); })()`
 	err := chromedp.Do(ctx,
 		japanese(base),
+		signIn(base, "owner@example.com", "Wrong-Pass-123!"),
+		waitText("#signin-message", "正しくありません"),
+		read(chromedp.Evaluate[string](state), &signin),
 		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
 		waitText("#me-login-id", "owner@example.com"),
 		chromedp.Navigate(base+"/settings.html"),
@@ -159,6 +162,9 @@ func TestBrowserErrorsMarkAndFocusTheField(t *testing.T) {
 	}
 	if !strings.HasPrefix(password, "current_password|true|") {
 		t.Errorf("password: focus %q", password)
+	}
+	if signin != "password|true|signin-message" {
+		t.Errorf("sign-in: focus %q", signin)
 	}
 	if !strings.HasPrefix(create, "new-login-id|true|") {
 		t.Errorf("create account: focus %q", create)
