@@ -3,14 +3,13 @@
 package mail
 
 import (
-	"bytes"
 	"context"
 	"embed"
 	"fmt"
-	htmltemplate "html/template"
+	"io/fs"
+	"path"
 	"strings"
 	"sync"
-	texttemplate "text/template"
 	"time"
 )
 
@@ -27,23 +26,30 @@ type Message struct {
 var templateFS embed.FS
 
 // Templates renders the emails. Each kind has, per language, a file
-// templates/<kind>.<lang>.txt whose first line is the subject, and <kind>.<lang>.html.
+// templates/<kind>.<lang>.txt whose first line is the subject, and <kind>.<lang>.html
+// (the template language: render.go).
 type Templates struct {
-	text *texttemplate.Template
-	html *htmltemplate.Template
+	byName map[string]*tmpl
 }
 
 // LoadTemplates parses the embedded templates.
 func LoadTemplates() (*Templates, error) {
-	t, err := texttemplate.ParseFS(templateFS, "templates/*.txt")
+	names, err := fs.Glob(templateFS, "templates/*.*")
 	if err != nil {
-		return nil, fmt.Errorf("mail text templates: %w", err)
+		return nil, fmt.Errorf("mail templates: %w", err)
 	}
-	h, err := htmltemplate.ParseFS(templateFS, "templates/*.html")
-	if err != nil {
-		return nil, fmt.Errorf("mail html templates: %w", err)
+	t := &Templates{byName: map[string]*tmpl{}}
+	for _, name := range names {
+		src, err := templateFS.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("mail templates: %w", err)
+		}
+		base := path.Base(name)
+		if t.byName[base], err = parseTemplate(base, string(src), path.Ext(base) == ".html"); err != nil {
+			return nil, fmt.Errorf("mail templates: %w", err)
+		}
 	}
-	return &Templates{text: t, html: h}, nil
+	return t, nil
 }
 
 // Render builds the message of kind in lang ("ja" or "en") for to, filled from data.
@@ -51,15 +57,15 @@ func (t *Templates) Render(kind, lang string, to string, data any) (Message, err
 	if lang != "en" {
 		lang = "ja"
 	}
-	var text, html bytes.Buffer
-	if err := t.text.ExecuteTemplate(&text, kind+"."+lang+".txt", data); err != nil {
-		return Message{}, fmt.Errorf("render %s.%s text: %w", kind, lang, err)
+	text, html := t.byName[kind+"."+lang+".txt"], t.byName[kind+"."+lang+".html"]
+	if text == nil || html == nil {
+		return Message{}, fmt.Errorf("no email template %s.%s", kind, lang)
 	}
-	if err := t.html.ExecuteTemplate(&html, kind+"."+lang+".html", data); err != nil {
-		return Message{}, fmt.Errorf("render %s.%s html: %w", kind, lang, err)
-	}
-	subject, body, _ := strings.Cut(text.String(), "\n")
-	return Message{To: []string{to}, Subject: strings.TrimSpace(subject), Text: strings.TrimLeft(body, "\n"), HTML: html.String()}, nil
+	var tb, hb strings.Builder
+	text.execute(&tb, data)
+	html.execute(&hb, data)
+	subject, body, _ := strings.Cut(tb.String(), "\n")
+	return Message{To: []string{to}, Subject: strings.TrimSpace(subject), Text: strings.TrimLeft(body, "\n"), HTML: hb.String()}, nil
 }
 
 // Mailbox is the local server's stand-in for SES: it keeps every message, in order.
