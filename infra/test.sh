@@ -94,11 +94,16 @@ fi
 passed=$(grep -c -- '--- PASS' "$work/test.log" || true)
 skipped=$(grep -c -- '--- SKIP' "$work/test.log" || true)
 
-log "build the Lambda functions (linux/arm64, lambda.norpc)"
+log "build the Lambda functions (linux/arm64, lambda.norpc; each under 15 MB)"
+budget=15000000
 for fn in functions/*/; do
   name=$(basename "$fn")
   GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o "$work/$name/bootstrap" "./$fn"
-  printf '%-8s %s bytes\n' "$name" "$(stat -c %s "$work/$name/bootstrap")"
+  size=$(stat -c %s "$work/$name/bootstrap")
+  printf '%-10s %s bytes\n' "$name" "$size"
+  if [ "$size" -ge "$budget" ]; then
+    echo "$name is $size bytes, over the budget of $budget (see README: Function binaries)"; exit 1
+  fi
 done
 
 echo

@@ -22,7 +22,7 @@ import (
 func main() {
 	uploads := func(cfg aws.Config, bucket string) bulk.Presigner { return s3files.New(s3.NewFromConfig(cfg), bucket) }
 	exports := func(cfg aws.Config, bucket string) httpapi.Exports { return s3files.New(s3.NewFromConfig(cfg), bucket) }
-	entry, err := lambdaapi.AdminEntry(context.Background(), os.Getenv, lambdaapi.Parts{Uploads: uploads, Exports: exports})
+	entry, err := lambdaapi.AdminEntry(context.Background(), os.Getenv, lambdaapi.Parts{Uploads: uploads, Exports: exports, Mail: lambdaapi.SES})
 	if err != nil {
 		slog.Error("admin: start", "err", err)
 		os.Exit(1)

@@ -18,8 +18,8 @@ import (
 )
 
 func main() {
-	keys := func(cfg aws.Config) lambdaapi.KeyService { return kms.NewFromConfig(cfg) }
-	h, err := lambdaapi.Handler(context.Background(), os.Getenv, lambdaapi.Parts{Keys: keys})
+	keys := func(cfg aws.Config) lambdaapi.KeyService { return lambdaapi.KMS(kms.NewFromConfig(cfg)) }
+	h, err := lambdaapi.Handler(context.Background(), os.Getenv, lambdaapi.Parts{Keys: keys, Mail: lambdaapi.SES})
 	if err != nil {
 		slog.Error("login: start", "err", err)
 		os.Exit(1)

@@ -15,7 +15,7 @@ import (
 )
 
 func main() {
-	env, err := lambdaapi.Build(context.Background(), os.Getenv, nil)
+	env, err := lambdaapi.Build(context.Background(), os.Getenv, lambdaapi.Parts{})
 	if err != nil {
 		slog.Error("mailevents: start", "err", err)
 		os.Exit(1)

@@ -22,7 +22,7 @@ import (
 )
 
 func main() {
-	keys := func(cfg aws.Config) lambdaapi.KeyService { return kms.NewFromConfig(cfg) }
+	keys := func(cfg aws.Config) lambdaapi.KeyService { return lambdaapi.KMS(kms.NewFromConfig(cfg)) }
 	provider := func(ctx context.Context, env lambdaapi.Env) (http.Handler, error) {
 		cookie := httpapi.CookieName
 		if strings.HasPrefix(env.Config.SiteURL, "https://") {

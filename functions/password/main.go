@@ -15,7 +15,7 @@ import (
 )
 
 func main() {
-	h, err := lambdaapi.Handler(context.Background(), os.Getenv, lambdaapi.Parts{})
+	h, err := lambdaapi.Handler(context.Background(), os.Getenv, lambdaapi.Parts{Mail: lambdaapi.SES})
 	if err != nil {
 		slog.Error("password: start", "err", err)
 		os.Exit(1)

@@ -44,7 +44,7 @@ func Handler(ctx context.Context, getenv func(string) string) (func(context.Cont
 	if bucket == "" || queueURL == "" {
 		return nil, fmt.Errorf("config: UPLOAD_BUCKET and CONTINUE_QUEUE_URL are required")
 	}
-	env, err := lambdaapi.Build(ctx, getenv, nil)
+	env, err := lambdaapi.Build(ctx, getenv, lambdaapi.Parts{Mail: lambdaapi.SES})
 	if err != nil {
 		return nil, err
 	}

@@ -101,8 +101,19 @@ type Env struct {
 // which checks second-factor codes, passes one (so the others do not link it).
 type KeyClient func(awsCfg aws.Config) KeyService
 
-// Build reads the environment and builds the parts every function shares.
-func Build(ctx context.Context, getenv func(string) string, keys KeyClient) (Env, error) {
+// MailClient makes the mail sender; the functions that send email pass SES, the others
+// (the OpenID Connect provider, the mail-event recorder) nothing, so they do not link it.
+type MailClient func(awsCfg aws.Config, from, configSet string) account.Mailer
+
+// SES sends through Amazon SES from the verified identity from, in configuration set
+// configSet ("" for none).
+func SES(awsCfg aws.Config, from, configSet string) account.Mailer {
+	return sesmail.New(sesmail.SendEmailFunc(ses.NewFromConfig(awsCfg).SendEmail), from).WithConfigurationSet(configSet)
+}
+
+// Build reads the environment and builds the parts every function shares, with the
+// optional ones in parts (Keys, Mail).
+func Build(ctx context.Context, getenv func(string) string, parts Parts) (Env, error) {
 	cfg, err := LoadConfig(getenv)
 	if err != nil {
 		return Env{}, fmt.Errorf("config: %w", err)
@@ -121,15 +132,19 @@ func Build(ctx context.Context, getenv func(string) string, keys KeyClient) (Env
 			return Env{}, err
 		}
 	}
-	store := dynamostore.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, 0)
+	store := dynamostore.New(dynamostore.SDK(dynamodb.NewFromConfig(awsCfg)), cfg.Table, 0)
 	var sealKey func(context.Context) ([]byte, error)
-	if cfg.SealKMSKey != "" && keys != nil {
-		sealKey = SealKeyFromKMS(keys(awsCfg), store, cfg.SealKMSKey)
+	if cfg.SealKMSKey != "" && parts.Keys != nil {
+		sealKey = SealKeyFromKMS(parts.Keys(awsCfg), store, cfg.SealKMSKey)
+	}
+	var mailer account.Mailer
+	if parts.Mail != nil {
+		mailer = parts.Mail(awsCfg, cfg.MailFrom, getenv("MAIL_CONFIG_SET"))
 	}
 	svc, err := account.New(account.Deps{
 		SealKey:   sealKey,
 		Store:     store,
-		Mailer:    sesmail.New(ses.NewFromConfig(awsCfg), cfg.MailFrom).WithConfigurationSet(getenv("MAIL_CONFIG_SET")),
+		Mailer:    mailer,
 		Templates: tmpl,
 		Now:       time.Now,
 		Log:       log,
@@ -150,6 +165,7 @@ type Parts struct {
 	Uploads Uploads                                                // the admin function: it presigns uploads
 	Exports func(awsCfg aws.Config, bucket string) httpapi.Exports // the admin function: large exports go through S3
 	Keys    KeyClient                                              // the sign-in function: it checks second-factor codes
+	Mail    MailClient                                             // every function that sends email (SES)
 	// OIDC builds the OpenID Connect provider (the oidc function; the others do not link it).
 	OIDC func(ctx context.Context, env Env) (http.Handler, error)
 }
@@ -157,7 +173,7 @@ type Parts struct {
 // Handler builds the API handler from the environment and the Lambda's AWS credentials.
 // With parts.Uploads and UPLOAD_BUCKET set, it serves the bulk endpoints too.
 func Handler(ctx context.Context, getenv func(string) string, parts Parts) (http.Handler, error) {
-	env, err := Build(ctx, getenv, parts.Keys)
+	env, err := Build(ctx, getenv, parts)
 	if err != nil {
 		return nil, err
 	}
@@ -210,7 +226,7 @@ func RunSetup(ctx context.Context, svc *account.Services, s Setup) (SetupResult,
 // AdminEntry is the admin function's entry point: API Gateway's requests go to the
 // handler; a setup invocation makes the first tenant.
 func AdminEntry(ctx context.Context, getenv func(string) string, parts Parts) (func(context.Context, json.RawMessage) (any, error), error) {
-	env, err := Build(ctx, getenv, parts.Keys)
+	env, err := Build(ctx, getenv, parts)
 	if err != nil {
 		return nil, err
 	}
@@ -243,5 +259,9 @@ func lambdaConfig(getenv func(string) string) (aws.Config, error) {
 	if region == "" || key == "" || secret == "" {
 		return aws.Config{}, errors.New("AWS_REGION, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not all set (Lambda sets them)")
 	}
-	return aws.Config{Region: region, Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(key, secret, getenv("AWS_SESSION_TOKEN")))}, nil
+	cfg := aws.Config{Region: region, Credentials: aws.NewCredentialsCache(credentials.NewStaticCredentialsProvider(key, secret, getenv("AWS_SESSION_TOKEN")))}
+	if ep := getenv("AWS_ENDPOINT_URL"); ep != "" { // the SDK's variable for a stand-in of every service (tests)
+		cfg.BaseEndpoint = &ep
+	}
+	return cfg, nil
 }

@@ -96,8 +96,12 @@ func TestLoadPepper(t *testing.T) {
 func TestLambdaConfigFromTheEnvironment(t *testing.T) {
 	env := map[string]string{"AWS_REGION": "ap-northeast-1", "AWS_ACCESS_KEY_ID": "AKIA", "AWS_SECRET_ACCESS_KEY": "s", "AWS_SESSION_TOKEN": "tok"}
 	cfg, err := lambdaConfig(func(k string) string { return env[k] })
-	if err != nil || cfg.Region != "ap-northeast-1" {
+	if err != nil || cfg.Region != "ap-northeast-1" || cfg.BaseEndpoint != nil {
 		t.Fatalf("%+v %v", cfg, err)
+	}
+	env["AWS_ENDPOINT_URL"] = "http://127.0.0.1:4566"
+	if cfg, _ := lambdaConfig(func(k string) string { return env[k] }); cfg.BaseEndpoint == nil || *cfg.BaseEndpoint != env["AWS_ENDPOINT_URL"] {
+		t.Fatalf("AWS_ENDPOINT_URL not used: %+v", cfg.BaseEndpoint)
 	}
 	creds, err := cfg.Credentials.Retrieve(context.Background())
 	if err != nil || creds.AccessKeyID != "AKIA" || creds.SessionToken != "tok" {

@@ -48,7 +48,11 @@ type ssmParameters struct {
 }
 
 func newSSMParameters(cfg aws.Config, endpoint string) ssmParameters {
-	if endpoint == "" {
+	switch {
+	case endpoint != "":
+	case cfg.BaseEndpoint != nil:
+		endpoint = *cfg.BaseEndpoint
+	default:
 		endpoint = "https://ssm." + cfg.Region + ".amazonaws.com"
 	}
 	return ssmParameters{endpoint: endpoint, region: cfg.Region, creds: cfg.Credentials, client: &http.Client{Timeout: 5 * time.Second}, now: time.Now}

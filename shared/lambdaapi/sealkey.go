@@ -16,6 +16,23 @@ type KeyService interface {
 	Decrypt(ctx context.Context, in *kms.DecryptInput, opts ...func(*kms.Options)) (*kms.DecryptOutput, error)
 }
 
+// KMS is c as a KeyService, through its two methods' values (so that c's type never
+// reaches an interface: see dynamostore.SDK).
+func KMS(c *kms.Client) KeyService { return kmsCalls{c.GenerateDataKey, c.Decrypt} }
+
+type kmsCalls struct {
+	generate func(context.Context, *kms.GenerateDataKeyInput, ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error)
+	decrypt  func(context.Context, *kms.DecryptInput, ...func(*kms.Options)) (*kms.DecryptOutput, error)
+}
+
+func (k kmsCalls) GenerateDataKey(ctx context.Context, in *kms.GenerateDataKeyInput, opts ...func(*kms.Options)) (*kms.GenerateDataKeyOutput, error) {
+	return k.generate(ctx, in, opts...)
+}
+
+func (k kmsCalls) Decrypt(ctx context.Context, in *kms.DecryptInput, opts ...func(*kms.Options)) (*kms.DecryptOutput, error) {
+	return k.decrypt(ctx, in, opts...)
+}
+
 // SecretStore keeps a server secret, made on first use (account.Secrets).
 type SecretStore interface {
 	Secret(ctx context.Context, name string, fresh []byte) ([]byte, error)

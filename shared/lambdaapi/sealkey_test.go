@@ -4,14 +4,19 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 
 	"github.com/kagiya/kagiya/shared/account"
@@ -72,6 +77,58 @@ func TestSealKeyIsOneDataKeyKeptEncrypted(t *testing.T) {
 	stored, _ := st.Secret(ctx, "seal-data-key", nil)
 	if bytes.Equal(stored, first) || len(stored) == 0 {
 		t.Fatal("the data key is stored in the clear")
+	}
+}
+
+// The functions hold the KMS client through lambdaapi.KMS: the same key, through the
+// SDK's own requests to a server that answers as KMS does (the stand-in above, over HTTP).
+func TestSealKeyThroughTheKMSClient(t *testing.T) {
+	ks := &keyService{pads: map[string][]byte{}}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct {
+			KeyId             string
+			CiphertextBlob    []byte
+			EncryptionContext map[string]string
+		}
+		if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+			http.Error(w, err.Error(), 400)
+			return
+		}
+		var out any
+		var err error
+		switch r.Header.Get("X-Amz-Target") {
+		case "TrentService.GenerateDataKey":
+			out, err = ks.GenerateDataKey(r.Context(), &kms.GenerateDataKeyInput{KeyId: &in.KeyId, EncryptionContext: in.EncryptionContext})
+		case "TrentService.Decrypt":
+			out, err = ks.Decrypt(r.Context(), &kms.DecryptInput{CiphertextBlob: in.CiphertextBlob, EncryptionContext: in.EncryptionContext})
+		default:
+			err = errors.New("unexpected " + r.Header.Get("X-Amz-Target"))
+		}
+		if err != nil {
+			w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+			w.WriteHeader(400)
+			w.Write([]byte(`{"__type":"InvalidCiphertextException","message":"no"}`))
+			return
+		}
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		json.NewEncoder(w).Encode(out)
+	}))
+	defer srv.Close()
+	c := lambdaapi.KMS(kms.New(kms.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}))
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	first, err := lambdaapi.SealKeyFromKMS(c, st, "alias/kagiya")(ctx)
+	if err != nil || len(first) != 32 {
+		t.Fatalf("first instance: %v", err)
+	}
+	second, err := lambdaapi.SealKeyFromKMS(c, st, "alias/kagiya")(ctx)
+	if err != nil || !bytes.Equal(first, second) || ks.decrypted != 1 {
+		t.Fatalf("a later instance gets another key (%v) or did not decrypt the stored one (%d)", err, ks.decrypted)
 	}
 }
 

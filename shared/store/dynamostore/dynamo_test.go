@@ -67,6 +67,6 @@ func TestContractMinidyn(t *testing.T) {
 	t.Cleanup(srv.Close)
 	db := client(srv.URL)
 	storetest.Run(t, storetest.Features{Name: "minidyn", Transactions: true}, func(t *testing.T) account.Store {
-		return New(db, freshTable(t, db), 0)
+		return New(SDK(db), freshTable(t, db), 0) // as the Lambda functions hold the client
 	})
 }
