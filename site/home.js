@@ -1,9 +1,10 @@
 "use strict";
-document.addEventListener("DOMContentLoaded", async () => {
-  const msg = document.getElementById("home-message");
-  let account = null;
+// The home page: who is signed in, and the way to everything else. The sign-in page
+// carries the same section and shows it in place once a sign-in ends (showHome), so
+// signing in costs no second page load; home.html itself asks GET /api/me.
+function showHome(account) {
+  const section = document.getElementById("home-section");
   const render = () => {
-    if (!account) return;
     document.getElementById("me-login-id").textContent = account.login_id;
     document.getElementById("me-role").textContent = t("role." + account.role);
     document.getElementById("me-tenant").textContent = account.tenant_name;
@@ -15,6 +16,12 @@ document.addEventListener("DOMContentLoaded", async () => {
       ? formatTime(account.password_expires_at) : t("home.no_expiry");
   };
   document.addEventListener("kagiya:lang", render);
+  render();
+  section.hidden = false;
+}
+
+document.addEventListener("DOMContentLoaded", async () => {
+  const msg = document.getElementById("home-message");
   document.getElementById("signout").addEventListener("click", async () => {
     try {
       await api("POST", "/api/logout");
@@ -24,13 +31,12 @@ document.addEventListener("DOMContentLoaded", async () => {
     sessionStorage.removeItem("kagiya.csrf");
     location.assign("/index.html");
   });
+  if (document.getElementById("signin-form")) return; // the sign-in page: login.js shows it
   try {
-    const fresh = sessionStorage.getItem("kagiya.me"); // just signed in: no need to ask
-    sessionStorage.removeItem("kagiya.me");
-    account = fresh ? JSON.parse(fresh) : await me();
-    if (fresh) renderShell(account);
-    render();
+    const account = await me();
+    if (account) showHome(account);
   } catch (e) {
+    document.getElementById("home-section").hidden = false;
     showMessage(msg, e.message, true);
   }
 });

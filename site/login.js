@@ -36,9 +36,17 @@ document.addEventListener("DOMContentLoaded", () => {
   const signedIn = (res) => {
     sessionStorage.setItem("kagiya.csrf", res.csrf_token);
     if (oidcReturn) { location.assign(oidcReturn); return; }
-    // The answer carries what GET /api/me gives: the home page uses it, once, instead.
-    sessionStorage.setItem("kagiya.me", JSON.stringify(res.account));
-    location.assign("/home.html");
+    // The answer carries what GET /api/me gives: the home section, on this page, shows it
+    // in place of the sign-in, and the address becomes the home page's.
+    show("");
+    history.replaceState(null, "", "/home.html");
+    document.getElementById("signin-title").removeAttribute("data-i18n-title");
+    const title = document.getElementById("home-title");
+    title.dataset.i18nTitle = "home.title";
+    document.title = t("home.title") + " - Kagiya";
+    renderShell(res.account);
+    showHome(res.account);
+    title.focus();
   };
 
   // route follows an answer of the sign-in flow to its next screen.

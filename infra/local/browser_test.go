@@ -136,7 +136,8 @@ func signIn(base, id, pw string) chromedp.Action[chromedp.Void] {
 func TestBrowserSignInLanguageSignOut(t *testing.T) {
 	base := startServer(t)
 	ctx := browser(t)
-	var role, title, lang string
+	var role, title, lang, path, jaTitle, enTitle, focused, current string
+	var formShown bool
 	err := chromedp.Do(ctx,
 		// A wrong password shows the API's message, in the page's language.
 		japanese(base),
@@ -148,9 +149,17 @@ func TestBrowserSignInLanguageSignOut(t *testing.T) {
 		waitText("#me-login-id", "owner@example.com"),
 		waitText("#me-role", "オーナー"),
 		read(chromedp.TextContent(css("#me-role")), &role),
+		// ... in place: the sign-in page shows the home section, under the home page's
+		// address and title, with the focus on its heading and the shell's navigation.
+		read(chromedp.Evaluate[string](`location.pathname`), &path),
+		read(chromedp.Title(), &jaTitle),
+		read(chromedp.Evaluate[string](`document.activeElement.id`), &focused),
+		read(chromedp.Evaluate[string](`document.querySelector('nav a[aria-current="page"]')?.getAttribute("href") || ""`), &current),
+		read(chromedp.Evaluate[bool](`!document.getElementById("signin-form").closest("section").hidden`), &formShown),
 		// Switch to English: the page and later API messages follow, and it is remembered.
 		chromedp.Click(css("#lang-switch")),
 		waitText("#home-title", "Home"),
+		read(chromedp.Title(), &enTitle),
 		chromedp.Reload(),
 		waitText("#me-login-id", "owner@example.com"),
 		waitText("#home-title", "Home"),
@@ -171,6 +180,9 @@ func TestBrowserSignInLanguageSignOut(t *testing.T) {
 	}
 	if role != "オーナー" || title != "Home - Kagiya" || lang != "en" {
 		t.Fatalf("role %q, title %q, lang %q", role, title, lang)
+	}
+	if path != "/home.html" || jaTitle != "ホーム - Kagiya" || enTitle != "Home - Kagiya" || focused != "home-title" || current != "/home.html" || formShown {
+		t.Fatalf("home in place: path %q, titles %q/%q, focus %q, current link %q, sign-in form shown %t", path, jaTitle, enTitle, focused, current, formShown)
 	}
 }
 

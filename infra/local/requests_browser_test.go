@@ -11,6 +11,8 @@ import (
 // browser's cache (a revalidation counts). The browser's own icon fetch is not in the
 // Resource Timing entries this reads.
 const countRequests = `(() => {
+  if (window.kagiyaCounting) return true; // this document is counted already
+  window.kagiyaCounting = true;
   const add = (entries) => {
     const n = entries.filter((e) => e.transferSize > 0).length;
     sessionStorage.setItem("requests", String(Number(sessionStorage.getItem("requests") || 0) + n));
