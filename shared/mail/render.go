@@ -117,19 +117,22 @@ func (p *parser) list() ([]node, string, error) {
 	}
 }
 
-// htmlContext checks where a field printed after text lands: in text, in a quoted
-// attribute value (escaped the same way), or at the start of an href (a URL).
+// htmlContext checks where a field printed after text lands: in text, at the start of a
+// quoted title or alt (escaped as text is), or at the start of a quoted href (a URL).
+// Anywhere else in a tag (a style, an event handler, an unquoted value) is refused.
 func (p *parser) htmlContext(text string) (url bool, err error) {
 	if strings.LastIndex(text, "<") <= strings.LastIndex(text, ">") {
 		return false, nil // outside any tag (as far as this text shows)
 	}
-	switch {
-	case strings.HasSuffix(text, `href="`):
-		return true, nil
-	case strings.HasSuffix(text, `="`) && !strings.Contains(text[strings.LastIndex(text, "<"):], " on"):
-		return false, nil
+	if rest, ok := strings.CutSuffix(text, `="`); ok {
+		switch rest[strings.LastIndexAny(rest, " \t\n")+1:] {
+		case "href":
+			return true, nil
+		case "title", "alt":
+			return false, nil
+		}
 	}
-	return false, fmt.Errorf("%s: a field inside a tag must begin a quoted attribute value", p.name)
+	return false, fmt.Errorf("%s: a field inside a tag must begin a quoted href, title or alt", p.name)
 }
 
 func (p *parser) ifChain(src string) (node, error) {

@@ -104,7 +104,7 @@ func TestTemplatesKeepLinksAndTagsSafe(t *testing.T) {
 		}
 	}
 	for _, src := range []string{
-		`<a onclick="{{.X}}">`, `<a {{.X}}>`, `<a href={{.X}}>`, `{{range .X}}{{end}}`, `{{template "x"}}`, `{{.X | html}}`,
+		`<a onclick="{{.X}}">`, `<a {{.X}}>`, `<a href={{.X}}>`, `<p style="{{.X}}">`, `<a data-href="{{.X}}">`, `<a href="x{{.X}}">`, `{{range .X}}{{end}}`, `{{template "x"}}`, `{{.X | html}}`,
 		`{{if .X}}open`, `{{end}}`, `{{if .X}}a{{else}}b{{else}}c{{end}}`, `{{if eq .X 1}}{{end}}`, `{{.X.}}`, `{{.X`,
 	} {
 		if _, err := parseTemplate("bad.html", src, true); err == nil {
