@@ -14,7 +14,7 @@ import (
 )
 
 func main() {
-	h, err := lambdaapi.Handler(context.Background(), os.Getenv, lambdaapi.Parts{Mail: lambdaapi.SES})
+	h, err := lambdaapi.Handler(context.Background(), os.Getenv, lambdaapi.Parts{})
 	if err != nil {
 		slog.Error("unlock: start", "err", err)
 		os.Exit(1)

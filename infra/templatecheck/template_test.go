@@ -153,6 +153,7 @@ func TestFunctionPermissions(t *testing.T) {
 		Resources map[string]struct {
 			Type       string `yaml:"Type"`
 			Properties struct {
+				CodeURI  string `yaml:"CodeUri"`
 				Policies []struct {
 					Statement []struct {
 						Action   []string `yaml:"Action"`
@@ -228,7 +229,23 @@ func TestFunctionPermissions(t *testing.T) {
 		if mails != want {
 			t.Errorf("%s: may send mail = %v, want %v", name, mails, want)
 		}
+		// A function has a mailer exactly when it may send mail.
+		if takes := takesMailer(t, res.Properties.CodeURI); takes != mails {
+			t.Errorf("%s (%s): has a mailer = %v, may send mail = %v", name, res.Properties.CodeURI, takes, mails)
+		}
 	}
+}
+
+// takesMailer reports whether the function in dir (functions/x) builds its services
+// with the SES mailer: its main passes lambdaapi.SES, or runs the bulk job (bulklambda
+// passes it). The others do not link the SES client.
+func takesMailer(t *testing.T, dir string) bool {
+	t.Helper()
+	src, err := os.ReadFile(filepath.Join(root, dir, "main.go"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return strings.Contains(string(src), "Mail: lambdaapi.SES") || strings.Contains(string(src), "bulklambda.Handler(")
 }
 
 // TestBulkWiring checks the upload bucket and the bulk function's triggers.

@@ -102,7 +102,8 @@ type Env struct {
 type KeyClient func(awsCfg aws.Config) KeyService
 
 // MailClient makes the mail sender; the functions that send email pass SES, the others
-// (the OpenID Connect provider, the mail-event recorder) nothing, so they do not link it.
+// (the unlock link, the OpenID Connect provider, the mail-event recorder) nothing, so
+// they do not link it (the template test holds this to their mail permissions).
 type MailClient func(awsCfg aws.Config, from, configSet string) account.Mailer
 
 // SES sends through Amazon SES from the verified identity from, in configuration set
