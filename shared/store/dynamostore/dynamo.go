@@ -552,7 +552,8 @@ func (s *Store) Hit(ctx context.Context, k string, windowEnd time.Time) (int, er
 }
 
 // CreateTable makes the table (PK/SK, on-demand) for tests and the operator command; in
-// AWS, template.yaml owns it.
+// AWS, template.yaml owns it. A table of that name already there is not an error: the
+// SDK retries a create whose answer was lost, and the retry finds the first one's table.
 func CreateTable(ctx context.Context, db interface {
 	CreateTable(context.Context, *dynamodb.CreateTableInput, ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error)
 }, table string) error {
@@ -569,7 +570,8 @@ func CreateTable(ctx context.Context, db interface {
 			{AttributeName: aws.String(attrSK), KeyType: types.KeyTypeRange},
 		},
 	})
-	if err != nil {
+	var exists *types.ResourceInUseException
+	if err != nil && !errors.As(err, &exists) {
 		return fmt.Errorf("create table %s: %w", table, err)
 	}
 	return nil

@@ -70,3 +70,15 @@ func TestContractMinidyn(t *testing.T) {
 		return New(SDK(db), freshTable(t, db), 0) // as the Lambda functions hold the client
 	})
 }
+
+// Creating the table again (as a retried create does) is not an error.
+func TestCreateTableTwice(t *testing.T) {
+	srv := httptest.NewServer(server.NewServer())
+	t.Cleanup(srv.Close)
+	db := client(srv.URL)
+	for i := range 2 {
+		if err := CreateTable(context.Background(), db, "kagiya"); err != nil {
+			t.Fatalf("create %d: %v", i+1, err)
+		}
+	}
+}
