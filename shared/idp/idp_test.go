@@ -52,6 +52,7 @@ func newSite(t *testing.T, st account.Store) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
+	tmpl = tmpl.Strict()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -30,6 +31,16 @@ var templateFS embed.FS
 // (the template language: render.go).
 type Templates struct {
 	byName map[string]*tmpl
+	strict bool // a field the data lacks is an error, not an empty place
+}
+
+// Strict returns templates whose Render fails when the data lacks a field the message
+// prints: for tests and the local server, so that a caller that forgets one is caught.
+// Otherwise (in AWS) the message goes out with the place empty.
+func (t *Templates) Strict() *Templates {
+	c := *t
+	c.strict = true
+	return &c
 }
 
 // LoadTemplates parses the embedded templates.
@@ -62,8 +73,11 @@ func (t *Templates) Render(kind, lang string, to string, data any) (Message, err
 		return Message{}, fmt.Errorf("no email template %s.%s", kind, lang)
 	}
 	var tb, hb strings.Builder
-	text.execute(&tb, data)
-	html.execute(&hb, data)
+	missing := append(text.execute(&tb, data), html.execute(&hb, data)...)
+	slices.Sort(missing)
+	if missing = slices.Compact(missing); t.strict && len(missing) > 0 {
+		return Message{}, fmt.Errorf("render %s.%s: no value for %s", kind, lang, strings.Join(missing, ", "))
+	}
 	subject, body, _ := strings.Cut(tb.String(), "\n")
 	return Message{To: []string{to}, Subject: strings.TrimSpace(subject), Text: strings.TrimLeft(body, "\n"), HTML: hb.String()}, nil
 }

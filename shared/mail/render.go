@@ -194,20 +194,26 @@ func (p *parser) field(s string) ([]string, error) {
 	return path, nil
 }
 
-// execute writes the template filled from data (a map or struct; fields may nest).
-func (t *tmpl) execute(w *strings.Builder, data any) {
-	t.run(w, t.nodes, reflect.ValueOf(data))
+// execute writes the template filled from data (a map or struct; fields may nest) and
+// returns the fields it printed that data lacks (printed as nothing).
+func (t *tmpl) execute(w *strings.Builder, data any) (missing []string) {
+	t.run(w, t.nodes, reflect.ValueOf(data), &missing)
+	return missing
 }
 
-func (t *tmpl) run(w *strings.Builder, nodes []node, data reflect.Value) {
+func (t *tmpl) run(w *strings.Builder, nodes []node, data reflect.Value, missing *[]string) {
 	for _, n := range nodes {
 		switch {
 		case n.path != nil:
-			t.print(w, n, lookup(data, n.path))
+			v := lookup(data, n.path)
+			if !v.IsValid() {
+				*missing = append(*missing, "."+strings.Join(n.path, "."))
+			}
+			t.print(w, n, v)
 		case n.cases != nil:
 			for _, b := range n.cases {
 				if b.cond == nil || b.cond.holds(data) {
-					t.run(w, b.body, data)
+					t.run(w, b.body, data, missing)
 					break
 				}
 			}

@@ -121,8 +121,28 @@ func TestTemplatesMissingValues(t *testing.T) {
 	}
 	var b strings.Builder
 	var p *summary
-	tp.execute(&b, map[string]any{"P": p, "Z": 0})
-	if b.String() != "[][][none]" {
-		t.Fatalf("got %q", b.String())
+	missing := tp.execute(&b, map[string]any{"P": p, "Z": 0})
+	if b.String() != "[][][none]" || strings.Join(missing, " ") != ".A .P.Q" {
+		t.Fatalf("got %q, missing %q", b.String(), missing)
+	}
+}
+
+// Strict templates refuse to render a message whose data lacks a printed field.
+func TestStrictTemplatesNameWhatIsMissing(t *testing.T) {
+	lenient, err := LoadTemplates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := map[string]any{"LoginID": "a@example.com", "SiteURL": "https://id.example.com", "ByAdmin": false} // no When
+	if m, err := lenient.Render("password_changed", "en", "a@example.com", data); err != nil || m.Subject == "" {
+		t.Fatalf("lenient: %v", err)
+	}
+	_, err = lenient.Strict().Render("password_changed", "en", "a@example.com", data)
+	if err == nil || !strings.Contains(err.Error(), ".When") {
+		t.Fatalf("strict: %v", err)
+	}
+	data["When"] = "now"
+	if _, err := lenient.Strict().Render("password_changed", "ja", "a@example.com", data); err != nil {
+		t.Fatal(err)
 	}
 }
