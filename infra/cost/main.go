@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"sort"
+	"strings"
 )
 
 //go:embed inputs.json
@@ -139,7 +140,7 @@ func perMillion(in inputs, p price) []line {
 func floor(w io.Writer, in inputs, pr prices) {
 	const goal, mau = 15.0, 1e5
 	signIns := mau * in.SignInsPerMonth
-	fmt.Fprintf(w, "## The goal\n\n100,000 MAU under %.0f USD a month at list price, WAF aside. What a million of the cheapest sign-ins (a warm browser, no second factor, not the day's first) cost, in USD:\n\n| | %s |\n|---|%s\n", goal, joinRegions(pr, " | "), repeat("---:|", len(pr.Regions)))
+	fmt.Fprintf(w, "## The goal\n\n100,000 MAU under %.0f USD a month at list price, WAF aside. What a million of the cheapest sign-ins (a warm browser, no second factor, not the day's first) cost, in USD:\n\n| | %s |\n|---|%s\n", goal, strings.Join(sortedRegions(pr), " | "), strings.Repeat("---:|", len(pr.Regions)))
 	regions := sortedRegions(pr)
 	rows := make([][]line, len(regions))
 	for i, r := range regions {
@@ -177,25 +178,6 @@ func sortedRegions(pr prices) []string {
 	}
 	sort.Strings(regions)
 	return regions
-}
-
-func joinRegions(pr prices, sep string) string {
-	out := ""
-	for i, r := range sortedRegions(pr) {
-		if i > 0 {
-			out += sep
-		}
-		out += r
-	}
-	return out
-}
-
-func repeat(s string, n int) string {
-	out := ""
-	for range n {
-		out += s
-	}
-	return out
 }
 
 func main() {

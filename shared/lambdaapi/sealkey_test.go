@@ -58,23 +58,32 @@ func (k *keyService) Decrypt(_ context.Context, in *kms.DecryptInput, _ ...func(
 	return &kms.DecryptOutput{Plaintext: plain}, nil
 }
 
-func TestSealKeyIsOneDataKeyKeptEncrypted(t *testing.T) {
+// oneDataKey has two instances open the seal key through keys (backed by ks) on a fresh
+// store: the first makes it, the second decrypts the same one. It returns the store and
+// the key.
+func oneDataKey(t *testing.T, keys lambdaapi.KeyService, ks *keyService) (*boltstore.Store, []byte) {
+	t.Helper()
 	st, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer st.Close()
-	ks := &keyService{pads: map[string][]byte{}}
+	t.Cleanup(func() { st.Close() })
 	ctx := context.Background()
-	first, err := lambdaapi.SealKeyFromKMS(ks, st, "alias/kagiya")(ctx)
+	first, err := lambdaapi.SealKeyFromKMS(keys, st, "alias/kagiya")(ctx)
 	if err != nil || len(first) != 32 {
 		t.Fatalf("first instance: %v", err)
 	}
-	second, err := lambdaapi.SealKeyFromKMS(ks, st, "alias/kagiya")(ctx)
+	second, err := lambdaapi.SealKeyFromKMS(keys, st, "alias/kagiya")(ctx)
 	if err != nil || !bytes.Equal(first, second) || ks.decrypted != 1 {
 		t.Fatalf("a later instance gets another key (%v) or did not decrypt the stored one (%d)", err, ks.decrypted)
 	}
-	stored, _ := st.Secret(ctx, "seal-data-key", nil)
+	return st, first
+}
+
+func TestSealKeyIsOneDataKeyKeptEncrypted(t *testing.T) {
+	ks := &keyService{pads: map[string][]byte{}}
+	st, first := oneDataKey(t, ks, ks)
+	stored, _ := st.Secret(context.Background(), "seal-data-key", nil)
 	if bytes.Equal(stored, first) || len(stored) == 0 {
 		t.Fatal("the data key is stored in the clear")
 	}
@@ -116,20 +125,7 @@ func TestSealKeyThroughTheKMSClient(t *testing.T) {
 	defer srv.Close()
 	c := lambdaapi.KMS(kms.New(kms.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")}))
-	st, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ctx := context.Background()
-	first, err := lambdaapi.SealKeyFromKMS(c, st, "alias/kagiya")(ctx)
-	if err != nil || len(first) != 32 {
-		t.Fatalf("first instance: %v", err)
-	}
-	second, err := lambdaapi.SealKeyFromKMS(c, st, "alias/kagiya")(ctx)
-	if err != nil || !bytes.Equal(first, second) || ks.decrypted != 1 {
-		t.Fatalf("a later instance gets another key (%v) or did not decrypt the stored one (%d)", err, ks.decrypted)
-	}
+	oneDataKey(t, c, ks)
 }
 
 // The deploy's setup invocation makes the first tenant and owner once; a second run
