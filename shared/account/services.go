@@ -302,17 +302,8 @@ func (s *Integrations) Verify(ctx context.Context, secret string, in ServiceChec
 		return ServiceAnswer{}, fmt.Errorf("service check: %w", err)
 	}
 	if !match {
-		reason := "password"
-		switch {
-		case a.ID == "":
-			reason = "unknown"
-		case a.Disabled:
-			reason = "disabled"
-		case a.Locked():
-			reason = "locked"
-		case a.PasswordHash == "":
-			reason = "no_password"
-		case a.MFAEnabled():
+		reason := refusal(a)
+		if reason == "password" && a.MFAEnabled() {
 			reason = "app_password"
 		}
 		return refuse(a, reason)

@@ -106,6 +106,22 @@ func (s *SignIn) Bootstrap(ctx context.Context, ownerEmail, ownerPassword string
 	return t, true, nil
 }
 
+// refusal names, for the audit log, why a password check on a (zero if no such
+// account) did not let it in.
+func refusal(a Account) string {
+	switch {
+	case a.ID == "":
+		return "unknown"
+	case a.Disabled:
+		return "disabled"
+	case a.Locked():
+		return "locked"
+	case a.PasswordHash == "":
+		return "no_password"
+	}
+	return "password"
+}
+
 // Login checks a login ID and password: the first step of a sign-in flow. Every kind of
 // failure that could tell an attacker something answers invalid_credentials after the
 // same work.
@@ -149,18 +165,9 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain string, from Client) 
 		return LoginResult{}, fmt.Errorf("login: %w", err)
 	}
 	if !match {
-		reason := "password"
-		switch {
-		case known:
+		reason := refusal(acct)
+		if known {
 			reason = "password:known_browser" // counted against that browser alone
-		case acct.ID == "":
-			reason = "unknown"
-		case acct.Disabled:
-			reason = "disabled"
-		case acct.Locked():
-			reason = "locked"
-		case acct.PasswordHash == "":
-			reason = "no_password"
 		}
 		// What was typed as a login ID may be a password typed in the wrong field: one
 		// that is not an address is logged only as a short hash.
