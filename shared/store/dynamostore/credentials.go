@@ -48,25 +48,16 @@ func (s *Store) ListCredentials(ctx context.Context, kind, owner string) ([]acco
 	in := &dynamodb.QueryInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
 		KeyConditionExpression:    aws.String("PK = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(credPK(kind, owner))}}
-	var out []account.Credential
-	for {
-		res, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("list credentials: %w", err)
-		}
-		for _, raw := range res.Items {
-			var it credItem
-			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-				return nil, fmt.Errorf("decode credential: %w", err)
-			}
-			out = append(out, it.Credential)
-		}
-		if res.LastEvaluatedKey == nil {
-			slices.SortFunc(out, func(a, b account.Credential) int { return a.CreatedAt.Compare(b.CreatedAt) })
-			return out, nil
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
+	items, err := queryAll[credItem](ctx, s.db, in)
+	if err != nil {
+		return nil, fmt.Errorf("list credentials: %w", err)
 	}
+	var out []account.Credential
+	for _, it := range items {
+		out = append(out, it.Credential)
+	}
+	slices.SortFunc(out, func(a, b account.Credential) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out, nil
 }
 
 func (s *Store) TouchCredential(ctx context.Context, kind, owner, id string, at time.Time) error {

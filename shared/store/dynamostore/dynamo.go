@@ -463,21 +463,34 @@ func (s *Store) ListSessions(ctx context.Context, accountID string) ([]account.S
 	in := &dynamodb.QueryInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
 		KeyConditionExpression:    aws.String("PK = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(sessionPK(accountID))}}
+	items, err := queryAll[sessionItem](ctx, s.db, in)
+	if err != nil {
+		return nil, fmt.Errorf("list sessions: %w", err)
+	}
 	var out []account.Session
+	for _, it := range items {
+		out = append(out, it.session())
+	}
+	slices.SortFunc(out, func(a, b account.Session) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	return out, nil
+}
+
+// queryAll reads in whole, a 1 MB page at a time, each item decoded as T.
+func queryAll[T any](ctx context.Context, db Client, in *dynamodb.QueryInput) ([]T, error) {
+	var out []T
 	for {
-		res, err := s.db.Query(ctx, in)
+		res, err := db.Query(ctx, in)
 		if err != nil {
-			return nil, fmt.Errorf("list sessions: %w", err)
+			return nil, err
 		}
 		for _, raw := range res.Items {
-			var it sessionItem
+			var it T
 			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-				return nil, fmt.Errorf("decode session: %w", err)
+				return nil, fmt.Errorf("decode: %w", err)
 			}
-			out = append(out, it.session())
+			out = append(out, it)
 		}
 		if res.LastEvaluatedKey == nil {
-			slices.SortFunc(out, func(a, b account.Session) int { return a.CreatedAt.Compare(b.CreatedAt) })
 			return out, nil
 		}
 		in.ExclusiveStartKey = res.LastEvaluatedKey

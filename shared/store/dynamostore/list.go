@@ -173,24 +173,15 @@ func (s *Store) allAccounts(ctx context.Context, tenantID string) ([]account.Acc
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":pk": str(tenantPK(tenantID)), ":prefix": str(accountPrefix)},
 	}
-	var all []account.Account
-	for {
-		res, err := s.db.Query(ctx, in)
-		if err != nil {
-			return nil, fmt.Errorf("list accounts: %w", err)
-		}
-		for _, raw := range res.Items {
-			var it accountItem
-			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
-				return nil, fmt.Errorf("decode account: %w", err)
-			}
-			all = append(all, it.account())
-		}
-		if res.LastEvaluatedKey == nil {
-			return all, nil
-		}
-		in.ExclusiveStartKey = res.LastEvaluatedKey
+	items, err := queryAll[accountItem](ctx, s.db, in)
+	if err != nil {
+		return nil, fmt.Errorf("list accounts: %w", err)
 	}
+	var all []account.Account
+	for _, it := range items {
+		all = append(all, it.account())
+	}
+	return all, nil
 }
 
 // queryIndex reads an index query whole, a 1 MB page at a time, keeping what keep takes
