@@ -87,3 +87,46 @@ func TestBrowserLayoutHolds(t *testing.T) {
 		}
 	}
 }
+
+// The sign-in page, and the home section it shows in place once signed in, hold their
+// layout at both sizes in both languages (screenshots for a reviewer, not committed).
+func TestBrowserSignInAndHomeInPlaceLayout(t *testing.T) {
+	base := startServer(t, "-owner", "administrator.of.the.organization@example.com", "-owner-password", "Kagi-2026-Tokyo!")
+	shots, err := os.MkdirTemp("", "kagiya-signin-screenshots-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("screenshots in %s", shots)
+	for _, lang := range []string{"ja", "en"} {
+		for _, size := range [][2]int64{{390, 844}, {1280, 800}} {
+			ctx := browser(t)
+			var signInShot, homeShot []byte
+			var problemsBefore, problemsAfter string
+			err := chromedp.Do(ctx,
+				chromedp.EmulateViewport(size[0], size[1]),
+				chromedp.Navigate(base+"/index.html"),
+				script(`localStorage.setItem("kagiya.lang", "`+lang+`")`),
+				chromedp.Reload(),
+				chromedp.WaitVisible(css("#login_id")),
+				read(chromedp.Evaluate[string](layoutProblems), &problemsBefore),
+				read(chromedp.CaptureScreenshot(), &signInShot),
+				chromedp.SendKeys(css("#login_id"), "administrator.of.the.organization@example.com"),
+				chromedp.SendKeys(css("#password"), "Kagi-2026-Tokyo!"),
+				chromedp.Click(css("#signin-submit")),
+				waitText("#me-login-id", "administrator"),
+				read(chromedp.Evaluate[string](layoutProblems), &problemsAfter),
+				read(chromedp.CaptureScreenshot(), &homeShot),
+			)
+			if err != nil {
+				t.Fatalf("%s at %dx%d: %v", lang, size[0], size[1], err)
+			}
+			os.WriteFile(filepath.Join(shots, fmt.Sprintf("signin-%s-%d.png", lang, size[0])), signInShot, 0o644)      //nolint:errcheck // for looking at only
+			os.WriteFile(filepath.Join(shots, fmt.Sprintf("home-in-place-%s-%d.png", lang, size[0])), homeShot, 0o644) //nolint:errcheck // for looking at only
+			for what, p := range map[string]string{"sign-in": problemsBefore, "home in place": problemsAfter} {
+				if strings.TrimSpace(p) != "" {
+					t.Errorf("%s, %s at %dx%d: %s", what, lang, size[0], size[1], p)
+				}
+			}
+		}
+	}
+}
