@@ -83,7 +83,9 @@ userdb {
 
 // startDovecot runs Dovecot as an unprivileged process (as nobody when the test runs
 // as root) on a free port against the local server at base; it returns the IMAP address.
-func startDovecot(t *testing.T, base, secret string) string {
+// conf adds lines to kagiya-auth.conf; "{{dir}}" in them is Dovecot's directory, and
+// files are written into it first (name to content).
+func startDovecot(t *testing.T, base, secret string, conf []string, files map[string][]byte) string {
 	t.Helper()
 	dovecot, err := exec.LookPath("dovecot")
 	if err != nil {
@@ -109,7 +111,16 @@ func startDovecot(t *testing.T, base, secret string) string {
 	if err := os.WriteFile(filepath.Join(dir, "kagiya-auth.lua"), script, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "kagiya-auth.conf"), []byte("url = "+base+"\nsecret = "+secret+"\n"), 0o600); err != nil {
+	for name, content := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), content, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	authConf := "url = " + base + "\nsecret = " + secret + "\n"
+	for _, line := range conf {
+		authConf += strings.ReplaceAll(line, "{{dir}}", dir) + "\n"
+	}
+	if err := os.WriteFile(filepath.Join(dir, "kagiya-auth.conf"), []byte(authConf), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	me, err := user.Current()
@@ -132,9 +143,9 @@ func startDovecot(t *testing.T, base, secret string) string {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	conf := strings.NewReplacer("{{dir}}", dir, "{{user}}", userName, "{{group}}", groupName, "{{port}}", fmt.Sprint(port)).Replace(dovecotConf)
+	mainConf := strings.NewReplacer("{{dir}}", dir, "{{user}}", userName, "{{group}}", groupName, "{{port}}", fmt.Sprint(port)).Replace(dovecotConf)
 	confPath := filepath.Join(dir, "dovecot.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
+	if err := os.WriteFile(confPath, []byte(mainConf), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	filepath.Walk(dir, func(p string, _ os.FileInfo, _ error) error { return os.Lchown(p, uid, gid) })
@@ -259,7 +270,7 @@ func TestDovecotLogsInThroughKagiya(t *testing.T) {
 			t.Fatalf("create %s: %d", id, res.StatusCode)
 		}
 	}
-	addr := startDovecot(t, base, cred.Secret)
+	addr := startDovecot(t, base, cred.Secret, nil, nil)
 
 	ok, quota := imapLogin(t, addr, "mail@example.com", pw)
 	if !ok || !strings.Contains(quota, "STORAGE 0 5242880") {
