@@ -142,6 +142,14 @@ func changeReason(a Account, set Settings, now time.Time) string {
 	return ""
 }
 
+// importedBreaksRules reports whether a still has its imported hash and plain, its right
+// password, breaks the tenant's rules: such a hash is kept (not upgraded) until the person
+// changes the password, so that each sign-in asks for the change again.
+func importedBreaksRules(a Account, set Settings, plain string) bool {
+	return password.IsImported(a.PasswordHash) &&
+		len(preset(set).Check(policy.Input{Password: preset(set).Normalized(plain), LoginID: a.LoginID, MFA: a.MFAEnabled()})) > 0
+}
+
 // peek returns the account and tenant settings of a live token without using it up.
 func (k *kit) peek(ctx context.Context, token, purpose string) (Account, Settings, error) {
 	a, err := k.tokenAccount(ctx, token, func(hash string) (Token, error) {

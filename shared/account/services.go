@@ -297,7 +297,7 @@ func (s *Integrations) Verify(ctx context.Context, secret string, in ServiceChec
 			}
 		}
 	}
-	a, match, _, err := s.verifyBy(ctx, ref, in.Password, ip, check)
+	a, match, stale, err := s.verifyBy(ctx, ref, in.Password, ip, check)
 	if err != nil {
 		return ServiceAnswer{}, fmt.Errorf("service check: %w", err)
 	}
@@ -327,6 +327,11 @@ func (s *Integrations) Verify(ctx context.Context, secret string, in ServiceChec
 	} else if reason := changeReason(a, set, now); reason != "" {
 		// The main password must be changed first, on the site: a mail client cannot.
 		return refuse(a, "password_change_required:"+reason)
+	} else if stale && !importedBreaksRules(a, set, in.Password) {
+		// A mail-only person may never sign in to the site: the check upgrades an
+		// imported or older hash as a sign-in does (and, as a sign-in does, keeps an
+		// imported password that breaks the rules for the change the site will ask).
+		s.rehash(ctx, a, preset(set).Normalized(in.Password), ip)
 	}
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "service:" + svc.Name, Action: "service.verify", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: how})
 	return ServiceAnswer{AccountID: a.ID, LoginID: a.LoginID, QuotaGB: a.QuotaGB}, nil

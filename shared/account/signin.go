@@ -11,7 +11,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/kagiya/kagiya/shared/password"
-	"github.com/kagiya/kagiya/shared/policy"
 )
 
 // A sign-in is a flow: the password first (POST /api/login), then the steps still due,
@@ -189,8 +188,7 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain string, from Client) 
 	if reason == "" && preset(set).Compromised(plain) {
 		reason = ReasonCompromised // right, but on the list of breached passwords
 	}
-	imported := password.IsImported(acct.PasswordHash)
-	if reason == "" && imported && len(preset(set).Check(policy.Input{Password: preset(set).Normalized(plain), LoginID: acct.LoginID, MFA: acct.MFAEnabled()})) > 0 {
+	if reason == "" && importedBreaksRules(acct, set, plain) {
 		reason = ReasonPolicy // brought from another system, and it breaks this tenant's rules
 	}
 	var steps []string
@@ -443,24 +441,25 @@ func (k *kit) burnDummy(plain string) {
 
 // rehash upgrades a hash made with older parameters, or an imported one (whose old form
 // is then gone for good, audited as password.upgrade); failure only costs the upgrade.
-func (s *SignIn) rehash(ctx context.Context, acct Account, plain, ip string) {
+// A sign-in and a service check both do it.
+func (k *kit) rehash(ctx context.Context, acct Account, plain, ip string) {
 	old := acct.PasswordHash
-	h, err := password.Hash(s.cfg.Hash, plain)
+	h, err := password.Hash(k.cfg.Hash, plain)
 	if err != nil {
-		s.log.ErrorContext(ctx, "rehash", "err", err)
+		k.log.ErrorContext(ctx, "rehash", "err", err)
 		return
 	}
-	// The sign-in has just written the account (attempt, last sign-in): start from there.
-	if acct, err = s.accounts.GetAccount(ctx, acct.TenantID, acct.ID); err != nil {
-		s.log.WarnContext(ctx, "rehash not stored", "err", err)
+	// The check has just written the account (attempt, last sign-in): start from there.
+	if acct, err = k.accounts.GetAccount(ctx, acct.TenantID, acct.ID); err != nil {
+		k.log.WarnContext(ctx, "rehash not stored", "err", err)
 		return
 	}
 	if acct.PasswordHash != old {
 		return // changed meanwhile: nothing to upgrade
 	}
 	acct.PasswordHash = h
-	if _, err := s.accounts.UpdateAccount(ctx, acct); err != nil {
-		s.log.WarnContext(ctx, "rehash not stored", "err", err)
+	if _, err := k.accounts.UpdateAccount(ctx, acct); err != nil {
+		k.log.WarnContext(ctx, "rehash not stored", "err", err)
 		return
 	}
 	if password.IsImported(old) {
@@ -468,7 +467,7 @@ func (s *SignIn) rehash(ctx context.Context, acct Account, plain, ip string) {
 		if in, err := password.ParseImported(old, true); err == nil {
 			scheme = in.Scheme
 		}
-		s.audit(ctx, AuditEvent{TenantID: acct.TenantID, Actor: acct.LoginID, Action: "password.upgrade", Target: acct.LoginID, TargetID: acct.ID, IP: ip,
+		k.audit(ctx, AuditEvent{TenantID: acct.TenantID, Actor: acct.LoginID, Action: "password.upgrade", Target: acct.LoginID, TargetID: acct.ID, IP: ip,
 			Result: "ok:" + scheme + " to argon2id"})
 	}
 }

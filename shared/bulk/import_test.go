@@ -182,3 +182,65 @@ func TestCreateJobInvitesRowsWithoutPasswords(t *testing.T) {
 		})
 	}
 }
+
+// A mail-only person may never sign in to the site: a right password through the
+// service check upgrades the imported hash as a sign-in does, audited, and keeps one
+// whose password breaks the tenant's rules.
+func TestImportedHashIsUpgradedByTheServiceCheck(t *testing.T) {
+	for name, nb := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, nb, 0)
+			file := "mail_account,password_hash\r\n" +
+				"ssha256,{SSHA256}EPq+3rDu61giZ8L7B7xsEo5QA2M3BZKJ/DN992a6Tdg+Lxk/\r\n" +
+				"short,{SSHA256}6hgp0fbeLt4yNpRfzKQK18TLiT349y/l4DCm6vWuyEvNH1IW\r\n"
+			job, key := e.uploadWith(t, bulk.StartOptions{Filename: "mail.csv", Mode: "create"}, []byte(file))
+			if err := e.runner.Run(ctx, key); err != nil {
+				t.Fatal(err)
+			}
+			if j := e.job(t, job.ID); j.State != bulk.StateSucceeded || j.Imported != 2 {
+				t.Fatalf("import: %s %+v", j.State, j.Errors)
+			}
+			cred, err := e.svc.Integrations.CreateServiceCredential(ctx, e.owner, "Dovecot", "Kagi-2026-Tokyo!", "192.0.2.9")
+			if err != nil {
+				t.Fatal(err)
+			}
+			check := func(id, pw string) error {
+				_, err := e.svc.Integrations.Verify(ctx, cred.Secret, account.ServiceCheck{LoginID: id, Password: pw, Protocol: "imap", ClientIP: "192.0.2.10"})
+				return err
+			}
+			if err := check("ssha256@example.com", "Wrong-Pass-000!"); account.CodeOf(err) != account.CodeInvalidCredentials {
+				t.Fatalf("a wrong password: %v", err)
+			}
+			if a, _ := account.FindAccount(ctx, e.store, "ssha256@example.com"); !strings.HasPrefix(a.PasswordHash, "{SSHA256}") {
+				t.Fatalf("a wrong password changed the hash: %.20s", a.PasswordHash)
+			}
+			if err := check("ssha256@example.com", "Mori-no-Kuma-42!"); err != nil {
+				t.Fatalf("the right password: %v", err)
+			}
+			a, _ := account.FindAccount(ctx, e.store, "ssha256@example.com")
+			if !strings.HasPrefix(a.PasswordHash, "$argon2id$") {
+				t.Fatalf("not upgraded: %.20s", a.PasswordHash)
+			}
+			if err := check("ssha256@example.com", "Mori-no-Kuma-42!"); err != nil {
+				t.Fatalf("the right password after the upgrade: %v", err)
+			}
+			if err := check("short@example.com", "kuma"); err != nil {
+				t.Fatalf("a right password that breaks the rules: %v", err)
+			}
+			if a, _ := account.FindAccount(ctx, e.store, "short@example.com"); !strings.HasPrefix(a.PasswordHash, "{SSHA256}") {
+				t.Fatalf("a password that breaks the rules was upgraded: %.20s", a.PasswordHash)
+			}
+			events, _, _ := e.store.ListAudit(ctx, e.owner.Account.TenantID, "", 200)
+			var upgrades []string
+			for _, ev := range events {
+				if ev.Action == "password.upgrade" {
+					upgrades = append(upgrades, ev.Target+" "+ev.Result)
+				}
+			}
+			if len(upgrades) != 1 || upgrades[0] != "ssha256@example.com ok:ssha256 to argon2id" {
+				t.Fatalf("upgrades audited: %q", upgrades)
+			}
+		})
+	}
+}
