@@ -56,7 +56,7 @@ func TestFunctionsAreMainPackagesBuiltForLambda(t *testing.T) {
 			t.Errorf("%s: Metadata = %v, want BuildMethod makefile in infra/build", name, fn.AWSCloudFormationMetadata)
 		}
 		mk, _ := os.ReadFile(filepath.Join(root, "infra", "build", "Makefile"))
-		target := "build-" + name + ":\n\t$(GO_BUILD) -o $(ARTIFACTS_DIR)/bootstrap ./" + strings.TrimSuffix(*fn.CodeUri.String, "/")
+		target := "build-" + name + ":\n\t$(GO_BUILD) -o \"$(ARTIFACTS_DIR)/bootstrap\" ./" + strings.TrimSuffix(*fn.CodeUri.String, "/")
 		if !strings.Contains(string(mk), target) {
 			t.Errorf("%s: infra/build/Makefile lacks %q", name, target)
 		}

@@ -1,0 +1,127 @@
+// Package build holds infra/build/Makefile, which `sam build` runs for every function,
+// and the test that runs it the way SAM does.
+package build
+
+import (
+	"debug/elf"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/awslabs/goformation/v7"
+)
+
+const root = "../.."
+
+// budget is the most a function's bootstrap may weigh (README: Function binaries; the
+// same figure infra/test.sh holds its own builds to).
+const budget = 15_000_000
+
+// TestSAMBuildsEveryFunction reproduces `sam build` for each function of template.yaml
+// (BuildMethod: makefile). SAM CLI copies the function's CodeUri to a scratch directory
+// (skipping .aws-sam and .git) and aws-lambda-builders' custom_make workflow runs, in that
+// scratch directory, `make --makefile <ContextPath>/Makefile build-<LogicalId>` with
+// ARTIFACTS_DIR in the environment (aws/aws-lambda-builders,
+// aws_lambda_builders/workflows/custom_make/workflow.py and actions.py: CopySourceAction to
+// scratch_dir, then subprocess_make.run([... "--makefile", manifest_path,
+// "build-<id>"], env=..., cwd=scratch_dir)). The artifact must be a linux/arm64 ELF named
+// bootstrap (Runtime provided.al2023, Architectures arm64), within the budget.
+func TestSAMBuildsEveryFunction(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Fatal("make is not on PATH; sam build needs it too (README: Deploying)")
+	}
+	tmpl, err := goformation.Open(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatalf("template.yaml: %v", err)
+	}
+	fns := tmpl.GetAllServerlessFunctionResources()
+	if len(fns) == 0 {
+		t.Fatal("no functions in template.yaml")
+	}
+	for name, fn := range fns {
+		t.Run(name, func(t *testing.T) {
+			if fn.CodeUri == nil || fn.CodeUri.String == nil {
+				t.Fatal("no local CodeUri")
+			}
+			ctxPath, _ := fn.AWSCloudFormationMetadata["ContextPath"].(string)
+			if fn.AWSCloudFormationMetadata["BuildMethod"] != "makefile" || ctxPath == "" {
+				t.Fatalf("Metadata %v: not a makefile build", fn.AWSCloudFormationMetadata)
+			}
+			makefile, err := filepath.Abs(filepath.Join(root, ctxPath, "Makefile"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Deep enough that a Makefile finding the module from its working directory
+			// (two levels up) lands nowhere near it.
+			scratch := filepath.Join(t.TempDir(), "tmp", "scratch", "build")
+			copyTree(t, filepath.Join(root, *fn.CodeUri.String), scratch)
+			artifacts := t.TempDir()
+
+			cmd := exec.Command("make", "--makefile", makefile, "build-"+name)
+			cmd.Dir = scratch
+			cmd.Env = append(os.Environ(), "ARTIFACTS_DIR="+artifacts)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Fatalf("make in a copy of %s: %v\n%s", *fn.CodeUri.String, err, out)
+			}
+
+			bootstrap := filepath.Join(artifacts, "bootstrap")
+			f, err := elf.Open(bootstrap)
+			if err != nil {
+				t.Fatalf("the artifact: %v", err)
+			}
+			defer f.Close()
+			if f.Machine != elf.EM_AARCH64 || f.Class != elf.ELFCLASS64 || f.OSABI != elf.ELFOSABI_NONE || f.Type != elf.ET_EXEC {
+				t.Errorf("bootstrap is %v %v %v %v, want a 64-bit arm64 Linux executable", f.Class, f.Machine, f.OSABI, f.Type)
+			}
+			if interp := f.Section(".interp"); interp != nil {
+				t.Error("bootstrap is dynamically linked; provided.al2023 needs a static binary")
+			}
+			st, err := os.Stat(bootstrap)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Mode()&0o111 == 0 {
+				t.Error("bootstrap is not executable")
+			}
+			t.Logf("%s: %d bytes", name, st.Size())
+			if st.Size() >= budget {
+				t.Errorf("bootstrap is %d bytes, over the budget of %d", st.Size(), budget)
+			}
+		})
+	}
+}
+
+// copyTree copies src into dst as SAM's CopySourceAction does: everything but .aws-sam
+// and .git.
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".aws-sam" || d.Name() == ".git") {
+			return filepath.SkipDir
+		}
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+	if err != nil {
+		t.Fatalf("copying %s: %v", src, err)
+	}
+	if _, err := os.Stat(filepath.Join(dst, "main.go")); err != nil {
+		t.Fatalf("the copy of %s lacks main.go: %v", src, err)
+	}
+}
