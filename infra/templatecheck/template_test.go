@@ -370,6 +370,12 @@ func TestOperations(t *testing.T) {
 			logs[fmt.Sprint(r.Properties["LogGroupName"])] = true
 		case "AWS::CloudWatch::Alarm":
 			alarms[fmt.Sprint(r.Properties["MetricName"])] = true
+			ms, _ := r.Properties["Metrics"].([]any)
+			for _, m := range ms {
+				if stat, ok := m.(map[string]any)["MetricStat"].(map[string]any); ok {
+					alarms[fmt.Sprint(stat["Metric"].(map[string]any)["MetricName"])] = true
+				}
+			}
 			if r.Properties["AlarmActions"] == nil {
 				t.Errorf("an alarm that tells no one: %v", r.Properties["AlarmDescription"])
 			}
