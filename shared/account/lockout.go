@@ -208,8 +208,9 @@ func (k *kit) formatTime(t time.Time, set Settings) string {
 }
 
 // checkHash verifies plain against a's hash. A hash made with a pepper this deployment
-// does not hold (a pepper that was changed) cannot match: it answers like a wrong
-// password, and the log says why, rather than failing the request.
+// does not hold (a pepper that was changed), or an imported hash above the cost caps,
+// cannot match: it answers like a wrong password, and the log says why, rather than
+// failing the request or spending seconds on it.
 //
 // An imported hash (password.IsImported) is checked with its own scheme, and a dummy
 // argon2id hash is computed too: a check is never faster than one for an unknown account.
@@ -220,6 +221,10 @@ func (k *kit) checkHash(ctx context.Context, a Account, set Settings, plain stri
 	match, stale, err = password.Verify(k.cfg.Hash, a.PasswordHash, preset(set).Normalized(plain))
 	if errors.Is(err, password.ErrUnknownPepper) {
 		k.log.ErrorContext(ctx, "password hash made with another pepper; the account must reset its password", "account", a.ID)
+		return false, false, nil
+	}
+	if ce := (*password.CostError)(nil); errors.As(err, &ce) {
+		k.log.ErrorContext(ctx, "imported password hash above the cost caps; the account must reset its password", "account", a.ID, "limit", ce.Limit)
 		return false, false, nil
 	}
 	return match, stale, err

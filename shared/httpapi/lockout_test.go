@@ -486,3 +486,17 @@ func TestASVS_2_4_5_PepperMigratesAtSignIn(t *testing.T) {
 		t.Fatalf("the peppered hash: %d", res.status)
 	}
 }
+
+// An imported hash above the cost caps already in the table (imported before the caps
+// were read from the decoded digest) is not computed: the sign-in is refused like a
+// wrong password, not a 500 and not seconds of work.
+func TestStoredImportedHashAboveTheCapsSignsInAsWrong(t *testing.T) {
+	e := newEnv(t, withConfig(noThrottle))
+	over := "$scrypt$ln=14,r=8,p=100$ySYknWRq9On6wWfpsOUQQg$C28LpWaXQ3P0/dcbN0njxJx4VL/UCQIAWlnYAJgT/mY"
+	if err := e.store.CreateAccount(context.Background(), account.Account{ID: "acc_overcap", TenantID: e.tenant.ID, LoginID: userID, Role: account.RoleUser, PasswordHash: over}); err != nil {
+		t.Fatal(err)
+	}
+	if res := e.client().login(userID, "password"); res.status != 401 {
+		t.Fatalf("sign-in: %d %s", res.status, res.body)
+	}
+}

@@ -13,17 +13,18 @@ import (
 	"fmt"
 	"hash"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/go-crypt/crypt"
+	"github.com/go-crypt/crypt/algorithm"
 	"github.com/go-crypt/crypt/algorithm/argon2"
 	"github.com/go-crypt/crypt/algorithm/bcrypt"
 	"github.com/go-crypt/crypt/algorithm/md5crypt"
 	"github.com/go-crypt/crypt/algorithm/pbkdf2"
 	"github.com/go-crypt/crypt/algorithm/scrypt"
 	"github.com/go-crypt/crypt/algorithm/shacrypt"
-	xbcrypt "golang.org/x/crypto/bcrypt"
 )
 
 // Imported hashes: password hashes brought from another system (a Dovecot passwd-file, a
@@ -58,7 +59,8 @@ const (
 	MaxPBKDF2Rounds   = 1_300_000 // pbkdf2-sha256 320 ms
 	MaxArgon2MemKiB   = 128 * 1024
 	MaxArgon2Work     = 256 * 1024 // m (KiB) × t: m=64 MiB, t=4 is 280 ms
-	MaxScryptMemBytes = 64 << 20
+	MaxArgon2Lanes    = 16         // p: m=64 MiB, t=4, p=16 is 218 ms on 2 cores
+	MaxScryptWork     = 1 << 19    // N × r × p: ln=16, r=8, p=1 (64 MiB) is 217 ms
 )
 
 // Imported is a checked imported hash: its stored form and what it is.
@@ -148,11 +150,10 @@ func ParseImported(s string, allowWeak bool) (Imported, error) {
 }
 
 // parseCrypt checks a PHC or crypt(3) string through go-crypt and holds it to the caps.
+// Its cost parameters must be written plainly (digits only, each once, none unknown);
+// the caps are then held against what go-crypt decoded, which is what a check computes.
 func parseCrypt(s string, allowWeak bool) (Imported, error) {
 	if !strings.HasPrefix(s, "$") {
-		return Imported{}, ErrHashMalformed
-	}
-	if _, err := decoder.Decode(s); err != nil {
 		return Imported{}, ErrHashMalformed
 	}
 	in := Imported{Stored: s}
@@ -160,46 +161,24 @@ func parseCrypt(s string, allowWeak bool) (Imported, error) {
 	switch {
 	case strings.HasPrefix(id, "2"):
 		in.Scheme = "bcrypt"
-		cost, err := xbcrypt.Cost([]byte(s))
-		if err != nil {
-			return Imported{}, ErrHashMalformed
-		}
-		if cost > MaxBcryptCost {
-			return Imported{}, &CostError{in.Scheme, fmt.Sprintf("bcrypt cost %d", MaxBcryptCost)}
-		}
 	case id == "5" || id == "6":
 		in.Scheme = map[string]string{"5": "sha256-crypt", "6": "sha512-crypt"}[id]
-		rounds := 5000 // crypt(3)'s default when the string names none
-		if m := param(s, reRounds); m != "" {
-			rounds, _ = strconv.Atoi(m)
-		}
-		if rounds > MaxSHACryptRounds {
-			return Imported{}, &CostError{in.Scheme, fmt.Sprintf("%d rounds", MaxSHACryptRounds)}
-		}
 	case id == "1":
 		in.Scheme, in.Weak = "md5-crypt", true
-	case strings.HasPrefix(id, "pbkdf2"):
+	case strings.HasPrefix(id, "pbkdf2"), strings.HasPrefix(id, "argon2"), id == "scrypt":
 		in.Scheme = id
-		rounds, _ := strconv.Atoi(param(s, reIterations))
-		if rounds > MaxPBKDF2Rounds {
-			return Imported{}, &CostError{in.Scheme, fmt.Sprintf("%d iterations", MaxPBKDF2Rounds)}
-		}
-	case strings.HasPrefix(id, "argon2"):
-		in.Scheme = id
-		m, _ := strconv.Atoi(param(s, reArgon2M))
-		t, _ := strconv.Atoi(param(s, reArgon2T))
-		if m > MaxArgon2MemKiB || m*t > MaxArgon2Work {
-			return Imported{}, &CostError{in.Scheme, fmt.Sprintf("m=%d KiB and m×t=%d", MaxArgon2MemKiB, MaxArgon2Work)}
-		}
-	case id == "scrypt":
-		in.Scheme = id
-		ln, _ := strconv.Atoi(param(s, reScryptLN))
-		r, _ := strconv.Atoi(param(s, reScryptR))
-		if ln > 30 || 128*r<<ln > MaxScryptMemBytes {
-			return Imported{}, &CostError{in.Scheme, fmt.Sprintf("%d MiB of memory", MaxScryptMemBytes>>20)}
-		}
 	default:
 		return Imported{}, ErrHashUnsupported
+	}
+	if err := plainParams(s); err != nil {
+		return Imported{}, err
+	}
+	digest, err := decoder.Decode(s)
+	if err != nil {
+		return Imported{}, ErrHashMalformed
+	}
+	if err := checkCost(digest); err != nil {
+		return Imported{}, err
 	}
 	if in.Weak && !allowWeak {
 		return Imported{}, ErrHashWeak
@@ -207,28 +186,169 @@ func parseCrypt(s string, allowWeak bool) (Imported, error) {
 	return in, nil
 }
 
-// The parameters of a hash's cost, as its string carries them.
-var (
-	reRounds     = regexp.MustCompile(`\$rounds=(\d+)\$`)
-	reIterations = regexp.MustCompile(`^\$[^$]+\$(\d+)\$`)
-	reArgon2M    = regexp.MustCompile(`[$,]m=(\d+)`)
-	reArgon2T    = regexp.MustCompile(`[$,]t=(\d+)`)
-	reScryptLN   = regexp.MustCompile(`[$,]ln=(\d+)`)
-	reScryptR    = regexp.MustCompile(`[$,]r=(\d+)`)
-)
-
-// param is re's first group in s, or "".
-func param(s string, re *regexp.Regexp) string {
-	if m := re.FindStringSubmatch(s); m != nil {
-		return m[1]
+// plainParams refuses a crypt string whose cost parameters go-crypt would read
+// leniently: a sign ("+20000000"), a duplicate ("t=2,p=1,t=300": the last one wins) or
+// one it does not name. Each is a way around the caps or a string no tool writes.
+func plainParams(s string) error {
+	parts := strings.Split(s, "$")
+	if len(parts) < 3 {
+		return ErrHashMalformed
 	}
-	return ""
+	id := parts[1]
+	switch {
+	case strings.HasPrefix(id, "2"), strings.HasPrefix(id, "pbkdf2"):
+		// $2b$<cost>$…, $pbkdf2-sha256$<iterations>$…
+		if !isDigits(parts[2]) {
+			return ErrHashMalformed
+		}
+	case id == "5" || id == "6":
+		// $6$[rounds=<n>$]<salt>$<hash>
+		if rounds, ok := strings.CutPrefix(parts[2], "rounds="); ok && (len(parts) != 5 || !isDigits(rounds)) {
+			return ErrHashMalformed
+		}
+	case strings.HasPrefix(id, "argon2"):
+		// $argon2id$v=19$m=<KiB>,t=<passes>,p=<lanes>$<salt>$<hash>
+		if len(parts) != 6 || parts[2] != "v=19" {
+			return ErrHashMalformed
+		}
+		if _, err := costParams(parts[3], "m", "t", "p"); err != nil {
+			return err
+		}
+	case id == "scrypt":
+		// $scrypt$ln=<log2 N>,r=<block size>,p=<parallelism>$<salt>$<hash>
+		if len(parts) != 5 {
+			return ErrHashMalformed
+		}
+		if _, err := costParams(parts[2], "ln", "r", "p"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkCost holds a decoded hash to the caps. go-crypt keeps a digest's parameters to
+// itself; its Encode writes them out in one fixed form, which is read here.
+func checkCost(digest algorithm.Digest) error {
+	enc := digest.Encode()
+	parts := strings.Split(enc, "$")
+	field := func(i int) string {
+		if i < len(parts) {
+			return parts[i]
+		}
+		return ""
+	}
+	switch digest.(type) {
+	case *bcrypt.Digest:
+		cost, err := strconv.Atoi(field(2))
+		if err != nil {
+			return ErrHashMalformed
+		}
+		if cost > MaxBcryptCost {
+			return &CostError{"bcrypt", fmt.Sprintf("bcrypt cost %d", MaxBcryptCost)}
+		}
+	case *shacrypt.Digest:
+		rounds := 5000 // crypt(3)'s default when the string names none
+		if v, ok := strings.CutPrefix(field(2), "rounds="); ok {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return ErrHashMalformed
+			}
+			rounds = n
+		}
+		if rounds > MaxSHACryptRounds {
+			return &CostError{"sha-crypt", fmt.Sprintf("%d rounds", MaxSHACryptRounds)}
+		}
+	case *md5crypt.Digest:
+		// fixed cost
+	case *pbkdf2.Digest:
+		rounds, err := strconv.Atoi(field(2))
+		if err != nil || rounds < 1 {
+			return ErrHashMalformed
+		}
+		if rounds > MaxPBKDF2Rounds {
+			return &CostError{"pbkdf2", fmt.Sprintf("%d iterations", MaxPBKDF2Rounds)}
+		}
+	case *argon2.Digest:
+		c, err := costParams(field(3), "m", "t", "p")
+		if err != nil {
+			return err
+		}
+		m, t, p := c["m"], c["t"], c["p"]
+		if p < 1 || t < 1 {
+			return ErrHashMalformed
+		}
+		// Below 8 KiB a lane, argon2 raises the memory to that: what a check allocates.
+		m = max(m, 8*p)
+		if p > MaxArgon2Lanes || m > MaxArgon2MemKiB || m*t > MaxArgon2Work {
+			return &CostError{"argon2", fmt.Sprintf("m=%d KiB, m×t=%d and p=%d", MaxArgon2MemKiB, MaxArgon2Work, MaxArgon2Lanes)}
+		}
+	case *scrypt.Digest:
+		c, err := costParams(field(2), "ln", "r", "p")
+		if err != nil {
+			return err
+		}
+		ln, r, p := c["ln"], c["r"], c["p"]
+		if ln < 1 || r < 1 || p < 1 {
+			return ErrHashMalformed
+		}
+		// Time goes with N·r·p and memory with N·r: both held by one cap, stepwise so
+		// that no product overflows.
+		limit := &CostError{"scrypt", fmt.Sprintf("N×r×p=%d", MaxScryptWork)}
+		if ln > 30 || r > MaxScryptWork || p > MaxScryptWork {
+			return limit
+		}
+		if nr := (1 << ln) * r; nr > MaxScryptWork || nr*p > MaxScryptWork {
+			return limit
+		}
+	default:
+		return ErrHashUnsupported
+	}
+	return nil
+}
+
+// costParams reads "k=v,k=v" whose keys are exactly keys, each once, in any order, and
+// whose values are plain decimal numbers.
+func costParams(s string, keys ...string) (map[string]int, error) {
+	got := make(map[string]int, len(keys))
+	for _, kv := range strings.Split(s, ",") {
+		k, v, ok := strings.Cut(kv, "=")
+		if _, dup := got[k]; !ok || dup || !slices.Contains(keys, k) || !isDigits(v) {
+			return nil, ErrHashMalformed
+		}
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, ErrHashMalformed
+		}
+		got[k] = n
+	}
+	if len(got) != len(keys) {
+		return nil, ErrHashMalformed
+	}
+	return got, nil
+}
+
+// isDigits reports whether s is a decimal number of at most 10 digits: no sign, no
+// space, nothing Atoi would forgive, and nothing that overflows when multiplied by
+// another such cap-checked number.
+func isDigits(s string) bool {
+	if s == "" || len(s) > 10 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // dovecotPBKDF2 reads Dovecot's {PBKDF2} value: $1$<salt>$<rounds>$<hex of PBKDF2-HMAC-SHA1>.
 func dovecotPBKDF2(v string) (salt []byte, rounds int, key []byte, err error) {
 	parts := strings.Split(v, "$")
 	if len(parts) != 5 || parts[0] != "" || parts[1] != "1" || parts[2] == "" {
+		return nil, 0, nil, ErrHashMalformed
+	}
+	if !isDigits(parts[3]) {
 		return nil, 0, nil, ErrHashMalformed
 	}
 	rounds, err1 := strconv.Atoi(parts[3])
@@ -278,6 +398,11 @@ func verifyImported(stored, plain string) (bool, error) {
 	digest, err := decoder.Decode(stored)
 	if err != nil {
 		return false, ErrHashMalformed
+	}
+	// A hash stored before the caps held them (or written into the table by hand) is
+	// refused rather than computed.
+	if err := checkCost(digest); err != nil {
+		return false, err
 	}
 	return digest.MatchAdvanced(plain)
 }

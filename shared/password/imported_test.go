@@ -2,6 +2,7 @@ package password
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"strings"
@@ -84,6 +85,8 @@ func TestImportedHashesRefused(t *testing.T) {
 		{"{SSHA256}vCepCuJdcUUCsSfZU616+NU1/CCcotnUb+XYY7vGGU4=", ErrHashMalformed}, // no salt after the digest
 		{"{SHA512-CRYPT}$2y$05$c4eFPnoQTlf9NAednv85Buy/tHy918WAeyBMlX4KGAsAmlnEwQ7sW", ErrHashMalformed},
 		{"$6$short", ErrHashMalformed},
+		{"$6", ErrHashMalformed},
+		{"$pbkdf2-sha256", ErrHashMalformed},
 		{"$2b$10$tooshort", ErrHashMalformed},
 		{"plain-looking", ErrHashMalformed},
 		{"{PBKDF2}$1$salt$abc$00", ErrHashMalformed},
@@ -121,6 +124,10 @@ func BenchmarkImported(b *testing.B) {
 	cases["bcrypt cost 12 (cap)"] = "$2b$12$" + "N88Doge9g1CpUxsP65lJDO/SQrnGOqRhms3ah7tkaSnIOUFV4Z.Y."
 	cases["sha512-crypt 500,000 rounds (cap)"] = "$6$rounds=500000$GhWAnEnube37zkLZ$C2wsSZCQ3rav5.WXQrpWrVIUXOWYU8qmcbW569Xvsm8Ky5FHorrL7hzCk195toCGnURaMcmfA935Qju.c.utb0"
 	cases["pbkdf2-sha256 1,300,000 (cap)"] = "$pbkdf2-sha256$1300000$aoWHXwyz0im1Hqg93.N.tA$bO5LsjmnnPle2Xm9RE6W1PMWdJTy1TnEia1TLzynuIQ"
+	cases["scrypt ln=16, r=8, p=1 (cap)"] = "$scrypt$ln=16,r=8,p=1$ySYknWRq9On6wWfpsOUQQg$C28LpWaXQ3P0/dcbN0njxJx4VL/UCQIAWlnYAJgT/mY"
+	cases["scrypt ln=14, r=8, p=4 (cap)"] = "$scrypt$ln=14,r=8,p=4$ySYknWRq9On6wWfpsOUQQg$C28LpWaXQ3P0/dcbN0njxJx4VL/UCQIAWlnYAJgT/mY"
+	cases["argon2i m=64 MiB, t=4, p=1 (cap)"] = "$argon2i$v=19$m=65536,t=4,p=1$ScGiEq8Low5K7B7/IwYxgA$q6Zo0u/aDtZk404ZNmBi33WXkC5g0y60QdOQQ3oziyU"
+	cases["argon2i m=64 MiB, t=4, p=16 (cap)"] = "$argon2i$v=19$m=65536,t=4,p=16$ScGiEq8Low5K7B7/IwYxgA$q6Zo0u/aDtZk404ZNmBi33WXkC5g0y60QdOQQ3oziyU"
 	for name, h := range cases {
 		in, err := ParseImported(h, true)
 		stored := in.Stored
@@ -181,5 +188,88 @@ func TestImportedHashesFromDovecotAndMkpasswd(t *testing.T) {
 		if ok, _, _ := Verify(Default, in.Stored, pw+"!"); ok {
 			t.Errorf("%s: a wrong password matched", h)
 		}
+	}
+}
+
+// The bypasses of the cost caps found in the third security review (issue 23): a sign,
+// a duplicated parameter and scrypt's p were read past the caps by the pattern that
+// checked them, and go-crypt then computed what it decoded.
+func TestImportedHashCostBypassesRefused(t *testing.T) {
+	const (
+		pbkdf2Tail = "$aoWHXwyz0im1Hqg93.N.tA$bO5LsjmnnPle2Xm9RE6W1PMWdJTy1TnEia1TLzynuIQ"
+		scryptTail = "$ySYknWRq9On6wWfpsOUQQg$C28LpWaXQ3P0/dcbN0njxJx4VL/UCQIAWlnYAJgT/mY"
+		argonTail  = "$ScGiEq8Low5K7B7/IwYxgA$q6Zo0u/aDtZk404ZNmBi33WXkC5g0y60QdOQQ3oziyU"
+		shaTail    = "$GhWAnEnube37zkLZ$C2wsSZCQ3rav5.WXQrpWrVIUXOWYU8qmcbW569Xvsm8Ky5FHorrL7hzCk195toCGnURaMcmfA935Qju.c.utb0"
+		bcryptTail = "$N88Doge9g1CpUxsP65lJDO/SQrnGOqRhms3ah7tkaSnIOUFV4Z.Y."
+	)
+	for _, c := range []struct {
+		name, hash string
+		cost       bool // a *CostError rather than ErrHashMalformed
+	}{
+		{"pbkdf2 iterations with a plus sign", "$pbkdf2-sha256$+20000000" + pbkdf2Tail, false},
+		{"pbkdf2 iterations with a minus sign", "$pbkdf2-sha256$-1" + pbkdf2Tail, false},
+		{"scrypt p multiplies the work", "$scrypt$ln=14,r=8,p=100" + scryptTail, true},
+		{"scrypt duplicate ln", "$scrypt$ln=4,r=8,p=1,ln=24" + scryptTail, false},
+		{"scrypt unknown parameter", "$scrypt$ln=4,r=8,p=1,x=1" + scryptTail, false},
+		{"scrypt signed r", "$scrypt$ln=4,r=+8,p=1" + scryptTail, false},
+		{"argon2 duplicate t (the last one wins)", "$argon2i$v=19$m=65536,t=2,p=1,t=300" + argonTail, false},
+		{"argon2 signed m", "$argon2i$v=19$m=+65536,t=2,p=1" + argonTail, false},
+		{"argon2 unknown parameter", "$argon2i$v=19$m=65536,t=2,p=1,k=abc" + argonTail, false},
+		{"argon2 parameter missing", "$argon2i$v=19$m=65536,t=2" + argonTail, false},
+		{"argon2 version among the costs", "$argon2i$v=19$m=65536,t=2,p=1,v=19" + argonTail, false},
+		{"argon2 lanes raise the memory", "$argon2id$v=19$m=64,t=1,p=1000000" + argonTail, true},
+		{"sha-crypt signed rounds", "$6$rounds=+2000000" + shaTail, false},
+		{"bcrypt signed cost", "$2b$+9" + bcryptTail, false},
+		{"dovecot pbkdf2 signed rounds", "{PBKDF2}$1$0lNnebQ5LAik.cmX$+5000000$7b8e4a9c03cb2c97efbd22c924a8025ce4299c84", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := ParseImported(c.hash, true)
+			var ce *CostError
+			if c.cost && !errors.As(err, &ce) || !c.cost && !errors.Is(err, ErrHashMalformed) {
+				t.Fatalf("ParseImported(%s) = %v", c.hash, err)
+			}
+		})
+	}
+}
+
+// Each cap admits a hash exactly at it and refuses one a step above.
+func TestImportedHashCostsExactlyAtTheCaps(t *testing.T) {
+	const (
+		pbkdf2Tail = "$aoWHXwyz0im1Hqg93.N.tA$bO5LsjmnnPle2Xm9RE6W1PMWdJTy1TnEia1TLzynuIQ"
+		scryptTail = "$ySYknWRq9On6wWfpsOUQQg$C28LpWaXQ3P0/dcbN0njxJx4VL/UCQIAWlnYAJgT/mY"
+		argonTail  = "$ScGiEq8Low5K7B7/IwYxgA$q6Zo0u/aDtZk404ZNmBi33WXkC5g0y60QdOQQ3oziyU"
+		shaTail    = "$GhWAnEnube37zkLZ$C2wsSZCQ3rav5.WXQrpWrVIUXOWYU8qmcbW569Xvsm8Ky5FHorrL7hzCk195toCGnURaMcmfA935Qju.c.utb0"
+		bcryptTail = "$N88Doge9g1CpUxsP65lJDO/SQrnGOqRhms3ah7tkaSnIOUFV4Z.Y."
+		dovecot    = "{PBKDF2}$1$0lNnebQ5LAik.cmX$%d$7b8e4a9c03cb2c97efbd22c924a8025ce4299c84"
+	)
+	for _, c := range []struct{ at, above string }{
+		{"$2b$12" + bcryptTail, "$2b$13" + bcryptTail},
+		{"$6$rounds=500000" + shaTail, "$6$rounds=500001" + shaTail},
+		{"$pbkdf2-sha256$1300000" + pbkdf2Tail, "$pbkdf2-sha256$1300001" + pbkdf2Tail},
+		{fmt.Sprintf(dovecot, 1300000), fmt.Sprintf(dovecot, 1300001)},
+		{"$argon2id$v=19$m=131072,t=2,p=1" + argonTail, "$argon2id$v=19$m=131073,t=2,p=1" + argonTail},
+		{"$argon2id$v=19$m=65536,t=4,p=1" + argonTail, "$argon2id$v=19$m=65536,t=5,p=1" + argonTail},
+		{"$argon2id$v=19$m=65536,t=1,p=16" + argonTail, "$argon2id$v=19$m=65536,t=1,p=17" + argonTail},
+		{"$scrypt$ln=16,r=8,p=1" + scryptTail, "$scrypt$ln=16,r=8,p=2" + scryptTail},
+		{"$scrypt$ln=14,r=8,p=4" + scryptTail, "$scrypt$ln=14,r=9,p=4" + scryptTail},
+	} {
+		if _, err := ParseImported(c.at, true); err != nil {
+			t.Errorf("at the cap, %s: %v", c.at, err)
+		}
+		var ce *CostError
+		if _, err := ParseImported(c.above, true); !errors.As(err, &ce) {
+			t.Errorf("above the cap, %s: %v, want a cost error", c.above, err)
+		}
+	}
+}
+
+// A hash above the caps that is already stored (imported before they held, or written
+// into the table by hand) is refused at the check, not computed.
+func TestStoredImportedHashAboveTheCapsIsNotComputed(t *testing.T) {
+	stored := "$scrypt$ln=14,r=8,p=100$ySYknWRq9On6wWfpsOUQQg$C28LpWaXQ3P0/dcbN0njxJx4VL/UCQIAWlnYAJgT/mY"
+	ok, _, err := Verify(Default, stored, "password")
+	var ce *CostError
+	if ok || !errors.As(err, &ce) {
+		t.Fatalf("Verify = %v, %v; want a cost error", ok, err)
 	}
 }
