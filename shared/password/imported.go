@@ -105,7 +105,40 @@ var decoder = func() *crypt.Decoder {
 	return d
 }()
 
-var dovecotPrefix = regexp.MustCompile(`^\{([A-Z0-9-]+)\}(.*)$`)
+var dovecotPrefix = regexp.MustCompile(`^\{([A-Z0-9-]+(?:\.[A-Z0-9]+)?)\}(.*)$`)
+
+// digestValue decodes the value of one of Dovecot's digest schemes as Dovecot does: in
+// the encoding the scheme names ("{SHA256.HEX}", "{SSHA.B64}"), else in the scheme's own
+// (hex for PLAIN-MD5, base64 for the others), and an unsalted digest also in hex when its
+// length says so (doveadm pw writes {PLAIN-MD5} in hex, LDAP's tools write base64).
+func digestValue(scheme, value string) (string, []byte, error) {
+	base, enc, _ := strings.Cut(scheme, ".")
+	d, ok := dovecotDigest[base]
+	if !ok {
+		return "", nil, ErrHashUnsupported
+	}
+	size := d.new().Size()
+	if enc == "" {
+		enc = "B64"
+		if base == "PLAIN-MD5" || !d.salted && len(value) == 2*size {
+			enc = "HEX"
+		}
+	}
+	var raw []byte
+	var err error
+	switch enc {
+	case "HEX":
+		raw, err = hex.DecodeString(value)
+	case "B64", "BASE64":
+		raw, err = base64.StdEncoding.DecodeString(value)
+	default:
+		return "", nil, ErrHashMalformed
+	}
+	if err != nil || len(raw) < size || !d.salted && len(raw) != size || d.salted && len(raw) == size {
+		return "", nil, ErrHashMalformed
+	}
+	return base, raw, nil
+}
 
 // ParseImported checks an imported hash: its scheme, its form and its cost. Plaintext,
 // weak-without-permission, unsupported and malformed ones are errors (ErrHash*), as is a
@@ -125,26 +158,25 @@ func ParseImported(s string, allowWeak bool) (Imported, error) {
 			}
 			return Imported{Stored: s, Scheme: "dovecot-pbkdf2"}, nil
 		}
+		if scheme == "MD5" && !strings.HasPrefix(value, "$1$") {
+			// OpenLDAP's {MD5} is an unsalted MD5 digest; Dovecot's is MD5-CRYPT.
+			scheme = "LDAP-MD5"
+		}
 		if want, ok := dovecotCrypt[scheme]; ok {
 			if !strings.HasPrefix(value, want) {
 				return Imported{}, ErrHashMalformed
 			}
 			return parseCrypt(value, allowWeak)
 		}
-		d, ok := dovecotDigest[scheme]
-		if !ok {
-			return Imported{}, ErrHashUnsupported
+		base, _, err := digestValue(scheme, value)
+		if err != nil {
+			return Imported{}, err
 		}
-		raw, err := base64.StdEncoding.DecodeString(value)
-		size := d.new().Size()
-		if err != nil || len(raw) < size || !d.salted && len(raw) != size || d.salted && len(raw) == size {
-			return Imported{}, ErrHashMalformed
-		}
-		weak := !d.salted || scheme == "SMD5"
+		weak := !dovecotDigest[base].salted || base == "SMD5"
 		if weak && !allowWeak {
 			return Imported{}, ErrHashWeak
 		}
-		return Imported{Stored: "{" + scheme + "}" + value, Scheme: strings.ToLower(scheme), Weak: weak}, nil
+		return Imported{Stored: "{" + scheme + "}" + value, Scheme: strings.ToLower(base), Weak: weak}, nil
 	}
 	return parseCrypt(s, allowWeak)
 }
@@ -381,15 +413,12 @@ func verifyImported(stored, plain string) (bool, error) {
 			}
 			return subtle.ConstantTimeCompare(got, key) == 1, nil
 		}
-		d, ok := dovecotDigest[scheme]
-		if !ok {
-			return false, ErrHashUnsupported
+		base, raw, err := digestValue(scheme, value)
+		if err != nil {
+			return false, err
 		}
-		raw, err := base64.StdEncoding.DecodeString(value)
+		d := dovecotDigest[base]
 		size := d.new().Size()
-		if err != nil || len(raw) < size {
-			return false, ErrHashMalformed
-		}
 		h := d.new()
 		h.Write([]byte(plain))
 		h.Write(raw[size:]) // the salt, if any

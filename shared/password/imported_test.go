@@ -33,6 +33,14 @@ var importedVectors = []struct {
 	{"{SHA}AFb7WWNltIeCgvqZhYLtB3ZqUpk=", "Mori-no-Kuma-42!", "sha", true},
 	{"{SHA256}vCepCuJdcUUCsSfZU616+NU1/CCcotnUb+XYY7vGGU4=", "Mori-no-Kuma-42!", "sha256", true},
 	{"{SHA512}UdGV79E90K72hISrEhG5656j22iRpFUto0dek0CfzseX63+ZlqJSk9kEIgxFjF/9P1a30aSk2VujU+sBDvTaaw==", "Mori-no-Kuma-42!", "sha512", true},
+	// doveadm pw writes {PLAIN-MD5} in hex and {LDAP-MD5} in base64; OpenLDAP's {MD5} is the
+	// latter; an encoding suffix or a hex length is read as Dovecot reads it.
+	{"{PLAIN-MD5}0ad661625ac0287d5b2fbeab6e6029f4", "Mori-no-Kuma-42!", "plain-md5", true},
+	{"{LDAP-MD5}CtZhYlrAKH1bL76rbmAp9A==", "Mori-no-Kuma-42!", "ldap-md5", true},
+	{"{MD5}CtZhYlrAKH1bL76rbmAp9A==", "Mori-no-Kuma-42!", "ldap-md5", true},
+	{"{SHA256.HEX}bc27a90ae25d714502b127d953ad7af8d535fc209ca2d9d46fe5d863bbc6194e", "Mori-no-Kuma-42!", "sha256", true},
+	{"{SHA256}bc27a90ae25d714502b127d953ad7af8d535fc209ca2d9d46fe5d863bbc6194e", "Mori-no-Kuma-42!", "sha256", true},
+	{"{SSHA256.B64}EPq+3rDu61giZ8L7B7xsEo5QA2M3BZKJ/DN992a6Tdg+Lxk/", "Mori-no-Kuma-42!", "ssha256", false},
 	{"$6$rounds=10000$8Hd9yNZ/6nHneY7.$VBqSTzHVdib1cKCXSPLeEA7vAjnPq8XBao6tSbVOcua2xDIFyvFp1eUWFbeVQZu4MFsSToCjITfVMC0BStTlf.", "Mori-no-Kuma-42!", "sha512-crypt", false},
 	{"$5$KBETihiJrSNH2gDV$meYKzE0Mab0auFGFzYhkJnAKzM1NuRINlN0eIVWOc6B", "Mori-no-Kuma-42!", "sha256-crypt", false},
 	{"$2b$10$N88Doge9g1CpUxsP65lJDO/SQrnGOqRhms3ah7tkaSnIOUFV4Z.Y.", "Mori-no-Kuma-42!", "bcrypt", false},
@@ -91,6 +99,11 @@ func TestImportedHashesRefused(t *testing.T) {
 		{"plain-looking", ErrHashMalformed},
 		{"{PBKDF2}$1$salt$abc$00", ErrHashMalformed},
 		{"$y$j75$z7ztFz2FayrKI79/jEwlL.$u5x/j193MQ09wbFaRGYr0AH/A/jh3kunjuhYRVRNkmC", ErrHashUnsupported}, // yescrypt: go-crypt reads it, Kagiya does not take it
+		{"$apr1$r31.....$HqJZimcKQFAMYayBlzkrA/", ErrHashUnsupported},                                     // Apache's MD5: no well-kept Go library checks it
+		{"{PLAIN-MD5}0ad661625ac0287d5b2fbeab6e6029", ErrHashMalformed},                                   // a digest cut short
+		{"{SHA256.HEX}vCepCuJdcUUCsSfZU616+NU1/CCcotnUb+XYY7vGGU4=", ErrHashMalformed},
+		{"{SHA256.ROT13}abc", ErrHashMalformed},
+		{"{MD5}CtZhYlrAKH1bL76rbmAp", ErrHashMalformed},
 	} {
 		if _, err := ParseImported(c.hash, true); !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", c.hash, err, c.want)
@@ -162,7 +175,7 @@ func TestImportedHashesFromDovecotAndMkpasswd(t *testing.T) {
 	tool("mkpasswd")
 	const pw = "Sakura-Saku-2026!"
 	var made []string
-	for _, scheme := range []string{"SHA512-CRYPT", "SHA256-CRYPT", "BLF-CRYPT", "ARGON2ID", "ARGON2I", "PBKDF2", "SSHA", "SSHA256", "SSHA512", "MD5-CRYPT", "SHA"} {
+	for _, scheme := range []string{"SHA512-CRYPT", "SHA256-CRYPT", "BLF-CRYPT", "ARGON2ID", "ARGON2I", "PBKDF2", "SSHA", "SSHA256", "SSHA512", "MD5-CRYPT", "SHA", "PLAIN-MD5", "LDAP-MD5"} {
 		out, err := exec.Command("doveadm", "pw", "-s", scheme, "-p", pw).Output()
 		if err != nil {
 			t.Fatalf("doveadm pw -s %s: %v", scheme, err)
