@@ -24,8 +24,11 @@ const (
 	// serviceCacheTTL is how long an instance trusts a service credential it has read:
 	// a revocation takes at most this long to reach every instance.
 	serviceCacheTTL = 30 * time.Second
-	// touchEvery bounds the writes that note a credential's last use.
+	// touchEvery bounds the writes that note a service credential's last use.
 	touchEvery = time.Minute
+	// appPasswordTouchEvery is the same for app passwords, which a mail client uses each
+	// time it connects: the list shows the last use to the hour.
+	appPasswordTouchEvery = time.Hour
 )
 
 // Protocols a service may name in a check.
@@ -271,42 +274,44 @@ func (s *Integrations) Verify(ctx context.Context, secret string, in ServiceChec
 			Result: "failed:" + in.Protocol + ":" + reason})
 		return ServiceAnswer{}, codeErr(CodeInvalidCredentials)
 	}
-	var used Credential // the app password that matched, if one did
-	check := func(ctx context.Context, a Account, set Settings, plain string) (bool, bool, error) {
-		if norm, ok := normalizeAppPassword(plain); ok {
-			c, err := s.matchAppPassword(ctx, a, norm)
-			if err != nil || c.ID != "" {
-				used = c
-				return c.ID != "", false, err
-			}
-		}
-		if a.MFAEnabled() {
-			s.burnDummy(plain)
-			return false, false, nil
-		}
-		return s.checkHash(ctx, a, set, plain)
-	}
 	if ref.AccountID != "-" {
-		// An account with a second factor is not guessed at through its main password
-		// here (the hash is never checked), so a mail client still set to that password
-		// does not lock the person out: only app-password-shaped guesses count.
-		if a, err := s.accounts.GetAccountEventually(ctx, ref.TenantID, ref.AccountID); err == nil && a.MFAEnabled() {
-			if _, ok := normalizeAppPassword(in.Password); !ok {
-				s.burnDummy(in.Password)
-				return refuse(a, "app_password_required")
+		a, err := s.accounts.GetAccountEventually(ctx, ref.TenantID, ref.AccountID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return ServiceAnswer{}, fmt.Errorf("service check: %w", err)
+		}
+		// App passwords are 75 random bits: guessing one is for the per-IP and
+		// per-account limits above, not the lockout, so neither a right nor a wrong one
+		// touches the counter, and a lock (guesses at the main password) does not stop
+		// the person's mail clients. A suspension does.
+		if norm, ok := normalizeAppPassword(in.Password); ok && err == nil {
+			c, err := s.matchAppPassword(ctx, a, norm)
+			if err != nil {
+				return ServiceAnswer{}, err
 			}
+			switch {
+			case c.ID != "" && (a.Disabled || a.PasswordHash == ""):
+				return refuse(a, refusal(a))
+			case c.ID != "":
+				return s.appPasswordPassed(ctx, svc, a, c, in.Protocol, ip)
+			case a.MFAEnabled():
+				s.burnDummy(in.Password) // as long as a password check
+				return refuse(a, "app_password")
+			}
+			// Without a second factor, letters of that shape may be the main password.
+		} else if err == nil && a.MFAEnabled() {
+			// An account with a second factor is not guessed at through its main
+			// password here (the hash is never checked), so a mail client still set to
+			// that password does not lock the person out.
+			s.burnDummy(in.Password)
+			return refuse(a, "app_password_required")
 		}
 	}
-	a, match, stale, err := s.verifyBy(ctx, ref, in.Password, ip, check)
+	a, match, stale, err := s.verify(ctx, ref, in.Password, ip)
 	if err != nil {
 		return ServiceAnswer{}, fmt.Errorf("service check: %w", err)
 	}
 	if !match {
-		reason := refusal(a)
-		if reason == "password" && a.MFAEnabled() {
-			reason = "app_password"
-		}
-		return refuse(a, reason)
+		return refuse(a, refusal(a))
 	}
 	now := s.now().UTC()
 	set, err := s.settingsOf(ctx, a.TenantID)
@@ -316,15 +321,7 @@ func (s *Integrations) Verify(ctx context.Context, secret string, in ServiceChec
 	if err := s.attempts.RecordLogin(ctx, a.TenantID, a.ID, now); err != nil {
 		return ServiceAnswer{}, fmt.Errorf("service check: %w", err)
 	}
-	how := "ok:" + in.Protocol
-	if used.ID != "" {
-		how += ":app_password " + used.Name
-		if now.Sub(used.LastUsedAt) > touchEvery {
-			if err := s.creds.TouchCredential(ctx, CredAppPassword, used.Owner, used.ID, now); err != nil && !errors.Is(err, ErrNotFound) {
-				s.log.WarnContext(ctx, "touch app password", "err", err)
-			}
-		}
-	} else if reason := changeReason(a, set, now); reason != "" {
+	if reason := changeReason(a, set, now); reason != "" {
 		// The main password must be changed first, on the site: a mail client cannot.
 		return refuse(a, "password_change_required:"+reason)
 	} else if stale && !importedBreaksRules(a, set, in.Password) {
@@ -333,7 +330,23 @@ func (s *Integrations) Verify(ctx context.Context, secret string, in ServiceChec
 		// imported password that breaks the rules for the change the site will ask).
 		s.rehash(ctx, a, preset(set).Normalized(in.Password), ip)
 	}
-	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "service:" + svc.Name, Action: "service.verify", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: how})
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "service:" + svc.Name, Action: "service.verify", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:" + in.Protocol})
+	return ServiceAnswer{AccountID: a.ID, LoginID: a.LoginID, QuotaGB: a.QuotaGB}, nil
+}
+
+// appPasswordPassed answers a right app password: no attempt is counted or recorded (the
+// lockout is about the main password), its last use is written at most once an hour,
+// and the check is audited. A right app password is 1 read (the login and the account,
+// eventually consistent, 0.5 each) plus its list, and 1 write (the audit event).
+func (s *Integrations) appPasswordPassed(ctx context.Context, svc Credential, a Account, c Credential, protocol, ip string) (ServiceAnswer, error) {
+	now := s.now().UTC()
+	if now.Sub(c.LastUsedAt) > appPasswordTouchEvery {
+		if err := s.creds.TouchCredential(ctx, CredAppPassword, c.Owner, c.ID, now); err != nil && !errors.Is(err, ErrNotFound) {
+			s.log.WarnContext(ctx, "touch app password", "err", err)
+		}
+	}
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "service:" + svc.Name, Action: "service.verify", Target: a.LoginID, TargetID: a.ID, IP: ip,
+		Result: "ok:" + protocol + ":app_password " + c.Name})
 	return ServiceAnswer{AccountID: a.ID, LoginID: a.LoginID, QuotaGB: a.QuotaGB}, nil
 }
 

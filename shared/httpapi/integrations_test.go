@@ -270,7 +270,62 @@ func appPasswordsForASecondFactor(t *testing.T, e *env) {
 	}
 }
 
+// App passwords are no lockout lever: wrong app-password-shaped guesses are for the rate
+// limits and never lock the account, and the person's right app passwords keep working
+// while guesses at the main password (through the service check) lock it; a suspension
+// stops them. A right app password leaves the counter as it is.
+func appPasswordsAreNoLockoutLever(t *testing.T, e *env) {
+	secret := e.serviceCredential("mail")
+	e.withUser(userID, "user")
+	c := e.signedIn(userID, userPW)
+	e.enrol(c, userPW)
+	pw := c.do("POST", "/api/me/app-passwords", map[string]string{"name": "iPhone", "current_password": userPW}).json(t)["password"].(string)
+	for i := range 15 {
+		guess := fmt.Sprintf("abcd-efgh-ijkl-mn%c%c", 'a'+i/26, 'a'+i%26)
+		if res := e.verify(secret, userID, guess); res.status != 401 {
+			t.Fatalf("a wrong app password: %d", res.status)
+		}
+	}
+	if a := e.account(userID); a.Locked() || a.FailedAttempts != 0 {
+		t.Fatalf("wrong app passwords counted toward the lock: %d failures, locked %v", a.FailedAttempts, a.Locked())
+	}
+	if !e.auditHas("service.verify", "failed:imap:app_password") {
+		t.Fatal("wrong app passwords not audited")
+	}
+
+	// Without a second factor: ten wrong main passwords through IMAP lock the account;
+	// the app password still works, and does not clear the run of failures.
+	e.withUser("jiro@example.com", "user")
+	jiro := e.signedIn("jiro@example.com", userPW)
+	jpw := jiro.do("POST", "/api/me/app-passwords", map[string]string{"name": "Thunderbird", "current_password": userPW}).json(t)["password"].(string)
+	for i := range 10 {
+		e.verify(secret, "jiro@example.com", fmt.Sprintf("Wrong-Guess-%04d!", i))
+	}
+	if a := e.account("jiro@example.com"); !a.Locked() {
+		t.Fatalf("ten wrong main passwords did not lock: %d failures", a.FailedAttempts)
+	}
+	if res := e.verify(secret, "jiro@example.com", userPW); res.status != 401 {
+		t.Fatalf("the main password of a locked account: %d", res.status)
+	}
+	if res := e.verify(secret, "jiro@example.com", jpw); res.status != 200 {
+		t.Fatalf("the app password of a locked account: %d %s", res.status, res.body)
+	}
+	if a := e.account("jiro@example.com"); !a.Locked() {
+		t.Fatal("a right app password lifted the lock")
+	}
+
+	// A suspension stops app passwords.
+	owner := e.signedIn(ownerID, ownerPW)
+	if res := owner.do("PATCH", "/api/admin/accounts/"+userID, map[string]any{"disabled": true, "confirm_password": ownerPW}); res.status != 200 {
+		t.Fatalf("suspend: %d %s", res.status, res.body)
+	}
+	if res := e.verify(secret, userID, pw); res.status != 401 || !e.auditHas("service.verify", "failed:imap:disabled") {
+		t.Fatalf("the app password of a suspended account: %d", res.status)
+	}
+}
+
 var integrationCases = map[string]func(*testing.T, *env){
+	"AppPasswordsAreNoLockoutLever":           appPasswordsAreNoLockoutLever,
 	"ServiceCredentialsAreOwnersAndRevocable": serviceCredentialsAreOwnersAndRevocable,
 	"ServiceCheckHonoursSignInRules":          serviceCheckHonoursSignInRules,
 	"AppPasswordsForASecondFactor":            appPasswordsForASecondFactor,
