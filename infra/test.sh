@@ -2,24 +2,80 @@
 # Installs what the tests need, starts the test backends on free ports, runs every test
 # (unit, handler, store contract on all backends, SES, template, browser), builds the
 # Lambda functions for linux/arm64, and stops what it started. Fails if a suite that
-# should have run was skipped.
+# should have run was skipped. Whatever fails, it still builds the functions and ends with
+# one summary line: tests passed, failed and skipped, the steps that failed and the steps
+# that did not run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 work=$(mktemp -d)
 pids=()
+steps=(install backends lint vet test builds)
+ran=()    # steps that ran to their end, passed or failed
+failed=() # steps that failed
+passed_n=0 failed_n=0 skipped_n=0
+status=0
+current= # the step running
+
+log() { printf '\n== %s\n' "$*"; }
+begin() { current=$1; log "$2"; } # step title
+step_done() { ran+=("$1"); } # step
+step_failed() { ran+=("$1"); failed+=("$1"); status=1; } # step
+
+summary() {
+  local not_run=() s r found
+  for s in "${steps[@]}"; do
+    found=
+    for r in "${ran[@]}"; do [ "$r" = "$s" ] && found=1; done
+    [ -n "$found" ] || not_run+=("$s")
+  done
+  echo
+  echo "$passed_n passed, $failed_n failed, $skipped_n skipped; steps failed: ${failed[*]:-none}; did not run: ${not_run[*]:-none}"
+}
+
 cleanup() {
+  local rc=$?
+  set +e
+  # A step that stopped the script (set -e) is a failure; the builds run all the same.
+  if [ "$rc" != 0 ]; then
+    echo "stopped in step $current (exit $rc)"
+    step_failed "$current"
+    status=$rc
+  fi
+  ran_builds=
+  for r in "${ran[@]}"; do [ "$r" = builds ] && ran_builds=1; done
+  if [ -z "$ran_builds" ]; then build_functions || status=1; fi
   for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done
   for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$work"
+  summary
+  exit "$status"
+}
+
+# build_functions builds each Lambda for linux/arm64 and fails one over the size budget.
+build_functions() {
+  current=builds
+  log "build the Lambda functions (linux/arm64, lambda.norpc; each under 15 MB)"
+  local budget=15000000 ok=1 fn name size
+  for fn in functions/*/; do
+    name=$(basename "$fn")
+    if ! GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o "$work/$name/bootstrap" "./$fn"; then
+      echo "$name: build failed"; ok=; continue
+    fi
+    size=$(stat -c %s "$work/$name/bootstrap")
+    printf '%-10s %s bytes\n' "$name" "$size"
+    if [ "$size" -ge "$budget" ]; then
+      echo "$name is $size bytes, over the budget of $budget (see README: Function binaries)"; ok=
+    fi
+  done
+  if [ -n "$ok" ]; then step_done builds; return 0; fi
+  step_failed builds; return 1
 }
 trap cleanup EXIT
 
-log() { printf '\n== %s\n' "$*"; }
-
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
-log "install"
+begin install "install"
 # chromium for the browser tests; Dovecot's doveadm and whois's mkpasswd make fresh
 # password hashes of the schemes people import; Dovecot's IMAP server with its Lua passdb
 # (and Lua's HTTP, TLS and JSON modules) logs in through Kagiya's service check.
@@ -36,6 +92,7 @@ fi
 chromium --version 2>/dev/null | tail -1 || true
 (cd infra/backends && npm ci --no-audit --no-fund --loglevel=error)
 go mod download
+step_done install
 
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
 
@@ -48,7 +105,7 @@ wait_port() { # port name pid
   echo "$2 did not listen on $1:"; cat "$work/$2.log"; return 1
 }
 
-log "start backends"
+begin backends "start backends"
 bin=infra/backends/node_modules/.bin
 dyn_port=$(free_port)
 "$bin/dynalite" --host 127.0.0.1 --port "$dyn_port" --createTableMs 0 --deleteTableMs 0 --updateTableMs 0 >"$work/dynalite.log" 2>&1 &
@@ -57,6 +114,7 @@ ses_port=$(free_port)
 "$bin/aws-ses-v2-local" --host 127.0.0.1 --port "$ses_port" >"$work/ses.log" 2>&1 &
 pids+=($!); wait_port "$ses_port" ses $!
 echo "dynalite on $dyn_port, aws-ses-v2-local on $ses_port (pids ${pids[*]})"
+step_done backends
 
 export KAGIYA_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$dyn_port"
 export KAGIYA_TEST_SES_ENDPOINT="http://127.0.0.1:$ses_port"
@@ -64,47 +122,45 @@ export KAGIYA_REQUIRE_BROWSER=1
 export KAGIYA_REQUIRE_HASH_TOOLS=1
 export KAGIYA_REQUIRE_DOVECOT=1
 
-log "lint the template"
+begin lint "lint the template"
 if command -v cfn-lint >/dev/null 2>&1; then
-  cfn-lint template.yaml infra/waf.yaml
-  echo "cfn-lint: template.yaml and infra/waf.yaml are clean"
+  if cfn-lint template.yaml infra/waf.yaml; then
+    echo "cfn-lint: template.yaml and infra/waf.yaml are clean"; step_done lint
+  else
+    step_failed lint
+  fi
 else
-  echo "cfn-lint is not installed; the template tests still run"
+  echo "cfn-lint is not installed; the template tests still run"; step_done lint
 fi
 
-log "vet"
-go vet ./...
+begin vet "vet"
+vet_ok=1
+go vet ./... || vet_ok=
 unformatted=$(gofmt -l functions shared infra site)
-if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted"; exit 1; fi
+if [ -n "$unformatted" ]; then echo "gofmt needed: $unformatted"; vet_ok=; fi
+if [ -n "$vet_ok" ]; then step_done vet; else step_failed vet; fi
 
-log "test"
-status=0
-go test -count=1 -v ./... >"$work/test.log" 2>&1 || status=$?
+begin test "test"
+test_rc=0
+go test -count=1 -v ./... >"$work/test.log" 2>&1 || test_rc=$?
 grep -E '^(ok|FAIL|---|panic|\s+\S+_test\.go)' "$work/test.log" | grep -v -- '--- PASS' || true
-if [ "$status" != 0 ]; then
-  echo "tests failed; full log:"; cat "$work/test.log"; exit "$status"
-fi
+passed_n=$(grep -c -- '--- PASS' "$work/test.log" || true)
+failed_n=$(grep -c -- '--- FAIL' "$work/test.log" || true)
+skipped_n=$(grep -c -- '--- SKIP' "$work/test.log" || true)
 # The only skips allowed with every backend up: dynalite's groups that need transactions
 # (an account is created with its login ID's uniqueness item in one); they run on minidyn
 # and bbolt.
 unexpected=$(grep -- '--- SKIP' "$work/test.log" | grep -vE 'TestContractDynalite/(Tenants|Logins|Accounts|Attempts) ' || true)
-if [ -n "$unexpected" ]; then
-  echo "suites skipped that should have run:"; echo "$unexpected"; exit 1
+if [ "$test_rc" != 0 ]; then
+  echo "tests failed; full log:"; cat "$work/test.log"
+  # A package that does not build, or a panic, fails without a --- FAIL line.
+  if [ "$failed_n" = 0 ]; then failed_n=$(grep -cE '^FAIL\s' "$work/test.log" || true); fi
+  step_failed test
+elif [ -n "$unexpected" ]; then
+  echo "suites skipped that should have run:"; echo "$unexpected"
+  step_failed test
+else
+  step_done test
 fi
-passed=$(grep -c -- '--- PASS' "$work/test.log" || true)
-skipped=$(grep -c -- '--- SKIP' "$work/test.log" || true)
 
-log "build the Lambda functions (linux/arm64, lambda.norpc; each under 15 MB)"
-budget=15000000
-for fn in functions/*/; do
-  name=$(basename "$fn")
-  GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w' -o "$work/$name/bootstrap" "./$fn"
-  size=$(stat -c %s "$work/$name/bootstrap")
-  printf '%-10s %s bytes\n' "$name" "$size"
-  if [ "$size" -ge "$budget" ]; then
-    echo "$name is $size bytes, over the budget of $budget (see README: Function binaries)"; exit 1
-  fi
-done
-
-echo
-echo "$passed passed, 0 failed, $skipped skipped"
+build_functions || true

@@ -30,7 +30,19 @@ class ApiError extends Error {
   }
 }
 
+// api counts the calls in flight in the root element's data-pending, so that a test can
+// wait until a page's data is on it rather than for a fixed time.
 async function api(method, path, body) {
+  const root = document.documentElement;
+  root.dataset.pending = String(Number(root.dataset.pending || 0) + 1);
+  try {
+    return await apiCall(method, path, body);
+  } finally {
+    root.dataset.pending = String(Number(root.dataset.pending) - 1);
+  }
+}
+
+async function apiCall(method, path, body) {
   const headers = { "Accept-Language": kagiyaLang() };
   if (body !== undefined) headers["Content-Type"] = "application/json";
   const csrf = sessionStorage.getItem("kagiya.csrf");

@@ -32,10 +32,10 @@ func TestASVS_2_1_11_and_2_1_12_PasswordFieldsHelpPeople(t *testing.T) {
 		chromedp.SendKeys(css("#password"), "Kagi-2026-Tokyo!"),
 		typeOf("password"),
 		waitText("#password + button.reveal", "表示"),
-		chromedp.Click(css("#password + button.reveal")),
+		click("#password + button.reveal"),
 		typeOf("text"),
 		waitText("#password + button.reveal", "隠す"),
-		chromedp.Click(css("#password + button.reveal")),
+		click("#password + button.reveal"),
 		typeOf("password"),
 	)
 	if err != nil {

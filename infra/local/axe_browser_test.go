@@ -41,7 +41,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		var out string
 		err := chromedp.Do(ctx,
 			chromedp.Navigate(base+"/"+page),
-			chromedp.Sleep(400_000_000),
+			settled(),
 			script(src),
 			read(chromedp.Evaluate[string](axeRun, chromedp.EvalAwaitPromise), &out),
 		)
@@ -79,7 +79,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		for _, page := range []string{"home.html", "password.html", "sessions.html", "security.html", "admin.html", "bulk.html", "audit.html", "settings.html", "integrations.html"} {
 			check(page, lang)
 		}
-		if err := chromedp.Do(ctx, chromedp.Click(css("#shell-signout")), chromedp.WaitVisible(css("#login_id"))); err != nil {
+		if err := chromedp.Do(ctx, click("#shell-signout"), chromedp.WaitVisible(css("#login_id"))); err != nil {
 			t.Fatal(err)
 		}
 	}

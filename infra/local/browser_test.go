@@ -103,6 +103,36 @@ func waitText(sel, want string) chromedp.Action[chromedp.Void] {
 	})
 }
 
+// click waits until the page has settled (loaded, no API call in flight, so its handlers
+// are attached and its lists drawn) and sel matches an element that is shown and enabled,
+// then clicks the element that matches at that moment, finding and clicking in one step
+// in the page. A real mouse click finds the node first and presses on it a round trip
+// later: a list re-rendered in between (by its own load, or by the language switch)
+// loses the click.
+func click(sel string) chromedp.Action[chromedp.Void] {
+	expr := fmt.Sprintf(`(() => {
+  if (document.readyState !== "complete" || Number(document.documentElement.dataset.pending || 0) > 0) return false;
+  const el = document.querySelector(%q);
+  if (!el || el.disabled || !el.checkVisibility()) return false;
+  el.click();
+  return true;
+})()`, sel)
+	return poll(func(ctx context.Context, tg *chromedp.Target) (bool, string, error) {
+		done, err := chromedp.Evaluate[bool](expr)(ctx, tg)
+		return err == nil && done, fmt.Sprintf("waiting to click %s (page settled, element shown and enabled)", sel), nil
+	})
+}
+
+// settled waits until the page has loaded and none of its API calls is in flight
+// (api.js counts them in data-pending on the root element): the page's own data, a list
+// or a log, is on it.
+func settled() chromedp.Action[chromedp.Void] {
+	return poll(func(ctx context.Context, tg *chromedp.Target) (bool, string, error) {
+		state, err := chromedp.Evaluate[string](`document.readyState + " " + (document.documentElement.dataset.pending || "0")`)(ctx, tg)
+		return err == nil && state == "complete 0", fmt.Sprintf("waiting for the page to settle (last %q)", state), nil
+	})
+}
+
 // read stores the value of a into *out.
 func read[T any](a chromedp.Action[T], out *T) chromedp.Action[chromedp.Void] {
 	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
@@ -129,7 +159,7 @@ func signIn(base, id, pw string) chromedp.Action[chromedp.Void] {
 		chromedp.WaitVisible(css("#login_id")),
 		chromedp.SendKeys(css("#login_id"), id),
 		chromedp.SendKeys(css("#password"), pw),
-		chromedp.Click(css("#signin-submit")),
+		click("#signin-submit"),
 	)
 }
 
@@ -145,7 +175,7 @@ func TestBrowserSignInLanguageSignOut(t *testing.T) {
 		waitText("#signin-message", "ログインIDまたはパスワードが正しくありません"),
 		// The right one lands on the home page, showing who is signed in.
 		chromedp.SendKeys(css("#password"), "Kagi-2026-Tokyo!"),
-		chromedp.Click(css("#signin-submit")),
+		click("#signin-submit"),
 		waitText("#me-login-id", "owner@example.com"),
 		waitText("#me-role", "オーナー"),
 		read(chromedp.TextContent(css("#me-role")), &role),
@@ -157,7 +187,7 @@ func TestBrowserSignInLanguageSignOut(t *testing.T) {
 		read(chromedp.Evaluate[string](`document.querySelector('nav a[aria-current="page"]')?.getAttribute("href") || ""`), &current),
 		read(chromedp.Evaluate[bool](`!document.getElementById("signin-form").closest("section").hidden`), &formShown),
 		// Switch to English: the page and later API messages follow, and it is remembered.
-		chromedp.Click(css("#lang-switch")),
+		click("#lang-switch"),
 		waitText("#home-title", "Home"),
 		read(chromedp.Title(), &enTitle),
 		chromedp.Reload(),
@@ -167,7 +197,7 @@ func TestBrowserSignInLanguageSignOut(t *testing.T) {
 		read(chromedp.Title(), &title),
 		read(chromedp.Evaluate[string](`document.documentElement.lang`), &lang),
 		// Sign out: back to the sign-in page, and the home page no longer opens.
-		chromedp.Click(css("#signout")),
+		click("#signout"),
 		chromedp.WaitVisible(css("#signin-form")),
 		waitText("#signin-title", "Sign in"),
 		chromedp.Navigate(base+"/home.html"),
@@ -194,7 +224,7 @@ func TestBrowserAdminManagesAccounts(t *testing.T) {
 		japanese(base),
 		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
 		waitText("#me-login-id", "owner@example.com"),
-		chromedp.Click(css("#admin-link")),
+		click("#admin-link"),
 		waitText("#accounts", "owner@example.com"),
 		// Create an account; a mismatched confirmation is caught first.
 		chromedp.SendKeys(css("#new-login-id"), "hanako@example.com"),
@@ -202,39 +232,39 @@ func TestBrowserAdminManagesAccounts(t *testing.T) {
 		chromedp.SendKeys(css("#new-password2"), "Sakura-Passw0rX"),
 		chromedp.SetValue(css("#new-quota"), "10"),
 		chromedp.SendKeys(css("#new-comment"), "経理部"),
-		chromedp.Click(css("#create-form button[type=submit]")),
+		click("#create-form button[type=submit]"),
 		waitText("#create-message", "確認用のパスワードが一致しません"),
 		chromedp.SetValue(css("#new-password2"), "Sakura-Passw0rd"),
-		chromedp.Click(css("#create-form button[type=submit]")),
+		click("#create-form button[type=submit]"),
 		waitText("#create-message", "アカウントを作成しました"),
 		waitText(row("hanako@example.com"), "経理部"),
 		waitText(row("hanako@example.com"), "10"),
 		// A duplicate is refused with the API's message.
 		chromedp.SendKeys(css("#new-login-id"), "HANAKO@example.com"),
-		chromedp.Click(css("#create-form button[type=submit]")),
+		click("#create-form button[type=submit]"),
 		waitText("#create-message", "すでに使われています"),
 		// Edit the comment.
-		chromedp.Click(css(row("hanako@example.com")+" button.secondary")),
+		click(row("hanako@example.com")+" button.secondary"),
 		chromedp.WaitVisible(css("#edit-dialog")),
 		chromedp.SetValue(css("#edit-comment"), "人事部"),
-		chromedp.Click(css("#edit-save")),
+		click("#edit-save"),
 		waitText("#list-message", "保存しました"),
 		waitText(row("hanako@example.com"), "人事部"),
 		// Search narrows the list to one row.
 		chromedp.SendKeys(css("#q"), "hana"),
-		chromedp.Click(css("#search-form button")),
+		click("#search-form button"),
 		poll(func(ctx context.Context, tg *chromedp.Target) (bool, string, error) {
 			n, err := chromedp.Evaluate[int](`document.querySelectorAll("#accounts tr").length`)(ctx, tg)
 			return n == 1, fmt.Sprintf("search left %d rows", n), err
 		}),
 		// Delete, after a confirmation that names the account.
-		chromedp.Click(css(row("hanako@example.com")+" button.danger")),
+		click(row("hanako@example.com")+" button.danger"),
 		chromedp.WaitVisible(css("#delete-dialog")),
 		waitText("#delete-login-id", "hanako@example.com"),
-		chromedp.Click(css("#delete-ok")),
+		click("#delete-ok"),
 		waitText("#delete-message", "あなたのパスワード: 入力してください"),
 		chromedp.SendKeys(css("#delete-confirm"), "Kagi-2026-Tokyo!"),
-		chromedp.Click(css("#delete-ok")),
+		click("#delete-ok"),
 		waitText("#list-message", "削除しました"),
 		waitText("#accounts", "該当するアカウントはありません"),
 	)
@@ -254,7 +284,7 @@ func TestBrowserAuditLog(t *testing.T) {
 		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
 		waitText("#me-login-id", "owner@example.com"),
 		chromedp.Navigate(base+"/admin.html"),
-		chromedp.Click(css("#audit-link")),
+		click("#audit-link"),
 		waitText("#page-title", "監査ログ"),
 		waitText("#events", "アカウント作成"),
 		waitText("#events", "kansa@example.com"),
@@ -263,7 +293,7 @@ func TestBrowserAuditLog(t *testing.T) {
 		// Only the failed sign-ins.
 		chromedp.SetValue(css("#f-action"), "login"),
 		chromedp.SetValue(css("#f-result"), "failed"),
-		chromedp.Click(css("#f-apply")),
+		click("#f-apply"),
 		waitText("#events tr:first-child", "失敗"),
 		poll(func(ctx context.Context, tg *chromedp.Target) (bool, string, error) {
 			n, err := chromedp.Evaluate[int](`document.querySelectorAll("#events tr").length`)(ctx, tg)

@@ -43,11 +43,11 @@ func TestBrowserBulkUpdateByCSV(t *testing.T) {
 		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
 		waitText("#me-login-id", "owner@example.com"),
 		chromedp.Navigate(base+"/admin.html"),
-		chromedp.Click(css("#bulk-link")),
+		click("#bulk-link"),
 		waitText("#page-title", "CSV で一括変更"),
 		chromedp.SetUploadFiles(css("#file"), []string{path}),
 		chromedp.SendKeys(css("#confirm_password"), "Kagi-2026-Tokyo!"),
-		chromedp.Click(css("#submit")),
+		click("#submit"),
 		waitText("#job-outcome", "5件のアカウントを更新しました"),
 		waitText("#job-state", "完了"),
 		waitText("#job-file", "社員パスワード 2026.csv"),
@@ -77,9 +77,9 @@ func TestBrowserBulkUpdateByCSV(t *testing.T) {
 			rows, err := chromedp.Evaluate[int](`[...document.querySelectorAll("#events td")].filter((td) => td.textContent.includes("一括変更（行）")).length`)(ctx, tg)
 			return err == nil && rows == 0, fmt.Sprintf("%d row events in the default view", rows), err
 		}),
-		chromedp.Click(css("#f-bulk")),
+		click("#f-bulk"),
 		waitText("#events", "CSV 一括変更（行）"),
-		chromedp.Click(css(`#events a[href^="/bulk.html?job="]`)),
+		click(`#events a[href^="/bulk.html?job="]`),
 		waitText("#job-file", "社員パスワード 2026.csv"),
 	)
 	if err != nil {
@@ -98,15 +98,15 @@ func TestBrowserBulkRejectedFileShowsErrors(t *testing.T) {
 		waitText("#me-login-id", "owner@example.com"),
 		chromedp.Navigate(base+"/bulk.html"),
 		// The column help, with the tenant's password rules in words.
-		chromedp.Click(css("#columns-help summary")),
+		click("#columns-help summary"),
 		waitText("#columns-help", "0, 1, 2, 5, 10, 20, 50, 100"),
 		waitText("#bulk-rules", "12"),
 		chromedp.SetUploadFiles(css("#file"), []string{path}),
 		chromedp.SendKeys(css("#confirm_password"), "Wrong-Passw0rd!"),
-		chromedp.Click(css("#submit")),
+		click("#submit"),
 		waitText("#message", "確認のためのパスワードが正しくありません"),
 		chromedp.SendKeys(css("#confirm_password"), "Kagi-2026-Tokyo!"),
-		chromedp.Click(css("#submit")),
+		click("#submit"),
 		waitText("#job-state", "ファイルに誤りがあります"),
 		waitText("#job-outcome", "何も変更していません"),
 		waitText("#job-errors tbody", "短すぎます"),
@@ -115,7 +115,7 @@ func TestBrowserBulkRejectedFileShowsErrors(t *testing.T) {
 		waitText("#job-errors tbody", "最初は2行目"),
 		// The report downloads as CSV, line by line.
 		script(`window.__csv = ""; const make = URL.createObjectURL; URL.createObjectURL = (b) => { b.arrayBuffer().then((x) => { const u = new Uint8Array(x); window.__csv = (u[0] === 0xef && u[1] === 0xbb && u[2] === 0xbf ? "BOM" : "") + new TextDecoder().decode(x); }); return make(b); }`),
-		chromedp.Click(css("#job-errors-download")),
+		click("#job-errors-download"),
 		poll(func(ctx context.Context, tg *chromedp.Target) (bool, string, error) {
 			csv, err := chromedp.Evaluate[string](`window.__csv`)(ctx, tg)
 			return err == nil && strings.Contains(csv, "短すぎます") && strings.HasPrefix(csv, "BOM\"行\""), fmt.Sprintf("report %q", csv), err
@@ -148,17 +148,17 @@ func TestBrowserBulkImportsPasswordHashes(t *testing.T) {
 		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
 		waitText("#me-login-id", "owner@example.com"),
 		chromedp.Navigate(base+"/bulk.html"),
-		chromedp.Click(css(`input[name=mode][value=create]`)),
+		click(`input[name=mode][value=create]`),
 		chromedp.SetUploadFiles(css("#file"), []string{path}),
 		chromedp.SendKeys(css("#confirm_password"), "Kagi-2026-Tokyo!"),
-		chromedp.Click(css("#submit")),
+		click("#submit"),
 		waitText("#job-errors", "弱い方式のハッシュです"),
-		chromedp.Click(css("#hash-help summary")),
+		click("#hash-help summary"),
 		waitText("#hash-help", "{SHA512-CRYPT}"),
-		chromedp.Click(css("#allow_weak_hashes")),
+		click("#allow_weak_hashes"),
 		chromedp.SetUploadFiles(css("#file"), []string{path}),
 		chromedp.SendKeys(css("#confirm_password"), "Kagi-2026-Tokyo!"),
-		chromedp.Click(css("#submit")),
+		click("#submit"),
 		waitText("#job-outcome", "3件のアカウントを作成しました"),
 		waitText("#job-imported", "3件のアカウントにパスワードハッシュを取り込みました"),
 	)
@@ -171,7 +171,7 @@ func TestBrowserBulkImportsPasswordHashes(t *testing.T) {
 		t.Fatalf("the imported password does not sign in: %d", res.StatusCode)
 	}
 	err = chromedp.Do(ctx,
-		chromedp.Click(css("#job-imported a")),
+		click("#job-imported a"),
 		waitText("#accounts", "mae@example.com"),
 		waitText("#accounts", "furui@example.com"),
 		poll(func(ctx context.Context, tg *chromedp.Target) (bool, string, error) {

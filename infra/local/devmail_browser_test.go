@@ -38,7 +38,7 @@ func TestBrowserDevMailbox(t *testing.T) {
 		waitText("h1", "Inbox"),
 		waitText("tbody tr:first-child", "mailbox@example.com"),
 		read(chromedp.AttributeValue(css("tbody tr:first-child a"), "href"), &first),
-		chromedp.Click(css("tbody tr:first-child a")),
+		click("tbody tr:first-child a"),
 		waitText("h1", ""),
 		chromedp.WaitVisible(css("iframe")),
 		read(chromedp.AttributeValue(css("pre a"), "href"), &href),
@@ -52,7 +52,7 @@ func TestBrowserDevMailbox(t *testing.T) {
 	if !strings.Contains(href.Value, "/reset.html?token=") {
 		t.Fatalf("the text's link: %q", href.Value)
 	}
-	err = chromedp.Do(ctx, chromedp.Click(css("pre a")), chromedp.WaitVisible(css("#new_password")))
+	err = chromedp.Do(ctx, click("pre a"), chromedp.WaitVisible(css("#new_password")))
 	if err != nil {
 		t.Fatalf("following the mailed link: %v", err)
 	}

@@ -39,16 +39,16 @@ func TestBrowserAppPasswordsAndServiceCredentials(t *testing.T) {
 		japanese(base),
 		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
 		waitText("#me-login-id", "owner@example.com"),
-		chromedp.Click(css("#integrations-link")),
+		click("#integrations-link"),
 		waitText("#page-title", "連携"),
 		waitText("#service-credentials .cred-empty", "まだありません"),
 		fill("#service-credentials-name", "メールサーバー mx1"),
 		fill("#service-credentials-password", "Kagi-2026-Tokyo!"),
-		chromedp.Click(css("#service-credentials button[type=submit]")),
+		click("#service-credentials button[type=submit]"),
 		chromedp.WaitVisible(css("#service-credentials .cred-shown")),
 		read(chromedp.TextContent(css("#service-credentials .cred-secret")), &secret),
 		waitText("#service-credentials tbody", "メールサーバー mx1"),
-		chromedp.Click(css("#service-credentials .cred-done")),
+		click("#service-credentials .cred-done"),
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -66,13 +66,13 @@ func TestBrowserAppPasswordsAndServiceCredentials(t *testing.T) {
 		signIn(base, id, pw),
 		chromedp.WaitVisible(css("#mfa_code")),
 		fillCode(t, "#mfa_code", &mfaSecret, 1),
-		chromedp.Click(css("#mfa-submit")),
+		click("#mfa-submit"),
 		waitText("#me-login-id", id),
 		chromedp.Navigate(base+"/security.html"),
 		waitText("#app-passwords-title", "アプリパスワード"),
 		fill("#app-passwords-name", "Thunderbird"),
 		fill("#app-passwords-password", pw),
-		chromedp.Click(css("#app-passwords button[type=submit]")),
+		click("#app-passwords button[type=submit]"),
 		chromedp.WaitVisible(css("#app-passwords .cred-shown")),
 		read(chromedp.TextContent(css("#app-passwords .cred-secret")), &appPW),
 		waitText("#app-passwords tbody", "Thunderbird"),
@@ -100,12 +100,13 @@ func TestBrowserAppPasswordsAndServiceCredentials(t *testing.T) {
 	// Revoking a service credential needs the owner's password; in English this time.
 	err = chromedp.Do(ctx,
 		chromedp.Navigate(base+"/integrations.html"),
-		chromedp.Click(css("#lang-switch")),
+		click("#lang-switch"),
 		waitText("#page-title", "Integrations"),
-		chromedp.Click(css("#service-credentials .revoke")),
+		waitText("#service-credentials tbody", "Revoke"), // the list, drawn again in English
+		click("#service-credentials .revoke"),
 		waitText("#service-credentials [data-cred=message]", "enter your password"),
 		fill("#service-credentials-password", "Kagi-2026-Tokyo!"),
-		chromedp.Click(css("#service-credentials .revoke")),
+		click("#service-credentials .revoke"),
 		waitText("#service-credentials [data-cred=message]", "is revoked"),
 	)
 	if err != nil {

@@ -73,7 +73,7 @@ func TestBrowserLayoutHolds(t *testing.T) {
 				chromedp.EmulateViewport(size[0], size[1]),
 				chromedp.Navigate(base+"/"+page+".html"),
 				waitText("header nav", "ホーム"),
-				chromedp.Sleep(400_000_000), // the page's own data (the list, the log)
+				settled(), // the page's own data (the list, the log)
 				read(chromedp.Evaluate[string](layoutProblems), &problems),
 				read(chromedp.CaptureScreenshot(), &shot),
 			)
@@ -112,7 +112,7 @@ func TestBrowserSignInAndHomeInPlaceLayout(t *testing.T) {
 				read(chromedp.CaptureScreenshot(), &signInShot),
 				chromedp.SendKeys(css("#login_id"), "administrator.of.the.organization@example.com"),
 				chromedp.SendKeys(css("#password"), "Kagi-2026-Tokyo!"),
-				chromedp.Click(css("#signin-submit")),
+				click("#signin-submit"),
 				waitText("#me-login-id", "administrator"),
 				read(chromedp.Evaluate[string](layoutProblems), &problemsAfter),
 				read(chromedp.CaptureScreenshot(), &homeShot),

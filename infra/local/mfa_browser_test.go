@@ -73,16 +73,16 @@ func TestBrowserSecondFactor(t *testing.T) {
 		japanese(base),
 		signIn(base, id, pw),
 		waitText("#me-mfa", "無効"),
-		chromedp.Click(css("#security-link")),
+		click("#security-link"),
 		waitText("#page-title", "セキュリティ"),
 		waitText("#mfa-status", "無効"),
 		fill("#enable_password", pw),
-		chromedp.Click(css("#enable-submit")),
+		click("#enable-submit"),
 		chromedp.WaitVisible(css("#enrol img.qr")),
 		waitText("#secret", " "),
 		read(chromedp.TextContent(css("#secret")), &secret),
 		fillCode(t, "#confirm_code", &secret, 0),
-		chromedp.Click(css("#confirm-submit")),
+		click("#confirm-submit"),
 		chromedp.WaitVisible(css("#codes-section")),
 		read(chromedp.Evaluate[[]string](codesShown), &codes),
 	)
@@ -95,13 +95,13 @@ func TestBrowserSecondFactor(t *testing.T) {
 	var blocked bool
 	err = chromedp.Do(ctx,
 		read(chromedp.Evaluate[bool](`document.querySelector("#codes-section button.continue").disabled`), &blocked),
-		chromedp.Click(css("#codes-saved")),
-		chromedp.Click(css("#codes-section button.continue")),
+		click("#codes-saved"),
+		click("#codes-section button.continue"),
 		waitText("#mfa-status", "有効"),
 		waitText("#mfa-codes-left", "10"),
 		chromedp.Navigate(base+"/home.html"),
 		waitText("#me-mfa", "有効"),
-		chromedp.Click(css("#signout")),
+		click("#signout"),
 		chromedp.WaitVisible(css("#signin-form")),
 		// The password alone no longer signs in: the code screen comes, and this browser
 		// is remembered.
@@ -109,13 +109,13 @@ func TestBrowserSecondFactor(t *testing.T) {
 		chromedp.WaitVisible(css("#mfa_code")),
 		waitText("#mfa-title", "2段階認証"),
 		fill("#mfa_code", "000000"),
-		chromedp.Click(css("#mfa-submit")),
+		click("#mfa-submit"),
 		waitText("#mfa-message", "確認コードが正しくありません"),
 		fillCode(t, "#mfa_code", &secret, 1),
-		chromedp.Click(css("#remember_browser")),
-		chromedp.Click(css("#mfa-submit")),
+		click("#remember_browser"),
+		click("#mfa-submit"),
 		waitText("#me-login-id", id),
-		chromedp.Click(css("#signout")),
+		click("#signout"),
 		chromedp.WaitVisible(css("#signin-form")),
 		signIn(base, id, pw),
 		waitText("#me-login-id", id), // remembered: no code
@@ -134,10 +134,10 @@ func TestBrowserSecondFactor(t *testing.T) {
 		script(`localStorage.setItem("kagiya.lang", "en")`),
 		signIn(base, id, pw),
 		waitText("#mfa-title", "Two-step verification"),
-		chromedp.Click(css("#use-recovery")),
+		click("#use-recovery"),
 		chromedp.WaitVisible(css("#recovery_code")),
 		fill("#recovery_code", strings.ToUpper(codes[2])),
-		chromedp.Click(css("#mfa-submit")),
+		click("#mfa-submit"),
 		waitText("#me-login-id", id),
 		chromedp.Navigate(base+"/security.html"),
 		waitText("#mfa-status", "On"),
@@ -162,7 +162,7 @@ func TestBrowserSecondFactorLockReleasedByAdministrator(t *testing.T) {
 		if i == 4 {
 			want = "利用停止"
 		}
-		steps = append(steps, fill("#mfa_code", fmt.Sprintf("%06d", 111111*(i+1)%1000000)), chromedp.Click(css("#mfa-submit")),
+		steps = append(steps, fill("#mfa_code", fmt.Sprintf("%06d", 111111*(i+1)%1000000)), click("#mfa-submit"),
 			waitText("#mfa-message", want), script(`document.querySelector("#mfa-message").textContent = ""`))
 	}
 	if err := chromedp.Do(person, steps...); err != nil {
@@ -176,15 +176,15 @@ func TestBrowserSecondFactorLockReleasedByAdministrator(t *testing.T) {
 		chromedp.Navigate(base+"/admin.html"),
 		waitText("#accounts", id),
 		chromedp.SetValue(css("#state"), "mfa_locked"),
-		chromedp.Click(css("#search-form button[type=submit]")),
+		click("#search-form button[type=submit]"),
 		waitText("#accounts", "2段階認証 停止中"),
 		// By script: the list may render again (its count, the language) between finding
 		// the box and clicking it.
 		script(`document.querySelector('#accounts input.pick[value="`+id+`"]').click()`),
-		chromedp.Click(css("#mfa-unlock-selected")),
+		click("#mfa-unlock-selected"),
 		waitText("#unlock-title", "2段階認証の利用停止の解除"),
 		fill("#unlock-confirm", "Kagi-2026-Tokyo!"),
-		chromedp.Click(css("#unlock-ok")),
+		click("#unlock-ok"),
 		waitText("#list-message", "2段階認証の利用停止を解除しました: "+id),
 	)
 	if err != nil {
@@ -192,7 +192,7 @@ func TestBrowserSecondFactorLockReleasedByAdministrator(t *testing.T) {
 	}
 	err = chromedp.Do(person,
 		fillCode(t, "#mfa_code", &secret, 1),
-		chromedp.Click(css("#mfa-submit")),
+		click("#mfa-submit"),
 		waitText("#me-login-id", id),
 	)
 	if err != nil {
@@ -201,15 +201,15 @@ func TestBrowserSecondFactorLockReleasedByAdministrator(t *testing.T) {
 	// The person lost its phone: the administrator resets the second factor.
 	err = chromedp.Do(admin,
 		chromedp.SetValue(css("#state"), "mfa_enabled"),
-		chromedp.Click(css("#search-form button[type=submit]")),
+		click("#search-form button[type=submit]"),
 		waitText("#accounts", id),
-		chromedp.Click(css(`#accounts tr[data-login-id="`+id+`"] button.mfareset`)),
+		click(`#accounts tr[data-login-id="`+id+`"] button.mfareset`),
 		chromedp.WaitVisible(css("#mfareset-dialog")),
 		fill("#mfareset-confirm", "Kagi-2026-Tokyo!"),
-		chromedp.Click(css("#mfareset-ok")),
+		click("#mfareset-ok"),
 		waitText("#list-message", "2段階認証をリセットしました"),
 		chromedp.Navigate(base+"/home.html"),
-		chromedp.Click(css("#signout")),
+		click("#signout"),
 		chromedp.WaitVisible(css("#signin-form")),
 	)
 	if err != nil {
@@ -217,7 +217,7 @@ func TestBrowserSecondFactorLockReleasedByAdministrator(t *testing.T) {
 	}
 	err = chromedp.Do(person,
 		chromedp.Navigate(base+"/home.html"),
-		chromedp.Click(css("#signout")),
+		click("#signout"),
 		chromedp.WaitVisible(css("#signin-form")),
 		signIn(base, id, pw),
 		waitText("#me-mfa", "無効"),
@@ -242,9 +242,9 @@ func TestBrowserSecondFactorRequiredByTenant(t *testing.T) {
 		chromedp.Navigate(base+"/settings.html"),
 		waitValue("#otp_lock_threshold", "5"),
 		waitValue("#remember_browser_days", "30"),
-		chromedp.Click(css("#mfa_required")),
+		click("#mfa_required"),
 		fill("#confirm_password", ownerPW),
-		chromedp.Click(css("#submit")),
+		click("#submit"),
 		waitText("#message", "保存しました"),
 	)
 	if err != nil {
@@ -260,10 +260,10 @@ func TestBrowserSecondFactorRequiredByTenant(t *testing.T) {
 		waitText("#enrol-section code.secret", " "),
 		read(chromedp.TextContent(css("#enrol-section code.secret")), &secret),
 		fillCode(t, "#enrol_code", &secret, 0),
-		chromedp.Click(css("#enrol-submit")),
+		click("#enrol-submit"),
 		chromedp.WaitVisible(css("#codes-section ol.codes li")),
-		chromedp.Click(css("#codes-saved")),
-		chromedp.Click(css("#codes-section button.continue")),
+		click("#codes-saved"),
+		click("#codes-section button.continue"),
 		waitText("#me-login-id", id),
 		waitText("#me-mfa", "有効"),
 		chromedp.Navigate(base+"/security.html"),
@@ -279,12 +279,12 @@ func TestBrowserSecondFactorRequiredByTenant(t *testing.T) {
 	// Turning the rule off shows the manual's warning first; "keep it" changes nothing.
 	var required bool
 	err = chromedp.Do(owner,
-		chromedp.Click(css("#mfa_required")),
+		click("#mfa_required"),
 		fill("#confirm_password", ownerPW),
-		chromedp.Click(css("#submit")),
+		click("#submit"),
 		chromedp.WaitVisible(css("#mfa-off-dialog")),
 		waitText("#mfa-off-dialog", "不正ログインのリスクが高まります"),
-		chromedp.Click(css("#mfa-off-cancel")),
+		click("#mfa-off-cancel"),
 		chromedp.Navigate(base+"/settings.html"),
 		waitValue("#otp_lock_threshold", "5"),
 		read(chromedp.Evaluate[bool](`document.querySelector("#mfa_required").checked`), &required),
@@ -293,11 +293,11 @@ func TestBrowserSecondFactorRequiredByTenant(t *testing.T) {
 		t.Fatalf("kept after cancelling: %v (%v)", required, err)
 	}
 	err = chromedp.Do(owner,
-		chromedp.Click(css("#mfa_required")),
+		click("#mfa_required"),
 		fill("#confirm_password", ownerPW),
-		chromedp.Click(css("#submit")),
+		click("#submit"),
 		chromedp.WaitVisible(css("#mfa-off-dialog")),
-		chromedp.Click(css("#mfa-off-ok")),
+		click("#mfa-off-ok"),
 		waitText("#message", "保存しました"),
 		chromedp.Navigate(base+"/settings.html"),
 		waitValue("#otp_lock_threshold", "5"),

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -18,9 +21,21 @@ const countRequests = `(() => {
     sessionStorage.setItem("requests", String(Number(sessionStorage.getItem("requests") || 0) + n));
   };
   add(performance.getEntriesByType("navigation"));
-  new PerformanceObserver((list) => add(list.getEntries())).observe({ type: "resource", buffered: true });
+  window.kagiyaSeen = 0;
+  new PerformanceObserver((list) => { add(list.getEntries()); window.kagiyaSeen += list.getEntries().length; })
+    .observe({ type: "resource", buffered: true });
   return true;
 })()`
+
+// counted waits until the page has settled and the observer above has counted every
+// resource the document has loaded (its callbacks come a while after the loads).
+func counted() chromedp.Action[chromedp.Void] {
+	return chromedp.Steps(settled(), poll(func(ctx context.Context, tg *chromedp.Target) (bool, string, error) {
+		state, err := chromedp.Evaluate[string](`window.kagiyaSeen + " of " + performance.getEntriesByType("resource").length`)(ctx, tg)
+		n := strings.SplitN(state, " of ", 2)
+		return err == nil && len(n) == 2 && n[0] == n[1], fmt.Sprintf("resources counted: %s", state), nil
+	}))
+}
 
 // A sign-in from a cold browser and from a warm one, counted: the built site bundles each
 // page's scripts, caches assets for a year and the home page uses the sign-in's answer.
@@ -37,10 +52,10 @@ func TestBrowserSignInRequests(t *testing.T) {
 			script(countRequests),
 			fill("#login_id", "kazu@example.com"),
 			fill("#password", "Fuji-Passw0rd-26!"),
-			chromedp.Click(css("#signin-submit")),
+			click("#signin-submit"),
 			waitText("#me-login-id", "kazu@example.com"),
 			script(countRequests),
-			chromedp.Sleep(200e6),
+			counted(),
 			read(chromedp.Evaluate[int](`Number(sessionStorage.getItem("requests"))`), &n),
 		)
 		return n, err
@@ -49,7 +64,7 @@ func TestBrowserSignInRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Do(ctx, chromedp.Click(css("#signout")), chromedp.WaitVisible(css("#signin-form"))); err != nil {
+	if err := chromedp.Do(ctx, click("#signout"), chromedp.WaitVisible(css("#signin-form"))); err != nil {
 		t.Fatal(err)
 	}
 	warm, err := signInCounted()

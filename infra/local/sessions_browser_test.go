@@ -26,12 +26,12 @@ func TestBrowserSignedInDevices(t *testing.T) {
 		japanese(base),
 		signIn(base, "hiro@example.com", "Fuji-Passw0rd-26!"),
 		waitText("#me-login-id", "hiro@example.com"),
-		chromedp.Click(css("#sessions-link")),
+		click("#sessions-link"),
 		waitText("#page-title", "ログイン中の端末"),
 		rows(2),
 		waitText("#sessions", "この端末"),
 		waitText("#sessions", "127.0.0.1"),
-		chromedp.Click(css("#end-others")),
+		click("#end-others"),
 		waitText("#message", "この端末以外のサインインをすべて終了しました"),
 		rows(1),
 	)
@@ -45,10 +45,10 @@ func TestBrowserSignedInDevices(t *testing.T) {
 	}
 	// In English, and signing this device out from the list.
 	err = chromedp.Do(ctx,
-		chromedp.Click(css("#lang-switch")),
+		click("#lang-switch"),
 		waitText("#page-title", "Signed-in devices"),
 		waitText("#sessions", "this device"),
-		chromedp.Click(css("#sessions button")),
+		click("#sessions button"),
 		chromedp.WaitVisible(css("#signin-form")),
 	)
 	if err != nil {
@@ -66,7 +66,7 @@ func TestBrowserKnownBrowserSignsInWhileLocked(t *testing.T) {
 		japanese(base),
 		signIn(base, "aki@example.com", "Fuji-Passw0rd-26!"),
 		waitText("#me-login-id", "aki@example.com"),
-		chromedp.Click(css("#signout")),
+		click("#signout"),
 		chromedp.WaitVisible(css("#signin-form")),
 	)
 	if err != nil {

@@ -40,7 +40,7 @@ func TestBrowserPagesShowWordsNotCodes(t *testing.T) {
 	for _, page := range []string{"home", "password", "sessions", "security", "admin", "bulk", "audit", "settings", "integrations"} {
 		var text string
 		texts[page] = &text
-		steps = append(steps, chromedp.Navigate(base+"/"+page+".html"), waitText("header nav", "ホーム"), chromedp.Sleep(300_000_000),
+		steps = append(steps, chromedp.Navigate(base+"/"+page+".html"), waitText("header nav", "ホーム"), settled(),
 			read(chromedp.Evaluate[string](`document.body.innerText`), &text))
 	}
 	// Refused forms: a wrong current password, settings out of range, a bad redirect URI.
@@ -49,14 +49,14 @@ func TestBrowserPagesShowWordsNotCodes(t *testing.T) {
 		chromedp.Navigate(base+"/security.html"),
 		fill("#app-passwords-name", "x"),
 		fill("#app-passwords-password", "Wrong-Pass-123!"),
-		chromedp.Click(css("#app-passwords button[type=submit]")),
+		click("#app-passwords button[type=submit]"),
 		waitText("#app-passwords [data-cred=message]", "パスワード"),
 		read(chromedp.TextContent(css("#app-passwords [data-cred=message]")), &pwErr),
 		chromedp.Navigate(base+"/settings.html"),
 		chromedp.WaitVisible(css("#lockout_threshold")),
 		fill("#lockout_threshold", "1"),
 		fill("#confirm_password", "Kagi-2026-Tokyo!"),
-		chromedp.Click(css("#submit")),
+		click("#submit"),
 		waitText("#message", "範囲外"),
 		read(chromedp.TextContent(css("#message")), &settingsErr),
 		chromedp.Navigate(base+"/integrations.html"),
@@ -64,7 +64,7 @@ func TestBrowserPagesShowWordsNotCodes(t *testing.T) {
 		fill("#oidc-name", "x"),
 		fill("#oidc-redirects", "http://evil.example/cb"),
 		fill("#oidc-password", "Kagi-2026-Tokyo!"),
-		chromedp.Click(css("#oidc-submit")),
+		click("#oidc-submit"),
 		waitText("#oidc-message", "リダイレクト URI"),
 		read(chromedp.TextContent(css("#oidc-message")), &oidcErr),
 	)
