@@ -201,6 +201,11 @@ document.addEventListener("DOMContentLoaded", async () => {
   document.getElementById("select-matching").addEventListener("click", () => { allMatching = true; render(); });
 
   const createForm = document.getElementById("create-form");
+  // An admin or owner is created only with the creator's own password (the API asks it).
+  const newRole = document.getElementById("new-role");
+  const confirmRow = document.getElementById("new-confirm-row");
+  const showConfirm = () => { confirmRow.hidden = newRole.value === "user"; };
+  newRole.addEventListener("change", showConfirm);
   createForm.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const msg = document.getElementById("create-message");
@@ -216,11 +221,13 @@ document.addEventListener("DOMContentLoaded", async () => {
     };
     if (document.getElementById("new-invite").checked) body.invite = true;
     else if (pw) { body.password = pw; body.force_change = document.getElementById("new-force-change").checked; }
+    if (body.role !== "user") body.confirm_password = document.getElementById("confirm_password").value;
     try {
       await api("POST", "/api/admin/accounts", body);
       showMessage(msg, t(body.invite ? "admin.invited" : "admin.created"), false);
       flagFields(createForm, null, msg);
       createForm.reset();
+      showConfirm();
       load();
     } catch (e) {
       showMessage(msg, fieldMessages(e), true);

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -271,6 +273,58 @@ func TestBrowserAdminManagesAccounts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Creating an administrator asks the creator's own password (a field shown only for
+// the admin and owner roles), and the owner is mailed who was made what (issue 23).
+func TestBrowserCreatingAnAdminAsksThePassword(t *testing.T) {
+	base := startServer(t)
+	ctx := browser(t)
+	var hiddenForUser, hiddenForAdmin, changed bool
+	err := chromedp.Do(ctx,
+		japanese(base),
+		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
+		waitText("#me-login-id", "owner@example.com"),
+		chromedp.Navigate(base+"/admin.html"),
+		waitText("#accounts", "owner@example.com"),
+		read(chromedp.Evaluate[bool](`document.getElementById("new-confirm-row").hidden`), &hiddenForUser),
+		read(chromedp.Evaluate[bool](`(() => { const r = document.getElementById("new-role"); r.value = "admin"; return r.dispatchEvent(new Event("change")) })()`), &changed),
+		chromedp.WaitVisible(css("#confirm_password")),
+		read(chromedp.Evaluate[bool](`document.getElementById("new-confirm-row").hidden`), &hiddenForAdmin),
+		chromedp.SendKeys(css("#new-login-id"), "kanri@example.com"),
+		chromedp.SendKeys(css("#new-password"), "Sakura-Passw0rd"),
+		chromedp.SendKeys(css("#new-password2"), "Sakura-Passw0rd"),
+		chromedp.Click(css("#create-form button[type=submit]")),
+		waitText("#create-message", "あなたのパスワード: 入力してください"),
+		poll(func(ctx context.Context, tg *chromedp.Target) (bool, string, error) {
+			v, err := chromedp.Evaluate[string](`document.getElementById("confirm_password").getAttribute("aria-invalid") || ""`)(ctx, tg)
+			return v == "true", "the password field is not marked invalid", err
+		}),
+		chromedp.SendKeys(css("#confirm_password"), "Kagi-2026-Tokyo!"),
+		chromedp.Click(css("#create-form button[type=submit]")),
+		waitText("#create-message", "アカウントを作成しました"),
+		waitText(`tr[data-login-id="kanri@example.com"]`, "管理者"),
+		chromedp.WaitNotVisible(css("#confirm_password")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !hiddenForUser || hiddenForAdmin {
+		t.Fatalf("password field hidden for a user %t, for an admin %t", hiddenForUser, hiddenForAdmin)
+	}
+	res, err := http.Get(base + "/_dev/mail?to=owner@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var mails []struct{ Subject, Text string }
+	json.NewDecoder(res.Body).Decode(&mails)
+	for _, m := range mails {
+		if strings.Contains(m.Subject, "管理者が追加されました") && strings.Contains(m.Text, "kanri@example.com") && strings.Contains(m.Text, "操作した人: owner@example.com") {
+			return
+		}
+	}
+	t.Fatalf("the owner was not told (%d mails)", len(mails))
 }
 
 func TestBrowserAuditLog(t *testing.T) {

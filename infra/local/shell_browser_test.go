@@ -62,7 +62,7 @@ func TestBrowserOnlyActionsThatCanSucceed(t *testing.T) {
 	base := startServer(t)
 	owner := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")
 	for id, role := range map[string]string{"kanri@example.com": "admin", "other-admin@example.com": "admin", "riyou@example.com": "user"} {
-		res := owner("POST", "/api/admin/accounts", map[string]any{"login_id": id, "role": role, "password": "Fuji-Passw0rd-26!"})
+		res := owner("POST", "/api/admin/accounts", map[string]any{"login_id": id, "role": role, "password": "Fuji-Passw0rd-26!", "confirm_password": "Kagi-2026-Tokyo!"})
 		res.Body.Close()
 		if res.StatusCode != 201 {
 			t.Fatalf("create %s: %d", id, res.StatusCode)

@@ -116,8 +116,10 @@ type NewAccount struct {
 	Invite      bool // with no password: the account waits for the person to accept an invitation
 }
 
-// CreateAccount adds an account to the principal's tenant.
-func (s *Admin) CreateAccount(ctx context.Context, p Principal, in NewAccount, ip string) (Account, error) {
+// CreateAccount adds an account to the principal's tenant. Creating or inviting an
+// admin or owner needs the administrator's own password (confirm), and every owner of
+// the tenant is mailed who was made what, by whom, when and from where.
+func (s *Admin) CreateAccount(ctx context.Context, p Principal, in NewAccount, confirm, ip string) (Account, error) {
 	if err := requireAdmin(p); err != nil {
 		return Account{}, err
 	}
@@ -151,6 +153,15 @@ func (s *Admin) CreateAccount(ctx context.Context, p Principal, in NewAccount, i
 	if !canManage(p.Account.Role, in.Role) {
 		return Account{}, codeErr(CodeForbidden)
 	}
+	privileged := in.Role == RoleAdmin || in.Role == RoleOwner
+	if privileged && !confirmGiven(confirm) {
+		return Account{}, codeErr(CodeValidation, FieldError{"confirm_password", "required"})
+	}
+	if privileged {
+		if err := s.Confirm(ctx, p, confirm, ip, "account.create"); err != nil {
+			return Account{}, err
+		}
+	}
 	id, err := newID("acc_")
 	if err != nil {
 		return Account{}, err
@@ -174,6 +185,9 @@ func (s *Admin) CreateAccount(ctx context.Context, p Principal, in NewAccount, i
 		return Account{}, fmt.Errorf("create account: %w", err)
 	}
 	s.audit(ctx, AuditEvent{TenantID: t.ID, Actor: p.Account.LoginID, Action: "account.create", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
+	if privileged {
+		s.notifyOwners(ctx, t.ID, a, "created", p.Account.LoginID, ip, now)
+	}
 	a.Version = 1
 	if a.Invited() {
 		if err := s.invite(ctx, a, t, p.Account.LoginID, ip); err != nil {
@@ -212,7 +226,7 @@ func (s *Admin) UpdateAccount(ctx context.Context, p Principal, loginID string, 
 	if err != nil {
 		return Account{}, err
 	}
-	self := a.ID == p.Account.ID
+	self, was := a.ID == p.Account.ID, a.Role
 	if self && (patch.Password != nil || patch.LoginID != nil) {
 		return Account{}, codeErr(CodeUseSelfService)
 	}
@@ -316,6 +330,9 @@ func (s *Admin) UpdateAccount(ctx context.Context, p Principal, loginID string, 
 		return Account{}, fmt.Errorf("update account: %w", err)
 	}
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: p.Account.LoginID, Action: action, Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok" + patch.summary()})
+	if patch.Role != nil && *patch.Role != was && *patch.Role != RoleUser {
+		s.notifyOwners(ctx, a.TenantID, stored, "promoted", p.Account.LoginID, ip, now)
+	}
 	if patch.Password != nil {
 		s.notify(ctx, "password_changed", stored, map[string]any{"ByAdmin": true, "When": s.formatTime(now, set)})
 	}
@@ -553,4 +570,34 @@ func (s *Admin) confirmedTarget(ctx context.Context, p Principal, loginID, confi
 		return Account{}, err
 	}
 	return a, nil
+}
+
+// notifyOwners mails every owner of a tenant (but a, the account concerned) that a
+// became an admin or owner (event "created" or "promoted"): who, by whom, when and from
+// which IP address. A session taken over cannot make itself a second owner unseen.
+func (k *kit) notifyOwners(ctx context.Context, tenantID string, a Account, event, actor, ip string, at time.Time) {
+	set, err := k.settingsOf(ctx, tenantID)
+	if err != nil {
+		k.log.ErrorContext(ctx, "owners not told of a privileged account", "account", a.ID, "err", err)
+		return
+	}
+	q := ListQuery{Role: RoleOwner, Limit: 500}
+	for {
+		page, err := k.accounts.ListAccounts(ctx, tenantID, q)
+		if err != nil {
+			k.log.ErrorContext(ctx, "owners not told of a privileged account", "account", a.ID, "err", err)
+			return
+		}
+		for _, o := range page.Accounts {
+			if o.ID == a.ID || o.Invited() {
+				continue // the account itself, and an owner that cannot sign in yet
+			}
+			k.notify(ctx, "privileged_account", o, map[string]any{"Event": event, "Target": a.LoginID,
+				"Role": string(a.Role), "Actor": actor, "IP": ip, "When": k.formatTime(at, set)})
+		}
+		if page.Next == "" {
+			return
+		}
+		q.After = page.Next
+	}
 }

@@ -352,7 +352,7 @@ func TestRightsHoldWhenEachRowIsWritten(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			e := newEnv(t, newStore, 10)
 			ctx := context.Background()
-			if _, err := e.svc.Admin.CreateAccount(ctx, e.owner, account.NewAccount{LoginID: "kanri@example.com", Role: account.RoleAdmin}, "192.0.2.9"); err != nil {
+			if _, err := e.svc.Admin.CreateAccount(ctx, e.owner, account.NewAccount{LoginID: "kanri@example.com", Role: account.RoleAdmin}, "Kagi-2026-Tokyo!", "192.0.2.9"); err != nil {
 				t.Fatal(err)
 			}
 			admin, _ := account.FindAccount(ctx, e.store, "kanri@example.com")

@@ -513,7 +513,7 @@ func TestDefaultPerIPLimitLetsAnOfficeWork(t *testing.T) {
 func TestAdminAccountLifecycle(t *testing.T) {
 	e := newEnv(t)
 	owner := e.signedIn(ownerID, ownerPW)
-	res := owner.do("POST", "/api/admin/accounts", map[string]any{"login_id": "Admin@Example.com", "role": "admin", "password": "Kanri-Passw0rd", "quota_gb": 10, "comment": "情報システム部"})
+	res := owner.do("POST", "/api/admin/accounts", map[string]any{"login_id": "Admin@Example.com", "role": "admin", "password": "Kanri-Passw0rd", "quota_gb": 10, "comment": "情報システム部", "confirm_password": ownerPW})
 	if res.status != 201 || res.json(t)["login_id"] != "Admin@Example.com" {
 		t.Fatalf("create admin: %d %s", res.status, res.body)
 	}

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 
@@ -104,5 +105,79 @@ func TestSuspendAndSignOutEverywhere(t *testing.T) {
 		if !strings.Contains(audit, want) {
 			t.Errorf("audit lacks %q: %s", want, audit)
 		}
+	}
+}
+
+// Third security review (issue 23): with only an owner's session and CSRF token, a
+// second owner could be created or invited, unconfirmed and untold. Now creating or
+// inviting an admin or owner needs the creator's own password, and every owner is mailed
+// who was made what, by whom, when and from which address; a promotion is told too.
+func TestCreatingAnOwnerNeedsConfirmPasswordAndMailsEveryOwner(t *testing.T) {
+	e := newEnv(t, withConfig(noThrottle))
+	owner := e.signedIn(ownerID, ownerPW)
+	for name, body := range map[string]map[string]any{
+		"create an owner":    {"login_id": "boss@example.com", "role": "owner", "password": "Kanri-Passw0rd-26!"},
+		"invite an owner":    {"login_id": "boss@example.com", "role": "owner", "invite": true},
+		"invite an admin":    {"login_id": "boss@example.com", "role": "admin", "invite": true},
+		"create an admin":    {"login_id": "boss@example.com", "role": "admin", "password": "Kanri-Passw0rd-26!"},
+		"wrong confirmation": {"login_id": "boss@example.com", "role": "owner", "password": "Kanri-Passw0rd-26!", "confirm_password": "Not-My-Passw0rd!"},
+	} {
+		res := owner.do("POST", "/api/admin/accounts", body)
+		wrong := body["confirm_password"] != nil
+		if !wrong && (res.status != 422 || !strings.Contains(string(res.body), `"field":"confirm_password","code":"required"`)) ||
+			wrong && (res.status != 403 || res.code(t) != "invalid_confirm_password") {
+			t.Fatalf("%s: %d %s", name, res.status, res.body)
+		}
+	}
+	if _, err := account.FindAccount(context.Background(), e.store, "boss@example.com"); err == nil {
+		t.Fatal("a refused creation wrote the account")
+	}
+	if n := len(e.mailbox.Messages("boss@example.com")); n != 0 {
+		t.Fatalf("a refused invitation mailed %d messages", n)
+	}
+	// A user needs no confirmation, and no owner is told.
+	if res := owner.do("POST", "/api/admin/accounts", map[string]any{"login_id": userID, "role": "user", "password": userPW}); res.status != 201 {
+		t.Fatalf("create a user: %d %s", res.status, res.body)
+	}
+	if n := len(e.mailbox.Messages(ownerID)); n != 0 {
+		t.Fatalf("creating a user mailed the owner %d messages", n)
+	}
+
+	res := owner.do("POST", "/api/admin/accounts", map[string]any{"login_id": "boss@example.com", "role": "owner", "password": "Kanri-Passw0rd-26!", "confirm_password": ownerPW})
+	if res.status != 201 {
+		t.Fatalf("create an owner, confirmed: %d %s", res.status, res.body)
+	}
+	told := func(to, event, target string) {
+		t.Helper()
+		msgs := e.mailbox.Messages(to)
+		if len(msgs) == 0 {
+			t.Fatalf("%s was not told", to)
+		}
+		m := msgs[len(msgs)-1]
+		for _, want := range []string{target, ownerID, "192.0.2.10", "2026"} {
+			if !strings.Contains(m.Subject+m.Text, want) || !strings.Contains(m.HTML, want) {
+				t.Fatalf("mail to %s lacks %q:\n%s\n%s", to, want, m.Subject, m.Text)
+			}
+		}
+		if !strings.Contains(m.Text, event) {
+			t.Fatalf("mail to %s does not say %q:\n%s", to, event, m.Text)
+		}
+	}
+	told(ownerID, "オーナーとして追加", "boss@example.com")
+	if n := len(e.mailbox.Messages("boss@example.com")); n != 0 {
+		t.Fatalf("the new owner was mailed about itself: %d", n)
+	}
+	// Both owners now hear of an invited administrator and of a promotion.
+	if res := owner.do("POST", "/api/admin/accounts", map[string]any{"login_id": "kanri@example.com", "role": "admin", "invite": true, "confirm_password": ownerPW}); res.status != 201 {
+		t.Fatalf("invite an admin, confirmed: %d %s", res.status, res.body)
+	}
+	told(ownerID, "管理者として追加", "kanri@example.com")
+	told("boss@example.com", "管理者として追加", "kanri@example.com")
+	if res := owner.do("PATCH", "/api/admin/accounts/"+userID, map[string]any{"role": "owner", "confirm_password": ownerPW}); res.status != 200 {
+		t.Fatalf("promote: %d %s", res.status, res.body)
+	}
+	told("boss@example.com", "オーナーに変更", userID)
+	if !strings.Contains(e.auditActions(t), "account.create:failed:confirm_password") {
+		t.Fatalf("audit: %s", e.auditActions(t))
 	}
 }

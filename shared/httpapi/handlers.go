@@ -310,6 +310,8 @@ func (a *api) handleCreateAccount() http.Handler {
 		QuotaGB     int     `json:"quota_gb"`
 		Comment     string  `json:"comment"`
 		Invite      bool    `json:"invite"`
+		// ConfirmPassword is the administrator's own password: needed for an admin or owner.
+		ConfirmPassword string `json:"confirm_password"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
@@ -330,7 +332,7 @@ func (a *api) handleCreateAccount() http.Handler {
 			}
 			in.Password = *req.Password
 		}
-		acc, err := a.svc.Admin.CreateAccount(r.Context(), principal(r), in, clientIP(r))
+		acc, err := a.svc.Admin.CreateAccount(r.Context(), principal(r), in, req.ConfirmPassword, clientIP(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return

@@ -21,7 +21,7 @@ const userID, userPW = "taro@example.com", "Mori-no-Kuma-42!"
 func (e *env) withUser(id, role string) {
 	e.t.Helper()
 	owner := e.signedIn(ownerID, ownerPW)
-	if res := owner.do("POST", "/api/admin/accounts", map[string]any{"login_id": id, "role": role, "password": userPW}); res.status != 201 {
+	if res := owner.do("POST", "/api/admin/accounts", map[string]any{"login_id": id, "role": role, "password": userPW, "confirm_password": ownerPW}); res.status != 201 {
 		e.t.Fatalf("create %s: %d %s", id, res.status, res.body)
 	}
 }

@@ -20,7 +20,7 @@ type summary struct {
 // variants are data sets that, between them, take every branch of every template: with
 // ordinary values, and with values that try to break out of the HTML.
 func variants() []map[string]any {
-	events := []string{"enabled", "disabled", "regenerated", "recovery_used", "locked", "released", "reset"}
+	events := []string{"enabled", "disabled", "regenerated", "recovery_used", "locked", "released", "reset", "promoted"}
 	states := []string{"succeeded", "rejected", "failed"}
 	var out []map[string]any
 	for i := range 2 * len(events) * len(states) {
@@ -32,13 +32,14 @@ func variants() []map[string]any {
 			"UnlockURL": "https://id.example.com/unlock.html?token=AbC-_1", "ResetURL": "https://id.example.com/reset.html?token=AbC-_1",
 			"InviteURL": "https://id.example.com/invite.html?token=x&y=1+2", "ConfirmURL": "https://id.example.com/confirm-email.html?token=t",
 			"JobURL": "https://id.example.com/bulk.html?job=j1",
+			"Target": "boss@example.com", "Actor": "owner@example.com", "Role": []string{"owner", "admin"}[i%2],
 			"Job": summary{JobID: "j1", Filename: "社員.csv", Mode: []string{"create", "update"}[i%2], State: states[i/len(events)%len(states)],
 				Rows: 3, Updated: 2, Created: 1, Skipped: 1, Errors: 4}}
 		if i%5 == 0 {
 			v["LiftsAt"] = "2026-11-23 09:30"
 		}
 		if i >= len(events)*len(states) { // hostile values
-			for _, k := range []string{"LoginID", "OldLoginID", "NewLoginID", "When", "Tenant", "Inviter", "Browser", "IP"} {
+			for _, k := range []string{"LoginID", "OldLoginID", "NewLoginID", "When", "Tenant", "Inviter", "Browser", "IP", "Target", "Actor"} {
 				v[k] = `<script>alert("x'+&")</script>` + k
 			}
 			v["SiteURL"], v["ResetURL"], v["JobURL"] = "javascript:alert(1)", "JAVASCRIPT:alert(1)", "data:text/html,<b>"
