@@ -53,13 +53,26 @@ var published = map[string]map[string][][]string{
 	},
 }
 
-// valueOf is what a dimension's value refers to: the intrinsic's tag and its argument
-// (!Ref LoginFunction: "!Ref", "LoginFunction").
-type valueOf struct{ Tag, Arg string }
+// valueOf is what a value refers to: the intrinsic's tag and its argument (!Ref
+// LoginFunction: "!Ref", "LoginFunction"), or a list's items (!If [c, a, b]).
+type valueOf struct {
+	Tag, Arg string
+	Items    []valueOf
+}
 
 func (v *valueOf) UnmarshalYAML(n *yaml.Node) error {
 	v.Tag, v.Arg = n.Tag, n.Value
+	if n.Kind == yaml.SequenceNode {
+		return n.Decode(&v.Items)
+	}
 	return nil
+}
+
+// isTableName reports whether v is the table's name: the stack's own table, or the
+// restored one named by ExternalTable (docs/operations.md).
+func isTableName(v valueOf) bool {
+	return v.Tag == "!If" && len(v.Items) == 3 && v.Items[0].Arg == "OwnTable" &&
+		v.Items[1].Tag == "!Ref" && v.Items[1].Arg == "Table" && v.Items[2].Tag == "!Ref" && v.Items[2].Arg == "ExternalTable"
 }
 
 type metric struct {
@@ -120,9 +133,7 @@ func TestAlarmsWatchPublishedMetrics(t *testing.T) {
 		"ApiId": func(v valueOf) bool {
 			return v.Tag == "!Ref" && doc.Resources[v.Arg].Type == "AWS::Serverless::HttpApi"
 		},
-		"TableName": func(v valueOf) bool {
-			return v.Tag == "!Ref" && doc.Resources[v.Arg].Type == "AWS::DynamoDB::Table"
-		},
+		"TableName": isTableName,
 		"QueueName": func(v valueOf) bool {
 			res, attr, _ := strings.Cut(v.Arg, ".")
 			return v.Tag == "!GetAtt" && attr == "QueueName" && doc.Resources[res].Type == "AWS::SQS::Queue"

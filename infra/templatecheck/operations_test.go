@@ -64,3 +64,70 @@ func TestAPIAccessLogs(t *testing.T) {
 		t.Error("the access log writes request parameters")
 	}
 }
+
+// TestRestoredTableCanTakeOver: with ExternalTable set (docs/operations.md, restoring the
+// table), the stack's own table leaves it and is kept, and every use of the table (the
+// functions' TABLE_NAME, their rights, the alarm, the output) names the restored one.
+func TestRestoredTableCanTakeOver(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Parameters map[string]struct {
+			Default *string `yaml:"Default"`
+		} `yaml:"Parameters"`
+		Conditions map[string]valueOf `yaml:"Conditions"`
+		Resources  map[string]struct {
+			Type                string `yaml:"Type"`
+			Condition           string `yaml:"Condition"`
+			DeletionPolicy      string `yaml:"DeletionPolicy"`
+			UpdateReplacePolicy string `yaml:"UpdateReplacePolicy"`
+			Properties          struct {
+				TableName valueOf `yaml:"TableName"`
+			} `yaml:"Properties"`
+		} `yaml:"Resources"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{"ExternalTable", "TableName"} {
+		if d := doc.Parameters[p].Default; d == nil || *d != "" {
+			t.Errorf("parameter %s must exist and default to empty", p)
+		}
+	}
+	own := doc.Conditions["OwnTable"]
+	if own.Tag != "!Equals" || len(own.Items) != 2 || own.Items[0].Tag != "!Ref" || own.Items[0].Arg != "ExternalTable" || own.Items[1].Arg != "" {
+		t.Errorf("OwnTable is %+v, want !Equals [!Ref ExternalTable, \"\"]", own)
+	}
+	tbl := doc.Resources["Table"]
+	if tbl.Condition != "OwnTable" || tbl.DeletionPolicy != "Retain" || tbl.UpdateReplacePolicy != "Retain" {
+		t.Errorf("Table: Condition %q, DeletionPolicy %q, UpdateReplacePolicy %q; want OwnTable, Retain, Retain",
+			tbl.Condition, tbl.DeletionPolicy, tbl.UpdateReplacePolicy)
+	}
+	if n := tbl.Properties.TableName; n.Tag != "!If" || len(n.Items) != 3 || n.Items[0].Arg != "HasTableName" || n.Items[1].Arg != "TableName" {
+		t.Errorf("Table's TableName is %+v, want the TableName parameter when set", n)
+	}
+	// Every reference to the table is one of the two forms that follow ExternalTable.
+	s := string(raw)
+	arn := `!If [OwnTable, !GetAtt Table.Arn, !Sub "arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/${ExternalTable}"]`
+	name := `!If [OwnTable, !Ref Table, !Ref ExternalTable]`
+	if !strings.Contains(s, "TABLE_NAME: "+name) {
+		t.Error("the functions' TABLE_NAME does not follow ExternalTable")
+	}
+	rest := strings.NewReplacer(arn, "", name, "").Replace(s)
+	for _, ref := range regexp.MustCompile(`Table\.Arn|!Ref Table\b|\$\{Table\}`).FindAllString(rest, -1) {
+		t.Errorf("template.yaml uses the table as %q, which does not follow ExternalTable", ref)
+	}
+	// The runbook's parameters and import name what the template has.
+	book, err := os.ReadFile(filepath.Join(root, "docs", "operations.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"--param ExternalTable=", "ParameterKey=TableName,", `"ResourceType": "AWS::DynamoDB::Table", "LogicalResourceId": "Table"`,
+		"AttributeName=expires_at", "PointInTimeRecoveryEnabled=true", "--deletion-protection-enabled"} {
+		if !strings.Contains(string(book), want) {
+			t.Errorf("docs/operations.md lacks %q", want)
+		}
+	}
+}
