@@ -50,6 +50,7 @@ const KAGIYA_STRINGS = {
     "settings.scope.untrusted_devices": "サインインしたことのない端末だけ（本人の端末はロック中もサインインできます）",
     "settings.scope.account": "すべての端末",
     "settings.notify_new_device": "新しい端末からのサインインをメールで知らせる",
+    "settings.revoke_app_passwords_on_change": "パスワードが変わったら、その人のアプリパスワードをすべて取り消す",
     "settings.unlock_hours": "ロック解除リンクの有効期間（時間）",
     "settings.reset_minutes": "パスワード再設定リンクの有効期間（分）",
     "settings.language": "メールの既定の言語",
@@ -230,6 +231,7 @@ const KAGIYA_STRINGS = {
     "settings.scope.untrusted_devices": "Devices that have never signed in (the person's own devices still sign in)",
     "settings.scope.account": "Every device",
     "settings.notify_new_device": "Email the person about sign-ins from new devices",
+    "settings.revoke_app_passwords_on_change": "Revoke the person's app passwords when their password changes",
     "settings.unlock_hours": "Unlock link valid for (hours)",
     "settings.reset_minutes": "Reset link valid for (minutes)",
     "settings.language": "Default email language",
@@ -1063,6 +1065,7 @@ Object.assign(KAGIYA_STRINGS.ja, {
   "settings.weaken.history": "以前のパスワードを使い回せる範囲が広がります。",
   "settings.weaken.scope": "ロックが、サインインしたことのある端末には効かなくなります。",
   "settings.weaken.notify": "新しい端末からのサインインがメールで知らされなくなります。",
+  "settings.weaken.app_passwords": "パスワードが変わっても、以前に作られたアプリパスワードが使えたままになります。",
 });
 Object.assign(KAGIYA_STRINGS.en, {
   "settings.weaken_title": "This change lowers protection", "settings.weaken_ok": "Change it anyway",
@@ -1071,6 +1074,7 @@ Object.assign(KAGIYA_STRINGS.en, {
   "settings.weaken.history": "Earlier passwords can be reused sooner.",
   "settings.weaken.scope": "A lock will no longer apply to browsers that have signed in before.",
   "settings.weaken.notify": "Sign-ins from new browsers will no longer be reported by email.",
+  "settings.weaken.app_passwords": "App passwords made before a password change will keep working after it.",
 });
 
 function t(key) {

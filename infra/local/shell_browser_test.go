@@ -176,6 +176,7 @@ func TestBrowserSettingsWarnBeforeWeakening(t *testing.T) {
 	base := startServer(t)
 	ctx := browser(t)
 	var preset string
+	var revokeShown, revokeKept bool
 	err := chromedp.Do(ctx,
 		japanese(base),
 		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
@@ -184,20 +185,27 @@ func TestBrowserSettingsWarnBeforeWeakening(t *testing.T) {
 		waitText("#preset-rules", "12"),
 		chromedp.SetValue(css("#policy_preset"), "legacy3to30"),
 		fill("#lockout_threshold", "50"),
+		read(chromedp.Evaluate[bool](`document.getElementById("revoke_app_passwords_on_change").checked`), &revokeShown),
+		click("#revoke_app_passwords_on_change"),
 		fill("#confirm_password", "Kagi-2026-Tokyo!"),
 		click("#submit"),
 		waitText("#weaken-list", "ルールが弱く"),
 		waitText("#weaken-list", "10 回から 50 回"),
+		waitText("#weaken-list", "アプリパスワードが使えたまま"),
 		click("#weaken-cancel"),
 		chromedp.Navigate(base+"/settings.html"),
 		waitText("#preset-rules", "12"),
 		read(chromedp.Evaluate[string](`document.getElementById("policy_preset").value`), &preset),
+		read(chromedp.Evaluate[bool](`document.getElementById("revoke_app_passwords_on_change").checked`), &revokeKept),
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if preset != "standard12" {
 		t.Fatalf("stepping back saved the weaker preset: %s", preset)
+	}
+	if !revokeShown || !revokeKept {
+		t.Fatalf("revoking app passwords on a change: shown on %v, kept on after stepping back %v", revokeShown, revokeKept)
 	}
 }
 

@@ -74,8 +74,33 @@ func (k *kit) storePassword(ctx context.Context, a Account, set Settings, hash s
 	})
 	if err == nil {
 		k.remember(ctx, a, set)
+		if *set.Effective().RevokeAppPasswordsOnChange {
+			k.revokeAppPasswords(ctx, stored)
+		}
 	}
 	return stored, err
+}
+
+// revokeAppPasswords removes a's app passwords after its main password changed (the
+// tenant's revoke_app_passwords_on_change): whoever learned the old password may have
+// made one. A failure is logged: the change itself has happened.
+func (k *kit) revokeAppPasswords(ctx context.Context, a Account) {
+	cs, err := k.appPasswords.ListCredentials(ctx, CredAppPassword, a.ID)
+	n := 0
+	for _, c := range cs {
+		if err = k.appPasswords.DeleteCredential(ctx, CredAppPassword, a.ID, c.ID); err != nil && !errors.Is(err, ErrNotFound) {
+			break
+		}
+		err = nil
+		n++
+	}
+	if err != nil {
+		k.log.ErrorContext(ctx, "app passwords not revoked after a password change", "account", a.ID, "err", err)
+	}
+	if n > 0 {
+		k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "system", Action: "app_password.delete", Target: a.LoginID, TargetID: a.ID,
+			Result: fmt.Sprintf("ok:%d revoked by the password change", n)})
+	}
 }
 
 // updateRetrying applies change to a and writes it, re-reading and retrying if the

@@ -89,19 +89,21 @@ type kit struct {
 	histories Histories
 	tokens    Tokens
 	auditLog  AuditLog
-	devices   *serverKey // signs device and remember-browser cookies
-	flowKeys  *serverKey // signs sign-in challenges
-	seal      *sealer    // seals second-factor secrets
-	recovery  RecoveryCodes
-	settings  *settingsCache
-	local     *minuteCounter
-	mailer    Mailer
-	tmpl      *mail.Templates
-	siteURL   string
-	cfg       Config
-	now       func() time.Time
-	log       *slog.Logger
-	dummyHash string
+	// appPasswords: a change of the main password may revoke the account's app passwords.
+	appPasswords Credentials
+	devices      *serverKey // signs device and remember-browser cookies
+	flowKeys     *serverKey // signs sign-in challenges
+	seal         *sealer    // seals second-factor secrets
+	recovery     RecoveryCodes
+	settings     *settingsCache
+	local        *minuteCounter
+	mailer       Mailer
+	tmpl         *mail.Templates
+	siteURL      string
+	cfg          Config
+	now          func() time.Time
+	log          *slog.Logger
+	dummyHash    string
 }
 
 // SignIn is the sign-in flow and sessions: Login, the steps after the password, the
@@ -158,7 +160,7 @@ func New(d Deps, cfg Config) (*Services, error) {
 	cfg = cfg.withDefaults()
 	dummy := password.Dummy(cfg.Hash) // no hash at start: a constant of the same cost
 	st := d.Store
-	k := &kit{accounts: st, attempts: st, histories: st, tokens: st, auditLog: st, recovery: st,
+	k := &kit{accounts: st, attempts: st, histories: st, tokens: st, auditLog: st, recovery: st, appPasswords: st,
 		devices: &serverKey{secrets: st, name: deviceKeyName}, flowKeys: &serverKey{secrets: st, name: flowKeyName},
 		seal:     &sealer{load: d.SealKey},
 		settings: newSettingsCache(st, cfg.TenantCacheTTL), local: &minuteCounter{}, mailer: d.Mailer, tmpl: d.Templates,

@@ -39,6 +39,10 @@ type Settings struct {
 	// NotifyNewDevice: mail the person when it signs in from a browser it has not used
 	// (nil: the default, on).
 	NotifyNewDevice *bool `json:"notify_new_device"`
+	// RevokeAppPasswordsOnChange: a change of the main password (by the person, a reset,
+	// an administrator or a bulk file) revokes the account's app passwords, as the large
+	// mail providers do (nil: the default, on).
+	RevokeAppPasswordsOnChange *bool `json:"revoke_app_passwords_on_change"`
 	// MFARequired: every account must have a second factor; one without enrols during
 	// its next sign-in and cannot turn it off.
 	MFARequired bool `json:"mfa_required"`
@@ -97,6 +101,10 @@ func (s Settings) Effective() Settings {
 	if s.NotifyNewDevice == nil {
 		on := true
 		s.NotifyNewDevice = &on
+	}
+	if s.RevokeAppPasswordsOnChange == nil {
+		on := true
+		s.RevokeAppPasswordsOnChange = &on
 	}
 	if s.InviteLinkHours <= 0 {
 		s.InviteLinkHours = DefaultInviteLinkHours

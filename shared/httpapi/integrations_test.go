@@ -324,7 +324,52 @@ func appPasswordsAreNoLockoutLever(t *testing.T, e *env) {
 	}
 }
 
+// A change of the main password revokes the account's app passwords (whoever knew the
+// old one may have made one), audited; a tenant may keep them instead.
+func appPasswordsRevokedByAPasswordChange(t *testing.T, e *env) {
+	secret := e.serviceCredential("mail")
+	e.withUser(userID, "user")
+	c := e.signedIn(userID, userPW)
+	pw := c.do("POST", "/api/me/app-passwords", map[string]string{"name": "iPhone", "current_password": userPW}).json(t)["password"].(string)
+	if res := e.verify(secret, userID, pw); res.status != 200 {
+		t.Fatalf("app password: %d", res.status)
+	}
+	const next = "Kawa-no-Sakana-7!"
+	if res := c.do("POST", "/api/me/password", map[string]string{"current_password": userPW, "new_password": next}); res.status != 204 {
+		t.Fatalf("change: %d %s", res.status, res.body)
+	}
+	if res := e.verify(secret, userID, pw); res.status != 401 {
+		t.Fatalf("the app password after the change: %d", res.status)
+	}
+	if left, _ := e.store.ListCredentials(context.Background(), account.CredAppPassword, e.account(userID).ID); len(left) != 0 {
+		t.Fatalf("%d app passwords left", len(left))
+	}
+	if !e.auditHas("app_password.delete", "ok:1 revoked by the password change") {
+		t.Fatal("the revocation is not audited")
+	}
+
+	// The tenant keeps them: an administrator's new password leaves them working.
+	owner := e.signedIn(ownerID, ownerPW)
+	set := owner.do("GET", "/api/admin/tenant", nil).json(t)
+	if set["revoke_app_passwords_on_change"] != true {
+		t.Fatalf("default: %v", set["revoke_app_passwords_on_change"])
+	}
+	set["revoke_app_passwords_on_change"], set["confirm_password"] = false, ownerPW
+	if res := owner.do("PUT", "/api/admin/tenant", set); res.status != 200 || res.json(t)["revoke_app_passwords_on_change"] != false {
+		t.Fatalf("turn off: %d %s", res.status, res.body)
+	}
+	c = e.signedIn(userID, next)
+	pw = c.do("POST", "/api/me/app-passwords", map[string]string{"name": "iPad", "current_password": next}).json(t)["password"].(string)
+	if res := owner.do("PATCH", "/api/admin/accounts/"+userID, map[string]any{"password": "Yama-no-Kumo-8!", "confirm_password": ownerPW}); res.status != 200 {
+		t.Fatalf("admin sets a password: %d %s", res.status, res.body)
+	}
+	if res := e.verify(secret, userID, pw); res.status != 200 {
+		t.Fatalf("the app password kept by the tenant's choice: %d", res.status)
+	}
+}
+
 var integrationCases = map[string]func(*testing.T, *env){
+	"AppPasswordsRevokedByAPasswordChange":    appPasswordsRevokedByAPasswordChange,
 	"AppPasswordsAreNoLockoutLever":           appPasswordsAreNoLockoutLever,
 	"ServiceCredentialsAreOwnersAndRevocable": serviceCredentialsAreOwnersAndRevocable,
 	"ServiceCheckHonoursSignInRules":          serviceCheckHonoursSignInRules,
