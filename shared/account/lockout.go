@@ -188,10 +188,30 @@ func wellFormedToken(token string) bool {
 	return true
 }
 
+// releaseTimeout bounds the write that gives a reservation back after the request's own
+// write failed (the request may be ending: the give-back runs on a detached context).
+const releaseTimeout = 5 * time.Second
+
+// recordSuccess notes that a's reserved attempt was a right password (RecordLogin). If
+// that write fails, the reservation is given back, so a fault of the store alone never
+// counts toward a lock: without this, a few right passwords during an outage fill the
+// counter, and the account locks itself with no wrong password at all.
+func (k *kit) recordSuccess(ctx context.Context, a Account, at time.Time) error {
+	err := k.attempts.RecordLogin(ctx, a.TenantID, a.ID, at)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+		defer cancel()
+		if rerr := k.attempts.ReleaseAttempt(rctx, a.TenantID, a.ID); rerr != nil {
+			k.log.ErrorContext(ctx, "a right password's reserved attempt was not given back", "account", a.ID, "err", rerr)
+		}
+	}
+	return err
+}
+
 // authenticated records that a's password was just proven (a confirmation, a change): like
 // a sign-in, it ends the run of failures and counts as the latest sign-in.
 func (k *kit) authenticated(ctx context.Context, a Account) error {
-	if err := k.attempts.RecordLogin(ctx, a.TenantID, a.ID, k.now().UTC()); err != nil {
+	if err := k.recordSuccess(ctx, a, k.now().UTC()); err != nil {
 		return fmt.Errorf("record authentication: %w", err)
 	}
 	return nil

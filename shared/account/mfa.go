@@ -203,6 +203,26 @@ func normalizeRecovery(code string) (string, bool) {
 	return code, true
 }
 
+// releaseCodeTry gives back the try counted for a right code whose write failed (the
+// store, not the code): a fault alone never counts toward the second factor's lock. It
+// runs on a detached context, since the request may be ending.
+func (k *kit) releaseCodeTry(ctx context.Context, a Account) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	_, err := k.updateGuarded(rctx, a, func(a Account) error {
+		if a.MFALocked() || a.MFA.Failures <= 0 {
+			return errNothingToRelease
+		}
+		return nil
+	}, func(a *Account) { a.MFA.Failures-- })
+	if err != nil && !errors.Is(err, errNothingToRelease) {
+		k.log.ErrorContext(ctx, "a right code's counted try was not given back", "account", a.ID, "err", err)
+	}
+}
+
+// errNothingToRelease ends releaseCodeTry without a write.
+var errNothingToRelease = errors.New("nothing to release")
+
 // checkCode checks a TOTP code of a's second factor under the OTP lock. Each try is
 // counted in the account before the code is checked (a guarded conditional write), so
 // parallel wrong codes never get more than the threshold in; the try that fills the
@@ -281,6 +301,9 @@ func (k *kit) checkCode(ctx context.Context, a Account, set Settings, code, ip s
 		})
 		if CodeOf(err) == CodeInvalidCode {
 			k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.verify", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "failed:replay"})
+		}
+		if err != nil && CodeOf(err) == "" {
+			k.releaseCodeTry(ctx, a)
 		}
 		return stored, err
 	}

@@ -318,7 +318,7 @@ func (s *Integrations) Verify(ctx context.Context, secret string, in ServiceChec
 	if err != nil {
 		return ServiceAnswer{}, err
 	}
-	if err := s.attempts.RecordLogin(ctx, a.TenantID, a.ID, now); err != nil {
+	if err := s.recordSuccess(ctx, a, now); err != nil {
 		return ServiceAnswer{}, fmt.Errorf("service check: %w", err)
 	}
 	if reason := changeReason(a, set, now); reason != "" {

@@ -214,7 +214,7 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain string, from Client) 
 		// leaves it (and any lock for them) as it is.
 		err = s.attempts.RecordDeviceLogin(ctx, acct.TenantID, acct.ID, deviceID, now)
 	default:
-		err = s.attempts.RecordLogin(ctx, acct.TenantID, acct.ID, now)
+		err = s.recordSuccess(ctx, acct, now)
 		acct.FailedAttempts = 0
 	}
 	if err != nil {

@@ -58,6 +58,10 @@ type Attempts interface {
 	ReserveAttempt(ctx context.Context, tenantID, accountID string, threshold int, at time.Time) (a Account, ok bool, err error)
 	// RecordLogin notes a successful sign-in: last login time, failure counter back to 0.
 	RecordLogin(ctx context.Context, tenantID, accountID string, at time.Time) error
+	// ReleaseAttempt gives back one reserved attempt whose check succeeded but whose
+	// success could not be recorded: the counter goes down by 1 if it is above 0 and the
+	// account is not locked (a lock stands; nothing to release is no error).
+	ReleaseAttempt(ctx context.Context, tenantID, accountID string) error
 	// Lock sets the lock at at if the account is unlocked and its counter has reached
 	// threshold; it reports whether this call locked it (exactly one caller does).
 	Lock(ctx context.Context, tenantID, accountID string, threshold int, at time.Time) (bool, error)

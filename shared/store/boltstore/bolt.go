@@ -501,6 +501,20 @@ func (s *Store) ReserveAttempt(_ context.Context, tenantID, id string, threshold
 	return out, err == nil, err
 }
 
+func (s *Store) ReleaseAttempt(_ context.Context, tenantID, id string) error {
+	_, err := s.updateAccount(tenantID, id, func(a *account.Account) error {
+		if a.Locked() || a.FailedAttempts <= 0 {
+			return errNoAttempt
+		}
+		a.FailedAttempts--
+		return nil
+	})
+	if errors.Is(err, errNoAttempt) {
+		return nil
+	}
+	return err
+}
+
 func (s *Store) ReserveDeviceAttempt(_ context.Context, tenantID, id, deviceID string, threshold int) (account.Account, bool, error) {
 	out, err := s.updateAccount(tenantID, id, func(a *account.Account) error {
 		if a.Disabled || a.PasswordHash == "" || a.DeviceFailures[deviceID] >= threshold {

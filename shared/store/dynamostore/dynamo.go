@@ -625,6 +625,14 @@ func (s *Store) ReserveAttempt(ctx context.Context, tenantID, id string, thresho
 	return it.account(), true, nil
 }
 
+// ReleaseAttempt takes one off the counter in one conditional update; a counter at 0 or
+// a locked account is left as it is.
+func (s *Store) ReleaseAttempt(ctx context.Context, tenantID, id string) error {
+	_, _, err := s.accountUpdate(ctx, tenantID, id, "SET failed_attempts = failed_attempts - :one",
+		"attribute_not_exists(locked_at) AND failed_attempts > :zero", map[string]types.AttributeValue{":zero": num(0)}, types.ReturnValueNone)
+	return err
+}
+
 // ReserveDeviceAttempt adds to the browser's counter in the account's devices map. The
 // map does not exist until a first reservation makes it (a nested path needs its map),
 // so a reservation that finds no map starts one; of two first reservations at once, the

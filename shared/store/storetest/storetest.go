@@ -491,6 +491,42 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 				t.Fatalf("RecordLogin(absent) err = %v", err)
 			}
 		})
+		t.Run("ReleaseAttempt", func(t *testing.T) {
+			s := newStore(t)
+			a := create(t, s, acct("t1", "release@example.com", account.RoleUser))
+			for range 2 {
+				if _, ok, err := s.ReserveAttempt(ctx, "t1", a.ID, 3, at); !ok || err != nil {
+					t.Fatalf("reserve: %v %v", ok, err)
+				}
+			}
+			if err := s.ReleaseAttempt(ctx, "t1", a.ID); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := s.GetAccount(ctx, "t1", a.ID); got.FailedAttempts != 1 {
+				t.Fatalf("after one release the counter is %d, want 1", got.FailedAttempts)
+			}
+			// Nothing below 0, and a lock stands.
+			for range 2 {
+				if err := s.ReleaseAttempt(ctx, "t1", a.ID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got, _ := s.GetAccount(ctx, "t1", a.ID); got.FailedAttempts != 0 {
+				t.Fatalf("released below 0: %d", got.FailedAttempts)
+			}
+			for range 3 {
+				s.ReserveAttempt(ctx, "t1", a.ID, 3, at) //nolint:errcheck
+			}
+			if ok, err := s.Lock(ctx, "t1", a.ID, 3, at); !ok || err != nil {
+				t.Fatalf("lock: %v %v", ok, err)
+			}
+			if err := s.ReleaseAttempt(ctx, "t1", a.ID); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := s.GetAccount(ctx, "t1", a.ID); got.FailedAttempts != 3 || !got.Locked() {
+				t.Fatalf("a release changed a locked account: %+v", got)
+			}
+		})
 		t.Run("ReservedAtomicallyAndLockOnce", func(t *testing.T) {
 			s := newStore(t)
 			g := create(t, s, acct("t1", "guess@example.com", account.RoleUser))
