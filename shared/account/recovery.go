@@ -26,6 +26,17 @@ func (s *Recovery) Forgot(ctx context.Context, loginID, ip string) error {
 	if _, ok := ParseLoginID(loginID); !ok {
 		return codeErr(CodeValidation, FieldError{"login_id", "invalid"})
 	}
+	// Whatever the store does, the answer is the one an unknown account gets: a failure
+	// here would tell a known account from an unknown one (only a known one reaches the
+	// writes). The request is then not done; the log says so, and the person may ask again.
+	if err := s.forgot(ctx, loginID, ip); err != nil {
+		s.log.ErrorContext(ctx, "password reset request not completed; answered as accepted", "err", err)
+	}
+	return nil
+}
+
+// forgot is Forgot's work for a well-formed login ID.
+func (s *Recovery) forgot(ctx context.Context, loginID, ip string) error {
 	a, err := findAccount(ctx, s.logins, s.accounts, loginID)
 	if errors.Is(err, ErrNotFound) {
 		s.audit(ctx, AuditEvent{Actor: loginID, Action: "password.reset_requested", Target: loginID, IP: ip, Result: "ignored:unknown"})

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
@@ -23,6 +24,7 @@ import (
 var faultCases = map[string]func(*testing.T, *env, *faults.Plan){
 	"RightPasswordsDuringAnOutageNeverLock": faultRightPasswordsNeverLock,
 	"RightCodesDuringAnOutageNeverLock":     faultRightCodesNeverLock,
+	"ForgotAnswersTheSameWhateverTheStore":  faultForgotAnswersTheSame,
 }
 
 func TestFaults(t *testing.T) {
@@ -107,5 +109,29 @@ func faultRightCodesNeverLock(t *testing.T, e *env, plan *faults.Plan) {
 	}
 	if a := e.account(userID); a.MFALocked() || a.MFA.Failures != 0 {
 		t.Fatalf("after the fault: second factor locked %v, failures %d", a.MFALocked(), a.MFA.Failures)
+	}
+}
+
+// forgot answers 202 with the same body for a known and an unknown account whichever of
+// its store calls fails (before, a failure after the lookup, which only a known account
+// reaches, was a 500: it told the two apart); once the fault clears, the link is mailed.
+func faultForgotAnswersTheSame(t *testing.T, e *env, plan *faults.Plan) {
+	e.withUser(userID, "user")
+	forgot := func(id string) response {
+		return e.client().do("POST", "/api/password/forgot", map[string]string{"login_id": id})
+	}
+	for _, method := range []string{"LookupLogin", "GetAccount", "Hit", "GetTenant", "CreateToken", "AppendAudit"} {
+		e.clock.Add(time.Hour) // a fresh hour: the per-account and per-IP counters start again
+		plan.Fail(method, faults.Throttling("DynamoDB", "Query"))
+		known, unknown := forgot(userID), forgot("nobody@example.com")
+		plan.Clear()
+		if known.status != 202 || unknown.status != 202 || string(known.body) != string(unknown.body) {
+			t.Fatalf("%s failing: known %d %s, unknown %d %s", method, known.status, known.body, unknown.status, unknown.body)
+		}
+	}
+	before := len(e.mailbox.Messages(userID))
+	e.clock.Add(time.Hour)
+	if res := forgot(userID); res.status != 202 || len(e.mailbox.Messages(userID)) != before+1 {
+		t.Fatalf("after the fault: %d, mails %d then %d", res.status, before, len(e.mailbox.Messages(userID)))
 	}
 }
