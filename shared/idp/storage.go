@@ -141,8 +141,19 @@ func (s *storage) put(ctx context.Context, purpose, key, tenantID string, v any,
 		return err
 	}
 	now := s.now().UTC()
-	return s.store.CreateToken(ctx, account.Token{IDHash: account.HashToken(key), Purpose: purpose, TenantID: tenantID,
-		Data: string(data), CreatedAt: now, ExpiresAt: now.Add(ttl)})
+	return hidden(s.store.CreateToken(ctx, account.Token{IDHash: account.HashToken(key), Purpose: purpose, TenantID: tenantID,
+		Data: string(data), CreatedAt: now, ExpiresAt: now.Add(ttl)}))
+}
+
+// hidden makes a store failure a plain server_error: op answers any other error with
+// its text as the error_description, and a 5xx body never carries the store's or the
+// SDK's words. The cause stays inside (Parent) for the log. Not found and conflict, which
+// the callers tell apart, pass as they are.
+func hidden(err error) error {
+	if err == nil || errors.Is(err, account.ErrNotFound) || errors.Is(err, account.ErrConflict) || errors.As(err, new(*oidc.Error)) {
+		return err
+	}
+	return oidc.ErrServerError().WithParent(err)
 }
 
 // get reads the live token of purpose under key into v; take uses it up.
@@ -153,7 +164,7 @@ func (s *storage) get(ctx context.Context, purpose, key string, take bool, v any
 	}
 	t, err := read(ctx, account.HashToken(key), purpose, s.now().UTC())
 	if err != nil {
-		return t, err
+		return t, hidden(err)
 	}
 	return t, json.Unmarshal([]byte(t.Data), v)
 }
@@ -232,7 +243,8 @@ func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 }
 
 func (s *storage) DeleteAuthRequest(ctx context.Context, id string) error {
-	if _, err := s.authRequest(ctx, id, true); err != nil && !errors.As(err, new(*oidc.Error)) {
+	// Gone already is done; a store that failed to use it up is an error.
+	if _, err := s.authRequest(ctx, id, true); err != nil && !errors.Is(err, oidc.ErrInvalidRequest()) {
 		return err
 	}
 	return nil
