@@ -109,7 +109,8 @@ type MailClient func(awsCfg aws.Config, from, configSet string) account.Mailer
 // SES sends through Amazon SES from the verified identity from, in configuration set
 // configSet ("" for none).
 func SES(awsCfg aws.Config, from, configSet string) account.Mailer {
-	return sesmail.New(sesmail.SendEmailFunc(ses.NewFromConfig(awsCfg).SendEmail), from).WithConfigurationSet(configSet)
+	client := ses.NewFromConfig(awsCfg, func(o *ses.Options) { o.Retryer, o.HTTPClient = apiCallRetryer(), apiCallHTTPClient() })
+	return sesmail.New(sesmail.SendEmailFunc(client.SendEmail), from).WithConfigurationSet(configSet)
 }
 
 // Build reads the environment and builds the parts every function shares, with the
@@ -133,7 +134,8 @@ func Build(ctx context.Context, getenv func(string) string, parts Parts) (Env, e
 			return Env{}, err
 		}
 	}
-	store := dynamostore.New(dynamostore.SDK(dynamodb.NewFromConfig(awsCfg)), cfg.Table, 0)
+	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.Retryer, o.HTTPClient = apiCallRetryer(), apiCallHTTPClient() })
+	store := dynamostore.New(dynamostore.SDK(db), cfg.Table, 0)
 	var sealKey func(context.Context) ([]byte, error)
 	if cfg.SealKMSKey != "" && parts.Keys != nil {
 		sealKey = SealKeyFromKMS(parts.Keys(awsCfg), store, cfg.SealKMSKey)
