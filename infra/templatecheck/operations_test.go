@@ -131,3 +131,21 @@ func TestRestoredTableCanTakeOver(t *testing.T) {
 		}
 	}
 }
+
+// TestPepperKeyIsDecryptable: every function that reads the pepper parameter may decrypt
+// it with the customer-managed key named by PepperKeyArn (README, Deployment).
+func TestPepperKeyIsDecryptable(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(raw)
+	reads := strings.Count(s, "Action: [ssm:GetParameter]")
+	decrypts := strings.Count(s, "Action: [kms:Decrypt]\n              Resource: !If [HasPepperKey, !Ref PepperKeyArn,")
+	if reads == 0 || reads != decrypts {
+		t.Errorf("%d functions read the pepper, %d may decrypt it with PepperKeyArn", reads, decrypts)
+	}
+	if !strings.Contains(s, `HasPepperKey: !Not [!Equals [!Ref PepperKeyArn, ""]]`) {
+		t.Error("no HasPepperKey condition on PepperKeyArn")
+	}
+}

@@ -198,8 +198,9 @@ func TestFunctionPermissions(t *testing.T) {
 				CodeURI  string `yaml:"CodeUri"`
 				Policies []struct {
 					Statement []struct {
-						Action   []string `yaml:"Action"`
-						Resource any      `yaml:"Resource"`
+						Action    []string `yaml:"Action"`
+						Resource  any      `yaml:"Resource"`
+						Condition any      `yaml:"Condition"`
 					} `yaml:"Statement"`
 				} `yaml:"Policies"`
 			} `yaml:"Properties"`
@@ -236,6 +237,13 @@ func TestFunctionPermissions(t *testing.T) {
 						t.Errorf("%s: action %s", name, action)
 					}
 					if strings.HasPrefix(action, "kms:") {
+						// The pepper's customer-managed key, when there is one: decrypt only.
+						if r, _ := st.Resource.([]any); len(r) == 3 && r[0] == "HasPepperKey" && r[1] == "PepperKeyArn" {
+							if action != "kms:Decrypt" || !strings.Contains(fmt.Sprint(st.Condition), "kms:ViaService:ssm.${AWS::Region}.amazonaws.com") {
+								t.Errorf("%s: %s on the pepper's key, beyond decrypting through SSM (%v)", name, action, st.Condition)
+							}
+							continue
+						}
 						if r, _ := st.Resource.(string); r != "SealKey.Arn" || !opensSealKey[name] {
 							t.Errorf("%s: %s on %v: only the sign-in and provider functions, only on the seal key", name, action, st.Resource)
 						}
