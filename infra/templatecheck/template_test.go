@@ -214,7 +214,10 @@ func TestFunctionPermissions(t *testing.T) {
 	allowed := map[string]bool{"dynamodb:GetItem": true, "dynamodb:PutItem": true, "dynamodb:UpdateItem": true,
 		"dynamodb:DeleteItem": true, "dynamodb:Query": true, "dynamodb:TransactWriteItems": true, "ses:SendEmail": true,
 		"s3:PutObject": true, "s3:GetObject": true, "s3:DeleteObject": true, "sqs:SendMessage": true, "ssm:GetParameter": true,
-		"kms:GenerateDataKey": true, "kms:Decrypt": true}
+		"kms:GenerateDataKey": true, "kms:Decrypt": true, "secretsmanager:GetSecretValue": true}
+	// The functions behind the HTTP API read the origin secret at start.
+	servesHTTP := map[string]bool{"LoginFunction": true, "AdminFunction": true, "PasswordFunction": true, "UnlockFunction": true,
+		"ResetFunction": true, "OidcFunction": true}
 	// Only the function that checks codes and the provider (whose signing keys are sealed)
 	// open the seal key.
 	opensSealKey := map[string]bool{"LoginFunction": true, "OidcFunction": true}
@@ -226,7 +229,7 @@ func TestFunctionPermissions(t *testing.T) {
 		if !known {
 			t.Errorf("%s: a function this test does not know; add what it may do", name)
 		}
-		mails := false
+		mails, readsOrigin := false, false
 		for _, p := range res.Properties.Policies {
 			for _, st := range p.Statement {
 				if st.Resource == "*" {
@@ -255,6 +258,12 @@ func TestFunctionPermissions(t *testing.T) {
 							t.Errorf("%s: %s on %v, beyond the upload bucket's uploads/", name, action, st.Resource)
 						}
 					}
+					if strings.HasPrefix(action, "secretsmanager:") {
+						readsOrigin = true
+						if r, _ := st.Resource.(string); r != "OriginSecret" || !servesHTTP[name] {
+							t.Errorf("%s: %s on %v: only the HTTP functions, only the origin secret", name, action, st.Resource)
+						}
+					}
 					if strings.HasPrefix(action, "ssm:") {
 						if r, _ := st.Resource.(string); !strings.HasSuffix(r, ":parameter${PepperParameter}") {
 							t.Errorf("%s: %s on %v, beyond the pepper parameter", name, action, st.Resource)
@@ -275,6 +284,9 @@ func TestFunctionPermissions(t *testing.T) {
 					}
 				}
 			}
+		}
+		if readsOrigin != servesHTTP[name] {
+			t.Errorf("%s: may read the origin secret = %v, serves HTTP = %v", name, readsOrigin, servesHTTP[name])
 		}
 		if mails != want {
 			t.Errorf("%s: may send mail = %v, want %v", name, mails, want)
@@ -384,7 +396,12 @@ func TestOriginSecretIsWired(t *testing.T) {
 	}
 	s := string(raw)
 	ref := `"{{resolve:secretsmanager:${OriginSecret}:SecretString}}"`
-	for _, want := range []string{"ORIGIN_SECRET: !Sub " + ref, "HeaderName: " + httpapi.OriginHeader, "HeaderValue: !Sub " + ref,
+	// The functions get the secret's ARN and read it at start; its value is in no
+	// function's environment (only CloudFront's origin header has it).
+	if strings.Count(s, "{{resolve:secretsmanager:") != 1 || strings.Contains(s, "ORIGIN_SECRET:") {
+		t.Error("the origin secret's value reaches somewhere else than CloudFront's origin header")
+	}
+	for _, want := range []string{"ORIGIN_SECRET_ARN: !Ref OriginSecret", "HeaderName: " + httpapi.OriginHeader, "HeaderValue: !Sub " + ref,
 		"CloudFront-Viewer-Address", "OriginRequestPolicyId: !Ref ApiOriginRequests", "Type: AWS::SecretsManager::Secret"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("template.yaml lacks %q", want)

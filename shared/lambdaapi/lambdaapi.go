@@ -186,10 +186,14 @@ func Handler(ctx context.Context, getenv func(string) string, parts Parts) (http
 			return nil, err
 		}
 	}
-	return handlerOf(env, getenv, parts, provider), nil
+	return handlerOf(ctx, env, getenv, parts, provider)
 }
 
-func handlerOf(env Env, getenv func(string) string, parts Parts, provider http.Handler) http.Handler {
+func handlerOf(ctx context.Context, env Env, getenv func(string) string, parts Parts, provider http.Handler) (http.Handler, error) {
+	origin, err := originSecret(ctx, env.AWS, getenv)
+	if err != nil {
+		return nil, err
+	}
 	var jobs *bulk.Jobs
 	if name := getenv("UPLOAD_BUCKET"); name != "" && parts.Uploads != nil {
 		jobs = &bulk.Jobs{Store: env.Store, Presign: parts.Uploads(env.AWS, name), Now: time.Now}
@@ -198,8 +202,8 @@ func handlerOf(env Env, getenv func(string) string, parts Parts, provider http.H
 	if name := getenv("UPLOAD_BUCKET"); name != "" && parts.Exports != nil {
 		exports = parts.Exports(env.AWS, name)
 	}
-	return httpapi.New(httpapi.Deps{Services: env.Services, Log: env.Log, Bulk: jobs, Exports: exports, OriginSecret: getenv("ORIGIN_SECRET"), OIDC: provider,
-		SecureCookies: strings.HasPrefix(env.Config.SiteURL, "https://")})
+	return httpapi.New(httpapi.Deps{Services: env.Services, Log: env.Log, Bulk: jobs, Exports: exports, OriginSecret: origin, OIDC: provider,
+		SecureCookies: strings.HasPrefix(env.Config.SiteURL, "https://")}), nil
 }
 
 // Setup is the one-off invocation that makes the first tenant and its owner, sent by the
@@ -233,7 +237,11 @@ func AdminEntry(ctx context.Context, getenv func(string) string, parts Parts) (f
 	if err != nil {
 		return nil, err
 	}
-	proxy := httpadapter.NewV2(handlerOf(env, getenv, parts, nil))
+	h, err := handlerOf(ctx, env, getenv, parts, nil)
+	if err != nil {
+		return nil, err
+	}
+	proxy := httpadapter.NewV2(h)
 	return func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var probe struct {
 			Setup *Setup `json:"setup"`
