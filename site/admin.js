@@ -144,7 +144,7 @@ document.addEventListener("DOMContentLoaded", async () => {
       if (state.next) state.cursors[state.page + 1] = state.next;
       render();
     } catch (e) {
-      if (e.status === 401) { location.replace("/index.html"); return; }
+      if (e.signedOut) { location.replace("/index.html"); return; }
       showMessage(listMsg, e.message, true);
     } finally {
       clearTimeout(timer);

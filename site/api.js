@@ -28,6 +28,12 @@ class ApiError extends Error {
     this.code = code;
     this.fields = e.fields || [];
   }
+
+  // signedOut: the session is gone (401 unauthenticated). Other 401s (a wrong code, a
+  // wrong password) are errors of the form that sent them, shown in place.
+  get signedOut() {
+    return this.status === 401 && this.code === "unauthenticated";
+  }
 }
 
 // api counts the calls in flight in the root element's data-pending, so that a test can
@@ -69,7 +75,7 @@ async function me() {
     if (typeof renderShell === "function") renderShell(m);
     return m;
   } catch (e) {
-    if (e.status === 401) { location.replace("/index.html"); return null; }
+    if (e.signedOut) { location.replace("/index.html"); return null; }
     throw e;
   }
 }
@@ -113,19 +119,27 @@ function flagFields(form, err, msgEl) {
   if (!err) return;
   if (!msgEl.id) msgEl.id = form.id + "-error";
   if (!msgEl.hasAttribute("tabindex")) msgEl.tabIndex = -1;
+  const mark = (el) => {
+    el.setAttribute("aria-invalid", "true");
+    el.dataset.describedBy = el.getAttribute("aria-describedby") || "";
+    el.setAttribute("aria-describedby", (el.dataset.describedBy + " " + msgEl.id).trim());
+  };
   let first = null;
   for (const f of err.fields || []) {
     const name = String(f.field).replace(/\[\d+\]$/, "");
     const el = form.querySelector("#" + CSS.escape(name)) || form.querySelector('[name="' + CSS.escape(name) + '"]');
     if (!el || el.getAttribute("aria-invalid")) continue;
-    el.setAttribute("aria-invalid", "true");
-    el.dataset.describedBy = el.getAttribute("aria-describedby") || "";
-    el.setAttribute("aria-describedby", (el.dataset.describedBy + " " + msgEl.id).trim());
+    mark(el);
     first = first || el;
   }
-  if (!first && (err.code === "invalid_current_password" || err.code === "invalid_confirm_password")) {
-    first = form.querySelector('input[type="password"][autocomplete="current-password"]');
-    if (first) { first.setAttribute("aria-invalid", "true"); first.dataset.describedBy = first.getAttribute("aria-describedby") || ""; }
+  // Errors that name no field but can only be about one: the password confirming the
+  // action, the code typed.
+  const about = { invalid_current_password: 'input[type="password"][autocomplete="current-password"]',
+    invalid_confirm_password: 'input[type="password"][autocomplete="current-password"]',
+    invalid_code: 'input[autocomplete="one-time-code"]' }[err.code];
+  if (!first && about) {
+    first = form.querySelector(about);
+    if (first) mark(first);
   }
   (first || msgEl).focus();
 }

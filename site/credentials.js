@@ -17,7 +17,7 @@ function credentialSection(opts) {
   let rows = [];
   const fmt = (s) => (s ? formatTime(s) : t("never"));
   const fail = (e) => {
-    if (e.status === 401) { location.replace("/index.html"); return; }
+    if (e.signedOut) { location.replace("/index.html"); return; }
     showMessage(msg, fieldMessages(e), true);
   };
   const render = () => {

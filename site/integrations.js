@@ -25,7 +25,7 @@ async function oidcClients() {
   const msg = document.getElementById("oidc-message");
   let clients = [];
   const fail = (e) => {
-    if (e.status === 401) { location.replace("/index.html"); return; }
+    if (e.signedOut) { location.replace("/index.html"); return; }
     showMessage(msg, fieldMessages(e), true);
   };
   const render = () => {

@@ -22,7 +22,7 @@ document.addEventListener("DOMContentLoaded", async () => {
       checklist.update();
       showMessage(msg, t("pw.done"), false);
     } catch (e) {
-      if (e.status === 401) { location.replace("/index.html"); return; }
+      if (e.signedOut) { location.replace("/index.html"); return; }
       showMessage(msg, checklist.explain(e), true);
       flagFields(form, e, msg);
     } finally {

@@ -33,7 +33,7 @@ document.addEventListener("DOMContentLoaded", async () => {
       await f();
       if (done) showMessage(msg, t(done), false);
     } catch (e) {
-      if (e.status === 401) { location.replace("/index.html"); return; }
+      if (e.signedOut) { location.replace("/index.html"); return; }
       showMessage(msg, fieldMessages(e), true);
     } finally {
       button.disabled = false;
@@ -54,14 +54,32 @@ document.addEventListener("DOMContentLoaded", async () => {
     enrol.hidden = false;
     document.getElementById("confirm_code").focus();
   }));
+  // A wrong code is the form's error, shown beside it: the enrolment stays as it is, so
+  // the person types the app's next code.
   const confirm = document.getElementById("confirm-form");
-  confirm.addEventListener("submit", action(document.getElementById("confirm-submit"), async () => {
-    const res = await api("POST", "/api/me/mfa/totp/confirm", { code: confirm.confirm_code.value.trim() });
-    confirm.reset();
-    document.getElementById("enrol").hidden = true;
-    showMessage(msg, t("mfa.enabled"), false);
-    showCodes(res.recovery_codes);
-  }));
+  const confirmMsg = document.getElementById("confirm-message");
+  const confirmButton = document.getElementById("confirm-submit");
+  confirm.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    confirmButton.disabled = true;
+    showMessage(msg, "", false);
+    showMessage(confirmMsg, "", false);
+    flagFields(confirm, null, confirmMsg);
+    try {
+      const res = await api("POST", "/api/me/mfa/totp/confirm", { code: confirm.confirm_code.value.trim() });
+      confirm.reset();
+      document.getElementById("enrol").hidden = true;
+      showMessage(msg, t("mfa.enabled"), false);
+      showCodes(res.recovery_codes);
+    } catch (e) {
+      if (e.signedOut) { location.replace("/index.html"); return; }
+      showMessage(confirmMsg, fieldMessages(e), true);
+      flagFields(confirm, e, confirmMsg);
+      confirm.confirm_code.select();
+    } finally {
+      confirmButton.disabled = false;
+    }
+  });
   const regen = document.getElementById("regen-form");
   regen.addEventListener("submit", action(document.getElementById("regen-submit"), async () => {
     const res = await api("POST", "/api/me/mfa/recovery-codes", { current_password: regen.regen_password.value });
@@ -91,7 +109,7 @@ document.addEventListener("DOMContentLoaded", async () => {
       showMessage(out, t("loginid.sent").replace("{id}", loginID.new_login_id.value.trim()), false);
       loginID.reset();
     } catch (e) {
-      if (e.status === 401) { location.replace("/index.html"); return; }
+      if (e.signedOut) { location.replace("/index.html"); return; }
       showMessage(out, fieldMessages(e), true);
     } finally {
       button.disabled = false;

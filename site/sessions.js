@@ -41,7 +41,7 @@ document.addEventListener("DOMContentLoaded", async () => {
       rows = (await api("GET", "/api/me/sessions")).sessions;
       render();
     } catch (e) {
-      if (e.status === 401) { location.replace("/index.html"); return; }
+      if (e.signedOut) { location.replace("/index.html"); return; }
       showMessage(msg, e.message, true);
     }
   }

@@ -1,0 +1,72 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/chromedp/chromedp"
+)
+
+// One mistyped code while turning the second factor on is an error shown in place: the
+// page keeps the enrolment (the same key, the code field) and the person stays signed in,
+// in both languages and at both sizes; the right code then turns it on.
+func TestBrowserEnrolmentWrongCodeStaysInPlace(t *testing.T) {
+	base := startServer(t)
+	const id, pw = "kenta@example.com", "Fuji-Passw0rd-26!"
+	createUser(t, base, id, pw)
+	ctx := browser(t)
+	if err := chromedp.Do(ctx, japanese(base), signIn(base, id, pw), waitText("#me-login-id", id)); err != nil {
+		t.Fatal(err)
+	}
+	views := []struct {
+		lang, want string
+		w, h       int64
+	}{
+		{"ja", "確認コードが正しくありません", 390, 844},
+		{"ja", "確認コードが正しくありません", 1280, 800},
+		{"en", "The code is not correct", 390, 844},
+		{"en", "The code is not correct", 1280, 800},
+	}
+	for _, v := range views {
+		var before, after, path, invalid string
+		var enrolShown bool
+		err := chromedp.Do(ctx,
+			chromedp.EmulateViewport(v.w, v.h),
+			script(`localStorage.setItem("kagiya.lang", "`+v.lang+`")`),
+			chromedp.Navigate(base+"/security.html"),
+			chromedp.WaitVisible(css("#enable_password")),
+			fill("#enable_password", pw),
+			chromedp.Click(css("#enable-submit")),
+			chromedp.WaitVisible(css("#enrol img.qr")),
+			waitText("#secret", " "),
+			read(chromedp.TextContent(css("#secret")), &before),
+			fill("#confirm_code", "000000"),
+			chromedp.Click(css("#confirm-submit")),
+			waitText("#confirm-message", v.want),
+			read(chromedp.Evaluate[string](`location.pathname`), &path),
+			read(chromedp.Evaluate[bool](`!document.getElementById("enrol").hidden`), &enrolShown),
+			read(chromedp.TextContent(css("#secret")), &after),
+			read(chromedp.Evaluate[string](`document.getElementById("confirm_code").getAttribute("aria-invalid") || ""`), &invalid),
+		)
+		if err != nil {
+			t.Fatalf("%s at %d px: %v", v.lang, v.w, err)
+		}
+		if path != "/security.html" || !enrolShown || after != before || invalid != "true" {
+			t.Fatalf("%s at %d px, after a wrong code: page %q, enrolment shown %t, key %q then %q, field marked %q", v.lang, v.w, path, enrolShown, before, after, invalid)
+		}
+	}
+	// The enrolment kept is the one the right code confirms.
+	var secret string
+	err := chromedp.Do(ctx,
+		read(chromedp.TextContent(css("#secret")), &secret),
+		fillCode(t, "#confirm_code", &secret, 0),
+		chromedp.Click(css("#confirm-submit")),
+		chromedp.WaitVisible(css("#codes-section")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(secret, " ") < 3 {
+		t.Fatalf("secret %q", secret)
+	}
+}
