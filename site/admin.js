@@ -265,7 +265,14 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (!ids && !allMatching && !selected.size) { showMessage(listMsg, t("admin.unlock.none"), true); return; }
     unlockMode = mode;
     confirmIDs = ids;
-    document.getElementById("unlock-title").textContent = t("admin." + mode + ".title");
+    // The title and the button name the action, also after a change of language.
+    const title = document.getElementById("unlock-title");
+    const ok = document.getElementById("unlock-ok");
+    title.dataset.i18n = "admin." + mode + ".title";
+    ok.dataset.i18n = "admin." + mode + ".ok";
+    title.textContent = t(title.dataset.i18n);
+    ok.textContent = t(ok.dataset.i18n);
+    ok.className = mode === "suspend" ? "danger" : "";
     document.getElementById("unlock-list").textContent = ids ? ids.join(", ") : allMatching ? t("admin.selected").replace("{n}", state.total) : [...selected].join(", ");
     document.getElementById("unlock-confirm").value = "";
     showMessage(document.getElementById("unlock-message"), "", true);

@@ -1101,3 +1101,7 @@ document.addEventListener("DOMContentLoaded", () => {
     });
   }
 });
+
+// The confirmation dialog's button names its action (issue 27).
+Object.assign(KAGIYA_STRINGS.ja, { "admin.lock.ok": "ロックを解除する", "admin.mfa.ok": "利用停止を解除する", "admin.suspend.ok": "停止する", "admin.resume.ok": "停止を解除する" });
+Object.assign(KAGIYA_STRINGS.en, { "admin.lock.ok": "Unlock", "admin.mfa.ok": "Release", "admin.suspend.ok": "Suspend", "admin.resume.ok": "Resume" });

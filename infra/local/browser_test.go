@@ -358,3 +358,9 @@ func TestBrowserAuditLog(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// openRowAction clicks an account row's action (its button's class: suspend, setpw,
+// loginid, mfareset, resend, edit, delete).
+func openRowAction(loginID, class string) chromedp.Action[chromedp.Void] {
+	return chromedp.Click(css(`#accounts tr[data-login-id="` + loginID + `"] button.` + class))
+}

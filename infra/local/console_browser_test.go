@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -68,5 +69,47 @@ func TestBrowserEnrolmentWrongCodeStaysInPlace(t *testing.T) {
 	}
 	if strings.Count(secret, " ") < 3 {
 		t.Fatalf("secret %q", secret)
+	}
+}
+
+// The confirmation dialog's button says what it does: 停止する / Suspend when
+// suspending, for one account, the selection, and "select all N", and the other modes
+// their own verbs.
+func TestBrowserConfirmButtonSaysWhatItDoes(t *testing.T) {
+	base := startServer(t)
+	owner := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")
+	for i := range 60 {
+		res := owner("POST", "/api/admin/accounts", map[string]any{"login_id": fmt.Sprintf("s%02d@example.com", i), "role": "user", "invite": true})
+		res.Body.Close()
+		if res.StatusCode != 201 {
+			t.Fatalf("create %d: %d", i, res.StatusCode)
+		}
+	}
+	ctx := browser(t)
+	if err := chromedp.Do(ctx, japanese(base), signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"), waitText("#me-login-id", "owner@example.com"),
+		chromedp.Navigate(base+"/admin.html"), waitText("#count", "61件")); err != nil {
+		t.Fatal(err)
+	}
+	label := func(open chromedp.Action[chromedp.Void], want string) chromedp.Action[chromedp.Void] {
+		return chromedp.Steps(open, chromedp.WaitVisible(css("#unlock-dialog")), waitText("#unlock-ok", want),
+			chromedp.Click(css("#unlock-cancel")), chromedp.WaitNotVisible(css("#unlock-dialog")))
+	}
+	err := chromedp.Do(ctx,
+		label(openRowAction("s01@example.com", "suspend"), "停止する"),
+		chromedp.Click(css("#select-page")),
+		chromedp.WaitVisible(css("#select-matching")),
+		chromedp.Click(css("#select-matching")),
+		waitText("#selection", "61件を選択中"),
+		label(chromedp.Click(css("#suspend-selected")), "停止する"),
+		label(chromedp.Click(css("#resume-selected")), "停止を解除する"),
+		label(chromedp.Click(css("#unlock-selected")), "ロックを解除する"),
+		label(chromedp.Click(css("#mfa-unlock-selected")), "利用停止を解除する"),
+		chromedp.Click(css("#lang-switch")),
+		waitText("#unlock-selected", "Unlock"),
+		label(chromedp.Click(css("#suspend-selected")), "Suspend"),
+		label(chromedp.Click(css("#resume-selected")), "Resume"),
+	)
+	if err != nil {
+		t.Fatal(err)
 	}
 }
