@@ -113,3 +113,70 @@ func TestBrowserConfirmButtonSaysWhatItDoes(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// codesOverlap lists the recovery codes whose text another code's number or text covers
+// (a number is where the list puts it: inside the item, or in the space left of it).
+const codesOverlap = `(() => {
+  const items = [...document.querySelectorAll("#codes-section ol.codes li")];
+  const probe = document.createElement("span");
+  probe.textContent = "10. ";
+  probe.style.position = "absolute";
+  probe.style.whiteSpace = "pre";
+  items[0].append(probe);
+  const marker = probe.getBoundingClientRect().width;
+  probe.remove();
+  const boxes = items.map((li) => {
+    const r = document.createRange();
+    r.selectNodeContents(li);
+    const text = r.getBoundingClientRect();
+    const inside = getComputedStyle(li).listStylePosition === "inside";
+    const left = inside ? li.getBoundingClientRect().left : text.left - marker;
+    const lines = new Set([...r.getClientRects()].map((x) => Math.round(x.top))).size;
+    return { code: li.textContent, left, right: text.right, top: text.top, bottom: text.bottom, textLeft: text.left, lines };
+  });
+  const out = [];
+  for (const a of boxes) {
+    if (a.lines > 1) out.push(a.code + " broken over " + a.lines + " lines");
+    if (a.right > window.innerWidth) out.push(a.code + " runs off the screen");
+    for (const b of boxes) {
+      if (a === b) continue;
+      const rows = a.top < b.bottom - 1 && b.top < a.bottom - 1;
+      if (rows && b.left < a.right && a.textLeft < b.right) out.push(a.code + " under " + b.code);
+    }
+  }
+  return out.join(", ");
+})()`
+
+// On a phone the recovery codes stand apart: each on one line, and no code's number or
+// text prints over another.
+func TestBrowserRecoveryCodesOnAPhone(t *testing.T) {
+	base := startServer(t)
+	const id, pw = "yui@example.com", "Fuji-Passw0rd-26!"
+	createUser(t, base, id, pw)
+	ctx := browser(t)
+	var secret, overlap string
+	var n int
+	err := chromedp.Do(ctx,
+		chromedp.EmulateViewport(390, 844),
+		japanese(base),
+		signIn(base, id, pw),
+		waitText("#me-login-id", id),
+		chromedp.Navigate(base+"/security.html"),
+		chromedp.WaitVisible(css("#enable_password")),
+		fill("#enable_password", pw),
+		chromedp.Click(css("#enable-submit")),
+		waitText("#secret", " "),
+		read(chromedp.TextContent(css("#secret")), &secret),
+		fillCode(t, "#confirm_code", &secret, 0),
+		chromedp.Click(css("#confirm-submit")),
+		chromedp.WaitVisible(css("#codes-section ol.codes li")),
+		read(chromedp.Evaluate[int](`document.querySelectorAll("#codes-section ol.codes li").length`), &n),
+		read(chromedp.Evaluate[string](codesOverlap), &overlap),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 10 || overlap != "" {
+		t.Fatalf("%d codes; overlapping: %s", n, overlap)
+	}
+}
