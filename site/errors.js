@@ -29,6 +29,8 @@ const KAGIYA_ERRORS = {
   "method_not_allowed": { status: 405, ja: "この操作はできません。", en: "This method is not allowed here." },
   "conflict": { status: 409, ja: "ほかの操作で変更されました。画面を再読み込みしてください。", en: "Someone else changed it meanwhile. Reload and try again." },
   "login_id_taken": { status: 409, ja: "このログインIDはすでに使われています。", en: "This login ID is already in use." },
+  "domain_taken": { status: 409, ja: "このドメインはほかの組織が確認済みです。", en: "Another organization has verified this domain." },
+  "domain_not_verified": { status: 422, ja: "ドメインに確認用の TXT レコードが見つかりません。レコードを公開してから、もう一度お試しください。", en: "The domain's verification TXT record was not found. Publish the record, then try again." },
   "file_too_large": { status: 413, ja: "ファイルが大きすぎます（64 MiB まで）。", en: "The file is too large (64 MiB at most)." },
   "rate_limited": { status: 429, ja: "試行回数が多すぎます。しばらくしてからお試しください。", en: "Too many attempts. Please wait and try again." },
   "internal": { status: 500, ja: "サーバーでエラーが発生しました。しばらくしてからお試しください。", en: "Something went wrong on our side. Please try again later." },

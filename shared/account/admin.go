@@ -129,10 +129,11 @@ func (s *Admin) CreateAccount(ctx context.Context, p Principal, in NewAccount, c
 	}
 	var fields []FieldError
 	domain, ok := ParseLoginID(in.LoginID)
-	switch {
-	case !ok:
+	if !ok {
 		fields = append(fields, FieldError{"login_id", "invalid"})
-	case !t.Allows(domain):
+	} else if may, err := s.mayUse(ctx, t, domain); err != nil {
+		return Account{}, err
+	} else if !may {
 		fields = append(fields, FieldError{"login_id", "other_tenant"})
 	}
 	if in.Role == "" {
@@ -180,7 +181,7 @@ func (s *Admin) CreateAccount(ctx context.Context, p Principal, in NewAccount, c
 		a.InvitedAt = now
 	}
 	if err := s.accounts.CreateAccount(ctx, a); errors.Is(err, ErrConflict) {
-		return Account{}, codeErr(CodeLoginIDTaken, FieldError{"login_id", "taken"})
+		return Account{}, takenAnswer(ctx, s.logins, t.ID, a.LoginID, "login_id")
 	} else if err != nil {
 		return Account{}, fmt.Errorf("create account: %w", err)
 	}

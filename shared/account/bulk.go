@@ -137,6 +137,13 @@ func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error
 		if err != nil {
 			return "", err
 		}
+		if domain, _ := ParseLoginID(c.LoginID); domain != "" {
+			if elsewhere, err := s.heldElsewhere(ctx, c.TenantID, domain); err != nil {
+				return "", fmt.Errorf("bulk create line %d: %w", c.Line, err)
+			} else if elsewhere {
+				return refuse("", "domain of another tenant")
+			}
+		}
 		role := RoleUser
 		if c.Role != "" {
 			if !canManage(actor.Role, c.Role) {

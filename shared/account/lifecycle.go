@@ -115,6 +115,7 @@ func (s *Recovery) AcceptInvitation(ctx context.Context, token, plain, ip string
 	}, func(a *Account) {
 		a.PasswordHash, a.PasswordChangedAt, a.InvitedAt, a.ForceChange = hash, now, time.Time{}, false
 		a.TokensAfter, a.UpdatedAt = now, now
+		a.EmailVerifiedAt = now // the invitation was mailed to the login ID
 	})
 	if err != nil {
 		return "", err
@@ -132,10 +133,15 @@ func (k *kit) checkNewLoginID(ctx context.Context, logins Logins, t Tenant, a Ac
 		return codeErr(CodeValidation, FieldError{"new_login_id", "invalid"})
 	case Key(newID) == a.Key():
 		return codeErr(CodeValidation, FieldError{"new_login_id", "same"})
-	case !t.Allows(domain):
+	}
+	if may, err := k.mayUse(ctx, t, domain); err != nil {
+		return err
+	} else if !may {
 		return codeErr(CodeValidation, FieldError{"new_login_id", "other_tenant"})
 	}
-	if _, err := logins.LookupLogin(ctx, Key(newID)); err == nil {
+	if ref, err := logins.LookupLogin(ctx, Key(newID)); err == nil && ref.TenantID != t.ID {
+		return codeErr(CodeValidation, FieldError{"new_login_id", "other_tenant"}) // as for another tenant's domain: takenAnswer
+	} else if err == nil {
 		return codeErr(CodeLoginIDTaken, FieldError{"new_login_id", "taken"})
 	} else if !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("login ID: %w", err)
@@ -230,16 +236,17 @@ func (s *Recovery) ConfirmLoginIDChange(ctx context.Context, token, plain, ip st
 		return "", err
 	}
 	old := a.LoginID
-	a.MailSuppressed = "" // a new address: whatever bounced was the old one
 	var changed Account
 	for range 5 {
+		a.MailSuppressed = ""             // a new address: whatever bounced was the old one
+		a.EmailVerifiedAt = s.now().UTC() // the link mailed to it was used
 		changed, err = s.accounts.ChangeLoginID(ctx, a, tok.Data)
 		if !errors.Is(err, ErrConflict) {
 			break
 		}
 		// The account changed, or the login ID was taken, meanwhile: which?
 		if _, lerr := s.logins.LookupLogin(ctx, Key(tok.Data)); lerr == nil {
-			return "", codeErr(CodeLoginIDTaken, FieldError{"new_login_id", "taken"})
+			return "", takenAnswer(ctx, s.logins, a.TenantID, tok.Data, "new_login_id")
 		}
 		if a, err = s.accounts.GetAccount(ctx, a.TenantID, a.ID); err != nil {
 			return "", fmt.Errorf("login ID change: %w", err)

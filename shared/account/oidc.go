@@ -168,6 +168,19 @@ func (s *Integrations) Account(ctx context.Context, tenantID, accountID string) 
 	return s.accounts.GetAccountEventually(ctx, tenantID, accountID)
 }
 
+// EmailVerified reports whether a's login ID is a proven address (EmailVerified): the
+// tenant is read only for an account that has used no emailed link, from the cache.
+func (s *Integrations) EmailVerified(ctx context.Context, a Account) (bool, error) {
+	if !a.EmailVerifiedAt.IsZero() {
+		return true, nil
+	}
+	t, err := s.tenant(ctx, a.TenantID)
+	if err != nil {
+		return false, err
+	}
+	return EmailVerified(a, t), nil
+}
+
 // Audit files an event of the provider in the audit log.
 func (s *Integrations) Audit(ctx context.Context, e AuditEvent) { s.audit(ctx, e) }
 

@@ -111,6 +111,7 @@ func (s *Recovery) finishReset(ctx context.Context, a Account, set Settings, has
 		wasLocked = wasLocked || a.Locked()
 		a.ForceChange = false
 		a.LockedAt, a.FailedAttempts = time.Time{}, 0
+		a.EmailVerifiedAt = s.now().UTC() // the reset link was mailed to the login ID
 		// Remembered browsers are forgotten: the next sign-in gives a code again, unless
 		// the tenant has the reset remove the second factor altogether.
 		a.MFA.BrowserEpoch++

@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net"
 	"strings"
 	"sync"
 	"time"
@@ -70,6 +71,9 @@ type Deps struct {
 	Now       func() time.Time // the clock; time.Now in production
 	Log       *slog.Logger
 	SiteURL   string // base of every link in an email; never taken from a request
+	// Resolver looks up the TXT records that prove a tenant's domains (nil: the
+	// system's resolver).
+	Resolver TXTResolver
 	// SealKey gives the 32-byte AES key that seals second-factor secrets (in AWS from
 	// KMS, locally from a key file); called until it succeeds once. Without it no one
 	// can enrol or give a code (an internal error).
@@ -85,6 +89,8 @@ type Deps struct {
 // tokens, password rules and history, the tenant cache, the audit log and the mailer.
 type kit struct {
 	accounts  Accounts
+	domains   Domains     // which tenant holds a verified domain
+	resolver  TXTResolver // proves a domain's claim
 	attempts  Attempts
 	histories Histories
 	tokens    Tokens
@@ -160,7 +166,11 @@ func New(d Deps, cfg Config) (*Services, error) {
 	cfg = cfg.withDefaults()
 	dummy := password.Dummy(cfg.Hash) // no hash at start: a constant of the same cost
 	st := d.Store
-	k := &kit{accounts: st, attempts: st, histories: st, tokens: st, auditLog: st, recovery: st, appPasswords: st,
+	resolver := d.Resolver
+	if resolver == nil {
+		resolver = &net.Resolver{}
+	}
+	k := &kit{accounts: st, domains: st, resolver: resolver, attempts: st, histories: st, tokens: st, auditLog: st, recovery: st, appPasswords: st,
 		devices: &serverKey{secrets: st, name: deviceKeyName}, flowKeys: &serverKey{secrets: st, name: flowKeyName},
 		seal:     &sealer{load: d.SealKey},
 		settings: newSettingsCache(st, cfg.TenantCacheTTL), local: &minuteCounter{}, mailer: d.Mailer, tmpl: d.Templates,

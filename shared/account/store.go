@@ -19,6 +19,21 @@ type Tenants interface {
 	UpdateTenant(ctx context.Context, t Tenant) error
 }
 
+// Domains is the deployment-wide index of verified domains: each is held by one tenant
+// at most, through a uniqueness item written in the same transaction as the claim.
+type Domains interface {
+	// DomainHolder returns the ID of the tenant that holds the verified domain (lower
+	// case); ErrNotFound if none does.
+	DomainHolder(ctx context.Context, domain string) (string, error)
+	// ClaimDomain writes t (which has verified domain) and the domain's uniqueness item
+	// for t, in one transaction. A domain another tenant holds is ErrConflict and nothing
+	// is written; one t holds already stays t's.
+	ClaimDomain(ctx context.Context, t Tenant, domain string) error
+	// ReleaseDomains writes t and removes the uniqueness items of the domains that t
+	// holds, in one transaction (items another tenant holds are left alone).
+	ReleaseDomains(ctx context.Context, t Tenant, domains []string) error
+}
+
 // Logins is the deployment-wide index of login IDs (case-insensitive).
 type Logins interface {
 	// LookupLogin returns the account that has the login ID whose Key is loginKey.
@@ -126,6 +141,7 @@ type Counters interface {
 // service's parts each keep only the roles they use.
 type Store interface {
 	Tenants
+	Domains
 	Logins
 	Accounts
 	Attempts

@@ -36,8 +36,10 @@ type TenantUpdate struct {
 const MaxDomains = 50
 
 // UpdateTenantSettings replaces the principal's tenant name, domains and settings (owners
-// only). Domains may be added or removed; a login ID that exists keeps working after its
-// domain is removed (the rule applies to new login IDs).
+// only). Domains may be reordered or removed (a removed verified domain is released for
+// other tenants), not added: a new domain is proven first (AddDomain, VerifyDomain). A
+// login ID that exists keeps working after its domain is removed (the rule applies to
+// new login IDs).
 func (s *Admin) UpdateTenantSettings(ctx context.Context, p Principal, in TenantUpdate, confirm, ip string) (Tenant, error) {
 	if p.Account.Role != RoleOwner {
 		return Tenant{}, codeErr(CodeForbidden)
@@ -58,6 +60,9 @@ func (s *Admin) UpdateTenantSettings(ctx context.Context, p Principal, in Tenant
 		fields = append(fields, FieldError{"name", "invalid"})
 	}
 	domains, bad := normalizeDomains(in.Domains)
+	if bad == "" && slices.ContainsFunc(domains, func(d string) bool { return !slices.Contains(t.Domains, d) }) {
+		bad = "unverified" // a new domain comes in through AddDomain and VerifyDomain
+	}
 	if bad != "" {
 		fields = append(fields, FieldError{"domains", bad})
 	}
@@ -70,8 +75,21 @@ func (s *Admin) UpdateTenantSettings(ctx context.Context, p Principal, in Tenant
 	if err := s.Confirm(ctx, p, confirm, ip, "tenant.update"); err != nil {
 		return Tenant{}, err
 	}
+	var released []string
+	for _, d := range t.Domains {
+		if !slices.Contains(domains, d) {
+			released = append(released, d)
+		}
+	}
+	// A removed domain's claim goes with it: adding it again needs a new proof.
+	t.Claims = slices.DeleteFunc(t.Claims, func(c DomainClaim) bool { return slices.Contains(released, c.Domain) })
 	t.Name, t.Domains, t.Settings = name, domains, in.Settings
-	if err := s.tenants.UpdateTenant(ctx, t); err != nil {
+	if len(released) > 0 {
+		err = s.domains.ReleaseDomains(ctx, t, released)
+	} else {
+		err = s.tenants.UpdateTenant(ctx, t)
+	}
+	if err != nil {
 		return Tenant{}, fmt.Errorf("update tenant: %w", err)
 	}
 	s.settings.put(t, s.now())

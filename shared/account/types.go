@@ -126,9 +126,14 @@ func (s Settings) Effective() Settings {
 // empty, are the only email domains its login IDs may have (hosting-panel style); with
 // none, any address may join (cloud-service style).
 type Tenant struct {
-	ID        string
-	Name      string
-	Domains   []string // lower case
+	ID      string
+	Name    string
+	Domains []string // lower case
+	// Claims are the tenant's claims on domains (domains.go): pending until the domain's
+	// TXT record proves them, then verified, and the domain is the tenant's alone. A
+	// domain in Domains without a verified claim was listed before domains had to be
+	// proven: it still limits the tenant's login IDs but gives the tenant no hold on it.
+	Claims    []DomainClaim
 	Settings  Settings
 	CreatedAt time.Time
 }
@@ -187,8 +192,12 @@ type Account struct {
 	CreatedAt         time.Time
 	UpdatedAt         time.Time
 	LastLoginAt       time.Time
-	BulkMarker        string // "<job>#<line>" of the bulk row that last changed it
-	Version           int64  // optimistic concurrency; the store bumps it on every write
+	// EmailVerifiedAt is when the person last used a link mailed to its login ID (an
+	// invitation, a password reset, a login-ID change); zero: never, so the address is
+	// vouched for only if its domain is verified by the tenant (EmailVerified).
+	EmailVerifiedAt time.Time
+	BulkMarker      string // "<job>#<line>" of the bulk row that last changed it
+	Version         int64  // optimistic concurrency; the store bumps it on every write
 }
 
 // Key is the case-insensitive form of the login ID that stores index by.

@@ -48,6 +48,8 @@ var table = []Entry{
 	{"method_not_allowed", http.StatusMethodNotAllowed, "この操作はできません。", "This method is not allowed here."},
 	{"conflict", http.StatusConflict, "ほかの操作で変更されました。画面を再読み込みしてください。", "Someone else changed it meanwhile. Reload and try again."},
 	{"login_id_taken", http.StatusConflict, "このログインIDはすでに使われています。", "This login ID is already in use."},
+	{"domain_taken", http.StatusConflict, "このドメインはほかの組織が確認済みです。", "Another organization has verified this domain."},
+	{"domain_not_verified", http.StatusUnprocessableEntity, "ドメインに確認用の TXT レコードが見つかりません。レコードを公開してから、もう一度お試しください。", "The domain's verification TXT record was not found. Publish the record, then try again."},
 	{"file_too_large", http.StatusRequestEntityTooLarge, "ファイルが大きすぎます（64 MiB まで）。", "The file is too large (64 MiB at most)."},
 	{"rate_limited", http.StatusTooManyRequests, "試行回数が多すぎます。しばらくしてからお試しください。", "Too many attempts. Please wait and try again."},
 	{"internal", http.StatusInternalServerError, "サーバーでエラーが発生しました。しばらくしてからお試しください。", "Something went wrong on our side. Please try again later."},

@@ -231,3 +231,17 @@ func (s *Store) UseRecoveryCode(ctx context.Context, a1 string, a2 string, a3 st
 	err := s.plan.call("UseRecoveryCode", func() (err error) { r0, err = s.next.UseRecoveryCode(ctx, a1, a2, a3); return err })
 	return r0, err
 }
+
+func (s *Store) DomainHolder(ctx context.Context, a1 string) (string, error) {
+	var r0 string
+	err := s.plan.call("DomainHolder", func() (err error) { r0, err = s.next.DomainHolder(ctx, a1); return err })
+	return r0, err
+}
+
+func (s *Store) ClaimDomain(ctx context.Context, a1 account.Tenant, a2 string) error {
+	return s.plan.call("ClaimDomain", func() error { return s.next.ClaimDomain(ctx, a1, a2) })
+}
+
+func (s *Store) ReleaseDomains(ctx context.Context, a1 account.Tenant, a2 []string) error {
+	return s.plan.call("ReleaseDomains", func() error { return s.next.ReleaseDomains(ctx, a1, a2) })
+}

@@ -131,12 +131,14 @@ func (a *api) handlePutTenant() http.Handler {
 	})
 }
 
-// tenantBody is the tenant as GET shows it and PUT takes it back; tenant_id cannot be
-// changed (PUT ignores it).
+// tenantBody is the tenant as GET shows it and PUT takes it back; tenant_id and
+// domain_status cannot be changed (PUT ignores them: domains are proven through
+// /api/admin/tenant/domains).
 type tenantBody struct {
-	TenantID string   `json:"tenant_id"`
-	Name     string   `json:"name"`
-	Domains  []string `json:"domains"`
+	TenantID     string       `json:"tenant_id"`
+	Name         string       `json:"name"`
+	Domains      []string     `json:"domains"`
+	DomainStatus []domainView `json:"domain_status"`
 	account.Settings
 }
 
@@ -145,5 +147,12 @@ func tenantView(t account.Tenant) tenantBody {
 	if domains == nil {
 		domains = []string{}
 	}
-	return tenantBody{TenantID: t.ID, Name: t.Name, Domains: domains, Settings: t.Settings}
+	var status []domainView
+	for _, d := range t.DomainStatuses() {
+		status = append(status, domainViewOf(d))
+	}
+	if status == nil {
+		status = []domainView{}
+	}
+	return tenantBody{TenantID: t.ID, Name: t.Name, Domains: domains, DomainStatus: status, Settings: t.Settings}
 }

@@ -77,6 +77,8 @@ func (a *api) routes() []Route {
 		{"DELETE", "/api/admin/oidc-clients/{client_id}", a.signedIn(a.handleDeleteOIDCClient())},
 		{"GET", "/api/admin/tenant", a.signedIn(a.handleGetTenant())},
 		{"PUT", "/api/admin/tenant", a.signedIn(a.handlePutTenant())},
+		{"POST", "/api/admin/tenant/domains", a.signedIn(a.handleAddDomain())},
+		{"POST", "/api/admin/tenant/domains/{domain}/verify", a.signedIn(a.handleVerifyDomain())},
 	}
 }
 

@@ -40,6 +40,9 @@ const (
 type Integrations interface {
 	OIDCClient(ctx context.Context, clientID string) (account.Credential, error)
 	Account(ctx context.Context, tenantID, accountID string) (account.Account, error)
+	// EmailVerified: the person used a link mailed to the login ID, or its tenant
+	// verified the domain.
+	EmailVerified(ctx context.Context, a account.Account) (bool, error)
 	Audit(ctx context.Context, e account.AuditEvent)
 	Seal(ctx context.Context, purpose, plain string) (string, error)
 	Open(ctx context.Context, purpose, sealed string) (string, error)
@@ -474,7 +477,11 @@ func (s *storage) userinfo(ctx context.Context, info *oidc.UserInfo, tenantID, s
 	}
 	info.Subject = a.ID
 	if slices.Contains(scopes, oidc.ScopeEmail) {
-		info.Email, info.EmailVerified = a.LoginID, true
+		verified, err := s.svc.EmailVerified(ctx, a)
+		if err != nil {
+			return fmt.Errorf("email verified: %w", err)
+		}
+		info.Email, info.EmailVerified = a.LoginID, oidc.Bool(verified)
 	}
 	if slices.Contains(scopes, oidc.ScopeProfile) {
 		info.PreferredUsername = a.LoginID

@@ -32,6 +32,7 @@ var (
 	bSecrets  = []byte("secrets")     // name → server secret
 	bRecovery = []byte("recovery")    // tenant\x00account → hashes of unused recovery codes
 	bCreds    = []byte("credentials") // kind\x00owner\x00id → Credential
+	bDomains  = []byte("domains")     // verified domain → the tenant ID that holds it
 )
 
 // Store keeps everything in one bbolt database. Every method is one bbolt transaction,
@@ -66,7 +67,7 @@ func Open(path string) (*Store, error) {
 	// one fsync (bbolt serializes writers, and a sign-in makes four writes).
 	db.MaxBatchDelay = time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bTenants, bAccounts, bSessions, bAudit, bTokens, bJobs, bLogins, bHistory, bSecrets, bRecovery, bCreds} {
+		for _, b := range [][]byte{bTenants, bAccounts, bSessions, bAudit, bTokens, bJobs, bLogins, bHistory, bSecrets, bRecovery, bCreds, bDomains} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -126,6 +127,52 @@ func (s *Store) UpdateTenant(_ context.Context, t account.Tenant) error {
 			return account.ErrNotFound
 		}
 		return put(b, []byte(t.ID), t)
+	})
+}
+
+func (s *Store) DomainHolder(_ context.Context, domain string) (tenantID string, err error) {
+	err = s.db.View(func(tx *bolt.Tx) error {
+		v := tx.Bucket(bDomains).Get([]byte(domain))
+		if v == nil {
+			return account.ErrNotFound
+		}
+		tenantID = string(v)
+		return nil
+	})
+	return tenantID, err
+}
+
+func (s *Store) ClaimDomain(_ context.Context, t account.Tenant, domain string) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		tb, db := tx.Bucket(bTenants), tx.Bucket(bDomains)
+		if tb.Get([]byte(t.ID)) == nil {
+			return account.ErrNotFound
+		}
+		if held := db.Get([]byte(domain)); held != nil && string(held) != t.ID {
+			return account.ErrConflict
+		}
+		if err := db.Put([]byte(domain), []byte(t.ID)); err != nil {
+			return err
+		}
+		return put(tb, []byte(t.ID), t)
+	})
+}
+
+func (s *Store) ReleaseDomains(_ context.Context, t account.Tenant, domains []string) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		tb, db := tx.Bucket(bTenants), tx.Bucket(bDomains)
+		if tb.Get([]byte(t.ID)) == nil {
+			return account.ErrNotFound
+		}
+		for _, d := range domains {
+			if string(db.Get([]byte(d))) != t.ID {
+				continue
+			}
+			if err := db.Delete([]byte(d)); err != nil {
+				return err
+			}
+		}
+		return put(tb, []byte(t.ID), t)
 	})
 }
 

@@ -182,6 +182,68 @@ func (s *Store) UpdateTenant(ctx context.Context, t account.Tenant) error {
 	return nil
 }
 
+func (s *Store) DomainHolder(ctx context.Context, domain string) (string, error) {
+	var it domainItem
+	if err := s.get(ctx, domainPK(domain), skDomain, &it); err != nil {
+		return "", err
+	}
+	return it.TenantID, nil
+}
+
+// tenantPut replaces an existing tenant, as one item of a transaction.
+func (s *Store) tenantPut(t account.Tenant) (types.TransactWriteItem, error) {
+	item, err := attributevalue.MarshalMap(toTenantItem(t))
+	if err != nil {
+		return types.TransactWriteItem{}, fmt.Errorf("encode tenant: %w", err)
+	}
+	return types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: item, ConditionExpression: aws.String("attribute_exists(PK)")}}, nil
+}
+
+// heldByOrFree is the condition on a domain item that t may write or remove.
+const heldByOrFree = "attribute_not_exists(PK) OR tenant_id = :t"
+
+func (s *Store) ClaimDomain(ctx context.Context, t account.Tenant, domain string) error {
+	tp, err := s.tenantPut(t)
+	if err != nil {
+		return err
+	}
+	di, err := attributevalue.MarshalMap(domainItem{PK: domainPK(domain), SK: skDomain, TenantID: t.ID})
+	if err != nil {
+		return fmt.Errorf("encode domain: %w", err)
+	}
+	err = s.transact(ctx, "claim domain "+domain, tp, types.TransactWriteItem{Put: &types.Put{TableName: &s.table, Item: di,
+		ConditionExpression: aws.String(heldByOrFree), ExpressionAttributeValues: map[string]types.AttributeValue{":t": str(t.ID)}}})
+	if errors.Is(err, account.ErrConflict) {
+		if _, gerr := s.GetTenant(ctx, t.ID); errors.Is(gerr, account.ErrNotFound) {
+			return account.ErrNotFound
+		}
+	}
+	return err
+}
+
+func (s *Store) ReleaseDomains(ctx context.Context, t account.Tenant, domains []string) error {
+	tp, err := s.tenantPut(t)
+	if err != nil {
+		return err
+	}
+	items := []types.TransactWriteItem{tp}
+	for _, d := range domains {
+		holder, err := s.DomainHolder(ctx, d)
+		if errors.Is(err, account.ErrNotFound) || err == nil && holder != t.ID {
+			continue
+		} else if err != nil {
+			return err
+		}
+		items = append(items, types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(domainPK(d), skDomain),
+			ConditionExpression: aws.String(heldByOrFree), ExpressionAttributeValues: map[string]types.AttributeValue{":t": str(t.ID)}}})
+	}
+	err = s.transact(ctx, "release domains", items...)
+	if errors.Is(err, account.ErrConflict) {
+		return account.ErrNotFound // the tenant is gone: the domain items' conditions cannot fail
+	}
+	return err
+}
+
 func (s *Store) CreateAccount(ctx context.Context, a account.Account) error {
 	puts, err := s.accountPuts(a)
 	if err != nil {

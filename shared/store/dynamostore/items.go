@@ -28,18 +28,45 @@ type tenantItem struct {
 	SK        string           `dynamodbav:"SK"`
 	ID        string           `dynamodbav:"tenant_id"`
 	Name      string           `dynamodbav:"name"`
-	Domains   []string         `dynamodbav:"domains"`
+	Domains   []string         `dynamodbav:"domains,omitempty"` // nil when empty: see toTenantItem
+	Claims    []claimItem      `dynamodbav:"claims,omitempty"`
 	Settings  account.Settings `dynamodbav:"settings"`
 	CreatedAt string           `dynamodbav:"created_at,omitempty"`
 }
 
+// claimItem is a tenant's claim on a domain (account.DomainClaim).
+type claimItem struct {
+	Domain      string `dynamodbav:"domain"`
+	Token       string `dynamodbav:"token"`
+	RequestedAt string `dynamodbav:"requested_at,omitempty"`
+	VerifiedAt  string `dynamodbav:"verified_at,omitempty"`
+}
+
 func toTenantItem(t account.Tenant) tenantItem {
-	return tenantItem{PK: tenantPK(t.ID), SK: skTenant, ID: t.ID, Name: t.Name, Domains: t.Domains, Settings: t.Settings,
+	it := tenantItem{PK: tenantPK(t.ID), SK: skTenant, ID: t.ID, Name: t.Name, Domains: t.Domains, Settings: t.Settings,
 		CreatedAt: fmtTime(t.CreatedAt)}
+	if len(t.Domains) == 0 {
+		it.Domains = nil // not stored: minidyn garbles an empty list put in a transaction
+	}
+	for _, c := range t.Claims {
+		it.Claims = append(it.Claims, claimItem{Domain: c.Domain, Token: c.Token, RequestedAt: fmtTime(c.RequestedAt), VerifiedAt: fmtTime(c.VerifiedAt)})
+	}
+	return it
 }
 
 func (it tenantItem) tenant() account.Tenant {
-	return account.Tenant{ID: it.ID, Name: it.Name, Domains: it.Domains, Settings: it.Settings, CreatedAt: parseTime(it.CreatedAt)}
+	t := account.Tenant{ID: it.ID, Name: it.Name, Domains: it.Domains, Settings: it.Settings, CreatedAt: parseTime(it.CreatedAt)}
+	for _, c := range it.Claims {
+		t.Claims = append(t.Claims, account.DomainClaim{Domain: c.Domain, Token: c.Token, RequestedAt: parseTime(c.RequestedAt), VerifiedAt: parseTime(c.VerifiedAt)})
+	}
+	return t
+}
+
+// domainItem makes a verified domain one tenant's alone.
+type domainItem struct {
+	PK       string `dynamodbav:"PK"`
+	SK       string `dynamodbav:"SK"`
+	TenantID string `dynamodbav:"tenant_id"`
 }
 
 // loginItem makes a login ID unique across the deployment and points at its account.
@@ -93,6 +120,7 @@ type accountItem struct {
 	FlowSeq        int64          `dynamodbav:"flow_seq,omitempty"`
 	InvitedAt      string         `dynamodbav:"invited_at,omitempty"`
 	MailSuppressed string         `dynamodbav:"mail_suppressed,omitempty"`
+	EmailVerified  string         `dynamodbav:"email_verified_at,omitempty"`
 	// Keys of the list's indexes (list.go), which also hold what they are made from.
 	CreatedKey   string   `dynamodbav:"created_key"`         // creation time, then ID
 	LastLoginKey string   `dynamodbav:"last_login_key"`      // day of the last sign-in, then ID
@@ -121,7 +149,8 @@ func toAccountItem(a account.Account) accountItem {
 		SessionEpoch: a.SessionEpoch, TokensAfter: fmtTime(a.TokensAfter),
 		UpdatedAt: fmtTime(a.UpdatedAt), LastLoginAt: fmtTime(a.LastLoginAt), BulkMarker: a.BulkMarker, Version: a.Version,
 		FlowSeq: a.FlowSeq, MFA: toMFAItem(a.MFA), InvitedAt: fmtTime(a.InvitedAt), MailSuppressed: a.MailSuppressed,
-		CreatedKey: account.SortKey(a, account.SortCreated), LastLoginKey: lastLoginKey(a.LastLoginAt, a.ID),
+		EmailVerified: fmtTime(a.EmailVerifiedAt),
+		CreatedKey:    account.SortKey(a, account.SortCreated), LastLoginKey: lastLoginKey(a.LastLoginAt, a.ID),
 		SLocked: stateValue(a, a.Locked()), SDisabled: stateValue(a, a.Disabled), SForce: stateValue(a, a.ForceChange),
 		SInvited: stateValue(a, a.Invited()), SMFALocked: stateValue(a, a.MFALocked()),
 	}
@@ -168,6 +197,7 @@ func (it accountItem) account() account.Account {
 		SessionEpoch: it.SessionEpoch, TokensAfter: parseTime(it.TokensAfter), CreatedAt: timeOfKey(it.CreatedKey),
 		UpdatedAt: parseTime(it.UpdatedAt), LastLoginAt: parseTime(it.LastLoginAt), BulkMarker: it.BulkMarker, Version: it.Version,
 		FlowSeq: it.FlowSeq, MFA: it.MFA.mfa(), InvitedAt: parseTime(it.InvitedAt), MailSuppressed: it.MailSuppressed,
+		EmailVerifiedAt: parseTime(it.EmailVerified),
 	}
 	if it.OldCreatedAt != "" && it.CreatedKey == "" {
 		a.CreatedAt = parseTime(it.OldCreatedAt)

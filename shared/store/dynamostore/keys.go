@@ -9,6 +9,7 @@ package dynamostore
 //	recovery  TENANT#<id>         RECOVERY#<account id>  (hashes of unused recovery codes)
 //	count     TENANT#<id>         #ACCOUNTS     (how many accounts the tenant has)
 //	login ID  LOGIN#<login key>   #LOGIN        (deployment-wide uniqueness; points at the account)
+//	domain    DOMAIN#<domain>     #DOMAIN       (a verified domain: held by one tenant)
 //	session   SESSION#<account id> <hash>       (an account's sessions are one Query)
 //	token     TOKEN#<hash>        #TOKEN
 //	audit     AUDIT#<tenant>      <time>#<random>
@@ -33,6 +34,10 @@ func recoverySK(accountID string) string { return "RECOVERY#" + accountID }
 func loginPK(loginKey string) string     { return "LOGIN#" + loginKey }
 
 const skLogin = "#LOGIN"
+
+const skDomain = "#DOMAIN"
+
+func domainPK(domain string) string { return "DOMAIN#" + domain }
 
 const skAccountCount = "#ACCOUNTS"
 

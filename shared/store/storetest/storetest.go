@@ -115,6 +115,73 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 		})
 	})
 
+	t.Run("Domains", func(t *testing.T) {
+		needsAccounts(t)
+		s := newStore(t)
+		for _, id := range []string{"t1", "t2"} {
+			if err := s.CreateTenant(ctx, tenant(id, id+".example"), acct(id, "owner@"+id+".example", account.RoleOwner)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.DomainHolder(ctx, "example.com"); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("DomainHolder of a free domain: %v", err)
+		}
+		claimed := func(id string, domains ...string) account.Tenant {
+			tn := tenant(id, domains...)
+			tn.Claims = []account.DomainClaim{{Domain: "example.com", Token: "tok-" + id, RequestedAt: at, VerifiedAt: at.Add(time.Minute)}}
+			return tn
+		}
+		if err := s.ClaimDomain(ctx, claimed("t1", "t1.example", "example.com"), "example.com"); err != nil {
+			t.Fatal(err)
+		}
+		if h, err := s.DomainHolder(ctx, "example.com"); err != nil || h != "t1" {
+			t.Fatalf("DomainHolder = %q, %v", h, err)
+		}
+		got, err := s.GetTenant(ctx, "t1")
+		if err != nil || fmt.Sprint(got.Domains) != "[t1.example example.com]" || len(got.Claims) != 1 ||
+			got.Claims[0] != (account.DomainClaim{Domain: "example.com", Token: "tok-t1", RequestedAt: at, VerifiedAt: at.Add(time.Minute)}) {
+			t.Fatalf("the claiming tenant = %+v, %v", got, err)
+		}
+		// Claiming again is harmless; another tenant cannot, and nothing of it is written.
+		if err := s.ClaimDomain(ctx, claimed("t1", "t1.example", "example.com"), "example.com"); err != nil {
+			t.Fatalf("claim again: %v", err)
+		}
+		if err := s.ClaimDomain(ctx, claimed("t2", "example.com"), "example.com"); !errors.Is(err, account.ErrConflict) {
+			t.Fatalf("a second tenant's claim: %v, want ErrConflict", err)
+		}
+		if got, _ := s.GetTenant(ctx, "t2"); fmt.Sprint(got.Domains) != "[t2.example]" || len(got.Claims) != 0 {
+			t.Fatalf("the refused claim wrote the tenant: %+v", got)
+		}
+		if err := s.ClaimDomain(ctx, claimed("t9", "example.org"), "example.org"); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("a claim of a missing tenant: %v, want ErrNotFound", err)
+		}
+		if _, err := s.DomainHolder(ctx, "example.org"); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("a missing tenant's claim left its domain held: %v", err)
+		}
+		// Releasing: only the releasing tenant's own items go; then the domain is free.
+		if err := s.ReleaseDomains(ctx, tenant("t2"), []string{"example.com", "t2.example"}); err != nil {
+			t.Fatal(err)
+		}
+		if h, err := s.DomainHolder(ctx, "example.com"); err != nil || h != "t1" {
+			t.Fatalf("another tenant released t1's domain: %q, %v", h, err)
+		}
+		if got, err := s.GetTenant(ctx, "t2"); err != nil || len(got.Domains) != 0 {
+			t.Fatalf("the releasing tenant = %+v, %v", got, err)
+		}
+		if err := s.ReleaseDomains(ctx, tenant("t1", "t1.example"), []string{"example.com"}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.DomainHolder(ctx, "example.com"); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("a released domain: %v", err)
+		}
+		if err := s.ClaimDomain(ctx, claimed("t2", "example.com"), "example.com"); err != nil {
+			t.Fatalf("a claim of a released domain: %v", err)
+		}
+		if h, _ := s.DomainHolder(ctx, "example.com"); h != "t2" {
+			t.Fatalf("holder after the second claim: %q", h)
+		}
+	})
+
 	t.Run("Logins", func(t *testing.T) {
 		needsAccounts(t)
 		t.Run("UniqueAcrossTenantsCaseInsensitive", func(t *testing.T) {
