@@ -45,11 +45,115 @@ function confirmWeaker(items) {
   });
 }
 
+// renderDomains shows each domain with its state, the TXT record that proves it while it
+// is not verified, a verify button, and (for the tenant's domains) a box to remove it
+// when the settings are saved.
+function renderDomains(list, domains, onVerify) {
+  const removing = new Set([...list.querySelectorAll(".remove-domain:checked")].map((b) => b.value));
+  list.replaceChildren(...domains.map((d) => {
+    const li = document.createElement("li");
+    li.dataset.domain = d.domain;
+    const name = document.createElement("span");
+    name.className = "domain-name";
+    name.textContent = d.domain;
+    const badge = document.createElement("span");
+    badge.className = "badge domain-" + d.status;
+    badge.textContent = t("settings.domain_status." + d.status);
+    li.append(name, " ", badge);
+    if (d.txt_value) {
+      const rec = document.createElement("dl");
+      rec.className = "facts record";
+      const row = (label, value) => {
+        const dt = document.createElement("dt");
+        dt.textContent = t(label);
+        const dd = document.createElement("dd");
+        const code = document.createElement("code");
+        code.textContent = value;
+        dd.append(code);
+        rec.append(dt, dd);
+      };
+      row("settings.txt_type", "TXT");
+      row("settings.txt_name", d.txt_name);
+      row("settings.txt_value", d.txt_value);
+      li.append(rec);
+    }
+    const actions = document.createElement("div");
+    actions.className = "actions";
+    if (d.status !== "verified") {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "secondary verify-domain";
+      b.textContent = t(d.txt_value ? "settings.verify_domain" : "settings.prove_domain").replace("{d}", d.domain);
+      b.addEventListener("click", () => onVerify(d));
+      actions.append(b);
+    }
+    if (d.status !== "pending") {
+      const label = document.createElement("label");
+      label.className = "inline";
+      const box = document.createElement("input");
+      box.type = "checkbox";
+      box.className = "remove-domain";
+      box.value = d.domain;
+      box.checked = removing.has(d.domain);
+      const text = document.createElement("span");
+      text.textContent = t("settings.remove_domain").replace("{d}", d.domain);
+      label.append(box, " ", text);
+      actions.append(label);
+    }
+    li.append(actions);
+    return li;
+  }));
+}
+
 document.addEventListener("DOMContentLoaded", async () => {
   const form = document.getElementById("settings-form");
   const msg = document.getElementById("message");
   let required = false; // whether the tenant requires a second factor, as saved
   let saved = null; // the settings as saved, to warn before weakening them
+  let domains = []; // the tenant's domains and claims, as GET /api/admin/tenant gives them
+  const list = document.getElementById("domain-list");
+  const domainMsg = document.getElementById("domain-message");
+  const newDomain = document.getElementById("new-domain");
+  const reloadDomains = async () => {
+    domains = (await api("GET", "/api/admin/tenant")).domain_status;
+    showDomains();
+  };
+  // Verify looks the record up; a domain without a record yet gets one first.
+  const onVerify = async (d) => {
+    try {
+      if (!d.txt_value) {
+        await api("POST", "/api/admin/tenant/domains", { domain: d.domain });
+        await reloadDomains();
+        showMessage(domainMsg, t("settings.domain_publish").replace("{d}", d.domain), false);
+        return;
+      }
+      await api("POST", "/api/admin/tenant/domains/" + encodeURIComponent(d.domain) + "/verify");
+      await reloadDomains();
+      showMessage(domainMsg, t("settings.domain_verified").replace("{d}", d.domain), false);
+    } catch (e) {
+      showMessage(domainMsg, fieldMessages(e), true);
+    }
+  };
+  const showDomains = () => renderDomains(list, domains, onVerify);
+  const addDomain = async () => {
+    const domain = newDomain.value.trim();
+    if (!domain) { newDomain.focus(); return; }
+    try {
+      await api("POST", "/api/admin/tenant/domains", { domain });
+      newDomain.value = "";
+      newDomain.removeAttribute("aria-invalid");
+      await reloadDomains();
+      showMessage(domainMsg, t("settings.domain_publish").replace("{d}", domain.toLowerCase()), false);
+    } catch (e) {
+      newDomain.setAttribute("aria-invalid", "true");
+      showMessage(domainMsg, fieldMessages(e), true);
+    }
+  };
+  document.getElementById("add-domain").addEventListener("click", addDomain);
+  newDomain.addEventListener("keydown", (ev) => {
+    if (ev.key === "Enter") { ev.preventDefault(); addDomain(); }
+  });
+  document.addEventListener("kagiya:lang", showDomains);
   const m = await me();
   if (!m) return;
   if (m.role !== "owner") { location.replace("/home.html"); return; }
@@ -57,7 +161,8 @@ document.addEventListener("DOMContentLoaded", async () => {
     const s = await api("GET", "/api/admin/tenant");
     document.getElementById("tenant-name").textContent = s.name;
     form.name.value = s.name;
-    form.domains.value = s.domains.join("\n");
+    domains = s.domain_status;
+    showDomains();
     form.policy_preset.value = s.policy_preset;
     form.language.value = s.language;
     form.lockout_scope.value = s.lockout_scope;
@@ -83,7 +188,9 @@ document.addEventListener("DOMContentLoaded", async () => {
     ev.preventDefault();
     const body = {
       name: form.name.value,
-      domains: form.domains.value.split(/[\s,、]+/).filter((d) => d !== ""),
+      // The tenant's domains in order, without those marked for removal (a domain is
+      // added only by proving it, above).
+      domains: domains.filter((d) => d.status !== "pending" && !list.querySelector('.remove-domain[value="' + CSS.escape(d.domain) + '"]:checked')).map((d) => d.domain),
       policy_preset: form.policy_preset.value,
       language: form.language.value,
       lockout_scope: form.lockout_scope.value,
@@ -98,7 +205,9 @@ document.addEventListener("DOMContentLoaded", async () => {
       saved = await api("PUT", "/api/admin/tenant", body);
       required = saved.mfa_required;
       document.getElementById("tenant-name").textContent = saved.name;
-      form.domains.value = saved.domains.join("\n");
+      domains = saved.domain_status;
+      list.querySelectorAll(".remove-domain").forEach((b) => { b.checked = false; });
+      showDomains();
       form.confirm_password.value = "";
       showMessage(msg, t("settings.saved"), false);
       flagFields(form, null, msg);

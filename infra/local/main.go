@@ -58,6 +58,7 @@ func envFlags(getenv func(string) string) []string {
 // options are the dev server's settings; hash is not a flag (tests make it cheaper).
 type options struct {
 	addr, data, owner, ownerPassword, policy string
+	dns                                      string // host:port of the DNS server that proves domains ("": the system's)
 	rateLimit                                bool
 	logLevel                                 slog.Level
 	hash                                     password.Params
@@ -72,6 +73,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.owner, "owner", "", "owner email: creates that domain's tenant and its owner when the store is empty")
 	fs.StringVar(&o.ownerPassword, "owner-password", "", "password of -owner")
 	fs.StringVar(&o.policy, "policy", account.DefaultPolicyPreset, "password policy preset of the -owner tenant")
+	fs.StringVar(&o.dns, "dns", "", "host:port of the DNS server that domain verification asks for TXT records (default: the system's resolver)")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error (also LOG_LEVEL)")
 	fs.BoolVar(&o.rateLimit, "rate-limit", true, "per-IP throttling of sign-in, forgot, reset and unlock (false for load tests on one machine; per-account limits and lockout stay on)")
 	if err := fs.Parse(args); err != nil {
@@ -85,8 +87,25 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	default:
 		return o, fmt.Errorf("-policy %q: want standard12, basic8, classes3of4, legacy3to30 or nist", o.policy)
 	}
+	if o.dns != "" {
+		if _, _, err := net.SplitHostPort(o.dns); err != nil {
+			return o, fmt.Errorf("-dns %q: want host:port", o.dns)
+		}
+	}
 	o.hash = password.Default
 	return o, nil
+}
+
+// resolver asks the DNS server at addr for every name (domain verification without
+// public DNS); "" is the system's resolver.
+func resolver(addr string) *net.Resolver {
+	if addr == "" {
+		return &net.Resolver{}
+	}
+	return &net.Resolver{PreferGo: true, Dial: func(ctx context.Context, network, _ string) (net.Conn, error) {
+		var d net.Dialer
+		return d.DialContext(ctx, network, addr)
+	}}
 }
 
 // usageError is a command line the flag package refused (and has already explained).
@@ -138,7 +157,7 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 		return err
 	}
 	svc, err := account.New(account.Deps{Store: store, Mailer: mailbox, Templates: tmpl,
-		Now: time.Now, Log: log, SiteURL: siteURL, SealKey: account.StaticKey(sealKey)}, cfg)
+		Now: time.Now, Log: log, SiteURL: siteURL, SealKey: account.StaticKey(sealKey), Resolver: resolver(o.dns)}, cfg)
 	if err != nil {
 		return err
 	}
