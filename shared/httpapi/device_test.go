@@ -134,3 +134,36 @@ func lockMails(e *env) []string {
 	}
 	return out
 }
+
+// Guesses through the service check (a mail server passing on whatever an attacker types
+// into IMAP) lock the account for unknown clients only: the person's known browser keeps
+// signing in to the site, and the lock is mailed once.
+func TestServiceCheckGuessesDoNotLockAKnownBrowser(t *testing.T) {
+	e := newEnv(t, withConfig(noThrottle), withSettings(account.Settings{LockoutThreshold: 3}))
+	e.withUser(userID, "user")
+	home := e.client()
+	if res := home.login(userID, userPW); res.status != 200 || home.device == nil {
+		t.Fatalf("first sign-in: %d", res.status)
+	}
+	secret := e.serviceCredential("mail")
+	for i := range 5 {
+		if res := e.verify(secret, userID, "Imap-Guess-000"+string(rune('0'+i))+"!"); res.status != 401 {
+			t.Fatalf("a wrong password through IMAP: %d", res.status)
+		}
+	}
+	if !e.account(userID).Locked() {
+		t.Fatal("guesses through the service check did not lock the account")
+	}
+	if res := e.verify(secret, userID, userPW); res.status != 401 {
+		t.Fatalf("the right password through IMAP while locked: %d", res.status)
+	}
+	if res := e.client().login(userID, userPW); res.status != 401 {
+		t.Fatalf("an unknown browser while locked: %d", res.status)
+	}
+	if res := home.login(userID, userPW); res.status != 200 {
+		t.Fatalf("the known browser is locked out by IMAP guesses: %d %s", res.status, res.body)
+	}
+	if n := len(lockMails(e)); n != 1 {
+		t.Fatalf("%d lock emails, want 1", n)
+	}
+}
