@@ -75,7 +75,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.policy, "policy", account.DefaultPolicyPreset, "password policy preset of the -owner tenant")
 	fs.StringVar(&o.dns, "dns", "", "host:port of the DNS server that domain verification asks for TXT records (default: the system's resolver)")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error (also LOG_LEVEL)")
-	fs.BoolVar(&o.rateLimit, "rate-limit", true, "per-IP throttling of sign-in, forgot, reset and unlock (false for load tests on one machine; per-account limits and lockout stay on)")
+	fs.BoolVar(&o.rateLimit, "rate-limit", true, "per-IP throttling of sign-in, forgot, reset, unlock and the OpenID Connect authorize and token endpoints (false for load tests on one machine; per-account limits and lockout stay on)")
 	if err := fs.Parse(args); err != nil {
 		return o, usageError{err}
 	}
@@ -186,8 +186,12 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	jobs := &bulk.Jobs{Store: store, Presign: s3fake.bucket, Now: time.Now}
 
 	mux := http.NewServeMux()
-	provider, err := idp.New(ctx, idp.Deps{Issuer: siteURL, Integrations: svc.Integrations, Sessions: svc.SignIn, Store: store,
-		SessionCookies: []string{httpapi.CookieName}, Now: time.Now, Log: log})
+	deps := idp.Deps{Issuer: siteURL, Integrations: svc.Integrations, Sessions: svc.SignIn, Store: store,
+		SessionCookies: []string{httpapi.CookieName}, Now: time.Now, Log: log}
+	if !o.rateLimit {
+		deps.AuthorizePerIPMinute, deps.TokenPerIPMinute = -1, -1
+	}
+	provider, err := idp.New(ctx, deps)
 	if err != nil {
 		return err
 	}

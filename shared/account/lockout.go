@@ -115,6 +115,7 @@ func (k *kit) lock(ctx context.Context, a Account, set Settings, ip string) erro
 	}
 	k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "system", Action: "lock", Target: a.LoginID, TargetID: a.ID, IP: ip,
 		Result: fmt.Sprintf("ok:%d failures", set.LockoutThreshold)})
+	k.endGrants(ctx, a, "lock", ip)
 	ttl := time.Duration(set.UnlockLinkHours) * time.Hour
 	token, err := k.issueToken(ctx, Token{Purpose: PurposeUnlock, TenantID: a.TenantID, AccountID: a.ID}, ttl)
 	if err != nil {
@@ -248,4 +249,23 @@ func (k *kit) checkHash(ctx context.Context, a Account, set Settings, plain stri
 		return false, false, nil
 	}
 	return match, stale, err
+}
+
+// endGrants ends every application's access to a (its OpenID Connect grants): their
+// refresh tokens carry the grant's epoch, so they stay dead after an unlock, and the
+// person signs in to each application again. why names the cause in the audit log.
+func (k *kit) endGrants(ctx context.Context, a Account, why, ip string) {
+	grants, err := k.grants.ListCredentials(ctx, CredOIDCGrant, a.ID)
+	if err != nil {
+		k.log.ErrorContext(ctx, "list grants to end", "account_id", a.ID, "err", err)
+		return
+	}
+	for _, g := range grants {
+		if err := k.grants.DeleteCredential(ctx, CredOIDCGrant, a.ID, g.ID); err != nil && !errors.Is(err, ErrNotFound) {
+			k.log.ErrorContext(ctx, "end grant", "account_id", a.ID, "client_id", g.ID, "err", err)
+			continue
+		}
+		k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "system", Action: "oidc.revoke", Target: a.LoginID, TargetID: a.ID, IP: ip,
+			Result: "ok:" + g.Name + " (" + why + ")"})
+	}
 }

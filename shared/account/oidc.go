@@ -111,6 +111,12 @@ func (s *Integrations) CreateOIDCClient(ctx context.Context, p Principal, in New
 	if err := s.creds.CreateCredential(ctx, c); err != nil {
 		return IssuedCredential{}, fmt.Errorf("store client: %w", err)
 	}
+	for _, o := range redirectOrigins(c.RedirectURIs) {
+		err := s.creds.CreateCredential(ctx, Credential{Kind: CredOIDCOrigin, Owner: o, ID: c.ID, TenantID: tid, Name: name, CreatedAt: c.CreatedAt})
+		if err != nil && !errors.Is(err, ErrConflict) {
+			return IssuedCredential{}, fmt.Errorf("store client origin: %w", err)
+		}
+	}
 	kind := "confidential"
 	if in.Public {
 		kind = "public"
@@ -147,11 +153,49 @@ func (s *Integrations) DeleteOIDCClient(ctx context.Context, p Principal, client
 	if err := s.confirmOwn(ctx, p, confirm, ip, "oidc_client.delete"); err != nil {
 		return err
 	}
+	for _, o := range redirectOrigins(c.RedirectURIs) {
+		if err := s.creds.DeleteCredential(ctx, CredOIDCOrigin, o, c.ID); err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("delete client origin: %w", err)
+		}
+	}
 	if err := s.creds.DeleteCredential(ctx, CredOIDCClient, c.Owner, c.ID); err != nil && !errors.Is(err, ErrNotFound) {
 		return fmt.Errorf("delete client: %w", err)
 	}
 	s.audit(ctx, AuditEvent{TenantID: c.TenantID, Actor: p.Account.LoginID, Action: "oidc_client.delete", Target: c.Name, TargetID: c.ID, IP: ip, Result: "ok"})
 	return nil
+}
+
+// redirectOrigins are the distinct origins (scheme://host[:port]) of redirect URIs.
+func redirectOrigins(uris []string) []string {
+	var out []string
+	for _, raw := range uris {
+		if u, err := url.Parse(raw); err == nil && u.Host != "" {
+			if o := u.Scheme + "://" + u.Host; !slices.Contains(out, o) {
+				out = append(out, o)
+			}
+		}
+	}
+	return out
+}
+
+// OIDCOriginRegistered reports whether origin is the origin of a redirect URI of a
+// registered client (of any tenant): the provider lets only those read its answers
+// from a browser (CORS).
+func (s *Integrations) OIDCOriginRegistered(ctx context.Context, origin string) (bool, error) {
+	if len(origin) > 300 || !strings.Contains(origin, "://") {
+		return false, nil
+	}
+	cs, err := s.creds.ListCredentials(ctx, CredOIDCOrigin, origin)
+	if err != nil {
+		return false, fmt.Errorf("client origins: %w", err)
+	}
+	return len(cs) > 0, nil
+}
+
+// ThrottleOIDC counts one request of kind ("authorize", "token") from ip against
+// perMinute in this instance's memory; over it is CodeRateLimited with the wait.
+func (s *Integrations) ThrottleOIDC(ctx context.Context, kind, ip string, perMinute int) error {
+	return s.throttle(ctx, "oidc-"+kind+"-ip#"+ip, perMinute)
 }
 
 // OIDCClient returns the client with an ID (ErrNotFound when there is none).
@@ -212,14 +256,11 @@ func (s *Integrations) RecordGrant(ctx context.Context, a Account, client Creden
 	return nil
 }
 
-// HasGrant reports whether the account's access for the client stands (the person has
-// not revoked it).
-func (s *Integrations) HasGrant(ctx context.Context, accountID, clientID string) (bool, error) {
-	_, err := s.creds.GetCredential(ctx, CredOIDCGrant, accountID, clientID)
-	if errors.Is(err, ErrNotFound) {
-		return false, nil
-	}
-	return err == nil, err
+// Grant returns the account's standing grant for the client (ErrNotFound once the person
+// revoked it, or a lock ended it). Its CreatedAt is the grant's epoch: refresh tokens
+// carry it, so a grant made again later never revives the tokens of an earlier one.
+func (s *Integrations) Grant(ctx context.Context, accountID, clientID string) (Credential, error) {
+	return s.creds.GetCredential(ctx, CredOIDCGrant, accountID, clientID)
 }
 
 // Applications lists the applications the principal has signed in to.

@@ -101,6 +101,7 @@ type kit struct {
 	flowKeys     *serverKey // signs sign-in challenges
 	seal         *sealer    // seals second-factor secrets
 	recovery     RecoveryCodes
+	grants       Credentials // the applications an account signed in to (a lock ends them)
 	settings     *settingsCache
 	local        *minuteCounter
 	mailer       Mailer
@@ -170,7 +171,7 @@ func New(d Deps, cfg Config) (*Services, error) {
 	if resolver == nil {
 		resolver = &net.Resolver{}
 	}
-	k := &kit{accounts: st, domains: st, resolver: resolver, attempts: st, histories: st, tokens: st, auditLog: st, recovery: st, appPasswords: st,
+	k := &kit{accounts: st, domains: st, resolver: resolver, attempts: st, histories: st, tokens: st, auditLog: st, recovery: st, appPasswords: st, grants: st,
 		devices: &serverKey{secrets: st, name: deviceKeyName}, flowKeys: &serverKey{secrets: st, name: flowKeyName},
 		seal:     &sealer{load: d.SealKey},
 		settings: newSettingsCache(st, cfg.TenantCacheTTL), local: &minuteCounter{}, mailer: d.Mailer, tmpl: d.Templates,

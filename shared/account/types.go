@@ -299,6 +299,7 @@ const (
 	CredAppPassword = "app_password" // a person's password for one mail client
 	CredOIDCClient  = "oidc_client"  // a web application that signs people in through Kagiya
 	CredOIDCGrant   = "oidc_grant"   // an application a person has signed in to (ID: the client's)
+	CredOIDCOrigin  = "oidc_origin"  // a client's redirect origin (owner: the origin; ID: the client's), for CORS
 )
 
 // Credential is a named secret of a tenant (a service credential, an OpenID Connect

@@ -11,14 +11,17 @@ package idp
 import (
 	"context"
 	"crypto/rand"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
+	"github.com/rs/cors"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
@@ -51,6 +54,14 @@ type Sessions interface {
 	Logout(ctx context.Context, p account.Principal, ip string) error
 }
 
+// Per-IP limits a minute, in each instance (the edge's WAF rule holds them across
+// instances): a browser starts few sign-ins, a relying party's server exchanges codes
+// and refreshes for all its users from one address.
+const (
+	AuthorizePerIPMinute = 120
+	TokenPerIPMinute     = 1200
+)
+
 // Deps are what the provider is built from.
 type Deps struct {
 	Issuer       string // the site's URL (SITE_URL; locally the server's own)
@@ -59,8 +70,10 @@ type Deps struct {
 	Store        Store
 	// SessionCookies are the names the session cookie may have (plain and __Host-).
 	SessionCookies []string
-	Now            func() time.Time
-	Log            *slog.Logger
+	// AuthorizePerIPMinute and TokenPerIPMinute override the limits (<0: none).
+	AuthorizePerIPMinute, TokenPerIPMinute int
+	Now                                    func() time.Time
+	Log                                    *slog.Logger
 }
 
 // New returns the provider's handler for Prefix and Discovery.
@@ -79,13 +92,20 @@ func New(ctx context.Context, d Deps) (http.Handler, error) {
 		return nil, fmt.Errorf("oidc crypto key: %w", err)
 	}
 	cfg := &op.Config{CodeMethodS256: true, AuthMethodPost: true, GrantTypeRefreshToken: true,
-		SupportedScopes: []string{oidc.ScopeOpenID, oidc.ScopeEmail, oidc.ScopeProfile, oidc.ScopeOfflineAccess},
-		SupportedClaims: []string{"sub", "email", "email_verified", "preferred_username", "tenant", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr"}}
+		DefaultLogoutRedirectURI: SignedOutPath,
+		SupportedScopes:          []string{oidc.ScopeOpenID, oidc.ScopeEmail, oidc.ScopeProfile, oidc.ScopeOfflineAccess},
+		SupportedClaims:          []string{"sub", "email", "email_verified", "preferred_username", "tenant", "iss", "aud", "exp", "iat", "auth_time", "nonce", "amr"}}
 	copy(cfg.CryptoKey[:], key)
+	p := &handler{st: st, d: d, issuer: issuer}
+	// CORS, on the provider's handlers and on this package's own alike.
+	corsOpts := &cors.Options{AllowOriginVaryRequestFunc: p.corsOrigin, AllowCredentials: false,
+		AllowedMethods: []string{http.MethodGet, http.MethodPost}, AllowedHeaders: []string{"Authorization", "Content-Type"}}
+	withCORS := cors.New(*corsOpts).Handler
 	opts := []op.Option{
 		op.WithCustomEndpoints(op.NewEndpoint(Prefix+"authorize"), op.NewEndpoint(Prefix+"token"), op.NewEndpoint(Prefix+"userinfo"),
 			op.NewEndpoint(Prefix+"revoke"), op.NewEndpoint(Prefix+"end_session"), op.NewEndpoint(Prefix+"keys")),
 		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(Prefix + "introspect")),
+		op.WithCORSOptions(corsOpts),
 		op.WithLogger(d.Log),
 	}
 	if dev {
@@ -95,17 +115,28 @@ func New(ctx context.Context, d Deps) (http.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("oidc provider: %w", err)
 	}
-	p := &handler{provider: provider, st: st, d: d}
+	p.provider = provider
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+LoginPath, p.login)
+	mux.Handle(Prefix+"authorize", p.limit("authorize", d.AuthorizePerIPMinute, AuthorizePerIPMinute, p.queryModeOnly(provider)))
+	mux.Handle(Prefix+"token", p.limit("token", d.TokenPerIPMinute, TokenPerIPMinute, noStore(provider)))
 	mux.Handle(Prefix+"end_session", p.endSession(provider))
-	mux.Handle(Discovery, cacheable(provider))
+	mux.Handle("POST "+Prefix+"revoke", withCORS(http.HandlerFunc(p.revoke)))
+	mux.Handle(Prefix+"userinfo", provider) // 401s get WWW-Authenticate in guard
+	mux.Handle(Discovery, cacheable(withCORS(http.HandlerFunc(p.discovery))))
 	mux.Handle(Prefix+"keys", cacheable(provider))
 	mux.Handle(Prefix, provider)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		mux.ServeHTTP(w, r.WithContext(withMemo(r.Context())))
+		r = r.WithContext(withMemo(r.Context()))
+		g := &guard{ResponseWriter: w, r: r, log: d.Log}
+		mux.ServeHTTP(g, r)
+		g.finish()
 	}), nil
 }
+
+// SignedOutPath is where RP-initiated logout lands without a post_logout_redirect_uri:
+// the site's sign-in page, which says the person has signed out.
+const SignedOutPath = "/index.html?signed_out=1"
 
 // cacheable lets the edge keep the discovery document and the key set for five minutes
 // (a new month's key is made before it signs anything, and the old one stays listed).
@@ -116,10 +147,127 @@ func cacheable(next http.Handler) http.Handler {
 	})
 }
 
+// noStore marks token responses (and their errors) as not to be cached (RFC 6749 5.1).
+func noStore(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "no-store")
+		w.Header().Set("Pragma", "no-cache")
+		next.ServeHTTP(w, r)
+	})
+}
+
+// discovery is zitadel's document trimmed to what works here: the code flow with PKCE
+// (S256), answers in the query only, the code and refresh grants, no device endpoint,
+// no request objects.
+func (h *handler) discovery(w http.ResponseWriter, r *http.Request) {
+	ctx := op.ContextWithIssuer(r.Context(), h.issuer)
+	c := op.CreateDiscoveryConfig(ctx, h.provider, h.st)
+	c.DeviceAuthorizationEndpoint, c.CheckSessionIframe = "", ""
+	c.ResponseTypesSupported = []string{string(oidc.ResponseTypeCode)}
+	c.ResponseModesSupported = []string{string(oidc.ResponseModeQuery)}
+	c.GrantTypesSupported = []oidc.GrantType{oidc.GrantTypeCode, oidc.GrantTypeRefreshToken}
+	c.RequestObjectSigningAlgValuesSupported = nil
+	c.RequestParameterSupported, c.RequestURIParameterSupported = false, false
+	c.TokenEndpointAuthSigningAlgValuesSupported = nil
+	c.IntrospectionEndpointAuthSigningAlgValuesSupported, c.RevocationEndpointAuthSigningAlgValuesSupported = nil, nil
+	c.TokenEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
+	c.IntrospectionEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost}
+	c.RevocationEndpointAuthMethodsSupported = []oidc.AuthMethod{oidc.AuthMethodBasic, oidc.AuthMethodPost, oidc.AuthMethodNone}
+	w.Header().Set("Content-Type", "application/json")
+	if err := json.NewEncoder(w).Encode(c); err != nil {
+		h.d.Log.WarnContext(r.Context(), "write discovery", "err", err)
+	}
+}
+
+// queryModeOnly refuses response modes other than query (form_post would need a page
+// with a script the site's CSP forbids): the mode is dropped before the provider parses
+// the request, so the refusal reaches the client in the query, once its redirect URI has
+// been checked (CreateAuthRequest sees the mark).
+func (h *handler) queryModeOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := r.ParseForm(); err != nil {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "the request cannot be parsed")
+			return
+		}
+		if m := r.Form.Get("response_mode"); m != "" && m != string(oidc.ResponseModeQuery) {
+			r.Form.Del("response_mode")
+			q := r.URL.Query()
+			q.Del("response_mode")
+			r.URL.RawQuery = q.Encode()
+			memoOf(r.Context()).badMode = m
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limit answers 429 rate_limited (with Retry-After) past perMinute requests a minute
+// from one address (override: Deps' value when set; <0 none).
+func (h *handler) limit(kind string, override, perMinute int, next http.Handler) http.Handler {
+	if override != 0 {
+		perMinute = override
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if perMinute > 0 {
+			err := h.d.Integrations.ThrottleOIDC(r.Context(), kind, clientIP(r), perMinute)
+			var ae *account.Error
+			if errors.As(err, &ae) && ae.Code == account.CodeRateLimited {
+				w.Header().Set("Retry-After", strconv.Itoa(max(1, int(ae.RetryAfter.Seconds()))))
+				writeOAuthError(w, http.StatusTooManyRequests, string(account.CodeRateLimited), "too many requests from this address")
+				return
+			} else if err != nil {
+				h.d.Log.ErrorContext(r.Context(), "oidc throttle", "err", err)
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// revoke is RFC 7009's endpoint. zitadel's would first try the token as one of its
+// AES-CFB opaque tokens, which "decrypts" any string (a refresh token among them) into
+// garbage now and then, and then revoke nothing; this provider's tokens are refresh
+// tokens and JWT access tokens, so the token is looked up as one, else verified as the
+// other, whatever the hint says.
+func (h *handler) revoke(w http.ResponseWriter, r *http.Request) {
+	ctx := op.ContextWithIssuer(r.Context(), h.issuer)
+	token, _, clientID, err := op.ParseTokenRevocationRequest(r.WithContext(ctx), h.provider)
+	if err != nil {
+		op.RevocationRequestError(w, r, err)
+		return
+	}
+	if claims, err := op.VerifyAccessToken[*oidc.AccessTokenClaims](ctx, token, h.provider.AccessTokenVerifier(ctx)); err == nil {
+		token = claims.JWTID
+	}
+	if err := h.st.RevokeToken(ctx, token, "", clientID); err != nil {
+		op.RevocationRequestError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(http.StatusOK)
+}
+
+// corsOrigin lets a browser page read the provider's answers only from the origin of a
+// registered client's redirect URI (without credentials: the provider's endpoints take
+// none from a cross-origin page).
+func (h *handler) corsOrigin(r *http.Request, origin string) (bool, []string) {
+	ok, err := h.d.Integrations.OIDCOriginRegistered(r.Context(), origin)
+	if err != nil {
+		h.d.Log.ErrorContext(r.Context(), "oidc cors", "err", err)
+	}
+	return ok && err == nil, nil
+}
+
+func writeOAuthError(w http.ResponseWriter, status int, code, description string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": description})
+}
+
 type handler struct {
 	provider *op.Provider
 	st       *storage
 	d        Deps
+	issuer   string
 }
 
 func clientIP(r *http.Request) string {
@@ -189,18 +337,26 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, op.AuthCallbackURL(h.provider)(op.ContextWithIssuer(ctx, strings.TrimRight(h.d.Issuer, "/")), id), http.StatusFound)
 }
 
-// endSession ends the browser's Kagiya session (RP-initiated logout), then lets the
-// provider check the request and send the browser back to the client.
+// endSession lets the provider check the request (its id_token_hint, client and
+// post_logout_redirect_uri) first; only a valid request ends the browser's Kagiya session,
+// in TerminateSession, and then the browser goes back to the client, or without a
+// redirect URI to SignedOutPath. A hint naming another account than the session's ends
+// nothing.
 func (h *handler) endSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p, ok := h.principal(r); ok {
-			if err := h.d.Sessions.Logout(r.Context(), p, clientIP(r)); err != nil {
-				h.d.Log.WarnContext(r.Context(), "oidc logout", "err", err)
+		memoOf(r.Context()).endSession = func(ctx context.Context, subject string) error {
+			p, ok := h.principal(r)
+			if !ok || (subject != "" && subject != p.Account.ID) {
+				return nil
+			}
+			if err := h.d.Sessions.Logout(ctx, p, clientIP(r)); err != nil {
+				return fmt.Errorf("oidc logout: %w", err)
 			}
 			for _, name := range h.d.SessionCookies {
 				http.SetCookie(w, &http.Cookie{Name: name, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
 					Secure: strings.HasPrefix(name, "__Host-"), SameSite: http.SameSiteStrictMode})
 			}
+			return nil
 		}
 		next.ServeHTTP(w, r)
 	})

@@ -34,6 +34,10 @@ const (
 	purposeAuthRequest = "oidc_auth"
 	purposeCode        = "oidc_code"
 	purposeRefresh     = "oidc_refresh"
+	// purposeRevoked marks a token family (everything minted from one authorization
+	// code: its access tokens and its chain of refresh tokens) as revoked; it outlives
+	// the family's last refresh token.
+	purposeRevoked = "oidc_revoked"
 )
 
 // Integrations is what the provider needs of Kagiya's services.
@@ -47,7 +51,11 @@ type Integrations interface {
 	Seal(ctx context.Context, purpose, plain string) (string, error)
 	Open(ctx context.Context, purpose, sealed string) (string, error)
 	RecordGrant(ctx context.Context, a account.Account, client account.Credential) error
-	HasGrant(ctx context.Context, accountID, clientID string) (bool, error)
+	Grant(ctx context.Context, accountID, clientID string) (account.Credential, error)
+	// At the provider's door: which browser origins may read its answers (CORS), and
+	// per-IP rate limits.
+	OIDCOriginRegistered(ctx context.Context, origin string) (bool, error)
+	ThrottleOIDC(ctx context.Context, kind, ip string, perMinute int) error
 }
 
 // Store is the part of Kagiya's store the provider keeps its state in: auth requests,
@@ -118,7 +126,11 @@ type refreshGrant struct {
 	Scopes   []string  `json:"scopes"`
 	AuthTime time.Time `json:"auth_time"`
 	AMR      []string  `json:"amr,omitempty"`
-	Epoch    int64     `json:"epoch"` // the account's session epoch: a password change or "sign out everywhere" ends it
+	Epoch    int64     `json:"epoch"` // the account's session epoch: a suspension or "sign out everywhere" ends it
+	// GrantAt is the grant's epoch (its CreatedAt): revoking the application or a lock
+	// deletes the grant, and a later one has another.
+	GrantAt time.Time `json:"grant_at"`
+	Family  string    `json:"family"` // the authorization request the chain began with
 }
 
 func (g *refreshGrant) GetAMR() []string                 { return g.AMR }
@@ -173,6 +185,9 @@ func (s *storage) get(ctx context.Context, purpose, key string, take bool, v any
 }
 
 func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, _ string) (op.AuthRequest, error) {
+	if m := memoOf(ctx).badMode; m != "" {
+		return nil, oidc.ErrInvalidRequest().WithDescription("response_mode %s is not supported: the answer comes in the query", m)
+	}
 	if req.CodeChallenge == "" || req.CodeChallengeMethod != oidc.CodeChallengeMethodS256 {
 		return nil, oidc.ErrInvalidRequest().WithDescription("PKCE with S256 is required")
 	}
@@ -229,12 +244,50 @@ func (s *storage) complete(ctx context.Context, a *authRequest, acct account.Acc
 	return s.put(ctx, purposeAuthRequest, a.ID, a.TenantID, a, authRequestTTL)
 }
 
+// AuthRequestByCode reads the request a code stands for without using anything up (a
+// wrong PKCE verifier leaves the code usable). A code whose request is gone has been
+// exchanged already: that is a replay, and everything the first exchange gave is revoked.
 func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
 	var id string
-	if _, err := s.get(ctx, purposeCode, code, false, &id); err != nil {
+	t, err := s.get(ctx, purposeCode, code, false, &id)
+	if err != nil {
+		if !errors.Is(err, account.ErrNotFound) {
+			return nil, storeFailed(ctx, err)
+		}
 		return nil, oidc.ErrInvalidGrant().WithDescription("the code is not valid")
 	}
-	return s.authRequest(ctx, id, false)
+	a, err := s.authRequest(ctx, id, false)
+	if errors.As(err, new(*oidc.Error)) {
+		return nil, s.replayed(ctx, t.TenantID, id)
+	}
+	return a, err
+}
+
+// replayed revokes the tokens of the code of request id, which was presented again.
+func (s *storage) replayed(ctx context.Context, tenantID, id string) error {
+	if err := s.revokeFamily(ctx, id); err != nil {
+		return err
+	}
+	s.svc.Audit(ctx, account.AuditEvent{TenantID: tenantID, Actor: "oidc", Action: "oidc.token", Result: "failed:code reused, its tokens revoked"})
+	return oidc.ErrInvalidGrant().WithDescription("the code has been used")
+}
+
+// revokeFamily marks everything minted from authorization request id as revoked.
+func (s *storage) revokeFamily(ctx context.Context, id string) error {
+	if err := s.put(ctx, purposeRevoked, id, "", true, refreshTokenTTL+accessTokenTTL); err != nil && !errors.Is(err, account.ErrConflict) {
+		return fmt.Errorf("revoke token family: %w", err)
+	}
+	return nil
+}
+
+// revokedFamily reports whether the family has been revoked.
+func (s *storage) revokedFamily(ctx context.Context, id string) (bool, error) {
+	var v bool
+	_, err := s.get(ctx, purposeRevoked, id, false, &v)
+	if errors.Is(err, account.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
 }
 
 func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
@@ -245,69 +298,132 @@ func (s *storage) SaveAuthCode(ctx context.Context, id, code string) error {
 	return s.put(ctx, purposeCode, code, a.TenantID, id, codeTTL)
 }
 
-func (s *storage) DeleteAuthRequest(ctx context.Context, id string) error {
-	// Gone already is done; a store that failed to use it up is an error.
-	if _, err := s.authRequest(ctx, id, true); err != nil && !errors.Is(err, oidc.ErrInvalidRequest()) {
-		return err
-	}
-	return nil
+// DeleteAuthRequest has nothing left to do: the provider calls it only after a code
+// exchange, whose mint used the request up before anything was minted (a second,
+// failing conditional write would cost a write unit all the same).
+func (s *storage) DeleteAuthRequest(context.Context, string) error { return nil }
+
+// accessToken is what an access token's ID (its jti, signed with it) says: the client it
+// was issued to, the family it belongs to, the scopes granted that give claims.
+type accessToken struct {
+	ClientID string
+	Family   string
+	Scopes   []string
 }
 
-// tokenID is an access token's ID: its client (which names the tenant), and random.
-func tokenID(clientID string) (string, error) {
+// id encodes t with a random part: client~family~scope+scope~random.
+func (t accessToken) id() (string, error) {
 	r, err := randomID()
-	return clientID + "~" + r, err
+	scopes := strings.Join(append([]string{oidc.ScopeOpenID}, t.Scopes...), "+")
+	return t.ClientID + "~" + t.Family + "~" + scopes + "~" + r, err
+}
+
+func parseAccessToken(id string) (accessToken, bool) {
+	parts := strings.Split(id, "~")
+	if len(parts) != 4 {
+		return accessToken{}, false
+	}
+	return accessToken{ClientID: parts[0], Family: parts[1], Scopes: strings.Split(parts[2], "+")}, true
+}
+
+// minted is what a token request is about to mint from: the code's request, used up here
+// by one conditional write before anything is minted (of parallel exchanges exactly one
+// gets past this), or the refresh token, likewise.
+type minted struct {
+	client account.Credential
+	grant  refreshGrant // for a code: the family, the subject and what it was granted
+}
+
+func (s *storage) mint(ctx context.Context, req op.TokenRequest, current string) (minted, error) {
+	c, err := s.clientOf(ctx, req)
+	if err != nil {
+		return minted{}, err
+	}
+	switch r := req.(type) {
+	case *authRequest:
+		if _, err := s.store.ConsumeToken(ctx, account.HashToken(r.ID), purposeAuthRequest, s.now().UTC()); err != nil {
+			if errors.Is(err, account.ErrNotFound) {
+				return minted{}, s.replayed(ctx, r.TenantID, r.ID)
+			}
+			return minted{}, storeFailed(ctx, fmt.Errorf("use auth request: %w", err))
+		}
+		return minted{client: c, grant: refreshGrant{TenantID: c.TenantID, ClientID: c.ID, Subject: r.Subject, Scopes: r.Scopes,
+			AuthTime: r.AuthTime, AMR: r.AMR, Family: r.ID}}, nil
+	case *refreshGrant:
+		var old refreshGrant
+		if _, err := s.get(ctx, purposeRefresh, current, true, &old); err != nil {
+			if errors.Is(err, account.ErrNotFound) {
+				return minted{}, oidc.ErrInvalidGrant().WithDescription("the refresh token has been used")
+			}
+			return minted{}, storeFailed(ctx, fmt.Errorf("use refresh token: %w", err))
+		}
+		return minted{client: c, grant: *r}, nil
+	}
+	return minted{}, oidc.ErrUnsupportedGrantType()
 }
 
 func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
-	c, err := s.clientOf(ctx, req)
+	m, err := s.mint(ctx, req, "")
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	id, err := tokenID(c.ID)
+	id, err := accessToken{ClientID: m.client.ID, Family: m.grant.Family, Scopes: userinfoScopes(m.grant.Scopes)}.id()
 	if err != nil {
 		return "", time.Time{}, err
 	}
-	s.auditToken(ctx, c, req.GetSubject(), "ok:"+c.Name)
+	s.auditToken(ctx, m.client, m.grant.Subject, "ok:"+m.client.Name)
 	return id, s.now().UTC().Add(accessTokenTTL), nil
 }
 
 func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
-	c, err := s.clientOf(ctx, req)
+	m, err := s.mint(ctx, req, current)
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
-	if current != "" {
-		var old refreshGrant
-		if _, err := s.get(ctx, purposeRefresh, current, true, &old); err != nil {
-			return "", "", time.Time{}, op.ErrInvalidRefreshToken
+	g := m.grant
+	if current == "" {
+		// A new chain: it belongs to the account's session epoch and to the grant
+		// standing now.
+		a, err := s.account(ctx, g.TenantID, g.Subject)
+		if err != nil {
+			return "", "", time.Time{}, oidc.ErrInvalidGrant()
 		}
-	}
-	a, err := s.account(ctx, c.TenantID, req.GetSubject())
-	if err != nil {
-		return "", "", time.Time{}, oidc.ErrInvalidGrant()
-	}
-	g := refreshGrant{TenantID: c.TenantID, ClientID: c.ID, Subject: a.ID, Scopes: req.GetScopes(), Epoch: a.SessionEpoch}
-	if r, ok := req.(op.IDTokenRequest); ok {
-		g.AuthTime, g.AMR = r.GetAuthTime(), r.GetAMR()
+		grant, err := s.svc.Grant(ctx, a.ID, g.ClientID)
+		if errors.Is(err, account.ErrNotFound) {
+			return "", "", time.Time{}, oidc.ErrInvalidGrant().WithDescription("the application's access has been revoked")
+		} else if err != nil {
+			return "", "", time.Time{}, fmt.Errorf("read grant: %w", err)
+		}
+		g.Epoch, g.GrantAt = a.SessionEpoch, grant.CreatedAt
 	}
 	refresh, err := randomID()
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
-	if err := s.put(ctx, purposeRefresh, refresh, c.TenantID, g, refreshTokenTTL); err != nil {
+	if err := s.put(ctx, purposeRefresh, refresh, g.TenantID, g, refreshTokenTTL); err != nil {
 		return "", "", time.Time{}, fmt.Errorf("store refresh token: %w", err)
 	}
-	id, err := tokenID(c.ID)
+	id, err := accessToken{ClientID: m.client.ID, Family: g.Family, Scopes: userinfoScopes(g.Scopes)}.id()
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
-	result := "ok:" + c.Name + " with refresh token"
+	result := "ok:" + m.client.Name + " with refresh token"
 	if current != "" {
-		result = "ok:" + c.Name + " refreshed"
+		result = "ok:" + m.client.Name + " refreshed"
 	}
-	s.auditToken(ctx, c, a.ID, result)
+	s.auditToken(ctx, m.client, g.Subject, result)
 	return id, refresh, s.now().UTC().Add(accessTokenTTL), nil
+}
+
+// userinfoScopes are the scopes of scopes that give claims.
+func userinfoScopes(scopes []string) []string {
+	var out []string
+	for _, sc := range scopes {
+		if sc == oidc.ScopeEmail || sc == oidc.ScopeProfile {
+			out = append(out, sc)
+		}
+	}
+	return out
 }
 
 // clientOf is the client a token request is for.
@@ -331,44 +447,93 @@ func (s *storage) auditToken(ctx context.Context, c account.Credential, subject,
 	s.svc.Audit(ctx, account.AuditEvent{TenantID: c.TenantID, Actor: "oidc:" + c.Name, Action: "oidc.token", Target: target, TargetID: subject, Result: result})
 }
 
+// TokenRequestByRefreshToken reads what a refresh token stands for, if it still stands:
+// the account exists, is neither suspended nor locked, is in the same session epoch, the
+// grant it was issued under has not been revoked (nor made again), and its family has
+// not been revoked.
 func (s *storage) TokenRequestByRefreshToken(ctx context.Context, refresh string) (op.RefreshTokenRequest, error) {
 	var g refreshGrant
 	if _, err := s.get(ctx, purposeRefresh, refresh, false, &g); err != nil {
-		return nil, op.ErrInvalidRefreshToken
+		if !errors.Is(err, account.ErrNotFound) {
+			return nil, storeFailed(ctx, err)
+		}
+		return nil, oidc.ErrInvalidGrant().WithDescription("the refresh token is not valid")
 	}
+	dead := oidc.ErrInvalidGrant().WithDescription("the refresh token has been revoked")
 	a, err := s.account(ctx, g.TenantID, g.Subject)
 	if err != nil || a.Disabled || a.Locked() || a.SessionEpoch != g.Epoch {
-		return nil, op.ErrInvalidRefreshToken // gone, suspended, locked, or signed out everywhere
+		return nil, dead // gone, suspended, locked, or signed out everywhere
 	}
-	if ok, err := s.svc.HasGrant(ctx, a.ID, g.ClientID); err != nil || !ok {
-		return nil, op.ErrInvalidRefreshToken // the person revoked the application
+	grant, err := s.svc.Grant(ctx, a.ID, g.ClientID)
+	if errors.Is(err, account.ErrNotFound) || (err == nil && !grant.CreatedAt.Equal(g.GrantAt)) {
+		return nil, dead // the person revoked the application, or a lock ended it
+	} else if err != nil {
+		return nil, storeFailed(ctx, fmt.Errorf("read grant: %w", err))
+	}
+	if revoked, err := s.revokedFamily(ctx, g.Family); err != nil {
+		return nil, storeFailed(ctx, err)
+	} else if revoked {
+		return nil, dead
 	}
 	return &g, nil
 }
 
-func (s *storage) TerminateSession(context.Context, string, string) error { return nil }
-
-func (s *storage) RevokeToken(ctx context.Context, token, _, clientID string) *oidc.Error {
-	var g refreshGrant
-	t, err := s.get(ctx, purposeRefresh, token, false, &g)
-	if err != nil {
-		return nil // an access token (a JWT, which expires) or nothing: nothing to do
-	}
-	if g.ClientID != clientID {
-		return oidc.ErrInvalidClient()
-	}
-	if _, err := s.store.ConsumeToken(ctx, t.IDHash, purposeRefresh, s.now().UTC()); err != nil && !errors.Is(err, account.ErrNotFound) {
-		return oidc.ErrServerError()
+// TerminateSession ends the browser's session once the provider has checked the
+// end_session request (handler.endSession put the means in the request's memo).
+func (s *storage) TerminateSession(ctx context.Context, subject, _ string) error {
+	if end := memoOf(ctx).endSession; end != nil {
+		return end(ctx, subject)
 	}
 	return nil
 }
 
+// RevokeToken revokes a refresh token (token is the token itself, as GetRefreshTokenInfo
+// returns it) or an access token (token is its ID): either way its whole family, so the
+// access tokens of a revoked refresh token and the refresh token of a revoked access
+// token stop too (RFC 7009 2.1). A token of another client is refused; an unknown or
+// expired one is not an error.
+func (s *storage) RevokeToken(ctx context.Context, token, _, clientID string) *oidc.Error {
+	var family, tenantID string // the client's tenant, below
+	if at, ok := parseAccessToken(token); ok {
+		if at.ClientID != clientID {
+			return oidc.ErrInvalidClient().WithDescription("the token was issued to another client")
+		}
+		family = at.Family
+	} else {
+		var g refreshGrant
+		t, err := s.get(ctx, purposeRefresh, token, false, &g)
+		if errors.Is(err, account.ErrNotFound) {
+			return nil
+		} else if err != nil {
+			return oidc.ErrServerError()
+		}
+		if g.ClientID != clientID {
+			return oidc.ErrInvalidClient().WithDescription("the token was issued to another client")
+		}
+		if _, err := s.store.ConsumeToken(ctx, t.IDHash, purposeRefresh, s.now().UTC()); err != nil && !errors.Is(err, account.ErrNotFound) {
+			return oidc.ErrServerError()
+		}
+		family, tenantID = g.Family, g.TenantID
+	}
+	if err := s.revokeFamily(ctx, family); err != nil {
+		return oidc.ErrServerError()
+	}
+	name := clientID
+	if c, err := s.oidcClient(ctx, clientID); err == nil {
+		tenantID, name = c.TenantID, c.Name
+	}
+	s.svc.Audit(ctx, account.AuditEvent{TenantID: tenantID, Actor: "oidc:" + name, Action: "oidc.revoke", Result: "ok:" + name + " (revocation endpoint)"})
+	return nil
+}
+
+// GetRefreshTokenInfo answers for the client's own refresh tokens; the "token ID" it
+// returns is the token itself, which RevokeToken takes.
 func (s *storage) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
 	var g refreshGrant
 	if _, err := s.get(ctx, purposeRefresh, token, false, &g); err != nil || g.ClientID != clientID {
 		return "", "", op.ErrInvalidRefreshToken
 	}
-	return g.Subject, account.HashToken(token), nil
+	return g.Subject, token, nil
 }
 
 // Signing keys: RSA 2048, one a month, made by the first instance that needs it and kept
@@ -498,36 +663,52 @@ func (s *storage) SetUserinfoFromScopes(ctx context.Context, info *oidc.UserInfo
 	return s.userinfo(ctx, info, c.TenantID, userID, scopes)
 }
 
-// tokenClient is the client an access token was issued to (a removed client's tokens
-// answer nothing).
-func (s *storage) tokenClient(ctx context.Context, tokenID string) (account.Credential, error) {
-	clientID, _, _ := strings.Cut(tokenID, "~")
-	c, err := s.oidcClient(ctx, clientID)
-	if err != nil {
-		return account.Credential{}, oidc.ErrAccessDenied()
+// tokenOf is what an access token's ID says, if the token still stands: its client
+// exists and its family has not been revoked.
+func (s *storage) tokenOf(ctx context.Context, tokenID string) (accessToken, account.Credential, error) {
+	at, ok := parseAccessToken(tokenID)
+	if !ok {
+		return at, account.Credential{}, oidc.ErrAccessDenied()
 	}
-	return c, nil
+	c, err := s.oidcClient(ctx, at.ClientID)
+	if err != nil {
+		return at, c, oidc.ErrAccessDenied() // a removed client's tokens answer nothing
+	}
+	if revoked, err := s.revokedFamily(ctx, at.Family); err != nil {
+		return at, c, storeFailed(ctx, err)
+	} else if revoked {
+		return at, c, oidc.ErrAccessDenied()
+	}
+	return at, c, nil
 }
 
+// SetUserinfoFromToken gives the claims of the scopes the token was granted.
 func (s *storage) SetUserinfoFromToken(ctx context.Context, info *oidc.UserInfo, tokenID, subject, _ string) error {
-	c, err := s.tokenClient(ctx, tokenID)
+	at, c, err := s.tokenOf(ctx, tokenID)
 	if err != nil {
 		return err
 	}
-	return s.userinfo(ctx, info, c.TenantID, subject, c.Scopes)
+	return s.userinfo(ctx, info, c.TenantID, subject, at.Scopes)
 }
 
+// SetIntrospectionFromToken answers only the client the token was issued to (RFC 7662
+// 2.2: to any other, a client of this tenant or another, the token is inactive).
 func (s *storage) SetIntrospectionFromToken(ctx context.Context, resp *oidc.IntrospectionResponse, tokenID, subject, clientID string) error {
-	var info oidc.UserInfo
-	c, err := s.tokenClient(ctx, tokenID)
+	at, c, err := s.tokenOf(ctx, tokenID)
 	if err != nil {
 		return err
 	}
-	if err := s.userinfo(ctx, &info, c.TenantID, subject, c.Scopes); err != nil {
+	if at.ClientID != clientID {
+		return oidc.ErrAccessDenied()
+	}
+	var info oidc.UserInfo
+	if err := s.userinfo(ctx, &info, c.TenantID, subject, at.Scopes); err != nil {
 		return err
 	}
 	resp.SetUserInfo(&info)
-	resp.Active, resp.ClientID = true, clientID
+	resp.Active, resp.ClientID, resp.Audience = true, c.ID, []string{c.ID}
+	resp.Scope = at.Scopes
+	resp.TokenType = oidc.BearerToken
 	return nil
 }
 
@@ -556,6 +737,26 @@ type memo struct {
 	mu       sync.Mutex
 	clients  map[string]account.Credential
 	accounts map[string]account.Account
+
+	badMode    string                                          // a response_mode refused (queryModeOnly)
+	failed     bool                                            // the store failed: the answer is a 500
+	endSession func(ctx context.Context, subject string) error // ends the browser's session (end_session)
+}
+
+// storeFailed notes in the request's memo that the store failed, so that the answer is a
+// 500 (guard) even where the provider would turn the error into a 4xx (invalid_grant, a
+// relying party would drop its refresh token), and returns err.
+func storeFailed(ctx context.Context, err error) error {
+	memoOf(ctx).failed = true
+	return err
+}
+
+// memoOf is the request's memo (an empty one outside a request).
+func memoOf(ctx context.Context) *memo {
+	if m, ok := ctx.Value(memoKey{}).(*memo); ok {
+		return m
+	}
+	return &memo{clients: map[string]account.Credential{}, accounts: map[string]account.Account{}}
 }
 
 type memoKey struct{}
