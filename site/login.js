@@ -23,13 +23,19 @@ document.addEventListener("DOMContentLoaded", () => {
   // An application's sign-in request (OpenID Connect) that brought the browser here: once
   // signed in, the browser goes back through the provider, which returns it to the
   // application.
-  const oidc = new URLSearchParams(location.search).get("oidc") || "";
+  const params = new URLSearchParams(location.search);
+  const oidc = params.get("oidc") || "";
   const oidcReturn = /^[A-Za-z0-9_-]{20,100}$/.test(oidc) ? "/api/oidc/login?id=" + oidc : "";
-  if (oidcReturn) {
+  if (oidcReturn && params.get("prompt") === "none") {
+    // The application asked not to show a sign-in: go back at once, this time with the
+    // session cookie (if any), and the provider answers it either way.
+    location.assign(oidcReturn);
+  } else if (oidcReturn) {
     document.getElementById("oidc-note").hidden = false;
     // Already signed in (the session cookie is not sent on a navigation from another
-    // site, but it is on this page's own request): go straight back.
-    api("GET", "/api/me").then(() => location.assign(oidcReturn), () => {});
+    // site, but it is on this page's own request): go straight back, unless the
+    // application asked for a new sign-in (reauth).
+    if (params.get("reauth") !== "1") api("GET", "/api/me").then(() => location.assign(oidcReturn), () => {});
   }
   if (new URLSearchParams(location.search).get("oidc_error")) showMessage(msg, t("oidc.expired"), true);
 

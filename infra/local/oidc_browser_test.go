@@ -33,7 +33,11 @@ func startRelyingParty(t *testing.T) *relyingParty {
 		rp.mu.Lock()
 		defer rp.mu.Unlock()
 		rp.pkce = oauth2.GenerateVerifier()
-		http.Redirect(w, r, rp.conf.AuthCodeURL("st", oauth2.S256ChallengeOption(rp.pkce), gooidc.Nonce("nn")), http.StatusFound)
+		opts := []oauth2.AuthCodeOption{oauth2.S256ChallengeOption(rp.pkce), gooidc.Nonce("nn")}
+		if p := r.URL.Query().Get("prompt"); p != "" {
+			opts = append(opts, oauth2.SetAuthURLParam("prompt", p))
+		}
+		http.Redirect(w, r, rp.conf.AuthCodeURL("st", opts...), http.StatusFound)
 	})
 	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
 		rp.mu.Lock()
@@ -128,10 +132,14 @@ func TestBrowserSignInToAnApplication(t *testing.T) {
 		click("#mfa-submit"),
 		waitText("#result", "hello "+id),
 		waitText("#result", "userinfo "+id),
-		// Signed in at Kagiya: the next sign-in to the application asks nothing.
+		// Signed in at Kagiya: the next sign-in to the application asks nothing, nor does
+		// one with prompt=none (the cross-site navigation carries no cookie: the sign-in
+		// page goes back with it).
 		chromedp.Navigate(rp.url+"/start"),
 		waitText("#result", "hello "+id),
 		read(chromedp.TextContent(css("#result")), &result),
+		chromedp.Navigate(rp.url+"/start?prompt=none"),
+		waitText("#result", "hello "+id),
 		// The person's security page lists the application, and revokes it.
 		chromedp.Navigate(base+"/security.html"),
 		waitText("#applications tbody", "社内 Wiki"),
@@ -145,5 +153,24 @@ func TestBrowserSignInToAnApplication(t *testing.T) {
 	}
 	if !strings.Contains(result, "acc_") || !strings.Contains(result, "ten_") {
 		t.Fatalf("claims: %q", result)
+	}
+	// prompt=login: the sign-in page again, though signed in, then back to the
+	// application (a person without a second factor: the other's code of this half
+	// minute is used).
+	const other = "notes@example.com"
+	createUser(t, base, other, pw)
+	signInToApp := []chromedp.Action[chromedp.Void]{chromedp.WaitVisible(css("#login_id")), waitText("#oidc-note", "アプリケーション"),
+		fill("#login_id", other), fill("#password", pw), chromedp.Click(css("#signin-submit")), waitText("#result", "hello "+other)}
+	steps := []chromedp.Action[chromedp.Void]{japanese(base), chromedp.Navigate(rp.url + "/start")}
+	steps = append(steps, signInToApp...)
+	steps = append(steps, chromedp.Navigate(rp.url+"/start?prompt=login"))
+	if err := chromedp.Do(browser(t), append(steps, signInToApp...)...); err != nil {
+		t.Fatal(err)
+	}
+	// A browser without a session, with prompt=none: login_required at the application,
+	// no sign-in page.
+	if err := chromedp.Do(browser(t), japanese(base), chromedp.Navigate(rp.url+"/start?prompt=none"),
+		waitText("#result", "refused: login_required")); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -32,6 +32,7 @@ type flowClaims struct {
 	Issued  int64    `json:"i"`           // unix nanoseconds
 	Expires int64    `json:"e"`           // unix seconds
 	Device  string   `json:"d,omitempty"` // the known browser the password came from, if any
+	Code    bool     `json:"c,omitempty"` // a second-factor code (or recovery code) was given in this flow
 }
 
 func flowMAC(key, payload []byte) []byte {

@@ -46,7 +46,9 @@ func (s *SelfService) ChangeOwnPassword(ctx context.Context, p Principal, curren
 	if err := s.sessions.DeleteSession(ctx, p.Session.AccountID, p.Session.IDHash); err != nil && !errors.Is(err, ErrNotFound) {
 		return LoginResult{}, fmt.Errorf("change password: %w", err)
 	}
-	token, _, err := openSession(ctx, s.sessions, a, now, s.cfg.SessionMax, from)
+	// The current password was just given: the new session authenticated now, by the
+	// factors of the one it replaces.
+	token, _, err := openSession(ctx, s.sessions, a, now, s.cfg.SessionMax, from, p.Session.AMR)
 	if err != nil {
 		return LoginResult{}, err
 	}

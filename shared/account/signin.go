@@ -253,7 +253,11 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain string, from Client) 
 func (s *SignIn) advance(ctx context.Context, a Account, t Tenant, next flowClaims, from Client, how string) (LoginResult, error) {
 	now, ip, steps := s.now().UTC(), from.IP, next.Steps
 	if len(steps) == 0 {
-		token, _, err := openSession(ctx, s.sessions, a, now, s.cfg.SessionMax, from)
+		amr := []string{"pwd"}
+		if next.Code {
+			amr = append(amr, "otp", "mfa")
+		}
+		token, _, err := openSession(ctx, s.sessions, a, now, s.cfg.SessionMax, from, amr)
 		if err != nil {
 			return LoginResult{}, err
 		}
@@ -358,7 +362,9 @@ func (s *SignIn) CompleteMFA(ctx context.Context, challenge, code, recoveryCode 
 	} else if a, err = s.checkCode(ctx, a, set, code, ip, stillFlow(flow), s.signedInBy(flow, remember)); err != nil {
 		return LoginResult{}, err
 	}
-	res, err := s.advance(ctx, a, t, flow.rest(), from, how)
+	next := flow.rest()
+	next.Code = true
+	res, err := s.advance(ctx, a, t, next, from, how)
 	if err == nil && remember && res.Token != "" {
 		if res.RememberCookie, err = s.rememberCookie(ctx, a); err != nil {
 			return LoginResult{}, err
@@ -428,7 +434,9 @@ func (s *SignIn) ConfirmEnrolment(ctx context.Context, challenge, code string, f
 	if err != nil {
 		return LoginResult{}, err
 	}
-	res, err := s.advance(ctx, a, t, flow.rest(), from, "ok:enrolled")
+	next := flow.rest()
+	next.Code = true
+	res, err := s.advance(ctx, a, t, next, from, "ok:enrolled")
 	res.RecoveryCodes = codes
 	return res, err
 }
@@ -476,7 +484,7 @@ func (k *kit) rehash(ctx context.Context, acct Account, plain, ip string) {
 // token is the account ID and 256 random bits ("acc_….<secret>"): the account ID finds
 // the session among the account's own, which is how a person can list them; only the
 // hash of the whole token is stored.
-func openSession(ctx context.Context, sessions Sessions, acct Account, now time.Time, maxAge time.Duration, from Client) (string, Session, error) {
+func openSession(ctx context.Context, sessions Sessions, acct Account, now time.Time, maxAge time.Duration, from Client, amr []string) (string, Session, error) {
 	secret, err := randomToken()
 	if err != nil {
 		return "", Session{}, err
@@ -487,7 +495,7 @@ func openSession(ctx context.Context, sessions Sessions, acct Account, now time.
 		ua = strings.ToValidUTF8(ua[:MaxUserAgentLen], "")
 	}
 	sess := Session{IDHash: HashToken(token), TenantID: acct.TenantID, AccountID: acct.ID, IP: from.IP, UserAgent: ua,
-		Epoch: acct.SessionEpoch, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(maxAge)}
+		Epoch: acct.SessionEpoch, AMR: amr, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(maxAge)}
 	if err := sessions.CreateSession(ctx, sess); err != nil {
 		return "", Session{}, fmt.Errorf("create session: %w", err)
 	}

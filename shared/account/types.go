@@ -237,12 +237,16 @@ func Key(loginID string) string { return strings.ToLower(loginID) }
 
 // Session is a signed-in browser. Only a hash of its token is stored.
 type Session struct {
-	IDHash     string
-	TenantID   string
-	AccountID  string
-	IP         string // where it signed in from
-	UserAgent  string // the browser it signed in with (first MaxUserAgentLen bytes)
-	Epoch      int64  // the account's SessionEpoch when the session began
+	IDHash    string
+	TenantID  string
+	AccountID string
+	IP        string // where it signed in from
+	UserAgent string // the browser it signed in with (first MaxUserAgentLen bytes)
+	Epoch     int64  // the account's SessionEpoch when the session began
+	// AMR names how the person authenticated when the session began (RFC 8176): "pwd",
+	// and "otp" and "mfa" when a second-factor code was given in that sign-in. CreatedAt
+	// is when.
+	AMR        []string
 	CreatedAt  time.Time
 	LastSeenAt time.Time
 	ExpiresAt  time.Time // absolute end

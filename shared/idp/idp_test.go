@@ -49,6 +49,9 @@ type site struct {
 	svc    *account.Services
 	dns    *dnstest.Server // proves the tenants' domains
 	faults *faulty
+	// ahead moves the provider's clock (only the provider's) forward, to see a session
+	// grow old without waiting.
+	ahead *atomic.Int64
 }
 
 // faulty is the store, failing token reads with an error that names the SDK's internals
@@ -96,14 +99,16 @@ func newSite(t *testing.T, plain account.Store) *site {
 			t.Fatal(err)
 		}
 	}
+	ahead := new(atomic.Int64)
+	clock := func() time.Time { return time.Now().Add(time.Duration(ahead.Load())) }
 	provider, err := idp.New(ctx, idp.Deps{Issuer: srv.URL, Integrations: svc.Integrations, Sessions: svc.SignIn, Store: st,
-		SessionCookies: []string{httpapi.CookieName}, Now: time.Now, Log: log})
+		SessionCookies: []string{httpapi.CookieName}, Now: clock, Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
 	api := httpapi.New(httpapi.Deps{Services: svc, Log: log, OIDC: provider})
 	mux.Handle("/", api)
-	return &site{t: t, url: srv.URL, store: plain, svc: svc, dns: dns, faults: st}
+	return &site{t: t, url: srv.URL, store: plain, svc: svc, dns: dns, faults: st, ahead: ahead}
 }
 
 // browser is a cookie jar that stops at the client's redirect URI.

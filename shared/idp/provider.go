@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -291,8 +292,13 @@ func (h *handler) principal(r *http.Request) (account.Principal, bool) {
 
 // login completes an authorization request for a signed-in browser (302 to the client
 // through the provider's callback, which makes the code), and sends any other browser to
-// the site's sign-in, which comes back here when the sign-in flow ends. An account of
-// another tenant than the client's is refused (access_denied to the client).
+// the site's sign-in, which comes back here when the sign-in flow ends. A session older
+// than the request's max_age (or than the request itself, with prompt=login) signs in
+// again (reauth=1 keeps the page from returning at once). With prompt=none there is no
+// sign-in page: login_required goes back to the client, once the site's page has come
+// back here with the browser's cookie (a navigation from the client's site carries no
+// SameSite=Strict cookie; Sec-Fetch-Site says the page's does). An account of another
+// tenant than the client's is refused (access_denied to the client).
 func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := r.URL.Query().Get("id")
@@ -301,9 +307,26 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/index.html?oidc_error=expired", http.StatusFound)
 		return
 	}
+	none := slices.Contains(a.Prompt, oidc.PromptNone)
 	p, ok := h.principal(r)
 	if !ok {
-		http.Redirect(w, r, "/index.html?oidc="+id, http.StatusFound)
+		if none && r.Header.Get("Sec-Fetch-Site") == "same-origin" {
+			op.AuthRequestError(w, r, a, oidc.ErrLoginRequired(), h.provider)
+			return
+		}
+		page := "/index.html?oidc=" + id
+		if none {
+			page += "&prompt=none"
+		}
+		http.Redirect(w, r, page, http.StatusFound)
+		return
+	}
+	if !a.fresh(p.Session.CreatedAt, h.st.now()) {
+		if none {
+			op.AuthRequestError(w, r, a, oidc.ErrLoginRequired().WithDescription("max_age requires a new sign-in"), h.provider)
+			return
+		}
+		http.Redirect(w, r, "/index.html?oidc="+id+"&reauth=1", http.StatusFound)
 		return
 	}
 	c, err := h.st.oidcClient(ctx, a.ClientID)
@@ -319,7 +342,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 		op.AuthRequestError(w, r, a, oidc.ErrAccessDenied().WithDescription("this account cannot sign in to this application"), h.provider)
 		return
 	}
-	if err := h.st.complete(ctx, a, who); err != nil {
+	if err := h.st.complete(ctx, a, p); err != nil {
 		var oe *oidc.Error
 		if errors.As(err, &oe) {
 			http.Redirect(w, r, "/index.html?oidc_error=expired", http.StatusFound)

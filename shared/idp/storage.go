@@ -92,6 +92,9 @@ type authRequest struct {
 	ResponseMode  string    `json:"response_mode,omitempty"`
 	Challenge     string    `json:"code_challenge"`
 	ChallengeMeth string    `json:"code_challenge_method"`
+	Prompt        []string  `json:"prompt,omitempty"`
+	MaxAge        *uint     `json:"max_age,omitempty"` // seconds; 0 (prompt=login): a sign-in after the request
+	CreatedAt     time.Time `json:"created_at"`
 	Subject       string    `json:"subject,omitempty"`
 	AuthTime      time.Time `json:"auth_time,omitzero"`
 	AMR           []string  `json:"amr,omitempty"`
@@ -209,7 +212,8 @@ func (s *storage) CreateAuthRequest(ctx context.Context, req *oidc.AuthRequest, 
 	}
 	a := &authRequest{ID: id, TenantID: c.TenantID, ClientID: req.ClientID, RedirectURI: req.RedirectURI, State: req.State,
 		Nonce: req.Nonce, Scopes: scopes, ResponseType: string(req.ResponseType), ResponseMode: string(req.ResponseMode),
-		Challenge: req.CodeChallenge, ChallengeMeth: string(req.CodeChallengeMethod)}
+		Challenge: req.CodeChallenge, ChallengeMeth: string(req.CodeChallengeMethod),
+		Prompt: req.Prompt, MaxAge: req.MaxAge, CreatedAt: s.now().UTC()}
 	if err := s.put(ctx, purposeAuthRequest, id, c.TenantID, a, authRequestTTL); err != nil {
 		return nil, fmt.Errorf("store auth request: %w", err)
 	}
@@ -231,17 +235,30 @@ func (s *storage) AuthRequestByID(ctx context.Context, id string) (op.AuthReques
 	return s.authRequest(ctx, id, false)
 }
 
-// complete marks an auth request signed in by a (it is stored again, done).
-func (s *storage) complete(ctx context.Context, a *authRequest, acct account.Account) error {
+// complete marks an auth request signed in by the session of p (it is stored again,
+// done): auth_time is when that session's sign-in happened, amr how.
+func (s *storage) complete(ctx context.Context, a *authRequest, p account.Principal) error {
 	if _, err := s.authRequest(ctx, a.ID, true); err != nil {
 		return err
 	}
-	a.Subject, a.AuthTime, a.IsDone = acct.ID, s.now().UTC(), true
-	a.AMR = []string{"pwd"}
-	if acct.MFAEnabled() {
-		a.AMR = append(a.AMR, "otp", "mfa")
+	a.Subject, a.AuthTime, a.IsDone = p.Account.ID, p.Session.CreatedAt.UTC(), true
+	a.AMR = p.Session.AMR
+	if len(a.AMR) == 0 {
+		a.AMR = []string{"pwd"} // a session from before sessions recorded it: a password, at least
 	}
 	return s.put(ctx, purposeAuthRequest, a.ID, a.TenantID, a, authRequestTTL)
+}
+
+// fresh reports whether a session that signed in at authTime satisfies the request's
+// max_age (prompt=login is max_age 0: a sign-in after the request was made).
+func (a *authRequest) fresh(authTime, now time.Time) bool {
+	switch {
+	case a.MaxAge == nil:
+		return true
+	case *a.MaxAge == 0:
+		return !authTime.Before(a.CreatedAt)
+	}
+	return now.Sub(authTime) <= time.Duration(*a.MaxAge)*time.Second
 }
 
 // AuthRequestByCode reads the request a code stands for without using anything up (a

@@ -237,18 +237,19 @@ func (it *mfaItem) mfa() account.MFA {
 }
 
 type sessionItem struct {
-	PK         string `dynamodbav:"PK"`
-	SK         string `dynamodbav:"SK"`
-	IDHash     string `dynamodbav:"id_hash"`
-	TenantID   string `dynamodbav:"tenant_id"`
-	AccountID  string `dynamodbav:"account_id"`
-	IP         string `dynamodbav:"ip,omitempty"`
-	UserAgent  string `dynamodbav:"user_agent,omitempty"`
-	Epoch      int64  `dynamodbav:"epoch"`
-	CreatedAt  string `dynamodbav:"created_at"`
-	LastSeenAt string `dynamodbav:"last_seen_at"`
-	ExpiresAt  string `dynamodbav:"expires"`
-	TTL        int64  `dynamodbav:"expires_at"`
+	PK         string   `dynamodbav:"PK"`
+	SK         string   `dynamodbav:"SK"`
+	IDHash     string   `dynamodbav:"id_hash"`
+	TenantID   string   `dynamodbav:"tenant_id"`
+	AccountID  string   `dynamodbav:"account_id"`
+	IP         string   `dynamodbav:"ip,omitempty"`
+	UserAgent  string   `dynamodbav:"user_agent,omitempty"`
+	Epoch      int64    `dynamodbav:"epoch"`
+	AMR        []string `dynamodbav:"amr,omitempty"`
+	CreatedAt  string   `dynamodbav:"created_at"`
+	LastSeenAt string   `dynamodbav:"last_seen_at"`
+	ExpiresAt  string   `dynamodbav:"expires"`
+	TTL        int64    `dynamodbav:"expires_at"`
 }
 
 type auditItem struct {
