@@ -291,8 +291,9 @@ func refreshTokenUsedOnce(t *testing.T, s *site) {
 	}
 }
 
-// A revoked application, a lock and "sign out everywhere" end refresh tokens for good: a
-// new grant (signing in to the application again) or an unlock does not revive them.
+// A revoked application, a lock, "sign out everywhere" and a suspension end refresh
+// tokens for good: a new grant (signing in to the application again), an unlock or the
+// end of the suspension does not revive them.
 func revokedGrantStaysRevoked(t *testing.T, s *site) {
 	owner := s.owner()
 	taro := s.taro(owner)
@@ -340,6 +341,19 @@ func revokedGrantStaysRevoked(t *testing.T, s *site) {
 	app.tokens(taro)
 	status, out = app.refresh(old)
 	wantInvalidGrant(t, "a refresh token from before sign-out-everywhere", status, out)
+
+	// Suspended by an administrator, then resumed.
+	_, old = app.tokens(taro)
+	for _, disabled := range []bool{true, false} {
+		if status, out := owner.call("PATCH", "/api/admin/accounts/taro@example.com", map[string]any{"disabled": disabled, "confirm_password": ownerPW}); status != 200 {
+			t.Fatalf("suspend %v: %d %v", disabled, status, out)
+		}
+	}
+	taro = s.browser()
+	taro.signIn("taro@example.com", userPW, "")
+	app.tokens(taro)
+	status, out = app.refresh(old)
+	wantInvalidGrant(t, "a refresh token from before a suspension, after it ended", status, out)
 }
 
 // UserInfo and introspection give the claims of the scopes the token was granted: a
