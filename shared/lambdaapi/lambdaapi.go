@@ -274,5 +274,19 @@ func lambdaConfig(getenv func(string) string) (aws.Config, error) {
 	if ep := getenv("AWS_ENDPOINT_URL"); ep != "" { // the SDK's variable for a stand-in of every service (tests)
 		cfg.BaseEndpoint = &ep
 	}
+	// AWS_ENDPOINT_URL_<SERVICE> (AWS_ENDPOINT_URL_DYNAMODB, _S3, _SES, _SQS, _KMS): one
+	// service's stand-in, as the SDK's config loader would read them (infra/rie).
+	cfg.ConfigSources = append(cfg.ConfigSources, serviceEndpoints(getenv))
 	return cfg, nil
+}
+
+// serviceEndpoints gives each SDK client the endpoint its AWS_ENDPOINT_URL_<SERVICE>
+// variable names (the service's ID upper-cased, spaces as underscores), which the
+// clients ask their configuration sources for.
+type serviceEndpoints func(string) string
+
+// GetServiceBaseEndpoint implements the SDK's ServiceBaseEndpointProvider.
+func (getenv serviceEndpoints) GetServiceBaseEndpoint(_ context.Context, sdkID string) (string, bool, error) {
+	ep := getenv("AWS_ENDPOINT_URL_" + strings.ToUpper(strings.ReplaceAll(sdkID, " ", "_")))
+	return ep, ep != "", nil
 }

@@ -10,6 +10,10 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ses"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -110,5 +114,30 @@ func TestLambdaConfigFromTheEnvironment(t *testing.T) {
 	delete(env, "AWS_SECRET_ACCESS_KEY")
 	if _, err := lambdaConfig(func(k string) string { return env[k] }); err == nil {
 		t.Fatal("no credentials, no error")
+	}
+}
+
+// Each client goes to the stand-in its AWS_ENDPOINT_URL_<SERVICE> names (the runtime
+// emulator tests run DynamoDB, S3 and SES as three servers), and to AWS without one.
+func TestServiceEndpointsFromTheEnvironment(t *testing.T) {
+	env := map[string]string{"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "AKIA", "AWS_SECRET_ACCESS_KEY": "s",
+		"AWS_ENDPOINT_URL_DYNAMODB": "http://127.0.0.1:8001", "AWS_ENDPOINT_URL_S3": "http://127.0.0.1:8002",
+		"AWS_ENDPOINT_URL_SES": "http://127.0.0.1:8003"}
+	cfg, err := lambdaConfig(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]*string{
+		"AWS_ENDPOINT_URL_DYNAMODB": dynamodb.NewFromConfig(cfg).Options().BaseEndpoint,
+		"AWS_ENDPOINT_URL_S3":       s3.NewFromConfig(cfg).Options().BaseEndpoint,
+		"AWS_ENDPOINT_URL_SES":      ses.NewFromConfig(cfg).Options().BaseEndpoint,
+	}
+	for name, ep := range got {
+		if ep == nil || *ep != env[name] {
+			t.Errorf("%s = %s, but the client's endpoint is %v", name, env[name], ep)
+		}
+	}
+	if ep := sqs.NewFromConfig(cfg).Options().BaseEndpoint; ep != nil {
+		t.Errorf("SQS without AWS_ENDPOINT_URL_SQS goes to %s, not AWS", *ep)
 	}
 }
