@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the tests need, starts the test backends on free ports, runs every test
-# (unit, handler, store contract on all backends, SES, template, browser), builds the
-# Lambda functions for linux/arm64, and stops what it started. Fails if a suite that
-# should have run was skipped. Whatever fails, it still builds the functions and ends with
-# one summary line: tests passed, failed and skipped, the steps that failed and the steps
-# that did not run.
+# (unit, handler, store contract on all backends, SES, template, browser, the functions
+# under AWS's Runtime Interface Emulator), builds the Lambda functions for linux/arm64,
+# and stops what it started. Fails if a suite that should have run was skipped. Whatever
+# fails, it still builds the functions and ends with one summary line: tests passed,
+# failed and skipped, the steps that failed and the steps that did not run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -92,6 +92,9 @@ fi
 chromium --version 2>/dev/null | tail -1 || true
 (cd infra/backends && npm ci --no-audit --no-fund --loglevel=error)
 go mod download
+# AWS's Runtime Interface Emulator, under which infra/rie runs each function as Lambda does.
+GOBIN="$work/bin" CGO_ENABLED=0 go install github.com/aws/aws-lambda-runtime-interface-emulator/cmd/aws-lambda-rie@v0.0.0-20261030222936-bef5c4ba774d
+export KAGIYA_RIE="$work/bin/aws-lambda-rie"
 step_done install
 
 free_port() { node -e 'const s=require("net").createServer().listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})'; }
@@ -121,6 +124,7 @@ export KAGIYA_TEST_SES_ENDPOINT="http://127.0.0.1:$ses_port"
 export KAGIYA_REQUIRE_BROWSER=1
 export KAGIYA_REQUIRE_HASH_TOOLS=1
 export KAGIYA_REQUIRE_DOVECOT=1
+export KAGIYA_REQUIRE_RIE=1
 
 begin lint "lint the template"
 if command -v cfn-lint >/dev/null 2>&1; then
