@@ -262,3 +262,30 @@ func (f function) environ(extra map[string]string) []string {
 	}
 	return out
 }
+
+// The functions' configuration as the stack resolves it: Globals under each function's
+// own variables, conditions, dynamic references, and Timeout and MemorySize. Runs without
+// the emulator.
+func TestStackResolvesTheTemplate(t *testing.T) {
+	st := localStack("origin-value")
+	fns := st.functions(t, filepath.Join("..", "..", "template.yaml"))
+	login, bulk := fns["LoginFunction"], fns["BulkFunction"]
+	for k, want := range map[string]string{"TABLE_NAME": st.Refs["Table"], "SITE_URL": "https://" + siteDomain,
+		"MAIL_FROM": "no-reply@example.com", "ORIGIN_SECRET": "origin-value", "SEAL_KMS_KEY": st.Attrs["SealKey.Arn"]} {
+		if login.Env[k] != want {
+			t.Errorf("LoginFunction %s = %q, want %q", k, login.Env[k], want)
+		}
+	}
+	if v, ok := login.Env["PASSWORD_PEPPER_PARAM"]; ok {
+		t.Errorf("PASSWORD_PEPPER_PARAM = %q without a PepperParameter (AWS::NoValue)", v)
+	}
+	if bulk.Env["CONTINUE_QUEUE_URL"] != st.Refs["ContinueQueue"] || bulk.Env["TABLE_NAME"] != st.Refs["Table"] ||
+		bulk.Timeout != 900 || bulk.Memory != 3008 || login.Timeout != 10 || login.Memory != 1024 {
+		t.Errorf("BulkFunction %+v, LoginFunction timeout %d memory %d", bulk, login.Timeout, login.Memory)
+	}
+
+	st.Params["PepperParameter"] = "/kagiya/pepper"
+	if got := st.functions(t, filepath.Join("..", "..", "template.yaml"))["LoginFunction"].Env["PASSWORD_PEPPER_PARAM"]; got != "/kagiya/pepper" {
+		t.Errorf("with a PepperParameter, PASSWORD_PEPPER_PARAM = %q", got)
+	}
+}
