@@ -55,6 +55,7 @@ func localStack(originSecret string) stack {
 			"FailedRunQueue":       queueURL("kagiya-FailedRunQueue"),
 			"UploadBucket":         "kagiya-uploads-" + region + "-" + account,
 			"MailEventsTopic":      arn("sns", "kagiya-MailEventsTopic"),
+			"AuditArchiveBucket":   "kagiya-auditarchive-" + region + "-" + account,
 		},
 		Attrs: map[string]string{
 			"SealKey.Arn":        arn("kms", "key/rie"),
@@ -66,17 +67,27 @@ func localStack(originSecret string) stack {
 	}
 }
 
-// unexpectedAWS answers every request for a service that has no stand-in here (SQS, KMS,
-// SSM, ...) with an error, and keeps what was asked: the run must ask nothing of them.
-type unexpectedAWS struct {
-	mu   sync.Mutex
-	seen []string
+// otherAWS stands in for Secrets Manager's GetSecretValue of the stack's secrets (what a
+// function that reads a secret at start asks), and answers every other request, for a
+// service that has no stand-in here (SQS, KMS, SSM, ...), with an error, keeping what was
+// asked: the run must ask nothing of those.
+type otherAWS struct {
+	secrets map[string]string
+	mu      sync.Mutex
+	seen    []string
 }
 
-func (u *unexpectedAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	u.mu.Lock()
-	u.seen = append(u.seen, r.Method+" "+r.URL.Path+" "+r.Header.Get("X-Amz-Target")+" "+r.Header.Get("Authorization"))
-	u.mu.Unlock()
+func (o *otherAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var in struct{ SecretId string }
+	if r.Header.Get("X-Amz-Target") == "secretsmanager.GetSecretValue" && strings.Contains(r.Header.Get("Authorization"), "/secretsmanager/aws4_request") &&
+		json.NewDecoder(r.Body).Decode(&in) == nil && o.secrets[in.SecretId] != "" {
+		w.Header().Set("Content-Type", "application/x-amz-json-1.1")
+		json.NewEncoder(w).Encode(map[string]any{"ARN": in.SecretId, "SecretString": o.secrets[in.SecretId]}) //nolint:errcheck // the caller sees a short answer
+		return
+	}
+	o.mu.Lock()
+	o.seen = append(o.seen, r.Method+" "+r.URL.Path+" "+r.Header.Get("X-Amz-Target"))
+	o.mu.Unlock()
 	http.Error(w, "no stand-in for this service in infra/rie", http.StatusNotImplemented)
 }
 
@@ -135,7 +146,7 @@ func TestFunctionsUnderTheEmulator(t *testing.T) {
 	bins := build(t, fns, t.TempDir())
 
 	// The stand-ins: DynamoDB (minidyn, with transactions), S3 (gofakes3), SES
-	// (aws-ses-v2-local), and every other service refusing.
+	// (aws-ses-v2-local), the stack's secrets, and every other service refusing.
 	ctx := context.Background()
 	dyn := httptest.NewServer(server.NewServer())
 	t.Cleanup(dyn.Close)
@@ -150,11 +161,11 @@ func TestFunctionsUnderTheEmulator(t *testing.T) {
 	}
 	s3srv := httptest.NewServer(gofakes3.New(s3).Server())
 	t.Cleanup(s3srv.Close)
-	other := &unexpectedAWS{}
+	other := &otherAWS{secrets: st.Secrets}
 	othersrv := httptest.NewServer(other)
 	t.Cleanup(othersrv.Close)
 	endpoints := map[string]string{"AWS_ENDPOINT_URL": othersrv.URL, "AWS_ENDPOINT_URL_DYNAMODB": dyn.URL,
-		"AWS_ENDPOINT_URL_S3": s3srv.URL, "AWS_ENDPOINT_URL_SES": ses}
+		"AWS_ENDPOINT_URL_S3": s3srv.URL, "AWS_ENDPOINT_URL_SES": ses, "AWS_ENDPOINT_URL_SECRETS_MANAGER": othersrv.URL}
 
 	fn := map[string]*running{}
 	for name, f := range fns {
