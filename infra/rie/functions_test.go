@@ -194,8 +194,8 @@ func TestFunctionsUnderTheEmulator(t *testing.T) {
 		t.Fatalf("setup: %+v", setup)
 	}
 
-	// Only CloudFront's requests are served: the origin secret from Secrets Manager, as the
-	// template's dynamic reference gives it, is configured.
+	// Only CloudFront's requests are served: the function has the stack's origin secret, as
+	// the template gives it (its ARN, read from Secrets Manager at start).
 	if res := api.call(fn["login"], "GET", "/api/health", "", nil, withoutOrigin()); res.StatusCode != http.StatusForbidden {
 		t.Fatalf("health without the origin secret: %d %s", res.StatusCode, res.Body)
 	}
