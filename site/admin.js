@@ -291,12 +291,14 @@ document.addEventListener("DOMContentLoaded", async () => {
       const ids = confirmIDs || (allMatching ? await matchingIDs() : [...selected]);
       const done = [];
       const unchanged = [];
+      const failed = []; // not changed: the server could not write them; they may be tried again
       for (let i = 0; i < ids.length; i += 100) { // the API takes 100 at a time
         const body = { login_ids: ids.slice(i, i + 100), confirm_password: confirm };
         if (unlockMode === "suspend" || unlockMode === "resume") body.disabled = unlockMode === "suspend";
         const res = await api("POST", path, body);
         done.push(...(res.unlocked || res.changed || []));
         unchanged.push(...(res.not_locked || res.unchanged || []));
+        failed.push(...(res.failed || []));
       }
       unlockDialog.close();
       const names = done.length && done.length <= 20 ? ": " + done.join(", ") : "";
@@ -304,7 +306,10 @@ document.addEventListener("DOMContentLoaded", async () => {
       if (unchanged.length && unchanged.length <= 20) {
         text += " / " + t({ lock: "admin.not_locked", mfa: "admin.mfa_not_locked" }[unlockMode] || "admin.unchanged") + unchanged.join(", ");
       }
-      showMessage(listMsg, text, false);
+      if (failed.length) {
+        text += " / " + t("admin.failed") + failed.join(", ");
+      }
+      showMessage(listMsg, text, failed.length > 0);
       selected.clear(); allMatching = false;
       load();
     } catch (e) {

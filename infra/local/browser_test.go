@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"github.com/kagiya/kagiya/shared/account"
 )
 
 // RequireBrowserEnv makes a missing chromium a failure instead of a skip (infra/test.sh sets it).
@@ -35,12 +37,24 @@ func chromiumPath(t *testing.T) string {
 // startServer runs the local server on a free port with a fresh store and returns its URL.
 func startServer(t *testing.T, extra ...string) string {
 	t.Helper()
+	return startServerWith(t, nil, extra...)
+}
+
+// startServerWith is startServer with the account service's store wrapped by wrap (nil:
+// as it is).
+func startServerWith(t *testing.T, wrap func(account.Store) account.Store, extra ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
 	args := append([]string{"-addr", "127.0.0.1:0", "-data", filepath.Join(t.TempDir(), "data"),
 		"-owner", "owner@example.com", "-owner-password", "Kagi-2026-Tokyo!"}, extra...)
-	go func() { done <- run(ctx, args, io.Discard, func(a string) { addrc <- a }) }()
+	o, err := parseFlags(args, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.wrapStore = wrap
+	go func() { done <- serve(ctx, o, io.Discard, func(a string) { addrc <- a }) }()
 	select {
 	case a := <-addrc:
 		t.Cleanup(func() {

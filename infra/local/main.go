@@ -62,6 +62,9 @@ type options struct {
 	rateLimit                                bool
 	logLevel                                 slog.Level
 	hash                                     password.Params
+	// wrapStore, when set (tests only; no flag), wraps the store the account service
+	// uses: a fault-injecting store, for instance.
+	wrapStore func(account.Store) account.Store
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -156,7 +159,11 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	if err != nil {
 		return err
 	}
-	svc, err := account.New(account.Deps{Store: store, Mailer: mailbox, Templates: tmpl,
+	var accounts account.Store = store
+	if o.wrapStore != nil {
+		accounts = o.wrapStore(store)
+	}
+	svc, err := account.New(account.Deps{Store: accounts, Mailer: mailbox, Templates: tmpl,
 		Now: time.Now, Log: log, SiteURL: siteURL, SealKey: account.StaticKey(sealKey), Resolver: resolver(o.dns)}, cfg)
 	if err != nil {
 		return err

@@ -448,10 +448,19 @@ func (s *Admin) ListAudit(ctx context.Context, p Principal, f AuditFilter, after
 	return out, next, nil
 }
 
-// AdminUnlockResult says which accounts were unlocked and which were not locked.
+// AdminUnlockResult says which accounts were unlocked, which were not locked, and which
+// could not be changed (a store failure: they are as they were, and may be tried again).
 type AdminUnlockResult struct {
 	Unlocked  []string
 	NotLocked []string
+	Failed    []string
+}
+
+// batchFailed notes that a batch action could not change a (the store failed): logged
+// with the cause, audited, and told to the administrator by login ID; the batch goes on.
+func (s *Admin) batchFailed(ctx context.Context, p Principal, a Account, action, ip string, err error) {
+	s.log.ErrorContext(ctx, "batch action not applied to an account", "action", action, "account", a.ID, "err", err)
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: p.Account.LoginID, Action: action, Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "failed:error"})
 }
 
 // MaxBatch bounds the login IDs of one administrative request.
@@ -465,7 +474,7 @@ func (s *Admin) AdminUnlock(ctx context.Context, p Principal, loginIDs []string,
 	if err != nil {
 		return AdminUnlockResult{}, err
 	}
-	res := AdminUnlockResult{Unlocked: []string{}, NotLocked: []string{}}
+	res := AdminUnlockResult{Unlocked: []string{}, NotLocked: []string{}, Failed: []string{}}
 	for _, a := range targets {
 		err := s.attempts.Unlock(ctx, a.TenantID, a.ID)
 		switch {
@@ -475,7 +484,8 @@ func (s *Admin) AdminUnlock(ctx context.Context, p Principal, loginIDs []string,
 		case errors.Is(err, ErrConflict), errors.Is(err, ErrNotFound):
 			res.NotLocked = append(res.NotLocked, a.LoginID)
 		default:
-			return res, fmt.Errorf("unlock %s: %w", a.ID, err)
+			res.Failed = append(res.Failed, a.LoginID)
+			s.batchFailed(ctx, p, a, "unlock", ip, err)
 		}
 	}
 	return res, nil

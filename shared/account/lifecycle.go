@@ -264,6 +264,7 @@ func (s *Recovery) ConfirmLoginIDChange(ctx context.Context, token, plain, ip st
 type SuspendResult struct {
 	Changed   []string // login IDs now as asked
 	Unchanged []string // already so
+	Failed    []string // not changed: the store failed (they are as they were)
 }
 
 // SetDisabled suspends (disabled) or resumes several accounts of the principal's tenant,
@@ -280,7 +281,7 @@ func (s *Admin) SetDisabled(ctx context.Context, p Principal, loginIDs []string,
 	if err != nil {
 		return SuspendResult{}, err
 	}
-	res := SuspendResult{Changed: []string{}, Unchanged: []string{}}
+	res := SuspendResult{Changed: []string{}, Unchanged: []string{}, Failed: []string{}}
 	now := s.now().UTC()
 	for _, a := range targets {
 		if a.Disabled == disabled {
@@ -294,7 +295,9 @@ func (s *Admin) SetDisabled(ctx context.Context, p Principal, loginIDs []string,
 			a.Disabled, a.UpdatedAt = disabled, now
 		})
 		if err != nil {
-			return res, fmt.Errorf("suspend %s: %w", a.ID, err)
+			res.Failed = append(res.Failed, a.LoginID)
+			s.batchFailed(ctx, p, a, "account.update", ip, fmt.Errorf("disabled=%t: %w", disabled, err))
+			continue
 		}
 		res.Changed = append(res.Changed, a.LoginID)
 		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: p.Account.LoginID, Action: "account.update", Target: a.LoginID, TargetID: a.ID, IP: ip,

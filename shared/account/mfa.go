@@ -600,7 +600,7 @@ func (s *Admin) UnlockMFA(ctx context.Context, p Principal, loginIDs []string, c
 	if err != nil {
 		return AdminUnlockResult{}, err
 	}
-	res := AdminUnlockResult{Unlocked: []string{}, NotLocked: []string{}}
+	res := AdminUnlockResult{Unlocked: []string{}, NotLocked: []string{}, Failed: []string{}}
 	for _, a := range targets {
 		released := false
 		_, err := s.updateRetrying(ctx, a, func(a *Account) {
@@ -608,7 +608,9 @@ func (s *Admin) UnlockMFA(ctx context.Context, p Principal, loginIDs []string, c
 			a.MFA.LockedAt, a.MFA.Failures = time.Time{}, 0
 		})
 		if err != nil {
-			return res, fmt.Errorf("release second factor of %s: %w", a.ID, err)
+			res.Failed = append(res.Failed, a.LoginID)
+			s.batchFailed(ctx, p, a, "mfa.unlock", ip, err)
+			continue
 		}
 		if !released {
 			res.NotLocked = append(res.NotLocked, a.LoginID)

@@ -25,6 +25,7 @@ var faultCases = map[string]func(*testing.T, *env, *faults.Plan){
 	"RightPasswordsDuringAnOutageNeverLock": faultRightPasswordsNeverLock,
 	"RightCodesDuringAnOutageNeverLock":     faultRightCodesNeverLock,
 	"ForgotAnswersTheSameWhateverTheStore":  faultForgotAnswersTheSame,
+	"BatchActionsAnswerPerLoginID":          faultBatchActionsAnswerPerLoginID,
 }
 
 func TestFaults(t *testing.T) {
@@ -133,5 +134,57 @@ func faultForgotAnswersTheSame(t *testing.T, e *env, plan *faults.Plan) {
 	e.clock.Add(time.Hour)
 	if res := forgot(userID); res.status != 202 || len(e.mailbox.Messages(userID)) != before+1 {
 		t.Fatalf("after the fault: %d, mails %d then %d", res.status, before, len(e.mailbox.Messages(userID)))
+	}
+}
+
+// Batch actions whose write fails for one account go on with the others and answer, per
+// login ID, which changed, which did not need to, and which failed (before: a 500 with no
+// result, the first account changed and the others not).
+func faultBatchActionsAnswerPerLoginID(t *testing.T, e *env, plan *faults.Plan) {
+	ids := []string{"a@example.com", "b@example.com", "c@example.com"}
+	for _, id := range ids {
+		e.withUser(id, "user")
+	}
+	owner := e.signedIn(ownerID, ownerPW)
+	list := func(v any) string {
+		var out []string
+		for _, x := range v.([]any) {
+			out = append(out, x.(string))
+		}
+		return strings.Join(out, ",")
+	}
+	// Suspend: b's write fails.
+	plan.Add(faults.Rule{Method: "UpdateAccount", Skip: 1, Times: 1, Err: faults.Throttling("DynamoDB", "UpdateItem")})
+	res := owner.do("POST", "/api/admin/suspend", map[string]any{"login_ids": ids, "disabled": true, "confirm_password": ownerPW})
+	plan.Clear()
+	body := res.json(t)
+	if res.status != 200 || list(body["changed"]) != "a@example.com,c@example.com" || list(body["failed"]) != "b@example.com" || list(body["unchanged"]) != "" {
+		t.Fatalf("suspend with a fault: %d %s", res.status, res.body)
+	}
+	if e.account("b@example.com").Disabled || !e.account("a@example.com").Disabled || !e.account("c@example.com").Disabled {
+		t.Fatal("the accounts are not as the answer says")
+	}
+	// Unlock: a and b locked, a's unlock fails.
+	owner.do("POST", "/api/admin/suspend", map[string]any{"login_ids": ids, "disabled": false, "confirm_password": ownerPW})
+	for _, id := range ids[:2] {
+		for range account.DefaultLockoutThreshold {
+			e.client().login(id, "Wrong-Pass-123!")
+		}
+	}
+	if !e.account("a@example.com").Locked() || !e.account("b@example.com").Locked() {
+		t.Fatal("not locked")
+	}
+	plan.FailNth("Unlock", 1, faults.Timeout("DynamoDB", "UpdateItem"))
+	res = owner.do("POST", "/api/admin/unlock", map[string]any{"login_ids": ids, "confirm_password": ownerPW})
+	plan.Clear()
+	body = res.json(t)
+	if res.status != 200 || list(body["unlocked"]) != "b@example.com" || list(body["failed"]) != "a@example.com" || list(body["not_locked"]) != "c@example.com" {
+		t.Fatalf("unlock with a fault: %d %s", res.status, res.body)
+	}
+	if !e.account("a@example.com").Locked() || e.account("b@example.com").Locked() {
+		t.Fatal("the locks are not as the answer says")
+	}
+	if got := e.auditActions(t); !strings.Contains(got, "unlock:failed:error") {
+		t.Fatalf("the failure is not audited: %s", got)
 	}
 }

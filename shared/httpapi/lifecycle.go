@@ -86,6 +86,7 @@ func (a *api) handleSuspend() http.Handler {
 	type response struct {
 		Changed   []string `json:"changed"`
 		Unchanged []string `json:"unchanged"`
+		Failed    []string `json:"failed"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
@@ -98,6 +99,6 @@ func (a *api) handleSuspend() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, response{Changed: res.Changed, Unchanged: res.Unchanged})
+		writeJSON(w, http.StatusOK, response{Changed: res.Changed, Unchanged: res.Unchanged, Failed: res.Failed})
 	})
 }

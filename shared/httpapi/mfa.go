@@ -252,6 +252,7 @@ func (a *api) handleUnlockMFA() http.Handler {
 	type response struct {
 		Unlocked  []string `json:"unlocked"`
 		NotLocked []string `json:"not_locked"`
+		Failed    []string `json:"failed"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
@@ -271,6 +272,6 @@ func (a *api) handleUnlockMFA() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, response{Unlocked: res.Unlocked, NotLocked: res.NotLocked})
+		writeJSON(w, http.StatusOK, response{Unlocked: res.Unlocked, NotLocked: res.NotLocked, Failed: res.Failed})
 	})
 }

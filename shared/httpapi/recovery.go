@@ -77,6 +77,7 @@ func (a *api) handleAdminUnlock() http.Handler {
 	type response struct {
 		Unlocked  []string `json:"unlocked"`
 		NotLocked []string `json:"not_locked"`
+		Failed    []string `json:"failed"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
@@ -89,6 +90,6 @@ func (a *api) handleAdminUnlock() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, response{Unlocked: res.Unlocked, NotLocked: res.NotLocked})
+		writeJSON(w, http.StatusOK, response{Unlocked: res.Unlocked, NotLocked: res.NotLocked, Failed: res.Failed})
 	})
 }
