@@ -89,7 +89,7 @@ func (s *Recovery) AcceptInvitation(ctx context.Context, token, plain, ip string
 	if err := s.throttle(ctx, "invite-ip#"+ip, s.cfg.RecoveryPerIPMinute); err != nil {
 		return "", err
 	}
-	a, set, err := s.peek(ctx, token, PurposeInvite)
+	link, a, set, err := s.peekLink(ctx, token, PurposeInvite)
 	if err != nil {
 		if CodeOf(err) == CodeInvalidToken {
 			s.audit(ctx, AuditEvent{Actor: "anonymous", Action: "invitation.accept", IP: ip, Result: "failed:invalid_token"})
@@ -103,23 +103,23 @@ func (s *Recovery) AcceptInvitation(ctx context.Context, token, plain, ip string
 	if err != nil {
 		return "", err
 	}
-	if a, err = s.redeem(ctx, token, PurposeInvite); err != nil {
-		return "", err
-	}
+	// The password's write spends the link (a write that fails leaves it usable).
 	now := s.now().UTC()
 	a, err = s.updateGuarded(ctx, a, func(a Account) error {
-		if !a.Invited() {
+		if !a.Invited() || !linkLive(a, link) {
 			return codeErr(CodeInvalidToken)
 		}
 		return nil
 	}, func(a *Account) {
 		a.PasswordHash, a.PasswordChangedAt, a.InvitedAt, a.ForceChange = hash, now, time.Time{}, false
-		a.TokensAfter, a.UpdatedAt = now, now
+		a.UpdatedAt = now
 		a.EmailVerifiedAt = now // the invitation was mailed to the login ID
+		spend(a, link, now)
 	})
 	if err != nil {
 		return "", err
 	}
+	s.retire(ctx, link)
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "invitation.accept", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
 	return a.LoginID, nil
 }
@@ -232,15 +232,20 @@ func (s *Recovery) ConfirmLoginIDChange(ctx context.Context, token, plain, ip st
 	if err := s.checkNewLoginID(ctx, s.logins, t, a, tok.Data); err != nil {
 		return "", err // taken, or outside the tenant's domains, since the request
 	}
-	if _, err := s.redeem(ctx, token, PurposeEmailChange); err != nil {
-		return "", err
-	}
+	// The login ID's transaction spends the link (TokensAfter moves past it); if it
+	// fails, the link still works.
 	old := a.LoginID
+	now := s.now().UTC()
 	var changed Account
 	for range 5 {
-		a.MailSuppressed = ""             // a new address: whatever bounced was the old one
-		a.EmailVerifiedAt = s.now().UTC() // the link mailed to it was used
-		changed, err = s.accounts.ChangeLoginID(ctx, a, tok.Data)
+		if !linkLive(a, tok) {
+			return "", codeErr(CodeInvalidToken) // used meanwhile
+		}
+		next := a
+		next.MailSuppressed = ""   // a new address: whatever bounced was the old one
+		next.EmailVerifiedAt = now // the link mailed to it was used
+		spend(&next, tok, now)
+		changed, err = s.accounts.ChangeLoginID(ctx, next, tok.Data)
 		if !errors.Is(err, ErrConflict) {
 			break
 		}
@@ -255,6 +260,7 @@ func (s *Recovery) ConfirmLoginIDChange(ctx context.Context, token, plain, ip st
 	if err != nil {
 		return "", fmt.Errorf("login ID change: %w", err)
 	}
+	s.retire(ctx, tok)
 	s.audit(ctx, AuditEvent{TenantID: changed.TenantID, Actor: changed.LoginID, Action: "login_id.change", Target: changed.LoginID, TargetID: changed.ID, IP: ip,
 		Result: "ok:from " + old})
 	return changed.LoginID, nil

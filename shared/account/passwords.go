@@ -177,14 +177,46 @@ func importedBreaksRules(a Account, set Settings, plain string) bool {
 
 // peek returns the account and tenant settings of a live token without using it up.
 func (k *kit) peek(ctx context.Context, token, purpose string) (Account, Settings, error) {
+	_, a, set, err := k.peekLink(ctx, token, purpose)
+	return a, set, err
+}
+
+// peekLink is peek that also returns the link's token. A link used this way is spent by
+// the change it makes, in the same conditional write: the change moves the account's
+// TokensAfter past the link (spend), and is guarded by the link being live (linkLive),
+// so a change that fails leaves the link usable and two uses cannot both change. The
+// token item is removed afterwards (retire), as tidying only.
+func (k *kit) peekLink(ctx context.Context, token, purpose string) (Token, Account, Settings, error) {
+	var t Token
 	a, err := k.tokenAccount(ctx, token, func(hash string) (Token, error) {
-		return k.tokens.PeekToken(ctx, hash, purpose, k.now().UTC())
+		var err error
+		t, err = k.tokens.PeekToken(ctx, hash, purpose, k.now().UTC())
+		return t, err
 	})
 	if err != nil {
-		return Account{}, Settings{}, err
+		return Token{}, Account{}, Settings{}, err
 	}
 	set, err := k.settingsOf(ctx, a.TenantID)
-	return a, set, err
+	return t, a, set, err
+}
+
+// linkLive reports whether the link issued as t still works for a (as stored now).
+func linkLive(a Account, t Token) bool { return !t.CreatedAt.Before(a.TokensAfter) }
+
+// spend moves a's TokensAfter past the link t (and every link issued before it), at now
+// or, on a clock that has not moved since t was made, just after it.
+func spend(a *Account, t Token, now time.Time) {
+	a.TokensAfter = now
+	if !now.After(t.CreatedAt) {
+		a.TokensAfter = t.CreatedAt.Add(time.Nanosecond)
+	}
+}
+
+// retire removes a spent link's token; it is void already, so a failure is only logged.
+func (k *kit) retire(ctx context.Context, t Token) {
+	if _, err := k.tokens.ConsumeToken(ctx, t.IDHash, t.Purpose, k.now().UTC()); err != nil && !errors.Is(err, ErrNotFound) {
+		k.log.WarnContext(ctx, "a spent link's token was not removed", "purpose", t.Purpose, "err", err)
+	}
 }
 
 // PolicyDescription is a tenant's password rules, for people and for the live checklist.

@@ -87,15 +87,16 @@ func (s *Recovery) Reset(ctx context.Context, token, newPassword, ip string) err
 	if err := s.throttle(ctx, "reset-ip#"+ip, s.cfg.RecoveryPerIPMinute); err != nil {
 		return err
 	}
-	// Check the password before using up the token, so a refused password can be retried.
-	a, set, err := s.peek(ctx, token, PurposeReset)
+	// The link is spent by the password's own write (a refused password, or a write that
+	// fails, leaves it usable).
+	t, a, set, err := s.peekLink(ctx, token, PurposeReset)
 	if err == nil {
 		var hash string
 		if hash, err = s.newPasswordHash(ctx, a, set, "new_password", newPassword); err != nil {
 			return err
 		}
-		if a, err = s.redeem(ctx, token, PurposeReset); err == nil {
-			return s.finishReset(ctx, a, set, hash, ip)
+		if err = s.finishReset(ctx, a, t, set, hash, ip); err == nil {
+			return nil
 		}
 	}
 	if CodeOf(err) == CodeInvalidToken {
@@ -105,9 +106,16 @@ func (s *Recovery) Reset(ctx context.Context, token, newPassword, ip string) err
 }
 
 // finishReset stores the new password, lifts any lock and tells the account.
-func (s *Recovery) finishReset(ctx context.Context, a Account, set Settings, hash, ip string) error {
+func (s *Recovery) finishReset(ctx context.Context, a Account, link Token, set Settings, hash, ip string) error {
 	wasLocked, hadMFA := false, false
-	a, err := s.storePassword(ctx, a, set, hash, nil, func(a *Account) {
+	now := s.now().UTC()
+	a, err := s.storePassword(ctx, a, set, hash, func(a Account) error {
+		if !linkLive(a, link) {
+			return codeErr(CodeInvalidToken) // used meanwhile
+		}
+		return nil
+	}, func(a *Account) {
+		spend(a, link, now)
 		wasLocked = wasLocked || a.Locked()
 		a.ForceChange = false
 		a.LockedAt, a.FailedAttempts = time.Time{}, 0
@@ -120,9 +128,12 @@ func (s *Recovery) finishReset(ctx context.Context, a Account, set Settings, has
 			clearMFA(a)
 		}
 	})
-	if err != nil {
-		return fmt.Errorf("reset %s: %w", a.ID, err)
+	if CodeOf(err) != "" {
+		return err
+	} else if err != nil {
+		return fmt.Errorf("reset %s: %w", link.AccountID, err)
 	}
+	s.retire(ctx, link)
 	if hadMFA && set.ResetClearsMFA {
 		s.dropRecoveryCodes(ctx, a)
 		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.reset", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:password_reset"})
@@ -177,15 +188,33 @@ func (s *Recovery) UnlockByToken(ctx context.Context, token, ip string) (string,
 	if err := s.throttle(ctx, "unlock-ip#"+ip, s.cfg.RecoveryPerIPMinute); err != nil {
 		return "", err
 	}
-	a, err := s.redeem(ctx, token, PurposeUnlock)
+	// The lock is lifted and the link spent in one conditional write; if it fails, the
+	// link still works.
+	t, a, _, err := s.peekLink(ctx, token, PurposeUnlock)
 	if err != nil {
 		return "", err
 	}
-	result := "ok"
-	if err := s.attempts.Unlock(ctx, a.TenantID, a.ID); errors.Is(err, ErrConflict) {
-		result = "ok:was not locked"
-	} else if err != nil {
+	result, wasLocked := "ok", false
+	now := s.now().UTC()
+	_, err = s.updateGuarded(ctx, a, func(a Account) error {
+		if !linkLive(a, t) {
+			return codeErr(CodeInvalidToken) // used meanwhile
+		}
+		return nil
+	}, func(a *Account) {
+		wasLocked = a.Locked()
+		a.LockedAt, a.FailedAttempts = time.Time{}, 0
+		spend(a, t, now)
+	})
+	if err != nil {
+		if CodeOf(err) != "" {
+			return "", err
+		}
 		return "", fmt.Errorf("unlock: %w", err)
+	}
+	s.retire(ctx, t)
+	if !wasLocked {
+		result = "ok:was not locked"
 	}
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "unlock", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: result + ":link"})
 	return a.LoginID, nil

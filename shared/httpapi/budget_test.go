@@ -182,6 +182,7 @@ var capacityFlows = []capacityFlow{
 		return func(int) {
 			var token string
 			d.untimed(func() {
+				d.clock.Add(time.Second) // a link issued in the instant the last one was spent is void with it
 				for range 10 {
 					d.client().login(userID, "Wrong-Guess-000!")
 				}

@@ -26,6 +26,7 @@ var faultCases = map[string]func(*testing.T, *env, *faults.Plan){
 	"RightCodesDuringAnOutageNeverLock":     faultRightCodesNeverLock,
 	"ForgotAnswersTheSameWhateverTheStore":  faultForgotAnswersTheSame,
 	"BatchActionsAnswerPerLoginID":          faultBatchActionsAnswerPerLoginID,
+	"LinksSurviveAFailedChange":             faultLinksSurviveAFailedChange,
 }
 
 func TestFaults(t *testing.T) {
@@ -186,5 +187,89 @@ func faultBatchActionsAnswerPerLoginID(t *testing.T, e *env, plan *faults.Plan) 
 	}
 	if got := e.auditActions(t); !strings.Contains(got, "unlock:failed:error") {
 		t.Fatalf("the failure is not audited: %s", got)
+	}
+}
+
+// A reset or unlock link whose change fails is still usable once the fault clears, then
+// spent (before, it was used up first: 500, then invalid_token, and the person stayed
+// locked out).
+func faultLinksSurviveAFailedChange(t *testing.T, e *env, plan *faults.Plan) {
+	e.withUser(userID, "user")
+	for range account.DefaultLockoutThreshold {
+		e.client().login(userID, "Wrong-Pass-123!")
+	}
+	m := e.mailbox.Messages(userID)
+	unlock := tokenFrom(t, m[len(m)-1], "unlock")
+	// The lock is lifted by an account write (UpdateAccount; before, Attempts.Unlock).
+	plan.FailNth("UpdateAccount", 1, faults.Throttling("DynamoDB", "UpdateItem"))
+	plan.FailNth("Unlock", 1, faults.Throttling("DynamoDB", "UpdateItem"))
+	internalOnly(t, "unlock during the fault", e.client().do("POST", "/api/unlock", map[string]string{"token": unlock}))
+	plan.Clear()
+	if !e.account(userID).Locked() {
+		t.Fatal("unlocked by a failed write")
+	}
+	if res := e.client().do("POST", "/api/unlock", map[string]string{"token": unlock}); res.status != 200 || e.account(userID).Locked() {
+		t.Fatalf("the unlock link after the fault: %d %s", res.status, res.body)
+	}
+	if res := e.client().do("POST", "/api/unlock", map[string]string{"token": unlock}); res.code(t) != "invalid_token" {
+		t.Fatalf("the unlock link a second time: %d %s", res.status, res.body)
+	}
+
+	e.clock.Add(time.Second)
+	e.client().do("POST", "/api/password/forgot", map[string]string{"login_id": userID})
+	m = e.mailbox.Messages(userID)
+	reset := tokenFrom(t, m[len(m)-1], "reset")
+	const next = "Kawa-no-Sakana-77!"
+	plan.FailNth("UpdateAccount", 1, faults.Timeout("DynamoDB", "UpdateItem"))
+	internalOnly(t, "reset during the fault", e.client().do("POST", "/api/password/reset", map[string]string{"token": reset, "new_password": next}))
+	plan.Clear()
+	if res := e.client().login(userID, userPW); res.status != 200 {
+		t.Fatalf("the old password after a failed reset: %d", res.status)
+	}
+	if res := e.client().do("POST", "/api/password/reset", map[string]string{"token": reset, "new_password": next}); res.status != 200 {
+		t.Fatalf("the reset link after the fault: %d %s", res.status, res.body)
+	}
+	if res := e.client().do("POST", "/api/password/reset", map[string]string{"token": reset, "new_password": "Yama-no-Tori-88!"}); res.code(t) != "invalid_token" {
+		t.Fatalf("the reset link a second time: %d %s", res.status, res.body)
+	}
+	if res := e.client().login(userID, next); res.status != 200 {
+		t.Fatalf("the new password: %d", res.status)
+	}
+
+	// An invitation, and a login-ID change.
+	e.clock.Add(time.Second)
+	owner := e.signedIn(ownerID, ownerPW)
+	if res := owner.do("POST", "/api/admin/accounts", map[string]any{"login_id": "shin@example.com", "invite": true}); res.status != 201 {
+		t.Fatalf("invite: %d %s", res.status, res.body)
+	}
+	invite, _ := e.pageLink("shin@example.com", "invite")
+	accept := func() response {
+		return e.client().do("POST", "/api/invitations/accept", map[string]string{"token": invite, "new_password": next})
+	}
+	plan.FailNth("UpdateAccount", 1, faults.Throttling("DynamoDB", "UpdateItem"))
+	internalOnly(t, "invitation during the fault", accept())
+	plan.Clear()
+	if res := accept(); res.status != 200 {
+		t.Fatalf("the invitation after the fault: %d %s", res.status, res.body)
+	}
+	if res := accept(); res.code(t) != "invalid_token" {
+		t.Fatalf("the invitation a second time: %d %s", res.status, res.body)
+	}
+	c := e.signedIn(userID, next)
+	if res := c.do("POST", "/api/me/login-id", map[string]string{"new_login_id": "taro.new@example.com", "current_password": next}); res.status != 202 {
+		t.Fatalf("login-ID change: %d %s", res.status, res.body)
+	}
+	change, _ := e.pageLink("taro.new@example.com", "confirm-email")
+	confirm := func() response {
+		return e.client().do("POST", "/api/email/confirm", map[string]string{"token": change, "password": next})
+	}
+	plan.FailNth("ChangeLoginID", 1, faults.Timeout("DynamoDB", "TransactWriteItems"))
+	internalOnly(t, "login-ID change during the fault", confirm())
+	plan.Clear()
+	if res := confirm(); res.status != 200 {
+		t.Fatalf("the login-ID link after the fault: %d %s", res.status, res.body)
+	}
+	if res := confirm(); res.code(t) != "invalid_token" {
+		t.Fatalf("the login-ID link a second time: %d %s", res.status, res.body)
 	}
 }
