@@ -2,6 +2,7 @@ package templatecheck
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -125,7 +126,8 @@ func TestRestoredTableCanTakeOver(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"--param ExternalTable=", "ParameterKey=TableName,", `"ResourceType": "AWS::DynamoDB::Table", "LogicalResourceId": "Table"`,
-		"AttributeName=expires_at", "PointInTimeRecoveryEnabled=true", "--deletion-protection-enabled"} {
+		"AttributeName=expires_at", "PointInTimeRecoveryEnabled=true", "--deletion-protection-enabled",
+		"StreamViewType=NEW_AND_OLD_IMAGES", "--param ExternalTableStreamArn="} {
 		if !strings.Contains(string(book), want) {
 			t.Errorf("docs/operations.md lacks %q", want)
 		}
@@ -147,5 +149,57 @@ func TestPepperKeyIsDecryptable(t *testing.T) {
 	}
 	if !strings.Contains(s, `HasPepperKey: !Not [!Equals [!Ref PepperKeyArn, ""]]`) {
 		t.Error("no HasPepperKey condition on PepperKeyArn")
+	}
+}
+
+// TestAuditArchiveIsLocked: the table streams its items; only audit items reach the
+// archive function, whose one right on data is writing to the archive bucket; the bucket
+// keeps every version in compliance mode (nobody, whatever their rights, changes or
+// deletes one before AuditArchiveDays); and nothing in the template may delete objects
+// there or loosen the lock.
+func TestAuditArchiveIsLocked(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Resources map[string]struct {
+			Type           string         `yaml:"Type"`
+			Condition      string         `yaml:"Condition"`
+			DeletionPolicy string         `yaml:"DeletionPolicy"`
+			Properties     map[string]any `yaml:"Properties"`
+		} `yaml:"Resources"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	table := doc.Resources["Table"].Properties
+	if v := fmt.Sprint(table["StreamSpecification"]); v != "map[StreamViewType:NEW_AND_OLD_IMAGES]" {
+		t.Errorf("the table's stream is %s", v)
+	}
+	b := doc.Resources["AuditArchiveBucket"]
+	lock := fmt.Sprint(b.Properties["ObjectLockConfiguration"])
+	if b.Properties["ObjectLockEnabled"] != true || !strings.Contains(lock, "Mode:COMPLIANCE") || !strings.Contains(lock, "Days:AuditArchiveDays") ||
+		fmt.Sprint(b.Properties["VersioningConfiguration"]) != "map[Status:Enabled]" || b.DeletionPolicy != "Retain" {
+		t.Errorf("the archive bucket: lock %s, versioning %v, deletion %s", lock, b.Properties["VersioningConfiguration"], b.DeletionPolicy)
+	}
+	mappings := 0
+	for name, r := range doc.Resources {
+		if r.Type != "AWS::Lambda::EventSourceMapping" {
+			continue
+		}
+		mappings++
+		if fmt.Sprint(r.Properties["FunctionName"]) != "AuditArchiveFunction" ||
+			!strings.Contains(fmt.Sprint(r.Properties["FilterCriteria"]), `{"dynamodb": {"Keys": {"PK": {"S": [{"prefix": "AUDIT#"}]}}}}`) {
+			t.Errorf("%s: %v", name, r.Properties)
+		}
+	}
+	if mappings != 2 || doc.Resources["AuditArchiveStream"].Condition != "OwnTable" || doc.Resources["AuditArchiveExternalStream"].Condition != "HasExternalStream" {
+		t.Errorf("%d stream mappings; want the own table's and a restored one's", mappings)
+	}
+	for _, bad := range []string{"s3:DeleteObjectVersion", "s3:PutObjectRetention", "s3:BypassGovernanceRetention", "s3:PutBucketObjectLockConfiguration"} {
+		if strings.Contains(string(raw), bad) {
+			t.Errorf("the template grants %s", bad)
+		}
 	}
 }

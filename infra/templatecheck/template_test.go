@@ -210,11 +210,13 @@ func TestFunctionPermissions(t *testing.T) {
 		t.Fatal(err)
 	}
 	sends := map[string]bool{"LoginFunction": true, "AdminFunction": true, "ResetFunction": true, "PasswordFunction": true,
-		"BulkFunction": true, "UnlockFunction": false, "MailEventsFunction": false, "OidcFunction": false}
+		"BulkFunction": true, "UnlockFunction": false, "MailEventsFunction": false, "OidcFunction": false,
+		"AuditArchiveFunction": false}
 	allowed := map[string]bool{"dynamodb:GetItem": true, "dynamodb:PutItem": true, "dynamodb:UpdateItem": true,
 		"dynamodb:DeleteItem": true, "dynamodb:Query": true, "dynamodb:TransactWriteItems": true, "ses:SendEmail": true,
 		"s3:PutObject": true, "s3:GetObject": true, "s3:DeleteObject": true, "sqs:SendMessage": true, "ssm:GetParameter": true,
-		"kms:GenerateDataKey": true, "kms:Decrypt": true, "secretsmanager:GetSecretValue": true}
+		"kms:GenerateDataKey": true, "kms:Decrypt": true, "secretsmanager:GetSecretValue": true,
+		"dynamodb:DescribeStream": true, "dynamodb:GetRecords": true, "dynamodb:GetShardIterator": true, "dynamodb:ListStreams": true}
 	// The functions behind the HTTP API read the origin secret at start.
 	servesHTTP := map[string]bool{"LoginFunction": true, "AdminFunction": true, "PasswordFunction": true, "UnlockFunction": true,
 		"ResetFunction": true, "OidcFunction": true}
@@ -250,6 +252,17 @@ func TestFunctionPermissions(t *testing.T) {
 						if r, _ := st.Resource.(string); r != "SealKey.Arn" || !opensSealKey[name] {
 							t.Errorf("%s: %s on %v: only the sign-in and provider functions, only on the seal key", name, action, st.Resource)
 						}
+					}
+					if strings.HasPrefix(action, "dynamodb:") && strings.Contains(action, "Stream") || action == "dynamodb:GetRecords" || action == "dynamodb:GetShardIterator" {
+						if r, _ := st.Resource.(string); name != "AuditArchiveFunction" || !strings.HasSuffix(r, ":table/*/stream/*") {
+							t.Errorf("%s: %s on %v: only the audit archive reads streams", name, action, st.Resource)
+						}
+					}
+					if strings.HasPrefix(action, "s3:") && name == "AuditArchiveFunction" {
+						if r, _ := st.Resource.(string); action != "s3:PutObject" || r != "${AuditArchiveBucket.Arn}/*" {
+							t.Errorf("%s: %s on %v, beyond writing to the archive", name, action, st.Resource)
+						}
+						continue
 					}
 					if strings.HasPrefix(action, "s3:") {
 						r, _ := st.Resource.(string)

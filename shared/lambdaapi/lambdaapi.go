@@ -261,6 +261,10 @@ func AdminEntry(ctx context.Context, getenv func(string) string, parts Parts) (f
 	}, nil
 }
 
+// AWS is the AWS configuration of a function that needs no more than that (the audit
+// archive): lambdaConfig.
+func AWS(getenv func(string) string) (aws.Config, error) { return lambdaConfig(getenv) }
+
 // lambdaConfig is the AWS configuration a Lambda function has: its region and its
 // execution role's credentials, both in its environment. (The SDK's LoadDefaultConfig
 // would find the same, after linking every other way there is to find them: SSO, STS,
