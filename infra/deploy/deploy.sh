@@ -265,10 +265,11 @@ if [ -n "$owner" ]; then
   [ "$dry" = 1 ] || answer=$(mktemp)
   # The password goes in the payload only: the command printed shows it masked.
   payload="{\"setup\":{\"owner\":\"$owner_esc\",\"password\":\"$esc\"}}"
+  admin=$(output "$stack" "$region" AdminFunctionName)
   printf '+ aws lambda invoke --region %q --function-name %q --cli-binary-format raw-in-base64-out --payload %q %q\n' \
-    "$region" "$(output "$stack" "$region" AdminFunctionName)" "{\"setup\":{\"owner\":\"$owner_esc\",\"password\":\"********\"}}" "$answer"
+    "$region" "$admin" "{\"setup\":{\"owner\":\"$owner_esc\",\"password\":\"********\"}}" "$answer"
   if [ "$dry" = 0 ]; then
-    aws lambda invoke --region "$region" --function-name "$(output "$stack" "$region" AdminFunctionName)" \
+    aws lambda invoke --region "$region" --function-name "$admin" \
       --cli-binary-format raw-in-base64-out --payload "$payload" "$answer" >/dev/null
     cat "$answer"; echo; rm -f "$answer"
   fi
