@@ -1,0 +1,197 @@
+package templatecheck
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/truora/minidyn/server"
+	"gopkg.in/yaml.v3"
+
+	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/lambdaapi"
+	"github.com/kagiya/kagiya/shared/password"
+	"github.com/kagiya/kagiya/shared/store/dynamostore"
+)
+
+// recorder notes each table call as IAM sees it: the action and the partition key's
+// kind ("TENANT#"), a transaction as each item's own action.
+type recorder struct {
+	dynamostore.Client
+	mu    sync.Mutex
+	calls map[string]bool
+}
+
+func kind(key map[string]types.AttributeValue) string {
+	pk, _ := key["PK"].(*types.AttributeValueMemberS)
+	if pk == nil {
+		return "?"
+	}
+	if i := strings.Index(pk.Value, "#"); i >= 0 {
+		return pk.Value[:i+1]
+	}
+	return pk.Value
+}
+
+func (r *recorder) note(action, k string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls[action+" "+k] = true
+}
+
+func (r *recorder) GetItem(ctx context.Context, in *dynamodb.GetItemInput, o ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error) {
+	r.note("dynamodb:GetItem", kind(in.Key))
+	return r.Client.GetItem(ctx, in, o...)
+}
+
+func (r *recorder) PutItem(ctx context.Context, in *dynamodb.PutItemInput, o ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	r.note("dynamodb:PutItem", kind(in.Item))
+	return r.Client.PutItem(ctx, in, o...)
+}
+
+func (r *recorder) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, o ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	r.note("dynamodb:UpdateItem", kind(in.Key))
+	return r.Client.UpdateItem(ctx, in, o...)
+}
+
+func (r *recorder) DeleteItem(ctx context.Context, in *dynamodb.DeleteItemInput, o ...func(*dynamodb.Options)) (*dynamodb.DeleteItemOutput, error) {
+	r.note("dynamodb:DeleteItem", kind(in.Key))
+	return r.Client.DeleteItem(ctx, in, o...)
+}
+
+func (r *recorder) Query(ctx context.Context, in *dynamodb.QueryInput, o ...func(*dynamodb.Options)) (*dynamodb.QueryOutput, error) {
+	if in.IndexName != nil {
+		r.note("dynamodb:Query", "index")
+	} else {
+		r.note("dynamodb:Query", kind(map[string]types.AttributeValue{"PK": in.ExpressionAttributeValues[":pk"]}))
+	}
+	return r.Client.Query(ctx, in, o...)
+}
+
+func (r *recorder) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWriteItemsInput, o ...func(*dynamodb.Options)) (*dynamodb.TransactWriteItemsOutput, error) {
+	for _, it := range in.TransactItems {
+		switch {
+		case it.Put != nil:
+			r.note("dynamodb:PutItem", kind(it.Put.Item))
+		case it.Update != nil:
+			r.note("dynamodb:UpdateItem", kind(it.Update.Key))
+		case it.Delete != nil:
+			r.note("dynamodb:DeleteItem", kind(it.Delete.Key))
+		case it.ConditionCheck != nil:
+			r.note("dynamodb:ConditionCheckItem", kind(it.ConditionCheck.Key))
+		}
+	}
+	return r.Client.TransactWriteItems(ctx, in, o...)
+}
+
+// granted is what a function's Allow statements on the table permit: "action PREFIX#"
+// for each action and each dynamodb:LeadingKeys pattern ("*" for none).
+func granted(t *testing.T, function string) map[string]bool {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Resources map[string]struct {
+			Properties struct {
+				Policies []struct {
+					Statement []struct {
+						Effect    string   `yaml:"Effect"`
+						Action    []string `yaml:"Action"`
+						Resource  valueOf  `yaml:"Resource"`
+						Condition struct {
+							All map[string][]string `yaml:"ForAllValues:StringLike"`
+						} `yaml:"Condition"`
+					} `yaml:"Statement"`
+				} `yaml:"Policies"`
+			} `yaml:"Properties"`
+		} `yaml:"Resources"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]bool{}
+	for _, p := range doc.Resources[function].Properties.Policies {
+		for _, st := range p.Statement {
+			if st.Effect != "Allow" || !slices.ContainsFunc(st.Action, func(a string) bool { return strings.HasPrefix(a, "dynamodb:") }) {
+				continue
+			}
+			keys := st.Condition.All["dynamodb:LeadingKeys"]
+			if keys == nil {
+				keys = []string{"*"}
+			}
+			for _, a := range st.Action {
+				for _, k := range keys {
+					out[a+" "+strings.TrimSuffix(k, "*")] = true
+				}
+			}
+		}
+	}
+	return out
+}
+
+// TestMailEventsRightsAreWhatItUses runs the mail-event function's work (SES bounces and
+// complaints through lambdaapi.MailEvents, on a cold instance) against DynamoDB (minidyn)
+// and holds its template rights to exactly the table calls it made: each action on the
+// key kinds it touched, and nothing else (it may not touch the server secrets, sessions
+// or tokens).
+func TestMailEventsRightsAreWhatItUses(t *testing.T) {
+	ctx := context.Background()
+	srv := httptest.NewServer(server.NewServer())
+	t.Cleanup(srv.Close)
+	db := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	if err := dynamostore.CreateTable(ctx, db, "kagiya"); err != nil {
+		t.Fatal(err)
+	}
+	services := func(c dynamostore.Client) *account.Services {
+		svc, err := account.New(account.Deps{Store: dynamostore.New(c, "kagiya", 0), Now: time.Now,
+			Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
+			account.Config{Hash: password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return svc
+	}
+	if _, err := lambdaapi.RunSetup(ctx, services(db), lambdaapi.Setup{Owner: "owner@example.com", Password: "Kagi-2026-Tokyo!"}); err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{Client: db, calls: map[string]bool{}}
+	svc := services(rec) // a cold instance: nothing cached
+	msg := func(s string) events.SNSEventRecord {
+		return events.SNSEventRecord{SNS: events.SNSEntity{MessageID: "m", Message: s}}
+	}
+	if err := lambdaapi.MailEvents(ctx, svc.Admin, events.SNSEvent{Records: []events.SNSEventRecord{
+		msg(`{"eventType":"Bounce","bounce":{"bounceType":"Permanent","bounceSubType":"NoEmail","bouncedRecipients":[{"emailAddress":"owner@example.com"},{"emailAddress":"nobody@example.com"}]}}`),
+		msg(`{"eventType":"Complaint","complaint":{"complaintFeedbackType":"abuse","complainedRecipients":[{"emailAddress":"owner@example.com"}]}}`),
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	var used []string
+	for c := range rec.calls {
+		used = append(used, c)
+	}
+	slices.Sort(used)
+	var allowed []string
+	for g := range granted(t, "MailEventsFunction") {
+		allowed = append(allowed, g)
+	}
+	slices.Sort(allowed)
+	if strings.Join(used, "\n") != strings.Join(allowed, "\n") {
+		t.Errorf("MailEventsFunction's table rights:\n%s\nwhat it did:\n%s", strings.Join(allowed, "\n"), strings.Join(used, "\n"))
+	}
+}
