@@ -146,7 +146,9 @@ if [ -n "$vet_ok" ]; then step_done vet; else step_failed vet; fi
 
 begin test "test"
 test_rc=0
-go test -count=1 -v ./... >"$work/test.log" 2>&1 || test_rc=$?
+# The browser package alone takes minutes on 2 cores; go test's default of 10 minutes a
+# package is too tight for a busy machine, so the limit is generous and explicit.
+go test -count=1 -timeout 40m -v ./... >"$work/test.log" 2>&1 || test_rc=$?
 grep -E '^(ok|FAIL|---|panic|\s+\S+_test\.go)' "$work/test.log" | grep -v -- '--- PASS' || true
 passed_n=$(grep -c -- '--- PASS' "$work/test.log" || true)
 failed_n=$(grep -c -- '--- FAIL' "$work/test.log" || true)
