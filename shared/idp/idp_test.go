@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/kagiya/kagiya/shared/account"
 	"github.com/kagiya/kagiya/shared/dnstest"
+	"github.com/kagiya/kagiya/shared/faults"
 	"github.com/kagiya/kagiya/shared/httpapi"
 	"github.com/kagiya/kagiya/shared/idp"
 	"github.com/kagiya/kagiya/shared/mail"
@@ -48,31 +48,16 @@ type site struct {
 	store  account.Store
 	svc    *account.Services
 	dns    *dnstest.Server // proves the tenants' domains
-	faults *faulty
+	faults *faults.Plan    // the store fails the calls it names
 	// ahead moves the provider's clock (only the provider's) forward, to see a session
 	// grow old without waiting.
 	ahead *atomic.Int64
 }
 
-// faulty is the store, failing token reads with an error that names the SDK's internals
-// while fail is set.
-type faulty struct {
-	account.Store
-	fail atomic.Bool
-}
-
-const storeFailure = "operation error DynamoDB: GetItem, https response error StatusCode: 500, RequestID: R3QU35T"
-
-func (f *faulty) PeekToken(ctx context.Context, idHash, purpose string, now time.Time) (account.Token, error) {
-	if f.fail.Load() {
-		return account.Token{}, errors.New(storeFailure)
-	}
-	return f.Store.PeekToken(ctx, idHash, purpose, now)
-}
-
 func newSite(t *testing.T, plain account.Store) *site {
 	t.Helper()
-	st := &faulty{Store: plain}
+	plan := &faults.Plan{}
+	st := faults.NewStore(plain, plan)
 	tmpl, err := mail.LoadTemplates()
 	if err != nil {
 		t.Fatal(err)
@@ -108,7 +93,7 @@ func newSite(t *testing.T, plain account.Store) *site {
 	}
 	api := httpapi.New(httpapi.Deps{Services: svc, Log: log, OIDC: provider})
 	mux.Handle("/", api)
-	return &site{t: t, url: srv.URL, store: plain, svc: svc, dns: dns, faults: st, ahead: ahead}
+	return &site{t: t, url: srv.URL, store: plain, svc: svc, dns: dns, faults: plan, ahead: ahead}
 }
 
 // browser is a cookie jar that stops at the client's redirect URI.

@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/oauth2"
 
+	"github.com/kagiya/kagiya/shared/faults"
 	"github.com/kagiya/kagiya/shared/idp"
 )
 
@@ -126,16 +127,16 @@ func responsesToTheLetter(t *testing.T, s *site) {
 	}
 
 	// The store fails: the answers are 500 server_error, with nothing of the failure.
-	s.faults.fail.Store(true)
+	s.faults.Fail("PeekToken", faults.Throttling("DynamoDB", "GetItem"))
 	access, _ := tok["access_token"].(string)
 	res, body = send(t, nil, "GET", s.url+idp.Prefix+"userinfo", http.Header{"Authorization": {"Bearer " + access}}, "")
 	res2, body2 := token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok["refresh_token"].(string)}})
-	s.faults.fail.Store(false)
+	s.faults.Clear()
 	for _, r := range []struct {
 		status int
 		body   string
 	}{{res.StatusCode, body}, {res2.StatusCode, body2}} {
-		if r.status != 500 || strings.Contains(r.body, "DynamoDB") || strings.Contains(r.body, "R3QU35T") || !strings.Contains(r.body, "server_error") {
+		if r.status != 500 || strings.Contains(r.body, "DynamoDB") || strings.Contains(r.body, "Throttl") || !strings.Contains(r.body, "server_error") {
 			t.Fatalf("a store failure answered %d %s", r.status, r.body)
 		}
 	}

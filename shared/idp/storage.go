@@ -274,10 +274,12 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 		return nil, oidc.ErrInvalidGrant().WithDescription("the code is not valid")
 	}
 	a, err := s.authRequest(ctx, id, false)
-	if errors.As(err, new(*oidc.Error)) {
+	if errors.Is(err, oidc.ErrInvalidRequest()) { // gone: exchanged already
 		return nil, s.replayed(ctx, t.TenantID, id)
+	} else if err != nil {
+		return nil, storeFailed(ctx, err)
 	}
-	return a, err
+	return a, nil
 }
 
 // replayed revokes the tokens of the code of request id, which was presented again.
