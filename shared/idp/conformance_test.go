@@ -74,6 +74,19 @@ func (r *rp) post(endpoint, id, secret string, form url.Values) (int, map[string
 	return res.StatusCode, out
 }
 
+// postForm sends a form to an endpoint with no Basic header (client_secret_post).
+func (r *rp) postForm(endpoint string, form url.Values) (int, map[string]any) {
+	r.s.t.Helper()
+	res, err := http.PostForm(r.s.url+idp.Prefix+endpoint, form)
+	if err != nil {
+		r.s.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	json.NewDecoder(res.Body).Decode(&out)
+	return res.StatusCode, out
+}
+
 func (r *rp) exchange(code, pkce string) (int, map[string]any) {
 	return r.post("token", r.conf.ClientID, r.conf.ClientSecret, url.Values{"grant_type": {"authorization_code"}, "code": {code},
 		"redirect_uri": {redirect}, "code_verifier": {pkce}})
@@ -247,6 +260,15 @@ func introspectionOnlyForItsClient(t *testing.T, s *site) {
 		if s, ok := out["aud"].(string); !ok || s != app.conf.ClientID {
 			t.Fatalf("aud: %v", out["aud"])
 		}
+	}
+	// client_secret_post, as discovery offers and as openid-client sends it.
+	status, out = app.postForm("introspect", url.Values{"token": {access}, "client_id": {app.conf.ClientID}, "client_secret": {app.conf.ClientSecret}})
+	if status != 200 || out["active"] != true || out["client_id"] != app.conf.ClientID {
+		t.Fatalf("introspection with client_secret_post: %d %v", status, out)
+	}
+	status, out = app.postForm("introspect", url.Values{"token": {access}, "client_id": {app.conf.ClientID}, "client_secret": {"wrong"}})
+	if status != 401 || out["error"] != "invalid_client" {
+		t.Fatalf("introspection with a wrong client_secret_post: %d %v", status, out)
 	}
 	for name, c := range map[string]*rp{"another client": other, "another tenant's client": elsewhere} {
 		status, out := c.post("introspect", c.conf.ClientID, c.conf.ClientSecret, form)

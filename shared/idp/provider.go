@@ -17,6 +17,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -124,6 +125,7 @@ func New(ctx context.Context, d Deps) (http.Handler, error) {
 	mux.Handle(Prefix+"end_session", p.endSession(provider))
 	mux.Handle("POST "+Prefix+"revoke", withCORS(http.HandlerFunc(p.revoke)))
 	mux.Handle(Prefix+"userinfo", provider) // 401s get WWW-Authenticate in guard
+	mux.Handle("POST "+Prefix+"introspect", secretPostAsBasic(provider))
 	mux.Handle(Discovery, cacheable(withCORS(http.HandlerFunc(p.discovery))))
 	mux.Handle(Prefix+"keys", cacheable(provider))
 	mux.Handle(Prefix, provider)
@@ -217,6 +219,23 @@ func (h *handler) limit(kind string, override, perMinute int, next http.Handler)
 				return
 			} else if err != nil {
 				h.d.Log.ErrorContext(r.Context(), "oidc throttle", "err", err)
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// secretPostAsBasic lets a client authenticate to introspection with client_secret_post,
+// as discovery says and as it does at the token and revocation endpoints: zitadel's
+// introspection takes only Basic, so a client_id and client_secret in the form become
+// the Basic header (the provider checks them as ever).
+func secretPostAsBasic(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, _, basic := r.BasicAuth(); !basic && r.ParseForm() == nil {
+			if id, secret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret"); id != "" && secret != "" {
+				r.SetBasicAuth(url.QueryEscape(id), url.QueryEscape(secret))
+				r.PostForm.Del("client_secret")
+				r.Form.Del("client_secret")
 			}
 		}
 		next.ServeHTTP(w, r)
