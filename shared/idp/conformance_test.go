@@ -14,6 +14,7 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/faults"
 	"github.com/kagiya/kagiya/shared/idp"
 )
 
@@ -193,6 +194,24 @@ func codeExchangedOnce(t *testing.T, s *site) {
 	wantInvalidGrant(t, "the first exchange's refresh token after the replay", status, out)
 	if !s.audit("oidc.token", "failed:code reused") {
 		t.Fatal("the replay is not audited")
+	}
+
+	// A store that fails to read the code's request is not a replay: 500, and the code
+	// still works once the store is back, its tokens alive.
+	code, pkce = app.code(taro)
+	s.faults.FailNth("PeekToken", 2, faults.Throttling("DynamoDB", "GetItem")) // the code, then its request
+	status, out = app.exchange(code, pkce)
+	s.faults.Clear()
+	if status != 500 {
+		t.Fatalf("the request unreadable: %d %v", status, out)
+	}
+	status, out = app.exchange(code, pkce)
+	access, _ = out["access_token"].(string)
+	if status != 200 {
+		t.Fatalf("the code after the store came back: %d %v", status, out)
+	}
+	if status, _ := app.userinfo(access); status != 200 {
+		t.Fatalf("a store failure revoked the code's tokens: userinfo %d", status)
 	}
 }
 
