@@ -28,8 +28,9 @@ document.addEventListener("DOMContentLoaded", () => {
   const oidcReturn = /^[A-Za-z0-9_-]{20,100}$/.test(oidc) ? "/api/oidc/login?id=" + oidc : "";
   if (oidcReturn && params.get("prompt") === "none") {
     // The application asked not to show a sign-in: go back at once, this time with the
-    // session cookie (if any), and the provider answers it either way.
-    location.assign(oidcReturn);
+    // session cookie (if any), and the provider answers it either way (checked: this
+    // page has been, so no cookie means no session).
+    location.assign(oidcReturn + "&checked=1");
   } else if (oidcReturn) {
     document.getElementById("oidc-note").hidden = false;
     // Already signed in (the session cookie is not sent on a navigation from another

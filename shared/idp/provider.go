@@ -316,7 +316,8 @@ func (h *handler) principal(r *http.Request) (account.Principal, bool) {
 // again (reauth=1 keeps the page from returning at once). With prompt=none there is no
 // sign-in page: login_required goes back to the client, once the site's page has come
 // back here with the browser's cookie (a navigation from the client's site carries no
-// SameSite=Strict cookie; Sec-Fetch-Site says the page's does). An account of another
+// SameSite=Strict cookie; the page's does: it says so with checked=1, and browsers with
+// Sec-Fetch-Site: same-origin). An account of another
 // tenant than the client's is refused (access_denied to the client).
 func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
@@ -329,7 +330,7 @@ func (h *handler) login(w http.ResponseWriter, r *http.Request) {
 	none := slices.Contains(a.Prompt, oidc.PromptNone)
 	p, ok := h.principal(r)
 	if !ok {
-		if none && r.Header.Get("Sec-Fetch-Site") == "same-origin" {
+		if none && (r.URL.Query().Get("checked") == "1" || r.Header.Get("Sec-Fetch-Site") == "same-origin") {
 			op.AuthRequestError(w, r, a, oidc.ErrLoginRequired(), h.provider)
 			return
 		}

@@ -99,6 +99,18 @@ func promptNoneWithoutSession(t *testing.T, s *site) {
 	if q := query(t, end); !strings.HasPrefix(end, redirect) || q["error"] != "login_required" || q["state"] != "st" || q["code"] != "" {
 		t.Fatalf("prompt=none without a session ended at %s", end)
 	}
+	// A browser that does not send Sec-Fetch-Site: the page's checked=1 says it has been.
+	end, _ = app.start(stranger, oauth2.SetAuthURLParam("prompt", "none"))
+	i := strings.Index(end, "oidc=")
+	id, _, _ := strings.Cut(end[i+len("oidc="):], "&")
+	res, err := stranger.c.Get(s.url + idp.LoginPath + "?id=" + id + "&checked=1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	if loc := res.Header.Get("Location"); query(t, loc)["error"] != "login_required" {
+		t.Fatalf("prompt=none, checked, without a session: %d %s", res.StatusCode, loc)
+	}
 	end, _ = app.start(taro, oauth2.SetAuthURLParam("prompt", "none"))
 	if q := query(t, end); !strings.HasPrefix(end, redirect) || q["code"] == "" {
 		t.Fatalf("prompt=none with a session ended at %s", end)
