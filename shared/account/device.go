@@ -49,32 +49,60 @@ func (d *serverKey) get(ctx context.Context) ([]byte, error) {
 	return key, nil
 }
 
-func deviceMAC(key []byte, accountID, deviceID string) string {
+// Limits on known browsers: how many with failures an account tracks at once (the
+// item stays small), and how many attempts an hour all of them together may make
+// (ASVS 2.2.1: no more than 100 failed attempts an hour). Past either, a browser's
+// attempts count as an unknown client's: against the account's counter and its lock.
+const (
+	MaxKnownDevices             = 16
+	KnownBrowserAttemptsPerHour = 100
+)
+
+// deviceEpoch is what a device cookie is bound to besides its account: the account's
+// session epoch, which a password reset or change moves (as do a suspension and an
+// administrator's "sign out everywhere"). Every browser that signed in before is then an
+// unknown client again.
+func deviceEpoch(a Account) string { return strconv.FormatInt(a.SessionEpoch, 36) }
+
+// deviceCookie is a device cookie whose signature was checked: the browser's device ID
+// and the epoch it was issued in (which the account may since have left).
+type deviceCookie struct {
+	ID    string
+	Epoch int64
+}
+
+func deviceMAC(key []byte, accountID, deviceID, epoch string) string {
 	m := hmac.New(sha256.New, key)
-	m.Write([]byte("kagiya-device\x00" + accountID + "\x00" + deviceID))
+	m.Write([]byte("kagiya-device\x00" + accountID + "\x00" + deviceID + "\x00" + epoch))
 	return base64.RawURLEncoding.EncodeToString(m.Sum(nil))[:22]
 }
 
-// knownDevice returns the device ID of a device cookie that was issued for accountID,
-// or "" for anything else (none, another account's, forged, malformed).
-func (k *kit) knownDevice(ctx context.Context, accountID, cookie string) string {
-	id, mac, ok := strings.Cut(cookie, ".")
-	if !ok || len(id) != 22 || len(mac) != 22 || accountID == "" {
-		return ""
+// knownDevice reads a device cookie ("<id>.<epoch>.<mac>") issued for ref's account;
+// anything else (none, another account's, forged, malformed) is the zero deviceCookie.
+// Whether its epoch is still the account's is for the store to hold at the reservation
+// (DeviceLimits.Epoch), so the check costs no read.
+func (k *kit) knownDevice(ctx context.Context, accountID, cookie string) deviceCookie {
+	parts := strings.Split(cookie, ".")
+	if len(parts) != 3 || len(parts[0]) != 22 || len(parts[2]) != 22 || accountID == "" {
+		return deviceCookie{}
+	}
+	epoch, err := strconv.ParseInt(parts[1], 36, 64)
+	if err != nil || strconv.FormatInt(epoch, 36) != parts[1] {
+		return deviceCookie{}
 	}
 	key, err := k.devices.get(ctx)
 	if err != nil {
 		k.log.WarnContext(ctx, "device cookie not checked", "err", err)
-		return ""
+		return deviceCookie{}
 	}
-	if !hmac.Equal([]byte(mac), []byte(deviceMAC(key, accountID, id))) {
-		return ""
+	if !hmac.Equal([]byte(parts[2]), []byte(deviceMAC(key, accountID, parts[0], parts[1]))) {
+		return deviceCookie{}
 	}
-	return id
+	return deviceCookie{ID: parts[0], Epoch: epoch}
 }
 
-// newDeviceCookie makes a device cookie for accountID.
-func (k *kit) newDeviceCookie(ctx context.Context, accountID string) (string, error) {
+// newDeviceCookie makes a device cookie for a, bound to its session epoch.
+func (k *kit) newDeviceCookie(ctx context.Context, a Account) (string, error) {
 	key, err := k.devices.get(ctx)
 	if err != nil {
 		return "", err
@@ -83,15 +111,18 @@ func (k *kit) newDeviceCookie(ctx context.Context, accountID string) (string, er
 	if _, err := rand.Read(b); err != nil {
 		return "", fmt.Errorf("device id: %w", err)
 	}
-	id := base64.RawURLEncoding.EncodeToString(b)
-	return id + "." + deviceMAC(key, accountID, id), nil
+	id, epoch := base64.RawURLEncoding.EncodeToString(b), deviceEpoch(a)
+	return id + "." + epoch + "." + deviceMAC(key, a.ID, id, epoch), nil
 }
 
 // verifyKnown checks plain from a known browser (deviceID, already verified for the
 // account), counting against that browser alone, when the tenant's lockout scope allows
-// it. handled=false means the browser has no attempt left, the scope is "account", or
-// there is no such account: the caller checks as for an unknown client.
-func (k *kit) verifyKnown(ctx context.Context, ref LoginRef, plain, ip, deviceID string) (a Account, match, stale, handled bool, err error) {
+// it. handled=false means the browser is not known in the account's current epoch or
+// has no attempt left (its own, the account's browsers' hourly ceiling, or no room
+// among the tracked browsers), the scope is "account", or there is no such account: the
+// caller checks as for an unknown client.
+func (k *kit) verifyKnown(ctx context.Context, ref LoginRef, plain, ip string, device deviceCookie) (a Account, match, stale, handled bool, err error) {
+	deviceID := device.ID
 	if deviceID == "" || ref.AccountID == "-" {
 		return Account{}, false, false, false, nil
 	}
@@ -99,7 +130,9 @@ func (k *kit) verifyKnown(ctx context.Context, ref LoginRef, plain, ip, deviceID
 	if err != nil || set.LockoutScope != ScopeUntrustedDevices {
 		return Account{}, false, false, false, err
 	}
-	a, ok, err := k.attempts.ReserveDeviceAttempt(ctx, ref.TenantID, ref.AccountID, deviceID, set.LockoutThreshold)
+	lim := DeviceLimits{Threshold: set.LockoutThreshold, MaxDevices: MaxKnownDevices, HourlyCeiling: KnownBrowserAttemptsPerHour,
+		At: k.now(), Epoch: device.Epoch}
+	a, ok, err := k.attempts.ReserveDeviceAttempt(ctx, ref.TenantID, ref.AccountID, deviceID, lim)
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		return Account{}, false, false, false, fmt.Errorf("reserve device attempt: %w", err)
 	}
@@ -110,9 +143,13 @@ func (k *kit) verifyKnown(ctx context.Context, ref LoginRef, plain, ip, deviceID
 	if err != nil {
 		return Account{}, false, false, false, err
 	}
-	if !match && a.DeviceFailures[deviceID] >= set.LockoutThreshold {
+	switch {
+	case !match && a.DeviceFailures[deviceID] >= set.LockoutThreshold:
 		k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "system", Action: "device.untrusted", Target: a.LoginID, TargetID: a.ID, IP: ip,
 			Result: fmt.Sprintf("ok:%d failures from a known browser", set.LockoutThreshold)})
+	case !match && a.DeviceHourAttempts == lim.HourlyCeiling:
+		k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "system", Action: "device.ceiling", Target: a.LoginID, TargetID: a.ID, IP: ip,
+			Result: fmt.Sprintf("ok:%d attempts from known browsers this hour", lim.HourlyCeiling)})
 	}
 	return a, match, stale, true, nil
 }

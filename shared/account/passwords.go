@@ -68,6 +68,9 @@ func (k *kit) storePassword(ctx context.Context, a Account, set Settings, hash s
 		next.PasswordHash, next.PasswordChangedAt, next.UpdatedAt = hash, now, now
 		next.SessionEpoch++
 		next.TokensAfter = now // every other reset link, unlock link and sign-in flow ends
+		// The device epoch moves with SessionEpoch: every browser that signed in before
+		// is an unknown client again, and what they had tried is forgotten.
+		next.DeviceFailures, next.DeviceHour, next.DeviceHourAttempts = nil, "", 0
 		if change != nil {
 			change(next)
 		}

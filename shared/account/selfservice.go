@@ -54,7 +54,12 @@ func (s *SelfService) ChangeOwnPassword(ctx context.Context, p Principal, curren
 	}
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "password.change", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
 	s.notify(ctx, "password_changed", a, map[string]any{"ByAdmin": false, "When": s.formatTime(now, set)})
-	return LoginResult{Token: token, CSRF: csrfFor(token), Account: a, Tenant: t}, nil
+	// The change moved the device epoch: the browser that made it stays known.
+	device, err := s.newDeviceCookie(ctx, a)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	return LoginResult{Token: token, CSRF: csrfFor(token), Account: a, Tenant: t, DeviceCookie: device}, nil
 }
 
 // Policy describes the rules of the principal's tenant.

@@ -152,11 +152,11 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain string, from Client) 
 			return LoginResult{}, fmt.Errorf("login: %w", err)
 		}
 	}
-	deviceID := ""
+	var cookie deviceCookie
 	if ref.AccountID != "-" && from.Device != "" {
-		deviceID = s.knownDevice(ctx, ref.AccountID, from.Device)
+		cookie = s.knownDevice(ctx, ref.AccountID, from.Device)
 	}
-	acct, match, stale, known, err := s.verifyKnown(ctx, ref, plain, ip, deviceID)
+	acct, match, stale, known, err := s.verifyKnown(ctx, ref, plain, ip, cookie)
 	if err == nil && !known {
 		acct, match, stale, err = s.verify(ctx, ref, plain, ip)
 	}
@@ -176,6 +176,10 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain string, from Client) 
 		}
 		s.audit(ctx, AuditEvent{TenantID: acct.TenantID, Actor: shown, Action: "login", Target: shown, TargetID: acct.ID, IP: ip, Result: "failed:" + reason})
 		return LoginResult{}, codeErr(CodeInvalidCredentials)
+	}
+	deviceID := cookie.ID
+	if cookie.Epoch != acct.SessionEpoch {
+		deviceID = "" // a browser from before a reset or change: unknown, and given a new cookie
 	}
 	t, err := s.tenant(ctx, acct.TenantID)
 	if err != nil {
@@ -225,7 +229,7 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain string, from Client) 
 	}
 	device := from.Device
 	if deviceID == "" {
-		if device, err = s.newDeviceCookie(ctx, acct.ID); err != nil {
+		if device, err = s.newDeviceCookie(ctx, acct); err != nil {
 			return LoginResult{}, err
 		}
 		if *set.NotifyNewDevice && !previousLogin.IsZero() {
@@ -312,7 +316,15 @@ func (s *SignIn) CompletePasswordChange(ctx context.Context, challenge, plain st
 	}
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "password.change", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:" + reason})
 	s.notify(ctx, "password_changed", a, map[string]any{"ByAdmin": false, "When": s.formatTime(now, set)})
-	return s.advance(ctx, a, t, flow.rest(), from, "ok")
+	res, err := s.advance(ctx, a, t, flow.rest(), from, "ok")
+	if err != nil {
+		return LoginResult{}, err
+	}
+	// The change moved the device epoch: the browser that made it stays known.
+	if res.DeviceCookie, err = s.newDeviceCookie(ctx, a); err != nil {
+		return LoginResult{}, err
+	}
+	return res, nil
 }
 
 // signedInBy is the write that completes a second-factor step: the sign-in is recorded
@@ -325,7 +337,7 @@ func (s *SignIn) signedInBy(flow flowClaims, remember bool) func(*Account) {
 		if flow.Device != "" {
 			if _, ok := a.DeviceFailures[flow.Device]; ok {
 				a.DeviceFailures = maps.Clone(a.DeviceFailures) // the map is shared with the account read
-				a.DeviceFailures[flow.Device] = 0
+				delete(a.DeviceFailures, flow.Device)
 			}
 		} else {
 			a.FailedAttempts = 0

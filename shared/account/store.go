@@ -88,11 +88,27 @@ type Attempts interface {
 	// account as written. The account's own lock and counter do not apply: they are for
 	// unknown clients. ok=false: the browser has no attempt left (or the account is
 	// disabled or has no password).
-	ReserveDeviceAttempt(ctx context.Context, tenantID, accountID, deviceID string, threshold int) (a Account, ok bool, err error)
+	// A browser whose cookie is of another session epoch than the account's (lim.Epoch)
+	// has no attempt. The limits bound what known browsers may try: lim.MaxDevices browsers with failures
+	// at once (a new one beyond them has no attempt) and lim.HourlyCeiling attempts in
+	// lim.At's hour from all of them together.
+	ReserveDeviceAttempt(ctx context.Context, tenantID, accountID, deviceID string, lim DeviceLimits) (a Account, ok bool, err error)
 	// RecordDeviceLogin notes a sign-in from a known browser: last login time, and that
-	// browser's counter back to 0 (the account's counter, for other clients, stays).
+	// browser's counter dropped (the account's counter, for other clients, stays).
 	RecordDeviceLogin(ctx context.Context, tenantID, accountID, deviceID string, at time.Time) error
 }
+
+// DeviceLimits bound the attempts of known browsers (Attempts.ReserveDeviceAttempt).
+type DeviceLimits struct {
+	Threshold     int       // wrong passwords in a row from one browser
+	MaxDevices    int       // browsers with failures tracked at once
+	HourlyCeiling int       // attempts an hour from all the account's known browsers
+	At            time.Time // now: its UTC hour is the ceiling's
+	Epoch         int64     // the SessionEpoch the browser's cookie was issued in: no attempt in another
+}
+
+// Hour is the UTC hour of At as DeviceHour holds it.
+func (l DeviceLimits) Hour() string { return l.At.UTC().Format("2006010215") }
 
 // Secrets keeps server-side secrets (the device-cookie key), made on first use.
 type Secrets interface {

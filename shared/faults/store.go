@@ -189,7 +189,7 @@ func (s *Store) ReserveAttempt(ctx context.Context, a1 string, a2 string, a3 int
 	return r0, r1, err
 }
 
-func (s *Store) ReserveDeviceAttempt(ctx context.Context, a1 string, a2 string, a3 string, a4 int) (account.Account, bool, error) {
+func (s *Store) ReserveDeviceAttempt(ctx context.Context, a1 string, a2 string, a3 string, a4 account.DeviceLimits) (account.Account, bool, error) {
 	var (
 		r0 account.Account
 		r1 bool

@@ -1,8 +1,10 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kagiya/kagiya/shared/account"
 )
@@ -165,5 +167,136 @@ func TestServiceCheckGuessesDoNotLockAKnownBrowser(t *testing.T) {
 	}
 	if n := len(lockMails(e)); n != 1 {
 		t.Fatalf("%d lock emails, want 1", n)
+	}
+}
+
+// Third security review (issue 23): browsers that signed in with the old password kept
+// their device cookies after a reset, and each one had its own budget of guesses (6
+// cookies gave 60 with no lock and no email). A reset or change moves the device epoch:
+// those browsers are unknown clients again, and their guesses lock the account.
+func TestAResetMakesKnownBrowsersUnknownAgain(t *testing.T) {
+	e := newEnv(t, withConfig(noThrottle), withSettings(account.Settings{LockoutThreshold: 3}))
+	e.withUser(userID, "user")
+	var thief []*client
+	for range 6 {
+		c := e.client()
+		if res := c.login(userID, userPW); res.status != 200 || c.device == nil {
+			t.Fatalf("sign-in with the old password: %d", res.status)
+		}
+		thief = append(thief, c)
+	}
+	e.client().do("POST", "/api/password/forgot", map[string]string{"login_id": userID})
+	m := e.mailbox.Messages(userID)
+	token := tokenFrom(t, m[len(m)-1], "reset")
+	const fresh = "Atarashii-Pass-2026!"
+	if res := e.client().do("POST", "/api/password/reset", map[string]string{"token": token, "new_password": fresh}); res.status != 200 {
+		t.Fatalf("reset: %d %s", res.status, res.body)
+	}
+	before := len(lockMails(e))
+	for i := range 6 {
+		thief[i].login(userID, "Guess-0000-Guess!")
+	}
+	a := e.account(userID)
+	if !a.Locked() || len(a.DeviceFailures) != 0 {
+		t.Fatalf("6 guesses from browsers of the old password: locked %t, device counters %v", a.Locked(), a.DeviceFailures)
+	}
+	if n := len(lockMails(e)) - before; n != 1 {
+		t.Fatalf("%d lock emails after the guesses, want 1", n)
+	}
+	// A browser that signs in with the new password is known from then on; a
+	// self-service change (which signs the other sessions out) moves the epoch again.
+	if res := e.signedIn(ownerID, ownerPW).do("POST", "/api/admin/unlock", map[string]any{"login_ids": []string{userID}, "confirm_password": ownerPW}); res.status != 200 {
+		t.Fatalf("unlock: %d %s", res.status, res.body)
+	}
+	home := e.client()
+	if res := home.login(userID, fresh); res.status != 200 {
+		t.Fatalf("sign-in with the new password: %d", res.status)
+	}
+	stale := *home.device
+	home.login(userID, "Typo-Typo-Typo-1!")
+	if a := e.account(userID); a.FailedAttempts != 0 || a.DeviceFailures == nil {
+		t.Fatalf("a known browser's typo counted against the account: %+v", a.DeviceFailures)
+	}
+	if res := home.do("POST", "/api/me/password", map[string]string{"current_password": fresh, "new_password": "Mata-Atarashii-2026!"}); res.status != 204 {
+		t.Fatalf("change: %d %s", res.status, res.body)
+	}
+	if home.device.Value == stale.Value {
+		t.Fatal("the browser that changed the password was not given a new device cookie")
+	}
+	old := e.client()
+	old.device = &stale
+	old.login(userID, "Guess-0000-Guess!")
+	if a := e.account(userID); a.FailedAttempts != 1 || len(a.DeviceFailures) != 0 {
+		t.Fatalf("a browser from before the change is still known: failed %d, devices %v", a.FailedAttempts, a.DeviceFailures)
+	}
+	home.login(userID, "Typo-Typo-Typo-2!")
+	if a := e.account(userID); a.FailedAttempts != 1 || len(a.DeviceFailures) != 1 {
+		t.Fatalf("the browser that made the change is not known: failed %d, devices %v", a.FailedAttempts, a.DeviceFailures)
+	}
+}
+
+// ASVS 2.2.1: no more than 100 failed attempts an hour. Known browsers each have their
+// own threshold, so many of them together are held to an hourly ceiling per account;
+// past it, their guesses count as an unknown client's and lock the account.
+func TestASVS_2_2_1_KnownBrowsersHaveAnHourlyCeiling(t *testing.T) {
+	e := newEnv(t, withConfig(noThrottle), withSettings(account.Settings{LockoutThreshold: 10}))
+	e.withUser(userID, "user")
+	var known []*client
+	for range account.MaxKnownDevices {
+		c := e.client()
+		if res := c.login(userID, userPW); res.status != 200 {
+			t.Fatalf("sign-in: %d", res.status)
+		}
+		known = append(known, c)
+	}
+	// 16 browsers × 9 guesses = 144 attempts: each browser stays under its own threshold.
+	for round := range 9 {
+		for _, c := range known {
+			c.login(userID, fmt.Sprintf("Guess-%04d-Guess!", round))
+		}
+	}
+	a := e.account(userID)
+	if a.DeviceHourAttempts != account.KnownBrowserAttemptsPerHour {
+		t.Fatalf("known-browser attempts this hour: %d, want the ceiling %d", a.DeviceHourAttempts, account.KnownBrowserAttemptsPerHour)
+	}
+	if !a.Locked() {
+		t.Fatalf("guesses past the hourly ceiling did not lock the account (failed %d)", a.FailedAttempts)
+	}
+	if res := e.signedIn(ownerID, ownerPW).do("GET", "/api/admin/audit?action=device.ceiling", nil); !strings.Contains(string(res.body), "100 attempts from known browsers this hour") {
+		t.Fatalf("audit: %s", res.body)
+	}
+	// The next hour, the browsers have their attempts again (the lock for unknown
+	// clients stays until it lifts or is released).
+	e.clock.Add(time.Hour)
+	if res := known[0].login(userID, userPW); res.status != 200 {
+		t.Fatalf("a known browser the next hour: %d %s", res.status, res.body)
+	}
+}
+
+// The devices an account tracks are capped: entries go when their browser signs in,
+// and a browser beyond the cap counts as an unknown client.
+func TestKnownBrowsersTrackedPerAccountAreCapped(t *testing.T) {
+	e := newEnv(t, withConfig(noThrottle), withSettings(account.Settings{LockoutThreshold: 10}))
+	e.withUser(userID, "user")
+	var known []*client
+	for range account.MaxKnownDevices + 1 {
+		c := e.client()
+		c.login(userID, userPW)
+		known = append(known, c)
+	}
+	if a := e.account(userID); len(a.DeviceFailures) != 0 {
+		t.Fatalf("browsers without failures are tracked: %v", a.DeviceFailures)
+	}
+	for _, c := range known {
+		c.login(userID, "Guess-0000-Guess!")
+	}
+	a := e.account(userID)
+	if len(a.DeviceFailures) != account.MaxKnownDevices || a.FailedAttempts != 1 {
+		t.Fatalf("%d browsers tracked, account counter %d; want %d and 1", len(a.DeviceFailures), a.FailedAttempts, account.MaxKnownDevices)
+	}
+	// A sign-in drops its browser's entry, making room.
+	known[0].login(userID, userPW)
+	if a := e.account(userID); len(a.DeviceFailures) != account.MaxKnownDevices-1 {
+		t.Fatalf("after a sign-in: %d tracked", len(a.DeviceFailures))
 	}
 }

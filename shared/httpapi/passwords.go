@@ -48,8 +48,9 @@ func (a *api) handleChangePassword() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		// This browser keeps a (new) session; every other one has ended.
+		// This browser keeps a (new) session and stays known; every other one has ended.
 		a.setCookie(w, res.Token)
+		a.setDeviceCookie(w, res.DeviceCookie)
 		w.Header().Set("X-CSRF-Token", res.CSRF)
 		w.WriteHeader(http.StatusNoContent)
 	})

@@ -562,15 +562,23 @@ func (s *Store) ReleaseAttempt(_ context.Context, tenantID, id string) error {
 	return err
 }
 
-func (s *Store) ReserveDeviceAttempt(_ context.Context, tenantID, id, deviceID string, threshold int) (account.Account, bool, error) {
+func (s *Store) ReserveDeviceAttempt(_ context.Context, tenantID, id, deviceID string, lim account.DeviceLimits) (account.Account, bool, error) {
+	hour := lim.Hour()
 	out, err := s.updateAccount(tenantID, id, func(a *account.Account) error {
-		if a.Disabled || a.PasswordHash == "" || a.DeviceFailures[deviceID] >= threshold {
+		n, tracked := a.DeviceFailures[deviceID]
+		if a.Disabled || a.PasswordHash == "" || a.SessionEpoch != lim.Epoch || n >= lim.Threshold ||
+			!tracked && len(a.DeviceFailures) >= lim.MaxDevices ||
+			a.DeviceHour == hour && a.DeviceHourAttempts >= lim.HourlyCeiling {
 			return errNoAttempt
 		}
 		if a.DeviceFailures == nil {
 			a.DeviceFailures = map[string]int{}
 		}
 		a.DeviceFailures[deviceID]++
+		if a.DeviceHour != hour {
+			a.DeviceHour, a.DeviceHourAttempts = hour, 0
+		}
+		a.DeviceHourAttempts++
 		return nil
 	})
 	if errors.Is(err, errNoAttempt) {
@@ -582,9 +590,7 @@ func (s *Store) ReserveDeviceAttempt(_ context.Context, tenantID, id, deviceID s
 func (s *Store) RecordDeviceLogin(_ context.Context, tenantID, id, deviceID string, at time.Time) error {
 	_, err := s.updateAccount(tenantID, id, func(a *account.Account) error {
 		a.LastLoginAt = at
-		if a.DeviceFailures != nil {
-			a.DeviceFailures[deviceID] = 0
-		}
+		delete(a.DeviceFailures, deviceID)
 		return nil
 	})
 	return err

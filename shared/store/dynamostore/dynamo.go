@@ -10,8 +10,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -695,50 +697,76 @@ func (s *Store) ReleaseAttempt(ctx context.Context, tenantID, id string) error {
 	return err
 }
 
-// ReserveDeviceAttempt adds to the browser's counter in the account's devices map. The
-// map does not exist until a first reservation makes it (a nested path needs its map),
-// so a reservation that finds no map starts one; of two first reservations at once, the
-// second is refused and the sign-in counts as an unknown client's.
-func (s *Store) ReserveDeviceAttempt(ctx context.Context, tenantID, id, deviceID string, threshold int) (account.Account, bool, error) {
-	const usable = "attribute_exists(PK) AND disabled = :no AND attribute_exists(password_hash)"
-	no := &types.AttributeValueMemberBOOL{Value: false}
-	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(tenantPK(tenantID), accountSK(id)),
-		UpdateExpression:          aws.String("SET devices.#d = if_not_exists(devices.#d, :zero) + :one ADD version :one"),
-		ConditionExpression:       aws.String(usable + " AND attribute_exists(devices) AND (attribute_not_exists(devices.#d) OR devices.#d < :t)"),
-		ExpressionAttributeNames:  map[string]string{"#d": deviceID},
-		ExpressionAttributeValues: map[string]types.AttributeValue{":zero": num(0), ":one": num(1), ":t": num(int64(threshold)), ":no": no},
-		ReturnValues:              types.ReturnValueAllNew,
-	})
-	// Without the map, DynamoDB may answer the nested path with a failed condition or
-	// with a validation error (emulators differ): either way, try to start the map.
-	if conditionFailed(err) || isValidation(err) {
-		res, err = s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(tenantPK(tenantID), accountSK(id)),
-			UpdateExpression:    aws.String("SET devices = :first ADD version :one"),
-			ConditionExpression: aws.String(usable + " AND attribute_not_exists(devices)"),
-			ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1), ":no": no,
-				":first": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{deviceID: num(1)}}},
-			ReturnValues: types.ReturnValueAllNew,
-		})
+// ReserveDeviceAttempt adds to the browser's counter in the account's devices map and
+// to the account's hourly count of known-browser attempts, in one conditional write
+// that also holds the cookie's session epoch.
+// The map does not exist until a first reservation makes it (a nested path needs its
+// map), and the hour's count starts again in a new hour: the write is tried in each of
+// those shapes, the usual one first; of two first reservations at once, the second is
+// refused and the sign-in counts as an unknown client's.
+func (s *Store) ReserveDeviceAttempt(ctx context.Context, tenantID, id, deviceID string, lim account.DeviceLimits) (account.Account, bool, error) {
+	const (
+		usable    = "attribute_exists(PK) AND disabled = :no AND attribute_exists(password_hash) AND session_epoch = :e"
+		slot      = " AND attribute_exists(devices) AND (devices.#d < :t OR (attribute_not_exists(devices.#d) AND size(devices) < :max))"
+		noMap     = " AND attribute_not_exists(devices)"
+		sameHour  = " AND device_hour = :h AND device_hour_n < :ceil"
+		otherHour = " AND (attribute_not_exists(device_hour) OR device_hour <> :h)"
+		count     = "SET devices.#d = if_not_exists(devices.#d, :zero) + :one, "
+		start     = "SET devices = :first, "
+	)
+	tries := []struct{ update, cond string }{
+		{count + "device_hour_n = device_hour_n + :one ADD version :one", usable + slot + sameHour},
+		{count + "device_hour = :h, device_hour_n = :one ADD version :one", usable + slot + otherHour},
+		{start + "device_hour_n = device_hour_n + :one ADD version :one", usable + noMap + sameHour},
+		{start + "device_hour = :h, device_hour_n = :one ADD version :one", usable + noMap + otherHour},
 	}
-	if conditionFailed(err) {
-		return account.Account{}, false, nil
-	} else if err != nil {
-		return account.Account{}, false, fmt.Errorf("reserve device attempt: %w", err)
+	// :max counts the map's anchor too (items.go).
+	values := map[string]types.AttributeValue{":zero": num(0), ":one": num(1), ":t": num(int64(lim.Threshold)),
+		":max": num(int64(lim.MaxDevices + 1)), ":ceil": num(int64(lim.HourlyCeiling)), ":h": str(lim.Hour()),
+		":no": &types.AttributeValueMemberBOOL{Value: false}, ":e": num(lim.Epoch),
+		":first": &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{deviceAnchor: num(0), deviceID: num(1)}}}
+	for _, try := range tries {
+		// Each shape names only the values it uses (DynamoDB refuses unused ones).
+		used := map[string]types.AttributeValue{}
+		expr := try.update + " " + try.cond
+		for _, k := range placeholder.FindAllString(expr, -1) {
+			used[k] = values[k]
+		}
+		var names map[string]string
+		if strings.Contains(expr, "#d") {
+			names = map[string]string{"#d": deviceID}
+		}
+		res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(tenantPK(tenantID), accountSK(id)),
+			UpdateExpression: aws.String(try.update), ConditionExpression: aws.String(try.cond),
+			ExpressionAttributeNames: names, ExpressionAttributeValues: used, ReturnValues: types.ReturnValueAllNew})
+		// Without the map, DynamoDB may answer the nested path with a failed condition or
+		// with a validation error (emulators differ): either way, try the next shape.
+		if conditionFailed(err) || isValidation(err) {
+			continue
+		} else if err != nil {
+			return account.Account{}, false, fmt.Errorf("reserve device attempt: %w", err)
+		}
+		var it accountItem
+		if err := attributevalue.UnmarshalMap(res.Attributes, &it); err != nil {
+			return account.Account{}, false, fmt.Errorf("decode attempt: %w", err)
+		}
+		return it.account(), true, nil
 	}
-	var it accountItem
-	if err := attributevalue.UnmarshalMap(res.Attributes, &it); err != nil {
-		return account.Account{}, false, fmt.Errorf("decode attempt: %w", err)
-	}
-	return it.account(), true, nil
+	return account.Account{}, false, nil
 }
 
+// placeholder is a value's name in an expression.
+var placeholder = regexp.MustCompile(`:[a-z]+`)
+
+// RecordDeviceLogin drops the browser's counter: the map holds browsers with failures
+// only (and the anchor, so that it never becomes empty).
 func (s *Store) RecordDeviceLogin(ctx context.Context, tenantID, id, deviceID string, at time.Time) error {
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(tenantPK(tenantID), accountSK(id)),
 		ConditionExpression:      aws.String("attribute_exists(PK) AND attribute_exists(devices)"), // the reservation made it
-		UpdateExpression:         aws.String("SET last_login_at = :t, last_login_key = :llk, devices.#d = :zero ADD version :one"),
+		UpdateExpression:         aws.String("SET last_login_at = :t, last_login_key = :llk ADD version :one REMOVE devices.#d"),
 		ExpressionAttributeNames: map[string]string{"#d": deviceID},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":t": str(fmtTime(at)), ":llk": str(lastLoginKey(at, id)), ":zero": num(0), ":one": num(1)},
+			":t": str(fmtTime(at)), ":llk": str(lastLoginKey(at, id)), ":one": num(1)},
 	})
 	if conditionFailed(err) {
 		return account.ErrNotFound

@@ -106,7 +106,12 @@ type accountItem struct {
 	LastAttemptAt  string `dynamodbav:"last_attempt_at,omitempty"`
 	// Devices holds the per-browser counters; absent until a known browser first
 	// reserves an attempt (nested paths need the map, and an empty map is not stored).
+	// Its entry deviceAnchor, never removed, keeps it from becoming empty when the
+	// last browser's entry is (an empty map is not written back by a full write, and
+	// an emulator turns a map emptied by REMOVE into a number).
 	Devices        map[string]int `dynamodbav:"devices,omitempty"`
+	DeviceHour     string         `dynamodbav:"device_hour,omitempty"`
+	DeviceHourN    int            `dynamodbav:"device_hour_n,omitempty"`
 	LockedAt       string         `dynamodbav:"locked_at,omitempty"`
 	Disabled       bool           `dynamodbav:"disabled"`
 	QuotaGB        int            `dynamodbav:"quota_gb"`
@@ -144,7 +149,8 @@ func toAccountItem(a account.Account) accountItem {
 		PK: tenantPK(a.TenantID), SK: accountSK(a.ID),
 		TenantID: a.TenantID, LoginID: a.LoginID, LoginKey: a.Key(), Role: string(a.Role),
 		PasswordHash: a.PasswordHash,
-		ForceChange:  a.ForceChange, FailedAttempts: a.FailedAttempts, LastAttemptAt: fmtTime(a.LastAttemptAt), Devices: a.DeviceFailures, LockedAt: fmtTime(a.LockedAt),
+		ForceChange:  a.ForceChange, FailedAttempts: a.FailedAttempts, LastAttemptAt: fmtTime(a.LastAttemptAt), Devices: anchored(a.DeviceFailures), LockedAt: fmtTime(a.LockedAt),
+		DeviceHour: a.DeviceHour, DeviceHourN: a.DeviceHourAttempts,
 		Disabled: a.Disabled, QuotaGB: a.QuotaGB, Comment: a.Comment, Language: a.Language,
 		SessionEpoch: a.SessionEpoch, TokensAfter: fmtTime(a.TokensAfter),
 		UpdatedAt: fmtTime(a.UpdatedAt), LastLoginAt: fmtTime(a.LastLoginAt), BulkMarker: a.BulkMarker, Version: a.Version,
@@ -192,7 +198,8 @@ func (it accountItem) account() account.Account {
 	a := account.Account{
 		ID: strings.TrimPrefix(it.SK, accountPrefix), TenantID: it.TenantID, LoginID: it.LoginID, Role: account.Role(it.Role),
 		PasswordHash: it.PasswordHash, PasswordChangedAt: timeOfKey(it.PwKey),
-		ForceChange: it.ForceChange, FailedAttempts: it.FailedAttempts, LastAttemptAt: parseTime(it.LastAttemptAt), DeviceFailures: it.Devices, LockedAt: parseTime(it.LockedAt),
+		ForceChange: it.ForceChange, FailedAttempts: it.FailedAttempts, LastAttemptAt: parseTime(it.LastAttemptAt), DeviceFailures: unanchored(it.Devices), LockedAt: parseTime(it.LockedAt),
+		DeviceHour: it.DeviceHour, DeviceHourAttempts: it.DeviceHourN,
 		Disabled: it.Disabled, QuotaGB: it.QuotaGB, Comment: it.Comment, Language: it.Language,
 		SessionEpoch: it.SessionEpoch, TokensAfter: parseTime(it.TokensAfter), CreatedAt: timeOfKey(it.CreatedKey),
 		UpdatedAt: parseTime(it.UpdatedAt), LastLoginAt: parseTime(it.LastLoginAt), BulkMarker: it.BulkMarker, Version: it.Version,
@@ -282,4 +289,35 @@ type secretItem struct {
 	PK    string `dynamodbav:"PK"`
 	SK    string `dynamodbav:"SK"`
 	Value []byte `dynamodbav:"value"`
+}
+
+// deviceAnchor is the devices map's entry that is no browser (device IDs are 22
+// characters).
+const deviceAnchor = "-"
+
+// anchored is the devices map as stored: with the anchor, or nil when no browser has failures.
+func anchored(devices map[string]int) map[string]int {
+	if len(devices) == 0 {
+		return nil
+	}
+	out := make(map[string]int, len(devices)+1)
+	for id, n := range devices {
+		out[id] = n
+	}
+	out[deviceAnchor] = 0
+	return out
+}
+
+// unanchored is the devices map as the account holds it: browsers only.
+func unanchored(devices map[string]int) map[string]int {
+	if _, ok := devices[deviceAnchor]; !ok {
+		return devices
+	}
+	out := make(map[string]int, len(devices))
+	for id, n := range devices {
+		if id != deviceAnchor {
+			out[id] = n
+		}
+	}
+	return out
 }

@@ -695,7 +695,8 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 			// The browser's first reservation (two at once may refuse one: the safe side, it
 			// then counts as an unknown client), then many at once: never more than the
 			// threshold in all.
-			if _, ok, err := s.ReserveDeviceAttempt(ctx, "t1", g.ID, "dev-1", 5); !ok || err != nil {
+			lim := account.DeviceLimits{Threshold: 5, MaxDevices: 16, HourlyCeiling: 100, At: at, Epoch: g.SessionEpoch}
+			if _, ok, err := s.ReserveDeviceAttempt(ctx, "t1", g.ID, "dev-1", lim); !ok || err != nil {
 				t.Fatalf("first device attempt: %v %v", ok, err)
 			}
 			const workers = 12
@@ -705,7 +706,7 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					a, ok, err := s.ReserveDeviceAttempt(ctx, "t1", g.ID, "dev-1", 5)
+					a, ok, err := s.ReserveDeviceAttempt(ctx, "t1", g.ID, "dev-1", lim)
 					if err != nil {
 						t.Error(err)
 					}
@@ -725,15 +726,18 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 			if a.DeviceFailures["dev-1"] != 5 || a.FailedAttempts != 3 || !a.Locked() {
 				t.Fatalf("after the device's attempts %+v", a)
 			}
-			if _, ok, _ := s.ReserveDeviceAttempt(ctx, "t1", g.ID, "dev-2", 5); !ok {
+			if _, ok, _ := s.ReserveDeviceAttempt(ctx, "t1", g.ID, "dev-2", lim); !ok {
 				t.Fatal("another browser's attempts were used up")
 			}
 			if err := s.RecordDeviceLogin(ctx, "t1", g.ID, "dev-1", at.Add(time.Hour)); err != nil {
 				t.Fatal(err)
 			}
 			a, _ = s.GetAccount(ctx, "t1", g.ID)
-			if a.DeviceFailures["dev-1"] != 0 || a.DeviceFailures["dev-2"] != 1 || !a.LastLoginAt.Equal(at.Add(time.Hour)) || a.FailedAttempts != 3 || !a.Locked() {
-				t.Fatalf("after a known browser's sign-in %+v", a)
+			if _, kept := a.DeviceFailures["dev-1"]; kept || a.DeviceFailures["dev-2"] != 1 || !a.LastLoginAt.Equal(at.Add(time.Hour)) || a.FailedAttempts != 3 || !a.Locked() {
+				t.Fatalf("after a known browser's sign-in (its entry dropped) %+v", a)
+			}
+			if a.DeviceHour != lim.Hour() || a.DeviceHourAttempts != 6 {
+				t.Fatalf("the hour's known-browser attempts: %q %d, want %q 6", a.DeviceHour, a.DeviceHourAttempts, lim.Hour())
 			}
 			// A full write keeps the counters.
 			if upd, err := s.UpdateAccount(ctx, a); err != nil || upd.DeviceFailures["dev-2"] != 1 {
@@ -741,6 +745,56 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 			}
 			if again, _ := s.GetAccount(ctx, "t1", g.ID); again.DeviceFailures["dev-2"] != 1 {
 				t.Fatalf("stored device counters %+v", again.DeviceFailures)
+			}
+		})
+		// Issue 23: the devices tracked per account are capped (the item stays small), and
+		// all of an account's known browsers together have an hourly ceiling (ASVS 2.2.1).
+		t.Run("KnownBrowsersAreCappedAndHaveAnHourlyCeiling", func(t *testing.T) {
+			s := newStore(t)
+			g := create(t, s, acct("t1", "capped@example.com", account.RoleUser))
+			lim := account.DeviceLimits{Threshold: 5, MaxDevices: 3, HourlyCeiling: 8, At: at, Epoch: g.SessionEpoch}
+			for i := range 3 {
+				if _, ok, err := s.ReserveDeviceAttempt(ctx, "t1", g.ID, fmt.Sprintf("dev-%d", i), lim); !ok || err != nil {
+					t.Fatalf("browser %d: %v %v", i, ok, err)
+				}
+			}
+			if _, ok, err := s.ReserveDeviceAttempt(ctx, "t1", g.ID, "dev-3", lim); ok || err != nil {
+				t.Fatalf("a fourth browser was tracked past the cap of 3: %v %v", ok, err)
+			}
+			// A tracked browser keeps its attempts; one dropped (a sign-in) makes room.
+			if _, ok, _ := s.ReserveDeviceAttempt(ctx, "t1", g.ID, "dev-0", lim); !ok {
+				t.Fatal("a tracked browser lost its attempts to the cap")
+			}
+			if err := s.RecordDeviceLogin(ctx, "t1", g.ID, "dev-1", at); err != nil {
+				t.Fatal(err)
+			}
+			if _, ok, _ := s.ReserveDeviceAttempt(ctx, "t1", g.ID, "dev-3", lim); !ok {
+				t.Fatal("no room after a browser's entry was dropped")
+			}
+			// 5 attempts so far this hour; the ceiling of 8 leaves 3, whichever browser.
+			n := 0
+			for range 10 {
+				if _, ok, _ := s.ReserveDeviceAttempt(ctx, "t1", g.ID, "dev-2", lim); ok {
+					n++
+				}
+				if _, ok, _ := s.ReserveDeviceAttempt(ctx, "t1", g.ID, "dev-3", lim); ok {
+					n++
+				}
+			}
+			if n != 3 {
+				t.Fatalf("%d attempts reserved under the hourly ceiling, want 3", n)
+			}
+			// A cookie of another session epoch (from before a reset) has no attempt.
+			lim.At = at.Add(time.Hour)
+			other := lim
+			other.Epoch = g.SessionEpoch + 1
+			if _, ok, err := s.ReserveDeviceAttempt(ctx, "t1", g.ID, "dev-0", other); ok || err != nil {
+				t.Fatalf("a browser of another epoch reserved an attempt: %v %v", ok, err)
+			}
+			// The next hour starts the count again.
+			a, ok, err := s.ReserveDeviceAttempt(ctx, "t1", g.ID, "dev-0", lim)
+			if !ok || err != nil || a.DeviceHour != lim.Hour() || a.DeviceHourAttempts != 1 {
+				t.Fatalf("the next hour: %v %v %q %d", ok, err, a.DeviceHour, a.DeviceHourAttempts)
 			}
 		})
 		t.Run("AccountsThatCannotSignInReserveNothing", func(t *testing.T) {
