@@ -8,6 +8,7 @@ const KAGIYA_ERRORS = {
   "unsupported_media_type": { status: 415, ja: "Content-Type は application/json にしてください。", en: "Send the body as application/json." },
   "body_too_large": { status: 413, ja: "リクエストが大きすぎます。", en: "The request body is too large." },
   "validation": { status: 422, ja: "入力内容に誤りがあります。", en: "Some of the values are not valid." },
+  "control_characters": { status: 422, ja: "名前に改行・制御文字・表示されない文字（書字方向の制御など）は使えません。", en: "A name cannot hold line breaks, control characters or invisible characters such as bidi controls." },
   "password_policy": { status: 422, ja: "パスワードがルールを満たしていません。", en: "The password does not meet the rules." },
   "invalid_credentials": { status: 401, ja: "ログインIDまたはパスワードが正しくありません。", en: "The login ID or password is incorrect." },
   "unauthenticated": { status: 401, ja: "ログインしてください。", en: "Please sign in." },

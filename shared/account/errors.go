@@ -29,6 +29,9 @@ const (
 	CodePasswordPolicy    = "password_policy"
 	CodeRateLimited       = "rate_limited"
 	CodeValidation        = "validation"
+	// CodeControlCharacters: a name an email or a page shows holds a line break, another
+	// control character or an invisible format character (bidi controls).
+	CodeControlCharacters = "control_characters"
 	CodeInvalidToken      = "invalid_token"
 	CodeConfirmPassword   = "invalid_confirm_password"
 	CodeCurrentPassword   = "invalid_current_password"

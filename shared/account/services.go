@@ -55,10 +55,14 @@ func requireOwner(p Principal) error {
 	return nil
 }
 
-// credentialName checks a credential's name: 1 to 60 characters, trimmed.
+// credentialName checks a credential's name (a service credential's, an OIDC client's,
+// an app password's): 1 to 60 characters, trimmed, and no control characters (nameErr).
 func credentialName(name string) (string, error) {
+	if err := nameErr(name); err != nil {
+		return "", err
+	}
 	name = strings.TrimSpace(name)
-	if name == "" || utf8.RuneCountInString(name) > maxCredentialName || !utf8.ValidString(name) || strings.ContainsAny(name, "\r\n\t") {
+	if name == "" || utf8.RuneCountInString(name) > maxCredentialName || !utf8.ValidString(name) {
 		return "", codeErr(CodeValidation, FieldError{"name", "invalid"})
 	}
 	return name, nil

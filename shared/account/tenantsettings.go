@@ -54,6 +54,9 @@ func (s *Admin) UpdateTenantSettings(ctx context.Context, p Principal, in Tenant
 	if in.Domains == nil {
 		in.Domains = t.Domains
 	}
+	if err := nameErr(in.Name); err != nil {
+		return Tenant{}, err
+	}
 	fields := in.Settings.validate()
 	name := strings.TrimSpace(in.Name)
 	if name == "" || utf8.RuneCountInString(name) > 100 || !utf8.ValidString(name) {

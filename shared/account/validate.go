@@ -42,6 +42,18 @@ func commentProblem(c string) string {
 	return ""
 }
 
+// nameErr refuses a name that an email or a page shows (a tenant's, an OIDC client's, a
+// service credential's, an app password's) when it holds a control character: CR, LF
+// or any other C0 or C1 control, or a format character (bidi controls, zero-width
+// characters). A line break would cut an email's subject and put the rest above the
+// greeting; a bidi control reorders what a page shows. 422 control_characters.
+func nameErr(name string) error {
+	if strings.ContainsFunc(name, invisible) {
+		return codeErr(CodeControlCharacters, FieldError{"name", "control_characters"})
+	}
+	return nil
+}
+
 // invisible reports control characters and the format characters that show nothing:
 // zero-width spaces and joiners, bidi controls, the byte-order mark.
 func invisible(r rune) bool { return unicode.IsControl(r) || unicode.Is(unicode.Cf, r) }

@@ -27,6 +27,7 @@ var table = []Entry{
 	{"unsupported_media_type", http.StatusUnsupportedMediaType, "Content-Type は application/json にしてください。", "Send the body as application/json."},
 	{"body_too_large", http.StatusRequestEntityTooLarge, "リクエストが大きすぎます。", "The request body is too large."},
 	{"validation", http.StatusUnprocessableEntity, "入力内容に誤りがあります。", "Some of the values are not valid."},
+	{"control_characters", http.StatusUnprocessableEntity, "名前に改行・制御文字・表示されない文字（書字方向の制御など）は使えません。", "A name cannot hold line breaks, control characters or invisible characters such as bidi controls."},
 	{"password_policy", http.StatusUnprocessableEntity, "パスワードがルールを満たしていません。", "The password does not meet the rules."},
 	{"invalid_credentials", http.StatusUnauthorized, "ログインIDまたはパスワードが正しくありません。", "The login ID or password is incorrect."},
 	{"unauthenticated", http.StatusUnauthorized, "ログインしてください。", "Please sign in."},
