@@ -214,3 +214,26 @@ func TestAccountListFiltersSortsAndCounts(t *testing.T) {
 		t.Fatalf("owners: %v", body)
 	}
 }
+
+// Third security review (issue 23): after a login-ID change, reset links mailed to the
+// old address still worked. The change ends them (unlock links and sign-in flows are
+// held to the same tokens_after).
+func TestLoginIDChangeEndsLinksMailedToTheOldAddress(t *testing.T) {
+	e := newEnv(t, withConfig(noThrottle))
+	e.withUser(userID, "user")
+	c := e.signedIn(userID, userPW)
+	e.client().do("POST", "/api/password/forgot", map[string]string{"login_id": userID})
+	m := e.mailbox.Messages(userID)
+	reset := tokenFrom(t, m[len(m)-1], "reset")
+	e.clock.Add(time.Minute)
+	if res := c.do("POST", "/api/me/login-id", map[string]string{"new_login_id": "taro.new@example.com", "current_password": userPW}); res.status != 202 {
+		t.Fatalf("request: %d %s", res.status, res.body)
+	}
+	token, _ := e.pageLink("taro.new@example.com", "confirm-email")
+	if res := e.client().do("POST", "/api/email/confirm", map[string]string{"token": token, "password": userPW}); res.status != 200 {
+		t.Fatalf("confirm: %d %s", res.status, res.body)
+	}
+	if res := e.client().do("POST", "/api/password/reset", map[string]string{"token": reset, "new_password": "Nottori-Pass-77!"}); res.status != 400 || res.code(t) != "invalid_token" {
+		t.Fatalf("a reset link mailed to the old address: %d %s", res.status, res.body)
+	}
+}
