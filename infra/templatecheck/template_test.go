@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -419,6 +420,24 @@ func TestOriginSecretIsWired(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("template.yaml lacks %q", want)
 		}
+	}
+}
+
+// Third security review (issue 23): the site's CSP let it connect to any https origin.
+// CloudFront's policy allows its own origin and the upload bucket (presigned uploads and
+// exports), nothing else.
+func TestSiteCSPConnectsOnlyToItsOriginAndTheUploadBucket(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`ContentSecurityPolicy: (.*connect-src ([^;]*);.*)`)
+	m := re.FindAllStringSubmatch(string(raw), -1)
+	if len(m) != 1 {
+		t.Fatalf("%d content security policies in template.yaml", len(m))
+	}
+	if got := m[0][2]; got != "'self' https://${UploadBucket.RegionalDomainName}" || !strings.HasPrefix(m[0][1], "!Sub ") {
+		t.Fatalf("connect-src %s", got)
 	}
 }
 

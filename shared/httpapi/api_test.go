@@ -257,7 +257,9 @@ func TestHealth(t *testing.T) {
 			t.Errorf("missing %s", h)
 		}
 	}
-	if csp := res.header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-inline") {
+	// Issue 23: connect-src allowed any https origin.
+	if csp := res.header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") || strings.Contains(csp, "unsafe-inline") ||
+		!strings.Contains(csp, "connect-src 'self';") {
 		t.Errorf("CSP %q", csp)
 	}
 }
