@@ -263,7 +263,10 @@ func (r *Reader) Next() (Row, []Problem, error) {
 		}
 		v := rec[i]
 		switch {
-		case !utf8.ValidString(v):
+		case !utf8.ValidString(v), r.Encoding == "shift_jis" && strings.ContainsRune(v, utf8.RuneError):
+			// A Shift_JIS byte that does not decode comes out of the decoder as U+FFFD,
+			// which Shift_JIS itself cannot hold: the cell is refused at its line rather
+			// than kept (inside a password) with a character nobody typed.
 			problems = append(problems, Problem{Line: line, Column: col, Code: CodeEncoding})
 			return "", false
 		case len(v) > MaxCellBytes:
@@ -290,10 +293,24 @@ func (r *Reader) Next() (Row, []Problem, error) {
 	return row, problems, nil
 }
 
-// undefuse takes back the apostrophe the export puts before a cell that a spreadsheet
-// would read as a formula (=, +, -, @, tab, CR), so an exported file uploads as it was.
+// defused are the first characters of a cell the export writes after an apostrophe:
+// those a spreadsheet reads as a formula (=, +, -, @, tab, CR), and the apostrophe
+// itself, so that a cell that really starts with one ("'=") comes back as it was.
+const defused = "=+-@\t\r'"
+
+// Defuse is how the exports write a cell: with a leading apostrophe before a formula
+// (Excel then shows it as text) or before an apostrophe.
+func Defuse(v string) string {
+	if v != "" && strings.ContainsRune(defused, rune(v[0])) {
+		return "'" + v
+	}
+	return v
+}
+
+// undefuse takes back the apostrophe Defuse put there, so an exported file uploads as
+// it was.
 func undefuse(v string) string {
-	if len(v) > 1 && v[0] == '\'' && strings.ContainsRune("=+-@\t\r", rune(v[1])) {
+	if len(v) > 1 && v[0] == '\'' && strings.ContainsRune(defused, rune(v[1])) {
 		return v[1:]
 	}
 	return v

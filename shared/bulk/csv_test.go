@@ -234,3 +234,47 @@ func (r *repeat) Read(p []byte) (int, error) {
 	r.n -= n
 	return n, nil
 }
+
+// Third security review (issue 23): a byte that does not decode in a Shift_JIS file
+// became U+FFFD inside a password instead of an error at its line.
+func TestShiftJISByteThatDoesNotDecodeIsAnErrorAtItsLine(t *testing.T) {
+	file := sjis(t, "mail_account,password\r\ntaro,パスワード-Abc-12345\r\nhanako@example.com,")
+	file = append(file, []byte("Sakura-\x81\x7fMochi-42!\r\n")...) // 0x81 0x7F: a lead byte without a trail
+	rd, problems, err := NewReader(bytes.NewReader(file), "update")
+	if err != nil || len(problems) > 0 || rd.Encoding != "shift_jis" {
+		t.Fatalf("reader: %v %v %s", problems, err, rd.Encoding)
+	}
+	if row, problems, _ := rd.Next(); len(problems) != 0 || row.Password != "パスワード-Abc-12345" {
+		t.Fatalf("line 2: %q %v", row.Password, problems)
+	}
+	row, problems, _ := rd.Next()
+	if len(problems) != 1 || problems[0].Line != 3 || problems[0].Column != ColPassword || problems[0].Code != CodeEncoding {
+		t.Fatalf("line 3: %+v", problems)
+	}
+	if strings.ContainsRune(row.Password, '\uFFFD') {
+		t.Fatalf("a password kept U+FFFD: %q", row.Password)
+	}
+	res := validate(t, "update", file)
+	if !strings.Contains(codes(res), "3:password:"+CodeEncoding) {
+		t.Fatalf("validation: %s", codes(res))
+	}
+}
+
+// Third security review (issue 23): an export cell that really starts with "'=" lost
+// its apostrophe on the way back in. The export writes a leading apostrophe before an
+// apostrophe too, and the import takes exactly one back.
+func TestExportedCellsComeBackAsTheyWere(t *testing.T) {
+	for _, v := range []string{"'=1+1", "=HYPERLINK(\"x\")", "'quoted'", "''", "+81 3", "-", "@home", "plain", "経理部", "'"} {
+		file := "mail_account,comment\r\ntaro@example.com," + csvQuote(Defuse(v)) + "\r\n"
+		rd, problems, err := NewReader(strings.NewReader(file), "update")
+		if err != nil || len(problems) > 0 {
+			t.Fatalf("%q: %v %v", v, problems, err)
+		}
+		row, problems, _ := rd.Next()
+		if len(problems) > 0 || row.Comment != v {
+			t.Errorf("%q came back as %q (written %q)", v, row.Comment, Defuse(v))
+		}
+	}
+}
+
+func csvQuote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }

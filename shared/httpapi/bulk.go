@@ -100,14 +100,10 @@ func (a *api) handleBulkSample() http.Handler {
 	})
 }
 
-// csvCell defuses spreadsheet formulas: a cell that starts with = + - @ (or a tab or CR)
-// is written with a leading apostrophe, so Excel shows it as text.
-func csvCell(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
-}
+// csvCell defuses spreadsheet formulas (bulk.Defuse): a cell that starts with = + - @
+// (or a tab, a CR or an apostrophe) is written with a leading apostrophe, so Excel shows
+// it as text and an upload of the file takes it back.
+func csvCell(s string) string { return bulk.Defuse(s) }
 
 // handleExport writes the tenant's accounts as CSV (UTF-8 with BOM, for Excel; no
 // secret in it), a page of accounts at a time: straight to the response, or, where
