@@ -265,6 +265,7 @@ var errForbiddenRow = errors.New("the row's rights no longer hold")
 // BulkSummary is how a job ended, for the audit log and the administrator's email.
 type BulkSummary struct {
 	JobID, TenantID, Owner, OwnerID, Filename, Mode, State string
+	OwnerIP                                                string // where the job was started from
 	Rows, Updated, Created, Skipped, Refused, Errors       int
 	Finished                                               time.Time
 }
@@ -272,7 +273,7 @@ type BulkSummary struct {
 // BulkFinished audits the end of a job and mails its summary to the administrator who
 // started it.
 func (s *Bulk) BulkFinished(ctx context.Context, sum BulkSummary) {
-	s.audit(ctx, AuditEvent{TenantID: sum.TenantID, Actor: sum.Owner, Action: "bulk.job", Target: sum.Filename,
+	s.audit(ctx, AuditEvent{TenantID: sum.TenantID, Actor: sum.Owner, Action: "bulk.job", Target: sum.Filename, IP: sum.OwnerIP,
 		Result: fmt.Sprintf("%s:job %s rows=%d updated=%d created=%d skipped=%d refused=%d errors=%d", sum.State, sum.JobID, sum.Rows, sum.Updated, sum.Created, sum.Skipped, sum.Refused, sum.Errors)})
 	owner, err := s.accounts.GetAccount(ctx, sum.TenantID, sum.OwnerID)
 	if err != nil {

@@ -527,3 +527,30 @@ func TestATenantRunsAtMostTwoJobsAtOnce(t *testing.T) {
 		t.Fatalf("the third job after a slot freed: %+v", j)
 	}
 }
+
+// Third security review (issue 23): the job-level audit event (bulk.job) had no IP
+// address; it carries the one the job was started from, as its rows' events do.
+func TestBulkJobAuditEventHasTheUploadersIP(t *testing.T) {
+	for name, nb := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, nb, 5)
+			job, key := e.upload(t, "a.csv", "update", false, file(5, -1))
+			if err := e.runner.Run(context.Background(), key); err != nil {
+				t.Fatal(err)
+			}
+			if j := e.job(t, job.ID); j.State != bulk.StateSucceeded {
+				t.Fatalf("job %+v", j)
+			}
+			events, _, _ := e.store.ListAudit(context.Background(), e.owner.Account.TenantID, "", 200)
+			for _, ev := range events {
+				if ev.Action == "bulk.job" {
+					if ev.IP != "192.0.2.77" {
+						t.Fatalf("bulk.job audited from %q, want the uploader's 192.0.2.77", ev.IP)
+					}
+					return
+				}
+			}
+			t.Fatal("no bulk.job event")
+		})
+	}
+}

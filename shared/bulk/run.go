@@ -451,7 +451,7 @@ func (r *Runner) finish(ctx context.Context, job *Job) {
 	if err := r.Files.Delete(ctx, job.Key); err != nil {
 		r.Log.WarnContext(ctx, "bulk: upload not deleted; the bucket's lifecycle will", "job", job.ID, "err", err)
 	}
-	r.Accounts.BulkFinished(ctx, account.BulkSummary{JobID: job.ID, TenantID: job.TenantID, Owner: job.Owner, OwnerID: job.OwnerID,
+	r.Accounts.BulkFinished(ctx, account.BulkSummary{JobID: job.ID, TenantID: job.TenantID, Owner: job.Owner, OwnerID: job.OwnerID, OwnerIP: job.OwnerIP,
 		Filename: job.Filename, Mode: job.Mode, State: job.State, Rows: job.Rows, Updated: job.Updated,
 		Created: job.Created, Skipped: job.SkippedTotal, Refused: job.RefusedTotal, Errors: job.ErrorsTotal, Finished: job.FinishedAt})
 }
