@@ -57,13 +57,20 @@ document.addEventListener("DOMContentLoaded", async () => {
     }
   }
 
-  document.getElementById("end-others").addEventListener("click", async () => {
+  // Ending the others asks the current password (ASVS 3.3.4).
+  const othersForm = document.getElementById("end-others-form");
+  othersForm.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const pw = document.getElementById("current_password");
     try {
-      await api("POST", "/api/me/sessions/revoke-others");
+      await api("POST", "/api/me/sessions/revoke-others", { current_password: pw.value });
+      flagFields(othersForm, null, msg);
+      othersForm.reset();
       showMessage(msg, t("sessions.others_ended"), false);
       load();
     } catch (e) {
-      showMessage(msg, e.message, true);
+      showMessage(msg, fieldMessages(e), true);
+      flagFields(othersForm, e, msg);
     }
   });
 

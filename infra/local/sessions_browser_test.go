@@ -22,6 +22,7 @@ func TestBrowserSignedInDevices(t *testing.T) {
 			return n == want, fmt.Sprintf("%d rows, want %d", n, want), err
 		})
 	}
+	var cleared string
 	err := chromedp.Do(ctx,
 		japanese(base),
 		signIn(base, "hiro@example.com", "Fuji-Passw0rd-26!"),
@@ -31,6 +32,15 @@ func TestBrowserSignedInDevices(t *testing.T) {
 		rows(2),
 		waitText("#sessions", "この端末"),
 		waitText("#sessions", "127.0.0.1"),
+		// Ending the others asks the current password (ASVS 3.3.4, issue 23).
+		click("#end-others"),
+		waitText("#message", "現在のパスワード: 入力してください"),
+		chromedp.SendKeys(css("#current_password"), "Not-My-Passw0rd!"),
+		click("#end-others"),
+		waitText("#message", "現在のパスワードが正しくありません"),
+		rows(2),
+		read(chromedp.Evaluate[string](`document.getElementById("current_password").value = ""`), &cleared),
+		chromedp.SendKeys(css("#current_password"), "Fuji-Passw0rd-26!"),
 		click("#end-others"),
 		waitText("#message", "この端末以外のサインインをすべて終了しました"),
 		rows(1),

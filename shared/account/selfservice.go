@@ -121,8 +121,12 @@ func (s *SelfService) EndSession(ctx context.Context, p Principal, id, ip string
 	return codeErr(CodeNotFound)
 }
 
-// EndOtherSessions ends every session of the principal but the one it is using.
-func (s *SelfService) EndOtherSessions(ctx context.Context, p Principal, ip string) error {
+// EndOtherSessions ends every session of the principal but the one it is using, with its
+// current password (ASVS 3.3.4): a session taken over cannot shut its owner's others out.
+func (s *SelfService) EndOtherSessions(ctx context.Context, p Principal, current, ip string) error {
+	if _, err := s.reauth(ctx, p, current, ip, "session.end_others"); err != nil {
+		return err
+	}
 	all, err := s.sessions.ListSessions(ctx, p.Account.ID)
 	if err != nil {
 		return fmt.Errorf("sessions: %w", err)

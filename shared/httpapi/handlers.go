@@ -551,7 +551,14 @@ func (a *api) handleEndSession() http.Handler {
 
 func (a *api) handleEndOtherSessions() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := a.svc.SelfService.EndOtherSessions(r.Context(), principal(r), clientIP(r)); err != nil {
+		var req struct {
+			CurrentPassword string `json:"current_password"`
+		}
+		if err := decode(w, r, &req); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if err := a.svc.SelfService.EndOtherSessions(r.Context(), principal(r), req.CurrentPassword, clientIP(r)); err != nil {
 			a.fail(w, r, err)
 			return
 		}

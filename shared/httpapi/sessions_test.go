@@ -50,8 +50,18 @@ func TestASVS_3_3_4_PeopleSeeAndEndTheirSessions(t *testing.T) {
 	if res := phone.do("GET", "/api/me", nil); res.status != 401 {
 		t.Fatalf("the phone is still signed in: %d", res.status)
 	}
-	if res := laptop.do("POST", "/api/me/sessions/revoke-others", nil); res.status != 204 {
-		t.Fatalf("end the others: %d", res.status)
+	// Issue 23: ending the others needs the current password (ASVS 3.3.4).
+	if res := laptop.do("POST", "/api/me/sessions/revoke-others", map[string]string{}); res.status != 422 || !strings.Contains(string(res.body), `"field":"current_password"`) {
+		t.Fatalf("end the others without the password: %d %s", res.status, res.body)
+	}
+	if res := laptop.do("POST", "/api/me/sessions/revoke-others", map[string]string{"current_password": "Not-My-Passw0rd!"}); res.status != 403 || res.code(t) != "invalid_current_password" {
+		t.Fatalf("end the others with a wrong password: %d %s", res.status, res.body)
+	}
+	if res := tablet.do("GET", "/api/me", nil); res.status != 200 {
+		t.Fatalf("a refused request ended the tablet's session: %d", res.status)
+	}
+	if res := laptop.do("POST", "/api/me/sessions/revoke-others", map[string]string{"current_password": userPW}); res.status != 204 {
+		t.Fatalf("end the others: %d %s", res.status, res.body)
 	}
 	if res := tablet.do("GET", "/api/me", nil); res.status != 401 {
 		t.Fatalf("the tablet is still signed in: %d", res.status)
