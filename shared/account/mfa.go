@@ -249,6 +249,7 @@ func (k *kit) checkCode(ctx context.Context, a Account, set Settings, code, ip s
 		return nil
 	}
 	full := false
+	read := a // what the audit names if the reservation fails (updateGuarded then returns no account)
 	a, err = k.updateGuarded(ctx, a, func(a Account) error {
 		if err := guarded(a); err != nil {
 			return err
@@ -267,7 +268,7 @@ func (k *kit) checkCode(ctx context.Context, a Account, set Settings, code, ip s
 	})
 	if err != nil {
 		if CodeOf(err) == CodeMFALocked {
-			k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.verify", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "failed:locked"})
+			k.audit(ctx, AuditEvent{TenantID: read.TenantID, Actor: read.LoginID, Action: "mfa.verify", Target: read.LoginID, TargetID: read.ID, IP: ip, Result: "failed:locked"})
 		}
 		return Account{}, err
 	}
@@ -309,17 +310,20 @@ func (k *kit) checkCode(ctx context.Context, a Account, set Settings, code, ip s
 	}
 	k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.verify", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "failed:" + reason})
 	if a.MFA.Failures >= set.OTPLockThreshold {
-		locked := false
-		if _, err := k.updateGuarded(ctx, a, func(a Account) error {
+		// Of parallel wrong codes at the threshold, the one whose write locks reports it
+		// (one audit event, one email). The change may run more than once (a write that
+		// met a newer version is retried): only the write's success says who locked.
+		_, err := k.updateGuarded(ctx, a, func(a Account) error {
 			if a.MFALocked() {
 				return codeErr(CodeMFALocked)
 			}
 			return nil
-		}, func(a *Account) { a.MFA.LockedAt, locked = k.now().UTC(), true }); err != nil && CodeOf(err) != CodeMFALocked {
-			return Account{}, fmt.Errorf("lock second factor: %w", err)
-		}
-		if locked {
+		}, func(a *Account) { a.MFA.LockedAt = k.now().UTC() })
+		switch {
+		case err == nil:
 			k.otpLocked(ctx, a, set, ip)
+		case CodeOf(err) != CodeMFALocked:
+			return Account{}, fmt.Errorf("lock second factor: %w", err)
 		}
 		return Account{}, codeErr(CodeMFALocked)
 	}

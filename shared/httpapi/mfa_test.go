@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"sync"
 	"testing"
@@ -334,6 +335,50 @@ func secondFactorParallelCodes(t *testing.T, e *env) {
 	}
 }
 
+// Third security review (issue 23): 40 parallel wrong codes locked the second factor
+// with two lock emails and two audit events, and the tries against the locked factor were
+// audited with no tenant (so its administrators never saw them). One lock reports once;
+// every try is in the tenant's log.
+func secondFactorParallelWrongCodesLockOnce(t *testing.T, e *env) {
+	e.withUser(userID, "user")
+	secret, _ := e.enrol(e.signedIn(userID, userPW), userPW)
+	e.clock.Add(30 * time.Second)
+	var wg sync.WaitGroup
+	b := e.client()
+	ch := b.mfaLogin(userID, userPW)
+	for i := range 40 {
+		wg.Go(func() { b.giveCode(ch, map[string]any{"code": e.code(secret, 3+i%3)}) })
+	}
+	wg.Wait()
+	if !e.account(userID).MFALocked() {
+		t.Fatal("40 wrong codes did not lock the second factor")
+	}
+	// One more try, against the locked factor.
+	if res := b.giveCode(ch, map[string]any{"code": e.code(secret, 4)}); res.status != 403 || res.code(t) != "mfa_locked" {
+		t.Fatalf("a try against the locked factor: %d %s", res.status, res.body)
+	}
+	lockMails := 0
+	for _, m := range e.mailbox.Messages(userID) {
+		if strings.Contains(m.Subject, "2段階認証が利用停止になりました") {
+			lockMails++
+		}
+	}
+	owner := e.signedIn(ownerID, ownerPW)
+	events := func(q string) int {
+		var out struct {
+			Events []map[string]any `json:"events"`
+		}
+		json.Unmarshal(owner.do("GET", "/api/admin/audit?"+q, nil).body, &out) //nolint:errcheck
+		return len(out.Events)
+	}
+	if n := events("action=mfa.lock"); n != 1 || lockMails != 1 {
+		t.Fatalf("%d lock events and %d lock emails, want 1 and 1", n, lockMails)
+	}
+	if n := events("action=mfa.verify&result=failed%3Alocked"); n < 1 {
+		t.Fatalf("the tries against the locked factor are not in the tenant's log (%d)", n)
+	}
+}
+
 func TestTenantRequiresSecondFactor(t *testing.T) {
 	e := newEnv(t, withConfig(noThrottle))
 	e.withUser(userID, "user")
@@ -438,12 +483,13 @@ func secondFactorTurnedOff(t *testing.T, e *env) {
 
 // secondFactorCases run on the embedded store and on DynamoDB (minidyn).
 var secondFactorCases = map[string]func(*testing.T, *env){
-	"EnrolmentAndSignIn": secondFactorEnrolmentAndSignIn,
-	"RecoveryCodes":      secondFactorRecoveryCodes,
-	"RememberedBrowser":  secondFactorRememberedBrowser,
-	"LocksAndIsReleased": secondFactorLocksAndIsReleased,
-	"ParallelCodes":      secondFactorParallelCodes,
-	"TurnedOff":          secondFactorTurnedOff,
+	"EnrolmentAndSignIn":         secondFactorEnrolmentAndSignIn,
+	"RecoveryCodes":              secondFactorRecoveryCodes,
+	"RememberedBrowser":          secondFactorRememberedBrowser,
+	"LocksAndIsReleased":         secondFactorLocksAndIsReleased,
+	"ParallelCodes":              secondFactorParallelCodes,
+	"ParallelWrongCodesLockOnce": secondFactorParallelWrongCodesLockOnce,
+	"TurnedOff":                  secondFactorTurnedOff,
 }
 
 func TestSecondFactor(t *testing.T) {
