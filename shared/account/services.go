@@ -454,6 +454,13 @@ func (s *Integrations) CreateAppPassword(ctx context.Context, p Principal, name,
 		return IssuedCredential{}, fmt.Errorf("store app password: %w", err)
 	}
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "app_password.create", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:" + name})
+	// An app password passes the service check without the second factor: the person
+	// hears of each new one (a session taken over cannot add one unseen).
+	set, err := s.settingsOf(ctx, a.TenantID)
+	if err != nil {
+		return IssuedCredential{}, err
+	}
+	s.notify(ctx, "app_password", a, map[string]any{"Name": name, "When": s.formatTime(c.CreatedAt, set), "IP": ip})
 	return IssuedCredential{Credential: c, Secret: plain}, nil
 }
 

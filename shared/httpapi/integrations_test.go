@@ -212,6 +212,13 @@ func appPasswordsForASecondFactor(t *testing.T, e *env) {
 	if res.status != 201 || len(pw) != 19 || strings.Count(pw, "-") != 3 {
 		t.Fatalf("create: %d %s", res.status, res.body)
 	}
+	// Issue 23: a new app password (which passes the service check without the second
+	// factor) is mailed to the person, named, with when and from where; never the secret.
+	m := e.mailbox.Messages(userID)
+	if last := m[len(m)-1]; !strings.Contains(last.Subject, "アプリパスワードが作成されました") || !strings.Contains(last.Text, "iPhone メール") ||
+		!strings.Contains(last.Text, "192.0.2.10") || strings.Contains(last.Text+last.HTML, pw) {
+		t.Fatalf("app password mail: %s\n%s", last.Subject, last.Text)
+	}
 	id := res.json(t)["app_password_id"].(string)
 	typed := strings.ToUpper(strings.ReplaceAll(pw, "-", " "))
 	ok := e.verify(secret, userID, typed)

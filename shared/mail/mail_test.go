@@ -55,14 +55,14 @@ func TestEveryKindRendersInBothLanguages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, kind := range []string{"password_changed", "lock_notice", "password_reset", "bulk_summary", "new_device", "privileged_account"} {
+	for _, kind := range []string{"password_changed", "lock_notice", "password_reset", "bulk_summary", "new_device", "privileged_account", "app_password"} {
 		for _, lang := range []string{"ja", "en"} {
 			m, err := tmpl.Render(kind, lang, "a@example.com", map[string]any{"LoginID": "a@example.com",
 				"SiteURL": "https://id.example.com", "UnlockURL": "https://id.example.com/unlock.html?token=t",
 				"ResetURL": "https://id.example.com/reset.html?token=t", "When": "w", "ValidUntil": "v", "Minutes": 60, "Failures": 10,
 				"JobURL": "https://id.example.com/bulk.html?job=j", "Job": map[string]any{"State": "succeeded", "Mode": "update", "Filename": "f.csv",
 					"Rows": 3, "Updated": 2, "Created": 0, "Skipped": 1, "Errors": 0}, "IP": "192.0.2.1", "Browser": "Firefox",
-				"Event": "created", "Target": "boss@example.com", "Role": "owner", "Actor": "owner@example.com"})
+				"Event": "created", "Target": "boss@example.com", "Role": "owner", "Actor": "owner@example.com", "Name": "iPhone"})
 			if err != nil {
 				t.Fatalf("%s.%s: %v", kind, lang, err)
 			}

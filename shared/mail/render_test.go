@@ -32,14 +32,14 @@ func variants() []map[string]any {
 			"UnlockURL": "https://id.example.com/unlock.html?token=AbC-_1", "ResetURL": "https://id.example.com/reset.html?token=AbC-_1",
 			"InviteURL": "https://id.example.com/invite.html?token=x&y=1+2", "ConfirmURL": "https://id.example.com/confirm-email.html?token=t",
 			"JobURL": "https://id.example.com/bulk.html?job=j1",
-			"Target": "boss@example.com", "Actor": "owner@example.com", "Role": []string{"owner", "admin"}[i%2],
+			"Target": "boss@example.com", "Actor": "owner@example.com", "Role": []string{"owner", "admin"}[i%2], "Name": "iPhone メール",
 			"Job": summary{JobID: "j1", Filename: "社員.csv", Mode: []string{"create", "update"}[i%2], State: states[i/len(events)%len(states)],
 				Rows: 3, Updated: 2, Created: 1, Skipped: 1, Errors: 4}}
 		if i%5 == 0 {
 			v["LiftsAt"] = "2026-11-23 09:30"
 		}
 		if i >= len(events)*len(states) { // hostile values
-			for _, k := range []string{"LoginID", "OldLoginID", "NewLoginID", "When", "Tenant", "Inviter", "Browser", "IP", "Target", "Actor"} {
+			for _, k := range []string{"LoginID", "OldLoginID", "NewLoginID", "When", "Tenant", "Inviter", "Browser", "IP", "Target", "Actor", "Name"} {
 				v[k] = `<script>alert("x'+&")</script>` + k
 			}
 			v["SiteURL"], v["ResetURL"], v["JobURL"] = "javascript:alert(1)", "JAVASCRIPT:alert(1)", "data:text/html,<b>"
