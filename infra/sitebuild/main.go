@@ -3,7 +3,7 @@
 //
 //	go run ./infra/sitebuild -out /tmp/site
 //	aws s3 sync /tmp/site s3://BUCKET/ --exclude '*.html' --cache-control 'public, max-age=31536000, immutable'
-//	aws s3 sync /tmp/site s3://BUCKET/ --exclude '*' --include '*.html' --cache-control 'no-cache'
+//	aws s3 sync /tmp/site s3://BUCKET/ --exclude '*' --include '*.html' --cache-control 'max-age=300, must-revalidate'
 package main
 
 import (
