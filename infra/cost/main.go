@@ -1,6 +1,7 @@
 // Command cost writes docs/cost.md: Kagiya's monthly AWS cost for 10,000, 100,000 and
-// 1,000,000 monthly active users, computed from measured inputs (inputs.json) and list
-// prices kept as data (prices.json), beside Amazon Cognito's per-user price.
+// 1,000,000 monthly active people, part by part, computed from measured inputs
+// (inputs.json) and list prices kept as data (prices.json), beside Amazon Cognito's
+// per-user price.
 //
 //	go run ./infra/cost > docs/cost.md
 package main
@@ -10,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
 	"strings"
@@ -21,28 +23,73 @@ var inputsJSON []byte
 //go:embed prices.json
 var pricesJSON []byte
 
+// flow is what one operation consumes.
 type flow struct {
 	WriteUnits float64 `json:"write_units"`
 	ReadUnits  float64 `json:"read_units"`
 	APICalls   float64 `json:"api_calls"`
 }
 
+// stored is what a sign-in leaves behind (TestStoredSizes, shared/httpapi), in bytes.
+type stored struct {
+	Account, Login, Index, IndexEntries, Session, Audit, Log int
+}
+
+func (s *stored) UnmarshalJSON(b []byte) error {
+	var m map[string]int
+	if err := json.Unmarshal(b, &m); err != nil {
+		return err
+	}
+	*s = stored{m["account_bytes"], m["login_bytes"], m["index_bytes"], m["index_entries"], m["session_bytes"], m["audit_signin_bytes"], m["log_bytes_signin"]}
+	return nil
+}
+
 type inputs struct {
-	SignIn          flow    `json:"signin"`
-	SignInMFA       flow    `json:"signin_mfa"`
-	DailyMove       float64 `json:"daily_index_move_write_units"`
-	FirstOfDay      float64 `json:"first_of_day_share"`
-	HashMS          float64 `json:"hash_ms_one_core"`
-	OtherMS         float64 `json:"other_ms"`
-	MemoryMB        float64 `json:"login_memory_mb"`
-	RequestsCold    float64 `json:"requests_cold"`
-	RequestsWarm    float64 `json:"requests_warm"`
-	SignInsPerMonth float64 `json:"signins_per_user_month"`
-	MFAShare        float64 `json:"mfa_share"`
+	SignIn           flow               `json:"signin"`
+	SignInMFA        flow               `json:"signin_mfa"`
+	Verify           flow               `json:"service_verify"`
+	VerifyApp        flow               `json:"service_verify_app_password"`
+	DailyMove        float64            `json:"daily_index_move_write_units"`
+	FirstOfDay       float64            `json:"first_of_day_share"`
+	HashMS           float64            `json:"hash_ms_one_core"`
+	HashMachine      string             `json:"hash_machine"`
+	OtherMS          float64            `json:"other_ms"`
+	MemoryMB         float64            `json:"login_memory_mb"`
+	RequestsCold     float64            `json:"requests_cold"`
+	RequestsFresh    float64            `json:"requests_warm_fresh"`
+	RequestsWarm     float64            `json:"requests_warm"`
+	BytesCold        float64            `json:"bytes_cold"`
+	BytesAPI         float64            `json:"bytes_api_signin"`
+	BytesRevalidate  float64            `json:"bytes_page_revalidation"`
+	SignInsPerMonth  float64            `json:"signins_per_user_month"`
+	MFAShare         float64            `json:"mfa_share"`
+	Stored           stored             `json:"stored"`
+	ItemOverhead     float64            `json:"item_overhead_bytes"`
+	AuditDays        float64            `json:"audit_retention_days"`
+	SessionDays      float64            `json:"session_days_stored"`
+	PlatformLogBytes float64            `json:"lambda_platform_log_bytes"`
+	AccessLogBytes   float64            `json:"access_log_line_bytes"`
+	LogDays          float64            `json:"log_retention_days"`
+	Alarms           float64            `json:"alarms"`
+	CustomMetrics    float64            `json:"custom_metrics"`
+	Secrets          float64            `json:"secrets"`
+	KMSKeys          float64            `json:"kms_keys"`
+	WAFRules         float64            `json:"waf_rules"`
+	Emails           map[string]float64 `json:"emails_per_user_month"`
+	MailChecks       map[string]float64 `json:"mail_checks_per_user_day"`
+	Binaries         map[string]int     `json:"binary_bytes"`
+	Archive          struct {
+		PerSignIn   float64 `json:"objects_per_signin"`
+		ObjectBytes float64 `json:"object_bytes"`
+		MS          float64 `json:"ms"`
+		MemoryMB    float64 `json:"memory_mb"`
+		Days        float64 `json:"days"`
+	} `json:"archive"`
 }
 
 type price struct {
-	DynamoWrite, DynamoRead, LambdaGBs, LambdaReq, HTTPAPI, CloudFront10k, KMS, Secrets, WAFACL, WAFRule, WAFReq float64
+	DynamoWrite, DynamoRead, DynamoGB, PITRGB, LambdaGBs, LambdaReq, HTTPAPI, CloudFront10k, CloudFrontGB,
+	LogsIngestGB, LogsStoreGB, Alarm, Metric, SES1000, S3Put1000, S3GB, KMS, Secrets, WAFACL, WAFRule, WAFReq float64
 }
 
 func (p *price) UnmarshalJSON(b []byte) error {
@@ -50,13 +97,16 @@ func (p *price) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &m); err != nil {
 		return err
 	}
-	*p = price{m["dynamodb_write_per_million"], m["dynamodb_read_per_million"], m["lambda_arm_gb_second"], m["lambda_request_per_million"],
-		m["http_api_per_million"], m["cloudfront_https_per_10k"], m["kms_key_month"], m["secrets_month"], m["waf_acl_month"], m["waf_rule_month"], m["waf_per_million"]}
+	*p = price{m["dynamodb_write_per_million"], m["dynamodb_read_per_million"], m["dynamodb_storage_gb_month"], m["dynamodb_pitr_gb_month"],
+		m["lambda_arm_gb_second"], m["lambda_request_per_million"], m["http_api_per_million"], m["cloudfront_https_per_10k"], m["cloudfront_out_gb"],
+		m["logs_ingest_gb"], m["logs_storage_gb_month"], m["alarm_month"], m["custom_metric_month"], m["ses_per_1000"], m["s3_put_per_1000"], m["s3_storage_gb_month"],
+		m["kms_key_month"], m["secrets_month"], m["waf_acl_month"], m["waf_rule_month"], m["waf_per_million"]}
 	return nil
 }
 
 type prices struct {
 	Date    string           `json:"date"`
+	Note    string           `json:"note"`
 	Regions map[string]price `json:"regions"`
 	Cognito struct {
 		Note    string  `json:"note"`
@@ -65,31 +115,93 @@ type prices struct {
 	} `json:"cognito"`
 }
 
-// line is one row of a month's bill.
+// line is one part of a bill.
 type line struct {
-	what string
-	usd  float64
+	what  string
+	usd   float64
+	fixed bool // the same at any size
 }
 
-// month is the bill for mau users in a region.
-func month(in inputs, p price, mau float64) []line {
-	signIns := mau * in.SignInsPerMonth
-	mfa, plain := signIns*in.MFAShare, signIns*(1-in.MFAShare)
-	writes := plain*in.SignIn.WriteUnits + mfa*in.SignInMFA.WriteUnits + signIns*in.FirstOfDay*in.DailyMove
-	reads := plain*in.SignIn.ReadUnits + mfa*in.SignInMFA.ReadUnits
+const gb = 1 << 30
+
+// usage is what mau people consume in a month (and what is stored at steady state).
+type usage struct {
+	signIns, writes, reads, calls, lambdaGBs, cfRequests, cfBytes float64
+	tableBytes, logBytes, logStored, emails                       float64
+	archived, archiveGBs, archiveBytes                            float64 // objects a month, the function's GB-s, stored
+}
+
+func use(in inputs, mau float64) usage {
+	n := mau * in.SignInsPerMonth
+	mfa, plain := n*in.MFAShare, n*(1-in.MFAShare)
 	calls := plain*in.SignIn.APICalls + mfa*in.SignInMFA.APICalls
-	vcpu := in.MemoryMB / 1769 // Lambda gives a full vCPU at 1,769 MB
-	seconds := (in.HashMS/vcpu + in.OtherMS) / 1000
-	requests := mau * (in.RequestsCold + (in.SignInsPerMonth-1)*in.RequestsWarm)
-	return []line{
-		{"DynamoDB writes", writes / 1e6 * p.DynamoWrite},
-		{"DynamoDB reads", reads / 1e6 * p.DynamoRead},
-		{"Lambda duration (sign-in)", signIns * seconds * in.MemoryMB / 1024 * p.LambdaGBs},
-		{"Lambda requests", calls / 1e6 * p.LambdaReq},
-		{"API Gateway (HTTP API)", calls / 1e6 * p.HTTPAPI},
-		{"CloudFront requests", requests / 1e4 * p.CloudFront10k},
-		{"KMS key, Secrets Manager secret", p.KMS + p.Secrets},
+	extra := calls - n                               // the second factor's own call, after the sign-in's
+	hashS := in.HashMS / (in.MemoryMB / 1769) / 1000 // Lambda gives a full vCPU at 1,769 MB
+	otherS := in.OtherMS / 1000
+	st, oh := in.Stored, in.ItemOverhead
+	perAccount := float64(st.Account+st.Login+st.Index) + oh*float64(2+st.IndexEntries)
+	sessions := in.SignInsPerMonth * in.SessionDays / 30 * (float64(st.Session) + oh)
+	audit := in.SignInsPerMonth * in.AuditDays / 30 * (float64(st.Audit) + oh)
+	archived := n * in.Archive.PerSignIn // at a sign-in's pace, a batch is about one record: one invocation each
+	logs := calls*(float64(st.Log)+in.PlatformLogBytes+in.AccessLogBytes) + archived*in.PlatformLogBytes
+	emails := 0.0
+	for _, e := range in.Emails {
+		emails += e * mau
 	}
+	return usage{
+		signIns:    n,
+		writes:     plain*in.SignIn.WriteUnits + mfa*in.SignInMFA.WriteUnits + n*in.FirstOfDay*in.DailyMove,
+		reads:      plain*in.SignIn.ReadUnits + mfa*in.SignInMFA.ReadUnits,
+		calls:      calls,
+		lambdaGBs:  (n*(hashS+otherS) + extra*otherS) * in.MemoryMB / 1024,
+		cfRequests: mau*(in.RequestsCold+(in.SignInsPerMonth-1)*in.RequestsWarm) + extra,
+		cfBytes:    mau*(in.BytesCold+(in.SignInsPerMonth-1)*(in.BytesRevalidate+in.BytesAPI)) + extra*in.BytesAPI,
+		tableBytes: mau * (perAccount + sessions + audit),
+		logBytes:   logs,
+		logStored:  logs * in.LogDays / 30,
+		emails:     emails,
+		archived:   archived,
+		archiveGBs: archived * in.Archive.MS / 1000 * in.Archive.MemoryMB / 1024,
+		// Each object is kept Days under Object Lock, with the new sign-ins' objects
+		// every month.
+		archiveBytes: mau * in.SignInsPerMonth * in.Archive.PerSignIn * in.Archive.Days / 30 * in.Archive.ObjectBytes,
+	}
+}
+
+// archivePuts names the audit archive's PUTs in month's lines.
+const archivePuts = "S3 audit archive: one object an event"
+
+// month is the bill for mau people in a region, part by part.
+func month(in inputs, p price, mau float64) []line {
+	u := use(in, mau)
+	return []line{
+		{"DynamoDB writes (table and index)", u.writes / 1e6 * p.DynamoWrite, false},
+		{"DynamoDB reads", u.reads / 1e6 * p.DynamoRead, false},
+		{"DynamoDB storage", u.tableBytes / gb * p.DynamoGB, false},
+		{"DynamoDB point-in-time recovery", u.tableBytes / gb * p.PITRGB, false},
+		{"Lambda duration", (u.lambdaGBs + u.archiveGBs) * p.LambdaGBs, false},
+		{"Lambda requests", (u.calls + u.archived) / 1e6 * p.LambdaReq, false},
+		{"API Gateway (HTTP API)", u.calls / 1e6 * p.HTTPAPI, false},
+		{"CloudFront requests", u.cfRequests / 1e4 * p.CloudFront10k, false},
+		{"CloudFront data out", u.cfBytes / gb * p.CloudFrontGB, false},
+		{"CloudWatch Logs ingestion", u.logBytes / gb * p.LogsIngestGB, false},
+		{"CloudWatch Logs storage", u.logStored / gb * p.LogsStoreGB, false},
+		{fmt.Sprintf("CloudWatch alarms (%.0f), custom metrics (%.0f)", in.Alarms, in.CustomMetrics), in.Alarms*p.Alarm + in.CustomMetrics*p.Metric, true},
+		{archivePuts, u.archived / 1000 * p.S3Put1000, false},
+		{"S3 audit archive: storage", u.archiveBytes / gb * p.S3GB, false},
+		{"SES email", u.emails / 1000 * p.SES1000, false},
+		{fmt.Sprintf("KMS key (%.0f), Secrets Manager secret (%.0f)", in.KMSKeys, in.Secrets), in.KMSKeys*p.KMS + in.Secrets*p.Secrets, true},
+	}
+}
+
+// part is the cost of the line named what.
+func part(ls []line, what string) float64 {
+	for _, l := range ls {
+		if l.what == what {
+			return l.usd
+		}
+	}
+	return 0
 }
 
 func total(ls []line) float64 {
@@ -100,51 +212,75 @@ func total(ls []line) float64 {
 	return t
 }
 
+func (in inputs) waf(p price, mau float64) float64 {
+	return p.WAFACL + in.WAFRules*p.WAFRule + use(in, mau).cfRequests/1e6*p.WAFReq
+}
+
+func cognito(pr prices, mau float64) float64 {
+	return max(0, mau-pr.Cognito.FreeMAU) * pr.Cognito.PerMAU
+}
+
+var sizes = []float64{1e4, 1e5, 1e6}
+
 func write(w io.Writer, in inputs, pr prices) {
 	fmt.Fprintf(w, "# What Kagiya costs to run\n\n")
-	fmt.Fprintf(w, "Generated by `go run ./infra/cost > docs/cost.md` from measured inputs (`infra/cost/inputs.json`: DynamoDB units per sign-in from the counting store, the argon2id time from the benchmark, CloudFront requests from the browser test) and AWS list prices of %s (`infra/cost/prices.json`; no free tier). Every user signs in %.0f times a month, %.0f%% of them with a second factor; the first sign-in of a month is a cold browser (%.0f requests), the others warm (%.0f); %.0f%% of sign-ins are an account's first of its day, which moves its entry in the last-sign-in index (%.0f more write units). Storage, email and logs are left out (pennies at these sizes).\n\n",
-		pr.Date, in.SignInsPerMonth, in.MFAShare*100, in.RequestsCold, in.RequestsWarm, in.FirstOfDay*100, in.DailyMove)
-	for _, r := range sortedRegions(pr) {
+	fmt.Fprintf(w, "Generated by `go run ./infra/cost > docs/cost.md` from measured inputs (`infra/cost/inputs.json`) and AWS list prices of %s (`infra/cost/prices.json`; on demand, no free tier). Where each input comes from, and what is assumed, is under [The inputs](#the-inputs).\n\n", pr.Date)
+	fmt.Fprintf(w, "The model: every person signs in %.0f times a month, %.0f%% of them with a second factor; the month's first sign-in is from a cold browser, the others from a warm one; %.0f%% of sign-ins are an account's first of its (UTC) day and move its entry in the last-sign-in index. Storage is at steady state (audit events kept %.0f days, logs %.0f days). Mail-server checks are apart, per mail user, in [Mail servers](#mail-servers): they depend on how many people read mail through Kagiya and how their clients connect.\n\n",
+		in.SignInsPerMonth, in.MFAShare*100, in.FirstOfDay*100, in.AuditDays, in.LogDays)
+	regions := sortedRegions(pr)
+	for _, r := range regions {
 		p := pr.Regions[r]
-		fmt.Fprintf(w, "## %s\n\n| | 10,000 MAU | 100,000 MAU | 1,000,000 MAU |\n|---|---:|---:|---:|\n", r)
-		bills := [][]line{month(in, p, 1e4), month(in, p, 1e5), month(in, p, 1e6)}
-		for i := range bills[0] {
-			fmt.Fprintf(w, "| %s | %.2f | %.2f | %.2f |\n", bills[0][i].what, bills[0][i].usd, bills[1][i].usd, bills[2][i].usd)
+		fmt.Fprintf(w, "## %s, USD a month\n\n| | 10,000 people | 100,000 people | 1,000,000 people |\n|---|---:|---:|---:|\n", r)
+		bills := make([][]line, len(sizes))
+		for i, s := range sizes {
+			bills[i] = month(in, p, s)
 		}
-		fmt.Fprintf(w, "| **Kagiya, USD a month** | **%.2f** | **%.2f** | **%.2f** |\n", total(bills[0]), total(bills[1]), total(bills[2]))
-		waf := func(mau float64) float64 {
-			return p.WAFACL + 3*p.WAFRule + mau*(in.RequestsCold+(in.SignInsPerMonth-1)*in.RequestsWarm)/1e6*p.WAFReq
+		for j := range bills[0] {
+			fmt.Fprintf(w, "| %s |", bills[0][j].what)
+			for i := range sizes {
+				fmt.Fprintf(w, " %.2f |", bills[i][j].usd)
+			}
+			fmt.Fprintln(w)
 		}
-		fmt.Fprintf(w, "| WAF (optional, infra/waf.yaml) | %.2f | %.2f | %.2f |\n", waf(1e4), waf(1e5), waf(1e6))
-		cog := func(mau float64) float64 { return max(0, mau-pr.Cognito.FreeMAU) * pr.Cognito.PerMAU }
-		fmt.Fprintf(w, "| Amazon Cognito, for comparison | %.2f | %.2f | %.2f |\n\n", cog(1e4), cog(1e5), cog(1e6))
+		row := func(name, format string, f func(i int, mau float64) any) {
+			fmt.Fprintf(w, "| %s |", name)
+			for i, s := range sizes {
+				fmt.Fprintf(w, " "+format+" |", f(i, s))
+			}
+			fmt.Fprintln(w)
+		}
+		row("**Kagiya, all parts**", "**%.2f**", func(i int, _ float64) any { return total(bills[i]) })
+		row("per person", "%.5f", func(i int, s float64) any { return total(bills[i]) / s })
+		row(fmt.Sprintf("WAF (optional, infra/waf.yaml: web ACL, %.0f rules, every request)", in.WAFRules), "%.2f", func(_ int, s float64) any { return in.waf(p, s) })
+		row("Amazon Cognito Essentials, for comparison", "%.2f", func(_ int, s float64) any { return cognito(pr, s) })
+		row("Cognito ÷ Kagiya", "%s", func(i int, s float64) any {
+			if cognito(pr, s) == 0 {
+				return "–"
+			}
+			return fmt.Sprintf("%.0f×", cognito(pr, s)/total(bills[i]))
+		})
+		fmt.Fprintln(w)
 	}
 	fmt.Fprintf(w, "Cognito: %s\n\n", pr.Cognito.Note)
-	floor(w, in, pr)
+	perMillion(w, in, pr, regions)
+	goal(w, in, pr)
+	mailServers(w, in, pr, regions)
+	inputsSection(w, in, pr)
+	binaries(w, in)
 }
 
-// perMillion is what a million warm sign-ins without a second factor cost in p: the part
-// of the bill that grows with use, line by line.
-func perMillion(in inputs, p price) []line {
-	vcpu := in.MemoryMB / 1769
-	seconds := (in.HashMS/vcpu + in.OtherMS) / 1000
-	return []line{
-		{"API Gateway (one call)", in.SignIn.APICalls * p.HTTPAPI},
-		{fmt.Sprintf("CloudFront (%.0f requests)", in.RequestsWarm), in.RequestsWarm * 100 * p.CloudFront10k},
-		{fmt.Sprintf("DynamoDB (%.0f write, %.1f read units)", in.SignIn.WriteUnits, in.SignIn.ReadUnits), in.SignIn.WriteUnits*p.DynamoWrite + in.SignIn.ReadUnits*p.DynamoRead},
-		{fmt.Sprintf("Lambda (%.0f ms at %.0f MB, one request)", seconds*1000, in.MemoryMB), 1e6*seconds*in.MemoryMB/1024*p.LambdaGBs + in.SignIn.APICalls*p.LambdaReq},
-	}
-}
-
-// floor writes the goal and how far the cheapest sign-in alone goes towards it.
-func floor(w io.Writer, in inputs, pr prices) {
-	const goal, mau = 15.0, 1e5
-	signIns := mau * in.SignInsPerMonth
-	fmt.Fprintf(w, "## The goal\n\n100,000 MAU under %.0f USD a month at list price, WAF aside. What a million of the cheapest sign-ins (a warm browser, no second factor, not the day's first) cost, in USD:\n\n| | %s |\n|---|%s\n", goal, strings.Join(sortedRegions(pr), " | "), strings.Repeat("---:|", len(pr.Regions)))
-	regions := sortedRegions(pr)
+// perMillion writes what a million sign-ins of the model's mix cost, part by part: the
+// bill at 50,000 people (a million sign-ins) less its fixed parts.
+func perMillion(w io.Writer, in inputs, pr prices, regions []string) {
+	mau := 1e6 / in.SignInsPerMonth
+	fmt.Fprintf(w, "## A million sign-ins, USD\n\nThe model's mix (cold and warm browsers, second factors, index moves, what they store and log at steady state, and the email of %s people), without the fixed parts (alarms, metrics, key, secret):\n\n| | %s |\n|---|%s\n", thousands(mau), strings.Join(regions, " | "), strings.Repeat("---:|", len(regions)))
 	rows := make([][]line, len(regions))
 	for i, r := range regions {
-		rows[i] = perMillion(in, pr.Regions[r])
+		for _, l := range month(in, pr.Regions[r], mau) {
+			if !l.fixed {
+				rows[i] = append(rows[i], l)
+			}
+		}
 	}
 	for j := range rows[0] {
 		fmt.Fprintf(w, "| %s |", rows[0][j].what)
@@ -158,17 +294,126 @@ func floor(w io.Writer, in inputs, pr prices) {
 		fmt.Fprintf(w, " **%.2f** |", total(rows[i]))
 	}
 	fmt.Fprintf(w, "\n\n")
-	for i, r := range regions {
-		cheapest := total(rows[i]) * signIns / 1e6
-		bill := total(month(in, pr.Regions[r], mau))
-		verdict := "met"
-		if bill >= goal {
-			verdict = "not met"
+}
+
+// goal writes where the bill stands against the goals, in us-east-1.
+func goal(w io.Writer, in inputs, pr prices) {
+	const budget, times, mau, region = 25.0, 50.0, 1e5, "us-east-1"
+	bill := month(in, pr.Regions[region], mau)
+	t := total(bill)
+	ratio := cognito(pr, mau) / t
+	verdict := func(ok bool) string {
+		if ok {
+			return "met"
 		}
-		fmt.Fprintf(w, "- %s: the goal is %s (%.2f USD). %.0f million sign-ins of the cheapest kind alone cost %.2f USD; the rest is the second factor's extra call and writes, cold browsers, the daily move in the last-sign-in index and the fixed KMS key and secret.\n",
-			r, verdict, bill, signIns/1e6, cheapest)
+		return "**not met**"
 	}
-	fmt.Fprintf(w, "\nEvery part of that floor is a choice the design holds to: an API call through CloudFront and API Gateway, argon2id at OWASP's parameters, and four writes (the attempt counted before the hash is checked, so parallel guesses cannot pass the lockout threshold; the sign-in recorded; the session; the audit event). The `other_ms` input (%.0f ms a sign-in besides the hash: DynamoDB round trips billed as waiting) is an estimate; the rest is measured.\n", in.OtherMS)
+	fmt.Fprintf(w, "## The goals\n\n100,000 people at %.0f sign-ins each, all parts, WAF aside, in %s:\n\n", in.SignInsPerMonth, region)
+	fmt.Fprintf(w, "- At most %.0f USD a month: %s (%.2f USD).\n", budget, verdict(t <= budget), t)
+	fmt.Fprintf(w, "- At least %.0f times below Amazon Cognito Essentials (%.2f USD): %s (%.0f times below; %.0f times would need %.2f USD or less).\n\n",
+		times, cognito(pr, mau), verdict(ratio >= times), ratio, times, cognito(pr, mau)/times)
+	sorted := append([]line(nil), bill...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].usd > sorted[j].usd })
+	fmt.Fprintf(w, "The largest parts:")
+	for i, l := range sorted[:5] {
+		sep := ","
+		if i == 4 {
+			sep = "."
+		}
+		fmt.Fprintf(w, " %s %.2f USD (%.0f%%)%s", l.what, l.usd, l.usd/t*100, sep)
+	}
+	fmt.Fprintf(w, " The sign-in's own floor is a choice the design holds to: an API call through CloudFront and API Gateway, argon2id at OWASP's parameters, and four writes (the attempt counted before the hash is checked, so parallel guesses cannot pass the lockout threshold; the sign-in recorded; the session; the audit event). The audit events are the bulk of the storage and its point-in-time recovery: %.0f days of them are kept. The audit archive writes one S3 object an event (%.2f USD here); one object a batch, with a batching window on the stream, would divide that by the batch's size.\n\n", in.AuditDays, part(bill, archivePuts))
+}
+
+// mailServers writes what a mail server's checks cost per 1,000 mail users.
+func mailServers(w io.Writer, in inputs, pr prices, regions []string) {
+	fmt.Fprintf(w, "## Mail servers\n\nA mail server asks `POST /api/service/verify` when a mail client signs in and Dovecot's cache cannot answer. docs/integrations.md configures `auth_cache_ttl = 5 min`, so a person's client reaches Kagiya at most once every 5 minutes, however often it reconnects. What 1,000 mail users cost a month, USD (API Gateway, Lambda, DynamoDB, CloudFront requests, logs as for a sign-in, and the audit event archived):\n\n")
+	fmt.Fprintf(w, "| checks a day, per user | kind | %s |\n|---|---|%s\n", strings.Join(regions, " | "), strings.Repeat("---:|", len(regions)))
+	kinds := []struct {
+		name string
+		f    flow
+		hash bool
+	}{{"password (argon2id)", in.Verify, true}, {"app password", in.VerifyApp, false}}
+	names := make([]string, 0, len(in.MailChecks))
+	for k := range in.MailChecks {
+		names = append(names, k)
+	}
+	sort.Slice(names, func(i, j int) bool { return in.MailChecks[names[i]] < in.MailChecks[names[j]] })
+	for _, name := range names {
+		checks := 1000 * in.MailChecks[name] * 30
+		for _, k := range kinds {
+			fmt.Fprintf(w, "| %.0f: %s | %s |", in.MailChecks[name], name, k.name)
+			for _, r := range regions {
+				p := pr.Regions[r]
+				s := in.OtherMS / 1000
+				if k.hash {
+					s += in.HashMS / (in.MemoryMB / 1769) / 1000
+				}
+				logs := checks * (float64(in.Stored.Log) + in.PlatformLogBytes + in.AccessLogBytes)
+				usd := checks/1e6*(k.f.WriteUnits*p.DynamoWrite+k.f.ReadUnits*p.DynamoRead+p.HTTPAPI+p.LambdaReq) +
+					checks*s*in.MemoryMB/1024*p.LambdaGBs + checks/1e4*p.CloudFront10k +
+					logs/gb*p.LogsIngestGB + logs*in.LogDays/30/gb*p.LogsStoreGB +
+					// its audit event, archived as a sign-in's is
+					checks/1000*p.S3Put1000 + checks/1e6*p.LambdaReq + checks*in.Archive.MS/1000*in.Archive.MemoryMB/1024*p.LambdaGBs
+				fmt.Fprintf(w, " %.2f |", usd)
+			}
+			fmt.Fprintln(w)
+		}
+	}
+	fmt.Fprintf(w, "\nA password check is %.0f write and %.0f read units (the attempt, the sign-in, the audit event) and a hash; an app password %.0f write and %.0f read units and no argon2id (TestCapacityBudgets: service_verify, service_verify_app_password). A client that keeps one IMAP IDLE connection and reconnects about hourly makes 24 checks a day; one that reconnects more often than every 5 minutes is held to the cache's 288. At 288 password checks a day a mail user costs more than a hundred people who only sign in: for mail, app passwords are the cheaper kind, and a longer `auth_cache_ttl` divides the figures by as much (at the price of a revocation reaching Dovecot later).\n\n",
+		in.Verify.WriteUnits, in.Verify.ReadUnits, in.VerifyApp.WriteUnits, in.VerifyApp.ReadUnits)
+}
+
+func inputsSection(w io.Writer, in inputs, pr prices) {
+	st := in.Stored
+	fmt.Fprintf(w, "## The inputs\n\n")
+	fmt.Fprintf(w, "- **DynamoDB units**, counted by `dynamostore.Meter` on minidyn (TestCapacityBudgets, shared/httpapi, which fails when inputs.json differs): a sign-in %.0f write and %.1f read units, with a second factor %.0f and %.1f over %.0f API calls.\n",
+		in.SignIn.WriteUnits, in.SignIn.ReadUnits, in.SignInMFA.WriteUnits, in.SignInMFA.ReadUnits, in.SignInMFA.APICalls)
+	fmt.Fprintf(w, "- **The last-sign-in index** moves at most once a day per account: its key is the UTC day of the last sign-in, then the account ID (`lastLoginKey`, shared/store/dynamostore); a sign-in sets the same value all day, and an unchanged key writes no index entry. A move is %.0f write units (the old entry deleted, the new one put). %.0f sign-ins a month is about one every working day, and a person who signs in once each working day moves the entry every time; if the sign-ins fell on random days of a 30-day month, %.0f%% would be a day's first. The model takes the worst case, %.0f%%.\n",
+		in.DailyMove, in.SignInsPerMonth, 100*30*(1-math.Pow(29.0/30, in.SignInsPerMonth))/in.SignInsPerMonth, in.FirstOfDay*100)
+	fmt.Fprintf(w, "- **argon2id** (19 MiB, 2 passes, 1 lane: OWASP's minimum) takes %.1f ms of one core in pure Go, as arm64 Lambda runs it (x/crypto/argon2 has amd64 assembly and none for arm64): `go test -tags purego -bench HashDefault ./shared/password`, measured on %s. Lambda at %.0f MB has %.2f of a vCPU, so a hash is billed %.0f ms; besides it a call is taken to wait %.0f ms on DynamoDB (an estimate, not measured). A Graviton core is not an EPYC core: the figure stands for arm64 only as far as the two are alike.\n",
+		in.HashMS, in.HashMachine, in.MemoryMB, in.MemoryMB/1769, in.HashMS/(in.MemoryMB/1769), in.OtherMS)
+	fmt.Fprintf(w, "- **CloudFront**: TestBrowserSignInRequests (infra/local, Chromium) counts %.0f requests for a sign-in from a cold browser and %.0f from a warm one whose page is fresh. HTML pages are cached %s (site/build: `max-age=300, must-revalidate`), assets are named by their content's hash and cached a year. A person signs in about every day and a half, long after the page's 5 minutes, so the model counts a warm sign-in as %.0f requests: the page's revalidation (a 304 of %.0f bytes of headers) and the sign-in's API call (%.0f bytes: headers, cookies and JSON). A cold sign-in moves %.0f bytes (the page, the script bundle, the style sheet and the icon as CloudFront compresses them, gzip -6 here, with the local server's headers, and the API call). Sizes were read from `go run ./infra/local`; CloudFront's own headers (Via, X-Cache, X-Amz-Cf-*) are not in them.\n",
+		in.RequestsCold, in.RequestsFresh, "five minutes", in.RequestsWarm, in.BytesRevalidate, in.BytesAPI, in.BytesCold)
+	fmt.Fprintf(w, "- **Storage** (TestStoredSizes, shared/httpapi, as DynamoDB counts item sizes, plus %.0f bytes of overhead an item): an account %d bytes, its login item %d, its %d index entries %d in all (every account is in every list index; the state indexes hold the others in scattered partitions); a session %d bytes, kept about %.0f days (12 hours at most, then TTL deletion, which DynamoDB does within days); an audit event of a sign-in %d bytes, kept %.0f days. Point-in-time recovery is billed on the same size.\n",
+		in.ItemOverhead, st.Account, st.Login, st.IndexEntries, st.Index, st.Session, in.SessionDays, st.Audit, in.AuditDays)
+	fmt.Fprintf(w, "- **Logs**, per API call: the function's JSON lines for a sign-in, %d bytes (the audit line and the request line; TestStoredSizes), Lambda's START, END and REPORT lines, %.0f bytes (their format as the runtime emulator prints them, with a 36-character request ID), and the API's access log line, %.0f bytes (template.yaml's format with a sample request filled in; TestInputsMatchTheTemplate). Kept %.0f days (LogRetentionDays), billed uncompressed.\n",
+		st.Log, in.PlatformLogBytes, in.AccessLogBytes, in.LogDays)
+	fmt.Fprintf(w, "- **The audit archive** (functions/auditarchive): the table's stream (read by Lambda at no charge) gives every new audit item to a %.0f MB function, which writes it to S3 under Object Lock as one object, kept %.0f days (AuditArchiveDays). At a sign-in's pace a batch holds about one record, so the model counts an invocation and a PUT for each event, %.0f a sign-in. Not measured: the object's size (%.0f bytes taken: the item as a stream record in JSON) and the function's time (%.0f ms taken: one PUT).\n",
+		in.Archive.MemoryMB, in.Archive.Days, in.Archive.PerSignIn, in.Archive.ObjectBytes, in.Archive.MS)
+	fmt.Fprintf(w, "- **Alarms and metrics**: %.0f CloudWatch alarms and %.0f custom metrics (from the functions' metric filters) in template.yaml; %.0f Secrets Manager secret, %.0f KMS key (TestInputsMatchTheTemplate counts them). KMS and Secrets Manager requests (at cold starts, and DynamoDB's table key) are left out: cents.\n",
+		in.Alarms, in.CustomMetrics, in.Secrets, in.KMSKeys)
+	names := make([]string, 0, len(in.Emails))
+	sum := 0.0
+	for k, v := range in.Emails {
+		names = append(names, fmt.Sprintf("%s %.2f", k, v))
+		sum += v
+	}
+	sort.Strings(names)
+	fmt.Fprintf(w, "- **Email**, %.2f a person a month, assumed: %s. A new-browser notice goes when a person signs in from a browser without Kagiya's device cookie (kept 400 days): a new phone or computer, a cleared browser, about one in four months. A password changed by its owner about once a year (tenants with an expiry policy more). One person in twenty a month forgets a password (two emails: the link and the notice). Invitations, lock notices and bulk summaries are left out: they follow administrators' actions, not the number of people.\n",
+		sum, strings.Join(names, ", "))
+	fmt.Fprintf(w, "- **Prices**: %s\n\n", pr.Note)
+}
+
+func binaries(w io.Writer, in inputs) {
+	fmt.Fprintf(w, "## Function sizes\n\nEach function as built for Lambda (`GOOS=linux GOARCH=arm64 CGO_ENABLED=0 go build -tags lambda.norpc -trimpath -ldflags='-s -w'`), in bytes:\n\n| function | bytes | MB |\n|---|---:|---:|\n")
+	names := make([]string, 0, len(in.Binaries))
+	for k := range in.Binaries {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "| %s | %d | %.1f |\n", n, in.Binaries[n], float64(in.Binaries[n])/1e6)
+	}
+}
+
+// thousands writes n with commas: 50,000.
+func thousands(n float64) string {
+	s := fmt.Sprintf("%.0f", n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 func sortedRegions(pr prices) []string {
@@ -180,15 +425,22 @@ func sortedRegions(pr prices) []string {
 	return regions
 }
 
-func main() {
+func load() (inputs, prices, error) {
 	var in inputs
 	var pr prices
 	if err := json.Unmarshal(inputsJSON, &in); err != nil {
-		fmt.Fprintln(os.Stderr, "cost: inputs:", err)
-		os.Exit(1)
+		return in, pr, fmt.Errorf("inputs: %w", err)
 	}
 	if err := json.Unmarshal(pricesJSON, &pr); err != nil {
-		fmt.Fprintln(os.Stderr, "cost: prices:", err)
+		return in, pr, fmt.Errorf("prices: %w", err)
+	}
+	return in, pr, nil
+}
+
+func main() {
+	in, pr, err := load()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cost:", err)
 		os.Exit(1)
 	}
 	write(os.Stdout, in, pr)

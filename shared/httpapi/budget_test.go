@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"net/http/httptest"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/truora/minidyn/server"
 
 	"github.com/kagiya/kagiya/shared/account"
@@ -24,6 +26,7 @@ type dynamoEnv struct {
 	*env
 	meter *dynamostore.Meter
 	raw   *dynamostore.Store
+	db    *dynamodb.Client // the table itself, for reading what a flow stored
 }
 
 func newDynamoEnv(tb testing.TB, opts ...option) *dynamoEnv {
@@ -42,7 +45,7 @@ func newDynamoEnv(tb testing.TB, opts ...option) *dynamoEnv {
 		c.LoginPerIPMinute, c.LoginPerAcctMinute = -1, 1<<30
 	})}, opts...)
 	e := newEnvOn(tb, dynamostore.New(meter, "kagiya", 0), opts...)
-	return &dynamoEnv{env: e, meter: meter, raw: dynamostore.New(db, "kagiya", 0)}
+	return &dynamoEnv{env: e, meter: meter, raw: dynamostore.New(db, "kagiya", 0), db: db}
 }
 
 // units runs f and returns the capacity units it consumed.
@@ -253,7 +256,8 @@ func TestCapacityBudgets(t *testing.T) {
 	}
 	var inputs map[string]json.RawMessage
 	json.Unmarshal(raw, &inputs) //nolint:errcheck // checked by what follows
-	costKey := map[string]string{"signin_ok": "signin", "signin_mfa": "signin_mfa"}
+	costKey := map[string]string{"signin_ok": "signin", "signin_mfa": "signin_mfa",
+		"service_verify": "service_verify", "service_verify_app_password": "service_verify_app_password"}
 	for _, f := range capacityFlows {
 		t.Run(f.name, func(t *testing.T) {
 			r, w := measure(t, f, 12)
@@ -292,3 +296,65 @@ func (d *dynamoEnv) expect(res response, status int) {
 
 // debugUnits logs every operation's units.
 const debugUnits = false
+
+// TestStoredSizes measures what a sign-in leaves behind, for the cost model: the size of
+// each item as DynamoDB counts it (the account, its login item and its index entries,
+// the session, the audit event) and the bytes the API logs; infra/cost/inputs.json must
+// hold these figures (the log's within a few bytes: its times and duration vary).
+func TestStoredSizes(t *testing.T) {
+	d := newDynamoEnv(t)
+	d.withUser(userID, "user")
+	n := len(d.logs.String())
+	d.expect(d.client().login(userID, userPW), 200)
+	logged := len(d.logs.String()) - n
+	out, err := d.db.Scan(context.Background(), &dynamodb.ScanInput{TableName: aws.String("kagiya")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accountID := d.account(userID).ID
+	str := func(it map[string]types.AttributeValue, a string) string {
+		v, _ := it[a].(*types.AttributeValueMemberS)
+		if v == nil {
+			return ""
+		}
+		return v.Value
+	}
+	got := map[string]int{"log_bytes_signin": logged}
+	for _, it := range out.Items {
+		pk, sk := str(it, "PK"), str(it, "SK")
+		switch {
+		case strings.HasSuffix(sk, "ACCOUNT#"+accountID):
+			got["account_bytes"] = dynamostore.ItemSize(it)
+			got["index_bytes"], got["index_entries"] = dynamostore.IndexEntriesSize(it)
+		case pk == "LOGIN#"+userID:
+			got["login_bytes"] = dynamostore.ItemSize(it)
+		case pk == "SESSION#"+accountID:
+			got["session_bytes"] = dynamostore.ItemSize(it)
+		case strings.HasPrefix(pk, "AUDIT#") && str(it, "action") == "login" && str(it, "target") == userID:
+			got["audit_signin_bytes"] = dynamostore.ItemSize(it)
+		}
+	}
+	raw, err := os.ReadFile("../../infra/cost/inputs.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in struct {
+		Stored map[string]int `json:"stored"`
+	}
+	if err := json.Unmarshal(raw, &in); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range got {
+		t.Logf("%s: %d", k, v)
+		slack := 0
+		if k == "log_bytes_signin" {
+			slack = 16
+		}
+		if w := in.Stored[k]; w < v-slack || w > v+slack {
+			t.Errorf("infra/cost/inputs.json has stored.%s = %d; measured %d: update it and regenerate docs/cost.md", k, w, v)
+		}
+	}
+	if len(got) != 7 {
+		t.Errorf("measured %v: an item was not found", got)
+	}
+}

@@ -240,3 +240,26 @@ func (m *Meter) TransactWriteItems(ctx context.Context, in *dynamodb.TransactWri
 	m.Add(0, w)
 	return out, err
 }
+
+// ItemSize is the size of an item as DynamoDB counts it for capacity and storage
+// (attribute names plus values, without the 100 bytes of overhead storage adds).
+func ItemSize(item map[string]types.AttributeValue) int { return sizeOf(item) }
+
+// IndexEntriesSize is what item adds to the list's indexes, as DynamoDB counts an
+// index entry: the table's keys, the index's keys and its projected attributes, for
+// each index item has the keys of (without the 100 bytes of overhead an entry adds).
+func IndexEntriesSize(item map[string]types.AttributeValue) (size, entries int) {
+	for _, ix := range listIndexes {
+		if item[ix.pk] == nil || item[ix.sk] == nil {
+			continue
+		}
+		entry := map[string]types.AttributeValue{}
+		for _, a := range append([]string{attrPK, attrSK, ix.pk, ix.sk}, ix.include...) {
+			if v, ok := item[a]; ok {
+				entry[a] = v
+			}
+		}
+		size, entries = size+sizeOf(entry), entries+1
+	}
+	return size, entries
+}
