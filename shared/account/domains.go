@@ -125,6 +125,12 @@ func (k *kit) heldElsewhere(ctx context.Context, tenantID, domain string) (bool,
 	return holder != tenantID, nil
 }
 
+// DomainHeldElsewhere reports whether a tenant other than tenantID holds domain (a bulk
+// file's validation).
+func (s *Bulk) DomainHeldElsewhere(ctx context.Context, tenantID, domain string) (bool, error) {
+	return s.heldElsewhere(ctx, tenantID, domain)
+}
+
 // mayUse reports whether tenant t may give an account the login ID in domain: the domain
 // is one of t's (if t has any), and no other tenant holds it.
 func (k *kit) mayUse(ctx context.Context, t Tenant, domain string) (bool, error) {

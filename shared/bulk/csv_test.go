@@ -278,3 +278,20 @@ func TestExportedCellsComeBackAsTheyWere(t *testing.T) {
 }
 
 func csvQuote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `""`) + `"` }
+
+// In create mode an address in a domain another tenant verified is that tenant's: the row
+// is a problem (the file is rejected, nothing is created). Update mode never asks.
+func TestCreateInAnotherTenantsDomainIsAProblem(t *testing.T) {
+	asked := 0
+	r := rules("create")
+	r.Domains = nil // a tenant that takes any address
+	r.HeldElsewhere = func(domain string) bool { asked++; return domain == "held.example" }
+	res, err := Validate(context.Background(), strings.NewReader("login_id,password\nhana@held.example,Atarashii-Pass-1!\nhana@free.example,Atarashii-Pass-2!\n"), r)
+	if err != nil || codes(res) != "2:mail_account:other_tenant" || asked != 2 {
+		t.Fatalf("create: %s (asked %d) %v", codes(res), asked, err)
+	}
+	r.Mode, asked = "update", 0
+	if res, _ := Validate(context.Background(), strings.NewReader("login_id,mail_capacity\nhana@held.example,5\n"), r); res.ProblemsTotal != 0 || asked != 0 {
+		t.Fatalf("update: %s (asked %d)", codes(res), asked)
+	}
+}

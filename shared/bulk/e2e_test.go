@@ -554,3 +554,37 @@ func TestBulkJobAuditEventHasTheUploadersIP(t *testing.T) {
 		})
 	}
 }
+
+// A create file with an address in a domain another tenant verified is rejected at its
+// line, and nothing of it is created.
+func TestCreateInAnotherTenantsDomainIsRejected(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, backends(t)["bbolt"], 0)
+	own, err := e.store.GetTenant(ctx, e.owner.Account.TenantID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own.Domains = nil // takes any address
+	if err := e.store.UpdateTenant(ctx, own); err != nil {
+		t.Fatal(err)
+	}
+	other, _, err := e.svc.SignIn.Bootstrap(ctx, "boss@held.example", "Kagi-2026-Tokyo!", account.Settings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other.Claims = []account.DomainClaim{{Domain: "held.example", Token: "t", RequestedAt: time.Now(), VerifiedAt: time.Now()}}
+	if err := e.store.ClaimDomain(ctx, other, "held.example"); err != nil {
+		t.Fatal(err)
+	}
+	job, key := e.upload(t, "new.csv", "create", false, []byte("login_id,password\nfree@gmail.example,Atarashii-Pass-1!\nmine@held.example,Atarashii-Pass-2!\n"))
+	if err := e.runner.Run(ctx, key); err != nil {
+		t.Fatal(err)
+	}
+	j := e.job(t, job.ID)
+	if j.State != bulk.StateRejected || j.ErrorsTotal != 1 || j.Errors[0].Line != 3 || j.Errors[0].Code != bulk.CodeOtherTenant {
+		t.Fatalf("job: %s %+v", j.State, j.Errors)
+	}
+	if _, err := account.FindAccount(ctx, e.store, "free@gmail.example"); err == nil {
+		t.Fatal("a rejected file created an account")
+	}
+}

@@ -19,6 +19,8 @@ import (
 // Accounts is what a run needs from the account service.
 type Accounts interface {
 	BulkContext(ctx context.Context, tenantID, actorID string) (account.BulkContext, error)
+	// DomainHeldElsewhere reports whether a tenant other than tenantID verified domain.
+	DomainHeldElsewhere(ctx context.Context, tenantID, domain string) (bool, error)
 	ApplyBulkChange(ctx context.Context, c account.BulkChange) (string, error)
 	// NotifyBulkPasswordChange mails "your password was changed" to the account with
 	// loginID if this job's row (marker) is what last changed it; it reports whether it did.
@@ -251,7 +253,19 @@ func (r *Runner) validate(ctx context.Context, job *Job, bc account.BulkContext)
 		return fmt.Errorf("open upload: %w", err)
 	}
 	defer f.Close()
-	res, err := Validate(ctx, f, r.rules(job, bc))
+	rules := r.rules(job, bc)
+	held, heldErr := map[string]bool{}, error(nil)
+	rules.HeldElsewhere = func(domain string) bool {
+		if v, ok := held[domain]; ok || heldErr != nil {
+			return v
+		}
+		held[domain], heldErr = r.Accounts.DomainHeldElsewhere(ctx, job.TenantID, domain)
+		return held[domain]
+	}
+	res, err := Validate(ctx, f, rules)
+	if err == nil {
+		err = heldErr
+	}
 	if err != nil {
 		return fmt.Errorf("validate: %w", err)
 	}

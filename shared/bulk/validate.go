@@ -32,6 +32,9 @@ type Rules struct {
 	AllowWeakHashes bool
 	// Invite: in create mode a row without a password or hash is an invitation.
 	Invite bool
+	// HeldElsewhere reports whether another tenant holds a domain (verified it): in create
+	// mode an address there is the other tenant's. Nil: no domain is held.
+	HeldElsewhere func(domain string) bool
 }
 
 // Result is what validation found.
@@ -123,6 +126,12 @@ func checkRow(row Row, rules Rules, seen map[uint64]int32, res *Result) bool {
 	if code != "" {
 		res.problem(Problem{Line: row.Line, Column: ColAccount, Code: code})
 		return false
+	}
+	if rules.Mode == "create" && rules.HeldElsewhere != nil {
+		if domain, _ := account.ParseLoginID(id); rules.HeldElsewhere(domain) {
+			res.problem(Problem{Line: row.Line, Column: ColAccount, Code: CodeOtherTenant})
+			return false
+		}
 	}
 	key := account.Key(id)
 	h := fnv.New64a()
