@@ -226,6 +226,14 @@ func (s *Admin) VerifyDomain(ctx context.Context, p Principal, domain, ip string
 	if !found {
 		return fail("no_record", codeErr(CodeDomainNotVerified, FieldError{"domain", "no_record"}))
 	}
+	// The lookup may take seconds: write on the tenant as it is now, so a settings change
+	// made meanwhile is kept (tenant writes carry no version yet; this narrows the window).
+	if t, err = s.tenants.GetTenant(ctx, p.Account.TenantID); err != nil {
+		return DomainStatus{}, fmt.Errorf("tenant: %w", err)
+	}
+	if _, ok := t.claimOf(domain); !ok {
+		return DomainStatus{}, codeErr(CodeNotFound) // removed meanwhile
+	}
 	now := s.now().UTC()
 	for i := range t.Claims {
 		if t.Claims[i].Domain == domain {
