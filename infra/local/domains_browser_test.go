@@ -84,6 +84,11 @@ func TestBrowserOwnerProvesADomain(t *testing.T) {
 		waitText("#message", "Settings saved."),
 		waitNoText("#domain-list", "example.org"),
 		waitText(item("example.com"), "Verified"),
+		// Each step is in the audit log, in words.
+		chromedp.Navigate(base+"/audit.html"),
+		waitText("#events", "Domain verification"),
+		waitText("#events", "Domain asked for"),
+		waitText("#events", "example.org"),
 	)
 	if err != nil {
 		t.Fatal(err)
