@@ -87,7 +87,7 @@ function renderDomains(list, domains, onVerify) {
       b.addEventListener("click", () => onVerify(d));
       actions.append(b);
     }
-    if (d.status !== "pending") {
+    {
       const label = document.createElement("label");
       label.className = "inline";
       const box = document.createElement("input");
@@ -135,6 +135,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     }
   };
   const showDomains = () => renderDomains(list, domains, onVerify);
+  const marked = (domain) => [...list.querySelectorAll(".remove-domain:checked")].some((b) => b.value === domain);
   const addDomain = async () => {
     const domain = newDomain.value.trim();
     if (!domain) { newDomain.focus(); return; }
@@ -190,7 +191,7 @@ document.addEventListener("DOMContentLoaded", async () => {
       name: form.name.value,
       // The tenant's domains in order, without those marked for removal (a domain is
       // added only by proving it, above).
-      domains: domains.filter((d) => d.status !== "pending" && !list.querySelector('.remove-domain[value="' + CSS.escape(d.domain) + '"]:checked')).map((d) => d.domain),
+      domains: domains.filter((d) => d.status !== "pending" && !marked(d.domain)).map((d) => d.domain),
       policy_preset: form.policy_preset.value,
       language: form.language.value,
       lockout_scope: form.lockout_scope.value,
@@ -202,6 +203,10 @@ document.addEventListener("DOMContentLoaded", async () => {
     const weaker = saved ? weakenings(saved, body) : [];
     if (weaker.length && !(await confirmWeaker(weaker))) return;
     try {
+      // Pending claims marked for removal go first (confirmed with the same password).
+      for (const d of domains.filter((x) => x.status === "pending" && marked(x.domain))) {
+        await api("DELETE", "/api/admin/tenant/domains/" + encodeURIComponent(d.domain), { confirm_password: body.confirm_password });
+      }
       saved = await api("PUT", "/api/admin/tenant", body);
       required = saved.mfa_required;
       document.getElementById("tenant-name").textContent = saved.name;
@@ -215,6 +220,7 @@ document.addEventListener("DOMContentLoaded", async () => {
       if (e.code === "invalid_confirm_password") form.confirm_password.value = "";
       showMessage(msg, fieldMessages(e), true);
       flagFields(form, e, msg);
+      reloadDomains().catch(() => {}); // a pending claim may be gone already
     }
   });
 });

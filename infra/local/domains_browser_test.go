@@ -77,18 +77,25 @@ func TestBrowserOwnerProvesADomain(t *testing.T) {
 		chromedp.Click(css(item("example.com")+" .verify-domain")),
 		waitText("#domain-message", "example.com is verified"),
 		waitText(item("example.com"), "Verified"),
-		// Removing a domain is a change of the settings, confirmed with the password.
+		// Removing a domain or a pending claim is a change of the settings, confirmed
+		// with the password.
+		fill("#new-domain", "typo.example"),
+		chromedp.Click(css("#add-domain")),
+		waitText(item("typo.example"), "Waiting for verification"),
+		chromedp.Click(css(item("typo.example")+` .remove-domain`)),
 		chromedp.Click(css(item("example.org")+` .remove-domain`)),
 		fill("#confirm_password", "Kagi-2026-Tokyo!"),
 		chromedp.Click(css("#submit")),
 		waitText("#message", "Settings saved."),
 		waitNoText("#domain-list", "example.org"),
+		waitNoText("#domain-list", "typo.example"),
 		waitText(item("example.com"), "Verified"),
 		// Each step is in the audit log, in words.
 		chromedp.Navigate(base+"/audit.html"),
 		waitText("#events", "Domain verification"),
 		waitText("#events", "Domain asked for"),
 		waitText("#events", "example.org"),
+		waitText("#events", "Domain removed"),
 	)
 	if err != nil {
 		t.Fatal(err)

@@ -253,6 +253,44 @@ func (s *Admin) VerifyDomain(ctx context.Context, p Principal, domain, ip string
 	return t.DomainStatus(domain), nil
 }
 
+// RemoveDomain takes a domain or a pending claim off the owner's tenant, confirmed with
+// the owner's password: a verified domain is released for other tenants. Login IDs in it
+// keep working (the domain rule applies to new ones).
+func (s *Admin) RemoveDomain(ctx context.Context, p Principal, domain, confirm, ip string) error {
+	if err := requireOwner(p); err != nil {
+		return err
+	}
+	domain = strings.ToLower(strings.TrimSpace(domain))
+	t, err := s.tenants.GetTenant(ctx, p.Account.TenantID)
+	if err != nil {
+		return fmt.Errorf("tenant: %w", err)
+	}
+	_, claimed := t.claimOf(domain)
+	listed := slices.Contains(t.Domains, domain)
+	if !claimed && !listed {
+		return codeErr(CodeNotFound)
+	}
+	if !confirmGiven(confirm) {
+		return codeErr(CodeValidation, FieldError{"confirm_password", "required"})
+	}
+	if err := s.Confirm(ctx, p, confirm, ip, "domain.remove"); err != nil {
+		return err
+	}
+	t.Domains = slices.DeleteFunc(t.Domains, func(d string) bool { return d == domain })
+	t.Claims = slices.DeleteFunc(t.Claims, func(c DomainClaim) bool { return c.Domain == domain })
+	if listed {
+		err = s.domains.ReleaseDomains(ctx, t, []string{domain})
+	} else {
+		err = s.tenants.UpdateTenant(ctx, t)
+	}
+	if err != nil {
+		return fmt.Errorf("remove domain: %w", err)
+	}
+	s.settings.put(t, s.now())
+	s.audit(ctx, AuditEvent{TenantID: t.ID, Actor: p.Account.LoginID, Action: "domain.remove", Target: domain, IP: ip, Result: "ok"})
+	return nil
+}
+
 // lookupRecord reports whether domain has the TXT record want. A name that does not
 // resolve, or has no such record, is not found; the lookup's failure is logged, since
 // the owner can only try again.

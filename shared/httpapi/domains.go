@@ -61,3 +61,18 @@ func (a *api) handleVerifyDomain() http.Handler {
 		writeJSON(w, http.StatusOK, domainViewOf(c))
 	})
 }
+
+// handleRemoveDomain takes a domain or a pending claim off the tenant (confirmed).
+func (a *api) handleRemoveDomain() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := decodeConfirm(w, r)
+		if err == nil {
+			err = a.svc.Admin.RemoveDomain(r.Context(), principal(r), r.PathValue("domain"), body.ConfirmPassword, clientIP(r))
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}

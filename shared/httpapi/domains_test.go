@@ -55,6 +55,7 @@ var domainCases = map[string]func(*testing.T, *env, *dnstest.Server){
 	"OnlyOwnersClaimAndNotByPUT":    domainsOnlyOwnersClaimAndNotByPUT,
 	"LookupFailureIsNotVerified":    domainsLookupFailureIsNotVerified,
 	"BulkCreateRefusedInHeldDomain": domainsBulkCreateRefusedInHeldDomain,
+	"RemoveClaimOrDomain":           domainsRemoveClaimOrDomain,
 }
 
 func TestDomainOwnership(t *testing.T) {
@@ -413,4 +414,38 @@ func domainsBulkCreateRefusedInHeldDomain(t *testing.T, e *env, dns *dnstest.Ser
 	if got, err := e.svc.Bulk.ApplyBulkChange(ctx, row); err != nil || got != account.BulkCreated {
 		t.Fatalf("a bulk row elsewhere: %q %v", got, err)
 	}
+}
+
+// DELETE takes a pending claim (or a domain) off the tenant, confirmed; a verified domain
+// is released.
+func domainsRemoveClaimOrDomain(t *testing.T, e *env, dns *dnstest.Server) {
+	owner := e.signedIn(ownerID, ownerPW)
+	_, boss := e.secondTenant("boss@cloud.example")
+	addDomain(t, owner, "typo.example", 201)
+	if res := owner.do("DELETE", "/api/admin/tenant/domains/typo.example", map[string]any{}); res.status != 422 {
+		t.Fatalf("without confirm_password: %d %s", res.status, res.body)
+	}
+	if res := owner.do("DELETE", "/api/admin/tenant/domains/typo.example", map[string]any{"confirm_password": "wrong"}); res.status != 403 || res.code(t) != "invalid_confirm_password" {
+		t.Fatalf("a wrong password: %d %s", res.status, res.body)
+	}
+	if res := owner.do("DELETE", "/api/admin/tenant/domains/typo.example", map[string]any{"confirm_password": ownerPW}); res.status != 204 {
+		t.Fatalf("remove a pending claim: %d %s", res.status, res.body)
+	}
+	if _, ok := domainStatus(t, owner)["typo.example"]; ok {
+		t.Fatal("the claim is still there")
+	}
+	if res := owner.do("DELETE", "/api/admin/tenant/domains/typo.example", map[string]any{"confirm_password": ownerPW}); res.status != 404 {
+		t.Fatalf("remove it again: %d %s", res.status, res.body)
+	}
+	verifyDomain(t, owner, dns, "example.com")
+	if res := boss.do("DELETE", "/api/admin/tenant/domains/example.com", map[string]any{"confirm_password": ownerPW}); res.status != 404 {
+		t.Fatalf("another tenant removes a domain: %d %s", res.status, res.body)
+	}
+	if res := owner.do("DELETE", "/api/admin/tenant/domains/example.com", map[string]any{"confirm_password": ownerPW}); res.status != 204 {
+		t.Fatalf("remove a verified domain: %d %s", res.status, res.body)
+	}
+	if !strings.Contains(e.auditActions(t), "domain.remove:ok") {
+		t.Fatal("not audited")
+	}
+	verifyDomain(t, boss, dns, "example.com") // released
 }

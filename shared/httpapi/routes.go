@@ -79,6 +79,7 @@ func (a *api) routes() []Route {
 		{"PUT", "/api/admin/tenant", a.signedIn(a.handlePutTenant())},
 		{"POST", "/api/admin/tenant/domains", a.signedIn(a.handleAddDomain())},
 		{"POST", "/api/admin/tenant/domains/{domain}/verify", a.signedIn(a.handleVerifyDomain())},
+		{"DELETE", "/api/admin/tenant/domains/{domain}", a.signedIn(a.handleRemoveDomain())},
 	}
 }
 
