@@ -80,6 +80,14 @@ func (s *Admin) ResendInvitation(ctx context.Context, p Principal, loginID, ip s
 	if err != nil {
 		return fmt.Errorf("tenant: %w", err)
 	}
+	// An address whose domain another tenant verified since is no longer mailed here.
+	if domain, _ := ParseLoginID(a.LoginID); domain != "" {
+		if elsewhere, err := s.heldElsewhere(ctx, t.ID, domain); err != nil {
+			return err
+		} else if elsewhere {
+			return codeErr(CodeValidation, FieldError{"login_id", "other_tenant"})
+		}
+	}
 	return s.invite(ctx, a, t, p.Account.LoginID, ip)
 }
 

@@ -179,7 +179,16 @@ func domainsAddressesBelongToTheHolder(t *testing.T, e *env, dns *dnstest.Server
 	if res := boss.do("POST", "/api/admin/accounts", map[string]any{"login_id": "early@example.com", "password": "Sakura-Saku-Pass-8!"}); res.status != 201 {
 		t.Fatalf("before the domain is held: %d %s", res.status, res.body)
 	}
+	if res := boss.do("POST", "/api/admin/accounts", map[string]any{"login_id": "waiting@example.com", "invite": true}); res.status != 201 {
+		t.Fatalf("invite before the domain is held: %d %s", res.status, res.body)
+	}
 	verifyDomain(t, owner, dns, "example.com")
+	// An invitation is not sent again into the domain once another tenant holds it.
+	sent := len(e.mailbox.Messages("waiting@example.com"))
+	res := boss.do("POST", "/api/admin/accounts/waiting@example.com/invite", nil)
+	if res.status != 422 || !strings.Contains(string(res.body), `"field":"login_id","code":"other_tenant"`) || len(e.mailbox.Messages("waiting@example.com")) != sent {
+		t.Fatalf("resend into a held domain: %d %s", res.status, res.body)
+	}
 	otherTenant := `"field":"login_id","code":"other_tenant"`
 	for _, body := range []map[string]any{
 		{"login_id": "new@example.com", "password": "Sakura-Saku-Pass-8!"},
@@ -206,7 +215,7 @@ func domainsAddressesBelongToTheHolder(t *testing.T, e *env, dns *dnstest.Server
 		t.Fatalf("create: %d %s", res.status, res.body)
 	}
 	mover := e.signedIn("mover@gmail.example", "Sakura-Saku-Pass-8!")
-	res := mover.do("POST", "/api/me/login-id", map[string]any{"new_login_id": "mover@example.com", "current_password": "Sakura-Saku-Pass-8!"})
+	res = mover.do("POST", "/api/me/login-id", map[string]any{"new_login_id": "mover@example.com", "current_password": "Sakura-Saku-Pass-8!"})
 	if res.status != 422 || !strings.Contains(string(res.body), `"field":"new_login_id","code":"other_tenant"`) {
 		t.Fatalf("own login ID into another tenant's domain: %d %s", res.status, res.body)
 	}
