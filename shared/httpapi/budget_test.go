@@ -4,19 +4,24 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/truora/minidyn/server"
 
 	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/auditarchive"
 	"github.com/kagiya/kagiya/shared/store/dynamostore"
 )
 
@@ -299,8 +304,9 @@ const debugUnits = false
 
 // TestStoredSizes measures what a sign-in leaves behind, for the cost model: the size of
 // each item as DynamoDB counts it (the account, its login item and its index entries,
-// the session, the audit event) and the bytes the API logs; infra/cost/inputs.json must
-// hold these figures (the log's within a few bytes: its times and duration vary).
+// the session, the audit event, the audit archive's object for it) and the bytes the API
+// logs; infra/cost/inputs.json must hold these figures (the log's within a few bytes:
+// its times and duration vary).
 func TestStoredSizes(t *testing.T) {
 	d := newDynamoEnv(t)
 	d.withUser(userID, "user")
@@ -332,6 +338,7 @@ func TestStoredSizes(t *testing.T) {
 			got["session_bytes"] = dynamostore.ItemSize(it)
 		case strings.HasPrefix(pk, "AUDIT#") && str(it, "action") == "login" && str(it, "target") == userID:
 			got["audit_signin_bytes"] = dynamostore.ItemSize(it)
+			got["archive_object_bytes"] = archivedSize(t, it)
 		}
 	}
 	raw, err := os.ReadFile("../../infra/cost/inputs.json")
@@ -339,11 +346,15 @@ func TestStoredSizes(t *testing.T) {
 		t.Fatal(err)
 	}
 	var in struct {
-		Stored map[string]int `json:"stored"`
+		Stored  map[string]int `json:"stored"`
+		Archive struct {
+			ObjectBytes int `json:"object_bytes"`
+		} `json:"archive"`
 	}
 	if err := json.Unmarshal(raw, &in); err != nil {
 		t.Fatal(err)
 	}
+	in.Stored["archive_object_bytes"] = in.Archive.ObjectBytes
 	for k, v := range got {
 		t.Logf("%s: %d", k, v)
 		slack := 0
@@ -354,7 +365,37 @@ func TestStoredSizes(t *testing.T) {
 			t.Errorf("infra/cost/inputs.json has stored.%s = %d; measured %d: update it and regenerate docs/cost.md", k, w, v)
 		}
 	}
-	if len(got) != 7 {
+	if len(got) != 8 {
 		t.Errorf("measured %v: an item was not found", got)
 	}
+}
+
+// archivedSize is the size of the object the audit archive writes for item, given to it
+// as the table's stream gives a new item.
+func archivedSize(t *testing.T, item map[string]types.AttributeValue) int {
+	t.Helper()
+	image := map[string]events.DynamoDBAttributeValue{}
+	for k, v := range item {
+		switch v := v.(type) {
+		case *types.AttributeValueMemberS:
+			image[k] = events.NewStringAttribute(v.Value)
+		case *types.AttributeValueMemberN:
+			image[k] = events.NewNumberAttribute(v.Value)
+		default:
+			t.Fatalf("audit item attribute %s: %T", k, v)
+		}
+	}
+	size := 0
+	a := auditarchive.Archive{Bucket: "audit", Log: slog.New(slog.DiscardHandler),
+		Put: func(_ context.Context, in *s3.PutObjectInput, _ ...func(*s3.Options)) (*s3.PutObjectOutput, error) {
+			b, err := io.ReadAll(in.Body)
+			size += len(b)
+			return &s3.PutObjectOutput{}, err
+		}}
+	ev := events.DynamoDBEvent{Records: []events.DynamoDBEventRecord{{EventID: "8f5d9a3c2b1e4c7a9e0f6d4b2a1c3e5f", EventName: "INSERT",
+		Change: events.DynamoDBStreamRecord{Keys: map[string]events.DynamoDBAttributeValue{"PK": image["PK"], "SK": image["SK"]}, NewImage: image}}}}
+	if err := a.Handle(context.Background(), ev); err != nil || size == 0 {
+		t.Fatalf("archive: %v, %d bytes", err, size)
+	}
+	return size
 }
