@@ -2,7 +2,10 @@ package account
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/netip"
@@ -278,10 +281,14 @@ func (s *Integrations) Verify(ctx context.Context, secret string, in ServiceChec
 			Result: "failed:" + in.Protocol + ":" + reason})
 		return ServiceAnswer{}, codeErr(CodeInvalidCredentials)
 	}
+	var seen Account // the account as read before the check (eventually consistent)
 	if ref.AccountID != "-" {
 		a, err := s.accounts.GetAccountEventually(ctx, ref.TenantID, ref.AccountID)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return ServiceAnswer{}, fmt.Errorf("service check: %w", err)
+		}
+		if err == nil {
+			seen = a
 		}
 		// App passwords are 75 random bits: guessing one is for the per-IP and
 		// per-account limits above, not the lockout, so neither a right nor a wrong one
@@ -310,7 +317,20 @@ func (s *Integrations) Verify(ctx context.Context, secret string, in ServiceChec
 			return refuse(a, "app_password_required")
 		}
 	}
-	a, match, stale, err := s.verify(ctx, ref, in.Password, ip)
+	// A mail client at an address where the main password passed before (in the
+	// account's current epoch) is known: its guesses count against it alone, and guesses
+	// from elsewhere that lock the account do not keep it out, as with a known browser.
+	client := s.mailClient(ctx, seen, ip)
+	var a Account
+	var match, stale, known bool
+	if epoch, ok := seen.MailClients[client]; ok && client != "" && epoch == seen.SessionEpoch {
+		if a, match, stale, known, err = s.verifyKnown(ctx, ref, in.Password, ip, deviceCookie{ID: client, Epoch: epoch}); err != nil {
+			return ServiceAnswer{}, fmt.Errorf("service check: %w", err)
+		}
+	}
+	if !known {
+		a, match, stale, err = s.verify(ctx, ref, in.Password, ip)
+	}
 	if err != nil {
 		return ServiceAnswer{}, fmt.Errorf("service check: %w", err)
 	}
@@ -322,7 +342,12 @@ func (s *Integrations) Verify(ctx context.Context, secret string, in ServiceChec
 	if err != nil {
 		return ServiceAnswer{}, err
 	}
-	if err := s.recordSuccess(ctx, a, now); err != nil {
+	if known {
+		err = s.attempts.RecordDeviceLogin(ctx, a.TenantID, a.ID, client, now)
+	} else {
+		err = s.recordSuccess(ctx, a, now)
+	}
+	if err != nil {
 		return ServiceAnswer{}, fmt.Errorf("service check: %w", err)
 	}
 	if reason := changeReason(a, set, now); reason != "" {
@@ -334,8 +359,52 @@ func (s *Integrations) Verify(ctx context.Context, secret string, in ServiceChec
 		// imported password that breaks the rules for the change the site will ask).
 		s.rehash(ctx, a, preset(set).Normalized(in.Password), ip)
 	}
-	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "service:" + svc.Name, Action: "service.verify", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:" + in.Protocol})
+	if epoch, ok := a.MailClients[client]; client != "" && (!ok || epoch != a.SessionEpoch) {
+		s.rememberMailClient(ctx, a, client)
+	}
+	how := "ok:" + in.Protocol
+	if known {
+		how += ":known_client"
+	}
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "service:" + svc.Name, Action: "service.verify", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: how})
 	return ServiceAnswer{AccountID: a.ID, LoginID: a.LoginID, QuotaGB: a.QuotaGB}, nil
+}
+
+// MaxMailClients is how many addresses of known mail clients an account keeps.
+const MaxMailClients = 8
+
+// mailClient is the key of a mail client's address for a (its client_ip, keyed with the
+// device key so that the account item holds no address), or "" when there is none.
+func (s *Integrations) mailClient(ctx context.Context, a Account, ip string) string {
+	if ip == "" || a.ID == "" {
+		return ""
+	}
+	key, err := s.devices.get(ctx)
+	if err != nil {
+		s.log.WarnContext(ctx, "mail client not recognised", "err", err)
+		return ""
+	}
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("kagiya-mail-client\x00" + a.ID + "\x00" + ip))
+	return "m" + base64.RawURLEncoding.EncodeToString(m.Sum(nil))[:21]
+}
+
+// rememberMailClient notes that the main password passed from client in a's current
+// epoch (a password change or reset moves it, and every address is unknown again). The
+// latest MaxMailClients are kept. A failure costs only the recognition.
+func (s *Integrations) rememberMailClient(ctx context.Context, a Account, client string) {
+	_, err := s.updateRetrying(ctx, a, func(n *Account) {
+		kept := map[string]int64{client: n.SessionEpoch}
+		for k, epoch := range n.MailClients {
+			if epoch == n.SessionEpoch && len(kept) < MaxMailClients {
+				kept[k] = epoch
+			}
+		}
+		n.MailClients = kept
+	})
+	if err != nil {
+		s.log.WarnContext(ctx, "mail client not remembered", "account", a.ID, "err", err)
+	}
 }
 
 // appPasswordPassed answers a right app password: no attempt is counted or recorded (the

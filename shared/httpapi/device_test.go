@@ -300,3 +300,63 @@ func TestKnownBrowsersTrackedPerAccountAreCapped(t *testing.T) {
 		t.Fatalf("after a sign-in: %d tracked", len(a.DeviceFailures))
 	}
 }
+
+// A mail client at an address where the main password passed before keeps working while
+// guesses from elsewhere lock the account (as a known browser does); its own wrong
+// guesses end its trust; a password change makes every address unknown again.
+func TestKnownMailClientKeepsWorkingWhileGuessesLockOthersOut(t *testing.T) {
+	opts := []option{withConfig(noThrottle), withSettings(account.Settings{LockoutThreshold: 3})}
+	t.Run("bbolt", func(t *testing.T) { knownMailClient(t, newEnv(t, opts...)) })
+	t.Run("minidyn", func(t *testing.T) { knownMailClient(t, newDynamoEnv(t, opts...).env) })
+}
+
+func knownMailClient(t *testing.T, e *env) {
+	e.withUser(userID, "user")
+	secret := e.serviceCredential("mail")
+	const home, office, attacker = "203.0.113.9", "203.0.113.10", "198.51.100.99"
+	if res := e.verifyFrom(secret, userID, userPW, home); res.status != 200 {
+		t.Fatalf("first check from home: %d", res.status)
+	}
+	for i := range 5 {
+		e.verifyFrom(secret, userID, fmt.Sprintf("Guess-%04d-Guess!", i), attacker)
+	}
+	if !e.account(userID).Locked() {
+		t.Fatal("guesses from elsewhere did not lock the account")
+	}
+	if res := e.verifyFrom(secret, userID, userPW, office); res.status != 401 {
+		t.Fatalf("a new address while locked: %d", res.status)
+	}
+	if res := e.verifyFrom(secret, userID, userPW, home); res.status != 200 || !e.auditHas("service.verify", "ok:imap:known_client") {
+		t.Fatalf("the known mail client is locked out: %d %s", res.status, res.body)
+	}
+	if !e.account(userID).Locked() {
+		t.Fatal("the known client's check lifted the lock for everyone")
+	}
+	if n := len(lockMails(e)); n != 1 {
+		t.Fatalf("%d lock emails, want 1", n)
+	}
+	// Its own wrong guesses, at the threshold, end its trust.
+	for range 3 {
+		e.verifyFrom(secret, userID, "Typo-Typo-Typo-1!", home)
+	}
+	if res := e.verifyFrom(secret, userID, userPW, home); res.status != 401 {
+		t.Fatalf("an address that guessed wrong 3 times is still trusted: %d", res.status)
+	}
+
+	// A password change (here the reset of the lock's aftermath) makes the address unknown.
+	e.withUser("jiro@example.com", "user")
+	if res := e.verifyFrom(secret, "jiro@example.com", userPW, home); res.status != 200 {
+		t.Fatalf("jiro from home: %d", res.status)
+	}
+	c := e.signedIn("jiro@example.com", userPW)
+	const next = "Kawa-no-Sakana-7!"
+	if res := c.do("POST", "/api/me/password", map[string]string{"current_password": userPW, "new_password": next}); res.status != 204 {
+		t.Fatalf("change: %d %s", res.status, res.body)
+	}
+	for i := range 3 {
+		e.verifyFrom(secret, "jiro@example.com", fmt.Sprintf("Guess-%04d-Guess!", i), attacker)
+	}
+	if res := e.verifyFrom(secret, "jiro@example.com", next, home); res.status != 401 {
+		t.Fatalf("an address known before the password change is still trusted: %d", res.status)
+	}
+}

@@ -23,12 +23,16 @@ func (e *env) serviceCredential(name string) string {
 	return secret
 }
 
-// verify is a mail server's check through the service endpoint.
+// verify is a mail server's check through the service endpoint, for a mail client at
+// 203.0.113.9.
 func (e *env) verify(secret, id, pw string) response {
-	c := e.client()
-	c.ip = "198.51.100.7" // the mail server, not the person
+	return e.verifyFrom(secret, id, pw, "203.0.113.9")
+}
+
+// verifyFrom is verify for a mail client at clientIP.
+func (e *env) verifyFrom(secret, id, pw, clientIP string) response {
 	req := httptest.NewRequest("POST", "/api/service/verify", strings.NewReader(
-		`{"login_id":`+quote(id)+`,"password":`+quote(pw)+`,"protocol":"imap","client_ip":"203.0.113.9"}`))
+		`{"login_id":`+quote(id)+`,"password":`+quote(pw)+`,"protocol":"imap","client_ip":"`+clientIP+`"}`))
 	req.Header.Set("Content-Type", "application/json")
 	if secret != "" {
 		req.Header.Set("Authorization", "Bearer "+secret)
@@ -147,9 +151,10 @@ func serviceCheckHonoursSignInRules(t *testing.T, e *env) {
 	if rec.Code != 422 || !strings.Contains(rec.Body.String(), "protocol") || !strings.Contains(rec.Body.String(), "client_ip") {
 		t.Fatalf("bad fields: %d %s", rec.Code, rec.Body)
 	}
-	// Guesses through the mail server count toward the lockout, which then holds for the site too.
+	// Guesses through the mail server (from an address the password never passed from)
+	// count toward the lockout, which then holds for the site too.
 	for i := range 10 {
-		if res := e.verify(secret, userID, "Wrong-Guess-99!"); res.status != 401 || res.code(t) != "invalid_credentials" {
+		if res := e.verifyFrom(secret, userID, "Wrong-Guess-99!", "192.0.2.66"); res.status != 401 || res.code(t) != "invalid_credentials" {
 			t.Fatalf("guess %d: %d %s", i, res.status, res.body)
 		}
 	}
@@ -159,7 +164,7 @@ func serviceCheckHonoursSignInRules(t *testing.T, e *env) {
 	if m := e.mailbox.Messages(userID); len(m) == 0 || tokenFrom(t, m[len(m)-1], "unlock") == "" {
 		t.Fatal("no unlock email after a lock through the mail server")
 	}
-	if res := e.verify(secret, userID, userPW); res.status != 401 {
+	if res := e.verifyFrom(secret, userID, userPW, "192.0.2.67"); res.status != 401 {
 		t.Fatalf("locked account, right password: %d %s", res.status, res.body)
 	}
 	if res := e.client().login(userID, userPW); res.status != 401 {

@@ -109,23 +109,24 @@ type accountItem struct {
 	// Its entry deviceAnchor, never removed, keeps it from becoming empty when the
 	// last browser's entry is (an empty map is not written back by a full write, and
 	// an emulator turns a map emptied by REMOVE into a number).
-	Devices        map[string]int `dynamodbav:"devices,omitempty"`
-	DeviceHour     string         `dynamodbav:"device_hour,omitempty"`
-	DeviceHourN    int            `dynamodbav:"device_hour_n,omitempty"`
-	LockedAt       string         `dynamodbav:"locked_at,omitempty"`
-	Disabled       bool           `dynamodbav:"disabled"`
-	QuotaGB        int            `dynamodbav:"quota_gb"`
-	Comment        string         `dynamodbav:"comment,omitempty"`
-	Language       string         `dynamodbav:"language,omitempty"`
-	SessionEpoch   int64          `dynamodbav:"session_epoch"`
-	TokensAfter    string         `dynamodbav:"tokens_after,omitempty"`
-	UpdatedAt      string         `dynamodbav:"updated_at,omitempty"`
-	LastLoginAt    string         `dynamodbav:"last_login_at,omitempty"`
-	BulkMarker     string         `dynamodbav:"bulk_marker,omitempty"`
-	FlowSeq        int64          `dynamodbav:"flow_seq,omitempty"`
-	InvitedAt      string         `dynamodbav:"invited_at,omitempty"`
-	MailSuppressed string         `dynamodbav:"mail_suppressed,omitempty"`
-	EmailVerified  string         `dynamodbav:"email_verified_at,omitempty"`
+	Devices        map[string]int   `dynamodbav:"devices,omitempty"`
+	DeviceHour     string           `dynamodbav:"device_hour,omitempty"`
+	DeviceHourN    int              `dynamodbav:"device_hour_n,omitempty"`
+	MailClients    map[string]int64 `dynamodbav:"mail_clients,omitempty"`
+	LockedAt       string           `dynamodbav:"locked_at,omitempty"`
+	Disabled       bool             `dynamodbav:"disabled"`
+	QuotaGB        int              `dynamodbav:"quota_gb"`
+	Comment        string           `dynamodbav:"comment,omitempty"`
+	Language       string           `dynamodbav:"language,omitempty"`
+	SessionEpoch   int64            `dynamodbav:"session_epoch"`
+	TokensAfter    string           `dynamodbav:"tokens_after,omitempty"`
+	UpdatedAt      string           `dynamodbav:"updated_at,omitempty"`
+	LastLoginAt    string           `dynamodbav:"last_login_at,omitempty"`
+	BulkMarker     string           `dynamodbav:"bulk_marker,omitempty"`
+	FlowSeq        int64            `dynamodbav:"flow_seq,omitempty"`
+	InvitedAt      string           `dynamodbav:"invited_at,omitempty"`
+	MailSuppressed string           `dynamodbav:"mail_suppressed,omitempty"`
+	EmailVerified  string           `dynamodbav:"email_verified_at,omitempty"`
 	// Keys of the list's indexes (list.go), which also hold what they are made from.
 	CreatedKey   string   `dynamodbav:"created_key"`         // creation time, then ID
 	LastLoginKey string   `dynamodbav:"last_login_key"`      // day of the last sign-in, then ID
@@ -150,7 +151,7 @@ func toAccountItem(a account.Account) accountItem {
 		TenantID: a.TenantID, LoginID: a.LoginID, LoginKey: a.Key(), Role: string(a.Role),
 		PasswordHash: a.PasswordHash,
 		ForceChange:  a.ForceChange, FailedAttempts: a.FailedAttempts, LastAttemptAt: fmtTime(a.LastAttemptAt), Devices: anchored(a.DeviceFailures), LockedAt: fmtTime(a.LockedAt),
-		DeviceHour: a.DeviceHour, DeviceHourN: a.DeviceHourAttempts,
+		DeviceHour: a.DeviceHour, DeviceHourN: a.DeviceHourAttempts, MailClients: a.MailClients,
 		Disabled: a.Disabled, QuotaGB: a.QuotaGB, Comment: a.Comment, Language: a.Language,
 		SessionEpoch: a.SessionEpoch, TokensAfter: fmtTime(a.TokensAfter),
 		UpdatedAt: fmtTime(a.UpdatedAt), LastLoginAt: fmtTime(a.LastLoginAt), BulkMarker: a.BulkMarker, Version: a.Version,
@@ -199,7 +200,7 @@ func (it accountItem) account() account.Account {
 		ID: strings.TrimPrefix(it.SK, accountPrefix), TenantID: it.TenantID, LoginID: it.LoginID, Role: account.Role(it.Role),
 		PasswordHash: it.PasswordHash, PasswordChangedAt: timeOfKey(it.PwKey),
 		ForceChange: it.ForceChange, FailedAttempts: it.FailedAttempts, LastAttemptAt: parseTime(it.LastAttemptAt), DeviceFailures: unanchored(it.Devices), LockedAt: parseTime(it.LockedAt),
-		DeviceHour: it.DeviceHour, DeviceHourAttempts: it.DeviceHourN,
+		DeviceHour: it.DeviceHour, DeviceHourAttempts: it.DeviceHourN, MailClients: it.MailClients,
 		Disabled: it.Disabled, QuotaGB: it.QuotaGB, Comment: it.Comment, Language: it.Language,
 		SessionEpoch: it.SessionEpoch, TokensAfter: parseTime(it.TokensAfter), CreatedAt: timeOfKey(it.CreatedKey),
 		UpdatedAt: parseTime(it.UpdatedAt), LastLoginAt: parseTime(it.LastLoginAt), BulkMarker: it.BulkMarker, Version: it.Version,
