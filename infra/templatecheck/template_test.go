@@ -214,7 +214,7 @@ func TestFunctionPermissions(t *testing.T) {
 		"BulkFunction": true, "UnlockFunction": false, "MailEventsFunction": false, "OidcFunction": false,
 		"AuditArchiveFunction": false}
 	allowed := map[string]bool{"dynamodb:GetItem": true, "dynamodb:PutItem": true, "dynamodb:UpdateItem": true,
-		"dynamodb:DeleteItem": true, "dynamodb:Query": true, "dynamodb:TransactWriteItems": true, "ses:SendEmail": true,
+		"dynamodb:DeleteItem": true, "dynamodb:Query": true, "dynamodb:TransactWriteItems": true, "ses:SendRawEmail": true,
 		"s3:PutObject": true, "s3:GetObject": true, "s3:DeleteObject": true, "sqs:SendMessage": true, "ssm:GetParameter": true,
 		"kms:GenerateDataKey": true, "kms:Decrypt": true, "secretsmanager:GetSecretValue": true,
 		"dynamodb:DescribeStream": true, "dynamodb:GetRecords": true, "dynamodb:GetShardIterator": true, "dynamodb:ListStreams": true}

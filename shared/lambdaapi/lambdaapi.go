@@ -110,7 +110,7 @@ type MailClient func(awsCfg aws.Config, from, configSet string) account.Mailer
 // configSet ("" for none).
 func SES(awsCfg aws.Config, from, configSet string) account.Mailer {
 	client := ses.NewFromConfig(awsCfg, func(o *ses.Options) { o.Retryer, o.HTTPClient = apiCallRetryer(), apiCallHTTPClient() })
-	return sesmail.New(sesmail.SendEmailFunc(client.SendEmail), from).WithConfigurationSet(configSet)
+	return sesmail.New(sesmail.SendRawEmailFunc(client.SendRawEmail), from).WithConfigurationSet(configSet)
 }
 
 // Build reads the environment and builds the parts every function shares, with the

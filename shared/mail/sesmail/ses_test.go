@@ -46,7 +46,7 @@ func TestSendThroughSES(t *testing.T) {
 		{"password_reset", "ja", "【Kagiya】パスワード再設定のご案内", "60 分間", "パスワードを再設定する",
 			map[string]any{"ResetURL": link, "Minutes": 60, "ValidUntil": "10:00"}},
 	}
-	sender := New(SendEmailFunc(client.SendEmail), "no-reply@example.com") // as the Lambda functions hold the client
+	sender := New(SendRawEmailFunc(client.SendRawEmail), "no-reply@example.com") // as the Lambda functions hold the client
 	for i, c := range cases {
 		to := fmt.Sprintf("hanako.%s.%d@example.com", stamp, i)
 		c.data["LoginID"], c.data["SiteURL"] = to, "https://id.example.com"
