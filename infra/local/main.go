@@ -149,7 +149,6 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	if err != nil {
 		return err
 	}
-	tmpl = tmpl.Strict() // locally, an email missing a value is not sent, and says why in the log
 	mailbox := mail.NewMailbox(time.Now)
 	cfg := account.Config{Hash: o.hash}
 	if !o.rateLimit {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/kagiya/kagiya/shared/mail"
 )
 
 // canManage reports whether an actor of role actor may manage an account of role target:
@@ -335,7 +337,7 @@ func (s *Admin) UpdateAccount(ctx context.Context, p Principal, loginID string, 
 		s.notifyOwners(ctx, a.TenantID, stored, "promoted", p.Account.LoginID, ip, now)
 	}
 	if patch.Password != nil {
-		s.notify(ctx, "password_changed", stored, map[string]any{"ByAdmin": true, "When": s.formatTime(now, set)})
+		s.notify(ctx, stored, &mail.PasswordChanged{ByAdmin: true, When: s.formatTime(now, set)})
 	}
 	return stored, nil
 }
@@ -603,8 +605,8 @@ func (k *kit) notifyOwners(ctx context.Context, tenantID string, a Account, even
 			if o.ID == a.ID || o.Invited() {
 				continue // the account itself, and an owner that cannot sign in yet
 			}
-			k.notify(ctx, "privileged_account", o, map[string]any{"Event": event, "Target": a.LoginID,
-				"Role": string(a.Role), "Actor": actor, "IP": ip, "When": k.formatTime(at, set)})
+			k.notify(ctx, o, &mail.PrivilegedAccount{Event: event, Target: a.LoginID,
+				Role: string(a.Role), Actor: actor, IP: ip, When: k.formatTime(at, set)})
 		}
 		if page.Next == "" {
 			return

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kagiya/kagiya/shared/mail"
 	"github.com/kagiya/kagiya/shared/password"
 )
 
@@ -281,8 +282,9 @@ func (s *Bulk) BulkFinished(ctx context.Context, sum BulkSummary) {
 		return
 	}
 	set, _ := s.settingsOf(ctx, sum.TenantID)
-	s.notify(ctx, "bulk_summary", owner, map[string]any{"Job": sum, "When": s.formatTime(sum.Finished, set),
-		"JobURL": s.siteURL + "/bulk.html?job=" + sum.JobID})
+	s.notify(ctx, owner, &mail.BulkSummary{When: s.formatTime(sum.Finished, set), JobURL: s.siteURL + "/bulk.html?job=" + sum.JobID,
+		Job: mail.BulkJob{Filename: sum.Filename, Mode: sum.Mode, State: sum.State, Rows: sum.Rows, Updated: sum.Updated,
+			Created: sum.Created, Skipped: sum.Skipped, Errors: sum.Errors}})
 }
 
 // NotifyBulkPasswordChange mails "your password was changed" (by an administrator) to the
@@ -298,6 +300,6 @@ func (s *Bulk) NotifyBulkPasswordChange(ctx context.Context, tenantID, loginID, 
 	if err != nil {
 		return false, err
 	}
-	s.notify(ctx, "password_changed", a, map[string]any{"ByAdmin": true, "When": s.formatTime(a.PasswordChangedAt, set)})
+	s.notify(ctx, a, &mail.PasswordChanged{ByAdmin: true, When: s.formatTime(a.PasswordChangedAt, set)})
 	return true, nil
 }

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/kagiya/kagiya/shared/mail"
 )
 
 // Account lifecycle: invitations (an account that exists before it has a password, and
@@ -54,8 +56,8 @@ func (k *kit) invite(ctx context.Context, a Account, t Tenant, inviter, ip strin
 	if err != nil {
 		return err
 	}
-	k.notify(ctx, "invitation", a, map[string]any{"InviteURL": k.siteURL + "/invite.html?token=" + token,
-		"Tenant": t.Name, "Inviter": inviter, "ValidUntil": k.formatTime(now.Add(ttl), set)})
+	k.notify(ctx, a, &mail.Invitation{InviteURL: k.siteURL + "/invite.html?token=" + token,
+		Tenant: t.Name, Inviter: inviter, ValidUntil: k.formatTime(now.Add(ttl), set)})
 	k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: inviter, Action: "invitation.send", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
 	return nil
 }
@@ -172,9 +174,9 @@ func (k *kit) requestLoginIDChange(ctx context.Context, logins Logins, t Tenant,
 	until := k.formatTime(k.now().Add(ttl), set)
 	to := a
 	to.LoginID = newID
-	k.notify(ctx, "email_change", to, map[string]any{"Confirm": true, "ConfirmURL": k.siteURL + "/confirm-email.html?token=" + token,
-		"OldLoginID": a.LoginID, "NewLoginID": newID, "ValidUntil": until})
-	k.notify(ctx, "email_change", a, map[string]any{"Confirm": false, "OldLoginID": a.LoginID, "NewLoginID": newID, "ValidUntil": until})
+	k.notify(ctx, to, &mail.EmailChange{Confirm: true, ConfirmURL: k.siteURL + "/confirm-email.html?token=" + token,
+		OldLoginID: a.LoginID, NewLoginID: newID, ValidUntil: until})
+	k.notify(ctx, a, &mail.EmailChange{Confirm: false, OldLoginID: a.LoginID, NewLoginID: newID, ValidUntil: until})
 	k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: actor, Action: "login_id.change_requested", Target: a.LoginID, TargetID: a.ID, IP: ip,
 		Result: "ok:to " + newID})
 	return nil

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/kagiya/kagiya/shared/mail"
 	"github.com/kagiya/kagiya/shared/password"
 )
 
@@ -121,12 +122,12 @@ func (k *kit) lock(ctx context.Context, a Account, set Settings, ip string) erro
 	if err != nil {
 		return err
 	}
-	data := map[string]any{"UnlockURL": k.siteURL + "/unlock.html?token=" + token,
-		"ValidUntil": k.formatTime(now.Add(ttl), set), "Failures": set.LockoutThreshold}
+	notice := &mail.LockNotice{UnlockURL: k.siteURL + "/unlock.html?token=" + token,
+		ValidUntil: k.formatTime(now.Add(ttl), set), Failures: set.LockoutThreshold}
 	if set.LockMinutes > 0 {
-		data["LiftsAt"] = k.formatTime(now.Add(time.Duration(set.LockMinutes)*time.Minute), set)
+		notice.LiftsAt = k.formatTime(now.Add(time.Duration(set.LockMinutes)*time.Minute), set)
 	}
-	k.notify(ctx, "lock_notice", a, data)
+	k.notify(ctx, a, notice)
 	return nil
 }
 

@@ -20,6 +20,8 @@ import (
 
 	"github.com/pquerna/otp"
 	"github.com/pquerna/otp/totp"
+
+	"github.com/kagiya/kagiya/shared/mail"
 )
 
 // The second factor (API.md, "Second factor"): TOTP as authenticator apps expect it
@@ -334,16 +336,13 @@ func (k *kit) checkCode(ctx context.Context, a Account, set Settings, code, ip s
 func (k *kit) otpLocked(ctx context.Context, a Account, set Settings, ip string) {
 	k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "system", Action: "mfa.lock", Target: a.LoginID, TargetID: a.ID, IP: ip,
 		Result: fmt.Sprintf("ok:%d wrong codes", set.OTPLockThreshold)})
-	k.mfaNotice(ctx, a, set, "locked", map[string]any{"Failures": set.OTPLockThreshold})
+	k.mfaNotice(ctx, a, set, "locked", mail.MFANotice{Failures: set.OTPLockThreshold})
 }
 
 // mfaNotice mails the person about its second factor; event names what happened.
-func (k *kit) mfaNotice(ctx context.Context, a Account, set Settings, event string, data map[string]any) {
-	if data == nil {
-		data = map[string]any{}
-	}
-	data["Event"], data["When"] = event, k.formatTime(k.now(), set)
-	k.notify(ctx, "mfa_notice", a, data)
+func (k *kit) mfaNotice(ctx context.Context, a Account, set Settings, event string, n mail.MFANotice) {
+	n.Event, n.When = event, k.formatTime(k.now(), set)
+	k.notify(ctx, a, &n)
 }
 
 // clearMFA removes a's second factor and forgets its remembered browsers.
@@ -485,7 +484,7 @@ func (k *kit) enrol(ctx context.Context, a Account, set Settings, code, ip strin
 		return Account{}, nil, fmt.Errorf("store recovery codes: %w", err)
 	}
 	k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.enable", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:totp"})
-	k.mfaNotice(ctx, a, set, "enabled", nil)
+	k.mfaNotice(ctx, a, set, "enabled", mail.MFANotice{})
 	return a, codes, nil
 }
 
@@ -531,7 +530,7 @@ func (s *SelfService) DisableTOTP(ctx context.Context, p Principal, current, ip 
 	}
 	s.dropRecoveryCodes(ctx, a)
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.disable", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
-	s.mfaNotice(ctx, a, set, "disabled", nil)
+	s.mfaNotice(ctx, a, set, "disabled", mail.MFANotice{})
 	return nil
 }
 
@@ -557,7 +556,7 @@ func (s *SelfService) RegenerateRecoveryCodes(ctx context.Context, p Principal, 
 		return nil, fmt.Errorf("store recovery codes: %w", err)
 	}
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.recovery_codes", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:regenerated"})
-	s.mfaNotice(ctx, a, set, "regenerated", nil)
+	s.mfaNotice(ctx, a, set, "regenerated", mail.MFANotice{})
 	return codes, nil
 }
 
@@ -588,7 +587,7 @@ func (s *Admin) ResetMFA(ctx context.Context, p Principal, loginID, confirm, ip 
 	}
 	s.dropRecoveryCodes(ctx, a)
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: p.Account.LoginID, Action: "mfa.reset", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:admin"})
-	s.mfaNotice(ctx, a, set, "reset", nil)
+	s.mfaNotice(ctx, a, set, "reset", mail.MFANotice{})
 	return nil
 }
 
@@ -622,7 +621,7 @@ func (s *Admin) UnlockMFA(ctx context.Context, p Principal, loginIDs []string, c
 		}
 		res.Unlocked = append(res.Unlocked, a.LoginID)
 		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: p.Account.LoginID, Action: "mfa.unlock", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:admin"})
-		s.mfaNotice(ctx, a, set, "released", nil)
+		s.mfaNotice(ctx, a, set, "released", mail.MFANotice{})
 	}
 	return res, nil
 }

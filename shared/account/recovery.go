@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/kagiya/kagiya/shared/mail"
 )
 
 // Limits of the recovery flows.
@@ -74,8 +76,8 @@ func (s *Recovery) forgot(ctx context.Context, loginID, ip string) error {
 	if err != nil {
 		return err
 	}
-	s.notify(ctx, "password_reset", a, map[string]any{"ResetURL": s.siteURL + "/reset.html?token=" + token,
-		"Minutes": set.ResetLinkMinutes, "ValidUntil": s.formatTime(now.Add(ttl), set)})
+	s.notify(ctx, a, &mail.PasswordReset{ResetURL: s.siteURL + "/reset.html?token=" + token,
+		Minutes: set.ResetLinkMinutes, ValidUntil: s.formatTime(now.Add(ttl), set)})
 	ev.Result = "ok:sent"
 	s.audit(ctx, ev)
 	return nil
@@ -137,13 +139,13 @@ func (s *Recovery) finishReset(ctx context.Context, a Account, link Token, set S
 	if hadMFA && set.ResetClearsMFA {
 		s.dropRecoveryCodes(ctx, a)
 		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.reset", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:password_reset"})
-		s.mfaNotice(ctx, a, set, "reset", nil)
+		s.mfaNotice(ctx, a, set, "reset", mail.MFANotice{})
 	}
 	if wasLocked {
 		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "unlock", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:reset"})
 	}
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "password.reset", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
-	s.notify(ctx, "password_changed", a, map[string]any{"ByAdmin": false, "When": s.formatTime(s.now(), set)})
+	s.notify(ctx, a, &mail.PasswordChanged{When: s.formatTime(s.now(), set)})
 	return nil
 }
 

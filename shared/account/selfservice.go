@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/kagiya/kagiya/shared/mail"
 )
 
 // ChangeOwnPassword is the self-service change: the current password (a wrong one counts
@@ -53,7 +55,7 @@ func (s *SelfService) ChangeOwnPassword(ctx context.Context, p Principal, curren
 		return LoginResult{}, err
 	}
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "password.change", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
-	s.notify(ctx, "password_changed", a, map[string]any{"ByAdmin": false, "When": s.formatTime(now, set)})
+	s.notify(ctx, a, &mail.PasswordChanged{When: s.formatTime(now, set)})
 	// The change moved the device epoch: the browser that made it stays known.
 	device, err := s.newDeviceCookie(ctx, a)
 	if err != nil {

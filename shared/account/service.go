@@ -191,7 +191,7 @@ func (s *Services) Now() time.Time { return s.SignIn.now() }
 
 // notify renders and sends one email; a failure is logged, not returned, since the change
 // it reports has already happened.
-func (k *kit) notify(ctx context.Context, kind string, a Account, data map[string]any) {
+func (k *kit) notify(ctx context.Context, a Account, e mail.Email) {
 	lang := a.Language
 	if lang == "" {
 		if t, err := k.tenant(ctx, a.TenantID); err == nil {
@@ -199,16 +199,15 @@ func (k *kit) notify(ctx context.Context, kind string, a Account, data map[strin
 		}
 	}
 	if k.mailer == nil || k.tmpl == nil {
-		k.log.ErrorContext(ctx, "mail not sent: no mailer configured", "kind", kind)
+		k.log.ErrorContext(ctx, "mail not sent: no mailer configured", "kind", fmt.Sprintf("%T", e))
 		return
 	}
-	data["LoginID"], data["SiteURL"] = a.LoginID, k.siteURL
-	msg, err := k.tmpl.Render(kind, lang, a.LoginID, data)
+	msg, err := k.tmpl.Render(lang, mail.Recipient{LoginID: a.LoginID, SiteURL: k.siteURL}, e)
 	if err == nil {
 		err = k.mailer.Send(ctx, msg)
 	}
 	if err != nil {
-		k.log.ErrorContext(ctx, "mail not sent", "kind", kind, "err", err)
+		k.log.ErrorContext(ctx, "mail not sent", "kind", fmt.Sprintf("%T", e), "err", err)
 	}
 }
 

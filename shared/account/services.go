@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/kagiya/kagiya/shared/mail"
 )
 
 // Kagiya as the password authority of a tenant's other systems: service credentials
@@ -529,7 +531,7 @@ func (s *Integrations) CreateAppPassword(ctx context.Context, p Principal, name,
 	if err != nil {
 		return IssuedCredential{}, err
 	}
-	s.notify(ctx, "app_password", a, map[string]any{"Name": name, "When": s.formatTime(c.CreatedAt, set), "IP": ip})
+	s.notify(ctx, a, &mail.AppPassword{Name: name, When: s.formatTime(c.CreatedAt, set), IP: ip})
 	return IssuedCredential{Credential: c, Secret: plain}, nil
 }
 

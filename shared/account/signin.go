@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/kagiya/kagiya/shared/mail"
 	"github.com/kagiya/kagiya/shared/password"
 )
 
@@ -233,7 +234,7 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain string, from Client) 
 			return LoginResult{}, err
 		}
 		if *set.NotifyNewDevice && !previousLogin.IsZero() {
-			s.notify(ctx, "new_device", acct, map[string]any{"When": s.formatTime(now, set), "IP": ip, "Browser": browserName(from.UserAgent)})
+			s.notify(ctx, acct, &mail.NewDevice{When: s.formatTime(now, set), IP: ip, Browser: browserName(from.UserAgent)})
 		}
 	}
 	if stale && reason != ReasonPolicy { // a password that breaks the rules is replaced by the change itself
@@ -315,7 +316,7 @@ func (s *SignIn) CompletePasswordChange(ctx context.Context, challenge, plain st
 		return LoginResult{}, fmt.Errorf("change password: %w", err)
 	}
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "password.change", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:" + reason})
-	s.notify(ctx, "password_changed", a, map[string]any{"ByAdmin": false, "When": s.formatTime(now, set)})
+	s.notify(ctx, a, &mail.PasswordChanged{When: s.formatTime(now, set)})
 	res, err := s.advance(ctx, a, t, flow.rest(), from, "ok")
 	if err != nil {
 		return LoginResult{}, err
@@ -417,7 +418,7 @@ func (s *SignIn) useRecoveryCode(ctx context.Context, a Account, set Settings, f
 	if wasLocked {
 		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.unlock", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:recovery_code"})
 	}
-	s.mfaNotice(ctx, a, set, "recovery_used", map[string]any{"Left": left, "Released": wasLocked})
+	s.mfaNotice(ctx, a, set, "recovery_used", mail.MFANotice{Left: left, Released: wasLocked})
 	return a, nil
 }
 

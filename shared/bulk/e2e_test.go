@@ -118,7 +118,6 @@ func newEnvHashing(t testing.TB, newStore func(t testing.TB) store, users int, h
 	bucket := s3files.New(client, "uploads")
 	st := &flaky{store: newStore(t)}
 	tmpl, _ := mail.LoadTemplates()
-	tmpl = tmpl.Strict()
 	box := mail.NewMailbox(time.Now)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	svc, err := account.New(account.Deps{Store: st, Mailer: box, Templates: tmpl, Now: time.Now, Log: log,

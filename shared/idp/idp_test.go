@@ -62,7 +62,6 @@ func newSite(t *testing.T, plain account.Store) *site {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl = tmpl.Strict()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	mux := http.NewServeMux()
 	srv := httptest.NewServer(mux)

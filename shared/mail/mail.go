@@ -4,11 +4,6 @@ package mail
 
 import (
 	"context"
-	"embed"
-	"fmt"
-	"io/fs"
-	"path"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -21,65 +16,6 @@ type Message struct {
 	Text    string    `json:"text"`
 	HTML    string    `json:"html"`
 	SentAt  time.Time `json:"sent_at"`
-}
-
-//go:embed templates
-var templateFS embed.FS
-
-// Templates renders the emails. Each kind has, per language, a file
-// templates/<kind>.<lang>.txt whose first line is the subject, and <kind>.<lang>.html
-// (the template language: render.go).
-type Templates struct {
-	byName map[string]*tmpl
-	strict bool // a field the data lacks is an error, not an empty place
-}
-
-// Strict returns templates whose Render fails when the data lacks a field the message
-// prints: for tests and the local server, so that a caller that forgets one is caught.
-// Otherwise (in AWS) the message goes out with the place empty.
-func (t *Templates) Strict() *Templates {
-	c := *t
-	c.strict = true
-	return &c
-}
-
-// LoadTemplates parses the embedded templates.
-func LoadTemplates() (*Templates, error) {
-	names, err := fs.Glob(templateFS, "templates/*.*")
-	if err != nil {
-		return nil, fmt.Errorf("mail templates: %w", err)
-	}
-	t := &Templates{byName: map[string]*tmpl{}}
-	for _, name := range names {
-		src, err := templateFS.ReadFile(name)
-		if err != nil {
-			return nil, fmt.Errorf("mail templates: %w", err)
-		}
-		base := path.Base(name)
-		if t.byName[base], err = parseTemplate(base, string(src), path.Ext(base) == ".html"); err != nil {
-			return nil, fmt.Errorf("mail templates: %w", err)
-		}
-	}
-	return t, nil
-}
-
-// Render builds the message of kind in lang ("ja" or "en") for to, filled from data.
-func (t *Templates) Render(kind, lang string, to string, data any) (Message, error) {
-	if lang != "en" {
-		lang = "ja"
-	}
-	text, html := t.byName[kind+"."+lang+".txt"], t.byName[kind+"."+lang+".html"]
-	if text == nil || html == nil {
-		return Message{}, fmt.Errorf("no email template %s.%s", kind, lang)
-	}
-	var tb, hb strings.Builder
-	missing := append(text.execute(&tb, data), html.execute(&hb, data)...)
-	slices.Sort(missing)
-	if missing = slices.Compact(missing); t.strict && len(missing) > 0 {
-		return Message{}, fmt.Errorf("render %s.%s: no value for %s", kind, lang, strings.Join(missing, ", "))
-	}
-	subject, body, _ := strings.Cut(tb.String(), "\n")
-	return Message{To: []string{to}, Subject: strings.TrimSpace(subject), Text: strings.TrimLeft(body, "\n"), HTML: hb.String()}, nil
 }
 
 // Mailbox is the local server's stand-in for SES: it keeps every message, in order.

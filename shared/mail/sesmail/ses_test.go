@@ -34,23 +34,24 @@ func TestSendThroughSES(t *testing.T) {
 	stamp := time.Now().Format("150405.000000")
 	link := "https://id.example.com/unlock.html?token=AbC-dEf_0123456789abcdefghijklmnopqrstuvwxy"
 	cases := []struct {
-		kind, lang, subject, inText, inHTML string
-		data                                map[string]any
+		lang, subject, inText, inHTML string
+		email                         mail.Email
 	}{
-		{"password_changed", "ja", "【Kagiya】パスワードが変更されました", "管理者によって行われました", `href="https://id.example.com/"`,
-			map[string]any{"When": "2026年4月1日 9:00", "ByAdmin": true}},
-		{"lock_notice", "ja", "【Kagiya】アカウントがロックされました", link, `href="` + link + `"`,
-			map[string]any{"UnlockURL": link, "ValidUntil": "2026年4月15日 9:00", "Failures": 10}},
-		{"lock_notice", "en", "[Kagiya] Your account has been locked", "10 wrong passwords", `href="` + link + `"`,
-			map[string]any{"UnlockURL": link, "ValidUntil": "15 April 2026 09:00 UTC", "Failures": 10}},
-		{"password_reset", "ja", "【Kagiya】パスワード再設定のご案内", "60 分間", "パスワードを再設定する",
-			map[string]any{"ResetURL": link, "Minutes": 60, "ValidUntil": "10:00"}},
+		{"ja", "【Kagiya】パスワードが変更されました", "管理者によって行われました", `href="https://id.example.com/"`,
+			&mail.PasswordChanged{When: "2026年4月1日 9:00", ByAdmin: true}},
+		{"ja", "【Kagiya】アカウントがロックされました", link, `href="` + link + `"`,
+			&mail.LockNotice{UnlockURL: link, ValidUntil: "2026年4月15日 9:00", Failures: 10}},
+		{"en", "[Kagiya] Your account has been locked", "10 wrong passwords", `href="` + link + `"`,
+			&mail.LockNotice{UnlockURL: link, ValidUntil: "15 April 2026 09:00 UTC", Failures: 10}},
+		{"ja", "【Kagiya】パスワード再設定のご案内", "60 分間", "パスワードを再設定する",
+			&mail.PasswordReset{ResetURL: link, Minutes: 60, ValidUntil: "10:00"}},
+		{"en", "[Kagiya] You are invited to Acme Bcc: evil@example.com", "Hello hanako", "invited you to an account at Acme",
+			&mail.Invitation{Tenant: "Acme\r\nBcc: evil@example.com", Inviter: "o@example.com", InviteURL: link, ValidUntil: "v"}},
 	}
 	sender := New(SendRawEmailFunc(client.SendRawEmail), "no-reply@example.com") // as the Lambda functions hold the client
 	for i, c := range cases {
 		to := fmt.Sprintf("hanako.%s.%d@example.com", stamp, i)
-		c.data["LoginID"], c.data["SiteURL"] = to, "https://id.example.com"
-		msg, err := tmpl.Render(c.kind, c.lang, to, c.data)
+		msg, err := tmpl.Render(c.lang, mail.Recipient{LoginID: to, SiteURL: "https://id.example.com"}, c.email)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,8 +59,8 @@ func TestSendThroughSES(t *testing.T) {
 			t.Fatal(err)
 		}
 		e := storedEmail(t, endpoint, to)
-		if e.Subject != c.subject || e.From != "no-reply@example.com" || !strings.Contains(e.Body.Text, c.inText) || !strings.Contains(e.Body.HTML, c.inHTML) {
-			t.Errorf("%s.%s as stored by SES: %+v", c.kind, c.lang, e)
+		if e.Subject != c.subject || e.From != "no-reply@example.com" || len(e.Destination.To) != 1 || !strings.Contains(e.Body.Text, c.inText) || !strings.Contains(e.Body.HTML, c.inHTML) {
+			t.Errorf("%T.%s as stored by SES: %+v", c.email, c.lang, e)
 		}
 	}
 }
