@@ -125,9 +125,11 @@ func Build(ctx context.Context, getenv func(string) string, parts Parts) (Env, e
 	if err != nil {
 		return Env{}, fmt.Errorf("aws config: %w", err)
 	}
-	tmpl, err := mail.LoadTemplates()
-	if err != nil {
-		return Env{}, err
+	var tmpl *mail.Templates
+	if parts.Mail != nil { // parsing and escaping every email is a few ms of the start
+		if tmpl, err = mail.LoadTemplates(); err != nil {
+			return Env{}, err
+		}
 	}
 	if cfg.PepperParam != "" {
 		if cfg.Hash.Pepper, err = LoadPepper(ctx, newSSMParameters(awsCfg, getenv("AWS_ENDPOINT_URL_SSM")), cfg.PepperParam); err != nil {

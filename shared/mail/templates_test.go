@@ -142,3 +142,14 @@ func TestSubjectStaysOneLine(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkLoadTemplates is the templates' part of a function's start: parse, check and
+// escape every email in both languages.
+func BenchmarkLoadTemplates(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := LoadTemplates(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
