@@ -22,7 +22,24 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (label) td.dataset.label = t(label);
     return td;
   };
-  const fmtTime = (s) => (s ? formatTime(s) : t("never"));
+  // A value that may be cut to fit its column: the whole text on hover (title) and on
+  // focus (focusable once cut, see markCut).
+  const longCell = (text, label) => {
+    const td = cell("", label);
+    const span = document.createElement("span");
+    span.className = "trunc";
+    span.textContent = text;
+    span.title = text;
+    td.append(span);
+    return td;
+  };
+  const markCut = () => {
+    tbody.querySelectorAll(".trunc").forEach((el) => {
+      if (el.scrollWidth > el.clientWidth) el.tabIndex = 0; else el.removeAttribute("tabindex");
+    });
+  };
+  window.addEventListener("resize", markCut);
+  const fmtTime = (s) => (s ? formatTime(s, false) : t("never"));
   const button = (text, cls, label, onClick) => {
     const b = document.createElement("button");
     b.type = "button"; b.className = cls; b.textContent = text;
@@ -31,6 +48,39 @@ document.addEventListener("DOMContentLoaded", async () => {
     return b;
   };
   const BADGE_BAD = new Set(["locked", "expired", "disabled", "mfa_locked"]);
+
+  // rowMenu is a row's 「操作」 menu: a disclosure holding the row's actions. One is open
+  // at a time; Escape or a click elsewhere closes it, and choosing an action does too.
+  const rowMenu = (loginID, items) => {
+    const menu = document.createElement("details");
+    menu.className = "row-menu";
+    const summary = document.createElement("summary");
+    const hidden = document.createElement("span");
+    hidden.className = "sr-only";
+    hidden.textContent = " " + loginID;
+    summary.append(t("admin.col.actions"), hidden);
+    const list = document.createElement("div");
+    list.className = "menu";
+    for (const b of items) {
+      b.addEventListener("click", () => { menu.open = false; });
+      list.append(b);
+    }
+    menu.append(summary, list);
+    menu.addEventListener("toggle", () => {
+      if (!menu.open) return;
+      tbody.querySelectorAll("details.row-menu[open]").forEach((d) => { if (d !== menu) d.open = false; });
+    });
+    return menu;
+  };
+  document.addEventListener("keydown", (ev) => {
+    const open = ev.key === "Escape" && tbody.querySelector("details.row-menu[open]");
+    if (!open) return;
+    open.open = false;
+    open.querySelector("summary").focus();
+  });
+  document.addEventListener("click", (ev) => {
+    tbody.querySelectorAll("details.row-menu[open]").forEach((d) => { if (!d.contains(ev.target)) d.open = false; });
+  });
 
   function renderSelection() {
     const n = allMatching ? state.total : selected.size;
@@ -75,16 +125,18 @@ document.addEventListener("DOMContentLoaded", async () => {
       const actions = document.createElement("td");
       actions.className = "row-actions";
       actions.dataset.label = t("admin.col.actions");
-      if (self || manage) actions.append(button(t("admin.edit"), "secondary", a.login_id, () => openEdit(a)));
+      const items = [];
+      if (self || manage) items.push(button(t("admin.edit"), "secondary edit", a.login_id, () => openEdit(a)));
       if (!self && manage) {
-        const setpw = button(t("admin.set_password"), "secondary setpw", a.login_id, () => openSetPassword(a));
-        actions.append(setpw, button(t("admin.loginid"), "secondary loginid", a.login_id, () => openLoginID(a)));
-        if (a.invited) actions.append(button(t("admin.resend_invite"), "secondary resend", a.login_id, () => resendInvite(a)));
-        actions.append(button(t(a.disabled ? "admin.resume" : "admin.suspend"), "secondary suspend", a.login_id,
+        items.push(button(t("admin.set_password"), "secondary setpw", a.login_id, () => openSetPassword(a)),
+          button(t("admin.loginid"), "secondary loginid", a.login_id, () => openLoginID(a)));
+        if (a.invited) items.push(button(t("admin.resend_invite"), "secondary resend", a.login_id, () => resendInvite(a)));
+        items.push(button(t(a.disabled ? "admin.resume" : "admin.suspend"), "secondary suspend", a.login_id,
           () => openConfirmFor([a.login_id], a.disabled ? "resume" : "suspend")));
-        if (a.mfa_enabled) actions.append(button(t("admin.mfareset"), "secondary mfareset", a.login_id, () => openMFAReset(a)));
-        actions.append(button(t("admin.delete"), "danger", a.login_id, () => openDelete(a)));
+        if (a.mfa_enabled) items.push(button(t("admin.mfareset"), "secondary mfareset", a.login_id, () => openMFAReset(a)));
+        items.push(button(t("admin.delete"), "danger", a.login_id, () => openDelete(a)));
       }
+      if (items.length) actions.append(rowMenu(a.login_id, items));
       const pick = document.createElement("td");
       const box = document.createElement("input");
       box.type = "checkbox"; box.className = "pick"; box.value = a.login_id;
@@ -96,10 +148,11 @@ document.addEventListener("DOMContentLoaded", async () => {
         renderSelection();
       });
       pick.append(box);
-      tr.append(pick, cell(a.login_id, "admin.col.login_id"), cell(t("role." + a.role), "admin.col.role"), status,
-        cell(a.quota_gb, "admin.col.quota"), cell(a.comment, "admin.col.comment"), cell(fmtTime(a.last_login_at), "admin.col.last_login"), actions);
+      tr.append(pick, longCell(a.login_id, "admin.col.login_id"), cell(t("role." + a.role), "admin.col.role"), status,
+        cell(a.quota_gb, "admin.col.quota"), longCell(a.comment, "admin.col.comment"), cell(fmtTime(a.last_login_at), "admin.col.last_login_zone"), actions);
       tbody.append(tr);
     }
+    markCut();
     const pages = Math.max(1, Math.ceil(state.total / state.size));
     document.getElementById("count").textContent = t("admin.count").replace("{n}", state.total)
       .replace("{page}", state.page + 1).replace("{pages}", pages);

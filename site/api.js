@@ -9,13 +9,15 @@ function errorText(code) {
 }
 
 // formatTime is how every page gives a time: in the tenants' time zone (Japan's), with
-// the zone named, one format per language (as the emails do).
-function formatTime(iso) {
+// the zone named, one format per language (as the emails do). A table whose header names
+// the zone passes zone = false.
+function formatTime(iso, zone = true) {
   const d = new Date(iso);
   if (isNaN(d)) return "";
   const lang = kagiyaLang();
   const s = new Intl.DateTimeFormat(lang === "en" ? "en-GB" : "ja-JP", { timeZone: "Asia/Tokyo", year: "numeric", month: lang === "en" ? "short" : "numeric",
     day: "numeric", hour: "2-digit", minute: "2-digit" }).format(d);
+  if (!zone) return s;
   return lang === "en" ? s + " JST" : s + "（日本時間）";
 }
 

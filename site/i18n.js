@@ -1141,3 +1141,7 @@ document.addEventListener("DOMContentLoaded", () => {
 // The confirmation dialog's button names its action (issue 27).
 Object.assign(KAGIYA_STRINGS.ja, { "admin.lock.ok": "ロックを解除する", "admin.mfa.ok": "利用停止を解除する", "admin.suspend.ok": "停止する", "admin.resume.ok": "停止を解除する" });
 Object.assign(KAGIYA_STRINGS.en, { "admin.lock.ok": "Unlock", "admin.mfa.ok": "Release", "admin.suspend.ok": "Suspend", "admin.resume.ok": "Resume" });
+
+// The account list names the time zone once, in its header (issue 27).
+Object.assign(KAGIYA_STRINGS.ja, { "admin.col.last_login_zone": "最終ログイン（日本時間）" });
+Object.assign(KAGIYA_STRINGS.en, { "admin.col.last_login_zone": "Last sign-in (JST)" });

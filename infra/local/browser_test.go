@@ -262,7 +262,7 @@ func TestBrowserAdminManagesAccounts(t *testing.T) {
 		click("#create-form button[type=submit]"),
 		waitText("#create-message", "すでに使われています"),
 		// Edit the comment.
-		click(row("hanako@example.com")+" button.secondary"),
+		openRowAction("hanako@example.com", "edit"),
 		chromedp.WaitVisible(css("#edit-dialog")),
 		chromedp.SetValue(css("#edit-comment"), "人事部"),
 		click("#edit-save"),
@@ -276,7 +276,7 @@ func TestBrowserAdminManagesAccounts(t *testing.T) {
 			return n == 1, fmt.Sprintf("search left %d rows", n), err
 		}),
 		// Delete, after a confirmation that names the account.
-		click(row("hanako@example.com")+" button.danger"),
+		openRowAction("hanako@example.com", "danger"),
 		chromedp.WaitVisible(css("#delete-dialog")),
 		waitText("#delete-login-id", "hanako@example.com"),
 		click("#delete-ok"),
@@ -375,8 +375,9 @@ func TestBrowserAuditLog(t *testing.T) {
 	}
 }
 
-// openRowAction clicks an account row's action (its button's class: suspend, setpw,
-// loginid, mfareset, resend, edit, delete).
+// openRowAction opens an account row's 「操作」 menu and clicks one of its actions (by
+// the button's class: edit, setpw, loginid, resend, suspend, mfareset, danger).
 func openRowAction(loginID, class string) chromedp.Action[chromedp.Void] {
-	return chromedp.Click(css(`#accounts tr[data-login-id="` + loginID + `"] button.` + class))
+	row := `#accounts tr[data-login-id="` + loginID + `"]`
+	return chromedp.Steps(click(row+" summary"), click(row+" .menu button."+class))
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 
@@ -178,5 +180,120 @@ func TestBrowserRecoveryCodesOnAPhone(t *testing.T) {
 	}
 	if n != 10 || overlap != "" {
 		t.Fatalf("%d codes; overlapping: %s", n, overlap)
+	}
+}
+
+// listShape describes the account list as it stands: rows, the tallest row and the
+// rows of one line, login IDs shown whole or cut, and the actions each row shows at rest.
+const listShape = `(() => {
+  const rows = [...document.querySelectorAll("#accounts tr[data-login-id]")];
+  const shape = { rows: rows.length, tallest: 0, oneLine: 0, cut: 0, cutWithFullText: 0, actionsAtRest: 0, viewport: window.innerHeight,
+    pageWidth: document.documentElement.scrollWidth, width: window.innerWidth };
+  for (const tr of rows) {
+    shape.tallest = Math.max(shape.tallest, tr.getBoundingClientRect().height);
+    const id = tr.querySelector("td:nth-child(2)");
+    const el = id.querySelector(".trunc") || id;
+    const r = document.createRange();
+    r.selectNodeContents(el);
+    if (new Set([...r.getClientRects()].map((x) => Math.round(x.top))).size === 1) shape.oneLine++;
+    if (el.scrollWidth > el.clientWidth) {
+      shape.cut++;
+      if (el.title === tr.dataset.loginId && el.tabIndex === 0) shape.cutWithFullText++;
+    }
+    shape.actionsAtRest = Math.max(shape.actionsAtRest, [...tr.querySelectorAll("td:last-child button, td:last-child summary")].filter((b) => b.checkVisibility()).length);
+  }
+  return JSON.stringify(shape);
+})()`
+
+// inView lists the elements of sel that are hidden or not wholly inside the viewport.
+func inView(sel string) string {
+	return fmt.Sprintf(`[...document.querySelectorAll(%q)].filter((el) => { const r = el.getBoundingClientRect();
+  return !el.checkVisibility() || r.left < 0 || r.right > window.innerWidth || r.width === 0 }).map((el) => el.textContent.trim()).join(", ")`, sel)
+}
+
+// The account list scans: at 1280 px one line per account (long login IDs cut, with the
+// whole ID on hover and on focus), one 「操作」 menu a row; on a phone a visible "select
+// all", and each row's Suspend and Delete on screen once its menu is open.
+func TestBrowserAccountListScans(t *testing.T) {
+	base := startServer(t)
+	owner := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")
+	const domain = ".sales-and-marketing.tokyo@example.com"
+	for i := range 30 {
+		res := owner("POST", "/api/admin/accounts", map[string]any{"login_id": fmt.Sprintf("a.very.long.mailbox.name.%03d%s", i, domain), "role": "user",
+			"password": "Fuji-Passw0rd-26!", "comment": "営業部 第二課 東京オフィス 担当: 山田太郎 内線 1234 在宅勤務あり"})
+		if res.StatusCode != 201 {
+			b, _ := io.ReadAll(res.Body)
+			t.Fatalf("create %d: %d %s", i, res.StatusCode, b)
+		}
+		res.Body.Close()
+	}
+	target := "a.very.long.mailbox.name.007" + domain
+	ctx := browser(t)
+	type shape struct {
+		Rows, OneLine, Cut, CutWithFullText, ActionsAtRest, Viewport, PageWidth, Width int
+		Tallest                                                                        float64
+	}
+	measure := func(w, h int64) (s shape, raw string) {
+		t.Helper()
+		err := chromedp.Do(ctx, chromedp.EmulateViewport(w, h), chromedp.Navigate(base+"/admin.html"), waitText("#count", "31"),
+			read(chromedp.Evaluate[string](listShape), &raw))
+		if err != nil {
+			t.Fatalf("%d px: %v", w, err)
+		}
+		if err := json.Unmarshal([]byte(raw), &s); err != nil {
+			t.Fatal(err)
+		}
+		return s, raw
+	}
+	if err := chromedp.Do(ctx, japanese(base), signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"), waitText("#me-login-id", "owner@example.com")); err != nil {
+		t.Fatal(err)
+	}
+	wide, raw := measure(1280, 800)
+	perScreen := float64(wide.Viewport) / wide.Tallest
+	t.Logf("1280x800: %s; %.1f rows a screen", raw, perScreen)
+	if wide.Rows != 31 || wide.OneLine != wide.Rows || perScreen < 12 || wide.ActionsAtRest != 1 || wide.Cut == 0 || wide.CutWithFullText != wide.Cut {
+		t.Fatalf("at 1280 px: %s (%.1f rows a screen)", raw, perScreen)
+	}
+	// Focus shows a cut ID whole; the menu holds the row's actions.
+	var focusedWhole bool
+	var offScreen string
+	row := `#accounts tr[data-login-id="` + target + `"]`
+	err := chromedp.Do(ctx,
+		read(chromedp.Evaluate[bool](`(() => { const el = document.querySelector('`+row+` .trunc'); el.focus();
+  return document.activeElement === el && el.scrollWidth <= el.clientWidth })()`), &focusedWhole),
+		chromedp.Click(css(row+" summary")),
+		chromedp.WaitVisible(css(row+" button.suspend")),
+		read(chromedp.Evaluate[string](inView(row+" .menu button")), &offScreen),
+		chromedp.Click(css(row+" button.suspend")),
+		waitText("#unlock-list", target),
+		waitText("#unlock-ok", "停止する"),
+		chromedp.Click(css("#unlock-cancel")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !focusedWhole || offScreen != "" {
+		t.Fatalf("at 1280 px: a focused ID shown whole %t; menu buttons off screen: %q", focusedWhole, offScreen)
+	}
+
+	phone, raw := measure(390, 844)
+	t.Logf("390x844: %s", raw)
+	var selectAll, selectAllText string
+	err = chromedp.Do(ctx,
+		read(chromedp.Evaluate[string](inView("#select-page")), &selectAll),
+		read(chromedp.Evaluate[string](`document.querySelector('label[for="select-page"]')?.textContent || ""`), &selectAllText),
+		chromedp.ScrollIntoView(css(row)),
+		chromedp.Click(css(row+" summary")),
+		chromedp.WaitVisible(css(row+" button.danger")),
+		read(chromedp.Evaluate[string](inView(row+" .menu button")), &offScreen),
+		chromedp.Click(css(row+" button.danger")),
+		waitText("#delete-login-id", target),
+		chromedp.Click(css("#delete-cancel")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if phone.PageWidth > phone.Width || selectAll != "" || !strings.Contains(selectAllText, "すべて選択") || offScreen != "" {
+		t.Fatalf("at 390 px: page %d px wide; select-all hidden or off screen %t (label %q); menu buttons off screen: %q", phone.PageWidth, selectAll != "", selectAllText, offScreen)
 	}
 }

@@ -203,7 +203,7 @@ func TestBrowserSecondFactorLockReleasedByAdministrator(t *testing.T) {
 		chromedp.SetValue(css("#state"), "mfa_enabled"),
 		click("#search-form button[type=submit]"),
 		waitText("#accounts", id),
-		click(`#accounts tr[data-login-id="`+id+`"] button.mfareset`),
+		openRowAction(id, "mfareset"),
 		chromedp.WaitVisible(css("#mfareset-dialog")),
 		fill("#mfareset-confirm", "Kagi-2026-Tokyo!"),
 		click("#mfareset-ok"),

@@ -100,7 +100,7 @@ func TestBrowserAdminSetsPasswordThenForcedChange(t *testing.T) {
 		waitText("#me-login-id", "owner@example.com"),
 		chromedp.Navigate(base+"/admin.html"),
 		waitText(row, "mika@example.com"),
-		click(row+" button.setpw"),
+		openRowAction("mika@example.com", "setpw"),
 		chromedp.WaitVisible(css("#setpw-dialog")),
 		chromedp.SendKeys(css("#setpw-new"), "short"),
 		chromedp.SendKeys(css("#setpw-new2"), "short"),
