@@ -408,6 +408,8 @@ document.addEventListener("DOMContentLoaded", async () => {
     editing = a;
     document.getElementById("setpw-login-id").textContent = a.login_id;
     document.getElementById("setpw-form").reset();
+    flagFields(document.getElementById("setpw-form"), null, document.getElementById("setpw-message"));
+    policyChecklist.forAccount(a.login_id);
     showMessage(document.getElementById("setpw-message"), "", true);
     setpwDialog.showModal();
   }
@@ -416,6 +418,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     ev.preventDefault();
     const pmsg = document.getElementById("setpw-message");
     const pw = document.getElementById("setpw-new").value;
+    if (policyChecklist.refuse(ev.target, pmsg)) return;
     if (pw !== document.getElementById("setpw-new2").value) { showMessage(pmsg, t("admin.password_mismatch"), true); return; }
     try {
       await api("PATCH", "/api/admin/accounts/" + encodeURIComponent(editing.login_id), {
@@ -429,8 +432,9 @@ document.addEventListener("DOMContentLoaded", async () => {
       showMessage(pmsg, e.code === "password_policy" ? policyChecklist.explain(e) : fieldMessages(e), true);
     }
   });
-  // Only to explain refused passwords; admins see the rules of their own tenant.
-  const policyChecklist = new PasswordChecklist(document.createElement("ul"), document.getElementById("setpw-new"));
+  // The dialog shows the tenant's rules, checked against the account being changed.
+  const policyChecklist = new PasswordChecklist(document.getElementById("setpw-rules"), document.getElementById("setpw-new"));
+  document.addEventListener("kagiya:lang", () => policyChecklist.load().catch(() => {}));
 
   const mfaResetDialog = document.getElementById("mfareset-dialog");
   function openMFAReset(a) {

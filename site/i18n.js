@@ -1145,3 +1145,7 @@ Object.assign(KAGIYA_STRINGS.en, { "admin.lock.ok": "Unlock", "admin.mfa.ok": "R
 // The account list names the time zone once, in its header (issue 27).
 Object.assign(KAGIYA_STRINGS.ja, { "admin.col.last_login_zone": "最終ログイン（日本時間）" });
 Object.assign(KAGIYA_STRINGS.en, { "admin.col.last_login_zone": "Last sign-in (JST)" });
+
+// The password checklist before anything is typed (issue 27).
+Object.assign(KAGIYA_STRINGS.ja, { "rule.pending": "入力すると確認します", "admin.setpw.rules": "この組織のパスワードのルール" });
+Object.assign(KAGIYA_STRINGS.en, { "rule.pending": "checked as you type", "admin.setpw.rules": "This organization's password rules" });

@@ -136,6 +136,7 @@ document.addEventListener("DOMContentLoaded", () => {
     ev.preventDefault();
     const cmsg = document.getElementById("change-message");
     const pw = document.getElementById("change_password").value;
+    if (change.checklist.refuse(ev.target, cmsg)) return;
     if (pw !== document.getElementById("change_password2").value) {
       showMessage(cmsg, t("admin.password_mismatch"), true);
       return;

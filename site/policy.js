@@ -37,6 +37,7 @@ class PasswordChecklist {
     this.list = list;
     this.input = input;
     this.policy = null;
+    this.account = ""; // the account the rules are checked for, when not the policy's own
     input.addEventListener("input", () => this.update());
   }
 
@@ -66,17 +67,53 @@ class PasswordChecklist {
     this.update();
   }
 
+  // forAccount checks the rules that name the account (contains_account,
+  // contains_domain) against loginID: an administrator setting another's password.
+  forAccount(loginID) {
+    this.account = loginID;
+    this.update();
+  }
+
+  // update marks each rule: neutral (pending) until something is typed, then met or
+  // unmet (red) by what is typed; rules only the server checks stay "checked on save".
   update() {
     if (!this.policy) return;
     const pw = this.input.value;
+    const policy = this.account ? { ...this.policy, login_id: this.account } : this.policy;
     this.list.querySelectorAll("li").forEach((li) => {
       const rule = this.policy.rules.find((r) => r.code === li.dataset.code);
-      const met = passwordRuleMet(rule, pw, this.policy);
-      const state = met === null ? "server" : pw && met ? "met" : "unmet";
+      const met = passwordRuleMet(rule, pw, policy);
+      const state = met === null ? "server" : !pw ? "pending" : met ? "met" : "unmet";
       li.className = "rule " + state;
-      li.querySelector(".mark").textContent = state === "met" ? "✓" : state === "unmet" ? "✗" : "…";
+      li.querySelector(".mark").textContent = { met: "✓", unmet: "✗", pending: "・", server: "…" }[state];
       li.querySelector(".sr-only").textContent = t("rule." + state) + ": ";
     });
+  }
+
+  // broken lists the rules the browser can check that the value breaks (also when
+  // nothing is typed yet).
+  broken() {
+    if (!this.policy) return [];
+    const policy = this.account ? { ...this.policy, login_id: this.account } : this.policy;
+    return this.policy.rules.filter((r) => passwordRuleMet(r, this.input.value, policy) === false);
+  }
+
+  // refuse stops a submit while a rule the browser can check is broken: it says which
+  // in msgEl, marks the field and the rules, and returns true. The server checks again.
+  refuse(form, msgEl) {
+    const broken = this.broken();
+    if (!broken.length) return false;
+    this.update();
+    const codes = new Set(broken.map((r) => r.code));
+    for (const li of this.list.querySelectorAll("li.pending")) { // nothing typed yet: show what that breaks
+      if (!codes.has(li.dataset.code)) continue;
+      li.className = "rule unmet";
+      li.querySelector(".mark").textContent = "✗";
+      li.querySelector(".sr-only").textContent = t("rule.unmet") + ": ";
+    }
+    showMessage(msgEl, t("rule.broken") + broken.map((r) => r.text).join(" / "), true);
+    flagFields(form, { fields: [{ field: this.input.id }] }, msgEl);
+    return true;
   }
 
   // explain turns a password_policy error into sentences, one per broken rule.

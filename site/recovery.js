@@ -54,6 +54,7 @@ document.addEventListener("DOMContentLoaded", () => {
       load();
     }
     reset.addEventListener("submit", (ev) => {
+      if (checklist.refuse(reset, msg)) { ev.preventDefault(); return; }
       if (reset.new_password.value !== reset.new_password2.value) {
         ev.preventDefault();
         showMessage(msg, t("admin.password_mismatch"), true);
@@ -76,6 +77,7 @@ document.addEventListener("DOMContentLoaded", () => {
       load();
     }
     invite.addEventListener("submit", (ev) => {
+      if (checklist.refuse(invite, msg)) { ev.preventDefault(); return; }
       if (invite.new_password.value !== invite.new_password2.value) {
         ev.preventDefault();
         showMessage(msg, t("admin.password_mismatch"), true);

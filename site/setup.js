@@ -17,6 +17,7 @@ document.addEventListener("DOMContentLoaded", () => {
   form.login_id.focus();
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();
+    if (checklist.refuse(form, msg)) return;
     if (form.new_password.value !== form.new_password2.value) {
       showMessage(msg, t("admin.password_mismatch"), true);
       return;

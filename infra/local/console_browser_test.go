@@ -297,3 +297,83 @@ func TestBrowserAccountListScans(t *testing.T) {
 		t.Fatalf("at 390 px: page %d px wide; select-all hidden or off screen %t (label %q); menu buttons off screen: %q", phone.PageWidth, selectAll != "", selectAllText, offScreen)
 	}
 }
+
+// checklistColours gives each rule of a checklist as "code:state:red?".
+func checklistColours(list string) string {
+	return fmt.Sprintf(`[...document.querySelectorAll(%q + " li")].map((li) => li.dataset.code + ":" + li.className.replace("rule ", "") + ":" +
+  (getComputedStyle(li).color === "rgb(180, 35, 24)" ? "red" : "plain")).join(" ")`, list)
+}
+
+// countWrites counts the page's API calls that would change something (not GETs).
+const countWrites = `(() => { window.kagiyaWrites = 0; const f = window.fetch;
+  window.fetch = (url, init) => { if (init && init.method && init.method !== "GET") window.kagiyaWrites++; return f(url, init); }; })()`
+
+// Password forms guide: the checklist is neutral until something is typed and then red
+// only for the rules the value breaks; a submit that breaks a rule the browser can check
+// sends nothing and says which rule; the administrator's set-password dialog shows the
+// rules, checked against the account being changed.
+func TestBrowserPasswordFormsGuide(t *testing.T) {
+	base := startServer(t)
+	createUser(t, base, "mika@example.com", "Fuji-Passw0rd-26!")
+	ctx := browser(t)
+	var before, typed, dialogBefore, dialogTyped, invalid string
+	var writes int
+	err := chromedp.Do(ctx,
+		japanese(base),
+		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
+		waitText("#me-login-id", "owner@example.com"),
+		chromedp.Navigate(base+"/password.html"),
+		waitText("#rules", "12 文字以上"),
+		read(chromedp.Evaluate[string](checklistColours("#rules")), &before),
+		fill("#current_password", "Kagi-2026-Tokyo!"),
+		fill("#new_password", "abc"),
+		fill("#new_password2", "abc"),
+		ruleState("#rules", "too_short", "unmet"),
+		read(chromedp.Evaluate[string](checklistColours("#rules")), &typed),
+		script(countWrites),
+		chromedp.Click(css("#submit")),
+		waitText("#message", "満たしていないルール"),
+		waitText("#message", "12 文字以上"),
+		read(chromedp.Evaluate[int](`window.kagiyaWrites`), &writes),
+		read(chromedp.Evaluate[string](`document.getElementById("new_password").getAttribute("aria-invalid") || ""`), &invalid),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(before, "too_short:pending:plain") || strings.Contains(before, "unmet") || strings.Contains(before, "red") {
+		t.Errorf("before typing: %s", before)
+	}
+	if !strings.Contains(typed, "too_short:unmet:red") || !strings.Contains(typed, "missing_lower:met:plain") || !strings.Contains(typed, "contains_account:met:plain") {
+		t.Errorf("after typing abc: %s", typed)
+	}
+	if writes != 0 || invalid != "true" {
+		t.Errorf("a password breaking a rule: %d requests sent, field marked %q", writes, invalid)
+	}
+
+	err = chromedp.Do(ctx,
+		chromedp.Navigate(base+"/admin.html"),
+		waitText("#accounts", "mika@example.com"),
+		openRowAction("mika@example.com", "setpw"),
+		chromedp.WaitVisible(css("#setpw-dialog")),
+		waitText("#setpw-rules", "12 文字以上"),
+		read(chromedp.Evaluate[string](checklistColours("#setpw-rules")), &dialogBefore),
+		fill("#setpw-new", "Mika-Kagi-2026!"),
+		ruleState("#setpw-rules", "contains_account", "unmet"), // the account's name, not the owner's
+		read(chromedp.Evaluate[string](checklistColours("#setpw-rules")), &dialogTyped),
+		fill("#setpw-new2", "Mika-Kagi-2026!"),
+		fill("#setpw-confirm", "Kagi-2026-Tokyo!"),
+		script(countWrites),
+		chromedp.Click(css("#setpw-ok")),
+		waitText("#setpw-message", "満たしていないルール"),
+		read(chromedp.Evaluate[int](`window.kagiyaWrites`), &writes),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(dialogBefore, "too_short:pending:plain") || strings.Contains(dialogBefore, "red") {
+		t.Errorf("set-password dialog before typing: %s", dialogBefore)
+	}
+	if !strings.Contains(dialogTyped, "contains_account:unmet:red") || !strings.Contains(dialogTyped, "too_short:met:plain") || writes != 0 {
+		t.Errorf("set-password dialog after typing: %s; %d requests sent", dialogTyped, writes)
+	}
+}
