@@ -88,6 +88,16 @@ function showMessage(el, text, isError) {
   el.hidden = !text;
 }
 
+// showDone replaces a form with its success: the form goes, and its message (msgEl,
+// moved out of the form) says what happened, taking the focus so it is read out.
+function showDone(form, msgEl, text) {
+  form.before(msgEl);
+  showMessage(msgEl, text, false);
+  form.hidden = true;
+  msgEl.tabIndex = -1;
+  msgEl.focus();
+}
+
 // fieldMessages is an error's message with what is wrong with each field, in words
 // (field.* and code.* in i18n.js; site/words holds them to the server's codes). A field
 // the site has no word for is left out rather than shown by its name, and a code without

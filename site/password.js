@@ -20,8 +20,7 @@ document.addEventListener("DOMContentLoaded", async () => {
         current_password: form.current_password.value, new_password: form.new_password.value });
       await me(); // the session was renewed: take its CSRF token
       form.reset();
-      checklist.update();
-      showMessage(msg, t("pw.done"), false);
+      showDone(form, msg, t("pw.done"));
     } catch (e) {
       if (e.signedOut) { location.replace("/index.html"); return; }
       showMessage(msg, checklist.explain(e), true);

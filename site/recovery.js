@@ -14,9 +14,8 @@ document.addEventListener("DOMContentLoaded", () => {
     showMessage(msg, "", false);
     try {
       await call();
-      showMessage(msg, t(done), false);
-      ev.target.querySelectorAll("input").forEach((i) => { i.value = ""; i.disabled = true; });
-      button.hidden = true;
+      ev.target.querySelectorAll("input").forEach((i) => { i.value = ""; });
+      showDone(ev.target, msg, t(done));
     } catch (e) {
       showMessage(msg, explain ? explain(e) : fieldMessages(e), true);
       button.disabled = false;

@@ -26,9 +26,8 @@ document.addEventListener("DOMContentLoaded", () => {
     button.disabled = true;
     try {
       await api("POST", "/_dev/setup", { token, login_id: form.login_id.value.trim(), password: form.new_password.value });
-      form.hidden = true;
-      showMessage(msg, t("setup.done").replace("{id}", form.login_id.value.trim()), false);
       document.getElementById("done").hidden = false;
+      showDone(form, msg, t("setup.done").replace("{id}", form.login_id.value.trim()));
       history.replaceState(null, "", "/setup.html"); // the token is used up
     } catch (e) {
       showMessage(msg, e.code === "invalid_token" ? t("setup.used") : checklist.explain(e), true);

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -375,5 +376,52 @@ func TestBrowserPasswordFormsGuide(t *testing.T) {
 	}
 	if !strings.Contains(dialogTyped, "contains_account:unmet:red") || !strings.Contains(dialogTyped, "too_short:met:plain") || writes != 0 {
 		t.Errorf("set-password dialog after typing: %s; %d requests sent", dialogTyped, writes)
+	}
+}
+
+// shownInPlace says what is wrong with a form's success: the form still shown, or its
+// message hidden or not focused ("" when the message has replaced the form).
+func shownInPlace(form, msg string) string {
+	return fmt.Sprintf(`(() => { const f = document.querySelector(%q), m = document.querySelector(%q), out = [];
+  if (f.checkVisibility()) out.push("the form is still shown");
+  if (!m.checkVisibility()) out.push("the message is hidden");
+  if (document.activeElement !== m) out.push("the focus is on " + (document.activeElement.id || document.activeElement.tagName));
+  return out.join(", "); })()`, form, msg)
+}
+
+// A password change that succeeds replaces its form with what happened (the new
+// password's form would invite a second change), and the focus goes to that message.
+func TestBrowserSuccessReplacesTheForm(t *testing.T) {
+	base := startServer(t)
+	createUser(t, base, "sora@example.com", "Fuji-Passw0rd-26!")
+	ctx := browser(t)
+	var changed, reset string
+	err := chromedp.Do(ctx,
+		japanese(base),
+		signIn(base, "sora@example.com", "Fuji-Passw0rd-26!"),
+		waitText("#me-login-id", "sora@example.com"),
+		chromedp.Navigate(base+"/password.html"),
+		waitText("#rules", "12 文字以上"),
+		fill("#current_password", "Fuji-Passw0rd-26!"),
+		fill("#new_password", "Umi-no-Kagi-2027!"),
+		fill("#new_password2", "Umi-no-Kagi-2027!"),
+		chromedp.Click(css("#submit")),
+		waitText("#message", "パスワードを変更しました"),
+		read(chromedp.Evaluate[string](shownInPlace("#password-form", "#message")), &changed),
+		chromedp.Navigate(base+"/forgot.html"),
+		chromedp.WaitVisible(css("#login_id")),
+		fill("#login_id", "sora@example.com"),
+		chromedp.Click(css("#submit")),
+		poll(func(ctx context.Context, tg *chromedp.Target) (bool, string, error) {
+			got, err := chromedp.Evaluate[bool](`document.getElementById("forgot-form").hidden`)(ctx, tg)
+			return err == nil && got, "waiting for the forgot form to go", nil
+		}),
+		read(chromedp.Evaluate[string](shownInPlace("#forgot-form", "#message")), &reset),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if changed != "" || reset != "" {
+		t.Fatalf("password changed: %s; reset asked for: %s", changed, reset)
 	}
 }

@@ -127,8 +127,10 @@ func TestBrowserSecondFactor(t *testing.T) {
 		t.Fatal("the recovery codes could be left before saying they were saved")
 	}
 
-	// Another browser, in English, with a recovery code.
+	// Another browser, in English, with a recovery code ("remember this browser" is for
+	// the app's codes only, and goes).
 	other := browser(t)
+	var rememberShown bool
 	err = chromedp.Do(other,
 		chromedp.Navigate(base+"/index.html"),
 		script(`localStorage.setItem("kagiya.lang", "en")`),
@@ -136,6 +138,7 @@ func TestBrowserSecondFactor(t *testing.T) {
 		waitText("#mfa-title", "Two-step verification"),
 		click("#use-recovery"),
 		chromedp.WaitVisible(css("#recovery_code")),
+		read(chromedp.Evaluate[bool](`document.getElementById("remember-label").checkVisibility()`), &rememberShown),
 		fill("#recovery_code", strings.ToUpper(codes[2])),
 		click("#mfa-submit"),
 		waitText("#me-login-id", id),
@@ -145,6 +148,9 @@ func TestBrowserSecondFactor(t *testing.T) {
 	)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if rememberShown {
+		t.Fatal(`"remember this browser" is shown with a recovery code`)
 	}
 }
 

@@ -68,6 +68,7 @@ func TestBrowserFirstRunSetup(t *testing.T) {
 		t.Fatalf("no setup link in the output: %q", out.String())
 	}
 	ctx := browser(t)
+	var done string
 	err := chromedp.Do(ctx,
 		chromedp.Navigate(base+"/index.html"),
 		script(`localStorage.setItem("kagiya.lang", "ja")`),
@@ -84,6 +85,7 @@ func TestBrowserFirstRunSetup(t *testing.T) {
 		fill("#new_password2", "Tokyo-Startup-2026!"),
 		click("#submit"),
 		waitText("#message", "boss@startup.example"),
+		read(chromedp.Evaluate[string](shownInPlace("#setup-form", "#message")), &done),
 		click("#done a"),
 		chromedp.WaitVisible(css("#login_id")),
 		fill("#login_id", "boss@startup.example"),
@@ -99,6 +101,9 @@ func TestBrowserFirstRunSetup(t *testing.T) {
 	)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if done != "" {
+		t.Errorf("after the setup: %s", done)
 	}
 	if strings.Contains(out.String(), "Tokyo-Startup") {
 		t.Fatal("the password reached the server's output")
