@@ -16,7 +16,7 @@ const KAGIYA_ERRORS = {
   "invalid_confirm_password": { status: 403, ja: "確認のためのパスワードが正しくありません。", en: "Your confirmation password is incorrect." },
   "invalid_current_password": { status: 403, ja: "現在のパスワードが正しくありません。", en: "Your current password is incorrect." },
   "invalid_code": { status: 401, ja: "確認コードが正しくありません。認証アプリに表示されている最新のコードを入力してください。", en: "The code is not correct. Enter the latest code your authenticator app shows." },
-  "mfa_locked": { status: 403, ja: "確認コードの誤りが続いたため、2段階認証が利用停止になりました。リカバリーコードでサインインするか、管理者に解除を依頼してください。", en: "Too many wrong codes: your second factor is locked. Sign in with a recovery code, or ask your administrator to release it." },
+  "mfa_locked": { status: 403, ja: "確認コードの誤りが続いたため、2段階認証が利用停止になりました。リカバリーコードでログインするか、管理者に解除を依頼してください。", en: "Too many wrong codes: your second factor is locked. Sign in with a recovery code, or ask your administrator to release it." },
   "mfa_required_by_tenant": { status: 403, ja: "この組織では2段階認証が必須のため、無効にできません。", en: "Your organization requires a second factor, so it cannot be turned off." },
   "mfa_already_enabled": { status: 409, ja: "2段階認証はすでに有効です。", en: "Your second factor is already on." },
   "mfa_not_enabled": { status: 409, ja: "2段階認証は有効になっていません。", en: "You have no second factor." },

@@ -280,7 +280,7 @@ func TestBrowserAdminManagesAccounts(t *testing.T) {
 		chromedp.WaitVisible(css("#delete-dialog")),
 		waitText("#delete-login-id", "hanako@example.com"),
 		click("#delete-ok"),
-		waitText("#delete-message", "あなたのパスワード: 入力してください"),
+		waitText("#delete-message", "あなたのログインパスワード: 入力してください"),
 		chromedp.SendKeys(css("#delete-confirm"), "Kagi-2026-Tokyo!"),
 		click("#delete-ok"),
 		waitText("#list-message", "削除しました"),
@@ -311,7 +311,7 @@ func TestBrowserCreatingAnAdminAsksThePassword(t *testing.T) {
 		chromedp.SendKeys(css("#new-password"), "Sakura-Passw0rd"),
 		chromedp.SendKeys(css("#new-password2"), "Sakura-Passw0rd"),
 		chromedp.Click(css("#create-form button[type=submit]")),
-		waitText("#create-message", "あなたのパスワード: 入力してください"),
+		waitText("#create-message", "あなたのログインパスワード: 入力してください"),
 		poll(func(ctx context.Context, tg *chromedp.Target) (bool, string, error) {
 			v, err := chromedp.Evaluate[string](`document.getElementById("confirm_password").getAttribute("aria-invalid") || ""`)(ctx, tg)
 			return v == "true", "the password field is not marked invalid", err
@@ -359,7 +359,7 @@ func TestBrowserAuditLog(t *testing.T) {
 		waitText("#events", "アカウント作成"),
 		waitText("#events", "kansa@example.com"),
 		waitText("#events", "失敗（パスワード誤り）"),
-		waitText("#events tr:first-child", "サインイン"), // newest first: this sign-in
+		waitText("#events tr:first-child", "ログイン"), // newest first: this sign-in
 		// Only the failed sign-ins.
 		chromedp.SetValue(css("#f-action"), "login"),
 		chromedp.SetValue(css("#f-result"), "failed"),

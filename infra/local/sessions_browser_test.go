@@ -42,7 +42,7 @@ func TestBrowserSignedInDevices(t *testing.T) {
 		read(chromedp.Evaluate[string](`document.getElementById("current_password").value = ""`), &cleared),
 		chromedp.SendKeys(css("#current_password"), "Fuji-Passw0rd-26!"),
 		click("#end-others"),
-		waitText("#message", "この端末以外のサインインをすべて終了しました"),
+		waitText("#message", "この端末以外のログインをすべて終了しました"),
 		rows(1),
 	)
 	if err != nil {

@@ -35,7 +35,7 @@ var table = []Entry{
 	{"invalid_confirm_password", http.StatusForbidden, "確認のためのパスワードが正しくありません。", "Your confirmation password is incorrect."},
 	{"invalid_current_password", http.StatusForbidden, "現在のパスワードが正しくありません。", "Your current password is incorrect."},
 	{"invalid_code", http.StatusUnauthorized, "確認コードが正しくありません。認証アプリに表示されている最新のコードを入力してください。", "The code is not correct. Enter the latest code your authenticator app shows."},
-	{"mfa_locked", http.StatusForbidden, "確認コードの誤りが続いたため、2段階認証が利用停止になりました。リカバリーコードでサインインするか、管理者に解除を依頼してください。", "Too many wrong codes: your second factor is locked. Sign in with a recovery code, or ask your administrator to release it."},
+	{"mfa_locked", http.StatusForbidden, "確認コードの誤りが続いたため、2段階認証が利用停止になりました。リカバリーコードでログインするか、管理者に解除を依頼してください。", "Too many wrong codes: your second factor is locked. Sign in with a recovery code, or ask your administrator to release it."},
 	{"mfa_required_by_tenant", http.StatusForbidden, "この組織では2段階認証が必須のため、無効にできません。", "Your organization requires a second factor, so it cannot be turned off."},
 	{"mfa_already_enabled", http.StatusConflict, "2段階認証はすでに有効です。", "Your second factor is already on."},
 	{"mfa_not_enabled", http.StatusConflict, "2段階認証は有効になっていません。", "You have no second factor."},
