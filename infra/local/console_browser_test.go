@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/http"
 	"strings"
 	"testing"
 
@@ -423,5 +424,69 @@ func TestBrowserSuccessReplacesTheForm(t *testing.T) {
 	}
 	if changed != "" || reset != "" {
 		t.Fatalf("password changed: %s; reset asked for: %s", changed, reset)
+	}
+}
+
+// The issue's counted task, walked by script at both sizes: unlocking 3 locked accounts
+// (of 60) from the home page. Each click or choice is an action; typing the password is
+// not. The walk fails if it needs more, or if the accounts stay locked.
+func TestBrowserTaskCountUnlockThree(t *testing.T) {
+	for _, size := range [][2]int64{{1280, 800}, {390, 844}} {
+		base := startServer(t)
+		owner := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")
+		for i := range 60 {
+			res := owner("POST", "/api/admin/accounts", map[string]any{"login_id": fmt.Sprintf("t%02d@example.com", i), "role": "user", "password": "Fuji-Passw0rd-26!"})
+			res.Body.Close()
+		}
+		locked := []string{"t05@example.com", "t31@example.com", "t58@example.com"}
+		for _, id := range locked {
+			for range 10 {
+				res, err := http.Post(base+"/api/login", "application/json", strings.NewReader(`{"login_id":"`+id+`","password":"Guess-0000-Guess!"}`))
+				if err != nil {
+					t.Fatal(err)
+				}
+				res.Body.Close()
+			}
+		}
+		ctx := browser(t)
+		if err := chromedp.Do(ctx, chromedp.EmulateViewport(size[0], size[1]), japanese(base), signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
+			waitText("#me-login-id", "owner@example.com")); err != nil {
+			t.Fatal(err)
+		}
+		actions := 0
+		act := func(a chromedp.Action[chromedp.Void]) chromedp.Action[chromedp.Void] {
+			return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+				actions++
+				_, err := a(ctx, tg)
+				return err
+			})
+		}
+		err := chromedp.Do(ctx,
+			act(chromedp.Click(css(`header nav a[href="/admin.html"]`))),
+			waitText("#count", "61件"),
+			act(chromedp.SetValue(css("#state"), "locked")),
+			act(chromedp.Click(css("#search-form button[type=submit]"))),
+			waitText("#count", "3件"),
+			act(chromedp.Click(css("#select-page"))),
+			waitText("#selection", "3件を選択中"),
+			act(chromedp.Click(css("#unlock-selected"))),
+			fill("#unlock-confirm", "Kagi-2026-Tokyo!"),
+			act(chromedp.Click(css("#unlock-ok"))),
+			waitText("#list-message", "3件のロックを解除しました"),
+		)
+		if err != nil {
+			t.Fatalf("%d px: %v", size[0], err)
+		}
+		t.Logf("unlock 3 locked accounts at %d px: %d actions and a password", size[0], actions)
+		if actions > 6 {
+			t.Errorf("at %d px: %d actions", size[0], actions)
+		}
+		for _, id := range locked {
+			res := apiAs(t, base, id, "Fuji-Passw0rd-26!")("GET", "/api/me", nil)
+			res.Body.Close()
+			if res.StatusCode != 200 {
+				t.Errorf("%s still cannot sign in: %d", id, res.StatusCode)
+			}
+		}
 	}
 }
