@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
 )
 
 // One mistyped code while turning the second factor on is an error shown in place: the
@@ -257,7 +258,7 @@ func TestBrowserAccountListScans(t *testing.T) {
 		t.Fatalf("at 1280 px: %s (%.1f rows a screen)", raw, perScreen)
 	}
 	// Focus shows a cut ID whole; the menu holds the row's actions.
-	var focusedWhole bool
+	var focusedWhole, focusBack bool
 	var offScreen string
 	row := `#accounts tr[data-login-id="` + target + `"]`
 	err := chromedp.Do(ctx,
@@ -270,12 +271,21 @@ func TestBrowserAccountListScans(t *testing.T) {
 		waitText("#unlock-list", target),
 		waitText("#unlock-ok", "停止する"),
 		chromedp.Click(css("#unlock-cancel")),
+		// Escape closes an open menu and gives the focus back to it.
+		chromedp.Click(css(row+" summary")),
+		chromedp.WaitVisible(css(row+" button.suspend")),
+		chromedp.KeyEvent(kb.Escape),
+		poll(func(ctx context.Context, tg *chromedp.Target) (bool, string, error) {
+			open, err := chromedp.Evaluate[bool](`document.querySelector('`+row+` details').open`)(ctx, tg)
+			return err == nil && !open, "waiting for Escape to close the menu", nil
+		}),
+		read(chromedp.Evaluate[bool](`document.activeElement === document.querySelector('`+row+` summary')`), &focusBack),
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !focusedWhole || offScreen != "" {
-		t.Fatalf("at 1280 px: a focused ID shown whole %t; menu buttons off screen: %q", focusedWhole, offScreen)
+	if !focusedWhole || offScreen != "" || !focusBack {
+		t.Fatalf("at 1280 px: a focused ID shown whole %t; menu buttons off screen: %q; focus back on the menu after Escape %t", focusedWhole, offScreen, focusBack)
 	}
 
 	phone, raw := measure(390, 844)

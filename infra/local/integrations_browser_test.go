@@ -104,7 +104,7 @@ func TestBrowserAppPasswordsAndServiceCredentials(t *testing.T) {
 		waitText("#page-title", "Integrations"),
 		waitText("#service-credentials tbody", "Revoke"), // the list, drawn again in English
 		click("#service-credentials .revoke"),
-		waitText("#service-credentials [data-cred=message]", "enter your password"),
+		waitText("#service-credentials [data-cred=message]", "enter your own sign-in password"),
 		fill("#service-credentials-password", "Kagi-2026-Tokyo!"),
 		click("#service-credentials .revoke"),
 		waitText("#service-credentials [data-cred=message]", "is revoked"),
