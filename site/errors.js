@@ -36,4 +36,5 @@ const KAGIYA_ERRORS = {
   "rate_limited": { status: 429, ja: "試行回数が多すぎます。しばらくしてからお試しください。", en: "Too many attempts. Please wait and try again." },
   "internal": { status: 500, ja: "サーバーでエラーが発生しました。しばらくしてからお試しください。", en: "Something went wrong on our side. Please try again later." },
   "unavailable": { status: 503, ja: "この機能は現在ご利用いただけません。", en: "This feature is not available here." },
+  "schema_newer": { status: 503, ja: "サービスを更新中のため、現在ご利用いただけません。しばらくしてからお試しください。", en: "The service is being upgraded and is not available. Please try again later." },
 };

@@ -20,6 +20,7 @@ const (
 	CodeUnauthenticated    = "unauthenticated"
 	CodeForbidden          = "forbidden"
 	CodeNotFound           = "not_found"
+	CodeSchemaNewer        = "schema_newer" // the table was written by a newer version
 	CodeConflict           = "conflict"
 	CodeLoginIDTaken       = "login_id_taken"
 	// Domains: held by another tenant, or its TXT record not found.

@@ -120,6 +120,7 @@ type SignIn struct {
 	tenants  Tenants
 	logins   Logins
 	sessions Sessions
+	schema   Schema
 }
 
 // Recovery is what a person without a session does: forgotten passwords, unlock links.
@@ -160,6 +161,8 @@ type Services struct {
 	Bulk        *Bulk
 	// Integrations are service credentials, the service check and app passwords.
 	Integrations *Integrations
+	// Schema refuses a table written by a newer version of Kagiya.
+	Schema *SchemaGuard
 }
 
 // New builds the flows over the store's roles.
@@ -177,12 +180,13 @@ func New(d Deps, cfg Config) (*Services, error) {
 		settings: newSettingsCache(st, cfg.TenantCacheTTL), local: &minuteCounter{}, mailer: d.Mailer, tmpl: d.Templates,
 		siteURL: strings.TrimRight(d.SiteURL, "/"), cfg: cfg, now: d.Now, log: d.Log, dummyHash: dummy}
 	return &Services{
-		SignIn:       &SignIn{kit: k, tenants: st, logins: st, sessions: st},
+		SignIn:       &SignIn{kit: k, tenants: st, logins: st, sessions: st, schema: st},
 		Recovery:     &Recovery{kit: k, logins: st, counters: st},
 		SelfService:  &SelfService{kit: k, sessions: st, logins: st},
 		Admin:        &Admin{kit: k, tenants: st, logins: st, creds: st},
 		Bulk:         &Bulk{kit: k, tenants: st, logins: st},
 		Integrations: &Integrations{kit: k, logins: st, creds: st, cache: &credCache{}},
+		Schema:       NewSchemaGuard(st),
 	}, nil
 }
 

@@ -75,6 +75,9 @@ func (s *SignIn) Bootstrap(ctx context.Context, ownerEmail, ownerPassword string
 	if !ok {
 		return Tenant{}, false, codeErr(CodeValidation, FieldError{"login_id", "invalid"})
 	}
+	if err := s.schema.RaiseSchemaVersion(ctx, SchemaVersion); err != nil {
+		return Tenant{}, false, fmt.Errorf("bootstrap: %w", err)
+	}
 	if _, err := s.logins.LookupLogin(ctx, Key(ownerEmail)); err == nil {
 		return Tenant{}, false, nil
 	} else if !errors.Is(err, ErrNotFound) {

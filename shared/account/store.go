@@ -169,6 +169,7 @@ type Store interface {
 	Secrets
 	RecoveryCodes
 	Credentials
+	Schema
 }
 
 // Credentials keeps the named secrets that let other systems in: service credentials and

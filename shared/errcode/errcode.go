@@ -55,6 +55,7 @@ var table = []Entry{
 	{"rate_limited", http.StatusTooManyRequests, "試行回数が多すぎます。しばらくしてからお試しください。", "Too many attempts. Please wait and try again."},
 	{"internal", http.StatusInternalServerError, "サーバーでエラーが発生しました。しばらくしてからお試しください。", "Something went wrong on our side. Please try again later."},
 	{"unavailable", http.StatusServiceUnavailable, "この機能は現在ご利用いただけません。", "This feature is not available here."},
+	{"schema_newer", http.StatusServiceUnavailable, "サービスを更新中のため、現在ご利用いただけません。しばらくしてからお試しください。", "The service is being upgraded and is not available. Please try again later."},
 }
 
 var byCode = func() map[string]Entry {

@@ -245,3 +245,13 @@ func (s *Store) ClaimDomain(ctx context.Context, a1 account.Tenant, a2 string) e
 func (s *Store) ReleaseDomains(ctx context.Context, a1 account.Tenant, a2 []string) error {
 	return s.plan.call("ReleaseDomains", func() error { return s.next.ReleaseDomains(ctx, a1, a2) })
 }
+
+func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
+	var r0 int
+	err := s.plan.call("SchemaVersion", func() (err error) { r0, err = s.next.SchemaVersion(ctx); return err })
+	return r0, err
+}
+
+func (s *Store) RaiseSchemaVersion(ctx context.Context, a1 int) error {
+	return s.plan.call("RaiseSchemaVersion", func() error { return s.next.RaiseSchemaVersion(ctx, a1) })
+}

@@ -125,7 +125,27 @@ func New(d Deps) http.Handler {
 		}
 		a.fail(w, r, &account.Error{Code: account.CodeNotFound})
 	}))
-	return SecurityHeaders(a.edge(d.OriginSecret, a.observe(mux)))
+	return SecurityHeaders(a.edge(d.OriginSecret, a.observe(a.schema(mux))))
+}
+
+// schema refuses every request while the table holds items of a newer schema version
+// than this code's (a rollback across a change of item shape): 503 schema_newer, the
+// versions only in the log. The version is read on the first request and, once found
+// usable, never again.
+func (a *api) schema(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		err := a.svc.Schema.Check(r.Context())
+		if errors.Is(err, account.ErrSchemaNewer) {
+			logger(r, a.log).ErrorContext(r.Context(), "refusing to serve: the table was written by a newer version", "err", err)
+			a.fail(w, r, &account.Error{Code: account.CodeSchemaNewer})
+			return
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // OriginHeader carries the origin secret from CloudFront to the API.

@@ -33,6 +33,7 @@ var (
 	bRecovery = []byte("recovery")    // tenant\x00account → hashes of unused recovery codes
 	bCreds    = []byte("credentials") // kind\x00owner\x00id → Credential
 	bDomains  = []byte("domains")     // verified domain → the tenant ID that holds it
+	bMeta     = []byte("meta")        // schema-version → the items' schema version
 )
 
 // Store keeps everything in one bbolt database. Every method is one bbolt transaction,
@@ -67,7 +68,7 @@ func Open(path string) (*Store, error) {
 	// one fsync (bbolt serializes writers, and a sign-in makes four writes).
 	db.MaxBatchDelay = time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bTenants, bAccounts, bSessions, bAudit, bTokens, bJobs, bLogins, bHistory, bSecrets, bRecovery, bCreds, bDomains} {
+		for _, b := range [][]byte{bTenants, bAccounts, bSessions, bAudit, bTokens, bJobs, bLogins, bHistory, bSecrets, bRecovery, bCreds, bDomains, bMeta} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}

@@ -55,6 +55,29 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 		return a
 	}
 
+	t.Run("Schema", func(t *testing.T) {
+		s := newStore(t)
+		version := func(want int) {
+			t.Helper()
+			if v, err := s.SchemaVersion(ctx); err != nil || v != want {
+				t.Fatalf("SchemaVersion = %d, %v; want %d", v, err, want)
+			}
+		}
+		version(1) // a table that records no version holds version 1 items
+		if err := s.RaiseSchemaVersion(ctx, 3); err != nil {
+			t.Fatal(err)
+		}
+		version(3)
+		if err := s.RaiseSchemaVersion(ctx, 2); err != nil { // an older version deployed again
+			t.Fatal(err)
+		}
+		version(3)
+		if err := s.RaiseSchemaVersion(ctx, 4); err != nil {
+			t.Fatal(err)
+		}
+		version(4)
+	})
+
 	t.Run("Tenants", func(t *testing.T) {
 		needsAccounts(t)
 		t.Run("RoundTrip", func(t *testing.T) {
