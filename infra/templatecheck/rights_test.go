@@ -195,3 +195,68 @@ func TestMailEventsRightsAreWhatItUses(t *testing.T) {
 		t.Errorf("MailEventsFunction's table rights:\n%s\nwhat it did:\n%s", strings.Join(allowed, "\n"), strings.Join(used, "\n"))
 	}
 }
+
+// TestServerSecretsAndSchemaCannotBeChanged: every function is denied UpdateItem and
+// DeleteItem on the server secrets (SECRET#) and the schema version (SCHEMA), which the
+// store only reads and puts (dynamostore's TestSecretAndSchemaItemsAreOnlyReadAndPut);
+// only the admin function, whose setup invocation records the schema version, may put
+// SCHEMA.
+func TestServerSecretsAndSchemaCannotBeChanged(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Resources map[string]struct {
+			Type       string `yaml:"Type"`
+			Properties struct {
+				Policies []struct {
+					Statement []struct {
+						Effect    string   `yaml:"Effect"`
+						Action    []string `yaml:"Action"`
+						Condition struct {
+							Any map[string][]string `yaml:"ForAnyValue:StringLike"`
+						} `yaml:"Condition"`
+					} `yaml:"Statement"`
+				} `yaml:"Policies"`
+			} `yaml:"Properties"`
+		} `yaml:"Resources"`
+	}
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for name, r := range doc.Resources {
+		if r.Type != "AWS::Serverless::Function" {
+			continue
+		}
+		n++
+		denied := map[string]bool{}
+		for _, p := range r.Properties.Policies {
+			for _, st := range p.Statement {
+				if st.Effect != "Deny" {
+					continue
+				}
+				for _, a := range st.Action {
+					for _, k := range st.Condition.Any["dynamodb:LeadingKeys"] {
+						denied[a+" "+k] = true
+					}
+				}
+			}
+		}
+		want := []string{"dynamodb:UpdateItem SECRET#*", "dynamodb:DeleteItem SECRET#*", "dynamodb:UpdateItem SCHEMA", "dynamodb:DeleteItem SCHEMA"}
+		if name != "AdminFunction" {
+			want = append(want, "dynamodb:PutItem SCHEMA")
+		} else if denied["dynamodb:PutItem SCHEMA"] {
+			t.Errorf("%s: denied PutItem on SCHEMA, which its setup invocation writes", name)
+		}
+		for _, w := range want {
+			if !denied[w] {
+				t.Errorf("%s: not denied %s", name, w)
+			}
+		}
+	}
+	if n == 0 {
+		t.Fatal("no functions in the template")
+	}
+}
