@@ -21,6 +21,6 @@ func main() {
 		os.Exit(1)
 	}
 	lambda.Start(func(ctx context.Context, ev events.SNSEvent) error {
-		return lambdaapi.MailEvents(ctx, env.Services.Admin, ev)
+		return lambdaapi.MailEvents(ctx, env.Services, ev)
 	})
 }

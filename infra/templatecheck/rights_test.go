@@ -175,7 +175,7 @@ func TestMailEventsRightsAreWhatItUses(t *testing.T) {
 	msg := func(s string) events.SNSEventRecord {
 		return events.SNSEventRecord{SNS: events.SNSEntity{MessageID: "m", Message: s}}
 	}
-	if err := lambdaapi.MailEvents(ctx, svc.Admin, events.SNSEvent{Records: []events.SNSEventRecord{
+	if err := lambdaapi.MailEvents(ctx, svc, events.SNSEvent{Records: []events.SNSEventRecord{
 		msg(`{"eventType":"Bounce","bounce":{"bounceType":"Permanent","bounceSubType":"NoEmail","bouncedRecipients":[{"emailAddress":"owner@example.com"},{"emailAddress":"nobody@example.com"}]}}`),
 		msg(`{"eventType":"Complaint","complaint":{"complaintFeedbackType":"abuse","complainedRecipients":[{"emailAddress":"owner@example.com"}]}}`),
 	}}); err != nil {

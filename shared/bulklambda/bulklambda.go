@@ -53,7 +53,12 @@ func Handler(ctx context.Context, getenv func(string) string) (func(context.Cont
 	}
 	runner := &bulk.Runner{Jobs: env.Store, Files: s3files.New(s3.NewFromConfig(env.AWS), bucket), Accounts: env.Services.Bulk,
 		Continue: queue{sqs.NewFromConfig(env.AWS).SendMessage, queueURL}, Now: time.Now, Log: env.Log}
-	return func(ctx context.Context, raw json.RawMessage) error { return dispatch(ctx, runner, env.Log, raw) }, nil
+	return func(ctx context.Context, raw json.RawMessage) error {
+		if err := env.CheckSchema(ctx); err != nil {
+			return err // retried, then the on-failure destination: nothing applied
+		}
+		return dispatch(ctx, runner, env.Log, raw)
+	}, nil
 }
 
 // dispatch runs each record of an S3 or SQS event. An error makes Lambda retry the event

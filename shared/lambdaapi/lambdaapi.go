@@ -161,6 +161,17 @@ func Build(ctx context.Context, getenv func(string) string, parts Parts) (Env, e
 	return Env{Config: cfg, AWS: awsCfg, Log: log, Store: store, Services: svc}, nil
 }
 
+// CheckSchema refuses work on a table written by a newer version of Kagiya, saying so in
+// the log; the functions that are not behind the HTTP API (whose handler checks it
+// itself) call it before each event. It reads the version once per instance.
+func (e Env) CheckSchema(ctx context.Context) error {
+	err := e.Services.Schema.Check(ctx)
+	if errors.Is(err, account.ErrSchemaNewer) {
+		e.Log.ErrorContext(ctx, "refusing to run: the table was written by a newer version", "err", err)
+	}
+	return err
+}
+
 // Uploads makes the presigner of the upload bucket; only the admin function passes one,
 // so the others do not link the S3 client.
 type Uploads func(awsCfg aws.Config, bucket string) bulk.Presigner

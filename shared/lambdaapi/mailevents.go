@@ -33,8 +33,13 @@ type sesEvent struct {
 
 // MailEvents records SES's bounce and complaint events (functions/mailevents): each
 // permanent bounce or complaint marks its account and is audited. Transient bounces
-// (a full mailbox, a server down) are left: SES retries them.
-func MailEvents(ctx context.Context, admin *account.Admin, ev events.SNSEvent) error {
+// (a full mailbox, a server down) are left: SES retries them. Nothing is done on a table
+// written by a newer version of Kagiya (account.ErrSchemaNewer: the events are retried).
+func MailEvents(ctx context.Context, svc *account.Services, ev events.SNSEvent) error {
+	if err := svc.Schema.Check(ctx); err != nil {
+		return fmt.Errorf("mail events: %w", err)
+	}
+	admin := svc.Admin
 	var errs []error
 	for _, rec := range ev.Records {
 		var e sesEvent

@@ -171,7 +171,7 @@ func TestMailEventsMarkAccounts(t *testing.T) {
 	msg := func(s string) events.SNSEventRecord {
 		return events.SNSEventRecord{SNS: events.SNSEntity{MessageID: "m", Message: s}}
 	}
-	err = lambdaapi.MailEvents(ctx, svc.Admin, events.SNSEvent{Records: []events.SNSEventRecord{
+	err = lambdaapi.MailEvents(ctx, svc, events.SNSEvent{Records: []events.SNSEventRecord{
 		msg(`{"eventType":"Bounce","bounce":{"bounceType":"Transient","bouncedRecipients":[{"emailAddress":"owner@example.com"}]}}`),
 		msg(`{"eventType":"Bounce","bounce":{"bounceType":"Permanent","bounceSubType":"NoEmail","bouncedRecipients":[{"emailAddress":"OWNER@example.com"},{"emailAddress":"nobody@example.com"}]}}`),
 	}})
@@ -186,7 +186,7 @@ func TestMailEventsMarkAccounts(t *testing.T) {
 	if len(evs) == 0 || evs[0].Action != "mail.bounce" || evs[0].Result != "ok:NoEmail" {
 		t.Fatalf("audit: %+v", evs)
 	}
-	if err := lambdaapi.MailEvents(ctx, svc.Admin, events.SNSEvent{Records: []events.SNSEventRecord{msg("not json")}}); err == nil {
+	if err := lambdaapi.MailEvents(ctx, svc, events.SNSEvent{Records: []events.SNSEventRecord{msg("not json")}}); err == nil {
 		t.Fatal("a malformed event passed")
 	}
 }
