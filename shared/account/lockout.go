@@ -74,6 +74,11 @@ func (k *kit) verifyBy(ctx context.Context, ref LoginRef, plain, ip string, chec
 			continue
 		}
 		k.burnDummy(plain)
+		if a.Locked() && !now.Before(a.UnlockLinkUntil) && (set.LockMinutes == 0 || now.Before(a.LockedAt.Add(time.Duration(set.LockMinutes)*time.Minute))) {
+			if err := k.relink(ctx, a, set, ip); err != nil {
+				return Account{}, false, false, err
+			}
+		}
 		if !a.Locked() && now.Sub(a.LastAttemptAt) > StalledAttempt {
 			// The counter is full but no lock was set, and the attempt that filled it is
 			// long gone (its writer died): lock now. A counter filled moments ago is
@@ -107,27 +112,77 @@ func (k *kit) checkReserved(ctx context.Context, a Account, set Settings, plain,
 }
 
 // lock locks a if its counter is full; the one caller that locks it audits the lock and
-// mails the unlock link.
+// mails the unlock link. The link is issued first and its expiry goes into the lock's own
+// write, so there is never a lock without a link: if the link cannot be stored, the
+// account is not locked (its full counter still refuses attempts, and is locked by a
+// later one); a link whose lock another caller won, or whose lock failed, is removed.
 func (k *kit) lock(ctx context.Context, a Account, set Settings, ip string) error {
 	now := k.now().UTC()
-	locked, err := k.attempts.Lock(ctx, a.TenantID, a.ID, set.LockoutThreshold, now)
+	ttl := time.Duration(set.UnlockLinkHours) * time.Hour
+	token, link, err := k.unlockLink(ctx, a, ttl)
+	if err != nil {
+		return err
+	}
+	locked, err := k.attempts.Lock(ctx, a.TenantID, a.ID, set.LockoutThreshold, now, link.ExpiresAt)
 	if err != nil || !locked {
+		k.retire(ctx, link)
 		return err
 	}
 	k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "system", Action: "lock", Target: a.LoginID, TargetID: a.ID, IP: ip,
 		Result: fmt.Sprintf("ok:%d failures", set.LockoutThreshold)})
 	k.endGrants(ctx, a, "lock", ip)
-	ttl := time.Duration(set.UnlockLinkHours) * time.Hour
+	k.mailUnlockLink(ctx, a, set, token, now, ttl)
+	return nil
+}
+
+// unlockLink stores a new unlock link for a, valid for ttl: the token and its record.
+func (k *kit) unlockLink(ctx context.Context, a Account, ttl time.Duration) (string, Token, error) {
 	token, err := k.issueToken(ctx, Token{Purpose: PurposeUnlock, TenantID: a.TenantID, AccountID: a.ID}, ttl)
 	if err != nil {
-		return err
+		return "", Token{}, err
 	}
+	now := k.now().UTC()
+	return token, Token{IDHash: HashToken(token), Purpose: PurposeUnlock, TenantID: a.TenantID, AccountID: a.ID, CreatedAt: now, ExpiresAt: now.Add(ttl)}, nil
+}
+
+// mailUnlockLink sends the lock notice with its unlock link.
+func (k *kit) mailUnlockLink(ctx context.Context, a Account, set Settings, token string, lockedAt time.Time, ttl time.Duration) {
+	now := k.now().UTC()
 	notice := &mail.LockNotice{UnlockURL: k.siteURL + "/unlock.html?token=" + token,
 		ValidUntil: k.formatTime(now.Add(ttl), set), Failures: set.LockoutThreshold}
 	if set.LockMinutes > 0 {
-		notice.LiftsAt = k.formatTime(now.Add(time.Duration(set.LockMinutes)*time.Minute), set)
+		notice.LiftsAt = k.formatTime(lockedAt.Add(time.Duration(set.LockMinutes)*time.Minute), set)
 	}
 	k.notify(ctx, a, notice)
+}
+
+// relink issues a new unlock link for a lock that has none left alive (it expired, or
+// the lock predates links kept with locks), when an attempt meets the lock: the link's
+// expiry is written to the account under a guard that exactly one caller passes, and
+// that caller mails it.
+func (k *kit) relink(ctx context.Context, a Account, set Settings, ip string) error {
+	now := k.now().UTC()
+	ttl := time.Duration(set.UnlockLinkHours) * time.Hour
+	token, link, err := k.unlockLink(ctx, a, ttl)
+	if err != nil {
+		return err
+	}
+	var current Account
+	current, err = k.updateGuarded(ctx, a, func(a Account) error {
+		if !a.Locked() || now.Before(a.UnlockLinkUntil) {
+			return errNothingToRelease // unlocked meanwhile, or another caller issued one
+		}
+		return nil
+	}, func(a *Account) { a.UnlockLinkUntil = link.ExpiresAt })
+	if err != nil {
+		k.retire(ctx, link)
+		if errors.Is(err, errNothingToRelease) {
+			return nil
+		}
+		return fmt.Errorf("unlock link: %w", err)
+	}
+	k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "system", Action: "lock", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:unlock_link_reissued"})
+	k.mailUnlockLink(ctx, current, set, token, current.LockedAt, ttl)
 	return nil
 }
 

@@ -78,8 +78,9 @@ type Attempts interface {
 	// account is not locked (a lock stands; nothing to release is no error).
 	ReleaseAttempt(ctx context.Context, tenantID, accountID string) error
 	// Lock sets the lock at at if the account is unlocked and its counter has reached
-	// threshold; it reports whether this call locked it (exactly one caller does).
-	Lock(ctx context.Context, tenantID, accountID string, threshold int, at time.Time) (bool, error)
+	// threshold, with linkUntil, the expiry of the unlock link already issued for it, in
+	// the same write; it reports whether this call locked it (exactly one caller does).
+	Lock(ctx context.Context, tenantID, accountID string, threshold int, at, linkUntil time.Time) (bool, error)
 	// Unlock clears the lock and the counter. It is ErrConflict if the account was not
 	// locked, and ErrNotFound if it does not exist.
 	Unlock(ctx context.Context, tenantID, accountID string) error

@@ -186,21 +186,22 @@ type Account struct {
 	// which the main password passed through the service check, each with the session
 	// epoch it passed in: a mail client there is known, as a browser with a device
 	// cookie is (at most MaxMailClients, the latest kept).
-	MailClients    map[string]int64
-	LockedAt       time.Time // zero: not locked
-	Disabled       bool
-	QuotaGB        int
-	Comment        string
-	Language       string
-	SessionEpoch   int64     // bumped to revoke every session; a session is valid only in its epoch
-	TokensAfter    time.Time // links and challenges issued before this are void (set when the password changes)
-	InvitedAt      time.Time // set while an invitation waits to be accepted (no password yet)
-	MailSuppressed string    // why mail to the login ID stopped arriving: "bounce", "complaint" ("" : none)
-	FlowSeq        int64     // bumped when a sign-in flow completes a step: its challenge is then used up
-	MFA            MFA       // the second factor, if any
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	LastLoginAt    time.Time
+	MailClients     map[string]int64
+	LockedAt        time.Time // zero: not locked
+	UnlockLinkUntil time.Time // the unlock link issued for the current lock works until then
+	Disabled        bool
+	QuotaGB         int
+	Comment         string
+	Language        string
+	SessionEpoch    int64     // bumped to revoke every session; a session is valid only in its epoch
+	TokensAfter     time.Time // links and challenges issued before this are void (set when the password changes)
+	InvitedAt       time.Time // set while an invitation waits to be accepted (no password yet)
+	MailSuppressed  string    // why mail to the login ID stopped arriving: "bounce", "complaint" ("" : none)
+	FlowSeq         int64     // bumped when a sign-in flow completes a step: its challenge is then used up
+	MFA             MFA       // the second factor, if any
+	CreatedAt       time.Time
+	UpdatedAt       time.Time
+	LastLoginAt     time.Time
 	// EmailVerifiedAt is when the person last used a link mailed to its login ID (an
 	// invitation, a password reset, a login-ID change); zero: never, so the address is
 	// vouched for only if its domain is verified by the tenant (EmailVerified).

@@ -136,9 +136,9 @@ func (s *Store) ListSessions(ctx context.Context, a1 string) ([]account.Session,
 	return r0, err
 }
 
-func (s *Store) Lock(ctx context.Context, a1 string, a2 string, a3 int, a4 time.Time) (bool, error) {
+func (s *Store) Lock(ctx context.Context, a1 string, a2 string, a3 int, a4 time.Time, a5 time.Time) (bool, error) {
 	var r0 bool
-	err := s.plan.call("Lock", func() (err error) { r0, err = s.next.Lock(ctx, a1, a2, a3, a4); return err })
+	err := s.plan.call("Lock", func() (err error) { r0, err = s.next.Lock(ctx, a1, a2, a3, a4, a5); return err })
 	return r0, err
 }
 

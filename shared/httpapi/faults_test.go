@@ -27,6 +27,7 @@ var faultCases = map[string]func(*testing.T, *env, *faults.Plan){
 	"ForgotAnswersTheSameWhateverTheStore":  faultForgotAnswersTheSame,
 	"BatchActionsAnswerPerLoginID":          faultBatchActionsAnswerPerLoginID,
 	"LinksSurviveAFailedChange":             faultLinksSurviveAFailedChange,
+	"NoLockWithoutAnUnlockLink":             faultNoLockWithoutALink,
 }
 
 func TestFaults(t *testing.T) {
@@ -271,5 +272,48 @@ func faultLinksSurviveAFailedChange(t *testing.T, e *env, plan *faults.Plan) {
 	}
 	if res := confirm(); res.code(t) != "invalid_token" {
 		t.Fatalf("the login-ID link a second time: %d %s", res.status, res.body)
+	}
+}
+
+// A lock comes with its unlock link: if the link cannot be stored, the account is not
+// locked (before: locked, and no link ever sent); a later attempt locks it with a link.
+// A lock whose link has expired gets a new one at the next attempt.
+func faultNoLockWithoutALink(t *testing.T, e *env, plan *faults.Plan) {
+	e.withUser(userID, "user")
+	for range account.DefaultLockoutThreshold - 1 {
+		e.client().login(userID, "Wrong-Pass-123!")
+	}
+	mails := len(e.mailbox.Messages(userID))
+	plan.Fail("CreateToken", faults.Throttling("DynamoDB", "PutItem"))
+	internalOnly(t, "the locking attempt while links cannot be stored", e.client().login(userID, "Wrong-Pass-123!"))
+	plan.Clear()
+	if e.account(userID).Locked() {
+		t.Fatal("locked without an unlock link")
+	}
+	e.clock.Add(2 * account.StalledAttempt) // the full counter is now left over, not in flight
+	e.client().login(userID, "Wrong-Pass-123!")
+	m := e.mailbox.Messages(userID)
+	if !e.account(userID).Locked() || len(m) != mails+1 {
+		t.Fatalf("the next attempt: locked %v, mails %d then %d", e.account(userID).Locked(), mails, len(m))
+	}
+	first := tokenFrom(t, m[len(m)-1], "unlock")
+	// The link expires (14 days by default) with the lock still on: the next attempt,
+	// and only that one, mails a new link, which works.
+	e.clock.Add(15 * 24 * time.Hour)
+	e.client().login(userID, userPW)
+	e.client().login(userID, userPW)
+	m = e.mailbox.Messages(userID)
+	if len(m) != mails+2 {
+		t.Fatalf("after the link expired: %d mails, want %d", len(m), mails+2)
+	}
+	second := tokenFrom(t, m[len(m)-1], "unlock")
+	if res := e.client().do("POST", "/api/unlock", map[string]string{"token": first}); res.code(t) != "invalid_token" {
+		t.Fatalf("the expired link: %d %s", res.status, res.body)
+	}
+	if res := e.client().do("POST", "/api/unlock", map[string]string{"token": second}); res.status != 200 || e.account(userID).Locked() {
+		t.Fatalf("the new link: %d %s", res.status, res.body)
+	}
+	if got := e.auditActions(t); !strings.Contains(got, "lock:ok:unlock_link_reissued") {
+		t.Fatalf("the new link is not audited: %s", got)
 	}
 }

@@ -611,12 +611,12 @@ func (s *Store) Secret(_ context.Context, name string, fresh []byte) ([]byte, er
 	return out, err
 }
 
-func (s *Store) Lock(_ context.Context, tenantID, id string, threshold int, at time.Time) (bool, error) {
+func (s *Store) Lock(_ context.Context, tenantID, id string, threshold int, at, linkUntil time.Time) (bool, error) {
 	_, err := s.updateAccount(tenantID, id, func(a *account.Account) error {
 		if a.Locked() || a.FailedAttempts < threshold {
 			return errNoAttempt
 		}
-		a.LockedAt = at
+		a.LockedAt, a.UnlockLinkUntil = at, linkUntil
 		return nil
 	})
 	if errors.Is(err, errNoAttempt) {

@@ -792,10 +792,10 @@ func (s *Store) Secret(ctx context.Context, name string, fresh []byte) ([]byte, 
 	return it.Value, nil
 }
 
-func (s *Store) Lock(ctx context.Context, tenantID, id string, threshold int, at time.Time) (bool, error) {
-	_, ok, err := s.accountUpdate(ctx, tenantID, id, "SET locked_at = :at, s_locked = :tenant",
+func (s *Store) Lock(ctx context.Context, tenantID, id string, threshold int, at, linkUntil time.Time) (bool, error) {
+	_, ok, err := s.accountUpdate(ctx, tenantID, id, "SET locked_at = :at, s_locked = :tenant, unlock_link_until = :until",
 		"attribute_not_exists(locked_at) AND failed_attempts >= :t",
-		map[string]types.AttributeValue{":t": num(int64(threshold)), ":at": str(fmtTime(at)), ":tenant": str(tenantID)}, types.ReturnValueNone)
+		map[string]types.AttributeValue{":t": num(int64(threshold)), ":at": str(fmtTime(at)), ":tenant": str(tenantID), ":until": str(fmtTime(linkUntil))}, types.ReturnValueNone)
 	if err == nil && !ok {
 		if _, gerr := s.GetAccount(ctx, tenantID, id); errors.Is(gerr, account.ErrNotFound) {
 			return false, account.ErrNotFound

@@ -114,6 +114,7 @@ type accountItem struct {
 	DeviceHourN    int              `dynamodbav:"device_hour_n,omitempty"`
 	MailClients    map[string]int64 `dynamodbav:"mail_clients,omitempty"`
 	LockedAt       string           `dynamodbav:"locked_at,omitempty"`
+	UnlockLinkTill string           `dynamodbav:"unlock_link_until,omitempty"`
 	Disabled       bool             `dynamodbav:"disabled"`
 	QuotaGB        int              `dynamodbav:"quota_gb"`
 	Comment        string           `dynamodbav:"comment,omitempty"`
@@ -152,7 +153,7 @@ func toAccountItem(a account.Account) accountItem {
 		PasswordHash: a.PasswordHash,
 		ForceChange:  a.ForceChange, FailedAttempts: a.FailedAttempts, LastAttemptAt: fmtTime(a.LastAttemptAt), Devices: anchored(a.DeviceFailures), LockedAt: fmtTime(a.LockedAt),
 		DeviceHour: a.DeviceHour, DeviceHourN: a.DeviceHourAttempts, MailClients: a.MailClients,
-		Disabled: a.Disabled, QuotaGB: a.QuotaGB, Comment: a.Comment, Language: a.Language,
+		UnlockLinkTill: fmtTime(a.UnlockLinkUntil), Disabled: a.Disabled, QuotaGB: a.QuotaGB, Comment: a.Comment, Language: a.Language,
 		SessionEpoch: a.SessionEpoch, TokensAfter: fmtTime(a.TokensAfter),
 		UpdatedAt: fmtTime(a.UpdatedAt), LastLoginAt: fmtTime(a.LastLoginAt), BulkMarker: a.BulkMarker, Version: a.Version,
 		FlowSeq: a.FlowSeq, MFA: toMFAItem(a.MFA), InvitedAt: fmtTime(a.InvitedAt), MailSuppressed: a.MailSuppressed,
@@ -201,7 +202,7 @@ func (it accountItem) account() account.Account {
 		PasswordHash: it.PasswordHash, PasswordChangedAt: timeOfKey(it.PwKey),
 		ForceChange: it.ForceChange, FailedAttempts: it.FailedAttempts, LastAttemptAt: parseTime(it.LastAttemptAt), DeviceFailures: unanchored(it.Devices), LockedAt: parseTime(it.LockedAt),
 		DeviceHour: it.DeviceHour, DeviceHourAttempts: it.DeviceHourN, MailClients: it.MailClients,
-		Disabled: it.Disabled, QuotaGB: it.QuotaGB, Comment: it.Comment, Language: it.Language,
+		UnlockLinkUntil: parseTime(it.UnlockLinkTill), Disabled: it.Disabled, QuotaGB: it.QuotaGB, Comment: it.Comment, Language: it.Language,
 		SessionEpoch: it.SessionEpoch, TokensAfter: parseTime(it.TokensAfter), CreatedAt: timeOfKey(it.CreatedKey),
 		UpdatedAt: parseTime(it.UpdatedAt), LastLoginAt: parseTime(it.LastLoginAt), BulkMarker: it.BulkMarker, Version: it.Version,
 		FlowSeq: it.FlowSeq, MFA: it.MFA.mfa(), InvitedAt: parseTime(it.InvitedAt), MailSuppressed: it.MailSuppressed,

@@ -485,7 +485,7 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 			}
 			// States, each from its own index: a lock, a suspension, an expired password.
 			lead := list(account.ListQuery{Contains: "lead"}).Accounts[0]
-			if ok, err := s.Lock(ctx, "t1", lead.ID, 0, at); err != nil || !ok {
+			if ok, err := s.Lock(ctx, "t1", lead.ID, 0, at, at.Add(time.Hour)); err != nil || !ok {
 				t.Fatalf("lock: %v %v", ok, err)
 			}
 			u3 := list(account.ListQuery{Contains: "user03"}).Accounts[0]
@@ -607,7 +607,7 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 			for range 3 {
 				s.ReserveAttempt(ctx, "t1", a.ID, 3, at) //nolint:errcheck
 			}
-			if ok, err := s.Lock(ctx, "t1", a.ID, 3, at); !ok || err != nil {
+			if ok, err := s.Lock(ctx, "t1", a.ID, 3, at, at.Add(time.Hour)); !ok || err != nil {
 				t.Fatalf("lock: %v %v", ok, err)
 			}
 			if err := s.ReleaseAttempt(ctx, "t1", a.ID); err != nil {
@@ -660,7 +660,7 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 				locks.Add(1)
 				go func() {
 					defer locks.Done()
-					ok, err := s.Lock(ctx, "t1", g.ID, threshold, at)
+					ok, err := s.Lock(ctx, "t1", g.ID, threshold, at, at.Add(time.Hour))
 					if err != nil {
 						t.Error(err)
 					}
@@ -674,7 +674,7 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 				t.Fatalf("%d callers locked the account, want exactly 1", lockedBy.get())
 			}
 			a, _ := s.GetAccount(ctx, "t1", g.ID)
-			if !a.LockedAt.Equal(at) || a.FailedAttempts != threshold || !a.LastAttemptAt.Equal(at) {
+			if !a.LockedAt.Equal(at) || a.FailedAttempts != threshold || !a.LastAttemptAt.Equal(at) || !a.UnlockLinkUntil.Equal(at.Add(time.Hour)) {
 				t.Fatalf("after lock %+v", a)
 			}
 			if _, ok, _ := s.ReserveAttempt(ctx, "t1", g.ID, 100, at); ok {
@@ -697,7 +697,7 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 			if err := s.Unlock(ctx, "t1", "acc_nobody"); !errors.Is(err, account.ErrNotFound) {
 				t.Fatalf("unlocking a missing account: %v", err)
 			}
-			if ok, err := s.Lock(ctx, "t1", g.ID, threshold, at); ok || err != nil {
+			if ok, err := s.Lock(ctx, "t1", g.ID, threshold, at, at.Add(time.Hour)); ok || err != nil {
 				t.Fatalf("locked below the threshold: %v %v", ok, err)
 			}
 			if _, ok, err := s.ReserveAttempt(ctx, "t1", "acc_nobody", 10, at); ok || err != nil && !errors.Is(err, account.ErrNotFound) {
@@ -712,7 +712,7 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 			for range 3 {
 				s.ReserveAttempt(ctx, "t1", g.ID, 3, at) //nolint:errcheck
 			}
-			if ok, err := s.Lock(ctx, "t1", g.ID, 3, at); !ok || err != nil {
+			if ok, err := s.Lock(ctx, "t1", g.ID, 3, at, at.Add(time.Hour)); !ok || err != nil {
 				t.Fatalf("lock: %v %v", ok, err)
 			}
 			// The browser's first reservation (two at once may refuse one: the safe side, it
