@@ -20,12 +20,21 @@ func ruleState(list, code, state string) chromedp.Action[chromedp.Void] {
 	})
 }
 
-// fill sets an input's value as typing would end up, firing its input event.
+// fill sets an input's value as typing would end up, firing its input event, once the
+// page has settled (as click does): a form the page is still filling from the API would
+// otherwise take the page's value over the one typed.
 func fill(sel, value string) chromedp.Action[chromedp.Void] {
-	return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
-		expr := fmt.Sprintf(`(() => { const el = document.querySelector(%q); el.value = %q; el.dispatchEvent(new Event("input", {bubbles: true})); return true })()`, sel, value)
-		_, err := chromedp.Evaluate[bool](expr)(ctx, tg)
-		return err
+	expr := fmt.Sprintf(`(() => {
+  if (document.readyState !== "complete" || Number(document.documentElement.dataset.pending || 0) > 0) return false;
+  const el = document.querySelector(%q);
+  if (!el) return false;
+  el.value = %q;
+  el.dispatchEvent(new Event("input", {bubbles: true}));
+  return true;
+})()`, sel, value)
+	return poll(func(ctx context.Context, tg *chromedp.Target) (bool, string, error) {
+		done, err := chromedp.Evaluate[bool](expr)(ctx, tg)
+		return err == nil && done, fmt.Sprintf("waiting to fill %s (page settled, element there)", sel), nil
 	})
 }
 
