@@ -48,7 +48,7 @@ func TestBrowserBatchActionShowsWhatFailed(t *testing.T) {
 		}),
 		// Tried again (the fault has passed), in English: the one left is suspended.
 		click("#lang-switch"),
-		click(`#accounts tr[data-login-id="haru@example.com"] button.suspend`),
+		openRowAction("haru@example.com", "suspend"),
 		fill("#unlock-confirm", "Kagi-2026-Tokyo!"),
 		click("#unlock-ok"),
 		waitText("#list-message", "1 suspended: haru@example.com"),
