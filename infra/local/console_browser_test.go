@@ -262,6 +262,10 @@ func TestBrowserAccountListScans(t *testing.T) {
 	var offScreen string
 	row := `#accounts tr[data-login-id="` + target + `"]`
 	err := chromedp.Do(ctx,
+		// :focus matches only in a focused page, which a headless tab is not always.
+		chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			return tg.Call(ctx, "Emulation.setFocusEmulationEnabled", map[string]bool{"enabled": true}, nil)
+		}),
 		read(chromedp.Evaluate[bool](`(() => { const el = document.querySelector('`+row+` .trunc'); el.focus();
   return document.activeElement === el && el.scrollWidth <= el.clientWidth })()`), &focusedWhole),
 		chromedp.Click(css(row+" summary")),
