@@ -185,7 +185,7 @@ func New(d Deps, cfg Config) (*Services, error) {
 		SelfService:  &SelfService{kit: k, sessions: st, logins: st},
 		Admin:        &Admin{kit: k, tenants: st, logins: st, creds: st},
 		Bulk:         &Bulk{kit: k, tenants: st, logins: st},
-		Integrations: &Integrations{kit: k, logins: st, creds: st, cache: &credCache{}},
+		Integrations: &Integrations{kit: k, logins: st, creds: st, cache: &credCache{}, loginRefs: &loginCache{}},
 		Schema:       NewSchemaGuard(st),
 	}, nil
 }

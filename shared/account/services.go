@@ -42,9 +42,10 @@ var protocols = map[string]bool{"imap": true, "smtp": true, "pop3": true, "other
 // Integrations are the service credentials, the service check and app passwords.
 type Integrations struct {
 	*kit
-	logins Logins
-	creds  Credentials
-	cache  *credCache
+	logins    Logins
+	creds     Credentials
+	cache     *credCache
+	loginRefs *loginCache // where login IDs led (serviceAccount)
 }
 
 // IssuedCredential is a credential with its secret, which is shown once.
@@ -265,12 +266,10 @@ func (s *Integrations) Verify(ctx context.Context, secret string, in ServiceChec
 		}
 	}
 	ref := LoginRef{TenantID: "-", AccountID: "-"}
+	var seen Account // the account as read before the check (eventually consistent)
 	if wellFormed {
-		found, err := s.logins.LookupLogin(ctx, key)
-		switch {
-		case err == nil && found.TenantID == svc.TenantID: // another tenant's people are strangers here
-			ref = found
-		case err != nil && !errors.Is(err, ErrNotFound):
+		var err error
+		if ref, seen, err = s.serviceAccount(ctx, svc.TenantID, key); err != nil {
 			return ServiceAnswer{}, fmt.Errorf("service check: %w", err)
 		}
 	}
@@ -283,20 +282,13 @@ func (s *Integrations) Verify(ctx context.Context, secret string, in ServiceChec
 			Result: "failed:" + in.Protocol + ":" + reason})
 		return ServiceAnswer{}, codeErr(CodeInvalidCredentials)
 	}
-	var seen Account // the account as read before the check (eventually consistent)
 	if ref.AccountID != "-" {
-		a, err := s.accounts.GetAccountEventually(ctx, ref.TenantID, ref.AccountID)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return ServiceAnswer{}, fmt.Errorf("service check: %w", err)
-		}
-		if err == nil {
-			seen = a
-		}
+		a := seen
 		// App passwords are 75 random bits: guessing one is for the per-IP and
 		// per-account limits above, not the lockout, so neither a right nor a wrong one
 		// touches the counter, and a lock (guesses at the main password) does not stop
 		// the person's mail clients. A suspension does.
-		if norm, ok := normalizeAppPassword(in.Password); ok && err == nil {
+		if norm, ok := normalizeAppPassword(in.Password); ok {
 			c, err := s.matchAppPassword(ctx, a, norm)
 			if err != nil {
 				return ServiceAnswer{}, err
@@ -311,7 +303,7 @@ func (s *Integrations) Verify(ctx context.Context, secret string, in ServiceChec
 				return refuse(a, "app_password")
 			}
 			// Without a second factor, letters of that shape may be the main password.
-		} else if err == nil && a.MFAEnabled() {
+		} else if a.MFAEnabled() {
 			// An account with a second factor is not guessed at through its main
 			// password here (the hash is never checked), so a mail client still set to
 			// that password does not lock the person out.
@@ -370,6 +362,67 @@ func (s *Integrations) Verify(ctx context.Context, secret string, in ServiceChec
 	}
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "service:" + svc.Name, Action: "service.verify", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: how})
 	return ServiceAnswer{AccountID: a.ID, LoginID: a.LoginID, QuotaGB: a.QuotaGB}, nil
+}
+
+// serviceAccount finds the account a service check names by its login key, within the
+// credential's tenant (another tenant's people are strangers here: "-"), and reads it
+// eventually consistent. A mail server checks the same people again and again, so the
+// instance keeps where each login ID led; the account read proves it still does (the
+// login ID is still that account's), and a stale entry is looked up again.
+func (s *Integrations) serviceAccount(ctx context.Context, tenantID, key string) (LoginRef, Account, error) {
+	none := LoginRef{TenantID: "-", AccountID: "-"}
+	if ref, ok := s.loginRefs.get(key); ok {
+		a, err := s.accounts.GetAccountEventually(ctx, ref.TenantID, ref.AccountID)
+		if err == nil && a.Key() == key && a.TenantID == tenantID {
+			return ref, a, nil
+		} else if err != nil && !errors.Is(err, ErrNotFound) {
+			return none, Account{}, err
+		}
+		s.loginRefs.drop(key)
+	}
+	ref, err := s.logins.LookupLogin(ctx, key)
+	if errors.Is(err, ErrNotFound) || err == nil && ref.TenantID != tenantID {
+		return none, Account{}, nil
+	} else if err != nil {
+		return none, Account{}, err
+	}
+	a, err := s.accounts.GetAccountEventually(ctx, ref.TenantID, ref.AccountID)
+	if errors.Is(err, ErrNotFound) {
+		return ref, Account{}, nil // gone meanwhile: the check answers as for a stranger
+	} else if err != nil {
+		return none, Account{}, err
+	}
+	s.loginRefs.put(key, ref)
+	return ref, a, nil
+}
+
+// loginCache keeps where login IDs led, for the service check; at most 10,000 entries
+// (then it starts again), each proven by the account read that uses it.
+type loginCache struct {
+	mu sync.Mutex
+	m  map[string]LoginRef
+}
+
+func (c *loginCache) get(key string) (LoginRef, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ref, ok := c.m[key]
+	return ref, ok
+}
+
+func (c *loginCache) put(key string, ref LoginRef) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m == nil || len(c.m) >= 10_000 {
+		c.m = map[string]LoginRef{}
+	}
+	c.m[key] = ref
+}
+
+func (c *loginCache) drop(key string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, key)
 }
 
 // MaxMailClients is how many addresses of known mail clients an account keeps.
@@ -468,8 +521,12 @@ func appPasswordHash(accountID, norm string) string {
 }
 
 // matchAppPassword returns a's app password with the normalized letters, or none.
+//
+// The list is read eventually consistent: an app password made or revoked a moment ago
+// may be missing or still there for about a second, far less than a mail server's own
+// cache of a right password (Dovecot's auth_cache_ttl).
 func (s *Integrations) matchAppPassword(ctx context.Context, a Account, norm string) (Credential, error) {
-	cs, err := s.creds.ListCredentials(ctx, CredAppPassword, a.ID)
+	cs, err := s.creds.ListCredentialsEventually(ctx, CredAppPassword, a.ID)
 	if err != nil {
 		return Credential{}, fmt.Errorf("app passwords: %w", err)
 	}

@@ -183,6 +183,9 @@ type Credentials interface {
 	GetCredential(ctx context.Context, kind, owner, id string) (Credential, error)
 	// ListCredentials returns an owner's credentials of a kind, oldest first.
 	ListCredentials(ctx context.Context, kind, owner string) ([]Credential, error)
+	// ListCredentialsEventually is ListCredentials read eventually consistent (half the
+	// read units; one just written may be missing for about a second).
+	ListCredentialsEventually(ctx context.Context, kind, owner string) ([]Credential, error)
 	// TouchCredential notes the credential's last use, if it still exists (ErrNotFound).
 	TouchCredential(ctx context.Context, kind, owner, id string, at time.Time) error
 	// DeleteCredential removes it; an unknown one is ErrNotFound.

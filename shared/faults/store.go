@@ -255,3 +255,9 @@ func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 func (s *Store) RaiseSchemaVersion(ctx context.Context, a1 int) error {
 	return s.plan.call("RaiseSchemaVersion", func() error { return s.next.RaiseSchemaVersion(ctx, a1) })
 }
+
+func (s *Store) ListCredentialsEventually(ctx context.Context, a1 string, a2 string) ([]account.Credential, error) {
+	var r0 []account.Credential
+	err := s.plan.call("ListCredentialsEventually", func() (err error) { r0, err = s.next.ListCredentialsEventually(ctx, a1, a2); return err })
+	return r0, err
+}

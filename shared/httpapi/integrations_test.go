@@ -380,7 +380,38 @@ func appPasswordsRevokedByAPasswordChange(t *testing.T, e *env) {
 	}
 }
 
+// The service check keeps where a login ID led, proven by each account read: after its
+// account is deleted and the login ID made again, the check answers for the account that
+// has it now, never the one it had.
+func serviceCheckFollowsTheLoginID(t *testing.T, e *env) {
+	secret := e.serviceCredential("mail")
+	owner := e.signedIn(ownerID, ownerPW)
+	e.withUser("hanako@example.com", "user")
+	if res := e.verify(secret, "hanako@example.com", userPW); res.status != 200 {
+		t.Fatalf("hanako: %d", res.status)
+	}
+	first := e.account("hanako@example.com").ID
+	if res := owner.do("DELETE", "/api/admin/accounts/hanako@example.com", map[string]string{"confirm_password": ownerPW}); res.status != 204 {
+		t.Fatalf("delete: %d", res.status)
+	}
+	if res := e.verify(secret, "hanako@example.com", userPW); res.status != 401 {
+		t.Fatalf("a deleted account: %d", res.status)
+	}
+	const other = "Mizu-no-Oto-2026!"
+	if res := owner.do("POST", "/api/admin/accounts", map[string]any{"login_id": "hanako@example.com", "role": "user", "password": other, "confirm_password": ownerPW}); res.status != 201 {
+		t.Fatalf("hanako made again: %d %s", res.status, res.body)
+	}
+	if res := e.verify(secret, "hanako@example.com", userPW); res.status != 401 {
+		t.Fatalf("the deleted account's password: %d", res.status)
+	}
+	res := e.verify(secret, "hanako@example.com", other)
+	if res.status != 200 || res.json(t)["account_id"] == first || res.json(t)["account_id"] != e.account("hanako@example.com").ID {
+		t.Fatalf("the new account: %d %s", res.status, res.body)
+	}
+}
+
 var integrationCases = map[string]func(*testing.T, *env){
+	"ServiceCheckFollowsTheLoginID":           serviceCheckFollowsTheLoginID,
 	"AppPasswordsRevokedByAPasswordChange":    appPasswordsRevokedByAPasswordChange,
 	"AppPasswordsAreNoLockoutLever":           appPasswordsAreNoLockoutLever,
 	"ServiceCredentialsAreOwnersAndRevocable": serviceCredentialsAreOwnersAndRevocable,

@@ -32,6 +32,11 @@ func (s *Store) GetCredential(_ context.Context, kind, owner, id string) (c acco
 	return c, err
 }
 
+// ListCredentialsEventually is ListCredentials: the embedded store is always consistent.
+func (s *Store) ListCredentialsEventually(ctx context.Context, kind, owner string) ([]account.Credential, error) {
+	return s.ListCredentials(ctx, kind, owner)
+}
+
 func (s *Store) ListCredentials(_ context.Context, kind, owner string) ([]account.Credential, error) {
 	var out []account.Credential
 	err := s.db.View(func(tx *bolt.Tx) error {

@@ -45,7 +45,16 @@ func (s *Store) GetCredential(ctx context.Context, kind, owner, id string) (acco
 }
 
 func (s *Store) ListCredentials(ctx context.Context, kind, owner string) ([]account.Credential, error) {
-	in := &dynamodb.QueryInput{TableName: &s.table, ConsistentRead: aws.Bool(true),
+	return s.listCredentials(ctx, kind, owner, true)
+}
+
+// ListCredentialsEventually reads them eventually consistent: half the read units.
+func (s *Store) ListCredentialsEventually(ctx context.Context, kind, owner string) ([]account.Credential, error) {
+	return s.listCredentials(ctx, kind, owner, false)
+}
+
+func (s *Store) listCredentials(ctx context.Context, kind, owner string, consistent bool) ([]account.Credential, error) {
+	in := &dynamodb.QueryInput{TableName: &s.table, ConsistentRead: aws.Bool(consistent),
 		KeyConditionExpression:    aws.String("PK = :pk"),
 		ExpressionAttributeValues: map[string]types.AttributeValue{":pk": str(credPK(kind, owner))}}
 	items, err := queryAll[credItem](ctx, s.db, in)
