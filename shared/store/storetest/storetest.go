@@ -1006,6 +1006,10 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 		if err != nil || len(got) != 2 || got[0].ID != "apw_b" || got[1].ID != "apw_a" {
 			t.Fatalf("list (oldest first, this owner and kind only): %+v %v", got, err)
 		}
+		// The eventually consistent read gives the same (these servers answer it at once).
+		if ev, err := s.ListCredentialsEventually(ctx, account.CredAppPassword, "acc_1"); err != nil || len(ev) != 2 || ev[0].ID != "apw_b" || ev[1].SecretHash != "h-apw_a" {
+			t.Fatalf("list eventually consistent: %+v %v", ev, err)
+		}
 		if !got[0].CreatedAt.Equal(at) || got[0].Name != want[0].Name || got[0].SecretHash != "h-apw_b" ||
 			len(got[0].RedirectURIs) != 1 || got[0].Scopes[0] != "openid" || !got[0].LastUsedAt.IsZero() {
 			t.Fatalf("round trip: %+v", got[0])
