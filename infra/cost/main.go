@@ -360,7 +360,7 @@ func mailServers(w io.Writer, in inputs, pr prices, regions []string) {
 			fmt.Fprintln(w)
 		}
 	}
-	fmt.Fprintf(w, "\nA password check is %.0f write and %.0f read units (the attempt, the sign-in, the audit event) and a hash; an app password %.0f write and %.0f read units and no argon2id (TestCapacityBudgets: service_verify, service_verify_app_password). A client that keeps one IMAP IDLE connection and reconnects about hourly makes 24 checks a day; one that reconnects more often than every 5 minutes is held to the cache's 288. At 288 password checks a day a mail user costs more than a hundred people who only sign in: for mail, app passwords are the cheaper kind, and a longer `auth_cache_ttl` divides the figures by as much (at the price of a revocation reaching Dovecot later).\n\n",
+	fmt.Fprintf(w, "\nA password check is %.0f write and %g read units (the attempt, the sign-in, the audit event; the account read, where its login ID leads kept by the instance) and a hash; an app password %.0f write and %g read units (the account and its app passwords) and no argon2id (TestCapacityBudgets: service_verify, service_verify_app_password). A client that keeps one IMAP IDLE connection and reconnects about hourly makes 24 checks a day; one that reconnects more often than every 5 minutes is held to the cache's 288. At 288 password checks a day a mail user costs more than a hundred people who only sign in: for mail, app passwords are the cheaper kind, and a longer `auth_cache_ttl` divides the figures by as much (at the price of a revocation reaching Dovecot later).\n\n",
 		in.Verify.WriteUnits, in.Verify.ReadUnits, in.VerifyApp.WriteUnits, in.VerifyApp.ReadUnits)
 }
 
