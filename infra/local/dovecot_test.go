@@ -249,12 +249,10 @@ func serviceChecks(t *testing.T, api func(method, path string, body any) *http.R
 	return n
 }
 
-// Dovecot, for real: an IMAP login through Dovecot's checkpassword passdb and Kagiya's
-// service check, with the right password, a wrong one, an app password, and a locked
-// account; the quota comes from quota_gb, and the auth cache saves the second check.
-func TestDovecotLogsInThroughKagiya(t *testing.T) {
-	base := startServer(t)
-	owner := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")
+// dovecotCredential makes the service credential Dovecot's passdb checks with, as the
+// owner does on the integrations page, and returns its secret.
+func dovecotCredential(t *testing.T, owner func(method, path string, body any) *http.Response) string {
+	t.Helper()
 	res := owner("POST", "/api/admin/service-credentials", map[string]string{"name": "Dovecot", "confirm_password": "Kagi-2026-Tokyo!"})
 	var cred struct{ Secret string }
 	json.NewDecoder(res.Body).Decode(&cred)
@@ -262,6 +260,16 @@ func TestDovecotLogsInThroughKagiya(t *testing.T) {
 	if res.StatusCode != 201 || cred.Secret == "" {
 		t.Fatalf("service credential: %d", res.StatusCode)
 	}
+	return cred.Secret
+}
+
+// Dovecot, for real: an IMAP login through Dovecot's checkpassword passdb and Kagiya's
+// service check, with the right password, a wrong one, an app password, and a locked
+// account; the quota comes from quota_gb, and the auth cache saves the second check.
+func TestDovecotLogsInThroughKagiya(t *testing.T) {
+	base := startServer(t)
+	owner := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")
+	secret := dovecotCredential(t, owner)
 	const pw = "Umi-no-Kaze-2026!"
 	for _, id := range []string{"mail@example.com", "locked@example.com", "mfa@example.com"} {
 		res := owner("POST", "/api/admin/accounts", map[string]any{"login_id": id, "role": "user", "password": pw, "quota_gb": 5})
@@ -270,7 +278,7 @@ func TestDovecotLogsInThroughKagiya(t *testing.T) {
 			t.Fatalf("create %s: %d", id, res.StatusCode)
 		}
 	}
-	addr := startDovecot(t, base, cred.Secret, nil, nil)
+	addr := startDovecot(t, base, secret, nil, nil)
 
 	ok, quota := imapLogin(t, addr, "mail@example.com", pw)
 	if !ok || !strings.Contains(quota, "STORAGE 0 5242880") {
@@ -305,7 +313,7 @@ func TestDovecotLogsInThroughKagiya(t *testing.T) {
 
 	// A second factor: the main password is refused, an app password works.
 	mfa := apiAs(t, base, "mfa@example.com", pw)
-	res = mfa("POST", "/api/me/mfa/totp/setup", map[string]string{"current_password": pw})
+	res := mfa("POST", "/api/me/mfa/totp/setup", map[string]string{"current_password": pw})
 	var setup struct{ Secret string }
 	json.NewDecoder(res.Body).Decode(&setup)
 	res.Body.Close()

@@ -7,7 +7,6 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
-	"encoding/json"
 	"encoding/pem"
 	"math/big"
 	"net/http"
@@ -86,15 +85,9 @@ func leaf(t *testing.T, issuer *testIssuer, names ...string) *tls.Certificate {
 func TestDovecotVerifiesKagiyasCertificate(t *testing.T) {
 	base := startServer(t)
 	owner := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")
-	res := owner("POST", "/api/admin/service-credentials", map[string]string{"name": "Dovecot", "confirm_password": "Kagi-2026-Tokyo!"})
-	var cred struct{ Secret string }
-	json.NewDecoder(res.Body).Decode(&cred)
-	res.Body.Close()
-	if res.StatusCode != 201 || cred.Secret == "" {
-		t.Fatalf("service credential: %d", res.StatusCode)
-	}
+	secret := dovecotCredential(t, owner)
 	const pw = "Umi-no-Kaze-2026!"
-	res = owner("POST", "/api/admin/accounts", map[string]any{"login_id": "mail@example.com", "role": "user", "password": pw})
+	res := owner("POST", "/api/admin/accounts", map[string]any{"login_id": "mail@example.com", "role": "user", "password": pw})
 	res.Body.Close()
 	if res.StatusCode != 201 {
 		t.Fatalf("create: %d", res.StatusCode)
@@ -124,7 +117,7 @@ func TestDovecotVerifiesKagiyasCertificate(t *testing.T) {
 	t.Cleanup(func() { close(release); front.Close() })
 	frontURL := strings.Replace(front.URL, "127.0.0.1", "localhost", 1)
 
-	addr := startDovecot(t, frontURL, cred.Secret,
+	addr := startDovecot(t, frontURL, secret,
 		[]string{"cafile = {{dir}}/ca.pem", "timeout = 2"}, map[string][]byte{"ca.pem": ca.pem})
 
 	for _, c := range []struct {
