@@ -79,7 +79,9 @@ type inputs struct {
 	MailChecks       map[string]float64 `json:"mail_checks_per_user_day"`
 	Binaries         map[string]int     `json:"binary_bytes"`
 	Archive          struct {
-		PerSignIn   float64 `json:"objects_per_signin"`
+		PerSignIn   float64 `json:"events_per_signin"`
+		WindowS     float64 `json:"batch_window_s"` // the stream mapping's MaximumBatchingWindowInSeconds
+		BatchSize   float64 `json:"batch_size"`     // and its BatchSize
 		ObjectBytes float64 `json:"object_bytes"`
 		MS          float64 `json:"ms"`
 		MemoryMB    float64 `json:"memory_mb"`
@@ -142,7 +144,7 @@ func use(in inputs, mau float64) usage {
 	perAccount := float64(st.Account+st.Login+st.Index) + oh*float64(2+st.IndexEntries)
 	sessions := in.SignInsPerMonth * in.SessionDays / 30 * (float64(st.Session) + oh)
 	audit := in.SignInsPerMonth * in.AuditDays / 30 * (float64(st.Audit) + oh)
-	archived := n * in.Archive.PerSignIn // at a sign-in's pace, a batch is about one record: one invocation each
+	archived := archiveBatches(n*in.Archive.PerSignIn, in)
 	logs := calls*(float64(st.Log)+in.PlatformLogBytes+in.AccessLogBytes) + archived*in.PlatformLogBytes
 	emails := 0.0
 	for _, e := range in.Emails {
@@ -168,8 +170,17 @@ func use(in inputs, mau float64) usage {
 	}
 }
 
+// archiveBatches is how many batches (an invocation and an object each) the stream
+// gives the archive for events a month: a batch closes when its window ends or it is
+// full, so below one event a window each event is a batch, and above it there is one
+// batch a window plus one for each full batch (one stream shard, one tenant).
+func archiveBatches(events float64, in inputs) float64 {
+	windows := 30 * 24 * 3600 / in.Archive.WindowS
+	return min(events, windows+events/in.Archive.BatchSize)
+}
+
 // archivePuts names the audit archive's PUTs in month's lines.
-const archivePuts = "S3 audit archive: one object an event"
+const archivePuts = "S3 audit archive: one object a batch"
 
 // month is the bill for mau people in a region, part by part.
 func month(in inputs, p price, mau float64) []line {
@@ -322,7 +333,7 @@ func goal(w io.Writer, in inputs, pr prices) {
 		}
 		fmt.Fprintf(w, " %s %.2f USD (%.0f%%)%s", l.what, l.usd, l.usd/t*100, sep)
 	}
-	fmt.Fprintf(w, " The sign-in's own floor is a choice the design holds to: an API call through CloudFront and API Gateway, argon2id at OWASP's parameters, and four writes (the attempt counted before the hash is checked, so parallel guesses cannot pass the lockout threshold; the sign-in recorded; the session; the audit event). The audit events are the bulk of the storage and its point-in-time recovery: %.0f days of them are kept. The audit archive writes one S3 object an event (%.2f USD here); one object a batch, with a batching window on the stream, would divide that by the batch's size.\n\n", in.AuditDays, part(bill, archivePuts))
+	fmt.Fprintf(w, " The sign-in's own floor is a choice the design holds to: an API call through CloudFront and API Gateway, argon2id at OWASP's parameters, and four writes (the attempt counted before the hash is checked, so parallel guesses cannot pass the lockout threshold; the sign-in recorded; the session; the audit event). The audit events are the bulk of the storage and its point-in-time recovery: %.0f days of them are kept. The audit archive writes one S3 object a batch of the stream (%.2f USD here), not one an event.\n\n", in.AuditDays, part(bill, archivePuts))
 }
 
 // mailServers writes what a mail server's checks cost per 1,000 mail users.
@@ -353,8 +364,9 @@ func mailServers(w io.Writer, in inputs, pr prices, regions []string) {
 				usd := checks/1e6*(k.f.WriteUnits*p.DynamoWrite+k.f.ReadUnits*p.DynamoRead+p.HTTPAPI+p.LambdaReq) +
 					checks*s*in.MemoryMB/1024*p.LambdaGBs + checks/1e4*p.CloudFront10k +
 					logs/gb*p.LogsIngestGB + logs*in.LogDays/30/gb*p.LogsStoreGB +
-					// its audit event, archived as a sign-in's is
-					checks/1000*p.S3Put1000 + checks/1e6*p.LambdaReq + checks*in.Archive.MS/1000*in.Archive.MemoryMB/1024*p.LambdaGBs
+					// its audit event joins the archive's batches: once every window has
+					// one, only full batches add objects
+					checks/in.Archive.BatchSize*(p.S3Put1000/1000+p.LambdaReq/1e6+in.Archive.MS/1000*in.Archive.MemoryMB/1024*p.LambdaGBs)
 				fmt.Fprintf(w, " %.2f |", usd)
 			}
 			fmt.Fprintln(w)
@@ -379,8 +391,8 @@ func inputsSection(w io.Writer, in inputs, pr prices) {
 		in.ItemOverhead, st.Account, st.Login, st.IndexEntries, st.Index, st.Session, in.SessionDays, st.Audit, in.AuditDays)
 	fmt.Fprintf(w, "- **Logs**, per API call: the function's JSON lines for a sign-in, %d bytes (the audit line and the request line; TestStoredSizes), Lambda's START, END and REPORT lines, %.0f bytes (their format as the runtime emulator prints them, with a 36-character request ID), and the API's access log line, %.0f bytes (template.yaml's format with a sample request filled in; TestInputsMatchTheTemplate). Kept %.0f days (LogRetentionDays), billed uncompressed.\n",
 		st.Log, in.PlatformLogBytes, in.AccessLogBytes, in.LogDays)
-	fmt.Fprintf(w, "- **The audit archive** (functions/auditarchive): the table's stream (read by Lambda at no charge) gives every new audit item to a %.0f MB function, which writes it to S3 under Object Lock as one object, kept %.0f days (AuditArchiveDays). At a sign-in's pace a batch holds about one record, so the model counts an invocation and a PUT for each event, %.0f a sign-in. An object is %.0f bytes (a sign-in's audit item through the archive's own code, as the stream gives it; TestStoredSizes). Not measured: the function's time (%.0f ms taken: one PUT).\n",
-		in.Archive.MemoryMB, in.Archive.Days, in.Archive.PerSignIn, in.Archive.ObjectBytes, in.Archive.MS)
+	fmt.Fprintf(w, "- **The audit archive** (functions/auditarchive): the table's stream (read by Lambda at no charge) gives the new audit items to a %.0f MB function in batches (a window of %.0f s, at most %.0f records; template.yaml), which writes each tenant's items of a batch to S3 under Object Lock as one object, kept %.0f days (AuditArchiveDays). Below one event a window each event is still its own batch; above, there is one batch a window and one more for each full batch (the model takes one stream shard and one tenant: more shards or tenants make more, smaller objects). %.0f event a sign-in, %.0f bytes an event (a sign-in's audit item through the archive's own code, as the stream gives it; TestStoredSizes). Not measured: the function's time (%.0f ms taken a batch: one PUT).\n",
+		in.Archive.MemoryMB, in.Archive.WindowS, in.Archive.BatchSize, in.Archive.Days, in.Archive.PerSignIn, in.Archive.ObjectBytes, in.Archive.MS)
 	fmt.Fprintf(w, "- **Alarms and metrics**: %.0f CloudWatch alarms and %.0f custom metrics (from the functions' metric filters) in template.yaml; %.0f Secrets Manager secret, %.0f KMS key (TestInputsMatchTheTemplate counts them). KMS and Secrets Manager requests (at cold starts, and DynamoDB's table key) are left out: cents.\n",
 		in.Alarms, in.CustomMetrics, in.Secrets, in.KMSKeys)
 	names := make([]string, 0, len(in.Emails))

@@ -42,28 +42,37 @@ type record struct {
 	OldImage map[string]events.DynamoDBAttributeValue `json:"old,omitempty"`
 }
 
-// Handle archives the audit items of a batch of stream records: a new item as
-// events/<tenant>/<sort key>.json, any other change as
+// Handle archives the audit items of a batch of stream records: the new items of each
+// tenant as one object, events/<tenant>/<first sort key>+<count>.jsonl (one record a
+// line, in the stream's order), and any other change as its own object,
 // changes/<tenant>/<sort key>/<event id>.json. Expiry by time-to-live is not a change.
-// An error makes Lambda retry the batch; an object already written is written again
-// as a new version, the first staying locked.
+// One object a batch rather than one an event is what keeps the archive's PUTs cheap
+// (the stream's batching window gathers a minute of events). An error makes Lambda
+// retry the batch; an object already written is written again as a new version of the
+// same key, the first staying locked.
 func (a Archive) Handle(ctx context.Context, ev events.DynamoDBEvent) error {
 	var errs []error
+	put := func(key string, body []byte) {
+		if _, err := a.Put(ctx, &s3.PutObjectInput{Bucket: &a.Bucket, Key: &key, Body: bytes.NewReader(body),
+			ContentType: str("application/json"), ChecksumAlgorithm: types.ChecksumAlgorithmSha256}); err != nil {
+			errs = append(errs, fmt.Errorf("archive %s: %w", key, err))
+		}
+	}
+	type batch struct {
+		first string // the sort key of the tenant's first new item in the batch
+		lines bytes.Buffer
+		n     int
+	}
+	inserts := map[string]*batch{}
+	var tenants []string // in the order they first appear
 	for _, rec := range ev.Records {
 		pk, sk := rec.Change.Keys["PK"], rec.Change.Keys["SK"]
 		if pk.DataType() != events.DataTypeString || !strings.HasPrefix(pk.String(), auditPrefix) || sk.DataType() != events.DataTypeString {
 			continue
 		}
 		tenant := strings.TrimPrefix(pk.String(), auditPrefix)
-		var key string
-		switch {
-		case rec.EventName == string(events.DynamoDBOperationTypeInsert):
-			key = "events/" + tenant + "/" + sk.String() + ".json"
-		case rec.EventName == string(events.DynamoDBOperationTypeRemove) && expired(rec):
+		if rec.EventName == string(events.DynamoDBOperationTypeRemove) && expired(rec) {
 			continue
-		default:
-			key = "changes/" + tenant + "/" + sk.String() + "/" + rec.EventID + ".json"
-			a.Log.ErrorContext(ctx, "audit item changed", "event", rec.EventName, "tenant", tenant, "sk", sk.String())
 		}
 		body, err := json.Marshal(record{Event: rec.EventName, EventID: rec.EventID, Keys: rec.Change.Keys,
 			NewImage: rec.Change.NewImage, OldImage: rec.Change.OldImage})
@@ -71,10 +80,24 @@ func (a Archive) Handle(ctx context.Context, ev events.DynamoDBEvent) error {
 			errs = append(errs, fmt.Errorf("audit record %s: %w", rec.EventID, err))
 			continue
 		}
-		if _, err := a.Put(ctx, &s3.PutObjectInput{Bucket: &a.Bucket, Key: &key, Body: bytes.NewReader(body),
-			ContentType: str("application/json"), ChecksumAlgorithm: types.ChecksumAlgorithmSha256}); err != nil {
-			errs = append(errs, fmt.Errorf("archive %s: %w", key, err))
+		if rec.EventName != string(events.DynamoDBOperationTypeInsert) {
+			a.Log.ErrorContext(ctx, "audit item changed", "event", rec.EventName, "tenant", tenant, "sk", sk.String())
+			put("changes/"+tenant+"/"+sk.String()+"/"+rec.EventID+".json", body)
+			continue
 		}
+		b := inserts[tenant]
+		if b == nil {
+			b = &batch{first: sk.String()}
+			inserts[tenant] = b
+			tenants = append(tenants, tenant)
+		}
+		b.lines.Write(body)
+		b.lines.WriteByte('\n')
+		b.n++
+	}
+	for _, tenant := range tenants {
+		b := inserts[tenant]
+		put(fmt.Sprintf("events/%s/%s+%d.jsonl", tenant, b.first, b.n), b.lines.Bytes())
 	}
 	return errors.Join(errs...)
 }

@@ -37,7 +37,13 @@ const stream = `{"Records":[
    "Keys":{"PK":{"S":"AUDIT#t_1"},"SK":{"S":"2025-01-01T00:00:00Z#old"}},
    "OldImage":{"action":{"S":"login"}}}},
  {"eventID":"e5","eventName":"INSERT","eventSource":"aws:dynamodb","dynamodb":{
-   "Keys":{"PK":{"S":"SESSION#acc_1"},"SK":{"S":"h"}},"NewImage":{"PK":{"S":"SESSION#acc_1"}}}}
+   "Keys":{"PK":{"S":"SESSION#acc_1"},"SK":{"S":"h"}},"NewImage":{"PK":{"S":"SESSION#acc_1"}}}},
+ {"eventID":"e6","eventName":"INSERT","eventSource":"aws:dynamodb","dynamodb":{
+   "Keys":{"PK":{"S":"AUDIT#t_2"},"SK":{"S":"2026-12-03T04:00:01Z#def"}},
+   "NewImage":{"action":{"S":"unlock"},"result":{"S":"ok"}}}},
+ {"eventID":"e7","eventName":"INSERT","eventSource":"aws:dynamodb","dynamodb":{
+   "Keys":{"PK":{"S":"AUDIT#t_1"},"SK":{"S":"2026-12-03T04:00:02Z#ghi"}},
+   "NewImage":{"action":{"S":"logout"},"result":{"S":"ok"}}}}
 ]}`
 
 func newBucket(t *testing.T) *s3.Client {
@@ -72,32 +78,43 @@ func TestArchiveKeepsEventsAndChanges(t *testing.T) {
 	for _, o := range list.Contents {
 		keys = append(keys, *o.Key)
 	}
+	// One object for each tenant's new items of the batch (t_1: two, t_2: one), one for
+	// each change; the expiry and the session item are not archived.
 	want := []string{
 		"changes/t_1/2026-12-03T04:00:00Z#abc/e2.json",
 		"changes/t_1/2026-12-03T04:00:00Z#abc/e3.json",
-		"events/t_1/2026-12-03T04:00:00Z#abc.json",
+		"events/t_1/2026-12-03T04:00:00Z#abc+2.jsonl",
+		"events/t_2/2026-12-03T04:00:01Z#def+1.jsonl",
 	}
 	if strings.Join(keys, "\n") != strings.Join(want, "\n") {
 		t.Fatalf("archived:\n%s\nwant:\n%s", strings.Join(keys, "\n"), strings.Join(want, "\n"))
 	}
-	read := func(key string) record {
+	read := func(key string) []record {
 		out, err := client.GetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("audit"), Key: aws.String(key)})
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer out.Body.Close()
 		raw, _ := io.ReadAll(out.Body)
-		var r record
-		if err := json.Unmarshal(raw, &r); err != nil {
-			t.Fatalf("%s: %v\n%s", key, err, raw)
+		var rs []record
+		for _, line := range strings.Split(strings.TrimSuffix(string(raw), "\n"), "\n") {
+			var r record
+			if err := json.Unmarshal([]byte(line), &r); err != nil {
+				t.Fatalf("%s: %v\n%s", key, err, raw)
+			}
+			rs = append(rs, r)
 		}
-		return r
+		return rs
 	}
-	if r := read(want[2]); r.Event != "INSERT" || r.NewImage["result"].String() != "failed:password" || r.NewImage["expires_at"].Number() != "1796000000" {
-		t.Errorf("the event as archived: %+v", r)
+	if rs := read(want[2]); len(rs) != 2 || rs[0].Event != "INSERT" || rs[0].NewImage["result"].String() != "failed:password" ||
+		rs[0].NewImage["expires_at"].Number() != "1796000000" || rs[1].EventID != "e7" || rs[1].NewImage["action"].String() != "logout" {
+		t.Errorf("the tenant's events as archived, in the stream's order: %+v", rs)
 	}
-	if r := read(want[0]); r.OldImage["result"].String() != "failed:password" || r.NewImage["result"].String() != "ok" {
-		t.Errorf("the change as archived: %+v", r)
+	if rs := read(want[3]); len(rs) != 1 || rs[0].NewImage["action"].String() != "unlock" {
+		t.Errorf("the other tenant's event: %+v", rs)
+	}
+	if rs := read(want[0]); len(rs) != 1 || rs[0].OldImage["result"].String() != "failed:password" || rs[0].NewImage["result"].String() != "ok" {
+		t.Errorf("the change as archived: %+v", rs)
 	}
 	if n := strings.Count(logs.String(), `"msg":"audit item changed"`); n != 2 {
 		t.Errorf("%d changes logged, want 2:\n%s", n, logs.String())
