@@ -1,8 +1,6 @@
 package templatecheck
 
 import (
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -88,10 +86,6 @@ type metric struct {
 // a metric-math alarm) to a namespace, metric and dimension set the service publishes,
 // and each dimension's value to a resource of the kind it names.
 func TestAlarmsWatchPublishedMetrics(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var doc struct {
 		Resources map[string]struct {
 			Type       string `yaml:"Type"`
@@ -110,9 +104,7 @@ func TestAlarmsWatchPublishedMetrics(t *testing.T) {
 			} `yaml:"Properties"`
 		} `yaml:"Resources"`
 	}
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
+	decodeTemplate(t, &doc)
 	// The Kagiya namespace: what the metric filters publish, without dimensions.
 	own := map[string]bool{}
 	for _, r := range doc.Resources {

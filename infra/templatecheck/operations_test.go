@@ -16,10 +16,6 @@ import (
 // stack kept LogRetentionDays, with API Gateway's request ID and the Lambda's, and nothing
 // that carries a query string (OIDC codes and states, emailed tokens) or a raw path.
 func TestAPIAccessLogs(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var doc struct {
 		Resources map[string]struct {
 			Type       string `yaml:"Type"`
@@ -33,9 +29,7 @@ func TestAPIAccessLogs(t *testing.T) {
 			} `yaml:"Properties"`
 		} `yaml:"Resources"`
 	}
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
+	decodeTemplate(t, &doc)
 	api := doc.Resources["HttpApi"].Properties.AccessLogSettings
 	dest := api.DestinationArn
 	group := regexp.MustCompile(`:log-group:\$\{(\w+)\}$`).FindStringSubmatch(dest.Arg)

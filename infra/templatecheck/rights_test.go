@@ -5,8 +5,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -19,7 +17,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/truora/minidyn/server"
-	"gopkg.in/yaml.v3"
 
 	"github.com/kagiya/kagiya/shared/account"
 	"github.com/kagiya/kagiya/shared/lambdaapi"
@@ -101,10 +98,6 @@ func (r *recorder) TransactWriteItems(ctx context.Context, in *dynamodb.Transact
 // for each action and each dynamodb:LeadingKeys pattern ("*" for none).
 func granted(t *testing.T, function string) map[string]bool {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var doc struct {
 		Resources map[string]struct {
 			Properties struct {
@@ -121,9 +114,7 @@ func granted(t *testing.T, function string) map[string]bool {
 			} `yaml:"Properties"`
 		} `yaml:"Resources"`
 	}
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
+	decodeTemplate(t, &doc)
 	out := map[string]bool{}
 	for _, p := range doc.Resources[function].Properties.Policies {
 		for _, st := range p.Statement {
@@ -202,10 +193,6 @@ func TestMailEventsRightsAreWhatItUses(t *testing.T) {
 // only the admin function, whose setup invocation records the schema version, may put
 // SCHEMA.
 func TestServerSecretsAndSchemaCannotBeChanged(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var doc struct {
 		Resources map[string]struct {
 			Type       string `yaml:"Type"`
@@ -222,9 +209,7 @@ func TestServerSecretsAndSchemaCannotBeChanged(t *testing.T) {
 			} `yaml:"Properties"`
 		} `yaml:"Resources"`
 	}
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
+	decodeTemplate(t, &doc)
 	n := 0
 	for name, r := range doc.Resources {
 		if r.Type != "AWS::Serverless::Function" {

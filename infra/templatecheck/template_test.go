@@ -25,6 +25,18 @@ import (
 
 const root = "../.."
 
+// decodeTemplate reads template.yaml into doc, a struct of the parts a test looks at.
+func decodeTemplate(t *testing.T, doc any) {
+	t.Helper()
+	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(raw, doc); err != nil {
+		t.Fatal(err)
+	}
+}
+
 func load(t *testing.T) *cloudformation.Template {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
@@ -188,10 +200,6 @@ func TestTableAndPermissions(t *testing.T) {
 // the table and only those the function's store calls need, and mail only from the
 // configured SES identity, only for the functions that send mail.
 func TestFunctionPermissions(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(root, "template.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var doc struct {
 		Resources map[string]struct {
 			Type       string `yaml:"Type"`
@@ -207,9 +215,7 @@ func TestFunctionPermissions(t *testing.T) {
 			} `yaml:"Properties"`
 		} `yaml:"Resources"`
 	}
-	if err := yaml.Unmarshal(raw, &doc); err != nil {
-		t.Fatal(err)
-	}
+	decodeTemplate(t, &doc)
 	sends := map[string]bool{"LoginFunction": true, "AdminFunction": true, "ResetFunction": true, "PasswordFunction": true,
 		"BulkFunction": true, "UnlockFunction": false, "MailEventsFunction": false, "OidcFunction": false,
 		"AuditArchiveFunction": false}
