@@ -84,7 +84,7 @@ func BenchmarkValidate(b *testing.B) {
 			var peak uint64
 			for b.Loop() {
 				peak = max(peak, peakHeap(func() {
-					res, err := bulk.Validate(context.Background(), &rowsReader{n: n}, bulk.Rules{Mode: "update", Domains: []string{"example.com"},
+					res, err := bulk.Validate(context.Background(), func(context.Context) (io.ReadCloser, error) { return io.NopCloser(&rowsReader{n: n}), nil }, bulk.Rules{Mode: "update", Domains: []string{"example.com"},
 						Preset: p, ActorRole: account.RoleOwner, Existing: existing})
 					if err != nil || res.ProblemsTotal != 0 || res.Rows != n {
 						b.Fatalf("%+v %v", res.Problems, err)

@@ -23,7 +23,7 @@ func rules(mode string) Rules {
 
 func validate(t *testing.T, mode string, file []byte) Result {
 	t.Helper()
-	res, err := Validate(context.Background(), bytes.NewReader(file), rules(mode))
+	res, err := Validate(context.Background(), BytesSource(file), rules(mode))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestUnknownAccountsAreSkippedInUpdateMode(t *testing.T) {
 func TestAdminMayNotChangeAdmins(t *testing.T) {
 	r := rules("update")
 	r.ActorRole = account.RoleAdmin
-	res, _ := Validate(context.Background(), strings.NewReader("mail_account,mail_capacity\ntaro,5\nboss,5\n"), r)
+	res, _ := Validate(context.Background(), BytesSource([]byte("mail_account,mail_capacity\ntaro,5\nboss,5\n")), r)
 	if codes(res) != "3:mail_account:forbidden" {
 		t.Fatalf("%s", codes(res))
 	}
@@ -179,7 +179,7 @@ func FuzzReader(f *testing.F) {
 		if create {
 			mode = "create"
 		}
-		res, err := Validate(context.Background(), bytes.NewReader(file), rules(mode))
+		res, err := Validate(context.Background(), BytesSource(file), rules(mode))
 		if err != nil {
 			t.Fatalf("error instead of problems: %v", err)
 		}
@@ -207,7 +207,7 @@ func TestAHugeCellKeepsMemoryFlat(t *testing.T) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
-	res, err := Validate(context.Background(), huge, rules("update"))
+	res, err := Validate(context.Background(), func(context.Context) (io.ReadCloser, error) { return io.NopCloser(huge), nil }, rules("update"))
 	runtime.ReadMemStats(&after)
 	if err != nil || codes(res) != "2::cell_too_long" {
 		t.Fatalf("%s %v", codes(res), err)
@@ -286,12 +286,12 @@ func TestCreateInAnotherTenantsDomainIsAProblem(t *testing.T) {
 	r := rules("create")
 	r.Domains = nil // a tenant that takes any address
 	r.HeldElsewhere = func(domain string) bool { asked++; return domain == "held.example" }
-	res, err := Validate(context.Background(), strings.NewReader("login_id,password\nhana@held.example,Atarashii-Pass-1!\nhana@free.example,Atarashii-Pass-2!\n"), r)
+	res, err := Validate(context.Background(), BytesSource([]byte("login_id,password\nhana@held.example,Atarashii-Pass-1!\nhana@free.example,Atarashii-Pass-2!\n")), r)
 	if err != nil || codes(res) != "2:mail_account:other_tenant" || asked != 2 {
 		t.Fatalf("create: %s (asked %d) %v", codes(res), asked, err)
 	}
 	r.Mode, asked = "update", 0
-	if res, _ := Validate(context.Background(), strings.NewReader("login_id,mail_capacity\nhana@held.example,5\n"), r); res.ProblemsTotal != 0 || asked != 0 {
+	if res, _ := Validate(context.Background(), BytesSource([]byte("login_id,mail_capacity\nhana@held.example,5\n")), r); res.ProblemsTotal != 0 || asked != 0 {
 		t.Fatalf("update: %s (asked %d)", codes(res), asked)
 	}
 }

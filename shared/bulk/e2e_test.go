@@ -212,6 +212,26 @@ func TestOneBadRowChangesNothing(t *testing.T) {
 	}
 }
 
+// A duplicate is decided by reading the upload a second time (from the file store, as in
+// AWS): the job names both lines and changes nothing.
+func TestADuplicatedAccountRejectsTheFile(t *testing.T) {
+	for name, nb := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			e := newEnv(t, nb, 20)
+			f := append(file(20, -1), []byte("USER007@example.com,Shin-Pass-999-Ok!,20\r\n")...)
+			job, key := e.upload(t, "dup.csv", "update", false, f)
+			if err := e.runner.Run(context.Background(), key); err != nil {
+				t.Fatal(err)
+			}
+			j := e.job(t, job.ID)
+			if j.State != bulk.StateRejected || j.ErrorsTotal != 1 || j.Errors[0].Line != 22 || j.Errors[0].Code != bulk.CodeDuplicate ||
+				!strings.Contains(j.Errors[0].Message, "line 9") || j.Updated != 0 {
+				t.Fatalf("job %+v", j)
+			}
+		})
+	}
+}
+
 func TestAppliesOnceEvenWhenDeliveredTwice(t *testing.T) {
 	for name, nb := range backends(t) {
 		t.Run(name, func(t *testing.T) {

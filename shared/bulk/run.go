@@ -248,11 +248,6 @@ func (r *Runner) rules(job *Job, bc account.BulkContext) Rules {
 }
 
 func (r *Runner) validate(ctx context.Context, job *Job, bc account.BulkContext) error {
-	f, err := r.Files.Open(ctx, job.Key)
-	if err != nil {
-		return fmt.Errorf("open upload: %w", err)
-	}
-	defer f.Close()
 	rules := r.rules(job, bc)
 	held, heldErr := map[string]bool{}, error(nil)
 	rules.HeldElsewhere = func(domain string) bool {
@@ -262,7 +257,8 @@ func (r *Runner) validate(ctx context.Context, job *Job, bc account.BulkContext)
 		held[domain], heldErr = r.Accounts.DomainHeldElsewhere(ctx, job.TenantID, domain)
 		return held[domain]
 	}
-	res, err := Validate(ctx, f, rules)
+	upload := func(ctx context.Context) (io.ReadCloser, error) { return r.Files.Open(ctx, job.Key) }
+	res, err := Validate(ctx, upload, rules)
 	if err == nil {
 		err = heldErr
 	}

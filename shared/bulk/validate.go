@@ -1,11 +1,13 @@
 package bulk
 
 import (
+	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"io"
+	"slices"
 	"strings"
 
 	"github.com/kagiya/kagiya/shared/account"
@@ -76,9 +78,27 @@ func LoginID(cell string, domains []string) (string, string) {
 	return id, ""
 }
 
-// Validate reads the whole file once, in constant memory apart from one 8-byte hash per
-// account seen (for duplicates), and reports every problem. Nothing is changed.
-func Validate(ctx context.Context, file io.Reader, rules Rules) (Result, error) {
+// Source opens the file from its start. Validation reads it once, and a second time only
+// when two rows may name the same account (dupes.go).
+type Source func(ctx context.Context) (io.ReadCloser, error)
+
+// BytesSource is the Source of a file held in memory.
+func BytesSource(b []byte) Source {
+	return func(context.Context) (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(b)), nil }
+}
+
+// Validate reads the whole file, in constant memory apart from one 8-byte word per
+// account (for duplicates, dupes.go), and reports every problem. Nothing is changed.
+func Validate(ctx context.Context, src Source, rules Rules) (Result, error) {
+	return validateWith(ctx, src, rules, newAccountSet())
+}
+
+func validateWith(ctx context.Context, src Source, rules Rules, seen *accountSet) (Result, error) {
+	file, err := src(ctx)
+	if err != nil {
+		return Result{}, fmt.Errorf("open: %w", err)
+	}
+	defer file.Close()
 	rd, headerProblems, err := newReader(file, rules.Mode, rules.Invite)
 	if err != nil {
 		return Result{}, err
@@ -91,7 +111,7 @@ func Validate(ctx context.Context, file io.Reader, rules Rules) (Result, error) 
 		return res, nil
 	}
 	res.Encoding = rd.Encoding
-	seen := map[uint64]int32{}
+	var suspects []int32 // lines held back for the second pass, in order
 	for {
 		if err := ctx.Err(); err != nil {
 			return Result{}, err
@@ -106,8 +126,22 @@ func Validate(ctx context.Context, file io.Reader, rules Rules) (Result, error) 
 			return Result{}, err
 		}
 		res.Rows++
-		if !row.Broken && checkRow(row, rules, seen, &res) {
+		if row.Broken {
+			continue
+		}
+		id, key, code := accountKey(row, rules)
+		switch {
+		case code != "":
+			res.problem(Problem{Line: row.Line, Column: ColAccount, Code: code})
+		case seen.add(key):
+			suspects = append(suspects, int32(row.Line))
+		case checkRow(row, id, key, rules, &res):
 			res.ToApply++
+		}
+	}
+	if len(suspects) > 0 {
+		if err := secondPass(ctx, src, rules, seen, suspects, &res); err != nil {
+			return Result{}, err
 		}
 	}
 	if res.Rows == 0 && res.ProblemsTotal == 0 {
@@ -116,31 +150,81 @@ func Validate(ctx context.Context, file io.Reader, rules Rules) (Result, error) 
 	return res, nil
 }
 
-// checkRow checks one row against the rules and reports whether it would change an account.
-func checkRow(row Row, rules Rules, seen map[uint64]int32, res *Result) bool {
-	if row.Account == "" {
-		res.problem(Problem{Line: row.Line, Column: ColAccount, Code: CodeRequired})
-		return false
+// secondPass reads the file again and decides the suspects exactly: a suspect whose login
+// key an earlier row had is a duplicate of that row; any other (a hash collision) gets the
+// checks every row gets. What it finds joins res in line order.
+func secondPass(ctx context.Context, src Source, rules Rules, seen *accountSet, suspects []int32, res *Result) error {
+	file, err := src(ctx)
+	if err != nil {
+		return fmt.Errorf("open again: %w", err)
 	}
-	id, code := LoginID(row.Account, rules.Domains)
+	defer file.Close()
+	rd, _, err := newReader(file, rules.Mode, rules.Invite)
+	if err != nil || rd == nil {
+		return fmt.Errorf("read again: %w", err)
+	}
+	var late Result
+	first := map[string]int{} // login key -> its first line, for flagged hashes only
+	for next := 0; next < len(suspects); {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		row, _, err := rd.Next()
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("read again: the file ended before line %d", suspects[next])
+		} else if err != nil {
+			return fmt.Errorf("read again: %w", err)
+		}
+		if row.Broken {
+			continue
+		}
+		id, key, code := accountKey(row, rules)
+		if code != "" || !seen.flagged(key) {
+			continue
+		}
+		suspect := row.Line == int(suspects[next])
+		if suspect {
+			next++
+		}
+		if line, dup := first[key]; dup {
+			late.problem(Problem{Line: row.Line, Column: ColAccount, Code: CodeDuplicate, Message: fmt.Sprintf("line %d", line)})
+			continue
+		}
+		first[key] = row.Line
+		if suspect && checkRow(row, id, key, rules, &late) {
+			res.ToApply++
+		}
+	}
+	res.Problems = append(res.Problems, late.Problems...)
+	slices.SortStableFunc(res.Problems, func(a, b Problem) int { return cmp.Compare(a.Line, b.Line) })
+	res.Problems = res.Problems[:min(len(res.Problems), MaxProblems)]
+	res.ProblemsTotal += late.ProblemsTotal
+	res.Skipped = append(res.Skipped, late.Skipped...)[:min(len(res.Skipped)+len(late.Skipped), MaxSkipped)]
+	res.SkippedTotal += late.SkippedTotal
+	return nil
+}
+
+// accountKey returns a row's login ID and key, or the code of what is wrong with its
+// account cell.
+func accountKey(row Row, rules Rules) (id, key, code string) {
+	if row.Account == "" {
+		return "", "", CodeRequired
+	}
+	id, code = LoginID(row.Account, rules.Domains)
 	if code != "" {
-		res.problem(Problem{Line: row.Line, Column: ColAccount, Code: code})
-		return false
+		return "", "", code
 	}
 	if rules.Mode == "create" && rules.HeldElsewhere != nil {
 		if domain, _ := account.ParseLoginID(id); rules.HeldElsewhere(domain) {
-			res.problem(Problem{Line: row.Line, Column: ColAccount, Code: CodeOtherTenant})
-			return false
+			return "", "", CodeOtherTenant
 		}
 	}
-	key := account.Key(id)
-	h := fnv.New64a()
-	h.Write([]byte(key))
-	if first, dup := seen[h.Sum64()]; dup {
-		res.problem(Problem{Line: row.Line, Column: ColAccount, Code: CodeDuplicate, Message: fmt.Sprintf("line %d", first)})
-		return false
-	}
-	seen[h.Sum64()] = int32(row.Line)
+	return id, account.Key(id), ""
+}
+
+// checkRow checks a row whose account cell is valid and not a duplicate against the rules
+// and reports whether it would change an account.
+func checkRow(row Row, id, key string, rules Rules, res *Result) bool {
 	if row.HasCapacity && !account.ValidQuota(row.Capacity) {
 		res.problem(Problem{Line: row.Line, Column: ColCapacity, Code: CodeInvalidCapacity})
 	}
