@@ -288,6 +288,27 @@ func EventKey(key string) string {
 	return strings.Join(parts, "/")
 }
 
+// count adds a row's outcome to the job's figures.
+func (j *Job) count(outcome, loginID string, hashed, invited bool) {
+	switch {
+	case outcome == account.BulkForbidden:
+		j.RefusedTotal++
+		if len(j.Refused) < MaxSkipped {
+			j.Refused = append(j.Refused, loginID)
+		}
+	case outcome == account.BulkUpdated, outcome == account.BulkAlready && j.Mode == "update":
+		j.Updated++
+		j.countImported(hashed)
+	case outcome == account.BulkCreated, outcome == account.BulkAlready && j.Mode == "create":
+		j.Created++
+		j.countImported(hashed)
+		if invited {
+			j.Invited++
+		}
+	}
+	j.Applied++
+}
+
 // countImported counts an applied row that brought an imported hash.
 func (j *Job) countImported(hashed bool) {
 	if hashed {

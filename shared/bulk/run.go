@@ -327,23 +327,7 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 			if !done {
 				return
 			}
-			switch outcome := res.outcome; {
-			case outcome == account.BulkForbidden:
-				job.RefusedTotal++
-				if len(job.Refused) < MaxSkipped {
-					job.Refused = append(job.Refused, res.loginID)
-				}
-			case outcome == account.BulkUpdated, outcome == account.BulkAlready && job.Mode == "update":
-				job.Updated++
-				job.countImported(res.hashed)
-			case outcome == account.BulkCreated, outcome == account.BulkAlready && job.Mode == "create":
-				job.Created++
-				job.countImported(res.hashed)
-				if res.invited {
-					job.Invited++
-				}
-			}
-			job.Applied++
+			job.count(res.outcome, res.loginID, res.hashed, res.invited)
 			job.AppliedThrough = pending[0]
 			delete(finished, pending[0])
 			pending = pending[1:]
@@ -376,26 +360,16 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 		if row.Line <= job.AppliedThrough || row.Broken {
 			continue
 		}
-		id, _ := LoginID(row.Account, bc.Tenant.Domains)
-		if ex, exists := bc.Existing[account.Key(id)]; job.Mode == "update" && (!exists || !Changes(row, ex)) {
-			continue // skipped (reported by the validation) or as the account is already
+		c, ok, err := change(job, bc, row)
+		if err != nil {
+			firstErr = err
+			break
+		} else if !ok {
+			continue
 		}
 		if nearDeadline() {
 			handOver = true
 			break
-		}
-		c := account.BulkChange{JobID: job.ID, Line: row.Line, Actor: job.Owner, ActorID: job.OwnerID, IP: job.OwnerIP, TenantID: job.TenantID, Mode: job.Mode, LoginID: id,
-			Password: row.Password, HasPassword: row.HasPassword, Capacity: row.Capacity, HasCapacity: row.HasCapacity,
-			Role: account.Role(strings.ToLower(row.Role)), Comment: row.Comment, HasComment: row.HasComment,
-			Invite:      job.Invite && !row.HasPassword && !row.HasHash,
-			ForceChange: job.ForceChange, Settings: bc.Settings}
-		if row.HasHash {
-			in, err := password.ParseImported(row.Hash, job.AllowWeakHashes)
-			if err != nil { // validated already: the file changed under the job
-				firstErr = fmt.Errorf("line %d: imported hash: %w", row.Line, err)
-				break
-			}
-			c.PasswordHash, c.WeakHash, c.HasPassword = in.Stored, in.Weak, true
 		}
 		pending = append(pending, row.Line)
 		for sent := false; !sent; {
@@ -437,6 +411,28 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 		return errHandedOver
 	}
 	return nil
+}
+
+// change is the change row makes, or false for a row with nothing to do: skipped (the
+// validation reported it) or as the account is already.
+func change(job *Job, bc account.BulkContext, row Row) (account.BulkChange, bool, error) {
+	id, _ := LoginID(row.Account, bc.Tenant.Domains)
+	if ex, exists := bc.Existing[account.Key(id)]; job.Mode == "update" && (!exists || !Changes(row, ex)) {
+		return account.BulkChange{}, false, nil
+	}
+	c := account.BulkChange{JobID: job.ID, Line: row.Line, Actor: job.Owner, ActorID: job.OwnerID, IP: job.OwnerIP, TenantID: job.TenantID, Mode: job.Mode, LoginID: id,
+		Password: row.Password, HasPassword: row.HasPassword, Capacity: row.Capacity, HasCapacity: row.HasCapacity,
+		Role: account.Role(strings.ToLower(row.Role)), Comment: row.Comment, HasComment: row.HasComment,
+		Invite:      job.Invite && !row.HasPassword && !row.HasHash,
+		ForceChange: job.ForceChange, Settings: bc.Settings}
+	if row.HasHash {
+		in, err := password.ParseImported(row.Hash, job.AllowWeakHashes)
+		if err != nil { // validated already: the file changed under the job
+			return account.BulkChange{}, false, fmt.Errorf("line %d: imported hash: %w", row.Line, err)
+		}
+		c.PasswordHash, c.WeakHash, c.HasPassword = in.Stored, in.Weak, true
+	}
+	return c, true, nil
 }
 
 // applyWithRetry retries a row on infrastructure errors (throttling, timeouts) with
