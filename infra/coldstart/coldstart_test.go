@@ -42,7 +42,8 @@ func initTime(b *testing.B, bin, store string) time.Duration {
 	cmd.Env = []string{"AWS_LAMBDA_RUNTIME_API=" + ln.Addr().String(), "AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "TABLE_NAME=kagiya", "SITE_URL=https://id.example.com",
 		"MAIL_FROM=no-reply@example.com", "SEAL_KMS_KEY=arn:aws:kms:us-east-1:000000000000:key/test", "UPLOAD_BUCKET=uploads",
-		"CONTINUE_QUEUE_URL=https://sqs.us-east-1.amazonaws.com/000000000000/continue", "AWS_ENDPOINT_URL=" + store,
+		"CONTINUE_QUEUE_URL=https://sqs.us-east-1.amazonaws.com/000000000000/continue",
+		"APPLY_QUEUE_URL=https://sqs.us-east-1.amazonaws.com/000000000000/apply", "FAILED_RUN_QUEUE_ARN=arn:aws:sqs:us-east-1:000000000000:failed", "AWS_ENDPOINT_URL=" + store,
 		"HOME=" + b.TempDir()}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {

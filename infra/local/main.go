@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime"
 	"syscall"
 	"time"
 
@@ -185,9 +186,12 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	if err != nil {
 		return fmt.Errorf("s3 stand-in: %w", err)
 	}
-	runner := &bulk.Runner{Jobs: store, Files: s3fake.files, Accounts: svc.Bulk, Now: time.Now, Log: log}
+	// Large jobs fan out as in AWS: two parts at once, each hashing on every core (so the
+	// machine is as busy as one run kept it), retried like SQS redeliveries.
+	runner := &bulk.Runner{Jobs: store, Files: s3fake.files, Accounts: svc.Bulk, Now: time.Now, Log: log, Workers: runtime.GOMAXPROCS(0)}
 	runCtx, stopRuns := context.WithCancel(ctx)
 	defer stopRuns()
+	runner.Fanout = bulk.NewPool(runCtx, runner, 2, 5, time.Second)
 	go s3fake.deliver(runCtx, runner, log)
 	jobs := &bulk.Jobs{Store: store, Presign: s3fake.bucket, Now: time.Now}
 

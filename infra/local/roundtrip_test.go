@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"strings"
@@ -14,7 +15,18 @@ import (
 // would, and waits for the job to end.
 func bulkUpload(t *testing.T, call func(method, path string, body any) *http.Response, mode string, file []byte) map[string]any {
 	t.Helper()
-	res := call("POST", "/api/admin/bulk", map[string]any{"filename": "accounts.csv", "mode": mode, "size": len(file), "confirm_password": "Kagi-2026-Tokyo!"})
+	return bulkUploadWith(t, call, map[string]any{"mode": mode}, file, 200)
+}
+
+// bulkUploadWith is bulkUpload with more of the start request's fields and how many
+// times (50 ms apart) to look at the job before giving up.
+func bulkUploadWith(t *testing.T, call func(method, path string, body any) *http.Response, start map[string]any, file []byte, looks int) map[string]any {
+	t.Helper()
+	body := map[string]any{"filename": "accounts.csv", "size": len(file), "confirm_password": "Kagi-2026-Tokyo!"}
+	for k, v := range start {
+		body[k] = v
+	}
+	res := call("POST", "/api/admin/bulk", body)
 	var up struct {
 		JobID   string            `json:"job_id"`
 		URL     string            `json:"upload_url"`
@@ -34,7 +46,7 @@ func bulkUpload(t *testing.T, call func(method, path string, body any) *http.Res
 		t.Fatalf("upload: %v %v", put, err)
 	}
 	put.Body.Close()
-	for range 200 {
+	for range looks {
 		res := call("GET", "/api/admin/bulk/"+up.JobID, nil)
 		var job map[string]any
 		json.NewDecoder(res.Body).Decode(&job)
@@ -95,5 +107,30 @@ func TestExportEditUpload(t *testing.T) {
 	}
 	if got["aoi@example.com"] != "admin " || got["ren@example.com"] != "user 経理部" || got["=sum@example.com"] != "user " {
 		t.Fatalf("after the upload: %v", got)
+	}
+}
+
+// A job larger than one part fans out on the local server's pool, as in AWS: 501
+// invitations in two parts, every one created once.
+func TestALargeJobFansOutLocally(t *testing.T) {
+	base := startServer(t)
+	owner := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")
+	var file strings.Builder
+	file.WriteString("login_id\n")
+	for i := range 501 {
+		fmt.Fprintf(&file, "invitee%04d@example.com\n", i)
+	}
+	job := bulkUploadWith(t, owner, map[string]any{"mode": "create", "invite": true}, []byte(file.String()), 6000)
+	if job["state"] != "succeeded" || job["created"] != 501.0 || job["invited"] != 501.0 || job["chunks"] != 2.0 || job["chunks_done"] != 2.0 {
+		t.Fatalf("job %v", job)
+	}
+	res := owner("GET", "/api/admin/accounts?q=invitee&limit=1", nil)
+	var list struct {
+		Total int `json:"total"`
+	}
+	json.NewDecoder(res.Body).Decode(&list)
+	res.Body.Close()
+	if list.Total != 501 {
+		t.Fatalf("%d invitees listed", list.Total)
 	}
 }

@@ -53,6 +53,7 @@ func localStack(originSecret string) stack {
 			"OriginSecret":         secretARN,
 			"ContinueQueue":        queueURL("kagiya-ContinueQueue"),
 			"FailedRunQueue":       queueURL("kagiya-FailedRunQueue"),
+			"ApplyQueue":           queueURL("kagiya-ApplyQueue"),
 			"UploadBucket":         "kagiya-uploads-" + region + "-" + account,
 			"MailEventsTopic":      arn("sns", "kagiya-MailEventsTopic"),
 			"AuditArchiveBucket":   "kagiya-auditarchive-" + region + "-" + account,
@@ -62,6 +63,7 @@ func localStack(originSecret string) stack {
 			"Table.Arn":          arn("dynamodb", "table/kagiya-Table-RIE"),
 			"ContinueQueue.Arn":  arn("sqs", "kagiya-ContinueQueue"),
 			"FailedRunQueue.Arn": arn("sqs", "kagiya-FailedRunQueue"),
+			"ApplyQueue.Arn":     arn("sqs", "kagiya-ApplyQueue"),
 		},
 		Secrets: map[string]string{secretARN: originSecret},
 	}

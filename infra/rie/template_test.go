@@ -327,7 +327,8 @@ func TestStackResolvesTheTemplate(t *testing.T) {
 	if v, ok := login.Env["PASSWORD_PEPPER_PARAM"]; ok {
 		t.Errorf("PASSWORD_PEPPER_PARAM = %q without a PepperParameter (AWS::NoValue)", v)
 	}
-	if bulk.Env["CONTINUE_QUEUE_URL"] != st.Refs["ContinueQueue"] || bulk.Env["TABLE_NAME"] != st.Refs["Table"] ||
+	if bulk.Env["CONTINUE_QUEUE_URL"] != st.Refs["ContinueQueue"] || bulk.Env["APPLY_QUEUE_URL"] != st.Refs["ApplyQueue"] ||
+		bulk.Env["FAILED_RUN_QUEUE_ARN"] != st.Attrs["FailedRunQueue.Arn"] || bulk.Env["TABLE_NAME"] != st.Refs["Table"] ||
 		bulk.Timeout != 900 || bulk.Memory != 3008 || login.Timeout != 10 || login.Memory != 1024 {
 		t.Errorf("BulkFunction %+v, LoginFunction timeout %d memory %d", bulk, login.Timeout, login.Memory)
 	}

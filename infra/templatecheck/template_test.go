@@ -357,7 +357,7 @@ func TestBulkWiring(t *testing.T) {
 	if !kinds["S3"] || !kinds["SQS"] {
 		t.Errorf("bulk function triggers %v; want S3 and SQS", kinds)
 	}
-	for _, name := range []string{"ContinueQueue", "FailedRunQueue"} {
+	for _, name := range []string{"ContinueQueue", "FailedRunQueue", "ApplyQueue"} {
 		q := doc.Resources[name].Properties
 		if vt, _ := q["VisibilityTimeout"].(int); vt <= fn["Timeout"].(int) {
 			t.Errorf("%s visibility %v not longer than the function timeout %v", name, q["VisibilityTimeout"], fn["Timeout"])
@@ -377,6 +377,17 @@ func TestBulkWiring(t *testing.T) {
 	}
 	if !reads {
 		t.Error("the bulk function does not read its on-failure queue")
+	}
+	// A large job's parts: one a delivery, at most BulkMaxConcurrency at once, and a part
+	// that fails every delivery lands where the function ends its job as failed.
+	apply, _ := events["Apply"].(map[string]any)["Properties"].(map[string]any)
+	scaling, _ := apply["ScalingConfig"].(map[string]any)
+	if !strings.Contains(fmt.Sprint(apply["Queue"]), "ApplyQueue") || apply["BatchSize"] != 1 || fmt.Sprint(scaling["MaximumConcurrency"]) != "BulkMaxConcurrency" {
+		t.Errorf("bulk function's apply queue event %v", apply)
+	}
+	redrive, _ := doc.Resources["ApplyQueue"].Properties["RedrivePolicy"].(map[string]any)
+	if !strings.Contains(fmt.Sprint(redrive["deadLetterTargetArn"]), "FailedRunQueue") {
+		t.Errorf("apply queue's dead letters go to %v, not the failed-run queue", redrive["deadLetterTargetArn"])
 	}
 }
 

@@ -18,7 +18,7 @@ type BulkContext struct {
 	Settings  Settings
 	ActorRole Role
 	ActorKey  string                     // the administrator's login key
-	Existing  map[string]ExistingAccount // every account of the tenant, by login key
+	Existing  map[string]ExistingAccount // every account of the tenant, by login key (nil: not read)
 }
 
 // ExistingAccount is what a bulk file's row is compared with: whether it changes anything.
@@ -39,6 +39,17 @@ func CommentHash(c string) uint64 {
 // BulkContext loads the tenant's settings, the role of the administrator who started the
 // job, and the tenant's accounts.
 func (s *Bulk) BulkContext(ctx context.Context, tenantID, actorID string) (BulkContext, error) {
+	return s.bulkContext(ctx, tenantID, actorID, true)
+}
+
+// BulkPartContext is BulkContext without the tenant's accounts (Existing is nil): a part
+// of a fanned-out job reads each of its rows' accounts as it writes them instead of the
+// whole tenant.
+func (s *Bulk) BulkPartContext(ctx context.Context, tenantID, actorID string) (BulkContext, error) {
+	return s.bulkContext(ctx, tenantID, actorID, false)
+}
+
+func (s *Bulk) bulkContext(ctx context.Context, tenantID, actorID string, withAccounts bool) (BulkContext, error) {
 	t, err := s.tenants.GetTenant(ctx, tenantID)
 	if err != nil {
 		return BulkContext{}, fmt.Errorf("bulk tenant %s: %w", tenantID, err)
@@ -48,6 +59,10 @@ func (s *Bulk) BulkContext(ctx context.Context, tenantID, actorID string) (BulkC
 		return BulkContext{}, fmt.Errorf("bulk actor %s: %w", actorID, err)
 	}
 	bc := BulkContext{Tenant: t, Settings: t.Settings.Effective(), ActorRole: a.Role, ActorKey: a.Key(), Existing: map[string]ExistingAccount{}}
+	if !withAccounts {
+		bc.Existing = nil
+		return bc, nil
+	}
 	err = s.eachAccount(ctx, tenantID, func(acc Account) error {
 		bc.Existing[acc.Key()] = ExistingAccount{Role: acc.Role, QuotaGB: acc.QuotaGB, CommentHash: CommentHash(acc.Comment)}
 		return nil
@@ -207,6 +222,9 @@ func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error
 		a.BulkMarker, a.UpdatedAt = marker, now
 	}
 	guard := func(a Account) error {
+		if a.BulkMarker == marker {
+			return errAppliedRow // the same row, delivered twice at once, won the race
+		}
 		if !canManage(actor.Role, a.Role) || c.Role != "" && c.Role != a.Role && (!canManage(actor.Role, c.Role) || a.ID == actor.ID) {
 			return errForbiddenRow
 		}
@@ -226,6 +244,9 @@ func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error
 	}
 	if errors.Is(err, errForbiddenRow) {
 		return refuse(a.ID, "role changed")
+	}
+	if errors.Is(err, errAppliedRow) {
+		return BulkAlready, nil
 	}
 	if err != nil {
 		return "", fmt.Errorf("bulk update line %d: %w", c.Line, err)
@@ -262,6 +283,9 @@ func (c BulkChange) what() string {
 
 // errForbiddenRow ends a bulk row whose rights no longer hold.
 var errForbiddenRow = errors.New("the row's rights no longer hold")
+
+// errAppliedRow ends a bulk row that another delivery of the same row applied meanwhile.
+var errAppliedRow = errors.New("the row was applied meanwhile")
 
 // BulkSummary is how a job ended, for the audit log and the administrator's email.
 type BulkSummary struct {

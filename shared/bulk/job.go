@@ -55,11 +55,15 @@ type Job struct {
 	RefusedTotal    int       `json:"refused_total"` // (first MaxSkipped login IDs above)
 	Errors          []Problem `json:"errors"`
 	ErrorsTotal     int       `json:"errors_total"`
-	AppliedThrough  int       `json:"-"`        // every row up to this line is applied
-	Notifying       bool      `json:"-"`        // every row is applied; the password emails are going out
-	NotifiedThrough int       `json:"-"`        // every password email up to this line has gone out
-	Notified        int       `json:"notified"` // "your password was changed" emails sent
-	LeaseUntil      time.Time `json:"-"`        // a run holds the job until then
+	AppliedThrough  int       `json:"-"`                     // every row up to this line is applied
+	Notifying       bool      `json:"-"`                     // every row is applied; the password emails are going out
+	NotifiedThrough int       `json:"-"`                     // every password email up to this line has gone out
+	Notified        int       `json:"notified"`              // "your password was changed" emails sent
+	Chunks          int       `json:"chunks,omitempty"`      // fanned out: the apply pass's parts (fanout.go)
+	ChunksDone      int       `json:"chunks_done,omitempty"` // and how many have been applied
+	ChunkRows       int       `json:"-"`                     // rows in a part
+	ChunkDone       []byte    `json:"-"`                     // a bit a part: applied and counted
+	LeaseUntil      time.Time `json:"-"`                     // a run holds the job until then
 	CreatedAt       time.Time `json:"created_at"`
 	FinishedAt      time.Time `json:"finished_at,omitzero"`
 	Version         int64     `json:"-"`
@@ -76,19 +80,21 @@ type Record struct {
 	OwnerIP         string    `json:"owner_ip"`
 	Notifying       bool      `json:"notifying"`
 	NotifiedThrough int       `json:"notified_through"`
+	ChunkRows       int       `json:"chunk_rows,omitempty"`
+	ChunkDone       []byte    `json:"chunk_done,omitempty"`
 }
 
 // Record returns what a store keeps of j.
 func (j Job) Record() Record {
 	return Record{Job: j, TenantID: j.TenantID, Key: j.Key, AppliedThrough: j.AppliedThrough, LeaseUntil: j.LeaseUntil, OwnerIP: j.OwnerIP,
-		Notifying: j.Notifying, NotifiedThrough: j.NotifiedThrough}
+		Notifying: j.Notifying, NotifiedThrough: j.NotifiedThrough, ChunkRows: j.ChunkRows, ChunkDone: j.ChunkDone}
 }
 
 // Restore returns the job a store kept, at version.
 func (r Record) Restore(version int64) Job {
 	j := r.Job
 	j.TenantID, j.Key, j.AppliedThrough, j.LeaseUntil, j.OwnerIP, j.Version = r.TenantID, r.Key, r.AppliedThrough, r.LeaseUntil, r.OwnerIP, version
-	j.Notifying, j.NotifiedThrough = r.Notifying, r.NotifiedThrough
+	j.Notifying, j.NotifiedThrough, j.ChunkRows, j.ChunkDone = r.Notifying, r.NotifiedThrough, r.ChunkRows, r.ChunkDone
 	return j
 }
 
@@ -288,9 +294,12 @@ func EventKey(key string) string {
 	return strings.Join(parts, "/")
 }
 
-// count adds a row's outcome to the job's figures.
+// count adds a row's outcome to the job's figures. A row that found nothing to change
+// (its account gone, or already as the row says) is not counted as applied.
 func (j *Job) count(outcome, loginID string, hashed, invited bool) {
 	switch {
+	case outcome == account.BulkSkipped, outcome == account.BulkUnchanged:
+		return
 	case outcome == account.BulkForbidden:
 		j.RefusedTotal++
 		if len(j.Refused) < MaxSkipped {

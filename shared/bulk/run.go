@@ -19,6 +19,8 @@ import (
 // Accounts is what a run needs from the account service.
 type Accounts interface {
 	BulkContext(ctx context.Context, tenantID, actorID string) (account.BulkContext, error)
+	// BulkPartContext is BulkContext without Existing (the tenant's accounts).
+	BulkPartContext(ctx context.Context, tenantID, actorID string) (account.BulkContext, error)
 	// DomainHeldElsewhere reports whether a tenant other than tenantID verified domain.
 	DomainHeldElsewhere(ctx context.Context, tenantID, domain string) (bool, error)
 	ApplyBulkChange(ctx context.Context, c account.BulkChange) (string, error)
@@ -54,6 +56,10 @@ type Runner struct {
 	Workers  int           // rows hashed and written in parallel; 0: two per core, so writes overlap hashing
 	Lease    time.Duration // how long a run holds a job between heartbeats; 0: 2 minutes
 	Reserve  time.Duration // time before the deadline to stop and hand over; 0: 1 minute
+	// Fanout, if set, applies a validated job in parts run in parallel (fanout.go);
+	// nil: one run applies it all, handing over near its deadline.
+	Fanout    Fanout
+	ChunkRows int // rows in a part; 0: DefaultChunkRows
 }
 
 // ErrBusy says another run holds the job; the event should be retried later.
@@ -218,6 +224,9 @@ func (r *Runner) process(ctx context.Context, job *Job, log *slog.Logger) error 
 		}
 	}
 	if !job.Notifying {
+		if r.Fanout != nil && (job.Chunks > 0 || job.Rows > r.chunkRows()) {
+			return r.fanOut(ctx, job, log) // the parts apply the rows and close the job
+		}
 		if err := r.apply(ctx, job, bc, log); err != nil {
 			return err
 		}
@@ -287,10 +296,7 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 		return err
 	}
 	defer f.Close()
-	workers := r.Workers
-	if workers <= 0 {
-		workers = 2 * runtime.GOMAXPROCS(0)
-	}
+	workers := r.workers()
 	type result struct {
 		line    int
 		loginID string
@@ -413,11 +419,19 @@ func (r *Runner) apply(ctx context.Context, job *Job, bc account.BulkContext, lo
 	return nil
 }
 
+func (r *Runner) workers() int {
+	if r.Workers > 0 {
+		return r.Workers
+	}
+	return 2 * runtime.GOMAXPROCS(0)
+}
+
 // change is the change row makes, or false for a row with nothing to do: skipped (the
-// validation reported it) or as the account is already.
+// validation reported it) or as the account is already. Without bc.Existing (a part of a
+// fanned-out job), ApplyBulkChange tells those rows apart as it reads each account.
 func change(job *Job, bc account.BulkContext, row Row) (account.BulkChange, bool, error) {
 	id, _ := LoginID(row.Account, bc.Tenant.Domains)
-	if ex, exists := bc.Existing[account.Key(id)]; job.Mode == "update" && (!exists || !Changes(row, ex)) {
+	if ex, exists := bc.Existing[account.Key(id)]; job.Mode == "update" && bc.Existing != nil && (!exists || !Changes(row, ex)) {
 		return account.BulkChange{}, false, nil
 	}
 	c := account.BulkChange{JobID: job.ID, Line: row.Line, Actor: job.Owner, ActorID: job.OwnerID, IP: job.OwnerIP, TenantID: job.TenantID, Mode: job.Mode, LoginID: id,
