@@ -10,6 +10,23 @@ import (
 	"github.com/kagiya/kagiya/shared/password"
 )
 
+// throttleLogin counts a password given for loginID from ip (a sign-in, a service check)
+// against the sign-in's per-IP and per-account limits a minute. It returns the login ID's
+// key and whether the login ID is an address at all: only an address is counted per
+// account, and looked up.
+func (k *kit) throttleLogin(ctx context.Context, ip, loginID string) (key string, wellFormed bool, err error) {
+	if err := k.throttle(ctx, "login-ip#"+ip, k.cfg.LoginPerIPMinute); err != nil {
+		return "", false, err
+	}
+	key = Key(loginID)
+	if _, wellFormed = ParseLoginID(loginID); wellFormed {
+		if err := k.throttle(ctx, "login-acct#"+key, k.cfg.LoginPerAcctMinute); err != nil {
+			return "", false, err
+		}
+	}
+	return key, wellFormed, nil
+}
+
 // verify checks plain against the password of the account ref names, under the lockout
 // rules: each attempt is reserved in the store before the hash is checked (one
 // conditional write that also returns the account), so parallel guesses can never get

@@ -225,6 +225,13 @@ func (s *Integrations) EmailVerified(ctx context.Context, a Account) (bool, erro
 	return EmailVerified(a, t), nil
 }
 
+// Admit judges an attempt of the provider's (a refresh token's) by the admission rules:
+// nil lets it by, a *Refusal (Refused) keeps it out, anything else is the store's error.
+func (s *Integrations) Admit(ctx context.Context, at Attempt) error {
+	_, err := s.admit(ctx, at)
+	return err
+}
+
 // Audit files an event of the provider in the audit log.
 func (s *Integrations) Audit(ctx context.Context, e AuditEvent) { s.audit(ctx, e) }
 

@@ -170,6 +170,19 @@ func changeReason(a Account, set Settings, now time.Time) string {
 	return ""
 }
 
+// passwordFlaw says why plain, a's right password, must be replaced though no change is
+// due: it is on the list of breached passwords, or it was brought from another system
+// and breaks the tenant's rules ("" for neither).
+func passwordFlaw(a Account, set Settings, plain string) string {
+	if preset(set).Compromised(plain) {
+		return ReasonCompromised
+	}
+	if importedBreaksRules(a, set, plain) {
+		return ReasonPolicy
+	}
+	return ""
+}
+
 // importedBreaksRules reports whether a still has its imported hash and plain, its right
 // password, breaks the tenant's rules: such a hash is kept (not upgraded) until the person
 // changes the password, so that each sign-in asks for the change again.

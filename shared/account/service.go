@@ -111,6 +111,12 @@ type kit struct {
 	now          func() time.Time
 	log          *slog.Logger
 	dummyHash    string
+	admission    admitter // may this account get in now (admission.go)
+}
+
+// admit judges an attempt by the admission rules.
+func (k *kit) admit(ctx context.Context, at Attempt) (Admission, error) {
+	return k.admission.admit(ctx, at)
 }
 
 // SignIn is the sign-in flow and sessions: Login, the steps after the password, the
@@ -179,6 +185,7 @@ func New(d Deps, cfg Config) (*Services, error) {
 		seal:     &sealer{load: d.SealKey},
 		settings: newSettingsCache(st, cfg.TenantCacheTTL), local: &minuteCounter{}, mailer: d.Mailer, tmpl: d.Templates,
 		siteURL: strings.TrimRight(d.SiteURL, "/"), cfg: cfg, now: d.Now, log: d.Log, dummyHash: dummy}
+	k.admission = admitter{settings: k.settingsOf, now: d.Now, rules: admissionRules}
 	return &Services{
 		SignIn:       &SignIn{kit: k, tenants: st, logins: st, sessions: st, schema: st},
 		Recovery:     &Recovery{kit: k, logins: st, counters: st},

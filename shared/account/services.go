@@ -255,15 +255,9 @@ func (s *Integrations) Verify(ctx context.Context, secret string, in ServiceChec
 	if throttleIP == "" {
 		throttleIP = "service:" + svc.ID
 	}
-	if err := s.throttle(ctx, "login-ip#"+throttleIP, s.cfg.LoginPerIPMinute); err != nil {
+	key, wellFormed, err := s.throttleLogin(ctx, throttleIP, in.LoginID)
+	if err != nil {
 		return ServiceAnswer{}, err
-	}
-	key := Key(in.LoginID)
-	_, wellFormed := ParseLoginID(in.LoginID)
-	if wellFormed {
-		if err := s.throttle(ctx, "login-acct#"+key, s.cfg.LoginPerAcctMinute); err != nil {
-			return ServiceAnswer{}, err
-		}
 	}
 	ref := LoginRef{TenantID: "-", AccountID: "-"}
 	var seen Account // the account as read before the check (eventually consistent)
@@ -293,12 +287,16 @@ func (s *Integrations) Verify(ctx context.Context, secret string, in ServiceChec
 			if err != nil {
 				return ServiceAnswer{}, err
 			}
-			switch {
-			case c.ID != "" && (a.Disabled || a.PasswordHash == ""):
-				return refuse(a, refusal(a))
-			case c.ID != "":
+			if c.ID != "" {
+				_, err := s.admit(ctx, Attempt{Account: a, Method: MethodAppPassword, IP: ip})
+				if reason, refused := Refused(err); refused {
+					return refuse(a, reason)
+				} else if err != nil {
+					return ServiceAnswer{}, fmt.Errorf("service check: %w", err)
+				}
 				return s.appPasswordPassed(ctx, svc, a, c, in.Protocol, ip)
-			case a.MFAEnabled():
+			}
+			if a.MFAEnabled() {
 				s.burnDummy(in.Password) // as long as a password check
 				return refuse(a, "app_password")
 			}
@@ -306,7 +304,8 @@ func (s *Integrations) Verify(ctx context.Context, secret string, in ServiceChec
 		} else if a.MFAEnabled() {
 			// An account with a second factor is not guessed at through its main
 			// password here (the hash is never checked), so a mail client still set to
-			// that password does not lock the person out.
+			// that password does not lock the person out (the second-factor admission
+			// rule, said before the check).
 			s.burnDummy(in.Password)
 			return refuse(a, "app_password_required")
 		}
@@ -329,7 +328,7 @@ func (s *Integrations) Verify(ctx context.Context, secret string, in ServiceChec
 		return ServiceAnswer{}, fmt.Errorf("service check: %w", err)
 	}
 	if !match {
-		return refuse(a, refusal(a))
+		return refuse(a, refusal(ctx, a))
 	}
 	now := s.now().UTC()
 	set, err := s.settingsOf(ctx, a.TenantID)
@@ -344,10 +343,15 @@ func (s *Integrations) Verify(ctx context.Context, secret string, in ServiceChec
 	if err != nil {
 		return ServiceAnswer{}, fmt.Errorf("service check: %w", err)
 	}
-	if reason := changeReason(a, set, now); reason != "" {
-		// The main password must be changed first, on the site: a mail client cannot.
-		return refuse(a, "password_change_required:"+reason)
-	} else if stale && !importedBreaksRules(a, set, in.Password) {
+	// The admission rules; a password change due, which a mail client cannot make, is
+	// refused here.
+	if _, err := s.admit(ctx, Attempt{Account: a, Method: MethodServicePassword, IP: ip, Known: known}.withSettings(set)); err != nil {
+		if reason, refused := Refused(err); refused {
+			return refuse(a, reason)
+		}
+		return ServiceAnswer{}, fmt.Errorf("service check: %w", err)
+	}
+	if stale && !importedBreaksRules(a, set, in.Password) {
 		// A mail-only person may never sign in to the site: the check upgrades an
 		// imported or older hash as a sign-in does (and, as a sign-in does, keeps an
 		// imported password that breaks the rules for the change the site will ask).

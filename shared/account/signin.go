@@ -109,22 +109,6 @@ func (s *SignIn) Bootstrap(ctx context.Context, ownerEmail, ownerPassword string
 	return t, true, nil
 }
 
-// refusal names, for the audit log, why a password check on a (zero if no such
-// account) did not let it in.
-func refusal(a Account) string {
-	switch {
-	case a.ID == "":
-		return "unknown"
-	case a.Disabled:
-		return "disabled"
-	case a.Locked():
-		return "locked"
-	case a.PasswordHash == "":
-		return "no_password"
-	}
-	return "password"
-}
-
 // Login checks a login ID and password: the first step of a sign-in flow. Every kind of
 // failure that could tell an attacker something answers invalid_credentials after the
 // same work.
@@ -136,15 +120,9 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain string, from Client) 
 	if utf8.RuneCountInString(plain) > MaxPasswordLen {
 		return LoginResult{}, codeErr(CodeValidation, FieldError{"password", "too_long"})
 	}
-	if err := s.throttle(ctx, "login-ip#"+ip, s.cfg.LoginPerIPMinute); err != nil {
+	key, wellFormed, err := s.throttleLogin(ctx, ip, loginID)
+	if err != nil {
 		return LoginResult{}, err
-	}
-	key := Key(loginID)
-	_, wellFormed := ParseLoginID(loginID)
-	if wellFormed {
-		if err := s.throttle(ctx, "login-acct#"+key, s.cfg.LoginPerAcctMinute); err != nil {
-			return LoginResult{}, err
-		}
 	}
 	ref := LoginRef{TenantID: "-", AccountID: "-"} // no such account: the same round trips as a real one
 	if wellFormed {
@@ -168,7 +146,7 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain string, from Client) 
 		return LoginResult{}, fmt.Errorf("login: %w", err)
 	}
 	if !match {
-		reason := refusal(acct)
+		reason := refusal(ctx, acct)
 		if known {
 			reason = "password:known_browser" // counted against that browser alone
 		}
@@ -192,26 +170,19 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain string, from Client) 
 	set := t.Settings.Effective()
 	now := s.now().UTC()
 	previousLogin := acct.LastLoginAt
-	reason := changeReason(acct, set, now)
-	if reason == "" && preset(set).Compromised(plain) {
-		reason = ReasonCompromised // right, but on the list of breached passwords
-	}
-	if reason == "" && importedBreaksRules(acct, set, plain) {
-		reason = ReasonPolicy // brought from another system, and it breaks this tenant's rules
-	}
-	var steps []string
-	if reason != "" {
-		steps = append(steps, StepPasswordChange)
-	}
 	remember := ""
-	switch {
-	case acct.MFAEnabled():
-		if remember = s.remembered(ctx, acct, set, from.Remembered); remember == "" {
-			steps = append(steps, StepMFA)
-		}
-	case set.MFARequired:
-		steps = append(steps, StepMFAEnrol)
+	if acct.MFAEnabled() {
+		remember = s.remembered(ctx, acct, set, from.Remembered)
 	}
+	adm, err := s.admit(ctx, Attempt{Account: acct, Method: MethodPassword, IP: ip, Known: known, Remembered: remember != "",
+		Flaw: func() string { return passwordFlaw(acct, set, plain) }}.withSettings(set))
+	if reason, refused := Refused(err); refused {
+		s.audit(ctx, AuditEvent{TenantID: acct.TenantID, Actor: loginID, Action: "login", Target: loginID, TargetID: acct.ID, IP: ip, Result: "failed:" + reason})
+		return LoginResult{}, codeErr(CodeInvalidCredentials)
+	} else if err != nil {
+		return LoginResult{}, fmt.Errorf("login: %w", err)
+	}
+	steps, reason := adm.Steps, adm.Reason
 	mfaDue := slices.Contains(steps, StepMFA) || slices.Contains(steps, StepMFAEnrol)
 	switch {
 	case mfaDue:
@@ -551,15 +522,14 @@ func (s *SignIn) Authenticate(ctx context.Context, token string) (Principal, err
 	} else if err != nil {
 		return Principal{}, fmt.Errorf("authenticate: %w", err)
 	}
-	if acct.Disabled || sess.Epoch != acct.SessionEpoch {
+	if sess.Epoch != acct.SessionEpoch {
 		return Principal{}, unauth
 	}
-	if acct.Locked() {
-		// A lock keeps out every session only where it applies to every client; under
-		// untrusted_devices it keeps out unknown clients' sign-ins, not known browsers.
-		if set, err := s.settingsOf(ctx, acct.TenantID); err != nil || set.LockoutScope == ScopeAccount {
+	if _, err := s.admit(ctx, Attempt{Account: acct, Method: MethodSession}); err != nil {
+		if _, refused := Refused(err); refused {
 			return Principal{}, unauth
 		}
+		return Principal{}, fmt.Errorf("authenticate: %w", err)
 	}
 	// Sliding idle expiry, written at most once a minute per session.
 	if now.Sub(sess.LastSeenAt) > time.Minute {

@@ -48,6 +48,8 @@ type Integrations interface {
 	// verified the domain.
 	EmailVerified(ctx context.Context, a account.Account) (bool, error)
 	Audit(ctx context.Context, e account.AuditEvent)
+	// Admit judges a way in by the account's admission rules (account.Refused says no).
+	Admit(ctx context.Context, at account.Attempt) error
 	Seal(ctx context.Context, purpose, plain string) (string, error)
 	Open(ctx context.Context, purpose, sealed string) (string, error)
 	RecordGrant(ctx context.Context, a account.Account, client account.Credential) error
@@ -480,8 +482,14 @@ func (s *storage) TokenRequestByRefreshToken(ctx context.Context, refresh string
 	}
 	dead := oidc.ErrInvalidGrant().WithDescription("the refresh token has been revoked")
 	a, err := s.account(ctx, g.TenantID, g.Subject)
-	if err != nil || a.Disabled || a.Locked() || a.SessionEpoch != g.Epoch {
-		return nil, dead // gone, suspended, locked, or signed out everywhere
+	if err != nil || a.SessionEpoch != g.Epoch {
+		return nil, dead // gone, or signed out everywhere
+	}
+	if err := s.svc.Admit(ctx, account.Attempt{Account: a, Method: account.MethodOIDCRefresh}); err != nil {
+		if _, refused := account.Refused(err); refused {
+			return nil, dead // suspended, locked
+		}
+		return nil, storeFailed(ctx, fmt.Errorf("admission: %w", err))
 	}
 	grant, err := s.svc.Grant(ctx, a.ID, g.ClientID)
 	if errors.Is(err, account.ErrNotFound) || (err == nil && !grant.CreatedAt.Equal(g.GrantAt)) {

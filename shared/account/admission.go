@@ -1,0 +1,304 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Admission: may this account get in now, this way, from there?
+//
+// Every way in describes itself as an Attempt (who, how, from where) once its credential
+// is proven, and asks admit. admit runs admissionRules in order. A rule does one of three
+// things: lets the attempt by (a zero Due and nil), refuses it (a *Refusal, whose Reason
+// the caller writes to the audit log; the first refusal decides and later rules do not
+// run), or lets it by with a step due first (a Due: a sign-in flow then asks for that
+// step before it opens a session; a way in with no flow, such as the service check,
+// refuses instead). Any other error is the store's, and is a 5xx.
+//
+// The rules hold for every method; where a rule means something different for one, it
+// says so in its own switch, so that what a new method is subject to can be read here.
+// A new rule goes in admissionRules at its place in the order; a new method gets a
+// Method constant and a case in the rules it changes.
+//
+// What admission is not: the lockout's reservation of a password attempt (lockout.go)
+// happens before the password is checked and is what keeps guesses out of a locked
+// account; the lock rule here is what keeps out the ways in that guess nothing (a
+// session, a refresh token, a passkey). A flow's steps (flow.go) are checked by the
+// step that completes them.
+
+// Method is how an attempt proves who it is.
+type Method string
+
+// The ways in.
+const (
+	// MethodPassword: the password at the sign-in page (POST /api/login).
+	MethodPassword Method = "password"
+	// MethodPasskey: a passkey alone at the sign-in page.
+	MethodPasskey Method = "passkey"
+	// MethodIdP: a tenant's identity provider.
+	MethodIdP Method = "idp"
+	// MethodServicePassword: the main password, given to a trusted service (the service
+	// check, POST /api/service/verify).
+	MethodServicePassword Method = "service_password"
+	// MethodAppPassword: an app password, given to a trusted service.
+	MethodAppPassword Method = "app_password"
+	// MethodSession: a session cookie, on each request (and at the OpenID Connect
+	// provider's authorization, which signs in through the session).
+	MethodSession Method = "session"
+	// MethodOIDCRefresh: an OpenID Connect client's refresh token.
+	MethodOIDCRefresh Method = "oidc_refresh"
+)
+
+// Attempt is one try at getting in.
+type Attempt struct {
+	Account Account // who (its TenantID names the tenant)
+	Method  Method  // how
+	IP      string  // from where ("" when the caller does not know it: a session check)
+	// Known: the client is known to the account in its current epoch (a browser's device
+	// cookie, a mail client's address), so a lock under the untrusted_devices scope does
+	// not keep it out.
+	Known bool
+	// Remembered: the browser holds a live remember-this-browser cookie, so the second
+	// factor is not asked again (MethodPassword).
+	Remembered bool
+	// Flaw, for MethodPassword, says why the password given must be replaced though no
+	// change is due (ReasonCompromised, ReasonPolicy; "" for none). It is asked only when
+	// no change is due already. nil: none.
+	Flaw func() string
+
+	now      time.Time
+	settings func(ctx context.Context, tenantID string) (Settings, error)
+	set      *Settings // the settings, once read (or given by a caller that has them: withSettings)
+}
+
+// withSettings gives the attempt its tenant's settings, already read by the caller.
+func (at Attempt) withSettings(set Settings) Attempt {
+	at.set = &set
+	return at
+}
+
+// Settings returns the effective settings of the attempt's tenant, read once (through
+// the tenant cache) and only by the rules that need them.
+func (at *Attempt) Settings(ctx context.Context) (Settings, error) {
+	if at.set == nil {
+		set, err := at.settings(ctx, at.Account.TenantID)
+		if err != nil {
+			return Settings{}, err
+		}
+		at.set = &set
+	}
+	return *at.set, nil
+}
+
+// Now is when the attempt is judged.
+func (at *Attempt) Now() time.Time { return at.now }
+
+// Due is a step a rule lets an attempt by with.
+type Due struct {
+	Step   string // StepPasswordChange, StepMFA, StepMFAEnrol
+	Reason string // why, for a password change (ReasonForced...)
+}
+
+// Refusal is a rule's no. Reason names it for the audit log ("disabled", "locked"...);
+// the answer to the caller stays the method's own (invalid_credentials, unauthenticated).
+type Refusal struct{ Reason string }
+
+func (r *Refusal) Error() string { return "admission refused: " + r.Reason }
+
+// Refused reports whether err is a rule's refusal, and its reason.
+func Refused(err error) (string, bool) {
+	var r *Refusal
+	if errors.As(err, &r) {
+		return r.Reason, true
+	}
+	return "", false
+}
+
+func refuse(reason string) (Due, error) { return Due{}, &Refusal{Reason: reason} }
+
+// Rule judges an attempt: see the package's Admission comment.
+type Rule func(ctx context.Context, at *Attempt) (Due, error)
+
+// NamedRule is a rule with the name tests and logs know it by.
+type NamedRule struct {
+	Name string
+	Rule Rule
+}
+
+// admissionRules are the rules, in the order they apply. The tenant's network ranges
+// (issue #25) go after the suspension: a rule that refuses attempts whose IP is outside
+// them, for the methods the tenant names.
+var admissionRules = []NamedRule{
+	{"suspension", suspended},
+	{"lock", locked},
+	{"invitation", invitationPending},
+	{"password_change", passwordChangeDue},
+	{"second_factor", secondFactorDue},
+}
+
+// Admission is what admit lets an attempt by with.
+type Admission struct {
+	Steps  []string // due before a session opens, in order (a sign-in flow's)
+	Reason string   // why a password change is due, when Steps has StepPasswordChange
+}
+
+// admitter runs the rules over the tenant settings cache.
+type admitter struct {
+	settings func(ctx context.Context, tenantID string) (Settings, error)
+	now      func() time.Time
+	rules    []NamedRule
+}
+
+// admit runs the rules over at. It returns the steps due, a *Refusal, or a store's error.
+func (ad admitter) admit(ctx context.Context, at Attempt) (Admission, error) {
+	at.now, at.settings = ad.now().UTC(), ad.settings
+	var adm Admission
+	for _, r := range ad.rules {
+		due, err := r.Rule(ctx, &at)
+		if err != nil {
+			if _, ok := Refused(err); ok {
+				return Admission{}, err
+			}
+			return Admission{}, fmt.Errorf("admission %s: %w", r.Name, err)
+		}
+		if due.Step != "" {
+			adm.Steps = append(adm.Steps, due.Step)
+			if due.Step == StepPasswordChange {
+				adm.Reason = due.Reason
+			}
+		}
+	}
+	return adm, nil
+}
+
+// suspended: a suspended (disabled) account gets in by no way at all.
+func suspended(_ context.Context, at *Attempt) (Due, error) {
+	if at.Account.Disabled {
+		return refuse("disabled")
+	}
+	return Due{}, nil
+}
+
+// locked: a lock keeps out what it applies to. The password's own ways (sign-in page,
+// service check) meet the lock at their reservation already (lockout.go); after it only
+// a known client under untrusted_devices is let by. App passwords are not guessed at
+// through the lock's counter and pass a lock (a suspension stops them). A session, a
+// passkey and an identity provider are kept out where the lock applies to every client
+// (ScopeAccount; where the settings cannot be read, the lock keeps them out too). A
+// refresh token is kept out by any lock (a lock also ends every application's grant).
+func locked(ctx context.Context, at *Attempt) (Due, error) {
+	a := at.Account
+	if !a.Locked() {
+		return Due{}, nil
+	}
+	switch at.Method {
+	case MethodAppPassword:
+		return Due{}, nil
+	case MethodOIDCRefresh:
+		return refuse("locked")
+	case MethodPassword, MethodServicePassword:
+		if !at.Known {
+			return refuse("locked")
+		}
+	}
+	set, err := at.Settings(ctx)
+	if err != nil || set.LockoutScope == ScopeAccount {
+		return refuse("locked")
+	}
+	return Due{}, nil
+}
+
+// invitationPending: an account without a password yet (its invitation not accepted)
+// cannot prove one; a passkey or an identity provider does not accept an invitation
+// either (the emailed link does). Sessions and refresh tokens are only ever issued to
+// accounts past it.
+func invitationPending(_ context.Context, at *Attempt) (Due, error) {
+	a := at.Account
+	switch at.Method {
+	case MethodPassword, MethodServicePassword, MethodAppPassword:
+		if a.PasswordHash == "" {
+			return refuse("no_password")
+		}
+	case MethodPasskey, MethodIdP:
+		if a.Invited() {
+			return refuse("invited")
+		}
+	}
+	return Due{}, nil
+}
+
+// passwordChangeDue: a forced or expired password (or, at the sign-in page, one on the
+// breached list or, imported, breaking the tenant's rules: Attempt.Flaw) must be replaced
+// first. The sign-in page asks for it as a step; a mail client cannot, so the service
+// check refuses ("password_change_required:<reason>"). The other ways in leave the
+// change to the next password sign-in.
+func passwordChangeDue(ctx context.Context, at *Attempt) (Due, error) {
+	if at.Method != MethodPassword && at.Method != MethodServicePassword {
+		return Due{}, nil
+	}
+	set, err := at.Settings(ctx)
+	if err != nil {
+		return Due{}, err
+	}
+	reason := changeReason(at.Account, set, at.now)
+	if reason == "" && at.Method == MethodPassword && at.Flaw != nil {
+		reason = at.Flaw()
+	}
+	switch {
+	case reason == "":
+		return Due{}, nil
+	case at.Method == MethodServicePassword:
+		return refuse("password_change_required:" + reason)
+	}
+	return Due{Step: StepPasswordChange, Reason: reason}, nil
+}
+
+// secondFactorDue: after a password at the sign-in page, an account with a second
+// factor gives it (unless the browser is remembered; a locked second factor is still
+// asked for, since a recovery code releases it), and one without, in a tenant that
+// requires one, enrols. The service check takes the main password only from accounts
+// without a second factor (the others give app passwords; Verify refuses them before
+// the hash is even checked, so a mail client with a stale password locks no one out).
+func secondFactorDue(ctx context.Context, at *Attempt) (Due, error) {
+	a := at.Account
+	switch at.Method {
+	case MethodServicePassword:
+		if a.MFAEnabled() {
+			return refuse("app_password_required")
+		}
+	case MethodPassword:
+		if a.MFAEnabled() {
+			if at.Remembered {
+				return Due{}, nil
+			}
+			return Due{Step: StepMFA}, nil
+		}
+		set, err := at.Settings(ctx)
+		if err != nil {
+			return Due{}, err
+		}
+		if set.MFARequired {
+			return Due{Step: StepMFAEnrol}, nil
+		}
+	}
+	return Due{}, nil
+}
+
+// refusal names, for the audit log, why a password check on a (zero if no such
+// account) did not let it in: in the rules' words, as an unknown client at the sign-in
+// page would meet them, or "password" when no rule refuses it.
+func refusal(ctx context.Context, a Account) string {
+	if a.ID == "" {
+		return "unknown"
+	}
+	at := Attempt{Account: a, Method: MethodPassword}
+	for _, r := range []Rule{suspended, locked, invitationPending} { // for an unknown client, none reads settings
+		if _, err := r(ctx, &at); err != nil {
+			reason, _ := Refused(err)
+			return reason
+		}
+	}
+	return "password"
+}
