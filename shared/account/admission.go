@@ -211,9 +211,10 @@ func locked(ctx context.Context, at *Attempt) (Due, error) {
 }
 
 // invitationPending: an account without a password yet (its invitation not accepted)
-// cannot prove one; a passkey or an identity provider does not accept an invitation
-// either (the emailed link does). Sessions and refresh tokens are only ever issued to
-// accounts past it.
+// cannot prove one; a passkey does not accept an invitation either (the emailed link
+// does). An identity provider's first sign-in of an invited account is what accepts its
+// invitation (API.md), so it is let by. Sessions and refresh tokens are only ever issued
+// to accounts past it.
 func invitationPending(_ context.Context, at *Attempt) (Due, error) {
 	a := at.Account
 	switch at.Method {
@@ -221,7 +222,7 @@ func invitationPending(_ context.Context, at *Attempt) (Due, error) {
 		if a.PasswordHash == "" {
 			return refuse("no_password")
 		}
-	case MethodPasskey, MethodIdP:
+	case MethodPasskey:
 		if a.Invited() {
 			return refuse("invited")
 		}
@@ -231,11 +232,14 @@ func invitationPending(_ context.Context, at *Attempt) (Due, error) {
 
 // passwordChangeDue: a forced or expired password (or, at the sign-in page, one on the
 // breached list or, imported, breaking the tenant's rules: Attempt.Flaw) must be replaced
-// first. The sign-in page asks for it as a step; a mail client cannot, so the service
-// check refuses ("password_change_required:<reason>"). The other ways in leave the
-// change to the next password sign-in.
+// first. A sign-in page's way in (a password, a passkey) asks for it as a step; a mail
+// client cannot, so the service check refuses ("password_change_required:<reason>").
+// Sessions, app passwords and refresh tokens leave the change to the next sign-in; an
+// identity provider's account has no password of its own.
 func passwordChangeDue(ctx context.Context, at *Attempt) (Due, error) {
-	if at.Method != MethodPassword && at.Method != MethodServicePassword {
+	switch at.Method {
+	case MethodPassword, MethodPasskey, MethodServicePassword:
+	default:
 		return Due{}, nil
 	}
 	set, err := at.Settings(ctx)
@@ -255,8 +259,8 @@ func passwordChangeDue(ctx context.Context, at *Attempt) (Due, error) {
 	return Due{Step: StepPasswordChange, Reason: reason}, nil
 }
 
-// secondFactorDue: after a password at the sign-in page, an account with a second
-// factor gives it (unless the browser is remembered; a locked second factor is still
+// secondFactorDue: a passkey counts as both factors. After a password at the sign-in
+// page, an account with a second factor gives it (unless the browser is remembered; a locked second factor is still
 // asked for, since a recovery code releases it), and one without, in a tenant that
 // requires one, enrols. The service check takes the main password only from accounts
 // without a second factor (the others give app passwords; Verify refuses them before

@@ -72,6 +72,10 @@ func TestAdmissionRules(t *testing.T) {
 		{name: "refresh, disabled", at: Attempt{Account: disabled, Method: MethodOIDCRefresh}, set: untrusted, refuse: "disabled"},
 
 		{name: "passkey, invited", at: Attempt{Account: invited, Method: MethodPasskey}, set: untrusted, refuse: "invited"},
+		{name: "passkey, forced change", at: Attempt{Account: forced, Method: MethodPasskey}, set: untrusted,
+			steps: []string{StepPasswordChange}, reason: ReasonForced},
+		{name: "passkey, second factor is itself", at: Attempt{Account: mfa, Method: MethodPasskey}, set: required},
+		{name: "idp, invited accepts the invitation", at: Attempt{Account: invited, Method: MethodIdP}, set: required},
 		{name: "passkey, locked, untrusted devices", at: Attempt{Account: locked, Method: MethodPasskey}, set: untrusted},
 		{name: "passkey, locked, whole account", at: Attempt{Account: locked, Method: MethodPasskey}, set: whole, refuse: "locked"},
 	}
