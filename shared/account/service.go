@@ -112,6 +112,11 @@ type kit struct {
 	log          *slog.Logger
 	dummyHash    string
 	admission    admitter // may this account get in now (admission.go)
+	// factors are the second factors (factor.go), in the order sign-in offers them;
+	// authenticator and recoveryCodes are two of them.
+	factors       factorList
+	authenticator *totpFactor
+	recoveryCodes *recoveryCodes
 }
 
 // admit judges an attempt by the admission rules.
@@ -186,6 +191,7 @@ func New(d Deps, cfg Config) (*Services, error) {
 		settings: newSettingsCache(st, cfg.TenantCacheTTL), local: &minuteCounter{}, mailer: d.Mailer, tmpl: d.Templates,
 		siteURL: strings.TrimRight(d.SiteURL, "/"), cfg: cfg, now: d.Now, log: d.Log, dummyHash: dummy}
 	k.admission = admitter{settings: k.settingsOf, now: d.Now, rules: admissionRules}
+	newFactors(k)
 	return &Services{
 		SignIn:       &SignIn{kit: k, tenants: st, logins: st, sessions: st, schema: st},
 		Recovery:     &Recovery{kit: k, logins: st, counters: st},

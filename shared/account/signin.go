@@ -44,6 +44,8 @@ type LoginResult struct {
 	Step         string
 	Reason       string
 	Challenge    string
+	// Methods are the factors' kinds the second-factor step (StepMFA) takes, in order.
+	Methods []string
 	// RememberCookie, when set, is the remember-this-browser cookie to set, for RememberDays.
 	RememberCookie string
 	RememberDays   int
@@ -248,6 +250,9 @@ func (s *SignIn) advance(ctx context.Context, a Account, t Tenant, next flowClai
 		return LoginResult{}, err
 	}
 	res := LoginResult{Account: a, Tenant: t, Step: steps[0], Challenge: challenge}
+	if steps[0] == StepMFA {
+		res.Methods = s.factors.enrolled(a)
+	}
 	result := "step_due:" + steps[0]
 	if steps[0] == StepPasswordChange {
 		res.Reason = next.Reason
@@ -324,13 +329,17 @@ func (s *SignIn) signedInBy(flow flowClaims, remember bool) func(*Account) {
 	}
 }
 
-// CompleteMFA completes the second-factor step of a sign-in with a code from the app or
-// a recovery code. A wrong code does not use the challenge up; a recovery code also
-// releases a locked second factor. With remember (and a tenant that allows it) the
-// browser gets a cookie that skips this step for the tenant's number of days.
-func (s *SignIn) CompleteMFA(ctx context.Context, challenge, code, recoveryCode string, remember bool, from Client) (LoginResult, error) {
-	ip := from.IP
+// CompleteMFA completes the second-factor step of a sign-in with the answer in for the
+// factor of kind (KindTOTP, KindRecoveryCode). A wrong answer does not use the challenge
+// up; a recovery code also releases a locked second factor. With remember (and a tenant
+// that allows it) the browser gets a cookie that skips this step for the tenant's number
+// of days.
+func (s *SignIn) CompleteMFA(ctx context.Context, challenge, kind string, in Answer, remember bool, from Client) (LoginResult, error) {
 	flow, a, err := s.flowAt(ctx, challenge, StepMFA)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	f, err := s.enrolledFactor(a, kind)
 	if err != nil {
 		return LoginResult{}, err
 	}
@@ -340,18 +349,12 @@ func (s *SignIn) CompleteMFA(ctx context.Context, challenge, code, recoveryCode 
 	}
 	set := t.Settings.Effective()
 	remember = remember && *set.RememberBrowserDays > 0
-	how := "ok:totp"
-	if recoveryCode != "" {
-		how = "ok:recovery_code"
-		if a, err = s.useRecoveryCode(ctx, a, set, flow, recoveryCode, ip); err != nil {
-			return LoginResult{}, err
-		}
-	} else if a, err = s.checkCode(ctx, a, set, code, ip, stillFlow(flow), s.signedInBy(flow, remember)); err != nil {
+	if a, err = f.Verify(ctx, a, set, in, from.IP, StepWrite{Guard: stillFlow(flow), Done: s.signedInBy(flow, remember)}); err != nil {
 		return LoginResult{}, err
 	}
 	next := flow.rest()
 	next.Code = true
-	res, err := s.advance(ctx, a, t, next, from, how)
+	res, err := s.advance(ctx, a, t, next, from, "ok:"+f.Kind())
 	if err == nil && remember && res.Token != "" {
 		if res.RememberCookie, err = s.rememberCookie(ctx, a); err != nil {
 			return LoginResult{}, err
@@ -361,39 +364,29 @@ func (s *SignIn) CompleteMFA(ctx context.Context, challenge, code, recoveryCode 
 	return res, err
 }
 
-// useRecoveryCode completes a second-factor step with a recovery code: the code is used
-// up, the sign-in recorded, and a locked second factor released.
-func (s *SignIn) useRecoveryCode(ctx context.Context, a Account, set Settings, flow flowClaims, code, ip string) (Account, error) {
-	norm, ok := normalizeRecovery(code)
-	if !ok {
-		return Account{}, codeErr(CodeValidation, FieldError{"recovery_code", "format"})
-	}
-	if err := s.throttle(ctx, "recovery-code#"+a.ID, recoveryPerMin); err != nil {
-		return Account{}, err
-	}
-	left, err := s.recovery.UseRecoveryCode(ctx, a.TenantID, a.ID, recoveryHash(a.ID, norm))
-	if errors.Is(err, ErrNotFound) {
-		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.recovery_code", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "failed:code"})
-		return Account{}, codeErr(CodeInvalidCode)
-	} else if err != nil {
-		return Account{}, fmt.Errorf("recovery code: %w", err)
-	}
-	wasLocked := false
-	signedIn := s.signedInBy(flow, false)
-	a, err = s.updateGuarded(ctx, a, stillFlow(flow), func(a *Account) {
-		wasLocked = wasLocked || a.MFALocked()
-		a.MFA.LockedAt, a.MFA.Failures = time.Time{}, 0
-		signedIn(a)
-	})
+// MFAChallenge is the second-factor step's challenge for the factor of kind: what the
+// client needs before it can answer (nil when the factor needs nothing issued, as a code
+// does). The sign-in's challenge is not used up.
+func (s *SignIn) MFAChallenge(ctx context.Context, challenge, kind string) (any, error) {
+	_, a, err := s.flowAt(ctx, challenge, StepMFA)
 	if err != nil {
-		return Account{}, err
+		return nil, err
 	}
-	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.recovery_code", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: fmt.Sprintf("ok:%d left", left)})
-	if wasLocked {
-		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.unlock", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:recovery_code"})
+	f, err := s.enrolledFactor(a, kind)
+	if err != nil {
+		return nil, err
 	}
-	s.mfaNotice(ctx, a, set, "recovery_used", mail.MFANotice{Left: left, Released: wasLocked})
-	return a, nil
+	return f.Challenge(ctx, a)
+}
+
+// enrolledFactor is a's factor of kind; one a does not have is a validation error
+// (field "method").
+func (s *SignIn) enrolledFactor(a Account, kind string) (Factor, error) {
+	f, ok := s.factors.byKind(kind)
+	if !ok || !f.Enrolled(a) {
+		return nil, codeErr(CodeValidation, FieldError{"method", "invalid"})
+	}
+	return f, nil
 }
 
 // SetupEnrolment begins the enrolment a sign-in requires (the tenant requires a second
@@ -403,7 +396,7 @@ func (s *SignIn) SetupEnrolment(ctx context.Context, challenge, ip string) (Enro
 	if err != nil {
 		return Enrolment{}, err
 	}
-	return s.beginEnrolment(ctx, a, ip)
+	return s.authenticator.beginEnrolment(ctx, a, ip)
 }
 
 // ConfirmEnrolment confirms the enrolment of a sign-in with a code from the app: the
@@ -417,7 +410,7 @@ func (s *SignIn) ConfirmEnrolment(ctx context.Context, challenge, code string, f
 	if err != nil {
 		return LoginResult{}, err
 	}
-	a, codes, err := s.enrol(ctx, a, t.Settings.Effective(), code, from.IP, stillFlow(flow), s.signedInBy(flow, false))
+	a, codes, err := s.authenticator.enrol(ctx, a, t.Settings.Effective(), code, from.IP, stillFlow(flow), s.signedInBy(flow, false))
 	if err != nil {
 		return LoginResult{}, err
 	}

@@ -101,9 +101,6 @@ var stepResults = map[string]string{
 	account.StepMFAEnrol:       "mfa_enrollment_required",
 }
 
-// mfaMethods are the ways to give a second factor at sign-in.
-var mfaMethods = []string{"totp", "recovery_code"}
-
 // signIn answers where a sign-in stands: the session cookie and everything GET /api/me
 // gives (so the site needs no second request), or the step that has to come first.
 func (a *api) signIn(w http.ResponseWriter, res account.LoginResult) {
@@ -125,7 +122,7 @@ func (a *api) signIn(w http.ResponseWriter, res account.LoginResult) {
 	if res.Step != "" {
 		body := step{Result: stepResults[res.Step], Reason: res.Reason, Challenge: res.Challenge}
 		if res.Step == account.StepMFA {
-			body.Methods = mfaMethods
+			body.Methods = res.Methods
 		}
 		writeJSON(w, http.StatusOK, body)
 		return

@@ -81,7 +81,11 @@ func (a *api) handleLoginMFA() http.Handler {
 			a.fail(w, r, &account.Error{Code: account.CodeValidation, Fields: fields})
 			return
 		}
-		res, err := a.svc.SignIn.CompleteMFA(r.Context(), req.Challenge, req.Code, req.RecoveryCode, req.RememberBrowser, a.client(r))
+		kind, answer := account.KindTOTP, account.Answer{Code: req.Code}
+		if req.RecoveryCode != "" {
+			kind, answer = account.KindRecoveryCode, account.Answer{Code: req.RecoveryCode}
+		}
+		res, err := a.svc.SignIn.CompleteMFA(r.Context(), req.Challenge, kind, answer, req.RememberBrowser, a.client(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return

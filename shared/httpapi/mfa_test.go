@@ -481,15 +481,35 @@ func secondFactorTurnedOff(t *testing.T, e *env) {
 	}
 }
 
+// secondFactorRememberedAfterRecoveryCode: a browser remembered at a sign-in with a
+// recovery code skips the step as one remembered with a code from the app does, and the
+// security page counts it.
+func secondFactorRememberedAfterRecoveryCode(t *testing.T, e *env) {
+	e.withUser(userID, "user")
+	_, codes := e.enrol(e.signedIn(userID, userPW), userPW)
+	home := e.client()
+	ch := home.mfaLogin(userID, userPW)
+	if res := home.giveCode(ch, map[string]any{"recovery_code": codes[0], "remember_browser": true}); res.status != 200 || len(home.remember) != 1 {
+		t.Fatalf("remember with a recovery code: %d %s (%d cookies)", res.status, res.body, len(home.remember))
+	}
+	if st := home.do("GET", "/api/me/mfa", nil).json(t); st["remembered_browsers"] != 1.0 {
+		t.Fatalf("remembered: %v", st)
+	}
+	if res := home.login(userID, userPW); res.json(t)["result"] != "ok" {
+		t.Fatalf("the remembered browser: %s", res.body)
+	}
+}
+
 // secondFactorCases run on the embedded store and on DynamoDB (minidyn).
 var secondFactorCases = map[string]func(*testing.T, *env){
-	"EnrolmentAndSignIn":         secondFactorEnrolmentAndSignIn,
-	"RecoveryCodes":              secondFactorRecoveryCodes,
-	"RememberedBrowser":          secondFactorRememberedBrowser,
-	"LocksAndIsReleased":         secondFactorLocksAndIsReleased,
-	"ParallelCodes":              secondFactorParallelCodes,
-	"ParallelWrongCodesLockOnce": secondFactorParallelWrongCodesLockOnce,
-	"TurnedOff":                  secondFactorTurnedOff,
+	"EnrolmentAndSignIn":          secondFactorEnrolmentAndSignIn,
+	"RecoveryCodes":               secondFactorRecoveryCodes,
+	"RememberedBrowser":           secondFactorRememberedBrowser,
+	"RememberedAfterRecoveryCode": secondFactorRememberedAfterRecoveryCode,
+	"LocksAndIsReleased":          secondFactorLocksAndIsReleased,
+	"ParallelCodes":               secondFactorParallelCodes,
+	"ParallelWrongCodesLockOnce":  secondFactorParallelWrongCodesLockOnce,
+	"TurnedOff":                   secondFactorTurnedOff,
 }
 
 func TestSecondFactor(t *testing.T) {

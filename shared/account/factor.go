@@ -1,0 +1,139 @@
+package account
+
+import (
+	"context"
+	"encoding/json"
+
+	"github.com/kagiya/kagiya/shared/mail"
+)
+
+// Second factors (API.md, "Second factor"). Each kind is a Factor: the codes of an
+// authenticator app (totp.go) and recovery codes (recoverycodes.go) today; a passkey is
+// the next. The sign-in's second-factor step asks the account's factors which it can
+// give (mfa_required's methods), has the one the person chose issue what it needs first
+// (Challenge: nothing for a code; a WebAuthn request for a passkey) and check the answer
+// (Verify); the security page and the administrators see each factor's Describe; a
+// reset takes every factor off (Clear, then Remove).
+//
+// A new factor: a type that implements Factor (and EnrollingFactor if the person sets it
+// up in two steps), a Kind constant, its place in newFactors, and, if it can stand as the
+// account's second factor on its own, a term in Account.MFAEnabled (what the admission
+// rules and the service check ask). Enrolled must answer from the account item alone
+// (keep a count there), so that a sign-in reads nothing more to learn what is due.
+
+// The factors' kinds: their names in the API (mfa_required's methods) and in audit
+// results ("ok:totp").
+const (
+	KindTOTP         = "totp"
+	KindRecoveryCode = "recovery_code"
+)
+
+// Factor is one kind of second factor.
+type Factor interface {
+	// Kind names it in the API and the audit log.
+	Kind() string
+	// Enrolled reports whether a can give it now (from the account item alone).
+	Enrolled(a Account) bool
+	// Challenge issues what a client needs before it can answer for a (nil when nothing
+	// is issued, as for a code). It must be single use and short-lived, and is never
+	// handed to the browser to keep.
+	Challenge(ctx context.Context, a Account) (any, error)
+	// Verify checks an answer of a's, under the factor's own limits and lock, and on
+	// success spends it in one conditional write with w's work (the step's: the sign-in
+	// recorded, the flow's challenge used up); it returns the account as written. A
+	// wrong answer is invalid_code (or the factor's own code), audited and counted by
+	// the factor.
+	Verify(ctx context.Context, a Account, set Settings, in Answer, ip string, w StepWrite) (Account, error)
+	// Clear takes the factor off the account item (inside the caller's write).
+	Clear(a *Account)
+	// Remove drops what the factor keeps beside the account item, after Clear's write.
+	Remove(ctx context.Context, a Account) error
+	// Describe says what the security page and the administrators see of it.
+	Describe(ctx context.Context, a Account) (FactorState, error)
+}
+
+// EnrollingFactor is a factor the person sets up in two steps: Enrol issues what the
+// client needs (TOTP: an Enrolment), ConfirmEnrolment turns it on with the client's
+// answer in one conditional write with w's work, and returns what is shown once (TOTP:
+// the recovery codes, []string).
+type EnrollingFactor interface {
+	Factor
+	Enrol(ctx context.Context, a Account, ip string) (any, error)
+	ConfirmEnrolment(ctx context.Context, a Account, set Settings, in Answer, ip string, w StepWrite) (Account, any, error)
+}
+
+// Answer is what a person gives for a factor.
+type Answer struct {
+	Code string // a code as typed (an authenticator app's, a recovery code)
+	// Response is a client's answer to a Challenge (a passkey's WebAuthn response, JSON).
+	Response json.RawMessage
+}
+
+// StepWrite is the work of the step a factor's answer completes, done in the same
+// conditional write that spends the answer.
+type StepWrite struct {
+	Guard func(Account) error // must still hold (the flow's challenge unused); nil: none
+	Done  func(*Account)      // the step's own change; nil: none
+}
+
+// FactorState is a factor as the security page shows it.
+type FactorState struct {
+	Kind     string
+	Enrolled bool
+	Count    int  // how many it holds, where that means something: recovery codes left
+	Locked   bool // wrong answers have locked it
+}
+
+// factorList is the factors in the order mfa_required lists them.
+type factorList []Factor
+
+// newFactors gives the kit its factors.
+func newFactors(k *kit) {
+	k.authenticator, k.recoveryCodes = &totpFactor{kit: k}, &recoveryCodes{kit: k}
+	k.factors = factorList{k.authenticator, k.recoveryCodes}
+}
+
+// byKind returns the factor of kind.
+func (fs factorList) byKind(kind string) (Factor, bool) {
+	for _, f := range fs {
+		if f.Kind() == kind {
+			return f, true
+		}
+	}
+	return nil, false
+}
+
+// enrolled lists the kinds a can give now.
+func (fs factorList) enrolled(a Account) []string {
+	var kinds []string
+	for _, f := range fs {
+		if f.Enrolled(a) {
+			kinds = append(kinds, f.Kind())
+		}
+	}
+	return kinds
+}
+
+// clear takes every factor off the account item.
+func (fs factorList) clear(a *Account) {
+	for _, f := range fs {
+		f.Clear(a)
+	}
+}
+
+// remove drops what every factor keeps beside the account item; a failure leaves
+// what cannot be used any more (the account item no longer has the factor), so it is
+// logged.
+func (k *kit) removeFactors(ctx context.Context, a Account) {
+	for _, f := range k.factors {
+		if err := f.Remove(ctx, a); err != nil {
+			k.log.WarnContext(ctx, "second factor not removed", "kind", f.Kind(), "err", err)
+		}
+	}
+}
+
+// mfaNotice mails the person about its second factor; event names what happened.
+func (k *kit) mfaNotice(ctx context.Context, a Account, set Settings, event string, n mail.MFANotice) {
+	n.Event, n.When = event, k.formatTime(k.now(), set)
+	k.notify(ctx, a, &n)
+}

@@ -1,0 +1,333 @@
+package account
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"image/png"
+	"strings"
+	"time"
+
+	"github.com/pquerna/otp"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/kagiya/kagiya/shared/mail"
+)
+
+// The authenticator app's codes, a Factor: TOTP as authenticator apps expect it (RFC
+// 6238: 6 digits, 30-second steps, SHA-1) through github.com/pquerna/otp, one step of
+// skew either way, each code good once. The secret is sealed on the account item
+// (seal.go); confirming an enrolment issues the recovery codes (recoverycodes.go).
+
+// TOTP parameters.
+const (
+	totpIssuer   = "Kagiya"
+	totpPeriod   = 30
+	totpSkew     = 1
+	enrolmentTTL = 15 * time.Minute
+)
+
+var totpOpts = totp.ValidateOpts{Period: totpPeriod, Skew: totpSkew, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1}
+
+// Enrolment is what an authenticator app needs: the secret (base32, for typing in), the
+// otpauth:// URL and the same as a QR code (a data: URL of a PNG).
+type Enrolment struct {
+	Secret string
+	URL    string
+	QRPNG  string
+}
+
+// totpFactor is the authenticator app's codes.
+type totpFactor struct {
+	*kit
+}
+
+var _ EnrollingFactor = (*totpFactor)(nil)
+
+func (*totpFactor) Kind() string { return KindTOTP }
+
+func (*totpFactor) Enrolled(a Account) bool { return a.MFA.Secret != "" }
+
+// Challenge: a code needs nothing issued.
+func (*totpFactor) Challenge(context.Context, Account) (any, error) { return nil, nil }
+
+func (k *totpFactor) Verify(ctx context.Context, a Account, set Settings, in Answer, ip string, w StepWrite) (Account, error) {
+	return k.checkCode(ctx, a, set, in.Code, ip, w.Guard, w.Done)
+}
+
+// Clear removes the secret and forgets the remembered browsers (the last step used is
+// kept: a code of the old secret is never good again).
+func (*totpFactor) Clear(a *Account) {
+	a.MFA = MFA{BrowserEpoch: a.MFA.BrowserEpoch + 1, LastStep: a.MFA.LastStep}
+}
+
+// Remove: everything is on the account item.
+func (*totpFactor) Remove(context.Context, Account) error { return nil }
+
+func (k *totpFactor) Describe(_ context.Context, a Account) (FactorState, error) {
+	return FactorState{Kind: KindTOTP, Enrolled: k.Enrolled(a), Locked: a.MFALocked()}, nil
+}
+
+// Enrol returns an Enrolment (beginEnrolment).
+func (k *totpFactor) Enrol(ctx context.Context, a Account, ip string) (any, error) {
+	return k.beginEnrolment(ctx, a, ip)
+}
+
+// ConfirmEnrolment returns the recovery codes, []string (enrol).
+func (k *totpFactor) ConfirmEnrolment(ctx context.Context, a Account, set Settings, in Answer, ip string, w StepWrite) (Account, any, error) {
+	return k.enrol(ctx, a, set, in.Code, ip, w.Guard, w.Done)
+}
+
+// newEnrolment makes a fresh secret for a and seals it.
+func (k *totpFactor) newEnrolment(ctx context.Context, a Account) (Enrolment, string, error) {
+	key, err := totp.Generate(totp.GenerateOpts{Issuer: totpIssuer, AccountName: a.LoginID, SecretSize: 20,
+		Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1, Rand: rand.Reader})
+	if err != nil {
+		return Enrolment{}, "", fmt.Errorf("totp secret: %w", err)
+	}
+	img, err := key.Image(240, 240)
+	if err != nil {
+		return Enrolment{}, "", fmt.Errorf("qr code: %w", err)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		return Enrolment{}, "", fmt.Errorf("qr code: %w", err)
+	}
+	sealed, err := k.seal.sealFor(ctx, a.ID, key.Secret())
+	if err != nil {
+		return Enrolment{}, "", err
+	}
+	return Enrolment{Secret: key.Secret(), URL: key.URL(),
+		QRPNG: "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())}, sealed, nil
+}
+
+// codeStep returns the time step at now whose code is code (one step of skew either
+// way), comparing in constant time, or ok=false.
+func codeStep(secret, code string, now time.Time) (step int64, ok bool) {
+	cur := now.Unix() / totpPeriod
+	for s := cur - totpSkew; s <= cur+totpSkew; s++ {
+		want, err := totp.GenerateCodeCustom(secret, time.Unix(s*totpPeriod, 0), totpOpts)
+		if err == nil && subtle.ConstantTimeCompare([]byte(want), []byte(code)) == 1 {
+			step, ok = s, true
+		}
+	}
+	return step, ok
+}
+
+// normalizeCode strips the spaces people type; a code is 6 digits.
+func normalizeCode(code string) (string, bool) {
+	code = strings.Join(strings.Fields(code), "")
+	if len(code) != 6 {
+		return "", false
+	}
+	for _, r := range code {
+		if r < '0' || r > '9' {
+			return "", false
+		}
+	}
+	return code, true
+}
+
+// releaseCodeTry gives back the try counted for a right code whose write failed (the
+// store, not the code): a fault alone never counts toward the second factor's lock. It
+// runs on a detached context, since the request may be ending.
+func (k *totpFactor) releaseCodeTry(ctx context.Context, a Account) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	_, err := k.updateGuarded(rctx, a, func(a Account) error {
+		if a.MFALocked() || a.MFA.Failures <= 0 {
+			return errNothingToRelease
+		}
+		return nil
+	}, func(a *Account) { a.MFA.Failures-- })
+	if err != nil && !errors.Is(err, errNothingToRelease) {
+		k.log.ErrorContext(ctx, "a right code's counted try was not given back", "account", a.ID, "err", err)
+	}
+}
+
+// errNothingToRelease ends releaseCodeTry without a write.
+var errNothingToRelease = errors.New("nothing to release")
+
+// checkCode checks a TOTP code of a's second factor under the OTP lock. Each try is
+// counted in the account before the code is checked (a guarded conditional write), so
+// parallel wrong codes never get more than the threshold in; the try that fills the
+// counter with a wrong code locks the second factor, once, with an audit event and an
+// email. A right code is written in one conditional write that moves LastStep on (so it
+// can never be used again), clears the counter and applies done (the step's own work);
+// guard, if given, must also hold then.
+func (k *totpFactor) checkCode(ctx context.Context, a Account, set Settings, code, ip string, guard func(Account) error, done func(*Account)) (Account, error) {
+	code, ok := normalizeCode(code)
+	if !ok {
+		return Account{}, codeErr(CodeValidation, FieldError{"code", "format"})
+	}
+	secret, err := k.seal.openFor(ctx, a.ID, a.MFA.Secret)
+	if err != nil {
+		return Account{}, err
+	}
+	guarded := func(a Account) error {
+		if a.MFA.Secret == "" {
+			return codeErr(CodeInvalidToken) // turned off or reset meanwhile
+		}
+		if guard != nil {
+			return guard(a)
+		}
+		return nil
+	}
+	full := false
+	read := a // what the audit names if the reservation fails (updateGuarded then returns no account)
+	a, err = k.updateGuarded(ctx, a, func(a Account) error {
+		if err := guarded(a); err != nil {
+			return err
+		}
+		if a.MFALocked() {
+			return codeErr(CodeMFALocked)
+		}
+		full = a.MFA.Failures >= set.OTPLockThreshold
+		return nil
+	}, func(a *Account) {
+		if full {
+			a.MFA.LockedAt = k.now().UTC() // a counter left full: lock now
+		} else {
+			a.MFA.Failures++
+		}
+	})
+	if err != nil {
+		if CodeOf(err) == CodeMFALocked {
+			k.audit(ctx, AuditEvent{TenantID: read.TenantID, Actor: read.LoginID, Action: "mfa.verify", Target: read.LoginID, TargetID: read.ID, IP: ip, Result: "failed:locked"})
+		}
+		return Account{}, err
+	}
+	if full {
+		k.otpLocked(ctx, a, set, ip)
+		return Account{}, codeErr(CodeMFALocked)
+	}
+	now := k.now().UTC()
+	step, ok := codeStep(secret, code, now)
+	reason := "code"
+	if ok && step <= a.MFA.LastStep {
+		ok, reason = false, "replay"
+	}
+	if ok {
+		stored, err := k.updateGuarded(ctx, a, func(a Account) error {
+			if err := guarded(a); err != nil {
+				return err
+			}
+			if a.MFALocked() {
+				return codeErr(CodeMFALocked)
+			}
+			if step <= a.MFA.LastStep {
+				return codeErr(CodeInvalidCode) // the same code, used by a parallel request
+			}
+			return nil
+		}, func(a *Account) {
+			a.MFA.LastStep, a.MFA.Failures = step, 0
+			if done != nil {
+				done(a)
+			}
+		})
+		if CodeOf(err) == CodeInvalidCode {
+			k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.verify", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "failed:replay"})
+		}
+		if err != nil && CodeOf(err) == "" {
+			k.releaseCodeTry(ctx, a)
+		}
+		return stored, err
+	}
+	k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.verify", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "failed:" + reason})
+	if a.MFA.Failures >= set.OTPLockThreshold {
+		// Of parallel wrong codes at the threshold, the one whose write locks reports it
+		// (one audit event, one email). The change may run more than once (a write that
+		// met a newer version is retried): only the write's success says who locked.
+		_, err := k.updateGuarded(ctx, a, func(a Account) error {
+			if a.MFALocked() {
+				return codeErr(CodeMFALocked)
+			}
+			return nil
+		}, func(a *Account) { a.MFA.LockedAt = k.now().UTC() })
+		switch {
+		case err == nil:
+			k.otpLocked(ctx, a, set, ip)
+		case CodeOf(err) != CodeMFALocked:
+			return Account{}, fmt.Errorf("lock second factor: %w", err)
+		}
+		return Account{}, codeErr(CodeMFALocked)
+	}
+	return Account{}, codeErr(CodeInvalidCode)
+}
+
+// otpLocked reports a second-factor lock: one audit event, one email.
+func (k *totpFactor) otpLocked(ctx context.Context, a Account, set Settings, ip string) {
+	k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "system", Action: "mfa.lock", Target: a.LoginID, TargetID: a.ID, IP: ip,
+		Result: fmt.Sprintf("ok:%d wrong codes", set.OTPLockThreshold)})
+	k.mfaNotice(ctx, a, set, "locked", mail.MFANotice{Failures: set.OTPLockThreshold})
+}
+
+// beginEnrolment stores a fresh pending secret for a and returns it.
+func (k *totpFactor) beginEnrolment(ctx context.Context, a Account, ip string) (Enrolment, error) {
+	e, sealed, err := k.newEnrolment(ctx, a)
+	if err != nil {
+		return Enrolment{}, err
+	}
+	now := k.now().UTC()
+	if _, err := k.updateRetrying(ctx, a, func(a *Account) { a.MFA.Pending, a.MFA.PendingAt = sealed, now }); err != nil {
+		return Enrolment{}, fmt.Errorf("store enrolment: %w", err)
+	}
+	k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.setup", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:pending"})
+	return e, nil
+}
+
+// enrol confirms a's pending secret with a code from it and turns the second factor on
+// in one conditional write (with done's work, if any), then stores fresh recovery codes
+// and returns them. A wrong code is invalid_code; no pending enrolment (or a stale one)
+// is mfa_not_pending.
+func (k *totpFactor) enrol(ctx context.Context, a Account, set Settings, code, ip string, guard func(Account) error, done func(*Account)) (Account, []string, error) {
+	code, ok := normalizeCode(code)
+	if !ok {
+		return Account{}, nil, codeErr(CodeValidation, FieldError{"code", "format"})
+	}
+	now := k.now().UTC()
+	if a.MFA.Pending == "" || now.Sub(a.MFA.PendingAt) > enrolmentTTL {
+		return Account{}, nil, codeErr(CodeMFANotPending)
+	}
+	secret, err := k.seal.openFor(ctx, a.ID, a.MFA.Pending)
+	if err != nil {
+		return Account{}, nil, err
+	}
+	step, ok := codeStep(secret, code, now)
+	if !ok {
+		k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.enable", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "failed:code"})
+		return Account{}, nil, codeErr(CodeInvalidCode)
+	}
+	codes, hashes, err := newRecoveryCodes(a.ID)
+	if err != nil {
+		return Account{}, nil, err
+	}
+	pending := a.MFA.Pending
+	a, err = k.updateGuarded(ctx, a, func(a Account) error {
+		if a.MFA.Pending != pending {
+			return codeErr(CodeMFANotPending) // another enrolment began meanwhile
+		}
+		if guard != nil {
+			return guard(a)
+		}
+		return nil
+	}, func(a *Account) {
+		a.MFA = MFA{Secret: pending, EnabledAt: now, LastStep: step, BrowserEpoch: a.MFA.BrowserEpoch + 1}
+		if done != nil {
+			done(a)
+		}
+	})
+	if err != nil {
+		return Account{}, nil, err
+	}
+	if err := k.recovery.PutRecoveryCodes(ctx, a.TenantID, a.ID, hashes); err != nil {
+		return Account{}, nil, fmt.Errorf("store recovery codes: %w", err)
+	}
+	k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.enable", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:totp"})
+	k.mfaNotice(ctx, a, set, "enabled", mail.MFANotice{})
+	return a, codes, nil
+}
