@@ -29,28 +29,6 @@ func (s *Admin) target(ctx context.Context, p Principal, loginID string) (Accoun
 	return s.tenantAccount(ctx, s.logins, p.Account.TenantID, loginID)
 }
 
-// tenantAccount loads an account of tenantID by login ID; anything outside the tenant,
-// or unparseable, is not_found exactly like an absent account.
-func (k *kit) tenantAccount(ctx context.Context, logins Logins, tenantID, loginID string) (Account, error) {
-	if _, ok := ParseLoginID(loginID); !ok {
-		return Account{}, codeErr(CodeNotFound)
-	}
-	ref, err := logins.LookupLogin(ctx, Key(loginID))
-	if err == nil && ref.TenantID != tenantID {
-		err = ErrNotFound
-	}
-	var a Account
-	if err == nil {
-		a, err = k.accounts.GetAccount(ctx, ref.TenantID, ref.AccountID)
-	}
-	if errors.Is(err, ErrNotFound) {
-		return Account{}, codeErr(CodeNotFound)
-	} else if err != nil {
-		return Account{}, fmt.Errorf("load %s: %w", Key(loginID), err)
-	}
-	return a, nil
-}
-
 // ListAccounts returns a page of the principal's tenant's accounts, with the total the
 // query matches.
 func (s *Admin) ListAccounts(ctx context.Context, p Principal, q ListQuery) (AccountPage, error) {
@@ -85,26 +63,6 @@ func (s *Admin) ExportAccounts(ctx context.Context, p Principal, each func(Accou
 		return fmt.Errorf("export accounts: %w", err)
 	}
 	return nil
-}
-
-// eachAccount calls f with every account of a tenant in login-ID order, a page at a time.
-func (k *kit) eachAccount(ctx context.Context, tenantID string, f func(Account) error) error {
-	q := ListQuery{Limit: 500}
-	for {
-		page, err := k.accounts.ListAccounts(ctx, tenantID, q)
-		if err != nil {
-			return err
-		}
-		for _, a := range page.Accounts {
-			if err := f(a); err != nil {
-				return err
-			}
-		}
-		if page.Next == "" {
-			return nil
-		}
-		q.After = page.Next
-	}
 }
 
 // NewAccount is what an administrator supplies to create an account.
@@ -588,25 +546,25 @@ func (s *Admin) confirmedTarget(ctx context.Context, p Principal, loginID, confi
 // notifyOwners mails every owner of a tenant (but a, the account concerned) that a
 // became an admin or owner (event "created" or "promoted"): who, by whom, when and from
 // which IP address. A session taken over cannot make itself a second owner unseen.
-func (k *kit) notifyOwners(ctx context.Context, tenantID string, a Account, event, actor, ip string, at time.Time) {
-	set, err := k.settingsOf(ctx, tenantID)
+func (s *Admin) notifyOwners(ctx context.Context, tenantID string, a Account, event, actor, ip string, at time.Time) {
+	set, err := s.settingsOf(ctx, tenantID)
 	if err != nil {
-		k.log.ErrorContext(ctx, "owners not told of a privileged account", "account", a.ID, "err", err)
+		s.log.ErrorContext(ctx, "owners not told of a privileged account", "account", a.ID, "err", err)
 		return
 	}
 	q := ListQuery{Role: RoleOwner, Limit: 500}
 	for {
-		page, err := k.accounts.ListAccounts(ctx, tenantID, q)
+		page, err := s.accounts.ListAccounts(ctx, tenantID, q)
 		if err != nil {
-			k.log.ErrorContext(ctx, "owners not told of a privileged account", "account", a.ID, "err", err)
+			s.log.ErrorContext(ctx, "owners not told of a privileged account", "account", a.ID, "err", err)
 			return
 		}
 		for _, o := range page.Accounts {
 			if o.ID == a.ID || o.Invited() {
 				continue // the account itself, and an owner that cannot sign in yet
 			}
-			k.notify(ctx, o, &mail.PrivilegedAccount{Event: event, Target: a.LoginID,
-				Role: string(a.Role), Actor: actor, IP: ip, When: k.formatTime(at, set)})
+			s.notify(ctx, o, &mail.PrivilegedAccount{Event: event, Target: a.LoginID,
+				Role: string(a.Role), Actor: actor, IP: ip, When: s.formatTime(at, set)})
 		}
 		if page.Next == "" {
 			return

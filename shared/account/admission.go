@@ -144,7 +144,7 @@ type Admission struct {
 	Reason string   // why a password change is due, when Steps has StepPasswordChange
 }
 
-// admitter runs the rules over the tenant settings cache.
+// admitter runs the rules over the tenant cache's settings.
 type admitter struct {
 	settings func(ctx context.Context, tenantID string) (Settings, error)
 	now      func() time.Time

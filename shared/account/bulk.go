@@ -138,7 +138,7 @@ func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error
 		if c.PasswordHash != "" {
 			return c.PasswordHash, nil
 		}
-		return password.Hash(s.cfg.Hash, preset(c.Settings).Normalized(c.Password))
+		return password.Hash(s.hash, preset(c.Settings).Normalized(c.Password))
 	}
 	forceChange := c.ForceChange || c.WeakHash
 	now := s.now().UTC()

@@ -6,13 +6,21 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
-	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
 )
+
+// devices signs and checks the cookies that make a browser known to an account: device
+// cookies (lockout) and remember-this-browser cookies (the second factor).
+type devices struct {
+	keys *serverKey
+	log  *slog.Logger
+	now  func() time.Time
+}
 
 // Known browsers (OWASP "device cookies"): a browser that has signed in to an account
 // holds a cookie naming a device ID, signed for that account with a server key. Its
@@ -81,7 +89,7 @@ func deviceMAC(key []byte, accountID, deviceID, epoch string) string {
 // anything else (none, another account's, forged, malformed) is the zero deviceCookie.
 // Whether its epoch is still the account's is for the store to hold at the reservation
 // (DeviceLimits.Epoch), so the check costs no read.
-func (k *kit) knownDevice(ctx context.Context, accountID, cookie string) deviceCookie {
+func (dv *devices) knownDevice(ctx context.Context, accountID, cookie string) deviceCookie {
 	parts := strings.Split(cookie, ".")
 	if len(parts) != 3 || len(parts[0]) != 22 || len(parts[2]) != 22 || accountID == "" {
 		return deviceCookie{}
@@ -90,9 +98,9 @@ func (k *kit) knownDevice(ctx context.Context, accountID, cookie string) deviceC
 	if err != nil || strconv.FormatInt(epoch, 36) != parts[1] {
 		return deviceCookie{}
 	}
-	key, err := k.devices.get(ctx)
+	key, err := dv.keys.get(ctx)
 	if err != nil {
-		k.log.WarnContext(ctx, "device cookie not checked", "err", err)
+		dv.log.WarnContext(ctx, "device cookie not checked", "err", err)
 		return deviceCookie{}
 	}
 	if !hmac.Equal([]byte(parts[2]), []byte(deviceMAC(key, accountID, parts[0], parts[1]))) {
@@ -102,8 +110,8 @@ func (k *kit) knownDevice(ctx context.Context, accountID, cookie string) deviceC
 }
 
 // newDeviceCookie makes a device cookie for a, bound to its session epoch.
-func (k *kit) newDeviceCookie(ctx context.Context, a Account) (string, error) {
-	key, err := k.devices.get(ctx)
+func (dv *devices) newDeviceCookie(ctx context.Context, a Account) (string, error) {
+	key, err := dv.keys.get(ctx)
 	if err != nil {
 		return "", err
 	}
@@ -113,45 +121,6 @@ func (k *kit) newDeviceCookie(ctx context.Context, a Account) (string, error) {
 	}
 	id, epoch := base64.RawURLEncoding.EncodeToString(b), deviceEpoch(a)
 	return id + "." + epoch + "." + deviceMAC(key, a.ID, id, epoch), nil
-}
-
-// verifyKnown checks plain from a known browser (deviceID, already verified for the
-// account), counting against that browser alone, when the tenant's lockout scope allows
-// it. handled=false means the browser is not known in the account's current epoch or
-// has no attempt left (its own, the account's browsers' hourly ceiling, or no room
-// among the tracked browsers), the scope is "account", or there is no such account: the
-// caller checks as for an unknown client.
-func (k *kit) verifyKnown(ctx context.Context, ref LoginRef, plain, ip string, device deviceCookie) (a Account, match, stale, handled bool, err error) {
-	deviceID := device.ID
-	if deviceID == "" || ref.AccountID == "-" {
-		return Account{}, false, false, false, nil
-	}
-	set, err := k.settingsOf(ctx, ref.TenantID)
-	if err != nil || set.LockoutScope != ScopeUntrustedDevices {
-		return Account{}, false, false, false, err
-	}
-	lim := DeviceLimits{Threshold: set.LockoutThreshold, MaxDevices: MaxKnownDevices, HourlyCeiling: KnownBrowserAttemptsPerHour,
-		At: k.now(), Epoch: device.Epoch}
-	a, ok, err := k.attempts.ReserveDeviceAttempt(ctx, ref.TenantID, ref.AccountID, deviceID, lim)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return Account{}, false, false, false, fmt.Errorf("reserve device attempt: %w", err)
-	}
-	if !ok {
-		return Account{}, false, false, false, nil
-	}
-	match, stale, err = k.checkHash(ctx, a, set, plain)
-	if err != nil {
-		return Account{}, false, false, false, err
-	}
-	switch {
-	case !match && a.DeviceFailures[deviceID] >= set.LockoutThreshold:
-		k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "system", Action: "device.untrusted", Target: a.LoginID, TargetID: a.ID, IP: ip,
-			Result: fmt.Sprintf("ok:%d failures from a known browser", set.LockoutThreshold)})
-	case !match && a.DeviceHourAttempts == lim.HourlyCeiling:
-		k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "system", Action: "device.ceiling", Target: a.LoginID, TargetID: a.ID, IP: ip,
-			Result: fmt.Sprintf("ok:%d attempts from known browsers this hour", lim.HourlyCeiling)})
-	}
-	return a, match, stale, true, nil
 }
 
 // browserName is the User-Agent as a person reads it in an email: short, and plain.
@@ -184,24 +153,24 @@ func rememberMAC(key []byte, payload string) string {
 }
 
 // rememberCookie makes a remember cookie for a.
-func (k *kit) rememberCookie(ctx context.Context, a Account) (string, error) {
-	key, err := k.devices.get(ctx)
+func (dv *devices) rememberCookie(ctx context.Context, a Account) (string, error) {
+	key, err := dv.keys.get(ctx)
 	if err != nil {
 		return "", err
 	}
-	payload := fmt.Sprintf("%s.%d.%d", a.ID, a.MFA.BrowserEpoch, k.now().Unix())
+	payload := fmt.Sprintf("%s.%d.%d", a.ID, a.MFA.BrowserEpoch, dv.now().Unix())
 	return payload + "." + rememberMAC(key, payload), nil
 }
 
 // remembered returns a fresh remember cookie for a if one of cookies is good for it, or "".
-func (k *kit) remembered(ctx context.Context, a Account, set Settings, cookies []string) string {
+func (dv *devices) remembered(ctx context.Context, a Account, set Settings, cookies []string) string {
 	days := *set.RememberBrowserDays
 	if days <= 0 || len(cookies) == 0 {
 		return ""
 	}
-	key, err := k.devices.get(ctx)
+	key, err := dv.keys.get(ctx)
 	if err != nil {
-		k.log.WarnContext(ctx, "remember cookie not checked", "err", err)
+		dv.log.WarnContext(ctx, "remember cookie not checked", "err", err)
 		return ""
 	}
 	for _, c := range cookies {
@@ -214,12 +183,12 @@ func (k *kit) remembered(ctx context.Context, a Account, set Settings, cookies [
 			continue
 		}
 		issued, err := strconv.ParseInt(parts[2], 10, 64)
-		if err != nil || k.now().Sub(time.Unix(issued, 0)) > time.Duration(days)*24*time.Hour {
+		if err != nil || dv.now().Sub(time.Unix(issued, 0)) > time.Duration(days)*24*time.Hour {
 			continue
 		}
-		fresh, err := k.rememberCookie(ctx, a)
+		fresh, err := dv.rememberCookie(ctx, a)
 		if err != nil {
-			k.log.WarnContext(ctx, "remember cookie not renewed", "err", err)
+			dv.log.WarnContext(ctx, "remember cookie not renewed", "err", err)
 			return ""
 		}
 		return fresh

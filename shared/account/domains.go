@@ -4,11 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"slices"
 	"strings"
 	"time"
 )
+
+// domainHolders knows which tenant holds a verified domain, and proves a claim by DNS.
+type domainHolders struct {
+	domains  Domains
+	resolver TXTResolver
+	log      *slog.Logger
+}
 
 // Domain ownership: a tenant adds an email domain only after proving that it controls it
 // (a DNS TXT record "kagiya-verify=<token>" on the domain), and only if no other tenant
@@ -115,8 +123,8 @@ func EmailVerified(a Account, t Tenant) bool {
 }
 
 // heldElsewhere reports whether another tenant than tenantID holds domain.
-func (k *kit) heldElsewhere(ctx context.Context, tenantID, domain string) (bool, error) {
-	holder, err := k.domains.DomainHolder(ctx, domain)
+func (dh *domainHolders) heldElsewhere(ctx context.Context, tenantID, domain string) (bool, error) {
+	holder, err := dh.domains.DomainHolder(ctx, domain)
 	if errors.Is(err, ErrNotFound) {
 		return false, nil
 	} else if err != nil {
@@ -133,11 +141,11 @@ func (s *Bulk) DomainHeldElsewhere(ctx context.Context, tenantID, domain string)
 
 // mayUse reports whether tenant t may give an account the login ID in domain: the domain
 // is one of t's (if t has any), and no other tenant holds it.
-func (k *kit) mayUse(ctx context.Context, t Tenant, domain string) (bool, error) {
+func (dh *domainHolders) mayUse(ctx context.Context, t Tenant, domain string) (bool, error) {
 	if !t.Allows(domain) {
 		return false, nil
 	}
-	elsewhere, err := k.heldElsewhere(ctx, t.ID, domain)
+	elsewhere, err := dh.heldElsewhere(ctx, t.ID, domain)
 	return !elsewhere, err
 }
 
@@ -190,7 +198,7 @@ func (s *Admin) AddDomain(ctx context.Context, p Principal, domain, ip string) (
 	if err := s.tenants.UpdateTenant(ctx, t); err != nil {
 		return DomainStatus{}, false, fmt.Errorf("add domain: %w", err)
 	}
-	s.settings.put(t, s.now())
+	s.tenantCache.put(t, s.now())
 	s.audit(ctx, AuditEvent{TenantID: t.ID, Actor: p.Account.LoginID, Action: "domain.add", Target: domain, IP: ip, Result: "ok:pending"})
 	return t.DomainStatus(domain), true, nil
 }
@@ -248,7 +256,7 @@ func (s *Admin) VerifyDomain(ctx context.Context, p Principal, domain, ip string
 	} else if err != nil {
 		return DomainStatus{}, fmt.Errorf("claim domain: %w", err)
 	}
-	s.settings.put(t, s.now())
+	s.tenantCache.put(t, s.now())
 	s.audit(ctx, AuditEvent{TenantID: t.ID, Actor: p.Account.LoginID, Action: "domain.verify", Target: domain, IP: ip, Result: "ok"})
 	return t.DomainStatus(domain), nil
 }
@@ -286,7 +294,7 @@ func (s *Admin) RemoveDomain(ctx context.Context, p Principal, domain, confirm, 
 	if err != nil {
 		return fmt.Errorf("remove domain: %w", err)
 	}
-	s.settings.put(t, s.now())
+	s.tenantCache.put(t, s.now())
 	s.audit(ctx, AuditEvent{TenantID: t.ID, Actor: p.Account.LoginID, Action: "domain.remove", Target: domain, IP: ip, Result: "ok"})
 	return nil
 }
@@ -294,13 +302,13 @@ func (s *Admin) RemoveDomain(ctx context.Context, p Principal, domain, confirm, 
 // lookupRecord reports whether domain has the TXT record want. A name that does not
 // resolve, or has no such record, is not found; the lookup's failure is logged, since
 // the owner can only try again.
-func (k *kit) lookupRecord(ctx context.Context, domain, want string) (bool, error) {
+func (dh *domainHolders) lookupRecord(ctx context.Context, domain, want string) (bool, error) {
 	ctx, cancel := context.WithTimeout(ctx, dnsTimeout)
 	defer cancel()
-	records, err := k.resolver.LookupTXT(ctx, domain)
+	records, err := dh.resolver.LookupTXT(ctx, domain)
 	var dnsErr *net.DNSError
 	if errors.As(err, &dnsErr) {
-		k.log.InfoContext(ctx, "domain verification lookup failed", "domain", domain, "err", err)
+		dh.log.InfoContext(ctx, "domain verification lookup failed", "domain", domain, "err", err)
 		return false, nil
 	} else if err != nil {
 		return false, fmt.Errorf("look up %s: %w", domain, err)

@@ -3,8 +3,8 @@ package account
 import (
 	"context"
 	"encoding/json"
-
-	"github.com/kagiya/kagiya/shared/mail"
+	"log/slog"
+	"time"
 )
 
 // Second factors (API.md, "Second factor"). Each kind is a Factor: the codes of an
@@ -84,18 +84,25 @@ type FactorState struct {
 	Locked   bool // wrong answers have locked it
 }
 
-// factorList is the factors in the order mfa_required lists them.
-type factorList []Factor
+// factors are the second factors, in the order mfa_required lists them; authenticator
+// and recoveryCodes are two of them, for the flows that name them.
+type factors struct {
+	list          []Factor
+	authenticator *totpFactor
+	recoveryCodes *recoveryCodes
+	log           *slog.Logger
+}
 
-// newFactors gives the kit its factors.
-func newFactors(k *kit) {
-	k.authenticator, k.recoveryCodes = &totpFactor{kit: k}, &recoveryCodes{kit: k}
-	k.factors = factorList{k.authenticator, k.recoveryCodes}
+// newFactors builds the factors from the components they use.
+func newFactors(as *accountStore, au *auditor, n *notifier, th *throttles, seal *sealer, codes RecoveryCodes, log *slog.Logger, now func() time.Time) *factors {
+	app := &totpFactor{accountStore: as, auditor: au, notifier: n, seal: seal, recovery: codes, log: log, now: now}
+	rc := &recoveryCodes{accountStore: as, auditor: au, notifier: n, throttles: th, recovery: codes}
+	return &factors{list: []Factor{app, rc}, authenticator: app, recoveryCodes: rc, log: log}
 }
 
 // byKind returns the factor of kind.
-func (fs factorList) byKind(kind string) (Factor, bool) {
-	for _, f := range fs {
+func (fs *factors) byKind(kind string) (Factor, bool) {
+	for _, f := range fs.list {
 		if f.Kind() == kind {
 			return f, true
 		}
@@ -104,9 +111,9 @@ func (fs factorList) byKind(kind string) (Factor, bool) {
 }
 
 // enrolled lists the kinds a can give now.
-func (fs factorList) enrolled(a Account) []string {
+func (fs *factors) enrolled(a Account) []string {
 	var kinds []string
-	for _, f := range fs {
+	for _, f := range fs.list {
 		if f.Enrolled(a) {
 			kinds = append(kinds, f.Kind())
 		}
@@ -115,25 +122,19 @@ func (fs factorList) enrolled(a Account) []string {
 }
 
 // clear takes every factor off the account item.
-func (fs factorList) clear(a *Account) {
-	for _, f := range fs {
+func (fs *factors) clear(a *Account) {
+	for _, f := range fs.list {
 		f.Clear(a)
 	}
 }
 
-// remove drops what every factor keeps beside the account item; a failure leaves
-// what cannot be used any more (the account item no longer has the factor), so it is
-// logged.
-func (k *kit) removeFactors(ctx context.Context, a Account) {
-	for _, f := range k.factors {
+// remove drops what every factor keeps beside the account item, after clear's write; a
+// failure leaves what cannot be used any more (the account item no longer has the
+// factor), so it is logged.
+func (fs *factors) remove(ctx context.Context, a Account) {
+	for _, f := range fs.list {
 		if err := f.Remove(ctx, a); err != nil {
-			k.log.WarnContext(ctx, "second factor not removed", "kind", f.Kind(), "err", err)
+			fs.log.WarnContext(ctx, "second factor not removed", "kind", f.Kind(), "err", err)
 		}
 	}
-}
-
-// mfaNotice mails the person about its second factor; event names what happened.
-func (k *kit) mfaNotice(ctx context.Context, a Account, set Settings, event string, n mail.MFANotice) {
-	n.Event, n.When = event, k.formatTime(k.now(), set)
-	k.notify(ctx, a, &n)
 }

@@ -12,6 +12,13 @@ import (
 	"time"
 )
 
+// challenges signs and reads the sign-in flows' challenges.
+type challenges struct {
+	keys     *serverKey
+	accounts Accounts
+	now      func() time.Time
+}
+
 // A sign-in flow's challenge is not stored: it is its own state (account, steps still
 // due, why a password change is due, when it ends), signed with a server key, plus the
 // account's FlowSeq when it was issued. Completing a step bumps FlowSeq in the same
@@ -43,12 +50,12 @@ func flowMAC(key, payload []byte) []byte {
 }
 
 // newChallenge signs a challenge for a's flow with steps still due.
-func (k *kit) newChallenge(ctx context.Context, a Account, steps []string, reason, device string) (string, error) {
-	key, err := k.flowKeys.get(ctx)
+func (ch *challenges) newChallenge(ctx context.Context, a Account, steps []string, reason, device string) (string, error) {
+	key, err := ch.keys.get(ctx)
 	if err != nil {
 		return "", err
 	}
-	now := k.now().UTC()
+	now := ch.now().UTC()
 	payload, err := json.Marshal(flowClaims{Account: a.ID, Tenant: a.TenantID, Steps: steps, Reason: reason, Seq: a.FlowSeq,
 		Issued: now.UnixNano(), Expires: now.Add(ChallengeTTL).Unix(), Device: device})
 	if err != nil {
@@ -64,7 +71,7 @@ const MaxChallengeLen = 1024
 // flow returns the claims of a live challenge and its account as it stands now. Forged,
 // expired, used-up, malformed and orphaned challenges, and those of an account whose
 // password changed since or that cannot sign in, are all invalid_token.
-func (k *kit) flow(ctx context.Context, challenge string) (flowClaims, Account, error) {
+func (ch *challenges) flow(ctx context.Context, challenge string) (flowClaims, Account, error) {
 	invalid := codeErr(CodeInvalidToken)
 	p64, m64, ok := strings.Cut(challenge, ".")
 	if !ok || len(challenge) > MaxChallengeLen {
@@ -76,7 +83,7 @@ func (k *kit) flow(ctx context.Context, challenge string) (flowClaims, Account, 
 	if err1 != nil || err2 != nil {
 		return flowClaims{}, Account{}, invalid
 	}
-	key, err := k.flowKeys.get(ctx)
+	key, err := ch.keys.get(ctx)
 	if err != nil {
 		return flowClaims{}, Account{}, err
 	}
@@ -87,10 +94,10 @@ func (k *kit) flow(ctx context.Context, challenge string) (flowClaims, Account, 
 	if err := json.Unmarshal(payload, &c); err != nil || len(c.Steps) == 0 {
 		return flowClaims{}, Account{}, invalid
 	}
-	if !k.now().Before(time.Unix(c.Expires, 0)) {
+	if !ch.now().Before(time.Unix(c.Expires, 0)) {
 		return flowClaims{}, Account{}, invalid
 	}
-	a, err := k.accounts.GetAccount(ctx, c.Tenant, c.Account)
+	a, err := ch.accounts.GetAccount(ctx, c.Tenant, c.Account)
 	if errors.Is(err, ErrNotFound) {
 		return flowClaims{}, Account{}, invalid
 	} else if err != nil {
@@ -103,8 +110,8 @@ func (k *kit) flow(ctx context.Context, challenge string) (flowClaims, Account, 
 }
 
 // flowAt is flow for a challenge whose next step is step.
-func (k *kit) flowAt(ctx context.Context, challenge, step string) (flowClaims, Account, error) {
-	c, a, err := k.flow(ctx, challenge)
+func (ch *challenges) flowAt(ctx context.Context, challenge, step string) (flowClaims, Account, error) {
+	c, a, err := ch.flow(ctx, challenge)
 	if err != nil {
 		return flowClaims{}, Account{}, err
 	}

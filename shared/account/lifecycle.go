@@ -42,23 +42,35 @@ func emailChangeTTL(set Settings) time.Duration {
 	return time.Duration(h) * time.Hour
 }
 
+// linkMailer mails the links that change who an account is: invitations and login-ID
+// changes (each checked against the tenant's domains first).
+type linkMailer struct {
+	*accountStore
+	*links
+	*notifier
+	*auditor
+	*domainHolders
+	siteURL string
+	now     func() time.Time
+}
+
 // invite mails a an invitation link from inviter; every earlier link of a ends (its
 // TokensAfter moves on before the new link is made).
-func (k *kit) invite(ctx context.Context, a Account, t Tenant, inviter, ip string) error {
+func (lm *linkMailer) invite(ctx context.Context, a Account, t Tenant, inviter, ip string) error {
 	set := t.Settings.Effective()
-	now := k.now().UTC()
-	a, err := k.updateRetrying(ctx, a, func(a *Account) { a.TokensAfter = now })
+	now := lm.now().UTC()
+	a, err := lm.updateRetrying(ctx, a, func(a *Account) { a.TokensAfter = now })
 	if err != nil {
 		return fmt.Errorf("invite: %w", err)
 	}
 	ttl := inviteTTL(set)
-	token, err := k.issueToken(ctx, Token{Purpose: PurposeInvite, TenantID: a.TenantID, AccountID: a.ID}, ttl)
+	token, err := lm.issueToken(ctx, Token{Purpose: PurposeInvite, TenantID: a.TenantID, AccountID: a.ID}, ttl)
 	if err != nil {
 		return err
 	}
-	k.notify(ctx, a, &mail.Invitation{InviteURL: k.siteURL + "/invite.html?token=" + token,
-		Tenant: t.Name, Inviter: inviter, ValidUntil: k.formatTime(now.Add(ttl), set)})
-	k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: inviter, Action: "invitation.send", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
+	lm.notify(ctx, a, &mail.Invitation{InviteURL: lm.siteURL + "/invite.html?token=" + token,
+		Tenant: t.Name, Inviter: inviter, ValidUntil: lm.formatTime(now.Add(ttl), set)})
+	lm.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: inviter, Action: "invitation.send", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
 	return nil
 }
 
@@ -136,7 +148,7 @@ func (s *Recovery) AcceptInvitation(ctx context.Context, token, plain, ip string
 
 // checkNewLoginID checks a login ID a's account would change to: well formed, in the
 // tenant's domains, not a's own, and not taken anywhere.
-func (k *kit) checkNewLoginID(ctx context.Context, logins Logins, t Tenant, a Account, newID string) error {
+func (lm *linkMailer) checkNewLoginID(ctx context.Context, logins Logins, t Tenant, a Account, newID string) error {
 	domain, ok := ParseLoginID(newID)
 	switch {
 	case !ok:
@@ -144,7 +156,7 @@ func (k *kit) checkNewLoginID(ctx context.Context, logins Logins, t Tenant, a Ac
 	case Key(newID) == a.Key():
 		return codeErr(CodeValidation, FieldError{"new_login_id", "same"})
 	}
-	if may, err := k.mayUse(ctx, t, domain); err != nil {
+	if may, err := lm.mayUse(ctx, t, domain); err != nil {
 		return err
 	} else if !may {
 		return codeErr(CodeValidation, FieldError{"new_login_id", "other_tenant"})
@@ -161,23 +173,23 @@ func (k *kit) checkNewLoginID(ctx context.Context, logins Logins, t Tenant, a Ac
 
 // requestLoginIDChange mails a confirmation link to the new address and a notice to the
 // old one; nothing changes until the link is used with the account's password.
-func (k *kit) requestLoginIDChange(ctx context.Context, logins Logins, t Tenant, a Account, newID, actor, ip string) error {
-	if err := k.checkNewLoginID(ctx, logins, t, a, newID); err != nil {
+func (lm *linkMailer) requestLoginIDChange(ctx context.Context, logins Logins, t Tenant, a Account, newID, actor, ip string) error {
+	if err := lm.checkNewLoginID(ctx, logins, t, a, newID); err != nil {
 		return err
 	}
 	set := t.Settings.Effective()
 	ttl := emailChangeTTL(set)
-	token, err := k.issueToken(ctx, Token{Purpose: PurposeEmailChange, TenantID: a.TenantID, AccountID: a.ID, Data: newID}, ttl)
+	token, err := lm.issueToken(ctx, Token{Purpose: PurposeEmailChange, TenantID: a.TenantID, AccountID: a.ID, Data: newID}, ttl)
 	if err != nil {
 		return err
 	}
-	until := k.formatTime(k.now().Add(ttl), set)
+	until := lm.formatTime(lm.now().Add(ttl), set)
 	to := a
 	to.LoginID = newID
-	k.notify(ctx, to, &mail.EmailChange{Confirm: true, ConfirmURL: k.siteURL + "/confirm-email.html?token=" + token,
+	lm.notify(ctx, to, &mail.EmailChange{Confirm: true, ConfirmURL: lm.siteURL + "/confirm-email.html?token=" + token,
 		OldLoginID: a.LoginID, NewLoginID: newID, ValidUntil: until})
-	k.notify(ctx, a, &mail.EmailChange{Confirm: false, OldLoginID: a.LoginID, NewLoginID: newID, ValidUntil: until})
-	k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: actor, Action: "login_id.change_requested", Target: a.LoginID, TargetID: a.ID, IP: ip,
+	lm.notify(ctx, a, &mail.EmailChange{Confirm: false, OldLoginID: a.LoginID, NewLoginID: newID, ValidUntil: until})
+	lm.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: actor, Action: "login_id.change_requested", Target: a.LoginID, TargetID: a.ID, IP: ip,
 		Result: "ok:to " + newID})
 	return nil
 }

@@ -10,22 +10,22 @@ import (
 
 // reauth checks the principal's current password for a change to its own account: a
 // wrong one counts toward lockout and is current_password (field), audited under action.
-func (k *kit) reauth(ctx context.Context, p Principal, plain, ip, action string) (Account, error) {
+func (lo *lockout) reauth(ctx context.Context, p Principal, plain, ip, action string) (Account, error) {
 	if plain == "" || len(plain) > 4*MaxPasswordLen {
 		return Account{}, codeErr(CodeValidation, FieldError{"current_password", "required"})
 	}
-	a, match, _, err := k.verify(ctx, LoginRef{p.Account.TenantID, p.Account.ID}, plain, ip)
+	a, match, _, err := lo.verify(ctx, LoginRef{p.Account.TenantID, p.Account.ID}, plain, ip)
 	if err != nil {
 		return Account{}, err
 	}
 	if !match {
-		k.audit(ctx, AuditEvent{TenantID: p.Account.TenantID, Actor: p.Account.LoginID, Action: action, Target: p.Account.LoginID, TargetID: p.Account.ID, IP: ip, Result: "failed:current_password"})
+		lo.audit(ctx, AuditEvent{TenantID: p.Account.TenantID, Actor: p.Account.LoginID, Action: action, Target: p.Account.LoginID, TargetID: p.Account.ID, IP: ip, Result: "failed:current_password"})
 		return Account{}, codeErr(CodeCurrentPassword, FieldError{"current_password", "wrong"})
 	}
-	if err := k.authenticated(ctx, a); err != nil {
+	if err := lo.authenticated(ctx, a); err != nil {
 		return Account{}, err
 	}
-	return k.accounts.GetAccount(ctx, a.TenantID, a.ID)
+	return lo.accounts.GetAccount(ctx, a.TenantID, a.ID)
 }
 
 // MFAStatus is a person's second factor as its security page shows it.
@@ -45,7 +45,7 @@ func (s *SelfService) MFAStatus(ctx context.Context, p Principal) (MFAStatus, er
 	}
 	a := p.Account
 	st := MFAStatus{Required: set.MFARequired}
-	for _, f := range s.factors {
+	for _, f := range s.factors.list {
 		d, err := f.Describe(ctx, a)
 		if err != nil {
 			return MFAStatus{}, err
@@ -74,7 +74,7 @@ func (s *SelfService) SetupTOTP(ctx context.Context, p Principal, current, ip st
 	if a.MFAEnabled() {
 		return Enrolment{}, codeErr(CodeMFAAlreadyEnabled)
 	}
-	return s.authenticator.beginEnrolment(ctx, a, ip)
+	return s.factors.authenticator.beginEnrolment(ctx, a, ip)
 }
 
 // ConfirmTOTP confirms the principal's pending enrolment with a code from the app: the
@@ -88,7 +88,7 @@ func (s *SelfService) ConfirmTOTP(ctx context.Context, p Principal, code, ip str
 	if p.Account.MFAEnabled() {
 		return nil, codeErr(CodeMFAAlreadyEnabled)
 	}
-	_, codes, err := s.authenticator.enrol(ctx, p.Account, set, code, ip, func(a Account) error {
+	_, codes, err := s.factors.authenticator.enrol(ctx, p.Account, set, code, ip, func(a Account) error {
 		if a.MFAEnabled() {
 			return codeErr(CodeMFAAlreadyEnabled)
 		}
@@ -114,10 +114,10 @@ func (s *SelfService) DisableTOTP(ctx context.Context, p Principal, current, ip 
 	if !a.MFAEnabled() {
 		return codeErr(CodeMFANotEnabled)
 	}
-	if a, err = s.updateRetrying(ctx, a, s.authenticator.Clear); err != nil {
+	if a, err = s.updateRetrying(ctx, a, s.factors.authenticator.Clear); err != nil {
 		return fmt.Errorf("disable second factor: %w", err)
 	}
-	if err := s.recoveryCodes.Remove(ctx, a); err != nil {
+	if err := s.factors.recoveryCodes.Remove(ctx, a); err != nil {
 		s.log.WarnContext(ctx, "recovery codes not removed", "err", err) // they cannot be used without the app
 	}
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.disable", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
@@ -139,7 +139,7 @@ func (s *SelfService) RegenerateRecoveryCodes(ctx context.Context, p Principal, 
 	if !a.MFAEnabled() {
 		return nil, codeErr(CodeMFANotEnabled)
 	}
-	codes, err := s.recoveryCodes.issue(ctx, a)
+	codes, err := s.factors.recoveryCodes.issue(ctx, a)
 	if err != nil {
 		return nil, err
 	}
@@ -173,7 +173,7 @@ func (s *Admin) ResetMFA(ctx context.Context, p Principal, loginID, confirm, ip 
 	if a, err = s.updateRetrying(ctx, a, s.factors.clear); err != nil {
 		return fmt.Errorf("reset second factor: %w", err)
 	}
-	s.removeFactors(ctx, a)
+	s.factors.remove(ctx, a)
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: p.Account.LoginID, Action: "mfa.reset", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:admin"})
 	s.mfaNotice(ctx, a, set, "reset", mail.MFANotice{})
 	return nil

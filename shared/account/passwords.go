@@ -4,11 +4,25 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/kagiya/kagiya/shared/password"
 	"github.com/kagiya/kagiya/shared/policy"
 )
+
+// passwords hashes and checks passwords under the tenant's rules, keeps their history
+// and puts a new one in place.
+type passwords struct {
+	*accountStore
+	*auditor
+	hash         password.Params
+	dummyHash    string // a hash of the same cost, for accounts that cannot sign in
+	histories    Histories
+	appPasswords Credentials // a change of the main password may revoke them
+	log          *slog.Logger
+	now          func() time.Time
+}
 
 // MaxHistoryDepth bounds the password history a tenant may keep: each kept password is
 // one more hash to compute on every change.
@@ -26,22 +40,22 @@ func preset(set Settings) policy.Preset {
 // newPasswordHash checks plain as a's next password under the tenant's rules, including
 // the current password and the kept history, and returns its hash. Every broken rule is
 // reported at once, as password_policy with one field item per rule.
-func (k *kit) newPasswordHash(ctx context.Context, a Account, set Settings, field, plain string) (string, error) {
+func (pw *passwords) newPasswordHash(ctx context.Context, a Account, set Settings, field, plain string) (string, error) {
 	p := preset(set)
 	plain = p.Normalized(plain)
 	codes := p.Check(policy.Input{Password: plain, LoginID: a.LoginID, MFA: a.MFAEnabled()})
 	if a.PasswordHash != "" {
-		if same, _, err := password.Verify(k.cfg.Hash, a.PasswordHash, plain); err == nil && same {
+		if same, _, err := password.Verify(pw.hash, a.PasswordHash, plain); err == nil && same {
 			codes = append(codes, policy.SameAsCurrent)
 		}
 	}
 	if depth := min(set.HistoryDepth, MaxHistoryDepth); depth > 0 && a.ID != "" {
-		history, err := k.histories.GetHistory(ctx, a.TenantID, a.ID)
+		history, err := pw.histories.GetHistory(ctx, a.TenantID, a.ID)
 		if err != nil {
 			return "", fmt.Errorf("password history: %w", err)
 		}
 		for _, old := range history[:min(depth, len(history))] {
-			if used, _, err := password.Verify(k.cfg.Hash, old, plain); err == nil && used {
+			if used, _, err := password.Verify(pw.hash, old, plain); err == nil && used {
 				codes = append(codes, policy.Reused)
 				break
 			}
@@ -54,7 +68,7 @@ func (k *kit) newPasswordHash(ctx context.Context, a Account, set Settings, fiel
 		}
 		return "", codeErr(CodePasswordPolicy, fields...)
 	}
-	return password.Hash(k.cfg.Hash, plain)
+	return password.Hash(pw.hash, plain)
 }
 
 // storePassword puts hash in place as a's password (changed now, every session ended)
@@ -62,9 +76,9 @@ func (k *kit) newPasswordHash(ctx context.Context, a Account, set Settings, fiel
 // meanwhile (a failed sign-in, say); change may run more than once. The replaced hash
 // then joins the history the tenant keeps. A guard, if given, must hold for the account
 // as it is just before the write (see updateGuarded).
-func (k *kit) storePassword(ctx context.Context, a Account, set Settings, hash string, guard func(Account) error, change func(*Account)) (Account, error) {
-	now := k.now().UTC()
-	stored, err := k.updateGuarded(ctx, a, guard, func(next *Account) {
+func (pw *passwords) storePassword(ctx context.Context, a Account, set Settings, hash string, guard func(Account) error, change func(*Account)) (Account, error) {
+	now := pw.now().UTC()
+	stored, err := pw.updateGuarded(ctx, a, guard, func(next *Account) {
 		next.PasswordHash, next.PasswordChangedAt, next.UpdatedAt = hash, now, now
 		next.SessionEpoch++
 		next.TokensAfter = now // every other reset link, unlock link and sign-in flow ends
@@ -76,9 +90,9 @@ func (k *kit) storePassword(ctx context.Context, a Account, set Settings, hash s
 		}
 	})
 	if err == nil {
-		k.remember(ctx, a, set)
+		pw.remember(ctx, a, set)
 		if *set.Effective().RevokeAppPasswordsOnChange {
-			k.revokeAppPasswords(ctx, stored)
+			pw.revokeAppPasswords(ctx, stored)
 		}
 	}
 	return stored, err
@@ -87,67 +101,39 @@ func (k *kit) storePassword(ctx context.Context, a Account, set Settings, hash s
 // revokeAppPasswords removes a's app passwords after its main password changed (the
 // tenant's revoke_app_passwords_on_change): whoever learned the old password may have
 // made one. A failure is logged: the change itself has happened.
-func (k *kit) revokeAppPasswords(ctx context.Context, a Account) {
-	cs, err := k.appPasswords.ListCredentials(ctx, CredAppPassword, a.ID)
+func (pw *passwords) revokeAppPasswords(ctx context.Context, a Account) {
+	cs, err := pw.appPasswords.ListCredentials(ctx, CredAppPassword, a.ID)
 	n := 0
 	for _, c := range cs {
-		if err = k.appPasswords.DeleteCredential(ctx, CredAppPassword, a.ID, c.ID); err != nil && !errors.Is(err, ErrNotFound) {
+		if err = pw.appPasswords.DeleteCredential(ctx, CredAppPassword, a.ID, c.ID); err != nil && !errors.Is(err, ErrNotFound) {
 			break
 		}
 		err = nil
 		n++
 	}
 	if err != nil {
-		k.log.ErrorContext(ctx, "app passwords not revoked after a password change", "account", a.ID, "err", err)
+		pw.log.ErrorContext(ctx, "app passwords not revoked after a password change", "account", a.ID, "err", err)
 	}
 	if n > 0 {
-		k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "system", Action: "app_password.delete", Target: a.LoginID, TargetID: a.ID,
+		pw.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "system", Action: "app_password.delete", Target: a.LoginID, TargetID: a.ID,
 			Result: fmt.Sprintf("ok:%d revoked by the password change", n)})
-	}
-}
-
-// updateRetrying applies change to a and writes it, re-reading and retrying if the
-// account changed meanwhile; change may run more than once.
-func (k *kit) updateRetrying(ctx context.Context, a Account, change func(*Account)) (Account, error) {
-	return k.updateGuarded(ctx, a, nil, change)
-}
-
-// updateGuarded is updateRetrying with a guard that is checked on every version of the
-// account it writes over: the write is conditioned on that version, so what the guard
-// saw (a role, say) still holds at the moment of the write. A guard's error ends it.
-func (k *kit) updateGuarded(ctx context.Context, a Account, guard func(Account) error, change func(*Account)) (Account, error) {
-	for attempt := 0; ; attempt++ {
-		if guard != nil {
-			if err := guard(a); err != nil {
-				return Account{}, err
-			}
-		}
-		next := a
-		change(&next)
-		stored, err := k.accounts.UpdateAccount(ctx, next)
-		if !errors.Is(err, ErrConflict) || attempt == 5 {
-			return stored, err
-		}
-		if a, err = k.accounts.GetAccount(ctx, a.TenantID, a.ID); err != nil {
-			return Account{}, err
-		}
 	}
 }
 
 // remember adds a's replaced password to its history, trimmed to the tenant's depth. A
 // failure costs only that one history entry, so it is logged, not returned.
-func (k *kit) remember(ctx context.Context, a Account, set Settings) {
+func (pw *passwords) remember(ctx context.Context, a Account, set Settings) {
 	depth := min(set.HistoryDepth, MaxHistoryDepth)
 	if depth <= 0 || a.PasswordHash == "" {
 		return
 	}
-	history, err := k.histories.GetHistory(ctx, a.TenantID, a.ID)
+	history, err := pw.histories.GetHistory(ctx, a.TenantID, a.ID)
 	if err == nil {
 		history = append([]string{a.PasswordHash}, history...)
-		err = k.histories.PutHistory(ctx, a.TenantID, a.ID, history[:min(len(history), depth)])
+		err = pw.histories.PutHistory(ctx, a.TenantID, a.ID, history[:min(len(history), depth)])
 	}
 	if err != nil {
-		k.log.WarnContext(ctx, "password history not stored", "err", err)
+		pw.log.WarnContext(ctx, "password history not stored", "err", err)
 	}
 }
 
@@ -191,31 +177,6 @@ func importedBreaksRules(a Account, set Settings, plain string) bool {
 		len(preset(set).Check(policy.Input{Password: preset(set).Normalized(plain), LoginID: a.LoginID, MFA: a.MFAEnabled()})) > 0
 }
 
-// peek returns the account and tenant settings of a live token without using it up.
-func (k *kit) peek(ctx context.Context, token, purpose string) (Account, Settings, error) {
-	_, a, set, err := k.peekLink(ctx, token, purpose)
-	return a, set, err
-}
-
-// peekLink is peek that also returns the link's token. A link used this way is spent by
-// the change it makes, in the same conditional write: the change moves the account's
-// TokensAfter past the link (spend), and is guarded by the link being live (linkLive),
-// so a change that fails leaves the link usable and two uses cannot both change. The
-// token item is removed afterwards (retire), as tidying only.
-func (k *kit) peekLink(ctx context.Context, token, purpose string) (Token, Account, Settings, error) {
-	var t Token
-	a, err := k.tokenAccount(ctx, token, func(hash string) (Token, error) {
-		var err error
-		t, err = k.tokens.PeekToken(ctx, hash, purpose, k.now().UTC())
-		return t, err
-	})
-	if err != nil {
-		return Token{}, Account{}, Settings{}, err
-	}
-	set, err := k.settingsOf(ctx, a.TenantID)
-	return t, a, set, err
-}
-
 // linkLive reports whether the link issued as t still works for a (as stored now).
 func linkLive(a Account, t Token) bool { return !t.CreatedAt.Before(a.TokensAfter) }
 
@@ -228,13 +189,6 @@ func spend(a *Account, t Token, now time.Time) {
 	}
 }
 
-// retire removes a spent link's token; it is void already, so a failure is only logged.
-func (k *kit) retire(ctx context.Context, t Token) {
-	if _, err := k.tokens.ConsumeToken(ctx, t.IDHash, t.Purpose, k.now().UTC()); err != nil && !errors.Is(err, ErrNotFound) {
-		k.log.WarnContext(ctx, "a spent link's token was not removed", "purpose", t.Purpose, "err", err)
-	}
-}
-
 // PolicyDescription is a tenant's password rules, for people and for the live checklist.
 type PolicyDescription struct {
 	Preset  string            `json:"preset"`
@@ -242,7 +196,7 @@ type PolicyDescription struct {
 	Rules   []policy.RuleInfo `json:"rules"`
 }
 
-func (k *kit) describe(a Account, set Settings, lang string) PolicyDescription {
+func (pw *passwords) describe(a Account, set Settings, lang string) PolicyDescription {
 	p := preset(set)
 	return PolicyDescription{Preset: p.Name, LoginID: a.LoginID, Rules: p.Describe(lang, a.MFAEnabled(), min(set.HistoryDepth, MaxHistoryDepth))}
 }

@@ -137,7 +137,7 @@ func (s *Recovery) finishReset(ctx context.Context, a Account, link Token, set S
 	}
 	s.retire(ctx, link)
 	if hadMFA && set.ResetClearsMFA {
-		s.removeFactors(ctx, a)
+		s.factors.remove(ctx, a)
 		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.reset", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:password_reset"})
 		s.mfaNotice(ctx, a, set, "reset", mail.MFANotice{})
 	}

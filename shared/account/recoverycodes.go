@@ -27,7 +27,11 @@ const (
 
 // recoveryCodes are the account's recovery codes.
 type recoveryCodes struct {
-	*kit
+	*accountStore
+	*auditor
+	*notifier
+	*throttles
+	recovery RecoveryCodes // the codes' hashes, beside the account item
 }
 
 var _ Factor = (*recoveryCodes)(nil)

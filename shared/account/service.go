@@ -11,7 +11,6 @@ import (
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/kagiya/kagiya/shared/mail"
@@ -80,87 +79,116 @@ type Deps struct {
 	SealKey func(ctx context.Context) ([]byte, error)
 }
 
-// The service is split by flow: SignIn, Recovery, SelfService, Admin and Bulk. Each keeps
-// only the store roles it uses beside the kit they share (lockout, tokens, passwords,
-// tenants, audit, mail); so sessions are touched only by sign-in and self-service,
-// throttling counters only by recovery, and the login-ID index never by self-service.
-
-// kit is what the flows share: the lockout check and the roles it needs, single-use
-// tokens, password rules and history, the tenant cache, the audit log and the mailer.
-type kit struct {
-	accounts  Accounts
-	domains   Domains     // which tenant holds a verified domain
-	resolver  TXTResolver // proves a domain's claim
-	attempts  Attempts
-	histories Histories
-	tokens    Tokens
-	auditLog  AuditLog
-	// appPasswords: a change of the main password may revoke the account's app passwords.
-	appPasswords Credentials
-	devices      *serverKey // signs device and remember-browser cookies
-	flowKeys     *serverKey // signs sign-in challenges
-	seal         *sealer    // seals second-factor secrets
-	recovery     RecoveryCodes
-	grants       Credentials // the applications an account signed in to (a lock ends them)
-	settings     *settingsCache
-	local        *minuteCounter
-	mailer       Mailer
-	tmpl         *mail.Templates
-	siteURL      string
-	cfg          Config
-	now          func() time.Time
-	log          *slog.Logger
-	dummyHash    string
-	admission    admitter // may this account get in now (admission.go)
-	// factors are the second factors (factor.go), in the order sign-in offers them;
-	// authenticator and recoveryCodes are two of them.
-	factors       factorList
-	authenticator *totpFactor
-	recoveryCodes *recoveryCodes
-}
-
-// admit judges an attempt by the admission rules.
-func (k *kit) admit(ctx context.Context, at Attempt) (Admission, error) {
-	return k.admission.admit(ctx, at)
-}
+// The service is split by flow: SignIn, Recovery, SelfService, Admin, Bulk and
+// Integrations. Each lists the components it uses (the audit log, the mailer, the tenant
+// cache, the throttles, the lockout, the password rules, emailed links, known browsers,
+// sign-in challenges, second factors, admission) and the store roles it touches itself;
+// so sessions are touched only by sign-in and self-service, throttling counters only by
+// recovery, and the login-ID index never by self-service.
 
 // SignIn is the sign-in flow and sessions: Login, the steps after the password, the
 // session of each request, sign-out; and the first tenant's creation.
 type SignIn struct {
-	*kit
+	*auditor
+	*notifier
+	*tenantCache
+	*throttles
+	*lockout
+	*passwords
+	*devices
+	*challenges
+	*admitter
+	factors  *factors
+	accounts Accounts
+	attempts Attempts // a known browser's sign-in is recorded against it alone
 	tenants  Tenants
 	logins   Logins
 	sessions Sessions
 	schema   Schema
+	cfg      Config // session lifetimes
+	log      *slog.Logger
+	now      func() time.Time
 }
 
 // Recovery is what a person without a session does: forgotten passwords, unlock links.
 type Recovery struct {
-	*kit
+	*auditor
+	*notifier
+	*tenantCache
+	*throttles
+	*accountStore
+	*links
+	*passwords
+	*lockout
+	*linkMailer
+	*challenges
+	factors  *factors
+	accounts Accounts
+	tokens   Tokens
 	logins   Logins
 	counters Counters
+	cfg      Config // the per-IP limit
+	siteURL  string
+	log      *slog.Logger
+	now      func() time.Time
 }
 
 // SelfService is what a signed-in person does to its own account.
 type SelfService struct {
-	*kit
+	*auditor
+	*notifier
+	*tenantCache
+	*accountStore
+	*passwords
+	*lockout
+	*devices
+	*linkMailer
+	factors  *factors
+	accounts Accounts
 	sessions Sessions
 	logins   Logins // a login-ID change checks the new one is free
+	cfg      Config // session lifetimes
+	log      *slog.Logger
+	now      func() time.Time
 }
 
 // Admin is the administration of a tenant's accounts, audit log and settings.
 type Admin struct {
-	*kit
-	tenants Tenants
-	logins  Logins
-	creds   Credentials // a deleted account's app passwords go with it
+	*auditor
+	*notifier
+	*tenantCache
+	*accountStore
+	*passwords
+	*lockout
+	*domainHolders
+	*linkMailer
+	factors  *factors
+	accounts Accounts
+	attempts Attempts // an administrator's unlock
+	auditLog AuditLog // read back for the audit page
+	domains  Domains
+	tenants  Tenants
+	logins   Logins
+	creds    Credentials // a deleted account's app passwords go with it
+	log      *slog.Logger
+	now      func() time.Time
 }
 
 // Bulk checks and applies bulk CSV jobs, row by row.
 type Bulk struct {
-	*kit
-	tenants Tenants
-	logins  Logins
+	*auditor
+	*notifier
+	*tenantCache
+	*accountStore
+	*passwords
+	*domainHolders
+	*linkMailer
+	accounts Accounts
+	tenants  Tenants
+	logins   Logins
+	siteURL  string
+	log      *slog.Logger
+	now      func() time.Time
 }
 
 // Services are the flows, built from one set of dependencies.
@@ -176,117 +204,59 @@ type Services struct {
 	Schema *SchemaGuard
 }
 
-// New builds the flows over the store's roles.
+// New builds the components over the store's roles, and the flows from them.
 func New(d Deps, cfg Config) (*Services, error) {
 	cfg = cfg.withDefaults()
-	dummy := password.Dummy(cfg.Hash) // no hash at start: a constant of the same cost
-	st := d.Store
+	st, now, log := d.Store, d.Now, d.Log
+	siteURL := strings.TrimRight(d.SiteURL, "/")
 	resolver := d.Resolver
 	if resolver == nil {
 		resolver = &net.Resolver{}
 	}
-	k := &kit{accounts: st, domains: st, resolver: resolver, attempts: st, histories: st, tokens: st, auditLog: st, recovery: st, appPasswords: st, grants: st,
-		devices: &serverKey{secrets: st, name: deviceKeyName}, flowKeys: &serverKey{secrets: st, name: flowKeyName},
-		seal:     &sealer{load: d.SealKey},
-		settings: newSettingsCache(st, cfg.TenantCacheTTL), local: &minuteCounter{}, mailer: d.Mailer, tmpl: d.Templates,
-		siteURL: strings.TrimRight(d.SiteURL, "/"), cfg: cfg, now: d.Now, log: d.Log, dummyHash: dummy}
-	k.admission = admitter{settings: k.settingsOf, now: d.Now, rules: admissionRules}
-	newFactors(k)
+	tenants := newTenantCache(st, cfg.TenantCacheTTL, now)
+	au := &auditor{auditLog: st, log: log, now: now}
+	no := &notifier{mailer: d.Mailer, tmpl: d.Templates, siteURL: siteURL, tenants: tenants, log: log, now: now}
+	th := &throttles{local: &minuteCounter{}, loginPerIPMinute: cfg.LoginPerIPMinute, loginPerAcctMinute: cfg.LoginPerAcctMinute, now: now}
+	as := &accountStore{accounts: st}
+	li := &links{tenantCache: tenants, tokens: st, accounts: st, log: log, now: now}
+	pw := &passwords{accountStore: as, auditor: au, hash: cfg.Hash, dummyHash: password.Dummy(cfg.Hash), // no hash at start: a constant of the same cost
+		histories: st, appPasswords: st, log: log, now: now}
+	dv := &devices{keys: &serverKey{secrets: st, name: deviceKeyName}, log: log, now: now}
+	lo := &lockout{accountStore: as, auditor: au, notifier: no, tenantCache: tenants, links: li, passwords: pw,
+		accounts: st, attempts: st, grants: st, log: log, now: now}
+	ch := &challenges{keys: &serverKey{secrets: st, name: flowKeyName}, accounts: st, now: now}
+	dh := &domainHolders{domains: st, resolver: resolver, log: log}
+	lm := &linkMailer{accountStore: as, links: li, notifier: no, auditor: au, domainHolders: dh, siteURL: siteURL, now: now}
+	seal := &sealer{load: d.SealKey}
+	fs := newFactors(as, au, no, th, seal, st, log, now)
+	ad := &admitter{settings: tenants.settingsOf, now: now, rules: admissionRules}
 	return &Services{
-		SignIn:       &SignIn{kit: k, tenants: st, logins: st, sessions: st, schema: st},
-		Recovery:     &Recovery{kit: k, logins: st, counters: st},
-		SelfService:  &SelfService{kit: k, sessions: st, logins: st},
-		Admin:        &Admin{kit: k, tenants: st, logins: st, creds: st},
-		Bulk:         &Bulk{kit: k, tenants: st, logins: st},
-		Integrations: &Integrations{kit: k, logins: st, creds: st, cache: &credCache{}, loginRefs: &loginCache{}},
-		Schema:       NewSchemaGuard(st),
+		SignIn: &SignIn{auditor: au, notifier: no, tenantCache: tenants, throttles: th, lockout: lo, passwords: pw, devices: dv,
+			challenges: ch, admitter: ad, factors: fs, accounts: st, attempts: st, tenants: st, logins: st, sessions: st, schema: st,
+			cfg: cfg, log: log, now: now},
+		Recovery: &Recovery{auditor: au, notifier: no, tenantCache: tenants, throttles: th, accountStore: as, links: li, passwords: pw,
+			lockout: lo, linkMailer: lm, challenges: ch, factors: fs, accounts: st, tokens: st, logins: st, counters: st, cfg: cfg,
+			siteURL: siteURL, log: log, now: now},
+		SelfService: &SelfService{auditor: au, notifier: no, tenantCache: tenants, accountStore: as, passwords: pw, lockout: lo,
+			devices: dv, linkMailer: lm, factors: fs, accounts: st, sessions: st, logins: st, cfg: cfg, log: log, now: now},
+		Admin: &Admin{auditor: au, notifier: no, tenantCache: tenants, accountStore: as, passwords: pw, lockout: lo, domainHolders: dh,
+			linkMailer: lm, factors: fs, accounts: st, attempts: st, auditLog: st, domains: st, tenants: st, logins: st, creds: st,
+			log: log, now: now},
+		Bulk: &Bulk{auditor: au, notifier: no, tenantCache: tenants, accountStore: as, passwords: pw, domainHolders: dh, linkMailer: lm,
+			accounts: st, tenants: st, logins: st, siteURL: siteURL, log: log, now: now},
+		Integrations: &Integrations{auditor: au, notifier: no, tenantCache: tenants, throttles: th, accountStore: as, passwords: pw,
+			lockout: lo, admitter: ad, devices: dv, seal: seal, accounts: st, attempts: st, logins: st, creds: st, cache: &credCache{},
+			loginRefs: &loginCache{}, log: log, now: now},
+		Schema: NewSchemaGuard(st),
 	}, nil
 }
 
 // Now is the services' clock.
 func (s *Services) Now() time.Time { return s.SignIn.now() }
 
-// notify renders and sends one email; a failure is logged, not returned, since the change
-// it reports has already happened.
-func (k *kit) notify(ctx context.Context, a Account, e mail.Email) {
-	lang := a.Language
-	if lang == "" {
-		if t, err := k.tenant(ctx, a.TenantID); err == nil {
-			lang = t.Settings.Effective().Language
-		}
-	}
-	if k.mailer == nil || k.tmpl == nil {
-		k.log.ErrorContext(ctx, "mail not sent: no mailer configured", "kind", fmt.Sprintf("%T", e))
-		return
-	}
-	msg, err := k.tmpl.Render(lang, mail.Recipient{LoginID: a.LoginID, SiteURL: k.siteURL}, e)
-	if err == nil {
-		err = k.mailer.Send(ctx, msg)
-	}
-	if err != nil {
-		k.log.ErrorContext(ctx, "mail not sent", "kind", fmt.Sprintf("%T", e), "err", err)
-	}
-}
-
 // CheckCSRF reports whether the header value matches the session's CSRF token.
 func (p Principal) CheckCSRF(header string) bool {
 	return header != "" && constantTimeEqual(header, p.CSRF)
-}
-
-// throttle counts one request against key in the current minute, in this instance's
-// memory: per-minute limits on sign-in, forgot, reset and unlock cost no database write.
-// Each function instance counts on its own, so across a fleet the limit is per instance;
-// the edge (WAF rate rules) is where a deployment-wide per-IP limit belongs. What must
-// hold across instances (lockout, reset emails an hour) is counted in the store.
-func (k *kit) throttle(_ context.Context, key string, perMinute int) error {
-	if perMinute < 0 {
-		return nil
-	}
-	now := k.now().UTC()
-	end := now.Truncate(time.Minute).Add(time.Minute)
-	if n := k.local.hit(key, end); n > perMinute {
-		return &Error{Code: CodeRateLimited, RetryAfter: end.Sub(now)}
-	}
-	return nil
-}
-
-// minuteCounter is a fixed-window counter in memory. The window's counts are dropped
-// when the next window starts, so it holds at most one minute of keys.
-type minuteCounter struct {
-	mu     sync.Mutex
-	end    time.Time
-	counts map[string]int
-}
-
-// maxCounterKeys bounds the memory of one window; keys beyond it are not counted (a flood
-// of distinct keys is the edge's job).
-const maxCounterKeys = 100_000
-
-func (c *minuteCounter) hit(key string, end time.Time) int {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !end.Equal(c.end) {
-		c.end, c.counts = end, map[string]int{}
-	}
-	if _, ok := c.counts[key]; !ok && len(c.counts) >= maxCounterKeys {
-		return 0
-	}
-	c.counts[key]++
-	return c.counts[key]
-}
-
-func (k *kit) audit(ctx context.Context, e AuditEvent) {
-	if e.At.IsZero() {
-		e.At = k.now().UTC()
-	}
-	k.log.InfoContext(ctx, "audit", "tenant", e.TenantID, "actor", e.Actor, "action", e.Action,
-		"target", e.Target, "ip", e.IP, "result", e.Result)
-	if e.TenantID == "" {
-		return // no tenant to file it under (say, a token nobody issued): the log keeps it
-	}
-	if err := k.auditLog.AppendAudit(ctx, e); err != nil {
-		k.log.ErrorContext(ctx, "audit not stored", "err", err, "action", e.Action)
-	}
 }
 
 // HashToken is how every secret token is stored: hex SHA-256. The tokens carry 256

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/netip"
 	"strings"
 	"sync"
@@ -41,11 +42,24 @@ var protocols = map[string]bool{"imap": true, "smtp": true, "pop3": true, "other
 
 // Integrations are the service credentials, the service check and app passwords.
 type Integrations struct {
-	*kit
+	*auditor
+	*notifier
+	*tenantCache
+	*throttles
+	*accountStore
+	*passwords
+	*lockout
+	*admitter
+	devices   *devices // known mail clients' addresses are keyed with the device key
+	seal      *sealer  // the provider's signing keys are kept sealed
+	accounts  Accounts
+	attempts  Attempts
 	logins    Logins
 	creds     Credentials
 	cache     *credCache
 	loginRefs *loginCache // where login IDs led (serviceAccount)
+	log       *slog.Logger
+	now       func() time.Time
 }
 
 // IssuedCredential is a credential with its secret, which is shown once.
@@ -152,20 +166,20 @@ func (s *Integrations) DeleteServiceCredential(ctx context.Context, p Principal,
 // confirmOwn checks the principal's own password for a dangerous action: missing is 422
 // (field confirm_password), wrong is 403 invalid_confirm_password and counts toward the
 // principal's lockout like a wrong sign-in.
-func (k *kit) confirmOwn(ctx context.Context, p Principal, plain, ip, action string) error {
+func (lo *lockout) confirmOwn(ctx context.Context, p Principal, plain, ip, action string) error {
 	if !confirmGiven(plain) {
 		return codeErr(CodeValidation, FieldError{"confirm_password", "required"})
 	}
-	a, match, _, err := k.verify(ctx, LoginRef{p.Account.TenantID, p.Account.ID}, plain, ip)
+	a, match, _, err := lo.verify(ctx, LoginRef{p.Account.TenantID, p.Account.ID}, plain, ip)
 	if err != nil {
 		return err
 	}
 	if !match {
 		a = p.Account
-		k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: action, Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "failed:confirm_password"})
+		lo.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: action, Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "failed:confirm_password"})
 		return codeErr(CodeConfirmPassword, FieldError{"confirm_password", "wrong"})
 	}
-	return k.authenticated(ctx, a)
+	return lo.authenticated(ctx, a)
 }
 
 // ServiceCheck is what a trusted service asks: may this person in, by this protocol?
@@ -438,7 +452,7 @@ func (s *Integrations) mailClient(ctx context.Context, a Account, ip string) str
 	if ip == "" || a.ID == "" {
 		return ""
 	}
-	key, err := s.devices.get(ctx)
+	key, err := s.devices.keys.get(ctx)
 	if err != nil {
 		s.log.WarnContext(ctx, "mail client not recognised", "err", err)
 		return ""
@@ -655,7 +669,7 @@ func (s *Integrations) managed(ctx context.Context, p Principal, loginID string)
 // dropAppPasswords removes a deleted account's app passwords and application grants
 // (best effort: they cannot be used anyway, since the account is gone and a new one has
 // another ID).
-func (k *kit) dropAppPasswords(ctx context.Context, creds Credentials, accountID string) {
+func (s *Admin) dropAppPasswords(ctx context.Context, creds Credentials, accountID string) {
 	cs, err := creds.ListCredentials(ctx, CredAppPassword, accountID)
 	if grants, gerr := creds.ListCredentials(ctx, CredOIDCGrant, accountID); gerr == nil {
 		cs = append(cs, grants...)
@@ -668,7 +682,7 @@ func (k *kit) dropAppPasswords(ctx context.Context, creds Credentials, accountID
 		}
 	}
 	if err != nil && !errors.Is(err, ErrNotFound) {
-		k.log.WarnContext(ctx, "app passwords of a deleted account left", "account", accountID, "err", err)
+		s.log.WarnContext(ctx, "app passwords of a deleted account left", "account", accountID, "err", err)
 	}
 }
 

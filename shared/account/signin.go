@@ -396,7 +396,7 @@ func (s *SignIn) SetupEnrolment(ctx context.Context, challenge, ip string) (Enro
 	if err != nil {
 		return Enrolment{}, err
 	}
-	return s.authenticator.beginEnrolment(ctx, a, ip)
+	return s.factors.authenticator.beginEnrolment(ctx, a, ip)
 }
 
 // ConfirmEnrolment confirms the enrolment of a sign-in with a code from the app: the
@@ -410,7 +410,7 @@ func (s *SignIn) ConfirmEnrolment(ctx context.Context, challenge, code string, f
 	if err != nil {
 		return LoginResult{}, err
 	}
-	a, codes, err := s.authenticator.enrol(ctx, a, t.Settings.Effective(), code, from.IP, stillFlow(flow), s.signedInBy(flow, false))
+	a, codes, err := s.factors.authenticator.enrol(ctx, a, t.Settings.Effective(), code, from.IP, stillFlow(flow), s.signedInBy(flow, false))
 	if err != nil {
 		return LoginResult{}, err
 	}
@@ -423,31 +423,31 @@ func (s *SignIn) ConfirmEnrolment(ctx context.Context, challenge, code string, f
 
 // burnDummy does the work of a password check for an account that cannot sign in, so the
 // answer takes as long as for one that can.
-func (k *kit) burnDummy(plain string) {
-	password.Verify(k.cfg.Hash, k.dummyHash, plain) //nolint:errcheck // the dummy hash is well-formed
+func (pw *passwords) burnDummy(plain string) {
+	password.Verify(pw.hash, pw.dummyHash, plain) //nolint:errcheck // the dummy hash is well-formed
 }
 
 // rehash upgrades a hash made with older parameters, or an imported one (whose old form
 // is then gone for good, audited as password.upgrade); failure only costs the upgrade.
 // A sign-in and a service check both do it.
-func (k *kit) rehash(ctx context.Context, acct Account, plain, ip string) {
+func (pw *passwords) rehash(ctx context.Context, acct Account, plain, ip string) {
 	old := acct.PasswordHash
-	h, err := password.Hash(k.cfg.Hash, plain)
+	h, err := password.Hash(pw.hash, plain)
 	if err != nil {
-		k.log.ErrorContext(ctx, "rehash", "err", err)
+		pw.log.ErrorContext(ctx, "rehash", "err", err)
 		return
 	}
 	// The check has just written the account (attempt, last sign-in): start from there.
-	if acct, err = k.accounts.GetAccount(ctx, acct.TenantID, acct.ID); err != nil {
-		k.log.WarnContext(ctx, "rehash not stored", "err", err)
+	if acct, err = pw.accounts.GetAccount(ctx, acct.TenantID, acct.ID); err != nil {
+		pw.log.WarnContext(ctx, "rehash not stored", "err", err)
 		return
 	}
 	if acct.PasswordHash != old {
 		return // changed meanwhile: nothing to upgrade
 	}
 	acct.PasswordHash = h
-	if _, err := k.accounts.UpdateAccount(ctx, acct); err != nil {
-		k.log.WarnContext(ctx, "rehash not stored", "err", err)
+	if _, err := pw.accounts.UpdateAccount(ctx, acct); err != nil {
+		pw.log.WarnContext(ctx, "rehash not stored", "err", err)
 		return
 	}
 	if password.IsImported(old) {
@@ -455,7 +455,7 @@ func (k *kit) rehash(ctx context.Context, acct Account, plain, ip string) {
 		if in, err := password.ParseImported(old, true); err == nil {
 			scheme = in.Scheme
 		}
-		k.audit(ctx, AuditEvent{TenantID: acct.TenantID, Actor: acct.LoginID, Action: "password.upgrade", Target: acct.LoginID, TargetID: acct.ID, IP: ip,
+		pw.audit(ctx, AuditEvent{TenantID: acct.TenantID, Actor: acct.LoginID, Action: "password.upgrade", Target: acct.LoginID, TargetID: acct.ID, IP: ip,
 			Result: "ok:" + scheme + " to argon2id"})
 	}
 }

@@ -7,12 +7,13 @@ import (
 	"time"
 )
 
-// settingsCache keeps tenants in memory for a short time, so a sign-in reads no tenant
+// tenantCache keeps tenants in memory for a short time, so a sign-in reads no tenant
 // item: tenants change rarely, and a change made by another function instance applies
 // within the TTL. Changes made through this instance apply at once.
-type settingsCache struct {
+type tenantCache struct {
 	tenants Tenants
 	ttl     time.Duration
+	now     func() time.Time
 
 	mu      sync.Mutex
 	entries map[string]cachedTenant
@@ -23,12 +24,12 @@ type cachedTenant struct {
 	expires time.Time
 }
 
-func newSettingsCache(t Tenants, ttl time.Duration) *settingsCache {
-	return &settingsCache{tenants: t, ttl: ttl, entries: map[string]cachedTenant{}}
+func newTenantCache(t Tenants, ttl time.Duration, now func() time.Time) *tenantCache {
+	return &tenantCache{tenants: t, ttl: ttl, now: now, entries: map[string]cachedTenant{}}
 }
 
 // get returns tenant id, from memory while fresh at now.
-func (c *settingsCache) get(ctx context.Context, id string, now time.Time) (Tenant, error) {
+func (c *tenantCache) get(ctx context.Context, id string, now time.Time) (Tenant, error) {
 	if c.ttl > 0 {
 		c.mu.Lock()
 		e, ok := c.entries[id]
@@ -45,7 +46,7 @@ func (c *settingsCache) get(ctx context.Context, id string, now time.Time) (Tena
 	return t, nil
 }
 
-func (c *settingsCache) put(t Tenant, now time.Time) {
+func (c *tenantCache) put(t Tenant, now time.Time) {
 	if c.ttl <= 0 {
 		return
 	}
@@ -58,13 +59,13 @@ func (c *settingsCache) put(t Tenant, now time.Time) {
 }
 
 // tenant returns a tenant through the cache.
-func (k *kit) tenant(ctx context.Context, id string) (Tenant, error) {
-	return k.settings.get(ctx, id, k.now())
+func (tc *tenantCache) tenant(ctx context.Context, id string) (Tenant, error) {
+	return tc.get(ctx, id, tc.now())
 }
 
 // settingsOf returns the effective settings of a tenant.
-func (k *kit) settingsOf(ctx context.Context, tenantID string) (Settings, error) {
-	t, err := k.tenant(ctx, tenantID)
+func (tc *tenantCache) settingsOf(ctx context.Context, tenantID string) (Settings, error) {
+	t, err := tc.tenant(ctx, tenantID)
 	if err != nil {
 		return Settings{}, err
 	}

@@ -95,7 +95,7 @@ func (s *Admin) UpdateTenantSettings(ctx context.Context, p Principal, in Tenant
 	if err != nil {
 		return Tenant{}, fmt.Errorf("update tenant: %w", err)
 	}
-	s.settings.put(t, s.now())
+	s.tenantCache.put(t, s.now())
 	set := in.Settings
 	s.audit(ctx, AuditEvent{TenantID: t.ID, Actor: p.Account.LoginID, Action: "tenant.update", Target: t.ID, IP: ip,
 		Result: fmt.Sprintf("ok:preset=%s history=%d max_age=%d threshold=%d name=%q domains=%s mfa_required=%t", set.PolicyPreset, set.HistoryDepth, set.MaxAgeDays, set.LockoutThreshold, name, strings.Join(domains, ","), set.MFARequired)})

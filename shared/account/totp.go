@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -43,7 +44,13 @@ type Enrolment struct {
 
 // totpFactor is the authenticator app's codes.
 type totpFactor struct {
-	*kit
+	*accountStore
+	*auditor
+	*notifier
+	seal     *sealer       // the secret is sealed on the account item
+	recovery RecoveryCodes // a confirmed enrolment comes with fresh recovery codes
+	log      *slog.Logger
+	now      func() time.Time
 }
 
 var _ EnrollingFactor = (*totpFactor)(nil)
@@ -55,8 +62,8 @@ func (*totpFactor) Enrolled(a Account) bool { return a.MFA.Secret != "" }
 // Challenge: a code needs nothing issued.
 func (*totpFactor) Challenge(context.Context, Account) (any, error) { return nil, nil }
 
-func (k *totpFactor) Verify(ctx context.Context, a Account, set Settings, in Answer, ip string, w StepWrite) (Account, error) {
-	return k.checkCode(ctx, a, set, in.Code, ip, w.Guard, w.Done)
+func (tf *totpFactor) Verify(ctx context.Context, a Account, set Settings, in Answer, ip string, w StepWrite) (Account, error) {
+	return tf.checkCode(ctx, a, set, in.Code, ip, w.Guard, w.Done)
 }
 
 // Clear removes the secret and forgets the remembered browsers (the last step used is
@@ -68,22 +75,22 @@ func (*totpFactor) Clear(a *Account) {
 // Remove: everything is on the account item.
 func (*totpFactor) Remove(context.Context, Account) error { return nil }
 
-func (k *totpFactor) Describe(_ context.Context, a Account) (FactorState, error) {
-	return FactorState{Kind: KindTOTP, Enrolled: k.Enrolled(a), Locked: a.MFALocked()}, nil
+func (tf *totpFactor) Describe(_ context.Context, a Account) (FactorState, error) {
+	return FactorState{Kind: KindTOTP, Enrolled: tf.Enrolled(a), Locked: a.MFALocked()}, nil
 }
 
 // Enrol returns an Enrolment (beginEnrolment).
-func (k *totpFactor) Enrol(ctx context.Context, a Account, ip string) (any, error) {
-	return k.beginEnrolment(ctx, a, ip)
+func (tf *totpFactor) Enrol(ctx context.Context, a Account, ip string) (any, error) {
+	return tf.beginEnrolment(ctx, a, ip)
 }
 
 // ConfirmEnrolment returns the recovery codes, []string (enrol).
-func (k *totpFactor) ConfirmEnrolment(ctx context.Context, a Account, set Settings, in Answer, ip string, w StepWrite) (Account, any, error) {
-	return k.enrol(ctx, a, set, in.Code, ip, w.Guard, w.Done)
+func (tf *totpFactor) ConfirmEnrolment(ctx context.Context, a Account, set Settings, in Answer, ip string, w StepWrite) (Account, any, error) {
+	return tf.enrol(ctx, a, set, in.Code, ip, w.Guard, w.Done)
 }
 
 // newEnrolment makes a fresh secret for a and seals it.
-func (k *totpFactor) newEnrolment(ctx context.Context, a Account) (Enrolment, string, error) {
+func (tf *totpFactor) newEnrolment(ctx context.Context, a Account) (Enrolment, string, error) {
 	key, err := totp.Generate(totp.GenerateOpts{Issuer: totpIssuer, AccountName: a.LoginID, SecretSize: 20,
 		Period: totpPeriod, Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1, Rand: rand.Reader})
 	if err != nil {
@@ -97,7 +104,7 @@ func (k *totpFactor) newEnrolment(ctx context.Context, a Account) (Enrolment, st
 	if err := png.Encode(&buf, img); err != nil {
 		return Enrolment{}, "", fmt.Errorf("qr code: %w", err)
 	}
-	sealed, err := k.seal.sealFor(ctx, a.ID, key.Secret())
+	sealed, err := tf.seal.sealFor(ctx, a.ID, key.Secret())
 	if err != nil {
 		return Enrolment{}, "", err
 	}
@@ -135,17 +142,17 @@ func normalizeCode(code string) (string, bool) {
 // releaseCodeTry gives back the try counted for a right code whose write failed (the
 // store, not the code): a fault alone never counts toward the second factor's lock. It
 // runs on a detached context, since the request may be ending.
-func (k *totpFactor) releaseCodeTry(ctx context.Context, a Account) {
+func (tf *totpFactor) releaseCodeTry(ctx context.Context, a Account) {
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
 	defer cancel()
-	_, err := k.updateGuarded(rctx, a, func(a Account) error {
+	_, err := tf.updateGuarded(rctx, a, func(a Account) error {
 		if a.MFALocked() || a.MFA.Failures <= 0 {
 			return errNothingToRelease
 		}
 		return nil
 	}, func(a *Account) { a.MFA.Failures-- })
 	if err != nil && !errors.Is(err, errNothingToRelease) {
-		k.log.ErrorContext(ctx, "a right code's counted try was not given back", "account", a.ID, "err", err)
+		tf.log.ErrorContext(ctx, "a right code's counted try was not given back", "account", a.ID, "err", err)
 	}
 }
 
@@ -159,12 +166,12 @@ var errNothingToRelease = errors.New("nothing to release")
 // email. A right code is written in one conditional write that moves LastStep on (so it
 // can never be used again), clears the counter and applies done (the step's own work);
 // guard, if given, must also hold then.
-func (k *totpFactor) checkCode(ctx context.Context, a Account, set Settings, code, ip string, guard func(Account) error, done func(*Account)) (Account, error) {
+func (tf *totpFactor) checkCode(ctx context.Context, a Account, set Settings, code, ip string, guard func(Account) error, done func(*Account)) (Account, error) {
 	code, ok := normalizeCode(code)
 	if !ok {
 		return Account{}, codeErr(CodeValidation, FieldError{"code", "format"})
 	}
-	secret, err := k.seal.openFor(ctx, a.ID, a.MFA.Secret)
+	secret, err := tf.seal.openFor(ctx, a.ID, a.MFA.Secret)
 	if err != nil {
 		return Account{}, err
 	}
@@ -179,7 +186,7 @@ func (k *totpFactor) checkCode(ctx context.Context, a Account, set Settings, cod
 	}
 	full := false
 	read := a // what the audit names if the reservation fails (updateGuarded then returns no account)
-	a, err = k.updateGuarded(ctx, a, func(a Account) error {
+	a, err = tf.updateGuarded(ctx, a, func(a Account) error {
 		if err := guarded(a); err != nil {
 			return err
 		}
@@ -190,29 +197,29 @@ func (k *totpFactor) checkCode(ctx context.Context, a Account, set Settings, cod
 		return nil
 	}, func(a *Account) {
 		if full {
-			a.MFA.LockedAt = k.now().UTC() // a counter left full: lock now
+			a.MFA.LockedAt = tf.now().UTC() // a counter left full: lock now
 		} else {
 			a.MFA.Failures++
 		}
 	})
 	if err != nil {
 		if CodeOf(err) == CodeMFALocked {
-			k.audit(ctx, AuditEvent{TenantID: read.TenantID, Actor: read.LoginID, Action: "mfa.verify", Target: read.LoginID, TargetID: read.ID, IP: ip, Result: "failed:locked"})
+			tf.audit(ctx, AuditEvent{TenantID: read.TenantID, Actor: read.LoginID, Action: "mfa.verify", Target: read.LoginID, TargetID: read.ID, IP: ip, Result: "failed:locked"})
 		}
 		return Account{}, err
 	}
 	if full {
-		k.otpLocked(ctx, a, set, ip)
+		tf.otpLocked(ctx, a, set, ip)
 		return Account{}, codeErr(CodeMFALocked)
 	}
-	now := k.now().UTC()
+	now := tf.now().UTC()
 	step, ok := codeStep(secret, code, now)
 	reason := "code"
 	if ok && step <= a.MFA.LastStep {
 		ok, reason = false, "replay"
 	}
 	if ok {
-		stored, err := k.updateGuarded(ctx, a, func(a Account) error {
+		stored, err := tf.updateGuarded(ctx, a, func(a Account) error {
 			if err := guarded(a); err != nil {
 				return err
 			}
@@ -230,27 +237,27 @@ func (k *totpFactor) checkCode(ctx context.Context, a Account, set Settings, cod
 			}
 		})
 		if CodeOf(err) == CodeInvalidCode {
-			k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.verify", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "failed:replay"})
+			tf.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.verify", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "failed:replay"})
 		}
 		if err != nil && CodeOf(err) == "" {
-			k.releaseCodeTry(ctx, a)
+			tf.releaseCodeTry(ctx, a)
 		}
 		return stored, err
 	}
-	k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.verify", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "failed:" + reason})
+	tf.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.verify", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "failed:" + reason})
 	if a.MFA.Failures >= set.OTPLockThreshold {
 		// Of parallel wrong codes at the threshold, the one whose write locks reports it
 		// (one audit event, one email). The change may run more than once (a write that
 		// met a newer version is retried): only the write's success says who locked.
-		_, err := k.updateGuarded(ctx, a, func(a Account) error {
+		_, err := tf.updateGuarded(ctx, a, func(a Account) error {
 			if a.MFALocked() {
 				return codeErr(CodeMFALocked)
 			}
 			return nil
-		}, func(a *Account) { a.MFA.LockedAt = k.now().UTC() })
+		}, func(a *Account) { a.MFA.LockedAt = tf.now().UTC() })
 		switch {
 		case err == nil:
-			k.otpLocked(ctx, a, set, ip)
+			tf.otpLocked(ctx, a, set, ip)
 		case CodeOf(err) != CodeMFALocked:
 			return Account{}, fmt.Errorf("lock second factor: %w", err)
 		}
@@ -260,23 +267,23 @@ func (k *totpFactor) checkCode(ctx context.Context, a Account, set Settings, cod
 }
 
 // otpLocked reports a second-factor lock: one audit event, one email.
-func (k *totpFactor) otpLocked(ctx context.Context, a Account, set Settings, ip string) {
-	k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "system", Action: "mfa.lock", Target: a.LoginID, TargetID: a.ID, IP: ip,
+func (tf *totpFactor) otpLocked(ctx context.Context, a Account, set Settings, ip string) {
+	tf.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "system", Action: "mfa.lock", Target: a.LoginID, TargetID: a.ID, IP: ip,
 		Result: fmt.Sprintf("ok:%d wrong codes", set.OTPLockThreshold)})
-	k.mfaNotice(ctx, a, set, "locked", mail.MFANotice{Failures: set.OTPLockThreshold})
+	tf.mfaNotice(ctx, a, set, "locked", mail.MFANotice{Failures: set.OTPLockThreshold})
 }
 
 // beginEnrolment stores a fresh pending secret for a and returns it.
-func (k *totpFactor) beginEnrolment(ctx context.Context, a Account, ip string) (Enrolment, error) {
-	e, sealed, err := k.newEnrolment(ctx, a)
+func (tf *totpFactor) beginEnrolment(ctx context.Context, a Account, ip string) (Enrolment, error) {
+	e, sealed, err := tf.newEnrolment(ctx, a)
 	if err != nil {
 		return Enrolment{}, err
 	}
-	now := k.now().UTC()
-	if _, err := k.updateRetrying(ctx, a, func(a *Account) { a.MFA.Pending, a.MFA.PendingAt = sealed, now }); err != nil {
+	now := tf.now().UTC()
+	if _, err := tf.updateRetrying(ctx, a, func(a *Account) { a.MFA.Pending, a.MFA.PendingAt = sealed, now }); err != nil {
 		return Enrolment{}, fmt.Errorf("store enrolment: %w", err)
 	}
-	k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.setup", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:pending"})
+	tf.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.setup", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:pending"})
 	return e, nil
 }
 
@@ -284,22 +291,22 @@ func (k *totpFactor) beginEnrolment(ctx context.Context, a Account, ip string) (
 // in one conditional write (with done's work, if any), then stores fresh recovery codes
 // and returns them. A wrong code is invalid_code; no pending enrolment (or a stale one)
 // is mfa_not_pending.
-func (k *totpFactor) enrol(ctx context.Context, a Account, set Settings, code, ip string, guard func(Account) error, done func(*Account)) (Account, []string, error) {
+func (tf *totpFactor) enrol(ctx context.Context, a Account, set Settings, code, ip string, guard func(Account) error, done func(*Account)) (Account, []string, error) {
 	code, ok := normalizeCode(code)
 	if !ok {
 		return Account{}, nil, codeErr(CodeValidation, FieldError{"code", "format"})
 	}
-	now := k.now().UTC()
+	now := tf.now().UTC()
 	if a.MFA.Pending == "" || now.Sub(a.MFA.PendingAt) > enrolmentTTL {
 		return Account{}, nil, codeErr(CodeMFANotPending)
 	}
-	secret, err := k.seal.openFor(ctx, a.ID, a.MFA.Pending)
+	secret, err := tf.seal.openFor(ctx, a.ID, a.MFA.Pending)
 	if err != nil {
 		return Account{}, nil, err
 	}
 	step, ok := codeStep(secret, code, now)
 	if !ok {
-		k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.enable", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "failed:code"})
+		tf.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.enable", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "failed:code"})
 		return Account{}, nil, codeErr(CodeInvalidCode)
 	}
 	codes, hashes, err := newRecoveryCodes(a.ID)
@@ -307,7 +314,7 @@ func (k *totpFactor) enrol(ctx context.Context, a Account, set Settings, code, i
 		return Account{}, nil, err
 	}
 	pending := a.MFA.Pending
-	a, err = k.updateGuarded(ctx, a, func(a Account) error {
+	a, err = tf.updateGuarded(ctx, a, func(a Account) error {
 		if a.MFA.Pending != pending {
 			return codeErr(CodeMFANotPending) // another enrolment began meanwhile
 		}
@@ -324,10 +331,10 @@ func (k *totpFactor) enrol(ctx context.Context, a Account, set Settings, code, i
 	if err != nil {
 		return Account{}, nil, err
 	}
-	if err := k.recovery.PutRecoveryCodes(ctx, a.TenantID, a.ID, hashes); err != nil {
+	if err := tf.recovery.PutRecoveryCodes(ctx, a.TenantID, a.ID, hashes); err != nil {
 		return Account{}, nil, fmt.Errorf("store recovery codes: %w", err)
 	}
-	k.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.enable", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:totp"})
-	k.mfaNotice(ctx, a, set, "enabled", mail.MFANotice{})
+	tf.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.enable", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:totp"})
+	tf.mfaNotice(ctx, a, set, "enabled", mail.MFANotice{})
 	return a, codes, nil
 }
