@@ -8,7 +8,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/netip"
 	"strings"
 	"sync"
@@ -22,7 +21,7 @@ import (
 // that let a trusted service (a mail server) check passwords, and the app passwords that
 // people with a second factor give their mail clients (API.md, "Integration").
 
-// Services' limits.
+// The integrations' limits.
 const (
 	MaxServiceCredentials = 20
 	MaxAppPasswords       = 20
@@ -39,28 +38,6 @@ const (
 
 // Protocols a service may name in a check.
 var protocols = map[string]bool{"imap": true, "smtp": true, "pop3": true, "other": true}
-
-// Integrations are the service credentials, the service check and app passwords.
-type Integrations struct {
-	*auditor
-	*notifier
-	*tenantCache
-	*throttles
-	*accountStore
-	*passwords
-	*lockout
-	*admitter
-	devices   *devices // known mail clients' addresses are keyed with the device key
-	seal      *sealer  // the provider's signing keys are kept sealed
-	accounts  Accounts
-	attempts  Attempts
-	logins    Logins
-	creds     Credentials
-	cache     *credCache
-	loginRefs *loginCache // where login IDs led (serviceAccount)
-	log       *slog.Logger
-	now       func() time.Time
-}
 
 // IssuedCredential is a credential with its secret, which is shown once.
 type IssuedCredential struct {
@@ -197,9 +174,9 @@ type ServiceAnswer struct {
 	QuotaGB   int
 }
 
-// service returns the live service credential a secret proves; anything else is
+// serviceCredential returns the live service credential a secret proves; anything else is
 // invalid_service_credential.
-func (s *Integrations) service(ctx context.Context, secret string) (Credential, error) {
+func (s *Integrations) serviceCredential(ctx context.Context, secret string) (Credential, error) {
 	invalid := codeErr(CodeInvalidServiceCredential)
 	parts := strings.Split(secret, ".")
 	if len(secret) > 200 || len(parts) != 3 || !strings.HasPrefix(parts[0], "ten_") || !strings.HasPrefix(parts[1], "svc_") {
@@ -242,7 +219,7 @@ func (s *Integrations) service(ctx context.Context, secret string) (Credential, 
 // refusal is invalid_credentials. Guesses count toward the lockout as a sign-in's do, and
 // the sign-in's per-IP (the client_ip given) and per-account limits apply.
 func (s *Integrations) Verify(ctx context.Context, secret string, in ServiceCheck) (ServiceAnswer, error) {
-	svc, err := s.service(ctx, secret)
+	svc, err := s.serviceCredential(ctx, secret)
 	if err != nil {
 		return ServiceAnswer{}, err
 	}

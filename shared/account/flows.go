@@ -17,7 +17,7 @@ import (
 	"github.com/kagiya/kagiya/shared/password"
 )
 
-// Config tunes the service. Zero values take the defaults noted.
+// Config tunes the flows. Zero values take the defaults noted.
 type Config struct {
 	Hash               password.Params // default password.Default
 	SessionIdle        time.Duration   // default 30 minutes
@@ -62,7 +62,7 @@ type Mailer interface {
 	Send(ctx context.Context, m mail.Message) error
 }
 
-// Deps are what the service is built from.
+// Deps are what the flows are built from.
 type Deps struct {
 	Store     Store
 	Mailer    Mailer
@@ -189,6 +189,29 @@ type Bulk struct {
 	siteURL  string
 	log      *slog.Logger
 	now      func() time.Time
+}
+
+// Integrations are what a tenant's other systems use: service credentials and the
+// service check, app passwords, OpenID Connect clients and the provider's needs.
+type Integrations struct {
+	*auditor
+	*notifier
+	*tenantCache
+	*throttles
+	*accountStore
+	*passwords
+	*lockout
+	*admitter
+	devices   *devices // known mail clients' addresses are keyed with the device key
+	seal      *sealer  // the provider's signing keys are kept sealed
+	accounts  Accounts
+	attempts  Attempts
+	logins    Logins
+	creds     Credentials
+	cache     *credCache
+	loginRefs *loginCache // where login IDs led (serviceAccount)
+	log       *slog.Logger
+	now       func() time.Time
 }
 
 // Services are the flows, built from one set of dependencies.
