@@ -55,7 +55,9 @@ const (
 type Attempt struct {
 	Account Account // who (its TenantID names the tenant)
 	Method  Method  // how
-	IP      string  // from where ("" when the caller does not know it: a session check)
+	// IP is from where: the client's address (a service check's client_ip); "" when
+	// unknown (a refresh token's use, a service check without client_ip).
+	IP string
 	// Known: the client is known to the account in its current epoch (a browser's device
 	// cookie, a mail client's address), so a lock under the untrusted_devices scope does
 	// not keep it out.

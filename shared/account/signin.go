@@ -482,10 +482,10 @@ func openSession(ctx context.Context, sessions Sessions, acct Account, now time.
 	return token, sess, nil
 }
 
-// Authenticate resolves a session token to its principal. Anything wrong with the session
-// (unknown, expired, idle too long, revoked, account gone, locked or disabled) is
-// unauthenticated.
-func (s *SignIn) Authenticate(ctx context.Context, token string) (Principal, error) {
+// Authenticate resolves a session token, used from ip, to its principal. Anything wrong
+// with the session (unknown, expired, idle too long, revoked, account gone, or refused
+// by the admission rules: locked, disabled) is unauthenticated.
+func (s *SignIn) Authenticate(ctx context.Context, token, ip string) (Principal, error) {
 	unauth := codeErr(CodeUnauthenticated)
 	accountID, _, ok := strings.Cut(token, ".")
 	if !ok || len(token) > 128 || !strings.HasPrefix(accountID, "acc_") {
@@ -518,7 +518,7 @@ func (s *SignIn) Authenticate(ctx context.Context, token string) (Principal, err
 	if sess.Epoch != acct.SessionEpoch {
 		return Principal{}, unauth
 	}
-	if _, err := s.admit(ctx, Attempt{Account: acct, Method: MethodSession}); err != nil {
+	if _, err := s.admit(ctx, Attempt{Account: acct, Method: MethodSession, IP: ip}); err != nil {
 		if _, refused := Refused(err); refused {
 			return Principal{}, unauth
 		}

@@ -27,7 +27,7 @@ func (a *api) signedIn(next http.Handler) http.Handler {
 			a.fail(w, r, &account.Error{Code: account.CodeUnauthenticated})
 			return
 		}
-		p, err := a.svc.SignIn.Authenticate(r.Context(), c.Value)
+		p, err := a.svc.SignIn.Authenticate(r.Context(), c.Value, clientIP(r))
 		if err != nil {
 			if account.CodeOf(err) == account.CodeUnauthenticated {
 				a.clearCookie(w)

@@ -41,7 +41,7 @@ func (a *api) handleChangePassword() http.Handler {
 		if err != nil {
 			if account.CodeOf(err) == account.CodeCurrentPassword {
 				// A wrong current password may have locked the account, ending this session.
-				if _, aerr := a.svc.SignIn.Authenticate(r.Context(), a.sessionToken(r)); aerr != nil {
+				if _, aerr := a.svc.SignIn.Authenticate(r.Context(), a.sessionToken(r), clientIP(r)); aerr != nil {
 					a.clearCookie(w)
 				}
 			}
@@ -78,7 +78,7 @@ func (a *api) handlePolicy() http.Handler {
 			writeJSON(w, http.StatusOK, d)
 			return
 		}
-		p, err := a.svc.SignIn.Authenticate(r.Context(), a.sessionToken(r))
+		p, err := a.svc.SignIn.Authenticate(r.Context(), a.sessionToken(r), clientIP(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return

@@ -52,7 +52,7 @@ func Routes() []string {
 
 // Sessions is what the provider needs of the sign-in: the browser's session, and ending it.
 type Sessions interface {
-	Authenticate(ctx context.Context, token string) (account.Principal, error)
+	Authenticate(ctx context.Context, token, ip string) (account.Principal, error)
 	Logout(ctx context.Context, p account.Principal, ip string) error
 }
 
@@ -301,7 +301,7 @@ func clientIP(r *http.Request) string {
 func (h *handler) principal(r *http.Request) (account.Principal, bool) {
 	for _, name := range h.d.SessionCookies {
 		if c, err := r.Cookie(name); err == nil {
-			if p, err := h.d.Sessions.Authenticate(r.Context(), c.Value); err == nil {
+			if p, err := h.d.Sessions.Authenticate(r.Context(), c.Value, clientIP(r)); err == nil {
 				return p, true
 			}
 		}
