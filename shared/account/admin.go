@@ -572,3 +572,23 @@ func (s *Admin) notifyOwners(ctx context.Context, tenantID string, a Account, ev
 		q.After = page.Next
 	}
 }
+
+// dropAppPasswords removes a deleted account's app passwords and application grants
+// (best effort: they cannot be used anyway, since the account is gone and a new one has
+// another ID).
+func (s *Admin) dropAppPasswords(ctx context.Context, creds Credentials, accountID string) {
+	cs, err := creds.ListCredentials(ctx, CredAppPassword, accountID)
+	if grants, gerr := creds.ListCredentials(ctx, CredOIDCGrant, accountID); gerr == nil {
+		cs = append(cs, grants...)
+	} else if err == nil {
+		err = gerr
+	}
+	for _, c := range cs {
+		if err == nil {
+			err = creds.DeleteCredential(ctx, c.Kind, c.Owner, c.ID)
+		}
+	}
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		s.log.WarnContext(ctx, "app passwords of a deleted account left", "account", accountID, "err", err)
+	}
+}

@@ -140,25 +140,6 @@ func (s *Integrations) DeleteServiceCredential(ctx context.Context, p Principal,
 	return nil
 }
 
-// confirmOwn checks the principal's own password for a dangerous action: missing is 422
-// (field confirm_password), wrong is 403 invalid_confirm_password and counts toward the
-// principal's lockout like a wrong sign-in.
-func (lo *lockout) confirmOwn(ctx context.Context, p Principal, plain, ip, action string) error {
-	if !confirmGiven(plain) {
-		return codeErr(CodeValidation, FieldError{"confirm_password", "required"})
-	}
-	a, match, _, err := lo.verify(ctx, LoginRef{p.Account.TenantID, p.Account.ID}, plain, ip)
-	if err != nil {
-		return err
-	}
-	if !match {
-		a = p.Account
-		lo.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: action, Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "failed:confirm_password"})
-		return codeErr(CodeConfirmPassword, FieldError{"confirm_password", "wrong"})
-	}
-	return lo.authenticated(ctx, a)
-}
-
 // ServiceCheck is what a trusted service asks: may this person in, by this protocol?
 type ServiceCheck struct {
 	LoginID  string
@@ -641,26 +622,6 @@ func (s *Integrations) managed(ctx context.Context, p Principal, loginID string)
 		return Account{}, codeErr(CodeForbidden)
 	}
 	return a, nil
-}
-
-// dropAppPasswords removes a deleted account's app passwords and application grants
-// (best effort: they cannot be used anyway, since the account is gone and a new one has
-// another ID).
-func (s *Admin) dropAppPasswords(ctx context.Context, creds Credentials, accountID string) {
-	cs, err := creds.ListCredentials(ctx, CredAppPassword, accountID)
-	if grants, gerr := creds.ListCredentials(ctx, CredOIDCGrant, accountID); gerr == nil {
-		cs = append(cs, grants...)
-	} else if err == nil {
-		err = gerr
-	}
-	for _, c := range cs {
-		if err == nil {
-			err = creds.DeleteCredential(ctx, c.Kind, c.Owner, c.ID)
-		}
-	}
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		s.log.WarnContext(ctx, "app passwords of a deleted account left", "account", accountID, "err", err)
-	}
 }
 
 // credCache keeps the service credentials an instance has read, for serviceCacheTTL.

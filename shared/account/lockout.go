@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
-
-	"github.com/kagiya/kagiya/shared/password"
 )
 
 // lockout checks passwords under the lockout rules: attempts reserved before the hash,
@@ -211,29 +209,6 @@ func (lo *lockout) authenticated(ctx context.Context, a Account) error {
 	return nil
 }
 
-// checkHash verifies plain against a's hash. A hash made with a pepper this deployment
-// does not hold (a pepper that was changed), or an imported hash above the cost caps,
-// cannot match: it answers like a wrong password, and the log says why, rather than
-// failing the request or spending seconds on it.
-//
-// An imported hash (password.IsImported) is checked with its own scheme, and a dummy
-// argon2id hash is computed too: a check is never faster than one for an unknown account.
-func (pw *passwords) checkHash(ctx context.Context, a Account, set Settings, plain string) (match, stale bool, err error) {
-	if password.IsImported(a.PasswordHash) {
-		pw.burnDummy(plain)
-	}
-	match, stale, err = password.Verify(pw.hash, a.PasswordHash, preset(set).Normalized(plain))
-	if errors.Is(err, password.ErrUnknownPepper) {
-		pw.log.ErrorContext(ctx, "password hash made with another pepper; the account must reset its password", "account", a.ID)
-		return false, false, nil
-	}
-	if ce := (*password.CostError)(nil); errors.As(err, &ce) {
-		pw.log.ErrorContext(ctx, "imported password hash above the cost caps; the account must reset its password", "account", a.ID, "limit", ce.Limit)
-		return false, false, nil
-	}
-	return match, stale, err
-}
-
 // endGrants ends every application's access to a (its OpenID Connect grants): their
 // refresh tokens carry the grant's epoch, so they stay dead after an unlock, and the
 // person signs in to each application again. why names the cause in the audit log.
@@ -290,4 +265,43 @@ func (lo *lockout) verifyKnown(ctx context.Context, ref LoginRef, plain, ip stri
 			Result: fmt.Sprintf("ok:%d attempts from known browsers this hour", lim.HourlyCeiling)})
 	}
 	return a, match, stale, true, nil
+}
+
+// confirmOwn checks the principal's own password for a dangerous action: missing is 422
+// (field confirm_password), wrong is 403 invalid_confirm_password and counts toward the
+// principal's lockout like a wrong sign-in.
+func (lo *lockout) confirmOwn(ctx context.Context, p Principal, plain, ip, action string) error {
+	if !confirmGiven(plain) {
+		return codeErr(CodeValidation, FieldError{"confirm_password", "required"})
+	}
+	a, match, _, err := lo.verify(ctx, LoginRef{p.Account.TenantID, p.Account.ID}, plain, ip)
+	if err != nil {
+		return err
+	}
+	if !match {
+		a = p.Account
+		lo.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: action, Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "failed:confirm_password"})
+		return codeErr(CodeConfirmPassword, FieldError{"confirm_password", "wrong"})
+	}
+	return lo.authenticated(ctx, a)
+}
+
+// reauth checks the principal's current password for a change to its own account: a
+// wrong one counts toward lockout and is current_password (field), audited under action.
+func (lo *lockout) reauth(ctx context.Context, p Principal, plain, ip, action string) (Account, error) {
+	if plain == "" || len(plain) > 4*MaxPasswordLen {
+		return Account{}, codeErr(CodeValidation, FieldError{"current_password", "required"})
+	}
+	a, match, _, err := lo.verify(ctx, LoginRef{p.Account.TenantID, p.Account.ID}, plain, ip)
+	if err != nil {
+		return Account{}, err
+	}
+	if !match {
+		lo.audit(ctx, AuditEvent{TenantID: p.Account.TenantID, Actor: p.Account.LoginID, Action: action, Target: p.Account.LoginID, TargetID: p.Account.ID, IP: ip, Result: "failed:current_password"})
+		return Account{}, codeErr(CodeCurrentPassword, FieldError{"current_password", "wrong"})
+	}
+	if err := lo.authenticated(ctx, a); err != nil {
+		return Account{}, err
+	}
+	return lo.accounts.GetAccount(ctx, a.TenantID, a.ID)
 }

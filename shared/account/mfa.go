@@ -8,26 +8,6 @@ import (
 	"github.com/kagiya/kagiya/shared/mail"
 )
 
-// reauth checks the principal's current password for a change to its own account: a
-// wrong one counts toward lockout and is current_password (field), audited under action.
-func (lo *lockout) reauth(ctx context.Context, p Principal, plain, ip, action string) (Account, error) {
-	if plain == "" || len(plain) > 4*MaxPasswordLen {
-		return Account{}, codeErr(CodeValidation, FieldError{"current_password", "required"})
-	}
-	a, match, _, err := lo.verify(ctx, LoginRef{p.Account.TenantID, p.Account.ID}, plain, ip)
-	if err != nil {
-		return Account{}, err
-	}
-	if !match {
-		lo.audit(ctx, AuditEvent{TenantID: p.Account.TenantID, Actor: p.Account.LoginID, Action: action, Target: p.Account.LoginID, TargetID: p.Account.ID, IP: ip, Result: "failed:current_password"})
-		return Account{}, codeErr(CodeCurrentPassword, FieldError{"current_password", "wrong"})
-	}
-	if err := lo.authenticated(ctx, a); err != nil {
-		return Account{}, err
-	}
-	return lo.accounts.GetAccount(ctx, a.TenantID, a.ID)
-}
-
 // MFAStatus is a person's second factor as its security page shows it.
 type MFAStatus struct {
 	TOTPEnabled        bool

@@ -213,3 +213,65 @@ func ValidPreset(name string) bool {
 	_, ok := policy.Get(name)
 	return ok
 }
+
+// checkHash verifies plain against a's hash. A hash made with a pepper this deployment
+// does not hold (a pepper that was changed), or an imported hash above the cost caps,
+// cannot match: it answers like a wrong password, and the log says why, rather than
+// failing the request or spending seconds on it.
+//
+// An imported hash (password.IsImported) is checked with its own scheme, and a dummy
+// argon2id hash is computed too: a check is never faster than one for an unknown account.
+func (pw *passwords) checkHash(ctx context.Context, a Account, set Settings, plain string) (match, stale bool, err error) {
+	if password.IsImported(a.PasswordHash) {
+		pw.burnDummy(plain)
+	}
+	match, stale, err = password.Verify(pw.hash, a.PasswordHash, preset(set).Normalized(plain))
+	if errors.Is(err, password.ErrUnknownPepper) {
+		pw.log.ErrorContext(ctx, "password hash made with another pepper; the account must reset its password", "account", a.ID)
+		return false, false, nil
+	}
+	if ce := (*password.CostError)(nil); errors.As(err, &ce) {
+		pw.log.ErrorContext(ctx, "imported password hash above the cost caps; the account must reset its password", "account", a.ID, "limit", ce.Limit)
+		return false, false, nil
+	}
+	return match, stale, err
+}
+
+// burnDummy does the work of a password check for an account that cannot sign in, so the
+// answer takes as long as for one that can.
+func (pw *passwords) burnDummy(plain string) {
+	password.Verify(pw.hash, pw.dummyHash, plain) //nolint:errcheck // the dummy hash is well-formed
+}
+
+// rehash upgrades a hash made with older parameters, or an imported one (whose old form
+// is then gone for good, audited as password.upgrade); failure only costs the upgrade.
+// A sign-in and a service check both do it.
+func (pw *passwords) rehash(ctx context.Context, acct Account, plain, ip string) {
+	old := acct.PasswordHash
+	h, err := password.Hash(pw.hash, plain)
+	if err != nil {
+		pw.log.ErrorContext(ctx, "rehash", "err", err)
+		return
+	}
+	// The check has just written the account (attempt, last sign-in): start from there.
+	if acct, err = pw.accounts.GetAccount(ctx, acct.TenantID, acct.ID); err != nil {
+		pw.log.WarnContext(ctx, "rehash not stored", "err", err)
+		return
+	}
+	if acct.PasswordHash != old {
+		return // changed meanwhile: nothing to upgrade
+	}
+	acct.PasswordHash = h
+	if _, err := pw.accounts.UpdateAccount(ctx, acct); err != nil {
+		pw.log.WarnContext(ctx, "rehash not stored", "err", err)
+		return
+	}
+	if password.IsImported(old) {
+		scheme := "imported"
+		if in, err := password.ParseImported(old, true); err == nil {
+			scheme = in.Scheme
+		}
+		pw.audit(ctx, AuditEvent{TenantID: acct.TenantID, Actor: acct.LoginID, Action: "password.upgrade", Target: acct.LoginID, TargetID: acct.ID, IP: ip,
+			Result: "ok:" + scheme + " to argon2id"})
+	}
+}

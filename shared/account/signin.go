@@ -11,7 +11,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/kagiya/kagiya/shared/mail"
-	"github.com/kagiya/kagiya/shared/password"
 )
 
 // A sign-in is a flow: the password first (POST /api/login), then the steps still due,
@@ -419,45 +418,6 @@ func (s *SignIn) ConfirmEnrolment(ctx context.Context, challenge, code string, f
 	res, err := s.advance(ctx, a, t, next, from, "ok:enrolled")
 	res.RecoveryCodes = codes
 	return res, err
-}
-
-// burnDummy does the work of a password check for an account that cannot sign in, so the
-// answer takes as long as for one that can.
-func (pw *passwords) burnDummy(plain string) {
-	password.Verify(pw.hash, pw.dummyHash, plain) //nolint:errcheck // the dummy hash is well-formed
-}
-
-// rehash upgrades a hash made with older parameters, or an imported one (whose old form
-// is then gone for good, audited as password.upgrade); failure only costs the upgrade.
-// A sign-in and a service check both do it.
-func (pw *passwords) rehash(ctx context.Context, acct Account, plain, ip string) {
-	old := acct.PasswordHash
-	h, err := password.Hash(pw.hash, plain)
-	if err != nil {
-		pw.log.ErrorContext(ctx, "rehash", "err", err)
-		return
-	}
-	// The check has just written the account (attempt, last sign-in): start from there.
-	if acct, err = pw.accounts.GetAccount(ctx, acct.TenantID, acct.ID); err != nil {
-		pw.log.WarnContext(ctx, "rehash not stored", "err", err)
-		return
-	}
-	if acct.PasswordHash != old {
-		return // changed meanwhile: nothing to upgrade
-	}
-	acct.PasswordHash = h
-	if _, err := pw.accounts.UpdateAccount(ctx, acct); err != nil {
-		pw.log.WarnContext(ctx, "rehash not stored", "err", err)
-		return
-	}
-	if password.IsImported(old) {
-		scheme := "imported"
-		if in, err := password.ParseImported(old, true); err == nil {
-			scheme = in.Scheme
-		}
-		pw.audit(ctx, AuditEvent{TenantID: acct.TenantID, Actor: acct.LoginID, Action: "password.upgrade", Target: acct.LoginID, TargetID: acct.ID, IP: ip,
-			Result: "ok:" + scheme + " to argon2id"})
-	}
 }
 
 // openSession stores a new session of acct and returns its token (the only copy). The
