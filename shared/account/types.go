@@ -276,7 +276,7 @@ const (
 )
 
 // Token is a single-use secret of an emailed link (sign-in challenges are signed, not
-// stored: flow.go). Only a hash of it is stored.
+// stored: challenges.go). Only a hash of it is stored.
 type Token struct {
 	IDHash    string
 	Purpose   string
