@@ -25,8 +25,8 @@ import (
 // What admission is not: the lockout's reservation of a password attempt (lockout.go)
 // happens before the password is checked and is what keeps guesses out of a locked
 // account; the lock rule here is what keeps out the ways in that guess nothing (a
-// session, a refresh token, a passkey). A flow's steps (challenges.go) are checked by the
-// step that completes them.
+// session, a refresh token, a passkey). A sign-in flow's steps (challenges.go) are
+// checked by the step that completes them.
 
 // Method is how an attempt proves who it is.
 type Method string
