@@ -11,11 +11,12 @@ import (
 //
 // Every way in describes itself as an Attempt (who, how, from where) once its credential
 // is proven, and asks admit. admit runs admissionRules in order. A rule does one of three
-// things: lets the attempt by (a zero Due and nil), refuses it (a *Refusal, whose Reason
-// the caller writes to the audit log; the first refusal decides and later rules do not
-// run), or lets it by with a step due first (a Due: a sign-in flow then asks for that
-// step before it opens a session; a way in with no flow, such as the service check,
-// refuses instead). Any other error is the store's, and is a 5xx.
+// things: lets the attempt by (a zero Due and nil), refuses it (a *Refusal: the caller
+// writes its Reason to the audit log and answers with its Answer; the first refusal
+// decides and later rules do not run), or lets it by with a step due first (a Due: a
+// sign-in flow then asks for that step before it opens a session; a way in with no flow,
+// such as the service check, refuses instead). Any other error is the store's, and is a
+// 5xx.
 //
 // The rules hold for every method; where a rule means something different for one, it
 // says so in its own switch, so that what a new method is subject to can be read here.
@@ -103,16 +104,33 @@ type Due struct {
 	Reason string // why, for a password change (ReasonForced...)
 }
 
-// Refusal is a rule's no. Reason names it for the audit log ("disabled", "locked"...);
-// the answer to the caller stays the method's own (invalid_credentials, unauthenticated).
-type Refusal struct{ Reason string }
+// Refusal is a rule's no. Reason names it for the audit log ("disabled", "locked"...).
+// The answer to the caller is the method's own (invalid_credentials, unauthenticated),
+// unless Code names another: a rule whose refusal the person is told (a network the
+// tenant does not allow: network_not_allowed) sets it. See Answer.
+type Refusal struct{ Reason, Code string }
+
+// Answer is the error a way in answers a refusal with: the rule's Code if it has one,
+// else own (the method's usual answer).
+func (r *Refusal) Answer(own error) error {
+	if r.Code != "" {
+		return codeErr(r.Code)
+	}
+	return own
+}
+
+// refusalOf returns err's refusal, if it is one.
+func refusalOf(err error) (*Refusal, bool) {
+	var r *Refusal
+	ok := errors.As(err, &r)
+	return r, ok
+}
 
 func (r *Refusal) Error() string { return "admission refused: " + r.Reason }
 
 // Refused reports whether err is a rule's refusal, and its reason.
 func Refused(err error) (string, bool) {
-	var r *Refusal
-	if errors.As(err, &r) {
+	if r, ok := refusalOf(err); ok {
 		return r.Reason, true
 	}
 	return "", false

@@ -133,3 +133,15 @@ func TestRefusalNames(t *testing.T) {
 		}
 	}
 }
+
+// TestRefusalAnswer: a refusal answers with the method's own error unless its rule names
+// a code of its own.
+func TestRefusalAnswer(t *testing.T) {
+	own := codeErr(CodeInvalidCredentials)
+	if got := (&Refusal{Reason: "locked"}).Answer(own); CodeOf(got) != CodeInvalidCredentials {
+		t.Errorf("no code: %v", got)
+	}
+	if got := (&Refusal{Reason: "network", Code: CodeForbidden}).Answer(own); CodeOf(got) != CodeForbidden {
+		t.Errorf("a rule's code: %v", got)
+	}
+}

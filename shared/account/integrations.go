@@ -261,8 +261,9 @@ func (s *Integrations) Verify(ctx context.Context, secret string, in ServiceChec
 			}
 			if c.ID != "" {
 				_, err := s.admit(ctx, Attempt{Account: a, Method: MethodAppPassword, IP: ip})
-				if reason, refused := Refused(err); refused {
-					return refuse(a, reason)
+				if r, refused := refusalOf(err); refused {
+					ans, own := refuse(a, r.Reason)
+					return ans, r.Answer(own)
 				} else if err != nil {
 					return ServiceAnswer{}, fmt.Errorf("service check: %w", err)
 				}
@@ -318,8 +319,9 @@ func (s *Integrations) Verify(ctx context.Context, secret string, in ServiceChec
 	// The admission rules; a password change due, which a mail client cannot make, is
 	// refused here.
 	if _, err := s.admit(ctx, Attempt{Account: a, Method: MethodServicePassword, IP: ip, Known: known}.withSettings(set)); err != nil {
-		if reason, refused := Refused(err); refused {
-			return refuse(a, reason)
+		if r, refused := refusalOf(err); refused {
+			ans, own := refuse(a, r.Reason)
+			return ans, r.Answer(own)
 		}
 		return ServiceAnswer{}, fmt.Errorf("service check: %w", err)
 	}

@@ -177,9 +177,9 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain string, from Client) 
 	}
 	adm, err := s.admit(ctx, Attempt{Account: acct, Method: MethodPassword, IP: ip, Known: known, Remembered: remember != "",
 		Flaw: func() string { return passwordFlaw(acct, set, plain) }}.withSettings(set))
-	if reason, refused := Refused(err); refused {
-		s.audit(ctx, AuditEvent{TenantID: acct.TenantID, Actor: loginID, Action: "login", Target: loginID, TargetID: acct.ID, IP: ip, Result: "failed:" + reason})
-		return LoginResult{}, codeErr(CodeInvalidCredentials)
+	if r, refused := refusalOf(err); refused {
+		s.audit(ctx, AuditEvent{TenantID: acct.TenantID, Actor: loginID, Action: "login", Target: loginID, TargetID: acct.ID, IP: ip, Result: "failed:" + r.Reason})
+		return LoginResult{}, r.Answer(codeErr(CodeInvalidCredentials))
 	} else if err != nil {
 		return LoginResult{}, fmt.Errorf("login: %w", err)
 	}
@@ -479,8 +479,8 @@ func (s *SignIn) Authenticate(ctx context.Context, token, ip string) (Principal,
 		return Principal{}, unauth
 	}
 	if _, err := s.admit(ctx, Attempt{Account: acct, Method: MethodSession, IP: ip}); err != nil {
-		if _, refused := Refused(err); refused {
-			return Principal{}, unauth
+		if r, refused := refusalOf(err); refused {
+			return Principal{}, r.Answer(unauth)
 		}
 		return Principal{}, fmt.Errorf("authenticate: %w", err)
 	}
