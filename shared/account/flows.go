@@ -79,12 +79,12 @@ type Deps struct {
 	SealKey func(ctx context.Context) ([]byte, error)
 }
 
-// The service is split by flow: SignIn, Recovery, SelfService, Admin, Bulk and
+// The accounts' work is split by flow: SignIn, Recovery, SelfService, Admin, Bulk and
 // Integrations. Each lists the components it uses (the audit log, the mailer, the tenant
 // cache, the throttles, the lockout, the password rules, emailed links, known browsers,
 // sign-in challenges, second factors, admission) and the store roles it touches itself;
-// so sessions are touched only by sign-in and self-service, throttling counters only by
-// recovery, and the login-ID index never by self-service.
+// so sessions are touched only by sign-in and self-service, and throttling counters only
+// by recovery.
 
 // SignIn is the sign-in flow and sessions: Login, the steps after the password, the
 // session of each request, sign-out; and the first tenant's creation.
