@@ -170,6 +170,7 @@ type Store interface {
 	Secrets
 	RecoveryCodes
 	Credentials
+	Passkeys
 	Schema
 }
 

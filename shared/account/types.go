@@ -199,6 +199,7 @@ type Account struct {
 	MailSuppressed  string    // why mail to the login ID stopped arriving: "bounce", "complaint" ("" : none)
 	FlowSeq         int64     // bumped when a sign-in flow completes a step: its challenge is then used up
 	MFA             MFA       // the second factor, if any
+	Passkeys        int       // how many passkeys it has (the store keeps it: Passkeys role)
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	LastLoginAt     time.Time

@@ -34,6 +34,7 @@ var (
 	bCreds    = []byte("credentials") // kind\x00owner\x00id → Credential
 	bDomains  = []byte("domains")     // verified domain → the tenant ID that holds it
 	bMeta     = []byte("meta")        // schema-version → the items' schema version
+	bPasskeys = []byte("passkeys")    // account\x00passkey ID → Passkey
 )
 
 // Store keeps everything in one bbolt database. Every method is one bbolt transaction,
@@ -68,7 +69,7 @@ func Open(path string) (*Store, error) {
 	// one fsync (bbolt serializes writers, and a sign-in makes four writes).
 	db.MaxBatchDelay = time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bTenants, bAccounts, bSessions, bAudit, bTokens, bJobs, bLogins, bHistory, bSecrets, bRecovery, bCreds, bDomains, bMeta} {
+		for _, b := range [][]byte{bTenants, bAccounts, bSessions, bAudit, bTokens, bJobs, bLogins, bHistory, bSecrets, bRecovery, bCreds, bDomains, bMeta, bPasskeys} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
@@ -269,6 +270,9 @@ func (s *Store) DeleteAccount(_ context.Context, tenantID, id string) error {
 			return err
 		}
 		if err := tx.Bucket(bRecovery).Delete(k); err != nil {
+			return err
+		}
+		if err := deletePasskeys(tx, id); err != nil {
 			return err
 		}
 		return b.Delete(k)

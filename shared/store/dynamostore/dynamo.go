@@ -346,15 +346,20 @@ func (s *Store) DeleteAccount(ctx context.Context, tenantID, id string) error {
 		if err != nil {
 			return err
 		}
+		// A passkey added since this list was read changed the account's version.
+		passkeys, err := s.passkeyDeletes(ctx, id)
+		if err != nil {
+			return err
+		}
 		// The version condition makes sure the login item removed is the account's own.
-		err = s.transact(ctx, "delete account",
-			types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(tenantPK(tenantID), accountSK(id)),
+		err = s.transact(ctx, "delete account", append([]types.TransactWriteItem{
+			{Delete: &types.Delete{TableName: &s.table, Key: key(tenantPK(tenantID), accountSK(id)),
 				ConditionExpression:       aws.String("version = :v"),
 				ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(a.Version)}}},
-			types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(loginPK(a.Key()), skLogin)}},
-			types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(tenantPK(tenantID), historySK(id))}},
-			types.TransactWriteItem{Delete: &types.Delete{TableName: &s.table, Key: key(tenantPK(tenantID), recoverySK(id))}},
-			s.countAccount(tenantID, -1))
+			{Delete: &types.Delete{TableName: &s.table, Key: key(loginPK(a.Key()), skLogin)}},
+			{Delete: &types.Delete{TableName: &s.table, Key: key(tenantPK(tenantID), historySK(id))}},
+			{Delete: &types.Delete{TableName: &s.table, Key: key(tenantPK(tenantID), recoverySK(id))}},
+			s.countAccount(tenantID, -1)}, passkeys...)...)
 		if !errors.Is(err, account.ErrConflict) {
 			return err
 		}

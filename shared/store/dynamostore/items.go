@@ -139,6 +139,7 @@ type accountItem struct {
 	SInvited     string   `dynamodbav:"s_invited"`
 	SMFALocked   string   `dynamodbav:"s_mfa"`
 	MFA          *mfaItem `dynamodbav:"mfa,omitempty"`
+	Passkeys     int      `dynamodbav:"passkeys,omitempty"`
 	Version      int64    `dynamodbav:"version"`
 	// Written by earlier versions (read when the keys above are missing).
 	OldAccountID string `dynamodbav:"account_id,omitempty"`
@@ -157,8 +158,8 @@ func toAccountItem(a account.Account) accountItem {
 		SessionEpoch: a.SessionEpoch, TokensAfter: fmtTime(a.TokensAfter),
 		UpdatedAt: fmtTime(a.UpdatedAt), LastLoginAt: fmtTime(a.LastLoginAt), BulkMarker: a.BulkMarker, Version: a.Version,
 		FlowSeq: a.FlowSeq, MFA: toMFAItem(a.MFA), InvitedAt: fmtTime(a.InvitedAt), MailSuppressed: a.MailSuppressed,
-		EmailVerified: fmtTime(a.EmailVerifiedAt),
-		CreatedKey:    account.SortKey(a, account.SortCreated), LastLoginKey: lastLoginKey(a.LastLoginAt, a.ID),
+		EmailVerified: fmtTime(a.EmailVerifiedAt), Passkeys: a.Passkeys,
+		CreatedKey: account.SortKey(a, account.SortCreated), LastLoginKey: lastLoginKey(a.LastLoginAt, a.ID),
 		SLocked: stateValue(a, a.Locked()), SDisabled: stateValue(a, a.Disabled), SForce: stateValue(a, a.ForceChange),
 		SInvited: stateValue(a, a.Invited()), SMFALocked: stateValue(a, a.MFALocked()),
 	}
@@ -206,7 +207,7 @@ func (it accountItem) account() account.Account {
 		SessionEpoch: it.SessionEpoch, TokensAfter: parseTime(it.TokensAfter), CreatedAt: timeOfKey(it.CreatedKey),
 		UpdatedAt: parseTime(it.UpdatedAt), LastLoginAt: parseTime(it.LastLoginAt), BulkMarker: it.BulkMarker, Version: it.Version,
 		FlowSeq: it.FlowSeq, MFA: it.MFA.mfa(), InvitedAt: parseTime(it.InvitedAt), MailSuppressed: it.MailSuppressed,
-		EmailVerifiedAt: parseTime(it.EmailVerified),
+		EmailVerifiedAt: parseTime(it.EmailVerified), Passkeys: it.Passkeys,
 	}
 	if it.OldCreatedAt != "" && it.CreatedKey == "" {
 		a.CreatedAt = parseTime(it.OldCreatedAt)

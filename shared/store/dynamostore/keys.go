@@ -17,6 +17,7 @@ package dynamostore
 //	bulk job  TENANT#<id>         JOB#<id>
 //	secret    SECRET#<name>       #SECRET        (server secrets made on first use)
 //	credential CRED#<kind>#<owner> <id>          (an owner's credentials of a kind are one Query)
+//	passkey   PASSKEY#<account id> <passkey id>  (an account's passkeys are one Query)
 //	schema    SCHEMA              #SCHEMA       (the items' schema version; none: version 1)
 const (
 	attrPK      = "PK"
@@ -59,6 +60,8 @@ const jobPrefix = "JOB#"
 func jobSK(id string) string { return jobPrefix + id }
 
 func credPK(kind, owner string) string { return "CRED#" + kind + "#" + owner }
+
+func passkeyPK(accountID string) string { return "PASSKEY#" + accountID }
 
 const (
 	pkSchema = "SCHEMA"

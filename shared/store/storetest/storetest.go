@@ -1,7 +1,7 @@
 // Package storetest is the contract every account.Store must meet, run against each
 // implementation (embedded, DynamoDB on dynalite, DynamoDB on minidyn). It has one group
 // of cases per store role (Tenants, Logins, Accounts, Attempts, Sessions, Tokens, Audit,
-// Counters, Jobs).
+// Counters, Jobs, Passkeys).
 package storetest
 
 import (
@@ -1036,6 +1036,145 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 		}
 		if got, _ := s.ListCredentials(ctx, account.CredService, "nobody"); len(got) != 0 {
 			t.Fatalf("unknown owner: %v", got)
+		}
+	})
+
+	t.Run("Passkeys", func(t *testing.T) {
+		needsAccounts(t)
+		s := newStore(t)
+		a := create(t, s, acct("t1", "passkeys@example.com", account.RoleUser))
+		other := create(t, s, acct("t1", "other@example.com", account.RoleUser))
+		mk := func(owner account.Account, cred string, created time.Time) account.Passkey {
+			return account.Passkey{ID: account.PasskeyID([]byte(cred)), TenantID: owner.TenantID, AccountID: owner.ID,
+				Name: "鍵 " + cred, CredentialID: []byte(cred), PublicKey: []byte{0xa5, 1, 2, 3, 0x26}, SignCount: 0,
+				BackupEligible: true, BackupState: true, AAGUID: make([]byte, 16), Transports: []string{"internal", "hybrid"},
+				AttestationFormat: "none", CreatedAt: created}
+		}
+		second, first := mk(a, "cred-b", at.Add(time.Minute)), mk(a, "cred-a", at)
+		var err error
+		for _, p := range []account.Passkey{second, first} {
+			if a, err = s.AddPasskey(ctx, a, p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := s.AddPasskey(ctx, other, mk(other, "cred-c", at)); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.GetAccount(ctx, "t1", a.ID); err != nil || got.Passkeys != 2 || got.Version != a.Version || a.Passkeys != 2 {
+			t.Fatalf("count on the account: stored %+v %v; returned %d v%d", got, err, a.Passkeys, a.Version)
+		}
+		// The same credential again, or an account read before a change, writes nothing.
+		if _, err := s.AddPasskey(ctx, a, first); !errors.Is(err, account.ErrConflict) {
+			t.Fatalf("same passkey again: %v", err)
+		}
+		stale := a
+		stale.Version--
+		if _, err := s.AddPasskey(ctx, stale, mk(a, "cred-d", at)); !errors.Is(err, account.ErrConflict) {
+			t.Fatalf("stale account: %v", err)
+		}
+		if _, err := s.GetPasskeyEventually(ctx, a.ID, account.PasskeyID([]byte("cred-d"))); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("the passkey of a refused add was written: %v", err)
+		}
+		got, err := s.ListPasskeys(ctx, a.ID)
+		if err != nil || len(got) != 2 || got[0].ID != first.ID || got[1].ID != second.ID {
+			t.Fatalf("list (oldest first, this account only): %+v %v", got, err)
+		}
+		if p := got[0]; p.Name != "鍵 cred-a" || string(p.CredentialID) != "cred-a" || len(p.PublicKey) != 5 || !p.BackupEligible ||
+			!p.BackupState || len(p.AAGUID) != 16 || len(p.Transports) != 2 || p.AttestationFormat != "none" ||
+			!p.CreatedAt.Equal(at) || !p.LastUsedAt.IsZero() || p.TenantID != "t1" || p.AccountID != a.ID {
+			t.Fatalf("round trip: %+v", p)
+		}
+
+		// Uses: each must be newer than the last, by challenge and by counter.
+		use := func(id string, count uint32, challengeAt int64) error {
+			return s.UsePasskey(ctx, a.ID, id, account.PasskeyUse{SignCount: count, BackupState: false, At: at.Add(time.Hour), ChallengeAt: challengeAt})
+		}
+		if err := use(first.ID, 0, 100); err != nil {
+			t.Fatalf("first use of a counterless passkey: %v", err)
+		}
+		if err := use(first.ID, 0, 100); !errors.Is(err, account.ErrConflict) {
+			t.Fatalf("the same challenge again: %v", err)
+		}
+		if err := use(first.ID, 0, 99); !errors.Is(err, account.ErrConflict) {
+			t.Fatalf("an older challenge: %v", err)
+		}
+		if err := use(first.ID, 0, 101); err != nil {
+			t.Fatalf("a newer challenge: %v", err)
+		}
+		if err := use(first.ID, 5, 102); err != nil {
+			t.Fatalf("a counter that starts: %v", err)
+		}
+		if err := use(first.ID, 5, 103); !errors.Is(err, account.ErrConflict) {
+			t.Fatalf("a counter that did not move: %v", err)
+		}
+		if err := use(first.ID, 0, 104); !errors.Is(err, account.ErrConflict) {
+			t.Fatalf("a counter back to 0: %v", err)
+		}
+		p, err := s.GetPasskeyEventually(ctx, a.ID, first.ID)
+		if err != nil || p.SignCount != 5 || p.ChallengeAt != 102 || p.BackupState || !p.LastUsedAt.Equal(at.Add(time.Hour)) || p.Name != first.Name {
+			t.Fatalf("after its uses: %+v %v", p, err)
+		}
+		// Parallel uses of one challenge: exactly one wins.
+		var wins atomicCount
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := use(second.ID, 0, 200); err == nil {
+					wins.add()
+				} else if !errors.Is(err, account.ErrConflict) {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins.get() != 1 {
+			t.Fatalf("%d parallel uses of one challenge succeeded, want 1", wins.get())
+		}
+
+		if err := s.RenamePasskey(ctx, a.ID, second.ID, "仕事用の鍵"); err != nil {
+			t.Fatal(err)
+		}
+		if p, _ := s.GetPasskeyEventually(ctx, a.ID, second.ID); p.Name != "仕事用の鍵" || p.ChallengeAt != 200 {
+			t.Fatalf("renamed: %+v", p)
+		}
+		if err := s.RenamePasskey(ctx, other.ID, second.ID, "x"); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("rename through another account: %v", err)
+		}
+
+		// Removal: one the account lacks refuses the whole call.
+		if _, err := s.RemovePasskeys(ctx, a, []string{first.ID, account.PasskeyID([]byte("cred-c"))}); !errors.Is(err, account.ErrConflict) {
+			t.Fatalf("remove with another account's passkey: %v", err)
+		}
+		if got, _ := s.ListPasskeys(ctx, a.ID); len(got) != 2 {
+			t.Fatalf("a refused removal removed some: %+v", got)
+		}
+		if a, err = s.RemovePasskeys(ctx, a, []string{first.ID}); err != nil || a.Passkeys != 1 {
+			t.Fatalf("remove one: %+v %v", a, err)
+		}
+		if err := use(first.ID, 9, 300); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("use of a removed passkey: %v", err)
+		}
+		if err := s.RenamePasskey(ctx, a.ID, first.ID, "x"); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("rename of a removed passkey: %v", err)
+		}
+		if _, err := s.GetPasskeyEventually(ctx, a.ID, first.ID); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("get of a removed passkey: %v", err)
+		}
+		if got, err := s.GetAccount(ctx, "t1", a.ID); err != nil || got.Passkeys != 1 {
+			t.Fatalf("count after removal: %+v %v", got, err)
+		}
+
+		// An account's removal takes its passkeys with it; another's stay.
+		if err := s.DeleteAccount(ctx, "t1", a.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := s.ListPasskeys(ctx, a.ID); err != nil || len(got) != 0 {
+			t.Fatalf("passkeys outlived their account: %+v %v", got, err)
+		}
+		if got, _ := s.ListPasskeys(ctx, other.ID); len(got) != 1 {
+			t.Fatalf("another account's passkeys: %+v", got)
 		}
 	})
 
