@@ -64,7 +64,7 @@ var (
 )
 
 // siteTexts is every string a person can read: the site's word table and pages, the
-// error table, and the password rules of every preset, in both languages.
+// error table, the password rules of every preset and the emails, in both languages.
 func siteTexts(t *testing.T) map[string][]string {
 	t.Helper()
 	texts := map[string][]string{}
@@ -98,8 +98,27 @@ func siteTexts(t *testing.T) map[string][]string {
 			}
 		}
 	}
+	emails, err := filepath.Glob("../../shared/mail/templates/*.*")
+	if err != nil || len(emails) == 0 {
+		t.Fatalf("no email templates (%v)", err)
+	}
+	for _, name := range emails {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The words a reader sees: not the template's actions ({{.Tenant}}) or tags.
+		text := templateAction.ReplaceAllString(string(b), " ")
+		text = htmlTag.ReplaceAllString(text, " ")
+		texts["email "+filepath.Base(name)] = append(texts["email "+filepath.Base(name)], strings.Split(text, "\n")...)
+	}
 	return texts
 }
+
+var (
+	templateAction = regexp.MustCompile(`\{\{[^}]*\}\}`)
+	htmlTag        = regexp.MustCompile(`<[^>]*>`)
+)
 
 // misuses lists where texts use a word the glossary says to avoid.
 func misuses(terms []term, texts map[string][]string) []string {
