@@ -1072,6 +1072,61 @@ Object.assign(KAGIYA_STRINGS.en, {
 
 Object.assign(KAGIYA_STRINGS.ja, { "audit.job": "{rows}行・変更 {updated}・作成 {created}・対象外 {skipped}・誤り {errors}" });
 Object.assign(KAGIYA_STRINGS.en, { "audit.job": "{rows} rows, {updated} changed, {created} created, {skipped} skipped, {errors} errors" });
+// The audit log's presets, summary, and the words for every actor and result it shows.
+Object.assign(KAGIYA_STRINGS.ja, {
+  "audit.period": "期間", "audit.p.today": "今日", "audit.p.yesterday": "昨日", "audit.p.week": "過去7日",
+  "audit.p.failed_logins": "ログインの失敗（アカウント別）",
+  "audit.s.title": "アカウント別のログインの失敗", "audit.s.count": "失敗の回数", "audit.s.reasons": "理由", "audit.s.last": "最後の失敗",
+  "audit.s.lead": "ログインの失敗 {1}件、{2}アカウント（多い順）。", "audit.s.cut": "新しい{1}件だけを数えました。期間を短くするとすべて数えます。",
+  "audit.who.system": "Kagiya（自動）", "audit.who.anonymous": "メールのリンクを開いた人", "audit.who.oidc": "アプリ連携",
+  "audit.who.service": "メールサーバー（{1}）", "audit.who.app": "アプリ（{1}）",
+  "audit.r.locked": "ロックしました", "audit.r.unlocked": "解除しました", "audit.r.refused": "実行せず",
+  "audit.p.failures": "{1}回続けて失敗", "audit.p.wrong_codes": "確認コードの誤りが{1}回",
+  "audit.p.left": "残り{1}個", "audit.p.known_failures": "既知の端末から{1}回続けて失敗",
+  "audit.p.known_ceiling": "既知の端末からこの1時間に{1}回", "audit.p.revoked_by_change": "パスワードの変更で{1}個を取り消し",
+  "audit.p.was_not_locked": "ロックされていなかった", "audit.p.code_reused": "使用済みのコード。発行したトークンを取り消し",
+  "audit.p.to": "変更先 {1}", "audit.p.from": "変更前 {1}", "audit.p.upgraded": "{1} から argon2id へ",
+  "audit.p.app_password": "アプリパスワード「{1}」", "audit.p.other_tenant": "別の組織のアプリ {1}",
+  "audit.p.refreshed": "{1}、トークンを更新", "audit.p.revocation_endpoint": "{1}（アプリから取り消し）",
+  "audit.p.admin_gone": "実行した管理者がいない", "audit.p.admin_demoted": "実行した管理者の権限がない",
+  "audit.p.role_changed": "権限が変わっていた", "audit.p.role_refused": "{1}は変更できない", "audit.p.job": "一括処理 {1}",
+  "audit.c.password": "パスワード", "audit.c.password_hash": "パスワードハッシュ", "audit.c.invitation": "招待", "audit.c.comment": "コメント",
+  "audit.c.quota": "容量", "audit.c.account": "アカウント", "audit.c.role": "権限",
+  "audit.c.force_change.true": "次回の変更を求める", "audit.c.force_change.false": "次回の変更を求めない",
+  "audit.c.disabled.true": "停止", "audit.c.disabled.false": "停止を解除",
+  "audit.d.throttled": "短時間の依頼が多すぎる", "audit.d.sent": "送信", "audit.d.link": "メールのリンク", "audit.d.reset": "パスワード再設定",
+  "audit.d.password_reset": "パスワード再設定", "audit.d.regenerated": "再発行", "audit.d.invalid_token": "無効なリンク",
+  "audit.d.replay": "使用済みのコード", "audit.d.taken": "別の組織が使用中", "audit.d.no_record": "TXT レコードなし",
+  "audit.d.error": "保存できず", "audit.d.service_credential": "サービス認証情報の誤り", "audit.d.password_change_required": "パスワードの変更が必要",
+  "audit.d.other_tenant": "別の組織のドメイン", "audit.d.lock": "ロック",
+});
+Object.assign(KAGIYA_STRINGS.en, {
+  "audit.period": "Period", "audit.p.today": "Today", "audit.p.yesterday": "Yesterday", "audit.p.week": "Last 7 days",
+  "audit.p.failed_logins": "Failed sign-ins by account",
+  "audit.s.title": "Failed sign-ins by account", "audit.s.count": "Failures", "audit.s.reasons": "Reasons", "audit.s.last": "Last failure",
+  "audit.s.lead": "{1} failed sign-ins, {2} accounts (most first).", "audit.s.cut": "Only the newest {1} were counted; a shorter period counts them all.",
+  "audit.who.system": "Kagiya (automatic)", "audit.who.anonymous": "Whoever opened the emailed link", "audit.who.oidc": "Applications",
+  "audit.who.service": "Mail server ({1})", "audit.who.app": "Application ({1})",
+  "audit.r.locked": "Locked", "audit.r.unlocked": "Unlocked", "audit.r.refused": "Not done",
+  "audit.p.failures": "{1} failures in a row", "audit.p.wrong_codes": "{1} wrong codes",
+  "audit.p.left": "{1} left", "audit.p.known_failures": "{1} failures in a row from a known browser",
+  "audit.p.known_ceiling": "{1} attempts from known browsers this hour", "audit.p.revoked_by_change": "{1} revoked by the password change",
+  "audit.p.was_not_locked": "was not locked", "audit.p.code_reused": "code used twice; its tokens revoked",
+  "audit.p.to": "to {1}", "audit.p.from": "from {1}", "audit.p.upgraded": "{1} to argon2id",
+  "audit.p.app_password": "app password “{1}”", "audit.p.other_tenant": "another organization's application {1}",
+  "audit.p.refreshed": "{1}, tokens refreshed", "audit.p.revocation_endpoint": "{1} (revoked by the application)",
+  "audit.p.admin_gone": "the administrator is gone", "audit.p.admin_demoted": "the administrator may no longer administer",
+  "audit.p.role_changed": "the role had changed", "audit.p.role_refused": "{1} cannot be changed", "audit.p.job": "bulk job {1}",
+  "audit.c.password": "password", "audit.c.password_hash": "password hash", "audit.c.invitation": "invitation", "audit.c.comment": "comment",
+  "audit.c.quota": "mailbox size", "audit.c.account": "account", "audit.c.role": "role",
+  "audit.c.force_change.true": "change required at next sign-in", "audit.c.force_change.false": "no change required",
+  "audit.c.disabled.true": "suspended", "audit.c.disabled.false": "resumed",
+  "audit.d.throttled": "too many requests", "audit.d.sent": "sent", "audit.d.link": "emailed link", "audit.d.reset": "password reset",
+  "audit.d.password_reset": "password reset", "audit.d.regenerated": "made again", "audit.d.invalid_token": "invalid link",
+  "audit.d.replay": "code already used", "audit.d.taken": "held by another organization", "audit.d.no_record": "no TXT record",
+  "audit.d.error": "could not be saved", "audit.d.service_credential": "wrong service credential", "audit.d.password_change_required": "password change required",
+  "audit.d.other_tenant": "another organization's domain", "audit.d.lock": "lock",
+});
 Object.assign(KAGIYA_STRINGS.ja, { "list.loading": "読み込み中…" });
 Object.assign(KAGIYA_STRINGS.en, { "list.loading": "Loading…" });
 Object.assign(KAGIYA_STRINGS.ja, { "link.for": "{id} のお手続きです。", "bulk.errors_download": "誤りの一覧をダウンロード（CSV）", "bulk.first_line": "（最初は{n}行目）" });

@@ -468,8 +468,13 @@ func (a *api) handleListAudit() http.Handler {
 	})
 }
 
+// tenantZone is the tenants' time zone (Japan's, as the site and the emails give times):
+// the audit export writes its times there, with the offset.
+var tenantZone = time.FixedZone("JST", 9*3600)
+
 // handleAuditExport downloads the events the filters keep as CSV (UTF-8 with a BOM, so
-// spreadsheet programs read the Japanese right), newest first, at most 100,000 rows.
+// spreadsheet programs read the Japanese right), newest first, at most 100,000 rows; times
+// in Japan's time with their offset (2026-04-01T09:00:00+09:00), as people read them.
 func (a *api) handleAuditExport() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, after, err := auditQuery(r)
@@ -491,7 +496,7 @@ func (a *api) handleAuditExport() http.Handler {
 		cw.Write([]string{"at", "actor", "action", "target", "target_id", "ip", "result"}) //nolint:errcheck
 		for rows := 0; ; {
 			for _, e := range events {
-				cw.Write([]string{e.At.UTC().Format(time.RFC3339), csvCell(e.Actor), e.Action, csvCell(e.Target), e.TargetID, e.IP, csvCell(e.Result)}) //nolint:errcheck
+				cw.Write([]string{e.At.In(tenantZone).Format(time.RFC3339), csvCell(e.Actor), e.Action, csvCell(e.Target), e.TargetID, e.IP, csvCell(e.Result)}) //nolint:errcheck
 				rows++
 			}
 			if next == "" || rows >= 100_000 {

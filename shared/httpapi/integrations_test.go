@@ -501,4 +501,11 @@ func TestAuditFiltersAndExport(t *testing.T) {
 	if res.status != 200 || !strings.HasPrefix(body, "\ufeffat,actor,action,target,target_id,ip,result\n") || strings.Count(body, "\n") != 5 {
 		t.Fatalf("export: %d %q", res.status, body)
 	}
+	// Times are Japan's, with the offset: the first row is the newest failure.
+	at := strings.SplitN(strings.Split(body, "\n")[1], ",", 2)[0]
+	when, err := time.Parse(time.RFC3339, at)
+	newest, _ := time.Parse(time.RFC3339Nano, failed[0]["at"].(string))
+	if err != nil || !strings.HasSuffix(at, "+09:00") || !when.Equal(newest.Truncate(time.Second)) {
+		t.Fatalf("export time %q (%v), want %v in Japan's time", at, err, failed[0]["at"])
+	}
 }

@@ -1,0 +1,154 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/kagiya/kagiya/shared/account"
+)
+
+// rawEnglish finds the words the audit log wrote before it said them in Japanese: codes
+// and the server's own phrasing, never a login ID or a name.
+var rawEnglish = regexp.MustCompile(`\b(system|anonymous|throttled|failures|wrong codes|left|role=|quota_gb|disabled=|force_change|job|ok|failed|ignored|refused|password|locked)\b`)
+
+// The audit log answers: yesterday's failed sign-ins, counted by account, in two actions
+// from the audit page (the 昨日 preset, then the failed sign-ins preset); the filters are
+// in the address, so Back returns to the day's whole log and the address opens the same
+// view again; the log says who and what in words (a lock is a lock, not 成功; Kagiya's
+// own actions are not "system").
+func TestBrowserAuditAnswers(t *testing.T) {
+	var store account.Store
+	base := startServerWith(t, func(s account.Store) account.Store { store = s; return s })
+	owner := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")
+	res := owner("GET", "/api/me", nil)
+	var me struct {
+		Tenant string `json:"tenant"`
+	}
+	json.NewDecoder(res.Body).Decode(&me)
+	res.Body.Close()
+	// A failed sign-in today, and yesterday's events, at noon in Japan.
+	if res := apiAs0(t, base, "owner@example.com", "Wrong-Guess-2026!"); res != 401 {
+		t.Fatalf("wrong password: %d", res)
+	}
+	jst := time.FixedZone("JST", 9*3600)
+	now := time.Now().In(jst)
+	day := time.Date(now.Year(), now.Month(), now.Day(), 12, 0, 0, 0, jst).AddDate(0, 0, -1)
+	yesterday := day.Format("2006-01-02")
+	events := []account.AuditEvent{
+		{Actor: "a@example.com", Action: "login", Target: "a@example.com", Result: "failed:password"},
+		{Actor: "a@example.com", Action: "login", Target: "a@example.com", Result: "failed:password"},
+		{Actor: "a@example.com", Action: "login", Target: "a@example.com", Result: "failed:password"},
+		{Actor: "system", Action: "lock", Target: "a@example.com", Result: "ok:10 failures"},
+		{Actor: "a@example.com", Action: "login", Target: "a@example.com", Result: "failed:locked"},
+		{Actor: "b@example.com", Action: "login", Target: "b@example.com", Result: "failed:password"},
+		{Actor: "b@example.com", Action: "login", Target: "b@example.com", Result: "ok"},
+		{Actor: "b@example.com", Action: "password.reset_requested", Target: "b@example.com", Result: "ignored:throttled"},
+		{Actor: "owner@example.com", Action: "account.update", Target: "b@example.com", Result: "ok:role=admin quota_gb=5"},
+		{Actor: "system", Action: "mfa.lock", Target: "b@example.com", Result: "ok:5 wrong codes"},
+		{Actor: "service:dovecot", Action: "service.verify", Target: "b@example.com", Result: "failed:imap:password"},
+		{Actor: "anonymous", Action: "password.reset", Result: "failed:invalid_token"},
+	}
+	ctx := context.Background()
+	for i, e := range events {
+		e.TenantID, e.At, e.IP = me.Tenant, day.Add(time.Duration(i)*time.Minute), "192.0.2.7"
+		if err := store.AppendAudit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Two days ago: outside yesterday.
+	if err := store.AppendAudit(ctx, account.AuditEvent{TenantID: me.Tenant, At: day.AddDate(0, 0, -1), Actor: "d@example.com",
+		Action: "login", Target: "d@example.com", Result: "failed:password"}); err != nil {
+		t.Fatal(err)
+	}
+
+	b := browser(t)
+	var summary, search, table, lockRow, actors, again string
+	var summaryShown bool
+	var rows int
+	err := chromedp.Do(b,
+		japanese(base),
+		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
+		waitText("#me-login-id", "owner@example.com"),
+		chromedp.Navigate(base+"/audit.html"),
+		settled(),
+		// Two actions.
+		click("#preset-yesterday"),
+		click("#preset-failed"),
+		settled(),
+		waitText("#summary-rows", "a@example.com"),
+		read(chromedp.Evaluate[string](`[...document.querySelectorAll("#summary-rows tr")].map((tr) => [...tr.cells].slice(0, 3).map((c) => c.textContent).join(" | ")).join("\n")`), &summary),
+		read(chromedp.Evaluate[string](`location.search`), &search),
+		// Back: yesterday's whole log, in words.
+		script(`history.back()`),
+		poll(func(ctx context.Context, tg *chromedp.Target) (bool, string, error) {
+			s, err := chromedp.Evaluate[string](`location.search`)(ctx, tg)
+			return err == nil && !strings.Contains(s, "action="), "waiting for Back (" + s + ")", nil
+		}),
+		settled(),
+		waitText("#events", "Kagiya（自動）"),
+		read(chromedp.Evaluate[bool](`!document.getElementById("summary").hidden`), &summaryShown),
+		read(chromedp.TextContent(css("#events")), &table),
+		read(chromedp.Evaluate[int](`document.querySelectorAll("#events tr").length`), &rows),
+		read(chromedp.Evaluate[string](`[...document.querySelectorAll("#events tr")].find((tr) => tr.cells[2].textContent === "ロック").textContent`), &lockRow),
+		read(chromedp.Evaluate[string](`[...document.querySelectorAll("#events tr")].map((tr) => tr.cells[1].textContent).join(",")`), &actors),
+		// The address opens the same view again.
+		chromedp.Navigate(base+"/audit.html?action=login&result=failed&from="+yesterday+"&to="+yesterday),
+		settled(),
+		waitText("#summary-rows", "b@example.com"),
+		read(chromedp.TextContent(css("#summary-lead")), &again),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "a@example.com | 4 | パスワード誤り ×3、ロック中 ×1\nb@example.com | 1 | パスワード誤り ×1"
+	if summary != want {
+		t.Errorf("summary:\n%s\nwant:\n%s", summary, want)
+	}
+	for _, p := range []string{"action=login", "result=failed", "from=" + yesterday, "to=" + yesterday} {
+		if !strings.Contains(search, p) {
+			t.Errorf("address %q lacks %s", search, p)
+		}
+	}
+	if summaryShown {
+		t.Error("the summary stays after Back to the whole log")
+	}
+	if !strings.Contains(lockRow, "ロックしました（10回続けて失敗）") || strings.Contains(lockRow, "成功") {
+		t.Errorf("lock row %q", lockRow)
+	}
+	if rows != len(events) {
+		t.Errorf("yesterday's log has %d rows, want %d (not today's nor the day before's): %s", rows, len(events), table)
+	}
+	for _, w := range []string{"短時間の依頼が多すぎる", "権限: 管理者、容量: 5", "確認コードの誤りが5回", "メールサーバー（dovecot）", "無効なリンク", "メールのリンクを開いた人"} {
+		if !strings.Contains(table+actors, w) {
+			t.Errorf("yesterday's log lacks %q: %s %s", w, table, actors)
+		}
+	}
+	// What is left once login IDs, names and addresses are taken out is Japanese.
+	rest := regexp.MustCompile(`[a-z]+@example\.com|192\.0\.2\.7|dovecot|imap`).ReplaceAllString(table+actors, "")
+	if m := rawEnglish.FindAllString(rest, -1); len(m) > 0 {
+		t.Errorf("raw English in the Japanese log: %v in %s", m, rest)
+	}
+	if !strings.Contains(again, "5件、2アカウント") {
+		t.Errorf("the bookmarked view: %q", again)
+	}
+}
+
+// apiAs0 tries a sign-in and answers its status.
+func apiAs0(t *testing.T, base, id, pw string) int {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"login_id": id, "password": pw})
+	res, err := http.Post(base+"/api/login", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
