@@ -23,10 +23,12 @@ document.addEventListener("DOMContentLoaded", async () => {
     return td;
   };
   // A value that may be cut to fit its column: the whole text on hover (title) and on
-  // focus (focusable once cut, see markCut).
-  const longCell = (text, label) => {
+  // focus (focusable once cut, see markCut); with href, a link (the login ID leads to
+  // the account's page).
+  const longCell = (text, label, href) => {
     const td = cell("", label);
-    const span = document.createElement("span");
+    const span = document.createElement(href ? "a" : "span");
+    if (href) span.href = href;
     span.className = "trunc";
     span.textContent = text;
     span.title = text;
@@ -148,7 +150,7 @@ document.addEventListener("DOMContentLoaded", async () => {
         renderSelection();
       });
       pick.append(box);
-      tr.append(pick, longCell(a.login_id, "admin.col.login_id"), cell(t("role." + a.role), "admin.col.role"), status,
+      tr.append(pick, longCell(a.login_id, "admin.col.login_id", "/account.html?login_id=" + encodeURIComponent(a.login_id)), cell(t("role." + a.role), "admin.col.role"), status,
         cell(a.quota_gb, "admin.col.quota"), longCell(a.comment, "admin.col.comment"), cell(fmtTime(a.last_login_at), "admin.col.last_login_zone"), actions);
       tbody.append(tr);
     }
@@ -254,11 +256,39 @@ document.addEventListener("DOMContentLoaded", async () => {
   document.getElementById("select-matching").addEventListener("click", () => { allMatching = true; render(); });
 
   const createForm = document.getElementById("create-form");
+  // "Create / invite" opens its panel at the top of the page, above the list; inviting is
+  // the default, and the password fields show only when a password is set instead.
+  const createPanel = document.getElementById("create-panel");
+  const createOpen = document.getElementById("create-open");
+  const openCreate = (open) => {
+    createPanel.hidden = !open;
+    createOpen.setAttribute("aria-expanded", String(open));
+    if (open) document.getElementById("new-login-id").focus(); else createOpen.focus();
+  };
+  createOpen.addEventListener("click", () => openCreate(createPanel.hidden));
+  document.getElementById("create-close").addEventListener("click", () => openCreate(false));
+  const invite = document.getElementById("new-invite");
+  const showInvite = () => {
+    document.getElementById("new-password-fields").hidden = invite.checked;
+    const submit = document.getElementById("create-submit");
+    submit.dataset.i18n = invite.checked ? "admin.create.invite_submit" : "admin.create.submit";
+    submit.textContent = t(submit.dataset.i18n);
+  };
+  invite.addEventListener("change", showInvite);
   // An admin or owner is created only with the creator's own password (the API asks it).
   const newRole = document.getElementById("new-role");
   const confirmRow = document.getElementById("new-confirm-row");
   const showConfirm = () => { confirmRow.hidden = newRole.value === "user"; };
   newRole.addEventListener("change", showConfirm);
+  // A login ID outside the organization's domains: the error names the domains it may use.
+  let domains = [];
+  const createError = (e) => {
+    let text = fieldMessages(e);
+    if (domains.length && (e.fields || []).some((f) => f.field === "login_id" && f.code === "other_tenant")) {
+      text += " " + t("admin.create.domains").replace("{domains}", domains.join(", "));
+    }
+    return text;
+  };
   createForm.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const msg = document.getElementById("create-message");
@@ -272,7 +302,7 @@ document.addEventListener("DOMContentLoaded", async () => {
       quota_gb: Number(document.getElementById("new-quota").value),
       comment: document.getElementById("new-comment").value,
     };
-    if (document.getElementById("new-invite").checked) body.invite = true;
+    if (invite.checked) body.invite = true;
     else if (pw) { body.password = pw; body.force_change = document.getElementById("new-force-change").checked; }
     if (body.role !== "user") body.confirm_password = document.getElementById("confirm_password").value;
     try {
@@ -281,9 +311,10 @@ document.addEventListener("DOMContentLoaded", async () => {
       flagFields(createForm, null, msg);
       createForm.reset();
       showConfirm();
+      showInvite();
       load();
     } catch (e) {
-      showMessage(msg, fieldMessages(e), true);
+      showMessage(msg, createError(e), true);
       flagFields(createForm, e, msg);
     }
   });
@@ -498,5 +529,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     document.querySelectorAll('#new-role option:not([value="user"])').forEach((o) => o.remove());
   }
   policyChecklist.load().catch(() => {});
+  if (new URLSearchParams(location.search).get("create") !== null) openCreate(true);
   load();
+  api("GET", "/api/admin/tenant").then((tn) => { domains = tn.domains || []; }).catch(() => {});
 });

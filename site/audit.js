@@ -83,7 +83,7 @@ document.addEventListener("DOMContentLoaded", async () => {
       const who = document.createElement("td");
       who.dataset.label = t("audit.target");
       const a = document.createElement("a");
-      a.href = "/audit.html?target=" + encodeURIComponent(c.target);
+      a.href = "/account.html?login_id=" + encodeURIComponent(c.target);
       a.textContent = c.target;
       who.append(a);
       const reasons = [...c.reasons].sort((x, y) => y[1] - x[1]).map(([r, n]) => detailWords(r) + " ×" + n).join("、");

@@ -1072,6 +1072,42 @@ Object.assign(KAGIYA_STRINGS.en, {
 
 Object.assign(KAGIYA_STRINGS.ja, { "audit.job": "{rows}行・変更 {updated}・作成 {created}・対象外 {skipped}・誤り {errors}" });
 Object.assign(KAGIYA_STRINGS.en, { "audit.job": "{rows} rows, {updated} changed, {created} created, {skipped} skipped, {errors} errors" });
+// One account's page.
+Object.assign(KAGIYA_STRINGS.ja, {
+  "account.title": "アカウント", "account.last_login": "最終ログイン", "account.created": "作成日", "account.method": "ログインの方法",
+  "account.method.password": "パスワード", "account.method.imported": "パスワード（ほかのシステムから取り込んだハッシュ）", "account.method.invited": "なし（招待中。本人がパスワードを設定します）",
+  "account.actions": "操作", "account.role_change": "権限の変更", "account.signout_all": "すべての端末からログアウト",
+  "account.more_on_list": "パスワードの設定、ログインIDの変更、容量とコメントの編集は、アカウント一覧の「操作」からできます。",
+  "account.app_passwords": "アプリパスワード", "account.app_passwords.none": "アプリパスワードはありません。",
+  "account.app_password.made": "作成 {at}、最終利用 {used}", "account.app_password.revoke": "アプリパスワードの取り消し",
+  "account.recent": "最近の記録", "account.recent_all": "監査ログで、このアカウントの記録をすべて見る",
+  "account.locked_at": "{at} から（{why}）", "account.not_found": "このアカウントは見つかりません。",
+  "account.done.unlock": "ロックを解除しました。", "account.done.mfa_unlock": "2段階認証の利用停止を解除しました。",
+  "account.done.role": "権限を変更しました。", "account.done.signout": "すべての端末からログアウトさせました。",
+  "account.done.suspend": "停止しました。", "account.done.resume": "停止を解除しました。", "account.done.apw": "アプリパスワードを取り消しました。",
+});
+Object.assign(KAGIYA_STRINGS.en, {
+  "account.title": "Account", "account.last_login": "Last sign-in", "account.created": "Created", "account.method": "How it signs in",
+  "account.method.password": "Password", "account.method.imported": "Password (a hash imported from another system)", "account.method.invited": "Not yet (invited; the person sets a password)",
+  "account.actions": "Actions", "account.role_change": "Change the role", "account.signout_all": "Sign out everywhere",
+  "account.more_on_list": "Setting a password, changing the login ID and editing the mailbox size and comment are in the list's Actions menu.",
+  "account.app_passwords": "App passwords", "account.app_passwords.none": "No app passwords.",
+  "account.app_password.made": "made {at}, last used {used}", "account.app_password.revoke": "Revoke the app password",
+  "account.recent": "Recent events", "account.recent_all": "All of this account's events in the audit log",
+  "account.locked_at": "since {at} ({why})", "account.not_found": "There is no such account.",
+  "account.done.unlock": "Unlocked.", "account.done.mfa_unlock": "Two-step verification released.",
+  "account.done.role": "The role was changed.", "account.done.signout": "Signed out everywhere.",
+  "account.done.suspend": "Suspended.", "account.done.resume": "Resumed.", "account.done.apw": "The app password was revoked.",
+});
+// The accounts page's "create / invite" panel.
+Object.assign(KAGIYA_STRINGS.ja, {
+  "admin.create.open": "アカウントの作成・招待", "admin.create.invite_submit": "招待する", "admin.close": "閉じる",
+  "admin.create.domains": "（この組織のドメイン: {domains}）",
+});
+Object.assign(KAGIYA_STRINGS.en, {
+  "admin.create.open": "Create or invite", "admin.create.invite_submit": "Invite", "admin.close": "Close",
+  "admin.create.domains": "(this organization's domains: {domains})",
+});
 // The audit log's presets, summary, and the words for every actor and result it shows.
 Object.assign(KAGIYA_STRINGS.ja, {
   "audit.period": "期間", "audit.p.today": "今日", "audit.p.yesterday": "昨日", "audit.p.week": "過去7日",

@@ -76,7 +76,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		if err := chromedp.Do(ctx, signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"), waitText("#me-login-id", "owner@example.com")); err != nil {
 			t.Fatal(err)
 		}
-		for _, page := range []string{"home.html", "password.html", "sessions.html", "security.html", "admin.html", "bulk.html", "audit.html", "settings.html", "integrations.html"} {
+		for _, page := range []string{"home.html", "password.html", "sessions.html", "security.html", "admin.html", "account.html?login_id=owner@example.com", "bulk.html", "audit.html", "audit.html?action=login&result=failed", "settings.html", "integrations.html"} {
 			check(page, lang)
 		}
 		if err := chromedp.Do(ctx, click("#shell-signout"), chromedp.WaitVisible(css("#login_id"))); err != nil {

@@ -244,7 +244,9 @@ func TestBrowserAdminManagesAccounts(t *testing.T) {
 		waitText("#me-login-id", "owner@example.com"),
 		click("#admin-link"),
 		waitText("#accounts", "owner@example.com"),
-		// Create an account; a mismatched confirmation is caught first.
+		// Create an account with a password; a mismatched confirmation is caught first.
+		click("#create-open"),
+		click("#new-invite"),
 		chromedp.SendKeys(css("#new-login-id"), "hanako@example.com"),
 		chromedp.SendKeys(css("#new-password"), "Sakura-Passw0rd"),
 		chromedp.SendKeys(css("#new-password2"), "Sakura-Passw0rX"),
@@ -303,6 +305,8 @@ func TestBrowserCreatingAnAdminAsksThePassword(t *testing.T) {
 		waitText("#me-login-id", "owner@example.com"),
 		chromedp.Navigate(base+"/admin.html"),
 		waitText("#accounts", "owner@example.com"),
+		click("#create-open"),
+		click("#new-invite"),
 		read(chromedp.Evaluate[bool](`document.getElementById("new-confirm-row").hidden`), &hiddenForUser),
 		read(chromedp.Evaluate[bool](`(() => { const r = document.getElementById("new-role"); r.value = "admin"; return r.dispatchEvent(new Event("change")) })()`), &changed),
 		chromedp.WaitVisible(css("#confirm_password")),

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -58,7 +59,10 @@ func TestBrowserLayoutHolds(t *testing.T) {
 		waitText("#me-login-id", "administrator")); err != nil {
 		t.Fatal(err)
 	}
-	pages := []string{"home", "password", "sessions", "security", "admin", "bulk", "audit", "settings", "integrations"}
+	pages := []string{"home", "password", "sessions", "security", "admin", "account", "bulk", "audit", "audit-summary", "settings", "integrations"}
+	// The pages that are one file with a query: an account, and the audit log's summary.
+	paths := map[string]string{"account": "account.html?login_id=administrator.of.the.organization@example.com",
+		"audit-summary": "audit.html?action=login&result=failed"}
 	// Screenshots of every page at both sizes, for a reviewer (not committed).
 	shots, err := os.MkdirTemp("", "kagiya-screenshots-")
 	if err != nil {
@@ -71,7 +75,7 @@ func TestBrowserLayoutHolds(t *testing.T) {
 			var shot []byte
 			err := chromedp.Do(ctx,
 				chromedp.EmulateViewport(size[0], size[1]),
-				chromedp.Navigate(base+"/"+page+".html"),
+				chromedp.Navigate(base+"/"+cmp.Or(paths[page], page+".html")),
 				waitText("header nav", "ホーム"),
 				settled(), // the page's own data (the list, the log)
 				read(chromedp.Evaluate[string](layoutProblems), &problems),
