@@ -1072,6 +1072,15 @@ Object.assign(KAGIYA_STRINGS.en, {
 
 Object.assign(KAGIYA_STRINGS.ja, { "audit.job": "{rows}行・変更 {updated}・作成 {created}・対象外 {skipped}・誤り {errors}" });
 Object.assign(KAGIYA_STRINGS.en, { "audit.job": "{rows} rows, {updated} changed, {created} created, {skipped} skipped, {errors} errors" });
+// The home page's cards.
+Object.assign(KAGIYA_STRINGS.ja, {
+  "home.card.locked": "ロック中のアカウント", "home.card.invited": "招待中のアカウント", "home.card.mfa_locked": "2段階認証が利用停止のアカウント",
+  "home.mfa_nudge": "オーナーのアカウントには2段階認証を設定してください。", "home.mfa_nudge.link": "2段階認証を設定する",
+});
+Object.assign(KAGIYA_STRINGS.en, {
+  "home.card.locked": "locked accounts", "home.card.invited": "invited accounts", "home.card.mfa_locked": "accounts with two-step verification locked",
+  "home.mfa_nudge": "An owner's account should have two-step verification.", "home.mfa_nudge.link": "Set up two-step verification",
+});
 // One account's page.
 Object.assign(KAGIYA_STRINGS.ja, {
   "account.title": "アカウント", "account.last_login": "最終ログイン", "account.created": "作成日", "account.method": "ログインの方法",
