@@ -187,6 +187,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   if (!me0) return;
   if (me0.role === "user") { location.replace("/home.html"); return; }
   document.getElementById("recent-all").href = "/audit.html?target=" + encodeURIComponent(loginID);
+  document.getElementById("acct-row").href = "/admin.html?q=" + encodeURIComponent(loginID);
   if (me0.role !== "owner") document.querySelectorAll('#act-role-value option:not([value="user"])').forEach((o) => o.remove());
   load();
 });

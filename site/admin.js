@@ -523,6 +523,11 @@ document.addEventListener("DOMContentLoaded", async () => {
     state.filter = wanted;
     document.getElementById("state").value = wanted;
   }
+  const q = new URLSearchParams(location.search).get("q"); // an account page's way back to its row
+  if (q) {
+    state.q = q.slice(0, 254);
+    document.getElementById("q").value = state.q;
+  }
   myLoginID = m.login_id.toLowerCase();
   myRole = m.role;
   if (myRole !== "owner") { // an administrator gives only the user role

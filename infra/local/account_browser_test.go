@@ -74,6 +74,11 @@ func TestBrowserAccountPage(t *testing.T) {
 		click("#act-ok"),
 		waitText("#message", "すべての端末からログアウトさせました"),
 		waitText("#recent", "全端末からログアウト"),
+		// The rest of the actions are in the list's menu: the page opens the list at its row.
+		click("#acct-row"),
+		waitText("#count", "1件"),
+		openRowAction(id, "setpw"),
+		chromedp.WaitVisible(css("#setpw-dialog")),
 	)
 	if err != nil {
 		t.Fatal(err)
