@@ -21,10 +21,10 @@ type firstRun struct {
 	mu     sync.Mutex
 	token  string // "" once used (or when there was nothing to set up)
 	policy string
-	svc    *account.Services
+	svc    *account.Flows
 }
 
-func newFirstRun(svc *account.Services, policy string) (*firstRun, error) {
+func newFirstRun(svc *account.Flows, policy string) (*firstRun, error) {
 	b := make([]byte, 24)
 	if _, err := rand.Read(b); err != nil {
 		return nil, err

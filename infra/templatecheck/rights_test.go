@@ -149,7 +149,7 @@ func TestMailEventsRightsAreWhatItUses(t *testing.T) {
 	if err := dynamostore.CreateTable(ctx, db, "kagiya"); err != nil {
 		t.Fatal(err)
 	}
-	services := func(c dynamostore.Client) *account.Services {
+	services := func(c dynamostore.Client) *account.Flows {
 		svc, err := account.New(account.Deps{Store: dynamostore.New(c, "kagiya", 0), Now: time.Now,
 			Log: slog.New(slog.NewTextHandler(io.Discard, nil))},
 			account.Config{Hash: password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}})

@@ -214,8 +214,8 @@ type Integrations struct {
 	now       func() time.Time
 }
 
-// Services are the flows, built from one set of dependencies.
-type Services struct {
+// Flows are every flow, built from one set of dependencies (New).
+type Flows struct {
 	SignIn      *SignIn
 	Recovery    *Recovery
 	SelfService *SelfService
@@ -228,7 +228,7 @@ type Services struct {
 }
 
 // New builds the components over the store's roles, and the flows from them.
-func New(d Deps, cfg Config) (*Services, error) {
+func New(d Deps, cfg Config) (*Flows, error) {
 	cfg = cfg.withDefaults()
 	st, now, log := d.Store, d.Now, d.Log
 	siteURL := strings.TrimRight(d.SiteURL, "/")
@@ -253,7 +253,7 @@ func New(d Deps, cfg Config) (*Services, error) {
 	seal := &sealer{load: d.SealKey}
 	fs := newFactors(as, au, no, th, seal, st, log, now)
 	ad := &admitter{settings: tenants.settingsOf, now: now, rules: admissionRules}
-	return &Services{
+	return &Flows{
 		SignIn: &SignIn{auditor: au, notifier: no, tenantCache: tenants, throttles: th, lockout: lo, passwords: pw, devices: dv,
 			challenges: ch, admitter: ad, factors: fs, accounts: st, attempts: st, tenants: st, logins: st, sessions: st, schema: st,
 			cfg: cfg, log: log, now: now},
@@ -274,8 +274,8 @@ func New(d Deps, cfg Config) (*Services, error) {
 	}, nil
 }
 
-// Now is the services' clock.
-func (s *Services) Now() time.Time { return s.SignIn.now() }
+// Now is the flows' clock.
+func (s *Flows) Now() time.Time { return s.SignIn.now() }
 
 // CheckCSRF reports whether the header value matches the session's CSRF token.
 func (p Principal) CheckCSRF(header string) bool {

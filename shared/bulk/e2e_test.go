@@ -71,7 +71,7 @@ func (f *flaky) UpdateAccount(ctx context.Context, a account.Account) (account.A
 
 type env struct {
 	store   *flaky
-	svc     *account.Services
+	svc     *account.Flows
 	jobs    *bulk.Jobs
 	runner  *bulk.Runner
 	mailbox *mail.Mailbox

@@ -56,7 +56,7 @@ const MaxBodyBytes = 64 << 10
 
 // Deps are what the API is built from.
 type Deps struct {
-	Services *account.Services
+	Services *account.Flows
 	Log      *slog.Logger
 	// SecureCookies marks the session cookie Secure (whenever the site URL is https).
 	SecureCookies bool
@@ -84,7 +84,7 @@ type Exports interface {
 }
 
 type api struct {
-	svc         *account.Services
+	svc         *account.Flows
 	bulk        *bulk.Jobs
 	exports     Exports
 	log         *slog.Logger

@@ -46,7 +46,7 @@ func (c *clock) Add(d time.Duration) {
 type env struct {
 	t       testing.TB
 	handler http.Handler
-	svc     *account.Services
+	svc     *account.Flows
 	tenant  account.Tenant // example.com's, made by the bootstrap
 	store   account.Store
 	mailbox *mail.Mailbox
@@ -322,7 +322,7 @@ func TestASVS_3_4_1_to_3_4_4_SecureHostOnlyCookieOnHTTPS(t *testing.T) {
 // testSealKey seals second-factor secrets in these tests.
 var testSealKey = []byte("kagiya test seal key, 32 bytes!!")
 
-func mustService(t *testing.T, e *env) *account.Services {
+func mustService(t *testing.T, e *env) *account.Flows {
 	tmpl, _ := mail.LoadTemplates()
 	svc, err := account.New(account.Deps{Store: e.store, Mailer: e.mailbox, Templates: tmpl, Now: e.clock.Now,
 		Log: slog.New(slog.NewTextHandler(io.Discard, nil)), SealKey: account.StaticKey(testSealKey)}, account.Config{Hash: fastHash})

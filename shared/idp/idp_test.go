@@ -46,7 +46,7 @@ type site struct {
 	t      *testing.T
 	url    string
 	store  account.Store
-	svc    *account.Services
+	svc    *account.Flows
 	dns    *dnstest.Server // proves the tenants' domains
 	faults *faults.Plan    // the store fails the calls it names
 	// ahead moves the provider's clock (only the provider's) forward, to see a session

@@ -94,7 +94,7 @@ type Env struct {
 	AWS      aws.Config
 	Log      *slog.Logger
 	Store    *dynamostore.Store
-	Services *account.Services
+	Services *account.Flows
 }
 
 // KeyClient makes the KMS client that opens the seal key; only the sign-in function,
@@ -235,7 +235,7 @@ type SetupResult struct {
 }
 
 // RunSetup makes the first tenant and owner if that owner does not exist yet.
-func RunSetup(ctx context.Context, svc *account.Services, s Setup) (SetupResult, error) {
+func RunSetup(ctx context.Context, svc *account.Flows, s Setup) (SetupResult, error) {
 	t, created, err := svc.SignIn.Bootstrap(ctx, s.Owner, s.Password, account.Settings{PolicyPreset: s.Policy})
 	if err != nil {
 		return SetupResult{}, err

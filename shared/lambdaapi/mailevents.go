@@ -35,7 +35,7 @@ type sesEvent struct {
 // permanent bounce or complaint marks its account and is audited. Transient bounces
 // (a full mailbox, a server down) are left: SES retries them. Nothing is done on a table
 // written by a newer version of Kagiya (account.ErrSchemaNewer: the events are retried).
-func MailEvents(ctx context.Context, svc *account.Services, ev events.SNSEvent) error {
+func MailEvents(ctx context.Context, svc *account.Flows, ev events.SNSEvent) error {
 	if err := svc.Schema.Check(ctx); err != nil {
 		return fmt.Errorf("mail events: %w", err)
 	}
