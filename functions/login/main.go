@@ -18,7 +18,9 @@ import (
 )
 
 func main() {
-	keys := func(cfg aws.Config) lambdaapi.KeyService { return lambdaapi.KMS(kms.NewFromConfig(cfg)) }
+	keys := func(cfg aws.Config, secrets lambdaapi.SecretStore, keyID string) func(context.Context) ([]byte, error) {
+		return lambdaapi.SealKeyFromKMS(lambdaapi.KMS(kms.NewFromConfig(cfg)), secrets, keyID)
+	}
 	h, err := lambdaapi.Handler(context.Background(), os.Getenv, lambdaapi.Parts{Keys: keys, Mail: lambdaapi.SES})
 	if err != nil {
 		slog.Error("login: start", "err", err)

@@ -22,7 +22,9 @@ import (
 )
 
 func main() {
-	keys := func(cfg aws.Config) lambdaapi.KeyService { return lambdaapi.KMS(kms.NewFromConfig(cfg)) }
+	keys := func(cfg aws.Config, secrets lambdaapi.SecretStore, keyID string) func(context.Context) ([]byte, error) {
+		return lambdaapi.SealKeyFromKMS(lambdaapi.KMS(kms.NewFromConfig(cfg)), secrets, keyID)
+	}
 	provider := func(ctx context.Context, env lambdaapi.Env) (http.Handler, error) {
 		cookie := httpapi.CookieName
 		if strings.HasPrefix(env.Config.SiteURL, "https://") {

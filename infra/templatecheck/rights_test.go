@@ -94,8 +94,14 @@ func (r *recorder) TransactWriteItems(ctx context.Context, in *dynamodb.Transact
 	return r.Client.TransactWriteItems(ctx, in, o...)
 }
 
+// itemActions are the table's item and query actions.
+var itemActions = map[string]bool{"dynamodb:GetItem": true, "dynamodb:PutItem": true, "dynamodb:UpdateItem": true,
+	"dynamodb:DeleteItem": true, "dynamodb:Query": true, "dynamodb:ConditionCheckItem": true, "dynamodb:Scan": true,
+	"dynamodb:BatchGetItem": true, "dynamodb:BatchWriteItem": true}
+
 // granted is what a function's Allow statements on the table permit: "action PREFIX#"
-// for each action and each dynamodb:LeadingKeys pattern ("*" for none).
+// for each action and each dynamodb:LeadingKeys pattern ("*" for none), with " (index)"
+// after those on the table's indexes.
 func granted(t *testing.T, function string) map[string]bool {
 	t.Helper()
 	var doc struct {
@@ -118,16 +124,23 @@ func granted(t *testing.T, function string) map[string]bool {
 	out := map[string]bool{}
 	for _, p := range doc.Resources[function].Properties.Policies {
 		for _, st := range p.Statement {
-			if st.Effect != "Allow" || !slices.ContainsFunc(st.Action, func(a string) bool { return strings.HasPrefix(a, "dynamodb:") }) {
+			if st.Effect != "Allow" {
 				continue
 			}
 			keys := st.Condition.All["dynamodb:LeadingKeys"]
 			if keys == nil {
 				keys = []string{"*"}
 			}
+			where := ""
+			if st.Resource.Tag == "!Sub" && len(st.Resource.Items) > 0 && strings.Contains(st.Resource.Items[0].Arg, "/index/") {
+				where = " (index)"
+			}
 			for _, a := range st.Action {
+				if !itemActions[a] {
+					continue // not on the table's items (its stream, other services)
+				}
 				for _, k := range keys {
-					out[a+" "+strings.TrimSuffix(k, "*")] = true
+					out[a+" "+strings.TrimSuffix(k, "*")+where] = true
 				}
 			}
 		}

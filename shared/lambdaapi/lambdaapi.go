@@ -97,9 +97,11 @@ type Env struct {
 	Services *account.Flows
 }
 
-// KeyClient makes the KMS client that opens the seal key; only the sign-in function,
-// which checks second-factor codes, passes one (so the others do not link it).
-type KeyClient func(awsCfg aws.Config) KeyService
+// KeyClient makes the seal key of second-factor secrets (SealKeyFromKMS with a KMS
+// client) from the table's secrets and the key's ID; only the functions that open
+// second-factor secrets pass one, so the others neither link the KMS client nor reach
+// the seal key's item (the template test follows each function's code from its main).
+type KeyClient func(awsCfg aws.Config, secrets SecretStore, keyID string) func(context.Context) ([]byte, error)
 
 // MailClient makes the mail sender; the functions that send email pass SES, the others
 // (the unlock link, the OpenID Connect provider, the mail-event recorder) nothing, so
@@ -140,7 +142,7 @@ func Build(ctx context.Context, getenv func(string) string, parts Parts) (Env, e
 	store := dynamostore.New(dynamostore.SDK(db), cfg.Table, 0)
 	var sealKey func(context.Context) ([]byte, error)
 	if cfg.SealKMSKey != "" && parts.Keys != nil {
-		sealKey = SealKeyFromKMS(parts.Keys(awsCfg), store, cfg.SealKMSKey)
+		sealKey = parts.Keys(awsCfg, store, cfg.SealKMSKey)
 	}
 	var mailer account.Mailer
 	if parts.Mail != nil {
