@@ -23,7 +23,10 @@
 # no confirmation (SAM asks about routes without an authorizer only in --guided mode,
 # which this never uses: Kagiya's functions authenticate every request themselves);
 # 5. the built site to the site bucket and an invalidation of the pages; 6. with
-# --owner, the first tenant and its owner (one invocation of the admin function).
+# --owner, the first tenant and its owner (one invocation of the admin function); 7. the
+# smoke test (infra/smoke) through CloudFront, with a temporary account that an
+# administrator makes and deletes: the owner made in step 6, else KAGIYA_SMOKE_ADMIN and
+# KAGIYA_SMOKE_ADMIN_PASSWORD; without one, the pages and the API's health only.
 # --dry-run runs the checks (they only read) and prints every other command instead of
 # running it.
 #
@@ -45,6 +48,7 @@ config=infra/samconfig.local.toml
 waf=1
 sandbox_ok=0
 dry=0
+created=0
 
 die() { echo "deploy: $*" >&2; exit 2; }
 need_arg() { [ $# -ge 2 ] || die "$1 needs a value (see --help)"; }
@@ -65,7 +69,7 @@ while [ $# -gt 0 ]; do
     --no-waf) waf=0; shift ;;
     --ses-sandbox-ok) sandbox_ok=1; shift ;;
     --dry-run) dry=1; shift ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,32p' "$0"; exit 0 ;;
     *) die "unknown argument $1 (see --help)" ;;
   esac
 done
@@ -271,7 +275,35 @@ if [ -n "$owner" ]; then
   if [ "$dry" = 0 ]; then
     aws lambda invoke --region "$region" --function-name "$admin" \
       --cli-binary-format raw-in-base64-out --payload "$payload" "$answer" >/dev/null
-    cat "$answer"; echo; rm -f "$answer"
+    cat "$answer"; echo
+    grep -q '"created":true' "$answer" && created=1
+    rm -f "$answer"
+  fi
+fi
+
+echo "== smoke test"
+# Through CloudFront's own name (SiteDomain's DNS may not point at it yet): the pages,
+# headers and health; with an administrator, also a temporary account that signs in and
+# out and is deleted again (infra/smoke). The administrator is the owner this run made,
+# else KAGIYA_SMOKE_ADMIN with KAGIYA_SMOKE_ADMIN_PASSWORD (without a second factor).
+smoke_url="https://$(output "$stack" "$region" DistributionDomain)"
+smoke_admin=${KAGIYA_SMOKE_ADMIN:-}
+smoke_pw=${KAGIYA_SMOKE_ADMIN_PASSWORD:-}
+if [ "$created" = 1 ] || { [ "$dry" = 1 ] && [ -n "$owner" ]; }; then
+  smoke_admin=$owner; smoke_pw=${KAGIYA_OWNER_PASSWORD:-}
+fi
+if [ -n "$smoke_admin" ] && [ -n "$smoke_pw" ]; then
+  # The password goes through the environment, never the command line.
+  printf '+ KAGIYA_SMOKE_ADMIN_PASSWORD=******** go run ./infra/smoke -url %q -admin %q\n' "$smoke_url" "$smoke_admin"
+  if [ "$dry" = 0 ] && ! KAGIYA_SMOKE_ADMIN_PASSWORD=$smoke_pw go run ./infra/smoke -url "$smoke_url" -admin "$smoke_admin"; then
+    echo "deploy: deployed, but the smoke test failed (above)" >&2
+    exit 1
+  fi
+else
+  echo "no administrator for a temporary account (KAGIYA_SMOKE_ADMIN, KAGIYA_SMOKE_ADMIN_PASSWORD): pages and health only"
+  if ! run go run ./infra/smoke -url "$smoke_url"; then
+    echo "deploy: deployed, but the smoke test failed (above)" >&2
+    exit 1
   fi
 fi
 echo "== done: $(output "$stack" "$region" SiteURL)"

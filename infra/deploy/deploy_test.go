@@ -120,6 +120,8 @@ func TestDryRunPrintsEveryStepAndAsksNothing(t *testing.T) {
 		`+ aws cloudfront create-invalidation --distribution-id \<kagiya-test:DistributionId\> --paths / /\*.html`,
 		`+ aws lambda invoke --region ap-northeast-1 --function-name \<kagiya-test:AdminFunctionName\>`,
 		`\"password\":\"\*\*\*\*\*\*\*\*\"`,
+		// The smoke test with a temporary account, made and removed by the new owner.
+		`+ KAGIYA_SMOKE_ADMIN_PASSWORD=******** go run ./infra/smoke -url https://\<kagiya-test:DistributionDomain\> -admin owner@example.com`,
 		"confirm_changeset = false\n",
 		`stack_name = "kagiya-test"`,
 		`region = "ap-northeast-1"`,
@@ -156,6 +158,28 @@ func TestDryRunPrintsEveryStepAndAsksNothing(t *testing.T) {
 		if !checked[prefix] {
 			t.Errorf("the checks never ran %q", prefix)
 		}
+	}
+}
+
+// TestDryRunSmokeWithoutAnAdministrator: with no owner made and no KAGIYA_SMOKE_ADMIN,
+// the smoke test checks the pages and health only, and says why.
+func TestDryRunSmokeWithoutAnAdministrator(t *testing.T) {
+	r := dryRun(t, nil, append(site(), "--config", filepath.Join(t.TempDir(), "c.toml"))...)
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.errOut)
+	}
+	for _, want := range []string{"pages and health only", "+ go run ./infra/smoke -url https://\\<kagiya-test:DistributionDomain\\>\n"} {
+		if !strings.Contains(r.out, want) {
+			t.Errorf("the dry run does not print %q:\n%s", want, r.out)
+		}
+	}
+	r = dryRun(t, []string{"KAGIYA_SMOKE_ADMIN=admin@example.com", "KAGIYA_SMOKE_ADMIN_PASSWORD=Very-secret-2026!"},
+		append(site(), "--config", filepath.Join(t.TempDir(), "c.toml"))...)
+	if want := "go run ./infra/smoke -url https://\\<kagiya-test:DistributionDomain\\> -admin admin@example.com"; !strings.Contains(r.out, want) {
+		t.Errorf("the dry run does not print %q:\n%s", want, r.out)
+	}
+	if strings.Contains(r.out+r.errOut, "Very-secret-2026!") {
+		t.Error("the dry run prints the administrator's password")
 	}
 }
 

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -33,5 +34,43 @@ func TestSmokeAgainstTheLocalServer(t *testing.T) {
 	}
 	if !failed {
 		t.Fatal("a wrong password passed the smoke test")
+	}
+}
+
+// The deploy's smoke test (check.Temporary, as infra/deploy/deploy.sh runs it): the owner
+// makes a temporary account, every check passes with it, and it is gone afterwards.
+func TestSmokeWithATemporaryAccount(t *testing.T) {
+	base := startServer(t)
+	results, err := check.Temporary(context.Background(), base, "owner@example.com", "Kagi-2026-Tokyo!")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, r := range results {
+		t.Log(r)
+		names[r.Name] = true
+		if !r.OK {
+			t.Errorf("%s", r)
+		}
+	}
+	for _, want := range []string{"temporary account", "sign-in", "session cookie", "client address", "sign-out", "temporary account removed"} {
+		if !names[want] {
+			t.Errorf("no %q check", want)
+		}
+	}
+	res := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")("GET", "/api/admin/accounts?q=kagiya-smoke-", nil)
+	defer res.Body.Close()
+	var list struct {
+		Total int `json:"total"`
+	}
+	if err := json.NewDecoder(res.Body).Decode(&list); err != nil || res.StatusCode != 200 {
+		t.Fatalf("list: %d %v", res.StatusCode, err)
+	}
+	if list.Total != 0 {
+		t.Fatalf("%d temporary accounts left", list.Total)
+	}
+	bad, _ := check.Temporary(context.Background(), base, "owner@example.com", "Wrong-Pass-123!")
+	if len(bad) != 1 || bad[0].OK {
+		t.Fatalf("a wrong administrator password: %v", bad)
 	}
 }

@@ -6,11 +6,13 @@ package check
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
+	"net/url"
 	"regexp"
 	"strings"
 )
@@ -32,7 +34,8 @@ func (r Result) String() string {
 
 var asset = regexp.MustCompile(`(?:src|href)="([a-z0-9_-]+\.[0-9a-f]{10}\.(?:js|css))"`)
 
-// Run checks the deployment at base (https://id.example.com) with a test account.
+// Run checks the deployment at base (https://id.example.com) with a test account; with
+// none (loginID ""), only the pages, headers and the API's health.
 func Run(ctx context.Context, base, loginID, password string) ([]Result, error) {
 	jar, _ := cookiejar.New(nil)
 	c := &http.Client{Jar: jar}
@@ -78,6 +81,9 @@ func Run(ctx context.Context, base, loginID, password string) ([]Result, error) 
 		add("API health", false, "%v %s", err, body)
 	} else {
 		add("API health", true, "200")
+	}
+	if loginID == "" {
+		return out, nil // no account: the site and the API's health only
 	}
 	body, _ := json.Marshal(map[string]string{"login_id": loginID, "password": password})
 	req, _ := http.NewRequestWithContext(ctx, "POST", base+"/api/login", bytes.NewReader(body))
@@ -128,4 +134,90 @@ func Run(ctx context.Context, base, loginID, password string) ([]Result, error) 
 		add("sign-out", false, "%v", err)
 	}
 	return out, nil
+}
+
+// Temporary runs the smoke test with a temporary account: an administrator (adminID,
+// adminPassword, without a second factor) signs in, creates a user account with a random
+// login ID in the administrator's domain and a random password, Run checks the
+// deployment with it, and the administrator deletes it again (the audit log keeps both
+// steps under the administrator's name). The results say whether it was removed; if it
+// was not, the note names it.
+func Temporary(ctx context.Context, base, adminID, adminPassword string) ([]Result, error) {
+	base = strings.TrimRight(base, "/")
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar}
+	call := func(method, path, csrf string, body any) (int, []byte, error) {
+		var rd io.Reader
+		if body != nil {
+			b, err := json.Marshal(body)
+			if err != nil {
+				return 0, nil, err
+			}
+			rd = bytes.NewReader(b)
+		}
+		req, err := http.NewRequestWithContext(ctx, method, base+path, rd)
+		if err != nil {
+			return 0, nil, err
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if csrf != "" {
+			req.Header.Set("X-CSRF-Token", csrf)
+		}
+		res, err := c.Do(req)
+		if err != nil {
+			return 0, nil, err
+		}
+		defer res.Body.Close()
+		b, err := io.ReadAll(res.Body)
+		return res.StatusCode, b, err
+	}
+	var out []Result
+	add := func(name string, ok bool, note string, args ...any) {
+		out = append(out, Result{name, ok, fmt.Sprintf(note, args...)})
+	}
+	status, body, err := call("POST", "/api/login", "", map[string]string{"login_id": adminID, "password": adminPassword})
+	if err != nil {
+		return nil, fmt.Errorf("administrator sign-in: %w", err)
+	}
+	var admin struct {
+		Result string `json:"result"`
+		CSRF   string `json:"csrf_token"`
+	}
+	json.Unmarshal(body, &admin) //nolint:errcheck // judged below
+	add("administrator sign-in", status == 200 && admin.Result == "ok", "%d %s (an administrator without a second factor)", status, admin.Result)
+	if admin.Result != "ok" {
+		return out, nil
+	}
+	domain := adminID[strings.LastIndex(adminID, "@")+1:]
+	id, pw := "kagiya-smoke-"+random(8)+"@"+domain, "Sm!"+random(12)+"7" // 16: within every preset
+	status, body, err = call("POST", "/api/admin/accounts", admin.CSRF,
+		map[string]any{"login_id": id, "role": "user", "password": pw, "force_change": false, "comment": "deploy smoke test (temporary)"})
+	if err != nil || status != 201 {
+		add("temporary account", false, "%s: %d %s %v", id, status, body, err)
+		return out, err
+	}
+	add("temporary account", true, "%s: %d", id, status)
+	results, runErr := Run(ctx, base, id, pw)
+	out = append(out, results...)
+	status, body, err = call("DELETE", "/api/admin/accounts/"+url.PathEscape(id), admin.CSRF, map[string]string{"confirm_password": adminPassword})
+	removed, note := err == nil && status == 204, "%s: %d %s"
+	if !removed {
+		note += " (remove it by hand)"
+	}
+	add("temporary account removed", removed, note, id, status, body)
+	if status, _, err := call("POST", "/api/logout", admin.CSRF, nil); err != nil || status != 204 {
+		add("administrator sign-out", false, "%d %v", status, err)
+	}
+	return out, runErr
+}
+
+// random is n lower-case letters and digits from crypto/rand.
+func random(n int) string {
+	const alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
+	b := make([]byte, n)
+	rand.Read(b) //nolint:errcheck // crypto/rand.Read never fails (Go 1.24+)
+	for i := range b {
+		b[i] = alphabet[int(b[i])%len(alphabet)]
+	}
+	return string(b)
 }
