@@ -275,6 +275,7 @@ func write(w io.Writer, in inputs, pr prices) {
 	fmt.Fprintf(w, "Cognito: %s\n\n", pr.Cognito.Note)
 	perMillion(w, in, pr, regions)
 	goal(w, in, pr)
+	levers(w, in, pr)
 	mailServers(w, in, pr, regions)
 	inputsSection(w, in, pr)
 	binaries(w, in)
@@ -334,6 +335,86 @@ func goal(w io.Writer, in inputs, pr prices) {
 		fmt.Fprintf(w, " %s %.2f USD (%.0f%%)%s", l.what, l.usd, l.usd/t*100, sep)
 	}
 	fmt.Fprintf(w, " The sign-in's own floor is a choice the design holds to: an API call through CloudFront and API Gateway, argon2id at OWASP's parameters, and four writes (the attempt counted before the hash is checked, so parallel guesses cannot pass the lockout threshold; the sign-in recorded; the session; the audit event). The audit events are the bulk of the storage and its point-in-time recovery: %.0f days of them are kept. The audit archive writes one S3 object a batch of the stream (%.2f USD here), not one an event.\n\n", in.AuditDays, part(bill, archivePuts))
+}
+
+// weeksPerMonth is a 30-day month's weeks.
+const weeksPerMonth = 30.0 / 7
+
+// lever is a design change the model can price: what it changes in the inputs, and what
+// it would take from people or operators.
+type lever struct {
+	name, trade string
+	apply       func(*inputs)
+	prices      func(*price) // nil: the same prices
+}
+
+var leverList = []lever{
+	{"The last-sign-in index keyed by the week of the last sign-in, not its day",
+		"the account list's order by last sign-in holds to the week (within one, accounts come in ID order, as they now do within a day)",
+		func(in *inputs) { in.FirstOfDay = min(in.FirstOfDay, weeksPerMonth/in.SignInsPerMonth) }, nil},
+	{"Audit items kept 90 days in the table; the archive keeps them AuditArchiveDays, as now",
+		"the audit page and its export reach back 90 days; older events are only in the archive's objects, for the operator",
+		func(in *inputs) { in.AuditDays = min(in.AuditDays, 90) }, nil},
+	{"No Lambda START, END and REPORT lines (the functions' system log level WARN, which needs Lambda's JSON log format)",
+		"each invocation's duration and memory are no longer in the logs (Lambda's metrics keep them, not per request); the metric filters would have to be checked against the JSON format's lines",
+		func(in *inputs) { in.PlatformLogBytes = 0 }, nil},
+	{"No new-browser notice",
+		"a sign-in from a new browser is no longer told to its owner: a stolen password used elsewhere goes unnoticed",
+		func(in *inputs) {
+			emails := map[string]float64{}
+			for k, v := range in.Emails {
+				if k != "new browser notice" {
+					emails[k] = v
+				}
+			}
+			in.Emails = emails
+		}, nil},
+	{"No API Gateway: CloudFront sends each path to its function's URL (Lambda function URLs, auth NONE, the origin header checked by the functions as now)",
+		"the routes move to CloudFront's path patterns (its cache behaviors, 75 a distribution by default); the API's access log and its throttle (100 a second, 200 at once) would have to come from CloudFront's logs, WAF and the functions' reserved concurrency. Origin access control cannot stand in for the origin header: with it, every POST must carry its body's SHA-256, which mail servers and OpenID Connect clients do not send",
+		func(in *inputs) { in.AccessLogBytes = 0 }, func(p *price) { p.HTTPAPI = 0 }},
+}
+
+// levers writes what each design change in leverList would save, and all of them
+// together, at the goals' size and region.
+func levers(w io.Writer, in inputs, pr prices) {
+	const mau, region = 1e5, "us-east-1"
+	p := pr.Regions[region]
+	now := total(month(in, p, mau))
+	fmt.Fprintf(w, "## What the goals would take\n\nNone of these is made: each takes something from people or operators, which is the project's choice, not the cost model's. Each priced alone, then all together, at 100,000 people in %s (now %.2f USD):\n\n", region, now)
+	fmt.Fprintf(w, "| change | saves, USD a month | then | what it takes |\n|---|---:|---:|---|\n")
+	all, allP := in, p
+	for _, l := range leverList {
+		one, oneP := in, p
+		l.apply(&one)
+		l.apply(&all)
+		if l.prices != nil {
+			l.prices(&oneP)
+			l.prices(&allP)
+		}
+		t := total(month(one, oneP, mau))
+		fmt.Fprintf(w, "| %s | %.2f | %.2f | %s |\n", l.name, now-t, t, l.trade)
+	}
+	t := total(month(all, allP, mau))
+	fmt.Fprintf(w, "| **all of them** | **%.2f** | **%.2f** | |\n\n", now-t, t)
+	met := func(ok bool) string {
+		if ok {
+			return "would be met"
+		}
+		return "would still not be met"
+	}
+	fmt.Fprintf(w, "With all of them the bill is %.2f USD, %.0f times below Cognito Essentials: the 25 USD goal %s, and 50 times (%.2f USD or less) %s. What stays is the sign-in's floor (four writes, an API call through CloudFront, argon2id), the email people need, and the fixed parts (alarms, metrics, key, secret: %.2f USD at any size). The page's revalidation on a warm sign-in (one CloudFront request of two) is not a lever: a person signs in about every day and a half, so only pages cached for days would spare it, and a fix to a page would then take days to reach people.\n\n",
+		t, cognito(pr, mau)/t, met(t <= 25), cognito(pr, mau)/50, met(cognito(pr, mau)/t >= 50), fixedParts(in, p))
+}
+
+// fixedParts is the bill's parts that are the same at any size.
+func fixedParts(in inputs, p price) float64 {
+	t := 0.0
+	for _, l := range month(in, p, 1) {
+		if l.fixed {
+			t += l.usd
+		}
+	}
+	return t
 }
 
 // mailServers writes what a mail server's checks cost per 1,000 mail users.

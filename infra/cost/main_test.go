@@ -126,3 +126,28 @@ func first(t *testing.T, s, re string) float64 {
 	}
 	return n
 }
+
+// Each priced design change lowers the bill at the goals' size, and pricing one leaves
+// the model's inputs as they were.
+func TestLeversEachSave(t *testing.T) {
+	in, pr, err := load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := pr.Regions["us-east-1"]
+	now := total(month(in, p, 1e5))
+	emails := len(in.Emails)
+	for _, l := range leverList {
+		one, oneP := in, p
+		l.apply(&one)
+		if l.prices != nil {
+			l.prices(&oneP)
+		}
+		if got := total(month(one, oneP, 1e5)); got >= now {
+			t.Errorf("%s: %.2f USD, not below %.2f", l.name, got, now)
+		}
+	}
+	if len(in.Emails) != emails || total(month(in, p, 1e5)) != now {
+		t.Error("pricing a change changed the model's inputs")
+	}
+}
