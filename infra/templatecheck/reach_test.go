@@ -21,7 +21,10 @@ import (
 // a method with the name and signature of one of dynamostore.Store's is a table call
 // (whatever interface the consumer declared it on), and access.ByMethod says which.
 // Code outside the module is not followed: the module's code that a library calls back
-// (net/http's route handlers, zitadel/oidc's storage in shared/idp) is made a root.
+// is followed from where the module hands it over: a route's handler (net/http) from
+// routes(), every method of a module type that reachable code makes by which an
+// interface of an imported package could call it, and shared/idp whole (zitadel/oidc's
+// storage and its callbacks).
 
 const module = "github.com/kagiya/kagiya"
 
@@ -47,8 +50,10 @@ type reach struct {
 }
 
 var loaded struct {
-	pkgs []*packages.Package
-	err  error
+	pkgs     []*packages.Package
+	external []*types.Interface             // externalInterfaces
+	exposed  map[*types.Named][]*types.Func // made's answers
+	err      error
 }
 
 func loadModule(t *testing.T) []*packages.Package {
@@ -57,6 +62,7 @@ func loadModule(t *testing.T) []*packages.Package {
 		cfg := &packages.Config{Dir: root, Mode: packages.NeedName | packages.NeedSyntax | packages.NeedTypes |
 			packages.NeedTypesInfo | packages.NeedImports | packages.NeedFiles}
 		loaded.pkgs, loaded.err = packages.Load(cfg, "./shared/...", "./functions/...")
+		loaded.external, loaded.exposed = externalInterfaces(loaded.pkgs), map[*types.Named][]*types.Func{}
 	}
 	if loaded.err != nil {
 		t.Fatal(loaded.err)
@@ -172,13 +178,86 @@ func (r *reach) visit(f *types.Func) {
 
 func (r *reach) walk(n ast.Node, info *types.Info) {
 	ast.Inspect(n, func(n ast.Node) bool {
-		if id, ok := n.(*ast.Ident); ok {
-			if f, ok := info.Uses[id].(*types.Func); ok {
+		switch n := n.(type) {
+		case *ast.Ident:
+			if f, ok := info.Uses[n].(*types.Func); ok {
 				r.use(f)
+			}
+		case *ast.CompositeLit:
+			r.made(info.TypeOf(n))
+		case *ast.CallExpr:
+			if id, ok := n.Fun.(*ast.Ident); ok && id.Name == "new" && len(n.Args) == 1 {
+				r.made(info.TypeOf(n.Args[0]))
 			}
 		}
 		return true
 	})
+}
+
+// made follows the methods by which code outside the module could call a module type
+// that reachable code makes (a composite literal, new): those of every interface of the
+// packages the module imports that the type implements (an http.Handler, an io.Writer, a
+// library's storage interface).
+func (r *reach) made(t types.Type) {
+	if p, ok := t.(*types.Pointer); ok {
+		t = p.Elem()
+	}
+	n, ok := t.(*types.Named)
+	if !ok || n.Obj().Pkg() == nil || !strings.HasPrefix(n.Obj().Pkg().Path(), module+"/") || notFollowed(n.Obj().Pkg().Path()) {
+		return
+	}
+	methods, ok := loaded.exposed[n]
+	if !ok {
+		ptr := types.NewPointer(n)
+		for _, iface := range loaded.external {
+			if !types.Implements(ptr, iface) {
+				continue
+			}
+			for i := range iface.NumMethods() {
+				m := iface.Method(i)
+				if obj, _, _ := types.LookupFieldOrMethod(ptr, false, m.Pkg(), m.Name()); obj != nil {
+					if f, ok := obj.(*types.Func); ok {
+						methods = append(methods, f)
+					}
+				}
+			}
+		}
+		loaded.exposed[n] = methods
+	}
+	for _, f := range methods {
+		r.use(f)
+	}
+}
+
+// externalInterfaces are the interfaces with methods that the packages outside the
+// module, which the module imports, declare.
+func externalInterfaces(pkgs []*packages.Package) []*types.Interface {
+	seen := map[*types.Package]bool{}
+	var out []*types.Interface
+	var visit func(p *types.Package)
+	visit = func(p *types.Package) {
+		if seen[p] {
+			return
+		}
+		seen[p] = true
+		if !strings.HasPrefix(p.Path(), module+"/") {
+			scope := p.Scope()
+			for _, name := range scope.Names() {
+				if tn, ok := scope.Lookup(name).(*types.TypeName); ok && tn.Exported() {
+					if iface, ok := tn.Type().Underlying().(*types.Interface); ok && iface.NumMethods() > 0 {
+						out = append(out, iface)
+					}
+				}
+			}
+		}
+		for _, q := range p.Imports() {
+			visit(q)
+		}
+	}
+	for _, p := range pkgs {
+		visit(p.Types)
+	}
+	return out
 }
 
 func (r *reach) rootPackage(path string) {
