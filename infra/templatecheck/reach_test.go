@@ -1,12 +1,14 @@
 package templatecheck
 
 import (
+	"fmt"
 	"go/ast"
 	"go/constant"
 	"go/types"
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"golang.org/x/tools/go/packages"
@@ -40,47 +42,48 @@ func notFollowed(path string) bool {
 }
 
 type reach struct {
+	*code
 	decls  map[*types.Func]*ast.FuncDecl
 	info   map[*ast.FuncDecl]*types.Info
-	pkgs   map[string]*packages.Package
+	byPath map[string]*packages.Package
 	named  []*types.Named // the module's named types, for interface calls
 	store  map[string]*types.Func
 	seen   map[*types.Func]bool
 	called map[string]bool // dynamostore.Store methods reached
 }
 
-var loaded struct {
+// code is the module's packages as go/types sees them, loaded once for every test.
+type code struct {
 	pkgs     []*packages.Package
 	external []*types.Interface             // externalInterfaces
 	exposed  map[*types.Named][]*types.Func // made's answers
-	err      error
 }
 
-func loadModule(t *testing.T) []*packages.Package {
-	t.Helper()
-	if loaded.pkgs == nil && loaded.err == nil {
-		cfg := &packages.Config{Dir: root, Mode: packages.NeedName | packages.NeedSyntax | packages.NeedTypes |
-			packages.NeedTypesInfo | packages.NeedImports | packages.NeedFiles}
-		loaded.pkgs, loaded.err = packages.Load(cfg, "./shared/...", "./functions/...")
-		loaded.external, loaded.exposed = externalInterfaces(loaded.pkgs), map[*types.Named][]*types.Func{}
+var loadCode = sync.OnceValues(func() (*code, error) {
+	cfg := &packages.Config{Dir: root, Mode: packages.NeedName | packages.NeedSyntax | packages.NeedTypes |
+		packages.NeedTypesInfo | packages.NeedImports | packages.NeedFiles}
+	pkgs, err := packages.Load(cfg, "./shared/...", "./functions/...")
+	if err != nil {
+		return nil, err
 	}
-	if loaded.err != nil {
-		t.Fatal(loaded.err)
-	}
-	for _, p := range loaded.pkgs {
+	for _, p := range pkgs {
 		for _, e := range p.Errors {
-			t.Fatalf("%s: %v", p.PkgPath, e)
+			return nil, fmt.Errorf("%s: %v", p.PkgPath, e)
 		}
 	}
-	return loaded.pkgs
-}
+	return &code{pkgs: pkgs, external: externalInterfaces(pkgs), exposed: map[*types.Named][]*types.Func{}}, nil
+})
 
 func newReach(t *testing.T) *reach {
-	r := &reach{decls: map[*types.Func]*ast.FuncDecl{}, info: map[*ast.FuncDecl]*types.Info{},
-		pkgs: map[string]*packages.Package{}, store: map[string]*types.Func{},
+	c, err := loadCode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &reach{code: c, decls: map[*types.Func]*ast.FuncDecl{}, info: map[*ast.FuncDecl]*types.Info{},
+		byPath: map[string]*packages.Package{}, store: map[string]*types.Func{},
 		seen: map[*types.Func]bool{}, called: map[string]bool{}}
-	for _, p := range loadModule(t) {
-		r.pkgs[p.PkgPath] = p
+	for _, p := range c.pkgs {
+		r.byPath[p.PkgPath] = p
 		for _, f := range p.Syntax {
 			for _, d := range f.Decls {
 				if fd, ok := d.(*ast.FuncDecl); ok {
@@ -100,7 +103,7 @@ func newReach(t *testing.T) *reach {
 			}
 		}
 	}
-	ds := r.pkgs[module+"/shared/store/dynamostore"]
+	ds := r.byPath[module+"/shared/store/dynamostore"]
 	if ds == nil {
 		t.Fatal("dynamostore not loaded")
 	}
@@ -206,10 +209,10 @@ func (r *reach) made(t types.Type) {
 	if !ok || n.Obj().Pkg() == nil || !strings.HasPrefix(n.Obj().Pkg().Path(), module+"/") || notFollowed(n.Obj().Pkg().Path()) {
 		return
 	}
-	methods, ok := loaded.exposed[n]
+	methods, ok := r.exposed[n]
 	if !ok {
 		ptr := types.NewPointer(n)
-		for _, iface := range loaded.external {
+		for _, iface := range r.external {
 			if !types.Implements(ptr, iface) {
 				continue
 			}
@@ -222,7 +225,7 @@ func (r *reach) made(t types.Type) {
 				}
 			}
 		}
-		loaded.exposed[n] = methods
+		r.exposed[n] = methods
 	}
 	for _, f := range methods {
 		r.use(f)
@@ -270,7 +273,7 @@ func (r *reach) rootPackage(path string) {
 
 // rootMain follows a function's command (functions/<dir>).
 func (r *reach) rootMain(t *testing.T, dir string) {
-	p := r.pkgs[module+"/functions/"+dir]
+	p := r.byPath[module+"/functions/"+dir]
 	if p == nil {
 		t.Fatalf("no package functions/%s", dir)
 	}
@@ -280,7 +283,7 @@ func (r *reach) rootMain(t *testing.T, dir string) {
 // rootRoute follows the handler of one route of httpapi's routes(), as API Gateway
 // sends it to the function.
 func (r *reach) rootRoute(t *testing.T, method, path string) {
-	p := r.pkgs[module+"/shared/httpapi"]
+	p := r.byPath[module+"/shared/httpapi"]
 	var routes *ast.FuncDecl
 	for f, fd := range r.decls {
 		if f.Name() == "routes" && f.Pkg() == p.Types {
