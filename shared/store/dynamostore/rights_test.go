@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -220,4 +221,17 @@ func quoted(ss []string) string {
 		q[i] = fmt.Sprintf("%q", s)
 	}
 	return strings.Join(q, ", ")
+}
+
+// TestEveryStoreMethodIsDeclared: every exported method of *Store is in access.ByMethod
+// (and so, by TestTableAccessIsDeclared, was run by the store contract): a method the
+// contract does not reach could not be vouched for, and the template test would refuse a
+// function that calls it.
+func TestEveryStoreMethodIsDeclared(t *testing.T) {
+	typ := reflect.TypeOf(&Store{})
+	for i := range typ.NumMethod() {
+		if m := typ.Method(i).Name; access.ByMethod[m] == nil {
+			t.Errorf("(*Store).%s is not in access.ByMethod: run it in TestTableAccessIsDeclared and declare what it asks", m)
+		}
+	}
 }
