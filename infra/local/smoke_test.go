@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/kagiya/kagiya/infra/smoke/check"
+	"github.com/kagiya/kagiya/shared/policy"
 )
 
 // The deployment smoke test passes against the local server (plain http: no HSTS or
@@ -37,11 +38,19 @@ func TestSmokeAgainstTheLocalServer(t *testing.T) {
 	}
 }
 
-// The deploy's smoke test (check.Temporary, as infra/deploy/deploy.sh runs it): the owner
-// makes a temporary account, every check passes with it, and it is gone afterwards.
+// The deploy's smoke test (check.Temporary, as infra/deploy/deploy.sh runs it), under
+// each password preset: the owner makes a temporary account, every check passes with
+// it, and it is gone afterwards.
 func TestSmokeWithATemporaryAccount(t *testing.T) {
-	base := startServer(t)
-	results, err := check.Temporary(context.Background(), base, "owner@example.com", "Kagi-2026-Tokyo!")
+	for _, preset := range policy.Names() {
+		t.Run(preset, func(t *testing.T) { smokeWithATemporaryAccount(t, preset) })
+	}
+}
+
+func smokeWithATemporaryAccount(t *testing.T, preset string) {
+	const pw = "Kagi-2026-Tokyo." // within every preset (basic8: 16 at most, "-_." only)
+	base := startServer(t, "-policy", preset, "-owner-password", pw)
+	results, err := check.Temporary(context.Background(), base, "owner@example.com", pw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,7 +67,7 @@ func TestSmokeWithATemporaryAccount(t *testing.T) {
 			t.Errorf("no %q check", want)
 		}
 	}
-	res := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")("GET", "/api/admin/accounts?q=kagiya-smoke-", nil)
+	res := apiAs(t, base, "owner@example.com", pw)("GET", "/api/admin/accounts?q=kagiya-smoke-", nil)
 	defer res.Body.Close()
 	var list struct {
 		Total int `json:"total"`

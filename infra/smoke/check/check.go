@@ -189,7 +189,9 @@ func Temporary(ctx context.Context, base, adminID, adminPassword string) ([]Resu
 		return out, nil
 	}
 	domain := adminID[strings.LastIndex(adminID, "@")+1:]
-	id, pw := "kagiya-smoke-"+random(8)+"@"+domain, "Sm!"+random(12)+"7" // 16: within every preset
+	// 16 characters of upper and lower case, a digit and "-": within every preset
+	// (basic8 allows 16 at most and "-_." as symbols; nist asks 15).
+	id, pw := "kagiya-smoke-"+random(8, alnum)+"@"+domain, "Sm-"+random(12, lower)+"7"
 	status, body, err = call("POST", "/api/admin/accounts", admin.CSRF,
 		map[string]any{"login_id": id, "role": "user", "password": pw, "force_change": false, "comment": "deploy smoke test (temporary)"})
 	if err != nil || status != 201 {
@@ -211,9 +213,14 @@ func Temporary(ctx context.Context, base, adminID, adminPassword string) ([]Resu
 	return out, runErr
 }
 
-// random is n lower-case letters and digits from crypto/rand.
-func random(n int) string {
-	const alphabet = "abcdefghijkmnpqrstuvwxyz23456789"
+// Alphabets of random; each has 32 characters, so a byte maps to one without bias.
+const (
+	alnum = "abcdefghijkmnpqrstuvwxyz23456789"
+	lower = "abcdefghijklmnopqrstuvwxyzabcdef"
+)
+
+// random is n characters of alphabet (32 long) from crypto/rand.
+func random(n int, alphabet string) string {
 	b := make([]byte, n)
 	rand.Read(b) //nolint:errcheck // crypto/rand.Read never fails (Go 1.24+)
 	for i := range b {
