@@ -11,6 +11,12 @@ package access
 // text up to the first "#" ("TENANT#"), "SCHEMA", or "ten_" for a query of an index
 // whose partition is a tenant ID.
 var ByMethod = map[string][]string{
+	"AddPasskey":                {"dynamodb:PutItem PASSKEY#", "dynamodb:PutItem TENANT#"},
+	"GetPasskeyEventually":      {"dynamodb:GetItem PASSKEY#"},
+	"ListPasskeys":              {"dynamodb:Query PASSKEY#"},
+	"RemovePasskeys":            {"dynamodb:DeleteItem PASSKEY#", "dynamodb:PutItem TENANT#"},
+	"RenamePasskey":             {"dynamodb:UpdateItem PASSKEY#"},
+	"UsePasskey":                {"dynamodb:GetItem PASSKEY#", "dynamodb:UpdateItem PASSKEY#"},
 	"AppendAudit":               {"dynamodb:PutItem AUDIT#"},
 	"ChangeLoginID":             {"dynamodb:DeleteItem LOGIN#", "dynamodb:GetItem TENANT#", "dynamodb:PutItem LOGIN#", "dynamodb:PutItem TENANT#"},
 	"ClaimDomain":               {"dynamodb:GetItem TENANT#", "dynamodb:PutItem DOMAIN#", "dynamodb:PutItem TENANT#"},
@@ -21,7 +27,7 @@ var ByMethod = map[string][]string{
 	"CreateSession":             {"dynamodb:PutItem SESSION#"},
 	"CreateTenant":              {"dynamodb:PutItem LOGIN#", "dynamodb:PutItem TENANT#", "dynamodb:UpdateItem TENANT#"},
 	"CreateToken":               {"dynamodb:PutItem TOKEN#"},
-	"DeleteAccount":             {"dynamodb:DeleteItem LOGIN#", "dynamodb:DeleteItem TENANT#", "dynamodb:GetItem TENANT#", "dynamodb:UpdateItem TENANT#"},
+	"DeleteAccount":             {"dynamodb:DeleteItem LOGIN#", "dynamodb:DeleteItem PASSKEY#", "dynamodb:DeleteItem TENANT#", "dynamodb:GetItem TENANT#", "dynamodb:Query PASSKEY#", "dynamodb:UpdateItem TENANT#"},
 	"DeleteCredential":          {"dynamodb:DeleteItem CRED#"},
 	"DeleteSession":             {"dynamodb:DeleteItem SESSION#"},
 	"DomainHolder":              {"dynamodb:GetItem DOMAIN#"},
