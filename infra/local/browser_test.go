@@ -44,6 +44,12 @@ func startServer(t *testing.T, extra ...string) string {
 // as it is).
 func startServerWith(t *testing.T, wrap func(account.Store) account.Store, extra ...string) string {
 	t.Helper()
+	return startServerOpts(t, func(o *options) { o.wrapStore = wrap }, extra...)
+}
+
+// startServerOpts is startServer with its options changed by set (the test-only ones).
+func startServerOpts(t *testing.T, set func(*options), extra ...string) string {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	addrc := make(chan string, 1)
 	done := make(chan error, 1)
@@ -53,7 +59,7 @@ func startServerWith(t *testing.T, wrap func(account.Store) account.Store, extra
 	if err != nil {
 		t.Fatal(err)
 	}
-	o.wrapStore = wrap
+	set(&o)
 	go func() { done <- serve(ctx, o, io.Discard, func(a string) { addrc <- a }) }()
 	select {
 	case a := <-addrc:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"html/template"
 	"net/http"
@@ -8,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/kagiya/kagiya/shared/mail"
 )
@@ -59,9 +61,20 @@ func wantsHTML(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
-// devMail serves the mailbox (API.md: GET /_dev/mail[?to=ADDRESS]) and its pages.
-func devMail(b *mail.Mailbox) http.Handler {
+// devMail serves the mailbox (API.md: GET /_dev/mail[?to=ADDRESS]) and its pages: the
+// mail delivered so far. Mail goes out through the outbox; flush lets its worker try
+// what is queued first (a send that failed and waits for its retry is not waited for),
+// so a reader sees what the requests before it mailed.
+func devMail(b *mail.Mailbox, flush func(context.Context) error) http.Handler {
 	mux := http.NewServeMux()
+	settled := func(h http.HandlerFunc) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), 5*time.Second)
+			flush(ctx) //nolint:errcheck // what was delivered by then is the answer
+			cancel()
+			h(w, r)
+		}
+	}
 	page := func(w http.ResponseWriter, data any) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Header().Set("Cache-Control", "no-store")
@@ -72,7 +85,7 @@ func devMail(b *mail.Mailbox) http.Handler {
 		N int
 		M mail.Message
 	}
-	mux.HandleFunc("GET /_dev/mail", func(w http.ResponseWriter, r *http.Request) {
+	mux.HandleFunc("GET /_dev/mail", settled(func(w http.ResponseWriter, r *http.Request) {
 		msgs := b.Messages(r.URL.Query().Get("to"))
 		if !wantsHTML(r) {
 			w.Header().Set("Content-Type", "application/json; charset=utf-8")
@@ -89,7 +102,7 @@ func devMail(b *mail.Mailbox) http.Handler {
 		}
 		slices.Reverse(list) // newest first
 		page(w, map[string]any{"All": list})
-	})
+	}))
 	message := func(r *http.Request) (int, mail.Message, bool) {
 		all := b.Messages("")
 		n, err := strconv.Atoi(r.PathValue("n"))

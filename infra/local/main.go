@@ -25,6 +25,7 @@ import (
 	"github.com/kagiya/kagiya/shared/httpapi"
 	"github.com/kagiya/kagiya/shared/idp"
 	"github.com/kagiya/kagiya/shared/mail"
+	"github.com/kagiya/kagiya/shared/outbox"
 	"github.com/kagiya/kagiya/shared/password"
 	"github.com/kagiya/kagiya/shared/store/boltstore"
 	"github.com/kagiya/kagiya/site"
@@ -66,6 +67,9 @@ type options struct {
 	// wrapStore, when set (tests only; no flag), wraps the store the account service
 	// uses: a fault-injecting store, for instance.
 	wrapStore func(account.Store) account.Store
+	// wrapSender, when set (tests only), wraps the outbox's sender (the SES stand-in):
+	// a fault-injecting mailer, for instance.
+	wrapSender func(outbox.Sender) outbox.Sender
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -150,7 +154,19 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	if err != nil {
 		return err
 	}
+	// Mail goes through the outbox, as in AWS: the flows enqueue it in the store, and
+	// the worker delivers it to the mailbox (the SES stand-in), retrying what failed.
 	mailbox := mail.NewMailbox(time.Now)
+	var sender outbox.Sender = mailbox
+	if o.wrapSender != nil {
+		sender = o.wrapSender(mailbox)
+	}
+	mailWorker := outbox.NewWorker(store, &outbox.Deliverer{Sender: sender, Audit: store, Now: time.Now, Log: log})
+	mailCtx, stopMail := context.WithCancel(ctx)
+	mailDone := make(chan struct{})
+	go func() { mailWorker.Run(mailCtx); close(mailDone) }()
+	defer func() { stopMail(); <-mailDone }() // before the store closes
+	mailer := outbox.New(store, time.Now, mailWorker.Wake)
 	cfg := account.Config{Hash: o.hash}
 	if !o.rateLimit {
 		cfg.LoginPerIPMinute, cfg.RecoveryPerIPMinute = -1, -1
@@ -163,7 +179,7 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	if o.wrapStore != nil {
 		accounts = o.wrapStore(store)
 	}
-	svc, err := account.New(account.Deps{Store: accounts, Mailer: mailbox, Templates: tmpl,
+	svc, err := account.New(account.Deps{Store: accounts, Mailer: mailer, Templates: tmpl,
 		Now: time.Now, Log: log, SiteURL: siteURL, SealKey: account.StaticKey(sealKey), Resolver: resolver(o.dns)}, cfg)
 	if err != nil {
 		return err
@@ -209,7 +225,7 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	mux.Handle("/api/", api)
 	mux.Handle(idp.Discovery, api)
 	mux.Handle(s3Prefix+"/", s3fake.handler)
-	inbox := devMail(mailbox)
+	inbox := devMail(mailbox, mailWorker.Flush)
 	mux.Handle("/_dev/mail", inbox)
 	mux.Handle("/_dev/mail/", inbox)
 	mux.Handle("/_dev/mail.css", inbox)

@@ -324,6 +324,7 @@ func (s *Bulk) NotifyBulkPasswordChange(ctx context.Context, tenantID, loginID, 
 	if err != nil {
 		return false, err
 	}
-	s.notify(ctx, a, &mail.PasswordChanged{ByAdmin: true, When: s.formatTime(a.PasswordChangedAt, set)})
+	job, _, _ := strings.Cut(marker, "#") // the row's marker: job ID # line
+	s.notifyJob(ctx, a, &mail.PasswordChanged{ByAdmin: true, When: s.formatTime(a.PasswordChangedAt, set)}, job)
 	return true, nil
 }

@@ -22,7 +22,10 @@ type notifier struct {
 
 // notify renders and sends one email; a failure is logged, not returned, since the change
 // it reports has already happened.
-func (no *notifier) notify(ctx context.Context, a Account, e mail.Email) {
+func (no *notifier) notify(ctx context.Context, a Account, e mail.Email) { no.notifyJob(ctx, a, e, "") }
+
+// notifyJob is notify for a bulk job's notice: its delivery counts in job's notified.
+func (no *notifier) notifyJob(ctx context.Context, a Account, e mail.Email, job string) {
 	lang := a.Language
 	if lang == "" {
 		if t, err := no.tenants.tenant(ctx, a.TenantID); err == nil {
@@ -35,6 +38,7 @@ func (no *notifier) notify(ctx context.Context, a Account, e mail.Email) {
 	}
 	msg, err := no.tmpl.Render(lang, mail.Recipient{LoginID: a.LoginID, SiteURL: no.siteURL}, e)
 	if err == nil {
+		msg.Meta.TenantID, msg.Meta.AccountID, msg.Meta.LoginID, msg.Meta.BulkJob = a.TenantID, a.ID, a.LoginID, job
 		err = no.mailer.Send(ctx, msg)
 	}
 	if err != nil {

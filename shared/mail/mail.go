@@ -16,6 +16,21 @@ type Message struct {
 	Text    string    `json:"text"`
 	HTML    string    `json:"html"`
 	SentAt  time.Time `json:"sent_at"`
+	// Meta is what the message is about, for the outbox's audit and counts; it is
+	// never sent, nor shown by the dev mailbox.
+	Meta Meta `json:"-"`
+}
+
+// Meta says what a message is about: its kind and the account it concerns, never its
+// address or links.
+type Meta struct {
+	Kind      string `json:"kind"`                 // the kind of email: lock_notice, password_reset, ...
+	TenantID  string `json:"tenant_id,omitempty"`  // the account's tenant
+	AccountID string `json:"account_id,omitempty"` // the account it goes to
+	LoginID   string `json:"login_id,omitempty"`   // that account's login ID, the audit's target
+	// BulkJob is the bulk job whose "password changed" notice this is: its delivery
+	// counts in the job's notified.
+	BulkJob string `json:"bulk_job,omitempty"`
 }
 
 // Mailbox is the local server's stand-in for SES: it keeps every message, in order.

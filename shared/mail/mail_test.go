@@ -91,6 +91,9 @@ func TestEveryKindRendersInBothLanguages(t *testing.T) {
 				strings.Contains(m.Text+m.HTML, "<no value>") || !strings.Contains(m.Text+m.HTML, "2026-11-23 09:00") {
 				t.Errorf("%s.%s: %+v", e.kind(), lang, m)
 			}
+			if m.Meta.Kind != e.kind() { // the outbox audits deliveries by kind
+				t.Errorf("%s.%s: meta kind %q", e.kind(), lang, m.Meta.Kind)
+			}
 		}
 	}
 	// Every event of the MFA notice has its own subject.

@@ -198,7 +198,8 @@ func (t *Templates) Render(lang string, to Recipient, e Email) (Message, error) 
 			return Message{}, fmt.Errorf("render %s: %w", name, err)
 		}
 	}
-	return Message{To: []string{to.LoginID}, Subject: oneLine(subject.String()), Text: text.String(), HTML: html.String()}, nil
+	return Message{To: []string{to.LoginID}, Subject: oneLine(subject.String()), Text: text.String(), HTML: html.String(),
+		Meta: Meta{Kind: e.kind()}}, nil
 }
 
 // oneLine makes s one line of text: each run of spaces, line breaks, other control

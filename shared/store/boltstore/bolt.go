@@ -35,6 +35,7 @@ var (
 	bDomains  = []byte("domains")     // verified domain → the tenant ID that holds it
 	bMeta     = []byte("meta")        // schema-version → the items' schema version
 	bPasskeys = []byte("passkeys")    // account\x00passkey ID → Passkey
+	bOutbox   = []byte("outbox")      // message ID → outbox.Item: mail not delivered yet
 )
 
 // Store keeps everything in one bbolt database. Every method is one bbolt transaction,
@@ -69,7 +70,7 @@ func Open(path string) (*Store, error) {
 	// one fsync (bbolt serializes writers, and a sign-in makes four writes).
 	db.MaxBatchDelay = time.Millisecond
 	err = db.Update(func(tx *bolt.Tx) error {
-		for _, b := range [][]byte{bTenants, bAccounts, bSessions, bAudit, bTokens, bJobs, bLogins, bHistory, bSecrets, bRecovery, bCreds, bDomains, bMeta, bPasskeys} {
+		for _, b := range [][]byte{bTenants, bAccounts, bSessions, bAudit, bTokens, bJobs, bLogins, bHistory, bSecrets, bRecovery, bCreds, bDomains, bMeta, bPasskeys, bOutbox} {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
