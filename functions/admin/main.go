@@ -16,13 +16,14 @@ import (
 	"github.com/kagiya/kagiya/shared/bulk"
 	"github.com/kagiya/kagiya/shared/httpapi"
 	"github.com/kagiya/kagiya/shared/lambdaapi"
+	"github.com/kagiya/kagiya/shared/outbox/sqsoutbox"
 	"github.com/kagiya/kagiya/shared/s3files"
 )
 
 func main() {
 	uploads := func(cfg aws.Config, bucket string) bulk.Presigner { return s3files.New(s3.NewFromConfig(cfg), bucket) }
 	exports := func(cfg aws.Config, bucket string) httpapi.Exports { return s3files.New(s3.NewFromConfig(cfg), bucket) }
-	entry, err := lambdaapi.AdminEntry(context.Background(), os.Getenv, lambdaapi.Parts{Uploads: uploads, Exports: exports, Mail: lambdaapi.SES})
+	entry, err := lambdaapi.AdminEntry(context.Background(), os.Getenv, lambdaapi.Parts{Uploads: uploads, Exports: exports, Mail: sqsoutbox.Mailer})
 	if err != nil {
 		slog.Error("admin: start", "err", err)
 		os.Exit(1)

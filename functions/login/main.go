@@ -15,13 +15,14 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/kagiya/kagiya/shared/lambdaapi"
+	"github.com/kagiya/kagiya/shared/outbox/sqsoutbox"
 )
 
 func main() {
 	keys := func(cfg aws.Config, secrets lambdaapi.SecretStore, keyID string) func(context.Context) ([]byte, error) {
 		return lambdaapi.SealKeyFromKMS(lambdaapi.KMS(kms.NewFromConfig(cfg)), secrets, keyID)
 	}
-	h, err := lambdaapi.Handler(context.Background(), os.Getenv, lambdaapi.Parts{Keys: keys, Mail: lambdaapi.SES})
+	h, err := lambdaapi.Handler(context.Background(), os.Getenv, lambdaapi.Parts{Keys: keys, Mail: sqsoutbox.Mailer})
 	if err != nil {
 		slog.Error("login: start", "err", err)
 		os.Exit(1)

@@ -12,10 +12,11 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/kagiya/kagiya/shared/lambdaapi"
+	"github.com/kagiya/kagiya/shared/outbox/sqsoutbox"
 )
 
 func main() {
-	h, err := lambdaapi.Handler(context.Background(), os.Getenv, lambdaapi.Parts{Mail: lambdaapi.SES})
+	h, err := lambdaapi.Handler(context.Background(), os.Getenv, lambdaapi.Parts{Mail: sqsoutbox.Mailer})
 	if err != nil {
 		slog.Error("password: start", "err", err)
 		os.Exit(1)

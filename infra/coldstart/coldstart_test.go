@@ -44,6 +44,7 @@ func initTime(b *testing.B, bin, store string) time.Duration {
 		"MAIL_FROM=no-reply@example.com", "SEAL_KMS_KEY=arn:aws:kms:us-east-1:000000000000:key/test", "UPLOAD_BUCKET=uploads",
 		"CONTINUE_QUEUE_URL=https://sqs.us-east-1.amazonaws.com/000000000000/continue",
 		"APPLY_QUEUE_URL=https://sqs.us-east-1.amazonaws.com/000000000000/apply", "FAILED_RUN_QUEUE_ARN=arn:aws:sqs:us-east-1:000000000000:failed", "AWS_ENDPOINT_URL=" + store,
+		"MAIL_QUEUE_URL=https://sqs.us-east-1.amazonaws.com/000000000000/mail", "MAIL_SENDERS=2", "MAIL_MAX_RECEIVES=31",
 		"HOME=" + b.TempDir()}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -70,7 +71,7 @@ func BenchmarkInit(b *testing.B) {
 	if err := dynamostore.CreateTable(context.Background(), db, "kagiya"); err != nil {
 		b.Fatal(err)
 	}
-	for _, fn := range []string{"login", "password", "reset", "unlock", "admin", "bulk", "oidc", "mailevents"} {
+	for _, fn := range []string{"login", "password", "reset", "unlock", "admin", "bulk", "oidc", "mailevents", "mailsender"} {
 		b.Run(fn, func(b *testing.B) {
 			bin := filepath.Join(b.TempDir(), fn)
 			build := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags=-s -w", "-o", bin, "../../functions/"+fn)

@@ -54,6 +54,7 @@ func localStack(originSecret string) stack {
 			"ContinueQueue":        queueURL("kagiya-ContinueQueue"),
 			"FailedRunQueue":       queueURL("kagiya-FailedRunQueue"),
 			"ApplyQueue":           queueURL("kagiya-ApplyQueue"),
+			"MailQueue":            queueURL("kagiya-MailQueue"),
 			"UploadBucket":         "kagiya-uploads-" + region + "-" + account,
 			"MailEventsTopic":      arn("sns", "kagiya-MailEventsTopic"),
 			"AuditArchiveBucket":   "kagiya-auditarchive-" + region + "-" + account,
@@ -64,6 +65,7 @@ func localStack(originSecret string) stack {
 			"ContinueQueue.Arn":  arn("sqs", "kagiya-ContinueQueue"),
 			"FailedRunQueue.Arn": arn("sqs", "kagiya-FailedRunQueue"),
 			"ApplyQueue.Arn":     arn("sqs", "kagiya-ApplyQueue"),
+			"MailQueue.Arn":      arn("sqs", "kagiya-MailQueue"),
 		},
 		Secrets: map[string]string{secretARN: originSecret},
 	}
@@ -121,7 +123,8 @@ func randomLetters(t *testing.T, n int) string {
 // tenant's setup, sign-in, the signed-in account, the account list, a bulk upload end to
 // end (presigned PUT, the S3 event, the job read back), a job continued and one ended
 // through SQS, an SES bounce through SNS, a password reset and an unlock by their
-// emailed links, and the OpenID Connect discovery document.
+// emailed links (each email through the mail queue and the mail sender function), and
+// the OpenID Connect discovery document.
 func TestFunctionsUnderTheEmulator(t *testing.T) {
 	ses := os.Getenv(sesEnv)
 	if ses == "" {
@@ -140,7 +143,7 @@ func TestFunctionsUnderTheEmulator(t *testing.T) {
 		byDir[f.Dir] = f
 	}
 	for _, dir := range []string{"functions/login", "functions/admin", "functions/password", "functions/reset",
-		"functions/unlock", "functions/bulk", "functions/mailevents", "functions/oidc"} {
+		"functions/unlock", "functions/bulk", "functions/mailevents", "functions/oidc", "functions/mailsender"} {
 		if _, ok := byDir[dir]; !ok {
 			t.Fatalf("template.yaml has no function with CodeUri %s", dir)
 		}
@@ -148,7 +151,8 @@ func TestFunctionsUnderTheEmulator(t *testing.T) {
 	bins := build(t, fns, t.TempDir())
 
 	// The stand-ins: DynamoDB (minidyn, with transactions), S3 (gofakes3), SES
-	// (aws-ses-v2-local), the stack's secrets, and every other service refusing.
+	// (aws-ses-v2-local), the mail queue (SQS), the stack's secrets, and every other
+	// service refusing.
 	ctx := context.Background()
 	dyn := httptest.NewServer(server.NewServer())
 	t.Cleanup(dyn.Close)
@@ -166,8 +170,12 @@ func TestFunctionsUnderTheEmulator(t *testing.T) {
 	other := &otherAWS{secrets: st.Secrets}
 	othersrv := httptest.NewServer(other)
 	t.Cleanup(othersrv.Close)
+	mq := &mailQueue{url: st.Refs["MailQueue"]}
+	mqsrv := httptest.NewServer(mq)
+	t.Cleanup(mqsrv.Close)
 	endpoints := map[string]string{"AWS_ENDPOINT_URL": othersrv.URL, "AWS_ENDPOINT_URL_DYNAMODB": dyn.URL,
-		"AWS_ENDPOINT_URL_S3": s3srv.URL, "AWS_ENDPOINT_URL_SES": ses, "AWS_ENDPOINT_URL_SECRETS_MANAGER": othersrv.URL}
+		"AWS_ENDPOINT_URL_S3": s3srv.URL, "AWS_ENDPOINT_URL_SES": ses, "AWS_ENDPOINT_URL_SECRETS_MANAGER": othersrv.URL,
+		"AWS_ENDPOINT_URL_SQS": mqsrv.URL}
 
 	fn := map[string]*running{}
 	for name, f := range fns {
@@ -237,6 +245,7 @@ func TestFunctionsUnderTheEmulator(t *testing.T) {
 	if list := api.accounts(fn["admin"], ownerS); list.Total != 3 {
 		t.Fatalf("account list after the bulk job: %+v", list)
 	}
+	mq.deliver(t, fn["mailsender"])
 	if !slices.ContainsFunc(mailTo(t, ses, owner), func(m sesMail) bool {
 		return m.From == "no-reply@example.com" && strings.Contains(m.Body.Text, "社員 一覧.csv")
 	}) {
@@ -285,6 +294,7 @@ func TestFunctionsUnderTheEmulator(t *testing.T) {
 
 	// A password reset by its emailed link, then a sign-in with the new password.
 	api.expect(fn["reset"], "POST", "/api/password/forgot", `{"login_id":"`+user2+`"}`, nil, http.StatusAccepted, nil)
+	mq.deliver(t, fn["mailsender"])
 	token := linkToken(t, mailTo(t, ses, user2), "/reset.html?token=")
 	secrets = append(secrets, token)
 	api.expect(fn["reset"], "POST", "/api/password/reset", `{"token":"`+token+`","new_password":"`+newPW+`"}`, nil, http.StatusOK, nil)
@@ -301,6 +311,7 @@ func TestFunctionsUnderTheEmulator(t *testing.T) {
 	if res := api.call(fn["login"], "POST", "/api/login", `{"login_id":"`+user2+`","password":"`+newPW+`"}`, nil); res.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("the right password on a locked account: %d %s", res.StatusCode, res.Body)
 	}
+	mq.deliver(t, fn["mailsender"])
 	token = linkToken(t, mailTo(t, ses, user2), "/unlock.html?token=")
 	secrets = append(secrets, token)
 	api.expect(fn["unlock"], "POST", "/api/unlock", `{"token":"`+token+`"}`, nil, http.StatusOK, nil)
@@ -317,6 +328,11 @@ func TestFunctionsUnderTheEmulator(t *testing.T) {
 		t.Fatalf("discovery: %+v", discovery)
 	}
 
+	mq.mu.Lock()
+	if len(mq.seen) > 0 {
+		t.Errorf("SQS requests other than the mail queue's: %q", mq.seen)
+	}
+	mq.mu.Unlock()
 	other.mu.Lock()
 	defer other.mu.Unlock()
 	if len(other.seen) > 0 {

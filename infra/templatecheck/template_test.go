@@ -197,8 +197,9 @@ func TestTableAndPermissions(t *testing.T) {
 }
 
 // TestFunctionPermissions reads each function's policy statements: table actions only on
-// the table and only those the function's store calls need, and mail only from the
-// configured SES identity, only for the functions that send mail.
+// the table and only those the function's store calls need; mail only into the mail
+// queue, only for the functions that send mail (and have the outbox's mailer), and SES
+// only for the mail sender, only from the configured identity.
 func TestFunctionPermissions(t *testing.T) {
 	var doc struct {
 		Resources map[string]struct {
@@ -218,11 +219,13 @@ func TestFunctionPermissions(t *testing.T) {
 	decodeTemplate(t, &doc)
 	sends := map[string]bool{"LoginFunction": true, "AdminFunction": true, "ResetFunction": true, "PasswordFunction": true,
 		"BulkFunction": true, "UnlockFunction": false, "MailEventsFunction": false, "OidcFunction": false,
-		"AuditArchiveFunction": false}
+		"AuditArchiveFunction": false, "MailSenderFunction": false}
+	const sesSender = "MailSenderFunction" // the one function that talks to SES
 	allowed := map[string]bool{"dynamodb:GetItem": true, "dynamodb:PutItem": true, "dynamodb:UpdateItem": true,
 		"dynamodb:DeleteItem": true, "dynamodb:Query": true, "dynamodb:TransactWriteItems": true, "ses:SendRawEmail": true,
 		"s3:PutObject": true, "s3:GetObject": true, "s3:DeleteObject": true, "sqs:SendMessage": true, "ssm:GetParameter": true,
 		"kms:GenerateDataKey": true, "kms:Decrypt": true, "secretsmanager:GetSecretValue": true,
+		"ses:GetSendQuota": true, "sqs:ChangeMessageVisibility": true,
 		"dynamodb:DescribeStream": true, "dynamodb:GetRecords": true, "dynamodb:GetShardIterator": true, "dynamodb:ListStreams": true}
 	// The functions behind the HTTP API read the origin secret at start.
 	servesHTTP := map[string]bool{"LoginFunction": true, "AdminFunction": true, "PasswordFunction": true, "UnlockFunction": true,
@@ -238,10 +241,11 @@ func TestFunctionPermissions(t *testing.T) {
 		if !known {
 			t.Errorf("%s: a function this test does not know; add what it may do", name)
 		}
-		mails, readsOrigin := false, false
+		mails, usesSES, readsOrigin := false, false, false
 		for _, p := range res.Properties.Policies {
 			for _, st := range p.Statement {
-				if st.Resource == "*" {
+				// GetSendQuota names no resource; IAM grants it on "*" alone.
+				if st.Resource == "*" && !(name == sesSender && slices.Equal(st.Action, []string{"ses:GetSendQuota"})) {
 					t.Errorf("%s: a statement on every resource", name)
 				}
 				for _, action := range st.Action {
@@ -289,8 +293,25 @@ func TestFunctionPermissions(t *testing.T) {
 							t.Errorf("%s: %s on %v, beyond the pepper parameter", name, action, st.Resource)
 						}
 					}
+					if strings.HasPrefix(action, "sqs:") {
+						r, _ := st.Resource.(string)
+						switch {
+						case action == "sqs:SendMessage" && r == "MailQueue.Arn":
+							mails = true
+						case action == "sqs:SendMessage" && name == "BulkFunction" && r == "ContinueQueue.Arn":
+						case action == "sqs:ChangeMessageVisibility" && name == sesSender && r == "MailQueue.Arn":
+						default:
+							t.Errorf("%s: %s on %v", name, action, st.Resource)
+						}
+					}
 					if strings.HasPrefix(action, "ses:") {
-						mails = true
+						usesSES = true
+						if name != sesSender {
+							t.Errorf("%s: %s: only the mail sender talks to SES", name, action)
+						}
+						if action == "ses:GetSendQuota" {
+							continue
+						}
 						rs, _ := st.Resource.([]any)
 						for _, r := range rs {
 							s, _ := r.(string)
@@ -311,23 +332,27 @@ func TestFunctionPermissions(t *testing.T) {
 		if mails != want {
 			t.Errorf("%s: may send mail = %v, want %v", name, mails, want)
 		}
-		// A function has a mailer exactly when it may send mail.
-		if takes := takesMailer(t, res.Properties.CodeURI); takes != mails {
-			t.Errorf("%s (%s): has a mailer = %v, may send mail = %v", name, res.Properties.CodeURI, takes, mails)
+		// A function has a mailer exactly when it may enqueue mail, and talks to SES
+		// exactly when it is the mail sender.
+		main := mainOf(t, res.Properties.CodeURI)
+		takes := strings.Contains(main, "Mail: sqsoutbox.Mailer") || strings.Contains(main, "bulklambda.Handler(") // bulklambda passes it
+		if takes != mails {
+			t.Errorf("%s (%s): has a mailer = %v, may enqueue mail = %v", name, res.Properties.CodeURI, takes, mails)
+		}
+		if delivers := strings.Contains(main, "maillambda.Handler("); delivers != usesSES || usesSES != (name == sesSender) {
+			t.Errorf("%s (%s): delivers the mail queue = %v, may use SES = %v", name, res.Properties.CodeURI, delivers, usesSES)
 		}
 	}
 }
 
-// takesMailer reports whether the function in dir (functions/x) builds its services
-// with the SES mailer: its main passes lambdaapi.SES, or runs the bulk job (bulklambda
-// passes it). The others do not link the SES client.
-func takesMailer(t *testing.T, dir string) bool {
+// mainOf is the source of the function in dir (functions/x).
+func mainOf(t *testing.T, dir string) string {
 	t.Helper()
 	src, err := os.ReadFile(filepath.Join(root, dir, "main.go"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	return strings.Contains(string(src), "Mail: lambdaapi.SES") || strings.Contains(string(src), "bulklambda.Handler(")
+	return string(src)
 }
 
 // TestBulkWiring checks the upload bucket and the bulk function's triggers.

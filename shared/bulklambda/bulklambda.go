@@ -19,6 +19,7 @@ import (
 
 	"github.com/kagiya/kagiya/shared/bulk"
 	"github.com/kagiya/kagiya/shared/lambdaapi"
+	"github.com/kagiya/kagiya/shared/outbox/sqsoutbox"
 	"github.com/kagiya/kagiya/shared/s3files"
 )
 
@@ -81,7 +82,7 @@ func Handler(ctx context.Context, getenv func(string) string) (func(context.Cont
 	if bucket == "" || queueURL == "" || applyURL == "" || failedARN == "" {
 		return nil, fmt.Errorf("config: UPLOAD_BUCKET, CONTINUE_QUEUE_URL, APPLY_QUEUE_URL and FAILED_RUN_QUEUE_ARN are required")
 	}
-	env, err := lambdaapi.Build(ctx, getenv, lambdaapi.Parts{Mail: lambdaapi.SES})
+	env, err := lambdaapi.Build(ctx, getenv, lambdaapi.Parts{Mail: sqsoutbox.Mailer})
 	if err != nil {
 		return nil, err
 	}

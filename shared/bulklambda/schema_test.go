@@ -34,6 +34,7 @@ func TestRefusesTableOfNewerSchema(t *testing.T) {
 		"UPLOAD_BUCKET": "uploads", "CONTINUE_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/continue",
 		"APPLY_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/apply", "FAILED_RUN_QUEUE_ARN": "arn:aws:sqs:us-east-1:123456789012:failed",
 		"AWS_REGION": "us-east-1", "AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test",
+		"MAIL_QUEUE_URL":            "https://sqs.us-east-1.amazonaws.com/123456789012/mail",
 		"AWS_ENDPOINT_URL_DYNAMODB": srv.URL}
 	h, err := Handler(ctx, func(k string) string { return env[k] })
 	if err != nil {

@@ -20,13 +20,11 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/aws/aws-sdk-go-v2/service/ses"
 
 	"github.com/kagiya/kagiya/shared/account"
 	"github.com/kagiya/kagiya/shared/bulk"
 	"github.com/kagiya/kagiya/shared/httpapi"
 	"github.com/kagiya/kagiya/shared/mail"
-	"github.com/kagiya/kagiya/shared/mail/sesmail"
 	"github.com/kagiya/kagiya/shared/password"
 	"github.com/kagiya/kagiya/shared/store/dynamostore"
 )
@@ -103,16 +101,19 @@ type Env struct {
 // the seal key's item (the template test follows each function's code from its main).
 type KeyClient func(awsCfg aws.Config, secrets SecretStore, keyID string) func(context.Context) ([]byte, error)
 
-// MailClient makes the mail sender; the functions that send email pass SES, the others
-// (the unlock link, the OpenID Connect provider, the mail-event recorder) nothing, so
-// they do not link it (the template test holds this to their mail permissions).
-type MailClient func(awsCfg aws.Config, from, configSet string) account.Mailer
+// MailClient makes the mailer of a function that sends email: sqsoutbox.Mailer, which
+// enqueues each email in the mail queue at queueURL (MAIL_QUEUE_URL) for the mail sender
+// function. The others (the unlock link, the OpenID Connect provider, the mail-event
+// recorder) pass nothing, so they do not link the SQS client (the template test holds
+// this to their queue rights). awsCfg has the API calls' retryer (CallConfig).
+type MailClient func(awsCfg aws.Config, queueURL string) account.Mailer
 
-// SES sends through Amazon SES from the verified identity from, in configuration set
-// configSet ("" for none).
-func SES(awsCfg aws.Config, from, configSet string) account.Mailer {
-	client := ses.NewFromConfig(awsCfg, func(o *ses.Options) { o.Retryer, o.HTTPClient = apiCallRetryer(), apiCallHTTPClient() })
-	return sesmail.New(sesmail.SendRawEmailFunc(client.SendRawEmail), from).WithConfigurationSet(configSet)
+// CallConfig is awsCfg with the retryer and per-attempt timeout of the API functions'
+// calls (retry.go), for clients made outside this package.
+func CallConfig(awsCfg aws.Config) aws.Config {
+	awsCfg.Retryer = apiCallRetryer
+	awsCfg.HTTPClient = apiCallHTTPClient()
+	return awsCfg
 }
 
 // Build reads the environment and builds the parts every function shares, with the
@@ -128,6 +129,9 @@ func Build(ctx context.Context, getenv func(string) string, parts Parts) (Env, e
 		return Env{}, fmt.Errorf("aws config: %w", err)
 	}
 	var tmpl *mail.Templates
+	if parts.Mail != nil && getenv("MAIL_QUEUE_URL") == "" {
+		return Env{}, errors.New("config: MAIL_QUEUE_URL is not set (the mail queue of a function that sends email)")
+	}
 	if parts.Mail != nil { // parsing and escaping every email is a few ms of the start
 		if tmpl, err = mail.LoadTemplates(); err != nil {
 			return Env{}, err
@@ -146,7 +150,7 @@ func Build(ctx context.Context, getenv func(string) string, parts Parts) (Env, e
 	}
 	var mailer account.Mailer
 	if parts.Mail != nil {
-		mailer = parts.Mail(awsCfg, cfg.MailFrom, getenv("MAIL_CONFIG_SET"))
+		mailer = parts.Mail(CallConfig(awsCfg), getenv("MAIL_QUEUE_URL"))
 	}
 	svc, err := account.New(account.Deps{
 		SealKey:   sealKey,
@@ -183,7 +187,7 @@ type Parts struct {
 	Uploads Uploads                                                // the admin function: it presigns uploads
 	Exports func(awsCfg aws.Config, bucket string) httpapi.Exports // the admin function: large exports go through S3
 	Keys    KeyClient                                              // the sign-in function: it checks second-factor codes
-	Mail    MailClient                                             // every function that sends email (SES)
+	Mail    MailClient                                             // every function that sends email (to the mail queue)
 	// OIDC builds the OpenID Connect provider (the oidc function; the others do not link it).
 	OIDC func(ctx context.Context, env Env) (http.Handler, error)
 }

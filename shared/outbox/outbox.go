@@ -149,3 +149,28 @@ func Permanent(err error) bool {
 	var p interface{ Permanent() bool }
 	return errors.As(err, &p) && p.Permanent()
 }
+
+// Claim is what ClaimMail found.
+type Claim int
+
+const (
+	// Claimed: this sender holds the message until its lease ends; it sends it.
+	Claimed Claim = iota
+	// AlreadySent: the message was delivered before (a redelivered queue message).
+	AlreadySent
+	// Busy: another sender holds it now (its lease has not ended).
+	Busy
+)
+
+// Marks make a delivery idempotent on the message ID (in AWS: a table item with a TTL).
+// A sender claims the message before sending, for a lease longer than a send can take,
+// and marks it sent after: a message redelivered by the queue (a retried Lambda, a
+// batch item whose deletion failed) finds the mark and is not sent again. The one case
+// that mails twice is a sender that stops after SES took the message and before the
+// mark: its lease ends and the message is sent again. That is the choice: at least
+// once, since a duplicate notice is harmless and a lost unlock or reset link is not.
+type Marks interface {
+	ClaimMail(ctx context.Context, id string, now, leaseUntil, expires time.Time) (Claim, error)
+	MarkMailSent(ctx context.Context, id string, expires time.Time) error
+	ReleaseMail(ctx context.Context, id string) error
+}

@@ -3,6 +3,7 @@ package sesmail
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"mime"
 	"mime/multipart"
@@ -11,8 +12,11 @@ import (
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/service/ses"
+	"github.com/aws/smithy-go"
 
+	"github.com/kagiya/kagiya/shared/faults"
 	"github.com/kagiya/kagiya/shared/mail"
+	"github.com/kagiya/kagiya/shared/outbox"
 )
 
 // captured is a Client that keeps what it was asked to send.
@@ -96,6 +100,8 @@ func TestMessageRefusesBadAddresses(t *testing.T) {
 	for _, to := range [][]string{{"a@example.com\r\nBcc: evil@example.com"}, {"Evil <a@example.com>"}, {"not an address"}, nil} {
 		if err := New(c, "no-reply@example.com").Send(context.Background(), mail.Message{To: to, Subject: "s", Text: "t", HTML: "h"}); err == nil {
 			t.Errorf("%q sent", to)
+		} else if !outbox.Permanent(err) { // the outbox gives it up rather than retrying it for a day
+			t.Errorf("%q: %v is not permanent", to, err)
 		}
 	}
 	if err := New(c, "no-reply@example.com\r\nBcc: evil@example.com").Send(context.Background(), mail.Message{To: []string{"a@example.com"}, Subject: "s"}); err == nil {
@@ -103,5 +109,26 @@ func TestMessageRefusesBadAddresses(t *testing.T) {
 	}
 	if len(c.in) != 0 {
 		t.Fatalf("%d sent", len(c.in))
+	}
+}
+
+// SES's rejection of a message is permanent (the outbox gives it up); its throttling
+// and a timeout are not (the outbox retries them).
+func TestSendErrorsPermanentOrNot(t *testing.T) {
+	for _, c := range []struct {
+		err       error
+		permanent bool
+	}{
+		{&smithy.OperationError{ServiceID: "SES", OperationName: "SendRawEmail", Err: &smithy.GenericAPIError{Code: "MessageRejected", Message: "Email address is not verified."}}, true},
+		{faults.Throttling("SES", "SendRawEmail"), false},
+		{faults.Timeout("SES", "SendRawEmail"), false},
+	} {
+		fail := SendRawEmailFunc(func(context.Context, *ses.SendRawEmailInput, ...func(*ses.Options)) (*ses.SendRawEmailOutput, error) {
+			return nil, c.err
+		})
+		err := New(fail, "no-reply@example.com").Send(context.Background(), mail.Message{To: []string{"a@example.com"}, Subject: "s"})
+		if err == nil || outbox.Permanent(err) != c.permanent || !errors.Is(err, c.err) {
+			t.Errorf("%v: %v, permanent %t", c.err, err, outbox.Permanent(err))
+		}
 	}
 }

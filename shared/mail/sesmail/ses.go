@@ -4,6 +4,7 @@ package sesmail
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"mime"
 	"mime/multipart"
@@ -15,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 	"github.com/aws/aws-sdk-go-v2/service/ses/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/kagiya/kagiya/shared/mail"
 )
@@ -56,7 +58,7 @@ func (s *Sender) WithConfigurationSet(name string) *Sender {
 func (s *Sender) Send(ctx context.Context, m mail.Message) error {
 	raw, err := message(s.from, m)
 	if err != nil {
-		return fmt.Errorf("ses send: %w", err)
+		return permanent{fmt.Errorf("ses send: %w", err)}
 	}
 	var configSet *string
 	if s.configSet != "" {
@@ -69,10 +71,27 @@ func (s *Sender) Send(ctx context.Context, m mail.Message) error {
 		RawMessage:           &types.RawMessage{Data: raw},
 	})
 	if err != nil {
-		return fmt.Errorf("ses send %q: %w", m.Subject, err)
+		err = fmt.Errorf("ses send %q: %w", m.Subject, err)
+		var ae smithy.APIError
+		if errors.As(err, &ae) && rejections[ae.ErrorCode()] {
+			return permanent{err}
+		}
+		return err
 	}
 	return nil
 }
+
+// rejections are SES's answers for a message it will never take as it is; anything else
+// (throttling, a timeout, an outage, a paused account) may pass later.
+var rejections = map[string]bool{"MessageRejected": true, "MailFromDomainNotVerifiedException": true,
+	"MailFromDomainNotVerified": true, "ConfigurationSetDoesNotExist": true, "ConfigurationSetDoesNotExistException": true}
+
+// permanent is a send that retrying cannot make succeed (outbox.Permanent).
+type permanent struct{ err error }
+
+func (p permanent) Error() string   { return p.err.Error() }
+func (p permanent) Unwrap() error   { return p.err }
+func (p permanent) Permanent() bool { return true }
 
 // message builds m as an Internet message (RFC 5322, MIME): its headers are made by
 // net/mail (addresses) and mime (the subject as an encoded word, the content types), so
