@@ -78,7 +78,17 @@ type inputs struct {
 	Emails           map[string]float64 `json:"emails_per_user_month"`
 	MailChecks       map[string]float64 `json:"mail_checks_per_user_day"`
 	Binaries         map[string]int     `json:"binary_bytes"`
-	Archive          struct {
+	// MailQueue is each email's way through the outbox: SQS, the mail sender function,
+	// its delivery marks and its mail.sent audit event.
+	MailQueue struct {
+		SQSPerEmail    float64 `json:"sqs_requests_per_email"` // send, receive, delete
+		EmptyReceives  float64 `json:"empty_receives_month"`   // Lambda's long polls of an idle queue
+		WritesPerEmail float64 `json:"write_units_per_email"`  // claim, sent mark, audit event
+		AuditBytes     float64 `json:"audit_bytes"`
+		MS             float64 `json:"ms"`
+		MemoryMB       float64 `json:"memory_mb"`
+	} `json:"mail_queue"`
+	Archive struct {
 		PerSignIn   float64 `json:"events_per_signin"`
 		WindowS     float64 `json:"batch_window_s"` // the stream mapping's MaximumBatchingWindowInSeconds
 		BatchSize   float64 `json:"batch_size"`     // and its BatchSize
@@ -91,7 +101,7 @@ type inputs struct {
 
 type price struct {
 	DynamoWrite, DynamoRead, DynamoGB, PITRGB, LambdaGBs, LambdaReq, HTTPAPI, CloudFront10k, CloudFrontGB,
-	LogsIngestGB, LogsStoreGB, Alarm, Metric, SES1000, S3Put1000, S3GB, KMS, Secrets, WAFACL, WAFRule, WAFReq float64
+	LogsIngestGB, LogsStoreGB, Alarm, Metric, SES1000, S3Put1000, S3GB, KMS, Secrets, WAFACL, WAFRule, WAFReq, SQS float64
 }
 
 func (p *price) UnmarshalJSON(b []byte) error {
@@ -102,7 +112,7 @@ func (p *price) UnmarshalJSON(b []byte) error {
 	*p = price{m["dynamodb_write_per_million"], m["dynamodb_read_per_million"], m["dynamodb_storage_gb_month"], m["dynamodb_pitr_gb_month"],
 		m["lambda_arm_gb_second"], m["lambda_request_per_million"], m["http_api_per_million"], m["cloudfront_https_per_10k"], m["cloudfront_out_gb"],
 		m["logs_ingest_gb"], m["logs_storage_gb_month"], m["alarm_month"], m["custom_metric_month"], m["ses_per_1000"], m["s3_put_per_1000"], m["s3_storage_gb_month"],
-		m["kms_key_month"], m["secrets_month"], m["waf_acl_month"], m["waf_rule_month"], m["waf_per_million"]}
+		m["kms_key_month"], m["secrets_month"], m["waf_acl_month"], m["waf_rule_month"], m["waf_per_million"], m["sqs_per_million"]}
 	return nil
 }
 
@@ -130,6 +140,7 @@ const gb = 1 << 30
 type usage struct {
 	signIns, writes, reads, calls, lambdaGBs, cfRequests, cfBytes float64
 	tableBytes, logBytes, logStored, emails                       float64
+	sqsRequests, mailGBs                                          float64 // the mail queue and its sender
 	archived, archiveGBs, archiveBytes                            float64 // objects a month, the function's GB-s, stored
 }
 
@@ -150,20 +161,27 @@ func use(in inputs, mau float64) usage {
 	for _, e := range in.Emails {
 		emails += e * mau
 	}
+	mq := in.MailQueue
+	// Each email is its own invocation of the sender (batches of one: the upper bound),
+	// with Lambda's platform lines in the log; its audit event is kept as a sign-in's.
+	logs += emails * in.PlatformLogBytes
+	mailAudit := emails * in.AuditDays / 30 * (mq.AuditBytes + oh)
 	return usage{
-		signIns:    n,
-		writes:     plain*in.SignIn.WriteUnits + mfa*in.SignInMFA.WriteUnits + n*in.FirstOfDay*in.DailyMove,
-		reads:      plain*in.SignIn.ReadUnits + mfa*in.SignInMFA.ReadUnits,
-		calls:      calls,
-		lambdaGBs:  (n*(hashS+otherS) + extra*otherS) * in.MemoryMB / 1024,
-		cfRequests: mau*(in.RequestsCold+(in.SignInsPerMonth-1)*in.RequestsWarm) + extra,
-		cfBytes:    mau*(in.BytesCold+(in.SignInsPerMonth-1)*(in.BytesRevalidate+in.BytesAPI)) + extra*in.BytesAPI,
-		tableBytes: mau * (perAccount + sessions + audit),
-		logBytes:   logs,
-		logStored:  logs * in.LogDays / 30,
-		emails:     emails,
-		archived:   archived,
-		archiveGBs: archived * in.Archive.MS / 1000 * in.Archive.MemoryMB / 1024,
+		signIns:     n,
+		writes:      plain*in.SignIn.WriteUnits + mfa*in.SignInMFA.WriteUnits + n*in.FirstOfDay*in.DailyMove + emails*mq.WritesPerEmail,
+		reads:       plain*in.SignIn.ReadUnits + mfa*in.SignInMFA.ReadUnits,
+		sqsRequests: emails*mq.SQSPerEmail + mq.EmptyReceives,
+		mailGBs:     emails * mq.MS / 1000 * mq.MemoryMB / 1024,
+		calls:       calls,
+		lambdaGBs:   (n*(hashS+otherS) + extra*otherS) * in.MemoryMB / 1024,
+		cfRequests:  mau*(in.RequestsCold+(in.SignInsPerMonth-1)*in.RequestsWarm) + extra,
+		cfBytes:     mau*(in.BytesCold+(in.SignInsPerMonth-1)*(in.BytesRevalidate+in.BytesAPI)) + extra*in.BytesAPI,
+		tableBytes:  mau*(perAccount+sessions+audit) + mailAudit,
+		logBytes:    logs,
+		logStored:   logs * in.LogDays / 30,
+		emails:      emails,
+		archived:    archived,
+		archiveGBs:  archived * in.Archive.MS / 1000 * in.Archive.MemoryMB / 1024,
 		// Each object is kept Days under Object Lock, with the new sign-ins' objects
 		// every month.
 		archiveBytes: mau * in.SignInsPerMonth * in.Archive.PerSignIn * in.Archive.Days / 30 * in.Archive.ObjectBytes,
@@ -190,8 +208,8 @@ func month(in inputs, p price, mau float64) []line {
 		{"DynamoDB reads", u.reads / 1e6 * p.DynamoRead, false},
 		{"DynamoDB storage", u.tableBytes / gb * p.DynamoGB, false},
 		{"DynamoDB point-in-time recovery", u.tableBytes / gb * p.PITRGB, false},
-		{"Lambda duration", (u.lambdaGBs + u.archiveGBs) * p.LambdaGBs, false},
-		{"Lambda requests", (u.calls + u.archived) / 1e6 * p.LambdaReq, false},
+		{"Lambda duration", (u.lambdaGBs + u.archiveGBs + u.mailGBs) * p.LambdaGBs, false},
+		{"Lambda requests", (u.calls + u.archived + u.emails) / 1e6 * p.LambdaReq, false},
 		{"API Gateway (HTTP API)", u.calls / 1e6 * p.HTTPAPI, false},
 		{"CloudFront requests", u.cfRequests / 1e4 * p.CloudFront10k, false},
 		{"CloudFront data out", u.cfBytes / gb * p.CloudFrontGB, false},
@@ -201,6 +219,7 @@ func month(in inputs, p price, mau float64) []line {
 		{archivePuts, u.archived / 1000 * p.S3Put1000, false},
 		{"S3 audit archive: storage", u.archiveBytes / gb * p.S3GB, false},
 		{"SES email", u.emails / 1000 * p.SES1000, false},
+		{"SQS mail queue", u.sqsRequests / 1e6 * p.SQS, false},
 		{fmt.Sprintf("KMS key (%.0f), Secrets Manager secret (%.0f)", in.KMSKeys, in.Secrets), in.KMSKeys*p.KMS + in.Secrets*p.Secrets, true},
 	}
 }
@@ -485,6 +504,9 @@ func inputsSection(w io.Writer, in inputs, pr prices) {
 	sort.Strings(names)
 	fmt.Fprintf(w, "- **Email**, %.2f a person a month, assumed: %s. A new-browser notice goes when a person signs in from a browser without Kagiya's device cookie (kept 400 days): a new phone or computer, a cleared browser, about one in four months. A password changed by its owner about once a year (tenants with an expiry policy more). One person in twenty a month forgets a password (two emails: the link and the notice). Invitations, lock notices and bulk summaries are left out: they follow administrators' actions, not the number of people.\n",
 		sum, strings.Join(names, ", "))
+	mq := in.MailQueue
+	fmt.Fprintf(w, "- **The mail queue** (shared/outbox): each email is %.0f SQS requests (sent by the function that mails, received and deleted by the mail sender), %.0f write units (the sender's claim of the message ID, its sent mark, and the `mail.sent` audit event, kept %.0f days at %.0f bytes: taken as a sign-in's event, not measured) and one invocation of the %.0f MB mail sender (batches of one: at low volume Lambda hands each message over alone), taken as %.0f ms (not measured: one SES call and three writes). An idle queue still costs Lambda's long polls, about %.0f receives a month (5 pollers, a 20-second poll each: AWS's description, not measured). Retries are left out: they follow failures.\n",
+		mq.SQSPerEmail, mq.WritesPerEmail, in.AuditDays, mq.AuditBytes, mq.MemoryMB, mq.MS, mq.EmptyReceives)
 	fmt.Fprintf(w, "- **Prices**: %s\n\n", pr.Note)
 }
 

@@ -102,6 +102,7 @@ func TestInputsMatchTheTemplate(t *testing.T) {
 		{"kms_keys", count(`Type: AWS::KMS::Key\b`), in.KMSKeys},
 		{"waf_rules", float64(len(regexp.MustCompile(`\n\s+Priority:`).FindAllString(string(waf), -1))), in.WAFRules},
 		{"archive.memory_mb", first(t, tmpl, `(?s)AuditArchiveFunction:\n.*?MemorySize: (\d+)`), in.Archive.MemoryMB},
+		{"mail_queue.memory_mb", first(t, tmpl, `(?s)MailSenderFunction:\n.*?MemorySize: (\d+)`), in.MailQueue.MemoryMB},
 		{"archive.days", first(t, tmpl, `(?s)AuditArchiveDays:\n.*?Default: (\d+)`), in.Archive.Days},
 		{"archive.batch_window_s", first(t, tmpl, `(?s)AuditArchiveStream:\n.*?MaximumBatchingWindowInSeconds: (\d+)`), in.Archive.WindowS},
 		{"archive.batch_size", first(t, tmpl, `(?s)AuditArchiveStream:\n.*?BatchSize: (\d+)`), in.Archive.BatchSize},

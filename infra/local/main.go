@@ -161,7 +161,7 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	if o.wrapSender != nil {
 		sender = o.wrapSender(mailbox)
 	}
-	mailWorker := outbox.NewWorker(store, &outbox.Deliverer{Sender: sender, Audit: store, Now: time.Now, Log: log})
+	mailWorker := outbox.NewWorker(store, &outbox.Deliverer{Sender: sender, Audit: store, Jobs: store, Now: time.Now, Log: log})
 	mailCtx, stopMail := context.WithCancel(ctx)
 	mailDone := make(chan struct{})
 	go func() { mailWorker.Run(mailCtx); close(mailDone) }()

@@ -142,3 +142,41 @@ func mailsTo(t *testing.T, base, to string) []mail.Message {
 	}
 	return out
 }
+
+// A bulk job's notified counts the password notices delivered, not those queued: of
+// three, the one SES rejects is queued and never counted.
+func TestBulkNotifiedCountsDeliveredMail(t *testing.T) {
+	plan := &faults.Plan{}
+	tried := sends{out: make(chan error, 100)}
+	base := startServerOpts(t, func(o *options) {
+		o.wrapSender = func(s outbox.Sender) outbox.Sender {
+			tried.next = faults.NewMailer(s, plan)
+			return tried
+		}
+	})
+	for _, id := range []string{"ichi@example.com", "ni@example.com", "san@example.com"} {
+		createUser(t, base, id, "Fuji-Passw0rd-26!")
+	}
+	owner := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")
+	plan.Add(faults.Rule{Method: "SendEmail", Times: 1, Err: rejectedMail{}})
+	job := bulkUpload(t, owner, "update", []byte("mail_account,password\nichi,Shin-Passw0rd-26!a\nni,Shin-Passw0rd-26!b\nsan,Shin-Passw0rd-26!c\n"))
+	if job["state"] != "succeeded" || job["queued"] != 3.0 {
+		t.Fatalf("job: %v", job)
+	}
+	for range 4 { // three notices and the owner's summary
+		tried.await(t)
+	}
+	mailsTo(t, base, "") // the worker has finished with them (counted, given up)
+	res := owner("GET", "/api/admin/bulk/"+job["job_id"].(string), nil)
+	var got map[string]any
+	json.NewDecoder(res.Body).Decode(&got)
+	res.Body.Close()
+	if got["queued"] != 3.0 || got["notified"] != 2.0 {
+		t.Fatalf("queued %v, notified %v; want 3 and 2", got["queued"], got["notified"])
+	}
+}
+
+type rejectedMail struct{}
+
+func (rejectedMail) Error() string   { return "MessageRejected" }
+func (rejectedMail) Permanent() bool { return true }

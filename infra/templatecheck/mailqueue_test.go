@@ -19,6 +19,7 @@ import (
 	"github.com/truora/minidyn/server"
 	"golang.org/x/time/rate"
 
+	"github.com/kagiya/kagiya/shared/bulk"
 	"github.com/kagiya/kagiya/shared/faults"
 	"github.com/kagiya/kagiya/shared/mail"
 	"github.com/kagiya/kagiya/shared/outbox"
@@ -136,8 +137,8 @@ func TestMailQueueHoldsADay(t *testing.T) {
 }
 
 // TestMailSenderRightsAreWhatItUses runs the mail sender's work (sqsoutbox.Consumer:
-// a delivery, a redelivery of it, a failed send) against DynamoDB (minidyn) and holds
-// its template rights to exactly the table calls it made.
+// a delivery, a redelivery of it, a failed send, a bulk job's notice counted) against
+// DynamoDB (minidyn) and holds its template rights to exactly the table calls it made.
 func TestMailSenderRightsAreWhatItUses(t *testing.T) {
 	ctx := context.Background()
 	srv := httptest.NewServer(server.NewServer())
@@ -145,6 +146,10 @@ func TestMailSenderRightsAreWhatItUses(t *testing.T) {
 	db := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
 		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
 	if err := dynamostore.CreateTable(ctx, db, "kagiya"); err != nil {
+		t.Fatal(err)
+	}
+	jobs := dynamostore.New(dynamostore.SDK(db), "kagiya", 0)
+	if err := jobs.CreateJob(ctx, bulk.Job{ID: "job_1", TenantID: "ten_1", State: bulk.StateApplying, CreatedAt: time.Now()}); err != nil {
 		t.Fatal(err)
 	}
 	rec := &recorder{Client: db, calls: map[string]bool{}}
@@ -158,16 +163,16 @@ func TestMailSenderRightsAreWhatItUses(t *testing.T) {
 			return &sqs.SendMessageOutput{}, nil
 		}}
 	c := &sqsoutbox.Consumer{
-		Deliver: &outbox.Deliverer{Sender: faults.NewMailer(mail.NewMailbox(time.Now), plan), Audit: store, Now: time.Now, Log: log},
+		Deliver: &outbox.Deliverer{Sender: faults.NewMailer(mail.NewMailbox(time.Now), plan), Audit: store, Jobs: store, Now: time.Now, Log: log},
 		Marks:   store, Pace: rate.NewLimiter(rate.Inf, 1), QueueURL: q.URL, MaxReceives: 31, Log: log,
 		Visibility: func(context.Context, *sqs.ChangeMessageVisibilityInput, ...func(*sqs.Options)) (*sqs.ChangeMessageVisibilityOutput, error) {
 			return &sqs.ChangeMessageVisibilityOutput{}, nil
 		},
 	}
 	out := outbox.New(q, time.Now, nil)
-	for range 2 {
+	for i := range 2 {
 		if err := out.Send(ctx, mail.Message{To: []string{"hanako@example.com"}, Subject: "s",
-			Meta: mail.Meta{Kind: "lock_notice", TenantID: "ten_1", AccountID: "acc_1"}}); err != nil {
+			Meta: mail.Meta{Kind: "password_changed", TenantID: "ten_1", AccountID: "acc_1", BulkJob: []string{"job_1", ""}[i]}}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -181,8 +186,8 @@ func TestMailSenderRightsAreWhatItUses(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if plan.Calls("SendEmail") != 2 {
-		t.Fatalf("%d sends, want 2", plan.Calls("SendEmail"))
+	if j, err := jobs.GetJob(ctx, "ten_1", "job_1"); plan.Calls("SendEmail") != 2 || err != nil || j.Notified != 1 {
+		t.Fatalf("%d sends, want 2; the job's notified %d (%v), want 1", plan.Calls("SendEmail"), j.Notified, err)
 	}
 	var used, allowed []string
 	for c := range rec.calls {

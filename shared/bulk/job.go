@@ -55,18 +55,22 @@ type Job struct {
 	RefusedTotal    int       `json:"refused_total"` // (first MaxSkipped login IDs above)
 	Errors          []Problem `json:"errors"`
 	ErrorsTotal     int       `json:"errors_total"`
-	AppliedThrough  int       `json:"-"`                     // every row up to this line is applied
-	Notifying       bool      `json:"-"`                     // every row is applied; the password emails are going out
-	NotifiedThrough int       `json:"-"`                     // every password email up to this line has gone out
-	Notified        int       `json:"notified"`              // "your password was changed" emails sent
-	Chunks          int       `json:"chunks,omitempty"`      // fanned out: the apply pass's parts (fanout.go)
-	ChunksDone      int       `json:"chunks_done,omitempty"` // and how many have been applied
-	ChunkRows       int       `json:"-"`                     // rows in a part
-	ChunkDone       []byte    `json:"-"`                     // a bit a part: applied and counted
-	LeaseUntil      time.Time `json:"-"`                     // a run holds the job until then
-	CreatedAt       time.Time `json:"created_at"`
-	FinishedAt      time.Time `json:"finished_at,omitzero"`
-	Version         int64     `json:"-"`
+	AppliedThrough  int       `json:"-"`      // every row up to this line is applied
+	Notifying       bool      `json:"-"`      // every row is applied; the password emails are going out
+	NotifiedThrough int       `json:"-"`      // every password email up to this line has gone out
+	Queued          int       `json:"queued"` // "your password was changed" emails queued by the job
+	// Notified is how many of those were delivered: the mail sender counts each in the
+	// store (CountNotified), which keeps the count beside the job and never lets
+	// UpdateJob write it.
+	Notified   int       `json:"notified"`
+	Chunks     int       `json:"chunks,omitempty"`      // fanned out: the apply pass's parts (fanout.go)
+	ChunksDone int       `json:"chunks_done,omitempty"` // and how many have been applied
+	ChunkRows  int       `json:"-"`                     // rows in a part
+	ChunkDone  []byte    `json:"-"`                     // a bit a part: applied and counted
+	LeaseUntil time.Time `json:"-"`                     // a run holds the job until then
+	CreatedAt  time.Time `json:"created_at"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	Version    int64     `json:"-"`
 }
 
 // Record is a job as a store keeps it: the document the API shows, and the fields that

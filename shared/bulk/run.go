@@ -545,7 +545,7 @@ func (r *Runner) notify(ctx context.Context, job *Job, domains []string, log *sl
 				return errs[i]
 			}
 			if sent[i] {
-				job.Notified++
+				job.Queued++ // Notified counts it when it is delivered
 			}
 		}
 		job.NotifiedThrough = batch[len(batch)-1].line

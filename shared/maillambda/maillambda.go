@@ -70,7 +70,7 @@ func Handler(ctx context.Context, getenv func(string) string) (func(context.Cont
 	c := &sqsoutbox.Consumer{
 		Deliver: &outbox.Deliverer{
 			Sender: sesmail.New(sesmail.SendRawEmailFunc(sesClient.SendRawEmail), from).WithConfigurationSet(getenv("MAIL_CONFIG_SET")),
-			Audit:  store, Now: time.Now, Log: log},
+			Audit:  store, Jobs: store, Now: time.Now, Log: log},
 		Marks:       store,
 		Pace:        &sesPace{quota: sesClient.GetSendQuota, share: senders, log: log},
 		Visibility:  queue.ChangeMessageVisibility,

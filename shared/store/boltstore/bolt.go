@@ -696,17 +696,38 @@ func (s *Store) CreateJob(_ context.Context, j bulk.Job) error {
 			return account.ErrConflict
 		}
 		j.Version = 1
-		return put(b, k, storedJob{j.Record(), j.Version})
+		return put(b, k, storedJob{j.Record(), j.Version, 0})
 	})
 }
 
-// storedJob is a job's record and its version.
+// storedJob is a job's record, its version and its delivered notices (CountNotified).
 type storedJob struct {
-	Record  bulk.Record
-	Version int64
+	Record    bulk.Record
+	Version   int64
+	Delivered int `json:",omitempty"`
 }
 
-func (sj storedJob) job() bulk.Job { return sj.Record.Restore(sj.Version) }
+func (sj storedJob) job() bulk.Job {
+	j := sj.Record.Restore(sj.Version)
+	if j.Queued > 0 || sj.Delivered > 0 { // a job from before the outbox keeps its count of sent notices
+		j.Notified = sj.Delivered
+	}
+	return j
+}
+
+// CountNotified counts one delivered notice of the job (the outbox's sender calls it);
+// UpdateJob keeps the count as it finds it.
+func (s *Store) CountNotified(_ context.Context, tenantID, id string) error {
+	return s.db.Batch(func(tx *bolt.Tx) error {
+		b, k := tx.Bucket(bJobs), acctKey(tenantID, id)
+		var sj storedJob
+		if err := get(b, k, &sj); err != nil {
+			return err
+		}
+		sj.Delivered++
+		return put(b, k, sj)
+	})
+}
 
 func (s *Store) GetJob(_ context.Context, tenantID, id string) (bulk.Job, error) {
 	var sj storedJob
@@ -727,7 +748,8 @@ func (s *Store) UpdateJob(_ context.Context, in bulk.Job) (bulk.Job, error) {
 			return account.ErrConflict
 		}
 		j.Version++
-		return put(b, k, storedJob{j.Record(), j.Version})
+		j.Notified = cur.Delivered
+		return put(b, k, storedJob{j.Record(), j.Version, cur.Delivered})
 	})
 	return j, err
 }

@@ -886,6 +886,36 @@ type jobItem struct {
 	Doc     string `dynamodbav:"doc"`
 	Version int64  `dynamodbav:"version"`
 	TTL     int64  `dynamodbav:"expires_at"`
+	// Delivered counts the job's notices the mail sender delivered (CountNotified, an
+	// ADD that no job update overwrites).
+	Delivered int `dynamodbav:"delivered,omitempty"`
+}
+
+// job is the job the item holds.
+func (it jobItem) job() (bulk.Job, error) {
+	var rec bulk.Record
+	if err := json.Unmarshal([]byte(it.Doc), &rec); err != nil {
+		return bulk.Job{}, fmt.Errorf("decode job: %w", err)
+	}
+	j := rec.Restore(it.Version)
+	if j.Queued > 0 || it.Delivered > 0 { // a job from before the outbox keeps its count of sent notices
+		j.Notified = it.Delivered
+	}
+	return j, nil
+}
+
+// CountNotified counts one delivered notice of the job: one UpdateItem of the job's
+// delivered attribute alone (the mail sender may touch no other).
+func (s *Store) CountNotified(ctx context.Context, tenantID, id string) error {
+	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(tenantPK(tenantID), jobSK(id)),
+		UpdateExpression: aws.String("ADD delivered :one"), ConditionExpression: aws.String("attribute_exists(PK)"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":one": num(1)}})
+	if conditionFailed(err) {
+		return account.ErrNotFound
+	} else if err != nil {
+		return fmt.Errorf("count notified: %w", err)
+	}
+	return nil
 }
 
 // JobRetention is how long a job document is kept.
@@ -920,23 +950,30 @@ func (s *Store) GetJob(ctx context.Context, tenantID, id string) (bulk.Job, erro
 	if err := s.get(ctx, tenantPK(tenantID), jobSK(id), &it); err != nil {
 		return bulk.Job{}, err
 	}
-	var rec bulk.Record
-	if err := json.Unmarshal([]byte(it.Doc), &rec); err != nil {
-		return bulk.Job{}, fmt.Errorf("decode job: %w", err)
-	}
-	return rec.Restore(it.Version), nil
+	return it.job()
 }
 
+// UpdateJob writes the job's document and version, and leaves its delivered count to
+// CountNotified: an update, not a put, so no count is lost to a job saved meanwhile.
 func (s *Store) UpdateJob(ctx context.Context, j bulk.Job) (bulk.Job, error) {
 	want := j.Version
 	j.Version++
-	item, err := s.jobItem(j)
+	doc, err := json.Marshal(j.Record())
 	if err != nil {
-		return bulk.Job{}, err
+		return bulk.Job{}, fmt.Errorf("encode job: %w", err)
 	}
-	_, err = s.db.PutItem(ctx, &dynamodb.PutItemInput{TableName: &s.table, Item: item,
-		ConditionExpression:       aws.String("version = :v"),
-		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(want)}})
+	res, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{TableName: &s.table, Key: key(tenantPK(j.TenantID), jobSK(j.ID)),
+		UpdateExpression:    aws.String("SET doc = :doc, version = :nv, expires_at = :ttl"),
+		ConditionExpression: aws.String("version = :v"),
+		ExpressionAttributeValues: map[string]types.AttributeValue{":v": num(want), ":nv": num(j.Version), ":doc": str(string(doc)),
+			":ttl": num(j.CreatedAt.Add(JobRetention).Unix())},
+		ReturnValues: types.ReturnValueAllNew})
+	if err == nil {
+		var it jobItem
+		if uerr := attributevalue.UnmarshalMap(res.Attributes, &it); uerr == nil {
+			j.Notified = it.Delivered
+		}
+	}
 	if conditionFailed(err) {
 		if _, gerr := s.GetJob(ctx, j.TenantID, j.ID); errors.Is(gerr, account.ErrNotFound) {
 			return bulk.Job{}, account.ErrNotFound
@@ -969,11 +1006,11 @@ func (s *Store) ListJobs(ctx context.Context, tenantID, after string, limit int)
 			if err := attributevalue.UnmarshalMap(raw, &it); err != nil {
 				return nil, "", fmt.Errorf("decode job: %w", err)
 			}
-			var rec bulk.Record
-			if err := json.Unmarshal([]byte(it.Doc), &rec); err != nil {
-				return nil, "", fmt.Errorf("decode job: %w", err)
+			j, err := it.job()
+			if err != nil {
+				return nil, "", err
 			}
-			out = append(out, rec.Restore(it.Version))
+			out = append(out, j)
 		}
 		if len(out) > limit {
 			return out[:limit], out[limit-1].ID, nil

@@ -1311,7 +1311,7 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 			t.Fatalf("another tenant's job: %v", err)
 		}
 		got.State, got.AppliedThrough, got.LeaseUntil = bulk.StateApplying, 42, at.Add(time.Minute)
-		got.Notifying, got.NotifiedThrough, got.Notified = true, 40, 12
+		got.Notifying, got.NotifiedThrough, got.Queued, got.Notified = true, 40, 12, 99 // Notified is the store's count alone
 		got.Errors = []bulk.Problem{{Line: 3, Column: "password", Code: "too_short"}}
 		upd, err := js.UpdateJob(ctx, got)
 		if err != nil || upd.Version != 2 {
@@ -1319,8 +1319,32 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 		}
 		again, _ := js.GetJob(ctx, "example.com", j.ID)
 		if again.AppliedThrough != 42 || !again.LeaseUntil.Equal(at.Add(time.Minute)) || len(again.Errors) != 1 || again.Errors[0].Code != "too_short" ||
-			!again.Notifying || again.NotifiedThrough != 40 || again.Notified != 12 {
+			!again.Notifying || again.NotifiedThrough != 40 || again.Queued != 12 || again.Notified != 0 {
 			t.Fatalf("after update %+v", again)
+		}
+		// Delivered notices are counted beside the job: an update that started before
+		// them (the runner's next save) keeps them.
+		counter := js.(interface {
+			CountNotified(ctx context.Context, tenantID, id string) error
+		})
+		for range 3 {
+			if err := counter.CountNotified(ctx, "example.com", j.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		again.Queued = 13
+		saved, err := js.UpdateJob(ctx, again)
+		if err != nil || saved.Notified != 3 {
+			t.Fatalf("UpdateJob after 3 deliveries = %+v, %v", saved, err)
+		}
+		if after, _ := js.GetJob(ctx, "example.com", j.ID); after.Notified != 3 || after.Queued != 13 {
+			t.Fatalf("after 3 deliveries and an update %+v", after)
+		}
+		if list, _, _ := js.ListJobs(ctx, "example.com", "", 10); len(list) != 1 || list[0].Notified != 3 {
+			t.Fatalf("listed %+v", list)
+		}
+		if err := counter.CountNotified(ctx, "example.com", "no-such-job"); !errors.Is(err, account.ErrNotFound) {
+			t.Fatalf("a notice of no job: %v", err)
 		}
 		if _, err := js.UpdateJob(ctx, got); !errors.Is(err, account.ErrConflict) {
 			t.Fatalf("stale job update: %v", err)
