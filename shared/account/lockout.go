@@ -146,8 +146,29 @@ func (lo *lockout) lock(ctx context.Context, a Account, set Settings, ip string)
 	lo.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "system", Action: "lock", Target: a.LoginID, TargetID: a.ID, IP: ip,
 		Result: fmt.Sprintf("ok:%d failures", set.LockoutThreshold)})
 	lo.endGrants(ctx, a, "lock", ip)
-	lo.mailUnlockLink(ctx, a, set, token, now, ttl)
+	if lo.mailUnlockLink(ctx, a, set, token, now, ttl) != nil {
+		lo.forgetLink(ctx, a)
+	}
 	return nil
+}
+
+// forgetLink marks a's lock as having no live unlock link after its notice could not be
+// queued (the queue failing after the lock was written: SQS cannot join a DynamoDB
+// write), so the next attempt that meets the lock issues and mails a new one (relink):
+// no lock stays without a mailed link because of a failure alone.
+func (lo *lockout) forgetLink(ctx context.Context, a Account) {
+	current, err := lo.accounts.GetAccount(ctx, a.TenantID, a.ID) // a may be as it was before the lock
+	if err == nil {
+		_, err = lo.updateGuarded(ctx, current, func(a Account) error {
+			if !a.Locked() {
+				return errNothingToRelease
+			}
+			return nil
+		}, func(a *Account) { a.UnlockLinkUntil = time.Time{} })
+	}
+	if err != nil && !errors.Is(err, errNothingToRelease) {
+		lo.log.ErrorContext(ctx, "lock notice not queued, and its link still counts as live", "err", err)
+	}
 }
 
 // relink issues a new unlock link for a lock that has none left alive (it expired, or
@@ -176,7 +197,9 @@ func (lo *lockout) relink(ctx context.Context, a Account, set Settings, ip strin
 		return fmt.Errorf("unlock link: %w", err)
 	}
 	lo.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "system", Action: "lock", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:unlock_link_reissued"})
-	lo.mailUnlockLink(ctx, current, set, token, current.LockedAt, ttl)
+	if lo.mailUnlockLink(ctx, current, set, token, current.LockedAt, ttl) != nil {
+		lo.forgetLink(ctx, current)
+	}
 	return nil
 }
 

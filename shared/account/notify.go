@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"time"
@@ -26,6 +27,13 @@ func (no *notifier) notify(ctx context.Context, a Account, e mail.Email) { no.no
 
 // notifyJob is notify for a bulk job's notice: its delivery counts in job's notified.
 func (no *notifier) notifyJob(ctx context.Context, a Account, e mail.Email, job string) {
+	if err := no.send(ctx, a, e, job); err != nil {
+		no.log.ErrorContext(ctx, "mail not sent", "kind", fmt.Sprintf("%T", e), "err", err)
+	}
+}
+
+// send renders one email and hands it to the mailer (the outbox, which queues it).
+func (no *notifier) send(ctx context.Context, a Account, e mail.Email, job string) error {
 	lang := a.Language
 	if lang == "" {
 		if t, err := no.tenants.tenant(ctx, a.TenantID); err == nil {
@@ -33,17 +41,14 @@ func (no *notifier) notifyJob(ctx context.Context, a Account, e mail.Email, job 
 		}
 	}
 	if no.mailer == nil || no.tmpl == nil {
-		no.log.ErrorContext(ctx, "mail not sent: no mailer configured", "kind", fmt.Sprintf("%T", e))
-		return
+		return errors.New("no mailer configured")
 	}
 	msg, err := no.tmpl.Render(lang, mail.Recipient{LoginID: a.LoginID, SiteURL: no.siteURL}, e)
-	if err == nil {
-		msg.Meta.TenantID, msg.Meta.AccountID, msg.Meta.LoginID, msg.Meta.BulkJob = a.TenantID, a.ID, a.LoginID, job
-		err = no.mailer.Send(ctx, msg)
-	}
 	if err != nil {
-		no.log.ErrorContext(ctx, "mail not sent", "kind", fmt.Sprintf("%T", e), "err", err)
+		return err
 	}
+	msg.Meta.TenantID, msg.Meta.AccountID, msg.Meta.LoginID, msg.Meta.BulkJob = a.TenantID, a.ID, a.LoginID, job
+	return no.mailer.Send(ctx, msg)
 }
 
 // formatTime is how emails give a time: in the tenants' time zone (Japan's), named, in
@@ -56,15 +61,20 @@ func (no *notifier) formatTime(t time.Time, set Settings) string {
 	return t.In(jst).Format("2006年1月2日 15:04（日本時間）")
 }
 
-// mailUnlockLink sends the lock notice with its unlock link.
-func (no *notifier) mailUnlockLink(ctx context.Context, a Account, set Settings, token string, lockedAt time.Time, ttl time.Duration) {
+// mailUnlockLink queues the lock notice with its unlock link, and says whether it could
+// (a failure is logged as every lost notice is).
+func (no *notifier) mailUnlockLink(ctx context.Context, a Account, set Settings, token string, lockedAt time.Time, ttl time.Duration) error {
 	now := no.now().UTC()
 	notice := &mail.LockNotice{UnlockURL: no.siteURL + "/unlock.html?token=" + token,
 		ValidUntil: no.formatTime(now.Add(ttl), set), Failures: set.LockoutThreshold}
 	if set.LockMinutes > 0 {
 		notice.LiftsAt = no.formatTime(lockedAt.Add(time.Duration(set.LockMinutes)*time.Minute), set)
 	}
-	no.notify(ctx, a, notice)
+	err := no.send(ctx, a, notice, "")
+	if err != nil {
+		no.log.ErrorContext(ctx, "mail not sent", "kind", fmt.Sprintf("%T", notice), "err", err)
+	}
+	return err
 }
 
 // mfaNotice mails the person about its second factor; event names what happened.
