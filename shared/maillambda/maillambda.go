@@ -83,8 +83,8 @@ func Handler(ctx context.Context, getenv func(string) string) (func(context.Cont
 
 // sesPace holds sends to this instance's share of SES's sending rate, asking SES for
 // the rate at the first send and every quotaRefresh after (a raised limit applies
-// without a deploy). Until SES has answered, it sends at one a second (a new account's
-// rate in the sandbox).
+// without a deploy). Until SES has answered, the instances share one send a second (a
+// new account's rate in the sandbox).
 type sesPace struct {
 	quota func(ctx context.Context, in *ses.GetSendQuotaInput, opts ...func(*ses.Options)) (*ses.GetSendQuotaOutput, error)
 	share int
