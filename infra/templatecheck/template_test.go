@@ -298,7 +298,7 @@ func TestFunctionPermissions(t *testing.T) {
 						switch {
 						case action == "sqs:SendMessage" && r == "MailQueue.Arn":
 							mails = true
-						case action == "sqs:SendMessage" && name == "BulkFunction" && r == "ContinueQueue.Arn":
+						case action == "sqs:SendMessage" && name == "BulkFunction" && (r == "ContinueQueue.Arn" || r == "ApplyQueue.Arn"):
 						case action == "sqs:ChangeMessageVisibility" && name == sesSender && r == "MailQueue.Arn":
 						default:
 							t.Errorf("%s: %s on %v", name, action, st.Resource)
