@@ -1,6 +1,7 @@
 // Command local runs all of Kagiya on one port: the site, the API, and stand-ins for SES
 // (GET /_dev/mail) and S3 (/_s3/, which hands each upload to the bulk runner as the
-// bucket's event would), on an embedded store. See API.md for the flags.
+// bucket's event would), on an embedded store, with /_dev/faults to make the next store
+// writes or email sends fail. See API.md for the flags.
 package main
 
 import (
@@ -22,6 +23,7 @@ import (
 
 	"github.com/kagiya/kagiya/shared/account"
 	"github.com/kagiya/kagiya/shared/bulk"
+	"github.com/kagiya/kagiya/shared/faults"
 	"github.com/kagiya/kagiya/shared/httpapi"
 	"github.com/kagiya/kagiya/shared/idp"
 	"github.com/kagiya/kagiya/shared/mail"
@@ -156,10 +158,12 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	}
 	// Mail goes through the outbox, as in AWS: the flows enqueue it in the store, and
 	// the worker delivers it to the mailbox (the SES stand-in), retrying what failed.
+	// /_dev/faults fails the next store writes and email sends on request.
+	dev := &devFaults{store: &faults.Plan{}, mail: &faults.Plan{}, log: log}
 	mailbox := mail.NewMailbox(time.Now)
-	var sender outbox.Sender = mailbox
+	var sender outbox.Sender = faults.NewMailer(mailbox, dev.mail)
 	if o.wrapSender != nil {
-		sender = o.wrapSender(mailbox)
+		sender = o.wrapSender(sender)
 	}
 	mailWorker := outbox.NewWorker(store, &outbox.Deliverer{Sender: sender, Audit: store, Jobs: store, Now: time.Now, Log: log})
 	mailCtx, stopMail := context.WithCancel(ctx)
@@ -175,9 +179,9 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	if err != nil {
 		return err
 	}
-	var accounts account.Store = store
+	var accounts account.Store = faults.NewStore(store, dev.store)
 	if o.wrapStore != nil {
-		accounts = o.wrapStore(store)
+		accounts = o.wrapStore(accounts)
 	}
 	svc, err := account.New(account.Deps{Store: accounts, Mailer: mailer, Templates: tmpl,
 		Now: time.Now, Log: log, SiteURL: siteURL, SealKey: account.StaticKey(sealKey), Resolver: resolver(o.dns)}, cfg)
@@ -212,7 +216,7 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	jobs := &bulk.Jobs{Store: store, Presign: s3fake.bucket, Now: time.Now}
 
 	mux := http.NewServeMux()
-	deps := idp.Deps{Issuer: siteURL, Integrations: svc.Integrations, Sessions: svc.SignIn, Store: store,
+	deps := idp.Deps{Issuer: siteURL, Integrations: svc.Integrations, Sessions: svc.SignIn, Store: accounts,
 		SessionCookies: []string{httpapi.CookieName}, Now: time.Now, Log: log}
 	if !o.rateLimit {
 		deps.AuthorizePerIPMinute, deps.TokenPerIPMinute = -1, -1
@@ -229,6 +233,7 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	mux.Handle("/_dev/mail", inbox)
 	mux.Handle("/_dev/mail/", inbox)
 	mux.Handle("/_dev/mail.css", inbox)
+	mux.Handle("/_dev/faults", dev.handler())
 	mux.Handle("/_dev/setup", setup.handler())
 	mux.Handle("/_dev/setup/", setup.handler())
 	built, err := sitebuild.Site(site.Files)

@@ -1,6 +1,7 @@
-// Package faults is test support: a store and a mailer that fail chosen calls the way
+// Package faults makes a store and a mailer that fail chosen calls the way
 // DynamoDB and SES fail through the AWS SDK (throttling, a timeout, a lost conditional
-// race), so that tests can run the real flows under faults and check what they leave.
+// race), so that tests (and the local server's /_dev/faults) can run the real flows under
+// faults and check what they leave.
 //
 // A Plan holds the rules; Store and Mailer consult it on every call:
 //
@@ -14,6 +15,7 @@ package faults
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
@@ -26,6 +28,9 @@ import (
 type Rule struct {
 	// Method is the name of the store or mailer method (SendEmail for the mailer's Send).
 	Method string
+	// Methods, instead of Method, are several methods whose calls the rule counts
+	// together (StoreWrites: every store write).
+	Methods []string
 	// Skip lets that many matching calls through before the rule applies; Times is how
 	// many calls it then fails (0: every one until the plan is cleared).
 	Skip, Times int
@@ -67,6 +72,20 @@ func (p *Plan) Clear() {
 	p.rules = nil
 }
 
+// Left reports what the plan's counted rules (Times above 0) still do: how many matching
+// calls they let through before they apply, and how many they fail then.
+func (p *Plan) Left() (skip, fail int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, r := range p.rules {
+		if r.Times > 0 {
+			skip += max(r.Skip-r.seen, 0)
+			fail += r.Times - r.failed
+		}
+	}
+	return skip, fail
+}
+
 // Calls reports how many calls to method were made through the plan, failed or not.
 func (p *Plan) Calls(method string) int {
 	p.mu.Lock()
@@ -98,7 +117,7 @@ func (p *Plan) match(method string) *Rule {
 	p.calls[method]++
 	var hit *Rule
 	for _, r := range p.rules {
-		if r.Method != method || r.Times > 0 && r.failed >= r.Times {
+		if !r.matches(method) || r.Times > 0 && r.failed >= r.Times {
 			continue
 		}
 		r.seen++
@@ -109,6 +128,20 @@ func (p *Plan) match(method string) *Rule {
 		hit = r
 	}
 	return hit
+}
+
+func (r *Rule) matches(method string) bool {
+	return r.Method == method || slices.Contains(r.Methods, method)
+}
+
+// StoreWrites are the names of the store's methods that write (Secret, which writes only
+// a deployment's first call for a name, is a read here).
+func StoreWrites() []string {
+	return []string{"CreateTenant", "UpdateTenant", "ClaimDomain", "ReleaseDomains", "CreateAccount", "UpdateAccount",
+		"ChangeLoginID", "DeleteAccount", "ReserveAttempt", "RecordLogin", "ReleaseAttempt", "Lock", "Unlock",
+		"ReserveDeviceAttempt", "RecordDeviceLogin", "CreateSession", "TouchSession", "DeleteSession", "CreateToken",
+		"ConsumeToken", "AppendAudit", "Hit", "CreateCredential", "TouchCredential", "DeleteCredential",
+		"PutRecoveryCodes", "UseRecoveryCode", "PutHistory", "RaiseSchemaVersion"}
 }
 
 // Throttling is the error the SDK returns when the service throttles a call after its
@@ -126,6 +159,13 @@ func Throttling(service, operation string) error {
 func Timeout(service, operation string) error {
 	return &smithy.OperationError{ServiceID: service, OperationName: operation,
 		Err: &smithy.CanceledError{Err: context.DeadlineExceeded}}
+}
+
+// Unavailable is the error the SDK returns when the service is down (an outage: HTTP 503,
+// ServiceUnavailable, after its retries).
+func Unavailable(service, operation string) error {
+	return &smithy.OperationError{ServiceID: service, OperationName: operation,
+		Err: &smithy.GenericAPIError{Code: "ServiceUnavailable", Message: "Service is unable to handle request.", Fault: smithy.FaultServer}}
 }
 
 // ConditionLost is a conditional write that lost a race, as the DynamoDB store reports

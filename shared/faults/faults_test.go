@@ -3,6 +3,8 @@ package faults_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"reflect"
 	"testing"
 
 	"github.com/aws/smithy-go"
@@ -49,5 +51,41 @@ func TestPlanFailsChosenCalls(t *testing.T) {
 	}
 	if !errors.Is(faults.ConditionLost("UpdateItem"), account.ErrConflict) {
 		t.Fatal("a lost condition is not the store's ErrConflict")
+	}
+}
+
+// A rule over several methods counts their calls together; Left says what it still does.
+func TestRuleOverSeveralMethods(t *testing.T) {
+	plan := &faults.Plan{}
+	plan.Add(faults.Rule{Methods: []string{"CreateToken", "UpdateAccount"}, Skip: 2, Times: 2, Err: faults.Throttling("DynamoDB", "UpdateItem")})
+	if skip, fail := plan.Left(); skip != 2 || fail != 2 {
+		t.Fatalf("left %d, %d before any call", skip, fail)
+	}
+	var failed []int
+	for i, method := range []string{"CreateToken", "GetAccount", "UpdateAccount", "UpdateAccount", "CreateToken", "CreateToken"} {
+		if plan.Match(method) {
+			failed = append(failed, i)
+		}
+		if i == 3 {
+			if skip, fail := plan.Left(); skip != 0 || fail != 1 {
+				t.Fatalf("left %d, %d after one failed call", skip, fail)
+			}
+		}
+	}
+	if fmt.Sprint(failed) != "[3 4]" {
+		t.Fatalf("failed calls %v, want [3 4] (GetAccount is not counted)", failed)
+	}
+	if skip, fail := plan.Left(); skip != 0 || fail != 0 {
+		t.Fatalf("left %d, %d when spent", skip, fail)
+	}
+}
+
+// Every name in StoreWrites is a method of the store.
+func TestStoreWritesAreStoreMethods(t *testing.T) {
+	st := reflect.TypeFor[*faults.Store]()
+	for _, name := range faults.StoreWrites() {
+		if _, ok := st.MethodByName(name); !ok {
+			t.Errorf("%s is not a store method", name)
+		}
 	}
 }
