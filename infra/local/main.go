@@ -29,7 +29,6 @@ import (
 	"github.com/kagiya/kagiya/shared/mail"
 	"github.com/kagiya/kagiya/shared/outbox"
 	"github.com/kagiya/kagiya/shared/password"
-	"github.com/kagiya/kagiya/shared/store/boltstore"
 	"github.com/kagiya/kagiya/site"
 	sitebuild "github.com/kagiya/kagiya/site/build"
 )
@@ -63,6 +62,7 @@ func envFlags(getenv func(string) string) []string {
 type options struct {
 	addr, data, owner, ownerPassword, policy string
 	dns                                      string // host:port of the DNS server that proves domains ("": the system's)
+	store                                    string // bbolt or minidyn
 	rateLimit                                bool
 	logLevel                                 slog.Level
 	hash                                     password.Params
@@ -84,6 +84,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.ownerPassword, "owner-password", "", "password of -owner")
 	fs.StringVar(&o.policy, "policy", account.DefaultPolicyPreset, "password policy preset of the -owner tenant")
 	fs.StringVar(&o.dns, "dns", "", "host:port of the DNS server that domain verification asks for TXT records (default: the system's resolver)")
+	fs.StringVar(&o.store, "store", "bbolt", "bbolt (the embedded store in -data) or minidyn (the DynamoDB store over an in-memory DynamoDB, gone when the server stops; for load runs)")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error (also LOG_LEVEL)")
 	fs.BoolVar(&o.rateLimit, "rate-limit", true, "per-IP throttling of sign-in, forgot, reset, unlock and the OpenID Connect authorize and token endpoints (false for load tests on one machine; per-account limits and lockout stay on)")
 	if err := fs.Parse(args); err != nil {
@@ -96,6 +97,9 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	case "standard12", "basic8", "classes3of4", "legacy3to30", "nist":
 	default:
 		return o, fmt.Errorf("-policy %q: want standard12, basic8, classes3of4, legacy3to30 or nist", o.policy)
+	}
+	if o.store != "bbolt" && o.store != "minidyn" {
+		return o, fmt.Errorf("-store %q: want bbolt or minidyn", o.store)
 	}
 	if o.dns != "" {
 		if _, _, err := net.SplitHostPort(o.dns); err != nil {
@@ -138,13 +142,11 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	if err := os.MkdirAll(o.data, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	store, err := boltstore.Open(filepath.Join(o.data, "kagiya.db"))
-	if errors.Is(err, boltstore.ErrInUse) {
-		return fmt.Errorf("the data directory %s is in use by another Kagiya server: stop it, or give this one another -data", o.data)
-	} else if err != nil {
+	store, hasTenants, closeStore, err := openStore(ctx, o)
+	if err != nil {
 		return err
 	}
-	defer store.Close()
+	defer closeStore()
 
 	ln, err := net.Listen("tcp", o.addr)
 	if err != nil {
@@ -246,11 +248,11 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	log.Info("kagiya local server", "url", siteURL, "data", o.data)
-	hasTenants, err := store.HasTenants()
+	has, err := hasTenants()
 	if err != nil {
 		return err
 	}
-	setup.announce(ctx, hasTenants, siteURL, func(s string) { fmt.Fprint(stderr, s) })
+	setup.announce(ctx, has, siteURL, func(s string) { fmt.Fprint(stderr, s) })
 	if ready != nil {
 		ready(ln.Addr().String())
 	}
