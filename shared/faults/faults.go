@@ -45,9 +45,10 @@ type Rule struct {
 
 // Plan is the set of rules in force, safe for concurrent use. The zero Plan fails nothing.
 type Plan struct {
-	mu    sync.Mutex
-	rules []*Rule
-	calls map[string]int
+	mu       sync.Mutex
+	rules    []*Rule
+	calls    map[string]int
+	failures []string // the methods of the calls failed so far
 }
 
 // Add puts r in force.
@@ -84,6 +85,13 @@ func (p *Plan) Left() (skip, fail int) {
 		}
 	}
 	return skip, fail
+}
+
+// Failures lists the methods of the calls the plan has failed, in order.
+func (p *Plan) Failures() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return slices.Clone(p.failures)
 }
 
 // Calls reports how many calls to method were made through the plan, failed or not.
@@ -126,6 +134,9 @@ func (p *Plan) match(method string) *Rule {
 		}
 		r.failed++
 		hit = r
+	}
+	if hit != nil {
+		p.failures = append(p.failures, method)
 	}
 	return hit
 }

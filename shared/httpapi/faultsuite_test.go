@@ -1,0 +1,283 @@
+package httpapi_test
+
+import (
+	"context"
+	"fmt"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/truora/minidyn/server"
+
+	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/faults"
+	"github.com/kagiya/kagiya/shared/store/boltstore"
+	"github.com/kagiya/kagiya/shared/store/dynamostore"
+)
+
+// A writeFlow is one flow that writes, for the fault suite. prepare makes what the flow
+// needs (no fault yet) and returns the flow's request, which the suite sends once under a
+// fault and again once the fault has cleared; after checks what the flow leaves.
+type writeFlow struct {
+	name    string
+	prepare func(t *testing.T, e *env) (act func() response)
+	after   func(t *testing.T, e *env)
+}
+
+// faultStores make a fresh store of each kind the suite runs on.
+var faultStores = map[string]func(t *testing.T) account.Store{
+	"bbolt": func(t *testing.T) account.Store {
+		st, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		return st
+	},
+	"minidyn": func(t *testing.T) account.Store {
+		srv := httptest.NewServer(server.NewServer())
+		t.Cleanup(srv.Close)
+		db := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+			Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+		if err := dynamostore.CreateTable(context.Background(), db, "kagiya"); err != nil {
+			t.Fatal(err)
+		}
+		return dynamostore.New(db, "kagiya", 0)
+	},
+}
+
+// writes counts the store writes made through plan so far.
+func writes(plan *faults.Plan) int {
+	n := 0
+	for _, m := range faults.StoreWrites() {
+		n += plan.Calls(m)
+	}
+	return n
+}
+
+// TestFaultSuite runs every flow that writes with a failure (DynamoDB's throttling after
+// the SDK's retries) at each of its store writes in turn, on the embedded store and on
+// DynamoDB (minidyn): the flow either succeeds all the same or answers a plain 500 with
+// nothing of the store in it; once the fault clears the same request succeeds (its link
+// was not used up, its attempt not left counted); and the flow's own check holds (no
+// account locked by a failure alone).
+func TestFaultSuite(t *testing.T) {
+	for _, f := range writeFlows {
+		for storeName, open := range faultStores {
+			t.Run(f.name+"/"+storeName, func(t *testing.T) {
+				t.Parallel()
+				// The flow once without a fault: its answer, and how many writes it makes.
+				plan := &faults.Plan{}
+				e := newEnvOn(t, faults.NewStore(open(t), plan), withConfig(noThrottle))
+				act := f.prepare(t, e)
+				before := writes(plan)
+				want := act()
+				n := writes(plan) - before
+				if want.status >= 300 && want.status != 401 {
+					t.Fatalf("without a fault: %d %s", want.status, want.body)
+				}
+				if n == 0 {
+					t.Fatal("the flow made no store write")
+				}
+				f.after(t, e)
+				for k := 1; k <= n; k++ {
+					plan := &faults.Plan{}
+					e := newEnvOn(t, faults.NewStore(open(t), plan), withConfig(noThrottle))
+					act := f.prepare(t, e)
+					plan.Add(faults.Rule{Methods: faults.StoreWrites(), Skip: k - 1, Times: 1, Err: faults.Throttling("DynamoDB", "UpdateItem")})
+					got := act()
+					plan.Clear()
+					what := func(s string) string {
+						return fmt.Sprintf("%s, write %d of %d (%s) failing: %s", f.name, k, n, strings.Join(plan.Failures(), ", "), s)
+					}
+					shown(t, what("the answer"), got)
+					switch {
+					case got.status == want.status:
+						// The failed write was not one the flow needs (an audit record, a
+						// last-use time), or the flow carried on without it.
+					case got.status == 500:
+						if again := act(); again.status != want.status {
+							t.Fatalf("%s: %d %s, want %d", what("the same request once the fault cleared"), again.status, again.body, want.status)
+						} else {
+							shown(t, what("the retry"), again)
+						}
+					default:
+						t.Fatalf("%s: %d %s, want %d or a 500", what("the answer"), got.status, got.body, want.status)
+					}
+					func() {
+						defer func() {
+							if t.Failed() {
+								t.Logf("%s (answered %d)", what("the check after"), got.status)
+							}
+						}()
+						f.after(t, e)
+					}()
+				}
+			})
+		}
+	}
+}
+
+// shown fails if a body carries the store's or the SDK's words.
+func shown(t *testing.T, what string, res response) {
+	t.Helper()
+	body := string(res.body)
+	if res.status == 500 && res.code(t) != "internal" {
+		t.Fatalf("%s: a 500 that is not internal: %s", what, body)
+	}
+	for _, leak := range []string{"Throttl", "DynamoDB", "exceeds", "UpdateItem", "operation error", "ReserveAttempt", "RecordLogin",
+		"UpdateAccount", "CreateToken", "ConsumeToken", "AppendAudit", "CreateSession", "ChangeLoginID", "deadline"} {
+		if strings.Contains(body, leak) {
+			t.Fatalf("%s: the body shows %q: %s", what, leak, body)
+		}
+	}
+}
+
+// notLocked checks that id's account is neither locked nor holds counted attempts.
+func notLocked(id string) func(t *testing.T, e *env) {
+	return func(t *testing.T, e *env) {
+		t.Helper()
+		if a := e.account(id); a.Locked() || a.MFALocked() {
+			t.Fatalf("%s is locked (password %v, second factor %v)", id, a.Locked(), a.MFALocked())
+		}
+	}
+}
+
+// signsIn checks that id signs in with one of pws and is not locked.
+func signsIn(id string, pws ...string) func(t *testing.T, e *env) {
+	return func(t *testing.T, e *env) {
+		t.Helper()
+		notLocked(id)(t, e)
+		for _, pw := range pws {
+			if e.client().login(id, pw).status == 200 {
+				return
+			}
+		}
+		t.Fatalf("%s signs in with none of its passwords", id)
+	}
+}
+
+const nextPW = "Kawa-no-Sakana-77!"
+
+var writeFlows = []writeFlow{
+	{name: "SignIn",
+		prepare: func(t *testing.T, e *env) func() response {
+			e.withUser(userID, "user")
+			return func() response { return e.client().login(userID, userPW) }
+		},
+		after: func(t *testing.T, e *env) {
+			if a := e.account(userID); a.Locked() || a.FailedAttempts != 0 {
+				t.Fatalf("after a right password: locked %v, counter %d", a.Locked(), a.FailedAttempts)
+			}
+		}},
+	{name: "WrongPassword",
+		prepare: func(t *testing.T, e *env) func() response {
+			e.withUser(userID, "user")
+			return func() response { return e.client().login(userID, "Wrong-Pass-123!") }
+		},
+		after: signsIn(userID, userPW)},
+	{name: "Lock",
+		prepare: func(t *testing.T, e *env) func() response {
+			e.withUser(userID, "user")
+			for range account.DefaultLockoutThreshold - 1 {
+				e.client().login(userID, "Wrong-Pass-123!")
+			}
+			return func() response { return e.client().login(userID, "Wrong-Pass-123!") }
+		},
+		after: func(t *testing.T, e *env) {
+			// Locked, and then with its unlock link mailed; the link works.
+			if !e.account(userID).Locked() {
+				return
+			}
+			m := e.mailbox.Messages(userID)
+			if len(m) == 0 {
+				t.Fatal("locked without an unlock email")
+			}
+			if res := e.client().do("POST", "/api/unlock", map[string]string{"token": tokenFrom(t, m[len(m)-1], "unlock")}); res.status != 200 {
+				t.Fatalf("the unlock link: %d %s", res.status, res.body)
+			}
+			signsIn(userID, userPW)(t, e)
+		}},
+	{name: "Unlock",
+		prepare: func(t *testing.T, e *env) func() response {
+			e.withUser(userID, "user")
+			for range account.DefaultLockoutThreshold {
+				e.client().login(userID, "Wrong-Pass-123!")
+			}
+			m := e.mailbox.Messages(userID)
+			token := tokenFrom(t, m[len(m)-1], "unlock")
+			return func() response { return e.client().do("POST", "/api/unlock", map[string]string{"token": token}) }
+		},
+		after: signsIn(userID, userPW)},
+	{name: "Forgot",
+		prepare: func(t *testing.T, e *env) func() response {
+			e.withUser(userID, "user")
+			return func() response {
+				return e.client().do("POST", "/api/password/forgot", map[string]string{"login_id": userID})
+			}
+		},
+		after: signsIn(userID, userPW)},
+	{name: "Reset",
+		prepare: func(t *testing.T, e *env) func() response {
+			e.withUser(userID, "user")
+			e.client().do("POST", "/api/password/forgot", map[string]string{"login_id": userID})
+			m := e.mailbox.Messages(userID)
+			token := tokenFrom(t, m[len(m)-1], "reset")
+			return func() response {
+				return e.client().do("POST", "/api/password/reset", map[string]string{"token": token, "new_password": nextPW})
+			}
+		},
+		after: signsIn(userID, nextPW)},
+	{name: "Invitation",
+		prepare: func(t *testing.T, e *env) func() response {
+			owner := e.signedIn(ownerID, ownerPW)
+			if res := owner.do("POST", "/api/admin/accounts", map[string]any{"login_id": "shin@example.com", "invite": true}); res.status != 201 {
+				t.Fatalf("invite: %d %s", res.status, res.body)
+			}
+			invite, _ := e.pageLink("shin@example.com", "invite")
+			return func() response {
+				return e.client().do("POST", "/api/invitations/accept", map[string]string{"token": invite, "new_password": nextPW})
+			}
+		},
+		after: signsIn("shin@example.com", nextPW)},
+	{name: "LoginIDChange",
+		prepare: func(t *testing.T, e *env) func() response {
+			e.withUser(userID, "user")
+			c := e.signedIn(userID, userPW)
+			if res := c.do("POST", "/api/me/login-id", map[string]string{"new_login_id": "taro.new@example.com", "current_password": userPW}); res.status != 202 {
+				t.Fatalf("login-ID change: %d %s", res.status, res.body)
+			}
+			change, _ := e.pageLink("taro.new@example.com", "confirm-email")
+			return func() response {
+				return e.client().do("POST", "/api/email/confirm", map[string]string{"token": change, "password": userPW})
+			}
+		},
+		after: signsIn("taro.new@example.com", userPW)},
+	{name: "BatchUnlock",
+		prepare: func(t *testing.T, e *env) func() response {
+			ids := []string{"a@example.com", "b@example.com"}
+			for _, id := range ids {
+				e.withUser(id, "user")
+				for range account.DefaultLockoutThreshold {
+					e.client().login(id, "Wrong-Pass-123!")
+				}
+			}
+			owner := e.signedIn(ownerID, ownerPW)
+			return func() response {
+				return owner.do("POST", "/api/admin/unlock", map[string]any{"login_ids": ids, "confirm_password": ownerPW})
+			}
+		},
+		after: func(t *testing.T, e *env) {
+			// Those the answer says failed are unlocked when the batch is sent again.
+			owner := e.signedIn(ownerID, ownerPW)
+			if res := owner.do("POST", "/api/admin/unlock", map[string]any{"login_ids": []string{"a@example.com", "b@example.com"}, "confirm_password": ownerPW}); res.status != 200 {
+				t.Fatalf("the batch again: %d %s", res.status, res.body)
+			}
+			signsIn("a@example.com", userPW)(t, e)
+			signsIn("b@example.com", userPW)(t, e)
+		}},
+}
