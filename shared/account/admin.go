@@ -268,8 +268,9 @@ func (s *Admin) UpdateAccount(ctx context.Context, p Principal, loginID string, 
 		if set, err = s.settingsOf(ctx, a.TenantID); err != nil {
 			return Account{}, err
 		}
-		h, err := s.newPasswordHash(ctx, a, set, "password", *patch.Password)
-		if err != nil {
+		// err, not a new one: the switch below must see the write's error.
+		var h string
+		if h, err = s.newPasswordHash(ctx, a, set, "password", *patch.Password); err != nil {
 			return Account{}, err
 		}
 		// The old hash joins the history; the account is signed out everywhere.

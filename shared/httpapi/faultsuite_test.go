@@ -232,6 +232,15 @@ var writeFlows = []writeFlow{
 			}
 		},
 		after: signsIn(userID, nextPW)},
+	{name: "AdminSet",
+		prepare: func(t *testing.T, e *env) func() response {
+			e.withUser(userID, "user")
+			owner := e.signedIn(ownerID, ownerPW)
+			return func() response {
+				return owner.do("PATCH", "/api/admin/accounts/"+userID, map[string]any{"password": nextPW, "confirm_password": ownerPW})
+			}
+		},
+		after: signsIn(userID, nextPW)},
 	{name: "Invitation",
 		prepare: func(t *testing.T, e *env) func() response {
 			owner := e.signedIn(ownerID, ownerPW)
