@@ -41,19 +41,30 @@ func (s *SelfService) ChangeOwnPassword(ctx context.Context, p Principal, curren
 		return LoginResult{}, err
 	}
 	now := s.now().UTC()
-	a, err = s.storePassword(ctx, a, set, hash, nil, func(a *Account) { a.ForceChange = false })
-	if err != nil {
-		return LoginResult{}, fmt.Errorf("change password: %w", err)
-	}
-	if err := s.sessions.DeleteSession(ctx, p.Session.AccountID, p.Session.IDHash); err != nil && !errors.Is(err, ErrNotFound) {
-		return LoginResult{}, fmt.Errorf("change password: %w", err)
-	}
-	// The current password was just given: the new session authenticated now, by the
-	// factors of the one it replaces.
-	token, _, err := openSession(ctx, s.sessions, a, now, s.cfg.SessionMax, from, p.Session.AMR)
+	// The new session comes first, in the epoch the change moves the account to: if it
+	// cannot be stored nothing has changed, and the same request works once the store
+	// does (made after the change, its failure would leave the person signed out of a
+	// change it was told had failed). The current password was just given: it is
+	// authenticated now, by the factors of the one it replaces.
+	next := a
+	next.SessionEpoch++
+	token, sess, err := openSession(ctx, s.sessions, next, now, s.cfg.SessionMax, from, p.Session.AMR)
 	if err != nil {
 		return LoginResult{}, err
 	}
+	a, err = s.storePassword(ctx, a, set, hash, nil, func(a *Account) { a.ForceChange = false })
+	if err != nil {
+		s.dropSession(ctx, sess) // its token was never given out
+		return LoginResult{}, fmt.Errorf("change password: %w", err)
+	}
+	if a.SessionEpoch != next.SessionEpoch { // another change came between: a session in its epoch
+		s.dropSession(ctx, sess)
+		if token, _, err = openSession(ctx, s.sessions, a, now, s.cfg.SessionMax, from, p.Session.AMR); err != nil {
+			return LoginResult{}, err
+		}
+	}
+	// The old session has ended with its epoch; removing it only tidies the store.
+	s.dropSession(ctx, p.Session)
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "password.change", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
 	s.notify(ctx, a, &mail.PasswordChanged{When: s.formatTime(now, set)})
 	// The change moved the device epoch: the browser that made it stays known.
@@ -62,6 +73,14 @@ func (s *SelfService) ChangeOwnPassword(ctx context.Context, p Principal, curren
 		return LoginResult{}, err
 	}
 	return LoginResult{Token: token, CSRF: csrfFor(token), Account: a, Tenant: t, DeviceCookie: device}, nil
+}
+
+// dropSession removes a session that has already ended (its epoch is past, or its token
+// was never given out): a failure leaves only an item nobody can use, so it is logged.
+func (s *SelfService) dropSession(ctx context.Context, sess Session) {
+	if err := s.sessions.DeleteSession(ctx, sess.AccountID, sess.IDHash); err != nil && !errors.Is(err, ErrNotFound) {
+		s.log.WarnContext(ctx, "ended session not removed", "err", err)
+	}
 }
 
 // Policy describes the rules of the principal's tenant.

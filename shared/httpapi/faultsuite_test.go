@@ -232,6 +232,15 @@ var writeFlows = []writeFlow{
 			}
 		},
 		after: signsIn(userID, nextPW)},
+	{name: "SelfChange",
+		prepare: func(t *testing.T, e *env) func() response {
+			e.withUser(userID, "user")
+			c := e.signedIn(userID, userPW)
+			return func() response {
+				return c.do("POST", "/api/me/password", map[string]string{"current_password": userPW, "new_password": nextPW})
+			}
+		},
+		after: signsIn(userID, nextPW)},
 	{name: "AdminSet",
 		prepare: func(t *testing.T, e *env) func() response {
 			e.withUser(userID, "user")
