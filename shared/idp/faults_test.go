@@ -2,9 +2,12 @@ package idp_test
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -95,5 +98,129 @@ func TestTokenEndpointFaultsShowNothing(t *testing.T) {
 				t.Fatal("no fault reached the token endpoint")
 			}
 		})
+	}
+}
+
+// writesSoFar counts the store writes made through plan.
+func writesSoFar(plan *faults.Plan) int {
+	n := 0
+	for _, m := range faults.StoreWrites() {
+		n += plan.Calls(m)
+	}
+	return n
+}
+
+// The code exchange and the refresh, with a throttled store write at each of their writes
+// in turn, on bbolt and minidyn: the answer is the flow's own or a server error with
+// nothing of the store in it, and then the same request succeeds once the fault clears
+// (no code or refresh token used up by a failure).
+func TestTokenGrantsUnderFaultAtEachWrite(t *testing.T) {
+	stores := map[string]func(t *testing.T) account.Store{
+		"bbolt": func(t *testing.T) account.Store {
+			st, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			return st
+		},
+		"minidyn": func(t *testing.T) account.Store {
+			srv := httptest.NewServer(server.NewServer())
+			t.Cleanup(srv.Close)
+			db := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+				Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+			if err := dynamostore.CreateTable(context.Background(), db, "kagiya"); err != nil {
+				t.Fatal(err)
+			}
+			return dynamostore.New(db, "kagiya", 0)
+		},
+	}
+	// prepare makes a site with a signed-in person and a client, and returns the grant's
+	// request (the same form each time it is sent).
+	type grant func(t *testing.T, s *site) (send func() (int, string))
+	token := func(s *site, clientID, secret string, form url.Values) (int, string) {
+		req, _ := http.NewRequest("POST", s.url+"/api/oidc/token", strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(clientID, secret)
+		res, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		body, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(body)
+	}
+	codeFor := func(t *testing.T, s *site) (clientID, secret string, form url.Values) {
+		owner := s.owner()
+		s.user(owner, "taro@example.com")
+		clientID, secret = s.client(owner, "confidential", true)
+		taro := s.browser()
+		taro.signIn("taro@example.com", userPW, "")
+		pkce := oauth2.GenerateVerifier()
+		conf := oauth2.Config{ClientID: clientID, ClientSecret: secret, RedirectURL: redirect,
+			Endpoint: oauth2.Endpoint{AuthURL: s.url + "/api/oidc/authorize", TokenURL: s.url + "/api/oidc/token"},
+			Scopes:   []string{gooidc.ScopeOpenID, "email", gooidc.ScopeOfflineAccess}}
+		code := taro.authorize(conf.AuthCodeURL("st", oauth2.S256ChallengeOption(pkce))).Query().Get("code")
+		if code == "" {
+			t.Fatal("no code")
+		}
+		return clientID, secret, url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {redirect}, "code_verifier": {pkce}}
+	}
+	grants := map[string]grant{
+		"code": func(t *testing.T, s *site) func() (int, string) {
+			id, secret, form := codeFor(t, s)
+			return func() (int, string) { return token(s, id, secret, form) }
+		},
+		"refresh": func(t *testing.T, s *site) func() (int, string) {
+			id, secret, form := codeFor(t, s)
+			status, body := token(s, id, secret, form)
+			var out struct {
+				Refresh string `json:"refresh_token"`
+			}
+			if err := json.Unmarshal([]byte(body), &out); status != 200 || err != nil || out.Refresh == "" {
+				t.Fatalf("tokens: %d %s", status, body)
+			}
+			refresh := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {out.Refresh}}
+			return func() (int, string) { return token(s, id, secret, refresh) }
+		},
+	}
+	for name, prepare := range grants {
+		for storeName, open := range stores {
+			t.Run(name+"/"+storeName, func(t *testing.T) {
+				t.Parallel()
+				s := newSite(t, open(t))
+				send := prepare(t, s)
+				before := writesSoFar(s.faults)
+				if status, body := send(); status != 200 {
+					t.Fatalf("without a fault: %d %s", status, body)
+				}
+				n := writesSoFar(s.faults) - before
+				if n == 0 {
+					t.Fatal("the grant made no store write")
+				}
+				for k := 1; k <= n; k++ {
+					s := newSite(t, open(t))
+					send := prepare(t, s)
+					s.faults.Add(faults.Rule{Methods: faults.StoreWrites(), Skip: k - 1, Times: 1, Err: faults.Throttling("DynamoDB", "UpdateItem")})
+					status, body := send()
+					s.faults.Clear()
+					what := fmt.Sprintf("%s, write %d of %d (%v) failing", name, k, n, s.faults.Failures())
+					for _, leak := range []string{"Throttl", "DynamoDB", "UpdateItem", "exceeds", "operation error"} {
+						if strings.Contains(body, leak) {
+							t.Fatalf("%s: %d %s shows %q", what, status, body, leak)
+						}
+					}
+					if status == 200 {
+						continue
+					}
+					if status < 500 {
+						t.Fatalf("%s: %d %s, want 200 or a server error", what, status, body)
+					}
+					if status, body := send(); status != 200 {
+						t.Fatalf("%s: the same request once the fault cleared: %d %s", what, status, body)
+					}
+				}
+			})
+		}
 	}
 }

@@ -82,7 +82,7 @@ type Deps struct {
 func New(ctx context.Context, d Deps) (http.Handler, error) {
 	issuer := strings.TrimRight(d.Issuer, "/")
 	dev := strings.HasPrefix(issuer, "http://")
-	st := &storage{svc: d.Integrations, store: d.Store, now: d.Now, dev: dev}
+	st := &storage{svc: d.Integrations, store: d.Store, now: d.Now, log: d.Log, dev: dev}
 	// The key that would encrypt opaque access tokens (this provider's are JWTs): made
 	// once per deployment.
 	fresh := make([]byte, 32)

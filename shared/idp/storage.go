@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -72,6 +73,7 @@ type storage struct {
 	svc   Integrations
 	store Store
 	now   func() time.Time
+	log   *slog.Logger
 	dev   bool // http issuer: the local server; clients may redirect to http
 
 	mu   sync.Mutex
@@ -347,40 +349,61 @@ func parseAccessToken(id string) (accessToken, bool) {
 	return accessToken{ClientID: parts[0], Family: parts[1], Scopes: strings.Split(parts[2], "+")}, true
 }
 
-// minted is what a token request is about to mint from: the code's request, used up here
-// by one conditional write before anything is minted (of parallel exchanges exactly one
-// gets past this), or the refresh token, likewise.
+// minted is what a token request is about to mint from: the client, and for a code the
+// family, the subject and what it was granted (for a refresh token, its grant).
 type minted struct {
 	client account.Credential
-	grant  refreshGrant // for a code: the family, the subject and what it was granted
+	grant  refreshGrant
 }
 
-func (s *storage) mint(ctx context.Context, req op.TokenRequest, current string) (minted, error) {
+// minting reads what req mints from, using nothing up.
+func (s *storage) minting(ctx context.Context, req op.TokenRequest) (minted, error) {
 	c, err := s.clientOf(ctx, req)
 	if err != nil {
 		return minted{}, err
 	}
 	switch r := req.(type) {
 	case *authRequest:
-		if _, err := s.store.ConsumeToken(ctx, account.HashToken(r.ID), purposeAuthRequest, s.now().UTC()); err != nil {
-			if errors.Is(err, account.ErrNotFound) {
-				return minted{}, s.replayed(ctx, r.TenantID, r.ID)
-			}
-			return minted{}, storeFailed(ctx, fmt.Errorf("use auth request: %w", err))
-		}
 		return minted{client: c, grant: refreshGrant{TenantID: c.TenantID, ClientID: c.ID, Subject: r.Subject, Scopes: r.Scopes,
 			AuthTime: r.AuthTime, AMR: r.AMR, Family: r.ID}}, nil
+	case *refreshGrant:
+		return minted{client: c, grant: *r}, nil
+	}
+	return minted{}, oidc.ErrUnsupportedGrantType()
+}
+
+// use uses up what req mints from, the code's request or the refresh token current, by
+// one conditional write (of parallel exchanges exactly one gets past it).
+func (s *storage) use(ctx context.Context, req op.TokenRequest, current string) error {
+	switch r := req.(type) {
+	case *authRequest:
+		if _, err := s.store.ConsumeToken(ctx, account.HashToken(r.ID), purposeAuthRequest, s.now().UTC()); err != nil {
+			if errors.Is(err, account.ErrNotFound) {
+				return s.replayed(ctx, r.TenantID, r.ID)
+			}
+			return storeFailed(ctx, fmt.Errorf("use auth request: %w", err))
+		}
+		return nil
 	case *refreshGrant:
 		var old refreshGrant
 		if _, err := s.get(ctx, purposeRefresh, current, true, &old); err != nil {
 			if errors.Is(err, account.ErrNotFound) {
-				return minted{}, oidc.ErrInvalidGrant().WithDescription("the refresh token has been used")
+				return oidc.ErrInvalidGrant().WithDescription("the refresh token has been used")
 			}
-			return minted{}, storeFailed(ctx, fmt.Errorf("use refresh token: %w", err))
+			return storeFailed(ctx, fmt.Errorf("use refresh token: %w", err))
 		}
-		return minted{client: c, grant: *r}, nil
+		return nil
 	}
-	return minted{}, oidc.ErrUnsupportedGrantType()
+	return oidc.ErrUnsupportedGrantType()
+}
+
+// mint reads what req mints from and uses it up.
+func (s *storage) mint(ctx context.Context, req op.TokenRequest, current string) (minted, error) {
+	m, err := s.minting(ctx, req)
+	if err != nil {
+		return minted{}, err
+	}
+	return m, s.use(ctx, req, current)
 }
 
 func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (string, time.Time, error) {
@@ -396,8 +419,12 @@ func (s *storage) CreateAccessToken(ctx context.Context, req op.TokenRequest) (s
 	return id, s.now().UTC().Add(accessTokenTTL), nil
 }
 
+// CreateAccessAndRefreshTokens stores the new refresh token before it uses up the code or
+// the refresh token it comes from: a failed write uses nothing up, and the same request
+// works once the store does (a new token whose source was then not used up is removed;
+// it was never given out).
 func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.TokenRequest, current string) (string, string, time.Time, error) {
-	m, err := s.mint(ctx, req, current)
+	m, err := s.minting(ctx, req)
 	if err != nil {
 		return "", "", time.Time{}, err
 	}
@@ -423,6 +450,12 @@ func (s *storage) CreateAccessAndRefreshTokens(ctx context.Context, req op.Token
 	}
 	if err := s.put(ctx, purposeRefresh, refresh, g.TenantID, g, refreshTokenTTL); err != nil {
 		return "", "", time.Time{}, fmt.Errorf("store refresh token: %w", err)
+	}
+	if err := s.use(ctx, req, current); err != nil {
+		if _, derr := s.store.ConsumeToken(ctx, account.HashToken(refresh), purposeRefresh, s.now().UTC()); derr != nil {
+			s.log.WarnContext(ctx, "unused refresh token not removed", "err", derr)
+		}
+		return "", "", time.Time{}, err
 	}
 	id, err := accessToken{ClientID: m.client.ID, Family: g.Family, Scopes: userinfoScopes(g.Scopes)}.id()
 	if err != nil {
