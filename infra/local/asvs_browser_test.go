@@ -12,6 +12,7 @@ import (
 // fields name what they hold for password managers, and nothing blocks pasting).
 // ASVS 2.1.12: the person can see the password it typed.
 func TestASVS_2_1_11_and_2_1_12_PasswordFieldsHelpPeople(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	ctx := browser(t)
 	typeOf := func(want string) chromedp.Action[chromedp.Void] {

@@ -31,6 +31,7 @@ const axeRun = `(async () => {
 // Every page, signed in as the owner and signed out, in Japanese and English, has no
 // axe-core violations (WCAG 2.1 A/AA rules and best practices axe checks by default).
 func TestBrowserAccessibility(t *testing.T) {
+	t.Parallel()
 	chromiumPath(t)
 	src := axeSource(t)
 	base := startServer(t)

@@ -188,6 +188,7 @@ func signIn(base, id, pw string) chromedp.Action[chromedp.Void] {
 }
 
 func TestBrowserSignInLanguageSignOut(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	ctx := browser(t)
 	var role, title, lang, path, jaTitle, enTitle, focused, current string
@@ -241,6 +242,7 @@ func TestBrowserSignInLanguageSignOut(t *testing.T) {
 }
 
 func TestBrowserAdminManagesAccounts(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	ctx := browser(t)
 	row := func(id string) string { return `tr[data-login-id="` + id + `"]` }
@@ -302,6 +304,7 @@ func TestBrowserAdminManagesAccounts(t *testing.T) {
 // Creating an administrator asks the creator's own password (a field shown only for
 // the admin and owner roles), and the owner is mailed who was made what (issue 23).
 func TestBrowserCreatingAnAdminAsksThePassword(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	ctx := browser(t)
 	var hiddenForUser, hiddenForAdmin, changed bool
@@ -354,6 +357,7 @@ func TestBrowserCreatingAnAdminAsksThePassword(t *testing.T) {
 }
 
 func TestBrowserAuditLog(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	createUser(t, base, "kansa@example.com", "Fuji-Passw0rd!")
 	ctx := browser(t)

@@ -22,6 +22,7 @@ func writeFile(t *testing.T, name string, data []byte) string {
 }
 
 func TestBrowserBulkUpdateByCSV(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	for i := range 5 {
 		createUser(t, base, fmt.Sprintf("shain%d@example.com", i), "Fuji-Passw0rd!")
@@ -88,6 +89,7 @@ func TestBrowserBulkUpdateByCSV(t *testing.T) {
 }
 
 func TestBrowserBulkRejectedFileShowsErrors(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	createUser(t, base, "shain0@example.com", "Fuji-Passw0rd!")
 	path := writeFile(t, "bad.csv", []byte("mail_account,password,mail_capacity\nshain0,short,50\nshain0,Atarashii-Kagi-0!,7\n"))
@@ -136,6 +138,7 @@ func TestBrowserBulkRejectedFileShowsErrors(t *testing.T) {
 // checked (a weak scheme needs the checkbox), the accounts are created, and a person
 // signs in with the password it already had; the list shows who has not signed in yet.
 func TestBrowserBulkImportsPasswordHashes(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	file := "mail_account,password_hash,mail_capacity\r\n" +
 		"iko,{SHA512-CRYPT}$6$Ys.dRCgGW8Q32rU0$mq.UQob7G0X8IOWLLETZujSwmifHZSE/Dijbj/ePsBUJrpIJ4waKzAGOogYNePZUUssxMHkgOA2Kid4uXDw5A1,10\r\n" +

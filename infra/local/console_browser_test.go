@@ -17,6 +17,7 @@ import (
 // page keeps the enrolment (the same key, the code field) and the person stays signed in,
 // in both languages and at both sizes; the right code then turns it on.
 func TestBrowserEnrolmentWrongCodeStaysInPlace(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	const id, pw = "kenta@example.com", "Fuji-Passw0rd-26!"
 	createUser(t, base, id, pw)
@@ -81,6 +82,7 @@ func TestBrowserEnrolmentWrongCodeStaysInPlace(t *testing.T) {
 // suspending, for one account, the selection, and "select all N", and the other modes
 // their own verbs.
 func TestBrowserConfirmButtonSaysWhatItDoes(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	owner := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")
 	for i := range 60 {
@@ -155,6 +157,7 @@ const codesOverlap = `(() => {
 // On a phone the recovery codes stand apart: each on one line, and no code's number or
 // text prints over another.
 func TestBrowserRecoveryCodesOnAPhone(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	const id, pw = "yui@example.com", "Fuji-Passw0rd-26!"
 	createUser(t, base, id, pw)
@@ -218,6 +221,7 @@ func inView(sel string) string {
 // whole ID on hover and on focus), one 「操作」 menu a row; on a phone a visible "select
 // all", and each row's Suspend and Delete on screen once its menu is open.
 func TestBrowserAccountListScans(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	owner := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")
 	const domain = ".sales-and-marketing.tokyo@example.com"
@@ -329,6 +333,7 @@ const countWrites = `(() => { window.kagiyaWrites = 0; const f = window.fetch;
 // sends nothing and says which rule; the administrator's set-password dialog shows the
 // rules, checked against the account being changed.
 func TestBrowserPasswordFormsGuide(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	createUser(t, base, "mika@example.com", "Fuji-Passw0rd-26!")
 	ctx := browser(t)
@@ -407,6 +412,7 @@ func shownInPlace(form, msg string) string {
 // A password change that succeeds replaces its form with what happened (the new
 // password's form would invite a second change), and the focus goes to that message.
 func TestBrowserSuccessReplacesTheForm(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	createUser(t, base, "sora@example.com", "Fuji-Passw0rd-26!")
 	ctx := browser(t)
@@ -447,6 +453,7 @@ func TestBrowserSuccessReplacesTheForm(t *testing.T) {
 // choice is an action; typing the password is not. The walk fails if it needs more than
 // 4, or if the accounts stay locked.
 func TestBrowserTaskCountUnlockThree(t *testing.T) {
+	t.Parallel()
 	for _, size := range [][2]int64{{1280, 800}, {390, 844}} {
 		base := startServer(t)
 		owner := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")

@@ -48,6 +48,7 @@ func noInternals(t *testing.T, what, body string) {
 // works again; the next mail sends fail; GET shows what is left, DELETE clears it, and a
 // bad body is a 4xx with its code.
 func TestDevFaults(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	const id, pw = "kaze@example.com", "Fuji-Passw0rd-26!"
 	createUser(t, base, id, pw)

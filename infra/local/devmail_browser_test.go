@@ -12,6 +12,7 @@ import (
 // The dev mailbox is an inbox in a browser (newest first, the message with its links
 // clickable and its HTML part) and stays JSON for scripts.
 func TestBrowserDevMailbox(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	createUser(t, base, "mailbox@example.com", "Fuji-Passw0rd-26!")
 	for range 2 {

@@ -25,6 +25,7 @@ func waitNoText(sel, gone string) chromedp.Action[chromedp.Void] {
 // listed before proof was needed; then removes one. The local server asks an in-process
 // DNS server (-dns).
 func TestBrowserOwnerProvesADomain(t *testing.T) {
+	t.Parallel()
 	dns, err := dnstest.Start()
 	if err != nil {
 		t.Fatal(err)
@@ -103,6 +104,7 @@ func TestBrowserOwnerProvesADomain(t *testing.T) {
 }
 
 func TestDNSFlag(t *testing.T) {
+	t.Parallel()
 	if o, err := parseFlags([]string{"-dns", "127.0.0.1:5353"}, io.Discard); err != nil || o.dns != "127.0.0.1:5353" {
 		t.Fatalf("-dns: %+v %v", o, err)
 	}

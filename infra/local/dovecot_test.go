@@ -267,6 +267,7 @@ func dovecotCredential(t *testing.T, owner func(method, path string, body any) *
 // service check, with the right password, a wrong one, an app password, and a locked
 // account; the quota comes from quota_gb, and the auth cache saves the second check.
 func TestDovecotLogsInThroughKagiya(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	owner := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")
 	secret := dovecotCredential(t, owner)

@@ -83,6 +83,7 @@ func leaf(t *testing.T, issuer *testIssuer, names ...string) *tls.Certificate {
 // server whose certificate chains to its cafile and names the URL's host, and its
 // timeout holds over https (LuaSec's own default is 60 s and verify "none").
 func TestDovecotVerifiesKagiyasCertificate(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	owner := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")
 	secret := dovecotCredential(t, owner)

@@ -14,6 +14,7 @@ import (
 // A batch suspension whose write fails for one account: the page says which accounts
 // were suspended and which were not changed (to try again), in Japanese and English.
 func TestBrowserBatchActionShowsWhatFailed(t *testing.T) {
+	t.Parallel()
 	plan := &faults.Plan{}
 	base := startServerWith(t, func(st account.Store) account.Store { return faults.NewStore(st, plan) })
 	for _, id := range []string{"haru@example.com", "natsu@example.com", "aki@example.com"} {

@@ -29,6 +29,7 @@ func serviceVerify(t *testing.T, base, secret, id, pw string) int {
 // second factor makes an app password on its security page; the mail server's check
 // passes with them, and fails once each is revoked from the page.
 func TestBrowserAppPasswordsAndServiceCredentials(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	const id, pw = "mail@example.com", "Fuji-Passw0rd-26!"
 	createUser(t, base, id, pw)

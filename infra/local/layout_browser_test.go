@@ -44,6 +44,7 @@ const layoutProblems = `(() => {
 // Every signed-in page holds its layout on a phone (390x844) and a laptop (1280x800),
 // signed in as an owner with a long address, with 200 accounts in the list.
 func TestBrowserLayoutHolds(t *testing.T) {
+	t.Parallel()
 	base := startServer(t, "-owner", "administrator.of.the.organization@example.com", "-owner-password", "Kagi-2026-Tokyo!")
 	owner := apiAs(t, base, "administrator.of.the.organization@example.com", "Kagi-2026-Tokyo!")
 	for i := range 200 {
@@ -95,6 +96,7 @@ func TestBrowserLayoutHolds(t *testing.T) {
 // The sign-in page, and the home section it shows in place once signed in, hold their
 // layout at both sizes in both languages (screenshots for a reviewer, not committed).
 func TestBrowserSignInAndHomeInPlaceLayout(t *testing.T) {
+	t.Parallel()
 	base := startServer(t, "-owner", "administrator.of.the.organization@example.com", "-owner-password", "Kagi-2026-Tokyo!")
 	shots, err := os.MkdirTemp("", "kagiya-signin-screenshots-")
 	if err != nil {

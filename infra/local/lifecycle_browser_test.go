@@ -13,6 +13,7 @@ import (
 // An administrator invites a person, who sets its first password from the link and
 // signs in with it.
 func TestBrowserInvitation(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	admin := browser(t)
 	err := chromedp.Do(admin,
@@ -53,6 +54,7 @@ func TestBrowserInvitation(t *testing.T) {
 // A person changes its own login ID from the security page; an administrator changes
 // another's from the list; each change completes at the link with the password.
 func TestBrowserLoginIDChange(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	createUser(t, base, "natsu@example.com", "Fuji-Passw0rd-26!")
 	createUser(t, base, "aki@example.com", "Fuji-Passw0rd-26!")
@@ -112,6 +114,7 @@ func TestBrowserLoginIDChange(t *testing.T) {
 // The administrator finds the locked accounts with the filter, selects all of them and
 // unlocks them at once; and suspends an account from its row.
 func TestBrowserFilterLockedUnlockAllSuspend(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	for i := range 4 {
 		createUser(t, base, fmt.Sprintf("fuyu%d@example.com", i), "Fuji-Passw0rd-26!")

@@ -15,6 +15,7 @@ import (
 // seconds: every request is answered and counted under its route, none is a 5xx, and the
 // report has the server's memory at start and end.
 func TestLoadProgramReports(t *testing.T) {
+	t.Parallel()
 	for _, store := range []string{"bbolt", "minidyn"} {
 		t.Run(store, func(t *testing.T) {
 			base := startServer(t, "-rate-limit=false", "-store", store)

@@ -62,6 +62,7 @@ func enrolByAPI(t *testing.T, base, id, pw string) string {
 // codes, signs in with a code and has the browser remembered, and signs in elsewhere
 // with a recovery code.
 func TestBrowserSecondFactor(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	const id, pw = "mika@example.com", "Fuji-Passw0rd-26!"
 	createUser(t, base, id, pw)
@@ -157,6 +158,7 @@ func TestBrowserSecondFactor(t *testing.T) {
 // Wrong codes lock the second factor; the administrator sees it in the account list and
 // releases it, and the person's code works again.
 func TestBrowserSecondFactorLockReleasedByAdministrator(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	const id, pw = "kenji@example.com", "Fuji-Passw0rd-26!"
 	createUser(t, base, id, pw)
@@ -236,6 +238,7 @@ func TestBrowserSecondFactorLockReleasedByAdministrator(t *testing.T) {
 // With the tenant requiring a second factor, a person without one enrols during its
 // sign-in and is signed in once it has kept its recovery codes.
 func TestBrowserSecondFactorRequiredByTenant(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	const id, pw = "yui@example.com", "Fuji-Passw0rd-26!"
 	createUser(t, base, id, pw)

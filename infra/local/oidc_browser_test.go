@@ -81,6 +81,7 @@ func startRelyingParty(t *testing.T) *relyingParty {
 // factor signs in to it through Kagiya's own sign-in, and, signed in, goes straight back
 // the next time.
 func TestBrowserSignInToAnApplication(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	const id, pw = "wiki@example.com", "Fuji-Passw0rd-26!"
 	createUser(t, base, id, pw)

@@ -22,6 +22,7 @@ import (
 // reuse, revocation without a hint, introspection by the token's client and by another,
 // 8 parallel exchanges of one code, UserInfo by scope, and RP-initiated logout.
 func TestOpenIDClientRelyingParty(t *testing.T) {
+	t.Parallel()
 	node, err := exec.LookPath("node")
 	if err != nil {
 		t.Skip("node is not installed; infra/test.sh installs the npm test backends with it")

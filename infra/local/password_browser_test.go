@@ -47,6 +47,7 @@ func waitValue(sel, want string) chromedp.Action[chromedp.Void] {
 }
 
 func TestBrowserChangeOwnPassword(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	createUser(t, base, "hiro@example.com", "Fuji-Passw0rd!")
 	ctx := browser(t)
@@ -99,6 +100,7 @@ func TestBrowserChangeOwnPassword(t *testing.T) {
 }
 
 func TestBrowserAdminSetsPasswordThenForcedChange(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	createUser(t, base, "mika@example.com", "Fuji-Passw0rd!")
 	ctx := browser(t)
@@ -147,6 +149,7 @@ func TestBrowserAdminSetsPasswordThenForcedChange(t *testing.T) {
 }
 
 func TestBrowserOwnerChangesTenantSettings(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	ctx := browser(t)
 	err := chromedp.Do(ctx,
@@ -187,6 +190,7 @@ func TestBrowserOwnerChangesTenantSettings(t *testing.T) {
 // A tenant moves to the nist preset; a person whose right password is on the breached
 // list is told so at sign-in and chooses another before going on.
 func TestBrowserCompromisedPasswordAtSignIn(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	createUser(t, base, "kumi@example.com", "Password-2026!") // fine under standard12
 	owner := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")

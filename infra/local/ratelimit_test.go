@@ -11,6 +11,7 @@ import (
 // -rate-limit=false turns off every per-IP limit (sign-in, forgot, reset, unlock), as
 // API.md says; with the default, the 31st unlock attempt from one address is throttled.
 func TestRateLimitFlag(t *testing.T) {
+	t.Parallel()
 	statuses := func(base string, n int) map[int]int {
 		got := map[int]int{}
 		for range n {
@@ -38,6 +39,7 @@ func TestRateLimitFlag(t *testing.T) {
 }
 
 func TestLogLevelFromTheEnvironment(t *testing.T) {
+	t.Parallel()
 	env := map[string]string{"LOG_LEVEL": "warn"}
 	o, err := parseFlags(envFlags(func(k string) string { return env[k] }), io.Discard)
 	if err != nil || o.logLevel != slog.LevelWarn {

@@ -78,6 +78,7 @@ func mailedLink(t *testing.T, base, to, page string) string {
 }
 
 func TestBrowserLockedOutThenUnlockByEmail(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	createUser(t, base, "jiro@example.com", "Fuji-Passw0rd!")
 	ctx := browser(t)
@@ -136,6 +137,7 @@ func TestBrowserLockedOutThenUnlockByEmail(t *testing.T) {
 }
 
 func TestBrowserForgotPasswordReset(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	createUser(t, base, "saburo@example.com", "Kawa-Passw0rd!")
 	ctx := browser(t)
@@ -183,6 +185,7 @@ func TestBrowserForgotPasswordReset(t *testing.T) {
 }
 
 func TestBrowserAdminUnlocksSelected(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	createUser(t, base, "shiro@example.com", "Yama-Passw0rd!")
 	createUser(t, base, "goro@example.com", "Sora-Passw0rd!")

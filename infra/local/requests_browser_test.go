@@ -40,6 +40,7 @@ func counted() chromedp.Action[chromedp.Void] {
 // A sign-in from a cold browser and from a warm one, counted: the built site bundles each
 // page's scripts, caches assets for a year and the home page uses the sign-in's answer.
 func TestBrowserSignInRequests(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	createUser(t, base, "kazu@example.com", "Fuji-Passw0rd-26!")
 	ctx := browser(t)

@@ -63,6 +63,7 @@ func bulkUploadWith(t *testing.T, call func(method, path string, body any) *http
 // The accounts export is an update file as it is: uploaded again it changes nothing;
 // edited in a spreadsheet (a role, a comment, a capacity), it changes just that.
 func TestExportEditUpload(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	for _, id := range []string{"aoi@example.com", "ren@example.com", "=sum@example.com"} {
 		createUser(t, base, id, "Fuji-Passw0rd-26!")

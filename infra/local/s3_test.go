@@ -11,6 +11,7 @@ import (
 // The S3 stand-in is private like the real bucket: nothing but a live presigned upload
 // gets through, so no one reads uploads (which hold passwords) back over HTTP.
 func TestS3StandInTakesOnlyPresignedUploads(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	for _, c := range []struct{ method, path string }{
 		{"GET", "/_s3/"},
@@ -35,6 +36,7 @@ func TestS3StandInTakesOnlyPresignedUploads(t *testing.T) {
 }
 
 func TestPresignedUploadCheck(t *testing.T) {
+	t.Parallel()
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	ok := "/_s3/uploads/uploads/t/j/f.csv?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Signature=abc&X-Amz-Date=20261123T095500Z&X-Amz-Expires=900"
 	req, _ := http.NewRequest("PUT", "http://x"+ok, nil)

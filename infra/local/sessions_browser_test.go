@@ -12,6 +12,7 @@ import (
 
 // A person sees where it is signed in and ends every other device from the browser.
 func TestBrowserSignedInDevices(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	createUser(t, base, "hiro@example.com", "Fuji-Passw0rd-26!")
 	phone := apiAs(t, base, "hiro@example.com", "Fuji-Passw0rd-26!") // another device, signed in already
@@ -69,6 +70,7 @@ func TestBrowserSignedInDevices(t *testing.T) {
 // Someone guesses the person's password from elsewhere until the account locks; the
 // person's own browser, which has signed in before, still signs in.
 func TestBrowserKnownBrowserSignsInWhileLocked(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	createUser(t, base, "aki@example.com", "Fuji-Passw0rd-26!")
 	ctx := browser(t)

@@ -58,6 +58,7 @@ var setupLink = regexp.MustCompile(`http://\S+/setup\.html#\S+`)
 // first organization and owner (the rules checked as one types), who can then sign in;
 // the link does not work twice, and a restart on the same data prints none.
 func TestBrowserFirstRunSetup(t *testing.T) {
+	t.Parallel()
 	data := filepath.Join(t.TempDir(), "data")
 	base, out := startBare(t, data)
 	var link string
@@ -113,6 +114,7 @@ func TestBrowserFirstRunSetup(t *testing.T) {
 // The command line: -h is not an error, an unknown flag is explained once, and a data
 // directory another server holds says so.
 func TestCommandLine(t *testing.T) {
+	t.Parallel()
 	var out bytes.Buffer
 	err := run(context.Background(), []string{"-h"}, &out, nil)
 	var usage usageError

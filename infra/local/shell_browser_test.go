@@ -10,6 +10,7 @@ import (
 // Every signed-in page has the app shell: the tenant, navigation by role with the
 // current page marked, the account, sign-out, and a skip link to the content.
 func TestBrowserAppShell(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	createUser(t, base, "shell@example.com", "Fuji-Passw0rd-26!")
 	owner := browser(t)
@@ -59,6 +60,7 @@ func TestBrowserAppShell(t *testing.T) {
 // another administrator's row, only "edit" on its own, everything on a user's, and can
 // give only the user role.
 func TestBrowserOnlyActionsThatCanSucceed(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	owner := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")
 	for id, role := range map[string]string{"kanri@example.com": "admin", "other-admin@example.com": "admin", "riyou@example.com": "user"} {
@@ -93,6 +95,7 @@ func TestBrowserOnlyActionsThatCanSucceed(t *testing.T) {
 
 // Settings in plain words: presets by their rules, not identifiers, with a live preview.
 func TestBrowserSettingsPreviewPreset(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	ctx := browser(t)
 	var options string
@@ -118,6 +121,7 @@ func TestBrowserSettingsPreviewPreset(t *testing.T) {
 // Forms that help: the field an error names is marked invalid, described by the message,
 // and focused.
 func TestBrowserErrorsMarkAndFocusTheField(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	ctx := browser(t)
 	var settings, password, create, signin string
@@ -172,6 +176,7 @@ func TestBrowserErrorsMarkAndFocusTheField(t *testing.T) {
 
 // Before weakening a setting, the owner sees what it weakens and may step back.
 func TestBrowserSettingsWarnBeforeWeakening(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	ctx := browser(t)
 	var preset string
@@ -210,6 +215,7 @@ func TestBrowserSettingsWarnBeforeWeakening(t *testing.T) {
 
 // Pages give times in Japan's zone, named, like the emails.
 func TestBrowserTimesNameTheirZone(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	ctx := browser(t)
 	var ja, en string

@@ -13,6 +13,7 @@ import (
 // The deployment smoke test passes against the local server (plain http: no HSTS or
 // Secure cookie to check), and fails with a wrong password.
 func TestSmokeAgainstTheLocalServer(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	createUser(t, base, "smoke@example.com", "Fuji-Passw0rd-26!")
 	results, err := check.Run(context.Background(), base, "smoke@example.com", "Fuji-Passw0rd-26!")

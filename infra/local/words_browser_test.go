@@ -28,6 +28,7 @@ func identifiers(text string) []string {
 // The signed-in pages, in Japanese, show words, not codes or field names, also after a
 // refused form.
 func TestBrowserPagesShowWordsNotCodes(t *testing.T) {
+	t.Parallel()
 	base := startServer(t)
 	createUser(t, base, "words@example.com", "Fuji-Passw0rd-26!")
 	ctx := browser(t)
