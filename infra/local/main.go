@@ -142,7 +142,7 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	if err := os.MkdirAll(o.data, 0o700); err != nil {
 		return fmt.Errorf("data dir: %w", err)
 	}
-	store, hasTenants, closeStore, err := openStore(ctx, o)
+	store, mailQueue, hasTenants, closeStore, err := openStore(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -167,12 +167,12 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	if o.wrapSender != nil {
 		sender = o.wrapSender(sender)
 	}
-	mailWorker := outbox.NewWorker(store, &outbox.Deliverer{Sender: sender, Audit: store, Jobs: store, Now: time.Now, Log: log})
+	mailWorker := outbox.NewWorker(mailQueue, &outbox.Deliverer{Sender: sender, Audit: store, Jobs: store, Now: time.Now, Log: log})
 	mailCtx, stopMail := context.WithCancel(ctx)
 	mailDone := make(chan struct{})
 	go func() { mailWorker.Run(mailCtx); close(mailDone) }()
 	defer func() { stopMail(); <-mailDone }() // before the store closes
-	mailer := outbox.New(store, time.Now, mailWorker.Wake)
+	mailer := outbox.New(mailQueue, time.Now, mailWorker.Wake)
 	cfg := account.Config{Hash: o.hash}
 	if !o.rateLimit {
 		cfg.LoginPerIPMinute, cfg.RecoveryPerIPMinute = -1, -1

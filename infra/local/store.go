@@ -16,6 +16,7 @@ import (
 
 	"github.com/kagiya/kagiya/shared/account"
 	"github.com/kagiya/kagiya/shared/bulk"
+	"github.com/kagiya/kagiya/shared/outbox"
 	"github.com/kagiya/kagiya/shared/store/boltstore"
 	"github.com/kagiya/kagiya/shared/store/dynamostore"
 )
@@ -24,25 +25,41 @@ import (
 type backend interface {
 	account.Store
 	bulk.JobStore
+	outbox.JobCounter
 }
 
 // openStore opens the store -store names: the embedded store in the data directory, or
 // (minidyn) the DynamoDB store over an in-memory DynamoDB in this process, for load runs
-// against the DynamoDB code; nothing of it outlives the server. hasTenants says whether
-// the store holds an organization; stop releases it.
-func openStore(ctx context.Context, o options) (st backend, hasTenants func() (bool, error), stop func(), err error) {
+// against the DynamoDB code; nothing of it outlives the server but its mail queue. The
+// mail queue (the outbox's stand-in for SQS) is always an embedded store: the one in the
+// data directory, or with minidyn one of its own there (mail.db). hasTenants says whether
+// the store holds an organization; stop releases both.
+func openStore(ctx context.Context, o options) (st backend, queue outbox.Store, hasTenants func() (bool, error), stop func(), err error) {
+	open := func(name string) (*boltstore.Store, error) {
+		b, err := boltstore.Open(filepath.Join(o.data, name))
+		if errors.Is(err, boltstore.ErrInUse) {
+			return nil, fmt.Errorf("the data directory %s is in use by another Kagiya server: stop it, or give this one another -data", o.data)
+		}
+		return b, err
+	}
 	if o.store == "minidyn" {
+		q, err := open("mail.db")
+		if err != nil {
+			return nil, nil, nil, nil, err
+		}
 		st, stop, err := openMinidyn(ctx)
+		if err != nil {
+			q.Close()
+			return nil, nil, nil, nil, err
+		}
 		// Empty at start: only -owner can have made one before the server announces.
-		return st, func() (bool, error) { return o.owner != "", nil }, stop, err
+		return st, q, func() (bool, error) { return o.owner != "", nil }, func() { stop(); q.Close() }, nil
 	}
-	b, err := boltstore.Open(filepath.Join(o.data, "kagiya.db"))
-	if errors.Is(err, boltstore.ErrInUse) {
-		return nil, nil, nil, fmt.Errorf("the data directory %s is in use by another Kagiya server: stop it, or give this one another -data", o.data)
-	} else if err != nil {
-		return nil, nil, nil, err
+	b, err := open("kagiya.db")
+	if err != nil {
+		return nil, nil, nil, nil, err
 	}
-	return b, b.HasTenants, func() { b.Close() }, nil
+	return b, b, b.HasTenants, func() { b.Close() }, nil
 }
 
 func openMinidyn(ctx context.Context) (backend, func(), error) {
