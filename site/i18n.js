@@ -1277,3 +1277,19 @@ Object.assign(KAGIYA_STRINGS.en, { "admin.col.last_login_zone": "Last sign-in (J
 // The password checklist before anything is typed (issue 27).
 Object.assign(KAGIYA_STRINGS.ja, { "rule.pending": "入力すると確認します", "admin.setpw.rules": "この組織のパスワードのルール" });
 Object.assign(KAGIYA_STRINGS.en, { "rule.pending": "checked as you type", "admin.setpw.rules": "This organization's password rules" });
+
+// The manuals' tenant controls (issue 25): allowed networks and the confirmation password.
+Object.assign(KAGIYA_STRINGS.ja, {
+  "field.allowed_networks": "接続を許可するネットワーク",
+  "field.confirmation_password": "確認用パスワード",
+  "field.confirmation_force_change": "次回利用時に変更させる",
+  "code.not_set": "確認用パスワードが設定されていません",
+  "code.same_as_login": "ログインパスワードと同じです",
+});
+Object.assign(KAGIYA_STRINGS.en, {
+  "field.allowed_networks": "Allowed networks",
+  "field.confirmation_password": "Confirmation password",
+  "field.confirmation_force_change": "Must be changed at next use",
+  "code.not_set": "No confirmation password is set",
+  "code.same_as_login": "It is the sign-in password",
+});

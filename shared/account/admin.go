@@ -170,11 +170,15 @@ type AccountPatch struct {
 	Role        *Role
 	Disabled    *bool   // suspend (signed out everywhere, cannot sign in) or resume
 	LoginID     *string // a new login ID: confirmed by a link to it, as for self-service
+	// ConfirmationPassword sets the separate confirmation password (released if it was
+	// locked); ConfirmationForceChange: the person must replace it before using it.
+	ConfirmationPassword    *string
+	ConfirmationForceChange *bool
 }
 
 // dangerous reports whether the patch needs the administrator's own password.
 func (p AccountPatch) dangerous() bool {
-	return p.Password != nil || p.Role != nil || p.Disabled != nil || p.LoginID != nil
+	return p.Password != nil || p.Role != nil || p.Disabled != nil || p.LoginID != nil || p.ConfirmationPassword != nil
 }
 
 // UpdateAccount changes an account of the principal's tenant. Setting a password, a role
@@ -188,7 +192,7 @@ func (s *Admin) UpdateAccount(ctx context.Context, p Principal, loginID string, 
 		return Account{}, err
 	}
 	self, was := a.ID == p.Account.ID, a.Role
-	if self && (patch.Password != nil || patch.LoginID != nil) {
+	if self && (patch.Password != nil || patch.LoginID != nil || patch.ConfirmationPassword != nil || patch.ConfirmationForceChange != nil) {
 		return Account{}, codeErr(CodeUseSelfService)
 	}
 	if !self && !canManage(p.Account.Role, a.Role) {
@@ -216,6 +220,12 @@ func (s *Admin) UpdateAccount(ctx context.Context, p Principal, loginID string, 
 	if patch.Disabled != nil && self && *patch.Disabled {
 		fields = append(fields, FieldError{"disabled", "self"})
 	}
+	if patch.ConfirmationPassword != nil && len([]rune(*patch.ConfirmationPassword)) > MaxPasswordLen {
+		fields = append(fields, FieldError{"confirmation_password", "too_long"})
+	}
+	if patch.ConfirmationForceChange != nil && patch.ConfirmationPassword == nil && a.Confirmation.Hash == "" {
+		fields = append(fields, FieldError{"confirmation_force_change", "not_set"})
+	}
 	if patch.dangerous() && !confirmGiven(confirm) {
 		fields = append(fields, FieldError{"confirm_password", "required"})
 	}
@@ -229,7 +239,24 @@ func (s *Admin) UpdateAccount(ctx context.Context, p Principal, loginID string, 
 	}
 	now := s.now().UTC()
 	action := "account.update"
+	var confirmationHash string
+	if patch.ConfirmationPassword != nil {
+		set, err := s.settingsOf(ctx, a.TenantID)
+		if err != nil {
+			return Account{}, err
+		}
+		if confirmationHash, err = s.newConfirmationHash(a, set, "confirmation_password", *patch.ConfirmationPassword); err != nil {
+			return Account{}, err
+		}
+	}
 	change := func(a *Account) {
+		if confirmationHash != "" {
+			// A new confirmation password, set by an administrator, releases its lock.
+			a.Confirmation = Confirmation{Hash: confirmationHash, ChangedAt: now}
+		}
+		if patch.ConfirmationForceChange != nil {
+			a.Confirmation.ForceChange = *patch.ConfirmationForceChange
+		}
 		if patch.ForceChange != nil {
 			a.ForceChange = *patch.ForceChange
 		}
@@ -321,6 +348,12 @@ func (p AccountPatch) summary() string {
 	}
 	if p.Comment != nil {
 		parts = append(parts, "comment")
+	}
+	if p.ConfirmationPassword != nil {
+		parts = append(parts, "confirmation_password")
+	}
+	if p.ConfirmationForceChange != nil {
+		parts = append(parts, fmt.Sprintf("confirmation_force_change=%t", *p.ConfirmationForceChange))
 	}
 	if len(parts) == 0 {
 		return ""

@@ -44,6 +44,12 @@ const (
 	CodeMFANotEnabled       = "mfa_not_enabled"
 	CodeMFANotPending       = "mfa_not_pending"
 	CodeNotInvited          = "not_invited"
+	// The separate confirmation password: none set yet (or one an administrator set,
+	// to be replaced), or locked by wrong ones.
+	CodeConfirmationNotSet = "confirmation_password_not_set"
+	CodeConfirmationLocked = "confirmation_locked"
+	// CodeNetworkNotAllowed: the tenant's allowed networks do not include the client.
+	CodeNetworkNotAllowed = "network_not_allowed"
 	// CodeInvalidServiceCredential: the service check's bearer secret is missing or wrong.
 	CodeInvalidServiceCredential = "invalid_service_credential"
 )

@@ -21,10 +21,13 @@ const (
 	StateMFALocked   = "mfa_locked"
 	StateMFAEnabled  = "mfa_enabled" // an addition: accounts with a second factor
 	StateLegacyHash  = "legacy_hash" // an addition: an imported hash not yet replaced
+	// StateConfirmationLocked: the separate confirmation password is locked (the
+	// bank manual's 確認用パスワード利用停止).
+	StateConfirmationLocked = "confirmation_locked"
 )
 
 // States are the filterable states, in the order the site shows them.
-var States = []string{StateLocked, StateExpired, StateForceChange, StateDisabled, StateInvited, StateMFALocked, StateMFAEnabled, StateLegacyHash}
+var States = []string{StateLocked, StateExpired, StateForceChange, StateDisabled, StateInvited, StateMFALocked, StateConfirmationLocked, StateMFAEnabled, StateLegacyHash}
 
 // List orders.
 const (
@@ -71,6 +74,8 @@ func (q ListQuery) HasState(a Account, state string) bool {
 		return a.Invited()
 	case StateMFALocked:
 		return a.MFALocked()
+	case StateConfirmationLocked:
+		return a.ConfirmationLocked()
 	case StateMFAEnabled:
 		return a.MFAEnabled()
 	case StateLegacyHash:

@@ -292,10 +292,18 @@ func (lo *lockout) verifyKnown(ctx context.Context, ref LoginRef, plain, ip stri
 
 // confirmOwn checks the principal's own password for a dangerous action: missing is 422
 // (field confirm_password), wrong is 403 invalid_confirm_password and counts toward the
-// principal's lockout like a wrong sign-in.
+// principal's lockout like a wrong sign-in. Where the tenant's confirmation_password is
+// "separate" it checks the principal's confirmation password instead (confirmSeparate).
 func (lo *lockout) confirmOwn(ctx context.Context, p Principal, plain, ip, action string) error {
 	if !confirmGiven(plain) {
 		return codeErr(CodeValidation, FieldError{"confirm_password", "required"})
+	}
+	set, err := lo.settingsOf(ctx, p.Account.TenantID)
+	if err != nil {
+		return err
+	}
+	if set.ConfirmationPassword == ConfirmWithSeparate {
+		return lo.confirmSeparate(ctx, p, set, plain, ip, action)
 	}
 	a, match, _, err := lo.verify(ctx, LoginRef{p.Account.TenantID, p.Account.ID}, plain, ip)
 	if err != nil {

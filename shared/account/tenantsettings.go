@@ -86,6 +86,7 @@ func (s *Admin) UpdateTenantSettings(ctx context.Context, p Principal, in Tenant
 	}
 	// A removed domain's claim goes with it: adding it again needs a new proof.
 	t.Claims = slices.DeleteFunc(t.Claims, func(c DomainClaim) bool { return slices.Contains(released, c.Domain) })
+	in.Settings.AllowedNetworks = canonicalNetworks(in.Settings.AllowedNetworks)
 	t.Name, t.Domains, t.Settings = name, domains, in.Settings
 	if len(released) > 0 {
 		err = s.domains.ReleaseDomains(ctx, t, released)
@@ -98,7 +99,9 @@ func (s *Admin) UpdateTenantSettings(ctx context.Context, p Principal, in Tenant
 	s.tenantCache.put(t, s.now())
 	set := in.Settings
 	s.audit(ctx, AuditEvent{TenantID: t.ID, Actor: p.Account.LoginID, Action: "tenant.update", Target: t.ID, IP: ip,
-		Result: fmt.Sprintf("ok:preset=%s history=%d max_age=%d threshold=%d name=%q domains=%s mfa_required=%t", set.PolicyPreset, set.HistoryDepth, set.MaxAgeDays, set.LockoutThreshold, name, strings.Join(domains, ","), set.MFARequired)})
+		Result: fmt.Sprintf("ok:preset=%s history=%d max_age=%d threshold=%d name=%q domains=%s mfa_required=%t allowed_networks=%s skip_mfa=%t confirmation_password=%s",
+			set.PolicyPreset, set.HistoryDepth, set.MaxAgeDays, set.LockoutThreshold, name, strings.Join(domains, ","), set.MFARequired,
+			strings.Join(set.AllowedNetworks, ","), set.TrustedNetworksSkipMFA, set.Effective().ConfirmationPassword)})
 	t.Settings = t.Settings.Effective()
 	return t, nil
 }
@@ -156,6 +159,12 @@ func (s Settings) validate() []FieldError {
 	}
 	if s.LockoutScope != "" && s.LockoutScope != ScopeUntrustedDevices && s.LockoutScope != ScopeAccount {
 		f = append(f, FieldError{"lockout_scope", "invalid"})
+	}
+	if s.ConfirmationPassword != "" && s.ConfirmationPassword != ConfirmWithLogin && s.ConfirmationPassword != ConfirmWithSeparate {
+		f = append(f, FieldError{"confirmation_password", "invalid"})
+	}
+	if _, bad := ParseNetworks(s.AllowedNetworks); bad != nil {
+		f = append(f, *bad)
 	}
 	return f
 }

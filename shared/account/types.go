@@ -59,7 +59,24 @@ type Settings struct {
 	// change's confirmation link last (0: the default, 14 days).
 	InviteLinkHours      int `json:"invite_link_hours"`
 	EmailChangeLinkHours int `json:"email_change_link_hours"`
+	// AllowedNetworks: when not empty, the only networks (CIDR ranges, IPv4 and IPv6,
+	// canonical form) from which the tenant's people may sign in and use their sessions,
+	// and for which services may check their passwords; owners are never refused (the
+	// cloud-storage manual's access routes, networks.go).
+	AllowedNetworks []string `json:"allowed_networks"`
+	// TrustedNetworksSkipMFA: sign-ins from AllowedNetworks skip the second factor.
+	TrustedNetworksSkipMFA bool `json:"trusted_networks_skip_mfa"`
+	// ConfirmationPassword: "login" (default) confirms dangerous actions with the login
+	// password; "separate" with each person's own confirmation password (the bank
+	// manual's 確認用パスワード, confirmation.go).
+	ConfirmationPassword string `json:"confirmation_password"`
 }
+
+// Confirmation password modes.
+const (
+	ConfirmWithLogin    = "login"
+	ConfirmWithSeparate = "separate"
+)
 
 // Lockout scopes.
 const (
@@ -118,6 +135,12 @@ func (s Settings) Effective() Settings {
 	if s.RememberBrowserDays == nil {
 		days := DefaultRememberDays
 		s.RememberBrowserDays = &days
+	}
+	if s.AllowedNetworks == nil {
+		s.AllowedNetworks = []string{}
+	}
+	if s.ConfirmationPassword == "" {
+		s.ConfirmationPassword = ConfirmWithLogin
 	}
 	return s
 }
@@ -193,13 +216,14 @@ type Account struct {
 	QuotaGB         int
 	Comment         string
 	Language        string
-	SessionEpoch    int64     // bumped to revoke every session; a session is valid only in its epoch
-	TokensAfter     time.Time // links and challenges issued before this are void (set when the password changes)
-	InvitedAt       time.Time // set while an invitation waits to be accepted (no password yet)
-	MailSuppressed  string    // why mail to the login ID stopped arriving: "bounce", "complaint" ("" : none)
-	FlowSeq         int64     // bumped when a sign-in flow completes a step: its challenge is then used up
-	MFA             MFA       // the second factor, if any
-	Passkeys        int       // how many passkeys it has (the store keeps it: Passkeys role)
+	SessionEpoch    int64        // bumped to revoke every session; a session is valid only in its epoch
+	TokensAfter     time.Time    // links and challenges issued before this are void (set when the password changes)
+	InvitedAt       time.Time    // set while an invitation waits to be accepted (no password yet)
+	MailSuppressed  string       // why mail to the login ID stopped arriving: "bounce", "complaint" ("" : none)
+	FlowSeq         int64        // bumped when a sign-in flow completes a step: its challenge is then used up
+	MFA             MFA          // the second factor, if any
+	Confirmation    Confirmation // the separate confirmation password, if any (confirmation.go)
+	Passkeys        int          // how many passkeys it has (the store keeps it: Passkeys role)
 	CreatedAt       time.Time
 	UpdatedAt       time.Time
 	LastLoginAt     time.Time

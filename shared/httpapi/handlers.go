@@ -164,12 +164,19 @@ type meView struct {
 	PasswordExpiresAt *time.Time `json:"password_expires_at"`
 	MFAEnabled        bool       `json:"mfa_enabled"`
 	Language          string     `json:"language,omitempty"`
+	// ConfirmationPassword is the tenant's mode ("login" or "separate"): which password
+	// a confirm_password must be; ConfirmationPasswordSet: the person has a usable
+	// confirmation password; ConfirmationLocked: it is locked.
+	ConfirmationPassword    string `json:"confirmation_password"`
+	ConfirmationPasswordSet bool   `json:"confirmation_password_set"`
+	ConfirmationLocked      bool   `json:"confirmation_locked"`
 }
 
 func newMeView(acc account.Account, t account.Tenant, csrf string) meView {
 	return meView{AccountID: acc.ID, LoginID: acc.LoginID, Role: string(acc.Role), Tenant: t.ID, TenantName: t.Name,
 		CSRFToken: csrf, PasswordChangedAt: timePtr(acc.PasswordChangedAt),
-		PasswordExpiresAt: timePtr(account.PasswordExpiresAt(acc, t.Settings)), MFAEnabled: acc.MFAEnabled(), Language: acc.Language}
+		PasswordExpiresAt: timePtr(account.PasswordExpiresAt(acc, t.Settings)), MFAEnabled: acc.MFAEnabled(), Language: acc.Language,
+		ConfirmationPassword: t.Settings.Effective().ConfirmationPassword, ConfirmationPasswordSet: acc.ConfirmationSet(), ConfirmationLocked: acc.ConfirmationLocked()}
 }
 
 func (a *api) handleMe() http.Handler {
@@ -185,22 +192,24 @@ func (a *api) handleMe() http.Handler {
 }
 
 type accountView struct {
-	AccountID       string     `json:"account_id"`
-	LoginID         string     `json:"login_id"`
-	Role            string     `json:"role"`
-	Locked          bool       `json:"locked"`
-	Disabled        bool       `json:"disabled"`
-	ForceChange     bool       `json:"force_change"`
-	PasswordExpired bool       `json:"password_expired"`
-	MFAEnabled      bool       `json:"mfa_enabled"`
-	MFALocked       bool       `json:"mfa_locked"`
-	Invited         bool       `json:"invited"`
-	MailSuppressed  string     `json:"mail_suppressed,omitempty"` // "bounce" or "complaint": mail to it stopped arriving
-	State           []string   `json:"state"`                     // every state of account.States that holds
-	QuotaGB         int        `json:"quota_gb"`
-	Comment         string     `json:"comment"`
-	LastLoginAt     *time.Time `json:"last_login_at"`
-	CreatedAt       *time.Time `json:"created_at,omitempty"`
+	AccountID       string `json:"account_id"`
+	LoginID         string `json:"login_id"`
+	Role            string `json:"role"`
+	Locked          bool   `json:"locked"`
+	Disabled        bool   `json:"disabled"`
+	ForceChange     bool   `json:"force_change"`
+	PasswordExpired bool   `json:"password_expired"`
+	MFAEnabled      bool   `json:"mfa_enabled"`
+	MFALocked       bool   `json:"mfa_locked"`
+	// ConfirmationLocked: the separate confirmation password is locked.
+	ConfirmationLocked bool       `json:"confirmation_locked"`
+	Invited            bool       `json:"invited"`
+	MailSuppressed     string     `json:"mail_suppressed,omitempty"` // "bounce" or "complaint": mail to it stopped arriving
+	State              []string   `json:"state"`                     // every state of account.States that holds
+	QuotaGB            int        `json:"quota_gb"`
+	Comment            string     `json:"comment"`
+	LastLoginAt        *time.Time `json:"last_login_at"`
+	CreatedAt          *time.Time `json:"created_at,omitempty"`
 }
 
 func view(acc account.Account, s account.Settings, now time.Time) accountView {
@@ -213,7 +222,7 @@ func view(acc account.Account, s account.Settings, now time.Time) accountView {
 		}
 	}
 	return accountView{AccountID: acc.ID, LoginID: acc.LoginID, Role: string(acc.Role), Locked: acc.Locked(), Disabled: acc.Disabled, ForceChange: acc.ForceChange,
-		PasswordExpired: !exp.IsZero() && !now.Before(exp), MFAEnabled: acc.MFAEnabled(), MFALocked: acc.MFALocked(), Invited: acc.Invited(), MailSuppressed: acc.MailSuppressed, State: states, QuotaGB: acc.QuotaGB, Comment: acc.Comment,
+		PasswordExpired: !exp.IsZero() && !now.Before(exp), MFAEnabled: acc.MFAEnabled(), MFALocked: acc.MFALocked(), ConfirmationLocked: acc.ConfirmationLocked(), Invited: acc.Invited(), MailSuppressed: acc.MailSuppressed, State: states, QuotaGB: acc.QuotaGB, Comment: acc.Comment,
 		LastLoginAt: timePtr(acc.LastLoginAt), CreatedAt: timePtr(acc.CreatedAt)}
 }
 
@@ -340,14 +349,17 @@ func (a *api) handleCreateAccount() http.Handler {
 
 func (a *api) handleUpdateAccount() http.Handler {
 	type request struct {
-		Password        *string `json:"password"`
-		ForceChange     *bool   `json:"force_change"`
-		QuotaGB         *int    `json:"quota_gb"`
-		Comment         *string `json:"comment"`
-		Role            *string `json:"role"`
-		Disabled        *bool   `json:"disabled"`
-		LoginID         *string `json:"login_id"`
-		ConfirmPassword string  `json:"confirm_password"`
+		Password    *string `json:"password"`
+		ForceChange *bool   `json:"force_change"`
+		QuotaGB     *int    `json:"quota_gb"`
+		Comment     *string `json:"comment"`
+		Role        *string `json:"role"`
+		Disabled    *bool   `json:"disabled"`
+		LoginID     *string `json:"login_id"`
+		// The separate confirmation password (tenant setting confirmation_password).
+		ConfirmationPassword    *string `json:"confirmation_password"`
+		ConfirmationForceChange *bool   `json:"confirmation_force_change"`
+		ConfirmPassword         string  `json:"confirm_password"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
@@ -355,7 +367,8 @@ func (a *api) handleUpdateAccount() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		patch := account.AccountPatch{Password: req.Password, ForceChange: req.ForceChange, QuotaGB: req.QuotaGB, Comment: req.Comment, Disabled: req.Disabled, LoginID: req.LoginID}
+		patch := account.AccountPatch{Password: req.Password, ForceChange: req.ForceChange, QuotaGB: req.QuotaGB, Comment: req.Comment, Disabled: req.Disabled, LoginID: req.LoginID,
+			ConfirmationPassword: req.ConfirmationPassword, ConfirmationForceChange: req.ConfirmationForceChange}
 		if req.Role != nil {
 			role := account.Role(*req.Role)
 			patch.Role = &role

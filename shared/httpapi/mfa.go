@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"time"
@@ -248,7 +249,16 @@ func (a *api) handleResetMFA() http.Handler {
 
 // handleUnlockMFA releases second-factor locks: of the account in the path, or of the
 // request's login_ids (POST /api/admin/mfa/unlock, several at once like unlock).
-func (a *api) handleUnlockMFA() http.Handler {
+func (a *api) handleUnlockMFA() http.Handler { return a.handleBatchUnlock((*account.Admin).UnlockMFA) }
+
+// handleUnlockConfirmation releases confirmation-password locks, as handleUnlockMFA does.
+func (a *api) handleUnlockConfirmation() http.Handler {
+	return a.handleBatchUnlock((*account.Admin).UnlockConfirmation)
+}
+
+// handleBatchUnlock answers a release of locks: of the account in the path, or of the
+// request's login_ids.
+func (a *api) handleBatchUnlock(unlock func(*account.Admin, context.Context, account.Principal, []string, string, string) (account.AdminUnlockResult, error)) http.Handler {
 	type request struct {
 		LoginIDs        []string `json:"login_ids"`
 		ConfirmPassword string   `json:"confirm_password"`
@@ -271,7 +281,7 @@ func (a *api) handleUnlockMFA() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		res, err := a.svc.Admin.UnlockMFA(r.Context(), principal(r), req.LoginIDs, req.ConfirmPassword, clientIP(r))
+		res, err := unlock(a.svc.Admin, r.Context(), principal(r), req.LoginIDs, req.ConfirmPassword, clientIP(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return

@@ -56,6 +56,33 @@ func (a *api) handleChangePassword() http.Handler {
 	})
 }
 
+// handleSetConfirmationPassword sets the person's own confirmation password, proven with
+// its login password (PUT /api/me/confirmation-password).
+func (a *api) handleSetConfirmationPassword() http.Handler {
+	type request struct {
+		CurrentPassword string `json:"current_password"`
+		NewPassword     string `json:"new_password"`
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req request
+		if err := decode(w, r, &req); err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		if err := a.svc.SelfService.SetConfirmationPassword(r.Context(), principal(r), req.CurrentPassword, req.NewPassword, clientIP(r)); err != nil {
+			if account.CodeOf(err) == account.CodeCurrentPassword {
+				// A wrong login password may have locked the account, ending this session.
+				if _, aerr := a.svc.SignIn.Authenticate(r.Context(), a.sessionToken(r), clientIP(r)); aerr != nil {
+					a.clearCookie(w)
+				}
+			}
+			a.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+}
+
 // sessionToken is the request's session cookie value, or "".
 func (a *api) sessionToken(r *http.Request) string {
 	c, err := r.Cookie(a.cookieName())

@@ -23,7 +23,7 @@ type Email interface {
 // kinds returns an empty value of every kind of email.
 func kinds() []Email {
 	return []Email{&PasswordChanged{}, &LockNotice{}, &PasswordReset{}, &BulkSummary{}, &NewDevice{},
-		&Invitation{}, &EmailChange{}, &MFANotice{}, &PrivilegedAccount{}, &AppPassword{}}
+		&Invitation{}, &EmailChange{}, &MFANotice{}, &PrivilegedAccount{}, &AppPassword{}, &ConfirmationNotice{}}
 }
 
 // PasswordChanged says that the account's password was changed.
@@ -118,6 +118,17 @@ type MFANotice struct {
 }
 
 func (*MFANotice) kind() string { return "mfa_notice" }
+
+// ConfirmationNotice tells of the separate confirmation password (確認用パスワード);
+// Event names what happened: locked (by wrong ones) or released (by an administrator).
+type ConfirmationNotice struct {
+	Recipient
+	Event    string
+	When     string
+	Failures int // locked: the wrong ones in a row
+}
+
+func (*ConfirmationNotice) kind() string { return "confirmation_notice" }
 
 // PrivilegedAccount tells every owner of a tenant that an account became an admin or
 // owner.

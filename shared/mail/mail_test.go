@@ -24,6 +24,7 @@ func samples(s, url string) []Email {
 		&MFANotice{Event: "recovery_used", When: s, Left: 3, Released: true},
 		&PrivilegedAccount{Event: "promoted", Target: s, Role: "owner", Actor: s, When: s, IP: s},
 		&AppPassword{Name: s, When: s, IP: s},
+		&ConfirmationNotice{Event: "locked", When: s, Failures: 5},
 	}
 }
 

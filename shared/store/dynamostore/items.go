@@ -48,6 +48,9 @@ func toTenantItem(t account.Tenant) tenantItem {
 	if len(t.Domains) == 0 {
 		it.Domains = nil // not stored: minidyn garbles an empty list put in a transaction
 	}
+	if len(t.Settings.AllowedNetworks) == 0 {
+		it.Settings.AllowedNetworks = nil // likewise
+	}
 	for _, c := range t.Claims {
 		it.Claims = append(it.Claims, claimItem{Domain: c.Domain, Token: c.Token, RequestedAt: fmtTime(c.RequestedAt), VerifiedAt: fmtTime(c.VerifiedAt)})
 	}
@@ -129,18 +132,19 @@ type accountItem struct {
 	MailSuppressed string           `dynamodbav:"mail_suppressed,omitempty"`
 	EmailVerified  string           `dynamodbav:"email_verified_at,omitempty"`
 	// Keys of the list's indexes (list.go), which also hold what they are made from.
-	CreatedKey   string   `dynamodbav:"created_key"`         // creation time, then ID
-	LastLoginKey string   `dynamodbav:"last_login_key"`      // day of the last sign-in, then ID
-	PwKey        string   `dynamodbav:"pw_key,omitempty"`    // when the password was set
-	CommentL     string   `dynamodbav:"comment_l,omitempty"` // the comment in lower case, if that differs
-	SLocked      string   `dynamodbav:"s_locked"`            // stateValue: in which partition of a state index
-	SDisabled    string   `dynamodbav:"s_disabled"`
-	SForce       string   `dynamodbav:"s_force"`
-	SInvited     string   `dynamodbav:"s_invited"`
-	SMFALocked   string   `dynamodbav:"s_mfa"`
-	MFA          *mfaItem `dynamodbav:"mfa,omitempty"`
-	Passkeys     int      `dynamodbav:"passkeys,omitempty"`
-	Version      int64    `dynamodbav:"version"`
+	CreatedKey   string       `dynamodbav:"created_key"`         // creation time, then ID
+	LastLoginKey string       `dynamodbav:"last_login_key"`      // day of the last sign-in, then ID
+	PwKey        string       `dynamodbav:"pw_key,omitempty"`    // when the password was set
+	CommentL     string       `dynamodbav:"comment_l,omitempty"` // the comment in lower case, if that differs
+	SLocked      string       `dynamodbav:"s_locked"`            // stateValue: in which partition of a state index
+	SDisabled    string       `dynamodbav:"s_disabled"`
+	SForce       string       `dynamodbav:"s_force"`
+	SInvited     string       `dynamodbav:"s_invited"`
+	SMFALocked   string       `dynamodbav:"s_mfa"`
+	MFA          *mfaItem     `dynamodbav:"mfa,omitempty"`
+	Confirm      *confirmItem `dynamodbav:"confirm,omitempty"`
+	Passkeys     int          `dynamodbav:"passkeys,omitempty"`
+	Version      int64        `dynamodbav:"version"`
 	// Written by earlier versions (read when the keys above are missing).
 	OldAccountID string `dynamodbav:"account_id,omitempty"`
 	OldCreatedAt string `dynamodbav:"created_at,omitempty"`
@@ -157,7 +161,7 @@ func toAccountItem(a account.Account) accountItem {
 		UnlockLinkTill: fmtTime(a.UnlockLinkUntil), Disabled: a.Disabled, QuotaGB: a.QuotaGB, Comment: a.Comment, Language: a.Language,
 		SessionEpoch: a.SessionEpoch, TokensAfter: fmtTime(a.TokensAfter),
 		UpdatedAt: fmtTime(a.UpdatedAt), LastLoginAt: fmtTime(a.LastLoginAt), BulkMarker: a.BulkMarker, Version: a.Version,
-		FlowSeq: a.FlowSeq, MFA: toMFAItem(a.MFA), InvitedAt: fmtTime(a.InvitedAt), MailSuppressed: a.MailSuppressed,
+		FlowSeq: a.FlowSeq, MFA: toMFAItem(a.MFA), Confirm: toConfirmItem(a.Confirmation), InvitedAt: fmtTime(a.InvitedAt), MailSuppressed: a.MailSuppressed,
 		EmailVerified: fmtTime(a.EmailVerifiedAt), Passkeys: a.Passkeys,
 		CreatedKey: account.SortKey(a, account.SortCreated), LastLoginKey: lastLoginKey(a.LastLoginAt, a.ID),
 		SLocked: stateValue(a, a.Locked()), SDisabled: stateValue(a, a.Disabled), SForce: stateValue(a, a.ForceChange),
@@ -206,7 +210,7 @@ func (it accountItem) account() account.Account {
 		UnlockLinkUntil: parseTime(it.UnlockLinkTill), Disabled: it.Disabled, QuotaGB: it.QuotaGB, Comment: it.Comment, Language: it.Language,
 		SessionEpoch: it.SessionEpoch, TokensAfter: parseTime(it.TokensAfter), CreatedAt: timeOfKey(it.CreatedKey),
 		UpdatedAt: parseTime(it.UpdatedAt), LastLoginAt: parseTime(it.LastLoginAt), BulkMarker: it.BulkMarker, Version: it.Version,
-		FlowSeq: it.FlowSeq, MFA: it.MFA.mfa(), InvitedAt: parseTime(it.InvitedAt), MailSuppressed: it.MailSuppressed,
+		FlowSeq: it.FlowSeq, MFA: it.MFA.mfa(), Confirmation: it.Confirm.confirmation(), InvitedAt: parseTime(it.InvitedAt), MailSuppressed: it.MailSuppressed,
 		EmailVerifiedAt: parseTime(it.EmailVerified), Passkeys: it.Passkeys,
 	}
 	if it.OldCreatedAt != "" && it.CreatedKey == "" {
@@ -244,6 +248,32 @@ func (it *mfaItem) mfa() account.MFA {
 	}
 	return account.MFA{Secret: it.Secret, Pending: it.Pending, PendingAt: parseTime(it.PendingAt), EnabledAt: parseTime(it.EnabledAt),
 		LastStep: it.LastStep, Failures: it.Failures, LockedAt: parseTime(it.LockedAt), BrowserEpoch: it.BrowserEpoch, Remembered: it.Remembered}
+}
+
+// confirmItem is the separate confirmation password (account.Confirmation).
+type confirmItem struct {
+	Hash        string `dynamodbav:"hash,omitempty"`
+	ChangedAt   string `dynamodbav:"changed_at,omitempty"`
+	ForceChange bool   `dynamodbav:"force_change,omitempty"`
+	Failures    int    `dynamodbav:"failures,omitempty"`
+	AttemptAt   string `dynamodbav:"attempt_at,omitempty"`
+	LockedAt    string `dynamodbav:"locked_at,omitempty"`
+}
+
+func toConfirmItem(c account.Confirmation) *confirmItem {
+	if c == (account.Confirmation{}) {
+		return nil
+	}
+	return &confirmItem{Hash: c.Hash, ChangedAt: fmtTime(c.ChangedAt), ForceChange: c.ForceChange, Failures: c.Failures,
+		AttemptAt: fmtTime(c.AttemptAt), LockedAt: fmtTime(c.LockedAt)}
+}
+
+func (it *confirmItem) confirmation() account.Confirmation {
+	if it == nil {
+		return account.Confirmation{}
+	}
+	return account.Confirmation{Hash: it.Hash, ChangedAt: parseTime(it.ChangedAt), ForceChange: it.ForceChange, Failures: it.Failures,
+		AttemptAt: parseTime(it.AttemptAt), LockedAt: parseTime(it.LockedAt)}
 }
 
 type sessionItem struct {

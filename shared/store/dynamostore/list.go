@@ -147,14 +147,15 @@ func (e listEntry) sortKey(sort string) string {
 	return e.LoginKey
 }
 
-// ListAccounts answers a list query from the indexes (see above). The second-factor and
-// imported-hash filters, Kagiya's additions, read the tenant's accounts.
+// ListAccounts answers a list query from the indexes (see above). The second-factor,
+// imported-hash and confirmation-lock filters (rare, with no index of their own) read
+// the tenant's accounts.
 func (s *Store) ListAccounts(ctx context.Context, tenantID string, q account.ListQuery) (account.AccountPage, error) {
 	if q.Sort == "" {
 		q.Sort = account.SortLoginID
 	}
 	switch {
-	case q.State == account.StateMFAEnabled || q.State == account.StateLegacyHash:
+	case q.State == account.StateMFAEnabled || q.State == account.StateLegacyHash || q.State == account.StateConfirmationLocked:
 		all, err := s.allAccounts(ctx, tenantID)
 		if err != nil {
 			return account.AccountPage{}, err

@@ -344,6 +344,8 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 			got.QuotaGB, got.ForceChange, got.LockedAt, got.SessionEpoch, got.TokensAfter = 10, true, at, 7, at.Add(time.Minute)
 			got.FlowSeq = 3
 			got.MFA = account.MFA{Secret: "v1.sealed", EnabledAt: at, LastStep: 59_000_000, Failures: 2, LockedAt: at, BrowserEpoch: 4, Remembered: 1}
+			conf := account.Confirmation{Hash: "$argon2id$x", ChangedAt: at, ForceChange: true, Failures: 3, AttemptAt: at.Add(time.Second), LockedAt: at.Add(2 * time.Second)}
+			got.Confirmation = conf
 			upd, err := s.UpdateAccount(ctx, got)
 			if err != nil || upd.Version != 2 {
 				t.Fatalf("UpdateAccount = %+v, %v", upd, err)
@@ -355,6 +357,10 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 			}
 			if m := again.MFA; m.Secret != "v1.sealed" || m.LastStep != 59_000_000 || m.Failures != 2 || m.BrowserEpoch != 4 || m.Remembered != 1 {
 				t.Fatalf("second factor after update %+v", m)
+			}
+			if c := again.Confirmation; c.Hash != conf.Hash || !c.ChangedAt.Equal(conf.ChangedAt) || !c.ForceChange || c.Failures != 3 ||
+				!c.AttemptAt.Equal(conf.AttemptAt) || !c.LockedAt.Equal(conf.LockedAt) {
+				t.Fatalf("confirmation password after update %+v", c)
 			}
 			if err := s.PutRecoveryCodes(ctx, "t1", a.ID, []string{"h1"}); err != nil {
 				t.Fatal(err)
