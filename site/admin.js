@@ -49,7 +49,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     b.addEventListener("click", onClick);
     return b;
   };
-  const BADGE_BAD = new Set(["locked", "expired", "disabled", "mfa_locked"]);
+  const BADGE_BAD = new Set(["locked", "expired", "disabled", "mfa_locked", "confirmation_locked"]);
 
   // rowMenu is a row's 「操作」 menu: a disclosure holding the row's actions. One is open
   // at a time; Escape or a click elsewhere closes it, and choosing an action does too.
@@ -364,13 +364,15 @@ document.addEventListener("DOMContentLoaded", async () => {
   };
   document.getElementById("unlock-selected").addEventListener("click", () => openConfirmFor(null, "lock"));
   document.getElementById("mfa-unlock-selected").addEventListener("click", () => openConfirmFor(null, "mfa"));
+  document.getElementById("confirmation-unlock-selected").addEventListener("click", () => openConfirmFor(null, "confirmation"));
   document.getElementById("suspend-selected").addEventListener("click", () => openConfirmFor(null, "suspend"));
   document.getElementById("resume-selected").addEventListener("click", () => openConfirmFor(null, "resume"));
   document.getElementById("unlock-cancel").addEventListener("click", () => unlockDialog.close());
   document.getElementById("unlock-form").addEventListener("submit", async (ev) => {
     ev.preventDefault();
     const confirm = document.getElementById("unlock-confirm").value;
-    const path = { lock: "/api/admin/unlock", mfa: "/api/admin/mfa/unlock", suspend: "/api/admin/suspend", resume: "/api/admin/suspend" }[unlockMode];
+    const path = { lock: "/api/admin/unlock", mfa: "/api/admin/mfa/unlock", confirmation: "/api/admin/confirmation/unlock",
+      suspend: "/api/admin/suspend", resume: "/api/admin/suspend" }[unlockMode];
     try {
       const ids = confirmIDs || (allMatching ? await matchingIDs() : [...selected]);
       const done = [];
@@ -388,7 +390,7 @@ document.addEventListener("DOMContentLoaded", async () => {
       const names = done.length && done.length <= 20 ? ": " + done.join(", ") : "";
       let text = t("admin." + unlockMode + ".done").replace("{n}", done.length) + names;
       if (unchanged.length && unchanged.length <= 20) {
-        text += " / " + t({ lock: "admin.not_locked", mfa: "admin.mfa_not_locked" }[unlockMode] || "admin.unchanged") + unchanged.join(", ");
+        text += " / " + t({ lock: "admin.not_locked", mfa: "admin.mfa_not_locked", confirmation: "admin.confirmation_not_locked" }[unlockMode] || "admin.unchanged") + unchanged.join(", ");
       }
       if (failed.length) {
         text += " / " + t("admin.failed") + failed.join(", ");

@@ -75,11 +75,26 @@ async function me() {
     const m = await api("GET", "/api/me");
     sessionStorage.setItem("kagiya.csrf", m.csrf_token);
     if (typeof renderShell === "function") renderShell(m);
+    nameConfirmFields(m.confirmation_password);
     return m;
   } catch (e) {
     if (e.signedOut) { location.replace("/index.html"); return null; }
     throw e;
   }
+}
+
+// nameConfirmFields makes every confirmation field name the password it wants: the
+// sign-in password, or, where the organization asks for it, the separate confirmation
+// password (確認用パスワード).
+function nameConfirmFields(mode) {
+  document.documentElement.dataset.confirm = mode === "separate" ? "separate" : "login";
+  if (mode !== "separate") return;
+  document.querySelectorAll('[data-i18n="admin.confirm_password"], [data-i18n="admin.unlock.confirm"]').forEach((el) => {
+    el.dataset.i18n = "confirm.separate";
+    el.textContent = t("confirm.separate");
+    const input = el.htmlFor && document.getElementById(el.htmlFor);
+    if (input) input.autocomplete = "off"; // not the sign-in password a browser keeps
+  });
 }
 
 function showMessage(el, text, isError) {
@@ -108,7 +123,8 @@ function fieldMessages(err) {
   const parts = [];
   for (const f of err.fields) {
     const base = String(f.field).replace(/\[\d+\]$/, "").split(".").pop();
-    const label = known("field." + base);
+    const separate = base === "confirm_password" && document.documentElement.dataset.confirm === "separate";
+    const label = known("field." + (separate ? "confirmation_password" : base));
     const text = known("code." + f.code) || t("code.invalid");
     const part = label ? label + ": " + text : text;
     if (!parts.includes(part)) parts.push(part);

@@ -1,7 +1,7 @@
 "use strict";
 const NUMBER_SETTINGS = ["history_depth", "max_age_days", "lockout_threshold", "lock_minutes", "unlock_link_hours", "reset_link_minutes",
   "otp_lock_threshold", "remember_browser_days", "invite_link_hours", "email_change_link_hours"];
-const BOOL_SETTINGS = ["notify_new_device", "revoke_app_passwords_on_change", "mfa_required", "reset_clears_mfa"];
+const BOOL_SETTINGS = ["notify_new_device", "revoke_app_passwords_on_change", "mfa_required", "reset_clears_mfa", "trusted_networks_skip_mfa"];
 
 // confirmMFAOff shows the manual's warning before a second factor stops being required,
 // and resolves to whether the owner goes on.
@@ -11,6 +11,72 @@ function confirmMFAOff() {
     const done = (ok) => { dialog.close(); resolve(ok); };
     document.getElementById("mfa-off-ok").onclick = () => done(true);
     document.getElementById("mfa-off-cancel").onclick = () => done(false);
+    dialog.oncancel = () => resolve(false);
+    dialog.showModal();
+  });
+}
+
+// parseIP reads an IPv4 or IPv6 address as [bits, value] (an IPv4-mapped IPv6 address as
+// IPv4), or null.
+function parseIP(s) {
+  s = String(s).trim();
+  const v4 = (x) => {
+    const p = x.split(".");
+    if (p.length !== 4 || p.some((o) => !/^\d{1,3}$/.test(o) || Number(o) > 255)) return null;
+    return p.reduce((n, o) => (n << 8n) | BigInt(o), 0n);
+  };
+  if (!s.includes(":")) { const n = v4(s); return n === null ? null : [32, n]; }
+  let tail = null;
+  const last = s.lastIndexOf(":");
+  if (s.slice(last + 1).includes(".")) { tail = v4(s.slice(last + 1)); if (tail === null) return null; s = s.slice(0, last + 1) + "0:0"; }
+  const halves = s.split("::");
+  if (halves.length > 2) return null;
+  const groups = (h) => (h ? h.split(":") : []);
+  const head = groups(halves[0]);
+  const rest = halves.length === 2 ? groups(halves[1]) : [];
+  const missing = 8 - head.length - rest.length;
+  if (missing < 0 || (halves.length === 1 && missing !== 0)) return null;
+  const all = [...head, ...Array(halves.length === 2 ? missing : 0).fill("0"), ...rest];
+  if (all.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) return null;
+  let n = all.reduce((acc, g) => (acc << 16n) | BigInt(parseInt(g, 16)), 0n);
+  if (tail !== null) n = (n & ~0xffffffffn) | tail;
+  if (n >> 32n === 0xffffn) return [32, n & 0xffffffffn];
+  return [128, n];
+}
+
+// parseNetwork reads a CIDR range (a bare address is a range of one) as [bits, value,
+// prefix length], or null: the server names a range that is none.
+function parseNetwork(net) {
+  const [addr, len, extra] = String(net).trim().split("/");
+  const p = parseIP(addr);
+  if (!p || extra !== undefined || (len !== undefined && !/^\d{1,3}$/.test(len))) return null;
+  let bits = len === undefined ? p[0] : Number(len);
+  if (p[0] === 32 && addr.includes(":") && len !== undefined) bits -= 96;
+  if (!(bits >= 0 && bits <= p[0])) return null;
+  return [p[0], p[1], bits];
+}
+
+// inNetworks reports whether ip is inside one of the CIDR ranges, as the server decides it.
+function inNetworks(ip, networks) {
+  const a = parseIP(ip);
+  if (!a) return false;
+  return networks.some((net) => {
+    const p = parseNetwork(net);
+    if (!p || p[0] !== a[0]) return false;
+    const shift = BigInt(p[0] - p[2]);
+    return (a[1] >> shift) === (p[1] >> shift);
+  });
+}
+
+// confirmRoutes warns that the owner's current address is outside the networks about to
+// be saved, and resolves to whether the owner goes on.
+function confirmRoutes(ip) {
+  const dialog = document.getElementById("routes-dialog");
+  document.getElementById("routes-warning").textContent = t("settings.routes_warning").replace("{ip}", ip);
+  return new Promise((resolve) => {
+    const done = (ok) => { dialog.close(); resolve(ok); };
+    document.getElementById("routes-ok").onclick = () => done(true);
+    document.getElementById("routes-cancel").onclick = () => done(false);
     dialog.oncancel = () => resolve(false);
     dialog.showModal();
   });
@@ -167,6 +233,8 @@ document.addEventListener("DOMContentLoaded", async () => {
     form.policy_preset.value = s.policy_preset;
     form.language.value = s.language;
     form.lockout_scope.value = s.lockout_scope;
+    form.confirmation_password.value = s.confirmation_password;
+    form.allowed_networks.value = (s.allowed_networks || []).join("\n");
     BOOL_SETTINGS.forEach((k) => { form[k].checked = s[k]; });
     NUMBER_SETTINGS.forEach((k) => { form[k].value = s[k]; });
     required = s.mfa_required;
@@ -195,6 +263,8 @@ document.addEventListener("DOMContentLoaded", async () => {
       policy_preset: form.policy_preset.value,
       language: form.language.value,
       lockout_scope: form.lockout_scope.value,
+      confirmation_password: form.confirmation_password.value,
+      allowed_networks: form.allowed_networks.value.split(/[\s,]+/).filter((x) => x),
       confirm_password: form.confirm_password.value,
     };
     BOOL_SETTINGS.forEach((k) => { body[k] = form[k].checked; });
@@ -202,6 +272,10 @@ document.addEventListener("DOMContentLoaded", async () => {
     if (required && !body.mfa_required && !(await confirmMFAOff())) return;
     const weaker = saved ? weakenings(saved, body) : [];
     if (weaker.length && !(await confirmWeaker(weaker))) return;
+    // Before a list that leaves out where the owner is now (a list with a range that is
+    // none goes to the server, which names it).
+    const nets = body.allowed_networks;
+    if (nets.length && m.client_ip && nets.every((n) => parseNetwork(n)) && !inNetworks(m.client_ip, nets) && !(await confirmRoutes(m.client_ip))) return;
     try {
       // Pending claims marked for removal go first (confirmed with the same password).
       for (const d of domains.filter((x) => x.status === "pending" && marked(x.domain))) {
@@ -214,6 +288,7 @@ document.addEventListener("DOMContentLoaded", async () => {
       list.querySelectorAll(".remove-domain").forEach((b) => { b.checked = false; });
       showDomains();
       form.confirm_password.value = "";
+      form.allowed_networks.value = saved.allowed_networks.join("\n");
       showMessage(msg, t("settings.saved"), false);
       flagFields(form, null, msg);
     } catch (e) {

@@ -170,6 +170,9 @@ type meView struct {
 	ConfirmationPassword    string `json:"confirmation_password"`
 	ConfirmationPasswordSet bool   `json:"confirmation_password_set"`
 	ConfirmationLocked      bool   `json:"confirmation_locked"`
+	// ClientIP is the address this request came from, as the edge established it (GET
+	// /api/me only): the settings page warns before allowed networks leave it out.
+	ClientIP string `json:"client_ip,omitempty"`
 }
 
 func newMeView(acc account.Account, t account.Tenant, csrf string) meView {
@@ -187,7 +190,9 @@ func (a *api) handleMe() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		writeJSON(w, http.StatusOK, newMeView(p.Account, t, p.CSRF))
+		v := newMeView(p.Account, t, p.CSRF)
+		v.ClientIP = clientIP(r)
+		writeJSON(w, http.StatusOK, v)
 	})
 }
 
