@@ -183,3 +183,29 @@ func TestBrowserAdminConfirmsAnUnlockWithItsConfirmationPassword(t *testing.T) {
 		})
 	}
 }
+
+// A person outside the allowed networks (the browser comes from 127.0.0.1; only
+// 127.0.0.2 is allowed) is told at the sign-in page to come from an allowed network or
+// ask the administrator.
+func TestBrowserSignInOutsideAllowedNetworksIsExplained(t *testing.T) {
+	for lang, want := range map[string]string{"ja": "管理者にお問い合わせください", "en": "contact your administrator"} {
+		t.Run(lang, func(t *testing.T) {
+			base := startServer(t)
+			createUser(t, base, "taro@example.com", "Fuji-Passw0rd-26!")
+			owner := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")
+			set := tenantSettings(t, owner)
+			set["allowed_networks"], set["confirm_password"] = []string{"127.0.0.2/32"}, "Kagi-2026-Tokyo!"
+			if res := owner("PUT", "/api/admin/tenant", set); res.StatusCode != 200 {
+				t.Fatalf("allowed networks: %d", res.StatusCode)
+			}
+			err := chromedp.Do(browser(t),
+				inLanguage(base, lang),
+				signIn(base, "taro@example.com", "Fuji-Passw0rd-26!"),
+				waitText("#signin-message", want),
+			)
+			if err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

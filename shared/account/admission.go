@@ -147,12 +147,11 @@ type NamedRule struct {
 	Rule Rule
 }
 
-// admissionRules are the rules, in the order they apply. The tenant's network ranges
-// (issue #25) go after the suspension: a rule that refuses attempts whose IP is outside
-// them, for the methods the tenant names.
+// admissionRules are the rules, in the order they apply.
 var admissionRules = []NamedRule{
 	{"suspension", suspended},
 	{"lock", locked},
+	{"network", networkAllowed},
 	{"invitation", invitationPending},
 	{"password_change", passwordChangeDue},
 	{"second_factor", secondFactorDue},
@@ -199,6 +198,40 @@ func suspended(_ context.Context, at *Attempt) (Due, error) {
 		return refuse("disabled")
 	}
 	return Due{}, nil
+}
+
+// ReasonNetwork is the network rule's refusal. Unlike the others, it is answered as such
+// (Refusal.Code: 403 network_not_allowed): the person is told to come from an allowed
+// network or ask the administrator, not that the password was wrong.
+const ReasonNetwork = "network_not_allowed"
+
+// networkAllowed: the tenant's allowed networks (the cloud-storage manual's access
+// routes). An attempt from outside them (or from no known address) is refused, by every
+// way in: a password, a passkey or an identity provider at the sign-in page, each
+// signed-in request (so a session opened inside stops working outside) and with it the
+// provider's authorization, and the service check by its client_ip. An owner is never
+// refused: the contract holder's way back in to undo a wrong list. A refresh token is
+// exchanged by the application's server, not from the person's network: the rule held
+// when the person authorized it. The settings come from the tenant cache: no store read.
+func networkAllowed(ctx context.Context, at *Attempt) (Due, error) {
+	if at.Account.Role == RoleOwner || at.Method == MethodOIDCRefresh {
+		return Due{}, nil
+	}
+	set, err := at.Settings(ctx)
+	if err != nil {
+		return Due{}, err
+	}
+	if InNetworks(set.AllowedNetworks, at.IP) {
+		return Due{}, nil
+	}
+	return Due{}, &Refusal{Reason: ReasonNetwork, Code: CodeNetworkNotAllowed}
+}
+
+// trustedNetwork reports whether at comes from the tenant's allowed networks and the
+// tenant lets sign-ins from there skip the second factor (the manual turns two-step
+// verification off for access limited to registered lines).
+func trustedNetwork(set Settings, at *Attempt) bool {
+	return set.TrustedNetworksSkipMFA && len(set.AllowedNetworks) > 0 && InNetworks(set.AllowedNetworks, at.IP)
 }
 
 // locked: a lock keeps out what it applies to. The password's own ways (sign-in page,
@@ -293,15 +326,18 @@ func secondFactorDue(ctx context.Context, at *Attempt) (Due, error) {
 			return refuse("app_password_required")
 		}
 	case MethodPassword:
+		set, err := at.Settings(ctx)
+		if err != nil {
+			return Due{}, err
+		}
+		if trustedNetwork(set, at) {
+			return Due{}, nil // inside the allowed networks, the tenant skips it
+		}
 		if a.MFAEnabled() {
 			if at.Remembered {
 				return Due{}, nil
 			}
 			return Due{Step: StepMFA}, nil
-		}
-		set, err := at.Settings(ctx)
-		if err != nil {
-			return Due{}, err
 		}
 		if set.MFARequired {
 			return Due{Step: StepMFAEnrol}, nil

@@ -25,15 +25,23 @@ func TestAdmissionRules(t *testing.T) {
 	whole := Settings{LockoutScope: ScopeAccount}.Effective()
 	required := Settings{MFARequired: true}.Effective()
 	broken := errors.New("tenant unreadable")
+	nets := Settings{AllowedNetworks: []string{"192.0.2.0/24", "2001:db8::/32"}}.Effective()
+	netsSkip := nets
+	netsSkip.TrustedNetworksSkipMFA = true
+	netsSkipRequired := netsSkip
+	netsSkipRequired.MFARequired = true
+	owner := with(func(a *Account) { a.Role = RoleOwner })
+	in, out := "192.0.2.7", "198.51.100.7"
 
 	cases := []struct {
-		name   string
-		at     Attempt
-		set    Settings
-		setErr error
-		refuse string   // the refusal's reason, or "" when admitted
-		steps  []string // when admitted
-		reason string
+		name    string
+		at      Attempt
+		set     Settings
+		setErr  error
+		wantErr bool     // the store's error (the settings unreadable)
+		refuse  string   // the refusal's reason, or "" when admitted
+		steps   []string // when admitted
+		reason  string
 	}{
 		{name: "password, fine", at: Attempt{Account: ok, Method: MethodPassword}, set: untrusted},
 		{name: "password, disabled", at: Attempt{Account: disabled, Method: MethodPassword}, set: untrusted, refuse: "disabled"},
@@ -66,7 +74,29 @@ func TestAdmissionRules(t *testing.T) {
 		{name: "session, locked, whole account", at: Attempt{Account: locked, Method: MethodSession}, set: whole, refuse: "locked"},
 		{name: "session, locked, settings unreadable", at: Attempt{Account: locked, Method: MethodSession}, setErr: broken, refuse: "locked"},
 		{name: "session, disabled", at: Attempt{Account: disabled, Method: MethodSession}, set: untrusted, refuse: "disabled"},
-		{name: "session, forced change and second factor", at: Attempt{Account: with(func(a *Account) { a.ForceChange, a.MFA.Secret = true, "s" }), Method: MethodSession}, setErr: broken},
+		{name: "session, forced change and second factor", at: Attempt{Account: with(func(a *Account) { a.ForceChange, a.MFA.Secret = true, "s" }), Method: MethodSession}, set: untrusted},
+		{name: "session, settings unreadable", at: Attempt{Account: ok, Method: MethodSession}, setErr: broken, wantErr: true},
+		{name: "owner's session, settings unreadable", at: Attempt{Account: owner, Method: MethodSession}, setErr: broken},
+
+		{name: "password, inside the networks", at: Attempt{Account: ok, Method: MethodPassword, IP: in}, set: nets},
+		{name: "password, IPv6 inside", at: Attempt{Account: ok, Method: MethodPassword, IP: "2001:db8::9"}, set: nets},
+		{name: "password, outside", at: Attempt{Account: ok, Method: MethodPassword, IP: out}, set: nets, refuse: ReasonNetwork},
+		{name: "password, no address", at: Attempt{Account: ok, Method: MethodPassword}, set: nets, refuse: ReasonNetwork},
+		{name: "password, owner outside", at: Attempt{Account: owner, Method: MethodPassword, IP: out}, set: nets},
+		{name: "passkey, outside", at: Attempt{Account: ok, Method: MethodPasskey, IP: out}, set: nets, refuse: ReasonNetwork},
+		{name: "idp, outside", at: Attempt{Account: ok, Method: MethodIdP, IP: out}, set: nets, refuse: ReasonNetwork},
+		{name: "session, outside", at: Attempt{Account: ok, Method: MethodSession, IP: out}, set: nets, refuse: ReasonNetwork},
+		{name: "service password, outside", at: Attempt{Account: ok, Method: MethodServicePassword, IP: out}, set: nets, refuse: ReasonNetwork},
+		{name: "app password, outside", at: Attempt{Account: ok, Method: MethodAppPassword, IP: out}, set: nets, refuse: ReasonNetwork},
+		{name: "refresh, no address", at: Attempt{Account: ok, Method: MethodOIDCRefresh}, set: nets},
+		{name: "disabled outside is disabled", at: Attempt{Account: disabled, Method: MethodPassword, IP: out}, set: nets, refuse: "disabled"},
+		{name: "second factor inside, no skip", at: Attempt{Account: mfa, Method: MethodPassword, IP: in}, set: nets, steps: []string{StepMFA}},
+		{name: "second factor inside, skipped", at: Attempt{Account: mfa, Method: MethodPassword, IP: in}, set: netsSkip},
+		{name: "enrolment inside, skipped", at: Attempt{Account: ok, Method: MethodPassword, IP: in}, set: netsSkipRequired},
+		{name: "owner's second factor outside, not skipped", at: Attempt{Account: with(func(a *Account) { a.Role, a.MFA.Secret = RoleOwner, "s" }), Method: MethodPassword, IP: out},
+			set: netsSkip, steps: []string{StepMFA}},
+		{name: "skip leaves a change due", at: Attempt{Account: with(func(a *Account) { a.ForceChange, a.MFA.Secret = true, "s" }), Method: MethodPassword, IP: in},
+			set: netsSkip, steps: []string{StepPasswordChange}, reason: ReasonForced},
 
 		{name: "refresh, locked", at: Attempt{Account: locked, Method: MethodOIDCRefresh}, set: untrusted, refuse: "locked"},
 		{name: "refresh, disabled", at: Attempt{Account: disabled, Method: MethodOIDCRefresh}, set: untrusted, refuse: "disabled"},
@@ -86,7 +116,7 @@ func TestAdmissionRules(t *testing.T) {
 				settings: func(context.Context, string) (Settings, error) { reads++; return c.set, c.setErr }}
 			adm, err := ad.admit(context.Background(), c.at)
 			reason, refused := Refused(err)
-			if err != nil && !refused {
+			if (err != nil && !refused) != c.wantErr {
 				t.Fatalf("admit: %v", err)
 			}
 			if reason != c.refuse {
@@ -102,16 +132,22 @@ func TestAdmissionRules(t *testing.T) {
 	}
 }
 
-// TestSessionAdmissionReadsNoSettings: a session check of an unlocked account reads no
-// tenant (the session budget has no tenant read).
-func TestSessionAdmissionReadsNoSettings(t *testing.T) {
+// TestSessionAdmissionReadsSettingsOnce: a session check of an unlocked account reads the
+// tenant's settings once (the network rule), through the tenant cache in the service, so
+// a warm instance reads no tenant; an owner's reads none.
+func TestSessionAdmissionReadsSettingsOnce(t *testing.T) {
+	reads := 0
 	ad := admitter{now: time.Now, rules: admissionRules, settings: func(context.Context, string) (Settings, error) {
-		t.Fatal("settings read")
-		return Settings{}, nil
+		reads++
+		return Settings{}.Effective(), nil
 	}}
 	a := Account{ID: "acc_a", TenantID: "ten_a", PasswordHash: "h", ForceChange: true, MFA: MFA{Secret: "s"}}
-	if _, err := ad.admit(context.Background(), Attempt{Account: a, Method: MethodSession}); err != nil {
-		t.Fatal(err)
+	if _, err := ad.admit(context.Background(), Attempt{Account: a, Method: MethodSession}); err != nil || reads != 1 {
+		t.Fatalf("user's session: %v, %d reads", err, reads)
+	}
+	a.Role, reads = RoleOwner, 0
+	if _, err := ad.admit(context.Background(), Attempt{Account: a, Method: MethodSession}); err != nil || reads != 0 {
+		t.Fatalf("owner's session: %v, %d reads", err, reads)
 	}
 }
 

@@ -444,7 +444,8 @@ func openSession(ctx context.Context, sessions Sessions, acct Account, now time.
 
 // Authenticate resolves a session token, used from ip, to its principal. Anything wrong
 // with the session (unknown, expired, idle too long, revoked, account gone, or refused
-// by the admission rules: locked, disabled) is unauthenticated.
+// by the admission rules: locked, disabled) is unauthenticated; from outside the tenant's
+// allowed networks it is network_not_allowed (audited), and the session stays.
 func (s *SignIn) Authenticate(ctx context.Context, token, ip string) (Principal, error) {
 	unauth := codeErr(CodeUnauthenticated)
 	accountID, _, ok := strings.Cut(token, ".")
@@ -480,6 +481,10 @@ func (s *SignIn) Authenticate(ctx context.Context, token, ip string) (Principal,
 	}
 	if _, err := s.admit(ctx, Attempt{Account: acct, Method: MethodSession, IP: ip}); err != nil {
 		if r, refused := refusalOf(err); refused {
+			if r.Reason == ReasonNetwork {
+				// The session stays: it works again from inside the allowed networks.
+				s.audit(ctx, AuditEvent{TenantID: acct.TenantID, Actor: acct.LoginID, Action: "session", Target: acct.LoginID, TargetID: acct.ID, IP: ip, Result: "failed:" + r.Reason})
+			}
 			return Principal{}, r.Answer(unauth)
 		}
 		return Principal{}, fmt.Errorf("authenticate: %w", err)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -177,7 +178,7 @@ func (r response) code(t testing.TB) string {
 
 func (c *client) raw(method, path, contentType string, body io.Reader) response {
 	req := httptest.NewRequest(method, path, body)
-	req.RemoteAddr = c.ip + ":5555"
+	req.RemoteAddr = net.JoinHostPort(c.ip, "5555")
 	if contentType != "" {
 		req.Header.Set("Content-Type", contentType)
 	}
