@@ -1316,6 +1316,12 @@ Object.assign(KAGIYA_STRINGS.ja, {
   "admin.confirmation.ok": "利用停止を解除する",
   "admin.confirmation.done": "{n}件の確認用パスワードの利用停止を解除しました",
   "admin.confirmation_not_locked": "停止していませんでした: ",
+  "audit.a.session": "ログイン中の操作",
+  "audit.a.confirmation.change": "確認用パスワードの設定",
+  "audit.a.confirmation.lock": "確認用パスワードの利用停止",
+  "audit.a.confirmation.unlock": "確認用パスワードの停止解除",
+  "audit.d.confirmation_password": "確認用パスワード誤り",
+  "audit.d.network_not_allowed": "許可されていないネットワークから",
 });
 Object.assign(KAGIYA_STRINGS.en, {
   "field.allowed_networks": "Allowed networks",
@@ -1354,4 +1360,10 @@ Object.assign(KAGIYA_STRINGS.en, {
   "admin.confirmation.ok": "Release",
   "admin.confirmation.done": "{n} released",
   "admin.confirmation_not_locked": "Not locked: ",
+  "audit.a.session": "Signed-in request",
+  "audit.a.confirmation.change": "Confirmation password set",
+  "audit.a.confirmation.lock": "Confirmation password locked",
+  "audit.a.confirmation.unlock": "Confirmation password released",
+  "audit.d.confirmation_password": "wrong confirmation password",
+  "audit.d.network_not_allowed": "from a network not allowed",
 });
