@@ -9,6 +9,7 @@ import (
 	"github.com/kagiya/kagiya/shared/account"
 	"github.com/kagiya/kagiya/shared/bulk"
 	"github.com/kagiya/kagiya/shared/faults"
+	"github.com/kagiya/kagiya/shared/outbox"
 	"github.com/kagiya/kagiya/shared/password"
 )
 
@@ -16,6 +17,7 @@ import (
 type faulty struct {
 	*faults.Store
 	bulk.JobStore
+	outbox.JobCounter
 }
 
 // A job that changes passwords, with a throttled account write at each of its writes in
@@ -36,7 +38,7 @@ func TestApplyUnderAFaultAtEachWrite(t *testing.T) {
 			t.Parallel()
 			start := func() (*env, *faults.Plan, string) {
 				plan := &faults.Plan{}
-				e := newEnv(t, func(t testing.TB) store { inner := nb(t); return faulty{faults.NewStore(inner, plan), inner} }, rows)
+				e := newEnv(t, func(t testing.TB) store { inner := nb(t); return faulty{faults.NewStore(inner, plan), inner, inner} }, rows)
 				_, key := e.upload(t, "pw.csv", "update", false, file(rows, -1))
 				return e, plan, key
 			}
