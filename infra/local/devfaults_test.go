@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 )
 
 // call sends body (JSON text, "" for none) to the local server and returns the status and
@@ -115,12 +116,19 @@ func TestDevFaults(t *testing.T) {
 	}
 	before := mails()
 	forgot()
-	if got := left(); got != `{"store_writes":{"skip":0,"fail":0},"mail":{"fail":0}}` || mails() != before {
+	// The fault took the send (its retry, a second later, may already have delivered it
+	// on a busy machine: the outbox's schedule, not the fault, decides when).
+	if got := left(); got != `{"store_writes":{"skip":0,"fail":0},"mail":{"fail":0}}` || mails() > before+1 {
 		t.Fatalf("after a send during the mail fault: %s, mails %d then %d", got, before, mails())
 	}
 	forgot()
-	if mails() != before+1 {
-		t.Fatalf("after the mail fault: mails %d then %d", before, mails())
+	// None is lost: the failed send is retried (within 10 s, API.md) beside the new one;
+	// the mailbox lets the worker try what is due before it answers.
+	for deadline := time.Now().Add(time.Minute); mails() != before+2; {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the mail fault: mails %d then %d, want both links", before, mails())
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 
 	// DELETE clears whatever is left.
