@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kms"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/kagiya/kagiya/shared/federation"
 	"github.com/kagiya/kagiya/shared/lambdaapi"
 	"github.com/kagiya/kagiya/shared/outbox/sqsoutbox"
 )
@@ -22,7 +23,10 @@ func main() {
 	keys := func(cfg aws.Config, secrets lambdaapi.SecretStore, keyID string) func(context.Context) ([]byte, error) {
 		return lambdaapi.SealKeyFromKMS(lambdaapi.KMS(kms.NewFromConfig(cfg)), secrets, keyID)
 	}
-	h, err := lambdaapi.Handler(context.Background(), os.Getenv, lambdaapi.Parts{Keys: keys, Mail: sqsoutbox.Mailer})
+	// The sign-in through a tenant's identity provider (its discovery and keys are kept
+	// for the instance's life).
+	rp := federation.New(federation.Config{})
+	h, err := lambdaapi.Handler(context.Background(), os.Getenv, lambdaapi.Parts{Keys: keys, Mail: sqsoutbox.Mailer, Relying: rp})
 	if err != nil {
 		slog.Error("login: start", "err", err)
 		os.Exit(1)

@@ -24,6 +24,7 @@ import (
 	"github.com/kagiya/kagiya/shared/account"
 	"github.com/kagiya/kagiya/shared/bulk"
 	"github.com/kagiya/kagiya/shared/faults"
+	"github.com/kagiya/kagiya/shared/federation"
 	"github.com/kagiya/kagiya/shared/httpapi"
 	"github.com/kagiya/kagiya/shared/idp"
 	"github.com/kagiya/kagiya/shared/mail"
@@ -186,7 +187,8 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 		accounts = o.wrapStore(accounts)
 	}
 	svc, err := account.New(account.Deps{Store: accounts, Mailer: mailer, Templates: tmpl,
-		Now: time.Now, Log: log, SiteURL: siteURL, SealKey: account.StaticKey(sealKey), Resolver: resolver(o.dns)}, cfg)
+		Now: time.Now, Log: log, SiteURL: siteURL, SealKey: account.StaticKey(sealKey), Resolver: resolver(o.dns),
+		Relying: federation.New(federation.Config{AllowLoopback: true}), LoopbackIssuers: true}, cfg) // identity providers on this machine may use http
 	if err != nil {
 		return err
 	}

@@ -230,9 +230,10 @@ func TestFunctionPermissions(t *testing.T) {
 	// The functions behind the HTTP API read the origin secret at start.
 	servesHTTP := map[string]bool{"LoginFunction": true, "AdminFunction": true, "PasswordFunction": true, "UnlockFunction": true,
 		"ResetFunction": true, "OidcFunction": true}
-	// Only the function that checks codes and the provider (whose signing keys are sealed)
-	// open the seal key.
-	opensSealKey := map[string]bool{"LoginFunction": true, "OidcFunction": true}
+	// Only the function that checks codes (and opens identity providers' client secrets),
+	// the provider (whose signing keys are sealed) and the administration (which seals an
+	// identity provider's client secret when the owner registers it) open the seal key.
+	opensSealKey := map[string]bool{"LoginFunction": true, "OidcFunction": true, "AdminFunction": true}
 	for name, res := range doc.Resources {
 		if res.Type != "AWS::Serverless::Function" {
 			continue
@@ -261,7 +262,7 @@ func TestFunctionPermissions(t *testing.T) {
 							continue
 						}
 						if r, _ := st.Resource.(string); r != "SealKey.Arn" || !opensSealKey[name] {
-							t.Errorf("%s: %s on %v: only the sign-in and provider functions, only on the seal key", name, action, st.Resource)
+							t.Errorf("%s: %s on %v: only the sign-in, provider and administration functions, only on the seal key", name, action, st.Resource)
 						}
 					}
 					if strings.HasPrefix(action, "dynamodb:") && strings.Contains(action, "Stream") || action == "dynamodb:GetRecords" || action == "dynamodb:GetShardIterator" {

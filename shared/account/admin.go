@@ -74,6 +74,9 @@ type NewAccount struct {
 	QuotaGB     int
 	Comment     string
 	Invite      bool // with no password: the account waits for the person to accept an invitation
+	// LoginMethod: LoginMethodPassword ("" too) or LoginMethodIdP (no password; the domain must
+	// be served by one of the tenant's identity providers).
+	LoginMethod string
 }
 
 // CreateAccount adds an account to the principal's tenant. Creating or inviting an
@@ -108,6 +111,19 @@ func (s *Admin) CreateAccount(ctx context.Context, p Principal, in NewAccount, c
 	if code := commentProblem(in.Comment); code != "" {
 		fields = append(fields, FieldError{"comment", code})
 	}
+	if in.LoginMethod == LoginMethodPassword {
+		in.LoginMethod = ""
+	}
+	if in.LoginMethod != "" && ok {
+		mfields, err := s.methodProblems(ctx, t.ID, domain, in.LoginMethod, in.Role)
+		if err != nil {
+			return Account{}, err
+		}
+		fields = append(fields, mfields...)
+		if in.Password != "" {
+			fields = append(fields, FieldError{"password", "not_allowed"})
+		}
+	}
 	if len(fields) > 0 {
 		return Account{}, codeErr(CodeValidation, fields...)
 	}
@@ -129,7 +145,7 @@ func (s *Admin) CreateAccount(ctx context.Context, p Principal, in NewAccount, c
 	}
 	now := s.now().UTC()
 	a := Account{ID: id, TenantID: t.ID, LoginID: in.LoginID, Role: in.Role, QuotaGB: in.QuotaGB,
-		Comment: in.Comment, CreatedAt: now, UpdatedAt: now}
+		Comment: in.Comment, CreatedAt: now, UpdatedAt: now, LoginMethod: in.LoginMethod}
 	switch {
 	case in.Password != "":
 		h, err := s.newPasswordHash(ctx, a, t.Settings.Effective(), "password", in.Password)
@@ -145,7 +161,11 @@ func (s *Admin) CreateAccount(ctx context.Context, p Principal, in NewAccount, c
 	} else if err != nil {
 		return Account{}, fmt.Errorf("create account: %w", err)
 	}
-	s.audit(ctx, AuditEvent{TenantID: t.ID, Actor: p.Account.LoginID, Action: "account.create", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
+	how := "ok"
+	if a.UsesIdP() {
+		how = "ok:idp"
+	}
+	s.audit(ctx, AuditEvent{TenantID: t.ID, Actor: p.Account.LoginID, Action: "account.create", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: how})
 	if privileged {
 		s.notifyOwners(ctx, t.ID, a, "created", p.Account.LoginID, ip, now)
 	}
@@ -174,11 +194,14 @@ type AccountPatch struct {
 	// locked); ConfirmationForceChange: the person must replace it before using it.
 	ConfirmationPassword    *string
 	ConfirmationForceChange *bool
+	// LoginMethod: LoginMethodPassword or LoginMethodIdP. A change signs the account out
+	// everywhere, voids its links and is mailed; to idp, the password is dropped.
+	LoginMethod *string
 }
 
 // dangerous reports whether the patch needs the administrator's own password.
 func (p AccountPatch) dangerous() bool {
-	return p.Password != nil || p.Role != nil || p.Disabled != nil || p.LoginID != nil || p.ConfirmationPassword != nil
+	return p.Password != nil || p.Role != nil || p.Disabled != nil || p.LoginID != nil || p.ConfirmationPassword != nil || p.LoginMethod != nil
 }
 
 // UpdateAccount changes an account of the principal's tenant. Setting a password, a role
@@ -226,6 +249,34 @@ func (s *Admin) UpdateAccount(ctx context.Context, p Principal, loginID string, 
 	if patch.ConfirmationForceChange != nil && patch.ConfirmationPassword == nil && a.Confirmation.Hash == "" {
 		fields = append(fields, FieldError{"confirmation_force_change", "not_set"})
 	}
+	method := a.LoginMethod // as it will be
+	if patch.LoginMethod != nil {
+		if method = *patch.LoginMethod; method == LoginMethodPassword {
+			method = ""
+		}
+		if self && method != a.LoginMethod {
+			fields = append(fields, FieldError{"login_method", "self"})
+		}
+	}
+	switch {
+	case method != "" && method != LoginMethodIdP:
+		fields = append(fields, FieldError{"login_method", "invalid"})
+	case method == LoginMethodIdP && (patch.LoginMethod != nil || patch.Role != nil):
+		role := a.Role
+		if patch.Role != nil {
+			role = *patch.Role
+		}
+		domain, _ := ParseLoginID(a.LoginID)
+		mfields, err := s.methodProblems(ctx, a.TenantID, domain, method, role)
+		if err != nil {
+			return Account{}, err
+		}
+		fields = append(fields, mfields...)
+	}
+	if method == LoginMethodIdP && patch.Password != nil {
+		fields = append(fields, FieldError{"password", "not_allowed"}) // it has no Kagiya password
+	}
+	methodChanged := method != a.LoginMethod
 	if patch.dangerous() && !confirmGiven(confirm) {
 		fields = append(fields, FieldError{"confirm_password", "required"})
 	}
@@ -274,6 +325,15 @@ func (s *Admin) UpdateAccount(ctx context.Context, p Principal, loginID string, 
 				a.SessionEpoch++ // a suspension signs the account out everywhere
 			}
 			a.Disabled = *patch.Disabled
+		}
+		if methodChanged && a.LoginMethod != method {
+			// Another way in: every session, link and provider link of the old one ends.
+			a.LoginMethod, a.IdPLink, a.TokensAfter = method, "", now
+			a.SessionEpoch++
+			if method == LoginMethodIdP {
+				a.PasswordHash, a.ForceChange = "", false                            // an invitation stays: the first sign-in through the provider accepts it
+				a.LockedAt, a.FailedAttempts, a.DeviceFailures = time.Time{}, 0, nil // a password's lock: no password now
+			}
 		}
 		a.UpdatedAt = now
 	}
@@ -325,6 +385,9 @@ func (s *Admin) UpdateAccount(ctx context.Context, p Principal, loginID string, 
 	if patch.Password != nil {
 		s.notify(ctx, stored, &mail.PasswordChanged{ByAdmin: true, When: s.formatTime(now, set)})
 	}
+	if methodChanged {
+		s.methodNotice(ctx, stored, now)
+	}
 	return stored, nil
 }
 
@@ -354,6 +417,9 @@ func (p AccountPatch) summary() string {
 	}
 	if p.ConfirmationForceChange != nil {
 		parts = append(parts, fmt.Sprintf("confirmation_force_change=%t", *p.ConfirmationForceChange))
+	}
+	if p.LoginMethod != nil {
+		parts = append(parts, "login_method="+*p.LoginMethod)
 	}
 	if len(parts) == 0 {
 		return ""

@@ -19,6 +19,8 @@ type BulkContext struct {
 	ActorRole Role
 	ActorKey  string                     // the administrator's login key
 	Existing  map[string]ExistingAccount // every account of the tenant, by login key (nil: not read)
+	// IdPDomains are the domains the tenant's identity providers serve.
+	IdPDomains map[string]bool
 }
 
 // ExistingAccount is what a bulk file's row is compared with: whether it changes anything.
@@ -26,6 +28,7 @@ type ExistingAccount struct {
 	Role        Role
 	QuotaGB     int
 	CommentHash uint64
+	IdP         bool // signs in through its domain's identity provider
 }
 
 // CommentHash stands for a comment in ExistingAccount (the tenant's comments are not all
@@ -59,12 +62,15 @@ func (s *Bulk) bulkContext(ctx context.Context, tenantID, actorID string, withAc
 		return BulkContext{}, fmt.Errorf("bulk actor %s: %w", actorID, err)
 	}
 	bc := BulkContext{Tenant: t, Settings: t.Settings.Effective(), ActorRole: a.Role, ActorKey: a.Key(), Existing: map[string]ExistingAccount{}}
+	if bc.IdPDomains, err = s.providedDomains(ctx, tenantID); err != nil {
+		return BulkContext{}, fmt.Errorf("bulk identity providers: %w", err)
+	}
 	if !withAccounts {
 		bc.Existing = nil
 		return bc, nil
 	}
 	err = s.eachAccount(ctx, tenantID, func(acc Account) error {
-		bc.Existing[acc.Key()] = ExistingAccount{Role: acc.Role, QuotaGB: acc.QuotaGB, CommentHash: CommentHash(acc.Comment)}
+		bc.Existing[acc.Key()] = ExistingAccount{Role: acc.Role, QuotaGB: acc.QuotaGB, CommentHash: CommentHash(acc.Comment), IdP: acc.UsesIdP()}
 		return nil
 	})
 	if err != nil {
@@ -91,8 +97,9 @@ type BulkChange struct {
 	WeakHash     bool
 	Capacity     int
 	HasCapacity  bool
-	Invite       bool // create mode, no password: the account is invited by email
-	Role         Role // the role column (export round trip); "" leaves it
+	Invite       bool   // create mode, no password: the account is invited by email
+	Role         Role   // the role column (export round trip); "" leaves it
+	Method       string // the login_method column: LoginMethodPassword, LoginMethodIdP or "" (leaves it)
 	Comment      string
 	HasComment   bool
 	ForceChange  bool
@@ -144,7 +151,7 @@ func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error
 	now := s.now().UTC()
 	if c.Mode == "create" {
 		hash := ""
-		if !c.Invite {
+		if !c.Invite && c.Method != LoginMethodIdP {
 			if hash, err = hashOf(); err != nil {
 				return "", err
 			}
@@ -171,6 +178,9 @@ func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error
 			ForceChange: forceChange, QuotaGB: c.Capacity, Comment: c.Comment, CreatedAt: now, UpdatedAt: now, BulkMarker: marker}
 		if c.Invite {
 			a.PasswordChangedAt, a.ForceChange, a.InvitedAt = time.Time{}, false, now
+		}
+		if c.Method == LoginMethodIdP {
+			a.LoginMethod, a.PasswordChangedAt, a.ForceChange = LoginMethodIdP, time.Time{}, false
 		}
 		err = s.accounts.CreateAccount(ctx, a)
 		if errors.Is(err, ErrConflict) {
@@ -203,7 +213,8 @@ func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error
 	case a.BulkMarker == marker:
 		return BulkAlready, nil
 	}
-	if !c.HasPassword && (!c.HasCapacity || a.QuotaGB == c.Capacity) && (c.Role == "" || a.Role == c.Role) && (!c.HasComment || a.Comment == c.Comment) {
+	methodChanges := c.Method != "" && (c.Method == LoginMethodIdP) != a.UsesIdP()
+	if !c.HasPassword && !methodChanges && (!c.HasCapacity || a.QuotaGB == c.Capacity) && (c.Role == "" || a.Role == c.Role) && (!c.HasComment || a.Comment == c.Comment) {
 		return BulkUnchanged, nil // an exported file uploaded as it is changes nothing
 	}
 	change := func(a *Account) {
@@ -219,6 +230,15 @@ func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error
 		if c.HasComment {
 			a.Comment = c.Comment
 		}
+		if methodChanges {
+			// As PATCH does: every session and link of the old way in ends.
+			a.LoginMethod, a.IdPLink, a.TokensAfter = "", "", now
+			a.SessionEpoch++
+			if c.Method == LoginMethodIdP {
+				a.LoginMethod, a.PasswordHash, a.ForceChange = LoginMethodIdP, "", false
+				a.LockedAt, a.FailedAttempts, a.DeviceFailures = time.Time{}, 0, nil // a password's lock: no password now
+			}
+		}
 		a.BulkMarker, a.UpdatedAt = marker, now
 	}
 	guard := func(a Account) error {
@@ -228,19 +248,23 @@ func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error
 		if !canManage(actor.Role, a.Role) || c.Role != "" && c.Role != a.Role && (!canManage(actor.Role, c.Role) || a.ID == actor.ID) {
 			return errForbiddenRow
 		}
+		if methodChanges && (a.ID == actor.ID || c.Method == LoginMethodIdP && a.Role != RoleUser && c.Role != RoleUser) {
+			return errForbiddenRow
+		}
 		return nil
 	}
 	if guard(a) != nil {
 		return refuse(a.ID, "role "+string(a.Role))
 	}
+	var stored Account
 	if c.HasPassword {
 		hash, herr := hashOf()
 		if herr != nil {
 			return "", herr
 		}
-		_, err = s.storePassword(ctx, a, c.Settings, hash, guard, change)
+		stored, err = s.storePassword(ctx, a, c.Settings, hash, guard, change)
 	} else {
-		_, err = s.updateGuarded(ctx, a, guard, change)
+		stored, err = s.updateGuarded(ctx, a, guard, change)
 	}
 	if errors.Is(err, errForbiddenRow) {
 		return refuse(a.ID, "role changed")
@@ -252,6 +276,9 @@ func (s *Bulk) ApplyBulkChange(ctx context.Context, c BulkChange) (string, error
 		return "", fmt.Errorf("bulk update line %d: %w", c.Line, err)
 	}
 	s.audit(ctx, AuditEvent{TenantID: c.TenantID, Actor: c.Actor, Action: "bulk.update", Target: a.LoginID, TargetID: a.ID, IP: c.IP, Result: "ok:" + c.what() + " job " + c.JobID})
+	if methodChanges {
+		s.methodNotice(ctx, stored, now)
+	}
 	return BulkUpdated, nil
 }
 
@@ -274,6 +301,9 @@ func (c BulkChange) what() string {
 	}
 	if c.HasComment {
 		parts = append(parts, "comment")
+	}
+	if c.Method != "" {
+		parts = append(parts, "login_method="+c.Method)
 	}
 	if len(parts) == 0 {
 		return "account"

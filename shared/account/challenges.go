@@ -40,6 +40,7 @@ type flowClaims struct {
 	Expires int64    `json:"e"`           // unix seconds
 	Device  string   `json:"d,omitempty"` // the known browser the password came from, if any
 	Code    bool     `json:"c,omitempty"` // a second-factor code (or recovery code) was given in this flow
+	IdP     bool     `json:"f,omitempty"` // the person signed in at the tenant's identity provider
 }
 
 func flowMAC(key, payload []byte) []byte {

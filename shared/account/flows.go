@@ -77,6 +77,13 @@ type Deps struct {
 	// KMS, locally from a key file); called until it succeeds once. Without it no one
 	// can enrol or give a code (an internal error).
 	SealKey func(ctx context.Context) ([]byte, error)
+	// Relying signs people in through their tenant's identity provider
+	// (federation.Client); nil in the functions that do not (a start there answers
+	// idp_unavailable).
+	Relying Relying
+	// LoopbackIssuers lets identity providers on loopback hosts use http (the local
+	// server only).
+	LoopbackIssuers bool
 }
 
 // The accounts' work is split by flow: SignIn, Recovery, SelfService, Admin, Bulk and
@@ -223,6 +230,8 @@ type Flows struct {
 	Bulk        *Bulk
 	// Integrations are service credentials, the service check and app passwords.
 	Integrations *Integrations
+	// Federation is sign-in through the tenant's identity provider, and its registration.
+	Federation *Federation
 	// Schema refuses a table written by a newer version of Kagiya.
 	Schema *SchemaGuard
 }
@@ -249,14 +258,23 @@ func New(d Deps, cfg Config) (*Flows, error) {
 		accounts: st, attempts: st, grants: st, log: log, now: now}
 	ch := &challenges{keys: &serverKey{secrets: st, name: flowKeyName}, accounts: st, now: now}
 	dh := &domainHolders{domains: st, resolver: resolver, log: log}
-	lm := &linkMailer{accountStore: as, links: li, notifier: no, auditor: au, domainHolders: dh, siteURL: siteURL, now: now}
+	idps := &idpDirectory{domains: st, creds: st}
+	lm := &linkMailer{accountStore: as, links: li, notifier: no, auditor: au, domainHolders: dh, idpDirectory: idps, siteURL: siteURL, now: now}
 	seal := &sealer{load: d.SealKey}
 	fs := newFactors(as, au, no, th, seal, st, log, now)
 	ad := &admitter{settings: tenants.settingsOf, now: now, rules: admissionRules}
+	signIn := &SignIn{auditor: au, notifier: no, tenantCache: tenants, throttles: th, lockout: lo, passwords: pw, devices: dv,
+		challenges: ch, admitter: ad, factors: fs, accounts: st, attempts: st, tenants: st, logins: st, sessions: st, schema: st,
+		cfg: cfg, log: log, now: now}
+	var rp Relying = noRelying{}
+	if d.Relying != nil {
+		rp = d.Relying
+	}
 	return &Flows{
-		SignIn: &SignIn{auditor: au, notifier: no, tenantCache: tenants, throttles: th, lockout: lo, passwords: pw, devices: dv,
-			challenges: ch, admitter: ad, factors: fs, accounts: st, attempts: st, tenants: st, logins: st, sessions: st, schema: st,
-			cfg: cfg, log: log, now: now},
+		SignIn: signIn,
+		Federation: &Federation{auditor: au, tenantCache: tenants, throttles: th, accountStore: as, lockout: lo, admitter: ad,
+			idpDirectory: idps, signIn: signIn, seal: seal, accounts: st, attempts: st, tenants: st, logins: st, creds: st, rp: rp,
+			allowLoopback: d.LoopbackIssuers, flowKey: &serverKey{secrets: st, name: idpFlowKeyName}, siteURL: siteURL, log: log, now: now},
 		Recovery: &Recovery{auditor: au, notifier: no, tenantCache: tenants, throttles: th, accountStore: as, links: li, passwords: pw,
 			lockout: lo, linkMailer: lm, challenges: ch, factors: fs, accounts: st, tokens: st, logins: st, counters: st, cfg: cfg,
 			siteURL: siteURL, log: log, now: now},

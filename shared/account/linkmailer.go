@@ -17,6 +17,7 @@ type linkMailer struct {
 	*notifier
 	*auditor
 	*domainHolders
+	*idpDirectory
 	siteURL string
 	now     func() time.Time
 }
@@ -26,6 +27,12 @@ type linkMailer struct {
 func (lm *linkMailer) invite(ctx context.Context, a Account, t Tenant, inviter, ip string) error {
 	set := t.Settings.Effective()
 	now := lm.now().UTC()
+	if a.UsesIdP() {
+		// No link to set a password: the first sign-in through the provider accepts it.
+		lm.notify(ctx, a, &mail.Invitation{InviteURL: lm.siteURL + "/index.html", Tenant: t.Name, Inviter: inviter, IdP: lm.providerName(ctx, a)})
+		lm.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: inviter, Action: "invitation.send", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:idp"})
+		return nil
+	}
 	a, err := lm.updateRetrying(ctx, a, func(a *Account) { a.TokensAfter = now })
 	if err != nil {
 		return fmt.Errorf("invite: %w", err)

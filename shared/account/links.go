@@ -108,6 +108,9 @@ func (li *links) peekLink(ctx context.Context, token, purpose string) (Token, Ac
 	if err != nil {
 		return Token{}, Account{}, Settings{}, err
 	}
+	if a.UsesIdP() && (purpose == PurposeReset || purpose == PurposeInvite) {
+		return Token{}, Account{}, Settings{}, codeErr(CodeInvalidToken) // no Kagiya password to set
+	}
 	set, err := li.settingsOf(ctx, a.TenantID)
 	return t, a, set, err
 }

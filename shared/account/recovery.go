@@ -47,9 +47,11 @@ func (s *Recovery) forgot(ctx context.Context, loginID, ip string) error {
 		return fmt.Errorf("forgot: %w", err)
 	}
 	ev := AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "password.reset_requested", Target: a.LoginID, TargetID: a.ID, IP: ip}
-	if a.Disabled || a.Invited() {
+	if a.Disabled || a.Invited() || a.UsesIdP() {
 		ev.Result = "ignored:disabled"
-		if a.Invited() {
+		if a.UsesIdP() {
+			ev.Result = "ignored:idp" // signs in through its provider: no Kagiya password
+		} else if a.Invited() {
 			ev.Result = "ignored:invited" // the invitation sets the first password
 		}
 		s.audit(ctx, ev)

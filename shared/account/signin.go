@@ -234,6 +234,9 @@ func (s *SignIn) advance(ctx context.Context, a Account, t Tenant, next flowClai
 	now, ip, steps := s.now().UTC(), from.IP, next.Steps
 	if len(steps) == 0 {
 		amr := []string{"pwd"}
+		if next.IdP {
+			amr = []string{"fed"} // the provider's own factors are its to name
+		}
 		if next.Code {
 			amr = append(amr, "otp", "mfa")
 		}

@@ -232,7 +232,13 @@ type Account struct {
 	// vouched for only if its domain is verified by the tenant (EmailVerified).
 	EmailVerifiedAt time.Time
 	BulkMarker      string // "<job>#<line>" of the bulk row that last changed it
-	Version         int64  // optimistic concurrency; the store bumps it on every write
+	// LoginMethod is how the person signs in: LoginMethodPassword ("" is the same) or
+	// LoginMethodIdP, through the provider of its domain only (federation.go).
+	LoginMethod string
+	// IdPLink is the person at the provider this idp account is linked to
+	// ("<idp_id>#<subject key>"), set on its first sign-in there.
+	IdPLink string
+	Version int64 // optimistic concurrency; the store bumps it on every write
 }
 
 // Key is the case-insensitive form of the login ID that stores index by.
@@ -254,6 +260,9 @@ type MFA struct {
 	BrowserEpoch int64
 	Remembered   int // browsers remembered in this epoch
 }
+
+// UsesIdP reports whether a signs in through its domain's identity provider only.
+func (a Account) UsesIdP() bool { return a.LoginMethod == LoginMethodIdP }
 
 // Invited reports whether a waits for its invitation to be accepted.
 func (a Account) Invited() bool { return !a.InvitedAt.IsZero() }
@@ -358,4 +367,12 @@ type Credential struct {
 	Public       bool     `json:"public,omitempty"`
 	Scopes       []string `json:"scopes,omitempty"`
 	Refresh      bool     `json:"refresh,omitempty"`
+	// Identity providers only: where the provider is, Kagiya's client there (its
+	// secret sealed to the provider's ID) and the tenant's domains it serves.
+	Issuer       string   `json:"issuer,omitempty"`
+	ClientID     string   `json:"client_id,omitempty"`
+	SealedSecret string   `json:"sealed_secret,omitempty"`
+	Domains      []string `json:"domains,omitempty"`
+	// Links to an identity provider only: the account linked.
+	AccountID string `json:"account_id,omitempty"`
 }

@@ -26,7 +26,8 @@ const (
 	ColCapacity = "mail_capacity"
 	ColRole     = "role"
 	ColComment  = "comment"
-	colReadOnly = "" // the export's read-only columns: read and ignored
+	ColMethod   = "login_method" // password or idp
+	colReadOnly = ""             // the export's read-only columns: read and ignored
 )
 
 // ExportHeader is the accounts export's header: a valid update file as it is (role and
@@ -39,7 +40,7 @@ var aliases = map[string]string{
 	"password":      ColPassword,
 	"password_hash": ColHash,
 	"mail_capacity": ColCapacity, "quota_gb": ColCapacity,
-	"role": ColRole, "comment": ColComment,
+	"role": ColRole, "comment": ColComment, "login_method": ColMethod,
 	// Read-only columns of the export, this one's and earlier ones'.
 	"state": colReadOnly, "last_login_at": colReadOnly, "created_at": colReadOnly,
 	"locked": colReadOnly, "force_change": colReadOnly, "password_expired": colReadOnly,
@@ -74,7 +75,12 @@ const (
 	CodeTooManyRows     = "too_many_rows"
 	CodePasswordAndHash = "password_and_hash" // a row gives both a password and a hash
 	CodeInvalidRole     = "invalid_role"
-	CodeInvalidComment  = "invalid_comment"
+	// login_method: not password or idp; idp for a domain without the tenant's identity
+	// provider, for an administrator, or with a password.
+	CodeInvalidMethod  = "invalid_login_method"
+	CodeNoProvider     = "no_provider"
+	CodeMethodRole     = "login_method_role"
+	CodeInvalidComment = "invalid_comment"
 	// Imported-hash codes (password.ErrHash*): hash_malformed, hash_plaintext, hash_weak,
 	// hash_unsupported, hash_cost.
 	// Password rule codes (too_short, missing_upper, ...) are reported as they are.
@@ -102,7 +108,8 @@ type Row struct {
 	Role        string // the role column, as written
 	Comment     string
 	HasComment  bool
-	Broken      bool // the CSV reader could not split this record; nothing else to check
+	Method      string // the login_method column, as written ("" leaves it)
+	Broken      bool   // the CSV reader could not split this record; nothing else to check
 }
 
 // Reader streams the rows of a file.
@@ -166,8 +173,8 @@ func newReader(r io.Reader, mode string, invite bool) (*Reader, []Problem, error
 		}
 	}
 	required := []string{ColAccount}
-	if mode == "create" && !hasCol(rd.col, ColHash) && !invite {
-		required = append(required, ColPassword) // or password_hash
+	if mode == "create" && !hasCol(rd.col, ColHash) && !hasCol(rd.col, ColMethod) && !invite {
+		required = append(required, ColPassword) // or password_hash (or login_method, whose idp rows have none; the others are checked row by row)
 	}
 	for _, c := range required {
 		if !hasCol(rd.col, c) {
@@ -283,6 +290,8 @@ func (r *Reader) Next() (Row, []Problem, error) {
 	row.Role = strings.TrimSpace(row.Role)
 	row.Comment, row.HasComment = cell(ColComment)
 	row.Comment = undefuse(row.Comment)
+	row.Method, _ = cell(ColMethod)
+	row.Method = strings.ToLower(strings.TrimSpace(row.Method))
 	if c, ok := cell(ColCapacity); ok && strings.TrimSpace(c) != "" {
 		n, err := strconv.Atoi(strings.TrimSpace(c))
 		row.Capacity, row.HasCapacity = n, true

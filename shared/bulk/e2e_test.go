@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -616,5 +617,72 @@ func TestCreateInAnotherTenantsDomainIsRejected(t *testing.T) {
 	}
 	if _, err := account.FindAccount(ctx, e.store, "free@gmail.example"); err == nil {
 		t.Fatal("a rejected file created an account")
+	}
+}
+
+// TestLoginMethodColumn: login_method makes idp accounts (no password) where the tenant's
+// identity provider serves the domain, moves existing ones (their password dropped, the
+// person mailed), and rejects the file for an idp row with a password, of an
+// administrator, or in a domain without a provider.
+func TestLoginMethodColumn(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t, backends(t)["bbolt"], 2)
+	run := func(mode, csv string) bulk.Job {
+		t.Helper()
+		job, key := e.upload(t, "m.csv", mode, false, []byte(csv))
+		if err := e.runner.Run(ctx, key); err != nil {
+			t.Fatal(err)
+		}
+		return e.job(t, job.ID)
+	}
+	if j := run("create", "login_id,login_method\nnew1,idp\n"); j.State != bulk.StateRejected || j.Errors[0].Code != bulk.CodeNoProvider {
+		t.Fatalf("idp without a provider: %s %+v", j.State, j.Errors)
+	}
+	tid := e.owner.Account.TenantID
+	own, err := e.store.GetTenant(ctx, tid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own.Claims = []account.DomainClaim{{Domain: "example.com", Token: "t", RequestedAt: time.Now(), VerifiedAt: time.Now()}}
+	if err := e.store.ClaimDomain(ctx, own, "example.com"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.store.CreateCredential(ctx, account.Credential{Kind: account.CredIdP, Owner: tid, ID: tid + ".idp_test", TenantID: tid,
+		Name: "Corp IdP", Issuer: "https://idp.example.com", ClientID: "c", Domains: []string{"example.com"}, CreatedAt: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	for csv, code := range map[string]string{
+		"login_id,login_method,password\nnew2,idp,Atarashii-Pass-1!\n": bulk.CodeInvalidMethod,
+		"login_id,login_method,role\nnew3,idp,admin\n":                 bulk.CodeMethodRole,
+		"login_id,login_method\nnew4,sso\n":                            bulk.CodeInvalidMethod,
+	} {
+		j := run("create", csv)
+		if j.State != bulk.StateRejected || !slices.ContainsFunc(j.Errors, func(p bulk.Problem) bool { return p.Code == code && p.Column == bulk.ColMethod }) {
+			t.Errorf("%q: %s %+v, want %s", csv, j.State, j.Errors, code)
+		}
+	}
+	if j := run("create", "login_id,login_method\nnew1,idp\nnew5,\n"); j.State != bulk.StateRejected {
+		t.Fatalf("a password row without a password still needs one: %s %+v", j.State, j.Errors)
+	}
+	if j := run("create", "login_id,login_method\nnew1,idp\n"); j.State != bulk.StateSucceeded || j.Created != 1 {
+		t.Fatalf("create idp: %s %+v", j.State, j.Errors)
+	}
+	a, err := account.FindAccount(ctx, e.store, "new1@example.com")
+	if err != nil || !a.UsesIdP() || a.PasswordHash != "" {
+		t.Fatalf("new1: %+v %v", a, err)
+	}
+	if j := run("update", "login_id,login_method\nuser000,idp\nuser001,password\n"); j.State != bulk.StateSucceeded || j.Updated != 1 {
+		t.Fatalf("update to idp: %s updated %d %+v", j.State, j.Updated, j.Errors)
+	}
+	a, err = account.FindAccount(ctx, e.store, "user000@example.com")
+	if err != nil || !a.UsesIdP() || a.PasswordHash != "" {
+		t.Fatalf("user000: %+v %v", a, err)
+	}
+	if _, err := e.svc.SignIn.Login(ctx, "user000@example.com", "Old-Passw0rd-Kept!", account.Client{IP: "192.0.2.1"}); account.CodeOf(err) != account.CodeInvalidCredentials {
+		t.Fatalf("the dropped password still signs in: %v", err)
+	}
+	msgs := e.mailbox.Messages("user000@example.com")
+	if len(msgs) != 1 || !strings.Contains(msgs[0].Text, "Corp IdP") {
+		t.Fatalf("the change is not mailed: %+v", msgs)
 	}
 }

@@ -253,7 +253,7 @@ func (r *Runner) rules(job *Job, bc account.BulkContext) Rules {
 		p, _ = policy.Get(account.DefaultPolicyPreset)
 	}
 	return Rules{Mode: job.Mode, Domains: bc.Tenant.Domains, Preset: p, ActorRole: bc.ActorRole, ActorKey: bc.ActorKey, Existing: bc.Existing,
-		AllowWeakHashes: job.AllowWeakHashes, Invite: job.Invite}
+		AllowWeakHashes: job.AllowWeakHashes, Invite: job.Invite, IdPDomains: bc.IdPDomains}
 }
 
 func (r *Runner) validate(ctx context.Context, job *Job, bc account.BulkContext) error {
@@ -437,7 +437,7 @@ func change(job *Job, bc account.BulkContext, row Row) (account.BulkChange, bool
 	c := account.BulkChange{JobID: job.ID, Line: row.Line, Actor: job.Owner, ActorID: job.OwnerID, IP: job.OwnerIP, TenantID: job.TenantID, Mode: job.Mode, LoginID: id,
 		Password: row.Password, HasPassword: row.HasPassword, Capacity: row.Capacity, HasCapacity: row.HasCapacity,
 		Role: account.Role(strings.ToLower(row.Role)), Comment: row.Comment, HasComment: row.HasComment,
-		Invite:      job.Invite && !row.HasPassword && !row.HasHash,
+		Invite: job.Invite && !row.HasPassword && !row.HasHash, Method: row.Method,
 		ForceChange: job.ForceChange, Settings: bc.Settings}
 	if row.HasHash {
 		in, err := password.ParseImported(row.Hash, job.AllowWeakHashes)
@@ -496,6 +496,9 @@ func problemMessage(p Problem) string {
 		"hash_cost":         "a cost above what one sign-in may spend",
 		CodeInvalidRole:     "role must be user, admin or owner",
 		CodeInvalidComment:  "the comment is too long or has invisible characters",
+		CodeInvalidMethod:   "login_method must be password or idp, and an idp row has no password",
+		CodeNoProvider:      "no identity provider of the organization serves this domain",
+		CodeMethodRole:      "only accounts of role user sign in with an identity provider",
 	}[p.Code]
 	if text == "" {
 		text = "the password breaks the rule " + p.Code

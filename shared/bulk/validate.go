@@ -37,6 +37,9 @@ type Rules struct {
 	// HeldElsewhere reports whether another tenant holds a domain (verified it): in create
 	// mode an address there is the other tenant's. Nil: no domain is held.
 	HeldElsewhere func(domain string) bool
+	// IdPDomains are the domains the tenant's identity providers serve: only there may a
+	// row make an account of login_method idp.
+	IdPDomains map[string]bool
 }
 
 // Result is what validation found.
@@ -229,7 +232,7 @@ func checkRow(row Row, id, key string, rules Rules, res *Result) bool {
 		res.problem(Problem{Line: row.Line, Column: ColCapacity, Code: CodeInvalidCapacity})
 	}
 	switch {
-	case rules.Mode == "create" && !row.HasPassword && !row.HasHash && !rules.Invite:
+	case rules.Mode == "create" && !row.HasPassword && !row.HasHash && !rules.Invite && row.Method != account.LoginMethodIdP:
 		res.problem(Problem{Line: row.Line, Column: ColPassword, Code: CodeRequired})
 	case row.HasPassword && row.HasHash:
 		res.problem(Problem{Line: row.Line, Column: ColHash, Code: CodePasswordAndHash})
@@ -256,6 +259,18 @@ func checkRow(row Row, id, key string, rules Rules, res *Result) bool {
 		}
 	}
 	ex, exists := rules.Existing[key]
+	idp := row.Method == account.LoginMethodIdP || row.Method == "" && exists && ex.IdP
+	switch {
+	case row.Method != "" && row.Method != account.LoginMethodPassword && row.Method != account.LoginMethodIdP:
+		res.problem(Problem{Line: row.Line, Column: ColMethod, Code: CodeInvalidMethod})
+	case !idp:
+	case row.HasPassword || row.HasHash:
+		res.problem(Problem{Line: row.Line, Column: ColMethod, Code: CodeInvalidMethod}) // no Kagiya password
+	case row.Method == account.LoginMethodIdP && !rules.IdPDomains[domainOf(id)]:
+		res.problem(Problem{Line: row.Line, Column: ColMethod, Code: CodeNoProvider})
+	case row.Role != "" && role != account.RoleUser || row.Role == "" && exists && ex.Role != account.RoleUser:
+		res.problem(Problem{Line: row.Line, Column: ColMethod, Code: CodeMethodRole})
+	}
 	switch {
 	case rules.Mode == "create" && exists:
 		res.problem(Problem{Line: row.Line, Column: ColAccount, Code: CodeExists})
@@ -283,7 +298,14 @@ func Changes(row Row, ex account.ExistingAccount) bool {
 	return row.HasPassword || row.HasHash ||
 		row.HasCapacity && row.Capacity != ex.QuotaGB ||
 		row.Role != "" && account.Role(strings.ToLower(row.Role)) != ex.Role ||
-		row.HasComment && account.CommentHash(row.Comment) != ex.CommentHash
+		row.HasComment && account.CommentHash(row.Comment) != ex.CommentHash ||
+		row.Method != "" && (row.Method == account.LoginMethodIdP) != ex.IdP
+}
+
+// domainOf is the lower-case domain of a login ID.
+func domainOf(id string) string {
+	domain, _ := account.ParseLoginID(id)
+	return domain
 }
 
 // hashProblem is the row error of an imported hash Kagiya does not take.

@@ -213,8 +213,17 @@ type accountView struct {
 	State              []string   `json:"state"`                     // every state of account.States that holds
 	QuotaGB            int        `json:"quota_gb"`
 	Comment            string     `json:"comment"`
+	LoginMethod        string     `json:"login_method"` // "password" or "idp"
 	LastLoginAt        *time.Time `json:"last_login_at"`
 	CreatedAt          *time.Time `json:"created_at,omitempty"`
+}
+
+// loginMethod is an account's login_method as API.md names it.
+func loginMethod(a account.Account) string {
+	if a.UsesIdP() {
+		return account.LoginMethodIdP
+	}
+	return account.LoginMethodPassword
 }
 
 func view(acc account.Account, s account.Settings, now time.Time) accountView {
@@ -228,7 +237,7 @@ func view(acc account.Account, s account.Settings, now time.Time) accountView {
 	}
 	return accountView{AccountID: acc.ID, LoginID: acc.LoginID, Role: string(acc.Role), Locked: acc.Locked(), Disabled: acc.Disabled, ForceChange: acc.ForceChange,
 		PasswordExpired: !exp.IsZero() && !now.Before(exp), MFAEnabled: acc.MFAEnabled(), MFALocked: acc.MFALocked(), ConfirmationLocked: acc.ConfirmationLocked(), Invited: acc.Invited(), MailSuppressed: acc.MailSuppressed, State: states, QuotaGB: acc.QuotaGB, Comment: acc.Comment,
-		LastLoginAt: timePtr(acc.LastLoginAt), CreatedAt: timePtr(acc.CreatedAt)}
+		LastLoginAt: timePtr(acc.LastLoginAt), CreatedAt: timePtr(acc.CreatedAt), LoginMethod: loginMethod(acc)}
 }
 
 func encodeCursor(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
@@ -321,6 +330,7 @@ func (a *api) handleCreateAccount() http.Handler {
 		QuotaGB     int     `json:"quota_gb"`
 		Comment     string  `json:"comment"`
 		Invite      bool    `json:"invite"`
+		LoginMethod string  `json:"login_method"`
 		// ConfirmPassword is the administrator's own password: needed for an admin or owner.
 		ConfirmPassword string `json:"confirm_password"`
 	}
@@ -335,7 +345,7 @@ func (a *api) handleCreateAccount() http.Handler {
 			return
 		}
 		in := account.NewAccount{LoginID: req.LoginID, Role: account.Role(req.Role), ForceChange: req.ForceChange,
-			QuotaGB: req.QuotaGB, Comment: req.Comment, Invite: req.Invite}
+			QuotaGB: req.QuotaGB, Comment: req.Comment, Invite: req.Invite, LoginMethod: req.LoginMethod}
 		if req.Password != nil {
 			if *req.Password == "" {
 				a.fail(w, r, &account.Error{Code: account.CodePasswordPolicy, Fields: []account.FieldError{{Field: "password", Code: "too_short"}}})
@@ -364,6 +374,7 @@ func (a *api) handleUpdateAccount() http.Handler {
 		// The separate confirmation password (tenant setting confirmation_password).
 		ConfirmationPassword    *string `json:"confirmation_password"`
 		ConfirmationForceChange *bool   `json:"confirmation_force_change"`
+		LoginMethod             *string `json:"login_method"`
 		ConfirmPassword         string  `json:"confirm_password"`
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -373,7 +384,8 @@ func (a *api) handleUpdateAccount() http.Handler {
 			return
 		}
 		patch := account.AccountPatch{Password: req.Password, ForceChange: req.ForceChange, QuotaGB: req.QuotaGB, Comment: req.Comment, Disabled: req.Disabled, LoginID: req.LoginID,
-			ConfirmationPassword: req.ConfirmationPassword, ConfirmationForceChange: req.ConfirmationForceChange}
+			ConfirmationPassword: req.ConfirmationPassword, ConfirmationForceChange: req.ConfirmationForceChange,
+			LoginMethod: req.LoginMethod}
 		if req.Role != nil {
 			role := account.Role(*req.Role)
 			patch.Role = &role

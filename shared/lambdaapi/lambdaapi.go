@@ -160,6 +160,7 @@ func Build(ctx context.Context, getenv func(string) string, parts Parts) (Env, e
 		Now:       time.Now,
 		Log:       log,
 		SiteURL:   cfg.SiteURL,
+		Relying:   parts.Relying,
 	}, account.Config{Hash: cfg.Hash})
 	if err != nil {
 		return Env{}, err
@@ -190,6 +191,9 @@ type Parts struct {
 	Mail    MailClient                                             // every function that sends email (to the mail queue)
 	// OIDC builds the OpenID Connect provider (the oidc function; the others do not link it).
 	OIDC func(ctx context.Context, env Env) (http.Handler, error)
+	// Relying signs people in through their tenant's identity provider (the sign-in
+	// function: package federation; the others do not link it).
+	Relying account.Relying
 }
 
 // Handler builds the API handler from the environment and the Lambda's AWS credentials.

@@ -23,7 +23,7 @@ type Email interface {
 // kinds returns an empty value of every kind of email.
 func kinds() []Email {
 	return []Email{&PasswordChanged{}, &LockNotice{}, &PasswordReset{}, &BulkSummary{}, &NewDevice{},
-		&Invitation{}, &EmailChange{}, &MFANotice{}, &PrivilegedAccount{}, &AppPassword{}, &ConfirmationNotice{}}
+		&Invitation{}, &EmailChange{}, &MFANotice{}, &PrivilegedAccount{}, &AppPassword{}, &ConfirmationNotice{}, &LoginMethodChanged{}}
 }
 
 // PasswordChanged says that the account's password was changed.
@@ -34,6 +34,16 @@ type PasswordChanged struct {
 }
 
 func (*PasswordChanged) kind() string { return "password_changed" }
+
+// LoginMethodChanged says that an administrator changed how the account signs in: through
+// the identity provider IdP, or (IdP empty) with a Kagiya password.
+type LoginMethodChanged struct {
+	Recipient
+	IdP  string
+	When string
+}
+
+func (*LoginMethodChanged) kind() string { return "login_method_changed" }
 
 // LockNotice says that the account was locked, with its unlock link.
 type LockNotice struct {
@@ -89,6 +99,9 @@ type Invitation struct {
 	Inviter    string // the administrator's login ID
 	InviteURL  string
 	ValidUntil string
+	// IdP, when set, is the identity provider the person signs in with: the
+	// invitation has no password to set, and InviteURL is the sign-in page.
+	IdP string
 }
 
 func (*Invitation) kind() string { return "invitation" }

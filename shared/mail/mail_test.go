@@ -25,6 +25,7 @@ func samples(s, url string) []Email {
 		&PrivilegedAccount{Event: "promoted", Target: s, Role: "owner", Actor: s, When: s, IP: s},
 		&AppPassword{Name: s, When: s, IP: s},
 		&ConfirmationNotice{Event: "locked", When: s, Failures: 5},
+		&LoginMethodChanged{IdP: s, When: s},
 	}
 }
 

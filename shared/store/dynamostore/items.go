@@ -131,6 +131,8 @@ type accountItem struct {
 	InvitedAt      string           `dynamodbav:"invited_at,omitempty"`
 	MailSuppressed string           `dynamodbav:"mail_suppressed,omitempty"`
 	EmailVerified  string           `dynamodbav:"email_verified_at,omitempty"`
+	LoginMethod    string           `dynamodbav:"login_method,omitempty"`
+	IdPLink        string           `dynamodbav:"idp_link,omitempty"`
 	// Keys of the list's indexes (list.go), which also hold what they are made from.
 	CreatedKey   string       `dynamodbav:"created_key"`         // creation time, then ID
 	LastLoginKey string       `dynamodbav:"last_login_key"`      // day of the last sign-in, then ID
@@ -162,7 +164,7 @@ func toAccountItem(a account.Account) accountItem {
 		SessionEpoch: a.SessionEpoch, TokensAfter: fmtTime(a.TokensAfter),
 		UpdatedAt: fmtTime(a.UpdatedAt), LastLoginAt: fmtTime(a.LastLoginAt), BulkMarker: a.BulkMarker, Version: a.Version,
 		FlowSeq: a.FlowSeq, MFA: toMFAItem(a.MFA), Confirm: toConfirmItem(a.Confirmation), InvitedAt: fmtTime(a.InvitedAt), MailSuppressed: a.MailSuppressed,
-		EmailVerified: fmtTime(a.EmailVerifiedAt), Passkeys: a.Passkeys,
+		EmailVerified: fmtTime(a.EmailVerifiedAt), Passkeys: a.Passkeys, LoginMethod: a.LoginMethod, IdPLink: a.IdPLink,
 		CreatedKey: account.SortKey(a, account.SortCreated), LastLoginKey: lastLoginKey(a.LastLoginAt, a.ID),
 		SLocked: stateValue(a, a.Locked()), SDisabled: stateValue(a, a.Disabled), SForce: stateValue(a, a.ForceChange),
 		SInvited: stateValue(a, a.Invited()), SMFALocked: stateValue(a, a.MFALocked()),
@@ -211,7 +213,7 @@ func (it accountItem) account() account.Account {
 		SessionEpoch: it.SessionEpoch, TokensAfter: parseTime(it.TokensAfter), CreatedAt: timeOfKey(it.CreatedKey),
 		UpdatedAt: parseTime(it.UpdatedAt), LastLoginAt: parseTime(it.LastLoginAt), BulkMarker: it.BulkMarker, Version: it.Version,
 		FlowSeq: it.FlowSeq, MFA: it.MFA.mfa(), Confirmation: it.Confirm.confirmation(), InvitedAt: parseTime(it.InvitedAt), MailSuppressed: it.MailSuppressed,
-		EmailVerifiedAt: parseTime(it.EmailVerified), Passkeys: it.Passkeys,
+		EmailVerifiedAt: parseTime(it.EmailVerified), Passkeys: it.Passkeys, LoginMethod: it.LoginMethod, IdPLink: it.IdPLink,
 	}
 	if it.OldCreatedAt != "" && it.CreatedKey == "" {
 		a.CreatedAt = parseTime(it.OldCreatedAt)

@@ -1,0 +1,695 @@
+package account
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/kagiya/kagiya/shared/mail"
+)
+
+// Sign-in through the tenant's identity provider (API.md): an owner registers the
+// tenant's OpenID Connect provider for some of its verified domains; accounts of
+// login_method "idp" in those domains then sign in there and nowhere else. The provider
+// ("<tenant_id>.idp_…", kind CredIdP) keeps its client secret sealed. An account is
+// found by the provider's subject once linked (kind CredIdPLink, owner the provider,
+// ID a hash of the subject, and the same link on the account, so that one account is
+// never linked to two people); it is linked on its first sign-in by the provider's
+// verified email, among the tenant's idp accounts.
+
+// Login methods of an account (its login_method; admission's Method names how an
+// attempt proves itself, which for these is MethodPassword or MethodIdP).
+const (
+	LoginMethodPassword = "password"
+	LoginMethodIdP      = "idp"
+)
+
+// Kinds of Credential for identity providers.
+const (
+	CredIdP     = "idp"      // a tenant's identity provider (owner: the tenant)
+	CredIdPLink = "idp_link" // a person at a provider (owner: the provider's ID; ID: subjectKey)
+)
+
+// Limits of identity providers.
+const (
+	MaxIdentityProviders = 10
+	maxIdPDomains        = 20
+	maxClientField       = 500
+	// IdPFlowTTL is how long a browser may take at its provider.
+	IdPFlowTTL = 10 * time.Minute
+	// IdPCallbackPath is the redirect URI's path (the owner registers SiteURL + it).
+	IdPCallbackPath = "/api/login/idp/callback"
+	idpFlowKeyName  = "idp-flow-key"
+)
+
+// Codes of a federated sign-in that did not end in a session (the sign-in page words
+// them; the callback never shows a provider's own error).
+const (
+	CodeIdPState           = "idp_state"            // the browser's flow is missing, forged, expired or another's
+	CodeIdPUnavailable     = "idp_unavailable"      // the provider could not be reached
+	CodeIdPRejected        = "idp_rejected"         // its answer did not verify
+	CodeIdPDenied          = "idp_denied"           // the person (or the provider) cancelled
+	CodeIdPNoAccount       = "idp_no_account"       // no idp account of the tenant for this person
+	CodeIdPEmailUnverified = "idp_email_unverified" // first sign-in without a verified email
+	CodeIdPAccountDisabled = "idp_account_disabled" // suspended
+)
+
+// Relying is the relying party's side of a federated sign-in: package federation (only
+// the functions that sign people in link it and its OpenID Connect libraries).
+type Relying interface {
+	// Start builds the authorization request for a sign-in at p, with a fresh state,
+	// nonce and PKCE verifier; loginHint (optional) fills the provider's own form.
+	Start(ctx context.Context, p IdPClient, loginHint string) (IdPRequest, error)
+	// Finish exchanges the code and verifies the ID token (signature, issuer, audience,
+	// expiry, nonce). A refused code or a token that does not verify is ErrIdPRejected;
+	// a provider that cannot be reached ErrIdPUnavailable (both possibly wrapped).
+	Finish(ctx context.Context, p IdPClient, code, verifier, nonce string) (IdPIdentity, error)
+}
+
+// IdPClient is a registered provider as the relying party uses it: where it is and
+// Kagiya's client there.
+type IdPClient struct {
+	Issuer       string
+	ClientID     string
+	ClientSecret string
+	RedirectURI  string
+}
+
+// IdPRequest is the start of a sign-in: where the browser goes (URL) and what it must
+// keep (State, Nonce, Verifier).
+type IdPRequest struct {
+	URL      string
+	State    string
+	Nonce    string
+	Verifier string
+}
+
+// IdPIdentity is who the provider says signed in.
+type IdPIdentity struct {
+	Subject       string
+	Email         string
+	EmailVerified bool
+}
+
+// Errors of a Relying.
+var (
+	ErrIdPUnavailable = errors.New("identity provider unavailable")
+	ErrIdPRejected    = errors.New("identity provider's answer rejected")
+)
+
+// noRelying is the Relying of a function that signs no one in through a provider.
+type noRelying struct{}
+
+func (noRelying) Start(context.Context, IdPClient, string) (IdPRequest, error) {
+	return IdPRequest{}, fmt.Errorf("%w: no relying party in this function", ErrIdPUnavailable)
+}
+
+func (noRelying) Finish(context.Context, IdPClient, string, string, string) (IdPIdentity, error) {
+	return IdPIdentity{}, fmt.Errorf("%w: no relying party in this function", ErrIdPUnavailable)
+}
+
+// CheckIssuer accepts an absolute https URL without query, fragment or user; http only
+// for loopback hosts when allowLoopback (the local server).
+func CheckIssuer(raw string, allowLoopback bool) error {
+	bad := errors.New("issuer not allowed")
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil || len(raw) > 300 {
+		return bad
+	}
+	switch u.Scheme {
+	case "https":
+		return nil
+	case "http":
+		if h := u.Hostname(); allowLoopback && (h == "localhost" || net.ParseIP(h) != nil && net.ParseIP(h).IsLoopback()) {
+			return nil
+		}
+	}
+	return bad
+}
+
+// Federation is sign-in through a tenant's identity provider, and the providers' registration.
+type Federation struct {
+	*auditor
+	*tenantCache
+	*throttles
+	*accountStore
+	*lockout // confirmOwn: the owner's password confirms a registration
+	*admitter
+	*idpDirectory
+	signIn        *SignIn // opens the session, as for a password sign-in
+	seal          *sealer // client secrets are kept sealed
+	accounts      Accounts
+	attempts      Attempts
+	tenants       Tenants
+	logins        Logins
+	creds         Credentials
+	rp            Relying
+	allowLoopback bool
+	flowKey       *serverKey
+	siteURL       string
+	log           *slog.Logger
+	now           func() time.Time
+}
+
+// idpDirectory finds the tenants' identity providers: by the domain they serve (the
+// tenant that verified it), or all of a tenant's. Sign-in, administration, bulk files and
+// invitations ask it.
+type idpDirectory struct {
+	domains Domains
+	creds   Credentials
+}
+
+// providerFor returns the provider that serves a login ID's domain: the one of the
+// tenant that verified the domain. None is ErrNotFound.
+func (d *idpDirectory) providerFor(ctx context.Context, domain string) (Credential, error) {
+	tid, err := d.domains.DomainHolder(ctx, domain)
+	if err != nil {
+		return Credential{}, err
+	}
+	cs, err := d.creds.ListCredentialsEventually(ctx, CredIdP, tid)
+	if err != nil {
+		return Credential{}, err
+	}
+	for _, c := range cs {
+		if slices.Contains(c.Domains, domain) {
+			return c, nil
+		}
+	}
+	return Credential{}, ErrNotFound
+}
+
+// providedDomains are the domains a tenant's providers serve.
+func (d *idpDirectory) providedDomains(ctx context.Context, tenantID string) (map[string]bool, error) {
+	cs, err := d.creds.ListCredentials(ctx, CredIdP, tenantID)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for _, c := range cs {
+		for _, dom := range c.Domains {
+			out[dom] = true
+		}
+	}
+	return out, nil
+}
+
+// providerName is the name of the provider a's domain signs in with ("?" if none now).
+func (d *idpDirectory) providerName(ctx context.Context, a Account) string {
+	if domain, ok := ParseLoginID(a.LoginID); ok {
+		if c, err := d.providerFor(ctx, domain); err == nil {
+			return c.Name
+		}
+	}
+	return "?"
+}
+
+// methodProblems checks a login method for an account of tenant tid in domain with
+// role: an idp account needs a provider of the tenant for its domain, and is of role
+// user (administrators confirm dangerous actions with their Kagiya password).
+func (d *idpDirectory) methodProblems(ctx context.Context, tid, domain, method string, role Role) ([]FieldError, error) {
+	switch method {
+	case "", LoginMethodPassword:
+		return nil, nil
+	case LoginMethodIdP:
+	default:
+		return []FieldError{{"login_method", "invalid"}}, nil
+	}
+	var fields []FieldError
+	c, err := d.providerFor(ctx, domain)
+	switch {
+	case errors.Is(err, ErrNotFound) || err == nil && c.TenantID != tid:
+		fields = append(fields, FieldError{"login_method", "no_provider"})
+	case err != nil:
+		return nil, fmt.Errorf("identity provider: %w", err)
+	}
+	if role != RoleUser {
+		fields = append(fields, FieldError{"login_method", "role"})
+	}
+	return fields, nil
+}
+
+// NewIdentityProvider is what an owner registers.
+type NewIdentityProvider struct {
+	Name         string
+	Issuer       string
+	ClientID     string
+	ClientSecret string
+	Domains      []string
+}
+
+// IdentityProvider is a registered provider as its owner sees it (no secret).
+type IdentityProvider struct {
+	ID          string
+	Name        string
+	Issuer      string
+	ClientID    string
+	Domains     []string
+	RedirectURI string
+	CreatedAt   time.Time
+}
+
+// RedirectURI is what the owner registers at the provider.
+func (f *Federation) RedirectURI() string { return f.siteURL + IdPCallbackPath }
+
+func (f *Federation) view(c Credential) IdentityProvider {
+	return IdentityProvider{ID: c.ID, Name: c.Name, Issuer: c.Issuer, ClientID: c.ClientID, Domains: c.Domains,
+		RedirectURI: f.RedirectURI(), CreatedAt: c.CreatedAt}
+}
+
+// CreateIdentityProvider registers a provider for the owner's tenant, confirmed with the
+// owner's password. Its domains must be domains the tenant verified, each served by one
+// provider of the tenant at most.
+func (f *Federation) CreateIdentityProvider(ctx context.Context, p Principal, in NewIdentityProvider, confirm, ip string) (IdentityProvider, error) {
+	if err := requireOwner(p); err != nil {
+		return IdentityProvider{}, err
+	}
+	name, err := credentialName(in.Name)
+	if err != nil {
+		return IdentityProvider{}, err
+	}
+	tid := p.Account.TenantID
+	t, err := f.tenants.GetTenant(ctx, tid)
+	if err != nil {
+		return IdentityProvider{}, fmt.Errorf("identity provider: %w", err)
+	}
+	have, err := f.creds.ListCredentials(ctx, CredIdP, tid)
+	if err != nil {
+		return IdentityProvider{}, fmt.Errorf("list identity providers: %w", err)
+	}
+	var fields []FieldError
+	in.Issuer = strings.TrimRight(strings.TrimSpace(in.Issuer), "/")
+	if CheckIssuer(in.Issuer, f.allowLoopback) != nil {
+		fields = append(fields, FieldError{"issuer", "invalid"})
+	}
+	in.ClientID = strings.TrimSpace(in.ClientID)
+	if in.ClientID == "" || len(in.ClientID) > maxClientField || strings.ContainsFunc(in.ClientID, invisible) {
+		fields = append(fields, FieldError{"client_id", "invalid"})
+	}
+	if in.ClientSecret == "" || len(in.ClientSecret) > maxClientField {
+		fields = append(fields, FieldError{"client_secret", "invalid"})
+	}
+	domains, dfields := f.idpDomains(t, have, in.Domains)
+	fields = append(fields, dfields...)
+	if len(have) >= MaxIdentityProviders {
+		fields = append(fields, FieldError{"name", "too_many"})
+	}
+	if len(fields) > 0 {
+		return IdentityProvider{}, codeErr(CodeValidation, fields...)
+	}
+	if err := f.confirmOwn(ctx, p, confirm, ip, "identity_provider.create"); err != nil {
+		return IdentityProvider{}, err
+	}
+	id, err := newID("idp_")
+	if err != nil {
+		return IdentityProvider{}, err
+	}
+	id = tid + "." + id
+	sealed, err := f.seal.sealFor(ctx, id, in.ClientSecret)
+	if err != nil {
+		return IdentityProvider{}, fmt.Errorf("identity provider: %w", err)
+	}
+	c := Credential{Kind: CredIdP, Owner: tid, ID: id, TenantID: tid, Name: name, CreatedBy: p.Account.LoginID,
+		CreatedAt: f.now().UTC(), Issuer: in.Issuer, ClientID: in.ClientID, SealedSecret: sealed, Domains: domains}
+	if err := f.creds.CreateCredential(ctx, c); err != nil {
+		return IdentityProvider{}, fmt.Errorf("store identity provider: %w", err)
+	}
+	f.audit(ctx, AuditEvent{TenantID: tid, Actor: p.Account.LoginID, Action: "identity_provider.create", Target: name, TargetID: id, IP: ip,
+		Result: "ok:" + in.Issuer + " " + strings.Join(domains, " ")})
+	return f.view(c), nil
+}
+
+// idpDomains checks a new provider's domains: at least one, each verified by t and not
+// served by another of its providers.
+func (f *Federation) idpDomains(t Tenant, have []Credential, in []string) ([]string, []FieldError) {
+	if len(in) == 0 || len(in) > maxIdPDomains {
+		return nil, []FieldError{{"domains", "invalid"}}
+	}
+	var out []string
+	var fields []FieldError
+	for i, d := range in {
+		d = strings.ToLower(strings.TrimSpace(d))
+		field := fmt.Sprintf("domains[%d]", i)
+		verified := slices.ContainsFunc(t.Claims, func(c DomainClaim) bool { return c.Domain == d && c.Verified() })
+		switch {
+		case !verified || !t.Allows(d):
+			fields = append(fields, FieldError{field, "unverified"})
+		case slices.Contains(out, d) || slices.ContainsFunc(have, func(c Credential) bool { return slices.Contains(c.Domains, d) }):
+			fields = append(fields, FieldError{field, "taken"})
+		default:
+			out = append(out, d)
+		}
+	}
+	return out, fields
+}
+
+// IdentityProviders returns the owner's tenant's providers.
+func (f *Federation) IdentityProviders(ctx context.Context, p Principal) ([]IdentityProvider, error) {
+	if err := requireOwner(p); err != nil {
+		return nil, err
+	}
+	cs, err := f.creds.ListCredentials(ctx, CredIdP, p.Account.TenantID)
+	if err != nil {
+		return nil, fmt.Errorf("list identity providers: %w", err)
+	}
+	out := make([]IdentityProvider, 0, len(cs))
+	for _, c := range cs {
+		out = append(out, f.view(c))
+	}
+	return out, nil
+}
+
+// DeleteIdentityProvider removes a provider, confirmed with the owner's password: its
+// accounts cannot sign in until another provider serves their domain (or their login
+// method changes).
+func (f *Federation) DeleteIdentityProvider(ctx context.Context, p Principal, id, confirm, ip string) error {
+	if err := requireOwner(p); err != nil {
+		return err
+	}
+	c, err := f.creds.GetCredential(ctx, CredIdP, p.Account.TenantID, id)
+	if errors.Is(err, ErrNotFound) {
+		return codeErr(CodeNotFound)
+	} else if err != nil {
+		return fmt.Errorf("identity provider: %w", err)
+	}
+	if err := f.confirmOwn(ctx, p, confirm, ip, "identity_provider.delete"); err != nil {
+		return err
+	}
+	if err := f.creds.DeleteCredential(ctx, CredIdP, c.Owner, c.ID); err != nil && !errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("delete identity provider: %w", err)
+	}
+	f.audit(ctx, AuditEvent{TenantID: c.TenantID, Actor: p.Account.LoginID, Action: "identity_provider.delete", Target: c.Name, TargetID: c.ID, IP: ip, Result: "ok"})
+	return nil
+}
+
+// Discovery is how a login ID signs in: Methods, and the provider's name and ID when
+// "idp" is one.
+type Discovery struct {
+	Methods []string
+	IdPID   string
+	IdPName string
+}
+
+// Discover answers how a login ID signs in, from its domain alone: whether an account
+// has it is never read, so the answer tells nothing about the account.
+func (f *Federation) Discover(ctx context.Context, loginID string, ip string) (Discovery, error) {
+	domain, ok := ParseLoginID(loginID)
+	if !ok {
+		return Discovery{}, codeErr(CodeValidation, FieldError{"login_id", "invalid"})
+	}
+	if err := f.throttle(ctx, "login-ip#"+ip, f.loginPerIPMinute); err != nil {
+		return Discovery{}, err
+	}
+	c, err := f.providerFor(ctx, domain)
+	if errors.Is(err, ErrNotFound) {
+		return Discovery{Methods: []string{LoginMethodPassword}}, nil
+	} else if err != nil {
+		return Discovery{}, fmt.Errorf("discover: %w", err)
+	}
+	return Discovery{Methods: []string{LoginMethodIdP, LoginMethodPassword}, IdPID: c.ID, IdPName: c.Name}, nil
+}
+
+// methodNotice mails a person whose login method an administrator changed.
+func (lm *linkMailer) methodNotice(ctx context.Context, a Account, now time.Time) {
+	set, err := lm.settingsOf(ctx, a.TenantID)
+	if err != nil {
+		lm.notify(ctx, a, &mail.LoginMethodChanged{When: now.Format(time.RFC3339)}) // the tenant's time format unknown: still mailed
+		return
+	}
+	e := &mail.LoginMethodChanged{When: lm.formatTime(now, set)}
+	if a.UsesIdP() {
+		e.IdP = lm.providerName(ctx, a)
+	}
+	lm.notify(ctx, a, e)
+}
+
+// idpFlow is what the browser carries to the provider and back, in a signed cookie:
+// the provider, the state, nonce and PKCE verifier of this request, and its end.
+type idpFlow struct {
+	IdP      string `json:"p"`
+	State    string `json:"s"`
+	Nonce    string `json:"n"`
+	Verifier string `json:"v"`
+	Expires  int64  `json:"e"`
+}
+
+func idpFlowMAC(key, payload []byte) []byte {
+	m := hmac.New(sha256.New, key)
+	m.Write([]byte("kagiya-idp-flow\x00"))
+	m.Write(payload)
+	return m.Sum(nil)
+}
+
+// provider returns a registered provider (ID "<tenant_id>.idp_…") with its secret opened.
+func (f *Federation) provider(ctx context.Context, id string) (Credential, IdPClient, error) {
+	tid, _, ok := strings.Cut(id, ".")
+	if !ok || len(id) > 100 || !strings.HasPrefix(tid, "ten_") {
+		return Credential{}, IdPClient{}, ErrNotFound
+	}
+	c, err := f.creds.GetCredential(ctx, CredIdP, tid, id)
+	if err != nil {
+		return Credential{}, IdPClient{}, err
+	}
+	secret, err := f.seal.openFor(ctx, c.ID, c.SealedSecret)
+	if err != nil {
+		return Credential{}, IdPClient{}, fmt.Errorf("identity provider secret: %w", err)
+	}
+	return c, IdPClient{Issuer: c.Issuer, ClientID: c.ClientID, ClientSecret: secret, RedirectURI: f.RedirectURI()}, nil
+}
+
+// StartIdP begins a sign-in at a provider: the URL to send the browser to, and the
+// signed cookie (its state, nonce and PKCE verifier) that binds the way back to this
+// browser. An unknown provider is not_found; one that cannot be reached idp_unavailable.
+func (f *Federation) StartIdP(ctx context.Context, idpID, loginHint, ip string) (redirect, cookie string, err error) {
+	if err := f.throttle(ctx, "login-ip#"+ip, f.loginPerIPMinute); err != nil {
+		return "", "", err
+	}
+	if _, ok := ParseLoginID(loginHint); !ok {
+		loginHint = ""
+	}
+	_, prov, err := f.provider(ctx, idpID)
+	if errors.Is(err, ErrNotFound) {
+		return "", "", codeErr(CodeNotFound)
+	} else if err != nil {
+		return "", "", err
+	}
+	req, err := f.rp.Start(ctx, prov, loginHint)
+	if err != nil {
+		f.log.WarnContext(ctx, "identity provider unavailable", "idp", idpID, "err", err)
+		return "", "", codeErr(CodeIdPUnavailable)
+	}
+	key, err := f.flowKey.get(ctx)
+	if err != nil {
+		return "", "", err
+	}
+	payload, err := json.Marshal(idpFlow{IdP: idpID, State: req.State, Nonce: req.Nonce, Verifier: req.Verifier,
+		Expires: f.now().Add(IdPFlowTTL).Unix()})
+	if err != nil {
+		return "", "", fmt.Errorf("idp flow: %w", err)
+	}
+	enc := base64.RawURLEncoding
+	return req.URL, enc.EncodeToString(payload) + "." + enc.EncodeToString(idpFlowMAC(key, payload)), nil
+}
+
+// readFlow returns the flow a cookie carries if it is signed, live and for state.
+func (f *Federation) readFlow(ctx context.Context, cookie, state string) (idpFlow, error) {
+	invalid := codeErr(CodeIdPState)
+	p64, m64, ok := strings.Cut(cookie, ".")
+	if !ok || len(cookie) > 2048 || state == "" {
+		return idpFlow{}, invalid
+	}
+	enc := base64.RawURLEncoding
+	payload, err1 := enc.DecodeString(p64)
+	mac, err2 := enc.DecodeString(m64)
+	if err1 != nil || err2 != nil {
+		return idpFlow{}, invalid
+	}
+	key, err := f.flowKey.get(ctx)
+	if err != nil {
+		return idpFlow{}, err
+	}
+	var fl idpFlow
+	if !hmac.Equal(mac, idpFlowMAC(key, payload)) || json.Unmarshal(payload, &fl) != nil {
+		return idpFlow{}, invalid
+	}
+	if !f.now().Before(time.Unix(fl.Expires, 0)) || !constantTimeEqual(fl.State, state) {
+		return idpFlow{}, invalid
+	}
+	return fl, nil
+}
+
+// IdPCallback is what the provider sent the browser back with.
+type IdPCallback struct {
+	Cookie string // the flow cookie StartIdP set
+	State  string
+	Code   string
+	Error  string // the provider's error parameter, if any (never shown)
+	Issuer string // the iss parameter (RFC 9207), if the provider sends one
+}
+
+// FinishIdP completes a sign-in through a provider: the browser's flow must match the
+// state, the code is exchanged and the ID token verified, and the person's account of
+// the provider's tenant found (or linked) and admitted. Every refusal is one of the
+// CodeIdP… codes, audited; a session is opened as for a password sign-in.
+func (f *Federation) FinishIdP(ctx context.Context, in IdPCallback, from Client) (LoginResult, error) {
+	ip := from.IP
+	if err := f.throttle(ctx, "login-ip#"+ip, f.loginPerIPMinute); err != nil {
+		return LoginResult{}, err
+	}
+	fl, err := f.readFlow(ctx, in.Cookie, in.State)
+	if err != nil {
+		f.log.InfoContext(ctx, "identity provider callback without a matching flow")
+		return LoginResult{}, err
+	}
+	c, prov, err := f.provider(ctx, fl.IdP)
+	if errors.Is(err, ErrNotFound) {
+		return LoginResult{}, codeErr(CodeIdPState) // removed meanwhile
+	} else if err != nil {
+		return LoginResult{}, err
+	}
+	refuse := func(code, who, reason string, a Account) (LoginResult, error) {
+		f.audit(ctx, AuditEvent{TenantID: c.TenantID, Actor: who, Action: "login", Target: who, TargetID: a.ID, IP: ip,
+			Result: "failed:idp:" + reason})
+		return LoginResult{}, codeErr(code)
+	}
+	if in.Issuer != "" && in.Issuer != c.Issuer {
+		// RFC 9207: an answer from another provider than the one this browser went to.
+		return refuse(CodeIdPRejected, "idp:"+c.Name, "issuer", Account{})
+	}
+	if in.Error != "" || in.Code == "" {
+		return refuse(CodeIdPDenied, "idp:"+c.Name, "denied", Account{})
+	}
+	id, err := f.rp.Finish(ctx, prov, in.Code, fl.Verifier, fl.Nonce)
+	switch {
+	case errors.Is(err, ErrIdPRejected):
+		f.log.WarnContext(ctx, "identity provider answer rejected", "idp", c.ID, "err", err)
+		return refuse(CodeIdPRejected, "idp:"+c.Name, "rejected", Account{})
+	case err != nil:
+		f.log.WarnContext(ctx, "identity provider unavailable", "idp", c.ID, "err", err)
+		return refuse(CodeIdPUnavailable, "idp:"+c.Name, "unavailable", Account{})
+	}
+	a, err := f.linked(ctx, c, id)
+	if err != nil {
+		var e *Error
+		if errors.As(err, &e) {
+			who := id.Email
+			if who == "" {
+				who = "idp:" + c.Name
+			}
+			return refuse(e.Code, who, strings.TrimPrefix(e.Code, "idp_"), Account{})
+		}
+		return LoginResult{}, err
+	}
+	// The admission rules, as for every way in: a suspension (and the tenant's network
+	// ranges) refuse; an identity provider's first sign-in is what accepts an invitation.
+	adm, err := f.admit(ctx, Attempt{Account: a, Method: MethodIdP, IP: ip})
+	if r, ok := refusalOf(err); ok {
+		f.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "login", Target: a.LoginID, TargetID: a.ID, IP: ip,
+			Result: "failed:idp:" + r.Reason})
+		return LoginResult{}, r.Answer(codeErr(CodeIdPAccountDisabled))
+	} else if err != nil {
+		return LoginResult{}, fmt.Errorf("idp login: %w", err)
+	}
+	if len(adm.Steps) > 0 {
+		// No rule asks a step of a provider's sign-in (its own factors apply); the callback
+		// has no page to ask one on, so a step a future rule asks refuses rather than skips.
+		return refuse(CodeIdPAccountDisabled, a.LoginID, "step_due:"+adm.Steps[0], a)
+	}
+	t, err := f.tenant(ctx, a.TenantID)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	now := f.now().UTC()
+	if a.Invited() {
+		// The first sign-in of an invited idp account accepts its invitation: the
+		// provider has just shown the person holds the address.
+		a, err = f.updateRetrying(ctx, a, func(a *Account) { a.InvitedAt, a.EmailVerifiedAt = time.Time{}, now })
+		if err != nil {
+			return LoginResult{}, fmt.Errorf("accept invitation: %w", err)
+		}
+		f.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "invitation.accept", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:idp"})
+	}
+	if err := f.attempts.RecordLogin(ctx, a.TenantID, a.ID, now); err != nil {
+		return LoginResult{}, fmt.Errorf("idp login: %w", err)
+	}
+	a.LastLoginAt = now
+	return f.signIn.advance(ctx, a, t, flowClaims{IdP: true}, from, "ok:idp:"+c.Name)
+}
+
+// subjectKey is how a provider's subject is kept: hashed, so its length and form do
+// not matter.
+func subjectKey(sub string) string { return HashToken("idp-sub\x00" + sub)[:40] }
+
+// linked finds the account of the person the provider vouched for: by its subject once
+// linked; the first time by its verified email among the provider's tenant's idp
+// accounts of the provider's domains, which is then linked.
+func (f *Federation) linked(ctx context.Context, c Credential, id IdPIdentity) (Account, error) {
+	key := subjectKey(id.Subject)
+	link := c.ID + "#" + key
+	l, err := f.creds.GetCredential(ctx, CredIdPLink, c.ID, key)
+	switch {
+	case err == nil:
+		a, err := f.accounts.GetAccount(ctx, c.TenantID, l.AccountID)
+		if err == nil && a.IdPLink == link && a.LoginMethod == LoginMethodIdP {
+			return a, nil
+		}
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return Account{}, fmt.Errorf("linked account: %w", err)
+		}
+		// The account went away or left the provider: the link is stale.
+		if err := f.creds.DeleteCredential(ctx, CredIdPLink, c.ID, key); err != nil && !errors.Is(err, ErrNotFound) {
+			return Account{}, fmt.Errorf("stale link: %w", err)
+		}
+	case !errors.Is(err, ErrNotFound):
+		return Account{}, fmt.Errorf("idp link: %w", err)
+	}
+	if id.Email == "" || !id.EmailVerified {
+		return Account{}, codeErr(CodeIdPEmailUnverified)
+	}
+	domain, ok := ParseLoginID(id.Email)
+	if !ok || !slices.Contains(c.Domains, domain) {
+		return Account{}, codeErr(CodeIdPNoAccount)
+	}
+	ref, err := f.logins.LookupLogin(ctx, Key(id.Email))
+	if errors.Is(err, ErrNotFound) || err == nil && ref.TenantID != c.TenantID {
+		return Account{}, codeErr(CodeIdPNoAccount)
+	} else if err != nil {
+		return Account{}, fmt.Errorf("idp account: %w", err)
+	}
+	a, err := f.accounts.GetAccount(ctx, ref.TenantID, ref.AccountID)
+	if errors.Is(err, ErrNotFound) {
+		return Account{}, codeErr(CodeIdPNoAccount)
+	} else if err != nil {
+		return Account{}, fmt.Errorf("idp account: %w", err)
+	}
+	if a.LoginMethod != LoginMethodIdP || a.IdPLink != "" && a.IdPLink != link {
+		return Account{}, codeErr(CodeIdPNoAccount) // a password account, or one linked to another person
+	}
+	if a.IdPLink == "" {
+		a, err = f.updateGuarded(ctx, a, func(cur Account) error {
+			if cur.LoginMethod != LoginMethodIdP || cur.IdPLink != "" && cur.IdPLink != link {
+				return codeErr(CodeIdPNoAccount)
+			}
+			return nil
+		}, func(a *Account) { a.IdPLink = link })
+		if err != nil {
+			return Account{}, err
+		}
+		f.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "idp.link", Target: a.LoginID, TargetID: a.ID, Result: "ok:" + c.Name})
+	}
+	err = f.creds.CreateCredential(ctx, Credential{Kind: CredIdPLink, Owner: c.ID, ID: key, TenantID: c.TenantID, Name: c.Name,
+		AccountID: a.ID, CreatedAt: f.now().UTC()})
+	if err != nil && !errors.Is(err, ErrConflict) {
+		return Account{}, fmt.Errorf("store idp link: %w", err)
+	}
+	return a, nil
+}

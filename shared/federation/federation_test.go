@@ -1,0 +1,936 @@
+package federation_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/truora/minidyn/server"
+
+	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/dnstest"
+	"github.com/kagiya/kagiya/shared/federation"
+	"github.com/kagiya/kagiya/shared/httpapi"
+	"github.com/kagiya/kagiya/shared/idp"
+	"github.com/kagiya/kagiya/shared/mail"
+	"github.com/kagiya/kagiya/shared/password"
+	"github.com/kagiya/kagiya/shared/store/boltstore"
+	"github.com/kagiya/kagiya/shared/store/dynamostore"
+)
+
+const (
+	ownerID = "owner@corp.test"
+	ownerPW = "Kagi-2026-Tokyo!"
+	userPW  = "Mori-no-Kuma-42!"
+)
+
+// kagiya is one Kagiya: the API with its OpenID Connect provider, as the local server
+// serves them, on host (127.0.0.1 or localhost: two Kagiyas on one host would share a
+// cookie jar's cookies, which ignore ports).
+type kagiya struct {
+	t       testing.TB
+	url     string
+	svc     *account.Flows
+	mailbox *mail.Mailbox
+	dns     *dnstest.Server
+	owner   *browser
+}
+
+// newKagiya starts a Kagiya on st whose tenant of ownerID has its domain verified.
+// skew moves only its relying party's clock (the ID tokens' expiry check).
+func newKagiya(t *testing.T, st account.Store, host string, dns *dnstest.Server, skew *atomic.Int64) *kagiya {
+	t.Helper()
+	tmpl, err := mail.LoadTemplates()
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	mux := http.NewServeMux()
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	base := strings.Replace(srv.URL, "127.0.0.1", host, 1)
+	mailbox := mail.NewMailbox(time.Now)
+	rp := federation.New(federation.Config{AllowLoopback: true, Timeout: 5 * time.Second,
+		Now: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }})
+	svc, err := account.New(account.Deps{Store: st, Mailer: mailbox, Templates: tmpl, Now: time.Now, Log: log,
+		SiteURL: base, SealKey: account.StaticKey(bytes.Repeat([]byte{9}, 32)), Resolver: dnstest.Resolver(dns.Addr),
+		Relying: rp, LoopbackIssuers: true},
+		account.Config{Hash: password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}, LoginPerIPMinute: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, _, err := svc.SignIn.Bootstrap(ctx, ownerID, ownerPW, account.Settings{}); err != nil {
+		t.Fatal(err)
+	}
+	provider, err := idp.New(ctx, idp.Deps{Issuer: base, Integrations: svc.Integrations, Sessions: svc.SignIn, Store: st,
+		SessionCookies: []string{httpapi.CookieName}, Now: time.Now, Log: log})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux.Handle("/", httpapi.New(httpapi.Deps{Services: svc, Log: log, OIDC: provider}))
+	k := &kagiya{t: t, url: base, svc: svc, mailbox: mailbox, dns: dns}
+	k.owner = k.browser()
+	k.owner.signIn(ownerID, ownerPW)
+	k.verifyDomain("corp.test")
+	return k
+}
+
+// verifyDomain proves a domain for the owner's tenant through DNS, as an owner does.
+func (k *kagiya) verifyDomain(domain string) {
+	k.t.Helper()
+	status, out := k.owner.call("POST", "/api/admin/tenant/domains", map[string]any{"domain": domain})
+	if status != 201 {
+		k.t.Fatalf("claim %s: %d %v", domain, status, out)
+	}
+	k.dns.SetTXT(domain, out["txt_value"].(string))
+	if status, out := k.owner.call("POST", "/api/admin/tenant/domains/"+domain+"/verify", nil); status != 200 {
+		k.t.Fatalf("verify %s: %d %v", domain, status, out)
+	}
+}
+
+// createUser makes an account of the owner's tenant.
+func (k *kagiya) createUser(loginID, method string, extra map[string]any) map[string]any {
+	k.t.Helper()
+	body := map[string]any{"login_id": loginID, "role": "user", "login_method": method}
+	if method == "password" {
+		body["password"] = userPW
+	}
+	for key, v := range extra {
+		body[key] = v
+	}
+	status, out := k.owner.call("POST", "/api/admin/accounts", body)
+	if status != 201 {
+		k.t.Fatalf("create %s: %d %v", loginID, status, out)
+	}
+	return out
+}
+
+type browser struct {
+	k    *kagiya
+	c    *http.Client
+	csrf string
+	// hold stops at the provider's redirect to the callback, so that a test can take
+	// the callback's URL elsewhere.
+	hold bool
+}
+
+// browser is a cookie jar that follows redirects until it reaches a page of the site
+// (the sign-in page or home, where the tests look at where it landed).
+func (k *kagiya) browser() *browser {
+	jar, _ := cookiejar.New(nil)
+	b := &browser{k: k}
+	b.c = &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, _ []*http.Request) error {
+		if strings.HasSuffix(req.URL.Path, ".html") || b.hold && req.URL.Path == account.IdPCallbackPath {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}
+	return b
+}
+
+func (b *browser) call(method, path string, body any) (int, map[string]any) {
+	b.k.t.Helper()
+	var r io.Reader
+	if body != nil {
+		data, _ := json.Marshal(body)
+		r = bytes.NewReader(data)
+	}
+	req, _ := http.NewRequest(method, b.k.url+path, r)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("X-CSRF-Token", b.csrf)
+	res, err := b.c.Do(req)
+	if err != nil {
+		b.k.t.Fatal(err)
+	}
+	defer res.Body.Close()
+	var out map[string]any
+	json.NewDecoder(res.Body).Decode(&out)
+	if c, ok := out["csrf_token"].(string); ok {
+		b.csrf = c
+	}
+	return res.StatusCode, out
+}
+
+func (b *browser) signIn(id, pw string) {
+	b.k.t.Helper()
+	if status, out := b.call("POST", "/api/login", map[string]string{"login_id": id, "password": pw}); status != 200 || out["result"] != "ok" {
+		b.k.t.Fatalf("sign in %s: %d %v", id, status, out)
+	}
+}
+
+// get fetches u and returns the last response (its body read into page) and, if it
+// stopped at a redirect, where that pointed.
+func (b *browser) get(u string) (*http.Response, *url.URL, string) {
+	b.k.t.Helper()
+	res, err := b.c.Get(u)
+	if err != nil {
+		b.k.t.Fatal(err)
+	}
+	return b.finish(res)
+}
+
+func (b *browser) finish(res *http.Response) (*http.Response, *url.URL, string) {
+	defer res.Body.Close()
+	page, _ := io.ReadAll(res.Body)
+	var loc *url.URL
+	if l := res.Header.Get("Location"); l != "" {
+		loc, _ = res.Request.URL.Parse(l)
+	}
+	return res, loc, string(page)
+}
+
+// upstream is a provider the tests sign in at: a person is given by its key.
+type upstream interface {
+	name() string
+	issuer() string
+	client() (id, secret string)
+	// signIn takes b from the provider's first answer (res) to where the provider
+	// sends it back, as person.
+	signIn(b *browser, res *http.Response, page, person string) (*http.Response, *url.URL, string)
+}
+
+// landed checks where a federated sign-in ended: home, or the sign-in page with code.
+func landed(t *testing.T, loc *url.URL, code string) {
+	t.Helper()
+	if loc == nil {
+		t.Fatalf("no redirect to the site; want %q", code)
+	}
+	if code == "" {
+		if loc.Path != "/home.html" {
+			t.Fatalf("landed at %s, want /home.html", loc)
+		}
+		return
+	}
+	if loc.Path != "/index.html" || loc.Query().Get("error") != code {
+		t.Fatalf("landed at %s, want /index.html?error=%s", loc, code)
+	}
+}
+
+// start discovers loginID's provider and follows its start URL to the provider.
+func (b *browser) start(loginID string) (*http.Response, *url.URL, string) {
+	b.k.t.Helper()
+	status, out := b.call("POST", "/api/login/discover", map[string]any{"login_id": loginID})
+	if status != 200 || out["idp"] == nil {
+		b.k.t.Fatalf("discover %s: %d %v", loginID, status, out)
+	}
+	return b.get(b.k.url + out["idp"].(map[string]any)["start_url"].(string))
+}
+
+// federatedSignIn signs person in at up, starting from loginID's discovery.
+func (b *browser) federatedSignIn(up upstream, loginID, person string) *url.URL {
+	b.k.t.Helper()
+	res, loc, page := b.start(loginID)
+	if loc != nil && loc.Host == mustURL(b.k.t, b.k.url).Host {
+		return loc // refused before the provider
+	}
+	_, loc, _ = up.signIn(b, res, page, person)
+	return loc
+}
+
+// me is who the browser is signed in as at k.
+func (b *browser) me() map[string]any {
+	b.k.t.Helper()
+	status, out := b.call("GET", "/api/me", nil)
+	if status != 200 {
+		b.k.t.Fatalf("me: %d %v", status, out)
+	}
+	return out
+}
+
+// --- oidc-provider (node) ---
+
+type nodeOP struct {
+	t        *testing.T
+	url      string
+	id, sec  string
+	accounts map[string]map[string]any
+}
+
+func (o *nodeOP) name() string                { return "oidc-provider" }
+func (o *nodeOP) issuer() string              { return o.url }
+func (o *nodeOP) client() (id, secret string) { return o.id, o.sec }
+
+// setAccounts replaces the people the provider knows.
+func (o *nodeOP) setAccounts(accounts map[string]map[string]any) {
+	o.t.Helper()
+	data, _ := json.Marshal(accounts)
+	res, err := http.Post(o.url+"/_test/accounts", "application/json", bytes.NewReader(data))
+	if err != nil || res.StatusCode != 204 {
+		o.t.Fatalf("set accounts: %v %v", err, res)
+	}
+	res.Body.Close()
+}
+
+func (o *nodeOP) signIn(b *browser, res *http.Response, page, person string) (*http.Response, *url.URL, string) {
+	o.t.Helper()
+	if res.StatusCode != 200 || !strings.Contains(page, `name="login"`) {
+		o.t.Fatalf("the provider's login page: %d %s", res.StatusCode, page)
+	}
+	post, err := b.c.PostForm(res.Request.URL.String()+"/login", url.Values{"login": {person}})
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	return b.finish(post)
+}
+
+// startNodeOP runs infra/backends/oidc-op.mjs with one client for k.
+func startNodeOP(t *testing.T, k *kagiya, people map[string]map[string]any) *nodeOP {
+	t.Helper()
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed; infra/test.sh installs the npm test backends with it")
+	}
+	backends, _ := filepath.Abs(filepath.Join("..", "..", "infra", "backends"))
+	if _, err := os.Stat(filepath.Join(backends, "node_modules", "oidc-provider")); err != nil {
+		t.Skip("oidc-provider is not installed: npm ci in infra/backends (infra/test.sh does)")
+	}
+	op := &nodeOP{t: t, id: "kagiya-downstream", sec: "op-secret-" + strings.Repeat("x", 20), accounts: people}
+	accounts, _ := json.Marshal(people)
+	ctx, cancel := context.WithCancel(context.Background())
+	cmd := exec.CommandContext(ctx, node, filepath.Join(backends, "oidc-op.mjs"))
+	cmd.Dir = backends
+	cmd.Env = append(os.Environ(), "KAGIYA_OP_CLIENT_ID="+op.id, "KAGIYA_OP_CLIENT_SECRET="+op.sec,
+		"KAGIYA_OP_REDIRECT_URI="+k.url+account.IdPCallbackPath, "KAGIYA_OP_ACCOUNTS="+string(accounts), "NODE_NO_WARNINGS=1")
+	var stderr bytes.Buffer // its warnings (an unsupported Node, the development keys), shown on failure
+	cmd.Stderr = &stderr
+	stdout, _ := cmd.StdoutPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cancel() // killed by its PID
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("oidc-provider's output:\n%s", stderr.String())
+		}
+	})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	if err != nil {
+		t.Fatalf("oidc-provider did not start: %v", err)
+	}
+	var hello struct{ Issuer string }
+	if err := json.Unmarshal([]byte(line), &hello); err != nil {
+		t.Fatalf("oidc-provider said %q", line)
+	}
+	op.url = hello.Issuer
+	return op
+}
+
+// --- another Kagiya ---
+
+type kagiyaOP struct {
+	up      *kagiya
+	id, sec string
+}
+
+func (o *kagiyaOP) name() string                { return "Kagiya" }
+func (o *kagiyaOP) issuer() string              { return o.up.url }
+func (o *kagiyaOP) client() (id, secret string) { return o.id, o.sec }
+
+// signIn at Kagiya: the authorization request sent the browser to the upstream's
+// sign-in page (index.html?oidc=<request>); the person signs in there (the page calls
+// the API), and the page goes on with the request, as login.js does.
+func (o *kagiyaOP) signIn(b *browser, res *http.Response, _ string, person string) (*http.Response, *url.URL, string) {
+	t := o.up.t
+	t.Helper()
+	loc := res.Request.URL
+	if l := res.Header.Get("Location"); l != "" {
+		loc, _ = res.Request.URL.Parse(l)
+	}
+	id := loc.Query().Get("oidc")
+	if loc.Host != mustURL(t, o.up.url).Host || id == "" {
+		t.Fatalf("not at the upstream's sign-in page: %s", loc)
+	}
+	up := &browser{k: o.up, c: b.c}
+	up.signIn(person, userPW)
+	return b.get(o.up.url + "/api/oidc/login?id=" + url.QueryEscape(id))
+}
+
+func mustURL(t testing.TB, raw string) *url.URL {
+	u, err := url.Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
+}
+
+// startKagiyaOP starts an upstream Kagiya (on localhost) whose people are in corp.test,
+// with a client for k.
+func startKagiyaOP(t *testing.T, k *kagiya, people []string) *kagiyaOP {
+	t.Helper()
+	st := boltStore(t)
+	up := newKagiya(t, st, "localhost", k.dns, new(atomic.Int64))
+	for _, p := range people {
+		up.createUser(p, "password", nil)
+	}
+	status, out := up.owner.call("POST", "/api/admin/oidc-clients", map[string]any{"name": "Downstream Kagiya",
+		"redirect_uris": []string{k.url + account.IdPCallbackPath}, "type": "confidential", "confirm_password": ownerPW})
+	if status != 201 {
+		t.Fatalf("register the client upstream: %d %v", status, out)
+	}
+	return &kagiyaOP{up: up, id: out["client_id"].(string), sec: out["client_secret"].(string)}
+}
+
+func boltStore(t *testing.T) account.Store {
+	t.Helper()
+	st, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func minidynStore(t *testing.T) account.Store {
+	t.Helper()
+	srv := httptest.NewServer(server.NewServer())
+	t.Cleanup(srv.Close)
+	db := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
+		Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
+	if err := dynamostore.CreateTable(context.Background(), db, "kagiya"); err != nil {
+		t.Fatal(err)
+	}
+	return dynamostore.New(db, "kagiya", 0)
+}
+
+// register registers up as the provider of corp.test in k's tenant.
+func register(t *testing.T, k *kagiya, up upstream, domains ...string) map[string]any {
+	t.Helper()
+	id, secret := up.client()
+	status, out := k.owner.call("POST", "/api/admin/identity-providers", map[string]any{"name": up.name(), "issuer": up.issuer(),
+		"client_id": id, "client_secret": secret, "domains": domains, "confirm_password": ownerPW})
+	if status != 201 {
+		t.Fatalf("register %s: %d %v", up.name(), status, out)
+	}
+	return out
+}
+
+// closedPort is an address where nothing listens.
+func closedPort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "http://" + addr
+}
+
+// The people of the tests. At the providers each is known by a key (oidc-provider: the
+// subject; Kagiya: the login ID); in the downstream Kagiya (corp.test) alice, bob and
+// frank are idp accounts, dave a password account, and carol has no account.
+var people = map[string]map[string]any{
+	"alice":   {"email": "alice@corp.test", "email_verified": true},
+	"bob":     {"email": "bob@corp.test", "email_verified": true},
+	"carol":   {"email": "carol@corp.test", "email_verified": true},
+	"dave":    {"email": "dave@corp.test", "email_verified": true},
+	"frank":   {"email": "frank@corp.test", "email_verified": false},
+	"mallory": {"email": "alice@other.test", "email_verified": true},
+}
+
+// setting is a downstream Kagiya with one upstream registered for corp.test.
+type setting struct {
+	k  *kagiya
+	up upstream
+	// key names a person at the upstream.
+	key  func(person string) string
+	node *nodeOP // nil for the Kagiya upstream
+}
+
+func newSetting(t *testing.T, st account.Store, kind string, skew *atomic.Int64) *setting {
+	t.Helper()
+	dns, err := dnstest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dns.Close)
+	k := newKagiya(t, st, "127.0.0.1", dns, skew)
+	s := &setting{k: k}
+	switch kind {
+	case "oidc-provider":
+		s.node = startNodeOP(t, k, people)
+		s.up, s.key = s.node, func(p string) string { return p }
+	case "kagiya":
+		s.up = startKagiyaOP(t, k, []string{"alice@corp.test", "bob@corp.test", "carol@corp.test", "dave@corp.test"})
+		s.key = func(p string) string { return p + "@corp.test" }
+	}
+	register(t, k, s.up, "corp.test")
+	k.createUser("alice@corp.test", "idp", nil)
+	k.createUser("bob@corp.test", "idp", nil)
+	k.createUser("frank@corp.test", "idp", nil)
+	k.createUser("dave@corp.test", "password", nil)
+	return s
+}
+
+// signInAs signs person in through the upstream in a new browser and returns where it
+// landed, and the browser.
+func (s *setting) signInAs(person string) (*url.URL, *browser) {
+	b := s.k.browser()
+	return b.federatedSignIn(s.up, person+"@corp.test", s.key(person)), b
+}
+
+// audited reports whether the downstream's audit log has an event of action whose
+// result starts with result.
+func (s *setting) audited(action, result string) bool {
+	status, out := s.k.owner.call("GET", "/api/admin/audit?action="+action, nil)
+	if status != 200 {
+		s.k.t.Fatalf("audit: %d %v", status, out)
+	}
+	for _, e := range out["events"].([]any) {
+		if strings.HasPrefix(e.(map[string]any)["result"].(string), result) {
+			return true
+		}
+	}
+	return false
+}
+
+var federationCases = map[string]func(t *testing.T, s *setting){
+	"FirstSignInLinksSecondFindsTheSameAccount": func(t *testing.T, s *setting) {
+		loc, b := s.signInAs("alice")
+		landed(t, loc, "")
+		me := b.me()
+		if me["login_id"] != "alice@corp.test" {
+			t.Fatalf("signed in as %v", me["login_id"])
+		}
+		if !s.audited("login", "ok:idp:"+s.up.name()) || !s.audited("idp.link", "ok") {
+			t.Fatal("the sign-in and the link are not audited")
+		}
+		if s.node != nil {
+			// Linked by subject: the provider may now say another address (bob's), and
+			// alice's subject still finds alice.
+			moved := map[string]map[string]any{}
+			for k, v := range people {
+				moved[k] = v
+			}
+			moved["alice"] = map[string]any{"email": "bob@corp.test", "email_verified": true}
+			s.node.setAccounts(moved)
+			t.Cleanup(func() { s.node.setAccounts(people) })
+		}
+		loc, b2 := s.signInAs("alice")
+		landed(t, loc, "")
+		if again := b2.me(); again["account"] != nil && again["account_id"] != me["account_id"] || again["login_id"] != "alice@corp.test" {
+			t.Fatalf("second sign-in: %v, first %v", again, me)
+		}
+		// The session works as a password session does: an API call with its CSRF token.
+		if status, out := b2.call("GET", "/api/me/sessions", nil); status != 200 {
+			t.Fatalf("sessions: %d %v", status, out)
+		}
+	},
+	"NoAccountOrAnotherTenantsPerson": func(t *testing.T, s *setting) {
+		loc, _ := s.signInAs("carol") // no account downstream
+		landed(t, loc, account.CodeIdPNoAccount)
+		loc, _ = s.signInAs("dave") // a password account: not for the provider
+		landed(t, loc, account.CodeIdPNoAccount)
+		if s.node != nil {
+			// A person of another domain (another tenant's), though it starts at corp.test.
+			b := s.k.browser()
+			landed(t, b.federatedSignIn(s.up, "alice@corp.test", "mallory"), account.CodeIdPNoAccount)
+		}
+		if !s.audited("login", "failed:idp:no_account") {
+			t.Fatal("refusal not audited")
+		}
+	},
+	"UnverifiedEmailRefused": func(t *testing.T, s *setting) {
+		if s.node == nil {
+			t.Skip("an upstream Kagiya vouches for every address of a verified domain")
+		}
+		loc, _ := s.signInAs("frank")
+		landed(t, loc, account.CodeIdPEmailUnverified)
+	},
+	"AnotherBrowsersStateRefused": func(t *testing.T, s *setting) {
+		victim := s.k.browser()
+		victim.hold = true
+		res, loc, page := victim.start("alice@corp.test")
+		_, loc, _ = s.up.signIn(victim, res, page, s.key("alice"))
+		if loc == nil || loc.Path != account.IdPCallbackPath {
+			t.Fatalf("not held at the callback: %v", loc)
+		}
+		// The attacker's browser started its own flow (it has a flow cookie, of another
+		// state) and is handed the victim's callback.
+		attacker := s.k.browser()
+		attacker.start("alice@corp.test")
+		_, at, _ := attacker.get(loc.String())
+		landed(t, at, account.CodeIdPState)
+		// Without any flow cookie.
+		_, at, _ = s.k.browser().get(loc.String())
+		landed(t, at, account.CodeIdPState)
+		if status, _ := attacker.call("GET", "/api/me", nil); status != 401 {
+			t.Fatalf("the attacker is signed in: %d", status)
+		}
+	},
+	"ReplayedCodeRefused": func(t *testing.T, s *setting) {
+		b := s.k.browser()
+		b.hold = true
+		res, loc, page := b.start("alice@corp.test")
+		_, loc, _ = s.up.signIn(b, res, page, s.key("alice"))
+		if loc == nil || loc.Path != account.IdPCallbackPath {
+			t.Fatalf("not held at the callback: %v", loc)
+		}
+		b.hold = false
+		_, at, _ := b.get(loc.String())
+		landed(t, at, "")
+		// The same code again, with a fresh flow of the same browser whose state it
+		// carries: the provider refuses the used code.
+		b.hold = true
+		_, loc2, _ := b.start("alice@corp.test") // the provider has a session by now and answers at once
+		if loc2 == nil || loc2.Path != account.IdPCallbackPath {
+			t.Fatalf("second flow not held at the callback: %v", loc2)
+		}
+		replay := *loc
+		q := replay.Query()
+		q.Set("state", loc2.Query().Get("state"))
+		replay.RawQuery = q.Encode()
+		_, at, _ = b.get(replay.String())
+		landed(t, at, account.CodeIdPRejected)
+	},
+	"AnotherIssuersAnswerRefused": func(t *testing.T, s *setting) {
+		// RFC 9207: the answer names the issuer it came from; one that names another
+		// provider than the one this browser went to is refused before the code is used.
+		b := s.k.browser()
+		b.hold = true
+		res, loc, page := b.start("alice@corp.test")
+		_, loc, _ = s.up.signIn(b, res, page, s.key("alice"))
+		if loc == nil || loc.Path != account.IdPCallbackPath {
+			t.Fatalf("not held at the callback: %v", loc)
+		}
+		q := loc.Query()
+		q.Set("iss", "https://evil.example")
+		loc.RawQuery = q.Encode()
+		b.hold = false
+		_, at, _ := b.get(loc.String())
+		landed(t, at, account.CodeIdPRejected)
+		if !s.audited("login", "failed:idp:issuer") {
+			t.Fatal("refusal not audited")
+		}
+	},
+	"ExpiredIDTokenRefused": nil, // needs the skewed clock: TestExpiredIDToken
+	"ProviderDown": func(t *testing.T, s *setting) {
+		s.k.verifyDomain("down.test")
+		register(t, s.k, &staticUpstream{n: "Down", iss: closedPort(t)}, "down.test")
+		s.k.createUser("erin@down.test", "idp", nil)
+		b := s.k.browser()
+		_, loc, _ := b.start("erin@down.test")
+		landed(t, loc, account.CodeIdPUnavailable)
+	},
+	"SuspendedAccountRefused": func(t *testing.T, s *setting) {
+		loc, _ := s.signInAs("alice")
+		landed(t, loc, "") // linked while usable
+		if status, out := s.k.owner.call("POST", "/api/admin/suspend", map[string]any{"login_ids": []string{"alice@corp.test"},
+			"disabled": true, "confirm_password": ownerPW}); status != 200 {
+			t.Fatalf("suspend: %d %v", status, out)
+		}
+		loc, _ = s.signInAs("alice")
+		landed(t, loc, account.CodeIdPAccountDisabled)
+		if !s.audited("login", "failed:idp:disabled") {
+			t.Fatal("refusal not audited")
+		}
+	},
+	"IdPAccountsPasswordRefused": func(t *testing.T, s *setting) {
+		b := s.k.browser()
+		for _, pw := range []string{userPW, ""} {
+			if status, out := b.call("POST", "/api/login", map[string]string{"login_id": "alice@corp.test", "password": pw + "x"}); status != 401 || out["error"].(map[string]any)["code"] != "invalid_credentials" {
+				t.Fatalf("password sign-in of an idp account: %d %v", status, out)
+			}
+		}
+		if status, _ := b.call("POST", "/api/password/forgot", map[string]string{"login_id": "alice@corp.test"}); status != 202 {
+			t.Fatalf("forgot: %d", status)
+		}
+		if got := s.k.mailbox.Messages("alice@corp.test"); len(got) != 0 {
+			t.Fatalf("an idp account got mail on forgot: %v", got)
+		}
+		// A mail server's check of the account: refused as a wrong password, while a
+		// password account passes.
+		status, cred := s.k.owner.call("POST", "/api/admin/service-credentials", map[string]any{"name": "mail", "confirm_password": ownerPW})
+		if status != 201 {
+			t.Fatalf("service credential: %d %v", status, cred)
+		}
+		for who, want := range map[string]int{"alice@corp.test": 401, "dave@corp.test": 200} {
+			data, _ := json.Marshal(map[string]any{"login_id": who, "password": userPW, "protocol": "imap", "client_ip": "192.0.2.1"})
+			req, _ := http.NewRequest("POST", s.k.url+"/api/service/verify", bytes.NewReader(data))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+cred["secret"].(string))
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res.Body.Close()
+			if res.StatusCode != want {
+				t.Errorf("service check of %s: %d, want %d", who, res.StatusCode, want)
+			}
+		}
+	},
+	"LoginMethodChangedConfirmedAndMailed": func(t *testing.T, s *setting) {
+		patch := func(method string, confirm string) (int, map[string]any) {
+			return s.k.owner.call("PATCH", "/api/admin/accounts/dave@corp.test", map[string]any{"login_method": method, "confirm_password": confirm})
+		}
+		if status, out := patch("idp", ""); status != 422 {
+			t.Fatalf("unconfirmed: %d %v", status, out)
+		}
+		b := s.k.browser()
+		b.signIn("dave@corp.test", userPW) // a password session, ended by the change
+		if status, out := patch("idp", ownerPW); status != 200 || out["login_method"] != "idp" {
+			t.Fatalf("to idp: %d %v", status, out)
+		}
+		if status, _ := b.call("GET", "/api/me", nil); status != 401 {
+			t.Fatalf("the password session survived the change: %d", status)
+		}
+		if status, _ := s.k.browser().call("POST", "/api/login", map[string]string{"login_id": "dave@corp.test", "password": userPW}); status != 401 {
+			t.Fatalf("the old password still signs in: %d", status)
+		}
+		msgs := s.k.mailbox.Messages("dave@corp.test")
+		if len(msgs) != 1 || !strings.Contains(msgs[0].Text, s.up.name()) {
+			t.Fatalf("mail of the change: %v", msgs)
+		}
+		loc, _ := s.signInAs("dave")
+		landed(t, loc, "")
+		if !s.audited("account.update", "ok:login_method=idp") {
+			t.Fatal("change not audited")
+		}
+		if status, out := patch("password", ownerPW); status != 200 || out["login_method"] != "password" {
+			t.Fatalf("back to password: %d %v", status, out)
+		}
+		loc, _ = s.signInAs("dave")
+		landed(t, loc, account.CodeIdPNoAccount)
+		if msgs := s.k.mailbox.Messages("dave@corp.test"); len(msgs) != 2 {
+			t.Fatalf("mail of the second change: %d", len(msgs))
+		}
+	},
+	"InvitationCompletedByFirstSignIn": func(t *testing.T, s *setting) {
+		out := s.k.createUser("bob2@corp.test", "idp", map[string]any{"invite": true})
+		if out["invited"] != true || out["login_method"] != "idp" {
+			t.Fatalf("invited idp account: %v", out)
+		}
+		msgs := s.k.mailbox.Messages("bob2@corp.test")
+		if len(msgs) != 1 || !strings.Contains(msgs[0].Text, s.up.name()) || strings.Contains(msgs[0].Text, "token=") {
+			t.Fatalf("invitation of an idp account: %v", msgs)
+		}
+		if s.node != nil {
+			with := map[string]map[string]any{"bob2": {"email": "bob2@corp.test", "email_verified": true}}
+			for k, v := range people {
+				with[k] = v
+			}
+			s.node.setAccounts(with)
+			t.Cleanup(func() { s.node.setAccounts(people) })
+		} else {
+			s.up.(*kagiyaOP).up.createUser("bob2@corp.test", "password", nil)
+		}
+		loc, b := s.signInAs("bob2")
+		landed(t, loc, "")
+		if me := b.me(); me["login_id"] != "bob2@corp.test" {
+			t.Fatalf("me: %v", me)
+		}
+		status, list := s.k.owner.call("GET", "/api/admin/accounts?q=bob2", nil)
+		if status != 200 || list["accounts"].([]any)[0].(map[string]any)["invited"] != false {
+			t.Fatalf("still invited: %v", list)
+		}
+		if !s.audited("invitation.accept", "ok:idp") {
+			t.Fatal("acceptance not audited")
+		}
+	},
+}
+
+// staticUpstream is a provider the tests never reach.
+type staticUpstream struct{ n, iss string }
+
+func (u *staticUpstream) name() string                { return u.n }
+func (u *staticUpstream) issuer() string              { return u.iss }
+func (u *staticUpstream) client() (id, secret string) { return "x", "y" }
+func (u *staticUpstream) signIn(*browser, *http.Response, string, string) (*http.Response, *url.URL, string) {
+	panic("unreachable")
+}
+
+func runCases(t *testing.T, store func(*testing.T) account.Store) {
+	for _, kind := range []string{"oidc-provider", "kagiya"} {
+		t.Run(kind, func(t *testing.T) {
+			for name, run := range federationCases {
+				if run == nil {
+					continue
+				}
+				t.Run(name, func(t *testing.T) { run(t, newSetting(t, store(t), kind, new(atomic.Int64))) })
+			}
+		})
+	}
+}
+
+func TestFederatedSignInOnBolt(t *testing.T)    { runCases(t, boltStore) }
+func TestFederatedSignInOnMinidyn(t *testing.T) { runCases(t, minidynStore) }
+
+// TestExpiredIDToken: an ID token past its expiry (the relying party's clock moved a
+// day on, past every provider's token lifetime and go-oidc's leeway) is refused.
+func TestExpiredIDToken(t *testing.T) {
+	for _, kind := range []string{"oidc-provider", "kagiya"} {
+		t.Run(kind, func(t *testing.T) {
+			skew := new(atomic.Int64)
+			s := newSetting(t, boltStore(t), kind, skew)
+			b := s.k.browser()
+			b.hold = true
+			res, loc, page := b.start("alice@corp.test")
+			_, loc, _ = s.up.signIn(b, res, page, s.key("alice"))
+			if loc == nil || loc.Path != account.IdPCallbackPath {
+				t.Fatalf("not held at the callback: %v", loc)
+			}
+			skew.Store(int64(24 * time.Hour))
+			_, at, _ := b.get(loc.String())
+			landed(t, at, account.CodeIdPRejected)
+		})
+	}
+}
+
+// TestRegistrationAndDiscovery: only owners register providers, for verified domains of
+// their tenant, with an https issuer (loopback http only where allowed), confirmed with
+// their password; the secret never comes back; discovery answers by domain alone.
+func TestRegistrationAndDiscovery(t *testing.T) {
+	dns, err := dnstest.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(dns.Close)
+	k := newKagiya(t, boltStore(t), "127.0.0.1", dns, new(atomic.Int64))
+	good := map[string]any{"name": "Entra ID", "issuer": "https://login.microsoftonline.com/0000/v2.0", "client_id": "app",
+		"client_secret": "s3cret-value", "domains": []string{"corp.test"}, "confirm_password": ownerPW}
+	with := func(key string, v any) map[string]any {
+		m := map[string]any{}
+		for k, x := range good {
+			m[k] = x
+		}
+		m[key] = v
+		return m
+	}
+	fieldOf := func(out map[string]any) string {
+		e, _ := out["error"].(map[string]any)
+		fs, _ := e["fields"].([]any)
+		if len(fs) == 0 {
+			return ""
+		}
+		f := fs[0].(map[string]any)
+		return f["field"].(string) + ":" + f["code"].(string)
+	}
+	for _, c := range []struct {
+		body  map[string]any
+		field string
+	}{
+		{with("issuer", "http://idp.example.com"), "issuer:invalid"},
+		{with("issuer", "https://idp.example.com/?x=1"), "issuer:invalid"},
+		{with("domains", []string{"other.test"}), "domains[0]:unverified"},
+		{with("domains", []string{}), "domains:invalid"},
+		{with("client_secret", ""), "client_secret:invalid"},
+		{with("confirm_password", ""), "confirm_password:required"},
+	} {
+		if status, out := k.owner.call("POST", "/api/admin/identity-providers", c.body); status != 422 || fieldOf(out) != c.field {
+			t.Errorf("%v: %d %v, want 422 %s", c.body, status, out, c.field)
+		}
+	}
+	if status, out := k.owner.call("POST", "/api/admin/identity-providers", with("confirm_password", "wrong")); status != 403 {
+		t.Errorf("wrong confirmation: %d %v", status, out)
+	}
+	k.createUser("admin@corp.test", "password", map[string]any{"role": "admin", "confirm_password": ownerPW})
+	admin := k.browser()
+	admin.signIn("admin@corp.test", userPW)
+	if status, _ := admin.call("POST", "/api/admin/identity-providers", good); status != 403 {
+		t.Errorf("an admin registered a provider: %d", status)
+	}
+	if status, _ := admin.call("GET", "/api/admin/identity-providers", nil); status != 403 {
+		t.Errorf("an admin listed providers: %d", status)
+	}
+	// Before any provider: password only.
+	if status, out := k.browser().call("POST", "/api/login/discover", map[string]any{"login_id": "alice@corp.test"}); status != 200 || out["idp"] != nil {
+		t.Fatalf("discover without a provider: %d %v", status, out)
+	}
+	if status, out := k.owner.call("POST", "/api/admin/accounts", map[string]any{"login_id": "alice@corp.test", "login_method": "idp"}); status != 422 || fieldOf(out) != "login_method:no_provider" {
+		t.Fatalf("idp account without a provider: %d %v", status, out)
+	}
+	status, out := k.owner.call("POST", "/api/admin/identity-providers", good)
+	if status != 201 || out["redirect_uri"] != k.url+account.IdPCallbackPath || out["client_secret"] != nil {
+		t.Fatalf("register: %d %v", status, out)
+	}
+	id := out["idp_id"].(string)
+	if status, out := k.owner.call("POST", "/api/admin/identity-providers", with("name", "Second")); status != 422 || fieldOf(out) != "domains[0]:taken" {
+		t.Errorf("a second provider for the domain: %d %v", status, out)
+	}
+	status, list := k.owner.call("GET", "/api/admin/identity-providers", nil)
+	raw, _ := json.Marshal(list)
+	if status != 200 || strings.Contains(string(raw), "s3cret") || len(list["identity_providers"].([]any)) != 1 {
+		t.Fatalf("list: %d %s", status, raw)
+	}
+	for _, bad := range []map[string]any{
+		{"login_id": "adm@corp.test", "login_method": "idp", "role": "admin", "confirm_password": ownerPW},
+		{"login_id": "pw@corp.test", "login_method": "idp", "password": userPW},
+		{"login_id": "x@corp.test", "login_method": "sso"},
+	} {
+		if status, out := k.owner.call("POST", "/api/admin/accounts", bad); status != 422 {
+			t.Errorf("%v: %d %v", bad, status, out)
+		}
+	}
+	// The same answer for an account that exists and one that does not.
+	k.createUser("alice@corp.test", "idp", nil)
+	var answers []string
+	for _, who := range []string{"alice@corp.test", "nobody@corp.test", "ALICE@CORP.TEST"} {
+		status, out := k.browser().call("POST", "/api/login/discover", map[string]any{"login_id": who})
+		if status != 200 {
+			t.Fatalf("discover %s: %d %v", who, status, out)
+		}
+		idp := out["idp"].(map[string]any)
+		answers = append(answers, fmt.Sprint(out["methods"], " ", idp["name"], " ", strings.SplitN(idp["start_url"].(string), "?", 2)[0]))
+	}
+	if answers[0] != answers[1] || answers[0] != answers[2] || !strings.Contains(answers[0], "[idp password] Entra ID /api/login/idp/"+url.PathEscape(id)+"/start") {
+		t.Fatalf("discover answers differ or are wrong: %q", answers)
+	}
+	if status, out := k.browser().call("POST", "/api/login/discover", map[string]any{"login_id": "bob@elsewhere.test"}); status != 200 || fmt.Sprint(out["methods"]) != "[password]" {
+		t.Fatalf("another domain: %d %v", status, out)
+	}
+	if status, _ := k.browser().call("POST", "/api/login/discover", map[string]any{"login_id": "not an address"}); status != 422 {
+		t.Fatalf("malformed: %d", status)
+	}
+	if status, out := k.owner.call("DELETE", "/api/admin/identity-providers/"+url.PathEscape(id), map[string]any{"confirm_password": ownerPW}); status != 204 {
+		t.Fatalf("delete: %d %v", status, out)
+	}
+	if status, out := k.browser().call("POST", "/api/login/discover", map[string]any{"login_id": "alice@corp.test"}); status != 200 || out["idp"] != nil {
+		t.Fatalf("discover after the provider went: %d %v", status, out)
+	}
+}
+
+// TestIssuerRules: https only; http for loopback hosts only when allowed.
+func TestIssuerRules(t *testing.T) {
+	for _, c := range []struct {
+		issuer   string
+		loopback bool
+		ok       bool
+	}{
+		{"https://accounts.google.com", false, true},
+		{"https://adfs.corp.test/adfs", false, true},
+		{"http://accounts.google.com", true, false},
+		{"http://127.0.0.1:8080", false, false},
+		{"http://127.0.0.1:8080", true, true},
+		{"http://localhost:9000", true, true},
+		{"http://[::1]:9000", true, true},
+		{"https://user:pw@idp.test", false, false},
+		{"https://idp.test#x", false, false},
+		{"idp.test", false, false},
+	} {
+		if err := account.CheckIssuer(c.issuer, c.loopback); (err == nil) != c.ok {
+			t.Errorf("account.CheckIssuer(%q, %v) = %v", c.issuer, c.loopback, err)
+		}
+	}
+}
