@@ -268,13 +268,17 @@ document.addEventListener("DOMContentLoaded", async () => {
   createOpen.addEventListener("click", () => openCreate(createPanel.hidden));
   document.getElementById("create-close").addEventListener("click", () => openCreate(false));
   const invite = document.getElementById("new-invite");
+  // An account that signs in through the organization's identity provider has no
+  // password here: its fields go away (an invitation tells it to sign in there).
+  const newMethod = document.getElementById("new-login-method");
   const showInvite = () => {
-    document.getElementById("new-password-fields").hidden = invite.checked;
+    document.getElementById("new-password-fields").hidden = invite.checked || newMethod.value === "idp";
     const submit = document.getElementById("create-submit");
     submit.dataset.i18n = invite.checked ? "admin.create.invite_submit" : "admin.create.submit";
     submit.textContent = t(submit.dataset.i18n);
   };
   invite.addEventListener("change", showInvite);
+  newMethod.addEventListener("change", showInvite);
   // An admin or owner is created only with the creator's own password (the API asks it).
   const newRole = document.getElementById("new-role");
   const confirmRow = document.getElementById("new-confirm-row");
@@ -302,8 +306,9 @@ document.addEventListener("DOMContentLoaded", async () => {
       quota_gb: Number(document.getElementById("new-quota").value),
       comment: document.getElementById("new-comment").value,
     };
+    if (newMethod.value === "idp") body.login_method = "idp";
     if (invite.checked) body.invite = true;
-    else if (pw) { body.password = pw; body.force_change = document.getElementById("new-force-change").checked; }
+    else if (pw && newMethod.value !== "idp") { body.password = pw; body.force_change = document.getElementById("new-force-change").checked; }
     if (body.role !== "user") body.confirm_password = document.getElementById("confirm_password").value;
     try {
       await api("POST", "/api/admin/accounts", body);

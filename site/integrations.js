@@ -14,7 +14,100 @@ document.addEventListener("DOMContentLoaded", async () => {
     revoke: (id, password) => api("DELETE", "/api/admin/service-credentials/" + encodeURIComponent(id), { confirm_password: password }),
   });
   oidcClients();
+  identityProviders();
 });
+
+// identityProviderPresets fill the issuer of the providers the manuals name: Google,
+// Microsoft Entra ID (the organization's own tenant) and AD FS (its host).
+const identityProviderPresets = {
+  google: { name: "Google", issuer: () => "https://accounts.google.com" },
+  entra: { name: "Microsoft Entra ID", issuer: (f) => "https://login.microsoftonline.com/" + (f["idp-entra-tenant"].value.trim() || "<tenant-id>") + "/v2.0" },
+  adfs: { name: "AD FS", issuer: (f) => "https://" + (f["idp-adfs-host"].value.trim() || "<host>") + "/adfs" },
+};
+
+// identityProviders manages the organization's identity providers: the redirect URI to
+// register there, the list, registration (presets fill the issuer) and removal, each
+// confirmed with the owner's password.
+async function identityProviders() {
+  const rows = document.getElementById("idp-rows");
+  const form = document.getElementById("idp-form");
+  const msg = document.getElementById("idp-message");
+  let providers = [];
+  const fail = (e) => {
+    if (e.signedOut) { location.replace("/index.html"); return; }
+    showMessage(msg, fieldMessages(e), true);
+  };
+  const preset = () => {
+    const p = identityProviderPresets[form["idp-preset"].value];
+    document.getElementById("idp-entra").hidden = form["idp-preset"].value !== "entra";
+    document.getElementById("idp-adfs").hidden = form["idp-preset"].value !== "adfs";
+    if (!p) return;
+    form["idp-name"].value = p.name;
+    form["idp-issuer"].value = p.issuer(form);
+  };
+  form["idp-preset"].addEventListener("change", preset);
+  form["idp-entra-tenant"].addEventListener("input", preset);
+  form["idp-adfs-host"].addEventListener("input", preset);
+  const render = () => {
+    rows.replaceChildren();
+    document.getElementById("idp-empty").hidden = providers.length > 0;
+    for (const p of providers) {
+      const tr = document.createElement("tr");
+      for (const [label, text] of [["cred.name", p.name], ["idp.issuer", p.issuer], ["idp.domains", p.domains.join(" ")]]) {
+        const td = document.createElement("td");
+        td.dataset.label = t(label);
+        td.textContent = text;
+        tr.append(td);
+      }
+      const td = document.createElement("td");
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "danger remove";
+      b.textContent = t("oidcc.remove");
+      b.setAttribute("aria-label", t("oidcc.remove") + ": " + p.name);
+      b.addEventListener("click", async () => {
+        if (!form["idp-password"].value) { showMessage(msg, t("cred.revoke_needs_password"), true); form["idp-password"].focus(); return; }
+        try {
+          await api("DELETE", "/api/admin/identity-providers/" + encodeURIComponent(p.idp_id), { confirm_password: form["idp-password"].value });
+          form["idp-password"].value = "";
+          showMessage(msg, t("cred.revoked").replace("{name}", p.name), false);
+          await load();
+        } catch (e) { fail(e); }
+      });
+      td.append(b);
+      tr.append(td);
+      rows.append(tr);
+    }
+  };
+  const load = async () => {
+    const res = await api("GET", "/api/admin/identity-providers");
+    document.getElementById("idp-redirect").textContent = res.redirect_uri;
+    providers = res.identity_providers;
+    render();
+  };
+  document.addEventListener("kagiya:lang", render);
+  form.addEventListener("submit", async (ev) => {
+    ev.preventDefault();
+    const button = document.getElementById("idp-submit");
+    button.disabled = true;
+    showMessage(msg, "", false);
+    try {
+      const made = await api("POST", "/api/admin/identity-providers", {
+        name: form["idp-name"].value.trim(),
+        issuer: form["idp-issuer"].value.trim(),
+        client_id: form["idp-client-id"].value.trim(),
+        client_secret: form["idp-client-secret"].value,
+        domains: form["idp-domains"].value.split(/[\s,]+/).filter((d) => d !== ""),
+        confirm_password: form["idp-password"].value,
+      });
+      form.reset();
+      preset();
+      showMessage(msg, t("idp.created").replace("{name}", made.name), false);
+      await load();
+    } catch (e) { fail(e); } finally { button.disabled = false; }
+  });
+  try { await load(); } catch (e) { fail(e); }
+}
 
 // oidcClients manages the OpenID Connect clients: the list, registration (the secret
 // shown once) and removal with the owner's password.

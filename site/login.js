@@ -39,6 +39,36 @@ document.addEventListener("DOMContentLoaded", () => {
     if (params.get("reauth") !== "1") api("GET", "/api/me").then(() => location.assign(oidcReturn), () => {});
   }
   if (new URLSearchParams(location.search).get("oidc_error")) showMessage(msg, t("oidc.expired"), true);
+  // A sign-in through the organization's identity provider that did not end in a session
+  // comes back here with a code, which the error table words (never the provider's text).
+  const idpError = params.get("error") || "";
+  if (/^[a-z_]{1,40}$/.test(idpError) && errorText(idpError)) showMessage(msg, errorText(idpError), true);
+
+  // The login ID first: its domain alone decides whether the organization's identity
+  // provider is offered (the answer is the same whether or not the account exists).
+  const idpChoice = document.getElementById("idp-choice");
+  const idpStart = document.getElementById("idp-start");
+  let idpName = "";
+  const labelIdP = () => { idpStart.textContent = t("signin.idp_button").replace("{name}", idpName); };
+  document.addEventListener("kagiya:lang", labelIdP);
+  let discovered = "";
+  const discover = async () => {
+    const id = form.login_id.value.trim();
+    if (id === discovered) return;
+    discovered = id;
+    idpChoice.hidden = true;
+    if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(id)) return;
+    try {
+      const res = await api("POST", "/api/login/discover", { login_id: id });
+      if (discovered !== id || !res.idp) return;
+      idpName = res.idp.name;
+      labelIdP();
+      idpStart.href = res.idp.start_url;
+      idpChoice.hidden = false;
+    } catch (e) { /* the password stays: nothing to offer */ }
+  };
+  form.login_id.addEventListener("change", discover);
+  form.login_id.addEventListener("blur", discover);
 
   const signedIn = (res) => {
     sessionStorage.setItem("kagiya.csrf", res.csrf_token);
