@@ -88,6 +88,17 @@ type inputs struct {
 		MS             float64 `json:"ms"`
 		MemoryMB       float64 `json:"memory_mb"`
 	} `json:"mail_queue"`
+	// Bulk is one large bulk job, fanned out (shared/bulk/fanout.go).
+	Bulk struct {
+		Rows        float64 `json:"rows"`
+		ReadsPerRow float64 `json:"read_units_per_row"`  // TestCapacityBudgets: one bulk row
+		WritesRow   float64 `json:"write_units_per_row"` // (update with a password)
+		MemoryMB    float64 `json:"memory_mb"`
+		VCPUs       float64 `json:"vcpus"` // what Lambda gives MemoryMB
+		ChunkRows   float64 `json:"chunk_rows"`
+		Concurrency float64 `json:"concurrency"`         // BulkMaxConcurrency's default
+		JobWrites   float64 `json:"job_writes_per_part"` // BenchmarkFanOut, at 16 invocations
+	} `json:"bulk"`
 	Archive struct {
 		PerSignIn   float64 `json:"events_per_signin"`
 		WindowS     float64 `json:"batch_window_s"` // the stream mapping's MaximumBatchingWindowInSeconds
@@ -296,6 +307,7 @@ func write(w io.Writer, in inputs, pr prices) {
 	goal(w, in, pr)
 	levers(w, in, pr)
 	mailServers(w, in, pr, regions)
+	bulkJob(w, in, pr, regions)
 	inputsSection(w, in, pr)
 	binaries(w, in)
 }
@@ -559,4 +571,41 @@ func main() {
 		os.Exit(1)
 	}
 	write(os.Stdout, in, pr)
+}
+
+// bulkJob prices one large bulk job fanned out at the default concurrency.
+func bulkJob(w io.Writer, in inputs, pr prices, regions []string) {
+	b := in.Bulk
+	rate := b.VCPUs / (in.HashMS / 1000) // rows a second an invocation: the hash bounds it, the writes overlap
+	seconds := b.Rows / rate             // of invocations, all told
+	parts := math.Ceil(b.Rows / b.ChunkRows)
+	fmt.Fprintf(w, "## A bulk job of %.0f rows\n\n", b.Rows)
+	fmt.Fprintf(w, "A file of more than %.0f rows is applied in parts of %.0f, at most `BulkMaxConcurrency` (default %.0f) bulk invocations at once. An invocation of %.0f MB has about %.1f vCPUs; hashing on two workers a core, it applies about %.0f rows a second (%.1f ms of a core a hash, the writes overlapping the other worker), so at the default concurrency the rows take about %.0f s (the 3-minute goal for 100,000 rows), plus the validation (about 0.2 s) and each part's reading of the file up to its rows. The table then takes about %.0f write and %.0f read units a second (%.0f and %.0f a row): a new on-demand table serves up to 4,000 write units a second at once and more as its peak rises; beyond that DynamoDB throttles, the SDK retries, a row retries with backoff (five attempts), and a part that still fails is delivered again (five times) without writing twice. The bulk function takes up to %.0f of the account's Lambda concurrency, from the same pool as the sign-ins unless BulkReservedConcurrency reserves it. Each part costs about %.0f job-item writes (its count, and conditional writes lost to parts finishing at the same moment; BenchmarkFanOut).\n\n",
+		b.ChunkRows, b.ChunkRows, b.Concurrency, b.MemoryMB, b.VCPUs, rate, in.HashMS, b.Rows/(b.Concurrency*rate),
+		b.Concurrency*rate*b.WritesRow, b.Concurrency*rate*b.ReadsPerRow, b.WritesRow, b.ReadsPerRow, b.Concurrency, b.JobWrites)
+	fmt.Fprintf(w, "| USD, one job | %s |\n|---|%s\n", strings.Join(regions, " | "), strings.Repeat("---:|", len(regions)))
+	row := func(name string, f func(p price) float64) {
+		fmt.Fprintf(w, "| %s |", name)
+		for _, r := range regions {
+			fmt.Fprintf(w, " %.2f |", f(pr.Regions[r]))
+		}
+		fmt.Fprintln(w)
+	}
+	lambda := func(p price) float64 {
+		return seconds*b.MemoryMB/1024*p.LambdaGBs + parts*p.LambdaReq/1e6
+	}
+	table := func(p price) float64 {
+		return b.Rows*(b.WritesRow*p.DynamoWrite+b.ReadsPerRow*p.DynamoRead)/1e6 + parts*b.JobWrites*p.DynamoWrite/1e6
+	}
+	queue := func(p price) float64 { return parts * 3 * p.SQS / 1e6 }
+	notices := func(p price) float64 {
+		mailGBs := b.Rows * in.MailQueue.MS / 1000 * in.MailQueue.MemoryMB / 1024
+		return b.Rows*p.SES1000/1000 + b.Rows*in.MailQueue.SQSPerEmail*p.SQS/1e6 + b.Rows*in.MailQueue.WritesPerEmail*p.DynamoWrite/1e6 + mailGBs*p.LambdaGBs
+	}
+	row("bulk function (Lambda)", lambda)
+	row("table (rows, audit, the job item)", table)
+	row("apply queue (SQS)", queue)
+	row("**the job**", func(p price) float64 { return lambda(p) + table(p) + queue(p) })
+	row("\"your password was changed\" to every row (SES and the mail queue), if the job sets passwords", notices)
+	fmt.Fprintln(w)
 }

@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/kagiya/kagiya/shared/account"
 	"github.com/kagiya/kagiya/shared/bulk"
@@ -19,6 +21,7 @@ import (
 type queue struct {
 	runner     *bulk.Runner
 	maxReceive int
+	once       bool // deliver each part once (no duplicate on purpose)
 	kill       func(chunk, delivery int) context.Context // a delivery's context; nil: the test's
 
 	mu       sync.Mutex
@@ -43,14 +46,17 @@ func (q *queue) Apply(_ context.Context, key string, chunks []int) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	for _, c := range chunks {
-		q.pending = append(q.pending, delivery{key, c}, delivery{key, c}) // and its duplicate
+		q.pending = append(q.pending, delivery{key, c})
+		if !q.once {
+			q.pending = append(q.pending, delivery{key, c}) // and its duplicate
+		}
 	}
 	q.cond.Broadcast()
 	return nil
 }
 
 // drain runs invocations until the queue is empty and nothing is in flight.
-func (q *queue) drain(t *testing.T, invocations int) {
+func (q *queue) drain(t testing.TB, invocations int) {
 	var wg sync.WaitGroup
 	for range invocations {
 		wg.Add(1)
@@ -203,6 +209,72 @@ func TestAFailingPartFailsTheJob(t *testing.T) {
 			if j.State != bulk.StateFailed || !strings.Contains(j.FailureReason, "part 7") || j.ChunksDone >= j.Chunks || j.Applied != 20*j.ChunksDone || j.Updated != j.Applied {
 				t.Fatalf("job %+v", j)
 			}
+		})
+	}
+}
+
+// countingJobs counts the job item's reads and writes: the coordination a part costs.
+type countingJobs struct {
+	store
+	gets, updates atomic.Int64
+}
+
+func (c *countingJobs) GetJob(ctx context.Context, tenantID, id string) (bulk.Job, error) {
+	c.gets.Add(1)
+	return c.store.GetJob(ctx, tenantID, id)
+}
+
+func (c *countingJobs) UpdateJob(ctx context.Context, j bulk.Job) (bulk.Job, error) {
+	c.updates.Add(1)
+	return c.store.UpdateJob(ctx, j)
+}
+
+// BenchmarkFanOut applies the same 320-row job in 16 parts with 1, 2, 4, 8 and 16
+// simulated invocations. The hash is replaced by a fixed-cost stand-in that waits 10 ms
+// a row instead of computing (each Lambda invocation has its own cores; one machine's two
+// cannot show that), so the wall time shows how the work spreads and what coordinating
+// it costs: job-item reads and writes and queue messages per part.
+func BenchmarkFanOut(b *testing.B) {
+	const rows, parts = 320, 16
+	for _, inv := range []int{1, 2, 4, 8, 16} {
+		b.Run(fmt.Sprintf("invocations=%d", inv), func(b *testing.B) {
+			var gets, updates, messages int64
+			for b.Loop() {
+				b.StopTimer()
+				e := newEnv(b, backends(b)["bbolt"], rows)
+				jobs := &countingJobs{store: e.store}
+				e.runner.Jobs = jobs
+				e.runner.Accounts = accountsHook{Accounts: e.svc.Bulk, apply: func(ctx context.Context, _ account.BulkChange) error {
+					select {
+					case <-time.After(10 * time.Millisecond): // the stand-in for one row's hash
+						return nil
+					case <-ctx.Done():
+						return ctx.Err()
+					}
+				}}
+				q := newQueue(e.runner, 5)
+				q.once = true
+				e.runner.Fanout, e.runner.ChunkRows, e.runner.Workers = q, rows/parts, 1
+				_, key := e.upload(b, "bench.csv", "update", false, file(rows, -1))
+				jobs.gets.Store(0)
+				jobs.updates.Store(0)
+				b.StartTimer()
+				if err := e.runner.Run(context.Background(), key); err != nil {
+					b.Fatal(err)
+				}
+				q.drain(b, inv)
+				b.StopTimer()
+				gets += jobs.gets.Load()
+				updates += jobs.updates.Load()
+				for _, n := range q.received {
+					messages += int64(n)
+				}
+				b.StartTimer()
+			}
+			n := float64(b.N) * parts
+			b.ReportMetric(float64(gets)/n, "job-reads/part")
+			b.ReportMetric(float64(updates)/n, "job-writes/part")
+			b.ReportMetric(float64(messages)/n, "messages/part")
 		})
 	}
 }
