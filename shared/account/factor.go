@@ -73,7 +73,11 @@ type Answer struct {
 // conditional write that spends the answer.
 type StepWrite struct {
 	Guard func(Account) error // must still hold (the flow's challenge unused); nil: none
-	Done  func(*Account)      // the step's own change; nil: none
+	// Before runs once the answer is known to be right, before the write that spends it
+	// (the sign-in's session is stored there, so that a failed write uses nothing up);
+	// its failure spends nothing and is returned. nil: none.
+	Before func(Account) error
+	Done   func(*Account) // the step's own change; nil: none
 }
 
 // FactorState is a factor as the security page shows it.

@@ -54,17 +54,17 @@ func (s *SelfService) ChangeOwnPassword(ctx context.Context, p Principal, curren
 	}
 	a, err = s.storePassword(ctx, a, set, hash, nil, func(a *Account) { a.ForceChange = false })
 	if err != nil {
-		s.dropSession(ctx, sess) // its token was never given out
+		dropSession(ctx, s.sessions, s.log, sess) // its token was never given out
 		return LoginResult{}, fmt.Errorf("change password: %w", err)
 	}
 	if a.SessionEpoch != next.SessionEpoch { // another change came between: a session in its epoch
-		s.dropSession(ctx, sess)
+		dropSession(ctx, s.sessions, s.log, sess)
 		if token, _, err = openSession(ctx, s.sessions, a, now, s.cfg.SessionMax, from, p.Session.AMR); err != nil {
 			return LoginResult{}, err
 		}
 	}
 	// The old session has ended with its epoch; removing it only tidies the store.
-	s.dropSession(ctx, p.Session)
+	dropSession(ctx, s.sessions, s.log, p.Session)
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "password.change", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok"})
 	s.notify(ctx, a, &mail.PasswordChanged{When: s.formatTime(now, set)})
 	// The change moved the device epoch: the browser that made it stays known.
@@ -73,14 +73,6 @@ func (s *SelfService) ChangeOwnPassword(ctx context.Context, p Principal, curren
 		return LoginResult{}, err
 	}
 	return LoginResult{Token: token, CSRF: csrfFor(token), Account: a, Tenant: t, DeviceCookie: device}, nil
-}
-
-// dropSession removes a session that has already ended (its epoch is past, or its token
-// was never given out): a failure leaves only an item nobody can use, so it is logged.
-func (s *SelfService) dropSession(ctx context.Context, sess Session) {
-	if err := s.sessions.DeleteSession(ctx, sess.AccountID, sess.IDHash); err != nil && !errors.Is(err, ErrNotFound) {
-		s.log.WarnContext(ctx, "ended session not removed", "err", err)
-	}
 }
 
 // Policy describes the rules of the principal's tenant.

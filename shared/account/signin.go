@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"maps"
 	"slices"
 	"strings"
@@ -233,19 +234,11 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain string, from Client) 
 func (s *SignIn) advance(ctx context.Context, a Account, t Tenant, next flowClaims, from Client, how string) (LoginResult, error) {
 	now, ip, steps := s.now().UTC(), from.IP, next.Steps
 	if len(steps) == 0 {
-		amr := []string{"pwd"}
-		if next.IdP {
-			amr = []string{"fed"} // the provider's own factors are its to name
-		}
-		if next.Code {
-			amr = append(amr, "otp", "mfa")
-		}
-		token, _, err := openSession(ctx, s.sessions, a, now, s.cfg.SessionMax, from, amr)
+		token, _, err := openSession(ctx, s.sessions, a, now, s.cfg.SessionMax, from, next.amr())
 		if err != nil {
 			return LoginResult{}, err
 		}
-		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "login", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: how})
-		return LoginResult{Token: token, CSRF: csrfFor(token), Account: a, Tenant: t}, nil
+		return s.signedIn(ctx, a, t, token, ip, how), nil
 	}
 	challenge, err := s.newChallenge(ctx, a, steps, next.Reason, next.Device)
 	if err != nil {
@@ -262,6 +255,25 @@ func (s *SignIn) advance(ctx context.Context, a Account, t Tenant, next flowClai
 	}
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "login", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: result})
 	return res, nil
+}
+
+// signedIn audits a sign-in whose session (token) is stored, with result how.
+func (s *SignIn) signedIn(ctx context.Context, a Account, t Tenant, token, ip, how string) LoginResult {
+	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "login", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: how})
+	return LoginResult{Token: token, CSRF: csrfFor(token), Account: a, Tenant: t}
+}
+
+// amr is how flow c's sign-in was authenticated (RFC 8176): the password (or the
+// provider, whose own factors are its to name), and a code.
+func (c flowClaims) amr() []string {
+	amr := []string{"pwd"}
+	if c.IdP {
+		amr = []string{"fed"}
+	}
+	if c.Code {
+		amr = append(amr, "otp", "mfa")
+	}
+	return amr
 }
 
 // rest is what is left of flow c once its first step is done.
@@ -351,12 +363,35 @@ func (s *SignIn) CompleteMFA(ctx context.Context, challenge, kind string, in Ans
 	}
 	set := t.Settings.Effective()
 	remember = remember && *set.RememberBrowserDays > 0
-	if a, err = f.Verify(ctx, a, set, in, from.IP, StepWrite{Guard: stillFlow(flow), Done: s.signedInBy(flow, remember)}); err != nil {
-		return LoginResult{}, err
-	}
 	next := flow.rest()
 	next.Code = true
-	res, err := s.advance(ctx, a, t, next, from, "ok:"+f.Kind())
+	w := StepWrite{Guard: stillFlow(flow), Done: s.signedInBy(flow, remember)}
+	// A right answer that ends the sign-in: its session is stored before the write that
+	// spends the answer (w.Before), so that a failed write leaves the challenge and the
+	// answer usable (stored after, its failure used them up with no session to show).
+	var opened *Session
+	var token string
+	if len(next.Steps) == 0 {
+		w.Before = func(a Account) error {
+			tok, sess, err := openSession(ctx, s.sessions, a, s.now().UTC(), s.cfg.SessionMax, from, next.amr())
+			if err == nil {
+				token, opened = tok, &sess
+			}
+			return err
+		}
+	}
+	if a, err = f.Verify(ctx, a, set, in, from.IP, w); err != nil {
+		if opened != nil {
+			dropSession(ctx, s.sessions, s.log, *opened) // its token was never given out
+		}
+		return LoginResult{}, err
+	}
+	var res LoginResult
+	if opened != nil {
+		res = s.signedIn(ctx, a, t, token, from.IP, "ok:"+f.Kind())
+	} else { // more steps are due, or the factor stored nothing before its write
+		res, err = s.advance(ctx, a, t, next, from, "ok:"+f.Kind())
+	}
 	if err == nil && remember && res.Token != "" {
 		if res.RememberCookie, err = s.rememberCookie(ctx, a); err != nil {
 			return LoginResult{}, err
@@ -421,6 +456,14 @@ func (s *SignIn) ConfirmEnrolment(ctx context.Context, challenge, code string, f
 	res, err := s.advance(ctx, a, t, next, from, "ok:enrolled")
 	res.RecoveryCodes = codes
 	return res, err
+}
+
+// dropSession removes a session that has already ended (its epoch is past, or its token
+// was never given out): a failure leaves only an item nobody can use, so it is logged.
+func dropSession(ctx context.Context, sessions Sessions, log *slog.Logger, sess Session) {
+	if err := sessions.DeleteSession(ctx, sess.AccountID, sess.IDHash); err != nil && !errors.Is(err, ErrNotFound) {
+		log.WarnContext(ctx, "ended session not removed", "err", err)
+	}
 }
 
 // openSession stores a new session of acct and returns its token (the only copy). The

@@ -63,7 +63,7 @@ func (*totpFactor) Enrolled(a Account) bool { return a.MFA.Secret != "" }
 func (*totpFactor) Challenge(context.Context, Account) (any, error) { return nil, nil }
 
 func (tf *totpFactor) Verify(ctx context.Context, a Account, set Settings, in Answer, ip string, w StepWrite) (Account, error) {
-	return tf.checkCode(ctx, a, set, in.Code, ip, w.Guard, w.Done)
+	return tf.checkCode(ctx, a, set, in.Code, ip, w)
 }
 
 // Clear removes the secret and forgets the remembered browsers (the last step used is
@@ -164,9 +164,10 @@ var errNothingToRelease = errors.New("nothing to release")
 // parallel wrong codes never get more than the threshold in; the try that fills the
 // counter with a wrong code locks the second factor, once, with an audit event and an
 // email. A right code is written in one conditional write that moves LastStep on (so it
-// can never be used again), clears the counter and applies done (the step's own work);
-// guard, if given, must also hold then.
-func (tf *totpFactor) checkCode(ctx context.Context, a Account, set Settings, code, ip string, guard func(Account) error, done func(*Account)) (Account, error) {
+// can never be used again), clears the counter and applies w.Done (the step's own work);
+// w.Guard, if given, must also hold then. w.Before, if given, runs once the code is
+// known to be right, before that write; its failure gives the try back.
+func (tf *totpFactor) checkCode(ctx context.Context, a Account, set Settings, code, ip string, w StepWrite) (Account, error) {
 	code, ok := normalizeCode(code)
 	if !ok {
 		return Account{}, codeErr(CodeValidation, FieldError{"code", "format"})
@@ -179,8 +180,8 @@ func (tf *totpFactor) checkCode(ctx context.Context, a Account, set Settings, co
 		if a.MFA.Secret == "" {
 			return codeErr(CodeInvalidToken) // turned off or reset meanwhile
 		}
-		if guard != nil {
-			return guard(a)
+		if w.Guard != nil {
+			return w.Guard(a)
 		}
 		return nil
 	}
@@ -218,6 +219,12 @@ func (tf *totpFactor) checkCode(ctx context.Context, a Account, set Settings, co
 	if ok && step <= a.MFA.LastStep {
 		ok, reason = false, "replay"
 	}
+	if ok && w.Before != nil {
+		if err := w.Before(a); err != nil {
+			tf.releaseCodeTry(ctx, a)
+			return Account{}, err
+		}
+	}
 	if ok {
 		stored, err := tf.updateGuarded(ctx, a, func(a Account) error {
 			if err := guarded(a); err != nil {
@@ -232,8 +239,8 @@ func (tf *totpFactor) checkCode(ctx context.Context, a Account, set Settings, co
 			return nil
 		}, func(a *Account) {
 			a.MFA.LastStep, a.MFA.Failures = step, 0
-			if done != nil {
-				done(a)
+			if w.Done != nil {
+				w.Done(a)
 			}
 		})
 		if CodeOf(err) == CodeInvalidCode {

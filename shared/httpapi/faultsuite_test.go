@@ -275,6 +275,15 @@ var writeFlows = []writeFlow{
 			}
 		},
 		after: signsIn("taro.new@example.com", userPW)},
+	{name: "TOTPStep",
+		prepare: func(t *testing.T, e *env) func() response {
+			e.withUser(userID, "user")
+			secret, _ := e.enrol(e.signedIn(userID, userPW), userPW)
+			b := e.client()
+			ch := b.mfaLogin(userID, userPW)
+			return func() response { return b.giveCode(ch, map[string]any{"code": e.code(secret, 0)}) }
+		},
+		after: notLocked(userID)},
 	{name: "BatchUnlock",
 		prepare: func(t *testing.T, e *env) func() response {
 			ids := []string{"a@example.com", "b@example.com"}
