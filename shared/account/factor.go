@@ -100,7 +100,7 @@ type factors struct {
 // newFactors builds the factors from the components they use.
 func newFactors(as *accountStore, au *auditor, n *notifier, th *throttles, seal *sealer, codes RecoveryCodes, log *slog.Logger, now func() time.Time) *factors {
 	app := &totpFactor{accountStore: as, auditor: au, notifier: n, seal: seal, recovery: codes, log: log, now: now}
-	rc := &recoveryCodes{accountStore: as, auditor: au, notifier: n, throttles: th, recovery: codes}
+	rc := &recoveryCodes{accountStore: as, auditor: au, notifier: n, throttles: th, recovery: codes, log: log}
 	return &factors{list: []Factor{app, rc}, authenticator: app, recoveryCodes: rc, log: log}
 }
 

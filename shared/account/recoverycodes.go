@@ -8,6 +8,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -32,6 +34,7 @@ type recoveryCodes struct {
 	*notifier
 	*throttles
 	recovery RecoveryCodes // the codes' hashes, beside the account item
+	log      *slog.Logger
 }
 
 var _ Factor = (*recoveryCodes)(nil)
@@ -81,8 +84,10 @@ func (s *recoveryCodes) issue(ctx context.Context, a Account) ([]string, error) 
 	return codes, nil
 }
 
-// Verify completes a second-factor step with a recovery code: the code is used up, w's
-// work done, and a locked second factor released.
+// Verify completes a second-factor step with a recovery code: the code is used up,
+// w.Before runs (the sign-in's session is stored there), w's work is done and a locked
+// second factor released. If w.Before or that write fails, the code is given back: a
+// failure uses nothing up.
 func (s *recoveryCodes) Verify(ctx context.Context, a Account, set Settings, in Answer, ip string, w StepWrite) (Account, error) {
 	norm, ok := normalizeRecovery(in.Code)
 	if !ok {
@@ -91,15 +96,22 @@ func (s *recoveryCodes) Verify(ctx context.Context, a Account, set Settings, in 
 	if err := s.throttle(ctx, "recovery-code#"+a.ID, recoveryPerMin); err != nil {
 		return Account{}, err
 	}
-	left, err := s.recovery.UseRecoveryCode(ctx, a.TenantID, a.ID, recoveryHash(a.ID, norm))
+	hash := recoveryHash(a.ID, norm)
+	left, err := s.recovery.UseRecoveryCode(ctx, a.TenantID, a.ID, hash)
 	if errors.Is(err, ErrNotFound) {
 		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.recovery_code", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "failed:code"})
 		return Account{}, codeErr(CodeInvalidCode)
 	} else if err != nil {
 		return Account{}, fmt.Errorf("recovery code: %w", err)
 	}
+	if w.Before != nil {
+		if err := w.Before(a); err != nil {
+			s.giveBack(ctx, a, hash)
+			return Account{}, err
+		}
+	}
 	wasLocked := false
-	a, err = s.updateGuarded(ctx, a, w.Guard, func(a *Account) {
+	stored, err := s.updateGuarded(ctx, a, w.Guard, func(a *Account) {
 		wasLocked = wasLocked || a.MFALocked()
 		a.MFA.LockedAt, a.MFA.Failures = time.Time{}, 0
 		if w.Done != nil {
@@ -107,14 +119,32 @@ func (s *recoveryCodes) Verify(ctx context.Context, a Account, set Settings, in 
 		}
 	})
 	if err != nil {
+		s.giveBack(ctx, a, hash)
 		return Account{}, err
 	}
+	a = stored
 	s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.recovery_code", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: fmt.Sprintf("ok:%d left", left)})
 	if wasLocked {
 		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.unlock", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:recovery_code"})
 	}
 	s.mfaNotice(ctx, a, set, "recovery_used", mail.MFANotice{Left: left, Released: wasLocked})
 	return a, nil
+}
+
+// giveBack stores again a's code (hash) whose sign-in failed after it was used up,
+// beside the stored ones, on a detached context (the request may be ending); a failure
+// is logged. The store has no conditional add: a code of a's used by a parallel request
+// between the read and the write here would come back too.
+func (s *recoveryCodes) giveBack(ctx context.Context, a Account, hash string) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	hashes, err := s.recovery.RecoveryCodes(rctx, a.TenantID, a.ID)
+	if err == nil && !slices.Contains(hashes, hash) {
+		err = s.recovery.PutRecoveryCodes(rctx, a.TenantID, a.ID, append(hashes, hash))
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "a recovery code whose sign-in failed was not given back", "account", a.ID, "err", err)
+	}
 }
 
 // newRecoveryCodes makes RecoveryCodeN codes for account accountID and their hashes.

@@ -284,6 +284,15 @@ var writeFlows = []writeFlow{
 			return func() response { return b.giveCode(ch, map[string]any{"code": e.code(secret, 0)}) }
 		},
 		after: notLocked(userID)},
+	{name: "RecoveryCodeStep",
+		prepare: func(t *testing.T, e *env) func() response {
+			e.withUser(userID, "user")
+			_, codes := e.enrol(e.signedIn(userID, userPW), userPW)
+			b := e.client()
+			ch := b.mfaLogin(userID, userPW)
+			return func() response { return b.giveCode(ch, map[string]any{"recovery_code": codes[0]}) }
+		},
+		after: notLocked(userID)},
 	{name: "BatchUnlock",
 		prepare: func(t *testing.T, e *env) func() response {
 			ids := []string{"a@example.com", "b@example.com"}
