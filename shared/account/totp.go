@@ -321,6 +321,7 @@ func (tf *totpFactor) enrol(ctx context.Context, a Account, set Settings, code, 
 		return Account{}, nil, err
 	}
 	pending := a.MFA.Pending
+	var before Account // as the write that turned it on found it
 	a, err = tf.updateGuarded(ctx, a, func(a Account) error {
 		if a.MFA.Pending != pending {
 			return codeErr(CodeMFANotPending) // another enrolment began meanwhile
@@ -330,6 +331,7 @@ func (tf *totpFactor) enrol(ctx context.Context, a Account, set Settings, code, 
 		}
 		return nil
 	}, func(a *Account) {
+		before = *a
 		a.MFA = MFA{Secret: pending, EnabledAt: now, LastStep: step, BrowserEpoch: a.MFA.BrowserEpoch + 1}
 		if done != nil {
 			done(a)
@@ -339,9 +341,36 @@ func (tf *totpFactor) enrol(ctx context.Context, a Account, set Settings, code, 
 		return Account{}, nil, err
 	}
 	if err := tf.recovery.PutRecoveryCodes(ctx, a.TenantID, a.ID, hashes); err != nil {
+		tf.undoEnrolment(ctx, a, before)
 		return Account{}, nil, fmt.Errorf("store recovery codes: %w", err)
 	}
 	tf.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "mfa.enable", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:totp"})
 	tf.mfaNotice(ctx, a, set, "enabled", mail.MFANotice{})
 	return a, codes, nil
+}
+
+// undoEnrolment puts back the pending enrolment (and the sign-in flow's challenge) that
+// a, just written by enrol, had as before, when its recovery codes could not be stored:
+// the second factor is not left on with codes nobody has seen, and the same code
+// confirms it once the store works. The code's step stays used and the remembered
+// browsers stay forgotten. It runs on a detached context (the request may be ending)
+// and leaves an account changed again meanwhile; a failure is logged (the person can
+// then make new codes).
+func (tf *totpFactor) undoEnrolment(ctx context.Context, a, before Account) {
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), releaseTimeout)
+	defer cancel()
+	written := a
+	_, err := tf.updateGuarded(rctx, a, func(a Account) error {
+		if a.MFA.Secret != written.MFA.Secret || !a.MFA.EnabledAt.Equal(written.MFA.EnabledAt) || a.FlowSeq != written.FlowSeq {
+			return errNothingToRelease
+		}
+		return nil
+	}, func(a *Account) {
+		mfa := before.MFA
+		mfa.LastStep, mfa.BrowserEpoch = a.MFA.LastStep, a.MFA.BrowserEpoch
+		a.MFA, a.FlowSeq = mfa, before.FlowSeq
+	})
+	if err != nil && !errors.Is(err, errNothingToRelease) {
+		tf.log.ErrorContext(ctx, "second factor on without stored recovery codes", "account", a.ID, "err", err)
+	}
 }

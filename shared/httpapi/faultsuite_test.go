@@ -293,6 +293,17 @@ var writeFlows = []writeFlow{
 			return func() response { return b.giveCode(ch, map[string]any{"recovery_code": codes[0]}) }
 		},
 		after: notLocked(userID)},
+	{name: "EnrolSecondFactor",
+		prepare: func(t *testing.T, e *env) func() response {
+			e.withUser(userID, "user")
+			c := e.signedIn(userID, userPW)
+			res := c.do("POST", "/api/me/mfa/totp/setup", map[string]string{"current_password": userPW})
+			secret, _ := res.json(t)["secret"].(string)
+			return func() response {
+				return c.do("POST", "/api/me/mfa/totp/confirm", map[string]string{"code": e.code(secret, 0)})
+			}
+		},
+		after: notLocked(userID)},
 	{name: "BatchUnlock",
 		prepare: func(t *testing.T, e *env) func() response {
 			ids := []string{"a@example.com", "b@example.com"}
