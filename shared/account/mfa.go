@@ -68,12 +68,12 @@ func (s *SelfService) ConfirmTOTP(ctx context.Context, p Principal, code, ip str
 	if p.Account.MFAEnabled() {
 		return nil, codeErr(CodeMFAAlreadyEnabled)
 	}
-	_, codes, err := s.factors.authenticator.enrol(ctx, p.Account, set, code, ip, func(a Account) error {
+	_, codes, err := s.factors.authenticator.enrol(ctx, p.Account, set, code, ip, StepWrite{Guard: func(a Account) error {
 		if a.MFAEnabled() {
 			return codeErr(CodeMFAAlreadyEnabled)
 		}
 		return nil
-	}, nil)
+	}})
 	return codes, err
 }
 

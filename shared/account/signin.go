@@ -366,32 +366,9 @@ func (s *SignIn) CompleteMFA(ctx context.Context, challenge, kind string, in Ans
 	next := flow.rest()
 	next.Code = true
 	w := StepWrite{Guard: stillFlow(flow), Done: s.signedInBy(flow, remember)}
-	// A right answer that ends the sign-in: its session is stored before the write that
-	// spends the answer (w.Before), so that a failed write leaves the challenge and the
-	// answer usable (stored after, its failure used them up with no session to show).
-	var opened *Session
-	var token string
-	if len(next.Steps) == 0 {
-		w.Before = func(a Account) error {
-			tok, sess, err := openSession(ctx, s.sessions, a, s.now().UTC(), s.cfg.SessionMax, from, next.amr())
-			if err == nil {
-				token, opened = tok, &sess
-			}
-			return err
-		}
-	}
-	if a, err = f.Verify(ctx, a, set, in, from.IP, w); err != nil {
-		if opened != nil {
-			dropSession(ctx, s.sessions, s.log, *opened) // its token was never given out
-		}
-		return LoginResult{}, err
-	}
-	var res LoginResult
-	if opened != nil {
-		res = s.signedIn(ctx, a, t, token, from.IP, "ok:"+f.Kind())
-	} else { // more steps are due, or the factor stored nothing before its write
-		res, err = s.advance(ctx, a, t, next, from, "ok:"+f.Kind())
-	}
+	early := s.sessionBefore(ctx, next, from, &w)
+	a, err = f.Verify(ctx, a, set, in, from.IP, w)
+	res, err := s.finishStep(ctx, early, a, t, next, from, "ok:"+f.Kind(), err)
 	if err == nil && remember && res.Token != "" {
 		if res.RememberCookie, err = s.rememberCookie(ctx, a); err != nil {
 			return LoginResult{}, err
@@ -447,15 +424,59 @@ func (s *SignIn) ConfirmEnrolment(ctx context.Context, challenge, code string, f
 	if err != nil {
 		return LoginResult{}, err
 	}
-	a, codes, err := s.factors.authenticator.enrol(ctx, a, t.Settings.Effective(), code, from.IP, stillFlow(flow), s.signedInBy(flow, false))
+	next := flow.rest()
+	next.Code = true
+	w := StepWrite{Guard: stillFlow(flow), Done: s.signedInBy(flow, false)}
+	early := s.sessionBefore(ctx, next, from, &w)
+	a, codes, err := s.factors.authenticator.enrol(ctx, a, t.Settings.Effective(), code, from.IP, w)
+	res, err := s.finishStep(ctx, early, a, t, next, from, "ok:enrolled", err)
 	if err != nil {
 		return LoginResult{}, err
 	}
-	next := flow.rest()
-	next.Code = true
-	res, err := s.advance(ctx, a, t, next, from, "ok:enrolled")
 	res.RecoveryCodes = codes
-	return res, err
+	return res, nil
+}
+
+// earlySession is a sign-in's session stored before the write of the step that ends
+// it (sessionBefore); sess is nil until it is stored.
+type earlySession struct {
+	token string
+	sess  *Session
+}
+
+// sessionBefore sets w.Before, when next has no step left, to store the sign-in's
+// session once the step's answer is known right, before the write that spends it: a
+// failed write then leaves the challenge and the answer usable (stored after it, the
+// session's failure used them up with nothing to show).
+func (s *SignIn) sessionBefore(ctx context.Context, next flowClaims, from Client, w *StepWrite) *earlySession {
+	early := &earlySession{}
+	if len(next.Steps) == 0 {
+		w.Before = func(a Account) error {
+			token, sess, err := openSession(ctx, s.sessions, a, s.now().UTC(), s.cfg.SessionMax, from, next.amr())
+			if err == nil {
+				early.token, early.sess = token, &sess
+			}
+			return err
+		}
+	}
+	return early
+}
+
+// finishStep moves a sign-in on after a step whose write (with w from sessionBefore)
+// ended in err: a failure removes the early session (its token was never given out);
+// otherwise the sign-in is done with the early session, or advances (more steps are
+// due, or the step stored nothing before its write).
+func (s *SignIn) finishStep(ctx context.Context, early *earlySession, a Account, t Tenant, next flowClaims, from Client, how string, err error) (LoginResult, error) {
+	if err != nil {
+		if early.sess != nil {
+			dropSession(ctx, s.sessions, s.log, *early.sess)
+		}
+		return LoginResult{}, err
+	}
+	if early.sess != nil {
+		return s.signedIn(ctx, a, t, early.token, from.IP, how), nil
+	}
+	return s.advance(ctx, a, t, next, from, how)
 }
 
 // dropSession removes a session that has already ended (its epoch is past, or its token

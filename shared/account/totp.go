@@ -86,7 +86,7 @@ func (tf *totpFactor) Enrol(ctx context.Context, a Account, ip string) (any, err
 
 // ConfirmEnrolment returns the recovery codes, []string (enrol).
 func (tf *totpFactor) ConfirmEnrolment(ctx context.Context, a Account, set Settings, in Answer, ip string, w StepWrite) (Account, any, error) {
-	return tf.enrol(ctx, a, set, in.Code, ip, w.Guard, w.Done)
+	return tf.enrol(ctx, a, set, in.Code, ip, w)
 }
 
 // newEnrolment makes a fresh secret for a and seals it.
@@ -295,10 +295,11 @@ func (tf *totpFactor) beginEnrolment(ctx context.Context, a Account, ip string) 
 }
 
 // enrol confirms a's pending secret with a code from it and turns the second factor on
-// in one conditional write (with done's work, if any), then stores fresh recovery codes
-// and returns them. A wrong code is invalid_code; no pending enrolment (or a stale one)
-// is mfa_not_pending.
-func (tf *totpFactor) enrol(ctx context.Context, a Account, set Settings, code, ip string, guard func(Account) error, done func(*Account)) (Account, []string, error) {
+// in one conditional write (with w's work: w.Before first, once the code is right; then
+// w.Guard and w.Done in the write), then stores fresh recovery codes and returns them.
+// A wrong code is invalid_code; no pending enrolment (or a stale one) is
+// mfa_not_pending.
+func (tf *totpFactor) enrol(ctx context.Context, a Account, set Settings, code, ip string, w StepWrite) (Account, []string, error) {
 	code, ok := normalizeCode(code)
 	if !ok {
 		return Account{}, nil, codeErr(CodeValidation, FieldError{"code", "format"})
@@ -320,21 +321,26 @@ func (tf *totpFactor) enrol(ctx context.Context, a Account, set Settings, code, 
 	if err != nil {
 		return Account{}, nil, err
 	}
+	if w.Before != nil {
+		if err := w.Before(a); err != nil {
+			return Account{}, nil, err
+		}
+	}
 	pending := a.MFA.Pending
 	var before Account // as the write that turned it on found it
 	a, err = tf.updateGuarded(ctx, a, func(a Account) error {
 		if a.MFA.Pending != pending {
 			return codeErr(CodeMFANotPending) // another enrolment began meanwhile
 		}
-		if guard != nil {
-			return guard(a)
+		if w.Guard != nil {
+			return w.Guard(a)
 		}
 		return nil
 	}, func(a *Account) {
 		before = *a
 		a.MFA = MFA{Secret: pending, EnabledAt: now, LastStep: step, BrowserEpoch: a.MFA.BrowserEpoch + 1}
-		if done != nil {
-			done(a)
+		if w.Done != nil {
+			w.Done(a)
 		}
 	})
 	if err != nil {

@@ -304,6 +304,24 @@ var writeFlows = []writeFlow{
 			}
 		},
 		after: notLocked(userID)},
+	{name: "EnrolAtSignIn",
+		prepare: func(t *testing.T, e *env) func() response {
+			e.withUser(userID, "user")
+			owner := e.signedIn(ownerID, ownerPW)
+			tenant := owner.do("GET", "/api/admin/tenant", nil).json(t)
+			tenant["mfa_required"], tenant["confirm_password"] = true, ownerPW
+			if res := owner.do("PUT", "/api/admin/tenant", tenant); res.status != 200 {
+				t.Fatalf("require a second factor: %d %s", res.status, res.body)
+			}
+			b := e.client()
+			ch, _ := b.login(userID, userPW).json(t)["challenge"].(string)
+			res := b.do("POST", "/api/login/mfa/setup", map[string]string{"challenge": ch})
+			secret, _ := res.json(t)["secret"].(string)
+			return func() response {
+				return b.do("POST", "/api/login/mfa/confirm", map[string]string{"challenge": ch, "code": e.code(secret, 0)})
+			}
+		},
+		after: notLocked(userID)},
 	{name: "BatchUnlock",
 		prepare: func(t *testing.T, e *env) func() response {
 			ids := []string{"a@example.com", "b@example.com"}
