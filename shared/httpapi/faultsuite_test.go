@@ -147,6 +147,23 @@ func notLocked(id string) func(t *testing.T, e *env) {
 	}
 }
 
+// secondFactorOn checks that id is not locked and has its second factor on with codes
+// recovery codes.
+func secondFactorOn(id string, codes int) func(t *testing.T, e *env) {
+	return func(t *testing.T, e *env) {
+		t.Helper()
+		notLocked(id)(t, e)
+		a := e.account(id)
+		hashes, err := e.store.RecoveryCodes(context.Background(), a.TenantID, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !a.MFAEnabled() || len(hashes) != codes {
+			t.Fatalf("%s: second factor on %v with %d recovery codes, want on with %d", id, a.MFAEnabled(), len(hashes), codes)
+		}
+	}
+}
+
 // signsIn checks that id signs in with one of pws and is not locked.
 func signsIn(id string, pws ...string) func(t *testing.T, e *env) {
 	return func(t *testing.T, e *env) {
@@ -283,7 +300,7 @@ var writeFlows = []writeFlow{
 			ch := b.mfaLogin(userID, userPW)
 			return func() response { return b.giveCode(ch, map[string]any{"code": e.code(secret, 0)}) }
 		},
-		after: notLocked(userID)},
+		after: secondFactorOn(userID, account.RecoveryCodeN)},
 	{name: "RecoveryCodeStep",
 		prepare: func(t *testing.T, e *env) func() response {
 			e.withUser(userID, "user")
@@ -292,7 +309,7 @@ var writeFlows = []writeFlow{
 			ch := b.mfaLogin(userID, userPW)
 			return func() response { return b.giveCode(ch, map[string]any{"recovery_code": codes[0]}) }
 		},
-		after: notLocked(userID)},
+		after: secondFactorOn(userID, account.RecoveryCodeN-1)},
 	{name: "EnrolSecondFactor",
 		prepare: func(t *testing.T, e *env) func() response {
 			e.withUser(userID, "user")
@@ -303,7 +320,7 @@ var writeFlows = []writeFlow{
 				return c.do("POST", "/api/me/mfa/totp/confirm", map[string]string{"code": e.code(secret, 0)})
 			}
 		},
-		after: notLocked(userID)},
+		after: secondFactorOn(userID, account.RecoveryCodeN)},
 	{name: "EnrolAtSignIn",
 		prepare: func(t *testing.T, e *env) func() response {
 			e.withUser(userID, "user")
@@ -321,7 +338,7 @@ var writeFlows = []writeFlow{
 				return b.do("POST", "/api/login/mfa/confirm", map[string]string{"challenge": ch, "code": e.code(secret, 0)})
 			}
 		},
-		after: notLocked(userID)},
+		after: secondFactorOn(userID, account.RecoveryCodeN)},
 	{name: "BatchUnlock",
 		prepare: func(t *testing.T, e *env) func() response {
 			ids := []string{"a@example.com", "b@example.com"}
