@@ -21,7 +21,7 @@ import (
 type queue struct {
 	runner     *bulk.Runner
 	maxReceive int
-	once       bool // deliver each part once (no duplicate on purpose)
+	once       bool                                      // deliver each part once (no duplicate on purpose)
 	kill       func(chunk, delivery int) context.Context // a delivery's context; nil: the test's
 
 	mu       sync.Mutex
