@@ -24,6 +24,7 @@ const KAGIYA_ERRORS = {
   "confirmation_password_not_set": { status: 409, ja: "確認用パスワードが設定されていないか、変更が必要です。「セキュリティ」画面で確認用パスワードを設定してください。", en: "You have no confirmation password yet, or must replace the one you were given. Set your confirmation password on the security page." },
   "confirmation_locked": { status: 403, ja: "確認用パスワードの誤りが続いたため、確認用パスワードが利用停止になりました。管理者に解除を依頼してください。ログインパスワードは引き続き使えます。", en: "Too many wrong confirmation passwords: your confirmation password is locked. Ask your administrator to release it. Your sign-in password still works." },
   "network_not_allowed": { status: 403, ja: "このネットワークからは利用できません。組織で許可されたネットワークから接続するか、管理者にお問い合わせください。", en: "You cannot use this service from this network. Connect from a network your organization allows, or contact your administrator." },
+  "passkey_rejected": { status: 400, ja: "パスキーを確認できませんでした。もう一度お試しください。", en: "The passkey could not be verified. Please try again." },
   "not_invited": { status: 409, ja: "このアカウントは招待中ではありません。", en: "This account is not waiting for an invitation." },
   "invalid_service_credential": { status: 401, ja: "サービス認証情報が正しくないか、失効しています。", en: "The service credential is missing, wrong or revoked." },
   "csrf": { status: 403, ja: "画面を再読み込みしてから、もう一度お試しください。", en: "Reload the page and try again." },

@@ -29,6 +29,7 @@ import (
 	"github.com/kagiya/kagiya/shared/idp"
 	"github.com/kagiya/kagiya/shared/mail"
 	"github.com/kagiya/kagiya/shared/outbox"
+	"github.com/kagiya/kagiya/shared/passkey"
 	"github.com/kagiya/kagiya/shared/password"
 	"github.com/kagiya/kagiya/site"
 	sitebuild "github.com/kagiya/kagiya/site/build"
@@ -186,9 +187,15 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	if o.wrapStore != nil {
 		accounts = o.wrapStore(accounts)
 	}
+	// Browsers take no IP address as a passkey's relying party: passkeys belong to
+	// http://localhost:PORT, where the same server answers.
+	rp, err := passkey.New(passkeyOrigin(ln.Addr()), account.SecretKey(store, account.PasskeyKeyName), time.Now)
+	if err != nil {
+		return err
+	}
 	svc, err := account.New(account.Deps{Store: accounts, Mailer: mailer, Templates: tmpl,
 		Now: time.Now, Log: log, SiteURL: siteURL, SealKey: account.StaticKey(sealKey), Resolver: resolver(o.dns),
-		Relying: federation.New(federation.Config{AllowLoopback: true}), LoopbackIssuers: true}, cfg) // identity providers on this machine may use http
+		Relying: federation.New(federation.Config{AllowLoopback: true}), LoopbackIssuers: true, RP: rp}, cfg) // identity providers on this machine may use http
 	if err != nil {
 		return err
 	}
@@ -249,7 +256,7 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
-	log.Info("kagiya local server", "url", siteURL, "data", o.data)
+	log.Info("kagiya local server", "url", siteURL, "passkeys_url", passkeyOrigin(ln.Addr()), "data", o.data)
 	has, err := hasTenants()
 	if err != nil {
 		return err
@@ -270,6 +277,15 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	}
 	log.Info("stopped")
 	return nil
+}
+
+// passkeyOrigin is the origin passkeys use locally: localhost at the server's port.
+func passkeyOrigin(addr net.Addr) string {
+	port := 0
+	if a, ok := addr.(*net.TCPAddr); ok {
+		port = a.Port
+	}
+	return fmt.Sprintf("http://localhost:%d", port)
 }
 
 // keyFile returns the 32-byte key in path, made (random, readable by this user only) on

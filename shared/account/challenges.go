@@ -39,7 +39,8 @@ type flowClaims struct {
 	Issued  int64    `json:"i"`           // unix nanoseconds
 	Expires int64    `json:"e"`           // unix seconds
 	Device  string   `json:"d,omitempty"` // the known browser the password came from, if any
-	Code    bool     `json:"c,omitempty"` // a second-factor code (or recovery code) was given in this flow
+	Code    bool     `json:"c,omitempty"` // a second factor (a code, a recovery code, a passkey) was given after the password
+	Key     string   `json:"k,omitempty"` // a passkey was given in this flow: its amr ("hwk", "swk")
 	IdP     bool     `json:"f,omitempty"` // the person signed in at the tenant's identity provider
 }
 
@@ -50,15 +51,15 @@ func flowMAC(key, payload []byte) []byte {
 	return m.Sum(nil)
 }
 
-// newChallenge signs a challenge for a's flow with steps still due.
-func (ch *challenges) newChallenge(ctx context.Context, a Account, steps []string, reason, device string) (string, error) {
+// newChallenge signs a challenge for a's flow with next's steps still due.
+func (ch *challenges) newChallenge(ctx context.Context, a Account, next flowClaims) (string, error) {
 	key, err := ch.keys.get(ctx)
 	if err != nil {
 		return "", err
 	}
 	now := ch.now().UTC()
-	payload, err := json.Marshal(flowClaims{Account: a.ID, Tenant: a.TenantID, Steps: steps, Reason: reason, Seq: a.FlowSeq,
-		Issued: now.UnixNano(), Expires: now.Add(ChallengeTTL).Unix(), Device: device})
+	payload, err := json.Marshal(flowClaims{Account: a.ID, Tenant: a.TenantID, Steps: next.Steps, Reason: next.Reason, Seq: a.FlowSeq,
+		Issued: now.UnixNano(), Expires: now.Add(ChallengeTTL).Unix(), Device: next.Device, Key: next.Key})
 	if err != nil {
 		return "", fmt.Errorf("challenge: %w", err)
 	}

@@ -26,6 +26,7 @@ import (
 const (
 	KindTOTP         = "totp"
 	KindRecoveryCode = "recovery_code"
+	KindPasskey      = "passkey"
 )
 
 // Factor is one kind of second factor.
@@ -94,14 +95,15 @@ type factors struct {
 	list          []Factor
 	authenticator *totpFactor
 	recoveryCodes *recoveryCodes
+	passkey       *passkeyFactor
 	log           *slog.Logger
 }
 
 // newFactors builds the factors from the components they use.
-func newFactors(as *accountStore, au *auditor, n *notifier, th *throttles, seal *sealer, codes RecoveryCodes, log *slog.Logger, now func() time.Time) *factors {
+func newFactors(as *accountStore, au *auditor, n *notifier, th *throttles, seal *sealer, codes RecoveryCodes, pk *passkeyFactor, log *slog.Logger, now func() time.Time) *factors {
 	app := &totpFactor{accountStore: as, auditor: au, notifier: n, seal: seal, recovery: codes, log: log, now: now}
 	rc := &recoveryCodes{accountStore: as, auditor: au, notifier: n, throttles: th, recovery: codes, log: log}
-	return &factors{list: []Factor{app, rc}, authenticator: app, recoveryCodes: rc, log: log}
+	return &factors{list: []Factor{app, rc, pk}, authenticator: app, recoveryCodes: rc, passkey: pk, log: log}
 }
 
 // byKind returns the factor of kind.

@@ -84,6 +84,9 @@ type Deps struct {
 	// LoopbackIssuers lets identity providers on loopback hosts use http (the local
 	// server only).
 	LoopbackIssuers bool
+	// RP is the WebAuthn relying party of the site's origin (shared/passkey); nil: the
+	// passkey endpoints answer unavailable.
+	RP PasskeyRP
 }
 
 // The accounts' work is split by flow: SignIn, Recovery, SelfService, Admin, Bulk and
@@ -261,7 +264,8 @@ func New(d Deps, cfg Config) (*Flows, error) {
 	idps := &idpDirectory{domains: st, creds: st}
 	lm := &linkMailer{accountStore: as, links: li, notifier: no, auditor: au, domainHolders: dh, idpDirectory: idps, siteURL: siteURL, now: now}
 	seal := &sealer{load: d.SealKey}
-	fs := newFactors(as, au, no, th, seal, st, log, now)
+	pk := &passkeyFactor{accountStore: as, auditor: au, notifier: no, tenantCache: tenants, store: st, rp: d.RP, log: log, now: now}
+	fs := newFactors(as, au, no, th, seal, st, pk, log, now)
 	ad := &admitter{settings: tenants.settingsOf, now: now, rules: admissionRules}
 	signIn := &SignIn{auditor: au, notifier: no, tenantCache: tenants, throttles: th, lockout: lo, passwords: pw, devices: dv,
 		challenges: ch, admitter: ad, factors: fs, accounts: st, attempts: st, tenants: st, logins: st, sessions: st, schema: st,

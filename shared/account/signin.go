@@ -240,7 +240,7 @@ func (s *SignIn) advance(ctx context.Context, a Account, t Tenant, next flowClai
 		}
 		return s.signedIn(ctx, a, t, token, ip, how), nil
 	}
-	challenge, err := s.newChallenge(ctx, a, steps, next.Reason, next.Device)
+	challenge, err := s.newChallenge(ctx, a, next)
 	if err != nil {
 		return LoginResult{}, err
 	}
@@ -266,14 +266,19 @@ func (s *SignIn) signedIn(ctx context.Context, a Account, t Tenant, token, ip, h
 // amr is how flow c's sign-in was authenticated (RFC 8176): the password (or the
 // provider, whose own factors are its to name), and a code.
 func (c flowClaims) amr() []string {
-	amr := []string{"pwd"}
+	first := "pwd"
 	if c.IdP {
-		amr = []string{"fed"}
+		first = "fed"
 	}
-	if c.Code {
-		amr = append(amr, "otp", "mfa")
+	switch {
+	case c.Key != "" && c.Code: // a passkey as the second factor
+		return []string{first, c.Key, "mfa"}
+	case c.Key != "": // a passkey alone: both factors
+		return []string{c.Key, "mfa"}
+	case c.Code:
+		return []string{first, "otp", "mfa"}
 	}
-	return amr
+	return []string{first}
 }
 
 // rest is what is left of flow c once its first step is done.
@@ -365,6 +370,9 @@ func (s *SignIn) CompleteMFA(ctx context.Context, challenge, kind string, in Ans
 	remember = remember && *set.RememberBrowserDays > 0
 	next := flow.rest()
 	next.Code = true
+	if f.Kind() == KindPasskey {
+		next.Key = passkeyAMR(in.Response) // its amr, from the authenticator data Verify checks
+	}
 	w := StepWrite{Guard: stillFlow(flow), Done: s.signedInBy(flow, remember)}
 	early := s.sessionBefore(ctx, next, from, &w)
 	a, err = f.Verify(ctx, a, set, in, from.IP, w)

@@ -43,6 +43,7 @@ var table = []Entry{
 	{"confirmation_password_not_set", http.StatusConflict, "確認用パスワードが設定されていないか、変更が必要です。「セキュリティ」画面で確認用パスワードを設定してください。", "You have no confirmation password yet, or must replace the one you were given. Set your confirmation password on the security page."},
 	{"confirmation_locked", http.StatusForbidden, "確認用パスワードの誤りが続いたため、確認用パスワードが利用停止になりました。管理者に解除を依頼してください。ログインパスワードは引き続き使えます。", "Too many wrong confirmation passwords: your confirmation password is locked. Ask your administrator to release it. Your sign-in password still works."},
 	{"network_not_allowed", http.StatusForbidden, "このネットワークからは利用できません。組織で許可されたネットワークから接続するか、管理者にお問い合わせください。", "You cannot use this service from this network. Connect from a network your organization allows, or contact your administrator."},
+	{"passkey_rejected", http.StatusBadRequest, "パスキーを確認できませんでした。もう一度お試しください。", "The passkey could not be verified. Please try again."},
 	{"not_invited", http.StatusConflict, "このアカウントは招待中ではありません。", "This account is not waiting for an invitation."},
 	{"invalid_service_credential", http.StatusUnauthorized, "サービス認証情報が正しくないか、失効しています。", "The service credential is missing, wrong or revoked."},
 	{"csrf", http.StatusForbidden, "画面を再読み込みしてから、もう一度お試しください。", "Reload the page and try again."},

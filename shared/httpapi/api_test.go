@@ -20,6 +20,7 @@ import (
 	"github.com/kagiya/kagiya/shared/bulk"
 	"github.com/kagiya/kagiya/shared/httpapi"
 	"github.com/kagiya/kagiya/shared/mail"
+	"github.com/kagiya/kagiya/shared/passkey"
 	"github.com/kagiya/kagiya/shared/password"
 	"github.com/kagiya/kagiya/shared/store/boltstore"
 )
@@ -117,6 +118,12 @@ func newEnvOn(t testing.TB, st account.Store, opts ...option) *env {
 			SealKey: account.StaticKey(testSealKey)},
 		floor: time.Millisecond,
 	}
+	// Passkeys of the site https://id.example.com, on the test clock.
+	rp, err := passkey.New(su.deps.SiteURL, account.SecretKey(st, account.PasskeyKeyName), clk.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	su.deps.RP = rp
 	for _, o := range opts {
 		o(&su)
 	}

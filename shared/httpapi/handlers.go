@@ -208,6 +208,7 @@ type accountView struct {
 	MFALocked       bool   `json:"mfa_locked"`
 	// ConfirmationLocked: the separate confirmation password is locked.
 	ConfirmationLocked bool       `json:"confirmation_locked"`
+	Passkeys           int        `json:"passkeys"`
 	Invited            bool       `json:"invited"`
 	MailSuppressed     string     `json:"mail_suppressed,omitempty"` // "bounce" or "complaint": mail to it stopped arriving
 	State              []string   `json:"state"`                     // every state of account.States that holds
@@ -236,7 +237,7 @@ func view(acc account.Account, s account.Settings, now time.Time) accountView {
 		}
 	}
 	return accountView{AccountID: acc.ID, LoginID: acc.LoginID, Role: string(acc.Role), Locked: acc.Locked(), Disabled: acc.Disabled, ForceChange: acc.ForceChange,
-		PasswordExpired: !exp.IsZero() && !now.Before(exp), MFAEnabled: acc.MFAEnabled(), MFALocked: acc.MFALocked(), ConfirmationLocked: acc.ConfirmationLocked(), Invited: acc.Invited(), MailSuppressed: acc.MailSuppressed, State: states, QuotaGB: acc.QuotaGB, Comment: acc.Comment,
+		PasswordExpired: !exp.IsZero() && !now.Before(exp), MFAEnabled: acc.MFAEnabled(), MFALocked: acc.MFALocked(), ConfirmationLocked: acc.ConfirmationLocked(), Passkeys: acc.Passkeys, Invited: acc.Invited(), MailSuppressed: acc.MailSuppressed, State: states, QuotaGB: acc.QuotaGB, Comment: acc.Comment,
 		LastLoginAt: timePtr(acc.LastLoginAt), CreatedAt: timePtr(acc.CreatedAt), LoginMethod: loginMethod(acc)}
 }
 

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"time"
@@ -58,10 +59,11 @@ type codesView struct {
 
 func (a *api) handleLoginMFA() http.Handler {
 	type request struct {
-		Challenge       string `json:"challenge"`
-		Code            string `json:"code"`
-		RecoveryCode    string `json:"recovery_code"`
-		RememberBrowser bool   `json:"remember_browser"`
+		Challenge       string          `json:"challenge"`
+		Code            string          `json:"code"`
+		RecoveryCode    string          `json:"recovery_code"`
+		RememberBrowser bool            `json:"remember_browser"`
+		Credential      json.RawMessage `json:"credential"` // a passkey's AuthenticationResponseJSON
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
@@ -73,6 +75,16 @@ func (a *api) handleLoginMFA() http.Handler {
 		switch {
 		case req.Challenge == "":
 			fields = append(fields, account.FieldError{Field: "challenge", Code: "required"})
+		case len(req.Credential) > 0 && (req.Code != "" || req.RecoveryCode != ""):
+			fields = append(fields, account.FieldError{Field: "credential", Code: "one_of"})
+		case len(req.Credential) > 0:
+			res, err := a.svc.SignIn.CompleteMFA(r.Context(), req.Challenge, account.KindPasskey, account.Answer{Response: req.Credential}, false, a.client(r))
+			if err != nil {
+				a.fail(w, r, err)
+				return
+			}
+			a.signIn(w, res)
+			return
 		case req.Code == "" && req.RecoveryCode == "":
 			fields = append(fields, account.FieldError{Field: "code", Code: "required"})
 		case req.Code != "" && req.RecoveryCode != "":

@@ -152,7 +152,16 @@ func Build(ctx context.Context, getenv func(string) string, parts Parts) (Env, e
 	if parts.Mail != nil {
 		mailer = parts.Mail(CallConfig(awsCfg), getenv("MAIL_QUEUE_URL"))
 	}
+	var rp account.PasskeyRP
+	if parts.Passkeys != nil {
+		// A site whose host is an IP address can have no passkeys: the rest still works.
+		if rp, err = parts.Passkeys(cfg.SiteURL, account.SecretKey(store, account.PasskeyKeyName), time.Now); err != nil {
+			log.WarnContext(ctx, "passkeys unavailable", "err", err)
+			rp = nil
+		}
+	}
 	svc, err := account.New(account.Deps{
+		RP:        rp,
 		SealKey:   sealKey,
 		Store:     store,
 		Mailer:    mailer,
@@ -194,6 +203,9 @@ type Parts struct {
 	// Relying signs people in through their tenant's identity provider (the sign-in
 	// function: package federation; the others do not link it).
 	Relying account.Relying
+	// Passkeys builds the WebAuthn relying party of the site's origin (the sign-in
+	// function: shared/passkey's New; the others do not link WebAuthn).
+	Passkeys func(origin string, key func(context.Context) ([]byte, error), now func() time.Time) (account.PasskeyRP, error)
 }
 
 // Handler builds the API handler from the environment and the Lambda's AWS credentials.

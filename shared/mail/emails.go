@@ -23,7 +23,7 @@ type Email interface {
 // kinds returns an empty value of every kind of email.
 func kinds() []Email {
 	return []Email{&PasswordChanged{}, &LockNotice{}, &PasswordReset{}, &BulkSummary{}, &NewDevice{},
-		&Invitation{}, &EmailChange{}, &MFANotice{}, &PrivilegedAccount{}, &AppPassword{}, &ConfirmationNotice{}, &LoginMethodChanged{}}
+		&Invitation{}, &EmailChange{}, &MFANotice{}, &PrivilegedAccount{}, &AppPassword{}, &ConfirmationNotice{}, &LoginMethodChanged{}, &Passkey{}}
 }
 
 // PasswordChanged says that the account's password was changed.
@@ -166,3 +166,15 @@ type AppPassword struct {
 }
 
 func (*AppPassword) kind() string { return "app_password" }
+
+// Passkey says that a passkey was added to the account or removed from it; Event is
+// added or removed.
+type Passkey struct {
+	Recipient
+	Event string
+	Name  string // the passkey's name
+	When  string
+	IP    string
+}
+
+func (*Passkey) kind() string { return "passkey" }

@@ -26,6 +26,7 @@ func samples(s, url string) []Email {
 		&AppPassword{Name: s, When: s, IP: s},
 		&ConfirmationNotice{Event: "locked", When: s, Failures: 5},
 		&LoginMethodChanged{IdP: s, When: s},
+		&Passkey{Event: "added", Name: s, When: s, IP: s},
 	}
 }
 

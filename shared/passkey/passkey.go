@@ -26,7 +26,7 @@ import (
 // ErrRejected: what the browser sent does not prove a passkey (malformed, another
 // origin or relying party, a bad signature, an unknown credential, a used or expired
 // challenge, a counter that went back). The wrapped detail is for logs only.
-var ErrRejected = errors.New("passkey rejected")
+var ErrRejected = account.ErrPasskeyRejected
 
 func reject(detail string) error { return fmt.Errorf("%w: %s", ErrRejected, detail) }
 
@@ -79,11 +79,9 @@ func (rp *RP) RPID() string { return rp.wa.Config.RPID }
 
 // User is the account a ceremony is for. Its account ID is the WebAuthn user handle, so
 // a passkey of an account deleted and made again never signs the new one in.
-type User struct {
-	AccountID string
-	TenantID  string
-	LoginID   string
-}
+type User = account.PasskeyUser
+
+var _ account.PasskeyRP = (*RP)(nil)
 
 // user is a User as go-webauthn sees it, with the passkeys it may use.
 type user struct {
@@ -165,15 +163,16 @@ func (rp *RP) RegistrationOptions(ctx context.Context, u User, bind string, exis
 
 // Register checks a RegistrationResponseJSON against the options RegistrationOptions made
 // for u and bind, and returns the new passkey (without its name and creation time, which
-// are the caller's). One of existing's credentials again is rejected.
+// are the caller's). One of existing's credentials again is rejected. The new passkey
+// has answered no sign-in challenge yet (ChallengeAt 0): a registration's challenge is
+// of another purpose and signs no one in.
 func (rp *RP) Register(ctx context.Context, u User, bind string, existing []account.Passkey, response []byte) (account.Passkey, error) {
 	parsed, err := protocol.ParseCredentialCreationResponseBytes(response)
 	if err != nil {
 		return account.Passkey{}, reject("registration: " + detail(err))
 	}
 	challenge := parsed.Response.CollectedClientData.Challenge
-	issued, err := rp.open(ctx, challenge, purposeRegister, u.AccountID+"\x00"+bind)
-	if err != nil {
+	if _, err := rp.open(ctx, challenge, purposeRegister, u.AccountID+"\x00"+bind); err != nil {
 		return account.Passkey{}, err
 	}
 	cred, err := rp.wa.CreateCredential(user{User: u}, rp.session(challenge, []byte(u.AccountID), nil), parsed)
@@ -188,7 +187,7 @@ func (rp *RP) Register(ctx context.Context, u User, bind string, existing []acco
 	p := account.Passkey{ID: account.PasskeyID(cred.ID), TenantID: u.TenantID, AccountID: u.AccountID,
 		CredentialID: cred.ID, PublicKey: cred.PublicKey, SignCount: cred.Authenticator.SignCount,
 		BackupEligible: cred.Flags.BackupEligible, BackupState: cred.Flags.BackupState,
-		AAGUID: cred.Authenticator.AAGUID, AttestationFormat: cred.AttestationFormat, ChallengeAt: issued}
+		AAGUID: cred.Authenticator.AAGUID, AttestationFormat: cred.AttestationFormat}
 	for _, t := range cred.Transport {
 		p.Transports = append(p.Transports, string(t))
 	}
@@ -211,14 +210,14 @@ func (rp *RP) LoginOptions(ctx context.Context) (challenge string, options json.
 	return base64.RawURLEncoding.EncodeToString(c), options, err
 }
 
-// Find returns the passkey id of the account that an assertion names (its user handle);
-// account.ErrNotFound if there is none.
-type Find func(ctx context.Context, accountID, id string) (account.Passkey, error)
-
 // Login checks an AuthenticationResponseJSON of a sign-in with a passkey alone, made with
 // challenge (from LoginOptions), and returns the passkey it proves with the use to
-// record (account.Passkeys.UsePasskey, which refuses a challenge already used).
-func (rp *RP) Login(ctx context.Context, challenge string, response []byte, find Find) (account.Passkey, account.PasskeyUse, error) {
+// record (account.Passkeys.UsePasskey, which refuses a challenge already used). find
+// returns the passkey id of the account an assertion names (its user handle),
+// account.ErrNotFound if there is none. A rejected assertion of a passkey that was found
+// returns that passkey beside the error, so that the caller can audit the attempt under
+// its account.
+func (rp *RP) Login(ctx context.Context, challenge string, response []byte, find func(ctx context.Context, accountID, id string) (account.Passkey, error)) (account.Passkey, account.PasskeyUse, error) {
 	parsed, err := protocol.ParseCredentialRequestResponseBytes(response)
 	if err != nil {
 		return account.Passkey{}, account.PasskeyUse{}, reject("login: " + detail(err))
@@ -251,9 +250,13 @@ func (rp *RP) Login(ctx context.Context, challenge string, response []byte, find
 		if lookupErr != nil && !errors.Is(lookupErr, account.ErrNotFound) {
 			return account.Passkey{}, account.PasskeyUse{}, fmt.Errorf("passkey lookup: %w", lookupErr)
 		}
-		return account.Passkey{}, account.PasskeyUse{}, reject("login: " + detail(err))
+		return found, account.PasskeyUse{}, reject("login: " + detail(err))
 	}
-	return rp.used(found, cred, issued)
+	p, use, err := rp.used(found, cred, issued)
+	if err != nil {
+		return found, use, err
+	}
+	return p, use, nil
 }
 
 // FactorOptions are the PublicKeyCredentialRequestOptionsJSON of a passkey as the second
@@ -305,9 +308,13 @@ func (rp *RP) Factor(ctx context.Context, u User, bind string, passkeys []accoun
 	}
 	cred, err := rp.wa.ValidateLogin(user{User: u, creds: creds}, rp.session(challenge, []byte(u.AccountID), allowed), parsed)
 	if err != nil {
-		return account.Passkey{}, account.PasskeyUse{}, reject("second factor: " + detail(err))
+		return found, account.PasskeyUse{}, reject("second factor: " + detail(err))
 	}
-	return rp.used(found, cred, issued)
+	p, use, err := rp.used(found, cred, issued)
+	if err != nil {
+		return found, use, err
+	}
+	return p, use, nil
 }
 
 // used is what a verified assertion changes: a counter that did not move on (while the
