@@ -1404,4 +1404,66 @@ Object.assign(KAGIYA_STRINGS.en, {
   "audit.a.confirmation.unlock": "Confirmation password released",
   "audit.d.confirmation_password": "wrong confirmation password",
   "audit.d.network_not_allowed": "from a network not allowed",
+
+// Passkeys (issue 20): the security page's list, the sign-in page's button and the
+// second factor's passkey.
+Object.assign(KAGIYA_STRINGS.ja, {
+  "passkey.title": "パスキー",
+  "passkey.lead": "パスキーは、スマートフォンやパソコンの画面ロック（指紋、顔、PIN）でログインする方法です。パスワードを入力せずにログインでき、偽のサイトでは使えません。パスワードでログインしたあとの2段階認証にも使えます。",
+  "passkey.empty": "パスキーはまだありません。",
+  "passkey.add_title": "パスキーを追加する",
+  "passkey.name": "名前（例: 仕事用の iPhone）",
+  "passkey.name_required": "パスキーの名前を入力してください。",
+  "passkey.add": "パスキーを追加する",
+  "passkey.added": "パスキー「{name}」を追加しました。",
+  "passkey.already": "このパスキーはすでに登録されています。",
+  "passkey.rename": "名前を変更",
+  "passkey.new_name": "新しい名前",
+  "passkey.renamed": "名前を「{name}」に変更しました。",
+  "passkey.remove": "削除",
+  "passkey.remove_confirm": "「{name}」を削除すると、このパスキーではログインできなくなります。",
+  "passkey.remove_ok": "削除する",
+  "passkey.removed": "パスキー「{name}」を削除しました。",
+  "passkey.unsupported": "このブラウザーはパスキーに対応していません。",
+  "passkey.cancelled": "パスキーの操作が取り消されたか、時間切れになりました。もう一度お試しください。",
+  "passkey.signin": "パスキーでログイン",
+  "passkey.signin_failed": "パスキーでログインできませんでした。別のパスキーを選ぶか、パスワードでログインしてください。",
+  "passkey.step_lead": "登録したパスキーで本人確認をしてください。",
+  "passkey.use": "パスキーを使う",
+  "field.credential": "パスキー",
+});
+Object.assign(KAGIYA_STRINGS.en, {
+  "passkey.title": "Passkeys",
+  "passkey.lead": "A passkey signs you in with your phone's or computer's screen lock (fingerprint, face, PIN), without typing a password, and it does not work on a fake site. It also serves as the second factor after your password.",
+  "passkey.empty": "You have no passkeys.",
+  "passkey.add_title": "Add a passkey",
+  "passkey.name": "Name (for example: my work iPhone)",
+  "passkey.name_required": "Give the passkey a name.",
+  "passkey.add": "Add a passkey",
+  "passkey.added": "The passkey “{name}” is added.",
+  "passkey.already": "This passkey is added already.",
+  "passkey.rename": "Rename",
+  "passkey.new_name": "New name",
+  "passkey.renamed": "Renamed to “{name}”.",
+  "passkey.remove": "Remove",
+  "passkey.remove_confirm": "Once “{name}” is removed, it no longer signs you in.",
+  "passkey.remove_ok": "Remove it",
+  "passkey.removed": "The passkey “{name}” is removed.",
+  "passkey.unsupported": "This browser does not support passkeys.",
+  "passkey.cancelled": "The passkey was cancelled or the time ran out. Please try again.",
+  "passkey.signin": "Sign in with a passkey",
+  "passkey.signin_failed": "That passkey did not sign you in. Choose another passkey, or sign in with your password.",
+  "passkey.step_lead": "Confirm it is you with one of your passkeys.",
+  "passkey.use": "Use a passkey",
+  "field.credential": "passkey",
+});
+
+// The audit log's words for passkeys (issue 20).
+Object.assign(KAGIYA_STRINGS.ja, {
+  "audit.a.passkey.add": "パスキーの追加", "audit.a.passkey.rename": "パスキーの名前の変更", "audit.a.passkey.remove": "パスキーの削除",
+  "audit.d.passkey": "パスキー",
+});
+Object.assign(KAGIYA_STRINGS.en, {
+  "audit.a.passkey.add": "Passkey added", "audit.a.passkey.rename": "Passkey renamed", "audit.a.passkey.remove": "Passkey removed",
+  "audit.d.passkey": "passkey",
 });

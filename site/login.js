@@ -1,7 +1,8 @@
 "use strict";
-// The sign-in page walks a sign-in flow: the password, then whatever step the answer
-// names (a password change, a code from the authenticator app, an enrolment the tenant
-// requires), each with the flow's challenge, until the answer is "ok".
+// The sign-in page walks a sign-in flow: the password or a passkey, then whatever step
+// the answer names (a password change, a code from the authenticator app or a passkey,
+// an enrolment the tenant requires), each with the flow's challenge, until the answer is
+// "ok".
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.getElementById("signin-form");
   const msg = document.getElementById("signin-message");
@@ -100,10 +101,19 @@ document.addEventListener("DOMContentLoaded", () => {
         document.getElementById("change_password").focus();
         return;
       }
-      case "mfa_required":
+      case "mfa_required": {
         show("mfa-section");
-        document.getElementById("mfa_code").focus();
+        // The ways the account has: a code (or a recovery code), a passkey, or both.
+        const methods = res.methods || ["totp", "recovery_code"];
+        const codes = methods.includes("totp");
+        document.getElementById("passkey-fields").hidden = !methods.includes("passkey");
+        document.getElementById("totp-fields").hidden = !codes;
+        document.getElementById("remember-label").hidden = !codes;
+        document.getElementById("mfa-submit").parentElement.hidden = !codes;
+        document.getElementById("use-recovery").parentElement.hidden = !codes;
+        document.getElementById(codes ? "mfa_code" : "mfa-passkey").focus();
         return;
+      }
       case "mfa_enrollment_required": {
         show("enrol-section");
         const e = await api("POST", "/api/login/mfa/setup", { challenge });
@@ -204,6 +214,65 @@ document.addEventListener("DOMContentLoaded", () => {
       throw e;
     }
   }));
+
+  // A passkey as the second factor: options bound to the flow's challenge, then the
+  // browser's passkey, then the step.
+  const mfaPasskey = document.getElementById("mfa-passkey");
+  mfaPasskey.addEventListener("click", async () => {
+    mfaPasskey.disabled = true;
+    showMessage(mfaMsg, "", false);
+    try {
+      const o = await api("POST", "/api/login/mfa/passkey-options", { challenge });
+      const credential = await getPasskey(o.public_key);
+      await route(await api("POST", "/api/login/mfa", { challenge, credential }));
+    } catch (e) {
+      if (e.code === "invalid_token") { showMessage(mfaMsg, t("mfa.start_again"), true); show("signin-form"); form.password.value = ""; return; }
+      showMessage(mfaMsg, passkeyError(e, "passkey.signin_failed"), true);
+    } finally {
+      mfaPasskey.disabled = false;
+    }
+  });
+
+  // A passkey alone: the button, and the browser's autofill of the login ID field
+  // (conditional UI) where the browser offers it. Each attempt asks for a new challenge.
+  const passkeyButton = document.getElementById("passkey-signin");
+  const passkeyMsg = document.getElementById("passkey-signin-message");
+  let autofill = null; // the pending autofill request's AbortController
+  const passkeyLogin = async (mediation, signal) => {
+    const o = await api("POST", "/api/login/passkey/options", {});
+    const credential = await getPasskey(o.public_key, mediation, signal);
+    if (!credential) return;
+    await route(await api("POST", "/api/login/passkey", { challenge: o.challenge, credential }));
+  };
+  const offerAutofill = async () => {
+    if (!passkeysAvailable() || typeof PublicKeyCredential.isConditionalMediationAvailable !== "function" ||
+        !(await PublicKeyCredential.isConditionalMediationAvailable())) return;
+    const ctl = new AbortController();
+    autofill = ctl;
+    try {
+      await passkeyLogin("conditional", ctl.signal);
+    } catch (e) {
+      if (ctl.signal.aborted) return; // the button took over
+      showMessage(passkeyMsg, passkeyError(e, "passkey.signin_failed"), true);
+      autofill = null;
+      offerAutofill();
+    }
+  };
+  if (!passkeysAvailable()) document.getElementById("passkey-signin-area").hidden = true;
+  passkeyButton.addEventListener("click", async () => {
+    passkeyButton.disabled = true;
+    showMessage(passkeyMsg, "", false);
+    if (autofill) { autofill.abort(); autofill = null; }
+    try {
+      await passkeyLogin();
+    } catch (e) {
+      showMessage(passkeyMsg, passkeyError(e, "passkey.signin_failed"), true);
+      offerAutofill();
+    } finally {
+      passkeyButton.disabled = false;
+    }
+  });
+  if (!oidcReturn || params.get("prompt") !== "none") offerAutofill();
 
   const enrolForm = document.getElementById("enrol-form");
   enrolForm.addEventListener("submit", submitting(enrolForm, document.getElementById("enrol-submit"), document.getElementById("enrol-message"), async () => {

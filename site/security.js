@@ -1,7 +1,7 @@
 "use strict";
 // The person's security page: the second factor's state, turning it on (QR code, a code
 // to confirm, the recovery codes), new recovery codes, forgetting remembered browsers,
-// turning it off.
+// turning it off; passkeys (passkeys.js).
 document.addEventListener("DOMContentLoaded", async () => {
   const msg = document.getElementById("message");
   const codes = document.getElementById("codes-section");
@@ -117,6 +117,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   });
 
   if (!(await me())) return;
+  passkeySection(document.getElementById("passkeys"));
   credentialSection({
     root: document.getElementById("app-passwords"),
     list: async () => (await api("GET", "/api/me/app-passwords")).app_passwords

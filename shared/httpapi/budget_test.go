@@ -22,6 +22,7 @@ import (
 
 	"github.com/kagiya/kagiya/shared/account"
 	"github.com/kagiya/kagiya/shared/auditarchive"
+	"github.com/kagiya/kagiya/shared/passkey/passkeytest"
 	"github.com/kagiya/kagiya/shared/store/dynamostore"
 )
 
@@ -155,6 +156,45 @@ var capacityFlows = []capacityFlow{
 			d.expect(d.verify(secret, userID, pw), 200)
 		})
 		return func(int) { d.expect(d.verify(secret, userID, pw), 200) }
+	}},
+	// A passkey alone: its options are signed, not stored (0 units); the sign-in reads
+	// the passkey and the account (0.5 each, eventually consistent), and writes the
+	// passkey's use (its counter, and the challenge taken once), the sign-in record, the
+	// session and the audit event. Its goal is a password sign-in's.
+	{"signin_passkey", budget{1, 4}, func(d *dynamoEnv) func(int) {
+		auth := passkeytest.New(siteOrigin)
+		d.untimed(func() {
+			d.expect(d.signedIn(userID, userPW).addPasskey(auth, userPW, "phone"), 201)
+			d.expect(d.client().passkeyLogin(auth), 200) // a warm instance: the challenge key is made and loaded once
+		})
+		return func(int) { d.expect(d.client().passkeyLogin(auth), 200) }
+	}},
+	// A passkey as the second factor after the password: the writes of a code's step;
+	// its options read the flow's account and the account's passkeys, the step the
+	// flow's account and the passkey the credential names.
+	{"signin_password_then_passkey", budget{4, 6}, func(d *dynamoEnv) func(int) {
+		auth := passkeytest.New(siteOrigin)
+		op := func(int) {
+			c := d.client()
+			res := c.login(userID, userPW)
+			challenge, _ := res.json(d.t)["challenge"].(string)
+			d.untimed(func() { d.clock.Add(time.Second) })
+			o := c.do("POST", "/api/login/mfa/passkey-options", map[string]string{"challenge": challenge})
+			var opts struct {
+				PublicKey json.RawMessage `json:"public_key"`
+			}
+			json.Unmarshal(o.body, &opts) //nolint:errcheck // the answer is checked below
+			cred, err := auth.Get(opts.PublicKey)
+			if err != nil {
+				d.t.Fatal(err)
+			}
+			d.expect(c.giveCode(challenge, map[string]any{"credential": json.RawMessage(cred)}), 200)
+		}
+		d.untimed(func() {
+			d.expect(d.signedIn(userID, userPW).addPasskey(auth, userPW, "phone"), 201)
+			op(0) // a warm instance
+		})
+		return op
 	}},
 	{"signin_unknown_account", budget{}, func(d *dynamoEnv) func(int) {
 		return func(int) { d.expect(d.client().login("nobody@example.com", userPW), 401) }
