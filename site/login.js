@@ -253,9 +253,9 @@ document.addEventListener("DOMContentLoaded", () => {
       await passkeyLogin("conditional", ctl.signal);
     } catch (e) {
       if (ctl.signal.aborted) return; // the button took over
+      // Said once; the button (with a new challenge) is the way to try again.
       showMessage(passkeyMsg, passkeyError(e, "passkey.signin_failed"), true);
       autofill = null;
-      offerAutofill();
     }
   };
   if (!passkeysAvailable()) document.getElementById("passkey-signin-area").hidden = true;
@@ -267,7 +267,6 @@ document.addEventListener("DOMContentLoaded", () => {
       await passkeyLogin();
     } catch (e) {
       showMessage(passkeyMsg, passkeyError(e, "passkey.signin_failed"), true);
-      offerAutofill();
     } finally {
       passkeyButton.disabled = false;
     }

@@ -5,8 +5,11 @@
 // converted here. A ceremony's challenge lives in a variable of the page that asked for
 // it, and nowhere else.
 
+// passkeysAvailable: the browser has WebAuthn, and the page is on a host name (browsers
+// take no IP address as a passkey's site: the local server's passkeys are at localhost).
 function passkeysAvailable() {
-  return typeof window.PublicKeyCredential === "function" && !!navigator.credentials;
+  const ip = /^[0-9.]+$/.test(location.hostname) || location.hostname.startsWith("[");
+  return !ip && typeof window.PublicKeyCredential === "function" && !!navigator.credentials;
 }
 
 const passkeyB64 = {
