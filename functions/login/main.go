@@ -30,8 +30,8 @@ func main() {
 	// The sign-in through a tenant's identity provider (its discovery and keys are kept
 	// for the instance's life).
 	rp := federation.New(federation.Config{})
-	passkeys := func(origin string, key func(context.Context) ([]byte, error), now func() time.Time) (account.PasskeyRP, error) {
-		return passkey.New(origin, key, now)
+	passkeys := func(origin string, secrets account.Secrets, now func() time.Time) (account.PasskeyRP, error) {
+		return passkey.New(origin, account.SecretKey(secrets, account.PasskeyKeyName), now)
 	}
 	h, err := lambdaapi.Handler(context.Background(), os.Getenv, lambdaapi.Parts{Keys: keys, Mail: sqsoutbox.Mailer, Passkeys: passkeys, Relying: rp})
 	if err != nil {

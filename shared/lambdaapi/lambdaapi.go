@@ -155,7 +155,7 @@ func Build(ctx context.Context, getenv func(string) string, parts Parts) (Env, e
 	var rp account.PasskeyRP
 	if parts.Passkeys != nil {
 		// A site whose host is an IP address can have no passkeys: the rest still works.
-		if rp, err = parts.Passkeys(cfg.SiteURL, account.SecretKey(store, account.PasskeyKeyName), time.Now); err != nil {
+		if rp, err = parts.Passkeys(cfg.SiteURL, store, time.Now); err != nil {
 			log.WarnContext(ctx, "passkeys unavailable", "err", err)
 			rp = nil
 		}
@@ -205,7 +205,7 @@ type Parts struct {
 	Relying account.Relying
 	// Passkeys builds the WebAuthn relying party of the site's origin (the sign-in
 	// function: shared/passkey's New; the others do not link WebAuthn).
-	Passkeys func(origin string, key func(context.Context) ([]byte, error), now func() time.Time) (account.PasskeyRP, error)
+	Passkeys func(origin string, secrets account.Secrets, now func() time.Time) (account.PasskeyRP, error)
 }
 
 // Handler builds the API handler from the environment and the Lambda's AWS credentials.
