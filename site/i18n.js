@@ -1404,6 +1404,7 @@ Object.assign(KAGIYA_STRINGS.en, {
   "audit.a.confirmation.unlock": "Confirmation password released",
   "audit.d.confirmation_password": "wrong confirmation password",
   "audit.d.network_not_allowed": "from a network not allowed",
+});
 
 // Passkeys (issue 20): the security page's list, the sign-in page's button and the
 // second factor's passkey.
