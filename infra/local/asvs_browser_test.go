@@ -42,7 +42,7 @@ func TestASVS_2_1_11_and_2_1_12_PasswordFieldsHelpPeople(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if autocomplete != "current-password username" || !pasted {
+	if autocomplete != "current-password username webauthn" || !pasted { // webauthn: the login ID field offers passkeys (conditional UI)
 		t.Fatalf("autocomplete %q, paste allowed %v", autocomplete, pasted)
 	}
 }
