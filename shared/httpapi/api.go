@@ -350,6 +350,47 @@ func (a *api) fail(w http.ResponseWriter, r *http.Request, err error) {
 	writeError(w, lang(r), http.StatusInternalServerError, &account.Error{Code: "internal"})
 }
 
+// decoded decodes the request's JSON body into v; when it cannot, it answers the request
+// with the error and returns false.
+func (a *api) decoded(w http.ResponseWriter, r *http.Request, v any) bool {
+	if err := decode(w, r, v); err != nil {
+		a.fail(w, r, err)
+		return false
+	}
+	return true
+}
+
+// respond answers err when there is one, and otherwise v as JSON with status (nil v: the
+// status alone, as for a 204).
+func (a *api) respond(w http.ResponseWriter, r *http.Request, status int, v any, err error) {
+	switch {
+	case err != nil:
+		a.fail(w, r, err)
+	case v == nil:
+		w.WriteHeader(status)
+	default:
+		writeJSON(w, status, v)
+	}
+}
+
+// respondSignIn is respond for a step of a sign-in: err, or where the sign-in stands.
+func (a *api) respondSignIn(w http.ResponseWriter, r *http.Request, res account.LoginResult, err error) {
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.signIn(w, res)
+}
+
+// views is the view of each of xs: a list that is never null in JSON.
+func views[T, V any](xs []T, view func(T) V) []V {
+	out := make([]V, 0, len(xs))
+	for _, x := range xs {
+		out = append(out, view(x))
+	}
+	return out
+}
+
 // decode reads a JSON body strictly: JSON content type, size limit, no unknown fields,
 // nothing after the value.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {

@@ -40,14 +40,14 @@ func newCredentialView(c account.Credential) credentialView {
 	return credentialView{ID: c.ID, Name: c.Name, CreatedBy: c.CreatedBy, CreatedAt: c.CreatedAt, LastUsedAt: lastUsed(c)}
 }
 
-func appPasswordViews(cs []account.Credential) []appPasswordView {
-	out := make([]appPasswordView, 0, len(cs))
-	for _, c := range cs {
-		v := newCredentialView(c)
-		v.CreatedBy = ""
-		out = append(out, appPasswordView{c.ID, v})
-	}
-	return out
+func newServiceCredentialView(c account.Credential) serviceCredentialView {
+	return serviceCredentialView{c.ID, newCredentialView(c)}
+}
+
+func newAppPasswordView(c account.Credential) appPasswordView {
+	v := newCredentialView(c)
+	v.CreatedBy = ""
+	return appPasswordView{c.ID, v}
 }
 
 // handleServiceVerify answers a trusted service's password check. It takes no session:
@@ -71,32 +71,19 @@ func (a *api) handleServiceVerify() http.Handler {
 			return
 		}
 		var req request
-		if err := decode(w, r, &req); err != nil {
-			a.fail(w, r, err)
+		if !a.decoded(w, r, &req) {
 			return
 		}
 		res, err := a.svc.Integrations.Verify(r.Context(), strings.TrimSpace(secret), account.ServiceCheck{
 			LoginID: req.LoginID, Password: req.Password, Protocol: req.Protocol, ClientIP: req.ClientIP})
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, response{res.AccountID, res.LoginID, res.QuotaGB})
+		a.respond(w, r, http.StatusOK, response{res.AccountID, res.LoginID, res.QuotaGB}, err)
 	})
 }
 
 func (a *api) handleServiceCredentials() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cs, err := a.svc.Integrations.ListServiceCredentials(r.Context(), principal(r))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		out := make([]serviceCredentialView, 0, len(cs))
-		for _, c := range cs {
-			out = append(out, serviceCredentialView{c.ID, newCredentialView(c)})
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"service_credentials": out})
+		a.respond(w, r, http.StatusOK, map[string]any{"service_credentials": views(cs, newServiceCredentialView)}, err)
 	})
 }
 
@@ -107,16 +94,11 @@ func (a *api) handleCreateServiceCredential() http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
-		if err := decode(w, r, &req); err != nil {
-			a.fail(w, r, err)
+		if !a.decoded(w, r, &req) {
 			return
 		}
 		c, err := a.svc.Integrations.CreateServiceCredential(r.Context(), principal(r), req.Name, req.ConfirmPassword, clientIP(r))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusCreated, map[string]string{"credential_id": c.ID, "name": c.Name, "secret": c.Secret})
+		a.respond(w, r, http.StatusCreated, map[string]string{"credential_id": c.ID, "name": c.Name, "secret": c.Secret}, err)
 	})
 }
 
@@ -126,22 +108,14 @@ func (a *api) handleDeleteServiceCredential() http.Handler {
 		if err == nil {
 			err = a.svc.Integrations.DeleteServiceCredential(r.Context(), principal(r), r.PathValue("credential_id"), body.ConfirmPassword, clientIP(r))
 		}
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		a.respond(w, r, http.StatusNoContent, nil, err)
 	})
 }
 
 func (a *api) handleMyAppPasswords() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cs, err := a.svc.Integrations.AppPasswords(r.Context(), principal(r))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"app_passwords": appPasswordViews(cs)})
+		a.respond(w, r, http.StatusOK, map[string]any{"app_passwords": views(cs, newAppPasswordView)}, err)
 	})
 }
 
@@ -152,37 +126,25 @@ func (a *api) handleCreateAppPassword() http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
-		if err := decode(w, r, &req); err != nil {
-			a.fail(w, r, err)
+		if !a.decoded(w, r, &req) {
 			return
 		}
 		c, err := a.svc.Integrations.CreateAppPassword(r.Context(), principal(r), req.Name, req.CurrentPassword, clientIP(r))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusCreated, map[string]string{"app_password_id": c.ID, "name": c.Name, "password": c.Secret})
+		a.respond(w, r, http.StatusCreated, map[string]string{"app_password_id": c.ID, "name": c.Name, "password": c.Secret}, err)
 	})
 }
 
 func (a *api) handleDeleteAppPassword() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := a.svc.Integrations.DeleteAppPassword(r.Context(), principal(r), r.PathValue("app_password_id"), clientIP(r)); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		err := a.svc.Integrations.DeleteAppPassword(r.Context(), principal(r), r.PathValue("app_password_id"), clientIP(r))
+		a.respond(w, r, http.StatusNoContent, nil, err)
 	})
 }
 
 func (a *api) handleAccountAppPasswords() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cs, err := a.svc.Integrations.AccountAppPasswords(r.Context(), principal(r), r.PathValue("login_id"))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"app_passwords": appPasswordViews(cs)})
+		a.respond(w, r, http.StatusOK, map[string]any{"app_passwords": views(cs, newAppPasswordView)}, err)
 	})
 }
 
@@ -193,11 +155,7 @@ func (a *api) handleRevokeAccountAppPassword() http.Handler {
 			err = a.svc.Integrations.RevokeAccountAppPassword(r.Context(), principal(r), r.PathValue("login_id"),
 				r.PathValue("app_password_id"), body.ConfirmPassword, clientIP(r))
 		}
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		a.respond(w, r, http.StatusNoContent, nil, err)
 	})
 }
 
@@ -225,15 +183,7 @@ func newOIDCClientView(c account.Credential) oidcClientView {
 func (a *api) handleOIDCClients() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cs, err := a.svc.Integrations.OIDCClients(r.Context(), principal(r))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		out := make([]oidcClientView, 0, len(cs))
-		for _, c := range cs {
-			out = append(out, newOIDCClientView(c))
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"oidc_clients": out})
+		a.respond(w, r, http.StatusOK, map[string]any{"oidc_clients": views(cs, newOIDCClientView)}, err)
 	})
 }
 
@@ -248,8 +198,7 @@ func (a *api) handleCreateOIDCClient() http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
-		if err := decode(w, r, &req); err != nil {
-			a.fail(w, r, err)
+		if !a.decoded(w, r, &req) {
 			return
 		}
 		if req.Type != "confidential" && req.Type != "public" {
@@ -276,11 +225,7 @@ func (a *api) handleDeleteOIDCClient() http.Handler {
 		if err == nil {
 			err = a.svc.Integrations.DeleteOIDCClient(r.Context(), principal(r), r.PathValue("client_id"), body.ConfirmPassword, clientIP(r))
 		}
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		a.respond(w, r, http.StatusNoContent, nil, err)
 	})
 }
 
@@ -291,26 +236,18 @@ func (a *api) handleMyApplications() http.Handler {
 		FirstAt    time.Time  `json:"first_signed_in_at"`
 		LastUsedAt *time.Time `json:"last_signed_in_at"`
 	}
+	newView := func(c account.Credential) view {
+		return view{ClientID: c.ID, Name: c.Name, FirstAt: c.CreatedAt, LastUsedAt: lastUsed(c)}
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cs, err := a.svc.Integrations.Applications(r.Context(), principal(r))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		out := make([]view, 0, len(cs))
-		for _, c := range cs {
-			out = append(out, view{ClientID: c.ID, Name: c.Name, FirstAt: c.CreatedAt, LastUsedAt: lastUsed(c)})
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"applications": out})
+		a.respond(w, r, http.StatusOK, map[string]any{"applications": views(cs, newView)}, err)
 	})
 }
 
 func (a *api) handleRevokeApplication() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := a.svc.Integrations.RevokeApplication(r.Context(), principal(r), r.PathValue("client_id"), clientIP(r)); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		err := a.svc.Integrations.RevokeApplication(r.Context(), principal(r), r.PathValue("client_id"), clientIP(r))
+		a.respond(w, r, http.StatusNoContent, nil, err)
 	})
 }

@@ -67,8 +67,7 @@ func (a *api) handleLoginMFA() http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
-		if err := decode(w, r, &req); err != nil {
-			a.fail(w, r, err)
+		if !a.decoded(w, r, &req) {
 			return
 		}
 		var fields []account.FieldError
@@ -79,11 +78,7 @@ func (a *api) handleLoginMFA() http.Handler {
 			fields = append(fields, account.FieldError{Field: "credential", Code: "one_of"})
 		case len(req.Credential) > 0:
 			res, err := a.svc.SignIn.CompleteMFA(r.Context(), req.Challenge, account.KindPasskey, account.Answer{Response: req.Credential}, false, a.client(r))
-			if err != nil {
-				a.fail(w, r, err)
-				return
-			}
-			a.signIn(w, res)
+			a.respondSignIn(w, r, res, err)
 			return
 		case req.Code == "" && req.RecoveryCode == "":
 			fields = append(fields, account.FieldError{Field: "code", Code: "required"})
@@ -99,11 +94,7 @@ func (a *api) handleLoginMFA() http.Handler {
 			kind, answer = account.KindRecoveryCode, account.Answer{Code: req.RecoveryCode}
 		}
 		res, err := a.svc.SignIn.CompleteMFA(r.Context(), req.Challenge, kind, answer, req.RememberBrowser, a.client(r))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		a.signIn(w, res)
+		a.respondSignIn(w, r, res, err)
 	})
 }
 
@@ -113,16 +104,11 @@ func (a *api) handleLoginMFASetup() http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
-		if err := decode(w, r, &req); err != nil {
-			a.fail(w, r, err)
+		if !a.decoded(w, r, &req) {
 			return
 		}
 		e, err := a.svc.SignIn.SetupEnrolment(r.Context(), req.Challenge, clientIP(r))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, newEnrolmentView(e))
+		a.respond(w, r, http.StatusOK, newEnrolmentView(e), err)
 	})
 }
 
@@ -133,16 +119,11 @@ func (a *api) handleLoginMFAConfirm() http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
-		if err := decode(w, r, &req); err != nil {
-			a.fail(w, r, err)
+		if !a.decoded(w, r, &req) {
 			return
 		}
 		res, err := a.svc.SignIn.ConfirmEnrolment(r.Context(), req.Challenge, req.Code, a.client(r))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		a.signIn(w, res)
+		a.respondSignIn(w, r, res, err)
 	})
 }
 
@@ -156,12 +137,8 @@ func (a *api) handleMyMFA() http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		st, err := a.svc.SelfService.MFAStatus(r.Context(), principal(r))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, response{TOTPEnabled: st.TOTPEnabled, RecoveryCodesLeft: st.RecoveryCodesLeft,
-			RememberedBrowsers: st.RememberedBrowsers, Required: st.Required, Locked: st.Locked})
+		a.respond(w, r, http.StatusOK, response{TOTPEnabled: st.TOTPEnabled, RecoveryCodesLeft: st.RecoveryCodesLeft,
+			RememberedBrowsers: st.RememberedBrowsers, Required: st.Required, Locked: st.Locked}, err)
 	})
 }
 
@@ -172,16 +149,11 @@ type currentBody struct {
 func (a *api) handleTOTPSetup() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req currentBody
-		if err := decode(w, r, &req); err != nil {
-			a.fail(w, r, err)
+		if !a.decoded(w, r, &req) {
 			return
 		}
 		e, err := a.svc.SelfService.SetupTOTP(r.Context(), principal(r), req.CurrentPassword, clientIP(r))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, newEnrolmentView(e))
+		a.respond(w, r, http.StatusOK, newEnrolmentView(e), err)
 	})
 }
 
@@ -191,57 +163,40 @@ func (a *api) handleTOTPConfirm() http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
-		if err := decode(w, r, &req); err != nil {
-			a.fail(w, r, err)
+		if !a.decoded(w, r, &req) {
 			return
 		}
 		codes, err := a.svc.SelfService.ConfirmTOTP(r.Context(), principal(r), req.Code, clientIP(r))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, codesView{codes})
+		a.respond(w, r, http.StatusOK, codesView{codes}, err)
 	})
 }
 
 func (a *api) handleTOTPDisable() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req currentBody
-		if err := decode(w, r, &req); err != nil {
-			a.fail(w, r, err)
+		if !a.decoded(w, r, &req) {
 			return
 		}
-		if err := a.svc.SelfService.DisableTOTP(r.Context(), principal(r), req.CurrentPassword, clientIP(r)); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		err := a.svc.SelfService.DisableTOTP(r.Context(), principal(r), req.CurrentPassword, clientIP(r))
+		a.respond(w, r, http.StatusNoContent, nil, err)
 	})
 }
 
 func (a *api) handleRecoveryCodes() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req currentBody
-		if err := decode(w, r, &req); err != nil {
-			a.fail(w, r, err)
+		if !a.decoded(w, r, &req) {
 			return
 		}
 		codes, err := a.svc.SelfService.RegenerateRecoveryCodes(r.Context(), principal(r), req.CurrentPassword, clientIP(r))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, codesView{codes})
+		a.respond(w, r, http.StatusOK, codesView{codes}, err)
 	})
 }
 
 func (a *api) handleForgetBrowsers() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := a.svc.SelfService.ForgetBrowsers(r.Context(), principal(r), clientIP(r)); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		err := a.svc.SelfService.ForgetBrowsers(r.Context(), principal(r), clientIP(r))
+		a.respond(w, r, http.StatusNoContent, nil, err)
 	})
 }
 
@@ -251,11 +206,7 @@ func (a *api) handleResetMFA() http.Handler {
 		if err == nil {
 			err = a.svc.Admin.ResetMFA(r.Context(), principal(r), r.PathValue("login_id"), body.ConfirmPassword, clientIP(r))
 		}
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		a.respond(w, r, http.StatusOK, map[string]string{"status": "ok"}, err)
 	})
 }
 
@@ -289,15 +240,10 @@ func (a *api) handleBatchUnlock(unlock func(*account.Admin, context.Context, acc
 				return
 			}
 			req.LoginIDs, req.ConfirmPassword = []string{id}, body.ConfirmPassword
-		} else if err := decode(w, r, &req); err != nil {
-			a.fail(w, r, err)
+		} else if !a.decoded(w, r, &req) {
 			return
 		}
 		res, err := unlock(a.svc.Admin, r.Context(), principal(r), req.LoginIDs, req.ConfirmPassword, clientIP(r))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, response{Unlocked: res.Unlocked, NotLocked: res.NotLocked, Failed: res.Failed})
+		a.respond(w, r, http.StatusOK, response{Unlocked: res.Unlocked, NotLocked: res.NotLocked, Failed: res.Failed}, err)
 	})
 }

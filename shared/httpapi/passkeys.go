@@ -23,21 +23,13 @@ func newPasskeyView(p account.Passkey) passkeyView {
 }
 
 func (a *api) handlePasskeyOptions() http.Handler {
-	type request struct {
-		CurrentPassword string `json:"current_password"`
-	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req request
-		if err := decode(w, r, &req); err != nil {
-			a.fail(w, r, err)
+		var req currentBody
+		if !a.decoded(w, r, &req) {
 			return
 		}
 		opts, err := a.svc.SelfService.PasskeyOptions(r.Context(), principal(r), req.CurrentPassword, clientIP(r))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]json.RawMessage{"public_key": opts})
+		a.respond(w, r, http.StatusOK, map[string]json.RawMessage{"public_key": opts}, err)
 	})
 }
 
@@ -48,31 +40,18 @@ func (a *api) handleAddPasskey() http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
-		if err := decode(w, r, &req); err != nil {
-			a.fail(w, r, err)
+		if !a.decoded(w, r, &req) {
 			return
 		}
 		p, err := a.svc.SelfService.AddPasskey(r.Context(), principal(r), req.Name, req.Credential, clientIP(r))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusCreated, map[string]any{"passkey_id": p.ID, "name": p.Name, "created_at": p.CreatedAt})
+		a.respond(w, r, http.StatusCreated, map[string]any{"passkey_id": p.ID, "name": p.Name, "created_at": p.CreatedAt}, err)
 	})
 }
 
 func (a *api) handleMyPasskeys() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ps, err := a.svc.SelfService.ListPasskeys(r.Context(), principal(r))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		out := make([]passkeyView, 0, len(ps))
-		for _, p := range ps {
-			out = append(out, newPasskeyView(p))
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"passkeys": out})
+		a.respond(w, r, http.StatusOK, map[string]any{"passkeys": views(ps, newPasskeyView)}, err)
 	})
 }
 
@@ -82,26 +61,18 @@ func (a *api) handleRenamePasskey() http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
-		if err := decode(w, r, &req); err != nil {
-			a.fail(w, r, err)
+		if !a.decoded(w, r, &req) {
 			return
 		}
 		p, err := a.svc.SelfService.RenamePasskey(r.Context(), principal(r), r.PathValue("passkey_id"), req.Name, clientIP(r))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, newPasskeyView(p))
+		a.respond(w, r, http.StatusOK, newPasskeyView(p), err)
 	})
 }
 
 func (a *api) handleRemovePasskey() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := a.svc.SelfService.RemovePasskey(r.Context(), principal(r), r.PathValue("passkey_id"), clientIP(r)); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		w.WriteHeader(http.StatusNoContent)
+		err := a.svc.SelfService.RemovePasskey(r.Context(), principal(r), r.PathValue("passkey_id"), clientIP(r))
+		a.respond(w, r, http.StatusNoContent, nil, err)
 	})
 }
 
@@ -109,16 +80,11 @@ func (a *api) handlePasskeyLoginOptions() http.Handler {
 	type request struct{}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
-		if err := decode(w, r, &req); err != nil {
-			a.fail(w, r, err)
+		if !a.decoded(w, r, &req) {
 			return
 		}
 		challenge, opts, err := a.svc.SignIn.PasskeyLoginOptions(r.Context())
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"challenge": challenge, "public_key": opts})
+		a.respond(w, r, http.StatusOK, map[string]any{"challenge": challenge, "public_key": opts}, err)
 	})
 }
 
@@ -129,16 +95,11 @@ func (a *api) handlePasskeyLogin() http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
-		if err := decode(w, r, &req); err != nil {
-			a.fail(w, r, err)
+		if !a.decoded(w, r, &req) {
 			return
 		}
 		res, err := a.svc.SignIn.PasskeyLogin(r.Context(), req.Challenge, req.Credential, a.client(r))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		a.signIn(w, res)
+		a.respondSignIn(w, r, res, err)
 	})
 }
 
@@ -148,15 +109,10 @@ func (a *api) handleLoginPasskeyFactorOptions() http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var req request
-		if err := decode(w, r, &req); err != nil {
-			a.fail(w, r, err)
+		if !a.decoded(w, r, &req) {
 			return
 		}
 		opts, err := a.svc.SignIn.MFAChallenge(r.Context(), req.Challenge, account.KindPasskey)
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]any{"public_key": opts})
+		a.respond(w, r, http.StatusOK, map[string]any{"public_key": opts}, err)
 	})
 }
