@@ -12,10 +12,13 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/japanese"
 	"golang.org/x/text/transform"
+
+	"github.com/kagiya/kagiya/shared/account"
 )
 
 // Columns, by their canonical names.
@@ -30,9 +33,25 @@ const (
 	colReadOnly = ""             // the export's read-only columns: read and ignored
 )
 
-// ExportHeader is the accounts export's header: a valid update file as it is (role and
-// comment are applied; state and the dates are read-only and ignored).
-var ExportHeader = []string{ColAccount, ColRole, ColCapacity, ColComment, "state", "last_login_at", "created_at"}
+// ExportHeader is the accounts export's header: a valid update file as it is (role,
+// capacity, comment and login_method are applied; state and the dates are read-only and
+// ignored).
+var ExportHeader = []string{ColAccount, ColRole, ColCapacity, ColComment, ColMethod, "state", "last_login_at", "created_at"}
+
+// ExportRow is a's row of the accounts export, under ExportHeader: state is its states
+// as the account list shows them (space-separated). Cells a person types are defused.
+func ExportRow(a account.Account, state string) []string {
+	method := account.LoginMethodPassword
+	if a.UsesIdP() {
+		method = account.LoginMethodIdP
+	}
+	last := ""
+	if !a.LastLoginAt.IsZero() {
+		last = a.LastLoginAt.UTC().Format(time.RFC3339)
+	}
+	return []string{Defuse(a.LoginID), string(a.Role), strconv.Itoa(a.QuotaGB), Defuse(a.Comment), method,
+		state, last, a.CreatedAt.UTC().Format(time.RFC3339)}
+}
 
 // aliases maps every accepted header name (lower-case) to its column.
 var aliases = map[string]string{

@@ -3,6 +3,7 @@ package bulk_test
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"io"
@@ -684,5 +685,83 @@ func TestLoginMethodColumn(t *testing.T) {
 	msgs := e.mailbox.Messages("user000@example.com")
 	if len(msgs) != 1 || !strings.Contains(msgs[0].Text, "Corp IdP") {
 		t.Fatalf("the change is not mailed: %+v", msgs)
+	}
+}
+
+// TestExportUploadsBack: the accounts export, login_method included, is an update file as
+// it is: uploaded back it changes nothing, even for an idp account whose provider has
+// gone since; with one login_method cell edited it moves that account, as the column
+// does in any update file.
+func TestExportUploadsBack(t *testing.T) {
+	for name, nb := range backends(t) {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			e := newEnv(t, nb, 3)
+			tid := e.owner.Account.TenantID
+			own, err := e.store.GetTenant(ctx, tid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			own.Claims = []account.DomainClaim{{Domain: "example.com", Token: "t", RequestedAt: time.Now(), VerifiedAt: time.Now()}}
+			if err := e.store.ClaimDomain(ctx, own, "example.com"); err != nil {
+				t.Fatal(err)
+			}
+			idp := account.Credential{Kind: account.CredIdP, Owner: tid, ID: tid + ".idp_test", TenantID: tid,
+				Name: "Corp IdP", Issuer: "https://idp.example.com", ClientID: "c", Domains: []string{"example.com"}, CreatedAt: time.Now()}
+			if err := e.store.CreateCredential(ctx, idp); err != nil {
+				t.Fatal(err)
+			}
+			run := func(csv string) bulk.Job {
+				t.Helper()
+				job, key := e.upload(t, "export.csv", "update", false, []byte(csv))
+				if err := e.runner.Run(ctx, key); err != nil {
+					t.Fatal(err)
+				}
+				return e.job(t, job.ID)
+			}
+			if j := run("login_id,login_method\nuser000,idp\n"); j.State != bulk.StateSucceeded || j.Updated != 1 {
+				t.Fatalf("to idp: %s %+v", j.State, j.Errors)
+			}
+			// The provider is removed: user000 stays an idp account (it cannot sign in until
+			// another provider serves its domain), and its unchanged row is no problem.
+			if err := e.store.DeleteCredential(ctx, account.CredIdP, tid, idp.ID); err != nil {
+				t.Fatal(err)
+			}
+			export := func() string {
+				var b strings.Builder
+				w := csv.NewWriter(&b)
+				w.Write(bulk.ExportHeader)
+				for _, id := range []string{"owner", "user000", "user001", "user002"} {
+					a, err := account.FindAccount(ctx, e.store, id+"@example.com")
+					if err != nil {
+						t.Fatal(err)
+					}
+					w.Write(bulk.ExportRow(a, ""))
+				}
+				w.Flush()
+				return b.String()
+			}
+			file := export()
+			if !strings.Contains(file, "user000@example.com,user,1,,idp,") || !strings.Contains(file, "user001@example.com,user,1,,password,") ||
+				!strings.Contains(file, "owner@example.com,owner,") {
+				t.Fatalf("export:\n%s", file)
+			}
+			if j := run(file); j.State != bulk.StateSucceeded || j.Updated != 0 || len(j.Errors) != 0 {
+				t.Fatalf("the export uploaded back: %s updated %d %+v", j.State, j.Updated, j.Errors)
+			}
+			if err := e.store.CreateCredential(ctx, idp); err != nil {
+				t.Fatal(err)
+			}
+			edited := strings.Replace(file, "user001@example.com,user,1,,password,", "user001@example.com,user,1,,idp,", 1)
+			if j := run(edited); j.State != bulk.StateSucceeded || j.Updated != 1 {
+				t.Fatalf("an edited export: %s updated %d %+v", j.State, j.Updated, j.Errors)
+			}
+			if a, err := account.FindAccount(ctx, e.store, "user001@example.com"); err != nil || !a.UsesIdP() {
+				t.Fatalf("user001 not moved by its edited row: %+v %v", a, err)
+			}
+			if a, err := account.FindAccount(ctx, e.store, "user002@example.com"); err != nil || a.UsesIdP() || a.PasswordHash == "" {
+				t.Fatalf("user002 changed: %+v %v", a, err)
+			}
+		})
 	}
 }

@@ -266,7 +266,9 @@ func checkRow(row Row, id, key string, rules Rules, res *Result) bool {
 	case !idp:
 	case row.HasPassword || row.HasHash:
 		res.problem(Problem{Line: row.Line, Column: ColMethod, Code: CodeInvalidMethod}) // no Kagiya password
-	case row.Method == account.LoginMethodIdP && !rules.IdPDomains[domainOf(id)]:
+	case row.Method == account.LoginMethodIdP && !(exists && ex.IdP) && !rules.IdPDomains[domainOf(id)]:
+		// Moving to a provider needs one; an idp account's own row (an export uploaded
+		// back) is as the account is, even when its provider has gone since.
 		res.problem(Problem{Line: row.Line, Column: ColMethod, Code: CodeNoProvider})
 	case row.Role != "" && role != account.RoleUser || row.Role == "" && exists && ex.Role != account.RoleUser:
 		res.problem(Problem{Line: row.Line, Column: ColMethod, Code: CodeMethodRole})

@@ -171,13 +171,7 @@ func (a *api) writeExport(ctx context.Context, w io.Writer, p account.Principal,
 	now := a.svc.Now()
 	n := 0
 	err := a.svc.Admin.ExportAccounts(ctx, p, func(acc account.Account) error {
-		v := view(acc, t.Settings, now)
-		last := ""
-		if v.LastLoginAt != nil {
-			last = v.LastLoginAt.UTC().Format(time.RFC3339)
-		}
-		cw.Write([]string{csvCell(v.LoginID), v.Role, strconv.Itoa(v.QuotaGB), csvCell(v.Comment), //nolint:errcheck // reported by cw.Error
-			strings.Join(v.State, " "), last, acc.CreatedAt.UTC().Format(time.RFC3339)})
+		cw.Write(bulk.ExportRow(acc, strings.Join(view(acc, t.Settings, now).State, " "))) //nolint:errcheck // reported by cw.Error
 		if n++; n%256 == 0 {
 			cw.Flush()
 		}

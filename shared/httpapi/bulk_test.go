@@ -94,7 +94,7 @@ func TestSampleAndExportCSV(t *testing.T) {
 	if err != nil || len(rows) != 3 || rows[0][0] != "mail_account" {
 		t.Fatalf("rows %v %v", rows, err)
 	}
-	if rows[1][0] != "keiri@example.com" || rows[1][2] != "50" || rows[1][3] != `'=HYPERLINK("http://evil")` {
+	if rows[1][0] != "keiri@example.com" || rows[1][2] != "50" || rows[1][3] != `'=HYPERLINK("http://evil")` || rows[0][4] != "login_method" || rows[1][4] != "password" {
 		t.Fatalf("row %v", rows[1])
 	}
 	if strings.Contains(string(res.body), "argon2") {
