@@ -175,8 +175,21 @@ document.addEventListener("DOMContentLoaded", async () => {
       last = i;
     }
     renderSelection();
+    renderUnlockAll();
   }
   document.addEventListener("kagiya:lang", render);
+
+  // A list filtered to one kind of lock offers to release every account it matches in
+  // one press (then the confirmation): from the home page's card, that is card, unlock
+  // all, confirm.
+  const UNLOCK_ALL = { locked: "lock", mfa_locked: "mfa", confirmation_locked: "confirmation" };
+  function renderUnlockAll() {
+    const mode = UNLOCK_ALL[state.filter];
+    const row = document.getElementById("unlock-all-row");
+    row.hidden = !mode || state.total === 0;
+    if (row.hidden) return;
+    document.getElementById("unlock-all").textContent = t("admin.unlock_all." + mode).replace("{n}", state.total);
+  }
 
   const query = (cursor, limit) => {
     const params = new URLSearchParams({ limit: String(limit || state.size), sort: state.sort, order: state.desc ? "desc" : "asc" });
@@ -350,10 +363,12 @@ document.addEventListener("DOMContentLoaded", async () => {
 
   const unlockDialog = document.getElementById("unlock-dialog");
   let confirmIDs = null; // the accounts of the confirmation dialog, or null: the selection
-  const openConfirmFor = (ids, mode) => {
-    if (!ids && !allMatching && !selected.size) { showMessage(listMsg, t("admin.unlock.none"), true); return; }
+  let confirmAll = false; // the dialog is for every account the filter matches
+  const openConfirmFor = (ids, mode, all) => {
+    if (!ids && !all && !allMatching && !selected.size) { showMessage(listMsg, t("admin.unlock.none"), true); return; }
     unlockMode = mode;
     confirmIDs = ids;
+    confirmAll = Boolean(all);
     // The title and the button name the action, also after a change of language.
     const title = document.getElementById("unlock-title");
     const ok = document.getElementById("unlock-ok");
@@ -362,12 +377,14 @@ document.addEventListener("DOMContentLoaded", async () => {
     title.textContent = t(title.dataset.i18n);
     ok.textContent = t(ok.dataset.i18n);
     ok.className = mode === "suspend" ? "danger" : "";
-    document.getElementById("unlock-list").textContent = ids ? ids.join(", ") : allMatching ? t("admin.selected").replace("{n}", state.total) : [...selected].join(", ");
+    document.getElementById("unlock-list").textContent = ids ? ids.join(", ")
+      : confirmAll || allMatching ? t("admin.selected").replace("{n}", state.total) : [...selected].join(", ");
     document.getElementById("unlock-confirm").value = "";
     showMessage(document.getElementById("unlock-message"), "", true);
     unlockDialog.showModal();
   };
   document.getElementById("unlock-selected").addEventListener("click", () => openConfirmFor(null, "lock"));
+  document.getElementById("unlock-all").addEventListener("click", () => openConfirmFor(null, UNLOCK_ALL[state.filter], true));
   document.getElementById("mfa-unlock-selected").addEventListener("click", () => openConfirmFor(null, "mfa"));
   document.getElementById("confirmation-unlock-selected").addEventListener("click", () => openConfirmFor(null, "confirmation"));
   document.getElementById("suspend-selected").addEventListener("click", () => openConfirmFor(null, "suspend"));
@@ -379,7 +396,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     const path = { lock: "/api/admin/unlock", mfa: "/api/admin/mfa/unlock", confirmation: "/api/admin/confirmation/unlock",
       suspend: "/api/admin/suspend", resume: "/api/admin/suspend" }[unlockMode];
     try {
-      const ids = confirmIDs || (allMatching ? await matchingIDs() : [...selected]);
+      const ids = confirmIDs || (confirmAll || allMatching ? await matchingIDs() : [...selected]);
       const done = [];
       const unchanged = [];
       const failed = []; // not changed: the server could not write them; they may be tried again

@@ -1468,3 +1468,15 @@ Object.assign(KAGIYA_STRINGS.en, {
   "audit.a.passkey.add": "Passkey added", "audit.a.passkey.rename": "Passkey renamed", "audit.a.passkey.remove": "Passkey removed",
   "audit.d.passkey": "passkey",
 });
+
+// The account list's one-press release of every account a lock filter matches (issue 27).
+Object.assign(KAGIYA_STRINGS.ja, {
+  "admin.unlock_all.lock": "{n}件のロックをすべて解除",
+  "admin.unlock_all.mfa": "{n}件の2段階認証の利用停止をすべて解除",
+  "admin.unlock_all.confirmation": "{n}件の確認用パスワードの利用停止をすべて解除",
+});
+Object.assign(KAGIYA_STRINGS.en, {
+  "admin.unlock_all.lock": "Unlock all {n}",
+  "admin.unlock_all.mfa": "Release two-step verification for all {n}",
+  "admin.unlock_all.confirmation": "Release the confirmation password for all {n}",
+});
