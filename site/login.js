@@ -108,7 +108,7 @@ document.addEventListener("DOMContentLoaded", () => {
         const codes = methods.includes("totp");
         document.getElementById("passkey-fields").hidden = !methods.includes("passkey");
         document.getElementById("totp-fields").hidden = !codes;
-        document.getElementById("remember-label").hidden = !codes;
+        document.getElementById("remember-label").hidden = false; // after a code or a passkey
         document.getElementById("mfa-submit").parentElement.hidden = !codes;
         document.getElementById("use-recovery").parentElement.hidden = !codes;
         document.getElementById(codes ? "mfa_code" : "mfa-passkey").focus();
@@ -224,7 +224,8 @@ document.addEventListener("DOMContentLoaded", () => {
     try {
       const o = await api("POST", "/api/login/mfa/passkey-options", { challenge });
       const credential = await getPasskey(o.public_key);
-      await route(await api("POST", "/api/login/mfa", { challenge, credential }));
+      await route(await api("POST", "/api/login/mfa", { challenge, credential,
+        remember_browser: document.getElementById("remember_browser").checked }));
     } catch (e) {
       if (e.code === "invalid_token") { showMessage(mfaMsg, t("mfa.start_again"), true); show("signin-form"); form.password.value = ""; return; }
       showMessage(mfaMsg, passkeyError(e, "passkey.signin_failed"), true);

@@ -12,7 +12,10 @@ document.addEventListener("DOMContentLoaded", async () => {
     const on = status.totp_enabled;
     document.getElementById("mfa-status").textContent = t(status.locked ? "mfa.state_locked" : on ? "mfa.state_on" : "mfa.state_off");
     document.getElementById("mfa-codes-left").textContent = on ? String(status.recovery_codes_left) : "-";
-    document.getElementById("mfa-remembered").textContent = on ? String(status.remembered_browsers) : "-";
+    // Browsers are remembered after a code or a passkey (the API counts them while
+    // either is on), so forgetting them is offered whenever one is remembered.
+    document.getElementById("mfa-remembered").textContent = on || status.remembered_browsers > 0 ? String(status.remembered_browsers) : "-";
+    document.getElementById("forget-part").hidden = !on && !(status.remembered_browsers > 0);
     document.getElementById("mfa-required-note").hidden = !status.required;
     document.getElementById("enable-form").hidden = on;
     document.getElementById("manage").hidden = !on;

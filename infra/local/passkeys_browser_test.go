@@ -124,3 +124,67 @@ func TestBrowserPasskeys(t *testing.T) {
 		})
 	}
 }
+
+// A passkey given as the second factor after the password offers "remember this
+// browser" as a code does: chosen, the next password sign-in in that browser skips the
+// step; the security page counts the browser and forgets it, and the step is asked
+// again. In Japanese and in English.
+func TestBrowserPasskeyStepRemembersTheBrowser(t *testing.T) {
+	base := localhostOf(startServer(t))
+	for _, lang := range []struct {
+		code, id, remember, added, forgotten string
+	}{
+		{"ja", "kenji@example.com", "このブラウザーを記憶する", "パスキー「鍵」を追加しました。", "記憶していたブラウザーをすべて消しました。"},
+		{"en", "ken@example.com", "Remember this browser", "The passkey “鍵” is added.", "All remembered browsers are forgotten."},
+	} {
+		t.Run(lang.code, func(t *testing.T) {
+			const pw = "Fuji-Passw0rd-26!"
+			createUser(t, base, lang.id, pw)
+			ctx := browser(t)
+			signOutThenIn := chromedp.Steps(
+				chromedp.Navigate(base+"/home.html"),
+				click("#signout"),
+				chromedp.WaitVisible(css("#signin-form")),
+				signIn(base, lang.id, pw),
+			)
+			var remembered string
+			err := chromedp.Do(ctx,
+				chromedp.Navigate(base+"/index.html"),
+				script(`localStorage.setItem("kagiya.lang", "`+lang.code+`"); localStorage.setItem("kagiya.test.no-autofill", "1")`),
+				virtualAuthenticator(),
+				noAutofillWhenAsked(),
+				signIn(base, lang.id, pw),
+				waitText("#me-login-id", lang.id),
+				click("#security-link"),
+				fill("#passkey_name", "鍵"),
+				fill("#passkey_password", pw),
+				click("#passkey-add"),
+				waitText("#passkey-message", lang.added),
+				// The password, then the passkey with "remember this browser".
+				signOutThenIn,
+				chromedp.WaitVisible(css("#mfa-passkey")),
+				waitText("#remember-label", lang.remember),
+				click("#remember_browser"),
+				click("#mfa-passkey"),
+				waitText("#me-login-id", lang.id),
+				// The next password sign-in skips the step.
+				signOutThenIn,
+				signedInOnSignInPage(lang.id),
+				// The security page counts the browser and forgets it.
+				click("#security-link"),
+				waitText("#mfa-remembered", "1"),
+				read(chromedp.TextContent(css("#mfa-remembered")), &remembered),
+				click("#forget"),
+				waitText("#message", lang.forgotten),
+				signOutThenIn,
+				chromedp.WaitVisible(css("#mfa-passkey")),
+			)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if remembered != "1" {
+				t.Errorf("remembered browsers: %q", remembered)
+			}
+		})
+	}
+}

@@ -276,6 +276,11 @@ func (s *SelfService) AddPasskey(ctx context.Context, p Principal, name string, 
 	}
 	pk.Name, pk.CreatedAt = name, s.now().UTC()
 	a.FlowSeq++ // the registration's challenge is used up by this write
+	if a.Passkeys == 0 && !a.MFAEnabled() {
+		// The account's first second factor: no browser remembered before it counts (as
+		// when an authenticator app is turned on).
+		a.MFA.BrowserEpoch++
+	}
 	if a, err = s.factors.passkey.store.AddPasskey(ctx, a, pk); errors.Is(err, ErrConflict) {
 		// The account changed since it was read: its challenge may have been used
 		// meanwhile, so the ceremony starts again.

@@ -77,7 +77,7 @@ func (a *api) handleLoginMFA() http.Handler {
 		case len(req.Credential) > 0 && (req.Code != "" || req.RecoveryCode != ""):
 			fields = append(fields, account.FieldError{Field: "credential", Code: "one_of"})
 		case len(req.Credential) > 0:
-			res, err := a.svc.SignIn.CompleteMFA(r.Context(), req.Challenge, account.KindPasskey, account.Answer{Response: req.Credential}, false, a.client(r))
+			res, err := a.svc.SignIn.CompleteMFA(r.Context(), req.Challenge, account.KindPasskey, account.Answer{Response: req.Credential}, req.RememberBrowser, a.client(r))
 			a.respondSignIn(w, r, res, err)
 			return
 		case req.Code == "" && req.RecoveryCode == "":

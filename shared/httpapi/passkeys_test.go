@@ -103,6 +103,7 @@ var passkeyCases = map[string]func(*testing.T, *env){
 	"SecondFactorStep":                  passkeySecondFactor,
 	"Counters":                          passkeyCounters,
 	"AdministratorsCountAndReset":       passkeyAdministrators,
+	"RememberedAfterPasskeyStep":        passkeyRememberedBrowser,
 }
 
 func TestPasskeys(t *testing.T) {
@@ -446,5 +447,93 @@ func passkeyAdministrators(t *testing.T, e *env) {
 	// The password alone signs in again: no second factor is left.
 	if res := e.client().login(userID, userPW); res.status != 200 || res.json(t)["result"] != "ok" {
 		t.Fatalf("after the reset: %d %s", res.status, res.body)
+	}
+}
+
+// passkeyStep signs c in with the password, then gives one of auth's passkeys as the
+// second factor, with extra in the step's body.
+func (c *client) passkeyStep(auth *passkeytest.Authenticator, extra map[string]any) response {
+	t := c.e.t
+	t.Helper()
+	c.cookie = nil
+	res := c.login(userID, userPW)
+	if res.json(t)["result"] != "mfa_required" {
+		t.Fatalf("password of an account with a passkey: %d %s", res.status, res.body)
+	}
+	challenge := res.json(t)["challenge"].(string)
+	c.e.clock.Add(time.Second)
+	res = c.do("POST", "/api/login/mfa/passkey-options", map[string]string{"challenge": challenge})
+	var o struct {
+		PublicKey json.RawMessage `json:"public_key"`
+	}
+	if res.status != 200 || json.Unmarshal(res.body, &o) != nil {
+		t.Fatalf("passkey options of the step: %d %s", res.status, res.body)
+	}
+	cred, err := auth.Get(o.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra["credential"] = json.RawMessage(cred)
+	return c.giveCode(challenge, extra)
+}
+
+// A passkey's second-factor step remembers the browser as a code's does: the cookie
+// skips the step for the tenant's days from the browser's last sign-in, only in that
+// browser; forgetting browsers ends it, and so does the account's first second factor
+// after its last one was removed (a cookie from before counts for nothing).
+func passkeyRememberedBrowser(t *testing.T, e *env) {
+	e.withUser(userID, "user")
+	auth := passkeytest.New(siteOrigin)
+	if res := e.signedIn(userID, userPW).addPasskey(auth, userPW, "phone"); res.status != 201 {
+		t.Fatal(res.status)
+	}
+	plain := e.client()
+	if res := plain.passkeyStep(auth, map[string]any{}); res.status != 200 || len(plain.remember) != 0 {
+		t.Fatalf("a passkey step without remember: %d %s (%d cookies)", res.status, res.body, len(plain.remember))
+	}
+	home := e.client()
+	if res := home.passkeyStep(auth, map[string]any{"remember_browser": true}); res.status != 200 || len(home.remember) != 1 {
+		t.Fatalf("a passkey step with remember: %d %s (%d cookies)", res.status, res.body, len(home.remember))
+	}
+	for _, ck := range home.remember {
+		if !ck.HttpOnly || ck.MaxAge != 30*24*3600 {
+			t.Fatalf("remember cookie: %+v", ck)
+		}
+	}
+	e.clock.Add(29 * 24 * time.Hour)
+	if res := home.login(userID, userPW); res.json(t)["result"] != "ok" {
+		t.Fatalf("a browser remembered after a passkey: %s", res.body)
+	}
+	if res := plain.login(userID, userPW); res.json(t)["result"] != "mfa_required" {
+		t.Fatalf("a browser not remembered: %s", res.body)
+	}
+	if st := home.do("GET", "/api/me/mfa", nil).json(t); st["remembered_browsers"] != 1.0 {
+		t.Fatalf("remembered: %v", st)
+	}
+	if res := home.do("POST", "/api/me/mfa/forget-browsers", nil); res.status != 204 {
+		t.Fatalf("forget: %d %s", res.status, res.body)
+	}
+	if res := home.login(userID, userPW); res.json(t)["result"] != "mfa_required" {
+		t.Fatalf("after forgetting browsers: %s", res.body)
+	}
+
+	// Remembered again; the passkey removed (no second factor left), then a new one
+	// added: the old cookie does not skip the new factor's step.
+	if res := home.passkeyStep(auth, map[string]any{"remember_browser": true}); res.status != 200 {
+		t.Fatalf("remember again: %d %s", res.status, res.body)
+	}
+	id := account.PasskeyID(auth.Credentials()[0].ID)
+	if res := home.do("DELETE", "/api/me/passkeys/"+id, nil); res.status != 204 {
+		t.Fatalf("remove the passkey: %d %s", res.status, res.body)
+	}
+	if res := home.login(userID, userPW); res.json(t)["result"] != "ok" {
+		t.Fatalf("no second factor left: %s", res.body)
+	}
+	other := passkeytest.New(siteOrigin)
+	if res := home.addPasskey(other, userPW, "key"); res.status != 201 {
+		t.Fatalf("a new passkey: %d %s", res.status, res.body)
+	}
+	if res := home.login(userID, userPW); res.json(t)["result"] != "mfa_required" {
+		t.Fatalf("a cookie from before the new second factor: %s", res.body)
 	}
 }
