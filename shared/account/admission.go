@@ -322,7 +322,7 @@ func secondFactorDue(ctx context.Context, at *Attempt) (Due, error) {
 	a := at.Account
 	switch at.Method {
 	case MethodServicePassword:
-		if a.MFAEnabled() {
+		if a.HasSecondFactor() {
 			return refuse("app_password_required")
 		}
 	case MethodPassword:
@@ -333,7 +333,7 @@ func secondFactorDue(ctx context.Context, at *Attempt) (Due, error) {
 		if trustedNetwork(set, at) {
 			return Due{}, nil // inside the allowed networks, the tenant skips it
 		}
-		if a.MFAEnabled() || a.Passkeys > 0 { // a passkey is a second factor too
+		if a.HasSecondFactor() {
 			if at.Remembered {
 				return Due{}, nil
 			}

@@ -20,6 +20,7 @@ func TestAdmissionRules(t *testing.T) {
 	forced := with(func(a *Account) { a.ForceChange = true })
 	mfa := with(func(a *Account) { a.MFA.Secret = "v1.sealed" })
 	lockedMFA := with(func(a *Account) { a.MFA.Secret, a.LockedAt = "v1.sealed", now })
+	passkey := with(func(a *Account) { a.Passkeys = 1 })
 
 	untrusted := Settings{}.Effective()
 	whole := Settings{LockoutScope: ScopeAccount}.Effective()
@@ -64,6 +65,7 @@ func TestAdmissionRules(t *testing.T) {
 		{name: "service password, forced change", at: Attempt{Account: forced, Method: MethodServicePassword}, set: untrusted, refuse: "password_change_required:forced"},
 		{name: "service password, compromised is no change", at: Attempt{Account: ok, Method: MethodServicePassword, Flaw: func() string { return ReasonCompromised }}, set: untrusted},
 		{name: "service password, second factor", at: Attempt{Account: mfa, Method: MethodServicePassword}, set: untrusted, refuse: "app_password_required"},
+		{name: "service password, a passkey", at: Attempt{Account: passkey, Method: MethodServicePassword}, set: untrusted, refuse: "app_password_required"},
 		{name: "service password, enrolment required is no step", at: Attempt{Account: ok, Method: MethodServicePassword}, set: required},
 
 		{name: "app password, locked", at: Attempt{Account: lockedMFA, Method: MethodAppPassword}, set: whole},

@@ -135,7 +135,7 @@ func (lo *lockout) lockConfirmation(ctx context.Context, a Account, set Settings
 func (pw *passwords) newConfirmationHash(a Account, set Settings, field, plain string) (string, error) {
 	p := preset(set)
 	plain = p.Normalized(plain)
-	codes := p.Check(policy.Input{Password: plain, LoginID: a.LoginID, MFA: a.MFAEnabled()})
+	codes := p.Check(policy.Input{Password: plain, LoginID: a.LoginID, MFA: a.HasSecondFactor()})
 	if a.PasswordHash != "" {
 		if same, _, err := password.Verify(pw.hash, a.PasswordHash, plain); err == nil && same {
 			codes = append(codes, SameAsLogin)

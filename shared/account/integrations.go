@@ -269,13 +269,13 @@ func (s *Integrations) Verify(ctx context.Context, secret string, in ServiceChec
 				}
 				return s.appPasswordPassed(ctx, svc, a, c, in.Protocol, ip)
 			}
-			if a.MFAEnabled() {
+			if a.HasSecondFactor() {
 				s.burnDummy(in.Password) // as long as a password check
 				return refuse(a, "app_password")
 			}
 			// Without a second factor, letters of that shape may be the main password.
-		} else if a.MFAEnabled() {
-			// An account with a second factor is not guessed at through its main
+		} else if a.HasSecondFactor() {
+			// An account with a second factor (an app or a passkey) is not guessed at through its main
 			// password here (the hash is never checked), so a mail client still set to
 			// that password does not lock the person out (the second-factor admission
 			// rule, said before the check).

@@ -37,7 +37,7 @@ func (s *SelfService) MFAStatus(ctx context.Context, p Principal) (MFAStatus, er
 			st.RecoveryCodesLeft = d.Count
 		}
 	}
-	if (a.MFAEnabled() || a.Passkeys > 0) && *set.RememberBrowserDays > 0 {
+	if a.HasSecondFactor() && *set.RememberBrowserDays > 0 {
 		st.RememberedBrowsers = a.MFA.Remembered
 	}
 	return st, nil

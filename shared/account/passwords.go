@@ -43,7 +43,7 @@ func preset(set Settings) policy.Preset {
 func (pw *passwords) newPasswordHash(ctx context.Context, a Account, set Settings, field, plain string) (string, error) {
 	p := preset(set)
 	plain = p.Normalized(plain)
-	codes := p.Check(policy.Input{Password: plain, LoginID: a.LoginID, MFA: a.MFAEnabled()})
+	codes := p.Check(policy.Input{Password: plain, LoginID: a.LoginID, MFA: a.HasSecondFactor()})
 	if a.PasswordHash != "" {
 		if same, _, err := password.Verify(pw.hash, a.PasswordHash, plain); err == nil && same {
 			codes = append(codes, policy.SameAsCurrent)
@@ -174,7 +174,7 @@ func passwordFlaw(a Account, set Settings, plain string) string {
 // changes the password, so that each sign-in asks for the change again.
 func importedBreaksRules(a Account, set Settings, plain string) bool {
 	return password.IsImported(a.PasswordHash) &&
-		len(preset(set).Check(policy.Input{Password: preset(set).Normalized(plain), LoginID: a.LoginID, MFA: a.MFAEnabled()})) > 0
+		len(preset(set).Check(policy.Input{Password: preset(set).Normalized(plain), LoginID: a.LoginID, MFA: a.HasSecondFactor()})) > 0
 }
 
 // linkLive reports whether the link issued as t still works for a (as stored now).
@@ -198,7 +198,7 @@ type PolicyDescription struct {
 
 func (pw *passwords) describe(a Account, set Settings, lang string) PolicyDescription {
 	p := preset(set)
-	return PolicyDescription{Preset: p.Name, LoginID: a.LoginID, Rules: p.Describe(lang, a.MFAEnabled(), min(set.HistoryDepth, MaxHistoryDepth))}
+	return PolicyDescription{Preset: p.Name, LoginID: a.LoginID, Rules: p.Describe(lang, a.HasSecondFactor(), min(set.HistoryDepth, MaxHistoryDepth))}
 }
 
 // DescribePreset describes a preset's rules for a login ID not yet made (the local

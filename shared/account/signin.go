@@ -173,7 +173,7 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain string, from Client) 
 	now := s.now().UTC()
 	previousLogin := acct.LastLoginAt
 	remember := ""
-	if acct.MFAEnabled() || acct.Passkeys > 0 { // a passkey's step is remembered as a code's is
+	if acct.HasSecondFactor() { // a passkey's step is remembered as a code's is
 		remember = s.remembered(ctx, acct, set, from.Remembered)
 	}
 	adm, err := s.admit(ctx, Attempt{Account: acct, Method: MethodPassword, IP: ip, Known: known, Remembered: remember != "",

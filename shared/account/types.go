@@ -267,8 +267,12 @@ func (a Account) UsesIdP() bool { return a.LoginMethod == LoginMethodIdP }
 // Invited reports whether a waits for its invitation to be accepted.
 func (a Account) Invited() bool { return !a.InvitedAt.IsZero() }
 
-// MFAEnabled reports whether a has a second factor.
+// MFAEnabled reports whether a has an authenticator app (TOTP) enrolled.
 func (a Account) MFAEnabled() bool { return a.MFA.Secret != "" }
+
+// HasSecondFactor reports whether a has any second factor: an authenticator app or a
+// passkey.
+func (a Account) HasSecondFactor() bool { return a.MFAEnabled() || a.Passkeys > 0 }
 
 // MFALocked reports whether a's second factor is locked by wrong codes.
 func (a Account) MFALocked() bool { return !a.MFA.LockedAt.IsZero() }

@@ -104,6 +104,7 @@ var passkeyCases = map[string]func(*testing.T, *env){
 	"Counters":                          passkeyCounters,
 	"AdministratorsCountAndReset":       passkeyAdministrators,
 	"RememberedAfterPasskeyStep":        passkeyRememberedBrowser,
+	"MailServersAskAnAppPassword":       passkeyServiceCheck,
 }
 
 func TestPasskeys(t *testing.T) {
@@ -535,5 +536,38 @@ func passkeyRememberedBrowser(t *testing.T, e *env) {
 	}
 	if res := home.login(userID, userPW); res.json(t)["result"] != "mfa_required" {
 		t.Fatalf("a cookie from before the new second factor: %s", res.body)
+	}
+}
+
+// A passkey is a second factor for the mail-server check too: the main password alone
+// is refused there (never checked, so it locks no one out), and an app password passes.
+func passkeyServiceCheck(t *testing.T, e *env) {
+	secret := e.serviceCredential("mail")
+	e.withUser(userID, "user")
+	c := e.signedIn(userID, userPW)
+	if res := e.verify(secret, userID, userPW); res.status != 200 {
+		t.Fatalf("main password without a second factor: %d %s", res.status, res.body)
+	}
+	if res := c.addPasskey(passkeytest.New(siteOrigin), userPW, "phone"); res.status != 201 {
+		t.Fatalf("add: %d %s", res.status, res.body)
+	}
+	for range 12 {
+		if res := e.verify(secret, userID, userPW); res.status != 401 || res.code(t) != "invalid_credentials" {
+			t.Fatalf("main password with a passkey: %d %s", res.status, res.body)
+		}
+	}
+	if a := e.account(userID); a.Locked() || a.FailedAttempts != 0 {
+		t.Fatalf("the main password through IMAP counted: %d", a.FailedAttempts)
+	}
+	if !e.auditHas("service.verify", "failed:imap:app_password_required") {
+		t.Fatal("not audited")
+	}
+	res := c.do("POST", "/api/me/app-passwords", map[string]string{"name": "Thunderbird", "current_password": userPW})
+	pw, _ := res.json(t)["password"].(string)
+	if res.status != 201 || pw == "" {
+		t.Fatalf("app password: %d %s", res.status, res.body)
+	}
+	if res := e.verify(secret, userID, pw); res.status != 200 {
+		t.Fatalf("app password with a passkey: %d %s", res.status, res.body)
 	}
 }
