@@ -11,6 +11,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   let me0 = null;
   let recent = [];
   let apws = [];
+  let sessions = null; // null: not the administrator's to see (its own, or an owner's for an administrator)
   const BAD = new Set(["locked", "expired", "disabled", "mfa_locked"]);
 
   // find reads the account from the list (the API has no single-account read): the
@@ -41,6 +42,7 @@ document.addEventListener("DOMContentLoaded", async () => {
     text("acct-last-login", acct.last_login_at ? formatTime(acct.last_login_at) : t("never"));
     text("acct-created", formatTime(acct.created_at));
     text("acct-mfa", t(acct.mfa_locked ? "admin.status.mfa_locked" : acct.mfa_enabled ? "mfa.state_on" : "mfa.state_off"));
+    text("acct-passkeys", acct.passkeys > 0 ? passkeyCount(acct.passkeys) : t("account.passkeys.none"));
     text("acct-method", t(acct.invited ? "account.method.invited" : (acct.state || []).includes("legacy_hash") ? "account.method.imported" : "account.method.password"));
     text("acct-quota", String(acct.quota_gb));
     text("acct-comment", acct.comment || "");
@@ -53,13 +55,14 @@ document.addEventListener("DOMContentLoaded", async () => {
     show("act-resend", manage && acct.invited);
     show("act-role", manage && me0.role === "owner");
     show("act-signout", manage);
-    show("act-mfa-reset", manage && acct.mfa_enabled);
+    show("act-mfa-reset", manage && (acct.mfa_enabled || acct.passkeys > 0)); // the reset removes passkeys too
     show("act-suspend", manage);
     show("act-delete", manage);
     const suspend = document.getElementById("act-suspend");
     suspend.dataset.i18n = acct.disabled ? "admin.resume" : "admin.suspend";
     suspend.textContent = t(suspend.dataset.i18n);
     renderAppPasswords(manage);
+    renderSessions();
     renderRecent();
   }
 
@@ -80,6 +83,37 @@ document.addEventListener("DOMContentLoaded", async () => {
         li.append(b);
       }
       list.append(li);
+    }
+  }
+
+  // The account's signed-in browsers, each ended on its own (the person is signed out
+  // there); "sign out everywhere" ends them all.
+  function renderSessions() {
+    document.getElementById("sess-section").hidden = sessions === null;
+    if (sessions === null) return;
+    const tbody = document.getElementById("sess-list");
+    tbody.replaceChildren();
+    document.getElementById("sess-empty").hidden = sessions.length > 0;
+    for (const s of sessions) {
+      const tr = document.createElement("tr");
+      const name = (s.user_agent || t("sessions.unknown_browser")) + " (" + s.ip + ")";
+      for (const [l, v] of [["sessions.col.browser", s.user_agent || t("sessions.unknown_browser")], ["sessions.col.ip", s.ip],
+        ["sessions.col.created", formatTime(s.created_at)], ["sessions.col.last_seen", formatTime(s.last_seen_at)]]) {
+        const td = document.createElement("td");
+        td.dataset.label = t(l);
+        td.textContent = v;
+        tr.append(td);
+      }
+      const td = document.createElement("td");
+      td.dataset.label = t("admin.col.actions");
+      const b = document.createElement("button");
+      b.type = "button"; b.className = "secondary end-session";
+      b.textContent = t("account.session.end");
+      b.setAttribute("aria-label", t("account.session.end") + " " + name);
+      b.addEventListener("click", () => confirmAction("session", { name, id: s.session_id }));
+      td.append(b);
+      tr.append(td);
+      tbody.append(tr);
     }
   }
 
@@ -108,6 +142,8 @@ document.addEventListener("DOMContentLoaded", async () => {
       if (!acct) { showMessage(msg, t("account.not_found"), true); return; }
       recent = log.events.filter((ev) => ev.target.toLowerCase() === acct.login_id.toLowerCase());
       apws = (await api("GET", path + "/app-passwords")).app_passwords;
+      const manage = acct.login_id.toLowerCase() !== me0.login_id.toLowerCase() && (me0.role === "owner" || acct.role === "user");
+      sessions = manage ? (await api("GET", path + "/sessions")).sessions : null;
       render();
     } catch (e) {
       if (e.signedOut) { location.replace("/index.html"); return; }
@@ -125,7 +161,7 @@ document.addEventListener("DOMContentLoaded", async () => {
       run: (pw) => api("PATCH", path, { role: document.getElementById("act-role-value").value, confirm_password: pw }) },
     signout: { title: "account.signout_all", ok: "account.signout_all", done: "account.done.signout",
       run: (pw) => api("POST", path + "/sessions/revoke", { confirm_password: pw }) },
-    mfareset: { title: "admin.mfareset", ok: "admin.mfareset.ok", done: "admin.mfareset.done",
+    mfareset: { title: "admin.mfareset", ok: "admin.mfareset.ok", done: "admin.mfareset.done", lead: "admin.mfareset.confirm",
       run: (pw) => api("POST", path + "/mfa/reset", { confirm_password: pw }) },
     suspend: { title: "admin.suspend.title", ok: "admin.suspend.ok", done: "account.done.suspend",
       run: (pw) => api("POST", "/api/admin/suspend", { login_ids: [acct.login_id], disabled: true, confirm_password: pw }) },
@@ -133,6 +169,8 @@ document.addEventListener("DOMContentLoaded", async () => {
       run: (pw) => api("POST", "/api/admin/suspend", { login_ids: [acct.login_id], disabled: false, confirm_password: pw }) },
     delete: { title: "admin.delete.confirm", ok: "admin.delete.ok", done: "admin.deleted",
       run: (pw) => api("DELETE", path, { confirm_password: pw }) },
+    session: { title: "account.session.end", ok: "account.session.end", done: "account.done.session",
+      run: (pw, s) => api("DELETE", path + "/sessions/" + encodeURIComponent(s.id), { confirm_password: pw }) },
     apw: { title: "account.app_password.revoke", ok: "account.app_password.revoke", done: "account.done.apw",
       run: (pw, p) => api("DELETE", path + "/app-passwords/" + encodeURIComponent(p.app_password_id), { confirm_password: pw }) },
   };
@@ -143,9 +181,12 @@ document.addEventListener("DOMContentLoaded", async () => {
     pending = { a, arg };
     text("act-title", t(a.title));
     text("act-ok", t(a.ok));
-    text("act-target", acct.login_id + (arg ? " — " + arg.name : ""));
+    text("act-target", acct.login_id + (arg ? " — " + arg.name : name === "mfareset" && acct.passkeys > 0 ? " — " + passkeyCount(acct.passkeys) : ""));
     document.getElementById("act-ok").className = name === "delete" || name === "suspend" ? "danger" : "";
     document.getElementById("act-role-row").hidden = !a.role;
+    const lead = document.getElementById("act-lead");
+    lead.hidden = !a.lead;
+    lead.textContent = a.lead ? t(a.lead) : "";
     document.getElementById("act-role-value").value = acct.role;
     document.getElementById("act-confirm").value = "";
     showMessage(document.getElementById("act-message"), "", true);

@@ -113,6 +113,13 @@ document.addEventListener("DOMContentLoaded", async () => {
         badge.textContent = t("admin.status." + (st === "mfa_enabled" ? "mfa" : st === "legacy_hash" ? "legacy_hash" : st));
         status.append(badge, " ");
       }
+      if (a.passkeys > 0) {
+        const pk = document.createElement("span");
+        pk.className = "badge";
+        pk.dataset.state = "passkeys";
+        pk.textContent = passkeyCount(a.passkeys);
+        status.append(pk, " ");
+      }
       if (a.mail_suppressed) {
         const mail = document.createElement("span");
         mail.className = "badge locked";
@@ -135,7 +142,7 @@ document.addEventListener("DOMContentLoaded", async () => {
         if (a.invited) items.push(button(t("admin.resend_invite"), "secondary resend", a.login_id, () => resendInvite(a)));
         items.push(button(t(a.disabled ? "admin.resume" : "admin.suspend"), "secondary suspend", a.login_id,
           () => openConfirmFor([a.login_id], a.disabled ? "resume" : "suspend")));
-        if (a.mfa_enabled) items.push(button(t("admin.mfareset"), "secondary mfareset", a.login_id, () => openMFAReset(a)));
+        if (a.mfa_enabled || a.passkeys > 0) items.push(button(t("admin.mfareset"), "secondary mfareset", a.login_id, () => openMFAReset(a)));
         items.push(button(t("admin.delete"), "danger", a.login_id, () => openDelete(a)));
       }
       if (items.length) actions.append(rowMenu(a.login_id, items));
@@ -494,7 +501,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   const mfaResetDialog = document.getElementById("mfareset-dialog");
   function openMFAReset(a) {
     editing = a;
-    document.getElementById("mfareset-login-id").textContent = a.login_id;
+    document.getElementById("mfareset-login-id").textContent = a.login_id + (a.passkeys > 0 ? " — " + passkeyCount(a.passkeys) : "");
     document.getElementById("mfareset-confirm").value = "";
     showMessage(document.getElementById("mfareset-message"), "", true);
     mfaResetDialog.showModal();

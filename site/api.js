@@ -21,6 +21,11 @@ function formatTime(iso, zone = true) {
   return lang === "en" ? s + " JST" : s + "（日本時間）";
 }
 
+// passkeyCount says how many passkeys an account has, for the administrators' pages.
+function passkeyCount(n) {
+  return t(n === 1 ? "admin.passkeys.one" : "admin.passkeys").replace("{n}", n);
+}
+
 class ApiError extends Error {
   constructor(status, body) {
     const e = (body && body.error) || {};

@@ -487,7 +487,7 @@ Object.assign(KAGIYA_STRINGS.ja, {
   "admin.mfa_unlocked": "2段階認証の利用停止を解除しました: ",
   "admin.mfa_not_locked": "停止していませんでした: ",
   "admin.mfareset": "2段階認証をリセット",
-  "admin.mfareset.confirm": "このアカウントの2段階認証をリセットしますか？次回のログインで、もう一度設定が必要になります。",
+  "admin.mfareset.confirm": "このアカウントの2段階認証をリセットしますか？認証アプリの設定とリカバリーコード、登録されたパスキーがすべて削除されます。次回のログインで、もう一度設定が必要になります。",
   "admin.mfareset.ok": "リセットする",
   "admin.mfareset.done": "2段階認証をリセットしました。"
 });
@@ -570,7 +570,7 @@ Object.assign(KAGIYA_STRINGS.en, {
   "admin.mfa_unlocked": "Released: ",
   "admin.mfa_not_locked": "Not locked: ",
   "admin.mfareset": "Reset 2-step",
-  "admin.mfareset.confirm": "Reset this account's two-step verification? It must be set up again at the next sign-in.",
+  "admin.mfareset.confirm": "Reset this account's two-step verification? Its authenticator app, recovery codes and passkeys are all removed. It must be set up again at the next sign-in.",
   "admin.mfareset.ok": "Reset",
   "admin.mfareset.done": "Two-step verification was reset."
 });
@@ -1479,4 +1479,21 @@ Object.assign(KAGIYA_STRINGS.en, {
   "admin.unlock_all.lock": "Unlock all {n}",
   "admin.unlock_all.mfa": "Release two-step verification for all {n}",
   "admin.unlock_all.confirmation": "Release the confirmation password for all {n}",
+});
+
+// Passkeys on the administrators' pages (issue 27): their count on the list and the
+// account page.
+Object.assign(KAGIYA_STRINGS.ja, { "admin.passkeys": "パスキー {n}件", "admin.passkeys.one": "パスキー 1件", "account.passkeys.none": "なし" });
+Object.assign(KAGIYA_STRINGS.en, { "admin.passkeys": "{n} passkeys", "admin.passkeys.one": "1 passkey", "account.passkeys.none": "none" });
+
+// The account page's sessions (issue 27).
+Object.assign(KAGIYA_STRINGS.ja, {
+  "account.sessions.none": "ログイン中の端末はありません。",
+  "account.session.end": "この端末からログアウトさせる",
+  "account.done.session": "その端末からログアウトさせました。",
+});
+Object.assign(KAGIYA_STRINGS.en, {
+  "account.sessions.none": "No device is signed in.",
+  "account.session.end": "Sign out this device",
+  "account.done.session": "That device is signed out.",
 });

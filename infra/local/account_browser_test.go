@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -100,5 +102,144 @@ func TestBrowserAccountPage(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != 401 {
 		t.Errorf("the person's session after sign-out everywhere: %d", res.StatusCode)
+	}
+}
+
+// An account's passkeys on the administrators' pages: the list's row and the account
+// page give their count, and the second-factor reset (offered for an account whose only
+// second factor is a passkey) says it removes them, then does; in Japanese, then in
+// English.
+func TestBrowserAdministratorSeesPasskeys(t *testing.T) {
+	base := localhostOf(startServer(t))
+	const pw = "Fuji-Passw0rd-26!"
+	for _, lang := range []struct {
+		code, id, added, badge, none, lead, done string
+	}{
+		{"ja", "hana@example.com", "パスキー「電話」を追加しました。", "パスキー 1件", "なし", "登録されたパスキーがすべて削除されます", "2段階認証をリセットしました。"},
+		{"en", "hannah@example.com", "The passkey “電話” is added.", "1 passkey", "none", "recovery codes and passkeys are all removed", "Two-step verification was reset."},
+	} {
+		t.Run(lang.code, func(t *testing.T) {
+			createUser(t, base, lang.id, pw)
+			row := `#accounts tr[data-login-id="` + lang.id + `"]`
+			ctx := browser(t)
+			var listDialog string
+			err := chromedp.Do(ctx,
+				chromedp.Navigate(base+"/index.html"),
+				script(`localStorage.setItem("kagiya.lang", "`+lang.code+`"); localStorage.setItem("kagiya.test.no-autofill", "1")`),
+				virtualAuthenticator(),
+				noAutofillWhenAsked(),
+				// The person adds a passkey, and signs out.
+				signIn(base, lang.id, pw),
+				waitText("#me-login-id", lang.id),
+				click("#security-link"),
+				fill("#passkey_name", "電話"),
+				fill("#passkey_password", pw),
+				click("#passkey-add"),
+				waitText("#passkey-message", lang.added),
+				chromedp.Navigate(base+"/home.html"),
+				click("#signout"),
+				chromedp.WaitVisible(css("#signin-form")),
+				// The owner sees the count on the list, and the reset says what it removes.
+				signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
+				waitText("#me-login-id", "owner@example.com"),
+				chromedp.Navigate(base+"/admin.html?q="+lang.id),
+				waitText(row+` .badge[data-state="passkeys"]`, lang.badge),
+				openRowAction(lang.id, "mfareset"),
+				chromedp.WaitVisible(css("#mfareset-dialog")),
+				read(chromedp.TextContent(css("#mfareset-dialog")), &listDialog),
+				click("#mfareset-cancel"),
+				// The account page: the count, and the reset from there.
+				click(row+" a.trunc"),
+				waitText("#acct-passkeys", lang.badge),
+				click("#act-mfa-reset"),
+				waitText("#act-lead", lang.lead),
+				fill("#act-confirm", "Kagi-2026-Tokyo!"),
+				click("#act-ok"),
+				waitText("#message", lang.done),
+				waitText("#acct-passkeys", lang.none),
+			)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(listDialog, lang.lead) || !strings.Contains(listDialog, lang.badge) {
+				t.Errorf("the list's reset dialog: %q", listDialog)
+			}
+		})
+	}
+}
+
+// The account page lists the account's signed-in browsers (browser, IP address, sign-in
+// and last use) and ends one after the administrator's password: the person is signed
+// out in that browser alone; signing it out everywhere empties the list. In Japanese at
+// 1280 px, in English on a 390 px phone.
+func TestBrowserAccountSessions(t *testing.T) {
+	base := startServer(t, "-rate-limit=false")
+	const pw = "Fuji-Passw0rd-26!"
+	for _, v := range []struct {
+		w, h                       int64
+		lang, id, ended, all, none string
+	}{
+		{1280, 800, "ja", "sato@example.com", "その端末からログアウトさせました。", "すべての端末からログアウトさせました。", "ログイン中の端末はありません。"},
+		{390, 844, "en", "sam@example.com", "That device is signed out.", "Signed out everywhere.", "No device is signed in."},
+	} {
+		t.Run(v.lang, func(t *testing.T) {
+			createUser(t, base, v.id, pw)
+			first, second := apiAs(t, base, v.id, pw), apiAs(t, base, v.id, pw)
+			ctx := browser(t)
+			rows := func(n int) chromedp.Action[chromedp.Void] {
+				return poll(func(ctx context.Context, tg *chromedp.Target) (bool, string, error) {
+					got, err := chromedp.Evaluate[int](`document.querySelectorAll("#sess-list tr").length`)(ctx, tg)
+					return err == nil && got == n, fmt.Sprintf("waiting for %d sessions (last %d)", n, got), nil
+				})
+			}
+			var list string
+			err := chromedp.Do(ctx,
+				chromedp.EmulateViewport(v.w, v.h),
+				chromedp.Navigate(base+"/index.html"),
+				script(`localStorage.setItem("kagiya.lang", "`+v.lang+`")`),
+				signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
+				waitText("#me-login-id", "owner@example.com"),
+				chromedp.Navigate(base+"/account.html?login_id="+v.id),
+				waitText("#acct-login-id", v.id),
+				rows(2),
+				read(chromedp.TextContent(css("#sess-list")), &list),
+				// End the newest (the first row).
+				click("#sess-list tr:first-child button.end-session"),
+				chromedp.WaitVisible(css("#act-dialog")),
+				fill("#act-confirm", "Kagi-2026-Tokyo!"),
+				click("#act-ok"),
+				waitText("#message", v.ended),
+				rows(1),
+			)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(list, "Go-http-client") || !strings.Contains(list, "127.0.0.1") {
+				t.Errorf("the sessions' browser and address: %q", list)
+			}
+			firstRes, secondRes := first("GET", "/api/me", nil), second("GET", "/api/me", nil)
+			firstRes.Body.Close()
+			secondRes.Body.Close()
+			if firstRes.StatusCode != 200 || secondRes.StatusCode != 401 {
+				t.Errorf("after ending the newest session: the older %d, the newer %d", firstRes.StatusCode, secondRes.StatusCode)
+			}
+			err = chromedp.Do(ctx,
+				click("#act-signout"),
+				chromedp.WaitVisible(css("#act-dialog")),
+				fill("#act-confirm", "Kagi-2026-Tokyo!"),
+				click("#act-ok"),
+				waitText("#message", v.all),
+				waitText("#sess-empty", v.none),
+				rows(0),
+			)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := first("GET", "/api/me", nil)
+			res.Body.Close()
+			if res.StatusCode != 401 {
+				t.Errorf("after signing out everywhere: %d", res.StatusCode)
+			}
+		})
 	}
 }

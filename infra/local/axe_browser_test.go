@@ -36,6 +36,7 @@ func TestBrowserAccessibility(t *testing.T) {
 	src := axeSource(t)
 	base := startServer(t)
 	createUser(t, base, "a11y@example.com", "Fuji-Passw0rd-26!")
+	apiAs(t, base, "a11y@example.com", "Fuji-Passw0rd-26!") // a session, for the account page's list of them
 	ctx := browser(t)
 	check := func(page, lang string) {
 		t.Helper()
@@ -77,7 +78,7 @@ func TestBrowserAccessibility(t *testing.T) {
 		if err := chromedp.Do(ctx, signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"), waitText("#me-login-id", "owner@example.com")); err != nil {
 			t.Fatal(err)
 		}
-		for _, page := range []string{"home.html", "password.html", "sessions.html", "security.html", "admin.html", "account.html?login_id=owner@example.com", "bulk.html", "audit.html", "audit.html?action=login&result=failed", "settings.html", "integrations.html"} {
+		for _, page := range []string{"home.html", "password.html", "sessions.html", "security.html", "admin.html", "account.html?login_id=owner@example.com", "account.html?login_id=a11y@example.com", "bulk.html", "audit.html", "audit.html?action=login&result=failed", "settings.html", "integrations.html"} {
 			check(page, lang)
 		}
 		if err := chromedp.Do(ctx, click("#shell-signout"), chromedp.WaitVisible(css("#login_id"))); err != nil {

@@ -620,6 +620,51 @@ func (s *Admin) RevokeSessions(ctx context.Context, p Principal, loginID, confir
 	return nil
 }
 
+// AccountSessions lists the live sessions of an account of the principal's tenant that
+// it manages, newest first. Its own are on its own page (use_self_service).
+func (s *Admin) AccountSessions(ctx context.Context, p Principal, loginID string) ([]SessionInfo, error) {
+	if err := requireAdmin(p); err != nil {
+		return nil, err
+	}
+	a, err := s.target(ctx, p, loginID)
+	if err != nil {
+		return nil, err
+	}
+	if a.ID == p.Account.ID {
+		return nil, codeErr(CodeUseSelfService)
+	}
+	if !canManage(p.Account.Role, a.Role) {
+		return nil, codeErr(CodeForbidden)
+	}
+	return liveSessions(ctx, s.sessions, a, "", s.now().UTC(), s.cfg.SessionIdle)
+}
+
+// EndAccountSession ends one session (by its public ID) of an account of the
+// principal's tenant, confirmed with the administrator's own password: the person is
+// signed out in that browser alone. not_found if the account has no such session.
+func (s *Admin) EndAccountSession(ctx context.Context, p Principal, loginID, id, confirm, ip string) error {
+	a, err := s.confirmedTarget(ctx, p, loginID, confirm, ip, "session.end", CodeUseSelfService)
+	if err != nil {
+		return err
+	}
+	all, err := s.sessions.ListSessions(ctx, a.ID)
+	if err != nil {
+		return fmt.Errorf("sessions: %w", err)
+	}
+	for _, sess := range all {
+		if sess.PublicID() != id {
+			continue
+		}
+		if err := s.sessions.DeleteSession(ctx, a.ID, sess.IDHash); err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("end session: %w", err)
+		}
+		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: p.Account.LoginID, Action: "session.end", Target: a.LoginID,
+			TargetID: a.ID, IP: ip, Result: "ok:" + id})
+		return nil
+	}
+	return codeErr(CodeNotFound)
+}
+
 // confirmedTarget is the account an administrator acts on with a dangerous action: one
 // of its tenant, another than itself (selfCode otherwise), of a role it manages, and the
 // action confirmed with the administrator's own password.

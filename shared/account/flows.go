@@ -180,6 +180,8 @@ type Admin struct {
 	tenants  Tenants
 	logins   Logins
 	creds    Credentials // a deleted account's app passwords go with it
+	sessions Sessions    // an account's page lists its sessions and ends one
+	cfg      Config      // session lifetimes
 	log      *slog.Logger
 	now      func() time.Time
 }
@@ -286,7 +288,7 @@ func New(d Deps, cfg Config) (*Flows, error) {
 			devices: dv, linkMailer: lm, factors: fs, accounts: st, sessions: st, logins: st, cfg: cfg, log: log, now: now},
 		Admin: &Admin{auditor: au, notifier: no, tenantCache: tenants, accountStore: as, passwords: pw, lockout: lo, domainHolders: dh,
 			linkMailer: lm, factors: fs, accounts: st, attempts: st, auditLog: st, domains: st, tenants: st, logins: st, creds: st,
-			log: log, now: now},
+			sessions: st, cfg: cfg, log: log, now: now},
 		Bulk: &Bulk{auditor: au, notifier: no, tenantCache: tenants, accountStore: as, passwords: pw, domainHolders: dh, linkMailer: lm,
 			accounts: st, tenants: st, logins: st, siteURL: siteURL, log: log, now: now},
 		Integrations: &Integrations{auditor: au, notifier: no, tenantCache: tenants, throttles: th, accountStore: as, passwords: pw,

@@ -97,19 +97,24 @@ type SessionInfo struct {
 // Sessions lists the principal's live sessions, newest first. Sessions that have ended
 // (expired, idle too long, or from before a sign-out everywhere) are left out.
 func (s *SelfService) Sessions(ctx context.Context, p Principal) ([]SessionInfo, error) {
-	all, err := s.sessions.ListSessions(ctx, p.Account.ID)
+	return liveSessions(ctx, s.sessions, p.Account, p.Session.IDHash, s.now().UTC(), s.cfg.SessionIdle)
+}
+
+// liveSessions lists a's live sessions, newest first (current: the hash of the one
+// asking, if it is a's).
+func liveSessions(ctx context.Context, sessions Sessions, a Account, current string, now time.Time, idle time.Duration) ([]SessionInfo, error) {
+	all, err := sessions.ListSessions(ctx, a.ID)
 	if err != nil {
 		return nil, fmt.Errorf("sessions: %w", err)
 	}
-	now := s.now().UTC()
 	out := []SessionInfo{}
 	for i := len(all) - 1; i >= 0; i-- {
 		sess := all[i]
-		if sess.Epoch != p.Account.SessionEpoch || !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= s.cfg.SessionIdle {
+		if sess.Epoch != a.SessionEpoch || !now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeenAt) >= idle {
 			continue
 		}
 		out = append(out, SessionInfo{ID: sess.PublicID(), CreatedAt: sess.CreatedAt, LastSeenAt: sess.LastSeenAt,
-			IP: sess.IP, UserAgent: sess.UserAgent, Current: sess.IDHash == p.Session.IDHash})
+			IP: sess.IP, UserAgent: sess.UserAgent, Current: sess.IDHash == current})
 	}
 	return out, nil
 }

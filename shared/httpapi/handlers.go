@@ -542,29 +542,64 @@ func (a *api) handleAuditExport() http.Handler {
 	})
 }
 
-func (a *api) handleSessions() http.Handler {
-	type session struct {
-		SessionID  string    `json:"session_id"`
-		CreatedAt  time.Time `json:"created_at"`
-		LastSeenAt time.Time `json:"last_seen_at"`
-		IP         string    `json:"ip"`
-		UserAgent  string    `json:"user_agent"`
-		Current    bool      `json:"current"`
+type sessionView struct {
+	SessionID  string    `json:"session_id"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	IP         string    `json:"ip"`
+	UserAgent  string    `json:"user_agent"`
+	Current    bool      `json:"current"`
+}
+
+// writeSessions answers a list of sessions as {"sessions": [...]}.
+func writeSessions(w http.ResponseWriter, list []account.SessionInfo) {
+	out := struct {
+		Sessions []sessionView `json:"sessions"`
+	}{Sessions: []sessionView{}}
+	for _, s := range list {
+		out.Sessions = append(out.Sessions, sessionView{SessionID: s.ID, CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt,
+			IP: s.IP, UserAgent: s.UserAgent, Current: s.Current})
 	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *api) handleSessions() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		list, err := a.svc.SelfService.Sessions(r.Context(), principal(r))
 		if err != nil {
 			a.fail(w, r, err)
 			return
 		}
-		out := struct {
-			Sessions []session `json:"sessions"`
-		}{Sessions: []session{}}
-		for _, s := range list {
-			out.Sessions = append(out.Sessions, session{SessionID: s.ID, CreatedAt: s.CreatedAt, LastSeenAt: s.LastSeenAt,
-				IP: s.IP, UserAgent: s.UserAgent, Current: s.Current})
+		writeSessions(w, list)
+	})
+}
+
+// handleAccountSessions lists the live sessions of an account an administrator manages.
+func (a *api) handleAccountSessions() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		list, err := a.svc.Admin.AccountSessions(r.Context(), principal(r), r.PathValue("login_id"))
+		if err != nil {
+			a.fail(w, r, err)
+			return
 		}
-		writeJSON(w, http.StatusOK, out)
+		writeSessions(w, list)
+	})
+}
+
+// handleEndAccountSession ends one session of an account, with the administrator's own
+// password.
+func (a *api) handleEndAccountSession() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, err := decodeConfirm(w, r)
+		if err == nil {
+			err = a.svc.Admin.EndAccountSession(r.Context(), principal(r), r.PathValue("login_id"),
+				r.PathValue("session_id"), body.ConfirmPassword, clientIP(r))
+		}
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
 	})
 }
 

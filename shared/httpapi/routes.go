@@ -66,6 +66,8 @@ func (a *api) routes() []Route {
 		{"PATCH", "/api/admin/accounts/{login_id}", a.signedIn(a.handleUpdateAccount())},
 		{"DELETE", "/api/admin/accounts/{login_id}", a.signedIn(a.handleConfirmed((*account.Admin).DeleteAccount))},
 		{"POST", "/api/admin/accounts/{login_id}/sessions/revoke", a.signedIn(a.handleConfirmed((*account.Admin).RevokeSessions))},
+		{"GET", "/api/admin/accounts/{login_id}/sessions", a.signedIn(a.handleAccountSessions())},
+		{"DELETE", "/api/admin/accounts/{login_id}/sessions/{session_id}", a.signedIn(a.handleEndAccountSession())},
 		{"POST", "/api/admin/unlock", a.signedIn(a.handleAdminUnlock())},
 		{"POST", "/api/admin/suspend", a.signedIn(a.handleSuspend())},
 		{"POST", "/api/admin/accounts/{login_id}/invite", a.signedIn(a.handleResendInvitation())},
