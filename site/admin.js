@@ -186,6 +186,12 @@ document.addEventListener("DOMContentLoaded", async () => {
   }
   document.addEventListener("kagiya:lang", render);
 
+  // The export's words (role, states, login method) are in the page's language.
+  const exportLink = document.getElementById("export-link");
+  const exportLang = () => { exportLink.href = "/api/admin/accounts/export.csv?lang=" + kagiyaLang(); };
+  exportLang();
+  document.addEventListener("kagiya:lang", exportLang);
+
   // A list filtered to one kind of lock offers to release every account it matches in
   // one press (then the confirmation): from the home page's card, that is card, unlock
   // all, confirm.

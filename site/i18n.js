@@ -1497,3 +1497,7 @@ Object.assign(KAGIYA_STRINGS.en, {
   "account.session.end": "Sign out this device",
   "account.done.session": "That device is signed out.",
 });
+
+// The accounts export's words follow the page's language (issue 27).
+Object.assign(KAGIYA_STRINGS.ja, { "field.lang": "言語" });
+Object.assign(KAGIYA_STRINGS.en, { "field.lang": "language" });

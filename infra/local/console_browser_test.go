@@ -522,3 +522,35 @@ func TestBrowserTaskCountUnlockThree(t *testing.T) {
 		}
 	}
 }
+
+// The account list's export link gives the role, states and login method in the page's
+// words, times in Japan's with the offset; after the language switch, in English.
+func TestBrowserExportInThePagesLanguage(t *testing.T) {
+	t.Parallel()
+	base := startServer(t)
+	createUser(t, base, "kana@example.com", "Fuji-Passw0rd-26!")
+	ctx := browser(t)
+	download := `fetch(document.getElementById("export-link").href).then((r) => r.text())`
+	var ja, en string
+	err := chromedp.Do(ctx,
+		japanese(base),
+		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
+		waitText("#me-login-id", "owner@example.com"),
+		chromedp.Navigate(base+"/admin.html"),
+		settled(),
+		read(chromedp.Evaluate[string](download, chromedp.EvalAwaitPromise), &ja),
+		click("#lang-switch"),
+		waitText("#admin-title", "Accounts"),
+		read(chromedp.Evaluate[string](download, chromedp.EvalAwaitPromise), &en),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(ja, "kana@example.com,user,0,") || !strings.Contains(ja, ",利用者,") || !strings.Contains(ja, ",パスワード\r\n") ||
+		!strings.Contains(ja, ",オーナー,") || !strings.Contains(ja, "+09:00") {
+		t.Errorf("the export in Japanese:\n%s", ja)
+	}
+	if !strings.Contains(en, ",User,") || !strings.Contains(en, ",Password\r\n") || !strings.Contains(en, ",Owner,") {
+		t.Errorf("the export in English:\n%s", en)
+	}
+}

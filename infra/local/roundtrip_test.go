@@ -80,6 +80,16 @@ func TestExportEditUpload(t *testing.T) {
 	if job := bulkUpload(t, owner, "update", export); job["state"] != "succeeded" || job["updated"] != 0.0 {
 		t.Fatalf("the export uploaded as it is: %v", job)
 	}
+	// Its words (role, states, login method) in English change nothing either.
+	res = owner("GET", "/api/admin/accounts/export.csv?lang=en", nil)
+	english, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	if res.StatusCode != 200 || !bytes.Contains(english, []byte(",User,Active,Password")) {
+		t.Fatalf("export in English: %d\n%s", res.StatusCode, english)
+	}
+	if job := bulkUpload(t, owner, "update", english); job["state"] != "succeeded" || job["updated"] != 0.0 {
+		t.Fatalf("the English export uploaded as it is: %v", job)
+	}
 	edited := strings.Replace(string(export), "aoi@example.com,user,0,", "aoi@example.com,admin,10,", 1)
 	edited = strings.Replace(edited, "'=営業部 (Tokyo)", "経理部", 1)
 	if edited == string(export) || strings.Count(edited, "admin,10,") != 1 {

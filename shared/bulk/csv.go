@@ -34,23 +34,31 @@ const (
 )
 
 // ExportHeader is the accounts export's header: a valid update file as it is (role,
-// capacity, comment and login_method are applied; state and the dates are read-only and
-// ignored).
-var ExportHeader = []string{ColAccount, ColRole, ColCapacity, ColComment, ColMethod, "state", "last_login_at", "created_at"}
+// capacity, comment and login_method are applied; state, the dates and the words are
+// read-only and ignored).
+var ExportHeader = []string{ColAccount, ColRole, ColCapacity, ColComment, ColMethod, "state", "last_login_at", "created_at",
+	ColRoleLabel, ColStateLabel, ColMethodLabel}
 
-// ExportRow is a's row of the accounts export, under ExportHeader: state is its states
-// as the account list shows them (space-separated). Cells a person types are defused.
-func ExportRow(a account.Account, state string) []string {
+// exportZone is the tenants' time zone (Japan's), in which the export gives its times,
+// with the offset, as the audit export does.
+var exportZone = time.FixedZone("JST", 9*3600)
+
+// ExportRow is a's row of the accounts export, under ExportHeader: states are its states
+// as the account list shows them (the state column space-separates them), and the role,
+// states and login method are given again in the words of lang. Cells a person types are
+// defused.
+func ExportRow(a account.Account, states []string, lang string) []string {
 	method := account.LoginMethodPassword
 	if a.UsesIdP() {
 		method = account.LoginMethodIdP
 	}
 	last := ""
 	if !a.LastLoginAt.IsZero() {
-		last = a.LastLoginAt.UTC().Format(time.RFC3339)
+		last = a.LastLoginAt.In(exportZone).Format(time.RFC3339)
 	}
 	return []string{Defuse(a.LoginID), string(a.Role), strconv.Itoa(a.QuotaGB), Defuse(a.Comment), method,
-		state, last, a.CreatedAt.UTC().Format(time.RFC3339)}
+		strings.Join(states, " "), last, a.CreatedAt.In(exportZone).Format(time.RFC3339),
+		ExportWord(lang, string(a.Role)), ExportStates(lang, states), ExportWord(lang, method)}
 }
 
 // aliases maps every accepted header name (lower-case) to its column.
@@ -62,6 +70,7 @@ var aliases = map[string]string{
 	"role": ColRole, "comment": ColComment, "login_method": ColMethod,
 	// Read-only columns of the export, this one's and earlier ones'.
 	"state": colReadOnly, "last_login_at": colReadOnly, "created_at": colReadOnly,
+	ColRoleLabel: colReadOnly, ColStateLabel: colReadOnly, ColMethodLabel: colReadOnly,
 	"locked": colReadOnly, "force_change": colReadOnly, "password_expired": colReadOnly,
 }
 

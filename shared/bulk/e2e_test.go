@@ -736,7 +736,7 @@ func TestExportUploadsBack(t *testing.T) {
 					if err != nil {
 						t.Fatal(err)
 					}
-					w.Write(bulk.ExportRow(a, ""))
+					w.Write(bulk.ExportRow(a, nil, "ja"))
 				}
 				w.Flush()
 				return b.String()

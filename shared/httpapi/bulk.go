@@ -7,8 +7,8 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/kagiya/kagiya/shared/account"
@@ -117,12 +117,20 @@ func (a *api) handleExport() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
+		// The words' language: the page's (lang), else the browser's.
+		words := r.URL.Query().Get("lang")
+		if words == "" {
+			words = lang(r)
+		} else if !slices.Contains(bulk.ExportLanguages, words) {
+			a.fail(w, r, &account.Error{Code: account.CodeValidation, Fields: []account.FieldError{{Field: "lang", Code: "invalid"}}})
+			return
+		}
 		const filename = "kagiya-accounts.csv"
 		if a.exports == nil {
 			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 			w.Header().Set("Content-Disposition", `attachment; filename="`+filename+`"`)
 			w.Header().Set("Cache-Control", "no-store")
-			if err := a.writeExport(r.Context(), w, p, t); err != nil {
+			if err := a.writeExport(r.Context(), w, p, t, words); err != nil {
 				// The header is out: the download ends short, and the log says why.
 				logger(r, a.log).ErrorContext(r.Context(), "export", "err", err)
 			}
@@ -135,7 +143,7 @@ func (a *api) handleExport() http.Handler {
 		}
 		defer os.Remove(f.Name())
 		defer f.Close()
-		if err := a.writeExport(r.Context(), f, p, t); err != nil {
+		if err := a.writeExport(r.Context(), f, p, t, words); err != nil {
 			a.fail(w, r, err)
 			return
 		}
@@ -160,8 +168,10 @@ func (a *api) handleExport() http.Handler {
 	})
 }
 
-// writeExport writes the export to w, flushing every 256 rows.
-func (a *api) writeExport(ctx context.Context, w io.Writer, p account.Principal, t account.Tenant) error {
+// writeExport writes the export to w, flushing every 256 rows: times in Japan's with
+// the offset (as the audit export), the role, states and login method also in words of
+// lang.
+func (a *api) writeExport(ctx context.Context, w io.Writer, p account.Principal, t account.Tenant, lang string) error {
 	if _, err := w.Write([]byte("\ufeff")); err != nil {
 		return err
 	}
@@ -171,7 +181,7 @@ func (a *api) writeExport(ctx context.Context, w io.Writer, p account.Principal,
 	now := a.svc.Now()
 	n := 0
 	err := a.svc.Admin.ExportAccounts(ctx, p, func(acc account.Account) error {
-		cw.Write(bulk.ExportRow(acc, strings.Join(view(acc, t.Settings, now).State, " "))) //nolint:errcheck // reported by cw.Error
+		cw.Write(bulk.ExportRow(acc, view(acc, t.Settings, now).State, lang)) //nolint:errcheck // reported by cw.Error
 		if n++; n%256 == 0 {
 			cw.Flush()
 		}

@@ -100,6 +100,25 @@ func TestSampleAndExportCSV(t *testing.T) {
 	if strings.Contains(string(res.body), "argon2") {
 		t.Fatal("a hash in the export")
 	}
+	// Times in Japan's with the offset; the role, states and login method also in words,
+	// Japanese by default (no Accept-Language), English when asked.
+	if h := rows[0]; len(h) != 11 || h[8] != "role_label" || h[9] != "state_label" || h[10] != "login_method_label" {
+		t.Fatalf("header %v", h)
+	}
+	if !strings.HasSuffix(rows[1][7], "+09:00") || rows[1][8] != "利用者" || rows[1][9] != "利用可" || rows[1][10] != "パスワード" {
+		t.Fatalf("row in Japanese %v", rows[1])
+	}
+	en := owner.do("GET", "/api/admin/accounts/export.csv?lang=en", nil)
+	enRows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(en.body), "\ufeff"))).ReadAll()
+	if err != nil || len(enRows) != 3 || enRows[1][8] != "User" || enRows[1][9] != "Active" || enRows[1][10] != "Password" || enRows[1][1] != "user" {
+		t.Fatalf("export in English: %v %v", enRows, err)
+	}
+	if enRows[2][0] != ownerID || enRows[2][8] != "Owner" {
+		t.Fatalf("the owner's row in English: %v", enRows[2])
+	}
+	if res := owner.do("GET", "/api/admin/accounts/export.csv?lang=fr", nil); res.status != 422 || !strings.Contains(string(res.body), `"field":"lang"`) {
+		t.Fatalf("a language it has no words in: %d %s", res.status, res.body)
+	}
 	e.withUser(userID, "user")
 	if res := e.signedIn(userID, userPW).do("GET", "/api/admin/accounts/export.csv", nil); res.status != 403 {
 		t.Fatalf("user export: %d", res.status)
