@@ -214,34 +214,13 @@ func (s *SelfService) SetConfirmationPassword(ctx context.Context, p Principal, 
 // principal's tenant, confirmed as every batch action is (the administrator's own
 // confirmation, so one cannot release one's own).
 func (s *Admin) UnlockConfirmation(ctx context.Context, p Principal, loginIDs []string, confirm, ip string) (AdminUnlockResult, error) {
-	targets, err := s.batchTargets(ctx, p, loginIDs, confirm, ip, "confirmation.unlock")
-	if err != nil {
-		return AdminUnlockResult{}, err
-	}
-	set, err := s.settingsOf(ctx, p.Account.TenantID)
-	if err != nil {
-		return AdminUnlockResult{}, err
-	}
-	res := AdminUnlockResult{Unlocked: []string{}, NotLocked: []string{}, Failed: []string{}}
-	now := s.now()
-	for _, a := range targets {
-		released := false
-		_, err := s.updateRetrying(ctx, a, func(a *Account) {
-			released = a.ConfirmationLocked()
-			a.Confirmation.LockedAt, a.Confirmation.Failures = time.Time{}, 0
-		})
-		if err != nil {
-			res.Failed = append(res.Failed, a.LoginID)
-			s.batchFailed(ctx, p, a, "confirmation.unlock", ip, err)
-			continue
-		}
-		if !released {
-			res.NotLocked = append(res.NotLocked, a.LoginID)
-			continue
-		}
-		res.Unlocked = append(res.Unlocked, a.LoginID)
-		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: p.Account.LoginID, Action: "confirmation.unlock", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:admin"})
-		s.notify(ctx, a, &mail.ConfirmationNotice{Event: "released", When: s.formatTime(now, set)})
-	}
-	return res, nil
+	return s.releaseHeld(ctx, p, loginIDs, confirm, ip, confirmationLock)
+}
+
+// confirmationLock is the lock of wrong confirmation passwords (Confirmation.Failures,
+// Confirmation.LockedAt).
+var confirmationLock = heldLock{
+	action: "confirmation.unlock",
+	state:  func(a *Account) (*int, *time.Time) { return &a.Confirmation.Failures, &a.Confirmation.LockedAt },
+	notice: func(when string) mail.Email { return &mail.ConfirmationNotice{Event: "released", When: when} },
 }

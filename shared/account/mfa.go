@@ -163,33 +163,12 @@ func (s *Admin) ResetMFA(ctx context.Context, p Principal, loginID, confirm, ip 
 // confirmed with the administrator's own password; like AdminUnlock, every ID must be one
 // the administrator manages, or nothing changes.
 func (s *Admin) UnlockMFA(ctx context.Context, p Principal, loginIDs []string, confirm, ip string) (AdminUnlockResult, error) {
-	targets, err := s.batchTargets(ctx, p, loginIDs, confirm, ip, "mfa.unlock")
-	if err != nil {
-		return AdminUnlockResult{}, err
-	}
-	set, err := s.settingsOf(ctx, p.Account.TenantID)
-	if err != nil {
-		return AdminUnlockResult{}, err
-	}
-	res := AdminUnlockResult{Unlocked: []string{}, NotLocked: []string{}, Failed: []string{}}
-	for _, a := range targets {
-		released := false
-		_, err := s.updateRetrying(ctx, a, func(a *Account) {
-			released = a.MFALocked()
-			a.MFA.LockedAt, a.MFA.Failures = time.Time{}, 0
-		})
-		if err != nil {
-			res.Failed = append(res.Failed, a.LoginID)
-			s.batchFailed(ctx, p, a, "mfa.unlock", ip, err)
-			continue
-		}
-		if !released {
-			res.NotLocked = append(res.NotLocked, a.LoginID)
-			continue
-		}
-		res.Unlocked = append(res.Unlocked, a.LoginID)
-		s.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: p.Account.LoginID, Action: "mfa.unlock", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:admin"})
-		s.mfaNotice(ctx, a, set, "released", mail.MFANotice{})
-	}
-	return res, nil
+	return s.releaseHeld(ctx, p, loginIDs, confirm, ip, secondFactorLock)
+}
+
+// secondFactorLock is the lock of wrong codes (MFA.Failures, MFA.LockedAt).
+var secondFactorLock = heldLock{
+	action: "mfa.unlock",
+	state:  func(a *Account) (*int, *time.Time) { return &a.MFA.Failures, &a.MFA.LockedAt },
+	notice: func(when string) mail.Email { return &mail.MFANotice{Event: "released", When: when} },
 }
