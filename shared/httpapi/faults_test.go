@@ -1,22 +1,13 @@
 package httpapi_test
 
 import (
-	"context"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/truora/minidyn/server"
-
 	"github.com/kagiya/kagiya/shared/account"
 	"github.com/kagiya/kagiya/shared/faults"
-	"github.com/kagiya/kagiya/shared/store/boltstore"
-	"github.com/kagiya/kagiya/shared/store/dynamostore"
+	"github.com/kagiya/kagiya/shared/faults/faulttest"
 )
 
 // faultCases run the real handlers over a store that fails the calls a plan chooses, with
@@ -32,26 +23,12 @@ var faultCases = map[string]func(*testing.T, *env, *faults.Plan){
 
 func TestFaults(t *testing.T) {
 	for name, run := range faultCases {
-		t.Run(name+"/bbolt", func(t *testing.T) {
-			st, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			plan := &faults.Plan{}
-			run(t, newEnvOn(t, faults.NewStore(st, plan), withConfig(noThrottle)), plan)
-		})
-		t.Run(name+"/minidyn", func(t *testing.T) {
-			srv := httptest.NewServer(server.NewServer())
-			t.Cleanup(srv.Close)
-			db := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
-				Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
-			if err := dynamostore.CreateTable(context.Background(), db, "kagiya"); err != nil {
-				t.Fatal(err)
-			}
-			plan := &faults.Plan{}
-			run(t, newEnvOn(t, faults.NewStore(dynamostore.New(db, "kagiya", 0), plan), withConfig(noThrottle)), plan)
-		})
+		for storeName, open := range faulttest.Stores() {
+			t.Run(name+"/"+storeName, func(t *testing.T) {
+				plan := &faults.Plan{}
+				run(t, newEnvOn(t, faults.NewStore(open(t), plan), withConfig(noThrottle)), plan)
+			})
+		}
 	}
 }
 
@@ -62,10 +39,8 @@ func internalOnly(t *testing.T, what string, res response) {
 	if res.status != 500 || res.code(t) != "internal" {
 		t.Fatalf("%s: %d %s, want 500 internal", what, res.status, body)
 	}
-	for _, leak := range []string{"Throttl", "DynamoDB", "exceeds", "UpdateItem", "RecordLogin", "UpdateAccount", "deadline"} {
-		if strings.Contains(body, leak) {
-			t.Fatalf("%s: the body shows %q: %s", what, leak, body)
-		}
+	if leak := faulttest.Shows(body); leak != "" {
+		t.Fatalf("%s: the body shows %q: %s", what, leak, body)
 	}
 }
 

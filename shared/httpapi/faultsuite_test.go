@@ -2,21 +2,10 @@ package httpapi_test
 
 import (
 	"context"
-	"fmt"
-	"net/http/httptest"
-	"path/filepath"
-	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/truora/minidyn/server"
-
 	"github.com/kagiya/kagiya/shared/account"
-	"github.com/kagiya/kagiya/shared/faults"
-	"github.com/kagiya/kagiya/shared/store/boltstore"
-	"github.com/kagiya/kagiya/shared/store/dynamostore"
+	"github.com/kagiya/kagiya/shared/faults/faulttest"
 )
 
 // A writeFlow is one flow that writes, for the fault suite. prepare makes what the flow
@@ -28,37 +17,6 @@ type writeFlow struct {
 	after   func(t *testing.T, e *env)
 }
 
-// faultStores make a fresh store of each kind the suite runs on.
-var faultStores = map[string]func(t *testing.T) account.Store{
-	"bbolt": func(t *testing.T) account.Store {
-		st, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		return st
-	},
-	"minidyn": func(t *testing.T) account.Store {
-		srv := httptest.NewServer(server.NewServer())
-		t.Cleanup(srv.Close)
-		db := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
-			Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
-		if err := dynamostore.CreateTable(context.Background(), db, "kagiya"); err != nil {
-			t.Fatal(err)
-		}
-		return dynamostore.New(db, "kagiya", 0)
-	},
-}
-
-// writes counts the store writes made through plan so far.
-func writes(plan *faults.Plan) int {
-	n := 0
-	for _, m := range faults.StoreWrites() {
-		n += plan.Calls(m)
-	}
-	return n
-}
-
 // TestFaultSuite runs every flow that writes with a failure (DynamoDB's throttling after
 // the SDK's retries) at each of its store writes in turn, on the embedded store and on
 // DynamoDB (minidyn): the flow either succeeds all the same or answers a plain 500 with
@@ -67,72 +25,23 @@ func writes(plan *faults.Plan) int {
 // account locked by a failure alone).
 func TestFaultSuite(t *testing.T) {
 	for _, f := range writeFlows {
-		for storeName, open := range faultStores {
+		for storeName, open := range faulttest.Stores() {
 			t.Run(f.name+"/"+storeName, func(t *testing.T) {
 				t.Parallel()
-				// The flow once without a fault: its answer, and how many writes it makes.
-				plan := &faults.Plan{}
-				e := newEnvOn(t, faults.NewStore(open(t), plan), withConfig(noThrottle))
-				act := f.prepare(t, e)
-				before := writes(plan)
-				want := act()
-				n := writes(plan) - before
-				if want.status >= 300 && want.status != 401 {
-					t.Fatalf("without a fault: %d %s", want.status, want.body)
-				}
-				if n == 0 {
-					t.Fatal("the flow made no store write")
-				}
-				f.after(t, e)
-				for k := 1; k <= n; k++ {
-					plan := &faults.Plan{}
-					e := newEnvOn(t, faults.NewStore(open(t), plan), withConfig(noThrottle))
-					act := f.prepare(t, e)
-					plan.Add(faults.Rule{Methods: faults.StoreWrites(), Skip: k - 1, Times: 1, Err: faults.Throttling("DynamoDB", "UpdateItem")})
-					got := act()
-					plan.Clear()
-					what := func(s string) string {
-						return fmt.Sprintf("%s, write %d of %d (%s) failing: %s", f.name, k, n, strings.Join(plan.Failures(), ", "), s)
-					}
-					shown(t, what("the answer"), got)
-					switch {
-					case got.status == want.status:
-						// The failed write was not one the flow needs (an audit record, a
-						// last-use time), or the flow carried on without it.
-					case got.status == 500:
-						if again := act(); again.status != want.status {
-							t.Fatalf("%s: %d %s, want %d", what("the same request once the fault cleared"), again.status, again.body, want.status)
-						} else {
-							shown(t, what("the retry"), again)
-						}
-					default:
-						t.Fatalf("%s: %d %s, want %d or a 500", what("the answer"), got.status, got.body, want.status)
-					}
-					func() {
-						defer func() {
-							if t.Failed() {
-								t.Logf("%s (answered %d)", what("the check after"), got.status)
+				faulttest.EachWrite(t, open, func(status int) bool { return status < 300 || status == 401 },
+					func(t *testing.T, st account.Store) (func() faulttest.Answer, func(*testing.T)) {
+						e := newEnvOn(t, st, withConfig(noThrottle))
+						act := f.prepare(t, e)
+						send := func() faulttest.Answer {
+							res := act()
+							if res.status == 500 && res.code(t) != "internal" {
+								t.Fatalf("%s: a 500 that is not internal: %s", f.name, res.body)
 							}
-						}()
-						f.after(t, e)
-					}()
-				}
+							return faulttest.Answer{Status: res.status, Body: string(res.body)}
+						}
+						return send, func(t *testing.T) { f.after(t, e) }
+					})
 			})
-		}
-	}
-}
-
-// shown fails if a body carries the store's or the SDK's words.
-func shown(t *testing.T, what string, res response) {
-	t.Helper()
-	body := string(res.body)
-	if res.status == 500 && res.code(t) != "internal" {
-		t.Fatalf("%s: a 500 that is not internal: %s", what, body)
-	}
-	for _, leak := range []string{"Throttl", "DynamoDB", "exceeds", "UpdateItem", "operation error", "ReserveAttempt", "RecordLogin",
-		"UpdateAccount", "CreateToken", "ConsumeToken", "AppendAudit", "CreateSession", "ChangeLoginID", "deadline"} {
-		if strings.Contains(body, leak) {
-			t.Fatalf("%s: the body shows %q: %s", what, leak, body)
 		}
 	}
 }

@@ -3,53 +3,25 @@ package idp_test
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
-	"github.com/truora/minidyn/server"
 	"golang.org/x/oauth2"
 
 	"github.com/kagiya/kagiya/shared/account"
 	"github.com/kagiya/kagiya/shared/faults"
-	"github.com/kagiya/kagiya/shared/store/boltstore"
-	"github.com/kagiya/kagiya/shared/store/dynamostore"
+	"github.com/kagiya/kagiya/shared/faults/faulttest"
 )
 
 // The token endpoint under a store fault at each of its calls in turn answers without
 // the store's or the SDK's text (before, a failed store call came back as the
 // error_description of a server_error).
 func TestTokenEndpointFaultsShowNothing(t *testing.T) {
-	stores := map[string]func(t *testing.T) account.Store{
-		"bbolt": func(t *testing.T) account.Store {
-			st, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st
-		},
-		"minidyn": func(t *testing.T) account.Store {
-			srv := httptest.NewServer(server.NewServer())
-			t.Cleanup(srv.Close)
-			db := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
-				Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
-			if err := dynamostore.CreateTable(context.Background(), db, "kagiya"); err != nil {
-				t.Fatal(err)
-			}
-			return dynamostore.New(db, "kagiya", 0)
-		},
-	}
-	for name, open := range stores {
+	for name, open := range faulttest.Stores() {
 		t.Run(name, func(t *testing.T) {
 			plan := &faults.Plan{}
 			s := newSite(t, faults.NewStore(open(t), plan))
@@ -101,40 +73,11 @@ func TestTokenEndpointFaultsShowNothing(t *testing.T) {
 	}
 }
 
-// writesSoFar counts the store writes made through plan.
-func writesSoFar(plan *faults.Plan) int {
-	n := 0
-	for _, m := range faults.StoreWrites() {
-		n += plan.Calls(m)
-	}
-	return n
-}
-
 // The code exchange and the refresh, with a throttled store write at each of their writes
 // in turn, on bbolt and minidyn: the answer is the flow's own or a server error with
 // nothing of the store in it, and then the same request succeeds once the fault clears
 // (no code or refresh token used up by a failure).
 func TestTokenGrantsUnderFaultAtEachWrite(t *testing.T) {
-	stores := map[string]func(t *testing.T) account.Store{
-		"bbolt": func(t *testing.T) account.Store {
-			st, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			return st
-		},
-		"minidyn": func(t *testing.T) account.Store {
-			srv := httptest.NewServer(server.NewServer())
-			t.Cleanup(srv.Close)
-			db := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
-				Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
-			if err := dynamostore.CreateTable(context.Background(), db, "kagiya"); err != nil {
-				t.Fatal(err)
-			}
-			return dynamostore.New(db, "kagiya", 0)
-		},
-	}
 	// prepare makes a site with a signed-in person and a client, and returns the grant's
 	// request (the same form each time it is sent).
 	type grant func(t *testing.T, s *site) (send func() (int, string))
@@ -185,41 +128,14 @@ func TestTokenGrantsUnderFaultAtEachWrite(t *testing.T) {
 		},
 	}
 	for name, prepare := range grants {
-		for storeName, open := range stores {
+		for storeName, open := range faulttest.Stores() {
 			t.Run(name+"/"+storeName, func(t *testing.T) {
 				t.Parallel()
-				s := newSite(t, open(t))
-				send := prepare(t, s)
-				before := writesSoFar(s.faults)
-				if status, body := send(); status != 200 {
-					t.Fatalf("without a fault: %d %s", status, body)
-				}
-				n := writesSoFar(s.faults) - before
-				if n == 0 {
-					t.Fatal("the grant made no store write")
-				}
-				for k := 1; k <= n; k++ {
-					s := newSite(t, open(t))
-					send := prepare(t, s)
-					s.faults.Add(faults.Rule{Methods: faults.StoreWrites(), Skip: k - 1, Times: 1, Err: faults.Throttling("DynamoDB", "UpdateItem")})
-					status, body := send()
-					s.faults.Clear()
-					what := fmt.Sprintf("%s, write %d of %d (%v) failing", name, k, n, s.faults.Failures())
-					for _, leak := range []string{"Throttl", "DynamoDB", "UpdateItem", "exceeds", "operation error"} {
-						if strings.Contains(body, leak) {
-							t.Fatalf("%s: %d %s shows %q", what, status, body, leak)
-						}
-					}
-					if status == 200 {
-						continue
-					}
-					if status < 500 {
-						t.Fatalf("%s: %d %s, want 200 or a server error", what, status, body)
-					}
-					if status, body := send(); status != 200 {
-						t.Fatalf("%s: the same request once the fault cleared: %d %s", what, status, body)
-					}
-				}
+				faulttest.EachWrite(t, open, func(status int) bool { return status == 200 },
+					func(t *testing.T, st account.Store) (func() faulttest.Answer, func(*testing.T)) {
+						send := prepare(t, newSite(t, st))
+						return func() faulttest.Answer { status, body := send(); return faulttest.Answer{Status: status, Body: body} }, nil
+					})
 			})
 		}
 	}
