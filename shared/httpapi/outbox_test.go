@@ -1,21 +1,12 @@
 package httpapi_test
 
 import (
-	"context"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/credentials"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	"github.com/truora/minidyn/server"
-
 	"github.com/kagiya/kagiya/shared/account"
 	"github.com/kagiya/kagiya/shared/faults"
-	"github.com/kagiya/kagiya/shared/store/boltstore"
-	"github.com/kagiya/kagiya/shared/store/dynamostore"
+	"github.com/kagiya/kagiya/shared/faults/faulttest"
 )
 
 // withMailFaults makes the service's mailer (in AWS the outbox's queue) fail as plan says.
@@ -57,24 +48,9 @@ func TestLockNoticeThatCannotBeQueuedIsMailedAtTheNextAttempt(t *testing.T) {
 		}
 		e.logs.forget("mail not sent") // this test caused it on purpose
 	}
-	t.Run("bbolt", func(t *testing.T) {
-		st, err := boltstore.Open(filepath.Join(t.TempDir(), "k.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { st.Close() })
-		run(t, st)
-	})
-	t.Run("minidyn", func(t *testing.T) {
-		srv := httptest.NewServer(server.NewServer())
-		t.Cleanup(srv.Close)
-		db := dynamodb.New(dynamodb.Options{Region: "us-east-1", BaseEndpoint: aws.String(srv.URL),
-			Credentials: credentials.NewStaticCredentialsProvider("test", "test", "")})
-		if err := dynamostore.CreateTable(context.Background(), db, "kagiya"); err != nil {
-			t.Fatal(err)
-		}
-		run(t, dynamostore.New(db, "kagiya", 0))
-	})
+	for name, open := range faulttest.Stores() {
+		t.Run(name, func(t *testing.T) { run(t, open(t)) })
+	}
 }
 
 // forget drops the log lines that hold s.
