@@ -3,6 +3,8 @@ package httpapi
 import (
 	"net/http"
 	"time"
+
+	"github.com/kagiya/kagiya/shared/account"
 )
 
 func (a *api) handleUnlock() http.Handler {
@@ -69,27 +71,8 @@ func (a *api) handleReset() http.Handler {
 	})
 }
 
+// handleAdminUnlock lifts password locks (POST /api/admin/unlock), as handleUnlockMFA
+// releases second-factor ones.
 func (a *api) handleAdminUnlock() http.Handler {
-	type request struct {
-		LoginIDs        []string `json:"login_ids"`
-		ConfirmPassword string   `json:"confirm_password"`
-	}
-	type response struct {
-		Unlocked  []string `json:"unlocked"`
-		NotLocked []string `json:"not_locked"`
-		Failed    []string `json:"failed"`
-	}
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var req request
-		if err := decode(w, r, &req); err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		res, err := a.svc.Admin.AdminUnlock(r.Context(), principal(r), req.LoginIDs, req.ConfirmPassword, clientIP(r))
-		if err != nil {
-			a.fail(w, r, err)
-			return
-		}
-		writeJSON(w, http.StatusOK, response{Unlocked: res.Unlocked, NotLocked: res.NotLocked, Failed: res.Failed})
-	})
+	return a.handleBatchUnlock((*account.Admin).AdminUnlock)
 }
