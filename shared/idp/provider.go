@@ -121,7 +121,7 @@ func New(ctx context.Context, d Deps) (http.Handler, error) {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET "+LoginPath, p.login)
 	mux.Handle(Prefix+"authorize", p.limit("authorize", d.AuthorizePerIPMinute, AuthorizePerIPMinute, p.queryModeOnly(provider)))
-	mux.Handle(Prefix+"token", p.limit("token", d.TokenPerIPMinute, TokenPerIPMinute, noStore(provider)))
+	mux.Handle(Prefix+"token", p.limit("token", d.TokenPerIPMinute, TokenPerIPMinute, noStore(p.clientFirst(provider))))
 	mux.Handle(Prefix+"end_session", p.endSession(provider))
 	mux.Handle("POST "+Prefix+"revoke", withCORS(http.HandlerFunc(p.revoke)))
 	mux.Handle(Prefix+"userinfo", provider) // 401s get WWW-Authenticate in guard
@@ -220,6 +220,55 @@ func (h *handler) limit(kind string, override, perMinute int, next http.Handler)
 			} else if err != nil {
 				h.d.Log.ErrorContext(r.Context(), "oidc throttle", "err", err)
 			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// clientFirst authenticates the client at the token endpoint before the provider reads
+// the grant (RFC 6749 5.2): zitadel looks the code up first, so a client that cannot
+// authenticate would be told "invalid code" (400 invalid_grant), or for a refresh token
+// unauthorized_client, rather than 401 invalid_client. Basic (form-encoded, RFC 6749
+// 2.3.1) or client_id and client_secret in the form; a public client names itself and
+// proves the request with PKCE (the provider checks that). The provider checks the
+// client again, as ever. Other methods (a CORS preflight) go to the provider as they are.
+func (h *handler) clientFirst(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost {
+			next.ServeHTTP(w, r)
+			return
+		}
+		if err := r.ParseForm(); err != nil {
+			writeOAuthError(w, http.StatusBadRequest, "invalid_request", "the request cannot be parsed")
+			return
+		}
+		id, secret, basic := r.BasicAuth()
+		if basic {
+			var errID, errSecret error
+			id, errID = url.QueryUnescape(id)
+			secret, errSecret = url.QueryUnescape(secret)
+			if errID != nil || errSecret != nil {
+				writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "invalid basic auth header")
+				return
+			}
+		} else {
+			id, secret = r.Form.Get("client_id"), r.Form.Get("client_secret")
+		}
+		ctx := r.Context()
+		c, err := h.st.oidcClient(ctx, id)
+		switch {
+		case errors.Is(err, account.ErrNotFound):
+			writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+			return
+		case err != nil:
+			h.d.Log.ErrorContext(ctx, "oidc token: client", "err", err)
+			writeOAuthError(w, http.StatusInternalServerError, "server_error", "internal error")
+			return
+		case !c.Public && !equalHash(account.HashToken(secret), c.SecretHash):
+			h.d.Integrations.Audit(ctx, account.AuditEvent{TenantID: c.TenantID, Actor: "oidc:" + c.Name, Action: "oidc.token",
+				IP: clientIP(r), Result: "failed:client authentication"})
+			writeOAuthError(w, http.StatusUnauthorized, "invalid_client", "client authentication failed")
+			return
 		}
 		next.ServeHTTP(w, r)
 	})

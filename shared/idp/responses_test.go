@@ -21,6 +21,7 @@ func init() {
 	cases["CORSForRegisteredOrigins"] = corsForRegisteredOrigins
 	cases["EndSessionValidatesFirst"] = endSessionValidatesFirst
 	cases["AuthorizeAndTokenLimits"] = authorizeAndTokenLimits
+	cases["TokenAuthenticatesTheClientFirst"] = tokenAuthenticatesTheClientFirst
 }
 
 // send makes one request and returns the response with its body read.
@@ -243,3 +244,61 @@ func basic(id, secret string) string {
 }
 
 func challenge(verifier string) string { return oauth2.S256ChallengeFromVerifier(verifier) }
+
+// The token endpoint authenticates the client before it reads the grant (RFC 6749 5.2):
+// an unknown client, a wrong secret or none at all is 401 invalid_client with
+// WWW-Authenticate, for the code and the refresh grants alike, whatever the code or
+// refresh token (or the client's right to refresh) is; a wrong secret for a known client
+// is audited. The right secret with a bad code is still invalid_grant.
+func tokenAuthenticatesTheClientFirst(t *testing.T, s *site) {
+	owner := s.owner()
+	app := s.rp(owner)
+	noRefresh, noRefreshSecret := s.client(owner, "confidential", false)
+	grants := map[string]url.Values{
+		"code":    {"grant_type": {"authorization_code"}, "code": {"x"}, "redirect_uri": {redirect}, "code_verifier": {strings.Repeat("v", 43)}},
+		"refresh": {"grant_type": {"refresh_token"}, "refresh_token": {"not-a-token"}},
+	}
+	type creds struct{ id, secret string }
+	clients := map[string]creds{
+		"unknown client":                   {"foo", "bar"},
+		"unknown client of the id's shape": {clientIDPrefix(t, s) + "nope", "bar"},
+		"wrong secret":                     {app.conf.ClientID, "wrong-secret"},
+		"no secret":                        {app.conf.ClientID, ""},
+		"wrong secret, no refresh allowed": {noRefresh, noRefreshSecret + "x"},
+	}
+	for gname, grant := range grants {
+		for cname, c := range clients {
+			for _, how := range []string{"basic", "post"} {
+				v := url.Values{}
+				for k, vs := range grant {
+					v[k] = vs
+				}
+				h := form.Clone()
+				if how == "basic" {
+					h.Set("Authorization", "Basic "+basic(c.id, c.secret))
+				} else {
+					v.Set("client_id", c.id)
+					if c.secret != "" {
+						v.Set("client_secret", c.secret)
+					}
+				}
+				res, body := send(t, nil, "POST", s.url+idp.Prefix+"token", h, v.Encode())
+				var e map[string]any
+				if res.StatusCode != 401 || json.Unmarshal([]byte(body), &e) != nil || e["error"] != "invalid_client" ||
+					res.Header.Get("WWW-Authenticate") == "" || res.Header.Get("Cache-Control") != "no-store" {
+					t.Errorf("%s grant, %s (%s): %d %s (WWW-Authenticate %q), want 401 invalid_client", gname, cname, how, res.StatusCode, body,
+						res.Header.Get("WWW-Authenticate"))
+				}
+			}
+		}
+	}
+	if !s.audit("oidc.token", "failed:client authentication") {
+		t.Error("a wrong client secret at the token endpoint is not audited")
+	}
+	for gname, grant := range grants {
+		status, out := app.post("token", app.conf.ClientID, app.conf.ClientSecret, grant)
+		if status != 400 || out["error"] != "invalid_grant" {
+			t.Errorf("%s grant, the right secret, a bad grant: %d %v, want 400 invalid_grant", gname, status, out)
+		}
+	}
+}
