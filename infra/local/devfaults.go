@@ -13,7 +13,7 @@ import (
 	"github.com/kagiya/kagiya/shared/faults"
 )
 
-// devFaults serves /_dev/faults (API.md, local server only): the next store writes and
+// devFaults serves /_dev/faults (docs/api.md, local server only): the next store writes and
 // email sends fail as DynamoDB's throttling and an SES outage do, so that a person or a
 // script can watch what the flows do under faults.
 type devFaults struct {

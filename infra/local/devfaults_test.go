@@ -44,7 +44,7 @@ func noInternals(t *testing.T, what, body string) {
 	}
 }
 
-// /_dev/faults on the local server, over HTTP (API.md): after skip store writes pass, the
+// /_dev/faults on the local server, over HTTP (docs/api.md): after skip store writes pass, the
 // next fail writes fail (a 500 without internals, no lock left behind), then the server
 // works again; the next mail sends fail; GET shows what is left, DELETE clears it, and a
 // bad body is a 4xx with its code.
@@ -122,7 +122,7 @@ func TestDevFaults(t *testing.T) {
 		t.Fatalf("after a send during the mail fault: %s, mails %d then %d", got, before, mails())
 	}
 	forgot()
-	// None is lost: the failed send is retried (within 10 s, API.md) beside the new one;
+	// None is lost: the failed send is retried (within 10 s, docs/api.md) beside the new one;
 	// the mailbox lets the worker try what is due before it answers.
 	for deadline := time.Now().Add(time.Minute); mails() != before+2; {
 		if time.Now().After(deadline) {

@@ -14,7 +14,7 @@ import (
 	"github.com/kagiya/kagiya/shared/mail"
 )
 
-// The local mailbox (API.md: GET /_dev/mail): JSON for scripts and tests, and, for a
+// The local mailbox (docs/api.md: GET /_dev/mail): JSON for scripts and tests, and, for a
 // browser (Accept: text/html), an inbox like the mail catchers developers know: newest
 // first, each message as sent (text with its links clickable, and the HTML part in a
 // sandboxed frame).
@@ -61,7 +61,7 @@ func wantsHTML(r *http.Request) bool {
 	return strings.Contains(r.Header.Get("Accept"), "text/html")
 }
 
-// devMail serves the mailbox (API.md: GET /_dev/mail[?to=ADDRESS]) and its pages: the
+// devMail serves the mailbox (docs/api.md: GET /_dev/mail[?to=ADDRESS]) and its pages: the
 // mail delivered so far. Mail goes out through the outbox; flush lets its worker try
 // what is queued first (a send that failed and waits for its retry is not waited for),
 // so a reader sees what the requests before it mailed.

@@ -1,7 +1,7 @@
 // Command local runs all of Kagiya on one port: the site, the API, and stand-ins for SES
 // (GET /_dev/mail) and S3 (/_s3/, which hands each upload to the bulk runner as the
 // bucket's event would), on an embedded store, with /_dev/faults to make the next store
-// writes or email sends fail. See API.md for the flags.
+// writes or email sends fail. See docs/api.md for the flags.
 package main
 
 import (

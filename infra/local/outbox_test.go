@@ -40,7 +40,7 @@ func (s sends) await(t *testing.T) error {
 
 // The lock email, whose SES send fails twice (an outage), is delivered by the outbox's
 // retry, within 10 seconds of each failure, and its link unlocks: no email is lost.
-// /_dev/mail lists what was delivered as API.md says.
+// /_dev/mail lists what was delivered as docs/api.md says.
 func TestFailedSendIsDeliveredLater(t *testing.T) {
 	plan := &faults.Plan{}
 	tried := sends{out: make(chan error, 100)}
@@ -82,7 +82,7 @@ func TestFailedSendIsDeliveredLater(t *testing.T) {
 		t.Fatalf("%d failed sends before the delivery, want 2", len(failedAt))
 	}
 
-	// The JSON is exactly API.md's: to, subject, text, html, sent_at (RFC 3339).
+	// The JSON is exactly docs/api.md's: to, subject, text, html, sent_at (RFC 3339).
 	res, err = http.Get(base + "/_dev/mail?to=KAITO@example.com")
 	if err != nil {
 		t.Fatal(err)

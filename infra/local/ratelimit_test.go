@@ -9,7 +9,7 @@ import (
 )
 
 // -rate-limit=false turns off every per-IP limit (sign-in, forgot, reset, unlock), as
-// API.md says; with the default, the 31st unlock attempt from one address is throttled.
+// docs/api.md says; with the default, the 31st unlock attempt from one address is throttled.
 func TestRateLimitFlag(t *testing.T) {
 	t.Parallel()
 	statuses := func(base string, n int) map[int]int {

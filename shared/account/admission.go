@@ -266,7 +266,7 @@ func locked(ctx context.Context, at *Attempt) (Due, error) {
 // invitationPending: an account without a password yet (its invitation not accepted)
 // cannot prove one; a passkey does not accept an invitation either (the emailed link
 // does). An identity provider's first sign-in of an invited account is what accepts its
-// invitation (API.md), so it is let by. Sessions and refresh tokens are only ever issued
+// invitation (docs/api.md), so it is let by. Sessions and refresh tokens are only ever issued
 // to accounts past it.
 func invitationPending(_ context.Context, at *Attempt) (Due, error) {
 	a := at.Account

@@ -13,7 +13,7 @@ var (
 	ErrConflict = errors.New("conflict") // exists already, or changed since it was read
 )
 
-// Stable error codes of API.md that the service produces.
+// Stable error codes of docs/api.md that the service produces.
 const (
 	CodeInvalidRequest     = "invalid_request"
 	CodeInvalidCredentials = "invalid_credentials"

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Second factors (API.md, "Second factor"). Each kind is a Factor: the codes of an
+// Second factors (docs/api.md, "Second factor"). Each kind is a Factor: the codes of an
 // authenticator app (totp.go) and recovery codes (recoverycodes.go) today; a passkey is
 // the next. The sign-in's second-factor step asks the account's factors which it can
 // give (mfa_required's methods), has the one the person chose issue what it needs first

@@ -18,7 +18,7 @@ import (
 	"github.com/kagiya/kagiya/shared/mail"
 )
 
-// Sign-in through the tenant's identity provider (API.md): an owner registers the
+// Sign-in through the tenant's identity provider (docs/api.md): an owner registers the
 // tenant's OpenID Connect provider for some of its verified domains; accounts of
 // login_method "idp" in those domains then sign in there and nowhere else. The provider
 // ("<tenant_id>.idp_…", kind CredIdP) keeps its client secret sealed. An account is

@@ -19,7 +19,7 @@ import (
 
 // Kagiya as the password authority of a tenant's other systems: service credentials
 // that let a trusted service (a mail server) check passwords, and the app passwords that
-// people with a second factor give their mail clients (API.md, "Integration").
+// people with a second factor give their mail clients (docs/api.md, "Integration").
 
 // The integrations' limits.
 const (

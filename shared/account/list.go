@@ -11,7 +11,7 @@ import (
 // matches. Both stores order accounts by the same sort keys (SortKey), so a cursor means
 // the same thing on each.
 
-// Account states the list filters by (API.md).
+// Account states the list filters by (docs/api.md).
 const (
 	StateLocked      = "locked"
 	StateExpired     = "expired"

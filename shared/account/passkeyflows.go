@@ -13,7 +13,7 @@ import (
 	"github.com/kagiya/kagiya/shared/mail"
 )
 
-// Passkeys (API.md, "Passkeys"): a person adds them from its security page with its
+// Passkeys (docs/api.md, "Passkeys"): a person adds them from its security page with its
 // current password, names, renames and removes them; signs in with one alone (it counts
 // as both factors: the admission rules still apply, and a due password change is still
 // asked for), or gives one as the second factor after its password. Failures answer

@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Passkey is a WebAuthn credential registered to an account (API.md: Passkeys). Its ID
+// Passkey is a WebAuthn credential registered to an account (docs/api.md: Passkeys). Its ID
 // is made from the credential ID (PasskeyID), so an assertion, which names its
 // credential and (as the user handle) its account, finds the record by key, and one
 // credential is stored once per account. Nothing in it is secret: the private key never

@@ -137,7 +137,7 @@ func (pw *passwords) remember(ctx context.Context, a Account, set Settings) {
 	}
 }
 
-// Why a sign-in must set a new password first (API.md, Login results).
+// Why a sign-in must set a new password first (docs/api.md, Login results).
 const (
 	ReasonForced      = "forced"
 	ReasonExpired     = "expired"

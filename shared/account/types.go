@@ -84,7 +84,7 @@ const (
 	ScopeAccount          = "account"
 )
 
-// Defaults from API.md and SECURITY.md.
+// Defaults from docs/api.md and SECURITY.md.
 const (
 	DefaultPolicyPreset     = "standard12"
 	DefaultLockoutThreshold = 10

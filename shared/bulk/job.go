@@ -15,7 +15,7 @@ import (
 	"github.com/kagiya/kagiya/shared/account"
 )
 
-// Job states of API.md.
+// Job states of docs/api.md.
 const (
 	StateWaitingUpload = "waiting_upload"
 	StateValidating    = "validating"
@@ -175,7 +175,7 @@ type Upload struct {
 // MaxFilenameBytes bounds the file name kept with a job.
 const MaxFilenameBytes = 255
 
-// MaxUploadBytes bounds an uploaded file (API.md: 64 MiB; 413 file_too_large).
+// MaxUploadBytes bounds an uploaded file (docs/api.md: 64 MiB; 413 file_too_large).
 const MaxUploadBytes = 64 << 20
 
 // Start creates a job waiting for its upload and returns the upload URL.

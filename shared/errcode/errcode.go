@@ -1,4 +1,4 @@
-// Package errcode is the one table of Kagiya's stable error codes (API.md): for each, the
+// Package errcode is the one table of Kagiya's stable error codes (docs/api.md): for each, the
 // HTTP status it answers with and its message in Japanese and English. The API handler
 // answers from it, the site's errors.js is generated from it (go generate), and a test
 // holds every code the code base returns, and the generated file, to it.

@@ -28,13 +28,13 @@ import (
 	"github.com/kagiya/kagiya/shared/errcode"
 )
 
-// CookieName is the session cookie of API.md; SecureCookieName is its name on https,
+// CookieName is the session cookie of docs/api.md; SecureCookieName is its name on https,
 // where the __Host- prefix makes browsers refuse it unless it is Secure, host-only and
 // Path=/ (no subdomain can set or shadow it).
 const (
 	CookieName       = "kagiya_session"
 	SecureCookieName = "__Host-kagiya_session"
-	// DeviceCookieName marks a browser that has signed in to an account (API.md, known
+	// DeviceCookieName marks a browser that has signed in to an account (docs/api.md, known
 	// browsers); SecureDeviceCookieName is its name on https.
 	DeviceCookieName       = "kagiya_device"
 	SecureDeviceCookieName = "__Host-kagiya_device"

@@ -9,7 +9,7 @@ import (
 	"github.com/kagiya/kagiya/shared/account"
 )
 
-// Sign-in through the tenant's identity provider (API.md): discovery by domain, the
+// Sign-in through the tenant's identity provider (docs/api.md): discovery by domain, the
 // start that sends the browser to the provider, the callback it comes back to, and the
 // owner's registration of providers.
 

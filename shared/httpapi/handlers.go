@@ -94,7 +94,7 @@ func (a *api) handleLogin() http.Handler {
 	})
 }
 
-// stepResults are the login results of API.md for each step of a sign-in flow.
+// stepResults are the login results of docs/api.md for each step of a sign-in flow.
 var stepResults = map[string]string{
 	account.StepPasswordChange: "password_change_required",
 	account.StepMFA:            "mfa_required",
@@ -219,7 +219,7 @@ type accountView struct {
 	CreatedAt          *time.Time `json:"created_at,omitempty"`
 }
 
-// loginMethod is an account's login_method as API.md names it.
+// loginMethod is an account's login_method as docs/api.md names it.
 func loginMethod(a account.Account) string {
 	if a.UsesIdP() {
 		return account.LoginMethodIdP
@@ -439,7 +439,7 @@ func (a *api) handleConfirmed(action func(s *account.Admin, ctx context.Context,
 	})
 }
 
-// auditQuery reads the audit log's filters (API.md): action, target, result, from, to
+// auditQuery reads the audit log's filters (docs/api.md): action, target, result, from, to
 // (RFC 3339), and bulk_rows=true to show bulk jobs row by row.
 func auditQuery(r *http.Request) (account.AuditFilter, string, error) {
 	q := r.URL.Query()

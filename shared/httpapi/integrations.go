@@ -9,7 +9,7 @@ import (
 )
 
 // Kagiya for the tenant's other systems: the service check, service credentials and
-// app passwords (API.md, "Integration").
+// app passwords (docs/api.md, "Integration").
 
 type credentialView struct {
 	ID         string     `json:"-"`

@@ -76,7 +76,7 @@ func (a *api) handleMyLoginID() http.Handler {
 }
 
 // handleSuspend suspends or resumes several accounts (POST /api/admin/suspend, an
-// addition to API.md for the list's "select all").
+// addition to docs/api.md for the list's "select all").
 func (a *api) handleSuspend() http.Handler {
 	type request struct {
 		LoginIDs        []string `json:"login_ids"`

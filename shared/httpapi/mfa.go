@@ -11,7 +11,7 @@ import (
 )
 
 // The second factor: its sign-in steps, the person's own security page, and the
-// administrators' release and reset (API.md, "Second factor").
+// administrators' release and reset (docs/api.md, "Second factor").
 
 // RememberCookiePrefix starts the name of a remember-this-browser cookie; the account ID
 // follows, so a browser can be remembered by several accounts. On https the name has

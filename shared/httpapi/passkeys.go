@@ -8,7 +8,7 @@ import (
 	"github.com/kagiya/kagiya/shared/account"
 )
 
-// Passkeys (API.md, "Passkeys"): the options and credentials are the WebAuthn
+// Passkeys (docs/api.md, "Passkeys"): the options and credentials are the WebAuthn
 // dictionaries' JSON forms, passed through as they are.
 
 type passkeyView struct {

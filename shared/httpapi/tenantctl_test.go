@@ -9,7 +9,7 @@ import (
 	"github.com/kagiya/kagiya/shared/account"
 )
 
-// The manuals' tenant controls (API.md, "Tenant controls from the manuals"): allowed
+// The manuals' tenant controls (docs/api.md, "Tenant controls from the manuals"): allowed
 // networks and the separate confirmation password. Each case runs on the embedded store
 // and on DynamoDB (minidyn).
 

@@ -20,7 +20,7 @@ type Store interface {
 
 // LocalRetryDelay is how long the local worker waits before the next send of a message
 // whose send failed attempts times: 1, 2, 4, then 8 seconds, so a failed send is retried
-// within 10 seconds (API.md).
+// within 10 seconds (docs/api.md).
 func LocalRetryDelay(attempts int) time.Duration {
 	if attempts < 1 {
 		attempts = 1

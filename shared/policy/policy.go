@@ -1,4 +1,4 @@
-// Package policy holds the password rule sets (presets) of API.md as data, and checks a
+// Package policy holds the password rule sets (presets) of docs/api.md as data, and checks a
 // password against one, reporting every broken rule by its stable code at once.
 package policy
 
@@ -12,7 +12,7 @@ import (
 	"golang.org/x/text/unicode/norm"
 )
 
-// Rule codes of API.md (plus missing_letter, for presets that want a letter of any case).
+// Rule codes of docs/api.md (plus missing_letter, for presets that want a letter of any case).
 const (
 	TooShort        = "too_short"
 	TooLong         = "too_long"
@@ -58,7 +58,7 @@ type Preset struct {
 	CollapseSpaces bool
 }
 
-// Presets are the five rule sets of API.md, by name.
+// Presets are the five rule sets of docs/api.md, by name.
 var presets = map[string]Preset{
 	"standard12": {Name: "standard12", MinLen: 12, MaxLen: 128, Allowed: StandardSymbols,
 		NeedLower: true, NeedUpper: true, NeedDigit: true, NeedSymbol: true, NoAccount: true, MaxDigitRun: 5},
