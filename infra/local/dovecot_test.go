@@ -44,6 +44,8 @@ auth_failure_delay = 0
 auth_verbose = yes
 mail_uid = {{user}}
 mail_gid = {{group}}
+# docs/integrations.md's 11-vmail-uid.conf, written by its printf step (writeVmailUID)
+!include {{dir}}/vmail-uid.conf
 mail_location = maildir:{{dir}}/mail/%d/%n
 mail_plugins = quota
 protocol imap {
@@ -81,8 +83,9 @@ userdb {
 }
 `
 
-// startDovecot runs Dovecot as an unprivileged process (as nobody when the test runs
-// as root) on a free port against the local server at base; it returns the IMAP address.
+// startDovecot runs Dovecot as an unprivileged process (when the test runs as root, as
+// the dovecot system user, whose UID is below 500 as vmail's is, else nobody) on a free
+// port against the local server at base; it returns the IMAP address.
 // conf adds lines to kagiya-auth.conf; "{{dir}}" in them is Dovecot's directory, and
 // files are written into it first (name to content).
 func startDovecot(t *testing.T, base, secret string, conf []string, files map[string][]byte) string {
@@ -131,9 +134,14 @@ func startDovecot(t *testing.T, base, secret string, conf []string, files map[st
 	if g, err := user.LookupGroupId(me.Gid); err == nil {
 		groupName = g.Name
 	}
-	if uid == 0 { // never as root: as nobody, which must then own the directory
+	if uid == 0 { // never as root; the user must then own the directory
 		uid, gid, userName = 65534, 65534, "nobody"
-		if g, err := user.LookupGroupId("65534"); err == nil {
+		if u, err := user.Lookup("dovecot"); err == nil {
+			fmt.Sscan(u.Uid, &uid)
+			fmt.Sscan(u.Gid, &gid)
+			userName = u.Username
+		}
+		if g, err := user.LookupGroupId(fmt.Sprint(gid)); err == nil {
 			groupName = g.Name
 		}
 	}
@@ -143,6 +151,7 @@ func startDovecot(t *testing.T, base, secret string, conf []string, files map[st
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
+	writeVmailUID(t, userName, filepath.Join(dir, "vmail-uid.conf"))
 	mainConf := strings.NewReplacer("{{dir}}", dir, "{{user}}", userName, "{{group}}", groupName, "{{port}}", fmt.Sprint(port)).Replace(dovecotConf)
 	confPath := filepath.Join(dir, "dovecot.conf")
 	if err := os.WriteFile(confPath, []byte(mainConf), 0o600); err != nil {
@@ -187,6 +196,28 @@ func startDovecot(t *testing.T, base, secret string, conf []string, files map[st
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// writeVmailUID runs docs/integrations.md's step that lets mail belong to vmail's UID
+// (a system UID, below Dovecot's default first_valid_uid of 500), for userName instead of
+// vmail and into path instead of /etc/dovecot/conf.d.
+func writeVmailUID(t *testing.T, userName, path string) {
+	t.Helper()
+	doc, err := os.ReadFile("../../docs/integrations.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const target = "/etc/dovecot/conf.d/11-vmail-uid.conf"
+	for _, line := range strings.Split(string(doc), "\n") {
+		if strings.HasPrefix(line, "printf 'first_valid_uid = ") && strings.HasSuffix(line, "> "+target) {
+			step := strings.NewReplacer("id -u vmail", "id -u "+userName, target, path).Replace(line)
+			if out, err := exec.Command("sh", "-c", step).CombinedOutput(); err != nil {
+				t.Fatalf("%s: %v %s", step, err, out)
+			}
+			return
+		}
+	}
+	t.Fatal("docs/integrations.md has no step writing first_valid_uid to " + target)
 }
 
 func fileExists(p string) bool { _, err := os.Stat(p); return err == nil }
@@ -263,7 +294,7 @@ func dovecotCredential(t *testing.T, owner func(method, path string, body any) *
 	return cred.Secret
 }
 
-// Dovecot, for real: an IMAP login through Dovecot's checkpassword passdb and Kagiya's
+// Dovecot, for real: an IMAP login through Dovecot's Lua passdb and Kagiya's
 // service check, with the right password, a wrong one, an app password, and a locked
 // account; the quota comes from quota_gb, and the auth cache saves the second check.
 func TestDovecotLogsInThroughKagiya(t *testing.T) {
