@@ -379,7 +379,7 @@ func (a *api) respondSignIn(w http.ResponseWriter, r *http.Request, res account.
 		a.fail(w, r, err)
 		return
 	}
-	a.signIn(w, res)
+	a.signIn(w, r, res)
 }
 
 // views is the view of each of xs: a list that is never null in JSON.

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -304,6 +305,10 @@ func TestLoginSetsSessionCookieAndCSRF(t *testing.T) {
 	me := c.do("GET", "/api/me", nil)
 	if me.status != 200 || me.json(t)["csrf_token"] != c.csrf || me.json(t)["login_id"] != ownerID {
 		t.Fatalf("me %d %s", me.status, me.body)
+	}
+	// The sign-in answers everything GET /api/me gives (README), client_ip included.
+	if got := me.json(t); !reflect.DeepEqual(acct, got) || acct["client_ip"] == nil {
+		t.Fatalf("the sign-in's account %v is not GET /api/me's %v", acct, got)
 	}
 }
 
@@ -754,5 +759,33 @@ func TestOriginSecretAndViewerAddress(t *testing.T) {
 	}
 	if !found {
 		t.Fatalf("the audit log has not the viewer's address: %+v", events)
+	}
+}
+
+// An account created with neither a password nor invite cannot sign in, and its person
+// gets a password through "forgot password" (README, Choices worth knowing).
+func TestAccountWithoutPasswordGetsOneByForgot(t *testing.T) {
+	e := newEnv(t)
+	admin := e.signedIn(ownerID, ownerPW)
+	const id = "nopw@example.com"
+	if res := admin.do("POST", "/api/admin/accounts", map[string]any{"login_id": id, "role": "user"}); res.status != 201 {
+		t.Fatalf("create without a password: %d %s", res.status, res.body)
+	}
+	if res := e.client().login(id, ""); res.status == 200 {
+		t.Fatal("an account without a password signed in with an empty one")
+	}
+	if res := e.client().do("POST", "/api/password/forgot", map[string]string{"login_id": id}); res.status != 202 {
+		t.Fatalf("forgot: %d %s", res.status, res.body)
+	}
+	m := e.mailbox.Messages(id)
+	if len(m) == 0 {
+		t.Fatal("no reset link mailed to an account without a password")
+	}
+	const pw = "Atarashii-Pass-2026!"
+	if res := e.client().do("POST", "/api/password/reset", map[string]string{"token": tokenFrom(t, m[len(m)-1], "reset"), "new_password": pw}); res.status != 200 {
+		t.Fatalf("reset: %d %s", res.status, res.body)
+	}
+	if res := e.client().login(id, pw); res.status != 200 {
+		t.Fatalf("sign-in with the password set by the reset: %d %s", res.status, res.body)
 	}
 }

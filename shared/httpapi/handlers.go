@@ -90,7 +90,7 @@ func (a *api) handleLogin() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		a.signIn(w, res)
+		a.signIn(w, r, res)
 	})
 }
 
@@ -103,7 +103,7 @@ var stepResults = map[string]string{
 
 // signIn answers where a sign-in stands: the session cookie and everything GET /api/me
 // gives (so the site needs no second request), or the step that has to come first.
-func (a *api) signIn(w http.ResponseWriter, res account.LoginResult) {
+func (a *api) signIn(w http.ResponseWriter, r *http.Request, res account.LoginResult) {
 	if res.DeviceCookie != "" {
 		a.setDeviceCookie(w, res.DeviceCookie)
 	}
@@ -131,7 +131,7 @@ func (a *api) signIn(w http.ResponseWriter, res account.LoginResult) {
 		a.setRememberCookie(w, res.RememberCookie, res.RememberDays)
 	}
 	a.setCookie(w, res.Token)
-	writeJSON(w, http.StatusOK, ok{Result: "ok", CSRFToken: res.CSRF, Account: newMeView(res.Account, res.Tenant, res.CSRF), RecoveryCodes: res.RecoveryCodes})
+	writeJSON(w, http.StatusOK, ok{Result: "ok", CSRFToken: res.CSRF, Account: newMeView(r, res.Account, res.Tenant, res.CSRF), RecoveryCodes: res.RecoveryCodes})
 }
 
 func (a *api) handleLogout() http.Handler {
@@ -170,16 +170,17 @@ type meView struct {
 	ConfirmationPassword    string `json:"confirmation_password"`
 	ConfirmationPasswordSet bool   `json:"confirmation_password_set"`
 	ConfirmationLocked      bool   `json:"confirmation_locked"`
-	// ClientIP is the address this request came from, as the edge established it (GET
-	// /api/me only): the settings page warns before allowed networks leave it out.
+	// ClientIP is the address this request came from, as the edge established it: the
+	// settings page warns before allowed networks leave it out.
 	ClientIP string `json:"client_ip,omitempty"`
 }
 
-func newMeView(acc account.Account, t account.Tenant, csrf string) meView {
+func newMeView(r *http.Request, acc account.Account, t account.Tenant, csrf string) meView {
 	return meView{AccountID: acc.ID, LoginID: acc.LoginID, Role: string(acc.Role), Tenant: t.ID, TenantName: t.Name,
 		CSRFToken: csrf, PasswordChangedAt: timePtr(acc.PasswordChangedAt),
 		PasswordExpiresAt: timePtr(account.PasswordExpiresAt(acc, t.Settings)), MFAEnabled: acc.MFAEnabled(), Language: acc.Language,
-		ConfirmationPassword: t.Settings.Effective().ConfirmationPassword, ConfirmationPasswordSet: acc.ConfirmationSet(), ConfirmationLocked: acc.ConfirmationLocked()}
+		ConfirmationPassword: t.Settings.Effective().ConfirmationPassword, ConfirmationPasswordSet: acc.ConfirmationSet(), ConfirmationLocked: acc.ConfirmationLocked(),
+		ClientIP: clientIP(r)}
 }
 
 func (a *api) handleMe() http.Handler {
@@ -190,9 +191,7 @@ func (a *api) handleMe() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		v := newMeView(p.Account, t, p.CSRF)
-		v.ClientIP = clientIP(r)
-		writeJSON(w, http.StatusOK, v)
+		writeJSON(w, http.StatusOK, newMeView(r, p.Account, t, p.CSRF))
 	})
 }
 

@@ -22,7 +22,7 @@ func (a *api) handleLoginPassword() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		a.signIn(w, res)
+		a.signIn(w, r, res)
 	})
 }
 
