@@ -18,7 +18,7 @@
 #
 # Steps: 1. check the prerequisites (tools, credentials, the SES identity and production
 # access, the ACM certificate in us-east-1, the Lambda concurrency quota, the pepper's
-# key) and say what is missing; 2. the edge firewall (infra/waf.yaml) in us-east-1
+# key) and say everything that is missing at once; 2. the edge firewall (infra/waf.yaml) in us-east-1
 # (--no-waf: none); 3. write the settings file; 4. sam build and sam deploy from it, with
 # no confirmation (SAM asks about routes without an authorizer only in --guided mode,
 # which this never uses: Kagiya's functions authenticate every request themselves);
@@ -134,7 +134,17 @@ missing=""
 miss() { missing="$missing
 missing: $*"; }
 tool() { command -v "$1" >/dev/null 2>&1 || miss "$2"; }
-tool aws "the AWS CLI v2 (aws): https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html"
+cli="https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html"
+aws_v2=0
+if command -v aws >/dev/null 2>&1; then
+  aws_version=$(aws --version 2>&1 || true)
+  case "$aws_version" in
+    aws-cli/[2-9].*) aws_v2=1 ;;
+    *) miss "the AWS CLI v2 (aws): this one is ${aws_version%% *}; install version 2: $cli" ;;
+  esac
+else
+  miss "the AWS CLI v2 (aws): $cli"
+fi
 tool sam "the AWS SAM CLI (sam): https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html"
 tool go "Go 1.26 or later (go): https://go.dev/dl/ (it builds the functions and the site)"
 tool make "make (sam build runs infra/build/Makefile): Xcode command line tools on macOS, build-essential on Debian"
@@ -148,18 +158,23 @@ identity=$(get_param MailIdentity); from=$(get_param MailFrom)
 if [ -n "$owner" ] && [ -z "${KAGIYA_OWNER_PASSWORD:-}" ]; then
   miss "KAGIYA_OWNER_PASSWORD, the first password of $owner (this script never asks)"
 fi
-if [ -z "$missing" ]; then
+# The checks in the account run whenever they can (the CLI v2, a region, credentials), so
+# that one run lists everything missing; each needs its own value, listed above if absent.
+if [ "$aws_v2" = 1 ] && [ -n "$region" ]; then
   if ! aws sts get-caller-identity --region "$region" --query Account --output text >/dev/null 2>&1; then
     miss "AWS credentials: 'aws sts get-caller-identity' failed (set AWS_PROFILE or run 'aws configure')"
   else
-    status=$(aws sesv2 get-email-identity --region "$region" --email-identity "$identity" \
-      --query VerifiedForSendingStatus --output text 2>/dev/null || echo absent)
-    [ "$status" = True ] || miss "the SES identity $identity, verified for sending in $region (it is: $status): verify it (SES console, Identities) and run again"
+    if [ -n "$identity" ]; then
+      status=$(aws sesv2 get-email-identity --region "$region" --email-identity "$identity" \
+        --query VerifiedForSendingStatus --output text 2>/dev/null || echo absent)
+      [ "$status" = True ] || miss "the SES identity $identity, verified for sending in $region (it is: $status): verify it (SES console, Identities) and run again"
+    fi
     production=$(aws sesv2 get-account --region "$region" --query ProductionAccessEnabled --output text 2>/dev/null || echo unknown)
     if [ "$production" != True ] && [ "$sandbox_ok" = 0 ]; then
       miss "SES production access in $region: the account is in the SES sandbox, where mail reaches only verified addresses; request production access (SES console, Account dashboard) or pass --ses-sandbox-ok to deploy anyway"
     fi
     case "$cert" in
+      '') ;;
       arn:*:acm:us-east-1:*)
         cert_status=$(aws acm describe-certificate --region us-east-1 --certificate-arn "$cert" \
           --query Certificate.Status --output text 2>/dev/null || echo absent)
@@ -174,7 +189,7 @@ if [ -z "$missing" ]; then
             if [ "$n" = "$domain" ] || [ "$n" = "*.${domain#*.}" ]; then covered=1; fi
           done
           set +f
-          [ "$covered" = 1 ] || miss "an ACM certificate for $domain: $cert covers only: $names"
+          [ "$covered" = 1 ] || [ -z "$domain" ] || miss "an ACM certificate for $domain: $cert covers only: $names"
         fi ;;
       *) miss "the ACM certificate in us-east-1 (CloudFront takes certificates only from there): $cert is not" ;;
     esac

@@ -15,8 +15,13 @@ import (
 )
 
 // stubAWS answers the read-only calls of the checks from STUB_* variables and logs every
-// call; stubSAM only logs.
+// call but --version (v2 unless STUB_AWS_VERSION says otherwise); stubSAM only logs.
 const stubAWS = `#!/usr/bin/env bash
+if [ "$1" = --version ]; then
+  v=${STUB_AWS_VERSION:-aws-cli/2.22.35 Python/3.12.6 Linux/6.1.0 exe/x86_64.debian.12}
+  case "$v" in aws-cli/1.*) echo "$v" >&2 ;; *) echo "$v" ;; esac
+  exit 0
+fi
 echo "aws $*" >> "$STUB_LOG"
 case "$1 $2" in
   "sts get-caller-identity") echo 123456789012 ;;
@@ -211,6 +216,20 @@ func TestDeployChecksSayWhatIsMissing(t *testing.T) {
 			"missing: the ARN of arn:aws:kms:ap-northeast-1:123456789012:key/k1, which encrypts /kagiya/pepper: pass --param PepperKeyArn=<its ARN>"},
 		{"owner without a password", nil, append(site(), "--owner", "owner@example.com"),
 			"missing: KAGIYA_OWNER_PASSWORD, the first password of owner@example.com (this script never asks)"},
+		// aws-cli 1.x (which answers --version on stderr, as the stub does) is refused.
+		{"AWS CLI v1", []string{"STUB_AWS_VERSION=aws-cli/1.29.62 Python/3.11.2 Linux/6.1.0 botocore/1.31.62"}, site(),
+			"missing: the AWS CLI v2 (aws): this one is aws-cli/1.29.62; install version 2: https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html"},
+		// Everything missing is listed at once: the values, and what the account lacks.
+		{"several at once", []string{"STUB_SES_VERIFIED=False", "STUB_SES_PRODUCTION=False", "STUB_CERT_STATUS=PENDING_VALIDATION"},
+			append(site(), "--mail-from", "", "--owner", "owner@example.com"),
+			"missing: the sender: --mail-from or KAGIYA_MAIL_FROM\n" +
+				"missing: KAGIYA_OWNER_PASSWORD, the first password of owner@example.com (this script never asks)\n" +
+				"missing: the SES identity example.com, verified for sending in ap-northeast-1 (it is: False): verify it (SES console, Identities) and run again\n" +
+				"missing: SES production access in ap-northeast-1: the account is in the SES sandbox, where mail reaches only verified addresses; request production access (SES console, Account dashboard) or pass --ses-sandbox-ok to deploy anyway\n" +
+				"missing: the ACM certificate arn:aws:acm:us-east-1:123456789012:certificate/abc, issued (it is: PENDING_VALIDATION): finish its DNS validation"},
+		{"v1 and no site values", []string{"STUB_AWS_VERSION=aws-cli/1.18.69 Python/2.7.18"}, []string{"--region", "ap-northeast-1"},
+			"missing: the AWS CLI v2 (aws): this one is aws-cli/1.18.69; install version 2: https://docs.aws.amazon.com/cli/latest/userguide/getting-started-install.html\n" +
+				"missing: the site's host name: --site-domain or KAGIYA_SITE_DOMAIN\nmissing: the certificate: --certificate-arn or KAGIYA_CERTIFICATE_ARN"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
