@@ -474,6 +474,7 @@ Object.assign(KAGIYA_STRINGS.ja, {
   "settings.otp_lock_threshold": "確認コードを続けて誤ると2段階認証を停止する回数（3〜20）",
   "settings.remember_browser_days": "「このブラウザーを記憶する」の有効日数（0 で記憶しない）",
   "settings.reset_clears_mfa": "パスワードの再設定（メール）で2段階認証も解除する",
+  "settings.idp_requires_mfa": "ID プロバイダー（組織のアカウント）でのログインにも、この2段階認証を求める",
   "settings.mfa_off_title": "2段階認証を必須でなくします",
   "settings.mfa_off_warning": "2段階認証を必須でなくすると、第三者による不正ログインのリスクが高まります。設定の前に、情報セキュリティ責任者などにご相談ください。",
   "settings.mfa_off_ok": "必須でなくする",
@@ -557,6 +558,7 @@ Object.assign(KAGIYA_STRINGS.en, {
   "settings.otp_lock_threshold": "Wrong codes in a row that lock two-step verification (3-20)",
   "settings.remember_browser_days": "Days \"remember this browser\" lasts (0: never remember)",
   "settings.reset_clears_mfa": "A password reset by email also removes two-step verification",
+  "settings.idp_requires_mfa": "Sign-ins through the identity provider (the organization's accounts) also give this two-step verification",
   "settings.mfa_off_title": "Stop requiring two-step verification",
   "settings.mfa_off_warning": "Without two-step verification, the risk of someone else signing in rises. Talk to your information security officer before you change this.",
   "settings.mfa_off_ok": "Stop requiring it",
@@ -1268,6 +1270,7 @@ Object.assign(KAGIYA_STRINGS.ja, {
   "settings.weaken.scope": "ロックが、ログインしたことのある端末には効かなくなります。",
   "settings.weaken.notify": "新しい端末からのログインがメールで知らされなくなります。",
   "settings.weaken.app_passwords": "パスワードが変わっても、以前に作られたアプリパスワードが使えたままになります。",
+  "settings.weaken.idp_mfa": "ID プロバイダーでのログインでは、この2段階認証が求められなくなります（ID プロバイダー側の認証だけになります）。",
 });
 Object.assign(KAGIYA_STRINGS.en, {
   "settings.weaken_title": "This change lowers protection", "settings.weaken_ok": "Change it anyway",
@@ -1277,6 +1280,7 @@ Object.assign(KAGIYA_STRINGS.en, {
   "settings.weaken.scope": "A lock will no longer apply to browsers that have signed in before.",
   "settings.weaken.notify": "Sign-ins from new browsers will no longer be reported by email.",
   "settings.weaken.app_passwords": "App passwords made before a password change will keep working after it.",
+  "settings.weaken.idp_mfa": "Sign-ins through the identity provider will no longer give this two-step verification (only the provider's own checks).",
 });
 
 function t(key) {

@@ -108,7 +108,10 @@ document.addEventListener("DOMContentLoaded", () => {
         const codes = methods.includes("totp");
         document.getElementById("passkey-fields").hidden = !methods.includes("passkey");
         document.getElementById("totp-fields").hidden = !codes;
-        document.getElementById("remember-label").hidden = false; // after a code or a passkey
+        // After a code or a passkey; not after the identity provider, whose way back
+        // carries no remember-this-browser cookie.
+        const remember = document.getElementById("remember-label");
+        remember.hidden = remember.dataset.idp === "1";
         document.getElementById("mfa-submit").parentElement.hidden = !codes;
         document.getElementById("use-recovery").parentElement.hidden = !codes;
         document.getElementById(codes ? "mfa_code" : "mfa-passkey").focus();
@@ -145,6 +148,18 @@ document.addEventListener("DOMContentLoaded", () => {
       button.disabled = false;
     }
   };
+
+  // Back from the organization's identity provider with the tenant's own second factor
+  // (or its enrolment) still to give: the step's challenge waits in an HttpOnly cookie,
+  // which this request hands over once. Remembering the browser does not apply here.
+  if (params.get("idp_step") === "1") {
+    history.replaceState(null, "", "/index.html");
+    document.getElementById("remember-label").dataset.idp = "1";
+    api("POST", "/api/login/idp/step").then(route).catch((e) => {
+      show("signin-form");
+      showMessage(msg, e.code === "invalid_token" ? t("mfa.start_again") : e.message, true);
+    });
+  }
 
   form.addEventListener("submit", async (ev) => {
     ev.preventDefault();

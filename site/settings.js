@@ -1,7 +1,7 @@
 "use strict";
 const NUMBER_SETTINGS = ["history_depth", "max_age_days", "lockout_threshold", "lock_minutes", "unlock_link_hours", "reset_link_minutes",
   "otp_lock_threshold", "remember_browser_days", "invite_link_hours", "email_change_link_hours"];
-const BOOL_SETTINGS = ["notify_new_device", "revoke_app_passwords_on_change", "mfa_required", "reset_clears_mfa", "trusted_networks_skip_mfa"];
+const BOOL_SETTINGS = ["notify_new_device", "revoke_app_passwords_on_change", "mfa_required", "reset_clears_mfa", "trusted_networks_skip_mfa", "idp_requires_mfa"];
 
 // confirmMFAOff shows the manual's warning before a second factor stops being required,
 // and resolves to whether the owner goes on.
@@ -94,6 +94,7 @@ function weakenings(saved, next) {
   if (saved.lockout_scope === "account" && next.lockout_scope !== "account") out.push(t("settings.weaken.scope"));
   if (saved.notify_new_device && !next.notify_new_device) out.push(t("settings.weaken.notify"));
   if (saved.revoke_app_passwords_on_change && !next.revoke_app_passwords_on_change) out.push(t("settings.weaken.app_passwords"));
+  if (saved.idp_requires_mfa && !next.idp_requires_mfa) out.push(t("settings.weaken.idp_mfa"));
   return out;
 }
 

@@ -46,23 +46,19 @@ func decodeAs(t *testing.T, res *http.Response, want int) map[string]any {
 	return out
 }
 
-// TestBrowserSignInThroughTheUpstreamKagiya: a person of an organization whose identity
-// provider is another Kagiya (the upstream, on 127.0.0.2 so that the two servers' cookies
-// stay apart) types the login ID on the sign-in page, in Japanese on a 390 px phone, is
-// offered the provider's button, signs in on the upstream's own page, and lands at home;
-// someone the organization has no account for comes back to the sign-in page with the
-// reason in words.
-func TestBrowserSignInThroughTheUpstreamKagiya(t *testing.T) {
-	t.Parallel()
-	chromiumPath(t) // skips without chromium
+// federatedPair starts two local servers: the upstream (on 127.0.0.2, so that the two
+// servers' cookies stay apart) with hanako and taro as password accounts and a client for
+// the downstream, whose tenant has the upstream as the identity provider of example.com
+// ("本社 Kagiya") and hanako as an idp account. Both owners are owner@example.com.
+func federatedPair(t *testing.T) (down, up string) {
+	t.Helper()
 	dns, err := dnstest.Start()
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(dns.Close)
-	down := startServer(t, "-dns", dns.Addr)
-	up := startServer(t, "-dns", dns.Addr, "-addr", "127.0.0.2:0")
-
+	down = startServer(t, "-dns", dns.Addr)
+	up = startServer(t, "-dns", dns.Addr, "-addr", "127.0.0.2:0")
 	upOwner := apiAs(t, up, "owner@example.com", upOwnerPW)
 	verifyDomainByAPI(t, dns, upOwner)
 	for _, id := range []string{"hanako@example.com", "taro@example.com"} {
@@ -77,10 +73,23 @@ func TestBrowserSignInThroughTheUpstreamKagiya(t *testing.T) {
 		"client_id": client["client_id"], "client_secret": client["client_secret"], "domains": []string{"example.com"},
 		"confirm_password": upOwnerPW}), 201)
 	decodeAs(t, downOwner("POST", "/api/admin/accounts", map[string]any{"login_id": "hanako@example.com", "role": "user", "login_method": "idp"}), 201)
+	return down, up
+}
+
+// TestBrowserSignInThroughTheUpstreamKagiya: a person of an organization whose identity
+// provider is another Kagiya (the upstream, on 127.0.0.2 so that the two servers' cookies
+// stay apart) types the login ID on the sign-in page, in Japanese on a 390 px phone, is
+// offered the provider's button, signs in on the upstream's own page, and lands at home;
+// someone the organization has no account for comes back to the sign-in page with the
+// reason in words.
+func TestBrowserSignInThroughTheUpstreamKagiya(t *testing.T) {
+	t.Parallel()
+	chromiumPath(t) // skips without chromium
+	down, up := federatedPair(t)
 
 	ctx := browser(t)
 	var width int
-	err = chromedp.Do(ctx,
+	err := chromedp.Do(ctx,
 		chromedp.EmulateViewport(390, 844),
 		japanese(up),
 		japanese(down),
@@ -128,5 +137,81 @@ func TestBrowserSignInThroughTheUpstreamKagiya(t *testing.T) {
 	)
 	if err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestBrowserSecondFactorAfterTheUpstreamKagiya: the owner asks, on the settings page (in
+// Japanese and English), for Kagiya's own second factor after the identity provider, with
+// a second factor required; hanako, signing in through the upstream Kagiya, then enrols
+// on the sign-in page before she reaches home, and her next sign-in (the upstream answers
+// at once: it still has her session) asks her code, without offering to remember the
+// browser (which a provider's way back cannot carry).
+func TestBrowserSecondFactorAfterTheUpstreamKagiya(t *testing.T) {
+	t.Parallel()
+	chromiumPath(t) // skips without chromium
+	down, up := federatedPair(t)
+
+	owner := browser(t)
+	err := chromedp.Do(owner,
+		japanese(down),
+		signIn(down, "owner@example.com", upOwnerPW),
+		waitText("#me-login-id", "owner@example.com"),
+		chromedp.Navigate(down+"/settings.html"),
+		waitValue("#otp_lock_threshold", "5"),
+		waitText("label:has(#idp_requires_mfa)", "ID プロバイダー（組織のアカウント）でのログインにも、この2段階認証を求める"),
+		click("#lang-switch"),
+		waitText("label:has(#idp_requires_mfa)", "Sign-ins through the identity provider (the organization's accounts) also give this two-step verification"),
+		click("#lang-switch"),
+		waitText("label:has(#idp_requires_mfa)", "ID プロバイダー"),
+		click("#mfa_required"),
+		click("#idp_requires_mfa"),
+		fill("#confirm_password", upOwnerPW),
+		click("#submit"),
+		waitText("#message", "保存しました"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	ctx := browser(t)
+	var secret string
+	var rememberShown bool
+	err = chromedp.Do(ctx,
+		japanese(up),
+		japanese(down),
+		chromedp.Navigate(down+"/index.html"),
+		chromedp.WaitVisible(css("#login_id")),
+		chromedp.SendKeys(css("#login_id"), "hanako@example.com\t"),
+		click("#idp-start"),
+		waitText("#oidc-note", "アプリケーションへのログインです"),
+		chromedp.SendKeys(css("#login_id"), "hanako@example.com"),
+		chromedp.SendKeys(css("#password"), "Mori-no-Kuma-42!"),
+		click("#signin-submit"),
+		// Back at the organization's Kagiya: not signed in yet, the enrolment first.
+		waitText("#enrol-title", "2段階認証の設定が必要です"),
+		waitText("#enrol-section code.secret", " "),
+		read(chromedp.TextContent(css("#enrol-section code.secret")), &secret),
+		fillCode(t, "#enrol_code", &secret, 0),
+		click("#enrol-submit"),
+		chromedp.WaitVisible(css("#codes-section ol.codes li")),
+		click("#codes-saved"),
+		click("#codes-section button.continue"),
+		waitText("#me-login-id", "hanako@example.com"),
+		waitText("#me-mfa", "有効"),
+		click("#signout"),
+		chromedp.WaitVisible(css("#login_id")),
+		chromedp.SendKeys(css("#login_id"), "hanako@example.com\t"),
+		click("#idp-start"),
+		chromedp.WaitVisible(css("#mfa_code")),
+		read(chromedp.Evaluate[bool](`document.querySelector("#remember-label").checkVisibility()`), &rememberShown),
+		fillCode(t, "#mfa_code", &secret, 1),
+		click("#mfa-submit"),
+		waitText("#me-login-id", "hanako@example.com"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rememberShown {
+		t.Error("remember this browser is offered after the provider")
 	}
 }

@@ -315,7 +315,9 @@ func passwordChangeDue(ctx context.Context, at *Attempt) (Due, error) {
 // secondFactorDue: a passkey counts as both factors. After a password at the sign-in
 // page, an account with a second factor gives it (unless the browser is remembered; a locked second factor is still
 // asked for, since a recovery code releases it), and one without, in a tenant that
-// requires one, enrols. The service check takes the main password only from accounts
+// requires one, enrols. After the tenant's identity provider the same holds where the
+// tenant asks Kagiya's own second factor of those sign-ins too (IdPRequiresMFA);
+// otherwise the provider's own factors are the only ones. The service check takes the main password only from accounts
 // without a second factor (the others give app passwords; Verify refuses them before
 // the hash is even checked, so a mail client with a stale password locks no one out).
 func secondFactorDue(ctx context.Context, at *Attempt) (Due, error) {
@@ -325,10 +327,13 @@ func secondFactorDue(ctx context.Context, at *Attempt) (Due, error) {
 		if a.HasSecondFactor() {
 			return refuse("app_password_required")
 		}
-	case MethodPassword:
+	case MethodPassword, MethodIdP:
 		set, err := at.Settings(ctx)
 		if err != nil {
 			return Due{}, err
+		}
+		if at.Method == MethodIdP && !set.IdPRequiresMFA {
+			return Due{}, nil
 		}
 		if trustedNetwork(set, at) {
 			return Due{}, nil // inside the allowed networks, the tenant skips it

@@ -59,7 +59,7 @@ func (ch *challenges) newChallenge(ctx context.Context, a Account, next flowClai
 	}
 	now := ch.now().UTC()
 	payload, err := json.Marshal(flowClaims{Account: a.ID, Tenant: a.TenantID, Steps: next.Steps, Reason: next.Reason, Seq: a.FlowSeq,
-		Issued: now.UnixNano(), Expires: now.Add(ChallengeTTL).Unix(), Device: next.Device, Key: next.Key})
+		Issued: now.UnixNano(), Expires: now.Add(ChallengeTTL).Unix(), Device: next.Device, Key: next.Key, IdP: next.IdP})
 	if err != nil {
 		return "", fmt.Errorf("challenge: %w", err)
 	}

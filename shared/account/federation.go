@@ -539,7 +539,9 @@ type IdPCallback struct {
 // FinishIdP completes a sign-in through a provider: the browser's flow must match the
 // state, the code is exchanged and the ID token verified, and the person's account of
 // the provider's tenant found (or linked) and admitted. Every refusal is one of the
-// CodeIdP… codes, audited; a session is opened as for a password sign-in.
+// CodeIdP… codes, audited; a session is opened as for a password sign-in, or, where the
+// tenant asks its own second factor too (IdPRequiresMFA), the result names that step
+// and carries its challenge, as a password sign-in's does.
 func (f *Federation) FinishIdP(ctx context.Context, in IdPCallback, from Client) (LoginResult, error) {
 	ip := from.IP
 	if err := f.throttle(ctx, "login-ip#"+ip, f.loginPerIPMinute); err != nil {
@@ -589,9 +591,17 @@ func (f *Federation) FinishIdP(ctx context.Context, in IdPCallback, from Client)
 		}
 		return LoginResult{}, err
 	}
+	t, err := f.tenant(ctx, a.TenantID)
+	if err != nil {
+		return LoginResult{}, err
+	}
 	// The admission rules, as for every way in: a suspension (and the tenant's network
-	// ranges) refuse; an identity provider's first sign-in is what accepts an invitation.
-	adm, err := f.admit(ctx, Attempt{Account: a, Method: MethodIdP, IP: ip})
+	// ranges) refuse; an identity provider's first sign-in is what accepts an invitation;
+	// where the tenant asks Kagiya's own second factor after the provider's, it is due
+	// (or its enrolment) as after a password. A remembered browser does not skip it: the
+	// provider sends the browser back with a cross-site navigation, which carries no
+	// remember-this-browser cookie (SameSite=Strict).
+	adm, err := f.admit(ctx, Attempt{Account: a, Method: MethodIdP, IP: ip}.withSettings(t.Settings.Effective()))
 	if r, ok := refusalOf(err); ok {
 		f.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "login", Target: a.LoginID, TargetID: a.ID, IP: ip,
 			Result: "failed:idp:" + r.Reason})
@@ -599,14 +609,12 @@ func (f *Federation) FinishIdP(ctx context.Context, in IdPCallback, from Client)
 	} else if err != nil {
 		return LoginResult{}, fmt.Errorf("idp login: %w", err)
 	}
-	if len(adm.Steps) > 0 {
-		// No rule asks a step of a provider's sign-in (its own factors apply); the callback
-		// has no page to ask one on, so a step a future rule asks refuses rather than skips.
-		return refuse(CodeIdPAccountDisabled, a.LoginID, "step_due:"+adm.Steps[0], a)
-	}
-	t, err := f.tenant(ctx, a.TenantID)
-	if err != nil {
-		return LoginResult{}, err
+	for _, step := range adm.Steps {
+		if step != StepMFA && step != StepMFAEnrol {
+			// An idp account has no password to change; a step no page after the provider
+			// can take refuses rather than skips.
+			return refuse(CodeIdPAccountDisabled, a.LoginID, "step_due:"+step, a)
+		}
 	}
 	now := f.now().UTC()
 	if a.Invited() {
@@ -618,11 +626,15 @@ func (f *Federation) FinishIdP(ctx context.Context, in IdPCallback, from Client)
 		}
 		f.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: "invitation.accept", Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "ok:idp"})
 	}
-	if err := f.attempts.RecordLogin(ctx, a.TenantID, a.ID, now); err != nil {
-		return LoginResult{}, fmt.Errorf("idp login: %w", err)
+	if len(adm.Steps) == 0 {
+		// With a second factor due, the sign-in is recorded when it is given (as after a
+		// password).
+		if err := f.attempts.RecordLogin(ctx, a.TenantID, a.ID, now); err != nil {
+			return LoginResult{}, fmt.Errorf("idp login: %w", err)
+		}
+		a.LastLoginAt = now
 	}
-	a.LastLoginAt = now
-	return f.signIn.advance(ctx, a, t, flowClaims{IdP: true}, from, "ok:idp:"+c.Name)
+	return f.signIn.advance(ctx, a, t, flowClaims{IdP: true, Steps: adm.Steps}, from, "ok:idp:"+c.Name)
 }
 
 // subjectKey is how a provider's subject is kept: hashed, so its length and form do

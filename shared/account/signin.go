@@ -386,6 +386,22 @@ func (s *SignIn) CompleteMFA(ctx context.Context, challenge, kind string, in Ans
 	return res, err
 }
 
+// PendingStep is where a live challenge's flow stands: its next step (with the factors a
+// second-factor step takes), as the answer that issued it said. It uses nothing up: a
+// federated sign-in's callback, which has no page to answer on, hands its challenge to
+// the sign-in page this way.
+func (s *SignIn) PendingStep(ctx context.Context, challenge string) (LoginResult, error) {
+	flow, a, err := s.flow(ctx, challenge)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	res := LoginResult{Account: a, Step: flow.Steps[0], Reason: flow.Reason, Challenge: challenge}
+	if res.Step == StepMFA {
+		res.Methods = s.factors.enrolled(a)
+	}
+	return res, nil
+}
+
 // MFAChallenge is the second-factor step's challenge for the factor of kind: what the
 // client needs before it can answer (nil when the factor needs nothing issued, as a code
 // does). The sign-in's challenge is not used up.

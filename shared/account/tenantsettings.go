@@ -99,9 +99,9 @@ func (s *Admin) UpdateTenantSettings(ctx context.Context, p Principal, in Tenant
 	s.tenantCache.put(t, s.now())
 	set := in.Settings
 	s.audit(ctx, AuditEvent{TenantID: t.ID, Actor: p.Account.LoginID, Action: "tenant.update", Target: t.ID, IP: ip,
-		Result: fmt.Sprintf("ok:preset=%s history=%d max_age=%d threshold=%d name=%q domains=%s mfa_required=%t allowed_networks=%s skip_mfa=%t confirmation_password=%s",
+		Result: fmt.Sprintf("ok:preset=%s history=%d max_age=%d threshold=%d name=%q domains=%s mfa_required=%t allowed_networks=%s skip_mfa=%t confirmation_password=%s idp_requires_mfa=%t",
 			set.PolicyPreset, set.HistoryDepth, set.MaxAgeDays, set.LockoutThreshold, name, strings.Join(domains, ","), set.MFARequired,
-			strings.Join(set.AllowedNetworks, ","), set.TrustedNetworksSkipMFA, set.Effective().ConfirmationPassword)})
+			strings.Join(set.AllowedNetworks, ","), set.TrustedNetworksSkipMFA, set.Effective().ConfirmationPassword, set.IdPRequiresMFA)})
 	t.Settings = t.Settings.Effective()
 	return t, nil
 }

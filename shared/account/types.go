@@ -66,6 +66,10 @@ type Settings struct {
 	AllowedNetworks []string `json:"allowed_networks"`
 	// TrustedNetworksSkipMFA: sign-ins from AllowedNetworks skip the second factor.
 	TrustedNetworksSkipMFA bool `json:"trusted_networks_skip_mfa"`
+	// IdPRequiresMFA: a sign-in through the tenant's identity provider is also asked for
+	// Kagiya's own second factor, as a password sign-in is (the account's factor, or
+	// enrolment where MFARequired); off, the provider's own factors are the only ones.
+	IdPRequiresMFA bool `json:"idp_requires_mfa"`
 	// ConfirmationPassword: "login" (default) confirms dangerous actions with the login
 	// password; "separate" with each person's own confirmation password (the bank
 	// manual's 確認用パスワード, confirmation.go).

@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -24,6 +25,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/pquerna/otp/totp"
 	"github.com/truora/minidyn/server"
 
 	"github.com/kagiya/kagiya/shared/account"
@@ -49,6 +51,7 @@ const (
 type kagiya struct {
 	t       testing.TB
 	url     string
+	st      account.Store
 	svc     *account.Flows
 	mailbox *mail.Mailbox
 	dns     *dnstest.Server
@@ -88,7 +91,7 @@ func newKagiya(t *testing.T, st account.Store, host string, dns *dnstest.Server,
 		t.Fatal(err)
 	}
 	mux.Handle("/", httpapi.New(httpapi.Deps{Services: svc, Log: log, OIDC: provider}))
-	k := &kagiya{t: t, url: base, svc: svc, mailbox: mailbox, dns: dns}
+	k := &kagiya{t: t, url: base, st: st, svc: svc, mailbox: mailbox, dns: dns}
 	k.owner = k.browser()
 	k.owner.signIn(ownerID, ownerPW)
 	k.verifyDomain("corp.test")
@@ -628,7 +631,8 @@ var federationCases = map[string]func(t *testing.T, s *setting){
 			t.Fatal("refusal not audited")
 		}
 	},
-	"ExpiredIDTokenRefused": nil, // needs the skewed clock: TestExpiredIDToken
+	"ExpiredIDTokenRefused":        nil, // needs the skewed clock: TestExpiredIDToken
+	"SecondFactorAfterTheProvider": secondFactorAfterTheProvider,
 	"ProviderDown": func(t *testing.T, s *setting) {
 		s.k.verifyDomain("down.test")
 		register(t, s.k, &staticUpstream{n: "Down", iss: closedPort(t)}, "down.test")
@@ -752,6 +756,116 @@ var federationCases = map[string]func(t *testing.T, s *setting){
 			t.Fatal("acceptance not audited")
 		}
 	},
+}
+
+// setSettings changes the owner's tenant's settings (the rest as they are), as the
+// settings page does.
+func (k *kagiya) setSettings(change map[string]any) {
+	k.t.Helper()
+	status, set := k.owner.call("GET", "/api/admin/tenant", nil)
+	if status != 200 {
+		k.t.Fatalf("tenant: %d %v", status, set)
+	}
+	for key, v := range change {
+		set[key] = v
+	}
+	set["confirm_password"] = ownerPW
+	if status, out := k.owner.call("PUT", "/api/admin/tenant", set); status != 200 {
+		k.t.Fatalf("settings %v: %d %v", change, status, out)
+	}
+}
+
+// lastAMR is the amr of login's newest session.
+func (k *kagiya) lastAMR(loginID string) []string {
+	k.t.Helper()
+	a, err := account.FindAccount(context.Background(), k.st, loginID)
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	ss, err := k.st.ListSessions(context.Background(), a.ID)
+	if err != nil || len(ss) == 0 {
+		k.t.Fatalf("sessions of %s: %v %v", loginID, ss, err)
+	}
+	return ss[len(ss)-1].AMR
+}
+
+// takeStep reads, after a federated sign-in that landed on the sign-in page with a step,
+// the step the page is handed (once).
+func (b *browser) takeStep(loc *url.URL, want string) map[string]any {
+	b.k.t.Helper()
+	if loc == nil || loc.String() != b.k.url+httpapi.IdPStepLanding {
+		b.k.t.Fatalf("landed at %v, want %s", loc, httpapi.IdPStepLanding)
+	}
+	status, out := b.call("POST", "/api/login/idp/step", nil)
+	if status != 200 || out["result"] != want || out["challenge"] == "" {
+		b.k.t.Fatalf("step: %d %v, want %s", status, out, want)
+	}
+	if status, again := b.call("POST", "/api/login/idp/step", nil); status != 400 || again["error"].(map[string]any)["code"] != "invalid_token" {
+		b.k.t.Fatalf("the step handed twice: %d %v", status, again)
+	}
+	return out
+}
+
+// TestSecondFactorAfterTheProvider: with idp_requires_mfa, a federated sign-in goes on to
+// Kagiya's own second factor (enrolment where the tenant requires one), and its session
+// names both (amr fed, otp, mfa); off, the provider's factors are the only ones.
+func secondFactorAfterTheProvider(t *testing.T, s *setting) {
+	k := s.k
+	loc, _ := s.signInAs("alice")
+	landed(t, loc, "") // no step while the setting is off
+	k.setSettings(map[string]any{"idp_requires_mfa": true, "mfa_required": true})
+	loc, b := s.signInAs("alice")
+	step := b.takeStep(loc, "mfa_enrollment_required")
+	if status, _ := b.call("GET", "/api/me", nil); status != 401 {
+		t.Fatalf("signed in before the second factor: %d", status)
+	}
+	status, enrol := b.call("POST", "/api/login/mfa/setup", map[string]any{"challenge": step["challenge"]})
+	if status != 200 {
+		t.Fatalf("setup: %d %v", status, enrol)
+	}
+	code, _ := totp.GenerateCode(enrol["secret"].(string), time.Now())
+	status, done := b.call("POST", "/api/login/mfa/confirm", map[string]any{"challenge": step["challenge"], "code": code})
+	if status != 200 || done["result"] != "ok" {
+		t.Fatalf("confirm: %d %v", status, done)
+	}
+	codes := done["recovery_codes"].([]any)
+	if amr := k.lastAMR("alice@corp.test"); !slices.Equal(amr, []string{"fed", "otp", "mfa"}) {
+		t.Fatalf("amr after enrolment %v", amr)
+	}
+	if b.me()["login_id"] != "alice@corp.test" {
+		t.Fatal("not signed in after the enrolment")
+	}
+	// The next sign-in asks the factor enrolled: a wrong code is refused, a recovery
+	// code signs in.
+	loc, b = s.signInAs("alice")
+	step = b.takeStep(loc, "mfa_required")
+	if methods := fmt.Sprint(step["methods"]); !strings.Contains(methods, "totp") || !strings.Contains(methods, "recovery_code") {
+		t.Fatalf("methods %v", step["methods"])
+	}
+	if status, out := b.call("POST", "/api/login/mfa", map[string]any{"challenge": step["challenge"], "code": "000000"}); status != 401 {
+		t.Fatalf("a wrong code: %d %v", status, out)
+	}
+	status, done = b.call("POST", "/api/login/mfa", map[string]any{"challenge": step["challenge"], "recovery_code": codes[0]})
+	if status != 200 || done["result"] != "ok" {
+		t.Fatalf("recovery code: %d %v", status, done)
+	}
+	if amr := k.lastAMR("alice@corp.test"); !slices.Equal(amr, []string{"fed", "otp", "mfa"}) {
+		t.Fatalf("amr after the second factor %v", amr)
+	}
+	if !s.audited("login", "step_due:mfa") || !s.audited("login", "ok:recovery_code") {
+		t.Fatal("the step and the sign-in are not audited")
+	}
+	// bob has no factor: in a tenant that does not require one, nothing is asked.
+	k.setSettings(map[string]any{"mfa_required": false})
+	loc, _ = s.signInAs("bob")
+	landed(t, loc, "")
+	// Off again: alice's factor is not asked after the provider.
+	k.setSettings(map[string]any{"idp_requires_mfa": false})
+	loc, _ = s.signInAs("alice")
+	landed(t, loc, "")
+	if amr := k.lastAMR("alice@corp.test"); !slices.Equal(amr, []string{"fed"}) {
+		t.Fatalf("amr without the setting %v", amr)
+	}
 }
 
 // staticUpstream is a provider the tests never reach.

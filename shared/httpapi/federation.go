@@ -17,10 +17,19 @@ import (
 // from the start to the callback; SecureIdPFlowCookieName is its name on https. It is
 // SameSite=Lax, not Strict: the provider sends the browser back with a cross-site
 // navigation, on which a Strict cookie would not come.
+//
+// IdPStepCookieName carries, from the callback to the sign-in page, the challenge of a
+// second factor the tenant asks after the provider (idp_requires_mfa): the page reads
+// it with POST /api/login/idp/step (the cookie is HttpOnly and SameSite=Strict, and the
+// challenge never appears in a URL, where history and logs would keep it).
 const (
 	IdPFlowCookieName       = "kagiya_idp_flow"
 	SecureIdPFlowCookieName = "__Secure-kagiya_idp_flow"
+	IdPStepCookieName       = "kagiya_idp_step"
+	SecureIdPStepCookieName = "__Secure-kagiya_idp_step"
 	idpCookiePath           = "/api/login/idp"
+	// IdPStepLanding is where the callback sends a browser that has a step to take.
+	IdPStepLanding = "/index.html?idp_step=1"
 )
 
 func (a *api) idpCookieName() string {
@@ -30,13 +39,24 @@ func (a *api) idpCookieName() string {
 	return IdPFlowCookieName
 }
 
+func (a *api) idpStepCookieName() string {
+	if a.secure {
+		return SecureIdPStepCookieName
+	}
+	return IdPStepCookieName
+}
+
 func (a *api) setIdPCookie(w http.ResponseWriter, value string, maxAge time.Duration) {
+	a.setIdPCookieNamed(w, a.idpCookieName(), value, maxAge, http.SameSiteLaxMode)
+}
+
+func (a *api) setIdPCookieNamed(w http.ResponseWriter, name, value string, maxAge time.Duration, same http.SameSite) {
 	mag := int(maxAge.Seconds())
 	if maxAge < 0 {
 		mag = -1
 	}
-	http.SetCookie(w, &http.Cookie{Name: a.idpCookieName(), Value: value, Path: idpCookiePath, MaxAge: mag,
-		HttpOnly: true, Secure: a.secure, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: idpCookiePath, MaxAge: mag,
+		HttpOnly: true, Secure: a.secure, SameSite: same})
 }
 
 // signInError sends the browser back to the sign-in page with a stable code, which the
@@ -111,9 +131,37 @@ func (a *api) handleIdPCallback() http.Handler {
 			a.signInError(w, r, err)
 			return
 		}
-		a.setCookie(w, res.Token)
 		w.Header().Set("Cache-Control", "no-store")
+		if res.Step != "" {
+			// The tenant's own second factor (or its enrolment) is due: the sign-in page
+			// takes it, with the challenge it reads from this cookie.
+			a.setIdPCookieNamed(w, a.idpStepCookieName(), res.Challenge, account.ChallengeTTL, http.SameSiteStrictMode)
+			http.Redirect(w, r, IdPStepLanding, http.StatusFound)
+			return
+		}
+		a.setCookie(w, res.Token)
 		http.Redirect(w, r, "/home.html", http.StatusFound)
+	})
+}
+
+// handleIdPStep hands the sign-in page the step a federated sign-in still has to take,
+// as POST /api/login answers one (result, challenge, methods), once: the cookie goes
+// with it. Without one it is 400 invalid_token, as an expired challenge is.
+func (a *api) handleIdPStep() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ck, err := r.Cookie(a.idpStepCookieName())
+		a.setIdPCookieNamed(w, a.idpStepCookieName(), "", -1, http.SameSiteStrictMode)
+		var challenge string
+		if err == nil {
+			challenge = ck.Value
+		}
+		res, err := a.svc.SignIn.PendingStep(r.Context(), challenge)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Cache-Control", "no-store")
+		a.signIn(w, res)
 	})
 }
 

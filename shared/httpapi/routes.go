@@ -25,6 +25,7 @@ func (a *api) routes() []Route {
 		{"POST", "/api/login/discover", a.handleDiscover()},
 		{"GET", "/api/login/idp/{idp_id}/start", a.handleIdPStart()},
 		{"GET", "/api/login/idp/callback", a.handleIdPCallback()},
+		{"POST", "/api/login/idp/step", a.handleIdPStep()},
 		{"POST", "/api/login/mfa/passkey-options", a.handleLoginPasskeyFactorOptions()},
 		{"POST", "/api/login/passkey/options", a.handlePasskeyLoginOptions()},
 		{"POST", "/api/login/passkey", a.handlePasskeyLogin()},
