@@ -43,6 +43,7 @@ const KAGIYA_ERRORS = {
   "idp_no_account": { status: 403, ja: "このアカウントでログインできる利用者が見つかりません。管理者にお問い合わせください。", en: "No account here may sign in with that account. Please ask your administrator." },
   "idp_email_unverified": { status: 403, ja: "組織のログインサービスでメールアドレスが確認されていないため、ログインできません。管理者にお問い合わせください。", en: "Your organization's sign-in service has not confirmed your email address, so you cannot sign in. Please ask your administrator." },
   "idp_account_disabled": { status: 403, ja: "このアカウントは利用停止中です。管理者にお問い合わせください。", en: "This account is suspended. Please ask your administrator." },
+  "idp_reauth_required": { status: 403, ja: "この操作の前に、組織のアカウント（ID プロバイダー）でもう一度ログインしてください。ログインから10分以内ならこの操作ができます。", en: "First sign in again with your organization's account (its identity provider): this can be done within 10 minutes of signing in." },
   "file_too_large": { status: 413, ja: "ファイルが大きすぎます（64 MiB まで）。", en: "The file is too large (64 MiB at most)." },
   "rate_limited": { status: 429, ja: "試行回数が多すぎます。しばらくしてからお試しください。", en: "Too many attempts. Please wait and try again." },
   "internal": { status: 500, ja: "サーバーでエラーが発生しました。しばらくしてからお試しください。", en: "Something went wrong on our side. Please try again later." },

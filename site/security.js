@@ -119,7 +119,9 @@ document.addEventListener("DOMContentLoaded", async () => {
     }
   });
 
-  if (!(await me())) return;
+  const m = await me();
+  if (!m) return;
+  if (m.login_method === "idp") idpAppPasswords(m.login_id);
   passkeySection(document.getElementById("passkeys"));
   credentialSection({
     root: document.getElementById("app-passwords"),
@@ -141,3 +143,22 @@ document.addEventListener("DOMContentLoaded", async () => {
     showMessage(msg, e.message, true);
   }
 });
+
+// idpAppPasswords: an account that signs in through the organization's identity provider
+// has no password to confirm an app password with; a sign-in there in the last ten
+// minutes does instead. The form drops the password field and offers a new sign-in at the
+// provider that comes back to this page.
+function idpAppPasswords(loginID) {
+  const form = document.querySelector("#app-passwords form.cred-create");
+  form.querySelector("label[for=app-passwords-password]").hidden = true;
+  form.querySelector("#app-passwords-password").hidden = true;
+  document.getElementById("app-passwords-idp").hidden = false;
+  const link = document.getElementById("app-passwords-reauth");
+  api("POST", "/api/login/discover", { login_id: loginID }).then((res) => {
+    if (!res.idp) return;
+    link.href = res.idp.start_url + "&to=security";
+    const label = () => { link.textContent = t("apppw.idp_reauth").replace("{name}", res.idp.name); };
+    label();
+    document.addEventListener("kagiya:lang", label);
+  }).catch(() => { /* the note still says what to do */ });
+}

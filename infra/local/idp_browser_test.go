@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -80,7 +81,8 @@ func federatedPair(t *testing.T) (down, up string) {
 // provider is another Kagiya (the upstream, on 127.0.0.2 so that the two servers' cookies
 // stay apart) types the login ID on the sign-in page, in Japanese on a 390 px phone, is
 // offered the provider's button, signs in on the upstream's own page, and lands at home;
-// someone the organization has no account for comes back to the sign-in page with the
+// on the security page she makes an app password without a password (the page offers a
+// new sign-in at the provider instead); someone the organization has no account for comes back to the sign-in page with the
 // reason in words.
 func TestBrowserSignInThroughTheUpstreamKagiya(t *testing.T) {
 	t.Parallel()
@@ -89,6 +91,8 @@ func TestBrowserSignInThroughTheUpstreamKagiya(t *testing.T) {
 
 	ctx := browser(t)
 	var width int
+	var reauth string
+	var passwordShown bool
 	err := chromedp.Do(ctx,
 		chromedp.EmulateViewport(390, 844),
 		japanese(up),
@@ -119,6 +123,17 @@ func TestBrowserSignInThroughTheUpstreamKagiya(t *testing.T) {
 		// Back at the organization's Kagiya, signed in.
 		waitText("#me-login-id", "hanako@example.com"),
 		waitText("#me-role", "利用者"),
+		// She has no password: an app password for her mail app is made on the strength
+		// of this sign-in, and the page offers a new one at the provider for later.
+		chromedp.Navigate(down+"/security.html"),
+		waitText("#app-passwords-reauth", "本社 Kagiya でログインし直す"),
+		read(chromedp.Evaluate[string](`document.querySelector("#app-passwords-reauth").getAttribute("href")`), &reauth),
+		read(chromedp.Evaluate[bool](`document.querySelector("#app-passwords-password").checkVisibility()`), &passwordShown),
+		fill("#app-passwords-name", "iPhone のメール"),
+		click("#app-passwords form.cred-create button[type=submit]"),
+		waitText("#app-passwords .cred-secret", "-"),
+		waitText("#app-passwords tbody", "iPhone のメール"),
+		chromedp.Navigate(down+"/home.html"),
 		click("#signout"),
 		chromedp.WaitVisible(css("#login_id")),
 		// Signed out of the upstream too, taro (an upstream account, none here) tries.
@@ -137,6 +152,9 @@ func TestBrowserSignInThroughTheUpstreamKagiya(t *testing.T) {
 	)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !strings.HasPrefix(reauth, "/api/login/idp/") || !strings.HasSuffix(reauth, "&to=security") || passwordShown {
+		t.Errorf("app passwords of an idp account: sign in again at %q, password field shown %v", reauth, passwordShown)
 	}
 }
 

@@ -267,9 +267,16 @@ func locked(ctx context.Context, at *Attempt) (Due, error) {
 // cannot prove one; a passkey does not accept an invitation either (the emailed link
 // does). An identity provider's first sign-in of an invited account is what accepts its
 // invitation (docs/api.md), so it is let by. Sessions and refresh tokens are only ever issued
-// to accounts past it.
+// to accounts past it. An idp account has no password at all: its app passwords (made
+// after a sign-in through the provider) pass once it is past its invitation.
 func invitationPending(_ context.Context, at *Attempt) (Due, error) {
 	a := at.Account
+	if at.Method == MethodAppPassword && a.UsesIdP() {
+		if a.Invited() {
+			return refuse("invited")
+		}
+		return Due{}, nil
+	}
 	switch at.Method {
 	case MethodPassword, MethodServicePassword, MethodAppPassword:
 		if a.PasswordHash == "" {

@@ -52,6 +52,22 @@ const (
 	idpFlowKeyName  = "idp-flow-key"
 )
 
+// IdPFreshFor is how recent a sign-in through the provider must be to stand for the
+// current password where an idp account, which has none, makes an app password.
+const IdPFreshFor = 10 * time.Minute
+
+// freshIdP confirms an idp account's own action with its session instead of a password:
+// the session must have come through the provider (amr fed) in the last IdPFreshFor.
+// Otherwise idp_reauth_required, audited under action.
+func (au *auditor) freshIdP(ctx context.Context, p Principal, now time.Time, ip, action string) error {
+	if slices.Contains(p.Session.AMR, "fed") && now.Sub(p.Session.CreatedAt) <= IdPFreshFor {
+		return nil
+	}
+	au.audit(ctx, AuditEvent{TenantID: p.Account.TenantID, Actor: p.Account.LoginID, Action: action, Target: p.Account.LoginID,
+		TargetID: p.Account.ID, IP: ip, Result: "failed:idp_reauth"})
+	return codeErr(CodeIdPReauth)
+}
+
 // Codes of a federated sign-in that did not end in a session (the sign-in page words
 // them; the callback never shows a provider's own error).
 const (
@@ -62,6 +78,9 @@ const (
 	CodeIdPNoAccount       = "idp_no_account"       // no idp account of the tenant for this person
 	CodeIdPEmailUnverified = "idp_email_unverified" // first sign-in without a verified email
 	CodeIdPAccountDisabled = "idp_account_disabled" // suspended
+	// CodeIdPReauth: an idp account's own action that a password would confirm needs a
+	// sign-in through the provider in the last IdPFreshFor.
+	CodeIdPReauth = "idp_reauth_required"
 )
 
 // Relying is the relying party's side of a federated sign-in: package federation (only
@@ -436,6 +455,7 @@ func (lm *linkMailer) methodNotice(ctx context.Context, a Account, now time.Time
 // the provider, the state, nonce and PKCE verifier of this request, and its end.
 type idpFlow struct {
 	IdP      string `json:"p"`
+	To       string `json:"t,omitempty"` // a key of IdPLandings: where the session lands, if not home
 	State    string `json:"s"`
 	Nonce    string `json:"n"`
 	Verifier string `json:"v"`
@@ -466,10 +486,16 @@ func (f *Federation) provider(ctx context.Context, id string) (Credential, IdPCl
 	return c, IdPClient{Issuer: c.Issuer, ClientID: c.ClientID, ClientSecret: secret, RedirectURI: f.RedirectURI()}, nil
 }
 
+// IdPLandings are the pages other than home a federated sign-in may land on (the start's
+// to), by key: the security page, where an idp account signs in again to make an app
+// password (IdPFreshFor). Any other value lands home.
+var IdPLandings = map[string]string{"security": "/security.html"}
+
 // StartIdP begins a sign-in at a provider: the URL to send the browser to, and the
-// signed cookie (its state, nonce and PKCE verifier) that binds the way back to this
-// browser. An unknown provider is not_found; one that cannot be reached idp_unavailable.
-func (f *Federation) StartIdP(ctx context.Context, idpID, loginHint, ip string) (redirect, cookie string, err error) {
+// signed cookie (its state, nonce and PKCE verifier, and to: a key of IdPLandings) that
+// binds the way back to this browser. An unknown provider is not_found; one that cannot
+// be reached idp_unavailable.
+func (f *Federation) StartIdP(ctx context.Context, idpID, loginHint, to, ip string) (redirect, cookie string, err error) {
 	if err := f.throttle(ctx, "login-ip#"+ip, f.loginPerIPMinute); err != nil {
 		return "", "", err
 	}
@@ -491,7 +517,10 @@ func (f *Federation) StartIdP(ctx context.Context, idpID, loginHint, ip string) 
 	if err != nil {
 		return "", "", err
 	}
-	payload, err := json.Marshal(idpFlow{IdP: idpID, State: req.State, Nonce: req.Nonce, Verifier: req.Verifier,
+	if _, ok := IdPLandings[to]; !ok {
+		to = ""
+	}
+	payload, err := json.Marshal(idpFlow{IdP: idpID, To: to, State: req.State, Nonce: req.Nonce, Verifier: req.Verifier,
 		Expires: f.now().Add(IdPFlowTTL).Unix()})
 	if err != nil {
 		return "", "", fmt.Errorf("idp flow: %w", err)
@@ -634,7 +663,11 @@ func (f *Federation) FinishIdP(ctx context.Context, in IdPCallback, from Client)
 		}
 		a.LastLoginAt = now
 	}
-	return f.signIn.advance(ctx, a, t, flowClaims{IdP: true, Steps: adm.Steps}, from, "ok:idp:"+c.Name)
+	res, err := f.signIn.advance(ctx, a, t, flowClaims{IdP: true, Steps: adm.Steps}, from, "ok:idp:"+c.Name)
+	if res.Token != "" {
+		res.Landing = IdPLandings[fl.To]
+	}
+	return res, err
 }
 
 // subjectKey is how a provider's subject is kept: hashed, so its length and form do

@@ -51,6 +51,9 @@ type LoginResult struct {
 	RememberDays   int
 	// RecoveryCodes are shown once, when an enrolment during sign-in completes.
 	RecoveryCodes []string
+	// Landing, for a federated sign-in that opened a session, is the page it asked to
+	// land on ("" for home: IdPLandings).
+	Landing string
 }
 
 // Client is where a request comes from: its IP address and browser (User-Agent), kept

@@ -62,6 +62,7 @@ var table = []Entry{
 	{"idp_no_account", http.StatusForbidden, "このアカウントでログインできる利用者が見つかりません。管理者にお問い合わせください。", "No account here may sign in with that account. Please ask your administrator."},
 	{"idp_email_unverified", http.StatusForbidden, "組織のログインサービスでメールアドレスが確認されていないため、ログインできません。管理者にお問い合わせください。", "Your organization's sign-in service has not confirmed your email address, so you cannot sign in. Please ask your administrator."},
 	{"idp_account_disabled", http.StatusForbidden, "このアカウントは利用停止中です。管理者にお問い合わせください。", "This account is suspended. Please ask your administrator."},
+	{"idp_reauth_required", http.StatusForbidden, "この操作の前に、組織のアカウント（ID プロバイダー）でもう一度ログインしてください。ログインから10分以内ならこの操作ができます。", "First sign in again with your organization's account (its identity provider): this can be done within 10 minutes of signing in."},
 	{"file_too_large", http.StatusRequestEntityTooLarge, "ファイルが大きすぎます（64 MiB まで）。", "The file is too large (64 MiB at most)."},
 	{"rate_limited", http.StatusTooManyRequests, "試行回数が多すぎます。しばらくしてからお試しください。", "Too many attempts. Please wait and try again."},
 	{"internal", http.StatusInternalServerError, "サーバーでエラーが発生しました。しばらくしてからお試しください。", "Something went wrong on our side. Please try again later."},

@@ -56,6 +56,8 @@ type kagiya struct {
 	mailbox *mail.Mailbox
 	dns     *dnstest.Server
 	owner   *browser
+	// later moves the Kagiya's own clock on (not its relying party's: skew).
+	later *atomic.Int64
 }
 
 // newKagiya starts a Kagiya on st whose tenant of ownerID has its domain verified.
@@ -72,9 +74,11 @@ func newKagiya(t *testing.T, st account.Store, host string, dns *dnstest.Server,
 	t.Cleanup(srv.Close)
 	base := strings.Replace(srv.URL, "127.0.0.1", host, 1)
 	mailbox := mail.NewMailbox(time.Now)
+	later := new(atomic.Int64)
+	now := func() time.Time { return time.Now().Add(time.Duration(later.Load())) }
 	rp := federation.New(federation.Config{AllowLoopback: true, Timeout: 5 * time.Second,
 		Now: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }})
-	svc, err := account.New(account.Deps{Store: st, Mailer: mailbox, Templates: tmpl, Now: time.Now, Log: log,
+	svc, err := account.New(account.Deps{Store: st, Mailer: mailbox, Templates: tmpl, Now: now, Log: log,
 		SiteURL: base, SealKey: account.StaticKey(bytes.Repeat([]byte{9}, 32)), Resolver: dnstest.Resolver(dns.Addr),
 		Relying: rp, LoopbackIssuers: true},
 		account.Config{Hash: password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}, LoginPerIPMinute: -1})
@@ -91,7 +95,7 @@ func newKagiya(t *testing.T, st account.Store, host string, dns *dnstest.Server,
 		t.Fatal(err)
 	}
 	mux.Handle("/", httpapi.New(httpapi.Deps{Services: svc, Log: log, OIDC: provider}))
-	k := &kagiya{t: t, url: base, st: st, svc: svc, mailbox: mailbox, dns: dns}
+	k := &kagiya{t: t, url: base, st: st, svc: svc, mailbox: mailbox, dns: dns, later: later}
 	k.owner = k.browser()
 	k.owner.signIn(ownerID, ownerPW)
 	k.verifyDomain("corp.test")
@@ -669,25 +673,14 @@ var federationCases = map[string]func(t *testing.T, s *setting){
 		}
 		// A mail server's check of the account: refused as a wrong password, while a
 		// password account passes.
-		status, cred := s.k.owner.call("POST", "/api/admin/service-credentials", map[string]any{"name": "mail", "confirm_password": ownerPW})
-		if status != 201 {
-			t.Fatalf("service credential: %d %v", status, cred)
-		}
+		secret := s.k.serviceCredential()
 		for who, want := range map[string]int{"alice@corp.test": 401, "dave@corp.test": 200} {
-			data, _ := json.Marshal(map[string]any{"login_id": who, "password": userPW, "protocol": "imap", "client_ip": "192.0.2.1"})
-			req, _ := http.NewRequest("POST", s.k.url+"/api/service/verify", bytes.NewReader(data))
-			req.Header.Set("Content-Type", "application/json")
-			req.Header.Set("Authorization", "Bearer "+cred["secret"].(string))
-			res, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			res.Body.Close()
-			if res.StatusCode != want {
-				t.Errorf("service check of %s: %d, want %d", who, res.StatusCode, want)
+			if got := s.k.serviceCheck(secret, who, userPW); got != want {
+				t.Errorf("service check of %s: %d, want %d", who, got, want)
 			}
 		}
 	},
+	"AppPasswordsAfterAFreshSignIn": appPasswordsAfterAFreshSignIn,
 	"LoginMethodChangedConfirmedAndMailed": func(t *testing.T, s *setting) {
 		patch := func(method string, confirm string) (int, map[string]any) {
 			return s.k.owner.call("PATCH", "/api/admin/accounts/dave@corp.test", map[string]any{"login_method": method, "confirm_password": confirm})
@@ -865,6 +858,78 @@ func secondFactorAfterTheProvider(t *testing.T, s *setting) {
 	landed(t, loc, "")
 	if amr := k.lastAMR("alice@corp.test"); !slices.Equal(amr, []string{"fed"}) {
 		t.Fatalf("amr without the setting %v", amr)
+	}
+}
+
+// serviceCredential makes a service credential (a mail server's) and returns its secret.
+func (k *kagiya) serviceCredential() string {
+	k.t.Helper()
+	status, cred := k.owner.call("POST", "/api/admin/service-credentials", map[string]any{"name": "mail", "confirm_password": ownerPW})
+	if status != 201 {
+		k.t.Fatalf("service credential: %d %v", status, cred)
+	}
+	return cred["secret"].(string)
+}
+
+// serviceCheck is a mail server's check of loginID's password pw: its status.
+func (k *kagiya) serviceCheck(secret, loginID, pw string) int {
+	k.t.Helper()
+	data, _ := json.Marshal(map[string]any{"login_id": loginID, "password": pw, "protocol": "imap", "client_ip": "192.0.2.1"})
+	req, _ := http.NewRequest("POST", k.url+"/api/service/verify", bytes.NewReader(data))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+secret)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	res.Body.Close()
+	return res.StatusCode
+}
+
+// appPasswordsAfterAFreshSignIn: an idp account, which has no password, makes app
+// passwords for its mail clients with a session that came through its provider in the
+// last ten minutes; the service check takes them and still refuses any other password.
+// Later the session no longer stands for a password, and a new sign-in through the
+// provider, landing on the security page, does.
+func appPasswordsAfterAFreshSignIn(t *testing.T, s *setting) {
+	k := s.k
+	loc, b := s.signInAs("alice")
+	landed(t, loc, "")
+	if me := b.me(); me["login_method"] != "idp" {
+		t.Fatalf("me: %v", me)
+	}
+	status, made := b.call("POST", "/api/me/app-passwords", map[string]any{"name": "Thunderbird"})
+	if status != 201 || made["password"] == nil {
+		t.Fatalf("app password of an idp account: %d %v", status, made)
+	}
+	secret := k.serviceCredential()
+	for pw, want := range map[string]int{made["password"].(string): 200, userPW: 401, "abcd-efgh-ijkl-mnop": 401, "": 422} {
+		if got := k.serviceCheck(secret, "alice@corp.test", pw); got != want {
+			t.Errorf("service check of alice with %q: %d, want %d", pw, got, want)
+		}
+	}
+	k.later.Store(int64(account.IdPFreshFor + time.Minute))
+	status, out := b.call("POST", "/api/me/app-passwords", map[string]any{"name": "Phone", "current_password": userPW})
+	if status != 403 || out["error"].(map[string]any)["code"] != account.CodeIdPReauth {
+		t.Fatalf("a stale federated session: %d %v", status, out)
+	}
+	if !s.audited("app_password.create", "failed:idp_reauth") {
+		t.Fatal("the refusal is not audited")
+	}
+	// A new sign-in through the provider that asks to land on the security page.
+	b2 := k.browser()
+	status, disc := b2.call("POST", "/api/login/discover", map[string]any{"login_id": "alice@corp.test"})
+	if status != 200 {
+		t.Fatalf("discover: %d %v", status, disc)
+	}
+	res, _, page := b2.get(k.url + disc["idp"].(map[string]any)["start_url"].(string) + "&to=security")
+	_, loc, _ = s.up.signIn(b2, res, page, s.key("alice"))
+	if loc == nil || loc.Path != "/security.html" {
+		t.Fatalf("landed at %v, want /security.html", loc)
+	}
+	b2.me() // the page's first call: its CSRF token
+	if status, out := b2.call("POST", "/api/me/app-passwords", map[string]any{"name": "Phone"}); status != 201 {
+		t.Fatalf("after a fresh sign-in: %d %v", status, out)
 	}
 }
 

@@ -107,7 +107,8 @@ func (a *api) handleDiscover() http.Handler {
 
 func (a *api) handleIdPStart() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		to, cookie, err := a.svc.Federation.StartIdP(r.Context(), r.PathValue("idp_id"), r.URL.Query().Get("login_hint"), clientIP(r))
+		to, cookie, err := a.svc.Federation.StartIdP(r.Context(), r.PathValue("idp_id"), r.URL.Query().Get("login_hint"),
+			r.URL.Query().Get("to"), clientIP(r))
 		if err != nil {
 			a.signInError(w, r, err)
 			return
@@ -140,7 +141,11 @@ func (a *api) handleIdPCallback() http.Handler {
 			return
 		}
 		a.setCookie(w, res.Token)
-		http.Redirect(w, r, "/home.html", http.StatusFound)
+		to := "/home.html"
+		if res.Landing != "" {
+			to = res.Landing
+		}
+		http.Redirect(w, r, to, http.StatusFound)
 	})
 }
 
@@ -161,7 +166,7 @@ func (a *api) handleIdPStep() http.Handler {
 			return
 		}
 		w.Header().Set("Cache-Control", "no-store")
-		a.signIn(w, res)
+		a.signIn(w, r, res)
 	})
 }
 

@@ -163,6 +163,7 @@ type meView struct {
 	PasswordChangedAt *time.Time `json:"password_changed_at"`
 	PasswordExpiresAt *time.Time `json:"password_expires_at"`
 	MFAEnabled        bool       `json:"mfa_enabled"`
+	LoginMethod       string     `json:"login_method"` // "password" or "idp"
 	Language          string     `json:"language,omitempty"`
 	// ConfirmationPassword is the tenant's mode ("login" or "separate"): which password
 	// a confirm_password must be; ConfirmationPasswordSet: the person has a usable
@@ -178,7 +179,7 @@ type meView struct {
 func newMeView(r *http.Request, acc account.Account, t account.Tenant, csrf string) meView {
 	return meView{AccountID: acc.ID, LoginID: acc.LoginID, Role: string(acc.Role), Tenant: t.ID, TenantName: t.Name,
 		CSRFToken: csrf, PasswordChangedAt: timePtr(acc.PasswordChangedAt),
-		PasswordExpiresAt: timePtr(account.PasswordExpiresAt(acc, t.Settings)), MFAEnabled: acc.MFAEnabled(), Language: acc.Language,
+		PasswordExpiresAt: timePtr(account.PasswordExpiresAt(acc, t.Settings)), MFAEnabled: acc.MFAEnabled(), LoginMethod: loginMethod(acc), Language: acc.Language,
 		ConfirmationPassword: t.Settings.Effective().ConfirmationPassword, ConfirmationPasswordSet: acc.ConfirmationSet(), ConfirmationLocked: acc.ConfirmationLocked(),
 		ClientIP: clientIP(r)}
 }
