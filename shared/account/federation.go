@@ -73,9 +73,11 @@ func (au *auditor) freshIdP(ctx context.Context, p Principal, now time.Time, ip,
 const (
 	CodeIdPState           = "idp_state"            // the browser's flow is missing, forged, expired or another's
 	CodeIdPUnavailable     = "idp_unavailable"      // the provider could not be reached
-	CodeIdPRejected        = "idp_rejected"         // its answer did not verify
+	CodeIdPRejected        = "idp_rejected"         // it refused the code (used or expired), or the answer named another issuer
+	CodeIdPTokenInvalid    = "idp_token_invalid"    // its ID token did not verify (signature, issuer, audience, expiry, nonce)
 	CodeIdPDenied          = "idp_denied"           // the person (or the provider) cancelled
 	CodeIdPNoAccount       = "idp_no_account"       // no idp account of the tenant for this person
+	CodeIdPWrongTenant     = "idp_wrong_tenant"     // the person's address is in a domain this provider does not serve here
 	CodeIdPEmailUnverified = "idp_email_unverified" // first sign-in without a verified email
 	CodeIdPAccountDisabled = "idp_account_disabled" // suspended
 	// CodeIdPReauth: an idp account's own action that a password would confirm needs a
@@ -90,7 +92,8 @@ type Relying interface {
 	// nonce and PKCE verifier; loginHint (optional) fills the provider's own form.
 	Start(ctx context.Context, p IdPClient, loginHint string) (IdPRequest, error)
 	// Finish exchanges the code and verifies the ID token (signature, issuer, audience,
-	// expiry, nonce). A refused code or a token that does not verify is ErrIdPRejected;
+	// expiry, nonce). A refused code is ErrIdPRejected, a token that does not verify
+	// ErrIdPTokenInvalid (which is also ErrIdPRejected);
 	// a provider that cannot be reached ErrIdPUnavailable (both possibly wrapped).
 	Finish(ctx context.Context, p IdPClient, code, verifier, nonce string) (IdPIdentity, error)
 }
@@ -124,6 +127,8 @@ type IdPIdentity struct {
 var (
 	ErrIdPUnavailable = errors.New("identity provider unavailable")
 	ErrIdPRejected    = errors.New("identity provider's answer rejected")
+	// ErrIdPTokenInvalid: the provider's ID token (or its claims) did not verify.
+	ErrIdPTokenInvalid = fmt.Errorf("%w: id token invalid", ErrIdPRejected)
 )
 
 // noRelying is the Relying of a function that signs no one in through a provider.
@@ -502,7 +507,7 @@ func (f *Federation) StartIdP(ctx context.Context, idpID, loginHint, to, ip stri
 	if _, ok := ParseLoginID(loginHint); !ok {
 		loginHint = ""
 	}
-	_, prov, err := f.provider(ctx, idpID)
+	c, prov, err := f.provider(ctx, idpID)
 	if errors.Is(err, ErrNotFound) {
 		return "", "", codeErr(CodeNotFound)
 	} else if err != nil {
@@ -511,6 +516,11 @@ func (f *Federation) StartIdP(ctx context.Context, idpID, loginHint, to, ip stri
 	req, err := f.rp.Start(ctx, prov, loginHint)
 	if err != nil {
 		f.log.WarnContext(ctx, "identity provider unavailable", "idp", idpID, "err", err)
+		who := loginHint
+		if who == "" {
+			who = "idp:" + c.Name
+		}
+		f.audit(ctx, AuditEvent{TenantID: c.TenantID, Actor: who, Action: "login", Target: who, IP: ip, Result: "failed:idp:unavailable"})
 		return "", "", codeErr(CodeIdPUnavailable)
 	}
 	key, err := f.flowKey.get(ctx)
@@ -529,11 +539,13 @@ func (f *Federation) StartIdP(ctx context.Context, idpID, loginHint, to, ip stri
 	return req.URL, enc.EncodeToString(payload) + "." + enc.EncodeToString(idpFlowMAC(key, payload)), nil
 }
 
-// readFlow returns the flow a cookie carries if it is signed, live and for state.
+// readFlow returns the flow a cookie carries if it is signed, live and for state. A
+// signed flow that is not (expired, another state) comes back with the error, so that
+// the refusal can be audited in its provider's tenant.
 func (f *Federation) readFlow(ctx context.Context, cookie, state string) (idpFlow, error) {
 	invalid := codeErr(CodeIdPState)
 	p64, m64, ok := strings.Cut(cookie, ".")
-	if !ok || len(cookie) > 2048 || state == "" {
+	if !ok || len(cookie) > 2048 {
 		return idpFlow{}, invalid
 	}
 	enc := base64.RawURLEncoding
@@ -550,8 +562,8 @@ func (f *Federation) readFlow(ctx context.Context, cookie, state string) (idpFlo
 	if !hmac.Equal(mac, idpFlowMAC(key, payload)) || json.Unmarshal(payload, &fl) != nil {
 		return idpFlow{}, invalid
 	}
-	if !f.now().Before(time.Unix(fl.Expires, 0)) || !constantTimeEqual(fl.State, state) {
-		return idpFlow{}, invalid
+	if state == "" || !f.now().Before(time.Unix(fl.Expires, 0)) || !constantTimeEqual(fl.State, state) {
+		return fl, invalid
 	}
 	return fl, nil
 }
@@ -579,6 +591,12 @@ func (f *Federation) FinishIdP(ctx context.Context, in IdPCallback, from Client)
 	fl, err := f.readFlow(ctx, in.Cookie, in.State)
 	if err != nil {
 		f.log.InfoContext(ctx, "identity provider callback without a matching flow")
+		if tid, _, ok := strings.Cut(fl.IdP, "."); ok && strings.HasPrefix(tid, "ten_") {
+			// This browser's own flow, signed, but expired or of another state (a
+			// callback handed to it from elsewhere): audited in the provider's tenant.
+			f.audit(ctx, AuditEvent{TenantID: tid, Actor: "idp:" + fl.IdP, Action: "login", Target: "idp:" + fl.IdP, IP: ip,
+				Result: "failed:idp:state"})
+		}
 		return LoginResult{}, err
 	}
 	c, prov, err := f.provider(ctx, fl.IdP)
@@ -601,6 +619,9 @@ func (f *Federation) FinishIdP(ctx context.Context, in IdPCallback, from Client)
 	}
 	id, err := f.rp.Finish(ctx, prov, in.Code, fl.Verifier, fl.Nonce)
 	switch {
+	case errors.Is(err, ErrIdPTokenInvalid):
+		f.log.WarnContext(ctx, "identity provider's id token rejected", "idp", c.ID, "err", err)
+		return refuse(CodeIdPTokenInvalid, "idp:"+c.Name, "token_invalid", Account{})
 	case errors.Is(err, ErrIdPRejected):
 		f.log.WarnContext(ctx, "identity provider answer rejected", "idp", c.ID, "err", err)
 		return refuse(CodeIdPRejected, "idp:"+c.Name, "rejected", Account{})
@@ -701,8 +722,14 @@ func (f *Federation) linked(ctx context.Context, c Credential, id IdPIdentity) (
 		return Account{}, codeErr(CodeIdPEmailUnverified)
 	}
 	domain, ok := ParseLoginID(id.Email)
-	if !ok || !slices.Contains(c.Domains, domain) {
+	if !ok {
 		return Account{}, codeErr(CodeIdPNoAccount)
+	}
+	if !slices.Contains(c.Domains, domain) {
+		// An address of a domain this provider does not serve for this tenant (another
+		// organization's, or one the tenant has not given it). Whether an account has the
+		// address elsewhere is never said: that is idp_no_account, as for none at all.
+		return Account{}, codeErr(CodeIdPWrongTenant)
 	}
 	ref, err := f.logins.LookupLogin(ctx, Key(id.Email))
 	if errors.Is(err, ErrNotFound) || err == nil && ref.TenantID != c.TenantID {

@@ -78,9 +78,10 @@ func New(cfg Config) *Client {
 // keys, token endpoint); ErrRejected: it answered, but what it gave does not verify or
 // was refused; ErrBadIssuer: not an issuer Kagiya talks to (account.CheckIssuer).
 var (
-	ErrUnavailable = account.ErrIdPUnavailable
-	ErrRejected    = account.ErrIdPRejected
-	ErrBadIssuer   = errors.New("issuer not allowed")
+	ErrUnavailable  = account.ErrIdPUnavailable
+	ErrRejected     = account.ErrIdPRejected
+	ErrTokenInvalid = account.ErrIdPTokenInvalid // a kind of ErrRejected
+	ErrBadIssuer    = errors.New("issuer not allowed")
 )
 
 // Provider, Request and Identity are account's: a Client is its account.Relying.
@@ -160,7 +161,7 @@ func (c *Client) Finish(ctx context.Context, r Provider, code, verifier, nonce s
 	}
 	raw, _ := tok.Extra("id_token").(string)
 	if raw == "" {
-		return Identity{}, fmt.Errorf("%w: no id_token", ErrRejected)
+		return Identity{}, fmt.Errorf("%w: no id_token", ErrTokenInvalid)
 	}
 	v := p.VerifierContext(c.ctx(ctx), &oidc.Config{ClientID: r.ClientID, Now: c.cfg.Now})
 	id, err := v.Verify(c.ctx(ctx), raw)
@@ -168,20 +169,20 @@ func (c *Client) Finish(ctx context.Context, r Provider, code, verifier, nonce s
 		if strings.Contains(err.Error(), "fetching keys") {
 			return Identity{}, fmt.Errorf("%w: id_token: %w", ErrUnavailable, err)
 		}
-		return Identity{}, fmt.Errorf("%w: id_token: %w", ErrRejected, err)
+		return Identity{}, fmt.Errorf("%w: id_token: %w", ErrTokenInvalid, err)
 	}
 	if id.Nonce == "" || id.Nonce != nonce {
-		return Identity{}, fmt.Errorf("%w: id_token: nonce does not match", ErrRejected)
+		return Identity{}, fmt.Errorf("%w: id_token: nonce does not match", ErrTokenInvalid)
 	}
 	var claims struct {
 		Email         string `json:"email"`
 		EmailVerified any    `json:"email_verified"`
 	}
 	if err := id.Claims(&claims); err != nil {
-		return Identity{}, fmt.Errorf("%w: id_token claims: %w", ErrRejected, err)
+		return Identity{}, fmt.Errorf("%w: id_token claims: %w", ErrTokenInvalid, err)
 	}
 	if id.Subject == "" {
-		return Identity{}, fmt.Errorf("%w: id_token without sub", ErrRejected)
+		return Identity{}, fmt.Errorf("%w: id_token without sub", ErrTokenInvalid)
 	}
 	who := Identity{Subject: id.Subject, Email: claims.Email, EmailVerified: verified(claims.EmailVerified)}
 	if who.Email == "" && p.UserInfoEndpoint() != "" {
@@ -192,7 +193,7 @@ func (c *Client) Finish(ctx context.Context, r Provider, code, verifier, nonce s
 			return Identity{}, fmt.Errorf("%w: userinfo: %w", ErrUnavailable, err)
 		}
 		if info.Subject != id.Subject {
-			return Identity{}, fmt.Errorf("%w: userinfo of another subject", ErrRejected)
+			return Identity{}, fmt.Errorf("%w: userinfo of another subject", ErrTokenInvalid)
 		}
 		who.Email, who.EmailVerified = info.Email, info.EmailVerified
 	}

@@ -553,7 +553,10 @@ var federationCases = map[string]func(t *testing.T, s *setting){
 		if s.node != nil {
 			// A person of another domain (another tenant's), though it starts at corp.test.
 			b := s.k.browser()
-			landed(t, b.federatedSignIn(s.up, "alice@corp.test", "mallory"), account.CodeIdPNoAccount)
+			landed(t, b.federatedSignIn(s.up, "alice@corp.test", "mallory"), account.CodeIdPWrongTenant)
+			if !s.audited("login", "failed:idp:wrong_tenant") {
+				t.Fatal("wrong tenant not audited")
+			}
 		}
 		if !s.audited("login", "failed:idp:no_account") {
 			t.Fatal("refusal not audited")
@@ -568,6 +571,9 @@ var federationCases = map[string]func(t *testing.T, s *setting){
 		}
 		loc, _ := s.signInAs("frank")
 		landed(t, loc, account.CodeIdPEmailUnverified)
+		if !s.audited("login", "failed:idp:email_unverified") {
+			t.Fatal("refusal not audited")
+		}
 	},
 	"AnotherBrowsersStateRefused": func(t *testing.T, s *setting) {
 		victim := s.k.browser()
@@ -588,6 +594,9 @@ var federationCases = map[string]func(t *testing.T, s *setting){
 		landed(t, at, account.CodeIdPState)
 		if status, _ := attacker.call("GET", "/api/me", nil); status != 401 {
 			t.Fatalf("the attacker is signed in: %d", status)
+		}
+		if !s.audited("login", "failed:idp:state") {
+			t.Fatal("refusal not audited")
 		}
 	},
 	"ReplayedCodeRefused": func(t *testing.T, s *setting) {
@@ -614,6 +623,47 @@ var federationCases = map[string]func(t *testing.T, s *setting){
 		replay.RawQuery = q.Encode()
 		_, at, _ = b.get(replay.String())
 		landed(t, at, account.CodeIdPRejected)
+		if !s.audited("login", "failed:idp:rejected") {
+			t.Fatal("refusal not audited")
+		}
+	},
+	"CancelledAtTheProvider": func(t *testing.T, s *setting) {
+		// The provider sends the browser back with an error (the person cancelled): the
+		// page is told idp_denied, and nothing of the provider's own text.
+		b := s.k.browser()
+		b.hold = true
+		res, loc, page := b.start("alice@corp.test")
+		_, loc, _ = s.up.signIn(b, res, page, s.key("alice"))
+		if loc == nil || loc.Path != account.IdPCallbackPath {
+			t.Fatalf("not held at the callback: %v", loc)
+		}
+		q := loc.Query()
+		q.Del("code")
+		q.Set("error", "access_denied")
+		q.Set("error_description", "<b>Evil</b> text from the provider")
+		loc.RawQuery = q.Encode()
+		b.hold = false
+		_, at, _ := b.get(loc.String())
+		landed(t, at, account.CodeIdPDenied)
+		if len(at.Query()) != 1 || strings.Contains(at.String(), "Evil") {
+			t.Fatalf("the provider's words reach the page: %s", at)
+		}
+		if !s.audited("login", "failed:idp:denied") {
+			t.Fatal("refusal not audited")
+		}
+	},
+	"NetworkNotAllowed": func(t *testing.T, s *setting) {
+		// The tenant's allowed networks hold for a provider's sign-in as for any: told as
+		// such, and audited.
+		s.k.setSettings(map[string]any{"allowed_networks": []string{"192.0.2.0/24"}})
+		loc, _ := s.signInAs("alice")
+		landed(t, loc, account.CodeNetworkNotAllowed)
+		if !s.audited("login", "failed:idp:network_not_allowed") {
+			t.Fatal("refusal not audited")
+		}
+		s.k.setSettings(map[string]any{"allowed_networks": []string{"127.0.0.0/8"}})
+		loc, _ = s.signInAs("alice")
+		landed(t, loc, "")
 	},
 	"AnotherIssuersAnswerRefused": func(t *testing.T, s *setting) {
 		// RFC 9207: the answer names the issuer it came from; one that names another
@@ -644,6 +694,9 @@ var federationCases = map[string]func(t *testing.T, s *setting){
 		b := s.k.browser()
 		_, loc, _ := b.start("erin@down.test")
 		landed(t, loc, account.CodeIdPUnavailable)
+		if !s.audited("login", "failed:idp:unavailable") {
+			t.Fatal("refusal not audited")
+		}
 	},
 	"SuspendedAccountRefused": func(t *testing.T, s *setting) {
 		loc, _ := s.signInAs("alice")
@@ -975,7 +1028,10 @@ func TestExpiredIDToken(t *testing.T) {
 			}
 			skew.Store(int64(24 * time.Hour))
 			_, at, _ := b.get(loc.String())
-			landed(t, at, account.CodeIdPRejected)
+			landed(t, at, account.CodeIdPTokenInvalid)
+			if !s.audited("login", "failed:idp:token_invalid") {
+				t.Fatal("refusal not audited")
+			}
 		})
 	}
 }
