@@ -53,7 +53,8 @@ const (
 )
 
 // IdPFreshFor is how recent a sign-in through the provider must be to stand for the
-// current password where an idp account, which has none, makes an app password.
+// current password where an idp account, which has none, changes its own account (an
+// app password, a second factor, a passkey: lockout.reauth).
 const IdPFreshFor = 10 * time.Minute
 
 // freshIdP confirms an idp account's own action with its session instead of a password:

@@ -529,23 +529,13 @@ func (s *Integrations) AppPasswords(ctx context.Context, p Principal) ([]Credent
 
 // CreateAppPassword makes an app password for the principal, with its current password
 // (an idp account, which has none, with a sign-in through its provider in the last
-// IdPFreshFor: freshIdP); the password is returned once.
+// IdPFreshFor: reauth); the password is returned once.
 func (s *Integrations) CreateAppPassword(ctx context.Context, p Principal, name, current, ip string) (IssuedCredential, error) {
 	name, err := credentialName(name)
 	if err != nil {
 		return IssuedCredential{}, err
 	}
-	var a Account
-	if p.Account.UsesIdP() {
-		if err := s.freshIdP(ctx, p, s.now().UTC(), ip, "app_password.create"); err != nil {
-			return IssuedCredential{}, err
-		}
-		if a, err = s.accounts.GetAccount(ctx, p.Account.TenantID, p.Account.ID); err != nil {
-			return IssuedCredential{}, fmt.Errorf("app password: %w", err)
-		}
-	} else {
-		a, err = s.reauth(ctx, p, current, ip, "app_password.create")
-	}
+	a, err := s.reauth(ctx, p, current, ip, "app_password.create")
 	if err != nil {
 		return IssuedCredential{}, err
 	}

@@ -319,7 +319,19 @@ func (lo *lockout) confirmOwn(ctx context.Context, p Principal, plain, ip, actio
 
 // reauth checks the principal's current password for a change to its own account: a
 // wrong one counts toward lockout and is current_password (field), audited under action.
+// An idp account has no password: a sign-in through its provider in the last
+// IdPFreshFor stands for it (freshIdP), and plain is not read.
 func (lo *lockout) reauth(ctx context.Context, p Principal, plain, ip, action string) (Account, error) {
+	if p.Account.UsesIdP() {
+		if err := lo.freshIdP(ctx, p, lo.now().UTC(), ip, action); err != nil {
+			return Account{}, err
+		}
+		a, err := lo.accounts.GetAccount(ctx, p.Account.TenantID, p.Account.ID)
+		if err != nil {
+			return Account{}, fmt.Errorf("%s: %w", action, err)
+		}
+		return a, nil
+	}
 	if plain == "" || len(plain) > 4*MaxPasswordLen {
 		return Account{}, codeErr(CodeValidation, FieldError{"current_password", "required"})
 	}

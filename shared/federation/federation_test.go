@@ -734,6 +734,41 @@ var federationCases = map[string]func(t *testing.T, s *setting){
 		}
 	},
 	"AppPasswordsAfterAFreshSignIn": appPasswordsAfterAFreshSignIn,
+	"OwnFactorEnrolledAfterAFreshSignIn": func(t *testing.T, s *setting) {
+		// An idp account turns on Kagiya's own second factor from the security page with
+		// its fresh provider sign-in in place of a password; with idp_requires_mfa the
+		// next sign-in through the provider asks its code.
+		k := s.k
+		loc, b := s.signInAs("bob")
+		landed(t, loc, "")
+		b.me()
+		status, enrol := b.call("POST", "/api/me/mfa/totp/setup", map[string]any{})
+		if status != 200 {
+			t.Fatalf("setup: %d %v", status, enrol)
+		}
+		code, _ := totp.GenerateCode(enrol["secret"].(string), time.Now())
+		if status, out := b.call("POST", "/api/me/mfa/totp/confirm", map[string]any{"code": code}); status != 200 {
+			t.Fatalf("confirm: %d %v", status, out)
+		}
+		k.setSettings(map[string]any{"idp_requires_mfa": true})
+		loc, b2 := s.signInAs("bob")
+		step := b2.takeStep(loc, "mfa_required")
+		code, _ = totp.GenerateCode(enrol["secret"].(string), time.Now().Add(30*time.Second))
+		if status, out := b2.call("POST", "/api/login/mfa", map[string]any{"challenge": step["challenge"], "code": code}); status != 200 || out["result"] != "ok" {
+			t.Fatalf("code after the provider: %d %v", status, out)
+		}
+		if amr := k.lastAMR("bob@corp.test"); !slices.Equal(amr, []string{"fed", "otp", "mfa"}) {
+			t.Fatalf("amr %v", amr)
+		}
+		// Later, turning it off needs a new sign-in through the provider.
+		k.later.Store(int64(account.IdPFreshFor + time.Minute))
+		if status, out := b.call("POST", "/api/me/mfa/totp/disable", map[string]any{"current_password": "anything"}); status != 403 || out["error"].(map[string]any)["code"] != account.CodeIdPReauth {
+			t.Fatalf("a stale session turns the factor off: %d %v", status, out)
+		}
+		if !s.audited("mfa.disable", "failed:idp_reauth") {
+			t.Fatal("the refusal is not audited")
+		}
+	},
 	"LoginMethodChangedConfirmedAndMailed": func(t *testing.T, s *setting) {
 		patch := func(method string, confirm string) (int, map[string]any) {
 			return s.k.owner.call("PATCH", "/api/admin/accounts/dave@corp.test", map[string]any{"login_method": method, "confirm_password": confirm})
