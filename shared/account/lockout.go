@@ -317,12 +317,18 @@ func (lo *lockout) confirmOwn(ctx context.Context, p Principal, plain, ip, actio
 	return lo.authenticated(ctx, a)
 }
 
+// idpReauthActions are the changes an idp account makes to its own account with a fresh
+// sign-in through its provider. Not among them: a login-ID change, whose emailed
+// confirmation asks a password, and a confirmation password, which administrators use.
+var idpReauthActions = map[string]bool{"app_password.create": true, "mfa.setup": true, "mfa.disable": true,
+	"mfa.recovery_codes": true, "passkey.add": true, "session.end_others": true}
+
 // reauth checks the principal's current password for a change to its own account: a
 // wrong one counts toward lockout and is current_password (field), audited under action.
-// An idp account has no password: a sign-in through its provider in the last
-// IdPFreshFor stands for it (freshIdP), and plain is not read.
+// An idp account has no password: for the actions of idpReauthActions a sign-in through
+// its provider in the last IdPFreshFor stands for it (freshIdP), and plain is not read.
 func (lo *lockout) reauth(ctx context.Context, p Principal, plain, ip, action string) (Account, error) {
-	if p.Account.UsesIdP() {
+	if p.Account.UsesIdP() && idpReauthActions[action] {
 		if err := lo.freshIdP(ctx, p, lo.now().UTC(), ip, action); err != nil {
 			return Account{}, err
 		}
