@@ -82,11 +82,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs.StringVar(&o.addr, "addr", "127.0.0.1:8080", "address to listen on")
 	fs.StringVar(&o.data, "data", "./.kagiya", "directory of the embedded store")
-	fs.StringVar(&o.owner, "owner", "", "owner email: creates that domain's tenant and its owner when the store is empty")
+	fs.StringVar(&o.owner, "owner", "", "owner email: when no account has that login ID yet, creates a tenant named after its domain (beside any others) and this owner")
 	fs.StringVar(&o.ownerPassword, "owner-password", "", "password of -owner")
 	fs.StringVar(&o.policy, "policy", account.DefaultPolicyPreset, "password policy preset of the -owner tenant")
 	fs.StringVar(&o.dns, "dns", "", "host:port of the DNS server that domain verification asks for TXT records (default: the system's resolver)")
-	fs.StringVar(&o.store, "store", "bbolt", "bbolt (the embedded store in -data) or minidyn (the DynamoDB store over an in-memory DynamoDB, gone when the server stops; for load runs)")
+	fs.StringVar(&o.store, "store", "bbolt", "bbolt (the embedded store in -data) or minidyn (the DynamoDB store over an in-memory DynamoDB, gone when the server stops; -data keeps only the mail queue, mail.db, and seal.key; for load runs)")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "debug, info, warn or error (also LOG_LEVEL)")
 	fs.BoolVar(&o.rateLimit, "rate-limit", true, "per-IP throttling of sign-in, forgot, reset, unlock and the OpenID Connect authorize and token endpoints (false for load tests on one machine; per-account limits and lockout stay on)")
 	if err := fs.Parse(args); err != nil {
