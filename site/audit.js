@@ -12,6 +12,7 @@ document.addEventListener("DOMContentLoaded", async () => {
   let cursor = null;
   let rows = [];
   let counts = null; // the summary: failed sign-ins by target
+  let notice = ""; // audit_archived: the range reaches before what the table keeps
 
   // query is the filters as the API reads them (dates are Japan's days).
   const query = () => {
@@ -68,6 +69,10 @@ document.addEventListener("DOMContentLoaded", async () => {
       tbody.append(tr);
     }
     document.getElementById("audit-empty").hidden = rows.length > 0;
+    // Older events than the table keeps are in the operator's archive: said in words.
+    const archived = document.getElementById("audit-archived");
+    archived.textContent = notice ? errorText(notice) : "";
+    archived.hidden = !notice;
     renderSummary();
   };
 
@@ -128,7 +133,7 @@ document.addEventListener("DOMContentLoaded", async () => {
 
   document.addEventListener("kagiya:lang", render);
   async function load(fresh) {
-    if (fresh) { cursor = null; rows = []; counts = null; }
+    if (fresh) { cursor = null; rows = []; counts = null; notice = ""; }
     const q = query();
     if (cursor) q.set("cursor", cursor);
     tbody.closest("table").setAttribute("aria-busy", "true");
@@ -139,12 +144,14 @@ document.addEventListener("DOMContentLoaded", async () => {
         fresh && failedLogins() ? summarize() : Promise.resolve(counts)]);
       rows = rows.concat(res.events);
       cursor = res.next_cursor;
+      notice = res.notice || "";
       counts = sum;
       more.hidden = !cursor;
       showMessage(document.getElementById("message"), "", true);
       render();
     } catch (e) {
       if (e.signedOut) { location.replace("/index.html"); return; }
+      if (fresh) render(); // a range wholly older than the table keeps: audit_archived, in words, over no rows
       showMessage(document.getElementById("message"), fieldMessages(e), true);
     } finally {
       clearTimeout(timer);

@@ -104,6 +104,7 @@ func TestInputsMatchTheTemplate(t *testing.T) {
 		{"archive.memory_mb", first(t, tmpl, `(?s)AuditArchiveFunction:\n.*?MemorySize: (\d+)`), in.Archive.MemoryMB},
 		{"mail_queue.memory_mb", first(t, tmpl, `(?s)MailSenderFunction:\n.*?MemorySize: (\d+)`), in.MailQueue.MemoryMB},
 		{"archive.days", first(t, tmpl, `(?s)AuditArchiveDays:\n.*?Default: (\d+)`), in.Archive.Days},
+		{"audit_retention_days", first(t, tmpl, `(?s)AuditTableDays:\n.*?Default: (\d+)`), in.AuditDays},
 		{"archive.batch_window_s", first(t, tmpl, `(?s)AuditArchiveStream:\n.*?MaximumBatchingWindowInSeconds: (\d+)`), in.Archive.WindowS},
 		{"archive.batch_size", first(t, tmpl, `(?s)AuditArchiveStream:\n.*?BatchSize: (\d+)`), in.Archive.BatchSize},
 		{"log_retention_days", first(t, tmpl, `(?s)LogRetentionDays:\n.*?Default: (\d+)`), in.LogDays},

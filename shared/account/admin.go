@@ -485,6 +485,17 @@ func (s *Admin) ListAudit(ctx context.Context, p Principal, f AuditFilter, after
 	if limit <= 0 || limit > 200 {
 		limit = 100
 	}
+	// The table keeps events AuditTableDays (DynamoDB deletes them within days of
+	// their time-to-live): older ones are left out here, so the page shows what the
+	// table promises, and a range wholly older is answered in words.
+	since := s.AuditKeptSince()
+	if !f.To.IsZero() && !f.To.After(since) {
+		return nil, "", codeErr(CodeAuditArchived)
+	}
+	from := f.From
+	if from.Before(since) {
+		from = since
+	}
 	var out []AuditEvent
 	next := after
 	for range auditScanPages {
@@ -493,7 +504,7 @@ func (s *Admin) ListAudit(ctx context.Context, p Principal, f AuditFilter, after
 			return nil, "", fmt.Errorf("list audit: %w", err)
 		}
 		for _, e := range ev {
-			if !f.From.IsZero() && e.At.Before(f.From) {
+			if e.At.Before(from) {
 				return out, "", nil // newest first: the rest are older still
 			}
 			if f.keep(e) {
@@ -506,6 +517,12 @@ func (s *Admin) ListAudit(ctx context.Context, p Principal, f AuditFilter, after
 		}
 	}
 	return out, next, nil
+}
+
+// AuditKeptSince is the oldest time whose audit events the table still keeps (now less
+// AuditTableDays): older ones are only in the audit archive, which the operator holds.
+func (s *Admin) AuditKeptSince() time.Time {
+	return s.now().Add(-time.Duration(s.cfg.AuditTableDays) * 24 * time.Hour)
 }
 
 // AdminUnlockResult says which accounts were unlocked, which were not locked, and which

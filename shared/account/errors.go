@@ -52,6 +52,9 @@ const (
 	CodeNetworkNotAllowed = "network_not_allowed"
 	// CodeInvalidServiceCredential: the service check's bearer secret is missing or wrong.
 	CodeInvalidServiceCredential = "invalid_service_credential"
+	// CodeAuditArchived: the audit range asked for is older than the table keeps its
+	// events (Config.AuditTableDays); they are in the audit archive, for the operator.
+	CodeAuditArchived = "audit_archived"
 )
 
 // FieldError names one problem with one input field.

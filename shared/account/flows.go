@@ -30,7 +30,16 @@ type Config struct {
 	// TenantCacheTTL is how long a function instance keeps a tenant's settings in memory
 	// (default 30 seconds; a change made elsewhere takes at most that long to apply).
 	TenantCacheTTL time.Duration
+	// AuditTableDays is how long the store keeps audit events (in DynamoDB, their
+	// time-to-live: AUDIT_TABLE_DAYS, the template's AuditTableDays; default
+	// DefaultAuditTableDays). The audit page and its export reach back that far; older
+	// events are in the audit archive, for the operator.
+	AuditTableDays int
 }
+
+// DefaultAuditTableDays is how long the table keeps audit events unless configured (as
+// long as Okta keeps its System Log). The audit archive keeps them longer.
+const DefaultAuditTableDays = 90
 
 func (c Config) withDefaults() Config {
 	if c.Hash == (password.Params{}) {
@@ -53,6 +62,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.TenantCacheTTL == 0 {
 		c.TenantCacheTTL = 30 * time.Second
+	}
+	if c.AuditTableDays <= 0 {
+		c.AuditTableDays = DefaultAuditTableDays
 	}
 	return c
 }

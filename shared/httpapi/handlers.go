@@ -487,16 +487,31 @@ func (a *api) handleListAudit() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
+		since := a.svc.Admin.AuditKeptSince()
 		out := struct {
 			Events     []account.AuditEvent `json:"events"`
 			NextCursor *string              `json:"next_cursor"`
-		}{Events: append([]account.AuditEvent{}, events...)}
+			// KeptSince is the oldest time the table keeps events; Notice is
+			// audit_archived when the range asked for reaches before it (the older
+			// events are in the operator's audit archive).
+			KeptSince time.Time `json:"kept_since"`
+			Notice    string    `json:"notice,omitempty"`
+		}{Events: append([]account.AuditEvent{}, events...), KeptSince: since.UTC(), Notice: archivedNotice(f, since)}
 		if next != "" {
 			c := encodeCursor(next)
 			out.NextCursor = &c
 		}
 		writeJSON(w, http.StatusOK, out)
 	})
+}
+
+// archivedNotice is audit_archived when f's range starts before since, the oldest time
+// the table keeps audit events.
+func archivedNotice(f account.AuditFilter, since time.Time) string {
+	if !f.From.IsZero() && f.From.Before(since) {
+		return account.CodeAuditArchived
+	}
+	return ""
 }
 
 // tenantZone is the tenants' time zone (Japan's, as the site and the emails give times):
@@ -518,6 +533,11 @@ func (a *api) handleAuditExport() http.Handler {
 		if err != nil {
 			a.fail(w, r, err)
 			return
+		}
+		since := a.svc.Admin.AuditKeptSince()
+		w.Header().Set("Kagiya-Audit-Kept-Since", since.UTC().Format(time.RFC3339))
+		if n := archivedNotice(f, since); n != "" {
+			w.Header().Set("Kagiya-Notice", n)
 		}
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="audit.csv"`)

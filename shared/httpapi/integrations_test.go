@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -507,5 +508,72 @@ func TestAuditFiltersAndExport(t *testing.T) {
 	newest, _ := time.Parse(time.RFC3339Nano, failed[0]["at"].(string))
 	if err != nil || !strings.HasSuffix(at, "+09:00") || !when.Equal(newest.Truncate(time.Second)) {
 		t.Fatalf("export time %q (%v), want %v in Japan's time", at, err, failed[0]["at"])
+	}
+}
+
+// The table keeps audit events AuditTableDays (90 by default): the audit page and its
+// export reach back that far, and a range that starts before it is answered with the
+// events the table keeps and a notice (audit_archived) that older ones are in the
+// operator's archive; a range wholly older is a 422 audit_archived, in words.
+func TestAuditReachesBackTheTableDays(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	now := e.clock.Now()
+	for _, days := range []int{100, 10} {
+		e.store.AppendAudit(ctx, account.AuditEvent{TenantID: e.tenant.ID, At: now.Add(-time.Duration(days) * 24 * time.Hour),
+			Actor: ownerID, Action: "account.update", Target: fmt.Sprintf("d%d@example.com", days), Result: "ok"})
+	}
+	owner := e.signedIn(ownerID, ownerPW)
+	day := func(d int) string {
+		return url.QueryEscape(now.Add(-time.Duration(d) * 24 * time.Hour).Format(time.RFC3339))
+	}
+	list := func(query string) (targets string, body map[string]any) {
+		t.Helper()
+		res := owner.do("GET", "/api/admin/audit?action=account.update"+query, nil)
+		if res.status != 200 {
+			t.Fatalf("%s: %d %s", query, res.status, res.body)
+		}
+		body = res.json(t)
+		for _, v := range body["events"].([]any) {
+			targets += v.(map[string]any)["target"].(string) + " "
+		}
+		return targets, body
+	}
+	targets, body := list("")
+	if targets != "d10@example.com " || body["notice"] != nil {
+		t.Fatalf("all events: %q, notice %v", targets, body["notice"])
+	}
+	if since, err := time.Parse(time.RFC3339, body["kept_since"].(string)); err != nil || !since.Equal(now.Add(-90*24*time.Hour).Truncate(time.Second)) && !since.Equal(now.Add(-90*24*time.Hour)) {
+		t.Fatalf("kept_since %v (%v), want 90 days ago", body["kept_since"], err)
+	}
+	if targets, body = list("&from=" + day(120)); targets != "d10@example.com " || body["notice"] != "audit_archived" {
+		t.Fatalf("from 120 days ago: %q, notice %v", targets, body["notice"])
+	}
+	if targets, body = list("&from=" + day(30)); targets != "d10@example.com " || body["notice"] != nil {
+		t.Fatalf("from 30 days ago: %q, notice %v", targets, body["notice"])
+	}
+	for _, path := range []string{"/api/admin/audit", "/api/admin/audit/export.csv"} {
+		res := owner.do("GET", path+"?from="+day(120)+"&to="+day(95), nil)
+		if res.status != 422 || res.json(t)["error"].(map[string]any)["code"] != "audit_archived" ||
+			!strings.Contains(res.json(t)["error"].(map[string]any)["message"].(string), "アーカイブ") {
+			t.Fatalf("%s, a range wholly older: %d %s", path, res.status, res.body)
+		}
+	}
+	res := owner.do("GET", "/api/admin/audit/export.csv?action=account.update&from="+day(120), nil)
+	if res.status != 200 || res.header.Get("Kagiya-Notice") != "audit_archived" || res.header.Get("Kagiya-Audit-Kept-Since") == "" ||
+		!strings.Contains(string(res.body), "d10@example.com") || strings.Contains(string(res.body), "d100@example.com") {
+		t.Fatalf("export from 120 days ago: %d %v %q", res.status, res.header, res.body)
+	}
+
+	// A deployment that keeps them 400 days shows both, without a notice.
+	e = newEnv(t, withConfig(func(c *account.Config) { c.AuditTableDays = 400 }))
+	now = e.clock.Now()
+	for _, days := range []int{100, 10} {
+		e.store.AppendAudit(ctx, account.AuditEvent{TenantID: e.tenant.ID, At: now.Add(-time.Duration(days) * 24 * time.Hour),
+			Actor: ownerID, Action: "account.update", Target: fmt.Sprintf("d%d@example.com", days), Result: "ok"})
+	}
+	owner = e.signedIn(ownerID, ownerPW)
+	if targets, body = list("&from=" + day(120)); targets != "d10@example.com d100@example.com " || body["notice"] != nil {
+		t.Fatalf("400 days kept, from 120 days ago: %q, notice %v", targets, body["notice"])
 	}
 }

@@ -42,6 +42,10 @@ type Config struct {
 	// SealKMSKey (SEAL_KMS_KEY) is the KMS key that encrypts the key sealing
 	// second-factor secrets; without it no one can turn a second factor on.
 	SealKMSKey string
+	// AuditTableDays (AUDIT_TABLE_DAYS, the template's AuditTableDays; default
+	// account.DefaultAuditTableDays) is how long the table keeps audit events: their
+	// time-to-live, and how far back the audit page reaches.
+	AuditTableDays int
 }
 
 // LoadConfig reads and checks the environment.
@@ -74,6 +78,10 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		errs = append(errs, errors.New("ARGON2_PARALLELISM above 255"))
 	}
 	c.Hash.Parallelism = uint8(p)
+	var err error
+	if c.AuditTableDays, err = AuditTableDays(getenv); err != nil {
+		errs = append(errs, err)
+	}
 	if err := c.Hash.Validate(); err != nil {
 		errs = append(errs, err)
 	}
@@ -83,6 +91,20 @@ func LoadConfig(getenv func(string) string) (Config, error) {
 		}
 	}
 	return c, errors.Join(errs...)
+}
+
+// AuditTableDays reads AUDIT_TABLE_DAYS: how long the table keeps audit events (default
+// account.DefaultAuditTableDays).
+func AuditTableDays(getenv func(string) string) (int, error) {
+	s := getenv("AUDIT_TABLE_DAYS")
+	if s == "" {
+		return account.DefaultAuditTableDays, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("AUDIT_TABLE_DAYS %q is not a number of days", s)
+	}
+	return n, nil
 }
 
 // Env is what every function builds first: its configuration, AWS configuration, logger,
@@ -143,7 +165,7 @@ func Build(ctx context.Context, getenv func(string) string, parts Parts) (Env, e
 		}
 	}
 	db := dynamodb.NewFromConfig(awsCfg, func(o *dynamodb.Options) { o.Retryer, o.HTTPClient = apiCallRetryer(), apiCallHTTPClient() })
-	store := dynamostore.New(dynamostore.SDK(db), cfg.Table, 0)
+	store := dynamostore.New(dynamostore.SDK(db), cfg.Table, time.Duration(cfg.AuditTableDays)*24*time.Hour)
 	var sealKey func(context.Context) ([]byte, error)
 	if cfg.SealKMSKey != "" && parts.Keys != nil {
 		sealKey = parts.Keys(awsCfg, store, cfg.SealKMSKey)
@@ -170,7 +192,7 @@ func Build(ctx context.Context, getenv func(string) string, parts Parts) (Env, e
 		Log:       log,
 		SiteURL:   cfg.SiteURL,
 		Relying:   parts.Relying,
-	}, account.Config{Hash: cfg.Hash})
+	}, account.Config{Hash: cfg.Hash, AuditTableDays: cfg.AuditTableDays})
 	if err != nil {
 		return Env{}, err
 	}

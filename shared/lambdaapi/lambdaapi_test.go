@@ -42,6 +42,17 @@ func TestLoadConfig(t *testing.T) {
 	if c, err := LoadConfig(env(weak)); err != nil || c.Hash.MemoryKiB != 65536 || c.Hash.Iterations != 3 {
 		t.Errorf("stronger params: %+v %v", c.Hash, err)
 	}
+	// The audit items' time-to-live: 90 days unless the template says otherwise.
+	if c.AuditTableDays != 90 {
+		t.Errorf("AUDIT_TABLE_DAYS unset: %d days, want 90", c.AuditTableDays)
+	}
+	for v, want := range map[string]int{"400": 400, "0": -1, "-3": -1, "ninety": -1} {
+		weak["AUDIT_TABLE_DAYS"] = v
+		c, err := LoadConfig(env(weak))
+		if want < 0 && (err == nil || !strings.Contains(err.Error(), "AUDIT_TABLE_DAYS")) || want > 0 && (err != nil || c.AuditTableDays != want) {
+			t.Errorf("AUDIT_TABLE_DAYS=%s: %d days, %v", v, c.AuditTableDays, err)
+		}
+	}
 }
 
 // ssmServer answers GetParameter as SSM does, after checking the call is SigV4-signed

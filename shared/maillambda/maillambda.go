@@ -48,6 +48,10 @@ func Handler(ctx context.Context, getenv func(string) string) (func(context.Cont
 		return n
 	}
 	senders, maxReceives := intEnv("MAIL_SENDERS"), intEnv("MAIL_MAX_RECEIVES")
+	auditDays, err := lambdaapi.AuditTableDays(getenv) // its mail.sent events
+	if err != nil {
+		errs = append(errs, err)
+	}
 	var level slog.Level
 	if s := getenv("LOG_LEVEL"); s != "" {
 		if err := level.UnmarshalText([]byte(s)); err != nil {
@@ -64,7 +68,7 @@ func Handler(ctx context.Context, getenv func(string) string) (func(context.Cont
 	}
 	awsCfg = lambdaapi.CallConfig(awsCfg)
 	db := dynamodb.NewFromConfig(awsCfg)
-	store := dynamostore.New(dynamostore.SDK(db), table, 0)
+	store := dynamostore.New(dynamostore.SDK(db), table, time.Duration(auditDays)*24*time.Hour)
 	sesClient := ses.NewFromConfig(awsCfg)
 	queue := sqs.NewFromConfig(awsCfg)
 	c := &sqsoutbox.Consumer{

@@ -48,10 +48,11 @@ var (
 	_ bulk.JobStore = (*Store)(nil)
 )
 
-// New returns a Store on table. Audit events are kept for auditRetention (0: 400 days).
+// New returns a Store on table. Audit events are kept for auditRetention (their
+// time-to-live; 0: account.DefaultAuditTableDays).
 func New(db Client, table string, auditRetention time.Duration) *Store {
 	if auditRetention <= 0 {
-		auditRetention = 400 * 24 * time.Hour
+		auditRetention = account.DefaultAuditTableDays * 24 * time.Hour
 	}
 	return &Store{db: db, table: table, auditRetention: auditRetention}
 }

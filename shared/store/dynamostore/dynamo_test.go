@@ -82,3 +82,29 @@ func TestCreateTableTwice(t *testing.T) {
 		}
 	}
 }
+
+// An audit item's time-to-live is its time plus the table's retention: 90 days unless
+// the function is given AuditTableDays (the template's parameter).
+func TestAuditItemTimeToLive(t *testing.T) {
+	srv := httptest.NewServer(server.NewServer())
+	t.Cleanup(srv.Close)
+	db := client(srv.URL)
+	at := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+	for _, c := range []struct {
+		retention time.Duration
+		want      time.Time
+	}{{0, at.AddDate(0, 0, 90)}, {400 * 24 * time.Hour, at.AddDate(0, 0, 400)}} {
+		table := freshTable(t, db)
+		if err := New(db, table, c.retention).AppendAudit(context.Background(), account.AuditEvent{TenantID: "t1", At: at, Action: "login", Result: "ok"}); err != nil {
+			t.Fatal(err)
+		}
+		out, err := db.Scan(context.Background(), &dynamodb.ScanInput{TableName: &table})
+		if err != nil || len(out.Items) != 1 {
+			t.Fatalf("scan: %v, %d items", err, len(out.Items))
+		}
+		ttl, _ := out.Items[0]["expires_at"].(*types.AttributeValueMemberN)
+		if ttl == nil || ttl.Value != fmt.Sprint(c.want.Unix()) {
+			t.Errorf("retention %v: expires_at %v, want %d (%v)", c.retention, out.Items[0]["expires_at"], c.want.Unix(), c.want)
+		}
+	}
+}
