@@ -32,7 +32,7 @@ var States = []string{StateLocked, StateExpired, StateForceChange, StateDisabled
 // List orders.
 const (
 	SortLoginID   = "login_id"
-	SortLastLogin = "last_login_at" // by the day of the last sign-in (UTC), then login ID
+	SortLastLogin = "last_login_at" // by the week of the last sign-in (UTC, from Monday), then account ID
 	SortCreated   = "created_at"
 )
 
@@ -96,23 +96,27 @@ func (q ListQuery) Matches(a Account) bool {
 // TimeKey is a time as a sort key: fixed width, so keys sort as times do.
 func TimeKey(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000000000Z") }
 
-// LastLoginDay is the sort key part of a last sign-in: its UTC day, or "0" for never (so
-// accounts that never signed in come first in ascending order).
-func LastLoginDay(t time.Time) string {
+// LastLoginWeek is the sort key part of a last sign-in: the Monday (UTC) of its week, as
+// a date, or "0" for never (so accounts that never signed in come first in ascending
+// order). Keyed by the week, an account's entry in the last-sign-in index moves at most
+// once a week, however often it signs in; tables written when the key was the day keep
+// their day keys until the account next signs in, and a day sorts within its own week.
+func LastLoginWeek(t time.Time) string {
 	if t.IsZero() {
 		return "0"
 	}
-	return t.UTC().Format("2006-01-02")
+	t = t.UTC()
+	return t.AddDate(0, 0, -(int(t.Weekday())+6)%7).Format("2006-01-02")
 }
 
 // SortKey is a's key in the order sort: unique within a tenant. (The last sign-in orders
-// by day, then by account ID: a store can write it without reading the account.)
+// by week, then by account ID: a store can write it without reading the account.)
 func SortKey(a Account, sort string) string {
 	switch sort {
 	case SortCreated:
 		return TimeKey(a.CreatedAt) + "#" + a.ID
 	case SortLastLogin:
-		return LastLoginDay(a.LastLoginAt) + "#" + a.ID
+		return LastLoginWeek(a.LastLoginAt) + "#" + a.ID
 	}
 	return a.Key()
 }

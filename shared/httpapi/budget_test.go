@@ -445,3 +445,43 @@ func archivedSize(t *testing.T, item map[string]types.AttributeValue) int {
 	}
 	return size
 }
+
+// The last-sign-in index is keyed by the week (UTC, from Monday): a sign-in later in the
+// same week writes the account alone (the sign-in's 4 write units), and the first of a
+// new week moves the entry too (index_move_write_units more: the old entry
+// deleted, the new one put), as infra/cost/inputs.json takes them.
+func TestLastSignInIndexMovesOnceAWeek(t *testing.T) {
+	raw, err := os.ReadFile("../../infra/cost/inputs.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var in struct {
+		SignIn struct {
+			W float64 `json:"write_units"`
+		} `json:"signin"`
+		Move float64 `json:"index_move_write_units"`
+	}
+	if err := json.Unmarshal(raw, &in); err != nil {
+		t.Fatal(err)
+	}
+	d := newDynamoEnv(t)
+	d.untimed(func() {
+		d.withUser(userID, "user")
+		d.expect(d.client().login(userID, userPW), 200) // Wednesday 2026-04-01
+	})
+	for _, step := range []struct {
+		to   time.Time
+		want float64
+	}{
+		{time.Date(2026, 4, 3, 9, 0, 0, 0, time.UTC), in.SignIn.W},            // Friday
+		{time.Date(2026, 4, 5, 23, 30, 0, 0, time.UTC), in.SignIn.W},          // Sunday night
+		{time.Date(2026, 4, 6, 0, 30, 0, 0, time.UTC), in.SignIn.W + in.Move}, // Monday: a new week
+		{time.Date(2026, 4, 10, 9, 0, 0, 0, time.UTC), in.SignIn.W},           // that Friday
+	} {
+		d.untimed(func() { d.clock.Add(step.to.Sub(d.clock.Now())) })
+		_, w := d.units(func() { d.expect(d.client().login(userID, userPW), 200) })
+		if w != step.want {
+			t.Errorf("a sign-in on %s: %.1f write units, want %.1f", step.to.Format("Monday 2006-01-02 15:04"), w, step.want)
+		}
+	}
+}

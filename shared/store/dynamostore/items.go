@@ -135,7 +135,7 @@ type accountItem struct {
 	IdPLink        string           `dynamodbav:"idp_link,omitempty"`
 	// Keys of the list's indexes (list.go), which also hold what they are made from.
 	CreatedKey   string       `dynamodbav:"created_key"`         // creation time, then ID
-	LastLoginKey string       `dynamodbav:"last_login_key"`      // day of the last sign-in, then ID
+	LastLoginKey string       `dynamodbav:"last_login_key"`      // week of the last sign-in (its Monday), then ID
 	PwKey        string       `dynamodbav:"pw_key,omitempty"`    // when the password was set
 	CommentL     string       `dynamodbav:"comment_l,omitempty"` // the comment in lower case, if that differs
 	SLocked      string       `dynamodbav:"s_locked"`            // stateValue: in which partition of a state index
@@ -192,7 +192,7 @@ func stateValue(a account.Account, holds bool) string {
 
 // lastLoginKey is the last-sign-in index key (account.SortKey's, from the parts a
 // sign-in's update knows).
-func lastLoginKey(at time.Time, id string) string { return account.LastLoginDay(at) + "#" + id }
+func lastLoginKey(at time.Time, id string) string { return account.LastLoginWeek(at) + "#" + id }
 
 // timeOfKey reads the time a key starts with (account.TimeKey).
 func timeOfKey(k string) time.Time {

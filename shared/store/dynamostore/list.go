@@ -22,7 +22,7 @@ import (
 //	index                  partition     sort            holds
 //	by_login               tenant_id     login_key       every account
 //	by_created             tenant_id     created_key     every account
-//	by_last_login          tenant_id     last_login_key  every account (day of last sign-in, then ID)
+//	by_last_login          tenant_id     last_login_key  every account (week of last sign-in, then ID)
 //	by_password_changed    tenant_id     pw_key          accounts with a password time (the expired filter)
 //	state_locked           s_locked      login_key       the tenant's partition: the locked accounts
 //	state_disabled         s_disabled    login_key       ... the suspended ones

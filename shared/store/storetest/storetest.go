@@ -550,6 +550,60 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 				t.Fatalf("total after a deletion: %d", p.Total)
 			}
 		})
+		// The order by last sign-in holds to the week (UTC, from Monday): within one,
+		// accounts come in ID order, so an account's index entry moves at most once a
+		// week; the exact time stays on the account.
+		t.Run("LastSignInOrderHoldsToTheWeek", func(t *testing.T) {
+			s := newStore(t)
+			a := create(t, s, acct("t1", "a@example.com", account.RoleUser))
+			b := create(t, s, acct("t1", "b@example.com", account.RoleUser))
+			c := create(t, s, acct("t1", "c@example.com", account.RoleUser))
+			if a.ID < b.ID { // b signs in on the Sunday, a earlier: a's ID comes after b's
+				a, b = b, a
+			}
+			never := create(t, s, acct("t1", "never@example.com", account.RoleUser))
+			monday := time.Date(2026, 11, 30, 10, 0, 0, 0, time.UTC)
+			sunday := time.Date(2026, 12, 6, 23, 59, 0, 0, time.UTC) // the same week's last minute
+			next := time.Date(2026, 12, 7, 0, 1, 0, 0, time.UTC)     // the next week's first
+			for _, l := range []struct {
+				id string
+				at time.Time
+			}{{b.ID, sunday}, {a.ID, monday}, {c.ID, next}, {a.ID, monday.Add(72 * time.Hour)}} {
+				if err := s.RecordLogin(ctx, "t1", l.id, l.at); err != nil {
+					t.Fatal(err)
+				}
+			}
+			week := []string{b.ID, a.ID} // ID order: b, who signed in later that week, first
+			order := func(desc bool) string {
+				page, err := s.ListAccounts(ctx, "t1", account.ListQuery{Sort: account.SortLastLogin, Desc: desc, Limit: 2})
+				var ids []string
+				for err == nil {
+					for _, x := range page.Accounts {
+						ids = append(ids, x.ID)
+					}
+					if page.Next == "" {
+						break
+					}
+					page, err = s.ListAccounts(ctx, "t1", account.ListQuery{Sort: account.SortLastLogin, Desc: desc, Limit: 2, After: page.Next})
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				return strings.Join(ids, " ")
+			}
+			if got, want := order(false), strings.Join([]string{never.ID, week[0], week[1], c.ID}, " "); got != want {
+				t.Errorf("by last sign-in: %s, want %s (never, that week in ID order, the next week)", got, want)
+			}
+			if got, want := order(true), strings.Join([]string{c.ID, week[1], week[0], never.ID}, " "); got != want {
+				t.Errorf("by last sign-in, newest first: %s, want %s", got, want)
+			}
+			if got, err := s.GetAccount(ctx, "t1", b.ID); err != nil || !got.LastLoginAt.Equal(sunday) {
+				t.Errorf("b's last sign-in: %v, %v; want %v exactly", got.LastLoginAt, err, sunday)
+			}
+			if got, err := s.GetAccount(ctx, "t1", a.ID); err != nil || !got.LastLoginAt.Equal(monday.Add(72*time.Hour)) {
+				t.Errorf("a's last sign-in: %v, %v; want Thursday's", got.LastLoginAt, err)
+			}
+		})
 		t.Run("HistoryIsKeptApart", func(t *testing.T) {
 			s := newStore(t)
 			a := create(t, s, acct("t1", "hist@example.com", account.RoleUser))
