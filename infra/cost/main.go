@@ -67,6 +67,7 @@ type inputs struct {
 	AuditDays        float64            `json:"audit_retention_days"`
 	SessionDays      float64            `json:"session_days_stored"`
 	PlatformLogBytes float64            `json:"lambda_platform_log_bytes"`
+	SystemLogLevel   string             `json:"lambda_system_log_level"` // the template's LoggingConfig
 	AccessLogBytes   float64            `json:"access_log_line_bytes"`
 	LogDays          float64            `json:"log_retention_days"`
 	Alarms           float64            `json:"alarms"`
@@ -166,7 +167,7 @@ func use(in inputs, mau float64) usage {
 	sessions := in.SignInsPerMonth * in.SessionDays / 30 * (float64(st.Session) + oh)
 	audit := in.SignInsPerMonth * in.AuditDays / 30 * (float64(st.Audit) + oh)
 	archived := archiveBatches(n*in.Archive.PerSignIn, in)
-	logs := calls*(float64(st.Log)+in.PlatformLogBytes+in.AccessLogBytes) + archived*in.PlatformLogBytes
+	logs := calls*(float64(st.Log)+in.platformBytes()+in.AccessLogBytes) + archived*in.platformBytes()
 	emails := 0.0
 	for _, e := range in.Emails {
 		emails += e * mau
@@ -174,7 +175,7 @@ func use(in inputs, mau float64) usage {
 	mq := in.MailQueue
 	// Each email is its own invocation of the sender (batches of one: the upper bound),
 	// with Lambda's platform lines in the log; its audit event is kept as a sign-in's.
-	logs += emails * in.PlatformLogBytes
+	logs += emails * in.platformBytes()
 	mailAudit := emails * in.AuditDays / 30 * (mq.AuditBytes + oh)
 	return usage{
 		signIns:     n,
@@ -205,6 +206,15 @@ func use(in inputs, mau float64) usage {
 func archiveBatches(events float64, in inputs) float64 {
 	windows := 30 * 24 * 3600 / in.Archive.WindowS
 	return min(events, windows+events/in.Archive.BatchSize)
+}
+
+// platformBytes is what Lambda's own lines add to the log an invocation: its START, END
+// and REPORT lines are INFO, written only when the system log level lets INFO through.
+func (in inputs) platformBytes() float64 {
+	if in.SystemLogLevel == "WARN" {
+		return 0
+	}
+	return in.PlatformLogBytes
 }
 
 // archivePuts names the audit archive's PUTs in month's lines.
@@ -384,9 +394,6 @@ type lever struct {
 }
 
 var leverList = []lever{
-	{"No Lambda START, END and REPORT lines (the functions' system log level WARN, which needs Lambda's JSON log format)",
-		"each invocation's duration and memory are no longer in the logs (Lambda's metrics keep them, not per request); the metric filters would have to be checked against the JSON format's lines",
-		func(in *inputs) { in.PlatformLogBytes = 0 }, nil},
 	{"No new-browser notice",
 		"a sign-in from a new browser is no longer told to its owner: a stolen password used elsewhere goes unnoticed",
 		func(in *inputs) {
@@ -470,7 +477,7 @@ func mailServers(w io.Writer, in inputs, pr prices, regions []string) {
 				if k.hash {
 					s += in.HashMS / (in.MemoryMB / 1769) / 1000
 				}
-				logs := checks * (float64(in.Stored.Log) + in.PlatformLogBytes + in.AccessLogBytes)
+				logs := checks * (float64(in.Stored.Log) + in.platformBytes() + in.AccessLogBytes)
 				usd := checks/1e6*(k.f.WriteUnits*p.DynamoWrite+k.f.ReadUnits*p.DynamoRead+p.HTTPAPI+p.LambdaReq) +
 					checks*s*in.MemoryMB/1024*p.LambdaGBs + checks/1e4*p.CloudFront10k +
 					logs/gb*p.LogsIngestGB + logs*in.LogDays/30/gb*p.LogsStoreGB +
@@ -499,8 +506,8 @@ func inputsSection(w io.Writer, in inputs, pr prices) {
 		in.RequestsCold, in.RequestsFresh, "five minutes", in.RequestsWarm, in.BytesRevalidate, in.BytesAPI, in.BytesCold)
 	fmt.Fprintf(w, "- **Storage** (TestStoredSizes, shared/httpapi, as DynamoDB counts item sizes, plus %.0f bytes of overhead an item): an account %d bytes, its login item %d, its %d index entries %d in all (every account is in every list index; the state indexes hold the others in scattered partitions); a session %d bytes, kept about %.0f days (12 hours at most, then TTL deletion, which DynamoDB does within days); an audit event of a sign-in %d bytes, kept %.0f days (AuditTableDays: the table's time-to-live; the archive keeps its copy AuditArchiveDays). Point-in-time recovery is billed on the same size.\n",
 		in.ItemOverhead, st.Account, st.Login, st.IndexEntries, st.Index, st.Session, in.SessionDays, st.Audit, in.AuditDays)
-	fmt.Fprintf(w, "- **Logs**, per API call: the function's JSON lines for a sign-in, %d bytes (the audit line and the request line; TestStoredSizes), Lambda's START, END and REPORT lines, %.0f bytes (their format as the runtime emulator prints them, with a 36-character request ID), and the API's access log line, %.0f bytes (template.yaml's format with a sample request filled in; TestInputsMatchTheTemplate). Kept %.0f days (LogRetentionDays), billed uncompressed.\n",
-		st.Log, in.PlatformLogBytes, in.AccessLogBytes, in.LogDays)
+	fmt.Fprintf(w, "- **Logs**, per API call: the function's JSON lines for a sign-in, %d bytes (the audit line and the request line; TestStoredSizes), Lambda's START, END and REPORT lines, %.0f bytes an invocation (their format as the runtime emulator prints them, with a 36-character request ID) if they were written: the template's LoggingConfig keeps Lambda's own lines from %s up, so these INFO lines are not (%.0f bytes counted; each invocation's duration and memory are in Lambda's metrics instead), and the API's access log line, %.0f bytes (template.yaml's format with a sample request filled in; TestInputsMatchTheTemplate). Kept %.0f days (LogRetentionDays), billed uncompressed.\n",
+		st.Log, in.PlatformLogBytes, in.SystemLogLevel, in.platformBytes(), in.AccessLogBytes, in.LogDays)
 	fmt.Fprintf(w, "- **The audit archive** (functions/auditarchive): the table's stream (read by Lambda at no charge) gives the new audit items to a %.0f MB function in batches (a window of %.0f s, at most %.0f records; template.yaml), which writes each tenant's items of a batch to S3 under Object Lock as one object, kept %.0f days (AuditArchiveDays). Below one event a window each event is still its own batch; above, there is one batch a window and one more for each full batch (the model takes one stream shard and one tenant: more shards or tenants make more, smaller objects). %.0f event a sign-in, %.0f bytes an event (a sign-in's audit item through the archive's own code, as the stream gives it; TestStoredSizes). Not measured: the function's time (%.0f ms taken a batch: one PUT).\n",
 		in.Archive.MemoryMB, in.Archive.WindowS, in.Archive.BatchSize, in.Archive.Days, in.Archive.PerSignIn, in.Archive.ObjectBytes, in.Archive.MS)
 	fmt.Fprintf(w, "- **Alarms and metrics**: %.0f CloudWatch alarms and %.0f custom metrics (from the functions' metric filters) in template.yaml; %.0f Secrets Manager secret, %.0f KMS key (TestInputsMatchTheTemplate counts them). KMS and Secrets Manager requests (at cold starts, and DynamoDB's table key) are left out: cents.\n",

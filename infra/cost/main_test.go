@@ -91,6 +91,9 @@ func TestInputsMatchTheTemplate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if m := regexp.MustCompile(`(?s)Globals:.*?LoggingConfig:.*?SystemLogLevel: (\w+)`).FindStringSubmatch(tmpl); m == nil || m[1] != in.SystemLogLevel {
+		t.Errorf("inputs.json has lambda_system_log_level %q; the template's Globals have %v", in.SystemLogLevel, m)
+	}
 	for _, c := range []struct {
 		name      string
 		got, want float64
