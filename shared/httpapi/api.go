@@ -75,6 +75,11 @@ type Deps struct {
 	// Exports, if set, keeps the accounts export for download through a presigned link
 	// (in AWS, where a response may not exceed 6 MB); without it the export streams.
 	Exports Exports
+	// AccessLogged says each request is logged before the handler, by API Gateway's
+	// access log (request ID, the Lambda request ID, route, status, latency): the
+	// handler then writes no request line of its own, only its errors and the audit
+	// line. Without it (the local server, tests) the handler logs each request.
+	AccessLogged bool
 }
 
 // Exports keeps a large download and links to it.
@@ -90,6 +95,7 @@ type api struct {
 	log         *slog.Logger
 	secure      bool
 	forgotFloor time.Duration
+	logRequests bool
 }
 
 // New returns the API handler: every route of Routes, behind the common middleware
@@ -98,7 +104,8 @@ func New(d Deps) http.Handler {
 	if d.ForgotFloor == 0 {
 		d.ForgotFloor = 500 * time.Millisecond
 	}
-	a := &api{svc: d.Services, bulk: d.Bulk, exports: d.Exports, log: d.Log, secure: d.SecureCookies, forgotFloor: d.ForgotFloor}
+	a := &api{svc: d.Services, bulk: d.Bulk, exports: d.Exports, log: d.Log, secure: d.SecureCookies, forgotFloor: d.ForgotFloor,
+		logRequests: !d.AccessLogged}
 	mux := http.NewServeMux()
 	allowed := map[string][]string{} // path pattern → its methods
 	for _, r := range a.routes() {
@@ -223,7 +230,8 @@ type ctxKey int
 const loggerKey ctxKey = 0
 
 // observe gives each request an id and a logger, logs it once (method, path, status,
-// duration; never a body, query or cookie) and turns a panic into a plain 500.
+// duration; never a body, query or cookie) unless the access log does, and turns a panic
+// into a plain 500 (logged either way).
 func (a *api) observe(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -242,8 +250,10 @@ func (a *api) observe(next http.Handler) http.Handler {
 					writeError(sw, lang(r), http.StatusInternalServerError, &account.Error{Code: "internal"})
 				}
 			}
-			log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
-				"status", sw.status, "ms", time.Since(start).Milliseconds())
+			if a.logRequests {
+				log.InfoContext(r.Context(), "request", "method", r.Method, "path", r.URL.Path,
+					"status", sw.status, "ms", time.Since(start).Milliseconds())
+			}
 		}()
 		next.ServeHTTP(sw, r)
 	})

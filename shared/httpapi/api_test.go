@@ -78,6 +78,7 @@ type setup struct {
 	bulk         bool             // serve the bulk endpoints, uploads going to an in-process S3
 	exports      bool             // exports go to an in-process S3 and are linked to
 	originSecret string           // the CloudFront origin secret
+	accessLogged bool             // as in AWS: no request line (API Gateway's access log has it)
 }
 
 type option func(*setup)
@@ -144,7 +145,8 @@ func newEnvOn(t testing.TB, st account.Store, opts ...option) *env {
 	if su.exports {
 		exports = fakeS3(t)
 	}
-	h := httpapi.New(httpapi.Deps{Services: svc, Log: log, ForgotFloor: su.floor, Bulk: jobs, Exports: exports, OriginSecret: su.originSecret})
+	h := httpapi.New(httpapi.Deps{Services: svc, Log: log, ForgotFloor: su.floor, Bulk: jobs, Exports: exports, OriginSecret: su.originSecret,
+		AccessLogged: su.accessLogged})
 	return &env{t: t, handler: h, svc: svc, tenant: tenant, store: st, mailbox: box, clock: clk, logs: logs}
 }
 
@@ -707,6 +709,10 @@ func TestWrongMethodIs405WithAllow(t *testing.T) {
 
 func withOriginSecret(secret string) option { return func(s *setup) { s.originSecret = secret } }
 
+// accessLogged builds the API as the Lambda functions do: API Gateway's access log has
+// each request, so the handler writes no request line.
+func accessLogged(s *setup) { s.accessLogged = true }
+
 // Behind CloudFront: only requests with the origin secret get in, and the client's
 // address is the viewer's, so per-IP limits and the audit log see people, not the edge.
 func TestOriginSecretAndViewerAddress(t *testing.T) {
@@ -787,5 +793,28 @@ func TestAccountWithoutPasswordGetsOneByForgot(t *testing.T) {
 	}
 	if res := e.client().login(id, pw); res.status != 200 {
 		t.Fatalf("sign-in with the password set by the reset: %d %s", res.status, res.body)
+	}
+}
+
+// The handler logs each request (method, path, status, duration) unless API Gateway's
+// access log does (the Lambda functions): then a sign-in leaves its audit line alone, and
+// an error line still carries the request's ID.
+func TestRequestLineOnlyWithoutTheAccessLog(t *testing.T) {
+	for _, c := range []struct {
+		opts    []option
+		request bool
+	}{{nil, true}, {[]option{accessLogged}, false}} {
+		e := newEnv(t, c.opts...)
+		n := len(e.logs.String())
+		if res := e.client().login(ownerID, ownerPW); res.status != 200 {
+			t.Fatalf("sign-in: %d %s", res.status, res.body)
+		}
+		lines := e.logs.String()[n:]
+		if got := strings.Contains(lines, `"msg":"request"`); got != c.request {
+			t.Errorf("access logged %v: a request line %v, want %v: %s", !c.request, got, c.request, lines)
+		}
+		if !strings.Contains(lines, `"msg":"audit"`) || !strings.Contains(lines, `"action":"login"`) {
+			t.Errorf("access logged %v: no audit line for the sign-in: %s", !c.request, lines)
+		}
 	}
 }

@@ -351,10 +351,10 @@ const debugUnits = false
 // TestStoredSizes measures what a sign-in leaves behind, for the cost model: the size of
 // each item as DynamoDB counts it (the account, its login item and its index entries,
 // the session, the audit event, the audit archive's object for it) and the bytes the API
-// logs; infra/cost/inputs.json must hold these figures (the log's within a few bytes:
+// logs in AWS (the audit line: API Gateway's access log has the request); infra/cost/inputs.json must hold these figures (the log's within a few bytes:
 // its times and duration vary).
 func TestStoredSizes(t *testing.T) {
-	d := newDynamoEnv(t)
+	d := newDynamoEnv(t, accessLogged) // as the functions log in AWS
 	d.withUser(userID, "user")
 	n := len(d.logs.String())
 	d.expect(d.client().login(userID, userPW), 200)

@@ -260,7 +260,7 @@ func handlerOf(ctx context.Context, env Env, getenv func(string) string, parts P
 		exports = parts.Exports(env.AWS, name)
 	}
 	return httpapi.New(httpapi.Deps{Services: env.Services, Log: env.Log, Bulk: jobs, Exports: exports, OriginSecret: origin, OIDC: provider,
-		SecureCookies: strings.HasPrefix(env.Config.SiteURL, "https://")}), nil
+		SecureCookies: strings.HasPrefix(env.Config.SiteURL, "https://"), AccessLogged: true}), nil
 }
 
 // Setup is the one-off invocation that makes the first tenant and its owner, sent by the
