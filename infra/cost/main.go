@@ -71,6 +71,7 @@ type inputs struct {
 	AccessLogBytes   float64            `json:"access_log_line_bytes"`
 	LogDays          float64            `json:"log_retention_days"`
 	Alarms           float64            `json:"alarms"`
+	AlarmMetrics     float64            `json:"alarm_metrics"` // a metric-math alarm is billed for each metric it reads
 	CustomMetrics    float64            `json:"custom_metrics"`
 	Secrets          float64            `json:"secrets"`
 	KMSKeys          float64            `json:"kms_keys"`
@@ -235,7 +236,7 @@ func month(in inputs, p price, mau float64) []line {
 		{"CloudFront data out", u.cfBytes / gb * p.CloudFrontGB, false},
 		{"CloudWatch Logs ingestion", u.logBytes / gb * p.LogsIngestGB, false},
 		{"CloudWatch Logs storage", u.logStored / gb * p.LogsStoreGB, false},
-		{fmt.Sprintf("CloudWatch alarms (%.0f), custom metrics (%.0f)", in.Alarms, in.CustomMetrics), in.Alarms*p.Alarm + in.CustomMetrics*p.Metric, true},
+		{fmt.Sprintf("CloudWatch alarms (%.0f, %.0f alarm metrics), custom metrics (%.0f)", in.Alarms, in.AlarmMetrics, in.CustomMetrics), in.AlarmMetrics*p.Alarm + in.CustomMetrics*p.Metric, true},
 		{archivePuts, u.archived / 1000 * p.S3Put1000, false},
 		{"S3 audit archive: storage", u.archiveBytes / gb * p.S3GB, false},
 		{"SES email", u.emails / 1000 * p.SES1000, false},
@@ -510,8 +511,8 @@ func inputsSection(w io.Writer, in inputs, pr prices) {
 		st.Log, in.PlatformLogBytes, in.SystemLogLevel, in.platformBytes(), in.AccessLogBytes, in.LogDays)
 	fmt.Fprintf(w, "- **The audit archive** (functions/auditarchive): the table's stream (read by Lambda at no charge) gives the new audit items to a %.0f MB function in batches (a window of %.0f s, at most %.0f records; template.yaml), which writes each tenant's items of a batch to S3 under Object Lock as one object, kept %.0f days (AuditArchiveDays). Below one event a window each event is still its own batch; above, there is one batch a window and one more for each full batch (the model takes one stream shard and one tenant: more shards or tenants make more, smaller objects). %.0f event a sign-in, %.0f bytes an event (a sign-in's audit item through the archive's own code, as the stream gives it; TestStoredSizes). Not measured: the function's time (%.0f ms taken a batch: one PUT).\n",
 		in.Archive.MemoryMB, in.Archive.WindowS, in.Archive.BatchSize, in.Archive.Days, in.Archive.PerSignIn, in.Archive.ObjectBytes, in.Archive.MS)
-	fmt.Fprintf(w, "- **Alarms and metrics**: %.0f CloudWatch alarms and %.0f custom metrics (from the functions' metric filters) in template.yaml; %.0f Secrets Manager secret, %.0f KMS key (TestInputsMatchTheTemplate counts them). KMS and Secrets Manager requests (at cold starts, and DynamoDB's table key) are left out: cents.\n",
-		in.Alarms, in.CustomMetrics, in.Secrets, in.KMSKeys)
+	fmt.Fprintf(w, "- **Alarms and metrics**: %.0f CloudWatch alarms reading %.0f metrics (the table's throttle alarm adds %.0f operations' ThrottledRequests, which DynamoDB publishes only per operation, and CloudWatch bills an alarm by the metrics it reads: AWS's pricing page as this project read it, not checked from here) and %.0f custom metrics (from the metric filters) in template.yaml; %.0f Secrets Manager secret, %.0f KMS key (TestInputsMatchTheTemplate counts them). They were 26 alarms (31 metrics): each API function had an Errors alarm, now watched by the API's one 5xx alarm from the first 5xx (a failing API function is a 5xx), and each function a Throttles alarm, now one on Lambda's account-wide Throttles (the functions share the account's one concurrency pool); the functions outside the API keep their Errors alarms (TestAlarmsCoverEveryFunction). KMS and Secrets Manager requests (at cold starts, and DynamoDB's table key) are left out: cents.\n",
+		in.Alarms, in.AlarmMetrics, in.AlarmMetrics-in.Alarms+1, in.CustomMetrics, in.Secrets, in.KMSKeys)
 	names := make([]string, 0, len(in.Emails))
 	sum := 0.0
 	for k, v := range in.Emails {

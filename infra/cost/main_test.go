@@ -100,6 +100,8 @@ func TestInputsMatchTheTemplate(t *testing.T) {
 	}{
 		{"access_log_line_bytes", float64(len(line)), in.AccessLogBytes},
 		{"alarms", count(`Type: AWS::CloudWatch::Alarm\b`), in.Alarms},
+		// each single-metric alarm reads one; a metric-math alarm each of its MetricStats
+		{"alarm_metrics", count(`Type: AWS::CloudWatch::Alarm\b`) - count(`\n      Metrics:\n`) + count(`\bMetricStat:`), in.AlarmMetrics},
 		{"custom_metrics", float64(len(metrics)), in.CustomMetrics},
 		{"secrets", count(`Type: AWS::SecretsManager::Secret\b`), in.Secrets},
 		{"kms_keys", count(`Type: AWS::KMS::Key\b`), in.KMSKeys},

@@ -181,3 +181,57 @@ func TestAlarmsWatchPublishedMetrics(t *testing.T) {
 		t.Fatal("no alarms in the template")
 	}
 }
+
+// Every function's failures reach an alarm: a function behind the HTTP API fails as a
+// 5xx of the API (Api5xxAlarm, from the first one), the others each have an Errors
+// alarm of their own; and throttling, which comes from the account's one concurrency
+// pool, has one alarm on Lambda's account-wide Throttles.
+func TestAlarmsCoverEveryFunction(t *testing.T) {
+	var doc struct {
+		Resources map[string]struct {
+			Type       string `yaml:"Type"`
+			Properties struct {
+				metric    `yaml:",inline"`
+				Threshold float64 `yaml:"Threshold"`
+				Events    map[string]struct {
+					Type string `yaml:"Type"`
+				} `yaml:"Events"`
+			} `yaml:"Properties"`
+		} `yaml:"Resources"`
+	}
+	decodeTemplate(t, &doc)
+	errorsOf := map[string]bool{}
+	api5xx, throttles := false, false
+	for _, r := range doc.Resources {
+		p := r.Properties
+		if r.Type != "AWS::CloudWatch::Alarm" || p.Threshold > 1 {
+			continue
+		}
+		switch {
+		case p.Namespace == "AWS/Lambda" && p.MetricName == "Errors" && len(p.Dimensions) == 1 && p.Dimensions[0].Value.Tag == "!Ref":
+			errorsOf[p.Dimensions[0].Value.Arg] = true
+		case p.Namespace == "AWS/ApiGateway" && p.MetricName == "5xx" && len(p.Dimensions) == 1 && p.Dimensions[0].Value.Arg == "HttpApi":
+			api5xx = true
+		case p.Namespace == "AWS/Lambda" && p.MetricName == "Throttles" && len(p.Dimensions) == 0:
+			throttles = true
+		}
+	}
+	if !throttles {
+		t.Error("no alarm on Lambda's account-wide Throttles (from the first one)")
+	}
+	for name, r := range doc.Resources {
+		if r.Type != "AWS::Serverless::Function" {
+			continue
+		}
+		behindAPI := false
+		for _, e := range r.Properties.Events {
+			behindAPI = behindAPI || e.Type == "HttpApi"
+		}
+		if behindAPI && !api5xx {
+			t.Errorf("%s is behind the API, which has no 5xx alarm from the first one", name)
+		}
+		if !behindAPI && !errorsOf[name] {
+			t.Errorf("%s is not behind the API and has no Errors alarm of its own (from the first one)", name)
+		}
+	}
+}
