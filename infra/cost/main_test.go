@@ -134,8 +134,8 @@ func first(t *testing.T, s, re string) float64 {
 	return n
 }
 
-// Each priced design change lowers the bill at the goals' size, and pricing one leaves
-// the model's inputs as they were.
+// Each change the model prices moves the bill the way it says: undoing a made one raises
+// it, a coming or unmade one lowers it; pricing one leaves the model's inputs as they were.
 func TestLeversEachSave(t *testing.T) {
 	in, pr, err := load()
 	if err != nil {
@@ -144,13 +144,13 @@ func TestLeversEachSave(t *testing.T) {
 	p := pr.Regions["us-east-1"]
 	now := total(month(in, p, 1e5))
 	emails := len(in.Emails)
-	for _, l := range leverList {
-		one, oneP := in, p
-		l.apply(&one)
-		if l.prices != nil {
-			l.prices(&oneP)
+	for _, l := range made {
+		if got := priced(in, p, 1e5, l); got <= now {
+			t.Errorf("undoing %s: %.2f USD, not above %.2f", l.name, got, now)
 		}
-		if got := total(month(one, oneP, 1e5)); got >= now {
+	}
+	for _, l := range append(append([]lever{}, coming...), notMade...) {
+		if got := priced(in, p, 1e5, l); got >= now {
 			t.Errorf("%s: %.2f USD, not below %.2f", l.name, got, now)
 		}
 	}
