@@ -414,6 +414,19 @@ func TestStoredSizes(t *testing.T) {
 	if len(got) != 8 {
 		t.Errorf("measured %v: an item was not found", got)
 	}
+	// The same sign-in's log with the request line the handler writes without an access
+	// log (the local server): what the functions wrote before API Gateway's line stood in.
+	local := newDynamoEnv(t)
+	local.withUser(userID, "user")
+	n = len(local.logs.String())
+	local.expect(local.client().login(userID, userPW), 200)
+	var before struct {
+		Bytes int `json:"log_bytes_signin_with_request_line"`
+	}
+	json.Unmarshal(raw, &before) //nolint:errcheck // read above
+	if v := len(local.logs.String()) - n; before.Bytes < v-16 || before.Bytes > v+16 {
+		t.Errorf("infra/cost/inputs.json has log_bytes_signin_with_request_line = %d; measured %d", before.Bytes, v)
+	}
 }
 
 // archivedSize is the size of the object the audit archive writes for item, given to it
