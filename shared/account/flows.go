@@ -193,7 +193,7 @@ type Admin struct {
 	logins   Logins
 	creds    Credentials // a deleted account's app passwords go with it
 	sessions Sessions    // an account's page lists its sessions and ends one
-	cfg      Config      // session lifetimes
+	cfg      Config      // session lifetimes; how far back the audit log reaches (AuditTableDays)
 	log      *slog.Logger
 	now      func() time.Time
 }
