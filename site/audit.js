@@ -158,9 +158,18 @@ document.addEventListener("DOMContentLoaded", async () => {
       loading.hidden = true;
       tbody.closest("table").removeAttribute("aria-busy");
     }
-    const x = query();
-    document.getElementById("export").href = "/api/admin/audit/export.csv" + (x.toString() ? "?" + x.toString() : "");
+    exported = query();
+    exportLink();
   }
+  // The download keeps what the list shows, in the page's language (its words follow the
+  // language switch).
+  let exported = new URLSearchParams();
+  const exportLink = () => {
+    const x = new URLSearchParams(exported);
+    x.set("lang", kagiyaLang());
+    document.getElementById("export").href = "/api/admin/audit/export.csv?" + x.toString();
+  };
+  document.addEventListener("kagiya:lang", exportLink);
   // apply shows what the form holds and records it in the address (one history entry a
   // change, so Back returns to the previous filters).
   const apply = () => {

@@ -67,7 +67,8 @@ function changeWords(detail) {
 function detailWords(detail) {
   if (known("audit.d." + detail)) return t("audit.d." + detail);
   const job = /^(.+) job (\S+)$/.exec(detail);
-  if (job) return detailWords(job[1]) + " / " + fill("audit.p.job", [job[2]]);
+  // A bulk row's detail is what it changed ("password quota"), never a reason.
+  if (job) return (changeWords(job[1]) || detailWords(job[1])) + " / " + fill("audit.p.job", [job[2]]);
   const revoked = /^(.+) \((\w+)\)$/.exec(detail); // an application's access, and why
   if (revoked) return revoked[1] + "（" + detailWords(revoked[2]) + "）";
   for (const [re, key, word] of DETAIL_PATTERNS) {

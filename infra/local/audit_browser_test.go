@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"net/http"
 	"regexp"
@@ -151,4 +152,87 @@ func apiAs0(t *testing.T, base, id, pw string) int {
 	}
 	res.Body.Close()
 	return res.StatusCode
+}
+
+// The audit page's download says what the page says: beside the codes, its actor_label,
+// action_label and result_label are the page's who, action and result cells, row for
+// row, in the page's language, and in English after the language switch.
+func TestBrowserAuditExportInThePagesWords(t *testing.T) {
+	t.Parallel()
+	var store account.Store
+	base := startServerWith(t, func(s account.Store) account.Store { store = s; return s })
+	owner := apiAs(t, base, "owner@example.com", "Kagi-2026-Tokyo!")
+	res := owner("GET", "/api/me", nil)
+	var me struct {
+		Tenant string `json:"tenant"`
+	}
+	json.NewDecoder(res.Body).Decode(&me)
+	res.Body.Close()
+	events := []account.AuditEvent{
+		{Actor: "a@example.com", Action: "login", Target: "a@example.com", Result: "failed:password"},
+		{Actor: "system", Action: "lock", Target: "a@example.com", Result: "ok:10 failures"},
+		{Actor: "b@example.com", Action: "password.reset_requested", Target: "b@example.com", Result: "ignored:throttled"},
+		{Actor: "owner@example.com", Action: "account.update", Target: "b@example.com", Result: "ok:role=admin quota_gb=5"},
+		{Actor: "service:dovecot", Action: "service.verify", Target: "b@example.com", Result: "failed:imap:password"},
+		{Actor: "anonymous", Action: "password.reset", Result: "failed:invalid_token"},
+		{Actor: "owner@example.com", Action: "bulk.update", Target: "c@example.com", Result: "ok:password job j1"},
+		{Actor: "owner@example.com", Action: "bulk.job", Target: "a.csv", Result: "succeeded:job j1 rows=3 updated=1 created=1 skipped=1 refused=0 errors=0"},
+	}
+	ctx := context.Background()
+	start := time.Now().Add(-time.Hour)
+	for i, e := range events {
+		e.TenantID, e.At, e.IP = me.Tenant, start.Add(time.Duration(i)*time.Minute), "192.0.2.7"
+		if err := store.AppendAudit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const cells = `JSON.stringify([...document.querySelectorAll("#events tr")].map((tr) => [...tr.cells].map((td) => td.textContent)))`
+	const download = `fetch(document.getElementById("export").href).then((r) => r.text())`
+	var jaCells, jaCSV, enCells, enCSV, rowCells, rowCSV string
+	err := chromedp.Do(browser(t),
+		japanese(base),
+		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
+		waitText("#me-login-id", "owner@example.com"),
+		chromedp.Navigate(base+"/audit.html"),
+		waitText("#events", "ロックしました（10回続けて失敗）"),
+		settled(),
+		read(chromedp.Evaluate[string](cells), &jaCells),
+		read(chromedp.Evaluate[string](download, chromedp.EvalAwaitPromise), &jaCSV),
+		click("#lang-switch"),
+		waitText("#events", "Locked（10 failures in a row）"),
+		read(chromedp.Evaluate[string](cells), &enCells),
+		read(chromedp.Evaluate[string](download, chromedp.EvalAwaitPromise), &enCSV),
+		// A bulk job's rows (a password set is a change, not a wrong password).
+		click("#f-bulk"),
+		waitText("#events", "OK（password / bulk job j1）"),
+		settled(),
+		read(chromedp.Evaluate[string](cells), &rowCells),
+		read(chromedp.Evaluate[string](download, chromedp.EvalAwaitPromise), &rowCSV),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ lang, cells, csv, lock string }{{"ja", jaCells, jaCSV, "ロックしました"}, {"en", enCells, enCSV, "Locked"},
+		{"en rows", rowCells, rowCSV, ",bulk.update,c@example.com,"}} {
+		var page [][]string
+		if err := json.Unmarshal([]byte(c.cells), &page); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(c.csv, "\ufeff"))).ReadAll()
+		if err != nil || len(rows) != len(page)+1 || len(page) < len(events) {
+			t.Fatalf("%s: %d page rows, the download %v:\n%s", c.lang, len(page), err, c.csv)
+		}
+		if h := strings.Join(rows[0], ","); h != "at,actor,action,target,target_id,ip,result,actor_label,action_label,result_label" {
+			t.Fatalf("%s: header %s", c.lang, h)
+		}
+		for i, p := range page {
+			r := rows[i+1]
+			if r[3] != p[3] || r[7] != p[1] || r[8] != p[2] || r[9] != p[5] {
+				t.Errorf("%s row %d: the page says %q, the download %q", c.lang, i, p, r)
+			}
+		}
+		if !strings.Contains(c.csv, ",system,lock,a@example.com,") || !strings.Contains(c.csv, c.lock) {
+			t.Errorf("%s: codes or words missing:\n%s", c.lang, c.csv)
+		}
+	}
 }

@@ -117,12 +117,9 @@ func (a *api) handleExport() http.Handler {
 			a.fail(w, r, err)
 			return
 		}
-		// The words' language: the page's (lang), else the browser's.
-		words := r.URL.Query().Get("lang")
-		if words == "" {
-			words = lang(r)
-		} else if !slices.Contains(bulk.ExportLanguages, words) {
-			a.fail(w, r, &account.Error{Code: account.CodeValidation, Fields: []account.FieldError{{Field: "lang", Code: "invalid"}}})
+		words, err := wordsLang(r, bulk.ExportLanguages)
+		if err != nil {
+			a.fail(w, r, err)
 			return
 		}
 		const filename = "kagiya-accounts.csv"
@@ -166,6 +163,19 @@ func (a *api) handleExport() http.Handler {
 		w.Header().Set("Cache-Control", "no-store")
 		http.Redirect(w, r, url, http.StatusSeeOther)
 	})
+}
+
+// wordsLang is the language of an export's words: the page's (?lang=), else the
+// browser's (Accept-Language); a lang not among langs is a validation error on lang.
+func wordsLang(r *http.Request, langs []string) (string, error) {
+	l := r.URL.Query().Get("lang")
+	if l == "" {
+		return lang(r), nil
+	}
+	if !slices.Contains(langs, l) {
+		return "", &account.Error{Code: account.CodeValidation, Fields: []account.FieldError{{Field: "lang", Code: "invalid"}}}
+	}
+	return l, nil
 }
 
 // writeExport writes the export to w, flushing every 256 rows: times in Japan's with

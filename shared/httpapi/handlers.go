@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/auditwords"
 )
 
 type principalKey struct{}
@@ -518,12 +519,24 @@ func archivedNotice(f account.AuditFilter, since time.Time) string {
 // the audit export writes its times there, with the offset.
 var tenantZone = time.FixedZone("JST", 9*3600)
 
+// auditExportHeader is the audit export's header: the events' codes, as scripts read
+// them, then the actor, action and result (with its reason) in words, as the audit page
+// shows them.
+var auditExportHeader = []string{"at", "actor", "action", "target", "target_id", "ip", "result",
+	"actor_label", "action_label", "result_label"}
+
 // handleAuditExport downloads the events the filters keep as CSV (UTF-8 with a BOM, so
 // spreadsheet programs read the Japanese right), newest first, at most 100,000 rows; times
-// in Japan's time with their offset (2026-04-01T09:00:00+09:00), as people read them.
+// in Japan's time with their offset (2026-04-01T09:00:00+09:00), as people read them; the
+// words in the page's language (?lang=ja|en, else the browser's).
 func (a *api) handleAuditExport() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f, after, err := auditQuery(r)
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		words, err := wordsLang(r, auditwords.Languages)
 		if err != nil {
 			a.fail(w, r, err)
 			return
@@ -543,11 +556,12 @@ func (a *api) handleAuditExport() http.Handler {
 		w.Header().Set("Content-Disposition", `attachment; filename="audit.csv"`)
 		w.Header().Set("Cache-Control", "no-store")
 		cw := csv.NewWriter(w)
-		w.Write([]byte("\ufeff"))                                                          //nolint:errcheck
-		cw.Write([]string{"at", "actor", "action", "target", "target_id", "ip", "result"}) //nolint:errcheck
+		w.Write([]byte("\ufeff"))   //nolint:errcheck
+		cw.Write(auditExportHeader) //nolint:errcheck
 		for rows := 0; ; {
 			for _, e := range events {
-				cw.Write([]string{e.At.In(tenantZone).Format(time.RFC3339), csvCell(e.Actor), e.Action, csvCell(e.Target), e.TargetID, e.IP, csvCell(e.Result)}) //nolint:errcheck
+				cw.Write([]string{e.At.In(tenantZone).Format(time.RFC3339), csvCell(e.Actor), e.Action, csvCell(e.Target), e.TargetID, e.IP, csvCell(e.Result), //nolint:errcheck
+					csvCell(auditwords.Actor(words, e.Actor)), csvCell(auditwords.Action(words, e.Action)), csvCell(auditwords.Result(words, e.Action, e.Result))})
 				rows++
 			}
 			if next == "" || rows >= 100_000 {

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/csv"
 	"fmt"
 	"net/http/httptest"
 	"net/url"
@@ -499,7 +500,7 @@ func TestAuditFiltersAndExport(t *testing.T) {
 	}
 	res := owner.do("GET", "/api/admin/audit/export.csv?action=login&result=failed", nil)
 	body := string(res.body)
-	if res.status != 200 || !strings.HasPrefix(body, "\ufeffat,actor,action,target,target_id,ip,result\n") || strings.Count(body, "\n") != 5 {
+	if res.status != 200 || !strings.HasPrefix(body, "\ufeffat,actor,action,target,target_id,ip,result,actor_label,action_label,result_label\n") || strings.Count(body, "\n") != 5 {
 		t.Fatalf("export: %d %q", res.status, body)
 	}
 	// Times are Japan's, with the offset: the first row is the newest failure.
@@ -508,6 +509,40 @@ func TestAuditFiltersAndExport(t *testing.T) {
 	newest, _ := time.Parse(time.RFC3339Nano, failed[0]["at"].(string))
 	if err != nil || !strings.HasSuffix(at, "+09:00") || !when.Equal(newest.Truncate(time.Second)) {
 		t.Fatalf("export time %q (%v), want %v in Japan's time", at, err, failed[0]["at"])
+	}
+	// Beside the codes, who, what and the result with its reason in words: Japanese by
+	// default (no Accept-Language), the browser's language, or the page's (lang).
+	rows := func(res response) [][]string {
+		t.Helper()
+		out, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(res.body), "\ufeff"))).ReadAll()
+		if res.status != 200 || err != nil || len(out) < 2 {
+			t.Fatalf("export: %d %v %s", res.status, err, res.body)
+		}
+		return out
+	}
+	ja := rows(res)[1]
+	if ja[2] != "login" || ja[6] != "failed:password" || ja[7] != ja[1] || ja[8] != "ログイン" || ja[9] != "失敗（パスワード誤り）" {
+		t.Fatalf("a failed sign-in in Japanese: %q", ja)
+	}
+	english := owner.do("GET", "/api/admin/audit/export.csv?action=login&result=failed&lang=en", nil)
+	if en := rows(english)[1]; en[2] != "login" || en[6] != "failed:password" || en[8] != "Sign-in" || en[9] != "Failed（wrong password）" {
+		t.Fatalf("a failed sign-in in English: %q", en)
+	}
+	owner.lang = "en-US,en;q=0.9"
+	browsers := rows(owner.do("GET", "/api/admin/audit/export.csv?bulk_rows=true&action=bulk.", nil))
+	owner.lang = ""
+	labels := map[string]string{} // a bulk job's and its rows' action → their words
+	for _, row := range browsers[1:] {
+		labels[row[2]+" "+row[6]] = row[8] + " | " + row[9]
+	}
+	if got := labels["bulk.job ok:5 rows"]; got != "CSV bulk job | OK（5 rows）" {
+		t.Fatalf("a bulk job in the browser's English: %q (%v)", got, labels)
+	}
+	if got := labels["bulk.update ok:password job j1"]; got != "CSV bulk change (row) | OK（password / bulk job j1）" {
+		t.Fatalf("a bulk row in the browser's English: %q (%v)", got, labels)
+	}
+	if res := owner.do("GET", "/api/admin/audit/export.csv?lang=fr", nil); res.status != 422 || !strings.Contains(string(res.body), `"field":"lang"`) {
+		t.Fatalf("a language it has no words in: %d %s", res.status, res.body)
 	}
 }
 
