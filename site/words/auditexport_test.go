@@ -34,12 +34,12 @@ func TestAuditExportWordsAreTheSites(t *testing.T) {
 		}
 		for key, word := range have {
 			if !strings.Contains(js, strconv.Quote(key)+": "+strconv.Quote(word)) {
-				t.Errorf("%s: the export writes %q for %s, which site/i18n.js does not give it", lang, word, key)
+				t.Errorf("%s: the export writes %q for %s, which site/i18n.js does not give it (go generate ./shared/auditwords)", lang, word, key)
 			}
 		}
 		for key := range keys {
 			if _, ok := have[key]; !ok {
-				t.Errorf("%s: site/i18n.js has %s, the export has no words for it", lang, key)
+				t.Errorf("%s: site/i18n.js has %s, the export has no words for it (go generate ./shared/auditwords)", lang, key)
 			}
 		}
 	}
@@ -55,7 +55,7 @@ func TestEveryAuditCodeHasWordsInTheExport(t *testing.T) {
 		for key, from := range auditCodes(t) {
 			word, ok := site[key]
 			if !ok || word == "" {
-				t.Errorf("%s: %s (from %s) has no words", lang, key, from)
+				t.Errorf("%s: %s (from %s) has no words in the export: give it words in site/i18n.js, then go generate ./shared/auditwords", lang, key, from)
 				continue
 			}
 			if action, ok := strings.CutPrefix(key, "audit.a."); ok {
