@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"regexp"
 	"strings"
@@ -14,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/auditwords"
 )
 
 // rawEnglish finds the words the audit log wrote before it said them in Japanese: codes
@@ -234,5 +236,78 @@ func TestBrowserAuditExportInThePagesWords(t *testing.T) {
 		if !strings.Contains(c.csv, ",system,lock,a@example.com,") || !strings.Contains(c.csv, c.lock) {
 			t.Errorf("%s: codes or words missing:\n%s", c.lang, c.csv)
 		}
+	}
+}
+
+// The export's words are the page's by construction, not by a second copy kept by hand:
+// for every action, outcome and reason the site has words for, and for each sentence and
+// actor the server writes with data in it, shared/auditwords gives, in Japanese and
+// English, what the audit page's own functions (site/auditwords.js) give.
+func TestBrowserAuditWordsAreThePages(t *testing.T) {
+	t.Parallel()
+	base := startServer(t)
+	type event struct {
+		Actor  string `json:"actor"`
+		Action string `json:"action"`
+		Result string `json:"result"`
+	}
+	var events []event
+	for key := range auditwords.Words("ja") {
+		if action, ok := strings.CutPrefix(key, "audit.a."); ok {
+			events = append(events, event{"system", action, "ok"})
+		}
+		if reason, ok := strings.CutPrefix(key, "audit.d."); ok {
+			events = append(events, event{"anonymous", "login", "failed:" + reason},
+				event{"owner@example.com", "bulk.update", "refused:" + reason + " job j1"},
+				event{"service:dovecot", "service.verify", "failed:imap:" + reason})
+		}
+		if status, ok := strings.CutPrefix(key, "audit.r."); ok {
+			events = append(events, event{"oidc", "unlock", status}, event{"oidc:app1", "mfa.lock", status + ":5 wrong codes"})
+		}
+	}
+	for _, detail := range []string{"10 failures", "3 wrong codes", "2 left", "4 failures from a known browser",
+		"20 attempts from known browsers this hour", "3 revoked by the password change", "was not locked",
+		"code reused, its tokens revoked", "to new@example.com", "from old@example.com", "md5-crypt to argon2id",
+		"app_password Thunderbird", "other_tenant t1", "app1 refreshed", "app1 (revocation endpoint)",
+		"the administrator is gone", "the administrator may no longer administer", "domain of another tenant",
+		"role changed", "role owner", "role=admin quota_gb=5 disabled=true force_change=false", "password quota comment",
+		"password job j1", "app1 (password_change)", "an unknown sentence", "a:b:c"} {
+		events = append(events, event{"malformed:x", "account.update", "ok:" + detail}, event{"a@example.com", "lock", "ok:" + detail})
+	}
+	cases, err := json.Marshal(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	words := func(lang string) string {
+		return fmt.Sprintf(`(() => { localStorage.setItem("kagiya.lang", %q);
+  return JSON.stringify(%s.map((ev) => [actorWords(ev.actor), actionWords(ev.action), resultWords(ev)])); })()`, lang, cases)
+	}
+	var ja, en string
+	err = chromedp.Do(browser(t),
+		japanese(base),
+		signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
+		waitText("#me-login-id", "owner@example.com"),
+		chromedp.Navigate(base+"/audit.html"),
+		settled(),
+		read(chromedp.Evaluate[string](words("ja")), &ja),
+		read(chromedp.Evaluate[string](words("en")), &en),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ lang, page string }{{"ja", ja}, {"en", en}} {
+		var page [][3]string
+		if err := json.Unmarshal([]byte(c.page), &page); err != nil || len(page) != len(events) {
+			t.Fatalf("%s: %d of %d events in words: %v", c.lang, len(page), len(events), err)
+		}
+		for i, ev := range events {
+			got := [3]string{auditwords.Actor(c.lang, ev.Actor), auditwords.Action(c.lang, ev.Action), auditwords.Result(c.lang, ev.Action, ev.Result)}
+			if got != page[i] {
+				t.Errorf("%s %v: the export says %q, the page %q", c.lang, ev, got, page[i])
+			}
+		}
+	}
+	if len(events) < 300 {
+		t.Fatalf("only %d events compared", len(events))
 	}
 }
