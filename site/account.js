@@ -3,7 +3,7 @@
 // passwords, its recent audit events in words, and every action the list's menu and the
 // batch bar offer for it. Each weighty action asks the administrator's own password.
 "use strict";
-document.addEventListener("DOMContentLoaded", async () => {
+kagiyaReady(async () => {
   const loginID = new URLSearchParams(location.search).get("login_id") || "";
   const msg = document.getElementById("message");
   const path = "/api/admin/accounts/" + encodeURIComponent(loginID);

@@ -1,7 +1,7 @@
 "use strict";
 const QUOTAS = [0, 1, 2, 5, 10, 20, 50, 100];
 
-document.addEventListener("DOMContentLoaded", async () => {
+kagiyaReady(async () => {
   const tbody = document.getElementById("accounts");
   const listMsg = document.getElementById("list-message");
   const state = { q: "", filter: "", role: "", sort: "login_id", desc: false, size: 50, cursors: [""], page: 0, next: null, total: 0, rows: [] };

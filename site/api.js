@@ -204,4 +204,4 @@ function addRevealButtons() {
     input.after(button);
   });
 }
-document.addEventListener("DOMContentLoaded", addRevealButtons);
+kagiyaReady(addRevealButtons);

@@ -4,7 +4,7 @@
 // sign-ins, and a CSV download of what the filters keep.
 "use strict";
 
-document.addEventListener("DOMContentLoaded", async () => {
+kagiyaReady(async () => {
   const tbody = document.getElementById("events");
   const more = document.getElementById("more");
   const form = document.getElementById("filters");

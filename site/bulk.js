@@ -1,7 +1,7 @@
 // The bulk page: start a job, PUT the file to its upload URL, then follow the job until it
 // ends, with a progress bar, the outcome and, for a rejected file, its errors by line.
 "use strict";
-document.addEventListener("DOMContentLoaded", async () => {
+kagiyaReady(async () => {
   const form = document.getElementById("bulk-form");
   const msg = document.getElementById("message");
   let current = null;

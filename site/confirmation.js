@@ -2,7 +2,7 @@
 // The security page's confirmation password (確認用パスワード, the bank manual's second
 // password): its state, and setting or changing it with the sign-in password. Shown where
 // the organization confirms with it, or where the person has one.
-document.addEventListener("DOMContentLoaded", async () => {
+kagiyaReady(async () => {
   const section = document.getElementById("confirmation-section");
   const form = document.getElementById("confirmation-form");
   const msg = document.getElementById("confirmation-message");

@@ -74,7 +74,7 @@ async function homeCards(section, account) {
   render();
 }
 
-document.addEventListener("DOMContentLoaded", async () => {
+kagiyaReady(async () => {
   const msg = document.getElementById("home-message");
   document.getElementById("signout").addEventListener("click", async () => {
     try {

@@ -1,4 +1,5 @@
-// Kagiya site strings (ja, en) and the language switch, remembered in localStorage.
+// Kagiya site strings (ja, en): data only. The build (site/build) evaluates this file and
+// ships each language's words as a file of its own; lang.js loads the page's language.
 "use strict";
 const KAGIYA_STRINGS = {
   ja: {
@@ -402,12 +403,6 @@ const KAGIYA_STRINGS = {
     "error.network": "Cannot reach the server.",
   },
 };
-
-function kagiyaLang() {
-  const saved = localStorage.getItem("kagiya.lang");
-  if (saved === "ja" || saved === "en") return saved;
-  return (navigator.language || "ja").toLowerCase().startsWith("en") ? "en" : "ja";
-}
 
 // The second factor (security page, sign-in steps, settings, account list).
 Object.assign(KAGIYA_STRINGS.ja, {
@@ -1297,31 +1292,6 @@ Object.assign(KAGIYA_STRINGS.en, {
   "settings.weaken.notify": "Sign-ins from new browsers will no longer be reported by email.",
   "settings.weaken.app_passwords": "App passwords made before a password change will keep working after it.",
   "settings.weaken.idp_mfa": "Sign-ins through the identity provider will no longer give this two-step verification (only the provider's own checks).",
-});
-
-function t(key) {
-  return KAGIYA_STRINGS[kagiyaLang()][key] || key;
-}
-
-function applyLang() {
-  const lang = kagiyaLang();
-  document.documentElement.lang = lang;
-  document.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
-  document.querySelectorAll("[data-i18n-label]").forEach((el) => { el.setAttribute("aria-label", t(el.dataset.i18nLabel)); });
-  const title = document.querySelector("[data-i18n-title]");
-  if (title) document.title = t(title.dataset.i18nTitle) + " - Kagiya";
-  document.dispatchEvent(new CustomEvent("kagiya:lang"));
-}
-
-document.addEventListener("DOMContentLoaded", () => {
-  applyLang();
-  const sw = document.getElementById("lang-switch");
-  if (sw) {
-    sw.addEventListener("click", () => {
-      localStorage.setItem("kagiya.lang", kagiyaLang() === "ja" ? "en" : "ja");
-      applyLang();
-    });
-  }
 });
 
 // The confirmation dialog's button names its action (issue 27).

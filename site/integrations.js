@@ -1,7 +1,7 @@
 "use strict";
 // The owner's integrations page: service credentials for mail servers and other trusted
 // services (POST /api/service/verify).
-document.addEventListener("DOMContentLoaded", async () => {
+kagiyaReady(async () => {
   const m = await me();
   if (!m) return;
   if (m.role !== "owner") { location.replace("/home.html"); return; }

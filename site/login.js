@@ -3,7 +3,7 @@
 // the answer names (a password change, a code from the authenticator app or a passkey,
 // an enrolment the tenant requires), each with the flow's challenge, until the answer is
 // "ok".
-document.addEventListener("DOMContentLoaded", () => {
+kagiyaReady(() => {
   const form = document.getElementById("signin-form");
   const msg = document.getElementById("signin-message");
   const sections = ["signin-form", "change-section", "mfa-section", "enrol-section", "codes-section"];

@@ -1,5 +1,5 @@
 "use strict";
-document.addEventListener("DOMContentLoaded", async () => {
+kagiyaReady(async () => {
   const form = document.getElementById("password-form");
   const msg = document.getElementById("message");
   const checklist = new PasswordChecklist(document.getElementById("rules"), form.new_password);

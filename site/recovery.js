@@ -2,7 +2,7 @@
 // A link's token is read from the address and sent only when the person presses the
 // button (a GET never changes anything), then removed from the address bar.
 "use strict";
-document.addEventListener("DOMContentLoaded", () => {
+kagiyaReady(() => {
   const msg = document.getElementById("message");
   const button = document.getElementById("submit");
   const token = new URLSearchParams(location.search).get("token") || "";

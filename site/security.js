@@ -2,7 +2,7 @@
 // The person's security page: the second factor's state, turning it on (QR code, a code
 // to confirm, the recovery codes), new recovery codes, forgetting remembered browsers,
 // turning it off; passkeys (passkeys.js).
-document.addEventListener("DOMContentLoaded", async () => {
+kagiyaReady(async () => {
   const msg = document.getElementById("message");
   const codes = document.getElementById("codes-section");
   let status = null;

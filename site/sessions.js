@@ -1,6 +1,6 @@
 // The person's signed-in browsers: list them, end one, or end all but this one.
 "use strict";
-document.addEventListener("DOMContentLoaded", async () => {
+kagiyaReady(async () => {
   const tbody = document.getElementById("sessions");
   const msg = document.getElementById("message");
   let rows = [];

@@ -172,7 +172,7 @@ function renderDomains(list, domains, onVerify) {
   }));
 }
 
-document.addEventListener("DOMContentLoaded", async () => {
+kagiyaReady(async () => {
   const form = document.getElementById("settings-form");
   const msg = document.getElementById("message");
   let required = false; // whether the tenant requires a second factor, as saved

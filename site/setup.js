@@ -1,7 +1,7 @@
 "use strict";
 // The local server's first run: the link it prints (its token after "#", never sent in
 // a URL) opens this page, which creates the first organization and its owner, once.
-document.addEventListener("DOMContentLoaded", () => {
+kagiyaReady(() => {
   const form = document.getElementById("setup-form");
   const msg = document.getElementById("message");
   const token = location.hash.slice(1);

@@ -1,6 +1,7 @@
 package site
 
 import (
+	"io/fs"
 	"regexp"
 	"strings"
 	"testing"
@@ -29,6 +30,25 @@ func TestSignInPageCarriesTheHomeSection(t *testing.T) {
 	for _, s := range []string{`<script src="shell.js" defer></script>`, `<script src="home.js" defer></script>`} {
 		if !strings.Contains(read("index.html"), s) {
 			t.Errorf("index.html does not load %s", s)
+		}
+	}
+}
+
+// A page's scripts start with kagiyaReady (lang.js), which waits for the page's words
+// (a file of their own, loaded after the scripts): one that started at DOMContentLoaded
+// could run before them and show keys.
+func TestScriptsStartWhenTheWordsAreHere(t *testing.T) {
+	names, err := fs.Glob(Files, "*.js")
+	if err != nil || len(names) < 10 {
+		t.Fatalf("%v %v", names, err)
+	}
+	for _, n := range names {
+		b, err := Files.ReadFile(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n != "lang.js" && strings.Contains(string(b), "DOMContentLoaded") {
+			t.Errorf("%s starts at DOMContentLoaded: use kagiyaReady", n)
 		}
 	}
 }

@@ -39,6 +39,9 @@ func counted() chromedp.Action[chromedp.Void] {
 
 // A sign-in from a cold browser and from a warm one, counted: the built site bundles each
 // page's scripts, caches assets for a year and the home page uses the sign-in's answer.
+// Cold: the page, its style sheet, its bundle, its language's words (a file of their own,
+// named by the page: a request more than with both languages in the bundle, and 25 to 36%
+// fewer bytes; README, Benchmarks), the icon and the API call.
 func TestBrowserSignInRequests(t *testing.T) {
 	t.Parallel()
 	base := startServer(t)
@@ -75,7 +78,7 @@ func TestBrowserSignInRequests(t *testing.T) {
 	t.Logf("requests for a sign-in: cold browser %d, warm browser %d", cold, warm)
 	// Warm: the page is fresh in the browser's cache for five minutes (build.PageCache),
 	// so the sign-in's API call is the one request.
-	if cold > 5 || warm > 1 {
-		t.Fatalf("cold %d (goal 5), warm %d (goal 1)", cold, warm)
+	if cold > 6 || warm > 1 {
+		t.Fatalf("cold %d (goal 6), warm %d (goal 1)", cold, warm)
 	}
 }

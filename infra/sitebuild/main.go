@@ -4,6 +4,10 @@
 //	go run ./infra/sitebuild -out /tmp/site
 //	aws s3 sync /tmp/site s3://BUCKET/ --exclude '*.html' --cache-control 'public, max-age=31536000, immutable'
 //	aws s3 sync /tmp/site s3://BUCKET/ --exclude '*' --include '*.html' --cache-control 'max-age=300, must-revalidate'
+//
+// With -weights it writes, instead, what a cold load of each page fetches (requests, and
+// bytes compressed with gzip -6 as CloudFront sends them), in each language, as a
+// Markdown table.
 package main
 
 import (
@@ -18,12 +22,19 @@ import (
 
 func main() {
 	out := flag.String("out", "", "the folder to write the built site to")
+	weights := flag.Bool("weights", false, "print each page's cold-load requests and gzip -6 bytes instead")
 	flag.Parse()
-	if *out == "" {
-		fmt.Fprintln(os.Stderr, "sitebuild: -out is required")
+	if *out == "" && !*weights {
+		fmt.Fprintln(os.Stderr, "sitebuild: -out or -weights is required")
 		os.Exit(2)
 	}
 	files, err := sitebuild.Site(site.Files)
+	if err == nil && *weights {
+		err = printWeights(files)
+		if err == nil {
+			return
+		}
+	}
 	if err == nil {
 		err = os.MkdirAll(*out, 0o755)
 	}
@@ -38,4 +49,21 @@ func main() {
 		os.Exit(1)
 	}
 	fmt.Printf("%d files in %s\n", len(files), *out)
+}
+
+func printWeights(files []sitebuild.File) error {
+	ws, err := sitebuild.Weights(files)
+	if err != nil {
+		return err
+	}
+	fmt.Println("| page | language | requests | bytes (gzip -6) |")
+	fmt.Println("|---|---|--:|--:|")
+	for _, w := range ws {
+		lang := w.Lang
+		if lang == "" {
+			lang = "ja, en"
+		}
+		fmt.Printf("| %s | %s | %d | %d |\n", w.Page, lang, w.Requests, w.Bytes)
+	}
+	return nil
 }

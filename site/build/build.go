@@ -1,21 +1,29 @@
 // Package build makes the site as it is served: every asset (CSS, JS, the icon) renamed
 // with a hash of its content and every page's references rewritten, so an asset can be
 // cached for a year and a deploy never mixes old and new files; pages are always checked
-// again. The local server serves the result, and the deploy step uploads it.
+// again. The words (i18n.js, both languages) become one file a language, which the pages
+// name in a <meta> for lang.js to load. The local server serves the result, and the deploy
+// step uploads it.
 package build
 
 import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"net/http"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/dop251/goja"
 )
 
 // File is one file of the built site.
@@ -50,6 +58,10 @@ var (
 // reference matches src="x.js" and href="x.css" in a page.
 var reference = regexp.MustCompile(`(src|href)="([a-z0-9_.-]+\.(?:js|css|svg))"`)
 
+// WordsSource is the site's word table, both languages, as people edit it: data only (a
+// const and Object.assign calls). No page loads it: the build splits it by language.
+const WordsSource = "i18n.js"
+
 // Site builds the files of src (the site folder).
 func Site(src fs.FS) ([]File, error) {
 	names, err := fs.Glob(src, "*")
@@ -61,18 +73,22 @@ func Site(src fs.FS) ([]File, error) {
 	var out []File
 	for _, n := range names {
 		ext := path.Ext(n)
-		if ext == ".html" || contentTypes[ext] == "" {
+		if ext == ".html" || contentTypes[ext] == "" || n == WordsSource {
 			continue
 		}
 		body, err := fs.ReadFile(src, n)
 		if err != nil {
 			return nil, err
 		}
-		sum := sha256.Sum256(body)
-		name := strings.TrimSuffix(n, ext) + "." + hex.EncodeToString(sum[:])[:10] + ext
+		name := hashedName(strings.TrimSuffix(n, ext), ext, body)
 		hashed[n] = name
 		out = append(out, File{Name: name, Body: body, ContentType: contentTypes[ext], CacheControl: AssetCache})
 	}
+	wordFiles, wordMetas, err := words(src)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, wordFiles...)
 	bundles := map[string]string{} // the scripts of a page, joined → their bundle's name
 	for _, n := range names {
 		if path.Ext(n) != ".html" {
@@ -100,8 +116,7 @@ func Site(src fs.FS) ([]File, error) {
 					}
 					joined = append(append(append(joined, "// "+sc+"\n"...), js...), '\n')
 				}
-				sum := sha256.Sum256(joined)
-				name = "bundle." + hex.EncodeToString(sum[:])[:10] + ".js"
+				name = hashedName("bundle", ".js", joined)
 				bundles[key] = name
 				out = append(out, File{Name: name, Body: joined, ContentType: contentTypes[".js"], CacheControl: AssetCache})
 			}
@@ -131,10 +146,62 @@ func Site(src fs.FS) ([]File, error) {
 		if len(missing) > 0 {
 			return nil, fmt.Errorf("%s refers to %v, which the site does not have", n, missing)
 		}
+		if len(wordMetas) > 0 {
+			head := bytes.Index(body, []byte("</head>"))
+			if head < 0 {
+				return nil, fmt.Errorf("%s has no </head> for its words", n)
+			}
+			body = slices.Concat(body[:head], wordMetas, body[head:])
+		}
 		out = append(out, File{Name: n, Body: body, ContentType: contentTypes[".html"], CacheControl: PageCache})
 	}
 	return out, nil
 }
+
+// hashedName is base.<the first 10 hex digits of body's SHA-256>ext.
+func hashedName(base, ext string, body []byte) string {
+	sum := sha256.Sum256(body)
+	return base + "." + hex.EncodeToString(sum[:])[:10] + ext
+}
+
+// words evaluates the word table of src (WordsSource), as a browser would, and returns a
+// file of each language's words (words-ja.<hash>.js, ...), which fills KAGIYA_STRINGS[lang]
+// (declared by lang.js), and the <meta> lines that name them to a page. A site without the
+// table has neither.
+func words(src fs.FS) (files []File, metas []byte, err error) {
+	js, err := fs.ReadFile(src, WordsSource)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, nil
+	} else if err != nil {
+		return nil, nil, err
+	}
+	v, err := goja.New().RunScript(WordsSource, string(js)+"\n;JSON.stringify(KAGIYA_STRINGS);")
+	if err != nil {
+		return nil, nil, fmt.Errorf("words: %w", err)
+	}
+	var table map[string]map[string]string
+	if err := json.Unmarshal([]byte(v.String()), &table); err != nil {
+		return nil, nil, fmt.Errorf("words: KAGIYA_STRINGS is not language → key → text: %w", err)
+	}
+	for _, lang := range slices.Sorted(maps.Keys(table)) {
+		if !language.MatchString(lang) {
+			return nil, nil, fmt.Errorf("words: %q is not a language code", lang)
+		}
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false) // a script, not HTML: "<" as it is
+		if err := enc.Encode(table[lang]); err != nil {
+			return nil, nil, err
+		}
+		body := slices.Concat([]byte("\"use strict\";\nKAGIYA_STRINGS."+lang+" = "), bytes.TrimSpace(b.Bytes()), []byte(";\n"))
+		f := File{Name: hashedName("words-"+lang, ".js", body), Body: body, ContentType: contentTypes[".js"], CacheControl: AssetCache}
+		files = append(files, f)
+		metas = fmt.Appendf(metas, "<meta name=\"kagiya-words-%s\" content=\"%s\">\n", lang, f.Name)
+	}
+	return files, metas, nil
+}
+
+var language = regexp.MustCompile(`^[a-z]{2}$`)
 
 // Handler serves built files with their types and caching; "/" is index.html, and
 // anything else is 404.

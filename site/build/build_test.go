@@ -5,6 +5,7 @@ import (
 	"testing"
 	"testing/fstest"
 
+	"github.com/dop251/goja"
 	"github.com/kagiya/kagiya/site"
 )
 
@@ -52,5 +53,58 @@ func TestAChangedAssetGetsANewName(t *testing.T) {
 	}
 	if _, err := Site(fstest.MapFS{"index.html": {Data: []byte(`<script src="gone.js"></script>`)}}); err == nil {
 		t.Fatal("a page referring to a missing asset was built")
+	}
+}
+
+// Each page names its words, one file a language, and carries neither language's words
+// itself; each words file holds its language alone, as lang.js expects it.
+func TestPagesLoadOnlyTheirLanguagesWords(t *testing.T) {
+	files, err := Site(site.Files)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byName := map[string]File{}
+	for _, f := range files {
+		byName[f.Name] = f
+	}
+	// A sentence of each language, which only the word table has.
+	ja, en := "この組織では2段階認証が必須です。設定するとログインが完了します。", "Your organization requires two-step verification. Set it up to finish signing in."
+	pages := 0
+	for _, f := range files {
+		if !strings.HasSuffix(f.Name, ".html") {
+			continue
+		}
+		pages++
+		langs := map[string]string{}
+		for _, m := range wordsMeta.FindAllStringSubmatch(string(f.Body), -1) {
+			langs[m[1]] = m[2]
+		}
+		if len(langs) != 2 || byName[langs["ja"]].CacheControl != AssetCache || byName[langs["en"]].CacheControl != AssetCache {
+			t.Errorf("%s names its words as %v", f.Name, langs)
+		}
+		for _, m := range reference.FindAllStringSubmatch(string(f.Body), -1) {
+			if body := string(byName[m[2]].Body); strings.Contains(body, ja) || strings.Contains(body, en) {
+				t.Errorf("%s loads %s, which carries the words", f.Name, m[2])
+			}
+		}
+	}
+	if pages < 10 {
+		t.Fatalf("%d pages", pages)
+	}
+	for lang, want := range map[string]string{"ja": ja, "en": en} {
+		var file File
+		for _, f := range files {
+			if strings.HasPrefix(f.Name, "words-"+lang+".") {
+				file = f
+			}
+		}
+		vm := goja.New()
+		v, err := vm.RunString("const KAGIYA_STRINGS = {};\n" + string(file.Body) + "\nJSON.stringify(Object.keys(KAGIYA_STRINGS)) + ' ' + KAGIYA_STRINGS." + lang + "['mfa.enrol_required']")
+		if err != nil {
+			t.Fatalf("%s: %v", file.Name, err)
+		}
+		if got := v.String(); got != `["`+lang+`"] `+want {
+			t.Errorf("%s: %s", file.Name, got)
+		}
 	}
 }
