@@ -52,8 +52,63 @@ async function api(method, path, body) {
     return await apiCall(method, path, body);
   } finally {
     root.dataset.pending = String(Number(root.dataset.pending) - 1);
+    if (method === "GET") reloadIfOutdated();
   }
 }
+
+// Pages stay in the browser's cache (site/build, PageCache); a deploy reaches
+// people through the API, whose every answer names the site build it belongs to
+// (Kagiya-Site-Build). A page whose own build (<meta name="kagiya-build">) is not the
+// API's is out of date: the browser remembers its build as old (localStorage, for every
+// tab and later visit; builds are hashes, without an order, so the old ones are what is
+// kept) and the page reloads itself, which asks the network for the page again, at a
+// safe moment: a read has come back or the page is hidden, no call is in flight and no
+// form holds input. A page of a build remembered as old reloads itself as it loads. A tab
+// reloads a page of a given build once (sessionStorage): a page the network still serves
+// old (between a deploy's functions and its site) does not reload again and again.
+const pageBuild = (document.querySelector('meta[name="kagiya-build"]') || {}).content || "";
+let outdated = false;
+
+function oldBuilds() {
+  try {
+    return JSON.parse(localStorage.getItem("kagiya.builds.old")) || [];
+  } catch (_) {
+    return [];
+  }
+}
+
+function noteBuild(apiBuild) {
+  if (!apiBuild || !pageBuild) return;
+  outdated = apiBuild !== pageBuild;
+  const before = oldBuilds();
+  let old = before.filter((b) => b !== apiBuild); // the API's build is nobody's old one
+  if (outdated && !old.includes(pageBuild)) old = [pageBuild, ...old].slice(0, 10);
+  if (old.join() !== before.join()) localStorage.setItem("kagiya.builds.old", JSON.stringify(old));
+}
+
+function formHasInput() {
+  return [...document.querySelectorAll("input, textarea, select")].some((el) => {
+    if (el.type === "checkbox" || el.type === "radio") return el.checked !== el.defaultChecked;
+    if (el.tagName === "SELECT") return [...el.options].some((o) => o.selected !== o.defaultSelected);
+    return el.type !== "hidden" && el.value !== el.defaultValue;
+  });
+}
+
+function reloadIfOutdated() {
+  if (!outdated || Number(document.documentElement.dataset.pending || 0) > 0 || formHasInput()) return;
+  const once = pageBuild + " " + location.pathname;
+  if (sessionStorage.getItem("kagiya.reloaded") === once) return;
+  sessionStorage.setItem("kagiya.reloaded", once);
+  location.reload();
+}
+
+function reloadIfOld() {
+  outdated = outdated || (pageBuild !== "" && oldBuilds().includes(pageBuild));
+  reloadIfOutdated();
+}
+reloadIfOld();
+window.addEventListener("pageshow", (e) => { if (e.persisted) reloadIfOld(); });
+document.addEventListener("visibilitychange", () => { if (document.hidden) reloadIfOutdated(); });
 
 async function apiCall(method, path, body) {
   const headers = { "Accept-Language": kagiyaLang() };
@@ -67,6 +122,7 @@ async function apiCall(method, path, body) {
   } catch (_) {
     throw new ApiError(0, null);
   }
+  noteBuild(res.headers.get("Kagiya-Site-Build"));
   if (res.status === 204) return null;
   let data = null;
   try { data = await res.json(); } catch (_) { /* not JSON */ }

@@ -229,6 +229,16 @@ else
   set_param WebACLArn ""
 fi
 
+# The site's build ID goes to the functions (SiteBuild), which name it in every answer:
+# pages of an older build, kept a week in browsers, reload themselves (README).
+if [ "$dry" = 1 ]; then
+  echo "+ go run ./infra/sitebuild -id"
+  site_build="<site-build>"
+else
+  site_build=$(go run ./infra/sitebuild -id)
+fi
+set_param SiteBuild "$site_build"
+
 echo "== settings ($config)"
 overrides=""
 set -f

@@ -132,7 +132,7 @@ func TestDryRunPrintsEveryStepAndAsksNothing(t *testing.T) {
 		`region = "ap-northeast-1"`,
 		`SiteDomain=\"id.example.com\"`, `CertificateArn=\"arn:aws:acm:us-east-1:123456789012:certificate/abc\"`,
 		`MailIdentity=\"example.com\"`, `MailFrom=\"no-reply@example.com\"`, `LogRetentionDays=\"365\"`,
-		`WebACLArn=\"<kagiya-test-waf:WebACLArn>\"`,
+		`WebACLArn=\"<kagiya-test-waf:WebACLArn>\"`, "+ go run ./infra/sitebuild -id\n", `SiteBuild=\"<site-build>\"`,
 	} {
 		if !strings.Contains(r.out, want) {
 			t.Errorf("the dry run does not print %q", want)

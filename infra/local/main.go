@@ -11,6 +11,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -32,7 +33,6 @@ import (
 	"github.com/kagiya/kagiya/shared/passkey"
 	"github.com/kagiya/kagiya/shared/password"
 	"github.com/kagiya/kagiya/site"
-	sitebuild "github.com/kagiya/kagiya/site/build"
 )
 
 func main() {
@@ -74,6 +74,11 @@ type options struct {
 	// wrapSender, when set (tests only), wraps the outbox's sender (the SES stand-in):
 	// a fault-injecting mailer, for instance.
 	wrapSender func(outbox.Sender) outbox.Sender
+	// siteSwap, when set (tests only), is given the function that builds another site
+	// folder and serves it in place of the embedded one: a newer build, for instance.
+	siteSwap func(swap func(fs.FS) error)
+	// wrapSite, when set (tests only), wraps the handler of the site's files.
+	wrapSite func(http.Handler) http.Handler
 }
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
@@ -236,7 +241,14 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	if err != nil {
 		return err
 	}
-	api := httpapi.New(httpapi.Deps{Services: svc, Log: log, Bulk: jobs, OIDC: provider})
+	built, err := newBuiltSite(site.Files)
+	if err != nil {
+		return err
+	}
+	if o.siteSwap != nil {
+		o.siteSwap(built.swap)
+	}
+	api := httpapi.New(httpapi.Deps{Services: svc, Log: log, Bulk: jobs, OIDC: provider, SiteBuild: built.ID})
 	mux.Handle("/api/", api)
 	mux.Handle(idp.Discovery, api)
 	mux.Handle(s3Prefix+"/", s3fake.handler)
@@ -247,11 +259,11 @@ func serve(ctx context.Context, o options, stderr io.Writer, ready func(addr str
 	mux.Handle("/_dev/faults", dev.handler())
 	mux.Handle("/_dev/setup", setup.handler())
 	mux.Handle("/_dev/setup/", setup.handler())
-	built, err := sitebuild.Site(site.Files)
-	if err != nil {
-		return fmt.Errorf("site: %w", err)
+	var files http.Handler = built
+	if o.wrapSite != nil {
+		files = o.wrapSite(files)
 	}
-	mux.Handle("/", httpapi.SecurityHeaders(sitebuild.Handler(built)))
+	mux.Handle("/", httpapi.SecurityHeaders(files))
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	errc := make(chan error, 1)

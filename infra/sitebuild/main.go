@@ -7,7 +7,8 @@
 //
 // With -weights it writes, instead, what a cold load of each page fetches (requests, and
 // bytes compressed with gzip -6 as CloudFront sends them), in each language, as a
-// Markdown table.
+// Markdown table; with -id, the build's ID alone (which every page names, and the API
+// with it: infra/deploy passes it to the template as SiteBuild).
 package main
 
 import (
@@ -23,12 +24,17 @@ import (
 func main() {
 	out := flag.String("out", "", "the folder to write the built site to")
 	weights := flag.Bool("weights", false, "print each page's cold-load requests and gzip -6 bytes instead")
+	id := flag.Bool("id", false, "print the build's ID instead")
 	flag.Parse()
-	if *out == "" && !*weights {
-		fmt.Fprintln(os.Stderr, "sitebuild: -out or -weights is required")
+	if *out == "" && !*weights && !*id {
+		fmt.Fprintln(os.Stderr, "sitebuild: -out, -weights or -id is required")
 		os.Exit(2)
 	}
 	files, err := sitebuild.Site(site.Files)
+	if err == nil && *id {
+		fmt.Println(sitebuild.ID(files))
+		return
+	}
 	if err == nil && *weights {
 		err = printWeights(files)
 		if err == nil {

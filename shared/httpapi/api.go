@@ -80,7 +80,14 @@ type Deps struct {
 	// handler then writes no request line of its own, only its errors and the audit
 	// line. Without it (the local server, tests) the handler logs each request.
 	AccessLogged bool
+	// SiteBuild, if set, names the site build this API belongs to (its ID, from
+	// site/build), sent in SiteBuildHeader with every answer: the pages compare it with
+	// their own and reload once a newer build is out (site/api.js).
+	SiteBuild func() string
 }
+
+// SiteBuildHeader names, in every API answer, the site build the API was deployed with.
+const SiteBuildHeader = "Kagiya-Site-Build"
 
 // Exports keeps a large download and links to it.
 type Exports interface {
@@ -132,7 +139,20 @@ func New(d Deps) http.Handler {
 		}
 		a.fail(w, r, &account.Error{Code: account.CodeNotFound})
 	}))
-	return SecurityHeaders(a.edge(d.OriginSecret, a.observe(a.schema(mux))))
+	return SecurityHeaders(siteBuild(d.SiteBuild, a.edge(d.OriginSecret, a.observe(a.schema(mux)))))
+}
+
+// siteBuild names the site build (build, if not nil) in every answer.
+func siteBuild(build func() string, next http.Handler) http.Handler {
+	if build == nil {
+		return next
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id := build(); id != "" {
+			w.Header().Set(SiteBuildHeader, id)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // schema refuses every request while the table holds items of a newer schema version

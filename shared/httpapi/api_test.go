@@ -79,6 +79,7 @@ type setup struct {
 	exports      bool             // exports go to an in-process S3 and are linked to
 	originSecret string           // the CloudFront origin secret
 	accessLogged bool             // as in AWS: no request line (API Gateway's access log has it)
+	siteBuild    func() string    // the site build the API names
 }
 
 type option func(*setup)
@@ -146,7 +147,7 @@ func newEnvOn(t testing.TB, st account.Store, opts ...option) *env {
 		exports = fakeS3(t)
 	}
 	h := httpapi.New(httpapi.Deps{Services: svc, Log: log, ForgotFloor: su.floor, Bulk: jobs, Exports: exports, OriginSecret: su.originSecret,
-		AccessLogged: su.accessLogged})
+		AccessLogged: su.accessLogged, SiteBuild: su.siteBuild})
 	return &env{t: t, handler: h, svc: svc, tenant: tenant, store: st, mailbox: box, clock: clk, logs: logs}
 }
 
@@ -712,6 +713,41 @@ func withOriginSecret(secret string) option { return func(s *setup) { s.originSe
 // accessLogged builds the API as the Lambda functions do: API Gateway's access log has
 // each request, so the handler writes no request line.
 func accessLogged(s *setup) { s.accessLogged = true }
+
+// Every answer names the site build, whatever it is (a success, an error, the edge's
+// refusal), and the build the function has now.
+func TestEveryAnswerNamesTheSiteBuild(t *testing.T) {
+	build := "0123456789ab"
+	e := newEnv(t, withOriginSecret("edge"), func(s *setup) { s.siteBuild = func() string { return build } })
+	send := func(method, path, secret string) http.Header {
+		req := httptest.NewRequest(method, path, strings.NewReader(`{"login_id":"nobody@example.com","password":"Wrong-Pass-123!"}`))
+		req.Header.Set("Content-Type", "application/json")
+		if secret != "" {
+			req.Header.Set(httpapi.OriginHeader, secret)
+		}
+		rec := httptest.NewRecorder()
+		e.handler.ServeHTTP(rec, req)
+		return rec.Header()
+	}
+	for _, c := range []struct{ method, path, secret string }{
+		{"GET", "/api/health", "edge"}, {"POST", "/api/login", "edge"}, {"GET", "/api/nowhere", "edge"}, {"GET", "/api/me", ""},
+	} {
+		if got := send(c.method, c.path, c.secret).Get(httpapi.SiteBuildHeader); got != build {
+			t.Errorf("%s %s: %s %q, want %q", c.method, c.path, httpapi.SiteBuildHeader, got, build)
+		}
+	}
+	build = "ba9876543210"
+	if got := send("GET", "/api/health", "edge").Get(httpapi.SiteBuildHeader); got != build {
+		t.Errorf("after a new build: %q", got)
+	}
+	if h := newEnv(t).handler; h != nil {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/api/health", nil))
+		if v, ok := rec.Header()[httpapi.SiteBuildHeader]; ok {
+			t.Errorf("without a build: %q", v)
+		}
+	}
+}
 
 // Behind CloudFront: only requests with the origin secret get in, and the client's
 // address is the viewer's, so per-IP limits and the audit log see people, not the edge.

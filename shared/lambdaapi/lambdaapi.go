@@ -46,12 +46,15 @@ type Config struct {
 	// account.DefaultAuditTableDays) is how long the table keeps audit events: their
 	// time-to-live, and how far back the audit page reaches.
 	AuditTableDays int
+	// SiteBuild (SITE_BUILD, optional) is the ID of the site build deployed with the
+	// functions, named in every API answer (httpapi.SiteBuildHeader).
+	SiteBuild string
 }
 
 // LoadConfig reads and checks the environment.
 func LoadConfig(getenv func(string) string) (Config, error) {
 	c := Config{Table: getenv("TABLE_NAME"), SiteURL: strings.TrimRight(getenv("SITE_URL"), "/"), MailFrom: getenv("MAIL_FROM"), Hash: password.Default,
-		PepperParam: getenv("PASSWORD_PEPPER_PARAM"), SealKMSKey: getenv("SEAL_KMS_KEY")}
+		PepperParam: getenv("PASSWORD_PEPPER_PARAM"), SealKMSKey: getenv("SEAL_KMS_KEY"), SiteBuild: getenv("SITE_BUILD")}
 	var errs []error
 	for name, v := range map[string]string{"TABLE_NAME": c.Table, "SITE_URL": c.SiteURL, "MAIL_FROM": c.MailFrom} {
 		if v == "" {
@@ -260,7 +263,7 @@ func handlerOf(ctx context.Context, env Env, getenv func(string) string, parts P
 		exports = parts.Exports(env.AWS, name)
 	}
 	return httpapi.New(httpapi.Deps{Services: env.Services, Log: env.Log, Bulk: jobs, Exports: exports, OriginSecret: origin, OIDC: provider,
-		SecureCookies: strings.HasPrefix(env.Config.SiteURL, "https://"), AccessLogged: true}), nil
+		SecureCookies: strings.HasPrefix(env.Config.SiteURL, "https://"), AccessLogged: true, SiteBuild: func() string { return env.Config.SiteBuild }}), nil
 }
 
 // Setup is the one-off invocation that makes the first tenant and its owner, sent by the

@@ -21,9 +21,14 @@ func env(m map[string]string) func(string) string { return func(k string) string
 func TestLoadConfig(t *testing.T) {
 	ok := map[string]string{"TABLE_NAME": "kagiya", "SITE_URL": "https://id.example.com/", "MAIL_FROM": "no-reply@example.com"}
 	c, err := LoadConfig(env(ok))
-	if err != nil || c.SiteURL != "https://id.example.com" || c.Hash.MemoryKiB != 19456 {
+	if err != nil || c.SiteURL != "https://id.example.com" || c.Hash.MemoryKiB != 19456 || c.SiteBuild != "" {
 		t.Fatalf("%+v %v", c, err)
 	}
+	ok["SITE_BUILD"] = "0123456789ab"
+	if c, err := LoadConfig(env(ok)); err != nil || c.SiteBuild != "0123456789ab" {
+		t.Fatalf("SITE_BUILD: %+v %v", c, err)
+	}
+	delete(ok, "SITE_BUILD")
 	_, err = LoadConfig(env(map[string]string{}))
 	for _, name := range []string{"TABLE_NAME", "SITE_URL", "MAIL_FROM"} {
 		if err == nil || !strings.Contains(err.Error(), name) {

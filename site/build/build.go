@@ -155,7 +155,34 @@ func Site(src fs.FS) ([]File, error) {
 		}
 		out = append(out, File{Name: n, Body: body, ContentType: contentTypes[".html"], CacheControl: PageCache})
 	}
+	// The build's ID, a hash of every file as built, goes into every page, where the
+	// pages' script compares it with the API's (api.js; the API names the build it was
+	// deployed with).
+	sum := sha256.New()
+	for _, f := range out {
+		fmt.Fprintf(sum, "%s %d\n", f.Name, len(f.Body))
+		sum.Write(f.Body)
+	}
+	id := hex.EncodeToString(sum.Sum(nil))[:12]
+	for i, f := range out {
+		if head := bytes.Index(f.Body, []byte("</head>")); head >= 0 && f.ContentType == contentTypes[".html"] {
+			out[i].Body = slices.Concat(f.Body[:head], []byte(`<meta name="kagiya-build" content="`+id+"\">\n"), f.Body[head:])
+		}
+	}
 	return out, nil
+}
+
+// buildMeta is the <meta> that names a page's build.
+var buildMeta = regexp.MustCompile(`<meta name="kagiya-build" content="([0-9a-f]+)">`)
+
+// ID is the build's ID, as its pages name it ("" for a site without pages).
+func ID(files []File) string {
+	for _, f := range files {
+		if m := buildMeta.FindSubmatch(f.Body); m != nil && f.ContentType == contentTypes[".html"] {
+			return string(m[1])
+		}
+	}
+	return ""
 }
 
 // hashedName is base.<the first 10 hex digits of body's SHA-256>ext.

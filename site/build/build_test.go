@@ -108,3 +108,28 @@ func TestPagesLoadOnlyTheirLanguagesWords(t *testing.T) {
 		}
 	}
 }
+
+// Every page names the build, and any change to the site makes another.
+func TestEveryPageNamesItsBuild(t *testing.T) {
+	site := func(css string) []File {
+		files, err := Site(fstest.MapFS{
+			"index.html": {Data: []byte(`<head><link rel="stylesheet" href="a.css"></head>`)},
+			"home.html":  {Data: []byte(`<head></head>`)},
+			"a.css":      {Data: []byte(css)},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return files
+	}
+	one, two := site("a{}"), site("b{}")
+	id := ID(one)
+	if len(id) != 12 || ID(two) == id || ID(site("a{}")) != id {
+		t.Fatalf("IDs %q, %q", id, ID(two))
+	}
+	for _, f := range one {
+		if strings.HasSuffix(f.Name, ".html") && !strings.Contains(string(f.Body), `<meta name="kagiya-build" content="`+id+`">`) {
+			t.Errorf("%s: %s", f.Name, f.Body)
+		}
+	}
+}
