@@ -56,7 +56,7 @@ async function api(method, path, body) {
   }
 }
 
-// Pages stay in the browser's cache (site/build, PageCache); a deploy reaches
+// Pages stay a week in the browser's cache (site/build, PageCache); a deploy reaches
 // people through the API, whose every answer names the site build it belongs to
 // (Kagiya-Site-Build). A page whose own build (<meta name="kagiya-build">) is not the
 // API's is out of date: the browser remembers its build as old (localStorage, for every

@@ -201,7 +201,7 @@ func use(in inputs, mau float64) usage {
 		calls:       calls,
 		lambdaGBs:   (n*(hashS+otherS) + extra*otherS) * in.MemoryMB / 1024,
 		cfRequests:  mau*(in.RequestsCold+(in.SignInsPerMonth-1)*in.RequestsWarm) + extra,
-		cfBytes:     mau*(in.BytesCold+(in.SignInsPerMonth-1)*(in.BytesRevalidate+in.BytesAPI)) + extra*in.BytesAPI,
+		cfBytes:     mau*(in.BytesCold+(in.SignInsPerMonth-1)*((in.RequestsWarm-1)*in.BytesRevalidate+in.BytesAPI)) + extra*in.BytesAPI,
 		tableBytes:  mau*(perAccount+sessions+audit) + mailAudit,
 		logBytes:    logs,
 		logStored:   logs * in.LogDays / 30,
@@ -433,6 +433,9 @@ var made = []lever{
 	{"14 alarms reading 19 metrics, not 26 reading 31",
 		"the API functions' errors are one alarm, the API's 5xx from the first, which does not name the function; throttles one alarm for the account's one concurrency pool",
 		func(in *inputs) { in.AlarmMetrics = alarmMetricsBefore }, nil},
+	{"A warm sign-in is one CloudFront request, not 2: HTML pages cached a week, not five minutes (TestBrowserSignInRequests)",
+		"browsers keep a page a week; a deploy reaches it through the API, whose answers name the site build: a page of an older build reloads itself once (README)",
+		func(in *inputs) { in.RequestsWarm = 2 }, nil},
 }
 
 // alarmMetricsBefore is what the template's alarms read before issue #24's review: 26
@@ -441,11 +444,7 @@ var made = []lever{
 const alarmMetricsBefore = 31
 
 // coming is being made apart from this model's changes.
-var coming = []lever{
-	{"A warm sign-in is one CloudFront request: HTML pages cached a week, their assets checked by the build (being made; inputs.json's requests_warm stays 2 until a test counts 1)",
-		"browsers keep a page a week, so how a changed page reaches them is that change's to say (its build check); the model prices the request it spares",
-		func(in *inputs) { in.RequestsWarm, in.BytesRevalidate = in.RequestsFresh, 0 }, nil},
-}
+var coming = []lever{}
 
 // notMade are changes the model can price that the project does not make.
 var notMade = []lever{
@@ -511,7 +510,7 @@ func levers(w io.Writer, in inputs, pr prices) {
 	if len(closing) > 0 {
 		closes = "of the changes the model prices, only those the project does not make would close the rest: " + strings.Join(closing, " or ") + ", each alone"
 	}
-	fmt.Fprintf(w, "\nWith the warm sign-in as one request the bill would be %.2f USD, %.0f times below Cognito Essentials: 50 times (%.2f USD or less) %s, 25 USD %s (%.2f USD short). Then %s. What stays is the sign-in's floor (four writes, an API call through CloudFront and API Gateway, argon2id at OWASP's parameters), the email people need, the audit archive, and the fixed parts (alarms, metrics, key, secret: %.2f USD at any size).\n\n",
+	fmt.Fprintf(w, "\nThe bill is %.2f USD, %.0f times below Cognito Essentials: 50 times (%.2f USD or less) %s, 25 USD %s (%.2f USD short). Then %s. What stays is the sign-in's floor (four writes, an API call through CloudFront and API Gateway, argon2id at OWASP's parameters), the email people need, the audit archive, and the fixed parts (alarms, metrics, key, secret: %.2f USD at any size).\n\n",
 		next, cognito(pr, mau)/next, cognito(pr, mau)/50, met(cognito(pr, mau)/next >= 50), met(next <= 25), max(0, next-25), closes, fixedParts(in, p))
 }
 
@@ -643,8 +642,8 @@ func inputsSection(w io.Writer, in inputs, pr prices) {
 		in.IndexMove, in.SignInsPerMonth, indexMoves(in), indexMoves(in)/in.SignInsPerMonth*100)
 	fmt.Fprintf(w, "- **argon2id** (19 MiB, 2 passes, 1 lane: OWASP's minimum) takes %.1f ms of one core in pure Go, as arm64 Lambda runs it (x/crypto/argon2 has amd64 assembly and none for arm64): `go test -tags purego -bench HashDefault ./shared/password`, measured on %s. Lambda at %.0f MB has %.2f of a vCPU, so a hash is billed %.0f ms; besides it a call is taken to wait %.0f ms on DynamoDB (an estimate, not measured). A Graviton core is not an EPYC core: the figure stands for arm64 only as far as the two are alike.\n",
 		in.HashMS, in.HashMachine, in.MemoryMB, in.MemoryMB/1769, in.HashMS/(in.MemoryMB/1769), in.OtherMS)
-	fmt.Fprintf(w, "- **CloudFront**: TestBrowserSignInRequests (infra/local, Chromium) counts %.0f requests for a sign-in from a cold browser and %.0f from a warm one whose page is fresh. HTML pages are cached %s (site/build: `max-age=300, must-revalidate`), assets are named by their content's hash and cached a year. A person signs in about every day and a half, long after the page's 5 minutes, so the model counts a warm sign-in as %.0f requests: the page's revalidation (a 304 of %.0f bytes of headers) and the sign-in's API call (%.0f bytes: headers, cookies and JSON). A cold sign-in moves %.0f bytes (the page, the script bundle, the Japanese words, the style sheet and the icon as CloudFront compresses them, gzip -6 here: `go run ./infra/sitebuild -weights`, index.html in Japanese; with the local server's headers, and the API call). Headers were read from `go run ./infra/local`; CloudFront's own headers (Via, X-Cache, X-Amz-Cf-*) are not in them.\n",
-		in.RequestsCold, in.RequestsFresh, "five minutes", in.RequestsWarm, in.BytesRevalidate, in.BytesAPI, in.BytesCold)
+	fmt.Fprintf(w, "- **CloudFront**: TestBrowserSignInRequests (infra/local, Chromium) counts %.0f requests for a sign-in from a cold browser and %.0f from a warm one whose page the browser has kept a day and a half (served with `Age: 129600`). HTML pages are cached %s (site/build: `max-age=604800`), assets are named by their content's hash and cached a year, so a person who signs in about every day and a half asks for the page only in the month's first, cold sign-in: the model counts a warm sign-in as %.0f request, the sign-in's API call (%.0f bytes: headers, cookies and JSON; with pages cached five minutes, as before, the page's revalidation, a 304 of %.0f bytes of headers, made it 2). A deploy reaches pages kept in browsers through the API: every answer names the site build, and a page of an older build reloads itself once (README, a deploy reaches pages browsers keep): a request more per person and deploy, which the model leaves out. A cold sign-in moves %.0f bytes (the page, the script bundle, the Japanese words, the style sheet and the icon as CloudFront compresses them, gzip -6 here: `go run ./infra/sitebuild -weights`, index.html in Japanese; with the local server's headers, and the API call). Headers were read from `go run ./infra/local`; CloudFront's own headers (Via, X-Cache, X-Amz-Cf-*) are not in them.\n",
+		in.RequestsCold, in.RequestsFresh, "a week", in.RequestsWarm, in.BytesAPI, in.BytesRevalidate, in.BytesCold)
 	fmt.Fprintf(w, "- **Storage** (TestStoredSizes, shared/httpapi, as DynamoDB counts item sizes, plus %.0f bytes of overhead an item): an account %d bytes, its login item %d, its %d index entries %d in all (every account is in every list index; the state indexes hold the others in scattered partitions); a session %d bytes, kept about %.0f days (12 hours at most, then TTL deletion, which DynamoDB does within days); an audit event of a sign-in %d bytes, kept %.0f days (AuditTableDays: the table's time-to-live; the archive keeps its copy AuditArchiveDays). Point-in-time recovery is billed on the same size.\n",
 		in.ItemOverhead, st.Account, st.Login, st.IndexEntries, st.Index, st.Session, in.SessionDays, st.Audit, in.AuditDays)
 	fmt.Fprintf(w, "- **Logs**, per API call: the function's JSON lines for a sign-in, %d bytes (the audit line alone: the request line, which carried what the access log has, the request's IDs, route, status and time, is written only by the local server; TestStoredSizes), Lambda's START, END and REPORT lines, %.0f bytes an invocation (their format as the runtime emulator prints them, with a 36-character request ID) if they were written: the template's LoggingConfig keeps Lambda's own lines from %s up, so these INFO lines are not (%.0f bytes counted; each invocation's duration and memory are in Lambda's metrics instead), and the API's access log line, %.0f bytes (template.yaml's format with a sample request filled in; TestInputsMatchTheTemplate). Kept %.0f days (LogRetentionDays), billed uncompressed.\n",

@@ -281,7 +281,7 @@ if [ "$dry" = 0 ]; then
 fi
 run go run ./infra/sitebuild -out "$site"
 run aws s3 sync "$site" "s3://$bucket/" --exclude '*.html' --cache-control 'public, max-age=31536000, immutable'
-run aws s3 sync "$site" "s3://$bucket/" --exclude '*' --include '*.html' --cache-control 'max-age=300, must-revalidate' --delete
+run aws s3 sync "$site" "s3://$bucket/" --exclude '*' --include '*.html' --cache-control 'max-age=604800' --delete
 run aws cloudfront create-invalidation --distribution-id "$distribution" --paths '/' '/*.html'
 
 if [ -n "$owner" ]; then

@@ -121,7 +121,7 @@ func TestDryRunPrintsEveryStepAndAsksNothing(t *testing.T) {
 		"+ sam deploy --config-file " + config + " --no-confirm-changeset --no-fail-on-empty-changeset --capabilities CAPABILITY_IAM\n",
 		`+ go run ./infra/sitebuild -out \<temporary-directory\>`,
 		`+ aws s3 sync \<temporary-directory\> s3://\<kagiya-test:SiteBucketName\>/ --exclude \*.html --cache-control public\,\ max-age=31536000\,\ immutable`,
-		`--exclude \* --include \*.html --cache-control max-age=300\,\ must-revalidate --delete`,
+		`--exclude \* --include \*.html --cache-control max-age=604800 --delete`,
 		`+ aws cloudfront create-invalidation --distribution-id \<kagiya-test:DistributionId\> --paths / /\*.html`,
 		`+ aws lambda invoke --region ap-northeast-1 --function-name \<kagiya-test:AdminFunctionName\>`,
 		`\"password\":\"\*\*\*\*\*\*\*\*\"`,

@@ -3,7 +3,7 @@
 //
 //	go run ./infra/sitebuild -out /tmp/site
 //	aws s3 sync /tmp/site s3://BUCKET/ --exclude '*.html' --cache-control 'public, max-age=31536000, immutable'
-//	aws s3 sync /tmp/site s3://BUCKET/ --exclude '*' --include '*.html' --cache-control 'max-age=300, must-revalidate'
+//	aws s3 sync /tmp/site s3://BUCKET/ --exclude '*' --include '*.html' --cache-control 'max-age=604800'
 //
 // With -weights it writes, instead, what a cold load of each page fetches (requests, and
 // bytes compressed with gzip -6 as CloudFront sends them), in each language, as a

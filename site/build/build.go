@@ -36,11 +36,13 @@ type File struct {
 
 // Cache-Control of the two kinds of file.
 const (
-	// HTML: fresh for five minutes, then checked again (a 304 when unchanged). A page
-	// holds no account data (that comes from /api/me, no-store), so sign-out is not
-	// affected; its headers (the CSP) come with it from the cache. A deploy reaches every
-	// browser within five minutes, and the assets an older page names stay in the bucket.
-	PageCache  = "max-age=300, must-revalidate"
+	// HTML: fresh for a week, so a person who signs in every day or two asks the network
+	// for nothing but the API call. A page holds no account data (that comes from
+	// /api/me, no-store), so sign-out is not affected; its headers (the CSP) come with it
+	// from the cache. A deploy reaches browsers through the API: every answer names the
+	// site build, and a page of an older build reloads itself (site/api.js); the assets
+	// an older page names stay in the bucket.
+	PageCache  = "max-age=604800"
 	AssetCache = "public, max-age=31536000, immutable" // hashed assets: never change
 )
 

@@ -60,7 +60,7 @@ func Run(ctx context.Context, base, loginID, password string) ([]Result, error) 
 	}
 	h := res.Header
 	add("sign-in page", res.StatusCode == 200, "%d", res.StatusCode)
-	add("page caching", h.Get("Cache-Control") == "max-age=300, must-revalidate", "Cache-Control %q", h.Get("Cache-Control"))
+	add("page caching", h.Get("Cache-Control") == "max-age=604800", "Cache-Control %q", h.Get("Cache-Control"))
 	add("content security policy", strings.Contains(h.Get("Content-Security-Policy"), "script-src 'self'"), "%q", h.Get("Content-Security-Policy"))
 	add("nosniff", h.Get("X-Content-Type-Options") == "nosniff", "%q", h.Get("X-Content-Type-Options"))
 	if strings.HasPrefix(base, "https://") {
