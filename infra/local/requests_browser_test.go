@@ -41,7 +41,7 @@ func counted() chromedp.Action[chromedp.Void] {
 // A sign-in from a cold browser and from a warm one, counted: the built site bundles each
 // page's scripts, caches assets for a year and the home page uses the sign-in's answer.
 // Cold: the page, its style sheet, its bundle, its language's words (a file of their own,
-// named by the page: a request more than with both languages in the bundle, and 25 to 36%
+// named by the page: a request more than with both languages in the bundle, and 23 to 34%
 // fewer bytes; README, Benchmarks), the icon and the API call.
 //
 // Warm: the pages come with Age: 129600, as if the browser had kept them a day and a half
