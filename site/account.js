@@ -43,7 +43,7 @@ kagiyaReady(async () => {
     text("acct-created", formatTime(acct.created_at));
     text("acct-mfa", t(acct.mfa_locked ? "admin.status.mfa_locked" : acct.mfa_enabled ? "mfa.state_on" : "mfa.state_off"));
     text("acct-passkeys", acct.passkeys > 0 ? passkeyCount(acct.passkeys) : t("account.passkeys.none"));
-    text("acct-method", t(acct.invited ? "account.method.invited" : (acct.state || []).includes("legacy_hash") ? "account.method.imported" : "account.method.password"));
+    text("acct-method", t(acct.login_method === "idp" ? "method.idp" : acct.invited ? "account.method.invited" : (acct.state || []).includes("legacy_hash") ? "account.method.imported" : "account.method.password"));
     text("acct-quota", String(acct.quota_gb));
     text("acct-comment", acct.comment || "");
     // Only the actions that can succeed, as on the list.
