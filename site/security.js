@@ -145,13 +145,18 @@ kagiyaReady(async () => {
 });
 
 // idpAppPasswords: an account that signs in through the organization's identity provider
-// has no password to confirm an app password with; a sign-in there in the last ten
-// minutes does instead. The form drops the password field and offers a new sign-in at the
-// provider that comes back to this page.
+// has no password to confirm an app password (or its second factor, or a passkey) with;
+// a sign-in there in the last ten minutes does instead. Those forms drop the password
+// field, and the app passwords offer a new sign-in at the provider that comes back to
+// this page.
 function idpAppPasswords(loginID) {
-  const form = document.querySelector("#app-passwords form.cred-create");
-  form.querySelector("label[for=app-passwords-password]").hidden = true;
-  form.querySelector("#app-passwords-password").hidden = true;
+  for (const id of ["app-passwords-password", "enable_password", "regen_password", "disable_password", "passkey_password"]) {
+    const input = document.getElementById(id);
+    if (!input) continue;
+    input.hidden = true;
+    const label = document.querySelector("label[for=" + id + "]");
+    if (label) label.hidden = true;
+  }
   document.getElementById("app-passwords-idp").hidden = false;
   const link = document.getElementById("app-passwords-reauth");
   api("POST", "/api/login/discover", { login_id: loginID }).then((res) => {

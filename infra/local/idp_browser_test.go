@@ -128,7 +128,7 @@ func TestBrowserSignInThroughTheUpstreamKagiya(t *testing.T) {
 		chromedp.Navigate(down+"/security.html"),
 		waitText("#app-passwords-reauth", "本社 Kagiya でログインし直す"),
 		read(chromedp.Evaluate[string](`document.querySelector("#app-passwords-reauth").getAttribute("href")`), &reauth),
-		read(chromedp.Evaluate[bool](`document.querySelector("#app-passwords-password").checkVisibility()`), &passwordShown),
+		read(chromedp.Evaluate[bool](`["#app-passwords-password", "#enable_password", "#passkey_password"].some((s) => document.querySelector(s).checkVisibility())`), &passwordShown),
 		fill("#app-passwords-name", "iPhone のメール"),
 		click("#app-passwords form.cred-create button[type=submit]"),
 		waitText("#app-passwords .cred-secret", "-"),
