@@ -34,6 +34,8 @@ import (
 	"github.com/kagiya/kagiya/shared/httpapi"
 	"github.com/kagiya/kagiya/shared/idp"
 	"github.com/kagiya/kagiya/shared/mail"
+	"github.com/kagiya/kagiya/shared/passkey"
+	"github.com/kagiya/kagiya/shared/passkey/passkeytest"
 	"github.com/kagiya/kagiya/shared/password"
 	"github.com/kagiya/kagiya/shared/store/boltstore"
 	"github.com/kagiya/kagiya/shared/store/dynamostore"
@@ -78,9 +80,15 @@ func newKagiya(t *testing.T, st account.Store, host string, dns *dnstest.Server,
 	now := func() time.Time { return time.Now().Add(time.Duration(later.Load())) }
 	rp := federation.New(federation.Config{AllowLoopback: true, Timeout: 5 * time.Second,
 		Now: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }})
-	svc, err := account.New(account.Deps{Store: st, Mailer: mailbox, Templates: tmpl, Now: now, Log: log,
+	deps := account.Deps{Store: st, Mailer: mailbox, Templates: tmpl, Now: now, Log: log,
 		SiteURL: base, SealKey: account.StaticKey(bytes.Repeat([]byte{9}, 32)), Resolver: dnstest.Resolver(dns.Addr),
-		Relying: rp, LoopbackIssuers: true},
+		Relying: rp, LoopbackIssuers: true}
+	if host == "localhost" { // browsers and WebAuthn take no IP address as a passkey's site
+		if deps.RP, err = passkey.New(base, account.SecretKey(st, account.PasskeyKeyName), now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	svc, err := account.New(deps,
 		account.Config{Hash: password.Params{MemoryKiB: 64, Iterations: 1, Parallelism: 1, SaltLen: 16, KeyLen: 32}, LoginPerIPMinute: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -1205,5 +1213,64 @@ func TestIssuerRules(t *testing.T) {
 		if err := account.CheckIssuer(c.issuer, c.loopback); (err == nil) != c.ok {
 			t.Errorf("account.CheckIssuer(%q, %v) = %v", c.issuer, c.loopback, err)
 		}
+	}
+}
+
+// TestPasskeyAfterTheProvider: with idp_requires_mfa, an idp account's passkey (added with
+// its fresh provider sign-in in place of a password) is the second factor after the
+// provider (oidc-provider; the downstream on localhost, a passkey's site).
+func TestPasskeyAfterTheProvider(t *testing.T) {
+	for name, store := range map[string]func(*testing.T) account.Store{"bolt": boltStore, "minidyn": minidynStore} {
+		t.Run(name, func(t *testing.T) {
+			dns, err := dnstest.Start()
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(dns.Close)
+			k := newKagiya(t, store(t), "localhost", dns, new(atomic.Int64))
+			node := startNodeOP(t, k, people)
+			s := &setting{k: k, up: node, key: func(p string) string { return p }, node: node}
+			register(t, k, node, "corp.test")
+			k.createUser("alice@corp.test", "idp", nil)
+			loc, b := s.signInAs("alice")
+			landed(t, loc, "")
+			b.me()
+			auth := passkeytest.New(k.url)
+			status, opts := b.call("POST", "/api/me/passkeys/options", map[string]any{})
+			if status != 200 {
+				t.Fatalf("passkey options: %d %v", status, opts)
+			}
+			pk, _ := json.Marshal(opts["public_key"])
+			cred, err := auth.Create(pk)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if status, out := b.call("POST", "/api/me/passkeys", map[string]any{"name": "MacBook", "credential": json.RawMessage(cred)}); status != 201 {
+				t.Fatalf("add passkey: %d %v", status, out)
+			}
+			k.setSettings(map[string]any{"idp_requires_mfa": true})
+			loc, b2 := s.signInAs("alice")
+			step := b2.takeStep(loc, "mfa_required")
+			if !strings.Contains(fmt.Sprint(step["methods"]), "passkey") {
+				t.Fatalf("methods %v", step["methods"])
+			}
+			status, opts = b2.call("POST", "/api/login/mfa/passkey-options", map[string]any{"challenge": step["challenge"]})
+			if status != 200 {
+				t.Fatalf("step options: %d %v", status, opts)
+			}
+			pk, _ = json.Marshal(opts["public_key"])
+			if cred, err = auth.Get(pk); err != nil {
+				t.Fatal(err)
+			}
+			if status, out := b2.call("POST", "/api/login/mfa", map[string]any{"challenge": step["challenge"], "credential": json.RawMessage(cred)}); status != 200 || out["result"] != "ok" {
+				t.Fatalf("passkey after the provider: %d %v", status, out)
+			}
+			if amr := k.lastAMR("alice@corp.test"); len(amr) != 3 || amr[0] != "fed" || amr[2] != "mfa" {
+				t.Fatalf("amr %v", amr)
+			}
+			if !s.audited("login", "ok:passkey") {
+				t.Fatal("the sign-in is not audited")
+			}
+		})
 	}
 }
