@@ -113,6 +113,13 @@ kagiyaReady(async () => {
         badge.textContent = t("admin.status." + (st === "mfa_enabled" ? "mfa" : st === "legacy_hash" ? "legacy_hash" : st));
         status.append(badge, " ");
       }
+      if (a.login_method === "idp") { // signs in through the organization's identity provider
+        const idp = document.createElement("span");
+        idp.className = "badge";
+        idp.dataset.state = "idp";
+        idp.textContent = t("admin.status.idp");
+        status.append(idp, " ");
+      }
       if (a.passkeys > 0) {
         const pk = document.createElement("span");
         pk.className = "badge";

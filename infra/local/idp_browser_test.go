@@ -160,7 +160,8 @@ func TestBrowserSignInThroughTheUpstreamKagiya(t *testing.T) {
 
 // TestBrowserSecondFactorAfterTheUpstreamKagiya: the owner asks, on the settings page (in
 // Japanese and English), for Kagiya's own second factor after the identity provider, with
-// a second factor required (and sees on hanako's account page that she signs in there); hanako, signing in through the upstream Kagiya, then enrols
+// a second factor required (and sees on the account list and hanako's page that she signs
+// in there); hanako, signing in through the upstream Kagiya, then enrols
 // on the sign-in page before she reaches home, and her next sign-in (the upstream answers
 // at once: it still has her session) asks her code, without offering to remember the
 // browser (which a provider's way back cannot carry).
@@ -186,7 +187,9 @@ func TestBrowserSecondFactorAfterTheUpstreamKagiya(t *testing.T) {
 		fill("#confirm_password", upOwnerPW),
 		click("#submit"),
 		waitText("#message", "保存しました"),
-		// hanako's page says how she signs in.
+		// The account list and hanako's page say how she signs in.
+		chromedp.Navigate(down+"/admin.html"),
+		waitText(`#accounts tr[data-login-id="hanako@example.com"] [data-state=idp]`, "ID プロバイダー"),
 		chromedp.Navigate(down+"/account.html?login_id=hanako@example.com"),
 		waitText("#acct-method", "ID プロバイダー（組織のアカウント）"),
 	)
