@@ -74,6 +74,15 @@ kagiyaReady(async () => {
     }
   });
 
-  if (!(await me())) return;
+  const m = await me();
+  if (!m) return;
+  if (m.login_method === "idp") {
+    // No password: a sign-in through the organization's identity provider in the last ten
+    // minutes stands for it (the server says so if it is older).
+    const pw = document.getElementById("current_password");
+    pw.required = false;
+    pw.hidden = true;
+    document.querySelector("label[for=current_password]").hidden = true;
+  }
   load();
 });

@@ -92,7 +92,7 @@ func TestBrowserSignInThroughTheUpstreamKagiya(t *testing.T) {
 	ctx := browser(t)
 	var width int
 	var reauth string
-	var passwordShown bool
+	var passwordShown, sessionsPasswordShown bool
 	err := chromedp.Do(ctx,
 		chromedp.EmulateViewport(390, 844),
 		japanese(up),
@@ -133,6 +133,9 @@ func TestBrowserSignInThroughTheUpstreamKagiya(t *testing.T) {
 		click("#app-passwords form.cred-create button[type=submit]"),
 		waitText("#app-passwords .cred-secret", "-"),
 		waitText("#app-passwords tbody", "iPhone のメール"),
+		chromedp.Navigate(down+"/sessions.html"),
+		settled(),
+		read(chromedp.Evaluate[bool](`document.querySelector("#current_password").checkVisibility()`), &sessionsPasswordShown),
 		chromedp.Navigate(down+"/home.html"),
 		click("#signout"),
 		chromedp.WaitVisible(css("#login_id")),
@@ -155,6 +158,9 @@ func TestBrowserSignInThroughTheUpstreamKagiya(t *testing.T) {
 	}
 	if !strings.HasPrefix(reauth, "/api/login/idp/") || !strings.HasSuffix(reauth, "&to=security") || passwordShown {
 		t.Errorf("app passwords of an idp account: sign in again at %q, password field shown %v", reauth, passwordShown)
+	}
+	if sessionsPasswordShown {
+		t.Error("the sessions page asks an idp account's password")
 	}
 }
 
