@@ -175,7 +175,7 @@ function showDone(form, msgEl, text) {
 }
 
 // fieldMessages is an error's message with what is wrong with each field, in words
-// (field.* and code.* in i18n.js; site/words holds them to the server's codes). A field
+// (field.* and code.* in words.json; site/words holds them to the server's codes). A field
 // the site has no word for is left out rather than shown by its name, and a code without
 // words reads as "not valid": the page never shows an identifier.
 function fieldMessages(err) {

@@ -1,6 +1,6 @@
 // The page's language: chosen once (remembered in localStorage), its words loaded, the
 // page's text put in it, and the switch. The words are not in this file: the build
-// (site/build) turns i18n.js into one file a language (words-ja.<hash>.js, words-en...),
+// (site/build) turns words.json into one file a language (words-ja.<hash>.js, words-en...),
 // names them in the page's <meta name="kagiya-words-ja"> and "-en", and a page loads only
 // its own language's (the other comes when someone switches).
 "use strict";

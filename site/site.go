@@ -6,5 +6,5 @@ import "embed"
 
 // Files holds the site, rooted at the site's own folder.
 //
-//go:embed *.html *.css *.js *.svg
+//go:embed *.html *.css *.js *.svg words.json
 var Files embed.FS

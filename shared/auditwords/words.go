@@ -1,7 +1,7 @@
 // Package auditwords gives an audit event's actor, action and result (with its reason) in
 // words, in Japanese or English, as the audit page shows them (site/auditwords.js): the
 // audit export writes them beside the codes. The words are the site's, generated from
-// site/i18n.js into table.go; site/words holds the two equal.
+// site/words.json into table.go; site/words holds the two equal.
 package auditwords
 
 import (

@@ -11,7 +11,7 @@ const (
 	ColMethodLabel = "login_method_label"
 )
 
-// exportWords are the site's words (site/i18n.js: role.*, admin.status.*, method.*;
+// exportWords are the site's words (site/words.json: role.*, admin.status.*, method.*;
 // site/words holds these equal to them), by language, then by role, state or method.
 var exportWords = map[string]map[string]string{
 	"ja": {

@@ -1,7 +1,7 @@
 // Package build makes the site as it is served: every asset (CSS, JS, the icon) renamed
 // with a hash of its content and every page's references rewritten, so an asset can be
 // cached for a year and a deploy never mixes old and new files; pages are always checked
-// again. The words (i18n.js, both languages) become one file a language, which the pages
+// again. The words (words.json, both languages) become one file a language, which the pages
 // name in a <meta> for lang.js to load. The local server serves the result, and the deploy
 // step uploads it.
 package build
@@ -23,7 +23,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/dop251/goja"
 )
 
 // File is one file of the built site.
@@ -60,9 +59,9 @@ var (
 // reference matches src="x.js" and href="x.css" in a page.
 var reference = regexp.MustCompile(`(src|href)="([a-z0-9_.-]+\.(?:js|css|svg))"`)
 
-// WordsSource is the site's word table, both languages, as people edit it: data only (a
-// const and Object.assign calls). No page loads it: the build splits it by language.
-const WordsSource = "i18n.js"
+// WordsSource is the site's word table as people edit it: JSON, language → key → text.
+// No page loads it: the build splits it by language.
+const WordsSource = "words.json"
 
 // Site builds the files of src (the site folder).
 func Site(src fs.FS) ([]File, error) {
@@ -204,13 +203,9 @@ func words(src fs.FS) (files []File, metas []byte, err error) {
 	} else if err != nil {
 		return nil, nil, err
 	}
-	v, err := goja.New().RunScript(WordsSource, string(js)+"\n;JSON.stringify(KAGIYA_STRINGS);")
-	if err != nil {
-		return nil, nil, fmt.Errorf("words: %w", err)
-	}
 	var table map[string]map[string]string
-	if err := json.Unmarshal([]byte(v.String()), &table); err != nil {
-		return nil, nil, fmt.Errorf("words: KAGIYA_STRINGS is not language → key → text: %w", err)
+	if err := json.Unmarshal(js, &table); err != nil {
+		return nil, nil, fmt.Errorf("words: %s is not language → key → text: %w", WordsSource, err)
 	}
 	for _, lang := range slices.Sorted(maps.Keys(table)) {
 		if !language.MatchString(lang) {

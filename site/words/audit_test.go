@@ -71,9 +71,9 @@ func auditCodes(t *testing.T) map[string]string {
 
 // TestEveryAuditCodeHasWords walks the server's code for the actions and result reasons
 // its audit events carry and fails on one that the audit log has no Japanese and English
-// words for (site/i18n.js audit.a.* and audit.d.*), so the log never shows a code.
+// words for (site/words.json audit.a.* and audit.d.*), so the log never shows a code.
 func TestEveryAuditCodeHasWords(t *testing.T) {
-	js, err := os.ReadFile("../i18n.js")
+	js, err := os.ReadFile("../words.json")
 	if err != nil {
 		t.Fatal(err)
 	}

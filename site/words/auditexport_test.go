@@ -14,11 +14,11 @@ import (
 var auditExportKey = regexp.MustCompile(`"((?:audit|role|bulk\.state)\.[a-z_.:]+)":`)
 
 // TestAuditExportWordsAreTheSites holds the audit export's words (shared/auditwords,
-// generated from site/i18n.js) to the site's: each of its words is the one i18n.js gives
-// its key, and each key of i18n.js it uses is there, in Japanese and English. When this
+// generated from site/words.json) to the site's: each of its words is the one words.json gives
+// its key, and each key of words.json it uses is there, in Japanese and English. When this
 // fails, run go generate ./shared/auditwords.
 func TestAuditExportWordsAreTheSites(t *testing.T) {
-	b, err := os.ReadFile("../i18n.js")
+	b, err := os.ReadFile("../words.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -34,12 +34,12 @@ func TestAuditExportWordsAreTheSites(t *testing.T) {
 		}
 		for key, word := range have {
 			if !strings.Contains(js, strconv.Quote(key)+": "+strconv.Quote(word)) {
-				t.Errorf("%s: the export writes %q for %s, which site/i18n.js does not give it (go generate ./shared/auditwords)", lang, word, key)
+				t.Errorf("%s: the export writes %q for %s, which site/words.json does not give it (go generate ./shared/auditwords)", lang, word, key)
 			}
 		}
 		for key := range keys {
 			if _, ok := have[key]; !ok {
-				t.Errorf("%s: site/i18n.js has %s, the export has no words for it (go generate ./shared/auditwords)", lang, key)
+				t.Errorf("%s: site/words.json has %s, the export has no words for it (go generate ./shared/auditwords)", lang, key)
 			}
 		}
 	}
@@ -55,7 +55,7 @@ func TestEveryAuditCodeHasWordsInTheExport(t *testing.T) {
 		for key, from := range auditCodes(t) {
 			word, ok := site[key]
 			if !ok || word == "" {
-				t.Errorf("%s: %s (from %s) has no words in the export: give it words in site/i18n.js, then go generate ./shared/auditwords", lang, key, from)
+				t.Errorf("%s: %s (from %s) has no words in the export: give it words in site/words.json, then go generate ./shared/auditwords", lang, key, from)
 				continue
 			}
 			if action, ok := strings.CutPrefix(key, "audit.a."); ok {

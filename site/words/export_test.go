@@ -12,9 +12,9 @@ import (
 
 // TestExportWordsAreTheSites holds the accounts export's words (shared/bulk) to the
 // site's: every role, state and login method the export can write has, in Japanese and
-// English, the word site/i18n.js gives it.
+// English, the word site/words.json gives it.
 func TestExportWordsAreTheSites(t *testing.T) {
-	js, err := os.ReadFile("../i18n.js")
+	js, err := os.ReadFile("../words.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,7 +36,7 @@ func TestExportWordsAreTheSites(t *testing.T) {
 		for value, key := range keys {
 			entry := strconv.Quote(key) + ": " + strconv.Quote(bulk.ExportWord(lang, value))
 			if !strings.Contains(string(js), entry) {
-				t.Errorf("%s: the export writes %s for %s, which site/i18n.js does not give %s", lang, bulk.ExportWord(lang, value), value, key)
+				t.Errorf("%s: the export writes %s for %s, which site/words.json does not give %s", lang, bulk.ExportWord(lang, value), value, key)
 			}
 		}
 	}

@@ -72,7 +72,7 @@ func siteTexts(t *testing.T) map[string][]string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range append(pages, "../i18n.js") {
+	for _, name := range append(pages, "../words.json") {
 		b, err := os.ReadFile(name)
 		if err != nil {
 			t.Fatal(err)

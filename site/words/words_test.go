@@ -21,10 +21,10 @@ var (
 )
 
 // TestEveryFieldAndCodeHasWords scans the server's code for the fields and codes of its
-// validation errors (and the password rules' codes) and fails on one that site/i18n.js
+// validation errors (and the password rules' codes) and fails on one that site/words.json
 // has no Japanese and English words for.
 func TestEveryFieldAndCodeHasWords(t *testing.T) {
-	js, err := os.ReadFile("../i18n.js")
+	js, err := os.ReadFile("../words.json")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +80,7 @@ func TestEveryFieldAndCodeHasWords(t *testing.T) {
 	}
 	for key, from := range need {
 		if have[key] < 2 {
-			t.Errorf("%s (from %s) has no words in both languages in site/i18n.js", key, from)
+			t.Errorf("%s (from %s) has no words in both languages in site/words.json", key, from)
 		}
 	}
 }
