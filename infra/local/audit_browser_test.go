@@ -289,6 +289,10 @@ func TestBrowserAuditWordsAreThePages(t *testing.T) {
 		waitText("#me-login-id", "owner@example.com"),
 		chromedp.Navigate(base+"/audit.html"),
 		settled(),
+		// A page has its own language's words (lang.js): the English ones come as the
+		// switch brings them.
+		script(`loadWords("en").then(() => { document.documentElement.dataset.wordsEn = "here"; }); true`),
+		waitJS(`document.documentElement.dataset.wordsEn || ""`, "here"),
 		read(chromedp.Evaluate[string](words("ja")), &ja),
 		read(chromedp.Evaluate[string](words("en")), &en),
 	)
