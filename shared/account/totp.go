@@ -255,16 +255,24 @@ func (tf *totpFactor) checkCode(ctx context.Context, a Account, set Settings, co
 	if a.MFA.Failures >= set.OTPLockThreshold {
 		// Of parallel wrong codes at the threshold, the one whose write locks reports it
 		// (one audit event, one email). The change may run more than once (a write that
-		// met a newer version is retried): only the write's success says who locked.
+		// met a newer version is retried): only the write's success says who locked. A
+		// counter found below the threshold was released meanwhile (an administrator's
+		// release, or the factor turned off or reset): this code's try was forgiven with
+		// the others, and it is a wrong code like them, with no lock.
 		_, err := tf.updateGuarded(ctx, a, func(a Account) error {
 			if a.MFALocked() {
 				return codeErr(CodeMFALocked)
+			}
+			if a.MFA.Failures < set.OTPLockThreshold {
+				return errReleasedMeanwhile
 			}
 			return nil
 		}, func(a *Account) { a.MFA.LockedAt = tf.now().UTC() })
 		switch {
 		case err == nil:
 			tf.otpLocked(ctx, a, set, ip)
+		case errors.Is(err, errReleasedMeanwhile):
+			return Account{}, codeErr(CodeInvalidCode)
 		case CodeOf(err) != CodeMFALocked:
 			return Account{}, fmt.Errorf("lock second factor: %w", err)
 		}
@@ -272,6 +280,10 @@ func (tf *totpFactor) checkCode(ctx context.Context, a Account, set Settings, co
 	}
 	return Account{}, codeErr(CodeInvalidCode)
 }
+
+// errReleasedMeanwhile ends a lock's write that finds the counter it would lock on below
+// the threshold: it was released (set back to zero) since the try that filled it.
+var errReleasedMeanwhile = errors.New("counter released meanwhile")
 
 // otpLocked reports a second-factor lock: one audit event, one email.
 func (tf *totpFactor) otpLocked(ctx context.Context, a Account, set Settings, ip string) {

@@ -39,6 +39,11 @@ type Rule struct {
 	// Applied makes the call go through before it returns Err: the write happened, but
 	// its answer was lost (a timeout after DynamoDB applied it).
 	Applied bool
+	// Before, if set, runs just before each call the rule applies to (another writer
+	// landing between two of a flow's calls); with Err nil the call then goes through.
+	// It runs outside the plan's lock, so it may call the store through the same plan:
+	// those calls are counted, and the rule is already spent for them when Times allows.
+	Before func()
 
 	seen, failed int
 }
@@ -73,13 +78,14 @@ func (p *Plan) Clear() {
 	p.rules = nil
 }
 
-// Left reports what the plan's counted rules (Times above 0) still do: how many matching
-// calls they let through before they apply, and how many they fail then.
+// Left reports what the plan's counted rules (Times above 0) that fail calls (Err set)
+// still do: how many matching calls they let through before they apply, and how many
+// they fail then.
 func (p *Plan) Left() (skip, fail int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for _, r := range p.rules {
-		if r.Times > 0 {
+		if r.Times > 0 && r.Err != nil {
 			skip += max(r.Skip-r.seen, 0)
 			fail += r.Times - r.failed
 		}
@@ -105,6 +111,12 @@ func (p *Plan) Calls(method string) int {
 func (p *Plan) call(method string, do func() error) error {
 	r := p.match(method)
 	if r == nil {
+		return do()
+	}
+	if r.Before != nil {
+		r.Before()
+	}
+	if r.Err == nil {
 		return do()
 	}
 	if r.Applied {
@@ -135,7 +147,7 @@ func (p *Plan) match(method string) *Rule {
 		r.failed++
 		hit = r
 	}
-	if hit != nil {
+	if hit != nil && hit.Err != nil {
 		p.failures = append(p.failures, method)
 	}
 	return hit

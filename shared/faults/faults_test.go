@@ -89,3 +89,30 @@ func TestStoreWritesAreStoreMethods(t *testing.T) {
 		}
 	}
 }
+
+// A rule's Before runs just before the call it applies to, once for Times 1; the call then
+// goes through (no Err), and calls Before makes through the same plan do not run it again.
+func TestBeforeRunsAHookBeforeTheNthCall(t *testing.T) {
+	ctx := context.Background()
+	plan := &faults.Plan{}
+	box := &sent{}
+	m := faults.NewMailer(box, plan)
+	var seen []int // how many emails had gone out each time the hook ran
+	plan.Add(faults.Rule{Method: "SendEmail", Skip: 1, Times: 1, Before: func() {
+		seen = append(seen, box.n)
+		if err := m.Send(ctx, mail.Message{}); err != nil { // through the plan: counted, no hook
+			t.Errorf("the hook's own call: %v", err)
+		}
+	}})
+	if skip, fail := plan.Left(); skip != 0 || fail != 0 {
+		t.Fatalf("a hook counted as a fault: left %d, %d", skip, fail)
+	}
+	for range 3 {
+		if err := m.Send(ctx, mail.Message{}); err != nil {
+			t.Fatalf("a call with a hook failed: %v", err)
+		}
+	}
+	if fmt.Sprint(seen) != "[1]" || box.n != 4 || plan.Calls("SendEmail") != 4 || len(plan.Failures()) != 0 {
+		t.Fatalf("hook ran after %v emails; sent %d, calls %d, failures %v", seen, box.n, plan.Calls("SendEmail"), plan.Failures())
+	}
+}

@@ -32,6 +32,17 @@ func TestFaults(t *testing.T) {
 	}
 }
 
+// onPlannedStores runs f on bbolt and on minidyn, each through a plan (faults.NewStore)
+// that the test fills: faults, or another writer's work landing between two calls.
+func onPlannedStores(t *testing.T, f func(*testing.T, *env, *faults.Plan), opts ...option) {
+	for storeName, open := range faulttest.Stores() {
+		t.Run(storeName, func(t *testing.T) {
+			plan := &faults.Plan{}
+			f(t, newEnvOn(t, faults.NewStore(open(t), plan), opts...), plan)
+		})
+	}
+}
+
 // internalOnly checks that res is the plain 500 of a fault: no store or SDK text.
 func internalOnly(t *testing.T, what string, res response) {
 	t.Helper()

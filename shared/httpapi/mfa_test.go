@@ -12,6 +12,7 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/faults"
 )
 
 // code is the app's code for secret at the env's clock, offset by steps of 30 s.
@@ -377,6 +378,58 @@ func secondFactorParallelWrongCodesLockOnce(t *testing.T, e *env) {
 	if n := events("action=mfa.verify&result=failed%3Alocked"); n < 1 {
 		t.Fatalf("the tries against the locked factor are not in the tenant's log (%d)", n)
 	}
+}
+
+// An administrator's release that lands between a wrong code's counted try and the lock
+// that try would write stands: the code is a wrong code like the others the release
+// forgave (invalid_code, audited as one), with no lock, no lock event and no lock email.
+// Before, the lock write's guard checked only that the factor was not locked yet: the
+// account was locked again with a zero counter, and the person mailed a lock for guesses
+// an administrator had forgiven. The release runs just before the code's second account
+// write, the lock's (the first counts the try).
+func TestSecondFactorLockLeavesARelease(t *testing.T) {
+	onPlannedStores(t, func(t *testing.T, e *env, plan *faults.Plan) {
+		e.withUser(userID, "user")
+		secret, _ := e.enrol(e.signedIn(userID, userPW), userPW)
+		owner := e.signedIn(ownerID, ownerPW)
+		b := e.client()
+		ch := b.mfaLogin(userID, userPW)
+		wrong := map[string]any{"code": e.code(secret, 5)}
+		threshold := account.DefaultOTPLockThreshold // the tenant keeps the default
+		for i := range threshold - 1 {
+			if res := b.giveCode(ch, wrong); res.status != 401 || res.code(t) != "invalid_code" {
+				t.Fatalf("wrong code %d: %d %s", i+1, res.status, res.body)
+			}
+		}
+		var release response
+		plan.Add(faults.Rule{Method: "UpdateAccount", Skip: 1, Times: 1, Before: func() {
+			release = owner.do("POST", "/api/admin/mfa/unlock", map[string]any{"login_ids": []string{userID}, "confirm_password": ownerPW})
+		}})
+		res := b.giveCode(ch, wrong)
+		// The release finds the factor not locked yet (its counter full) and zeroes the counter.
+		if notLocked, _ := release.json(t)["not_locked"].([]any); release.status != 200 || len(notLocked) != 1 || notLocked[0] != userID {
+			t.Fatalf("the release: %d %s", release.status, release.body)
+		}
+		if res.status != 401 || res.code(t) != "invalid_code" {
+			t.Fatalf("the code whose try the release forgave: %d %s", res.status, res.body)
+		}
+		if a := e.account(userID); a.MFALocked() || a.MFA.Failures != 0 {
+			t.Fatalf("after the release: second factor locked %v, failures %d", a.MFALocked(), a.MFA.Failures)
+		}
+		audit := e.auditActions(t)
+		if strings.Contains(audit, "mfa.lock:") || strings.Count(audit, "mfa.verify:failed:code") != threshold {
+			t.Fatalf("audit: %s", audit)
+		}
+		for _, m := range e.mailbox.Messages(userID) {
+			if strings.Contains(m.Subject, "利用停止") {
+				t.Fatalf("a lock email: %s", m.Subject)
+			}
+		}
+		e.clock.Add(30 * time.Second) // the enrolment used this step's code
+		if res := b.giveCode(ch, map[string]any{"code": e.code(secret, 0)}); res.status != 200 {
+			t.Fatalf("the right code after the release: %d %s", res.status, res.body)
+		}
+	}, withConfig(noThrottle))
 }
 
 func TestTenantRequiresSecondFactor(t *testing.T) {
