@@ -60,22 +60,26 @@ func (lo *lockout) confirmSeparate(ctx context.Context, p Principal, set Setting
 		}
 		if a.Confirmation.Failures >= set.LockoutThreshold {
 			// The counter is full: the attempt that filled it locks it. If that attempt
-			// died long ago, lock now.
-			if now.Sub(a.Confirmation.AttemptAt) > StalledAttempt {
-				lo.lockConfirmation(ctx, a, set, ip)
+			// died long ago, lock now; if the counter was released meanwhile, this
+			// attempt is counted as any other.
+			if now.Sub(a.Confirmation.AttemptAt) <= StalledAttempt || !lo.lockConfirmation(ctx, a, set, ip) {
+				return codeErr(CodeConfirmationLocked)
 			}
-			return codeErr(CodeConfirmationLocked)
-		}
-		next := a
-		next.Confirmation.Failures++
-		next.Confirmation.AttemptAt = now
-		stored, err := lo.accounts.UpdateAccount(ctx, next)
-		if err == nil {
-			a = stored
-			break
-		}
-		if !errors.Is(err, ErrConflict) || try == confirmationRetries {
-			return fmt.Errorf("count confirmation attempt: %w", err)
+			if try == confirmationRetries {
+				return fmt.Errorf("count confirmation attempt: %w", errReleasedMeanwhile)
+			}
+		} else {
+			next := a
+			next.Confirmation.Failures++
+			next.Confirmation.AttemptAt = now
+			stored, err := lo.accounts.UpdateAccount(ctx, next)
+			if err == nil {
+				a = stored
+				break
+			}
+			if !errors.Is(err, ErrConflict) || try == confirmationRetries {
+				return fmt.Errorf("count confirmation attempt: %w", err)
+			}
 		}
 		if a, err = lo.accounts.GetAccount(ctx, a.TenantID, a.ID); err != nil {
 			return fmt.Errorf("confirmation: %w", err)
@@ -99,34 +103,43 @@ func (lo *lockout) confirmSeparate(ctx context.Context, p Principal, set Setting
 		return nil
 	}
 	lo.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: a.LoginID, Action: action, Target: a.LoginID, TargetID: a.ID, IP: ip, Result: "failed:confirmation_password"})
-	if a.Confirmation.Failures >= set.LockoutThreshold {
-		lo.lockConfirmation(ctx, a, set, ip)
+	if a.Confirmation.Failures >= set.LockoutThreshold && !lo.lockConfirmation(ctx, a, set, ip) {
 		return codeErr(CodeConfirmationLocked)
 	}
+	// Below the threshold, or released since this attempt filled the counter (forgiven
+	// with the others): a wrong one.
 	return codeErr(CodeConfirmPassword, FieldError{"confirm_password", "wrong"})
 }
 
 // lockConfirmation locks a's confirmation password if its counter is full and it is not
 // locked yet; the one caller whose write does it audits the lock and mails the person.
-func (lo *lockout) lockConfirmation(ctx context.Context, a Account, set Settings, ip string) {
+// It reports released when the counter was found below the threshold: an administrator
+// released it (or a new one was set) since the attempt that filled it, and nothing is
+// written. A failed write is logged, and the counter stays full.
+func (lo *lockout) lockConfirmation(ctx context.Context, a Account, set Settings, ip string) (released bool) {
 	now := lo.now().UTC()
-	locked := false
-	stored, err := lo.updateGuarded(ctx, a, nil, func(a *Account) {
-		locked = !a.ConfirmationLocked() && a.Confirmation.Failures >= set.LockoutThreshold
-		if locked {
-			a.Confirmation.LockedAt = now
+	stored, err := lo.updateGuarded(ctx, a, func(a Account) error {
+		if a.ConfirmationLocked() {
+			return codeErr(CodeConfirmationLocked) // another attempt locked it
 		}
-	})
-	if err != nil {
+		if a.Confirmation.Failures < set.LockoutThreshold {
+			return errReleasedMeanwhile
+		}
+		return nil
+	}, func(a *Account) { a.Confirmation.LockedAt = now })
+	switch {
+	case errors.Is(err, errReleasedMeanwhile):
+		return true
+	case CodeOf(err) == CodeConfirmationLocked:
+		return false
+	case err != nil:
 		lo.log.ErrorContext(ctx, "confirmation password not locked", "account", a.ID, "err", err)
-		return
-	}
-	if !locked {
-		return
+		return false
 	}
 	lo.audit(ctx, AuditEvent{TenantID: a.TenantID, Actor: "system", Action: "confirmation.lock", Target: a.LoginID, TargetID: a.ID, IP: ip,
 		Result: fmt.Sprintf("ok:%d failures", set.LockoutThreshold)})
 	lo.notify(ctx, stored, &mail.ConfirmationNotice{Event: "locked", Failures: set.LockoutThreshold, When: lo.formatTime(now, set)})
+	return false
 }
 
 // newConfirmationHash checks plain as a's confirmation password under the tenant's

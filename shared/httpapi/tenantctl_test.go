@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/faults"
 )
 
 // The manuals' tenant controls (docs/api.md, "Tenant controls from the manuals"): allowed
@@ -239,6 +240,91 @@ func TestConfirmationPasswordLocksExactlyAtThresholdUnderParallelAttempts(t *tes
 		}
 		if n := len(e.mailbox.Messages(adminID)); n < 2 {
 			t.Fatalf("no release email: %d messages", n)
+		}
+	}, withConfig(noThrottle), separate(3))
+}
+
+// An owner's release of an administrator's confirmation password that lands just
+// before the lock a wrong one would write stands, and the attempt is answered as the
+// release leaves it: the wrong one that filled the counter is a wrong one like the others
+// the release forgave (invalid_confirm_password, no lock, no lock email), and an attempt
+// that found the counter full long after it filled (its lock never written) is counted
+// and checked like any other. Before, both were answered confirmation_locked though
+// nothing was locked.
+func TestConfirmationLockLeavesARelease(t *testing.T) {
+	onPlannedStores(t, func(t *testing.T, e *env, plan *faults.Plan) {
+		e.withUser(userID, "user")
+		owner := e.signedIn(ownerID, ownerPW)
+		setOwnConfirmation(t, owner, ownerPW, ownerConfirmPW)
+		if res := owner.do("POST", "/api/admin/accounts", map[string]any{"login_id": adminID, "role": "admin", "password": userPW, "confirm_password": ownerConfirmPW}); res.status != 201 {
+			t.Fatalf("create admin: %d %s", res.status, res.body)
+		}
+		admin := e.signedIn(adminID, userPW)
+		setOwnConfirmation(t, admin, userPW, adminConfirmPW)
+		revoke := func(confirm string) response {
+			return admin.do("POST", "/api/admin/accounts/"+userID+"/sessions/revoke", map[string]any{"confirm_password": confirm})
+		}
+		var release response
+		releaseBefore := func(skip int) {
+			plan.Add(faults.Rule{Method: "UpdateAccount", Skip: skip, Times: 1, Before: func() {
+				release = owner.do("POST", "/api/admin/confirmation/unlock", map[string]any{"login_ids": []string{adminID}, "confirm_password": ownerConfirmPW})
+			}})
+		}
+		released := func(what string) {
+			t.Helper()
+			if notLocked, _ := release.json(t)["not_locked"].([]any); release.status != 200 || len(notLocked) != 1 || notLocked[0] != adminID {
+				t.Fatalf("%s: the release: %d %s", what, release.status, release.body)
+			}
+			release = response{}
+		}
+		const wrong = "Not-Kakunin-00!"
+		for i := range 2 { // the tenant's threshold is 3
+			if res := revoke(wrong); res.status != 403 || res.code(t) != "invalid_confirm_password" {
+				t.Fatalf("wrong one %d: %d %s", i+1, res.status, res.body)
+			}
+		}
+		// The third: its attempt is counted (the request's first account write), then the
+		// release lands before its lock.
+		releaseBefore(1)
+		res := revoke(wrong)
+		released("the third wrong one")
+		if res.status != 403 || res.code(t) != "invalid_confirm_password" {
+			t.Fatalf("the wrong one the release forgave: %d %s", res.status, res.body)
+		}
+		if a := e.account(adminID); a.ConfirmationLocked() || a.Confirmation.Failures != 0 {
+			t.Fatalf("after the release: %+v", a.Confirmation)
+		}
+
+		// A counter left full without its lock (the lock's write failed), found a
+		// minute later: the release lands before the lock that attempt would write.
+		for range 2 {
+			revoke(wrong)
+		}
+		plan.FailNth("UpdateAccount", 2, faults.Throttling("DynamoDB", "UpdateItem"))
+		if res := revoke(wrong); res.status != 403 || res.code(t) != "confirmation_locked" {
+			t.Fatalf("the third wrong one, its lock failing: %d %s", res.status, res.body)
+		}
+		plan.Clear()
+		if a := e.account(adminID); a.ConfirmationLocked() || a.Confirmation.Failures != 3 {
+			t.Fatalf("a full counter without its lock: %+v", a.Confirmation)
+		}
+		e.clock.Add(2 * account.StalledAttempt)
+		releaseBefore(0)
+		res = revoke(adminConfirmPW)
+		released("the stalled lock")
+		if res.status != 204 {
+			t.Fatalf("the right one after the release: %d %s", res.status, res.body)
+		}
+		if a := e.account(adminID); a.ConfirmationLocked() || a.Confirmation.Failures != 0 {
+			t.Fatalf("after the right one: %+v", a.Confirmation)
+		}
+		if audit := e.auditActions(t); strings.Contains(audit, "confirmation.lock:") {
+			t.Fatalf("a lock was audited: %s", audit)
+		}
+		for _, m := range e.mailbox.Messages(adminID) {
+			if strings.Contains(m.Subject, "確認用パスワードが利用停止") {
+				t.Fatalf("a lock email: %s", m.Subject)
+			}
 		}
 	}, withConfig(noThrottle), separate(3))
 }
