@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/url"
 	"regexp"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/kagiya/kagiya/shared/account"
+	"github.com/kagiya/kagiya/shared/faults"
 	"github.com/kagiya/kagiya/shared/mail"
 	"github.com/kagiya/kagiya/shared/password"
 )
@@ -56,6 +58,45 @@ func tokenFrom(t testing.TB, m mail.Message, page string) string {
 }
 
 func noThrottle(c *account.Config) { c.LoginPerAcctMinute = 1 << 20; c.LoginPerIPMinute = -1 }
+
+// The account lockout has no second-factor-style race: its lock is the store's own
+// conditional write on a full counter (Attempts.Lock), so a counter ended between the
+// wrong password that filled it and that password's lock (a sign-in elsewhere, as a
+// passkey's, records the login and zeroes it) is not locked again: no lock, no lock
+// event, no unlock email, and the right password signs in.
+func TestPasswordLockLeavesAnEndedRunOfFailures(t *testing.T) {
+	onPlannedStores(t, func(t *testing.T, e *env, plan *faults.Plan) {
+		e.withUser(userID, "user")
+		a := e.account(userID)
+		const wrong = "Not-My-Passw0rd!"
+		for i := range account.DefaultLockoutThreshold - 1 { // the tenant keeps the default
+			if res := e.client().login(userID, wrong); res.status != 401 {
+				t.Fatalf("wrong password %d: %d %s", i+1, res.status, res.body)
+			}
+		}
+		var ended error = errors.New("the sign-in elsewhere did not run")
+		plan.Add(faults.Rule{Method: "Lock", Times: 1, Before: func() {
+			ended = e.store.RecordLogin(context.Background(), a.TenantID, a.ID, e.clock.Now())
+		}})
+		if res := e.client().login(userID, wrong); ended != nil || res.status != 401 {
+			t.Fatalf("the wrong password that filled the counter: %d %s (sign-in elsewhere: %v)", res.status, res.body, ended)
+		}
+		if a := e.account(userID); a.Locked() || a.FailedAttempts != 0 {
+			t.Fatalf("after the sign-in elsewhere: locked %v, failures %d", a.Locked(), a.FailedAttempts)
+		}
+		for _, ev := range strings.Split(e.auditActions(t), " | ") {
+			if strings.HasPrefix(ev, "lock:") {
+				t.Fatalf("a lock was audited: %s", ev)
+			}
+		}
+		if m := e.mailbox.Messages(userID); len(m) != 0 {
+			t.Fatalf("%d emails, the first %q", len(m), m[0].Subject)
+		}
+		if res := e.client().login(userID, userPW); res.status != 200 {
+			t.Fatalf("the right password: %d %s", res.status, res.body)
+		}
+	}, withConfig(noThrottle))
+}
 
 func TestASVS_2_2_1_ParallelWrongPasswordsLockOnceAtThreshold(t *testing.T) {
 	e := newEnv(t, withConfig(noThrottle))
