@@ -22,7 +22,6 @@ import (
 	"sort"
 	"strings"
 	"time"
-
 )
 
 // File is one file of the built site.
