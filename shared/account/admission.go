@@ -265,7 +265,7 @@ func locked(ctx context.Context, at *Attempt) (Due, error) {
 
 // invitationPending: an account without a password yet (its invitation not accepted)
 // cannot prove one; a passkey does not accept an invitation either (the emailed link
-// does). An identity provider's first sign-in of an invited account is what accepts its
+// does), nor sign in an idp account on its own. An identity provider's first sign-in of an invited account is what accepts its
 // invitation (docs/api.md), so it is let by. Sessions and refresh tokens are only ever issued
 // to accounts past it. An idp account has no password at all: its app passwords (made
 // after a sign-in through the provider) pass once it is past its invitation.
@@ -283,6 +283,12 @@ func invitationPending(_ context.Context, at *Attempt) (Due, error) {
 			return refuse("no_password")
 		}
 	case MethodPasskey:
+		if a.UsesIdP() {
+			// An idp account signs in through its provider only: a passkey is its second
+			// factor after the provider, never a way past it (a person the organization
+			// removed at its provider would otherwise still get in).
+			return refuse("idp")
+		}
 		if a.Invited() {
 			return refuse("invited")
 		}

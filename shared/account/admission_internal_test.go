@@ -21,6 +21,7 @@ func TestAdmissionRules(t *testing.T) {
 	mfa := with(func(a *Account) { a.MFA.Secret = "v1.sealed" })
 	lockedMFA := with(func(a *Account) { a.MFA.Secret, a.LockedAt = "v1.sealed", now })
 	passkey := with(func(a *Account) { a.Passkeys = 1 })
+	idpPasskey := with(func(a *Account) { a.Passkeys, a.LoginMethod, a.PasswordHash = 1, LoginMethodIdP, "" })
 
 	untrusted := Settings{}.Effective()
 	whole := Settings{LockoutScope: ScopeAccount}.Effective()
@@ -66,6 +67,7 @@ func TestAdmissionRules(t *testing.T) {
 		{name: "service password, compromised is no change", at: Attempt{Account: ok, Method: MethodServicePassword, Flaw: func() string { return ReasonCompromised }}, set: untrusted},
 		{name: "service password, second factor", at: Attempt{Account: mfa, Method: MethodServicePassword}, set: untrusted, refuse: "app_password_required"},
 		{name: "service password, a passkey", at: Attempt{Account: passkey, Method: MethodServicePassword}, set: untrusted, refuse: "app_password_required"},
+		{name: "passkey alone, an idp account", at: Attempt{Account: idpPasskey, Method: MethodPasskey}, set: untrusted, refuse: "idp"},
 		{name: "service password, enrolment required is no step", at: Attempt{Account: ok, Method: MethodServicePassword}, set: required},
 
 		{name: "app password, locked", at: Attempt{Account: lockedMFA, Method: MethodAppPassword}, set: whole},

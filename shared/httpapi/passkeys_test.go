@@ -105,6 +105,7 @@ var passkeyCases = map[string]func(*testing.T, *env){
 	"AdministratorsCountAndReset":       passkeyAdministrators,
 	"RememberedAfterPasskeyStep":        passkeyRememberedBrowser,
 	"MailServersAskAnAppPassword":       passkeyServiceCheck,
+	"NoWayPastTheIdentityProvider":      passkeyIdPAccount,
 }
 
 func TestPasskeys(t *testing.T) {
@@ -569,5 +570,29 @@ func passkeyServiceCheck(t *testing.T, e *env) {
 	}
 	if res := e.verify(secret, userID, pw); res.status != 200 {
 		t.Fatalf("app password with a passkey: %d %s", res.status, res.body)
+	}
+}
+
+// An idp account's passkey is its second factor after the provider, never a way in on its
+// own: a person the organization suspended at its provider must not get in with it.
+func passkeyIdPAccount(t *testing.T, e *env) {
+	e.withUser(userID, "user")
+	auth := passkeytest.New(siteOrigin)
+	if res := e.signedIn(userID, userPW).addPasskey(auth, userPW, "phone"); res.status != 201 {
+		t.Fatalf("add: %d %s", res.status, res.body)
+	}
+	if res := e.client().passkeyLogin(auth); res.status != 200 {
+		t.Fatalf("a password account's passkey: %d %s", res.status, res.body)
+	}
+	a := e.account(userID)
+	a.LoginMethod, a.PasswordHash = account.LoginMethodIdP, ""
+	if _, err := e.store.UpdateAccount(context.Background(), a); err != nil {
+		t.Fatal(err)
+	}
+	if res := e.client().passkeyLogin(auth); res.status != 401 || res.code(t) != "invalid_credentials" {
+		t.Fatalf("an idp account's passkey alone: %d %s", res.status, res.body)
+	}
+	if !e.auditHas("login", "failed:passkey:idp") {
+		t.Fatalf("not audited: %s", e.auditActions(t))
 	}
 }
