@@ -36,12 +36,30 @@ type flowClaims struct {
 	Steps   []string `json:"s"`
 	Reason  string   `json:"r,omitempty"`
 	Seq     int64    `json:"n"`
-	Issued  int64    `json:"i"`           // unix nanoseconds
-	Expires int64    `json:"e"`           // unix seconds
-	Device  string   `json:"d,omitempty"` // the known browser the password came from, if any
-	Code    bool     `json:"c,omitempty"` // a second factor (a code, a recovery code, a passkey) was given after the password
-	Key     string   `json:"k,omitempty"` // a passkey was given in this flow: its amr ("hwk", "swk")
-	IdP     bool     `json:"f,omitempty"` // the person signed in at the tenant's identity provider
+	Issued  int64    `json:"i"`            // unix nanoseconds
+	Expires int64    `json:"e"`            // unix seconds
+	Device  string   `json:"d,omitempty"`  // the known browser the password came from, if any
+	Code    bool     `json:"c,omitempty"`  // a second factor (a code, a recovery code, a passkey) was given after the password
+	Key     string   `json:"k,omitempty"`  // a passkey was given in this flow: its amr ("hwk", "swk")
+	IdP     bool     `json:"f,omitempty"`  // the person signed in at the tenant's identity provider
+	IdPAuth int64    `json:"fa,omitempty"` // unix seconds: when they authenticated there (auth_time), if it said
+}
+
+// idpAuthAt is when flow c's person authenticated at the identity provider (zero if
+// unknown or not through one).
+func (c flowClaims) idpAuthAt() time.Time {
+	if !c.IdP || c.IdPAuth <= 0 {
+		return time.Time{}
+	}
+	return time.Unix(c.IdPAuth, 0).UTC()
+}
+
+// unixOf is t in unix seconds, 0 for the zero time.
+func unixOf(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.Unix()
 }
 
 func flowMAC(key, payload []byte) []byte {
@@ -59,7 +77,7 @@ func (ch *challenges) newChallenge(ctx context.Context, a Account, next flowClai
 	}
 	now := ch.now().UTC()
 	payload, err := json.Marshal(flowClaims{Account: a.ID, Tenant: a.TenantID, Steps: next.Steps, Reason: next.Reason, Seq: a.FlowSeq,
-		Issued: now.UnixNano(), Expires: now.Add(ChallengeTTL).Unix(), Device: next.Device, Key: next.Key, IdP: next.IdP})
+		Issued: now.UnixNano(), Expires: now.Add(ChallengeTTL).Unix(), Device: next.Device, Key: next.Key, IdP: next.IdP, IdPAuth: next.IdPAuth})
 	if err != nil {
 		return "", fmt.Errorf("challenge: %w", err)
 	}

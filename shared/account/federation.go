@@ -54,14 +54,24 @@ const (
 
 // IdPFreshFor is how recent a sign-in through the provider must be to stand for the
 // current password where an idp account, which has none, changes its own account (an
-// app password, a second factor, a passkey: lockout.reauth).
+// app password, a second factor, a passkey, ending its other sessions: lockout.reauth).
 const IdPFreshFor = 10 * time.Minute
 
+// IdPClockSkew is how far a provider's clock may be behind Kagiya's: a re-authentication
+// (max_age=0) is refused when the ID token's auth_time is older than the flow's start by
+// more than this.
+const IdPClockSkew = time.Minute
+
 // freshIdP confirms an idp account's own action with its session instead of a password:
-// the session must have come through the provider (amr fed) in the last IdPFreshFor.
-// Otherwise idp_reauth_required, audited under action.
+// the session must have come through the provider (amr fed) and the person must have
+// authenticated there (the ID token's auth_time, Session.IdPAuthAt) in the last
+// IdPFreshFor. A session opened on the provider's single sign-on, with an older or no
+// auth_time, does not stand for the password: the person signs in again with to=security,
+// which asks the provider for a fresh login (max_age=0, prompt=login). Otherwise
+// idp_reauth_required, audited under action.
 func (au *auditor) freshIdP(ctx context.Context, p Principal, now time.Time, ip, action string) error {
-	if slices.Contains(p.Session.AMR, "fed") && now.Sub(p.Session.CreatedAt) <= IdPFreshFor {
+	at := p.Session.IdPAuthAt
+	if slices.Contains(p.Session.AMR, "fed") && !at.IsZero() && now.Sub(at) <= IdPFreshFor {
 		return nil
 	}
 	au.audit(ctx, AuditEvent{TenantID: p.Account.TenantID, Actor: p.Account.LoginID, Action: action, Target: p.Account.LoginID,
@@ -90,12 +100,15 @@ const (
 // the functions that sign people in link it and its OpenID Connect libraries).
 type Relying interface {
 	// Start builds the authorization request for a sign-in at p, with a fresh state,
-	// nonce and PKCE verifier; loginHint (optional) fills the provider's own form.
-	Start(ctx context.Context, p IdPClient, loginHint string) (IdPRequest, error)
+	// nonce and PKCE verifier; loginHint (optional) fills the provider's own form; reauth
+	// asks the provider to authenticate the person again whatever its own session
+	// (OpenID Connect Core 3.1.2.1: max_age=0 and prompt=login).
+	Start(ctx context.Context, p IdPClient, loginHint string, reauth bool) (IdPRequest, error)
 	// Finish exchanges the code and verifies the ID token (signature, issuer, audience,
-	// expiry, nonce). A refused code is ErrIdPRejected, a token that does not verify
-	// ErrIdPTokenInvalid (which is also ErrIdPRejected);
-	// a provider that cannot be reached ErrIdPUnavailable (both possibly wrapped).
+	// expiry, nonce), and gives its auth_time if it has one. A refused code is
+	// ErrIdPRejected, a token that does not verify ErrIdPTokenInvalid (which is also
+	// ErrIdPRejected); a provider that cannot be reached ErrIdPUnavailable (both possibly
+	// wrapped).
 	Finish(ctx context.Context, p IdPClient, code, verifier, nonce string) (IdPIdentity, error)
 }
 
@@ -117,11 +130,13 @@ type IdPRequest struct {
 	Verifier string
 }
 
-// IdPIdentity is who the provider says signed in.
+// IdPIdentity is who the provider says signed in, and when they authenticated there
+// (the ID token's auth_time; zero if it has none).
 type IdPIdentity struct {
 	Subject       string
 	Email         string
 	EmailVerified bool
+	AuthTime      time.Time
 }
 
 // Errors of a Relying.
@@ -135,7 +150,7 @@ var (
 // noRelying is the Relying of a function that signs no one in through a provider.
 type noRelying struct{}
 
-func (noRelying) Start(context.Context, IdPClient, string) (IdPRequest, error) {
+func (noRelying) Start(context.Context, IdPClient, string, bool) (IdPRequest, error) {
 	return IdPRequest{}, fmt.Errorf("%w: no relying party in this function", ErrIdPUnavailable)
 }
 
@@ -462,6 +477,8 @@ func (lm *linkMailer) methodNotice(ctx context.Context, a Account, now time.Time
 type idpFlow struct {
 	IdP      string `json:"p"`
 	To       string `json:"t,omitempty"` // a key of IdPLandings: where the session lands, if not home
+	Reauth   bool   `json:"r,omitempty"` // the provider was asked to authenticate the person again (max_age=0)
+	Started  int64  `json:"b,omitempty"` // unix seconds: when the flow began
 	State    string `json:"s"`
 	Nonce    string `json:"n"`
 	Verifier string `json:"v"`
@@ -494,7 +511,9 @@ func (f *Federation) provider(ctx context.Context, id string) (Credential, IdPCl
 
 // IdPLandings are the pages other than home a federated sign-in may land on (the start's
 // to), by key: the security page, where an idp account signs in again to make an app
-// password (IdPFreshFor). Any other value lands home.
+// password (IdPFreshFor). Any other value lands home. A sign-in that lands on one of
+// them stands for the password: it is a re-authentication (max_age=0, prompt=login),
+// whose ID token must carry an auth_time no older than the flow's start.
 var IdPLandings = map[string]string{"security": "/security.html"}
 
 // StartIdP begins a sign-in at a provider: the URL to send the browser to, and the
@@ -514,7 +533,11 @@ func (f *Federation) StartIdP(ctx context.Context, idpID, loginHint, to, ip stri
 	} else if err != nil {
 		return "", "", err
 	}
-	req, err := f.rp.Start(ctx, prov, loginHint)
+	if _, ok := IdPLandings[to]; !ok {
+		to = ""
+	}
+	reauth := to != ""
+	req, err := f.rp.Start(ctx, prov, loginHint, reauth)
 	if err != nil {
 		f.log.WarnContext(ctx, "identity provider unavailable", "idp", idpID, "err", err)
 		who := loginHint
@@ -528,11 +551,9 @@ func (f *Federation) StartIdP(ctx context.Context, idpID, loginHint, to, ip stri
 	if err != nil {
 		return "", "", err
 	}
-	if _, ok := IdPLandings[to]; !ok {
-		to = ""
-	}
-	payload, err := json.Marshal(idpFlow{IdP: idpID, To: to, State: req.State, Nonce: req.Nonce, Verifier: req.Verifier,
-		Expires: f.now().Add(IdPFlowTTL).Unix()})
+	now := f.now()
+	payload, err := json.Marshal(idpFlow{IdP: idpID, To: to, Reauth: reauth, Started: now.Unix(), State: req.State, Nonce: req.Nonce,
+		Verifier: req.Verifier, Expires: now.Add(IdPFlowTTL).Unix()})
 	if err != nil {
 		return "", "", fmt.Errorf("idp flow: %w", err)
 	}
@@ -630,6 +651,16 @@ func (f *Federation) FinishIdP(ctx context.Context, in IdPCallback, from Client)
 		f.log.WarnContext(ctx, "identity provider unavailable", "idp", c.ID, "err", err)
 		return refuse(CodeIdPUnavailable, "idp:"+c.Name, "unavailable", Account{})
 	}
+	if fl.Reauth && (id.AuthTime.IsZero() || id.AuthTime.Before(time.Unix(fl.Started, 0).Add(-IdPClockSkew))) {
+		// Asked to authenticate the person again, the provider answered with its single
+		// sign-on (or says nothing of when): this does not stand for the password.
+		f.log.WarnContext(ctx, "identity provider did not authenticate again", "idp", c.ID, "auth_time", id.AuthTime)
+		who := id.Email
+		if who == "" {
+			who = "idp:" + c.Name
+		}
+		return refuse(CodeIdPReauth, who, "not_reauthenticated", Account{})
+	}
 	a, err := f.linked(ctx, c, id)
 	if err != nil {
 		var e *Error
@@ -685,7 +716,7 @@ func (f *Federation) FinishIdP(ctx context.Context, in IdPCallback, from Client)
 		}
 		a.LastLoginAt = now
 	}
-	res, err := f.signIn.advance(ctx, a, t, flowClaims{IdP: true, Steps: adm.Steps}, from, "ok:idp:"+c.Name)
+	res, err := f.signIn.advance(ctx, a, t, flowClaims{IdP: true, IdPAuth: unixOf(id.AuthTime), Steps: adm.Steps}, from, "ok:idp:"+c.Name)
 	if res.Token != "" {
 		res.Landing = IdPLandings[fl.To]
 	}

@@ -48,7 +48,7 @@ func (s *SelfService) ChangeOwnPassword(ctx context.Context, p Principal, curren
 	// authenticated now, by the factors of the one it replaces.
 	next := a
 	next.SessionEpoch++
-	token, sess, err := openSession(ctx, s.sessions, next, now, s.cfg.SessionMax, from, p.Session.AMR)
+	token, sess, err := openSession(ctx, s.sessions, next, now, s.cfg.SessionMax, from, p.Session.AMR, p.Session.IdPAuthAt)
 	if err != nil {
 		return LoginResult{}, err
 	}
@@ -59,7 +59,7 @@ func (s *SelfService) ChangeOwnPassword(ctx context.Context, p Principal, curren
 	}
 	if a.SessionEpoch != next.SessionEpoch { // another change came between: a session in its epoch
 		dropSession(ctx, s.sessions, s.log, sess)
-		if token, _, err = openSession(ctx, s.sessions, a, now, s.cfg.SessionMax, from, p.Session.AMR); err != nil {
+		if token, _, err = openSession(ctx, s.sessions, a, now, s.cfg.SessionMax, from, p.Session.AMR, p.Session.IdPAuthAt); err != nil {
 			return LoginResult{}, err
 		}
 	}

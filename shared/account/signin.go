@@ -237,7 +237,7 @@ func (s *SignIn) Login(ctx context.Context, loginID, plain string, from Client) 
 func (s *SignIn) advance(ctx context.Context, a Account, t Tenant, next flowClaims, from Client, how string) (LoginResult, error) {
 	now, ip, steps := s.now().UTC(), from.IP, next.Steps
 	if len(steps) == 0 {
-		token, _, err := openSession(ctx, s.sessions, a, now, s.cfg.SessionMax, from, next.amr())
+		token, _, err := openSession(ctx, s.sessions, a, now, s.cfg.SessionMax, from, next.amr(), next.idpAuthAt())
 		if err != nil {
 			return LoginResult{}, err
 		}
@@ -479,7 +479,7 @@ func (s *SignIn) sessionBefore(ctx context.Context, next flowClaims, from Client
 	early := &earlySession{}
 	if len(next.Steps) == 0 {
 		w.Before = func(a Account) error {
-			token, sess, err := openSession(ctx, s.sessions, a, s.now().UTC(), s.cfg.SessionMax, from, next.amr())
+			token, sess, err := openSession(ctx, s.sessions, a, s.now().UTC(), s.cfg.SessionMax, from, next.amr(), next.idpAuthAt())
 			if err == nil {
 				early.token, early.sess = token, &sess
 			}
@@ -518,7 +518,7 @@ func dropSession(ctx context.Context, sessions Sessions, log *slog.Logger, sess 
 // token is the account ID and 256 random bits ("acc_….<secret>"): the account ID finds
 // the session among the account's own, which is how a person can list them; only the
 // hash of the whole token is stored.
-func openSession(ctx context.Context, sessions Sessions, acct Account, now time.Time, maxAge time.Duration, from Client, amr []string) (string, Session, error) {
+func openSession(ctx context.Context, sessions Sessions, acct Account, now time.Time, maxAge time.Duration, from Client, amr []string, idpAuthAt time.Time) (string, Session, error) {
 	secret, err := randomToken()
 	if err != nil {
 		return "", Session{}, err
@@ -529,7 +529,7 @@ func openSession(ctx context.Context, sessions Sessions, acct Account, now time.
 		ua = strings.ToValidUTF8(ua[:MaxUserAgentLen], "")
 	}
 	sess := Session{IDHash: HashToken(token), TenantID: acct.TenantID, AccountID: acct.ID, IP: from.IP, UserAgent: ua,
-		Epoch: acct.SessionEpoch, AMR: amr, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(maxAge)}
+		Epoch: acct.SessionEpoch, AMR: amr, IdPAuthAt: idpAuthAt, CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(maxAge)}
 	if err := sessions.CreateSession(ctx, sess); err != nil {
 		return "", Session{}, fmt.Errorf("create session: %w", err)
 	}

@@ -298,8 +298,13 @@ type Session struct {
 	// AMR names how the person authenticated when the session began (RFC 8176): "pwd",
 	// and "otp" and "mfa" when a second-factor code was given in that sign-in. CreatedAt
 	// is when.
-	AMR        []string
-	CreatedAt  time.Time
+	AMR       []string
+	CreatedAt time.Time
+	// IdPAuthAt, for a session that came through the tenant's identity provider (amr
+	// "fed"), is when the person authenticated there (the ID token's auth_time; zero if
+	// it did not say): what freshIdP reads, since a sign-in on the provider's single
+	// sign-on may come long after it.
+	IdPAuthAt  time.Time
 	LastSeenAt time.Time
 	ExpiresAt  time.Time // absolute end
 }

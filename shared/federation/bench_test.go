@@ -32,7 +32,7 @@ import (
 // Kagiya's own part of a federated sign-in.
 type instantProvider struct{ who federation.Identity }
 
-func (p instantProvider) Start(_ context.Context, _ federation.Provider, _ string) (federation.Request, error) {
+func (p instantProvider) Start(_ context.Context, _ federation.Provider, _ string, _ bool) (federation.Request, error) {
 	return federation.Request{URL: "https://idp.invalid/authorize", State: "state-" + strings.Repeat("s", 40),
 		Nonce: "nonce", Verifier: "verifier"}, nil
 }

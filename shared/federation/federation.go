@@ -128,7 +128,10 @@ func (c *Client) oauth(p *oidc.Provider, r Provider) *oauth2.Config {
 
 // Start builds the authorization request for a sign-in at r's provider, with a fresh
 // state, nonce and PKCE verifier; loginHint (optional) fills the provider's own form.
-func (c *Client) Start(ctx context.Context, r Provider, loginHint string) (Request, error) {
+// reauth asks the provider to authenticate the person again, whatever its own session
+// (OpenID Connect Core 3.1.2.1: max_age=0, which also makes auth_time a required
+// claim, and prompt=login); the caller checks the auth_time Finish gives.
+func (c *Client) Start(ctx context.Context, r Provider, loginHint string, reauth bool) (Request, error) {
 	p, err := c.provider(ctx, r.Issuer)
 	if err != nil {
 		return Request{}, err
@@ -138,12 +141,16 @@ func (c *Client) Start(ctx context.Context, r Provider, loginHint string) (Reque
 	if loginHint != "" {
 		opts = append(opts, oauth2.SetAuthURLParam("login_hint", loginHint))
 	}
+	if reauth {
+		opts = append(opts, oauth2.SetAuthURLParam("max_age", "0"), oauth2.SetAuthURLParam("prompt", "login"))
+	}
 	req.URL = c.oauth(p, r).AuthCodeURL(req.State, opts...)
 	return req, nil
 }
 
 // Finish exchanges the code a provider sent back for its tokens and verifies the ID
-// token (signature, issuer, audience r.ClientID, expiry, nonce).
+// token (signature, issuer, audience r.ClientID, expiry, nonce). The Identity's
+// AuthTime is the token's auth_time (zero without one).
 func (c *Client) Finish(ctx context.Context, r Provider, code, verifier, nonce string) (Identity, error) {
 	p, err := c.provider(ctx, r.Issuer)
 	if err != nil {
@@ -175,8 +182,9 @@ func (c *Client) Finish(ctx context.Context, r Provider, code, verifier, nonce s
 		return Identity{}, fmt.Errorf("%w: id_token: nonce does not match", ErrTokenInvalid)
 	}
 	var claims struct {
-		Email         string `json:"email"`
-		EmailVerified any    `json:"email_verified"`
+		Email         string   `json:"email"`
+		EmailVerified any      `json:"email_verified"`
+		AuthTime      *float64 `json:"auth_time"` // a JSON number; some providers send a fraction
 	}
 	if err := id.Claims(&claims); err != nil {
 		return Identity{}, fmt.Errorf("%w: id_token claims: %w", ErrTokenInvalid, err)
@@ -185,6 +193,9 @@ func (c *Client) Finish(ctx context.Context, r Provider, code, verifier, nonce s
 		return Identity{}, fmt.Errorf("%w: id_token without sub", ErrTokenInvalid)
 	}
 	who := Identity{Subject: id.Subject, Email: claims.Email, EmailVerified: verified(claims.EmailVerified)}
+	if claims.AuthTime != nil && *claims.AuthTime > 0 {
+		who.AuthTime = time.Unix(int64(*claims.AuthTime), 0).UTC()
+	}
 	if who.Email == "" && p.UserInfoEndpoint() != "" {
 		// Providers that keep the scope's claims out of the ID token (as OpenID Connect
 		// Core's code flow allows) give them at UserInfo, for the same subject.

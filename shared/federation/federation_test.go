@@ -60,6 +60,24 @@ type kagiya struct {
 	owner   *browser
 	// later moves the Kagiya's own clock on (not its relying party's: skew).
 	later *atomic.Int64
+	// authTime, if set, changes the auth_time its relying party reads from an ID token,
+	// as a provider that ignores max_age would send it.
+	authTime atomic.Pointer[func(time.Time) time.Time]
+}
+
+// forgetfulRP is the relying party of a kagiya whose providers' auth_time k.authTime
+// may change.
+type forgetfulRP struct {
+	account.Relying
+	k *kagiya
+}
+
+func (f forgetfulRP) Finish(ctx context.Context, p account.IdPClient, code, verifier, nonce string) (account.IdPIdentity, error) {
+	id, err := f.Relying.Finish(ctx, p, code, verifier, nonce)
+	if change := f.k.authTime.Load(); change != nil && err == nil {
+		id.AuthTime = (*change)(id.AuthTime)
+	}
+	return id, err
 }
 
 // newKagiya starts a Kagiya on st whose tenant of ownerID has its domain verified.
@@ -80,9 +98,10 @@ func newKagiya(t *testing.T, st account.Store, host string, dns *dnstest.Server,
 	now := func() time.Time { return time.Now().Add(time.Duration(later.Load())) }
 	rp := federation.New(federation.Config{AllowLoopback: true, Timeout: 5 * time.Second,
 		Now: func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }})
+	k := &kagiya{t: t, url: base, st: st, mailbox: mailbox, dns: dns, later: later}
 	deps := account.Deps{Store: st, Mailer: mailbox, Templates: tmpl, Now: now, Log: log,
 		SiteURL: base, SealKey: account.StaticKey(bytes.Repeat([]byte{9}, 32)), Resolver: dnstest.Resolver(dns.Addr),
-		Relying: rp, LoopbackIssuers: true}
+		Relying: forgetfulRP{Relying: rp, k: k}, LoopbackIssuers: true}
 	if host == "localhost" { // browsers and WebAuthn take no IP address as a passkey's site
 		if deps.RP, err = passkey.New(base, account.SecretKey(st, account.PasskeyKeyName), now); err != nil {
 			t.Fatal(err)
@@ -103,7 +122,7 @@ func newKagiya(t *testing.T, st account.Store, host string, dns *dnstest.Server,
 		t.Fatal(err)
 	}
 	mux.Handle("/", httpapi.New(httpapi.Deps{Services: svc, Log: log, OIDC: provider}))
-	k := &kagiya{t: t, url: base, st: st, svc: svc, mailbox: mailbox, dns: dns, later: later}
+	k.svc = svc
 	k.owner = k.browser()
 	k.owner.signIn(ownerID, ownerPW)
 	k.verifyDomain("corp.test")
@@ -246,11 +265,31 @@ func landed(t *testing.T, loc *url.URL, code string) {
 // start discovers loginID's provider and follows its start URL to the provider.
 func (b *browser) start(loginID string) (*http.Response, *url.URL, string) {
 	b.k.t.Helper()
+	return b.startTo(loginID, "")
+}
+
+// startTo is start with the start URL's to (a re-authentication: "security").
+func (b *browser) startTo(loginID, to string) (*http.Response, *url.URL, string) {
+	b.k.t.Helper()
 	status, out := b.call("POST", "/api/login/discover", map[string]any{"login_id": loginID})
 	if status != 200 || out["idp"] == nil {
 		b.k.t.Fatalf("discover %s: %d %v", loginID, status, out)
 	}
-	return b.get(b.k.url + out["idp"].(map[string]any)["start_url"].(string))
+	start := out["idp"].(map[string]any)["start_url"].(string)
+	if to != "" {
+		start += "&to=" + url.QueryEscape(to)
+	}
+	return b.get(b.k.url + start)
+}
+
+// reauth signs person in again at up in b, landing on the security page: up must show
+// its login page (oidc-provider's form, the upstream Kagiya's sign-in page) whatever
+// its own session.
+func (s *setting) reauth(b *browser, person string) *url.URL {
+	s.k.t.Helper()
+	res, _, page := b.startTo(person+"@corp.test", "security")
+	_, loc, _ := s.up.signIn(b, res, page, s.key(person))
+	return loc
 }
 
 // federatedSignIn signs person in at up, starting from loginID's discovery.
@@ -741,14 +780,18 @@ var federationCases = map[string]func(t *testing.T, s *setting){
 			}
 		}
 	},
-	"AppPasswordsAfterAFreshSignIn": appPasswordsAfterAFreshSignIn,
+	"AppPasswordsAfterAFreshSignIn":      appPasswordsAfterAFreshSignIn,
+	"ReauthForcesALoginAtTheProvider":    reauthForcesALoginAtTheProvider,
+	"ReauthWithoutAFreshAuthTimeRefused": reauthWithoutAFreshAuthTimeRefused,
 	"OwnFactorEnrolledAfterAFreshSignIn": func(t *testing.T, s *setting) {
 		// An idp account turns on Kagiya's own second factor from the security page with
-		// its fresh provider sign-in in place of a password; with idp_requires_mfa the
+		// its fresh provider sign-in (a re-authentication) in place of a password; with idp_requires_mfa the
 		// next sign-in through the provider asks its code.
 		k := s.k
-		loc, b := s.signInAs("bob")
-		landed(t, loc, "")
+		b := k.browser()
+		if loc := s.reauth(b, "bob"); loc == nil || loc.Path != "/security.html" {
+			t.Fatalf("landed at %v, want /security.html", loc)
+		}
 		b.me()
 		status, enrol := b.call("POST", "/api/me/mfa/totp/setup", map[string]any{})
 		if status != 200 {
@@ -867,6 +910,12 @@ func (k *kagiya) setSettings(change map[string]any) {
 // lastAMR is the amr of login's newest session.
 func (k *kagiya) lastAMR(loginID string) []string {
 	k.t.Helper()
+	return k.lastSession(loginID).AMR
+}
+
+// lastSession is login's newest session.
+func (k *kagiya) lastSession(loginID string) account.Session {
+	k.t.Helper()
 	a, err := account.FindAccount(context.Background(), k.st, loginID)
 	if err != nil {
 		k.t.Fatal(err)
@@ -875,7 +924,7 @@ func (k *kagiya) lastAMR(loginID string) []string {
 	if err != nil || len(ss) == 0 {
 		k.t.Fatalf("sessions of %s: %v %v", loginID, ss, err)
 	}
-	return ss[len(ss)-1].AMR
+	return ss[len(ss)-1]
 }
 
 // takeStep reads, after a federated sign-in that landed on the sign-in page with a step,
@@ -983,14 +1032,16 @@ func (k *kagiya) serviceCheck(secret, loginID, pw string) int {
 }
 
 // appPasswordsAfterAFreshSignIn: an idp account, which has no password, makes app
-// passwords for its mail clients with a session that came through its provider in the
-// last ten minutes; the service check takes them and still refuses any other password.
-// Later the session no longer stands for a password, and a new sign-in through the
-// provider, landing on the security page, does.
+// passwords for its mail clients with a session whose sign-in at its provider (a
+// re-authentication, landing on the security page) was in the last ten minutes; the
+// service check takes them and still refuses any other password. Later the session no
+// longer stands for a password, and a new re-authentication does.
 func appPasswordsAfterAFreshSignIn(t *testing.T, s *setting) {
 	k := s.k
-	loc, b := s.signInAs("alice")
-	landed(t, loc, "")
+	b := k.browser()
+	if loc := s.reauth(b, "alice"); loc == nil || loc.Path != "/security.html" {
+		t.Fatalf("landed at %v, want /security.html", loc)
+	}
 	if me := b.me(); me["login_method"] != "idp" {
 		t.Fatalf("me: %v", me)
 	}
@@ -1012,20 +1063,94 @@ func appPasswordsAfterAFreshSignIn(t *testing.T, s *setting) {
 	if !s.audited("app_password.create", "failed:idp_reauth") {
 		t.Fatal("the refusal is not audited")
 	}
-	// A new sign-in through the provider that asks to land on the security page.
+	// A new sign-in through the provider that asks to land on the security page (the
+	// clock back: oidc-provider's cannot move with it, and its auth_time would be older
+	// than the flow's start).
+	k.later.Store(0)
 	b2 := k.browser()
-	status, disc := b2.call("POST", "/api/login/discover", map[string]any{"login_id": "alice@corp.test"})
-	if status != 200 {
-		t.Fatalf("discover: %d %v", status, disc)
-	}
-	res, _, page := b2.get(k.url + disc["idp"].(map[string]any)["start_url"].(string) + "&to=security")
-	_, loc, _ = s.up.signIn(b2, res, page, s.key("alice"))
-	if loc == nil || loc.Path != "/security.html" {
+	if loc := s.reauth(b2, "alice"); loc == nil || loc.Path != "/security.html" {
 		t.Fatalf("landed at %v, want /security.html", loc)
 	}
 	b2.me() // the page's first call: its CSRF token
 	if status, out := b2.call("POST", "/api/me/app-passwords", map[string]any{"name": "Phone"}); status != 201 {
 		t.Fatalf("after a fresh sign-in: %d %v", status, out)
+	}
+}
+
+// reauthForcesALoginAtTheProvider: a sign-in on the provider's single sign-on, long after
+// the person authenticated there, opens a session that does not stand for the password
+// (oidc-provider sends no auth_time unasked; the upstream Kagiya an old one); the
+// re-authentication (to=security) makes the provider ask for a login again (max_age=0,
+// prompt=login), and the session it opens does.
+func reauthForcesALoginAtTheProvider(t *testing.T, s *setting) {
+	k := s.k
+	loc, b := s.signInAs("alice")
+	landed(t, loc, "")
+	signedInAt := time.Now()
+	later := int64(account.IdPFreshFor + time.Minute)
+	k.later.Store(later)
+	if up, ok := s.up.(*kagiyaOP); ok {
+		up.up.later.Store(later) // its session, and so its auth_time, stays as old
+	}
+	// The provider's session is still there: straight back, with no login page.
+	_, loc, _ = b.start("alice@corp.test")
+	landed(t, loc, "")
+	sess := k.lastSession("alice@corp.test")
+	if !slices.Contains(sess.AMR, "fed") || !sess.IdPAuthAt.IsZero() && sess.IdPAuthAt.After(signedInAt) {
+		t.Fatalf("the single sign-on's session: amr %v, provider's authentication at %v (signed in there at %v)", sess.AMR, sess.IdPAuthAt, signedInAt)
+	}
+	b.me()
+	status, out := b.call("POST", "/api/me/app-passwords", map[string]any{"name": "Phone"})
+	if status != 403 || out["error"].(map[string]any)["code"] != account.CodeIdPReauth {
+		t.Fatalf("an app password on the single sign-on: %d %v", status, out)
+	}
+	// The re-authentication: the provider shows its login page although its session is
+	// there (s.reauth fails otherwise). (Kagiya's clock back, and its session of the
+	// moved clock ended, so that the newest session is the re-authentication's.)
+	if status, out := b.call("POST", "/api/logout", nil); status != 204 && status != 200 {
+		t.Fatalf("logout: %d %v", status, out)
+	}
+	k.later.Store(0)
+	if loc := s.reauth(b, "alice"); loc == nil || loc.Path != "/security.html" {
+		t.Fatalf("landed at %v, want /security.html", loc)
+	}
+	if at := k.lastSession("alice@corp.test").IdPAuthAt; at.IsZero() || time.Since(at) > account.IdPFreshFor {
+		t.Fatalf("the re-authentication's session: provider's authentication at %v", at)
+	}
+	b.me()
+	if status, out := b.call("POST", "/api/me/app-passwords", map[string]any{"name": "Phone"}); status != 201 {
+		t.Fatalf("after the re-authentication: %d %v", status, out)
+	}
+}
+
+// reauthWithoutAFreshAuthTimeRefused: a provider that ignores max_age (its ID token
+// without auth_time, or with one older than the flow's start by more than
+// IdPClockSkew) does not re-authenticate anyone: idp_reauth_required, audited. An
+// ordinary sign-in without auth_time gets in, with a session that does not stand for the
+// password.
+func reauthWithoutAFreshAuthTimeRefused(t *testing.T, s *setting) {
+	k := s.k
+	none := func(time.Time) time.Time { return time.Time{} }
+	old := func(time.Time) time.Time { return time.Now().Add(-account.IdPClockSkew - time.Minute) }
+	for _, change := range []func(time.Time) time.Time{none, old} {
+		k.authTime.Store(&change)
+		landed(t, s.reauth(k.browser(), "alice"), account.CodeIdPReauth)
+	}
+	if !s.audited("login", "failed:idp:not_reauthenticated") {
+		t.Fatal("the refusal is not audited")
+	}
+	k.authTime.Store(&none)
+	loc, b := s.signInAs("alice")
+	landed(t, loc, "")
+	b.me()
+	if status, out := b.call("POST", "/api/me/app-passwords", map[string]any{"name": "Phone"}); status != 403 {
+		t.Fatalf("an app password after a sign-in without auth_time: %d %v", status, out)
+	}
+	// Within the allowed skew, the re-authentication stands.
+	skewed := func(time.Time) time.Time { return time.Now().Add(-account.IdPClockSkew / 2) }
+	k.authTime.Store(&skewed)
+	if loc := s.reauth(b, "alice"); loc == nil || loc.Path != "/security.html" {
+		t.Fatalf("landed at %v, want /security.html", loc)
 	}
 }
 
@@ -1217,7 +1342,7 @@ func TestIssuerRules(t *testing.T) {
 }
 
 // TestPasskeyAfterTheProvider: with idp_requires_mfa, an idp account's passkey (added with
-// its fresh provider sign-in in place of a password) is the second factor after the
+// its fresh provider sign-in, a re-authentication, in place of a password) is the second factor after the
 // provider (oidc-provider; the downstream on localhost, a passkey's site).
 func TestPasskeyAfterTheProvider(t *testing.T) {
 	for name, store := range map[string]func(*testing.T) account.Store{"bolt": boltStore, "minidyn": minidynStore} {
@@ -1232,8 +1357,10 @@ func TestPasskeyAfterTheProvider(t *testing.T) {
 			s := &setting{k: k, up: node, key: func(p string) string { return p }, node: node}
 			register(t, k, node, "corp.test")
 			k.createUser("alice@corp.test", "idp", nil)
-			loc, b := s.signInAs("alice")
-			landed(t, loc, "")
+			b := k.browser()
+			if loc := s.reauth(b, "alice"); loc == nil || loc.Path != "/security.html" {
+				t.Fatalf("landed at %v, want /security.html", loc)
+			}
 			b.me()
 			auth := passkeytest.New(k.url)
 			status, opts := b.call("POST", "/api/me/passkeys/options", map[string]any{})

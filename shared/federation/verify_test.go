@@ -76,7 +76,7 @@ func TestFinishVerifiesTheIDToken(t *testing.T) {
 	c := federation.New(federation.Config{AllowLoopback: true, Timeout: 5 * time.Second})
 	prov := federation.Provider{Issuer: p.url, ClientID: "kagiya", ClientSecret: "s3cret", RedirectURI: "http://127.0.0.1:1/cb"}
 	ctx := context.Background()
-	req, err := c.Start(ctx, prov, "alice@corp.test")
+	req, err := c.Start(ctx, prov, "alice@corp.test", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,12 +144,65 @@ func TestFinishVerifiesTheIDToken(t *testing.T) {
 	}
 	// A provider that cannot be reached (discovery fails): unavailable, within the timeout.
 	down := federation.Provider{Issuer: closedPort(t), ClientID: "kagiya", ClientSecret: "s", RedirectURI: prov.RedirectURI}
-	if _, err := c.Start(ctx, down, ""); !errors.Is(err, federation.ErrUnavailable) {
+	if _, err := c.Start(ctx, down, "", false); !errors.Is(err, federation.ErrUnavailable) {
 		t.Fatalf("start at a provider that is down: %v", err)
 	}
 	// Issuers that are not https are refused before any request.
 	strict := federation.New(federation.Config{})
-	if _, err := strict.Start(ctx, prov, ""); !errors.Is(err, federation.ErrBadIssuer) {
+	if _, err := strict.Start(ctx, prov, "", false); !errors.Is(err, federation.ErrBadIssuer) {
 		t.Fatalf("http issuer without loopback allowed: %v", err)
+	}
+}
+
+// TestReauthAsksForAFreshLogin: a re-authentication's request asks the provider for a
+// fresh login (max_age=0, prompt=login) and an ordinary one does not; Finish gives the
+// ID token's auth_time (a whole or a fractional number), zero without one.
+func TestReauthAsksForAFreshLogin(t *testing.T) {
+	p := newFakeProvider(t)
+	c := federation.New(federation.Config{AllowLoopback: true, Timeout: 5 * time.Second})
+	prov := federation.Provider{Issuer: p.url, ClientID: "kagiya", ClientSecret: "s3cret", RedirectURI: "http://127.0.0.1:1/cb"}
+	ctx := context.Background()
+	for _, reauth := range []bool{false, true} {
+		req, err := c.Start(ctx, prov, "", reauth)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := url.Parse(req.URL)
+		q := u.Query()
+		if asked := q.Get("max_age") == "0" && q.Get("prompt") == "login"; asked != reauth || !reauth && (q.Has("max_age") || q.Has("prompt")) {
+			t.Fatalf("reauth %v: authorization request %s", reauth, req.URL)
+		}
+	}
+	req, err := c.Start(ctx, prov, "", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	for _, tc := range []struct {
+		name     string
+		authTime any
+		want     time.Time
+	}{
+		{"whole seconds", now.Add(-5 * time.Second).Unix(), time.Unix(now.Add(-5*time.Second).Unix(), 0)},
+		{"a fraction", float64(now.Unix()) + 0.25, time.Unix(now.Unix(), 0)},
+		{"none", nil, time.Time{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := map[string]any{"iss": p.url, "aud": "kagiya", "sub": "s-1", "nonce": req.Nonce, "iat": now.Unix(),
+				"exp": now.Add(time.Hour).Unix(), "email": "alice@corp.test", "email_verified": true}
+			if tc.authTime != nil {
+				m["auth_time"] = tc.authTime
+			}
+			tok := p.token(p.key, m)
+			p.mu.Lock()
+			p.answer = func(*http.Request) (int, map[string]any) {
+				return 200, map[string]any{"access_token": "at", "token_type": "Bearer", "expires_in": 60, "id_token": tok}
+			}
+			p.mu.Unlock()
+			who, err := c.Finish(ctx, prov, "the-code", req.Verifier, req.Nonce)
+			if err != nil || !who.AuthTime.Equal(tc.want) {
+				t.Fatalf("Finish: auth time %v (%v), want %v", who.AuthTime, err, tc.want)
+			}
+		})
 	}
 }

@@ -478,7 +478,7 @@ func (s *Store) RecordLogin(ctx context.Context, tenantID, id string, at time.Ti
 func (s *Store) CreateSession(ctx context.Context, sess account.Session) error {
 	item, err := attributevalue.MarshalMap(sessionItem{PK: sessionPK(sess.AccountID), SK: sess.IDHash, IDHash: sess.IDHash,
 		TenantID: sess.TenantID, AccountID: sess.AccountID, IP: sess.IP, UserAgent: sess.UserAgent, Epoch: sess.Epoch, AMR: sess.AMR,
-		CreatedAt: fmtTime(sess.CreatedAt), LastSeenAt: fmtTime(sess.LastSeenAt), ExpiresAt: fmtTime(sess.ExpiresAt), TTL: sess.ExpiresAt.Unix()})
+		IdPAuthAt: fmtTime(sess.IdPAuthAt), CreatedAt: fmtTime(sess.CreatedAt), LastSeenAt: fmtTime(sess.LastSeenAt), ExpiresAt: fmtTime(sess.ExpiresAt), TTL: sess.ExpiresAt.Unix()})
 	if err != nil {
 		return fmt.Errorf("encode session: %w", err)
 	}
@@ -493,7 +493,7 @@ func (s *Store) CreateSession(ctx context.Context, sess account.Session) error {
 
 func (it sessionItem) session() account.Session {
 	return account.Session{IDHash: it.IDHash, TenantID: it.TenantID, AccountID: it.AccountID, IP: it.IP, UserAgent: it.UserAgent,
-		Epoch: it.Epoch, AMR: it.AMR, CreatedAt: parseTime(it.CreatedAt), LastSeenAt: parseTime(it.LastSeenAt), ExpiresAt: parseTime(it.ExpiresAt)}
+		Epoch: it.Epoch, AMR: it.AMR, IdPAuthAt: parseTime(it.IdPAuthAt), CreatedAt: parseTime(it.CreatedAt), LastSeenAt: parseTime(it.LastSeenAt), ExpiresAt: parseTime(it.ExpiresAt)}
 }
 
 func (s *Store) GetSession(ctx context.Context, accountID, idHash string) (account.Session, error) {

@@ -288,6 +288,7 @@ type sessionItem struct {
 	UserAgent  string   `dynamodbav:"user_agent,omitempty"`
 	Epoch      int64    `dynamodbav:"epoch"`
 	AMR        []string `dynamodbav:"amr,omitempty"`
+	IdPAuthAt  string   `dynamodbav:"idp_auth_at,omitempty"`
 	CreatedAt  string   `dynamodbav:"created_at"`
 	LastSeenAt string   `dynamodbav:"last_seen_at"`
 	ExpiresAt  string   `dynamodbav:"expires"`

@@ -902,7 +902,7 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 	t.Run("Sessions", func(t *testing.T) {
 		s := newStore(t)
 		sess := account.Session{IDHash: "abc123", TenantID: "t1", AccountID: "acc_u", IP: "192.0.2.5", UserAgent: "Firefox/140", Epoch: 3,
-			AMR: []string{"pwd", "otp", "mfa"}, CreatedAt: at, LastSeenAt: at, ExpiresAt: at.Add(12 * time.Hour)}
+			AMR: []string{"fed", "otp", "mfa"}, IdPAuthAt: at.Add(-3 * time.Minute), CreatedAt: at, LastSeenAt: at, ExpiresAt: at.Add(12 * time.Hour)}
 		if err := s.CreateSession(ctx, sess); err != nil {
 			t.Fatal(err)
 		}
@@ -912,7 +912,7 @@ func Run(t *testing.T, f Features, newStore func(t *testing.T) account.Store) {
 		got, err := s.GetSession(ctx, "acc_u", "abc123")
 		if err != nil || got.AccountID != "acc_u" || got.TenantID != "t1" || got.Epoch != 3 || got.IP != "192.0.2.5" ||
 			got.UserAgent != "Firefox/140" || !got.ExpiresAt.Equal(sess.ExpiresAt) || !got.CreatedAt.Equal(sess.CreatedAt) ||
-			strings.Join(got.AMR, " ") != "pwd otp mfa" {
+			strings.Join(got.AMR, " ") != "fed otp mfa" || !got.IdPAuthAt.Equal(sess.IdPAuthAt) {
 			t.Fatalf("GetSession = %+v, %v", got, err)
 		}
 		if _, err := s.GetSession(ctx, "acc_other", "abc123"); !errors.Is(err, account.ErrNotFound) {
