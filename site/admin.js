@@ -144,8 +144,10 @@ kagiyaReady(async () => {
       const items = [];
       if (self || manage) items.push(button(t("admin.edit"), "secondary edit", a.login_id, () => openEdit(a)));
       if (!self && manage) {
-        items.push(button(t("admin.set_password"), "secondary setpw", a.login_id, () => openSetPassword(a)),
-          button(t("admin.loginid"), "secondary loginid", a.login_id, () => openLoginID(a)));
+        // An idp account has no Kagiya password: setting one is refused (validation,
+        // password not_allowed), so it is not offered.
+        if (a.login_method !== "idp") items.push(button(t("admin.set_password"), "secondary setpw", a.login_id, () => openSetPassword(a)));
+        items.push(button(t("admin.loginid"), "secondary loginid", a.login_id, () => openLoginID(a)));
         if (a.invited) items.push(button(t("admin.resend_invite"), "secondary resend", a.login_id, () => resendInvite(a)));
         items.push(button(t(a.disabled ? "admin.resume" : "admin.suspend"), "secondary suspend", a.login_id,
           () => openConfirmFor([a.login_id], a.disabled ? "resume" : "suspend")));

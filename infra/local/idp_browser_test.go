@@ -175,8 +175,14 @@ func TestBrowserSecondFactorAfterTheUpstreamKagiya(t *testing.T) {
 	t.Parallel()
 	chromiumPath(t) // skips without chromium
 	down, up := federatedPair(t)
+	downOwner := apiAs(t, down, "owner@example.com", upOwnerPW)
+	decodeAs(t, downOwner("POST", "/api/admin/accounts", map[string]any{"login_id": "jiro@example.com", "role": "user", "password": "Mori-no-Kuma-42!"}), 201)
+	// The API refuses a password for hanako, as the list's menu does not offer one.
+	decodeAs(t, downOwner("PATCH", "/api/admin/accounts/hanako@example.com", map[string]any{"password": "Mori-no-Kuma-42!",
+		"confirm_password": upOwnerPW}), 422)
 
 	owner := browser(t)
+	var noSetPassword bool
 	err := chromedp.Do(owner,
 		japanese(down),
 		signIn(down, "owner@example.com", upOwnerPW),
@@ -193,14 +199,21 @@ func TestBrowserSecondFactorAfterTheUpstreamKagiya(t *testing.T) {
 		fill("#confirm_password", upOwnerPW),
 		click("#submit"),
 		waitText("#message", "保存しました"),
-		// The account list and hanako's page say how she signs in.
+		// The account list and hanako's page say how she signs in; her row's menu offers no
+		// password to set (she has none: the API refuses one), jiro's does.
 		chromedp.Navigate(down+"/admin.html"),
 		waitText(`#accounts tr[data-login-id="hanako@example.com"] [data-state=idp]`, "ID プロバイダー"),
+		chromedp.WaitReady(css(`#accounts tr[data-login-id="jiro@example.com"] .menu button.setpw`)),
+		read(chromedp.Evaluate[bool](`document.querySelector('#accounts tr[data-login-id="hanako@example.com"] .menu button.setpw') === null && `+
+			`document.querySelector('#accounts tr[data-login-id="hanako@example.com"] .menu button.loginid') !== null`), &noSetPassword),
 		chromedp.Navigate(down+"/account.html?login_id=hanako@example.com"),
 		waitText("#acct-method", "ID プロバイダー（組織のアカウント）"),
 	)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if !noSetPassword {
+		t.Fatal("the idp account's row offers a password to set")
 	}
 
 	ctx := browser(t)
