@@ -83,6 +83,17 @@ kagiyaReady(async () => {
     pw.required = false;
     pw.hidden = true;
     document.querySelector("label[for=current_password]").hidden = true;
+    // Older than that, or on the provider's single sign-on: a new sign-in there, which
+    // comes back to this page.
+    document.getElementById("sessions-idp").hidden = false;
+    const link = document.getElementById("sessions-reauth");
+    api("POST", "/api/login/discover", { login_id: m.login_id }).then((res) => {
+      if (!res.idp) return;
+      link.href = res.idp.start_url + "&to=sessions";
+      const label = () => { link.textContent = t("apppw.idp_reauth").replace("{name}", res.idp.name); };
+      label();
+      document.addEventListener("kagiya:lang", label);
+    }).catch(() => { /* the note still says what to do */ });
   }
   load();
 });

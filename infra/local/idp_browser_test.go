@@ -93,6 +93,7 @@ func TestBrowserSignInThroughTheUpstreamKagiya(t *testing.T) {
 	var width int
 	var reauth string
 	var passwordShown, sessionsPasswordShown bool
+	var sessionsReauth string
 	err := chromedp.Do(ctx,
 		chromedp.EmulateViewport(390, 844),
 		japanese(up),
@@ -134,7 +135,8 @@ func TestBrowserSignInThroughTheUpstreamKagiya(t *testing.T) {
 		waitText("#app-passwords .cred-secret", "-"),
 		waitText("#app-passwords tbody", "iPhone のメール"),
 		chromedp.Navigate(down+"/sessions.html"),
-		settled(),
+		waitText("#sessions-reauth", "本社 Kagiya でログインし直す"),
+		read(chromedp.Evaluate[string](`document.querySelector("#sessions-reauth").getAttribute("href")`), &sessionsReauth),
 		read(chromedp.Evaluate[bool](`document.querySelector("#current_password").checkVisibility()`), &sessionsPasswordShown),
 		chromedp.Navigate(down+"/home.html"),
 		click("#signout"),
@@ -159,8 +161,8 @@ func TestBrowserSignInThroughTheUpstreamKagiya(t *testing.T) {
 	if !strings.HasPrefix(reauth, "/api/login/idp/") || !strings.HasSuffix(reauth, "&to=security") || passwordShown {
 		t.Errorf("app passwords of an idp account: sign in again at %q, password field shown %v", reauth, passwordShown)
 	}
-	if sessionsPasswordShown {
-		t.Error("the sessions page asks an idp account's password")
+	if sessionsPasswordShown || !strings.HasPrefix(sessionsReauth, "/api/login/idp/") || !strings.HasSuffix(sessionsReauth, "&to=sessions") {
+		t.Errorf("the sessions page of an idp account: password field shown %v, sign in again at %q", sessionsPasswordShown, sessionsReauth)
 	}
 }
 

@@ -511,10 +511,11 @@ func (f *Federation) provider(ctx context.Context, id string) (Credential, IdPCl
 
 // IdPLandings are the pages other than home a federated sign-in may land on (the start's
 // to), by key: the security page, where an idp account signs in again to make an app
-// password (IdPFreshFor). Any other value lands home. A sign-in that lands on one of
-// them stands for the password: it is a re-authentication (max_age=0, prompt=login),
-// whose ID token must carry an auth_time no older than the flow's start.
-var IdPLandings = map[string]string{"security": "/security.html"}
+// password (IdPFreshFor), and the sessions page, where it does to end its other sessions.
+// Any other value lands home. A sign-in that lands on one of them stands for the
+// password: it is a re-authentication (max_age=0, prompt=login), whose ID token must
+// carry an auth_time no older than the flow's start.
+var IdPLandings = map[string]string{"security": "/security.html", "sessions": "/sessions.html"}
 
 // StartIdP begins a sign-in at a provider: the URL to send the browser to, and the
 // signed cookie (its state, nonce and PKCE verifier, and to: a key of IdPLandings) that

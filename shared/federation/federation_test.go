@@ -287,7 +287,13 @@ func (b *browser) startTo(loginID, to string) (*http.Response, *url.URL, string)
 // its own session.
 func (s *setting) reauth(b *browser, person string) *url.URL {
 	s.k.t.Helper()
-	res, _, page := b.startTo(person+"@corp.test", "security")
+	return s.reauthTo(b, person, "security")
+}
+
+// reauthTo is reauth landing on to's page.
+func (s *setting) reauthTo(b *browser, person, to string) *url.URL {
+	s.k.t.Helper()
+	res, _, page := b.startTo(person+"@corp.test", to)
 	_, loc, _ := s.up.signIn(b, res, page, s.key(person))
 	return loc
 }
@@ -1104,13 +1110,20 @@ func reauthForcesALoginAtTheProvider(t *testing.T, s *setting) {
 	if status != 403 || out["error"].(map[string]any)["code"] != account.CodeIdPReauth {
 		t.Fatalf("an app password on the single sign-on: %d %v", status, out)
 	}
+	status, out = b.call("POST", "/api/me/sessions/revoke-others", map[string]any{})
+	if status != 403 || out["error"].(map[string]any)["code"] != account.CodeIdPReauth {
+		t.Fatalf("ending the other sessions on the single sign-on: %d %v", status, out)
+	}
 	// The re-authentication: the provider shows its login page although its session is
-	// there (s.reauth fails otherwise). (Kagiya's clock back, and its session of the
-	// moved clock ended, so that the newest session is the re-authentication's.)
+	// there (s.reauth fails otherwise). (The clocks back, and the session of the moved
+	// clock ended, so that the newest session is the re-authentication's.)
 	if status, out := b.call("POST", "/api/logout", nil); status != 204 && status != 200 {
 		t.Fatalf("logout: %d %v", status, out)
 	}
 	k.later.Store(0)
+	if up, ok := s.up.(*kagiyaOP); ok {
+		up.up.later.Store(0)
+	}
 	if loc := s.reauth(b, "alice"); loc == nil || loc.Path != "/security.html" {
 		t.Fatalf("landed at %v, want /security.html", loc)
 	}
@@ -1120,6 +1133,14 @@ func reauthForcesALoginAtTheProvider(t *testing.T, s *setting) {
 	b.me()
 	if status, out := b.call("POST", "/api/me/app-passwords", map[string]any{"name": "Phone"}); status != 201 {
 		t.Fatalf("after the re-authentication: %d %v", status, out)
+	}
+	// The sessions page's re-authentication lands back there, and ends the others.
+	if loc := s.reauthTo(b, "alice", "sessions"); loc == nil || loc.Path != "/sessions.html" {
+		t.Fatalf("landed at %v, want /sessions.html", loc)
+	}
+	b.me()
+	if status, out := b.call("POST", "/api/me/sessions/revoke-others", map[string]any{}); status != 200 && status != 204 {
+		t.Fatalf("ending the other sessions after the re-authentication: %d %v", status, out)
 	}
 }
 
