@@ -386,11 +386,16 @@ kagiyaReady(async () => {
   const unlockDialog = document.getElementById("unlock-dialog");
   let confirmIDs = null; // the accounts of the confirmation dialog, or null: the selection
   let confirmAll = false; // the dialog is for every account the filter matches
-  const openConfirmFor = (ids, mode, all) => {
+  const openConfirmFor = async (ids, mode, all) => {
     if (!ids && !all && !allMatching && !selected.size) { showMessage(listMsg, t("admin.unlock.none"), true); return; }
     unlockMode = mode;
+    confirmAll = Boolean(all) || (!ids && allMatching);
+    if (!ids && confirmAll) {
+      // The accounts are fixed as the dialog opens: the action touches the ones it names
+      // (their count), not others that come to match while it is open.
+      try { ids = await matchingIDs(); } catch (e) { showMessage(listMsg, fieldMessages(e), true); return; }
+    }
     confirmIDs = ids;
-    confirmAll = Boolean(all);
     // The title and the button name the action, also after a change of language.
     const title = document.getElementById("unlock-title");
     const ok = document.getElementById("unlock-ok");
@@ -399,8 +404,8 @@ kagiyaReady(async () => {
     title.textContent = t(title.dataset.i18n);
     ok.textContent = t(ok.dataset.i18n);
     ok.className = mode === "suspend" ? "danger" : "";
-    document.getElementById("unlock-list").textContent = ids ? ids.join(", ")
-      : confirmAll || allMatching ? t("admin.selected").replace("{n}", state.total) : [...selected].join(", ");
+    document.getElementById("unlock-list").textContent = confirmAll ? t("admin.selected").replace("{n}", ids.length)
+      : ids ? ids.join(", ") : [...selected].join(", ");
     document.getElementById("unlock-confirm").value = "";
     showMessage(document.getElementById("unlock-message"), "", true);
     unlockDialog.showModal();
@@ -418,7 +423,7 @@ kagiyaReady(async () => {
     const path = { lock: "/api/admin/unlock", mfa: "/api/admin/mfa/unlock", confirmation: "/api/admin/confirmation/unlock",
       suspend: "/api/admin/suspend", resume: "/api/admin/suspend" }[unlockMode];
     try {
-      const ids = confirmIDs || (confirmAll || allMatching ? await matchingIDs() : [...selected]);
+      const ids = confirmIDs || [...selected];
       const done = [];
       const unchanged = [];
       const failed = []; // not changed: the server could not write them; they may be tried again

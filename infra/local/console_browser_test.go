@@ -469,16 +469,25 @@ func TestBrowserTaskCountUnlockThree(t *testing.T) {
 			res := owner("POST", "/api/admin/accounts", map[string]any{"login_id": fmt.Sprintf("t%02d@example.com", i), "role": "user", "password": "Fuji-Passw0rd-26!"})
 			res.Body.Close()
 		}
-		locked := []string{"t05@example.com", "t31@example.com", "t58@example.com"}
-		for _, id := range locked {
+		lock := func(id string) error {
 			for range 10 {
 				res, err := http.Post(base+"/api/login", "application/json", strings.NewReader(`{"login_id":"`+id+`","password":"Guess-0000-Guess!"}`))
 				if err != nil {
-					t.Fatal(err)
+					return err
 				}
 				res.Body.Close()
 			}
+			return nil
 		}
+		locked := []string{"t05@example.com", "t31@example.com", "t58@example.com"}
+		for _, id := range locked {
+			if err := lock(id); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// One more is locked while the dialog is open: "unlock all 3" unlocks the three it
+		// named, not a fourth that came to match meanwhile.
+		late := "t40@example.com"
 		ctx := browser(t)
 		if err := chromedp.Do(ctx, chromedp.EmulateViewport(v.w, v.h), chromedp.Navigate(base+"/index.html"),
 			script(`localStorage.setItem("kagiya.lang", "`+v.lang+`")`), signIn(base, "owner@example.com", "Kagi-2026-Tokyo!"),
@@ -502,6 +511,7 @@ func TestBrowserTaskCountUnlockThree(t *testing.T) {
 			waitText("#unlock-all", v.all),
 			act(click("#unlock-all")),
 			chromedp.WaitVisible(css("#unlock-confirm")),
+			chromedp.Func(func(context.Context, *chromedp.Target) error { return lock(late) }),
 			fill("#unlock-confirm", "Kagi-2026-Tokyo!"),
 			act(chromedp.Click(css("#unlock-ok"))),
 			waitText("#list-message", v.done),
@@ -519,6 +529,17 @@ func TestBrowserTaskCountUnlockThree(t *testing.T) {
 			if res.StatusCode != 200 {
 				t.Errorf("%s still cannot sign in: %d", id, res.StatusCode)
 			}
+		}
+		res := owner("GET", "/api/admin/accounts?state=locked", nil)
+		var list struct {
+			Accounts []struct {
+				LoginID string `json:"login_id"`
+			} `json:"accounts"`
+		}
+		json.NewDecoder(res.Body).Decode(&list)
+		res.Body.Close()
+		if len(list.Accounts) != 1 || list.Accounts[0].LoginID != late {
+			t.Errorf("locked after unlocking all 3: %+v (want %s alone)", list.Accounts, late)
 		}
 	}
 }
