@@ -16,6 +16,9 @@ var (
 	// The reasons the server writes through a function (refusal, changeReason, a
 	// domain check's fail, the lock's endGrants): their words are needed as much.
 	auditReason = regexp.MustCompile(`(?:return |fail\(|endGrants\(ctx, a, )"([a-z_]+)"`)
+	// An admission rule's refusal (refuse("app_password_required"), refuse(a, "…")) and a
+	// service check's note on how it passed (how += ":known_client"), in any file.
+	auditRefusal = regexp.MustCompile(`(?:refuse\((?:a, )?|how \+= ":)"?([a-z_]+)"`)
 	i18nAudit   = regexp.MustCompile(`"(audit\.[a-z_.:]+)":`)
 )
 
@@ -49,6 +52,9 @@ func auditCodes(t *testing.T) map[string]string {
 		}
 		for _, m := range auditResult.FindAllStringSubmatch(string(b), -1) {
 			need["audit.d."+m[2]] = path
+		}
+		for _, m := range auditRefusal.FindAllStringSubmatch(string(b), -1) {
+			need["audit.d."+m[1]] = path
 		}
 		if strings.HasSuffix(path, "signin.go") || strings.HasSuffix(path, "passwords.go") || strings.HasSuffix(path, "domains.go") || strings.HasSuffix(path, "lockout.go") {
 			for _, m := range auditReason.FindAllStringSubmatch(string(b), -1) {
