@@ -19,7 +19,7 @@ var (
 	// An admission rule's refusal (refuse("app_password_required"), refuse(a, "…")) and a
 	// service check's note on how it passed (how += ":known_client"), in any file.
 	auditRefusal = regexp.MustCompile(`(?:refuse\((?:a, )?|how \+= ":)"?([a-z_]+)"`)
-	i18nAudit   = regexp.MustCompile(`"(audit\.[a-z_.:]+)":`)
+	i18nAudit    = regexp.MustCompile(`"(audit\.[a-z_.:]+)":`)
 )
 
 // auditCodes walks the server's code for the actions and result reasons its audit events
