@@ -29,7 +29,7 @@ const KAGIYA_ERRORS = {
   "invalid_service_credential": { status: 401, ja: "サービス認証情報が正しくないか、失効しています。", en: "The service credential is missing, wrong or revoked." },
   "csrf": { status: 403, ja: "画面を再読み込みしてから、もう一度お試しください。", en: "Reload the page and try again." },
   "forbidden": { status: 403, ja: "この操作を行う権限がありません。", en: "You are not allowed to do this." },
-  "use_self_service": { status: 403, ja: "ご自身のパスワードは「パスワード変更」画面から変更してください。", en: "Change your own password on the password change page." },
+  "use_self_service": { status: 403, ja: "ご自身のアカウントは、ご自身の画面（パスワード変更、ログイン中の端末など）から操作してください。", en: "Use your own pages (password change, signed-in devices) for your own account." },
   "audit_archived": { status: 422, ja: "監査ログの画面と CSV で扱えるのは、保存期間（既定で90日）内の記録だけです。それより前の記録は、運用者が保管する監査アーカイブにあります。必要なときは運用者にお問い合わせください。", en: "The audit page and its CSV export hold events for a set time (90 days by default). Older events are in the audit archive your operator keeps: ask your operator for them." },
   "not_found": { status: 404, ja: "見つかりません。", en: "Not found." },
   "method_not_allowed": { status: 405, ja: "この操作はできません。", en: "This method is not allowed here." },

@@ -48,7 +48,7 @@ var table = []Entry{
 	{"invalid_service_credential", http.StatusUnauthorized, "サービス認証情報が正しくないか、失効しています。", "The service credential is missing, wrong or revoked."},
 	{"csrf", http.StatusForbidden, "画面を再読み込みしてから、もう一度お試しください。", "Reload the page and try again."},
 	{"forbidden", http.StatusForbidden, "この操作を行う権限がありません。", "You are not allowed to do this."},
-	{"use_self_service", http.StatusForbidden, "ご自身のパスワードは「パスワード変更」画面から変更してください。", "Change your own password on the password change page."},
+	{"use_self_service", http.StatusForbidden, "ご自身のアカウントは、ご自身の画面（パスワード変更、ログイン中の端末など）から操作してください。", "Use your own pages (password change, signed-in devices) for your own account."},
 	{"audit_archived", http.StatusUnprocessableEntity, "監査ログの画面と CSV で扱えるのは、保存期間（既定で90日）内の記録だけです。それより前の記録は、運用者が保管する監査アーカイブにあります。必要なときは運用者にお問い合わせください。", "The audit page and its CSV export hold events for a set time (90 days by default). Older events are in the audit archive your operator keeps: ask your operator for them."},
 	{"not_found", http.StatusNotFound, "見つかりません。", "Not found."},
 	{"method_not_allowed", http.StatusMethodNotAllowed, "この操作はできません。", "This method is not allowed here."},
