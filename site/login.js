@@ -64,7 +64,9 @@ kagiyaReady(() => {
       if (discovered !== id || !res.idp) return;
       idpName = res.idp.name;
       labelIdP();
-      idpStart.href = res.idp.start_url;
+      // An application's authorization request goes on after the provider, as after a
+      // password.
+      idpStart.href = res.idp.start_url + (oidcReturn ? "&oidc=" + encodeURIComponent(oidc) : "");
       idpChoice.hidden = false;
     } catch (e) { /* the password stays: nothing to offer */ }
   };

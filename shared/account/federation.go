@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"time"
@@ -477,6 +478,7 @@ func (lm *linkMailer) methodNotice(ctx context.Context, a Account, now time.Time
 type idpFlow struct {
 	IdP      string `json:"p"`
 	To       string `json:"t,omitempty"` // a key of IdPLandings: where the session lands, if not home
+	OIDC     string `json:"o,omitempty"` // the application's authorization request it goes on with (AuthorizationID)
 	Reauth   bool   `json:"r,omitempty"` // the provider was asked to authenticate the person again (max_age=0)
 	Started  int64  `json:"b,omitempty"` // unix seconds: when the flow began
 	State    string `json:"s"`
@@ -521,7 +523,7 @@ var IdPLandings = map[string]string{"security": "/security.html", "sessions": "/
 // signed cookie (its state, nonce and PKCE verifier, and to: a key of IdPLandings) that
 // binds the way back to this browser. An unknown provider is not_found; one that cannot
 // be reached idp_unavailable.
-func (f *Federation) StartIdP(ctx context.Context, idpID, loginHint, to, ip string) (redirect, cookie string, err error) {
+func (f *Federation) StartIdP(ctx context.Context, idpID, loginHint, to, authorization, ip string) (redirect, cookie string, err error) {
 	if err := f.throttle(ctx, "login-ip#"+ip, f.loginPerIPMinute); err != nil {
 		return "", "", err
 	}
@@ -538,6 +540,9 @@ func (f *Federation) StartIdP(ctx context.Context, idpID, loginHint, to, ip stri
 		to = ""
 	}
 	reauth := to != ""
+	if reauth || !AuthorizationID.MatchString(authorization) {
+		authorization = ""
+	}
 	req, err := f.rp.Start(ctx, prov, loginHint, reauth)
 	if err != nil {
 		f.log.WarnContext(ctx, "identity provider unavailable", "idp", idpID, "err", err)
@@ -553,7 +558,7 @@ func (f *Federation) StartIdP(ctx context.Context, idpID, loginHint, to, ip stri
 		return "", "", err
 	}
 	now := f.now()
-	payload, err := json.Marshal(idpFlow{IdP: idpID, To: to, Reauth: reauth, Started: now.Unix(), State: req.State, Nonce: req.Nonce,
+	payload, err := json.Marshal(idpFlow{IdP: idpID, To: to, OIDC: authorization, Reauth: reauth, Started: now.Unix(), State: req.State, Nonce: req.Nonce,
 		Verifier: req.Verifier, Expires: now.Add(IdPFlowTTL).Unix()})
 	if err != nil {
 		return "", "", fmt.Errorf("idp flow: %w", err)
@@ -721,8 +726,15 @@ func (f *Federation) FinishIdP(ctx context.Context, in IdPCallback, from Client)
 	if res.Token != "" {
 		res.Landing = IdPLandings[fl.To]
 	}
+	if err == nil {
+		res.Authorization = fl.OIDC
+	}
 	return res, err
 }
+
+// AuthorizationID is the form of an OpenID Connect authorization request's ID as the
+// sign-in page carries it (index.html?oidc=): the ID alone, never a URL.
+var AuthorizationID = regexp.MustCompile(`^[A-Za-z0-9_-]{20,100}$`)
 
 // subjectKey is how a provider's subject is kept: hashed, so its length and form do
 // not matter.

@@ -54,6 +54,10 @@ type LoginResult struct {
 	// Landing, for a federated sign-in that opened a session, is the page it asked to
 	// land on ("" for home: IdPLandings).
 	Landing string
+	// Authorization, for a federated sign-in started from an application's OpenID
+	// Connect authorization request (the sign-in page's oidc), is that request's ID: the
+	// sign-in goes on with it, as after a password, also through a second-factor step.
+	Authorization string
 }
 
 // Client is where a request comes from: its IP address and browser (User-Agent), kept

@@ -787,6 +787,7 @@ var federationCases = map[string]func(t *testing.T, s *setting){
 		}
 	},
 	"AppPasswordsAfterAFreshSignIn":      appPasswordsAfterAFreshSignIn,
+	"AnApplicationsRequestGoesOn":        applicationsRequestGoesOn,
 	"ReauthForcesALoginAtTheProvider":    reauthForcesALoginAtTheProvider,
 	"ReauthWithoutAFreshAuthTimeRefused": reauthWithoutAFreshAuthTimeRefused,
 	"OwnFactorEnrolledAfterAFreshSignIn": func(t *testing.T, s *setting) {
@@ -1420,5 +1421,71 @@ func TestPasskeyAfterTheProvider(t *testing.T) {
 				t.Fatal("the sign-in is not audited")
 			}
 		})
+	}
+}
+
+// applicationsRequestGoesOn: a person sent to Kagiya's sign-in page by an application
+// (an OpenID Connect authorization request, index.html?oidc=<id>) who signs in through
+// the provider goes back to the application with a code, as after a password; with
+// Kagiya's own second factor due, the step's landing carries the request on.
+func applicationsRequestGoesOn(t *testing.T, s *setting) {
+	k := s.k
+	app := "https://app.example/callback.html" // .html: the test browser stops there
+	status, out := k.owner.call("POST", "/api/admin/oidc-clients", map[string]any{"name": "App",
+		"redirect_uris": []string{app}, "type": "confidential", "confirm_password": ownerPW})
+	if status != 201 {
+		t.Fatalf("register the application: %d %v", status, out)
+	}
+	authorize := func(b *browser) string {
+		q := url.Values{"client_id": {out["client_id"].(string)}, "redirect_uri": {app}, "response_type": {"code"},
+			"scope": {"openid email"}, "state": {"st-123"}, "nonce": {"n-456"},
+			"code_challenge": {"E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"}, "code_challenge_method": {"S256"}}
+		_, loc, _ := b.get(k.url + "/api/oidc/authorize?" + q.Encode())
+		id := ""
+		if loc != nil {
+			id = loc.Query().Get("oidc")
+		}
+		if loc == nil || loc.Path != "/index.html" || !account.AuthorizationID.MatchString(id) {
+			t.Fatalf("the authorization request did not reach the sign-in page: %v", loc)
+		}
+		return id
+	}
+	through := func(b *browser, person, id string) *url.URL {
+		status, d := b.call("POST", "/api/login/discover", map[string]any{"login_id": person + "@corp.test"})
+		if status != 200 || d["idp"] == nil {
+			t.Fatalf("discover: %d %v", status, d)
+		}
+		// As login.js does when the page holds an application's request.
+		res, _, page := b.get(k.url + d["idp"].(map[string]any)["start_url"].(string) + "&oidc=" + url.QueryEscape(id))
+		_, loc, _ := s.up.signIn(b, res, page, s.key(person))
+		return loc
+	}
+
+	b := k.browser()
+	id := authorize(b)
+	// The callback goes on with the request (/api/oidc/login?id=), which answers the
+	// application.
+	loc := through(b, "alice", id)
+	if loc == nil || !strings.HasPrefix(loc.String(), app+"?") || loc.Query().Get("code") == "" || loc.Query().Get("state") != "st-123" {
+		t.Fatalf("the application got %v, want a code", loc)
+	}
+
+	// A second factor due: its landing keeps the request, for the page to go on with.
+	k.setSettings(map[string]any{"idp_requires_mfa": true, "mfa_required": true})
+	b2 := k.browser()
+	id2 := authorize(b2)
+	if loc := through(b2, "bob", id2); loc == nil || loc.String() != k.url+httpapi.IdPStepLanding+"&oidc="+id2 {
+		t.Fatalf("with a step due: %v", loc)
+	}
+	// An ID that is not one (a URL, a path) is not carried.
+	b3 := k.browser()
+	status, d := b3.call("POST", "/api/login/discover", map[string]any{"login_id": "alice@corp.test"})
+	if status != 200 {
+		t.Fatal(status)
+	}
+	k.setSettings(map[string]any{"idp_requires_mfa": false, "mfa_required": false})
+	res, _, page := b3.get(k.url + d["idp"].(map[string]any)["start_url"].(string) + "&oidc=" + url.QueryEscape("//evil.example/x"))
+	if _, loc, _ := s.up.signIn(b3, res, page, s.key("alice")); loc == nil || loc.Path != "/home.html" {
+		t.Fatalf("a forged request ID: %v", loc)
 	}
 }

@@ -108,7 +108,7 @@ func (a *api) handleDiscover() http.Handler {
 func (a *api) handleIdPStart() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		to, cookie, err := a.svc.Federation.StartIdP(r.Context(), r.PathValue("idp_id"), r.URL.Query().Get("login_hint"),
-			r.URL.Query().Get("to"), clientIP(r))
+			r.URL.Query().Get("to"), r.URL.Query().Get("oidc"), clientIP(r))
 		if err != nil {
 			a.signInError(w, r, err)
 			return
@@ -137,12 +137,19 @@ func (a *api) handleIdPCallback() http.Handler {
 			// The tenant's own second factor (or its enrolment) is due: the sign-in page
 			// takes it, with the challenge it reads from this cookie.
 			a.setIdPCookieNamed(w, a.idpStepCookieName(), res.Challenge, account.ChallengeTTL, http.SameSiteStrictMode)
-			http.Redirect(w, r, IdPStepLanding, http.StatusFound)
+			step := IdPStepLanding
+			if res.Authorization != "" {
+				step += "&oidc=" + res.Authorization // the page goes on with it after the step
+			}
+			http.Redirect(w, r, step, http.StatusFound)
 			return
 		}
 		a.setCookie(w, res.Token)
 		to := "/home.html"
-		if res.Landing != "" {
+		switch {
+		case res.Authorization != "":
+			to = "/api/oidc/login?id=" + res.Authorization // the application's request goes on
+		case res.Landing != "":
 			to = res.Landing
 		}
 		http.Redirect(w, r, to, http.StatusFound)
