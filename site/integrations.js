@@ -17,6 +17,37 @@ kagiyaReady(async () => {
   identityProviders();
 });
 
+// removableRow is a row of a list on this page: its cells (a word's key and the text) and
+// a remove button that deletes path with the owner's password (the section's field),
+// then says so and loads the list again.
+function removableRow({ cells, name, path, password, msg, fail, load }) {
+  const tr = document.createElement("tr");
+  for (const [label, text] of cells) {
+    const td = document.createElement("td");
+    td.dataset.label = t(label);
+    td.textContent = text;
+    tr.append(td);
+  }
+  const td = document.createElement("td");
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "danger remove";
+  b.textContent = t("oidcc.remove");
+  b.setAttribute("aria-label", t("oidcc.remove") + ": " + name);
+  b.addEventListener("click", async () => {
+    if (!password.value) { showMessage(msg, t("cred.revoke_needs_password"), true); password.focus(); return; }
+    try {
+      await api("DELETE", path, { confirm_password: password.value });
+      password.value = "";
+      showMessage(msg, t("cred.revoked").replace("{name}", name), false);
+      await load();
+    } catch (e) { fail(e); }
+  });
+  td.append(b);
+  tr.append(td);
+  return tr;
+}
+
 // identityProviderPresets fill the issuer of the providers the manuals name: Google,
 // Microsoft Entra ID (the organization's own tenant) and AD FS (its host).
 const identityProviderPresets = {
@@ -52,31 +83,9 @@ async function identityProviders() {
     rows.replaceChildren();
     document.getElementById("idp-empty").hidden = providers.length > 0;
     for (const p of providers) {
-      const tr = document.createElement("tr");
-      for (const [label, text] of [["cred.name", p.name], ["idp.issuer", p.issuer], ["idp.domains", p.domains.join(" ")]]) {
-        const td = document.createElement("td");
-        td.dataset.label = t(label);
-        td.textContent = text;
-        tr.append(td);
-      }
-      const td = document.createElement("td");
-      const b = document.createElement("button");
-      b.type = "button";
-      b.className = "danger remove";
-      b.textContent = t("oidcc.remove");
-      b.setAttribute("aria-label", t("oidcc.remove") + ": " + p.name);
-      b.addEventListener("click", async () => {
-        if (!form["idp-password"].value) { showMessage(msg, t("cred.revoke_needs_password"), true); form["idp-password"].focus(); return; }
-        try {
-          await api("DELETE", "/api/admin/identity-providers/" + encodeURIComponent(p.idp_id), { confirm_password: form["idp-password"].value });
-          form["idp-password"].value = "";
-          showMessage(msg, t("cred.revoked").replace("{name}", p.name), false);
-          await load();
-        } catch (e) { fail(e); }
-      });
-      td.append(b);
-      tr.append(td);
-      rows.append(tr);
+      rows.append(removableRow({ cells: [["cred.name", p.name], ["idp.issuer", p.issuer], ["idp.domains", p.domains.join(" ")]],
+        name: p.name, path: "/api/admin/identity-providers/" + encodeURIComponent(p.idp_id),
+        password: form["idp-password"], msg, fail, load }));
     }
   };
   const load = async () => {
@@ -125,33 +134,10 @@ async function oidcClients() {
     rows.replaceChildren();
     document.getElementById("oidc-empty").hidden = clients.length > 0;
     for (const c of clients) {
-      const tr = document.createElement("tr");
       const cells = [["cred.name", c.name], ["oidcc.client_id", c.client_id], ["oidcc.redirects", c.redirect_uris.join(" ")],
         ["oidcc.type", t("oidcc." + c.type) + (c.refresh_tokens ? " / " + t("oidcc.refresh_short") : "")]];
-      for (const [label, text] of cells) {
-        const td = document.createElement("td");
-        td.dataset.label = t(label);
-        td.textContent = text;
-        tr.append(td);
-      }
-      const td = document.createElement("td");
-      const b = document.createElement("button");
-      b.type = "button";
-      b.className = "danger remove";
-      b.textContent = t("oidcc.remove");
-      b.setAttribute("aria-label", t("oidcc.remove") + ": " + c.name);
-      b.addEventListener("click", async () => {
-        if (!form["oidc-password"].value) { showMessage(msg, t("cred.revoke_needs_password"), true); form["oidc-password"].focus(); return; }
-        try {
-          await api("DELETE", "/api/admin/oidc-clients/" + encodeURIComponent(c.client_id), { confirm_password: form["oidc-password"].value });
-          form["oidc-password"].value = "";
-          showMessage(msg, t("cred.revoked").replace("{name}", c.name), false);
-          await load();
-        } catch (e) { fail(e); }
-      });
-      td.append(b);
-      tr.append(td);
-      rows.append(tr);
+      rows.append(removableRow({ cells, name: c.name, path: "/api/admin/oidc-clients/" + encodeURIComponent(c.client_id),
+        password: form["oidc-password"], msg, fail, load }));
     }
   };
   const load = async () => {

@@ -174,4 +174,15 @@ func TestBrowserSignInToAnApplication(t *testing.T) {
 		waitText("#result", "refused: login_required")); err != nil {
 		t.Fatal(err)
 	}
+	// The owner removes the client: the password first, then it is gone from the list.
+	if err := chromedp.Do(owner,
+		click("#oidc-rows button.remove"),
+		waitText("#oidc-message", "パスワード"),
+		fill("#oidc-password", "Kagi-2026-Tokyo!"),
+		click("#oidc-rows button.remove"),
+		waitText("#oidc-message", "「社内 Wiki」を取り消しました。"),
+		waitText("#oidc-empty", "まだありません"),
+	); err != nil {
+		t.Fatal(err)
+	}
 }
